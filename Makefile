@@ -1,0 +1,54 @@
+# goformer: the whole test suite is `make test`; CI runs it through .ci/run.
+GO ?= go
+# The tier the native CPU must get, read from /proc/cpuinfo independently of
+# x/sys/cpu, so a detection bug fails the suite instead of silently running a
+# slower tier.
+NATIVE_ISA := $(shell if grep -qw avx512bw /proc/cpuinfo 2>/dev/null && grep -qw avx512vl /proc/cpuinfo; then echo avx512; \
+	elif grep -qw avx2 /proc/cpuinfo 2>/dev/null && grep -qw fma /proc/cpuinfo; then echo avx2; \
+	elif [ "$$(uname -m)" = aarch64 ]; then echo neon; else echo generic; fi)
+# Packages holding kernels: they run on every tier, emulated ones included.
+KERNEL_PKGS := ./kernels/...
+QEMU_ARM64 ?= qemu-aarch64-static
+QEMU_X86 ?= qemu-x86_64-static
+TMP ?= $(shell mktemp -d)
+
+.PHONY: all generate check-generated vet test test-native test-purego test-arm64 test-haswell bench
+
+all: test
+
+generate:
+	$(GO) generate ./gen
+
+# Regenerate into the work tree and fail if anything changed.
+check-generated:
+	@rm -rf $(TMP)/asm-before && cp -r asm $(TMP)/asm-before
+	$(GO) generate ./gen
+	@diff -r $(TMP)/asm-before asm || { echo "go generate ./gen changed asm/: commit the generated files" >&2; exit 1; }
+
+vet:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); if [ -n "$$out" ]; then echo "gofmt needed: $$out" >&2; exit 1; fi
+	$(GO) vet ./...
+	GOARCH=arm64 $(GO) vet ./...
+	$(GO) vet -tags purego ./...
+
+test-native:
+	GOFORMER_EXPECT_ISA=$(NATIVE_ISA) $(GO) test -count=1 ./...
+
+test-purego:
+	GOFORMER_EXPECT_ISA=generic $(GO) test -count=1 -short -tags purego $(KERNEL_PKGS)
+
+# NEON under qemu: the default CPU (dotprod, SVE) and a plain ARMv8.0 core.
+test-arm64:
+	GOARCH=arm64 $(GO) test -c -o $(TMP)/kernels-arm64.test ./kernels
+	GOFORMER_EXPECT_ISA=neon $(QEMU_ARM64) $(TMP)/kernels-arm64.test -test.short -test.count=1
+	GOFORMER_EXPECT_ISA=neon QEMU_CPU=cortex-a53 $(QEMU_ARM64) $(TMP)/kernels-arm64.test -test.short -test.count=1
+
+# The AVX2 tier through real detection on a CPU without AVX-512.
+test-haswell:
+	$(GO) test -c -o $(TMP)/kernels-amd64.test ./kernels
+	GOFORMER_EXPECT_ISA=avx2 $(QEMU_X86) -cpu Haswell $(TMP)/kernels-amd64.test -test.short -test.count=1
+
+test: check-generated vet test-native test-purego test-haswell test-arm64
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchtime 1x ./kernels/...

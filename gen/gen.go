@@ -1,0 +1,9 @@
+// Package gen holds the programs that write goformer's assembly into ../asm:
+// avo programs for amd64 (gen/amd64) and our own NEON emitter for arm64
+// (gen/arm64). Run them all with
+//
+//	go generate ./gen
+//
+// Their output is deterministic and committed; the test command fails when
+// regenerating would change a committed file.
+package gen

@@ -1,0 +1,135 @@
+package kernels
+
+import "math"
+
+// genericImpl is the pure-Go tier. Its functions are the definitions of the
+// kernels: every SIMD tier is tested against them and against float64
+// references, and they are what runs under the purego build tag.
+var genericImpl = &impl{
+	name:      "generic",
+	gemv:      gemvGeneric,
+	gemm:      gemmGeneric,
+	softmax:   softmaxGeneric,
+	exp:       expGeneric,
+	layerNorm: layerNormGeneric,
+	rmsNorm:   rmsNormGeneric,
+	gelu:      geluGeneric,
+	add:       addGeneric,
+	scale:     scaleGeneric,
+	dot:       dotGeneric,
+	axpy:      axpyGeneric,
+}
+
+func gemvGeneric(y, x, w, bias []float32, k, n int) {
+	for j := 0; j < n; j++ {
+		var s float32
+		if bias != nil {
+			s = bias[j]
+		}
+		y[j] = s + dotGeneric(x[:k], w[j*k:j*k+k])
+	}
+}
+
+func gemmGeneric(c, a, w, bias []float32, m, k, n int) {
+	for i := 0; i < m; i++ {
+		gemvGeneric(c[i*n:i*n+n], a[i*k:i*k+k], w, bias, k, n)
+	}
+}
+
+func softmaxGeneric(x []float32) {
+	if len(x) == 0 {
+		return
+	}
+	mx := x[0]
+	for _, v := range x[1:] {
+		mx = max(mx, v)
+	}
+	var sum float64 // a float64 sum keeps 50,257 terms exact enough
+	for i, v := range x {
+		e := float32(math.Exp(float64(v - mx)))
+		x[i] = e
+		sum += float64(e)
+	}
+	inv := float32(1 / sum)
+	for i := range x {
+		x[i] *= inv
+	}
+}
+
+func expGeneric(dst, x []float32) {
+	for i, v := range x {
+		dst[i] = float32(math.Exp(float64(v)))
+	}
+}
+
+func layerNormGeneric(out, x, gain, bias []float32, eps float32) {
+	d := len(gain)
+	for r := 0; r+d <= len(x); r += d {
+		row, o := x[r:r+d], out[r:r+d]
+		var mean float32
+		for _, v := range row {
+			mean += v
+		}
+		mean /= float32(d)
+		var variance float32
+		for _, v := range row {
+			variance += (v - mean) * (v - mean)
+		}
+		variance /= float32(d)
+		inv := 1 / float32(math.Sqrt(float64(variance+eps)))
+		for i, v := range row {
+			o[i] = (v-mean)*inv*gain[i] + bias[i]
+		}
+	}
+}
+
+func rmsNormGeneric(out, x, gain []float32, eps float32) {
+	d := len(gain)
+	for r := 0; r+d <= len(x); r += d {
+		row, o := x[r:r+d], out[r:r+d]
+		var ss float32
+		for _, v := range row {
+			ss += v * v
+		}
+		inv := 1 / float32(math.Sqrt(float64(ss/float32(d)+eps)))
+		for i, v := range row {
+			o[i] = v * inv * gain[i]
+		}
+	}
+}
+
+// geluC is sqrt(2/π), the constant of GELU's tanh approximation.
+const geluC = 0.7978845608028654
+
+func geluGeneric(out, x []float32) {
+	for i, v := range x {
+		t := math.Tanh(geluC * (float64(v) + 0.044715*float64(v)*float64(v)*float64(v)))
+		out[i] = float32(0.5 * float64(v) * (1 + t))
+	}
+}
+
+func addGeneric(dst, a, b []float32) {
+	for i := range dst {
+		dst[i] = a[i] + b[i]
+	}
+}
+
+func scaleGeneric(x []float32, s float32) {
+	for i := range x {
+		x[i] *= s
+	}
+}
+
+func dotGeneric(a, b []float32) float32 {
+	var s float32
+	for i, v := range a {
+		s += v * b[i]
+	}
+	return s
+}
+
+func axpyGeneric(y []float32, alpha float32, x []float32) {
+	for i, v := range x {
+		y[i] += alpha * v
+	}
+}

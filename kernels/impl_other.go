@@ -1,0 +1,6 @@
+//go:build purego || !(amd64 || arm64)
+
+package kernels
+
+// archTiers: this build has no assembly, so only the generic tier runs.
+func archTiers() []*impl { return nil }
