@@ -10,7 +10,7 @@ NATIVE_ISA := $(shell if grep -qw avx512bw /proc/cpuinfo 2>/dev/null && grep -qw
 KERNEL_PKGS := ./kernels/...
 QEMU_ARM64 ?= qemu-aarch64-static
 QEMU_X86 ?= qemu-x86_64-static
-TMP ?= $(shell mktemp -d)
+TMP := $(shell mktemp -d)
 
 .PHONY: all generate check-generated vet test test-native test-purego test-arm64 test-haswell bench
 

@@ -42,9 +42,12 @@ func TestSetISA(t *testing.T) {
 	assert.Equal(t, "generic", ISA())
 	assert.ErrorContains(t, SetISA("sse9"), `unknown ISA "sse9"`)
 	for _, name := range []string{"avx2", "avx512", "neon"} {
+		require.NoError(t, SetISA("generic"))
 		if err := SetISA(name); err != nil {
 			assert.ErrorContains(t, err, "not available")
 			assert.Equal(t, "generic", ISA(), "a failed SetISA leaves the tier unchanged")
+		} else {
+			assert.Equal(t, name, ISA())
 		}
 	}
 	_, err := selectFromEnv("bogus")

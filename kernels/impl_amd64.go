@@ -2,5 +2,31 @@
 
 package kernels
 
-// archTiers lists the amd64 SIMD tiers this CPU can run, best first.
-func archTiers() []*impl { return nil }
+import "golang.org/x/sys/cpu"
+
+// The amd64 tiers. AVX-512 needs F for the arithmetic, BW and VL for the
+// byte/word forms and masked tails; AVX2 needs FMA alongside.
+var (
+	hasAVX512 = cpu.X86.HasAVX512F && cpu.X86.HasAVX512BW && cpu.X86.HasAVX512VL && cpu.X86.HasAVX2 && cpu.X86.HasFMA
+	hasAVX2   = cpu.X86.HasAVX2 && cpu.X86.HasFMA
+)
+
+// archTiers lists the amd64 SIMD tiers this CPU can run, best first. Each
+// starts from the generic table; the files per kernel family
+// (matmul_amd64.go, vector_amd64.go) put in their assembly.
+func archTiers() []*impl {
+	var ts []*impl
+	if hasAVX512 {
+		t := withGeneric("avx512")
+		useMatMulAVX512(t)
+		useVectorAVX512(t)
+		ts = append(ts, t)
+	}
+	if hasAVX2 {
+		t := withGeneric("avx2")
+		useMatMulAVX2(t)
+		useVectorAVX2(t)
+		ts = append(ts, t)
+	}
+	return ts
+}

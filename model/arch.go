@@ -1,0 +1,58 @@
+package model
+
+// NormPlacement says where a block's LayerNorms sit.
+type NormPlacement int
+
+const (
+	// PreNorm: x = x + Attn(LN1(x)); x = x + MLP(LN2(x)). GPT-2 and most
+	// models since.
+	PreNorm NormPlacement = iota
+	// PostNorm: x = LN1(x + Attn(x)); x = LN2(x + MLP(x)). The original
+	// transformer and BERT.
+	PostNorm
+)
+
+func (p NormPlacement) String() string {
+	if p == PostNorm {
+		return "post"
+	}
+	return "pre"
+}
+
+// PositionKind says how a token's position enters the model.
+type PositionKind int
+
+const (
+	// LearnedPositions adds a trained row per position (GPT-2); positions
+	// past the table are an error.
+	LearnedPositions PositionKind = iota
+	// SinusoidalPositions adds the original transformer's sin/cos encoding,
+	// computed, never stored; it extends to any position.
+	SinusoidalPositions
+	// RoPE rotates queries and keys by their position; it extends to any
+	// position.
+	RoPE
+)
+
+func (k PositionKind) String() string {
+	switch k {
+	case SinusoidalPositions:
+		return "sinusoidal"
+	case RoPE:
+		return "rope"
+	}
+	return "learned"
+}
+
+// Arch holds the choices that transformer code most often gets wrong, as
+// explicit fields. DefaultGPT2Arch has GPT-2's values.
+type Arch struct {
+	Norm           NormPlacement
+	FinalNorm      bool // a LayerNorm after the last block, before the logits
+	Positions      PositionKind
+	TiedEmbeddings bool // the output projection is the token embedding matrix
+}
+
+// GPT2Arch is GPT-2: pre-norm blocks, a final LayerNorm, learned positions and
+// tied embeddings.
+var GPT2Arch = Arch{Norm: PreNorm, FinalNorm: true, Positions: LearnedPositions, TiedEmbeddings: true}

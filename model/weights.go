@@ -1,0 +1,43 @@
+package model
+
+// Config is a model's shape and hyper-parameters, read from its checkpoint.
+type Config struct {
+	VocabSize    int
+	NPositions   int // learned positions: the context limit
+	NEmbd        int // d_model
+	NLayer       int
+	NHead        int
+	NInner       int // d_ff: the MLP's hidden width (4·NEmbd for GPT-2)
+	LayerNormEps float32
+	Activation   string // "gelu_new" (tanh-approximated GELU)
+	BOS, EOS     int
+	Arch         Arch
+}
+
+// HeadDim is NEmbd / NHead.
+func (c *Config) HeadDim() int { return c.NEmbd / c.NHead }
+
+// Layer is one transformer block's weights. Every matrix is row-major
+// [out][in], one row per output feature, ready for kernels.MatMul.
+type Layer struct {
+	LN1Gain, LN1Bias []float32 // [d]
+	QKV              []float32 // [3d][d]: rows 0..d-1 are Q, then K, then V; head h is rows h·hd..(h+1)·hd-1 of each
+	QKVBias          []float32 // [3d]
+	AttnOut          []float32 // [d][d]
+	AttnOutBias      []float32 // [d]
+	LN2Gain, LN2Bias []float32 // [d]
+	FC               []float32 // [d_ff][d]
+	FCBias           []float32 // [d_ff]
+	FCOut            []float32 // [d][d_ff]
+	FCOutBias        []float32 // [d]
+}
+
+// Weights is a model's parameters in goformer's run-time layout, all fp32.
+type Weights struct {
+	TokenEmbedding    []float32 // [vocab][d]
+	PositionEmbedding []float32 // [n_positions][d]; nil unless learned positions
+	Layers            []Layer
+	FinalGain         []float32 // [d]; nil without a final norm
+	FinalBias         []float32 // [d]
+	Output            []float32 // [vocab][d]; nil when tied to TokenEmbedding
+}
