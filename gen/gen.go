@@ -7,3 +7,5 @@
 // Their output is deterministic and committed; the test command fails when
 // regenerating would change a committed file.
 package gen
+
+//go:generate go run ./amd64/vector -out ../asm/vector_amd64.s -stubs ../asm/vector_amd64_stub.go -pkg asm
