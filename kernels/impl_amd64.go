@@ -5,9 +5,10 @@ package kernels
 import "golang.org/x/sys/cpu"
 
 // The amd64 tiers. AVX-512 needs F for the arithmetic, BW and VL for the
-// byte/word forms and masked tails; AVX2 needs FMA alongside.
+// byte/word forms and masked tails, BMI2 for the BZHI that builds tail masks;
+// AVX2 needs FMA alongside.
 var (
-	hasAVX512 = cpu.X86.HasAVX512F && cpu.X86.HasAVX512BW && cpu.X86.HasAVX512VL && cpu.X86.HasAVX2 && cpu.X86.HasFMA
+	hasAVX512 = cpu.X86.HasAVX512F && cpu.X86.HasAVX512BW && cpu.X86.HasAVX512VL && cpu.X86.HasAVX2 && cpu.X86.HasFMA && cpu.X86.HasBMI2
 	hasAVX2   = cpu.X86.HasAVX2 && cpu.X86.HasFMA
 )
 

@@ -1,0 +1,69 @@
+package kernels
+
+import (
+	"fmt"
+	"testing"
+)
+
+// The row-kernel benchmarks report GB/s of the memory traffic each kernel
+// really makes per call, every pass counted, so the figure compares directly
+// with the machine's L1/L2 read bandwidth (/work/shared/TOOLCHAIN.md):
+//
+//	Softmax    5·4n bytes: max pass reads x, exp pass reads and writes x, scale pass reads and writes x
+//	LayerNorm  6·4d bytes for one row: mean and variance passes read x, the last reads x, gain, bias and writes out
+//	GELU       2·4n bytes: reads x, writes out
+//	Dot        2·4n bytes: reads a and b
+
+// benchTiers runs bench once per tier and size as {tier}/{n}, reporting
+// bytesPerOp(n)·N/elapsed as GB/s. setup returns the kernel call for size n.
+func benchTiers(b *testing.B, sizes []int, bytesPerOp func(n int) int, setup func(n int) func()) {
+	saved := active
+	defer func() { active = saved }()
+	for _, tier := range tiers {
+		for _, n := range sizes {
+			b.Run(fmt.Sprintf("%s/%d", tier.name, n), func(b *testing.B) {
+				active = tier
+				call := setup(n)
+				for b.Loop() {
+					call()
+				}
+				b.ReportMetric(float64(bytesPerOp(n))*float64(b.N)/b.Elapsed().Seconds()/1e9, "GB/s")
+			})
+		}
+	}
+}
+
+var rowSizes = []int{768, 3072, 50257}
+
+func BenchmarkSoftmax(b *testing.B) {
+	benchTiers(b, rowSizes, func(n int) int { return 5 * 4 * n }, func(n int) func() {
+		// Softmax of a distribution is again one, with no subnormals: the
+		// input can be reused across iterations.
+		x := randVec(1, n, 8)
+		return func() { Softmax(x) }
+	})
+}
+
+func BenchmarkLayerNorm(b *testing.B) {
+	benchTiers(b, rowSizes, func(n int) int { return 6 * 4 * n }, func(n int) func() {
+		x, gain, bias := randVec(2, n, 3), randVec(3, n, 1), randVec(4, n, 1)
+		out := make([]float32, n)
+		return func() { LayerNorm(out, x, gain, bias, 1e-5) }
+	})
+}
+
+func BenchmarkGELU(b *testing.B) {
+	benchTiers(b, []int{3072}, func(n int) int { return 2 * 4 * n }, func(n int) func() {
+		x, out := randVec(5, n, 4), make([]float32, n)
+		return func() { GELU(out, x) }
+	})
+}
+
+var dotSink float32
+
+func BenchmarkDot(b *testing.B) {
+	benchTiers(b, []int{3072}, func(n int) int { return 2 * 4 * n }, func(n int) func() {
+		x, y := randVec(6, n, 1), randVec(7, n, 1)
+		return func() { dotSink = Dot(x, y) }
+	})
+}
