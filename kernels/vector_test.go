@@ -43,3 +43,23 @@ func TestExpRange(t *testing.T) {
 		assert.LessOrEqual(t, worst, 2.0)
 	})
 }
+
+// TestSoftmaxFarFromZero: logits all near -200 underflow exp unless the
+// maximum is subtracted, so a tail lane that leaks a 0 (or anything above
+// the true maximum) into the max pass turns the whole row into 0/0.
+func TestSoftmaxFarFromZero(t *testing.T) {
+	forEachTier(t, func(t *testing.T) {
+		for i, n := range ragged()[1:] {
+			x := randVec(uint64(1000+i), n, 1)
+			for j := range x {
+				x[j] -= 200
+			}
+			g := guardedCopy(x, i%4)
+			Softmax(g.data)
+			g.check(t)
+			if err := relL2(g.data, softmax64(x)); err > softmaxTol {
+				t.Fatalf("n=%d: relative L2 error %.3g", n, err)
+			}
+		}
+	})
+}
