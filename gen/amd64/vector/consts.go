@@ -18,8 +18,9 @@ var expPoly = []float32{
 	1, 1,
 }
 
-// expLo is ln(2⁻¹²⁶) rounded down: e^x for x ≥ expLo is a normal float32,
-// and below it exp gives 0 (no subnormal ever reaches the multiplier).
+// expLo is ln(2⁻¹²⁶) rounded down: e^x for x ≥ expLo is (all but) a normal
+// float32, and exp gives 0 below it, which keeps the slow subnormal
+// arithmetic out of masked softmax rows.
 var expLo = func() float32 {
 	lo := -126 * math.Ln2
 	f := float32(lo)

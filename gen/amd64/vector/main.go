@@ -5,7 +5,8 @@
 //
 // These kernels are assembly because they run once per row of every layer
 // and are memory- or exp-bound: Go's compiler does not vectorize them, and
-// the pure-Go twins in kernels/generic.go run 8-30x slower. Each tier is
+// the pure-Go twins in kernels/generic.go run 10-100x slower
+// (bench/RESULTS.md). Each tier is
 // written once against the tier type (tier.go), which hides the vector
 // width and the way tails are masked.
 package main
