@@ -18,6 +18,9 @@ var genericImpl = &impl{
 	scale:     scaleGeneric,
 	dot:       dotGeneric,
 	axpy:      axpyGeneric,
+
+	q8Quantize: q8QuantizeGeneric,
+	q8MatVec:   q8MatVecGeneric,
 }
 
 func gemvGeneric(y, x, w, bias []float32, k, n int) {

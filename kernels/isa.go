@@ -23,6 +23,9 @@ type impl struct {
 	scale     func(x []float32, s float32)
 	dot       func(a, b []float32) float32
 	axpy      func(y []float32, alpha float32, x []float32)
+
+	q8Quantize func(xq []int8, xs []float32, x []float32)
+	q8MatVec   func(y []float32, wq []int8, ws []float32, xq []int8, xs []float32, k, n int)
 }
 
 // tiers lists the tiers compiled into this binary that the CPU can run, best

@@ -1,0 +1,46 @@
+package kernels
+
+import "math"
+
+// minNormal32 is the smallest normal float32, 2⁻¹²⁶. A block whose scale
+// amax/127 falls below it is quantized as zeros: 1/d would overflow.
+const minNormal32 = 0x1p-126
+
+func q8QuantizeGeneric(xq []int8, xs []float32, x []float32) {
+	for b := range len(x) / Q8Block {
+		blk := x[b*Q8Block : (b+1)*Q8Block]
+		var amax float32
+		for _, v := range blk {
+			amax = max(amax, float32(math.Abs(float64(v))))
+		}
+		d := amax / 127
+		var id float32
+		if d >= minNormal32 {
+			id = 1 / d
+		} else {
+			d = 0
+		}
+		for i, v := range blk {
+			// math.Round rounds half away from zero, like C's roundf; the
+			// float32 product is exact in float64.
+			xq[b*Q8Block+i] = int8(math.Round(float64(v * id)))
+		}
+		xs[b] = d
+	}
+}
+
+func q8MatVecGeneric(y []float32, wq []int8, ws []float32, xq []int8, xs []float32, k, n int) {
+	nb := k / Q8Block
+	for j := range n {
+		row := wq[j*k : (j+1)*k]
+		var s float32
+		for b := range nb {
+			var dot int32
+			for i, x := range xq[b*Q8Block : (b+1)*Q8Block] {
+				dot += int32(row[b*Q8Block+i]) * int32(x)
+			}
+			s += ws[j*nb+b] * xs[b] * float32(dot)
+		}
+		y[j] = s
+	}
+}
