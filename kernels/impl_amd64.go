@@ -21,12 +21,14 @@ func archTiers() []*impl {
 		t := withGeneric("avx512")
 		useMatMulAVX512(t)
 		useVectorAVX512(t)
+		useQ8AVX512(t)
 		ts = append(ts, t)
 	}
 	if hasAVX2 {
 		t := withGeneric("avx2")
 		useMatMulAVX2(t)
 		useVectorAVX2(t)
+		useQ8AVX2(t)
 		ts = append(ts, t)
 	}
 	return ts

@@ -15,5 +15,6 @@ func archTiers() []*impl {
 	t := withGeneric("neon")
 	useMatMulNEON(t)
 	useVectorNEON(t)
+	useQ8NEON(t)
 	return []*impl{t}
 }

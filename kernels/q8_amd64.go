@@ -1,0 +1,27 @@
+//go:build amd64 && !purego
+
+package kernels
+
+import (
+	"github.com/goformer/goformer/asm"
+	"golang.org/x/sys/cpu"
+)
+
+// hasVNNI: the AVX-512 tier exists on cores without VNNI (Skylake-X), which
+// get the AVX2 int8 kernel inside it.
+var hasVNNI = cpu.X86.HasAVX512VNNI
+
+// useQ8AVX512 installs the int8 kernels of the AVX-512 tier.
+func useQ8AVX512(t *impl) {
+	t.q8Quantize = asm.Q8QuantizeAVX2
+	t.q8MatVec = asm.Q8MatVecAVX2
+	if hasVNNI {
+		t.q8MatVec = asm.Q8MatVecVNNI
+	}
+}
+
+// useQ8AVX2 installs the int8 kernels of the AVX2 tier.
+func useQ8AVX2(t *impl) {
+	t.q8Quantize = asm.Q8QuantizeAVX2
+	t.q8MatVec = asm.Q8MatVecAVX2
+}
