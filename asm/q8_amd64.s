@@ -5,7 +5,7 @@
 #include "textflag.h"
 
 // func Q8MatVecVNNI(y []float32, wq []int8, ws []float32, xq []int8, xs []float32, k int, n int)
-// Requires: AVX, AVX2, AVX512BW, AVX512DQ, AVX512F, AVX512VL, AVX512VNNI
+// Requires: AVX, AVX2, AVX512BW, AVX512DQ, AVX512F, AVX512VL, AVX512VNNI, MMX+
 TEXT ·Q8MatVecVNNI(SB), NOSPLIT, $0-136
 	MOVL         $0x80808080, AX
 	VPBROADCASTD AX, Z0
@@ -48,6 +48,14 @@ vnniChunk4:
 	VPSUBD       Z6, Z8, Z6
 	VBROADCASTSS (R14), Z7
 	VBROADCASTSS 4(R14), K1, Z7
+	PREFETCHT0   (CX)(SI*8)
+	PREFETCHT0   (DX)(SI*1)
+	PREFETCHT0   (R8)(SI*8)
+	PREFETCHT0   (R9)(SI*1)
+	PREFETCHT0   (R10)(SI*8)
+	PREFETCHT0   (R11)(SI*1)
+	PREFETCHT0   (R12)(SI*8)
+	PREFETCHT0   (DI)(SI*1)
 	VPXORD       (CX), Z0, Z9
 	VMOVDQA32    Z6, Z10
 	VPDPBUSD     Z5, Z9, Z10
@@ -210,6 +218,8 @@ vnniChunk1:
 	VPSUBD       Z15, Z16, Z15
 	VBROADCASTSS (R8), Z2
 	VBROADCASTSS 4(R8), K1, Z2
+	PREFETCHT0   (CX)(SI*8)
+	PREFETCHT0   (DX)(SI*1)
 	VPXORD       (CX), Z0, Z3
 	VMOVDQA32    Z15, Z4
 	VPDPBUSD     Z1, Z3, Z4
@@ -265,7 +275,7 @@ rows1Done:
 	RET
 
 // func Q8MatVecAVX2(y []float32, wq []int8, ws []float32, xq []int8, xs []float32, k int, n int)
-// Requires: AVX, AVX2, FMA3
+// Requires: AVX, AVX2, FMA3, MMX+
 TEXT ·Q8MatVecAVX2(SB), NOSPLIT, $0-136
 	MOVL         $0x00010001, AX
 	VMOVD        AX, X0
@@ -294,11 +304,20 @@ rows4:
 	VXORPS X4, X4, X4
 	MOVQ   xq_base+72(FP), R13
 	MOVQ   xs_base+96(FP), R14
-	SHRQ   $0x05, SI
+	MOVQ   SI, R15
+	SHRQ   $0x05, R15
 
 avx2Block4:
 	VMOVDQU      (R13), Y5
 	VBROADCASTSS (R14), Y6
+	PREFETCHT0   (CX)(SI*8)
+	PREFETCHT0   (DX)(SI*1)
+	PREFETCHT0   (R8)(SI*8)
+	PREFETCHT0   (R9)(SI*1)
+	PREFETCHT0   (R10)(SI*8)
+	PREFETCHT0   (R11)(SI*1)
+	PREFETCHT0   (R12)(SI*8)
+	PREFETCHT0   (DI)(SI*1)
 	VMOVDQU      (CX), Y7
 	VPSIGNB      Y7, Y5, Y8
 	VPSIGNB      Y7, Y7, Y7
@@ -345,7 +364,7 @@ avx2Block4:
 	ADDQ         $0x00000004, DI
 	ADDQ         $0x20, R13
 	ADDQ         $0x04, R14
-	DECQ         SI
+	DECQ         R15
 	JNZ          avx2Block4
 	VEXTRACTF128 $0x01, Y1, X5
 	VADDPS       X5, X1, X1
@@ -392,11 +411,14 @@ rows1:
 	VXORPS X9, X9, X9
 	MOVQ   xq_base+72(FP), DI
 	MOVQ   xs_base+96(FP), R8
-	SHRQ   $0x05, SI
+	MOVQ   SI, R9
+	SHRQ   $0x05, R9
 
 avx2Block1:
 	VMOVDQU      (DI), Y1
 	VBROADCASTSS (R8), Y2
+	PREFETCHT0   (CX)(SI*8)
+	PREFETCHT0   (DX)(SI*1)
 	VMOVDQU      (CX), Y3
 	VPSIGNB      Y3, Y1, Y1
 	VPSIGNB      Y3, Y3, Y3
@@ -410,7 +432,7 @@ avx2Block1:
 	ADDQ         $0x00000004, DX
 	ADDQ         $0x20, DI
 	ADDQ         $0x04, R8
-	DECQ         SI
+	DECQ         R9
 	JNZ          avx2Block1
 	VEXTRACTF128 $0x01, Y9, X1
 	VADDPS       X1, X9, X9
