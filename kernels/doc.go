@@ -1,4 +1,5 @@
-// Package kernels is goformer's numeric core: fp32 matrix products, softmax,
+// Package kernels is goformer's numeric core: fp32 matrix products, int8
+// block-quantized matrix-vector products (q8.go), softmax,
 // normalization, GELU and the small vector forms attention needs.
 //
 // Every kernel has three parts, each one hop from the last:
