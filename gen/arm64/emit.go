@@ -1,0 +1,172 @@
+// Package arm64 is a small text emitter for Go arm64 assembly, the NEON
+// counterpart of the avo programs in gen/amd64: avo cannot target arm64, and
+// the Go assembler lacks most vector floating-point instructions, so this
+// package also computes their encodings (encode.go) and writes them as WORD
+// directives with the mnemonic beside them. The programs under gen/arm64/
+// describe kernels with it and write asm/*_arm64.s and asm/*_arm64.go.
+package arm64
+
+import (
+	"bytes"
+	"fmt"
+	"go/format"
+	"os"
+	"strings"
+)
+
+// File collects the assembly and the Go declarations of one pair of
+// generated files.
+type File struct {
+	generator string // "gen/arm64/vector", named in the DO NOT EDIT header
+	s         bytes.Buffer
+	decls     bytes.Buffer
+	labels    map[string]bool
+}
+
+// NewFile starts a file pair written by the program at generator.
+func NewFile(generator string) *File {
+	return &File{generator: generator}
+}
+
+// Func is one assembly routine: its Go signature, its documentation (the
+// meaning of the routine as a Go loop) and its argument frame.
+type Func struct {
+	f      *File
+	name   string
+	offs   map[string]int
+	argLen int
+}
+
+// Param is one argument or result of a routine.
+type Param struct {
+	Name string
+	Type string // "[]float32", "[]int8", "int", "float32"
+}
+
+func (p Param) size() (size, align int) {
+	switch {
+	case strings.HasPrefix(p.Type, "[]"):
+		return 24, 8
+	case p.Type == "int" || strings.HasPrefix(p.Type, "*"):
+		return 8, 8
+	case p.Type == "float32" || p.Type == "int32":
+		return 4, 4
+	}
+	panic("arm64: unsupported parameter type " + p.Type)
+}
+
+// Func starts the routine name with the given arguments and results. doc
+// is the declaration's doc comment, one string per line, without "// ".
+func (f *File) Func(name string, doc []string, args, results []Param) *Func {
+	fn := &Func{f: f, name: name, offs: map[string]int{}}
+	off := 0
+	place := func(ps []Param) {
+		for _, p := range ps {
+			size, align := p.size()
+			off = (off + align - 1) / align * align
+			fn.offs[p.Name] = off
+			off += size
+		}
+	}
+	place(args)
+	if len(results) > 0 {
+		off = (off + 7) / 8 * 8 // results start register-aligned
+		place(results)
+	}
+	fn.argLen = off
+
+	fmt.Fprintln(&f.decls)
+	for _, line := range doc {
+		if line == "" {
+			fmt.Fprintln(&f.decls, "//")
+		} else {
+			fmt.Fprintln(&f.decls, "// "+line)
+		}
+	}
+	fmt.Fprintln(&f.decls, "//")
+	fmt.Fprintln(&f.decls, "//go:noescape")
+	fmt.Fprintf(&f.decls, "func %s(%s)", name, joinParams(args))
+	switch {
+	case len(results) == 1 && results[0].Name == "ret":
+		fmt.Fprintf(&f.decls, " %s", results[0].Type)
+	case len(results) > 0:
+		fmt.Fprintf(&f.decls, " (%s)", joinParams(results))
+	}
+	fmt.Fprintln(&f.decls)
+
+	f.labels = map[string]bool{}
+	fmt.Fprintf(&f.s, "\n// func %s(%s)\n", name, joinParams(args))
+	fmt.Fprintf(&f.s, "TEXT ·%s(SB), NOSPLIT, $0-%d\n", name, fn.argLen)
+	return fn
+}
+
+// joinParams spells a parameter list the way gofmt'd code does, with one
+// type for consecutive parameters that share it.
+func joinParams(ps []Param) string {
+	var parts []string
+	for i, p := range ps {
+		if i+1 < len(ps) && ps[i+1].Type == p.Type {
+			parts = append(parts, p.Name)
+		} else {
+			parts = append(parts, p.Name+" "+p.Type)
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+// Base, Len and Arg name an argument's words in the frame, in the form
+// go vet's asmdecl check verifies: x_base+0(FP), x_len+8(FP), s+48(FP).
+func (fn *Func) Base(name string) string { return fmt.Sprintf("%s_base+%d(FP)", name, fn.off(name)) }
+func (fn *Func) Len(name string) string  { return fmt.Sprintf("%s_len+%d(FP)", name, fn.off(name)+8) }
+func (fn *Func) Arg(name string) string  { return fmt.Sprintf("%s+%d(FP)", name, fn.off(name)) }
+
+func (fn *Func) off(name string) int {
+	o, ok := fn.offs[name]
+	if !ok {
+		panic("arm64: " + fn.name + " has no parameter " + name)
+	}
+	return o
+}
+
+// Op writes one instruction the Go assembler knows, in its own syntax.
+func (f *File) Op(text string, args ...any) {
+	fmt.Fprintf(&f.s, "\t"+text+"\n", args...)
+}
+
+// Inst writes an instruction the Go assembler lacks as a WORD directive
+// with its mnemonic.
+func (f *File) Inst(in Inst) {
+	fmt.Fprintf(&f.s, "\tWORD $0x%08x // %s\n", in.Enc, in.Asm)
+}
+
+// Label places a label; a routine must not place one twice.
+func (f *File) Label(name string) {
+	if f.labels[name] {
+		panic("arm64: label " + name + " placed twice")
+	}
+	f.labels[name] = true
+	fmt.Fprintf(&f.s, "%s:\n", name)
+}
+
+// Comment writes a comment line into the assembly.
+func (f *File) Comment(text string, args ...any) {
+	fmt.Fprintf(&f.s, "\t// "+text+"\n", args...)
+}
+
+// Write writes the assembly to sPath and the declarations of package pkg to
+// goPath, both with the generated-code header and the arm64 build tag.
+func (f *File) Write(sPath, goPath, pkg string) error {
+	header := fmt.Sprintf("// Code generated by %s. DO NOT EDIT.\n\n//go:build arm64 && !purego\n\n", f.generator)
+	s := header + "#include \"textflag.h\"\n" + f.s.String()
+	g, err := format.Source([]byte(header + "package " + pkg + "\n" + f.decls.String()))
+	if err != nil {
+		return fmt.Errorf("generated declarations: %w", err)
+	}
+	if err := os.WriteFile(sPath, []byte(s), 0o644); err != nil {
+		return err
+	}
+	return os.WriteFile(goPath, g, 0o644)
+}
+
+// P is a Param.
+func P(name, typ string) Param { return Param{Name: name, Type: typ} }
