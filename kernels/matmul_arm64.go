@@ -2,5 +2,14 @@
 
 package kernels
 
+import "github.com/goformer/goformer/asm"
+
+// gemmNEON blocks the GEMM for an 8×8 micro-kernel: a kc×8 W panel (8 KiB)
+// stays in L1 while the kernel sweeps a 128×kc block of A (128 KiB) in L2.
+var gemmNEON = &microKernel{mr: 8, nr: 8, kc: 256, mc: 128, nc: 1024, fn: asm.GemmKernel8x8NEON}
+
 // useMatMulNEON installs the NEON GEMV and GEMM.
-func useMatMulNEON(t *impl) {}
+func useMatMulNEON(t *impl) {
+	t.gemv = func(y, x, w, bias []float32, k, n int) { asm.GemvNEON(y[:n], x[:k], w[:n*k], bias) }
+	t.gemm = func(c, a, w, bias []float32, m, k, n int) { gemmBlocked(gemmNEON, c, a, w, bias, m, k, n) }
+}

@@ -7,8 +7,6 @@
 // and a polynomial exp are most of their cost.
 package main
 
-//go:generate go run . -out ../../../asm/vector_arm64.s -decl ../../../asm/vector_arm64.go
-
 import (
 	"flag"
 	"log"
