@@ -22,6 +22,14 @@ func TestEncodings(t *testing.T) {
 		{FMaxV(1, 2), 0x6e30f800 | 2<<5 | 1, "fmaxv s1, v2.4s"},
 		{FMul(S4, 10, 11, 12), 0x6e20dc00 | 12<<16 | 11<<5 | 10, "fmul v10.4s, v11.4s, v12.4s"},
 
+		// The dotprod forms, which neither the Go assembler nor its
+		// disassembler knows: these words were run under qemu-aarch64
+		// (default CPU) against int32 sums computed in Go, and raise
+		// SIGILL on QEMU_CPU=cortex-a53 as a core without dotprod must.
+		{SDot(2, 0, 1), 0x4e819402, "sdot v2.4s, v0.16b, v1.16b"},
+		{SDotElem(3, 0, 1, 2), 0x4f81e803, "sdot v3.4s, v0.16b, v1.4b[2]"},
+		{UDot(4, 0, 1), 0x6e819404, "udot v4.4s, v0.16b, v1.16b"},
+
 		// arm64enc.s.
 		{FAbs(S4, 24, 5), 0x4ea0f8b8, "fabs v24.4s, v5.4s"},
 		{FAdd(D2, 21, 10, 21), 0x4e75d555, "fadd v21.2d, v10.2d, v21.2d"},
