@@ -177,17 +177,19 @@ func sameBits(a, b []float32) bool {
 //		}
 //	}
 //
-// in tiles, so that both sides stay in cache on GPT-2-sized matrices.
+// in 16×16 tiles, writing each tile row of dst sequentially, so that both
+// sides stay in cache on GPT-2-sized matrices.
 func transpose(dst, src []float32, rows, cols int) {
-	const tile = 32
-	for i0 := 0; i0 < rows; i0 += tile {
-		i1 := min(i0+tile, rows)
-		for j0 := 0; j0 < cols; j0 += tile {
-			j1 := min(j0+tile, cols)
-			for i := i0; i < i1; i++ {
-				row := src[i*cols : i*cols+cols]
-				for j := j0; j < j1; j++ {
-					dst[j*rows+i] = row[j]
+	const tile = 16
+	for j0 := 0; j0 < cols; j0 += tile {
+		j1 := min(j0+tile, cols)
+		for i0 := 0; i0 < rows; i0 += tile {
+			i1 := min(i0+tile, rows)
+			for j := j0; j < j1; j++ {
+				d := dst[j*rows+i0 : j*rows+i1]
+				s := src[i0*cols+j:]
+				for k := range d {
+					d[k] = s[k*cols]
 				}
 			}
 		}
