@@ -1,7 +1,8 @@
 // Package model describes transformer checkpoints: their configuration, the
 // architecture choices that tell one family from another, and the weights in
-// goformer's run-time layout. Loaders for checkpoint formats and the
-// tokenizer live in subpackages.
+// goformer's run-time layout. LoadDir and LoadFS read a Hugging Face GPT-2
+// checkpoint; file formats (safetensors) and the tokenizer live in
+// subpackages.
 //
 // model imports kernels and quant, never runtime or cmd.
 package model

@@ -1,0 +1,75 @@
+package safetensors
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math"
+)
+
+// DType is a tensor's element type as the header spells it: "F32", "BF16", ...
+type DType string
+
+// The element types Float32 converts from.
+const (
+	F32  DType = "F32"
+	F16  DType = "F16"
+	BF16 DType = "BF16"
+)
+
+// dtypeSizes lists every dtype the format defines, so that a file holding
+// tensors goformer never converts (an I64 buffer, say) still parses.
+var dtypeSizes = map[DType]int{
+	"BOOL": 1, "U8": 1, "I8": 1, "F8_E5M2": 1, "F8_E4M3": 1,
+	"I16": 2, "U16": 2, F16: 2, BF16: 2,
+	"I32": 4, "U32": 4, F32: 4,
+	"I64": 8, "U64": 8, "F64": 8,
+}
+
+// Size is the dtype's element size in bytes, 0 for a dtype the format does not define.
+func (d DType) Size() int { return dtypeSizes[d] }
+
+// decodeFloat32 converts little-endian elements of dtype d in src to dst;
+// len(src) is len(dst)·d.Size().
+func decodeFloat32(dst []float32, src []byte, d DType) error {
+	switch d {
+	case F32:
+		for i := range dst {
+			dst[i] = math.Float32frombits(binary.LittleEndian.Uint32(src[4*i:]))
+		}
+	case F16:
+		for i := range dst {
+			dst[i] = float16ToFloat32(binary.LittleEndian.Uint16(src[2*i:]))
+		}
+	case BF16:
+		// bfloat16 is the top half of a float32.
+		for i := range dst {
+			dst[i] = math.Float32frombits(uint32(binary.LittleEndian.Uint16(src[2*i:])) << 16)
+		}
+	default:
+		return fmt.Errorf("dtype %s cannot be converted to float32 (F32, F16 and BF16 can)", d)
+	}
+	return nil
+}
+
+// float16ToFloat32 widens an IEEE 754 binary16 value exactly.
+func float16ToFloat32(h uint16) float32 {
+	sign := uint32(h>>15) << 31
+	exp := uint32(h>>10) & 0x1f
+	mant := uint32(h) & 0x3ff
+	switch {
+	case exp == 0x1f: // Inf or NaN; NaN keeps its payload
+		return math.Float32frombits(sign | 0xff<<23 | mant<<13)
+	case exp != 0: // normal: rebias the exponent from 15 to 127
+		return math.Float32frombits(sign | (exp+127-15)<<23 | mant<<13)
+	case mant == 0:
+		return math.Float32frombits(sign)
+	}
+	// Subnormal binary16 is normal in binary32: shift the leading 1 into the
+	// implicit bit and lower the exponent once per shift.
+	e := uint32(127 - 15 + 1)
+	for mant&0x400 == 0 {
+		mant <<= 1
+		e--
+	}
+	return math.Float32frombits(sign | e<<23 | (mant&0x3ff)<<13)
+}
