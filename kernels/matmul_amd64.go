@@ -2,8 +2,29 @@
 
 package kernels
 
+import "github.com/goformer/goformer/asm"
+
+// The cache blocks of the micro-kernels. kc·nr·4 bytes of packed W (the
+// panel every micro-kernel call of a column block reuses) stay in L1, mc·kc·4
+// bytes of packed A in L2 next to the kc·nc·4 bytes of the packed W block.
+var (
+	gemmAVX512 = &microKernel{mr: 8, nr: 48, kc: 256, mc: 240, nc: 768, fn: asm.GemmKernel8x48AVX512}
+	gemmAVX2   = &microKernel{mr: 4, nr: 24, kc: 256, mc: 240, nc: 768, fn: asm.GemmKernel4x24AVX2}
+)
+
 // useMatMulAVX512 installs the AVX-512 GEMV and GEMM.
-func useMatMulAVX512(t *impl) {}
+func useMatMulAVX512(t *impl) {
+	t.gemv = gemvAVX512
+	t.gemm = func(c, a, w, bias []float32, m, k, n int) { gemmBlocked(gemmAVX512, c, a, w, bias, m, k, n) }
+}
 
 // useMatMulAVX2 installs the AVX2+FMA GEMV and GEMM.
-func useMatMulAVX2(t *impl) {}
+func useMatMulAVX2(t *impl) {
+	t.gemv = gemvAVX2
+	t.gemm = func(c, a, w, bias []float32, m, k, n int) { gemmBlocked(gemmAVX2, c, a, w, bias, m, k, n) }
+}
+
+// The assembly GEMVs take k and n from len(x) and len(y); MatMul has already
+// cut the slices to the shape.
+func gemvAVX512(y, x, w, bias []float32, k, n int) { asm.GemvAVX512(y[:n], x[:k], w[:n*k], bias) }
+func gemvAVX2(y, x, w, bias []float32, k, n int)   { asm.GemvAVX2(y[:n], x[:k], w[:n*k], bias) }
