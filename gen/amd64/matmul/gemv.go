@@ -36,7 +36,7 @@ const gemvRows = 4
 // gemvISA describes what differs between the AVX-512 and AVX2 GEMVs.
 type gemvISA struct {
 	name  string
-	width int           // float32 lanes per vector
+	width int                     // float32 lanes per vector
 	vec   func(i int) VecPhysical // accumulator and temporary registers
 	// tailLoad loads the last k%width values at src into dst, zeroing the
 	// rest and never touching memory past them.

@@ -7,7 +7,6 @@ import (
 	. "github.com/mmcloughlin/avo/build"
 )
 
-
 func main() {
 	ConstraintExpr("amd64,!purego")
 	gemvAVX512()
