@@ -790,3 +790,69 @@ store:
 	VMOVUPS Y15, 64(DX)
 	VZEROUPPER
 	RET
+
+// func PackTransposeAVX2(dst []float32, src []float32, ld int, rows int, cols int)
+// Requires: AVX
+TEXT ·PackTransposeAVX2(SB), NOSPLIT, $0-72
+	MOVQ dst_base+0(FP), DI
+	MOVQ src_base+24(FP), DX
+	MOVQ ld+48(FP), R8
+	MOVQ rows+56(FP), R9
+	MOVQ cols+64(FP), R10
+	SHLQ $0x02, R8
+	SHLQ $0x02, R10
+	MOVQ R9, R11
+	SHLQ $0x02, R11
+	SHRQ $0x02, R9
+	JZ   done
+	LEAQ (R8)(R8*2), R13
+	XORQ AX, AX
+	CMPQ AX, R10
+	JAE  done
+
+strip:
+	LEAQ (DX)(AX*1), SI
+	MOVQ DI, BX
+	MOVQ R9, CX
+
+tile:
+	VMOVUPS      (SI), Y0
+	VMOVUPS      (SI)(R8*1), Y1
+	VMOVUPS      (SI)(R8*2), Y2
+	VMOVUPS      (SI)(R13*1), Y3
+	VUNPCKLPS    Y1, Y0, Y4
+	VUNPCKHPS    Y1, Y0, Y5
+	VUNPCKLPS    Y3, Y2, Y6
+	VUNPCKHPS    Y3, Y2, Y7
+	VSHUFPS      $0x44, Y6, Y4, Y8
+	VSHUFPS      $0xee, Y6, Y4, Y9
+	VSHUFPS      $0x44, Y7, Y5, Y10
+	VSHUFPS      $0xee, Y7, Y5, Y11
+	MOVQ         BX, R12
+	VMOVUPS      X8, (R12)
+	ADDQ         R11, R12
+	VMOVUPS      X9, (R12)
+	ADDQ         R11, R12
+	VMOVUPS      X10, (R12)
+	ADDQ         R11, R12
+	VMOVUPS      X11, (R12)
+	ADDQ         R11, R12
+	VEXTRACTF128 $0x01, Y8, (R12)
+	ADDQ         R11, R12
+	VEXTRACTF128 $0x01, Y9, (R12)
+	ADDQ         R11, R12
+	VEXTRACTF128 $0x01, Y10, (R12)
+	ADDQ         R11, R12
+	VEXTRACTF128 $0x01, Y11, (R12)
+	LEAQ         (SI)(R8*4), SI
+	ADDQ         $0x10, BX
+	DECQ         CX
+	JNZ          tile
+	LEAQ         (DI)(R11*8), DI
+	ADDQ         $0x20, AX
+	CMPQ         AX, R10
+	JB           strip
+
+done:
+	VZEROUPPER
+	RET

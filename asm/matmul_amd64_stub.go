@@ -75,3 +75,17 @@ func GemmKernel8x48AVX512(kc int, a []float32, b []float32, c []float32, ldc int
 //
 //go:noescape
 func GemmKernel4x24AVX2(kc int, a []float32, b []float32, c []float32, ldc int)
+
+// PackTransposeAVX2 packs a block of src for the GEMM micro-kernels, for rows a
+// multiple of 4 and cols a multiple of 8:
+//
+//	for j := 0; j < rows; j++ {
+//		for p := 0; p < cols; p++ {
+//			dst[p*rows+j] = src[j*ld+p]
+//		}
+//	}
+//
+// It needs len(dst) ≥ rows*cols and len(src) ≥ (rows-1)*ld+cols, and does not check them.
+//
+//go:noescape
+func PackTransposeAVX2(dst []float32, src []float32, ld int, rows int, cols int)

@@ -13,5 +13,6 @@ func main() {
 	gemvAVX2()
 	gemmKernelAVX512()
 	gemmKernelAVX2()
+	packTransposeAVX2()
 	Generate()
 }
