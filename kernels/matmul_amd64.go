@@ -8,8 +8,8 @@ import "github.com/goformer/goformer/asm"
 // panel every micro-kernel call of a column block reuses) stay in L1, mc·kc·4
 // bytes of packed A in L2 next to the kc·nc·4 bytes of the packed W block.
 var (
-	gemmAVX512 = &microKernel{mr: 8, nr: 48, kc: 256, mc: 240, nc: 768, fn: asm.GemmKernel8x48AVX512, transpose: asm.PackTransposeAVX2}
-	gemmAVX2   = &microKernel{mr: 4, nr: 24, kc: 256, mc: 240, nc: 768, fn: asm.GemmKernel4x24AVX2, transpose: asm.PackTransposeAVX2}
+	gemmAVX512 = &microKernel{mr: 8, nr: 48, kc: 256, mc: 240, nc: 768, fn: asm.GemmKernel8x48AVX512, transpose: asmPackTranspose}
+	gemmAVX2   = &microKernel{mr: 4, nr: 24, kc: 256, mc: 240, nc: 768, fn: asm.GemmKernel4x24AVX2, transpose: asmPackTranspose}
 )
 
 // useMatMulAVX512 installs the AVX-512 GEMV and GEMM.
@@ -28,3 +28,6 @@ func useMatMulAVX2(t *impl) {
 // cut the slices to the shape.
 func gemvAVX512(y, x, w, bias []float32, k, n int) { asm.GemvAVX512(y[:n], x[:k], w[:n*k], bias) }
 func gemvAVX2(y, x, w, bias []float32, k, n int)   { asm.GemvAVX2(y[:n], x[:k], w[:n*k], bias) }
+
+// asmPackTranspose is the panel packing of both tiers: it needs only AVX.
+var asmPackTranspose = asm.PackTransposeAVX2
