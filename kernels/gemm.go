@@ -13,9 +13,10 @@ import "sync"
 //		}
 //	}
 //
-// a is an A panel packed by packA (mr values per step), b a W panel packed
-// by packW (nr values per step). kc ≥ 1. The assembly kernels read exactly
-// kc*mr values of a and kc*nr of b, and touch only the mr×nr tile of c.
+// a is an A panel packed by packPanels (mr values per step), b a W panel
+// packed by packPanels (nr values per step). kc ≥ 1. The assembly kernels
+// read exactly kc*mr values of a and kc*nr of b, and touch only the mr×nr
+// tile of c.
 type microKernel struct {
 	mr, nr int
 	// kc, mc, nc are the cache blocks: a kc×nr W panel stays in L1 while the
@@ -23,6 +24,11 @@ type microKernel struct {
 	// (kc×nc) are reused across every row block.
 	kc, mc, nc int
 	fn         func(kc int, a, b, c []float32, ldc int)
+	// transpose, when not nil, is a fast packPanels for rows a multiple of
+	// 4 and cols a multiple of 8: dst[p*rows+j] = src[j*ld+p]. Packing W
+	// costs one pass over it per call, as much as the multiplication itself
+	// at m = 64 when done in Go.
+	transpose func(dst, src []float32, ld, rows, cols int)
 
 	scratch sync.Pool // *gemmScratch sized for these blocks
 }
@@ -54,10 +60,10 @@ func gemmColumns(mk *microKernel, c, a, w []float32, m, k, n, j0, j1 int) {
 		nc := min(mk.nc, j1-jc)
 		for pc := 0; pc < k; pc += mk.kc {
 			kc := min(mk.kc, k-pc)
-			packW(s.w, w, k, jc, nc, pc, kc, nr)
+			packPanels(s.w, w, k, jc, nc, pc, kc, nr, mk.transpose)
 			for ic := 0; ic < m; ic += mk.mc {
 				mc := min(mk.mc, m-ic)
-				packA(s.a, a, k, ic, mc, pc, kc, mr)
+				packPanels(s.a, a, k, ic, mc, pc, kc, mr, mk.transpose)
 				for jr := 0; jr < nc; jr += nr {
 					bp := s.w[(jr/nr)*kc*nr : (jr/nr+1)*kc*nr]
 					cols := min(nr, nc-jr)
@@ -86,42 +92,32 @@ func gemmColumns(mk *microKernel, c, a, w []float32, m, k, n, j0, j1 int) {
 	}
 }
 
-// packW copies W rows [jc, jc+nc), columns [pc, pc+kc) into panels of nr
-// rows, interleaved so the kernel reads nr consecutive values per step:
-// dst[panel][p][j] = w[(jc+panel*nr+j)*k + pc+p], zero past row jc+nc.
-func packW(dst, w []float32, k, jc, nc, pc, kc, nr int) {
-	for jr := 0; jr < nc; jr += nr {
-		panel := dst[(jr/nr)*kc*nr : (jr/nr+1)*kc*nr]
-		for j := 0; j < nr; j++ {
-			if jr+j >= nc {
-				for p := 0; p < kc; p++ {
-					panel[p*nr+j] = 0
-				}
-				continue
-			}
-			src := w[(jc+jr+j)*k+pc : (jc+jr+j)*k+pc+kc]
-			for p, v := range src {
-				panel[p*nr+j] = v
+// packPanels copies rows [r0, r0+rows), columns [pc, pc+kc) of the
+// row-major matrix src (row stride ld) into panels of r rows, interleaved so
+// the micro-kernel reads r consecutive values per step:
+// dst[panel][p][i] = src[(r0+panel*r+i)*ld + pc+p], zero past row r0+rows.
+// It packs A panels (r = mr) and W panels (r = nr) alike. transpose, when not
+// nil, packs the full panels' columns in multiples of 8.
+func packPanels(dst, src []float32, ld, r0, rows, pc, kc, r int, transpose func(dst, src []float32, ld, rows, cols int)) {
+	for ir := 0; ir < rows; ir += r {
+		panel := dst[(ir/r)*kc*r : (ir/r+1)*kc*r]
+		done := 0 // columns packed by transpose
+		if transpose != nil && ir+r <= rows && r%4 == 0 {
+			done = kc &^ 7
+			if done > 0 {
+				transpose(panel, src[(r0+ir)*ld+pc:], ld, r, done)
 			}
 		}
-	}
-}
-
-// packA copies A rows [ic, ic+mc), columns [pc, pc+kc) into panels of mr
-// rows: dst[panel][p][i] = a[(ic+panel*mr+i)*k + pc+p], zero past row ic+mc.
-func packA(dst, a []float32, k, ic, mc, pc, kc, mr int) {
-	for ir := 0; ir < mc; ir += mr {
-		panel := dst[(ir/mr)*kc*mr : (ir/mr+1)*kc*mr]
-		for i := 0; i < mr; i++ {
-			if ir+i >= mc {
-				for p := 0; p < kc; p++ {
-					panel[p*mr+i] = 0
+		for i := 0; i < r; i++ {
+			if ir+i >= rows {
+				for p := done; p < kc; p++ {
+					panel[p*r+i] = 0
 				}
 				continue
 			}
-			src := a[(ic+ir+i)*k+pc : (ic+ir+i)*k+pc+kc]
-			for p, v := range src {
-				panel[p*mr+i] = v
+			row := src[(r0+ir+i)*ld+pc+done : (r0+ir+i)*ld+pc+kc]
+			for p, v := range row {
+				panel[(done+p)*r+i] = v
 			}
 		}
 	}

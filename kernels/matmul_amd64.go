@@ -2,8 +2,36 @@
 
 package kernels
 
+import "github.com/goformer/goformer/asm"
+
+// The cache blocks of the micro-kernels. The kc×nr panel of packed W that
+// every micro-kernel call of a column block reuses takes kc·nr·4 bytes: 48
+// KiB for AVX-512 (the Xeon's L1; on a 32 KiB L1 it streams from L2, which
+// at 8 bytes per cycle is far below L2's bandwidth), 24 KiB for AVX2. The
+// mc×kc block of packed A (240 KiB) and the kc×nc block of packed W (768 KiB)
+// share L2. Under the shared machine's noise no other choice measured
+// better (kc 192-512, mc 128-512, nc 384-960 were tried).
+var (
+	gemmAVX512 = &microKernel{mr: 8, nr: 48, kc: 256, mc: 240, nc: 768, fn: asm.GemmKernel8x48AVX512, transpose: asmPackTranspose}
+	gemmAVX2   = &microKernel{mr: 4, nr: 24, kc: 256, mc: 240, nc: 768, fn: asm.GemmKernel4x24AVX2, transpose: asmPackTranspose}
+)
+
 // useMatMulAVX512 installs the AVX-512 GEMV and GEMM.
-func useMatMulAVX512(t *impl) {}
+func useMatMulAVX512(t *impl) {
+	t.gemv = gemvAVX512
+	t.gemm = func(c, a, w, bias []float32, m, k, n int) { gemmBlocked(gemmAVX512, c, a, w, bias, m, k, n) }
+}
 
 // useMatMulAVX2 installs the AVX2+FMA GEMV and GEMM.
-func useMatMulAVX2(t *impl) {}
+func useMatMulAVX2(t *impl) {
+	t.gemv = gemvAVX2
+	t.gemm = func(c, a, w, bias []float32, m, k, n int) { gemmBlocked(gemmAVX2, c, a, w, bias, m, k, n) }
+}
+
+// The assembly GEMVs take k and n from len(x) and len(y); MatMul has already
+// cut the slices to the shape.
+func gemvAVX512(y, x, w, bias []float32, k, n int) { asm.GemvAVX512(y[:n], x[:k], w[:n*k], bias) }
+func gemvAVX2(y, x, w, bias []float32, k, n int)   { asm.GemvAVX2(y[:n], x[:k], w[:n*k], bias) }
+
+// asmPackTranspose is the panel packing of both tiers: it needs only AVX.
+var asmPackTranspose = asm.PackTransposeAVX2

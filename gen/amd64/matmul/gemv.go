@@ -1,0 +1,249 @@
+package main
+
+import (
+	"fmt"
+
+	. "github.com/mmcloughlin/avo/build"
+	. "github.com/mmcloughlin/avo/operand"
+	. "github.com/mmcloughlin/avo/reg"
+)
+
+// gemvDoc is the meaning of both GEMVs, for their stubs.
+var gemvDoc = []string{
+	"is the matrix-vector product of a decode step, for n = len(y), k = len(x)",
+	"and W = w[:n*k] row-major [n×k]:",
+	"",
+	"	for j := 0; j < n; j++ {",
+	"		s := float32(0)",
+	"		if len(bias) != 0 {",
+	"			s = bias[j]",
+	"		}",
+	"		for p := 0; p < k; p++ {",
+	"			s += w[j*k+p] * x[p]",
+	"		}",
+	"		y[j] = s",
+	"	}",
+	"",
+	"It needs len(w) ≥ n*k and len(bias) = 0 or ≥ n, and reads no element past",
+	"those bounds.",
+}
+
+// gemvRows is the number of rows of W one pass of a GEMV streams: four
+// independent accumulator chains (two vectors each) keep the load units busy,
+// and every vector of x loaded feeds all four rows.
+const gemvRows = 4
+
+// gemvISA describes what differs between the AVX-512 and AVX2 GEMVs.
+type gemvISA struct {
+	name  string
+	width int                     // float32 lanes per vector
+	vec   func(i int) VecPhysical // accumulator and temporary registers
+	// tailLoad loads the last k%width values at src into dst, zeroing the
+	// rest and never touching memory past them.
+	tailLoad func(src Mem, dst VecPhysical)
+	// setupTail prepares tailLoad from the tail length in r (1..width-1).
+	setupTail func(r GPPhysical)
+}
+
+var zmm = []VecPhysical{Z0, Z1, Z2, Z3, Z4, Z5, Z6, Z7, Z8, Z9, Z10, Z11, Z12, Z13, Z14, Z15}
+var ymm = []VecPhysical{Y0, Y1, Y2, Y3, Y4, Y5, Y6, Y7, Y8, Y9, Y10, Y11, Y12, Y13, Y14, Y15}
+
+func gemvAVX512() {
+	TEXT("GemvAVX512", NOSPLIT, "func(y, x, w, bias []float32)")
+	Doc(append([]string{"GemvAVX512 " + gemvDoc[0]}, gemvDoc[1:]...)...)
+	Pragma("noescape")
+	gemvBody(gemvISA{
+		name:  "avx512",
+		width: 16,
+		vec:   func(i int) VecPhysical { return zmm[i] },
+		setupTail: func(r GPPhysical) {
+			MOVL(U32(0xffffffff), EAX)
+			BZHIL(r.As32(), EAX, EAX)
+			KMOVW(EAX, K1)
+		},
+		tailLoad: func(src Mem, dst VecPhysical) { VMOVUPS_Z(src, K1, dst) },
+	})
+}
+
+func gemvAVX2() {
+	// tailMask holds 8 all-ones words then 8 zero words: the 8 words from
+	// tailMask+4*(8-r) select the first r lanes for VMASKMOVPS.
+	mask := GLOBL("gemvTailMask", RODATA|NOPTR)
+	for i := 0; i < 16; i++ {
+		v := uint32(0)
+		if i < 8 {
+			v = 0xffffffff
+		}
+		DATA(4*i, U32(v))
+	}
+	TEXT("GemvAVX2", NOSPLIT, "func(y, x, w, bias []float32)")
+	Doc(append([]string{"GemvAVX2 " + gemvDoc[0]}, gemvDoc[1:]...)...)
+	Pragma("noescape")
+	maskReg := Y15
+	gemvBody(gemvISA{
+		name:  "avx2",
+		width: 8,
+		vec:   func(i int) VecPhysical { return ymm[i] },
+		setupTail: func(r GPPhysical) {
+			// AX = 8 - r, then the mask is the 8 words at tailMask+4*AX.
+			MOVQ(U32(8), RAX)
+			SUBQ(r, RAX)
+			LEAQ(mask, R10)
+			VMOVDQU(Mem{Base: R10, Index: RAX, Scale: 4}, maskReg)
+		},
+		tailLoad: func(src Mem, dst VecPhysical) { VMASKMOVPS(src, maskReg, dst) },
+	})
+}
+
+// gemvBody writes a GEMV: blocks of gemvRows rows of W, then single rows.
+//
+// Registers: DX y, SI x, DI the current row of W, BX bias (0 when there is
+// none), R8 rows left, R9 the row length in bytes, R10..R12 the next rows of
+// a pass, R13 the byte offset along the rows, CX the tail length k%width, AX
+// scratch.
+// Vector registers 0..7 accumulate, 8 and 9 hold x, 10 and up are scratch.
+func gemvBody(isa gemvISA) {
+	Load(Param("y").Base(), RDX)
+	Load(Param("y").Len(), R8)
+	Load(Param("x").Base(), RSI)
+	Load(Param("x").Len(), R9)
+	Load(Param("w").Base(), RDI)
+	Load(Param("bias").Base(), RBX)
+	Load(Param("bias").Len(), RCX)
+	// A nil bias is flagged by BX = 0.
+	TESTQ(RCX, RCX)
+	CMOVQEQ(RCX, RBX)
+
+	MOVQ(R9, RCX)
+	ANDQ(U32(isa.width-1), RCX)
+	SHLQ(U8(2), R9)
+	TESTQ(RCX, RCX)
+	JZ(LabelRef("rows" + isa.name))
+	isa.setupTail(RCX)
+
+	Label("rows" + isa.name)
+	CMPQ(R8, U32(gemvRows))
+	JB(LabelRef("single" + isa.name))
+	gemvPass(isa, gemvRows)
+	SUBQ(U32(gemvRows), R8)
+	JMP(LabelRef("rows" + isa.name))
+
+	Label("single" + isa.name)
+	TESTQ(R8, R8)
+	JZ(LabelRef("done" + isa.name))
+	gemvPass(isa, 1)
+	DECQ(R8)
+	JMP(LabelRef("single" + isa.name))
+
+	Label("done" + isa.name)
+	VZEROUPPER()
+	RET()
+}
+
+// gemvPass computes rows outputs from rows consecutive rows of W starting at
+// DI, stores them at DX, and advances DI, DX and BX past them.
+func gemvPass(isa gemvISA, rows int) {
+	id := fmt.Sprintf("%s%d", isa.name, rows)
+	acc := func(r, u int) VecPhysical { return isa.vec(2*r + u) }
+	x0, x1, tmp := isa.vec(8), isa.vec(9), isa.vec(10)
+	row := func(r int, disp int) Mem {
+		return Mem{Base: rowPtr(r), Index: R13, Scale: 1, Disp: disp}
+	}
+	if rows == 4 {
+		LEAQ(Mem{Base: RDI, Index: R9, Scale: 1}, R10)
+		LEAQ(Mem{Base: RDI, Index: R9, Scale: 2}, R11)
+		LEAQ(Mem{Base: R10, Index: R9, Scale: 2}, R12)
+	}
+	for r := 0; r < rows; r++ {
+		VXORPS(acc(r, 0), acc(r, 0), acc(r, 0))
+		VXORPS(acc(r, 1), acc(r, 1), acc(r, 1))
+	}
+	XORQ(R13, R13)
+	vb := 4 * isa.width
+	xAt := func(disp int) Mem { return Mem{Base: RSI, Index: R13, Scale: 1, Disp: disp} }
+
+	Label("loop2" + id)
+	LEAQ(Mem{Base: R13, Disp: 2 * vb}, RAX)
+	CMPQ(RAX, R9)
+	JA(LabelRef("loop1" + id))
+	VMOVUPS(xAt(0), x0)
+	VMOVUPS(xAt(vb), x1)
+	for r := 0; r < rows; r++ {
+		VFMADD231PS(row(r, 0), x0, acc(r, 0))
+		VFMADD231PS(row(r, vb), x1, acc(r, 1))
+	}
+	MOVQ(RAX, R13)
+	JMP(LabelRef("loop2" + id))
+
+	Label("loop1" + id)
+	LEAQ(Mem{Base: R13, Disp: vb}, RAX)
+	CMPQ(RAX, R9)
+	JA(LabelRef("tail" + id))
+	VMOVUPS(xAt(0), x0)
+	for r := 0; r < rows; r++ {
+		VFMADD231PS(row(r, 0), x0, acc(r, 0))
+	}
+	MOVQ(RAX, R13)
+
+	Label("tail" + id)
+	TESTQ(RCX, RCX)
+	JZ(LabelRef("reduce" + id))
+	isa.tailLoad(xAt(0), x0)
+	for r := 0; r < rows; r++ {
+		isa.tailLoad(row(r, 0), tmp)
+		VFMADD231PS(tmp, x0, acc(r, 1))
+	}
+
+	Label("reduce" + id)
+	// Fold each row's vectors into one ymm (the VEX horizontal adds below
+	// need registers 0..15 and at most 256 bits).
+	for r := 0; r < rows; r++ {
+		VADDPS(acc(r, 1), acc(r, 0), acc(r, 0))
+		if isa.width == 16 {
+			VEXTRACTF64X4(U8(1), acc(r, 0), tmp.AsY())
+			VADDPS(tmp.AsY(), acc(r, 0).AsY(), acc(r, 0).AsY())
+		}
+	}
+	s, sx := acc(0, 0).AsY(), acc(0, 0).AsX()
+	if rows == 4 {
+		// Y0 = [a01 a23 b01 b23 | a45 a67 b45 b67], and so on: three
+		// horizontal adds leave lane i of each half holding a partial sum of
+		// row i.
+		VHADDPS(acc(1, 0).AsY(), s, s)
+		VHADDPS(acc(3, 0).AsY(), acc(2, 0).AsY(), acc(2, 0).AsY())
+		VHADDPS(acc(2, 0).AsY(), s, s)
+		VEXTRACTF128(U8(1), s, tmp.AsX())
+		VADDPS(tmp.AsX(), sx, sx)
+	} else {
+		VEXTRACTF128(U8(1), s, tmp.AsX())
+		VADDPS(tmp.AsX(), sx, sx)
+		VHADDPS(sx, sx, sx)
+		VHADDPS(sx, sx, sx)
+	}
+	TESTQ(RBX, RBX)
+	JZ(LabelRef("store" + id))
+	if rows == 4 {
+		VADDPS(Mem{Base: RBX}, sx, sx)
+	} else {
+		VADDSS(Mem{Base: RBX}, sx, sx)
+	}
+	ADDQ(U32(4*rows), RBX)
+
+	Label("store" + id)
+	if rows == 4 {
+		VMOVUPS(sx, Mem{Base: RDX})
+	} else {
+		VMOVSS(sx, Mem{Base: RDX})
+	}
+	ADDQ(U32(4*rows), RDX)
+	if rows == 4 {
+		LEAQ(Mem{Base: R12, Index: R9, Scale: 1}, RDI)
+	} else {
+		ADDQ(R9, RDI)
+	}
+}
+
+// rowPtr is the register holding the address of row r of a pass.
+func rowPtr(r int) GPPhysical {
+	return []GPPhysical{RDI, R10, R11, R12}[r]
+}

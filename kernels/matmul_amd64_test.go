@@ -1,0 +1,63 @@
+//go:build amd64 && !purego
+
+package kernels
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+)
+
+// TestGemmKernelAMD64 holds each micro-kernel this CPU can run to its
+// contract on its own: c += a·b over kc steps, inside the mr×nr tile of a
+// wider matrix, leaving the elements between and around the tile's rows
+// untouched.
+func TestGemmKernelAMD64(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		ok   bool
+		mk   *microKernel
+	}{{"avx512", hasAVX512, gemmAVX512}, {"avx2", hasAVX2, gemmAVX2}} {
+		if !tc.ok {
+			continue
+		}
+		t.Run(tc.name, func(t *testing.T) {
+			mk := tc.mk
+			want := goMicroKernel(mk.mr, mk.nr)
+			for _, kc := range []int{1, 2, 3, 4, 5, 7, 8, 64, 255, 256} {
+				a := randVec(uint64(kc), kc*mk.mr, 1)
+				b := randVec(uint64(kc)+100, kc*mk.nr, 1)
+				ldc := mk.nr + 3
+				c := guardedCopy(randVec(uint64(kc)+200, (mk.mr-1)*ldc+mk.nr, 1), kc%4)
+				ref := append([]float32(nil), c.data...)
+				mk.fn(kc, a, b, c.data, ldc)
+				want(kc, a, b, ref, ldc)
+				c.check(t)
+				for i, v := range c.data {
+					if i%ldc >= mk.nr {
+						assert.Equal(t, ref[i], v, "kc=%d: element %d between rows changed", kc, i)
+						continue
+					}
+					assert.InDelta(t, ref[i], v, 1e-4, "kc=%d: c[%d][%d]", kc, i/ldc, i%ldc)
+				}
+			}
+		})
+	}
+}
+
+// TestPackTransposeAVX2 compares the assembly panel packing with the Go loop
+// of packPanels, on sources with a row stride wider than the block.
+func TestPackTransposeAVX2(t *testing.T) {
+	if !hasAVX2 {
+		t.Skip("needs AVX2")
+	}
+	for _, s := range []struct{ rows, cols, ld int }{{4, 8, 8}, {4, 8, 13}, {8, 16, 21}, {24, 64, 77}, {48, 256, 771}} {
+		src := randVec(uint64(s.ld), (s.rows-1)*s.ld+s.cols, 1)
+		want := make([]float32, s.rows*s.cols)
+		packPanels(want, src, s.ld, 0, s.rows, 0, s.cols, s.rows, nil)
+		got := newGuarded(s.rows*s.cols, s.ld%3)
+		asmPackTranspose(got.data, src, s.ld, s.rows, s.cols)
+		got.check(t)
+		assert.Equal(t, want, got.data, "%d×%d block, ld %d", s.rows, s.cols, s.ld)
+	}
+}
