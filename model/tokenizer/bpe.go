@@ -28,14 +28,13 @@ func (m merges) rank(left, right int32) int32 {
 	return noMerge
 }
 
-// scratch holds one Encode call's working memory, reused through a pool so
-// that warm calls allocate nothing.
-type scratch struct {
-	syms  []int32
-	ranks []int32
-	next  []int32
-	prev  []int32
-	heap  []uint64
+// heapScratch is bpeHeap's working memory, reused through a pool so that
+// warm calls allocate nothing. (bpeScan's fits on the stack.)
+type heapScratch struct {
+	syms []int32
+	next []int32
+	prev []int32
+	heap []uint64
 }
 
 // bpe appends the tokens of one piece to dst. It applies GPT-2's rule: join
@@ -44,22 +43,25 @@ type scratch struct {
 // right pass, as encoder.py does, gives the same result: a join creates only
 // pairs containing the new token, and every merge using a token ranks after
 // the merge that made it.)
-func (t *Tokenizer) bpe(dst []int, piece string, sc *scratch) []int {
+func (t *Tokenizer) bpe(dst []int, piece string) []int {
 	if len(piece) >= heapThreshold {
-		return t.bpeHeap(dst, piece, sc)
+		sc := t.heapScratch.Get().(*heapScratch)
+		dst = t.bpeHeap(dst, piece, sc)
+		t.heapScratch.Put(sc)
+		return dst
 	}
-	return t.bpeScan(dst, piece, sc)
+	return t.bpeScan(dst, piece)
 }
 
 // bpeScan keeps the rank of every adjacent pair in an array and rescans it
 // for the minimum after each join; only the two pairs next to a join are
 // looked up again.
-func (t *Tokenizer) bpeScan(dst []int, piece string, sc *scratch) []int {
-	syms := sc.syms[:0]
+func (t *Tokenizer) bpeScan(dst []int, piece string) []int {
+	var symBuf, rankBuf [heapThreshold]int32
+	syms, ranks := symBuf[:0], rankBuf[:0]
 	for i := 0; i < len(piece); i++ {
 		syms = append(syms, t.byteToken[piece[i]])
 	}
-	ranks := sc.ranks[:0]
 	for i := 0; i+1 < len(syms); i++ {
 		ranks = append(ranks, t.merges.rank(syms[i], syms[i+1]))
 	}
@@ -86,14 +88,13 @@ func (t *Tokenizer) bpeScan(dst []int, piece string, sc *scratch) []int {
 	for _, s := range syms {
 		dst = append(dst, int(s))
 	}
-	sc.syms, sc.ranks = syms, ranks
 	return dst
 }
 
 // bpeHeap keeps the symbols in a linked list and candidate joins in a
 // min-heap keyed by (rank, position); an entry whose pair has changed since
 // it was pushed is dropped when popped.
-func (t *Tokenizer) bpeHeap(dst []int, piece string, sc *scratch) []int {
+func (t *Tokenizer) bpeHeap(dst []int, piece string, sc *heapScratch) []int {
 	n := len(piece)
 	syms, next, prev := grow(sc.syms, n), grow(sc.next, n), grow(sc.prev, n)
 	h := sc.heap[:0]

@@ -68,6 +68,7 @@ func Parse(vocabName string, vocab []byte, mergesName string, mergeText []byte) 
 		return nil, err
 	}
 	names := labels{
+		vocab: vocabName,
 		token: func(id int) string {
 			return fmt.Sprintf("%s:%d: token %q (id %d)", vocabName, lineAt(vocab, offsets[id]), tokens[id], id)
 		},
@@ -116,10 +117,10 @@ func parseVocab(name string, data []byte) (tokens []string, offsets []int64, err
 	offsetOf := map[int]int64{}
 	seen := map[string]bool{}
 	for dec.More() {
-		offset := dec.InputOffset()
+		offset := entryStart(data, dec.InputOffset())
 		key, err := dec.Token()
 		if err != nil {
-			return nil, nil, fail(offset, "malformed JSON: %v", jsonError(err))
+			return nil, nil, fail(errorOffset(err, offset), "malformed JSON: %v", jsonError(err))
 		}
 		text, ok := key.(string)
 		if !ok {
@@ -127,7 +128,7 @@ func parseVocab(name string, data []byte) (tokens []string, offsets []int64, err
 		}
 		val, err := dec.Token()
 		if err != nil {
-			return nil, nil, fail(offset, "token %q: malformed JSON: %v", text, jsonError(err))
+			return nil, nil, fail(errorOffset(err, offset), "token %q: malformed JSON: %v", text, jsonError(err))
 		}
 		num, ok := val.(json.Number)
 		if !ok {
@@ -148,7 +149,7 @@ func parseVocab(name string, data []byte) (tokens []string, offsets []int64, err
 		offsetOf[id] = offset
 	}
 	if _, err := dec.Token(); err != nil {
-		return nil, nil, fail(dec.InputOffset(), "malformed JSON: %v", jsonError(err))
+		return nil, nil, fail(errorOffset(err, dec.InputOffset()), "malformed JSON: %v", jsonError(err))
 	}
 	if _, err := dec.Token(); err != io.EOF {
 		return nil, nil, fail(dec.InputOffset(), "unexpected data after the vocabulary object")
@@ -163,6 +164,24 @@ func parseVocab(name string, data []byte) (tokens []string, offsets []int64, err
 		tokens[id], offsets[id] = text, offsetOf[id]
 	}
 	return tokens, offsets, nil
+}
+
+// entryStart skips the separators between the decoder's offset and the
+// next entry, so that an error names the entry's own line.
+func entryStart(data []byte, offset int64) int64 {
+	for offset < int64(len(data)) && bytes.IndexByte([]byte(" \t\r\n,"), data[offset]) >= 0 {
+		offset++
+	}
+	return offset
+}
+
+// errorOffset is where a JSON syntax error was found, if the error says.
+func errorOffset(err error, fallback int64) int64 {
+	var syntax *json.SyntaxError
+	if errors.As(err, &syntax) {
+		return syntax.Offset
+	}
+	return fallback
 }
 
 func jsonError(err error) error {

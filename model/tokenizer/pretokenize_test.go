@@ -39,7 +39,7 @@ func TestPieces(t *testing.T) {
 		{"x \t y", []string{"x", " \t", " y"}},
 		{"a\r\nb", []string{"a", "\r", "\n", "b"}},
 		{"  !!", []string{" ", " !!"}},
-		{"a\u00a0b", []string{"a", "\u00a0", "b"}},     // NBSP is \s, and only ASCII space joins a word
+		{"a\u00a0b", []string{"a", "\u00a0", "b"}},       // NBSP is \s, and only ASCII space joins a word
 		{"a \u00a0b", []string{"a", " ", "\u00a0", "b"}}, // run " \u00a0" leaves its last character
 		{"x\u3000\u3000y", []string{"x", "\u3000", "\u3000", "y"}},
 		{"e\u0301t\u00e9", []string{"e", "\u0301", "t\u00e9"}}, // combining marks (Mn) are "other"

@@ -13,14 +13,14 @@ var ErrUnknownID = errors.New("tokenizer: unknown token id")
 // Tokenizer encodes text to token ids and back. It is safe for concurrent
 // use. Its cache of encoded words is shared by all callers.
 type Tokenizer struct {
-	tokenData []byte  // the bytes of every token, back to back
-	tokenEnd  []int32 // token i is tokenData[tokenEnd[i-1]:tokenEnd[i]]
-	byteToken [256]int32
-	merges    merges
-	specials  []special // longest first, so that a special's prefix never wins
-	bmp       *[0x10000]charClass
-	cache     wordCache
-	scratch   sync.Pool
+	tokenData   []byte  // the bytes of every token, back to back
+	tokenEnd    []int32 // token i is tokenData[tokenEnd[i-1]:tokenEnd[i]]
+	byteToken   [256]int32
+	merges      merges
+	specials    []special // longest first, so that a special's prefix never wins
+	bmp         *[0x10000]charClass
+	cache       wordCache
+	heapScratch sync.Pool
 }
 
 type special struct {
@@ -41,6 +41,7 @@ func New(tokens []string, mergeList [][2]string, specials []string) (*Tokenizer,
 // labels name a token or a merge in an error: by position for New, by file
 // and line for the loaders.
 type labels struct {
+	vocab string // the vocabulary's file name, if it has one
 	token func(id int) string
 	merge func(i int) string
 }
@@ -61,7 +62,7 @@ func (l labels) mergeName(mergeList [][2]string, i int) string {
 
 func build(tokens []string, mergeList [][2]string, specialList []string, names labels) (*Tokenizer, error) {
 	t := &Tokenizer{bmp: bmpClasses()}
-	t.scratch.New = func() any { return new(scratch) }
+	t.heapScratch.New = func() any { return new(heapScratch) }
 	t.cache.init()
 
 	ids := make(map[string]int32, len(tokens))
@@ -81,7 +82,11 @@ func build(tokens []string, mergeList [][2]string, specialList []string, names l
 	for b := range 256 {
 		id, ok := ids[string(byteRune[b])]
 		if !ok {
-			return nil, fmt.Errorf("no token for byte 0x%02X (%q): a byte-level vocabulary needs all 256", b, string(byteRune[b]))
+			err := fmt.Errorf("no token for byte 0x%02X (%q): a byte-level vocabulary needs all 256", b, string(byteRune[b]))
+			if names.vocab != "" {
+				err = fmt.Errorf("%s: %w", names.vocab, err)
+			}
+			return nil, err
 		}
 		t.byteToken[b] = id
 	}
@@ -151,10 +156,7 @@ func (t *Tokenizer) Encode(text string) []int {
 // EncodeTo appends the token ids of text to dst and returns the extended
 // slice. Once the word cache is warm it allocates nothing if dst has room.
 func (t *Tokenizer) EncodeTo(dst []int, text string) []int {
-	sc := t.scratch.Get().(*scratch)
-	dst = t.encodeOrdinary(dst, text, sc)
-	t.scratch.Put(sc)
-	return dst
+	return t.encodeOrdinary(dst, text)
 }
 
 // EncodeSpecial is Encode, except that the text of a special token becomes
@@ -166,18 +168,15 @@ func (t *Tokenizer) EncodeSpecial(text string) []int {
 // EncodeSpecialTo is EncodeTo, except that the text of a special token
 // becomes that token's id.
 func (t *Tokenizer) EncodeSpecialTo(dst []int, text string) []int {
-	sc := t.scratch.Get().(*scratch)
 	for len(text) > 0 {
 		at, s := t.nextSpecial(text)
 		if s == nil {
-			dst = t.encodeOrdinary(dst, text, sc)
-			break
+			return t.encodeOrdinary(dst, text)
 		}
-		dst = t.encodeOrdinary(dst, text[:at], sc)
+		dst = t.encodeOrdinary(dst, text[:at])
 		dst = append(dst, s.id)
 		text = text[at+len(s.text):]
 	}
-	t.scratch.Put(sc)
 	return dst
 }
 
@@ -194,27 +193,27 @@ func (t *Tokenizer) nextSpecial(text string) (int, *special) {
 	return at, found
 }
 
-func (t *Tokenizer) encodeOrdinary(dst []int, text string, sc *scratch) []int {
+func (t *Tokenizer) encodeOrdinary(dst []int, text string) []int {
 	for i := 0; i < len(text); {
 		j := pieceEnd(text, i, t.bmp)
-		dst = t.encodePiece(dst, text[i:j], sc)
+		dst = t.encodePiece(dst, text[i:j])
 		i = j
 	}
 	return dst
 }
 
-func (t *Tokenizer) encodePiece(dst []int, piece string, sc *scratch) []int {
+func (t *Tokenizer) encodePiece(dst []int, piece string) []int {
 	if len(piece) == 1 {
 		return append(dst, int(t.byteToken[piece[0]]))
 	}
 	if len(piece) > maxCachedPiece {
-		return t.bpe(dst, piece, sc)
+		return t.bpe(dst, piece)
 	}
 	if out, ok := t.cache.appendTo(dst, piece); ok {
 		return out
 	}
 	n := len(dst)
-	dst = t.bpe(dst, piece, sc)
+	dst = t.bpe(dst, piece)
 	t.cache.add(piece, dst[n:])
 	return dst
 }
