@@ -11,18 +11,67 @@ const noMerge = math.MaxInt32
 // repeated characters produce.
 const heapThreshold = 128
 
-// merges maps a pair of token ids to the merge that joins them.
-type merges map[uint64]mergeRule
+// merges maps a pair of token ids to the merge that joins them. It is an
+// open-addressing hash table with linear probing: BPE looks a pair up for
+// every join, and this is several times faster than a Go map for it.
+type merges struct {
+	keys  []uint64 // pairKey, or emptyKey
+	rules []mergeRule
+	shift uint // 64 - log2(len(keys))
+}
 
 type mergeRule struct {
 	rank   int32 // position in the merge list: lower merges first
 	result int32 // the token the pair becomes
 }
 
+// emptyKey marks a free slot: no pair of valid ids has it.
+const emptyKey = ^uint64(0)
+
 func pairKey(left, right int32) uint64 { return uint64(uint32(left))<<32 | uint64(uint32(right)) }
 
-func (m merges) rank(left, right int32) int32 {
-	if r, ok := m[pairKey(left, right)]; ok {
+func newMerges(n int) merges {
+	bits := uint(4)
+	for 1<<bits < 2*n { // at most half full
+		bits++
+	}
+	m := merges{keys: make([]uint64, 1<<bits), rules: make([]mergeRule, 1<<bits), shift: 64 - bits}
+	for i := range m.keys {
+		m.keys[i] = emptyKey
+	}
+	return m
+}
+
+func (m *merges) slot(key uint64) uint64 { return (key * 0x9E3779B97F4A7C15) >> m.shift }
+
+// add stores a rule; it reports false if the pair already has one.
+func (m *merges) add(left, right int32, rule mergeRule) bool {
+	key, mask := pairKey(left, right), uint64(len(m.keys)-1)
+	for i := m.slot(key); ; i = (i + 1) & mask {
+		switch m.keys[i] {
+		case key:
+			return false
+		case emptyKey:
+			m.keys[i], m.rules[i] = key, rule
+			return true
+		}
+	}
+}
+
+func (m *merges) get(left, right int32) (mergeRule, bool) {
+	key, mask := pairKey(left, right), uint64(len(m.keys)-1)
+	for i := m.slot(key); ; i = (i + 1) & mask {
+		switch m.keys[i] {
+		case key:
+			return m.rules[i], true
+		case emptyKey:
+			return mergeRule{}, false
+		}
+	}
+}
+
+func (m *merges) rank(left, right int32) int32 {
+	if r, ok := m.get(left, right); ok {
 		return r.rank
 	}
 	return noMerge
@@ -75,7 +124,8 @@ func (t *Tokenizer) bpeScan(dst []int, piece string) []int {
 		if at < 0 {
 			break
 		}
-		syms[at] = t.merges[pairKey(syms[at], syms[at+1])].result
+		rule, _ := t.merges.get(syms[at], syms[at+1])
+		syms[at] = rule.result
 		syms = append(syms[:at+1], syms[at+2:]...)
 		ranks = append(ranks[:at], ranks[at+1:]...)
 		if at > 0 {
@@ -119,7 +169,7 @@ func (t *Tokenizer) bpeHeap(dst []int, piece string, sc *heapScratch) []int {
 		if syms[at] < 0 || right < 0 {
 			continue
 		}
-		rule, ok := t.merges[pairKey(syms[at], syms[right])]
+		rule, ok := t.merges.get(syms[at], syms[right])
 		if !ok || rule.rank != rank {
 			continue
 		}

@@ -90,7 +90,7 @@ var edgeCases = []struct{ class, text string }{
 }
 
 // parityCorpus assembles the texts the tokenizer is compared on: the edge
-// cases, the Universal Declaration of Human Rights in 41 languages and
+// cases, the Universal Declaration of Human Rights in 44 languages and
 // scripts (testdata/udhr.txt.gz), text mixed from both at random (fixed
 // seed), and, from the Go installation, English prose (Newton's Opticks),
 // Go source and a JSON file.

@@ -91,7 +91,7 @@ func build(tokens []string, mergeList [][2]string, specialList []string, names l
 		t.byteToken[b] = id
 	}
 
-	t.merges = make(merges, len(mergeList))
+	t.merges = newMerges(len(mergeList))
 	for i, m := range mergeList {
 		left, lok := ids[m[0]]
 		right, rok := ids[m[1]]
@@ -108,11 +108,9 @@ func build(tokens []string, mergeList [][2]string, specialList []string, names l
 		if _, ok := alphabetDecode(m[0] + m[1]); !ok {
 			return nil, fmt.Errorf("%s: not in the byte alphabet", names.mergeName(mergeList, i))
 		}
-		key := pairKey(left, right)
-		if _, dup := t.merges[key]; dup {
+		if !t.merges.add(left, right, mergeRule{rank: int32(i), result: result}) {
 			return nil, fmt.Errorf("%s: duplicate merge", names.mergeName(mergeList, i))
 		}
-		t.merges[key] = mergeRule{rank: int32(i), result: result}
 	}
 
 	for _, text := range specialList {
