@@ -1,0 +1,94 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// gpt2Dir is the tokenizer test data: GPT-2's vocab.json and merges.txt.
+var gpt2Dir = filepath.Join("..", "..", "model", "tokenizer", "testdata")
+
+func runCLI(stdin string, args ...string) (code int, stdout, stderr string) {
+	var out, errOut bytes.Buffer
+	code = run(args, strings.NewReader(stdin), &out, &errOut)
+	return code, out.String(), errOut.String()
+}
+
+func TestTokenizeStdin(t *testing.T) {
+	code, out, errOut := runCLI("Hello world", "tokenize", "-m", gpt2Dir)
+	require.Equal(t, 0, code, errOut)
+	assert.Equal(t, "15496 995\n", out)
+
+	// Byte for byte: a trailing newline is text too, and so is <|endoftext|>.
+	code, out, _ = runCLI("Hello world<|endoftext|>\n", "tokenize", "--json", "-m", gpt2Dir)
+	require.Equal(t, 0, code)
+	assert.Equal(t, `{"tokens":[15496,995,27,91,437,1659,5239,91,29,198]}`+"\n", out)
+
+	code, out, _ = runCLI("", "tokenize", "-json", "-m", gpt2Dir)
+	require.Equal(t, 0, code)
+	assert.Equal(t, `{"tokens":[]}`+"\n", out)
+}
+
+func TestTokenizeFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "in.txt")
+	require.NoError(t, os.WriteFile(path, []byte("a \xff\r\n"), 0o644))
+	// Flags after the file work too. 0xFF is invalid UTF-8 and becomes its byte
+	// token, 187 ("ÿ" in the byte alphabet).
+	code, out, errOut := runCLI("ignored", "tokenize", path, "-m", gpt2Dir, "--json")
+	require.Equal(t, 0, code, errOut)
+	assert.Equal(t, `{"tokens":[64,220,187,201,198]}`+"\n", out)
+
+	code, out, _ = runCLI("from stdin", "tokenize", "-m", gpt2Dir, "-")
+	require.Equal(t, 0, code)
+	assert.Equal(t, "6738 14367 259\n", out)
+}
+
+// TestTokenizeErrors: one line on stderr naming the problem, a non-zero
+// exit status, nothing on stdout.
+func TestTokenizeErrors(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"no model", []string{"tokenize"}, 2, "-m MODEL is required"},
+		{"unknown flag", []string{"tokenize", "-m", gpt2Dir, "--bogus"}, 2, "flag provided but not defined: -bogus"},
+		{"two files", []string{"tokenize", "-m", gpt2Dir, "a", "b"}, 2, "one FILE at most"},
+		{"missing file", []string{"tokenize", "-m", gpt2Dir, "/nonexistent/in.txt"}, 1, "/nonexistent/in.txt: no such file"},
+		{"missing model", []string{"tokenize", "-m", "/nonexistent/model"}, 1, "/nonexistent/model/vocab.json"},
+		{"unknown command", []string{"frobnicate"}, 2, `unknown command "frobnicate"`},
+	} {
+		code, out, errOut := runCLI("x", c.args...)
+		assert.Equal(t, c.code, code, c.name)
+		assert.Empty(t, out, c.name)
+		assert.Contains(t, errOut, c.want, c.name)
+		assert.Equal(t, 1, strings.Count(errOut, "\n"), "%s: one line: %q", c.name, errOut)
+	}
+}
+
+func TestTokenizeBadModel(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "vocab.json"), []byte(`{"a": 0,`), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "merges.txt"), nil, 0o644))
+	code, _, errOut := runCLI("x", "tokenize", "-m", dir)
+	assert.Equal(t, 1, code)
+	assert.Contains(t, errOut, filepath.Join(dir, "vocab.json")+":1: malformed JSON")
+}
+
+func TestHelp(t *testing.T) {
+	code, _, errOut := runCLI("", "help")
+	assert.Equal(t, 0, code)
+	assert.Contains(t, errOut, "tokenize")
+	code, _, errOut = runCLI("", "tokenize", "-h")
+	assert.Equal(t, 0, code)
+	assert.Contains(t, errOut, "usage: goformer tokenize [-m MODEL] [--json] [FILE]")
+	code, _, _ = runCLI("")
+	assert.Equal(t, 2, code)
+}

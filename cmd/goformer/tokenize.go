@@ -1,0 +1,69 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+
+	"github.com/goformer/goformer/model/tokenizer"
+)
+
+const tokenizeUsage = "goformer tokenize [-m MODEL] [--json] [FILE]"
+
+// runTokenize prints the token ids of FILE, or of standard input, read byte
+// for byte: no newline is added or removed.
+func runTokenize(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("tokenize", flag.ContinueOnError)
+	modelDir := fs.String("m", "", "checkpoint directory holding vocab.json and merges.txt")
+	asJSON := fs.Bool("json", false, `print {"tokens":[...]} instead of space-separated ids`)
+	files, err := parseFlags(fs, args, tokenizeUsage, stderr)
+	if err != nil {
+		return err
+	}
+	if len(files) > 1 {
+		return fmt.Errorf("%w: one FILE at most, got %d (usage: %s)", errUsage, len(files), tokenizeUsage)
+	}
+	if *modelDir == "" {
+		return fmt.Errorf("%w: -m MODEL is required: no model ships with goformer yet (usage: %s)", errUsage, tokenizeUsage)
+	}
+	tok, err := tokenizer.LoadDir(*modelDir)
+	if err != nil {
+		return err
+	}
+	var text []byte
+	if len(files) == 0 || files[0] == "-" {
+		text, err = io.ReadAll(stdin)
+	} else {
+		text, err = os.ReadFile(files[0])
+	}
+	if err != nil {
+		return err
+	}
+	ids := tok.Encode(string(text))
+
+	w := bufio.NewWriter(stdout)
+	if *asJSON {
+		if ids == nil {
+			ids = []int{}
+		}
+		out, _ := json.Marshal(struct {
+			Tokens []int `json:"tokens"`
+		}{ids})
+		w.Write(out)
+		w.WriteByte('\n')
+	} else {
+		var buf []byte
+		for i, id := range ids {
+			if i > 0 {
+				buf = append(buf, ' ')
+			}
+			buf = strconv.AppendInt(buf, int64(id), 10)
+		}
+		w.Write(append(buf, '\n'))
+	}
+	return w.Flush()
+}
