@@ -2,7 +2,26 @@
 
 package kernels
 
-// useQ8NEON installs the NEON int8 kernels: q8Quantize, and q8MatVec with
-// SDOT where cpu.ARM64.HasASIMDDP, widening multiply-accumulate otherwise.
-// Until they exist the NEON tier runs the generic ones.
-func useQ8NEON(t *impl) {}
+import (
+	"github.com/goformer/goformer/asm"
+	"golang.org/x/sys/cpu"
+)
+
+// hasDotProd: SDOT is optional in ARMv8.2 and absent from ARMv8.0 cores such
+// as the Cortex-A53, which get the widening multiply-accumulate kernel.
+var hasDotProd = cpu.ARM64.HasASIMDDP
+
+// useQ8NEON installs the NEON int8 kernels.
+func useQ8NEON(t *impl) {
+	t.q8Quantize = asm.Q8QuantizeNEON
+	t.q8MatVec = q8MatVecNEON(hasDotProd)
+}
+
+// q8MatVecNEON returns the NEON int8 matrix-vector kernel for a core with
+// or without the dotprod extension.
+func q8MatVecNEON(dotProd bool) func(y []float32, wq []int8, ws []float32, xq []int8, xs []float32, k, n int) {
+	if dotProd {
+		return asm.Q8MatVecNEONDot
+	}
+	return asm.Q8MatVecNEON
+}

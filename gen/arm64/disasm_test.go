@@ -27,7 +27,7 @@ func TestEncodingsDisassemble(t *testing.T) {
 		for _, f := range []func(Arr, V, V, V) Inst{FAdd, FSub, FMul, FDiv, FMax, FMin, FMaxNM, FMinNM, FAddP, FCmEQ, FCmGE, FCmGT, FMla, FMls} {
 			ins = append(ins, f(a, 1, 30, 17), f(a, 31, 0, 2))
 		}
-		for _, f := range []func(Arr, V, V) Inst{FAbs, FNeg, FSqrt, FRecpE, FRintN, FCvtNS, FCvtMS, FCvtZS, SCvtF} {
+		for _, f := range []func(Arr, V, V) Inst{FAbs, FNeg, FSqrt, FRecpE, FRintN, FCvtNS, FCvtMS, FCvtAS, FCvtZS, SCvtF} {
 			ins = append(ins, f(a, 29, 3), f(a, 0, 31))
 		}
 	}

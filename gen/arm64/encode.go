@@ -117,6 +117,7 @@ var (
 	FRintN = fp2(0x0e218800, "frintn") // round to nearest, ties to even
 	FCvtNS = fp2(0x0e21a800, "fcvtns") // to signed integer, nearest, ties to even
 	FCvtMS = fp2(0x0e21b800, "fcvtms") // to signed integer, toward -Inf
+	FCvtAS = fp2(0x0e21c800, "fcvtas") // to signed integer, nearest, ties away from zero
 	FCvtZS = fp2(0x0ea1b800, "fcvtzs") // to signed integer, toward zero
 	SCvtF  = fp2(0x0e21d800, "scvtf")  // from signed integer
 )

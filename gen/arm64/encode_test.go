@@ -38,6 +38,7 @@ func TestEncodings(t *testing.T) {
 		{FCmGT(D2, 23, 15, 26), 0x6efae5f7, "fcmgt v23.2d, v15.2d, v26.2d"},
 		{FCvtNS(S2, 12, 11), 0x0e21a96c, "fcvtns v12.2s, v11.2s"},
 		{FCvtMS(D2, 2, 5), 0x4e61b8a2, "fcvtms v2.2d, v5.2d"},
+		{FCvtAS(D2, 27, 21), 0x4e61cabb, "fcvtas v27.2d, v21.2d"},
 		{FCvtZS(S2, 4, 2), 0x0ea1b844, "fcvtzs v4.2s, v2.2s"},
 		{FDiv(D2, 27, 1, 6), 0x6e66fc3b, "fdiv v27.2d, v1.2d, v6.2d"},
 		{FMax(D2, 14, 27, 23), 0x4e77f76e, "fmax v14.2d, v27.2d, v23.2d"},
