@@ -1,5 +1,7 @@
 # goformer: the whole test suite is `make test`; CI runs it through .ci/run.
 GO ?= go
+SHELL := /bin/bash
+.SHELLFLAGS := -o pipefail -c
 # The tier the native CPU must get, read from /proc/cpuinfo independently of
 # x/sys/cpu, so a detection bug fails the suite instead of silently running a
 # slower tier.
@@ -7,7 +9,7 @@ NATIVE_ISA := $(shell if grep -qw avx512bw /proc/cpuinfo 2>/dev/null && grep -qw
 	elif grep -qw avx2 /proc/cpuinfo 2>/dev/null && grep -qw fma /proc/cpuinfo; then echo avx2; \
 	elif [ "$$(uname -m)" = aarch64 ]; then echo neon; else echo generic; fi)
 # Packages holding kernels: they run on every tier, emulated ones included.
-KERNEL_PKGS := ./kernels/...
+KERNEL_PKGS := ./kernels ./quant
 QEMU_ARM64 ?= qemu-aarch64-static
 QEMU_X86 ?= qemu-x86_64-static
 TMP := $(shell mktemp -d)
@@ -39,14 +41,22 @@ test-purego:
 
 # NEON under qemu: the default CPU (dotprod, SVE) and a plain ARMv8.0 core.
 test-arm64:
-	GOARCH=arm64 $(GO) test -c -o $(TMP)/kernels-arm64.test ./kernels
-	GOFORMER_EXPECT_ISA=neon $(QEMU_ARM64) $(TMP)/kernels-arm64.test -test.short -test.count=1
-	GOFORMER_EXPECT_ISA=neon QEMU_CPU=cortex-a53 $(QEMU_ARM64) $(TMP)/kernels-arm64.test -test.short -test.count=1
+	@set -e; for p in $(KERNEL_PKGS); do \
+		GOARCH=arm64 $(GO) test -c -o $(TMP)/arm64.test $$p; \
+		echo "$$p under $(QEMU_ARM64) (default CPU: dotprod)"; \
+		(cd $$p && GOFORMER_EXPECT_ISA=neon $(QEMU_ARM64) $(TMP)/arm64.test -test.short -test.count=1); \
+		echo "$$p under $(QEMU_ARM64) (cortex-a53: ARMv8.0)"; \
+		(cd $$p && GOFORMER_EXPECT_ISA=neon QEMU_CPU=cortex-a53 $(QEMU_ARM64) $(TMP)/arm64.test -test.short -test.count=1); \
+	done
 
 # The AVX2 tier through real detection on a CPU without AVX-512.
 test-haswell:
-	$(GO) test -c -o $(TMP)/kernels-amd64.test ./kernels
-	GOFORMER_EXPECT_ISA=avx2 $(QEMU_X86) -cpu Haswell $(TMP)/kernels-amd64.test -test.short -test.count=1
+	@set -e; for p in $(KERNEL_PKGS); do \
+		$(GO) test -c -o $(TMP)/amd64.test $$p; \
+		echo "$$p under $(QEMU_X86) -cpu Haswell"; \
+		(cd $$p && GOFORMER_EXPECT_ISA=avx2 $(QEMU_X86) -cpu Haswell $(TMP)/amd64.test -test.short -test.count=1) 2>&1 \
+			| grep -v "TCG doesn't support requested feature"; \
+	done
 
 test: check-generated vet test-native test-purego test-haswell test-arm64
 
