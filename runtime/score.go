@@ -15,6 +15,8 @@ type Score struct {
 	LogLikelihood float64 `json:"log_likelihood"`
 	// Perplexity is exp(−LogLikelihood / (N−1)).
 	Perplexity float64 `json:"perplexity"`
+	// TokenLogprobs are the N−1 terms of LogLikelihood, in order.
+	TokenLogprobs []float64 `json:"-"`
 }
 
 // Score runs ids through the model in batched forward passes (each position
@@ -30,6 +32,7 @@ func (s *Session) Score(ctx context.Context, ids []int) (Score, error) {
 		return Score{}, err
 	}
 	var ll float64
+	lps := make([]float64, 0, len(ids)-1)
 	for start := 0; start < len(ids); start += s.batch {
 		if err := ctx.Err(); err != nil {
 			return Score{}, err
@@ -42,9 +45,11 @@ func (s *Session) Score(ctx context.Context, ids []int) (Score, error) {
 				break
 			}
 			s.rowLogits(r)
-			ll += float64(s.logits[ids[g+1]]) - s.sampler.logSumExp(s.logits)
+			lp := float64(s.logits[ids[g+1]]) - s.sampler.logSumExp(s.logits)
+			lps = append(lps, lp)
+			ll += lp
 		}
 	}
 	n := len(ids)
-	return Score{Tokens: n, LogLikelihood: ll, Perplexity: math.Exp(-ll / float64(n-1))}, nil
+	return Score{Tokens: n, LogLikelihood: ll, Perplexity: math.Exp(-ll / float64(n-1)), TokenLogprobs: lps}, nil
 }
