@@ -121,5 +121,5 @@ func (s *Session) lastLogits() { s.rowLogits(s.rows - 1) }
 // rowLogits scores row r of the last forward pass into s.logits.
 func (s *Session) rowLogits(r int) {
 	d := s.m.cfg.NEmbd
-	s.m.head.scores(s.logits, s.h[r*d:(r+1)*d])
+	s.m.head.scores(s.logits, s.h[r*d:(r+1)*d], s.q8)
 }

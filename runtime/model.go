@@ -77,7 +77,16 @@ func newModel(cfg model.Config, w *model.Weights, opts Options) (*Model, error) 
 	case F32Embeddings:
 		m.tokens = &f32Table{w: w.TokenEmbedding, rows: cfg.VocabSize, d: d}
 	case Int8Embeddings:
-		m.tokens = newQ8Table(w.TokenEmbedding, cfg.VocabSize, d)
+		if d%32 != 0 {
+			// Blocks of 32 cannot tile the rows: keep fp32.
+			m.tokens = &f32Table{w: w.TokenEmbedding, rows: cfg.VocabSize, d: d}
+			break
+		}
+		t, err := newQ8Table(w.TokenEmbedding, cfg.VocabSize, d)
+		if err != nil {
+			return nil, fmt.Errorf("token embedding: %w", err)
+		}
+		m.tokens = t
 	default:
 		return nil, fmt.Errorf("unknown embeddings %d", opts.Embeddings)
 	}

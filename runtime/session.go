@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/goformer/goformer/model"
+	"github.com/goformer/goformer/quant"
 )
 
 // SessionOptions configure NewSession. The zero value is a session as long
@@ -29,11 +30,12 @@ type Session struct {
 	rows  int // tokens the last forward pass ran: their hidden states are in h
 
 	// Activations for up to batch tokens, row-major [token][feature].
-	x, h, att, proj []float32 // [batch][d]
-	qkv             []float32 // [batch][3d]
-	ff              []float32 // [batch][d_ff]
-	scores          []float32 // [capacity]: one query's attention weights
-	logits          []float32 // [vocab]
+	x, h, att, proj []float32      // [batch][d]
+	qkv             []float32      // [batch][3d]
+	ff              []float32      // [batch][d_ff]
+	scores          []float32      // [capacity]: one query's attention weights
+	logits          []float32      // [vocab]
+	q8              *quant.Scratch // the hidden state quantized for int8 logits
 	sampler         sampler
 	stats           Stats
 }
@@ -66,6 +68,7 @@ func (m *Model) NewSession(opts SessionOptions) (*Session, error) {
 		ff:     make([]float32, batch*c.NInner),
 		scores: make([]float32, capacity),
 		logits: make([]float32, c.VocabSize),
+		q8:     quant.NewScratch(d),
 	}
 	s.sampler.init(c.VocabSize)
 	return s, nil
