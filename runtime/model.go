@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/goformer/goformer/model"
+	"github.com/goformer/goformer/model/tokenizer"
 )
 
 // Embeddings selects how the token embedding matrix is kept in memory.
@@ -49,6 +50,7 @@ type Model struct {
 	w       *model.Weights
 	tokens  tokenTable // input embedding
 	head    tokenTable // output projection: tokens itself when tied
+	tok     *tokenizer.Tokenizer
 	release func() error
 }
 
