@@ -1,0 +1,83 @@
+package runtime
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/goformer/goformer/model"
+)
+
+// benchShapes are the models the runtime benchmarks run: the demo model's
+// shape and GPT-2 124M's, with random weights (speed does not depend on
+// their values).
+var benchShapes = []struct {
+	name string
+	cfg  model.Config
+}{
+	{"demo", model.Config{VocabSize: 50257, NPositions: 256, NEmbd: 128, NLayer: 4, NHead: 4, NInner: 512, LayerNormEps: 1e-5, EOS: 50256, Arch: model.GPT2Arch}},
+	{"gpt2-124m", model.Config{VocabSize: 50257, NPositions: 1024, NEmbd: 768, NLayer: 12, NHead: 12, NInner: 3072, LayerNormEps: 1e-5, EOS: 50256, Arch: model.GPT2Arch}},
+}
+
+func benchModels(b *testing.B, emb Embeddings) []*Model {
+	var ms []*Model
+	for _, s := range benchShapes {
+		m, err := newModel(s.cfg, randomWeights(s.cfg, 1), Options{Embeddings: emb})
+		if err != nil {
+			b.Fatal(err)
+		}
+		ms = append(ms, m)
+	}
+	return ms
+}
+
+// BenchmarkDecode measures one decode step (all logits included) at
+// position 128, the way llama-bench's tg measures it: no sampling.
+func BenchmarkDecode(b *testing.B) {
+	for _, emb := range []Embeddings{Int8Embeddings, F32Embeddings} {
+		for i, m := range benchModels(b, emb) {
+			b.Run(fmt.Sprintf("%s/%s", benchShapes[i].name, emb), func(b *testing.B) {
+				s, err := m.NewSession(SessionOptions{})
+				if err != nil {
+					b.Fatal(err)
+				}
+				prompt := randomIDs(1, 128, m.cfg.VocabSize)
+				if _, err := s.Prefill(prompt); err != nil {
+					b.Fatal(err)
+				}
+				b.ReportAllocs()
+				b.ResetTimer()
+				for range b.N {
+					s.pos = 128
+					if _, err := s.Decode(42); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "tokens/s")
+			})
+		}
+	}
+}
+
+// BenchmarkPrefill measures a batched pass over a prompt from an empty
+// cache, logits for the last position only (llama-bench's pp).
+func BenchmarkPrefill(b *testing.B) {
+	for i, m := range benchModels(b, Int8Embeddings) {
+		for _, n := range []int{128, 256} {
+			b.Run(fmt.Sprintf("%s/%d", benchShapes[i].name, n), func(b *testing.B) {
+				s, err := m.NewSession(SessionOptions{Batch: n})
+				if err != nil {
+					b.Fatal(err)
+				}
+				prompt := randomIDs(2, n, m.cfg.VocabSize)
+				b.ResetTimer()
+				for range b.N {
+					s.Reset()
+					if _, err := s.Prefill(prompt); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.ReportMetric(float64(b.N*n)/b.Elapsed().Seconds(), "tokens/s")
+			})
+		}
+	}
+}

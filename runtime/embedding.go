@@ -1,0 +1,32 @@
+package runtime
+
+import (
+	"github.com/goformer/goformer/kernels"
+	"github.com/goformer/goformer/quant"
+)
+
+// A tokenTable maps token ids to vectors and, for the output side of a tied
+// model, scores a hidden state against every row.
+type tokenTable interface {
+	// lookup writes row id into dst (len d).
+	lookup(dst []float32, id int)
+	// scores writes dst[v] = Σ_i h[i]·row_v[i] for every row v, using the
+	// calling session's scratch (tables are shared between sessions).
+	scores(dst, h []float32, sc *quant.Scratch)
+	// bytes is the memory the table's weights take.
+	bytes() int
+}
+
+// f32Table is an fp32 [rows][d] matrix.
+type f32Table struct {
+	w       []float32
+	rows, d int
+}
+
+func (t *f32Table) lookup(dst []float32, id int) { copy(dst, t.w[id*t.d:(id+1)*t.d]) }
+
+func (t *f32Table) scores(dst, h []float32, _ *quant.Scratch) {
+	kernels.MatMul(dst, h, t.w, nil, 1, t.d, t.rows)
+}
+
+func (t *f32Table) bytes() int { return 4 * len(t.w) }

@@ -1,0 +1,125 @@
+package runtime
+
+import (
+	"math"
+
+	"github.com/goformer/goformer/kernels"
+	"github.com/goformer/goformer/model"
+)
+
+// forward runs len(ids) ≤ s.batch tokens at positions s.pos, s.pos+1, ...
+// through every block, stores their keys and values in the cache, and
+// leaves their final hidden states (after the final norm, when the
+// architecture has one) in s.h. The caller has admitted ids.
+func (s *Session) forward(ids []int) {
+	c := &s.m.cfg
+	w := s.m.w
+	d, t := c.NEmbd, len(ids)
+	x := s.x[:t*d]
+
+	for i, id := range ids {
+		row := x[i*d : (i+1)*d]
+		s.m.tokens.lookup(row, id)
+		p := s.pos + i
+		kernels.Add(row, row, w.PositionEmbedding[p*d:(p+1)*d])
+	}
+
+	for l := range w.Layers {
+		s.block(l, t)
+	}
+
+	h := s.h[:t*d]
+	if c.Arch.FinalNorm {
+		kernels.LayerNorm(h, x, w.FinalGain, w.FinalBias, c.LayerNormEps)
+	} else {
+		copy(h, x)
+	}
+	s.pos += t
+	s.rows = t
+}
+
+// block is one transformer block over the t tokens in s.x:
+//
+//	pre-norm:  x = x + Attn(LN1(x));  x = x + MLP(LN2(x))
+//	post-norm: x = LN1(x + Attn(x));  x = LN2(x + MLP(x))
+func (s *Session) block(l, t int) {
+	c := &s.m.cfg
+	L := &s.m.w.Layers[l]
+	d, ff := c.NEmbd, c.NInner
+	x, h := s.x[:t*d], s.h[:t*d]
+	pre := c.Arch.Norm == model.PreNorm
+
+	in := x
+	if pre {
+		kernels.LayerNorm(h, x, L.LN1Gain, L.LN1Bias, c.LayerNormEps)
+		in = h
+	}
+	qkv := s.qkv[:t*3*d]
+	kernels.MatMul(qkv, in, L.QKV, L.QKVBias, t, d, 3*d)
+	for i := 0; i < t; i++ {
+		row := qkv[i*3*d : (i+1)*3*d]
+		s.cache.store(l, s.pos+i, row[d:2*d], row[2*d:])
+	}
+	s.attention(l, t)
+	proj := s.proj[:t*d]
+	kernels.MatMul(proj, s.att[:t*d], L.AttnOut, L.AttnOutBias, t, d, d)
+	kernels.Add(x, x, proj)
+	if !pre {
+		kernels.LayerNorm(x, x, L.LN1Gain, L.LN1Bias, c.LayerNormEps)
+	}
+
+	in = x
+	if pre {
+		kernels.LayerNorm(h, x, L.LN2Gain, L.LN2Bias, c.LayerNormEps)
+		in = h
+	}
+	hidden := s.ff[:t*ff]
+	kernels.MatMul(hidden, in, L.FC, L.FCBias, t, d, ff)
+	kernels.GELU(hidden, hidden)
+	kernels.MatMul(proj, hidden, L.FCOut, L.FCOutBias, t, ff, d)
+	kernels.Add(x, x, proj)
+	if !pre {
+		kernels.LayerNorm(x, x, L.LN2Gain, L.LN2Bias, c.LayerNormEps)
+	}
+}
+
+// attention computes causal multi-head attention for the t queries in
+// s.qkv into s.att. The query at position p attends to the positions the
+// cache still holds up to p, its own included: with learned positions that
+// is every position from 0.
+func (s *Session) attention(l, t int) {
+	c := &s.m.cfg
+	d, hd := c.NEmbd, c.HeadDim()
+	scale := float32(1 / math.Sqrt(float64(hd)))
+	keys, values := s.cache.k[l], s.cache.v[l]
+	for i := 0; i < t; i++ {
+		p := s.pos + i
+		first := max(0, p-s.cache.capacity+1)
+		n := p - first + 1
+		scores := s.scores[:n]
+		for hh := 0; hh < c.NHead; hh++ {
+			q := s.qkv[i*3*d+hh*hd : i*3*d+(hh+1)*hd]
+			for j := range scores {
+				o := s.cache.slot(first+j) + hh*hd
+				scores[j] = kernels.Dot(q, keys[o:o+hd]) * scale
+			}
+			kernels.Softmax(scores)
+			out := s.att[i*d+hh*hd : i*d+(hh+1)*hd]
+			clear(out)
+			for j, pj := range scores {
+				o := s.cache.slot(first+j) + hh*hd
+				kernels.Axpy(out, pj, values[o:o+hd])
+			}
+		}
+	}
+}
+
+// lastLogits scores the last token of the last forward pass against the
+// vocabulary into s.logits.
+func (s *Session) lastLogits() { s.rowLogits(s.rows - 1) }
+
+// rowLogits scores row r of the last forward pass into s.logits.
+func (s *Session) rowLogits(r int) {
+	d := s.m.cfg.NEmbd
+	s.m.head.scores(s.logits, s.h[r*d:(r+1)*d], s.q8)
+}

@@ -1,0 +1,227 @@
+package runtime
+
+import (
+	"context"
+	"errors"
+	"math"
+	"math/rand/v2"
+	"sync"
+	"testing"
+
+	"github.com/goformer/goformer/kernels"
+	"github.com/goformer/goformer/model"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// forEachISA runs f once per kernel tier this CPU runs.
+func forEachISA(t *testing.T, f func(t *testing.T)) {
+	saved := kernels.ISA()
+	defer func() { require.NoError(t, kernels.SetISA(saved)) }()
+	for _, isa := range kernels.ISAs() {
+		require.NoError(t, kernels.SetISA(isa))
+		t.Run(isa, f)
+	}
+}
+
+// logitsTol is the relative L2 error allowed between goformer's fp32
+// logits and the float64 reference: float32 rounding through a few layers
+// of sums over ≤ 136 terms stays near 1e-6.
+const logitsTol = 1e-5
+
+func relErr(got []float32, want []float64) float64 {
+	var num, den float64
+	for i, w := range want {
+		g := float64(got[i])
+		if math.IsNaN(g) {
+			return math.Inf(1)
+		}
+		num += (g - w) * (g - w)
+		den += w * w
+	}
+	return math.Sqrt(num / den)
+}
+
+var variants = map[string]model.Arch{
+	"gpt2":          model.GPT2Arch,
+	"post-norm":     {Norm: model.PostNorm, FinalNorm: true, TiedEmbeddings: true},
+	"untied":        {Norm: model.PreNorm, FinalNorm: true, TiedEmbeddings: false},
+	"no-final-norm": {Norm: model.PreNorm, FinalNorm: false, TiedEmbeddings: true},
+}
+
+func randomIDs(seed uint64, n, vocab int) []int {
+	rng := rand.New(rand.NewPCG(seed, 2))
+	ids := make([]int, n)
+	for i := range ids {
+		ids[i] = rng.IntN(vocab)
+	}
+	return ids
+}
+
+func newTestModel(t *testing.T, arch model.Arch, seed uint64) *Model {
+	cfg := smallConfig(arch)
+	m, err := newModel(cfg, randomWeights(cfg, seed), Options{Embeddings: F32Embeddings})
+	require.NoError(t, err)
+	return m
+}
+
+// TestForwardMatchesReference: prefill in one pass, in chunks, and then
+// decode step by step through the KV cache; every set of logits must equal
+// the float64 reference recomputed from scratch over the whole sequence.
+func TestForwardMatchesReference(t *testing.T) {
+	forEachISA(t, func(t *testing.T) {
+		for name, arch := range variants {
+			m := newTestModel(t, arch, 7)
+			ids := randomIDs(3, 30, m.cfg.VocabSize)
+			want := refLogits(m.cfg, m.w, ids)
+			for _, batch := range []int{256, 5} {
+				s, err := m.NewSession(SessionOptions{Batch: batch})
+				require.NoError(t, err)
+				const prompt = 13
+				logits, err := s.Prefill(ids[:prompt])
+				require.NoError(t, err)
+				assert.Less(t, relErr(logits, want[prompt-1]), logitsTol, "%s batch %d: prefill", name, batch)
+				for p := prompt; p < len(ids); p++ {
+					logits, err = s.Decode(ids[p])
+					require.NoError(t, err)
+					if e := relErr(logits, want[p]); e > logitsTol {
+						t.Fatalf("%s batch %d: decode at position %d: relative error %.3g", name, batch, p, e)
+					}
+				}
+			}
+		}
+	})
+}
+
+// TestVariantsChangeTheComputation: each architecture flag must really
+// change the reference's output, or the test above proves nothing about it.
+func TestVariantsChangeTheComputation(t *testing.T) {
+	ids := randomIDs(4, 9, 211)
+	base := newTestModel(t, model.GPT2Arch, 7)
+	want := refLogits(base.cfg, base.w, ids)[8]
+	for name, arch := range variants {
+		if name == "gpt2" {
+			continue
+		}
+		cfg := smallConfig(arch)
+		got := refLogits(cfg, randomWeights(cfg, 7), ids)[8]
+		var diff float64
+		for i := range got {
+			diff = math.Max(diff, math.Abs(got[i]-want[i]))
+		}
+		assert.Greater(t, diff, 0.1, "%s changes nothing", name)
+	}
+}
+
+func TestScoreMatchesReference(t *testing.T) {
+	forEachISA(t, func(t *testing.T) {
+		m := newTestModel(t, model.GPT2Arch, 9)
+		ids := randomIDs(5, 40, m.cfg.VocabSize)
+		ref := refLogits(m.cfg, m.w, ids)
+		var ll float64
+		for p := 0; p+1 < len(ids); p++ {
+			ll += refLogprob(ref[p], ids[p+1])
+		}
+		s, err := m.NewSession(SessionOptions{Batch: 16})
+		require.NoError(t, err)
+		sc, err := s.Score(context.Background(), ids)
+		require.NoError(t, err)
+		assert.Equal(t, 40, sc.Tokens)
+		assert.InDelta(t, ll, sc.LogLikelihood, 1e-4*math.Abs(ll))
+		assert.InDelta(t, math.Exp(-ll/39), sc.Perplexity, 1e-4*sc.Perplexity)
+	})
+}
+
+func TestContextFull(t *testing.T) {
+	m := newTestModel(t, model.GPT2Arch, 1)
+	s, err := m.NewSession(SessionOptions{})
+	require.NoError(t, err)
+	_, err = s.Prefill(randomIDs(1, 49, 211))
+	require.ErrorIs(t, err, ErrContextFull)
+	assert.ErrorContains(t, err, "48 positions")
+	assert.Equal(t, 0, s.Pos(), "a refused prompt leaves the session untouched")
+
+	_, err = s.Prefill(randomIDs(1, 48, 211))
+	require.NoError(t, err)
+	_, err = s.Decode(3)
+	assert.ErrorIs(t, err, ErrContextFull)
+
+	_, err = m.NewSession(SessionOptions{Capacity: 49})
+	assert.ErrorContains(t, err, "session capacity 49")
+
+	// Generation that runs into the limit ends with ErrContextFull.
+	var n int
+	var last error
+	for _, err := range s.Generate(context.Background(), randomIDs(2, 40, 211), GenerateOptions{MaxTokens: 20, IgnoreEOS: true}) {
+		if err != nil {
+			last = err
+			break
+		}
+		n++
+	}
+	assert.Equal(t, 9, n, "40 prompt tokens + 8 decoded fill 48 positions; the 9th token is sampled from the last logits")
+	assert.ErrorIs(t, last, ErrContextFull)
+}
+
+func TestBadToken(t *testing.T) {
+	m := newTestModel(t, model.GPT2Arch, 1)
+	s, err := m.NewSession(SessionOptions{})
+	require.NoError(t, err)
+	_, err = s.Prefill([]int{1, 211})
+	assert.ErrorIs(t, err, ErrBadToken)
+	_, err = s.Decode(-1)
+	assert.ErrorIs(t, err, ErrBadToken)
+	_, err = s.Prefill(nil)
+	assert.Error(t, err)
+}
+
+// TestConcurrentSessions: sessions on one model, run at once, give what
+// each gives alone. Run with -race.
+func TestConcurrentSessions(t *testing.T) {
+	m := newTestModel(t, model.GPT2Arch, 11)
+	run := func(seed uint64) []Token {
+		s, err := m.NewSession(SessionOptions{})
+		require.NoError(t, err)
+		var toks []Token
+		opts := GenerateOptions{MaxTokens: 12, IgnoreEOS: true, SampleOptions: SampleOptions{Temperature: 0.9, TopK: 20, Seed: seed}}
+		for tok, err := range s.Generate(context.Background(), randomIDs(seed, 7, 211), opts) {
+			require.NoError(t, err)
+			toks = append(toks, tok)
+		}
+		return toks
+	}
+	alone := make([][]Token, 6)
+	for i := range alone {
+		alone[i] = run(uint64(i))
+	}
+	together := make([][]Token, 6)
+	var wg sync.WaitGroup
+	for i := range together {
+		wg.Go(func() { together[i] = run(uint64(i)) })
+	}
+	wg.Wait()
+	assert.Equal(t, alone, together)
+}
+
+func TestDecodeAllocatesNothing(t *testing.T) {
+	m := newTestModel(t, model.GPT2Arch, 1)
+	s, err := m.NewSession(SessionOptions{})
+	require.NoError(t, err)
+	_, err = s.Prefill([]int{1, 2, 3})
+	require.NoError(t, err)
+	allocs := testing.AllocsPerRun(20, func() {
+		if _, err := s.Decode(5); err != nil {
+			panic(err)
+		}
+		s.pos-- // stay in range: the same position again
+	})
+	assert.Zero(t, allocs)
+	opts := GenerateOptions{TopLogprobs: 5, SampleOptions: SampleOptions{Temperature: 0.8, TopP: 0.9}}
+	logits := s.logits
+	allocs = testing.AllocsPerRun(20, func() { s.next(logits, &opts) })
+	assert.Zero(t, allocs, "sampling a token")
+}
+
+func TestErrorsAreSentinels(t *testing.T) {
+	assert.True(t, errors.Is(ErrContextFull, ErrContextFull))
+}

@@ -1,0 +1,117 @@
+package runtime
+
+import (
+	"context"
+	"fmt"
+	"iter"
+	"time"
+)
+
+// GenerateOptions configure Generate.
+type GenerateOptions struct {
+	SampleOptions
+	// MaxTokens is the most tokens to generate (0: until the context is full).
+	MaxTokens int
+	// IgnoreEOS keeps generating past the end-of-text token.
+	IgnoreEOS bool
+	// TopLogprobs, when > 0, lists that many most likely tokens at each step.
+	TopLogprobs int
+}
+
+// Token is one generated token.
+type Token struct {
+	ID int
+	// Logprob is log p(token | everything before it) under the model, at
+	// temperature 1, whatever the sampling options.
+	Logprob float64
+	// TopLogprobs lists the GenerateOptions.TopLogprobs most likely tokens
+	// at this step, most likely first. The slice is reused by the next step:
+	// copy it to keep it.
+	TopLogprobs []TokenLogprob
+}
+
+// Stats are the timings of a session's last Generate.
+type Stats struct {
+	PromptTokens    int
+	PrefillDuration time.Duration
+	DecodedTokens   int
+	DecodeDuration  time.Duration
+}
+
+// PrefillTokensPerSecond is the prompt's throughput.
+func (st Stats) PrefillTokensPerSecond() float64 {
+	return float64(st.PromptTokens) / st.PrefillDuration.Seconds()
+}
+
+// DecodeTokensPerSecond is the throughput of the single-token steps.
+func (st Stats) DecodeTokensPerSecond() float64 {
+	return float64(st.DecodedTokens) / st.DecodeDuration.Seconds()
+}
+
+// Generate starts a new sequence from prompt and yields generated tokens
+// until MaxTokens, the end-of-text token (unless IgnoreEOS) or ctx is done.
+// It yields a non-nil error at most once, as its last element: ctx.Err(),
+// or ErrContextFull when the sequence reaches the context limit before
+// MaxTokens. Each step after the prompt allocates nothing.
+func (s *Session) Generate(ctx context.Context, prompt []int, opts GenerateOptions) iter.Seq2[Token, error] {
+	return func(yield func(Token, error) bool) {
+		s.Reset()
+		s.stats = Stats{PromptTokens: len(prompt)}
+		s.sampler.seed(opts.Seed)
+		if err := ctx.Err(); err != nil {
+			yield(Token{}, err)
+			return
+		}
+		start := time.Now()
+		logits, err := s.Prefill(prompt)
+		s.stats.PrefillDuration = time.Since(start)
+		if err != nil {
+			yield(Token{}, err)
+			return
+		}
+		for n := 0; opts.MaxTokens == 0 || n < opts.MaxTokens; n++ {
+			tok := s.next(logits, &opts)
+			if tok.ID == s.m.cfg.EOS && !opts.IgnoreEOS {
+				return
+			}
+			if !yield(tok, nil) {
+				return
+			}
+			if opts.MaxTokens != 0 && n+1 == opts.MaxTokens {
+				return
+			}
+			if err := ctx.Err(); err != nil {
+				yield(Token{}, err)
+				return
+			}
+			if s.pos >= s.limit() {
+				if opts.MaxTokens != 0 {
+					yield(Token{}, fmt.Errorf("generated %d of %d tokens: the context holds %d positions: %w", n+1, opts.MaxTokens, s.limit(), ErrContextFull))
+				}
+				return
+			}
+			start := time.Now()
+			logits, err = s.Decode(tok.ID)
+			s.stats.DecodeDuration += time.Since(start)
+			s.stats.DecodedTokens++
+			if err != nil {
+				yield(Token{}, err)
+				return
+			}
+		}
+	}
+}
+
+// Stats returns the timings of the last Generate.
+func (s *Session) Stats() Stats { return s.stats }
+
+// next samples a token from logits and gives it its log-probability.
+func (s *Session) next(logits []float32, opts *GenerateOptions) Token {
+	id := s.sampler.choose(logits, &opts.SampleOptions)
+	lse := s.sampler.logSumExp(logits)
+	tok := Token{ID: id, Logprob: float64(logits[id]) - lse}
+	if opts.TopLogprobs > 0 {
+		tok.TopLogprobs = s.sampler.topLogprobs(logits, opts.TopLogprobs, lse)
+	}
+	return tok
+}

@@ -1,0 +1,54 @@
+package runtime
+
+import (
+	"fmt"
+	"io/fs"
+
+	"github.com/goformer/goformer/model"
+	"github.com/goformer/goformer/model/tokenizer"
+)
+
+// Load reads the checkpoint in dir (a Hugging Face GPT-2 directory:
+// config.json, model.safetensors or its shards, vocab.json, merges.txt) and
+// prepares it for inference. A failed load returns an error naming the file,
+// tensor or value at fault and keeps nothing.
+func Load(dir string, opts Options) (*Model, error) {
+	ck, err := model.LoadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	tok, err := tokenizer.LoadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	return fromCheckpoint(ck, tok, dir, opts)
+}
+
+// LoadFS is Load for a checkpoint held in a file system, such as the demo
+// model embedded in the goformer command (model/demo).
+func LoadFS(fsys fs.FS, opts Options) (*Model, error) {
+	ck, err := model.LoadFS(fsys)
+	if err != nil {
+		return nil, err
+	}
+	tok, err := tokenizer.LoadFS(fsys, ".")
+	if err != nil {
+		return nil, err
+	}
+	return fromCheckpoint(ck, tok, "embedded checkpoint", opts)
+}
+
+func fromCheckpoint(ck *model.Checkpoint, tok *tokenizer.Tokenizer, name string, opts Options) (*Model, error) {
+	if tok.VocabSize() > ck.Config.VocabSize {
+		return nil, fmt.Errorf("%s: the tokenizer has %d tokens but the model's vocabulary only %d", name, tok.VocabSize(), ck.Config.VocabSize)
+	}
+	m, err := newModel(ck.Config, &ck.Weights, opts)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	m.tok = tok
+	return m, nil
+}
+
+// Tokenizer returns the model's tokenizer.
+func (m *Model) Tokenizer() *tokenizer.Tokenizer { return m.tok }

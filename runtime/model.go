@@ -1,0 +1,150 @@
+package runtime
+
+import (
+	"fmt"
+
+	"github.com/goformer/goformer/model"
+	"github.com/goformer/goformer/model/tokenizer"
+)
+
+// Embeddings selects how the token embedding matrix is kept in memory.
+type Embeddings int
+
+const (
+	// Int8Embeddings keeps the token embeddings as int8 blocks of 32 values
+	// with one scale each: one matrix serves the input lookup and the output
+	// logits of a tied model. The default.
+	Int8Embeddings Embeddings = iota
+	// F32Embeddings keeps them as loaded, in fp32, for comparison.
+	F32Embeddings
+)
+
+func (e Embeddings) String() string {
+	if e == F32Embeddings {
+		return "f32"
+	}
+	return "int8"
+}
+
+// ParseEmbeddings reads "int8" or "f32".
+func ParseEmbeddings(s string) (Embeddings, error) {
+	switch s {
+	case "int8":
+		return Int8Embeddings, nil
+	case "f32":
+		return F32Embeddings, nil
+	}
+	return 0, fmt.Errorf("unknown embeddings %q (want int8 or f32)", s)
+}
+
+// Options configure Load.
+type Options struct {
+	Embeddings Embeddings
+}
+
+// Model is a loaded checkpoint: configuration, weights in run-time layout
+// and tokenizer. It is immutable and safe for concurrent use by any number
+// of sessions.
+type Model struct {
+	cfg     model.Config
+	w       *model.Weights
+	tokens  tokenTable // input embedding
+	head    tokenTable // output projection: tokens itself when tied
+	tok     *tokenizer.Tokenizer
+	release func() error
+}
+
+// Config returns the model's configuration.
+func (m *Model) Config() model.Config { return m.cfg }
+
+// Close releases the model's memory maps. Sessions must not be used after.
+func (m *Model) Close() error {
+	if m.release == nil {
+		return nil
+	}
+	err := m.release()
+	m.release = nil
+	return err
+}
+
+// newModel checks that the weights fit the configuration and prepares the
+// embedding tables.
+func newModel(cfg model.Config, w *model.Weights, opts Options) (*Model, error) {
+	if err := checkShapes(cfg, w); err != nil {
+		return nil, err
+	}
+	m := &Model{cfg: cfg, w: w}
+	d := cfg.NEmbd
+	switch opts.Embeddings {
+	case F32Embeddings:
+		m.tokens = &f32Table{w: w.TokenEmbedding, rows: cfg.VocabSize, d: d}
+	case Int8Embeddings:
+		if d%32 != 0 {
+			// Blocks of 32 cannot tile the rows: keep fp32.
+			m.tokens = &f32Table{w: w.TokenEmbedding, rows: cfg.VocabSize, d: d}
+			break
+		}
+		t, err := newQ8Table(w.TokenEmbedding, cfg.VocabSize, d)
+		if err != nil {
+			return nil, fmt.Errorf("token embedding: %w", err)
+		}
+		m.tokens = t
+	default:
+		return nil, fmt.Errorf("unknown embeddings %d", opts.Embeddings)
+	}
+	if cfg.Arch.TiedEmbeddings {
+		m.head = m.tokens
+	} else {
+		m.head = &f32Table{w: w.Output, rows: cfg.VocabSize, d: d}
+	}
+	return m, nil
+}
+
+// checkShapes guards the forward pass: every slice it indexes has the length
+// the configuration implies. Loaders check shapes tensor by tensor with
+// better messages; this is the last line before a kernel panics.
+func checkShapes(cfg model.Config, w *model.Weights) error {
+	d, ff, v := cfg.NEmbd, cfg.NInner, cfg.VocabSize
+	if d <= 0 || cfg.NHead <= 0 || d%cfg.NHead != 0 || ff <= 0 || v <= 0 || cfg.NLayer <= 0 || cfg.NPositions <= 0 {
+		return fmt.Errorf("impossible shape: n_embd %d, n_head %d, n_inner %d, vocab %d, n_layer %d, n_positions %d",
+			d, cfg.NHead, ff, v, cfg.NLayer, cfg.NPositions)
+	}
+	if cfg.Arch.Positions != model.LearnedPositions {
+		return fmt.Errorf("position kind %s is not implemented yet", cfg.Arch.Positions)
+	}
+	check := func(name string, s []float32, want int) error {
+		if len(s) != want {
+			return fmt.Errorf("weights: %s has %d values, want %d", name, len(s), want)
+		}
+		return nil
+	}
+	errs := []error{
+		check("token embedding", w.TokenEmbedding, v*d),
+		check("position embedding", w.PositionEmbedding, cfg.NPositions*d),
+	}
+	if cfg.Arch.FinalNorm {
+		errs = append(errs, check("final norm gain", w.FinalGain, d), check("final norm bias", w.FinalBias, d))
+	}
+	if !cfg.Arch.TiedEmbeddings {
+		errs = append(errs, check("output", w.Output, v*d))
+	}
+	if len(w.Layers) != cfg.NLayer {
+		return fmt.Errorf("weights: %d layers, config says %d", len(w.Layers), cfg.NLayer)
+	}
+	for i, l := range w.Layers {
+		p := fmt.Sprintf("layer %d ", i)
+		errs = append(errs,
+			check(p+"ln_1 gain", l.LN1Gain, d), check(p+"ln_1 bias", l.LN1Bias, d),
+			check(p+"qkv", l.QKV, 3*d*d), check(p+"qkv bias", l.QKVBias, 3*d),
+			check(p+"attention output", l.AttnOut, d*d), check(p+"attention output bias", l.AttnOutBias, d),
+			check(p+"ln_2 gain", l.LN2Gain, d), check(p+"ln_2 bias", l.LN2Bias, d),
+			check(p+"fc", l.FC, ff*d), check(p+"fc bias", l.FCBias, ff),
+			check(p+"fc out", l.FCOut, d*ff), check(p+"fc out bias", l.FCOutBias, d))
+	}
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}

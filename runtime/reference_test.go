@@ -1,0 +1,204 @@
+package runtime
+
+import (
+	"math"
+	"math/rand/v2"
+
+	"github.com/goformer/goformer/model"
+)
+
+// refLogits is the float64 reference forward pass: the textbook transformer,
+// written for obviousness, recomputing everything from scratch. It returns
+// the logits of every position of ids.
+func refLogits(cfg model.Config, w *model.Weights, ids []int) [][]float64 {
+	d, nh, ff := cfg.NEmbd, cfg.NHead, cfg.NInner
+	hd := d / nh
+	eps := float64(cfg.LayerNormEps)
+	T := len(ids)
+	x := make([][]float64, T)
+	for t, id := range ids {
+		x[t] = make([]float64, d)
+		for i := 0; i < d; i++ {
+			x[t][i] = float64(w.TokenEmbedding[id*d+i]) + float64(w.PositionEmbedding[t*d+i])
+		}
+	}
+	for _, L := range w.Layers {
+		pre := cfg.Arch.Norm == model.PreNorm
+		in := x
+		if pre {
+			in = refLayerNorm(x, L.LN1Gain, L.LN1Bias, eps)
+		}
+		qkv := refLinear(in, L.QKV, L.QKVBias, 3*d)
+		att := make([][]float64, T)
+		for t := 0; t < T; t++ {
+			att[t] = make([]float64, d)
+			for h := 0; h < nh; h++ {
+				// Scores against every position up to t: causal.
+				scores := make([]float64, t+1)
+				for j := 0; j <= t; j++ {
+					for i := 0; i < hd; i++ {
+						scores[j] += qkv[t][h*hd+i] * qkv[j][d+h*hd+i]
+					}
+					scores[j] /= math.Sqrt(float64(hd))
+				}
+				p := refSoftmax(scores)
+				for j := 0; j <= t; j++ {
+					for i := 0; i < hd; i++ {
+						att[t][h*hd+i] += p[j] * qkv[j][2*d+h*hd+i]
+					}
+				}
+			}
+		}
+		x = refAdd(x, refLinear(att, L.AttnOut, L.AttnOutBias, d))
+		if !pre {
+			x = refLayerNorm(x, L.LN1Gain, L.LN1Bias, eps)
+		}
+		in = x
+		if pre {
+			in = refLayerNorm(x, L.LN2Gain, L.LN2Bias, eps)
+		}
+		hidden := refLinear(in, L.FC, L.FCBias, ff)
+		for _, row := range hidden {
+			for i, v := range row {
+				row[i] = 0.5 * v * (1 + math.Tanh(math.Sqrt(2/math.Pi)*(v+0.044715*v*v*v)))
+			}
+		}
+		x = refAdd(x, refLinear(hidden, L.FCOut, L.FCOutBias, d))
+		if !pre {
+			x = refLayerNorm(x, L.LN2Gain, L.LN2Bias, eps)
+		}
+	}
+	if cfg.Arch.FinalNorm {
+		x = refLayerNorm(x, w.FinalGain, w.FinalBias, eps)
+	}
+	out := w.TokenEmbedding
+	if !cfg.Arch.TiedEmbeddings {
+		out = w.Output
+	}
+	return refLinear(x, out, nil, cfg.VocabSize)
+}
+
+// refLinear is y[t][j] = b[j] + Σ_i x[t][i]·W[j][i] with W stored [out][in].
+func refLinear(x [][]float64, w, b []float32, out int) [][]float64 {
+	y := make([][]float64, len(x))
+	for t, row := range x {
+		in := len(row)
+		y[t] = make([]float64, out)
+		for j := 0; j < out; j++ {
+			var s float64
+			if b != nil {
+				s = float64(b[j])
+			}
+			for i, v := range row {
+				s += v * float64(w[j*in+i])
+			}
+			y[t][j] = s
+		}
+	}
+	return y
+}
+
+// refLayerNorm normalizes each position over its features.
+func refLayerNorm(x [][]float64, g, b []float32, eps float64) [][]float64 {
+	y := make([][]float64, len(x))
+	for t, row := range x {
+		var mean, variance float64
+		for _, v := range row {
+			mean += v
+		}
+		mean /= float64(len(row))
+		for _, v := range row {
+			variance += (v - mean) * (v - mean)
+		}
+		variance /= float64(len(row))
+		y[t] = make([]float64, len(row))
+		for i, v := range row {
+			y[t][i] = (v-mean)/math.Sqrt(variance+eps)*float64(g[i]) + float64(b[i])
+		}
+	}
+	return y
+}
+
+func refSoftmax(x []float64) []float64 {
+	mx := math.Inf(-1)
+	for _, v := range x {
+		mx = math.Max(mx, v)
+	}
+	p := make([]float64, len(x))
+	var sum float64
+	for i, v := range x {
+		p[i] = math.Exp(v - mx)
+		sum += p[i]
+	}
+	for i := range p {
+		p[i] /= sum
+	}
+	return p
+}
+
+func refAdd(a, b [][]float64) [][]float64 {
+	y := make([][]float64, len(a))
+	for t := range a {
+		y[t] = make([]float64, len(a[t]))
+		for i := range a[t] {
+			y[t][i] = a[t][i] + b[t][i]
+		}
+	}
+	return y
+}
+
+// refLogSoftmax returns log p(id) from logits.
+func refLogprob(logits []float64, id int) float64 {
+	mx := math.Inf(-1)
+	for _, v := range logits {
+		mx = math.Max(mx, v)
+	}
+	var sum float64
+	for _, v := range logits {
+		sum += math.Exp(v - mx)
+	}
+	return logits[id] - mx - math.Log(sum)
+}
+
+// smallConfig is a random model small enough for the float64 reference but
+// with ragged sizes: d_ff is not 4·d, the vocabulary is odd.
+func smallConfig(arch model.Arch) model.Config {
+	return model.Config{
+		VocabSize: 211, NPositions: 48, NEmbd: 64, NLayer: 2, NHead: 4, NInner: 136,
+		LayerNormEps: 1e-5, Activation: "gelu_new", BOS: 210, EOS: 210, Arch: arch,
+	}
+}
+
+// randomWeights fills every tensor with values from a fixed seed, large
+// enough that attention is far from uniform and every sublayer matters.
+func randomWeights(cfg model.Config, seed uint64) *model.Weights {
+	rng := rand.New(rand.NewPCG(seed, 1))
+	vec := func(n int, center, scale float64) []float32 {
+		v := make([]float32, n)
+		for i := range v {
+			v[i] = float32(center + scale*(2*rng.Float64()-1))
+		}
+		return v
+	}
+	d, ff, v := cfg.NEmbd, cfg.NInner, cfg.VocabSize
+	w := &model.Weights{
+		TokenEmbedding:    vec(v*d, 0, 0.5),
+		PositionEmbedding: vec(cfg.NPositions*d, 0, 0.2),
+		FinalGain:         vec(d, 1, 0.2),
+		FinalBias:         vec(d, 0, 0.1),
+	}
+	if !cfg.Arch.TiedEmbeddings {
+		w.Output = vec(v*d, 0, 0.5)
+	}
+	for l := 0; l < cfg.NLayer; l++ {
+		w.Layers = append(w.Layers, model.Layer{
+			LN1Gain: vec(d, 1, 0.2), LN1Bias: vec(d, 0, 0.1),
+			QKV: vec(3*d*d, 0, 0.25), QKVBias: vec(3*d, 0, 0.1),
+			AttnOut: vec(d*d, 0, 0.15), AttnOutBias: vec(d, 0, 0.05),
+			LN2Gain: vec(d, 1, 0.2), LN2Bias: vec(d, 0, 0.1),
+			FC: vec(ff*d, 0, 0.15), FCBias: vec(ff, 0, 0.1),
+			FCOut: vec(d*ff, 0, 0.1), FCOutBias: vec(d, 0, 0.05),
+		})
+	}
+	return w
+}

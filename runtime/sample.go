@@ -1,0 +1,192 @@
+package runtime
+
+import (
+	"cmp"
+	"math"
+	"math/rand/v2"
+	"slices"
+
+	"github.com/goformer/goformer/kernels"
+)
+
+// SampleOptions choose the next token from the logits.
+type SampleOptions struct {
+	// Temperature divides the logits before sampling; 0 is greedy (argmax).
+	Temperature float64
+	// TopK keeps the K most likely tokens (0: all).
+	TopK int
+	// TopP keeps the smallest set of most likely tokens whose probability
+	// reaches P (0 or 1: all).
+	TopP float64
+	// Seed makes sampling reproducible: the same seed, prompt and options
+	// give the same tokens.
+	Seed uint64
+}
+
+// TokenLogprob is a token id with its log-probability under the model.
+type TokenLogprob struct {
+	ID      int     `json:"id"`
+	Logprob float64 `json:"logprob"`
+}
+
+// sampler holds the buffers one session's sampling needs, so choosing a
+// token allocates nothing.
+type sampler struct {
+	rng   *rand.Rand
+	pcg   *rand.PCG
+	order []int32   // candidate ids
+	probs []float32 // scratch: exp(logit − max), then probabilities
+	top   []TokenLogprob
+}
+
+func (sp *sampler) init(vocab int) {
+	sp.pcg = rand.NewPCG(0, 0)
+	sp.rng = rand.New(sp.pcg)
+	sp.order = make([]int32, vocab)
+	sp.probs = make([]float32, vocab)
+}
+
+func (sp *sampler) seed(seed uint64) { sp.pcg.Seed(seed, 0x676f666f726d6572) }
+
+// logSumExp returns log Σ exp(logits), the normalizer of log-probabilities
+// at temperature 1.
+func (sp *sampler) logSumExp(logits []float32) float64 {
+	mx := slices.Max(logits)
+	p := sp.probs[:len(logits)]
+	for i, v := range logits {
+		p[i] = v - mx
+	}
+	kernels.Exp(p, p)
+	var sum float64
+	for _, v := range p {
+		sum += float64(v)
+	}
+	return float64(mx) + math.Log(sum)
+}
+
+// choose picks the next token from logits with opts.
+func (sp *sampler) choose(logits []float32, opts *SampleOptions) int {
+	if opts.Temperature <= 0 {
+		return argmax(logits)
+	}
+	n := len(logits)
+	order := sp.order[:n]
+	for i := range order {
+		order[i] = int32(i)
+	}
+	byLogit := func(a, b int32) int { return cmp.Compare(logits[b], logits[a]) }
+	k := n
+	if opts.TopK > 0 && opts.TopK < n {
+		k = opts.TopK
+		selectTop(order, k, logits)
+	}
+	cand := order[:k]
+	topP := opts.TopP > 0 && opts.TopP < 1
+	if topP {
+		slices.SortFunc(cand, byLogit)
+	}
+	// Probabilities of the candidates at this temperature.
+	mx := logits[cand[0]]
+	for _, id := range cand {
+		mx = max(mx, logits[id])
+	}
+	inv := float32(1 / opts.Temperature)
+	p := sp.probs[:k]
+	for i, id := range cand {
+		p[i] = (logits[id] - mx) * inv
+	}
+	kernels.Exp(p, p)
+	var sum float64
+	for _, v := range p {
+		sum += float64(v)
+	}
+	if topP {
+		var acc float64
+		for i, v := range p {
+			acc += float64(v)
+			if acc >= opts.TopP*sum {
+				k, sum = i+1, acc
+				break
+			}
+		}
+	}
+	r := sp.rng.Float64() * sum
+	var acc float64
+	for i, v := range p[:k] {
+		acc += float64(v)
+		if r < acc {
+			return int(cand[i])
+		}
+	}
+	return int(cand[k-1])
+}
+
+// topLogprobs returns the k most likely tokens, most likely first, with
+// their log-probabilities; lse is logSumExp(logits). The slice is the
+// sampler's and is overwritten by the next call.
+func (sp *sampler) topLogprobs(logits []float32, k int, lse float64) []TokenLogprob {
+	n := len(logits)
+	k = min(k, n)
+	order := sp.order[:n]
+	for i := range order {
+		order[i] = int32(i)
+	}
+	selectTop(order, k, logits)
+	slices.SortFunc(order[:k], func(a, b int32) int {
+		if c := cmp.Compare(logits[b], logits[a]); c != 0 {
+			return c
+		}
+		return cmp.Compare(a, b)
+	})
+	if cap(sp.top) < k {
+		sp.top = make([]TokenLogprob, k)
+	}
+	top := sp.top[:k]
+	for i, id := range order[:k] {
+		top[i] = TokenLogprob{ID: int(id), Logprob: float64(logits[id]) - lse}
+	}
+	return top
+}
+
+func argmax(x []float32) int {
+	best := 0
+	for i, v := range x {
+		if v > x[best] {
+			best = i
+		}
+	}
+	return best
+}
+
+// selectTop reorders ids so that its first k entries are the k with the
+// largest logits (in no particular order): quickselect with a three-way
+// partition, so runs of equal logits cost O(len(ids)) too.
+func selectTop(ids []int32, k int, logits []float32) {
+	lo, hi := 0, len(ids)-1
+	for lo < hi {
+		pivot := logits[ids[lo+(hi-lo)/2]]
+		// [lo, lt) > pivot, [lt, i) == pivot, (gt, hi] < pivot.
+		lt, i, gt := lo, lo, hi
+		for i <= gt {
+			switch v := logits[ids[i]]; {
+			case v > pivot:
+				ids[i], ids[lt] = ids[lt], ids[i]
+				lt++
+				i++
+			case v < pivot:
+				ids[i], ids[gt] = ids[gt], ids[i]
+				gt--
+			default:
+				i++
+			}
+		}
+		switch {
+		case k < lt:
+			hi = lt - 1
+		case k > gt+1:
+			lo = gt + 1
+		default:
+			return
+		}
+	}
+}

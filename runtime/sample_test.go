@@ -1,0 +1,144 @@
+package runtime
+
+import (
+	"math"
+	"math/rand/v2"
+	"slices"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func newTestSampler(vocab int, seed uint64) *sampler {
+	var sp sampler
+	sp.init(vocab)
+	sp.seed(seed)
+	return &sp
+}
+
+// frequencies draws n tokens and returns how often each id came up.
+func frequencies(sp *sampler, logits []float32, opts SampleOptions, n int) []float64 {
+	f := make([]float64, len(logits))
+	for i := 0; i < n; i++ {
+		f[sp.choose(logits, &opts)] += 1 / float64(n)
+	}
+	return f
+}
+
+func TestSamplerDistribution(t *testing.T) {
+	// Probabilities 0.5, 0.3, 0.15, 0.05 at temperature 1.
+	probs := []float64{0.5, 0.3, 0.15, 0.05}
+	logits := make([]float32, len(probs))
+	for i, p := range probs {
+		logits[i] = float32(math.Log(p)) + 3
+	}
+	const n = 40000
+	sp := newTestSampler(4, 1)
+	// 4σ of a binomial frequency at n draws is under 0.01.
+	const tol = 0.01
+
+	got := frequencies(sp, logits, SampleOptions{Temperature: 1}, n)
+	assert.InDeltaSlice(t, probs, got, tol, "temperature 1")
+
+	// Temperature 0.5 squares the probabilities before normalizing.
+	var z float64
+	for _, p := range probs {
+		z += p * p
+	}
+	got = frequencies(sp, logits, SampleOptions{Temperature: 0.5}, n)
+	assert.InDeltaSlice(t, []float64{0.25 / z, 0.09 / z, 0.0225 / z, 0.0025 / z}, got, tol, "temperature 0.5")
+
+	got = frequencies(sp, logits, SampleOptions{Temperature: 1, TopK: 2}, n)
+	assert.InDeltaSlice(t, []float64{0.625, 0.375, 0, 0}, got, tol, "top-k 2")
+
+	// Top-p 0.7: 0.5 alone is short of 0.7, 0.5+0.3 reaches it.
+	got = frequencies(sp, logits, SampleOptions{Temperature: 1, TopP: 0.7}, n)
+	assert.InDeltaSlice(t, []float64{0.625, 0.375, 0, 0}, got, tol, "top-p 0.7")
+
+	got = frequencies(sp, logits, SampleOptions{Temperature: 1, TopP: 0.95}, n)
+	assert.InDeltaSlice(t, []float64{0.5 / 0.95, 0.3 / 0.95, 0.15 / 0.95, 0}, got, tol, "top-p 0.95")
+}
+
+func TestSamplerGreedyAndSeed(t *testing.T) {
+	logits := randomLogits(3, 1000)
+	sp := newTestSampler(1000, 1)
+	best := argmax(logits)
+	assert.Equal(t, best, sp.choose(logits, &SampleOptions{}))
+	assert.Equal(t, best, sp.choose(logits, &SampleOptions{Temperature: 2, TopK: 1}))
+
+	draw := func(seed uint64) []int {
+		sp.seed(seed)
+		var ids []int
+		for i := 0; i < 50; i++ {
+			ids = append(ids, sp.choose(logits, &SampleOptions{Temperature: 1.5, TopP: 0.9}))
+		}
+		return ids
+	}
+	assert.Equal(t, draw(42), draw(42))
+	assert.NotEqual(t, draw(42), draw(43))
+}
+
+func TestSelectTop(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for trial := 0; trial < 200; trial++ {
+		n := 1 + rng.IntN(300)
+		logits := make([]float32, n)
+		for i := range logits {
+			logits[i] = float32(rng.IntN(8)) // many ties
+		}
+		k := 1 + rng.IntN(n)
+		ids := make([]int32, n)
+		for i := range ids {
+			ids[i] = int32(i)
+		}
+		selectTop(ids, k, logits)
+		top := make([]float32, k)
+		for i, id := range ids[:k] {
+			top[i] = logits[id]
+		}
+		sorted := slices.Clone(logits)
+		slices.SortFunc(sorted, func(a, b float32) int { return int(b - a) })
+		slices.SortFunc(top, func(a, b float32) int { return int(b - a) })
+		require.Equal(t, sorted[:k], top, "n=%d k=%d", n, k)
+	}
+}
+
+func TestTopLogprobs(t *testing.T) {
+	logits := randomLogits(5, 500)
+	sp := newTestSampler(500, 1)
+	lse := sp.logSumExp(logits)
+	var want float64
+	for _, v := range logits {
+		want += math.Exp(float64(v))
+	}
+	assert.InDelta(t, math.Log(want), lse, 1e-5)
+	top := sp.topLogprobs(logits, 10, lse)
+	require.Len(t, top, 10)
+	order := make([]int, 500)
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(a, b int) int {
+		if logits[a] != logits[b] {
+			if logits[a] > logits[b] {
+				return -1
+			}
+			return 1
+		}
+		return a - b
+	})
+	for i, tl := range top {
+		assert.Equal(t, order[i], tl.ID)
+		assert.InDelta(t, float64(logits[order[i]])-math.Log(want), tl.Logprob, 1e-5)
+	}
+}
+
+func randomLogits(seed uint64, n int) []float32 {
+	rng := rand.New(rand.NewPCG(seed, 3))
+	l := make([]float32, n)
+	for i := range l {
+		l[i] = float32(rng.NormFloat64() * 3)
+	}
+	return l
+}

@@ -1,0 +1,55 @@
+package runtime
+
+import (
+	"context"
+	"fmt"
+	"math"
+)
+
+// Score is the likelihood of a text under the model, by teacher forcing.
+type Score struct {
+	// Tokens is the number of token ids scored, N.
+	Tokens int `json:"tokens"`
+	// LogLikelihood is Σ_{t≥1} log p(x_t | x_<t): the first token is given,
+	// not predicted (no BOS is added).
+	LogLikelihood float64 `json:"log_likelihood"`
+	// Perplexity is exp(−LogLikelihood / (N−1)).
+	Perplexity float64 `json:"perplexity"`
+	// TokenLogprobs are the N−1 terms of LogLikelihood, in order.
+	TokenLogprobs []float64 `json:"-"`
+}
+
+// Score runs ids through the model in batched forward passes (each position
+// sees only the true tokens before it) and sums the log-probability of each
+// next token. It starts a new sequence. Texts longer than the context are an
+// ErrContextFull error.
+func (s *Session) Score(ctx context.Context, ids []int) (Score, error) {
+	if len(ids) < 2 {
+		return Score{}, fmt.Errorf("score needs at least 2 tokens, got %d", len(ids))
+	}
+	s.Reset()
+	if err := s.admit(ids); err != nil {
+		return Score{}, err
+	}
+	var ll float64
+	lps := make([]float64, 0, len(ids)-1)
+	for start := 0; start < len(ids); start += s.batch {
+		if err := ctx.Err(); err != nil {
+			return Score{}, err
+		}
+		chunk := ids[start:min(start+s.batch, len(ids))]
+		s.forward(chunk)
+		for r := range chunk {
+			g := start + r
+			if g+1 >= len(ids) {
+				break
+			}
+			s.rowLogits(r)
+			lp := float64(s.logits[ids[g+1]]) - s.sampler.logSumExp(s.logits)
+			lps = append(lps, lp)
+			ll += lp
+		}
+	}
+	n := len(ids)
+	return Score{Tokens: n, LogLikelihood: ll, Perplexity: math.Exp(-ll / float64(n-1)), TokenLogprobs: lps}, nil
+}
