@@ -14,7 +14,7 @@ QEMU_ARM64 ?= qemu-aarch64-static
 QEMU_X86 ?= qemu-x86_64-static
 TMP := $(shell mktemp -d)
 
-.PHONY: all generate check-generated vet test test-native test-purego test-arm64 test-haswell bench
+.PHONY: all generate check-generated vet test test-native test-race test-purego test-arm64 test-haswell bench
 
 all: test
 
@@ -35,6 +35,10 @@ vet:
 
 test-native:
 	GOFORMER_EXPECT_ISA=$(NATIVE_ISA) $(GO) test -count=1 ./...
+
+# Sessions share one model across goroutines: prove it under the race detector.
+test-race:
+	$(GO) test -count=1 -race ./runtime ./model/tokenizer
 
 test-purego:
 	GOFORMER_EXPECT_ISA=generic $(GO) test -count=1 -short -tags purego $(KERNEL_PKGS)
@@ -58,7 +62,7 @@ test-haswell:
 			| grep -v "TCG doesn't support requested feature"; \
 	done
 
-test: check-generated vet test-native test-purego test-haswell test-arm64
+test: check-generated vet test-native test-race test-purego test-haswell test-arm64
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 1x ./kernels/...
