@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/goformer/goformer/kernels"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -143,7 +144,7 @@ func TestFromQ8_0Errors(t *testing.T) {
 func TestFloat16To32(t *testing.T) {
 	for h := range 1 << 16 {
 		s, e, f := h>>15, (h>>10)&0x1f, h&0x3ff
-		got := float16To32(uint16(h))
+		got := kernels.Float16ToFloat32(uint16(h))
 		var want float64
 		switch {
 		case e == 0x1f && f != 0:

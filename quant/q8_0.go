@@ -29,7 +29,7 @@ func FromQ8_0(blocks []byte, rows, cols int) (*Matrix, error) {
 	m := newMatrix(rows, cols)
 	for b := range nb {
 		blk := blocks[b*Q8_0BlockBytes : (b+1)*Q8_0BlockBytes]
-		d := float16To32(binary.LittleEndian.Uint16(blk))
+		d := kernels.Float16ToFloat32(binary.LittleEndian.Uint16(blk))
 		if math.IsNaN(float64(d)) || math.IsInf(float64(d), 0) {
 			perRow := cols / kernels.Q8Block
 			return nil, fmt.Errorf("quant: Q8_0 block %d of row %d has scale %v", b%perRow, b/perRow, d)
@@ -40,27 +40,4 @@ func FromQ8_0(blocks []byte, rows, cols int) (*Matrix, error) {
 		}
 	}
 	return m, nil
-}
-
-// float16To32 widens an IEEE 754 binary16 value; every one is exactly
-// representable as a float32.
-func float16To32(h uint16) float32 {
-	sign := uint32(h>>15) << 31
-	exp := uint32(h>>10) & 0x1f
-	frac := uint32(h) & 0x3ff
-	switch {
-	case exp == 0x1f: // Inf or NaN, payload kept
-		return math.Float32frombits(sign | 0xff<<23 | frac<<13)
-	case exp != 0: // normal: rebias the exponent from 15 to 127
-		return math.Float32frombits(sign | (exp+112)<<23 | frac<<13)
-	case frac == 0:
-		return math.Float32frombits(sign)
-	}
-	// Subnormal: frac·2⁻²⁴, normal in float32; shift the leading one out.
-	e := uint32(113)
-	for frac&0x400 == 0 {
-		frac <<= 1
-		e--
-	}
-	return math.Float32frombits(sign | e<<23 | (frac&0x3ff)<<13)
 }

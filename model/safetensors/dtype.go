@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+
+	"github.com/goformer/goformer/kernels"
 )
 
 // DType is a tensor's element type as the header spells it: "F32", "BF16", ...
@@ -38,7 +40,7 @@ func decodeFloat32(dst []float32, src []byte, d DType) error {
 		}
 	case F16:
 		for i := range dst {
-			dst[i] = float16ToFloat32(binary.LittleEndian.Uint16(src[2*i:]))
+			dst[i] = kernels.Float16ToFloat32(binary.LittleEndian.Uint16(src[2*i:]))
 		}
 	case BF16:
 		// bfloat16 is the top half of a float32.
@@ -49,27 +51,4 @@ func decodeFloat32(dst []float32, src []byte, d DType) error {
 		return fmt.Errorf("dtype %s cannot be converted to float32 (F32, F16 and BF16 can)", d)
 	}
 	return nil
-}
-
-// float16ToFloat32 widens an IEEE 754 binary16 value exactly.
-func float16ToFloat32(h uint16) float32 {
-	sign := uint32(h>>15) << 31
-	exp := uint32(h>>10) & 0x1f
-	mant := uint32(h) & 0x3ff
-	switch {
-	case exp == 0x1f: // Inf or NaN; NaN keeps its payload
-		return math.Float32frombits(sign | 0xff<<23 | mant<<13)
-	case exp != 0: // normal: rebias the exponent from 15 to 127
-		return math.Float32frombits(sign | (exp+127-15)<<23 | mant<<13)
-	case mant == 0:
-		return math.Float32frombits(sign)
-	}
-	// Subnormal binary16 is normal in binary32: shift the leading 1 into the
-	// implicit bit and lower the exponent once per shift.
-	e := uint32(127 - 15 + 1)
-	for mant&0x400 == 0 {
-		mant <<= 1
-		e--
-	}
-	return math.Float32frombits(sign | e<<23 | (mant&0x3ff)<<13)
 }
