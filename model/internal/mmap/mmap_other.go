@@ -1,13 +1,13 @@
 //go:build !unix
 
-package safetensors
+package mmap
 
 import (
 	"errors"
 	"os"
 )
 
-// mapFile is unavailable here; Open reads the file instead.
+// mapFile is unavailable here; ReadOrMap reads the file instead.
 func mapFile(*os.File, int) ([]byte, func() error, error) {
 	return nil, nil, errors.ErrUnsupported
 }

@@ -1,0 +1,43 @@
+// Package mmap gives the checkpoint loaders a file's bytes: memory-mapped
+// read-only where the platform allows, read into memory otherwise.
+package mmap
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"os"
+)
+
+// ReadOrMap returns the bytes of the regular file at path and, when they are
+// a mapping, the function that unmaps them (nil when they were read). The
+// mapping outlives the file descriptor; writing to it faults.
+func ReadOrMap(path string) ([]byte, func() error, error) {
+	file, err := os.Open(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer file.Close()
+	info, err := file.Stat()
+	if err != nil {
+		return nil, nil, err
+	}
+	if !info.Mode().IsRegular() {
+		return nil, nil, fmt.Errorf("%s: not a regular file", path)
+	}
+	size := info.Size()
+	if size > math.MaxInt {
+		return nil, nil, fmt.Errorf("%s: %d bytes do not fit in this platform's address space", path, size)
+	}
+	// Mapping an empty file fails; the parsers report a short one clearly.
+	if size > 0 {
+		if buf, release, err := mapFile(file, int(size)); err == nil {
+			return buf, release, nil
+		}
+	}
+	buf := make([]byte, size)
+	if _, err := io.ReadFull(file, buf); err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return buf, nil, nil
+}
