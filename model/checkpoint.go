@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/goformer/goformer/model/safetensors"
+	"github.com/goformer/goformer/model/tokenizer"
 )
 
 // ErrTensorMismatch marks checkpoint weights that do not fit the config: a
@@ -26,16 +27,48 @@ const (
 )
 
 // Checkpoint is a loaded GPT-2 checkpoint: its config, its weights in
-// goformer's run-time layout, and where the tokenizer finds its files.
+// goformer's run-time layout, and its tokenizer or where the tokenizer finds
+// its files.
 type Checkpoint struct {
 	Config  Config
 	Weights Weights
 	// FS holds the checkpoint's files; the tokenizer reads VocabFile and
-	// MergesFile from it.
+	// MergesFile from it. Nil for a GGUF file.
 	FS fs.FS
-	// Dir is the directory LoadDir read, "" for LoadFS. The tokenizer's files
-	// are filepath.Join(Dir, VocabFile) and filepath.Join(Dir, MergesFile).
+	// Dir is the directory LoadDir read, "" for LoadFS and LoadGGUF. The
+	// tokenizer's files are filepath.Join(Dir, VocabFile) and
+	// filepath.Join(Dir, MergesFile).
 	Dir string
+	// Tokenizer is the tokenizer a GGUF file carries in its metadata; nil for
+	// a directory, whose tokenizer is in FS.
+	Tokenizer *tokenizer.Tokenizer
+
+	release func() error
+}
+
+// Close releases the memory map that a GGUF checkpoint's F32 weights alias;
+// the Weights must not be used after. It does nothing for a directory, whose
+// weights are copies.
+func (c *Checkpoint) Close() error {
+	if c.release == nil {
+		return nil
+	}
+	err := c.release()
+	c.release = nil
+	return err
+}
+
+// Load loads path: a GGUF file (LoadGGUF) or a checkpoint directory
+// (LoadDir).
+func Load(path string) (*Checkpoint, error) {
+	info, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("checkpoint: %w", err)
+	}
+	if info.IsDir() {
+		return LoadDir(path)
+	}
+	return LoadGGUF(path)
 }
 
 // LoadDir loads the checkpoint in dir: config.json, vocab.json, merges.txt and

@@ -1,5 +1,7 @@
 package model
 
+import "github.com/goformer/goformer/quant"
+
 // Config is a model's shape and hyper-parameters, read from its checkpoint.
 type Config struct {
 	VocabSize    int
@@ -30,9 +32,15 @@ type Layer struct {
 	FCBias           []float32 // [d_ff]
 	FCOut            []float32 // [d][d_ff]
 	FCOutBias        []float32 // [d]
+
+	// Int8 forms of the four matrices, for a checkpoint that stores them as
+	// int8 blocks (a GGUF Q8_0 file). Where one is set, the fp32 field above
+	// is nil: the matrix is never expanded to fp32.
+	QKVInt8, AttnOutInt8, FCInt8, FCOutInt8 *quant.Matrix
 }
 
-// Weights is a model's parameters in goformer's run-time layout, all fp32.
+// Weights is a model's parameters in goformer's run-time layout: fp32,
+// except for the matrices a checkpoint stores as int8 blocks.
 type Weights struct {
 	TokenEmbedding    []float32 // [vocab][d]
 	PositionEmbedding []float32 // [n_positions][d]; nil unless learned positions
@@ -40,4 +48,9 @@ type Weights struct {
 	FinalGain         []float32 // [d]; nil without a final norm
 	FinalBias         []float32 // [d]
 	Output            []float32 // [vocab][d]; nil when tied to TokenEmbedding
+
+	// Int8 forms of the token embedding and the output projection, set
+	// instead of the fp32 fields for a checkpoint that stores them as int8
+	// blocks (GGUF Q8_0).
+	TokenEmbeddingInt8, OutputInt8 *quant.Matrix
 }

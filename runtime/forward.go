@@ -45,6 +45,7 @@ func (s *Session) forward(ids []int) {
 func (s *Session) block(l, t int) {
 	c := &s.m.cfg
 	L := &s.m.w.Layers[l]
+	W := &s.m.layers[l]
 	d, ff := c.NEmbd, c.NInner
 	x, h := s.x[:t*d], s.h[:t*d]
 	pre := c.Arch.Norm == model.PreNorm
@@ -55,14 +56,14 @@ func (s *Session) block(l, t int) {
 		in = h
 	}
 	qkv := s.qkv[:t*3*d]
-	kernels.MatMul(qkv, in, L.QKV, L.QKVBias, t, d, 3*d)
+	W.qkv.apply(qkv, in, L.QKVBias, t, s.q8)
 	for i := 0; i < t; i++ {
 		row := qkv[i*3*d : (i+1)*3*d]
 		s.cache.store(l, s.pos+i, row[d:2*d], row[2*d:])
 	}
 	s.attention(l, t)
 	proj := s.proj[:t*d]
-	kernels.MatMul(proj, s.att[:t*d], L.AttnOut, L.AttnOutBias, t, d, d)
+	W.attnOut.apply(proj, s.att[:t*d], L.AttnOutBias, t, s.q8)
 	kernels.Add(x, x, proj)
 	if !pre {
 		kernels.LayerNorm(x, x, L.LN1Gain, L.LN1Bias, c.LayerNormEps)
@@ -74,9 +75,9 @@ func (s *Session) block(l, t int) {
 		in = h
 	}
 	hidden := s.ff[:t*ff]
-	kernels.MatMul(hidden, in, L.FC, L.FCBias, t, d, ff)
+	W.fc.apply(hidden, in, L.FCBias, t, s.q8)
 	kernels.GELU(hidden, hidden)
-	kernels.MatMul(proj, hidden, L.FCOut, L.FCOutBias, t, ff, d)
+	W.fcOut.apply(proj, hidden, L.FCOutBias, t, s.q8)
 	kernels.Add(x, x, proj)
 	if !pre {
 		kernels.LayerNorm(x, x, L.LN2Gain, L.LN2Bias, c.LayerNormEps)

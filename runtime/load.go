@@ -8,20 +8,32 @@ import (
 	"github.com/goformer/goformer/model/tokenizer"
 )
 
-// Load reads the checkpoint in dir (a Hugging Face GPT-2 directory:
-// config.json, model.safetensors or its shards, vocab.json, merges.txt) and
-// prepares it for inference. A failed load returns an error naming the file,
-// tensor or value at fault and keeps nothing.
-func Load(dir string, opts Options) (*Model, error) {
-	ck, err := model.LoadDir(dir)
+// Load reads the checkpoint at path and prepares it for inference. path is
+// a Hugging Face GPT-2 directory (config.json, model.safetensors or its
+// shards, vocab.json, merges.txt) or a llama.cpp GGUF file of architecture
+// gpt2 (F32, F16 or Q8_0 tensors; the tokenizer from its metadata). A GGUF
+// file stays mapped until Close; its Q8_0 matrices run on the int8 kernels
+// and its Q8_0 token embedding is the int8 table whatever opts.Embeddings
+// says. A failed load returns an error naming the file, tensor or value at
+// fault and keeps nothing.
+func Load(path string, opts Options) (*Model, error) {
+	ck, err := model.Load(path)
 	if err != nil {
 		return nil, err
 	}
-	tok, err := tokenizer.LoadDir(dir)
+	tok := ck.Tokenizer
+	if tok == nil {
+		if tok, err = tokenizer.LoadDir(path); err != nil {
+			return nil, err
+		}
+	}
+	m, err := fromCheckpoint(ck, tok, path, opts)
 	if err != nil {
+		ck.Close()
 		return nil, err
 	}
-	return fromCheckpoint(ck, tok, dir, opts)
+	m.release = ck.Close
+	return m, nil
 }
 
 // LoadFS is Load for a checkpoint held in a file system, such as the demo

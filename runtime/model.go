@@ -3,8 +3,10 @@ package runtime
 import (
 	"fmt"
 
+	"github.com/goformer/goformer/kernels"
 	"github.com/goformer/goformer/model"
 	"github.com/goformer/goformer/model/tokenizer"
+	"github.com/goformer/goformer/quant"
 )
 
 // Embeddings selects how the token embedding matrix is kept in memory.
@@ -50,6 +52,7 @@ type Model struct {
 	w       *model.Weights
 	tokens  tokenTable // input embedding
 	head    tokenTable // output projection: tokens itself when tied
+	layers  []layerLinears
 	tok     *tokenizer.Tokenizer
 	release func() error
 }
@@ -74,11 +77,24 @@ func newModel(cfg model.Config, w *model.Weights, opts Options) (*Model, error) 
 		return nil, err
 	}
 	m := &Model{cfg: cfg, w: w}
-	d := cfg.NEmbd
-	switch opts.Embeddings {
-	case F32Embeddings:
+	d, ff := cfg.NEmbd, cfg.NInner
+	m.layers = make([]layerLinears, len(w.Layers))
+	for i := range w.Layers {
+		L := &w.Layers[i]
+		m.layers[i] = layerLinears{
+			qkv:     newLinear(L.QKV, L.QKVInt8, 3*d, d),
+			attnOut: newLinear(L.AttnOut, L.AttnOutInt8, d, d),
+			fc:      newLinear(L.FC, L.FCInt8, ff, d),
+			fcOut:   newLinear(L.FCOut, L.FCOutInt8, d, ff),
+		}
+	}
+	switch {
+	case w.TokenEmbeddingInt8 != nil:
+		// Stored as int8 blocks: used as they are, whatever opts asks.
+		m.tokens = &q8Table{m: w.TokenEmbeddingInt8}
+	case opts.Embeddings == F32Embeddings:
 		m.tokens = &f32Table{w: w.TokenEmbedding, rows: cfg.VocabSize, d: d}
-	case Int8Embeddings:
+	case opts.Embeddings == Int8Embeddings:
 		if d%32 != 0 {
 			// Blocks of 32 cannot tile the rows: keep fp32.
 			m.tokens = &f32Table{w: w.TokenEmbedding, rows: cfg.VocabSize, d: d}
@@ -92,9 +108,12 @@ func newModel(cfg model.Config, w *model.Weights, opts Options) (*Model, error) 
 	default:
 		return nil, fmt.Errorf("unknown embeddings %d", opts.Embeddings)
 	}
-	if cfg.Arch.TiedEmbeddings {
+	switch {
+	case cfg.Arch.TiedEmbeddings:
 		m.head = m.tokens
-	} else {
+	case w.OutputInt8 != nil:
+		m.head = &q8Table{m: w.OutputInt8}
+	default:
 		m.head = &f32Table{w: w.Output, rows: cfg.VocabSize, d: d}
 	}
 	return m, nil
@@ -118,15 +137,25 @@ func checkShapes(cfg model.Config, w *model.Weights) error {
 		}
 		return nil
 	}
+	// A matrix may instead be int8 blocks of the same shape.
+	checkMatrix := func(name string, f32 []float32, q8 *quant.Matrix, rows, cols int) error {
+		if q8 == nil {
+			return check(name, f32, rows*cols)
+		}
+		if f32 != nil || q8.Rows != rows || q8.Cols != cols || len(q8.Q) != rows*cols || len(q8.Scales) != rows*cols/kernels.Q8Block {
+			return fmt.Errorf("weights: %s is a %d×%d int8 matrix, want %d×%d and no fp32 copy", name, q8.Rows, q8.Cols, rows, cols)
+		}
+		return nil
+	}
 	errs := []error{
-		check("token embedding", w.TokenEmbedding, v*d),
+		checkMatrix("token embedding", w.TokenEmbedding, w.TokenEmbeddingInt8, v, d),
 		check("position embedding", w.PositionEmbedding, cfg.NPositions*d),
 	}
 	if cfg.Arch.FinalNorm {
 		errs = append(errs, check("final norm gain", w.FinalGain, d), check("final norm bias", w.FinalBias, d))
 	}
 	if !cfg.Arch.TiedEmbeddings {
-		errs = append(errs, check("output", w.Output, v*d))
+		errs = append(errs, checkMatrix("output", w.Output, w.OutputInt8, v, d))
 	}
 	if len(w.Layers) != cfg.NLayer {
 		return fmt.Errorf("weights: %d layers, config says %d", len(w.Layers), cfg.NLayer)
@@ -135,11 +164,11 @@ func checkShapes(cfg model.Config, w *model.Weights) error {
 		p := fmt.Sprintf("layer %d ", i)
 		errs = append(errs,
 			check(p+"ln_1 gain", l.LN1Gain, d), check(p+"ln_1 bias", l.LN1Bias, d),
-			check(p+"qkv", l.QKV, 3*d*d), check(p+"qkv bias", l.QKVBias, 3*d),
-			check(p+"attention output", l.AttnOut, d*d), check(p+"attention output bias", l.AttnOutBias, d),
+			checkMatrix(p+"qkv", l.QKV, l.QKVInt8, 3*d, d), check(p+"qkv bias", l.QKVBias, 3*d),
+			checkMatrix(p+"attention output", l.AttnOut, l.AttnOutInt8, d, d), check(p+"attention output bias", l.AttnOutBias, d),
 			check(p+"ln_2 gain", l.LN2Gain, d), check(p+"ln_2 bias", l.LN2Bias, d),
-			check(p+"fc", l.FC, ff*d), check(p+"fc bias", l.FCBias, ff),
-			check(p+"fc out", l.FCOut, d*ff), check(p+"fc out bias", l.FCOutBias, d))
+			checkMatrix(p+"fc", l.FC, l.FCInt8, ff, d), check(p+"fc bias", l.FCBias, ff),
+			checkMatrix(p+"fc out", l.FCOut, l.FCOutInt8, d, ff), check(p+"fc out bias", l.FCOutBias, d))
 	}
 	for _, err := range errs {
 		if err != nil {

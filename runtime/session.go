@@ -35,7 +35,7 @@ type Session struct {
 	ff              []float32      // [batch][d_ff]
 	scores          []float32      // [capacity]: one query's attention weights
 	logits          []float32      // [vocab]
-	q8              *quant.Scratch // the hidden state quantized for int8 logits
+	q8              *quant.Scratch // an activation row quantized for int8 matrices
 	sampler         sampler
 	stats           Stats
 }
@@ -68,7 +68,7 @@ func (m *Model) NewSession(opts SessionOptions) (*Session, error) {
 		ff:     make([]float32, batch*c.NInner),
 		scores: make([]float32, capacity),
 		logits: make([]float32, c.VocabSize),
-		q8:     quant.NewScratch(d),
+		q8:     quant.NewScratch(max(d, c.NInner)),
 	}
 	s.sampler.init(c.VocabSize)
 	return s, nil

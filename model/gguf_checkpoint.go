@@ -1,0 +1,208 @@
+package model
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+
+	"github.com/goformer/goformer/model/gguf"
+	"github.com/goformer/goformer/model/tokenizer"
+)
+
+// ErrUnsupported marks a GGUF file of an architecture, tensor type or
+// tokenizer goformer does not implement yet.
+var ErrUnsupported = errors.New("not supported")
+
+// The GGUF metadata keys LoadGGUF reads, besides the gpt2.* shape keys.
+const (
+	ggufArchKey      = "general.architecture"
+	ggufTokModelKey  = "tokenizer.ggml.model"
+	ggufTokPreKey    = "tokenizer.ggml.pre"
+	ggufTokensKey    = "tokenizer.ggml.tokens"
+	ggufMergesKey    = "tokenizer.ggml.merges"
+	ggufTokenTypeKey = "tokenizer.ggml.token_type"
+	ggufBOSKey       = "tokenizer.ggml.bos_token_id"
+	ggufEOSKey       = "tokenizer.ggml.eos_token_id"
+)
+
+// llama.cpp's token types that are matched as literal text rather than
+// produced by BPE.
+const (
+	ggufTokenControl     = 3
+	ggufTokenUserDefined = 4
+)
+
+// LoadGGUF loads a llama.cpp GGUF file of architecture gpt2 with F32, F16 or
+// Q8_0 tensors, and the tokenizer from its metadata. The file stays mapped:
+// F32 tensors are used in place, F16 ones are widened to fp32, and Q8_0
+// matrices become int8 quant.Matrix values without passing through fp32.
+// Close the Checkpoint to release the mapping. Every error names the file
+// and the key or tensor at fault.
+func LoadGGUF(path string) (*Checkpoint, error) {
+	f, err := gguf.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	ck, err := fromGGUF(f)
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	ck.release = f.Close
+	return ck, nil
+}
+
+func fromGGUF(f *gguf.File) (*Checkpoint, error) {
+	arch, err := f.String(ggufArchKey)
+	if err != nil {
+		return nil, err
+	}
+	if arch != "gpt2" {
+		return nil, fmt.Errorf("%w: %s %q (goformer reads gpt2 GGUF files; the Llama family comes later)", ErrUnsupported, ggufArchKey, arch)
+	}
+	tok, nTokens, bos, eos, err := ggufTokenizer(f)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := ggufConfig(f, nTokens, bos, eos)
+	if err != nil {
+		return nil, err
+	}
+	w, err := ggufWeights(&cfg, f)
+	if err != nil {
+		return nil, err
+	}
+	return &Checkpoint{Config: cfg, Weights: w, Tokenizer: tok}, nil
+}
+
+// ggufConfig reads the gpt2.* keys. GPT-2 in GGUF has no activation key:
+// llama.cpp's gpt2 graph uses the tanh GELU.
+func ggufConfig(f *gguf.File, vocab, bos, eos int) (Config, error) {
+	c := Config{Arch: GPT2Arch, VocabSize: vocab, BOS: bos, EOS: eos, Activation: "gelu_new"}
+	for _, d := range []struct {
+		key string
+		dst *int
+		max int
+	}{
+		{"gpt2.context_length", &c.NPositions, maxDim},
+		{"gpt2.embedding_length", &c.NEmbd, maxDim},
+		{"gpt2.feed_forward_length", &c.NInner, maxDim},
+		{"gpt2.block_count", &c.NLayer, maxLayers},
+		{"gpt2.attention.head_count", &c.NHead, maxDim},
+	} {
+		v, err := f.Int(d.key)
+		if err != nil {
+			return Config{}, fmt.Errorf("%w: %w", ErrInvalidConfig, err)
+		}
+		if v <= 0 || v > int64(d.max) {
+			return Config{}, fmt.Errorf("%w: %s %d is outside 1..%d", ErrInvalidConfig, d.key, v, d.max)
+		}
+		*d.dst = int(v)
+	}
+	if c.NEmbd%c.NHead != 0 {
+		return Config{}, fmt.Errorf("%w: gpt2.embedding_length %d is not divisible by gpt2.attention.head_count %d", ErrInvalidConfig, c.NEmbd, c.NHead)
+	}
+	if err := checkMatrixSizes(&c); err != nil {
+		return Config{}, err
+	}
+	const epsKey = "gpt2.attention.layer_norm_epsilon"
+	eps, err := f.Float(epsKey)
+	if err != nil {
+		return Config{}, fmt.Errorf("%w: %w", ErrInvalidConfig, err)
+	}
+	if !(eps > 0) || float32(eps) == 0 || math.IsInf(float64(float32(eps)), 0) {
+		return Config{}, fmt.Errorf("%w: %s %g is not a positive float32", ErrInvalidConfig, epsKey, eps)
+	}
+	c.LayerNormEps = float32(eps)
+	return c, nil
+}
+
+// ggufTokenizer builds the byte-level BPE tokenizer from tokenizer.ggml.*:
+// the same engine and text form as vocab.json and merges.txt. Tokens typed
+// CONTROL or USER_DEFINED are the specials.
+func ggufTokenizer(f *gguf.File) (tok *tokenizer.Tokenizer, n, bos, eos int, err error) {
+	fail := func(err error) (*tokenizer.Tokenizer, int, int, int, error) {
+		return nil, 0, 0, 0, fmt.Errorf("tokenizer: %w", err)
+	}
+	model, err := f.String(ggufTokModelKey)
+	if err != nil {
+		return fail(err)
+	}
+	if model != "gpt2" {
+		return fail(fmt.Errorf("%w: %s %q (goformer reads gpt2, byte-level BPE)", ErrUnsupported, ggufTokModelKey, model))
+	}
+	// Absent, llama.cpp would fall back to its "default" pre-tokenizer; the
+	// files goformer reads are GPT-2's, whose converter always writes gpt-2.
+	if _, ok := f.Lookup(ggufTokPreKey); ok {
+		pre, err := f.String(ggufTokPreKey)
+		if err != nil {
+			return fail(err)
+		}
+		if pre != "gpt-2" {
+			return fail(fmt.Errorf("%w: %s %q (goformer implements GPT-2's pre-tokenizer, gpt-2)", ErrUnsupported, ggufTokPreKey, pre))
+		}
+	}
+	tokens, err := f.Strings(ggufTokensKey)
+	if err != nil {
+		return fail(err)
+	}
+	if len(tokens) == 0 || len(tokens) > maxDim {
+		return fail(fmt.Errorf("%w: %s has %d tokens, want 1..%d", ErrInvalidConfig, ggufTokensKey, len(tokens), maxDim))
+	}
+	mergeText, err := f.Strings(ggufMergesKey)
+	if err != nil {
+		return fail(err)
+	}
+	merges := make([][2]string, len(mergeText))
+	for i, m := range mergeText {
+		left, right, ok := strings.Cut(m, " ")
+		if !ok || left == "" || right == "" || strings.Contains(right, " ") {
+			return fail(fmt.Errorf("%w: %s[%d] %q is not two tokens separated by one space", ErrInvalidConfig, ggufMergesKey, i, m))
+		}
+		merges[i] = [2]string{left, right}
+	}
+
+	bos, eos = gpt2EndOfText, gpt2EndOfText
+	for _, id := range []struct {
+		key string
+		dst *int
+	}{{ggufBOSKey, &bos}, {ggufEOSKey, &eos}} {
+		if _, ok := f.Lookup(id.key); ok {
+			v, err := f.Int(id.key)
+			if err != nil {
+				return fail(err)
+			}
+			*id.dst = int(min(max(v, -1), math.MaxInt32))
+		}
+		if *id.dst < 0 || *id.dst >= len(tokens) {
+			return fail(fmt.Errorf("%w: %s %d is outside the vocabulary of %d tokens", ErrInvalidConfig, id.key, *id.dst, len(tokens)))
+		}
+	}
+
+	var specials []string
+	if _, ok := f.Lookup(ggufTokenTypeKey); ok {
+		types, err := f.Ints(ggufTokenTypeKey)
+		if err != nil {
+			return fail(err)
+		}
+		if len(types) != len(tokens) {
+			return fail(fmt.Errorf("%w: %s has %d entries for %d tokens", ErrInvalidConfig, ggufTokenTypeKey, len(types), len(tokens)))
+		}
+		for id, t := range types {
+			if t == ggufTokenControl || t == ggufTokenUserDefined {
+				specials = append(specials, tokens[id])
+			}
+		}
+	} else {
+		specials = []string{tokens[eos]}
+		if bos != eos {
+			specials = append(specials, tokens[bos])
+		}
+	}
+	tok, err = tokenizer.New(tokens, merges, specials)
+	if err != nil {
+		return fail(fmt.Errorf("%s: %w", ggufTokensKey, err))
+	}
+	return tok, len(tokens), bos, eos, nil
+}

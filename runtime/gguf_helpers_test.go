@@ -1,0 +1,96 @@
+package runtime
+
+import (
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"testing"
+)
+
+// peersDir holds the project's tools for llama.cpp comparisons, among them
+// gguf_convert.py, which writes a Hugging Face GPT-2 folder as llama.cpp's
+// GGUF.
+var peersDir = filepath.Join("..", "..", "shared", "peers")
+
+// numpyPython finds a python3 that can import numpy.
+var numpyPython = sync.OnceValue(func() string {
+	for _, p := range []string{"python3", "/usr/bin/python3"} {
+		if exec.Command(p, "-c", "import numpy").Run() == nil {
+			return p
+		}
+	}
+	return ""
+})
+
+var ggufCache struct {
+	sync.Mutex
+	dir   string
+	files map[string]string
+}
+
+// fixtureGGUF converts the gpt2-mini fixture to a GGUF of type typ (f32,
+// f16, q8_0) once per test binary, or skips saying what is missing.
+func fixtureGGUF(t *testing.T, typ string) string {
+	t.Helper()
+	convert := filepath.Join(peersDir, "gguf_convert.py")
+	if _, err := os.Stat(convert); err != nil {
+		t.Skipf("skipping: %s is absent (it lives in the project's shared/ folder)", convert)
+	}
+	if _, err := os.Stat(filepath.Join(fixtureDir, "model.safetensors")); err != nil {
+		t.Skipf("skipping: the gpt2-mini fixture is not at %s", fixtureDir)
+	}
+	py := numpyPython()
+	if py == "" {
+		t.Skip("skipping: no python3 with numpy (apt-get install python3-numpy) to run gguf_convert.py")
+	}
+	ggufCache.Lock()
+	defer ggufCache.Unlock()
+	if path, ok := ggufCache.files[typ]; ok {
+		return path
+	}
+	if ggufCache.dir == "" {
+		dir, err := os.MkdirTemp("", "goformer-gguf-")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ggufCache.dir, ggufCache.files = dir, map[string]string{}
+	}
+	path := filepath.Join(ggufCache.dir, "gpt2-mini-"+typ+".gguf")
+	out, err := exec.Command(py, convert, fixtureDir, "--type", typ, "-o", path, "--no-check").CombinedOutput()
+	if err != nil {
+		t.Fatalf("gguf_convert.py --type %s: %v\n%s", typ, err, out)
+	}
+	ggufCache.files[typ] = path
+	return path
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if ggufCache.dir != "" {
+		os.RemoveAll(ggufCache.dir)
+	}
+	os.Exit(code)
+}
+
+// roundF16 rounds x to the nearest IEEE binary16 value, ties to even, as
+// numpy's astype(float16) does; x is well inside binary16's range.
+func roundF16(x float32) float32 {
+	if x == 0 {
+		return x
+	}
+	_, e := math.Frexp(float64(x)) // |x| = m·2^e, m in [0.5, 1)
+	// binary16 keeps 11 significant bits down to 2^-14 and a fixed quantum
+	// of 2^-24 below.
+	q := math.Ldexp(1, max(e-11, -24))
+	return float32(math.RoundToEven(float64(x)/q) * q)
+}
+
+func roundAllF16(src []float32) []float32 {
+	dst := make([]float32, len(src))
+	for i, v := range src {
+		dst[i] = roundF16(v)
+	}
+	return dst
+}

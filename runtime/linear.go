@@ -1,0 +1,65 @@
+package runtime
+
+import (
+	"github.com/goformer/goformer/kernels"
+	"github.com/goformer/goformer/quant"
+)
+
+// A linear is a layer's weight matrix W, [out][in], in whatever form the
+// checkpoint keeps it. apply computes, for t rows of x,
+//
+//	for i := range t {
+//		for o := range out {
+//			y[i*out+o] = bias[o] + Σ_k x[i*in+k]·W[o][k]
+//		}
+//	}
+//
+// bias may be nil. The forward pass calls apply at every matrix, so adding
+// a weight type is adding a linear.
+type linear interface {
+	apply(y, x, bias []float32, t int, sc *quant.Scratch)
+	bytes() int
+}
+
+// f32Linear is an fp32 matrix: one kernels.MatMul for all t rows.
+type f32Linear struct {
+	w       []float32
+	out, in int
+}
+
+func (l *f32Linear) apply(y, x, bias []float32, t int, _ *quant.Scratch) {
+	kernels.MatMul(y[:t*l.out], x[:t*l.in], l.w, bias, t, l.in, l.out)
+}
+
+func (l *f32Linear) bytes() int { return 4 * len(l.w) }
+
+// q8Linear is an int8 block matrix (GGUF Q8_0). Each row of x is quantized
+// to int8 blocks and multiplied by quant.Matrix.MatVec, as llama.cpp does for
+// Q8_0 weights. Prefill runs one GEMV per token: correct, not yet fast.
+type q8Linear struct{ m *quant.Matrix }
+
+func (l *q8Linear) apply(y, x, bias []float32, t int, sc *quant.Scratch) {
+	out, in := l.m.Rows, l.m.Cols
+	for i := range t {
+		row := y[i*out : (i+1)*out]
+		l.m.MatVec(row, x[i*in:(i+1)*in], sc)
+		if bias != nil {
+			kernels.Add(row, row, bias)
+		}
+	}
+}
+
+func (l *q8Linear) bytes() int { return len(l.m.Q) + 4*len(l.m.Scales) }
+
+// newLinear wraps whichever form of an [out][in] matrix the weights hold.
+func newLinear(f32 []float32, q8 *quant.Matrix, out, in int) linear {
+	if q8 != nil {
+		return &q8Linear{m: q8}
+	}
+	return &f32Linear{w: f32, out: out, in: in}
+}
+
+// layerLinears are one block's four matrices.
+type layerLinears struct {
+	qkv, attnOut, fc, fcOut linear
+}
