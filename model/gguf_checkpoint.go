@@ -206,3 +206,18 @@ func ggufTokenizer(f *gguf.File) (tok *tokenizer.Tokenizer, n, bos, eos int, err
 	}
 	return tok, len(tokens), bos, eos, nil
 }
+
+// LoadGGUFTokenizer reads only the tokenizer of the GGUF file at path, for
+// tools that tokenize without running the model.
+func LoadGGUFTokenizer(path string) (*tokenizer.Tokenizer, error) {
+	f, err := gguf.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	tok, _, _, _, err := ggufTokenizer(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return tok, nil
+}

@@ -1,0 +1,225 @@
+package model
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/goformer/goformer/model/gguf"
+	gt "github.com/goformer/goformer/model/internal/gguftest"
+)
+
+// byteAlphabet is GPT-2's 256 byte tokens in byte order.
+func byteAlphabet() []any {
+	var out []any
+	n := 0
+	for b := range 256 {
+		if (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || b >= 0xAE {
+			out = append(out, string(rune(b)))
+		} else {
+			out = append(out, string(rune(256+n)))
+			n++
+		}
+	}
+	return out
+}
+
+// tinyGGUF is a one-block gpt2 file (d 32, 2 heads, d_ff 64, 8 positions)
+// with the 256 byte tokens, one merge ("Ġ" + "t") and <|endoftext|>.
+func tinyGGUF(matrixType uint32) gt.File {
+	const d, ff, ctx = 32, 64, 8
+	tokens := append(byteAlphabet(), "Ġt", "<|endoftext|>")
+	v := len(tokens)
+	types := make([]any, v)
+	for i := range types {
+		types[i] = 1
+	}
+	types[v-1] = 3
+	kv := []gt.KV{
+		{Key: "general.architecture", Type: gt.String, Value: "gpt2"},
+		{Key: "gpt2.context_length", Type: gt.Uint32, Value: ctx},
+		{Key: "gpt2.embedding_length", Type: gt.Uint32, Value: d},
+		{Key: "gpt2.feed_forward_length", Type: gt.Uint32, Value: ff},
+		{Key: "gpt2.block_count", Type: gt.Uint32, Value: 1},
+		{Key: "gpt2.attention.head_count", Type: gt.Uint32, Value: 2},
+		{Key: "gpt2.attention.layer_norm_epsilon", Type: gt.Float32, Value: 1e-5},
+		{Key: "tokenizer.ggml.model", Type: gt.String, Value: "gpt2"},
+		{Key: "tokenizer.ggml.pre", Type: gt.String, Value: "gpt-2"},
+		{Key: "tokenizer.ggml.tokens", Type: gt.Array, Elem: gt.String, Value: tokens},
+		{Key: "tokenizer.ggml.token_type", Type: gt.Array, Elem: gt.Int32, Value: types},
+		{Key: "tokenizer.ggml.merges", Type: gt.Array, Elem: gt.String, Value: []any{"Ġ t"}},
+		{Key: "tokenizer.ggml.bos_token_id", Type: gt.Uint32, Value: v - 1},
+		{Key: "tokenizer.ggml.eos_token_id", Type: gt.Uint32, Value: v - 1},
+	}
+	seed := 1
+	data := func(typ uint32, n int) []byte {
+		vals := make([]float32, n)
+		for i := range vals {
+			seed = seed*1103515245 + 12345
+			vals[i] = float32(seed%2001-1000) / 1e4
+		}
+		switch typ {
+		case gt.Q8_0:
+			var b []byte
+			for blk := 0; blk < n; blk += 32 {
+				b = append(b, 0x00, 0x20) // scale 2^-7 as fp16
+				for i := range 32 {
+					b = append(b, byte(int8(vals[blk+i]*1270)))
+				}
+			}
+			return b
+		case gt.F16:
+			return make([]byte, 2*n)
+		}
+		return gt.F32Bytes(vals)
+	}
+	var ts []gt.Tensor
+	add := func(name string, typ uint32, dims ...uint64) {
+		n := 1
+		for _, x := range dims {
+			n *= int(x)
+		}
+		ts = append(ts, gt.Tensor{Name: name, Type: typ, Dims: dims, Data: data(typ, n), Offset: -1})
+	}
+	add("token_embd.weight", matrixType, d, uint64(v))
+	add("position_embd.weight", gt.F32, d, ctx)
+	for _, n := range []string{"attn_norm", "ffn_norm"} {
+		add("blk.0."+n+".weight", gt.F32, d)
+		add("blk.0."+n+".bias", gt.F32, d)
+	}
+	add("blk.0.attn_qkv.weight", matrixType, d, 3*d)
+	add("blk.0.attn_qkv.bias", gt.F32, 3*d)
+	add("blk.0.attn_output.weight", matrixType, d, d)
+	add("blk.0.attn_output.bias", gt.F32, d)
+	add("blk.0.ffn_up.weight", matrixType, d, ff)
+	add("blk.0.ffn_up.bias", gt.F32, ff)
+	add("blk.0.ffn_down.weight", matrixType, ff, d)
+	add("blk.0.ffn_down.bias", gt.F32, d)
+	add("output_norm.weight", gt.F32, d)
+	add("output_norm.bias", gt.F32, d)
+	return gt.File{KVs: kv, Tensors: ts}
+}
+
+func writeGGUF(t *testing.T, f gt.File) string {
+	path := filepath.Join(t.TempDir(), "tiny.gguf")
+	require.NoError(t, os.WriteFile(path, f.Bytes(), 0o644))
+	return path
+}
+
+func TestLoadGGUF(t *testing.T) {
+	for _, typ := range []uint32{gt.F32, gt.F16, gt.Q8_0} {
+		ck, err := Load(writeGGUF(t, tinyGGUF(typ)))
+		require.NoError(t, err)
+		c := ck.Config
+		assert.Equal(t, Config{VocabSize: 258, NPositions: 8, NEmbd: 32, NLayer: 1, NHead: 2, NInner: 64,
+			LayerNormEps: 1e-5, Activation: "gelu_new", BOS: 257, EOS: 257, Arch: GPT2Arch}, c)
+		w := &ck.Weights
+		if typ == gt.Q8_0 {
+			assert.Nil(t, w.TokenEmbedding)
+			require.NotNil(t, w.TokenEmbeddingInt8)
+			assert.Equal(t, [2]int{258, 32}, [2]int{w.TokenEmbeddingInt8.Rows, w.TokenEmbeddingInt8.Cols})
+			require.NotNil(t, w.Layers[0].FCOutInt8)
+			assert.Equal(t, [2]int{32, 64}, [2]int{w.Layers[0].FCOutInt8.Rows, w.Layers[0].FCOutInt8.Cols})
+			assert.Equal(t, float32(1.0/128), w.Layers[0].FCOutInt8.Scales[0])
+		} else {
+			assert.Len(t, w.TokenEmbedding, 258*32)
+			assert.Len(t, w.Layers[0].FCOut, 32*64)
+		}
+		assert.Len(t, w.PositionEmbedding, 8*32)
+		assert.Equal(t, []int{257}, ck.Tokenizer.EncodeSpecial("<|endoftext|>"))
+		assert.Equal(t, []int{256}, ck.Tokenizer.Encode(" t"))
+		require.NoError(t, ck.Close())
+	}
+}
+
+func TestLoadGGUFUntied(t *testing.T) {
+	f := tinyGGUF(gt.F32)
+	f.Tensors = append(f.Tensors, gt.Tensor{Name: "output.weight", Type: gt.F32, Dims: []uint64{32, 258},
+		Data: gt.F32Bytes(make([]float32, 32*258)), Offset: -1})
+	ck, err := LoadGGUF(writeGGUF(t, f))
+	require.NoError(t, err)
+	defer ck.Close()
+	assert.False(t, ck.Config.Arch.TiedEmbeddings)
+	assert.Len(t, ck.Weights.Output, 32*258)
+}
+
+func TestLoadGGUFErrors(t *testing.T) {
+	setKV := func(key string, typ uint32, v any) func(*gt.File) {
+		return func(f *gt.File) {
+			for i := range f.KVs {
+				if f.KVs[i].Key == key {
+					f.KVs[i].Type, f.KVs[i].Value = typ, v
+				}
+			}
+		}
+	}
+	setTensor := func(name string, mod func(*gt.Tensor)) func(*gt.File) {
+		return func(f *gt.File) {
+			for i := range f.Tensors {
+				if f.Tensors[i].Name == name {
+					mod(&f.Tensors[i])
+				}
+			}
+		}
+	}
+	cases := []struct {
+		name   string
+		mod    func(*gt.File)
+		target error
+		want   string
+	}{
+		{"architecture", setKV("general.architecture", gt.String, "llama"), ErrUnsupported, `general.architecture "llama"`},
+		{"key type", setKV("gpt2.block_count", gt.String, "1"), ErrInvalidConfig, `"gpt2.block_count" is string, want an integer`},
+		{"eps type", setKV("gpt2.attention.layer_norm_epsilon", gt.Uint32, 1), ErrInvalidConfig, `"gpt2.attention.layer_norm_epsilon" is uint32, want a float`},
+		{"zero heads", setKV("gpt2.attention.head_count", gt.Uint32, 0), ErrInvalidConfig, "gpt2.attention.head_count 0 is outside"},
+		{"heads", setKV("gpt2.attention.head_count", gt.Uint32, 5), ErrInvalidConfig, "not divisible by gpt2.attention.head_count 5"},
+		{"shape vs metadata", setKV("gpt2.feed_forward_length", gt.Uint32, 96), ErrTensorMismatch, `tensor "blk.0.ffn_up.weight" has dims [32 64], the metadata implies [32 96]`},
+		{"block count", setKV("gpt2.block_count", gt.Uint32, 2), ErrTensorMismatch, `tensor "blk.1.attn_norm.weight" [32] is missing`},
+		{"tensor type", setTensor("blk.0.ffn_up.weight", func(t *gt.Tensor) { t.Type = 2; t.Data = make([]byte, 64*18) }),
+			ErrUnsupported, `tensor "blk.0.ffn_up.weight" [32 64] has type Q4_0 (goformer reads F32, F16 and Q8_0)`},
+		{"unknown tensor", func(f *gt.File) {
+			f.Tensors = append(f.Tensors, gt.Tensor{Name: "blk.0.attn_q.weight", Type: gt.F32, Dims: []uint64{2}, Data: make([]byte, 8), Offset: -1})
+		}, ErrTensorMismatch, `unknown tensor "blk.0.attn_q.weight"`},
+		{"tokenizer model", setKV("tokenizer.ggml.model", gt.String, "llama"), ErrUnsupported, `tokenizer.ggml.model "llama"`},
+		{"pre-tokenizer", setKV("tokenizer.ggml.pre", gt.String, "qwen2"), ErrUnsupported, `tokenizer.ggml.pre "qwen2"`},
+		{"tokens type", setKV("tokenizer.ggml.tokens", gt.String, "a"), gguf.ErrKeyType, `"tokenizer.ggml.tokens" is string, want an array of string`},
+		{"merge", setKV("tokenizer.ggml.merges", gt.Array, []any{"Ġt"}), ErrInvalidConfig, `tokenizer.ggml.merges[0] "Ġt" is not two tokens`},
+		{"eos", setKV("tokenizer.ggml.eos_token_id", gt.Uint32, 300), ErrInvalidConfig, "tokenizer.ggml.eos_token_id 300 is outside the vocabulary of 258"},
+		{"token types", setKV("tokenizer.ggml.token_type", gt.Array, []any{1}), ErrInvalidConfig, "tokenizer.ggml.token_type has 1 entries for 258 tokens"},
+		{"bad scale", setTensor("blk.0.ffn_up.weight", func(t *gt.Tensor) {
+			t.Type = gt.Q8_0
+			t.Data = make([]byte, 64*34)
+			t.Data[35], t.Data[34] = 0x7c, 0x00 // row 1: +Inf
+		}), nil, `tensor "blk.0.ffn_up.weight": quant: Q8_0 block 0 of row 1 has scale +Inf`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			f := tinyGGUF(gt.F32)
+			c.mod(&f)
+			path := writeGGUF(t, f)
+			ck, err := LoadGGUF(path)
+			require.Error(t, err)
+			assert.Nil(t, ck)
+			if c.target != nil {
+				assert.True(t, errors.Is(err, c.target), "%v", err)
+			}
+			assert.ErrorContains(t, err, path)
+			assert.ErrorContains(t, err, c.want)
+		})
+	}
+}
+
+// TestLoadGGUFNotAFile: -m pointing at nothing says so.
+func TestLoadGGUFNotAFile(t *testing.T) {
+	_, err := Load(filepath.Join(t.TempDir(), "absent.gguf"))
+	assert.ErrorContains(t, err, "absent.gguf")
+	path := filepath.Join(t.TempDir(), "x.gguf")
+	require.NoError(t, os.WriteFile(path, []byte("GGUF\x03\x00\x00\x00"+strings.Repeat("\x00", 16)), 0o644))
+	_, err = Load(path)
+	assert.ErrorContains(t, err, `"general.architecture"`)
+}
