@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -91,4 +92,41 @@ func TestHelp(t *testing.T) {
 	assert.Contains(t, errOut, "usage: goformer tokenize [-m MODEL] [--json] [FILE]")
 	code, _, _ = runCLI("")
 	assert.Equal(t, 2, code)
+}
+
+// TestTokenizeGGUF: -m takes a GGUF file, whose metadata holds the
+// tokenizer; the ids equal those of vocab.json/merges.txt.
+func TestTokenizeGGUF(t *testing.T) {
+	fixture := filepath.Join("..", "..", "..", "shared", "fixtures", "gpt2-mini")
+	convert := filepath.Join("..", "..", "..", "shared", "peers", "gguf_convert.py")
+	if _, err := os.Stat(convert); err != nil {
+		t.Skipf("skipping: %s is absent (it lives in the project's shared/ folder)", convert)
+	}
+	var py string
+	for _, p := range []string{"python3", "/usr/bin/python3"} {
+		if exec.Command(p, "-c", "import numpy").Run() == nil {
+			py = p
+			break
+		}
+	}
+	if py == "" {
+		t.Skip("skipping: no python3 with numpy to run gguf_convert.py")
+	}
+	path := filepath.Join(t.TempDir(), "mini.gguf")
+	out, err := exec.Command(py, convert, fixture, "--type", "q8_0", "-o", path, "--no-check").CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	text := "Hello world<|endoftext|> it's 2024!\n"
+	_, want, _ := runCLI(text, "tokenize", "-m", gpt2Dir)
+	code, got, errOut := runCLI(text, "tokenize", "-m", path)
+	assert.Equal(t, 0, code, errOut)
+	assert.Equal(t, want, got)
+}
+
+func TestTokenizeNotGGUF(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "model.bin")
+	require.NoError(t, os.WriteFile(path, []byte("not a model at all"), 0o644))
+	code, _, errOut := runCLI("x", "tokenize", "-m", path)
+	assert.Equal(t, 1, code)
+	assert.Contains(t, errOut, path)
+	assert.Contains(t, errOut, "not a GGUF file")
 }

@@ -9,6 +9,7 @@ import (
 	"os"
 	"strconv"
 
+	"github.com/goformer/goformer/model"
 	"github.com/goformer/goformer/model/tokenizer"
 )
 
@@ -18,7 +19,7 @@ const tokenizeUsage = "goformer tokenize [-m MODEL] [--json] [FILE]"
 // for byte: no newline is added or removed.
 func runTokenize(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("tokenize", flag.ContinueOnError)
-	modelDir := fs.String("m", "", "checkpoint directory holding vocab.json and merges.txt")
+	modelDir := fs.String("m", "", "checkpoint directory holding vocab.json and merges.txt, or a GGUF file")
 	asJSON := fs.Bool("json", false, `print {"tokens":[...]} instead of space-separated ids`)
 	files, err := parseFlags(fs, args, tokenizeUsage, stderr)
 	if err != nil {
@@ -30,7 +31,7 @@ func runTokenize(args []string, stdin io.Reader, stdout, stderr io.Writer) error
 	if *modelDir == "" {
 		return fmt.Errorf("%w: -m MODEL is required: no model ships with goformer yet (usage: %s)", errUsage, tokenizeUsage)
 	}
-	tok, err := tokenizer.LoadDir(*modelDir)
+	tok, err := loadTokenizer(*modelDir)
 	if err != nil {
 		return err
 	}
@@ -66,4 +67,13 @@ func runTokenize(args []string, stdin io.Reader, stdout, stderr io.Writer) error
 		w.Write(append(buf, '\n'))
 	}
 	return w.Flush()
+}
+
+// loadTokenizer reads the tokenizer of a checkpoint directory or, when path
+// is a file, of a GGUF file's metadata.
+func loadTokenizer(path string) (*tokenizer.Tokenizer, error) {
+	if info, err := os.Stat(path); err == nil && info.Mode().IsRegular() {
+		return model.LoadGGUFTokenizer(path)
+	}
+	return tokenizer.LoadDir(path)
 }
