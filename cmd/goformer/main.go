@@ -21,6 +21,8 @@ type command struct {
 }
 
 var commands = map[string]command{
+	"run":      {"generate text from a prompt", runRun},
+	"score":    {"print the log-likelihood and perplexity of a text", runScore},
 	"tokenize": {"print the token ids of a text", runTokenize},
 }
 

@@ -36,6 +36,14 @@ func TestTokenizeStdin(t *testing.T) {
 	assert.Equal(t, `{"tokens":[]}`+"\n", out)
 }
 
+// TestTokenizeDemo: without -m, the tokenizer of the demo model built into
+// goformer, which is GPT-2's.
+func TestTokenizeDemo(t *testing.T) {
+	code, out, errOut := runCLI("Hello world", "tokenize")
+	require.Equal(t, 0, code, errOut)
+	assert.Equal(t, "15496 995\n", out)
+}
+
 func TestTokenizeFile(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "in.txt")
 	require.NoError(t, os.WriteFile(path, []byte("a \xff\r\n"), 0o644))
@@ -59,7 +67,6 @@ func TestTokenizeErrors(t *testing.T) {
 		code int
 		want string
 	}{
-		{"no model", []string{"tokenize"}, 2, "-m MODEL is required"},
 		{"unknown flag", []string{"tokenize", "-m", gpt2Dir, "--bogus"}, 2, "flag provided but not defined: -bogus"},
 		{"two files", []string{"tokenize", "-m", gpt2Dir, "a", "b"}, 2, "one FILE at most"},
 		{"missing file", []string{"tokenize", "-m", gpt2Dir, "/nonexistent/in.txt"}, 1, "/nonexistent/in.txt: no such file"},

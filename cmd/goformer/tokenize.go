@@ -10,6 +10,7 @@ import (
 	"strconv"
 
 	"github.com/goformer/goformer/model"
+	"github.com/goformer/goformer/model/demo"
 	"github.com/goformer/goformer/model/tokenizer"
 )
 
@@ -19,7 +20,7 @@ const tokenizeUsage = "goformer tokenize [-m MODEL] [--json] [FILE]"
 // for byte: no newline is added or removed.
 func runTokenize(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("tokenize", flag.ContinueOnError)
-	modelDir := fs.String("m", "", "checkpoint directory holding vocab.json and merges.txt, or a GGUF file")
+	modelDir := fs.String("m", "", "checkpoint directory holding vocab.json and merges.txt, or a GGUF file (default: the demo model built into goformer)")
 	asJSON := fs.Bool("json", false, `print {"tokens":[...]} instead of space-separated ids`)
 	files, err := parseFlags(fs, args, tokenizeUsage, stderr)
 	if err != nil {
@@ -27,9 +28,6 @@ func runTokenize(args []string, stdin io.Reader, stdout, stderr io.Writer) error
 	}
 	if len(files) > 1 {
 		return fmt.Errorf("%w: one FILE at most, got %d (usage: %s)", errUsage, len(files), tokenizeUsage)
-	}
-	if *modelDir == "" {
-		return fmt.Errorf("%w: -m MODEL is required: no model ships with goformer yet (usage: %s)", errUsage, tokenizeUsage)
 	}
 	tok, err := loadTokenizer(*modelDir)
 	if err != nil {
@@ -69,11 +67,14 @@ func runTokenize(args []string, stdin io.Reader, stdout, stderr io.Writer) error
 	return w.Flush()
 }
 
-// loadTokenizer reads the tokenizer of a checkpoint directory or, when path
-// is a file, of a GGUF file's metadata.
+// loadTokenizer reads the tokenizer of a checkpoint directory, of a GGUF
+// file's metadata when path is a file, or of the demo model when path is "".
 func loadTokenizer(path string) (*tokenizer.Tokenizer, error) {
 	if info, err := os.Stat(path); err == nil && info.Mode().IsRegular() {
 		return model.LoadGGUFTokenizer(path)
+	}
+	if path == "" {
+		return tokenizer.LoadFS(demo.FS, ".")
 	}
 	return tokenizer.LoadDir(path)
 }

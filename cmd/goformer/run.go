@@ -1,0 +1,164 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"os/signal"
+
+	"github.com/goformer/goformer/kernels"
+	"github.com/goformer/goformer/runtime"
+)
+
+const runUsage = "goformer run [-m MODEL] [-n N] [--temp T] [--top-k K] [--top-p P] [--seed S] [--embeddings int8|f32] [--top-logprobs K] [--ignore-eos] [--json] [PROMPT]"
+
+// runResult is what run --json prints.
+type runResult struct {
+	PromptTokens      []int                    `json:"prompt_tokens"`
+	Tokens            []int                    `json:"tokens"`
+	Text              string                   `json:"text"`
+	Logprobs          []float64                `json:"logprobs"`
+	TopLogprobs       [][]runtime.TokenLogprob `json:"top_logprobs,omitempty"`
+	ISA               string                   `json:"isa"`
+	PrefillTokensPerS float64                  `json:"prefill_tokens_per_s"`
+	DecodeTokensPerS  float64                  `json:"decode_tokens_per_s"`
+}
+
+// runRun generates text from PROMPT (or standard input) and streams it.
+func runRun(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	var mf modelFlags
+	mf.register(fs)
+	n := fs.Int("n", 64, "tokens to generate")
+	temp := fs.Float64("temp", 0.8, "sampling temperature; 0 is greedy")
+	topK := fs.Int("top-k", 40, "keep the K most likely tokens (0: all)")
+	topP := fs.Float64("top-p", 0.95, "keep the most likely tokens up to this total probability (1: all)")
+	seed := fs.Int64("seed", -1, "random seed (-1: a new one each run)")
+	topLogprobs := fs.Int("top-logprobs", 0, "with --json, list the K most likely tokens at each step")
+	ignoreEOS := fs.Bool("ignore-eos", false, "keep generating past the end-of-text token")
+	asJSON := fs.Bool("json", false, "print one JSON object instead of streaming text")
+	rest, err := parseFlags(fs, args, runUsage, stderr)
+	if err != nil {
+		return err
+	}
+	switch {
+	case *n < 1:
+		return usageError("-n must be at least 1, got %d", *n)
+	case *temp < 0:
+		return usageError("--temp must be ≥ 0, got %g", *temp)
+	case *topK < 0:
+		return usageError("--top-k must be ≥ 0, got %d", *topK)
+	case *topP <= 0 || *topP > 1:
+		return usageError("--top-p must be in (0, 1], got %g", *topP)
+	case *topLogprobs < 0:
+		return usageError("--top-logprobs must be ≥ 0, got %d", *topLogprobs)
+	case len(rest) > 1:
+		return usageError("one PROMPT at most, got %d arguments (quote the prompt)", len(rest))
+	}
+	if err := kernels.EnvError(); err != nil {
+		return err
+	}
+	prompt, err := promptText(rest, stdin)
+	if err != nil {
+		return err
+	}
+	m, err := mf.load()
+	if err != nil {
+		return err
+	}
+	defer m.Close()
+	tok := m.Tokenizer()
+	ids := tok.Encode(prompt)
+	if len(ids) == 0 {
+		// GPT-2 generates unconditionally from its end-of-text token.
+		ids = []int{m.Config().EOS}
+	}
+	s, err := m.NewSession(runtime.SessionOptions{})
+	if err != nil {
+		return err
+	}
+	opts := runtime.GenerateOptions{
+		SampleOptions: runtime.SampleOptions{Temperature: *temp, TopK: *topK, TopP: *topP, Seed: uint64(*seed)},
+		MaxTokens:     *n,
+		IgnoreEOS:     *ignoreEOS,
+		TopLogprobs:   *topLogprobs,
+	}
+	if *seed < 0 {
+		opts.Seed = rand.Uint64()
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+
+	w := bufio.NewWriter(stdout)
+	defer w.Flush()
+	res := runResult{PromptTokens: ids, Tokens: []int{}, Logprobs: []float64{}}
+	dec := tok.NewStreamDecoder()
+	var text []byte
+	var genErr error
+	for t, err := range s.Generate(ctx, ids, opts) {
+		if err != nil {
+			genErr = err
+			break
+		}
+		piece, err := dec.Add(t.ID)
+		if err != nil {
+			return err
+		}
+		res.Tokens = append(res.Tokens, t.ID)
+		res.Logprobs = append(res.Logprobs, t.Logprob)
+		if *topLogprobs > 0 {
+			res.TopLogprobs = append(res.TopLogprobs, append([]runtime.TokenLogprob(nil), t.TopLogprobs...))
+		}
+		if !*asJSON {
+			if len(res.Tokens) == 1 {
+				// The prompt is echoed once the model has accepted it.
+				w.WriteString(prompt)
+			}
+			w.WriteString(piece)
+			w.Flush()
+		}
+		text = append(text, piece...)
+	}
+	if genErr != nil && len(res.Tokens) == 0 {
+		return genErr // the prompt was refused: nothing to print
+	}
+	tail := dec.Flush()
+	text = append(text, tail...)
+	if *asJSON {
+		st := s.Stats()
+		res.Text = string(text)
+		res.ISA = kernels.ISA()
+		res.PrefillTokensPerS = finite(st.PrefillTokensPerSecond())
+		res.DecodeTokensPerS = finite(st.DecodeTokensPerSecond())
+		out, err := json.Marshal(res)
+		if err != nil {
+			return err
+		}
+		w.Write(out)
+		w.WriteByte('\n')
+	} else {
+		if len(res.Tokens) == 0 {
+			w.WriteString(prompt) // the end of text came first
+		}
+		w.WriteString(tail)
+		w.WriteByte('\n')
+	}
+	return genErr
+}
+
+// promptText is the single positional argument, or standard input.
+func promptText(rest []string, stdin io.Reader) (string, error) {
+	if len(rest) == 1 {
+		return rest[0], nil
+	}
+	b, err := io.ReadAll(stdin)
+	if err != nil {
+		return "", fmt.Errorf("reading the prompt from standard input: %w", err)
+	}
+	return string(b), nil
+}

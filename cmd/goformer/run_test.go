@@ -1,0 +1,117 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// fixtureDir is the gpt2-mini checkpoint with float64 PyTorch references in
+// the project's shared folder.
+var fixtureDir = filepath.Join("..", "..", "..", "shared", "fixtures", "gpt2-mini")
+
+type fixturePrompt struct {
+	Text     string `json:"text"`
+	TokenIDs []int  `json:"token_ids"`
+	Greedy   struct {
+		TokenIDs []int     `json:"token_ids"`
+		Logprobs []float64 `json:"logprobs"`
+	} `json:"greedy"`
+	LogLikelihood struct {
+		Total float64 `json:"total"`
+	} `json:"log_likelihood"`
+}
+
+func fixturePrompts(t *testing.T) []fixturePrompt {
+	raw, err := os.ReadFile(filepath.Join(fixtureDir, "reference.json"))
+	if err != nil {
+		t.Skipf("skipping: the gpt2-mini fixture is not at %s (it lives in the project's shared/ folder)", fixtureDir)
+	}
+	var ref struct{ Prompts []fixturePrompt }
+	require.NoError(t, json.Unmarshal(raw, &ref))
+	return ref.Prompts
+}
+
+// TestRunGreedyMatchesReference: the CLI's greedy path equals PyTorch's.
+func TestRunGreedyMatchesReference(t *testing.T) {
+	p := fixturePrompts(t)[0]
+	code, out, errOut := runCLI("", "run", "-m", fixtureDir, "--embeddings", "f32", "--temp", "0", "-n", "24",
+		"--ignore-eos", "--top-logprobs", "3", "--json", p.Text)
+	require.Equal(t, 0, code, errOut)
+	var res runResult
+	require.NoError(t, json.Unmarshal([]byte(out), &res))
+	assert.Equal(t, p.TokenIDs, res.PromptTokens)
+	assert.Equal(t, p.Greedy.TokenIDs, res.Tokens)
+	assert.InDeltaSlice(t, p.Greedy.Logprobs, res.Logprobs, 2e-5)
+	require.Len(t, res.TopLogprobs, 24)
+	for i, top := range res.TopLogprobs {
+		require.Len(t, top, 3)
+		assert.Equal(t, res.Tokens[i], top[0].ID, "greedy takes the most likely token")
+		assert.InDelta(t, res.Logprobs[i], top[0].Logprob, 1e-12)
+		assert.GreaterOrEqual(t, top[0].Logprob, top[1].Logprob)
+	}
+	assert.NotEmpty(t, res.ISA)
+	assert.Greater(t, res.DecodeTokensPerS, 0.0)
+}
+
+func TestScoreMatchesReference(t *testing.T) {
+	for _, p := range fixturePrompts(t)[:3] {
+		code, out, errOut := runCLI(p.Text, "score", "-m", fixtureDir, "--embeddings", "f32", "--json")
+		require.Equal(t, 0, code, errOut)
+		var sc struct {
+			Tokens        int     `json:"tokens"`
+			LogLikelihood float64 `json:"log_likelihood"`
+			Perplexity    float64 `json:"perplexity"`
+		}
+		require.NoError(t, json.Unmarshal([]byte(out), &sc))
+		assert.Equal(t, len(p.TokenIDs), sc.Tokens)
+		assert.InDelta(t, p.LogLikelihood.Total, sc.LogLikelihood, 1e-4)
+	}
+}
+
+// TestRunDemo: with no -m, the demo model built into the binary answers.
+func TestRunDemo(t *testing.T) {
+	code, out, errOut := runCLI("", "run", "-n", "12", "--seed", "1", "The meaning of life is")
+	require.Equal(t, 0, code, errOut)
+	assert.True(t, strings.HasPrefix(out, "The meaning of life is"), out)
+	assert.Greater(t, len(out), len("The meaning of life is")+5)
+
+	// Reproducible with a seed; the prompt may come from standard input.
+	_, again, _ := runCLI("The meaning of life is", "run", "-n", "12", "--seed", "1")
+	assert.Equal(t, out, again)
+}
+
+// TestRunErrors: one line on stderr naming the problem, a non-zero exit
+// status, no stack trace.
+func TestRunErrors(t *testing.T) {
+	long := strings.Repeat("word ", 300)
+	for _, c := range []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"unknown flag", []string{"run", "--frobnicate", "x"}, 2, "flag provided but not defined: -frobnicate"},
+		{"bad -n", []string{"run", "-n", "0", "x"}, 2, "-n must be at least 1"},
+		{"bad top-p", []string{"run", "--top-p", "1.5", "x"}, 2, "--top-p must be in (0, 1]"},
+		{"bad embeddings", []string{"run", "--embeddings", "int4", "x"}, 2, `unknown embeddings "int4"`},
+		{"missing model", []string{"run", "-m", "/nonexistent/model", "x"}, 1, "/nonexistent/model"},
+		{"prompt too long", []string{"run", long}, 1, "context full"},
+		{"score too long", []string{"score", "-"}, 1, "context full"},
+		{"score missing file", []string{"score", "/nonexistent/text.txt"}, 1, "/nonexistent/text.txt"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			code, out, errOut := runCLI(long, c.args...)
+			assert.Equal(t, c.code, code)
+			assert.Contains(t, errOut, c.want)
+			assert.Equal(t, 1, strings.Count(errOut, "\n"), "one line: %q", errOut)
+			assert.NotContains(t, errOut, "goroutine")
+			assert.Empty(t, out)
+		})
+	}
+}
