@@ -69,7 +69,7 @@ type Arch struct {
 	FinalNorm      bool // a LayerNorm after the last block, before the logits
 	Positions      PositionKind
 	RoPEStyle      RoPEStyle // with RoPE positions: how a head's elements pair up
-	TiedEmbeddings bool // the output projection is the token embedding matrix
+	TiedEmbeddings bool      // the output projection is the token embedding matrix
 }
 
 // GPT2Arch is GPT-2: pre-norm blocks, a final LayerNorm, learned positions and
