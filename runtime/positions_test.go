@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"context"
+	"math"
 	goruntime "runtime"
 	"testing"
 
@@ -174,8 +175,25 @@ func TestPositionLimits(t *testing.T) {
 	logits, err := s.Prefill(ids)
 	require.NoError(t, err)
 	held := shiftedTokens(ids, 16, 0)
-	ref := refLogits(m.cfg, m.w, held[len(ids)-1])
-	assert.Less(t, relErr(logits, ref[len(ref)-1]), logitsTol)
+	want := refLogits(m.cfg, m.w, held[len(ids)-1])
+	assert.Less(t, relErr(logits, want[len(want)-1]), logitsTol)
+
+	// Scoring never shifts: with absolute positions a text must fit.
+	_, err = s.Score(context.Background(), ids)
+	assert.ErrorIs(t, err, ErrContextFull)
+	assert.ErrorContains(t, err, "holds 16 positions")
+	// With RoPE it is scored through the window.
+	rm := newTestModel(t, variants["rope-gptj"], 41)
+	rs, err := rm.NewSession(SessionOptions{Capacity: 16, Keep: 2, Batch: 7})
+	require.NoError(t, err)
+	sc, err := rs.Score(context.Background(), ids)
+	require.NoError(t, err)
+	ref := refLogitsAttending(rm.cfg, rm.w, ids, func(t, j int) bool { return j <= t && (j < 2 || j > t-14) })
+	var ll float64
+	for p := 0; p+1 < len(ids); p++ {
+		ll += refLogprob(ref[p], ids[p+1])
+	}
+	assert.InDelta(t, ll, sc.LogLikelihood, 1e-4*math.Abs(ll))
 
 	_, err = m.NewSession(SessionOptions{Capacity: 16, Keep: 15, ContextShift: true})
 	assert.ErrorContains(t, err, "session keep 15: want 0..14")
