@@ -1302,6 +1302,118 @@ L16done:
 	VZEROUPPER
 	RET
 
+// func RoPEHalfAVX512(x []float32, cos []float32, sin []float32)
+// Requires: AVX, AVX512F, BMI2
+TEXT ·RoPEHalfAVX512(SB), NOSPLIT, $0-72
+	MOVQ x_base+0(FP), AX
+	MOVQ cos_base+24(FP), CX
+	MOVQ sin_base+48(FP), DX
+	MOVQ x_len+8(FP), BX
+	SHRQ $0x01, BX
+	LEAQ (AX)(BX*4), SI
+	LEAQ (CX)(BX*4), DI
+	LEAQ (DX)(BX*4), R8
+	XORQ R9, R9
+	MOVQ BX, R10
+	ANDQ $-16, R10
+
+L17single:
+	CMPQ        R9, R10
+	JAE         L17tail
+	VMOVUPS     (AX)(R9*4), Z0
+	VMOVUPS     (SI)(R9*4), Z1
+	VMULPS      (CX)(R9*4), Z0, Z2
+	VFMADD231PS (DX)(R9*4), Z1, Z2
+	VMULPS      (DI)(R9*4), Z1, Z1
+	VFMADD231PS (R8)(R9*4), Z0, Z1
+	VMOVUPS     Z2, (AX)(R9*4)
+	VMOVUPS     Z1, (SI)(R9*4)
+	ADDQ        $0x00000010, R9
+	JMP         L17single
+
+L17tail:
+	CMPQ        R9, BX
+	JAE         L17done
+	SUBQ        R9, BX
+	MOVL        $0xffffffff, R10
+	BZHIL       BX, R10, R10
+	KMOVW       R10, K1
+	VMOVUPS.Z   (AX)(R9*4), K1, Z0
+	VMOVUPS.Z   (SI)(R9*4), K1, Z1
+	VMOVUPS.Z   (CX)(R9*4), K1, Z2
+	VMULPS      Z2, Z0, Z2
+	VMOVUPS.Z   (DX)(R9*4), K1, Z3
+	VFMADD231PS Z3, Z1, Z2
+	VMOVUPS.Z   (DI)(R9*4), K1, Z3
+	VMULPS      Z3, Z1, Z1
+	VMOVUPS.Z   (R8)(R9*4), K1, Z3
+	VFMADD231PS Z3, Z0, Z1
+	VMOVUPS     Z2, K1, (AX)(R9*4)
+	VMOVUPS     Z1, K1, (SI)(R9*4)
+
+L17done:
+	VZEROUPPER
+	RET
+
+// func RoPEInterleavedAVX512(x []float32, cos []float32, sin []float32)
+// Requires: AVX, AVX512F, BMI2
+TEXT ·RoPEInterleavedAVX512(SB), NOSPLIT, $0-72
+	MOVQ x_base+0(FP), AX
+	MOVQ cos_base+24(FP), CX
+	MOVQ sin_base+48(FP), DX
+	MOVQ x_len+8(FP), BX
+	XORQ SI, SI
+	MOVQ BX, DI
+	ANDQ $-16, DI
+	MOVQ BX, R8
+	ANDQ $-32, R8
+
+L18unrolled:
+	CMPQ        SI, R8
+	JAE         L18single
+	VMOVUPS     (AX)(SI*4), Z0
+	VPERMILPS   $0xb1, Z0, Z1
+	VMULPS      (CX)(SI*4), Z0, Z0
+	VFMADD231PS (DX)(SI*4), Z1, Z0
+	VMOVUPS     Z0, (AX)(SI*4)
+	VMOVUPS     64(AX)(SI*4), Z0
+	VPERMILPS   $0xb1, Z0, Z1
+	VMULPS      64(CX)(SI*4), Z0, Z0
+	VFMADD231PS 64(DX)(SI*4), Z1, Z0
+	VMOVUPS     Z0, 64(AX)(SI*4)
+	ADDQ        $0x00000020, SI
+	JMP         L18unrolled
+
+L18single:
+	CMPQ        SI, DI
+	JAE         L18tail
+	VMOVUPS     (AX)(SI*4), Z0
+	VPERMILPS   $0xb1, Z0, Z1
+	VMULPS      (CX)(SI*4), Z0, Z0
+	VFMADD231PS (DX)(SI*4), Z1, Z0
+	VMOVUPS     Z0, (AX)(SI*4)
+	ADDQ        $0x00000010, SI
+	JMP         L18single
+
+L18tail:
+	CMPQ        SI, BX
+	JAE         L18done
+	SUBQ        SI, BX
+	MOVL        $0xffffffff, DI
+	BZHIL       BX, DI, DI
+	KMOVW       DI, K1
+	VMOVUPS.Z   (AX)(SI*4), K1, Z0
+	VPERMILPS   $0xb1, Z0, Z1
+	VMOVUPS.Z   (CX)(SI*4), K1, Z2
+	VMULPS      Z2, Z0, Z0
+	VMOVUPS.Z   (DX)(SI*4), K1, Z2
+	VFMADD231PS Z2, Z1, Z0
+	VMOVUPS     Z0, K1, (AX)(SI*4)
+
+L18done:
+	VZEROUPPER
+	RET
+
 // func ExpAVX2(dst []float32, x []float32)
 // Requires: AVX, AVX2, FMA3
 TEXT ·ExpAVX2(SB), NOSPLIT, $0-48
@@ -1314,9 +1426,9 @@ TEXT ·ExpAVX2(SB), NOSPLIT, $0-48
 	MOVQ DX, DI
 	ANDQ $-16, DI
 
-L17unrolled:
+L19unrolled:
 	CMPQ         BX, DI
-	JAE          L17single
+	JAE          L19single
 	VMOVUPS      (CX)(BX*4), Y0
 	VCMPPS       $0x05, vconst<>+0(SB), Y0, Y2
 	VMOVUPS      vconst<>+0(SB), Y1
@@ -1376,11 +1488,11 @@ L17unrolled:
 	VANDPS       Y2, Y1, Y1
 	VMOVUPS      Y1, 32(AX)(BX*4)
 	ADDQ         $0x00000010, BX
-	JMP          L17unrolled
+	JMP          L19unrolled
 
-L17single:
+L19single:
 	CMPQ         BX, SI
-	JAE          L17tail
+	JAE          L19tail
 	VMOVUPS      (CX)(BX*4), Y0
 	VCMPPS       $0x05, vconst<>+0(SB), Y0, Y2
 	VMOVUPS      vconst<>+0(SB), Y1
@@ -1411,11 +1523,11 @@ L17single:
 	VANDPS       Y2, Y1, Y1
 	VMOVUPS      Y1, (AX)(BX*4)
 	ADDQ         $0x00000008, BX
-	JMP          L17single
+	JMP          L19single
 
-L17tail:
+L19tail:
 	CMPQ         BX, DX
-	JAE          L17done
+	JAE          L19done
 	SUBQ         BX, DX
 	LEAQ         tailmask<>+0(SB), SI
 	NEGQ         DX
@@ -1450,7 +1562,7 @@ L17tail:
 	VANDPS       Y3, Y2, Y2
 	VMASKMOVPS   Y2, Y0, (AX)(BX*4)
 
-L17done:
+L19done:
 	VZEROUPPER
 	RET
 
@@ -1469,9 +1581,9 @@ TEXT ·SoftmaxAVX2(SB), NOSPLIT, $0-24
 	MOVQ    CX, SI
 	ANDQ    $-32, SI
 
-L18unrolled:
+L20unrolled:
 	CMPQ    DX, SI
-	JAE     L18single
+	JAE     L20single
 	VMOVUPS (AX)(DX*4), Y4
 	VMAXPS  Y4, Y0, Y0
 	VMOVUPS 32(AX)(DX*4), Y4
@@ -1481,19 +1593,19 @@ L18unrolled:
 	VMOVUPS 96(AX)(DX*4), Y4
 	VMAXPS  Y4, Y3, Y3
 	ADDQ    $0x00000020, DX
-	JMP     L18unrolled
+	JMP     L20unrolled
 
-L18single:
+L20single:
 	CMPQ    DX, BX
-	JAE     L18tail
+	JAE     L20tail
 	VMOVUPS (AX)(DX*4), Y4
 	VMAXPS  Y4, Y0, Y0
 	ADDQ    $0x00000008, DX
-	JMP     L18single
+	JMP     L20single
 
-L18tail:
+L20tail:
 	CMPQ       DX, CX
-	JAE        L18done
+	JAE        L20done
 	MOVQ       CX, BX
 	SUBQ       DX, BX
 	LEAQ       tailmask<>+0(SB), SI
@@ -1504,7 +1616,7 @@ L18tail:
 	VBLENDVPS  Y4, Y5, Y6, Y5
 	VMAXPS     Y5, Y0, Y0
 
-L18done:
+L20done:
 	VMAXPS       Y2, Y0, Y0
 	VMAXPS       Y3, Y1, Y1
 	VMAXPS       Y1, Y0, Y0
@@ -1525,9 +1637,9 @@ L18done:
 	MOVQ         CX, SI
 	ANDQ         $-32, SI
 
-L19unrolled:
+L21unrolled:
 	CMPQ         DX, SI
-	JAE          L19single
+	JAE          L21single
 	VMOVUPS      (AX)(DX*4), Y5
 	VSUBPS       Y0, Y5, Y5
 	VCMPPS       $0x05, vconst<>+0(SB), Y5, Y7
@@ -1653,11 +1765,11 @@ L19unrolled:
 	VMOVUPS      Y6, 96(AX)(DX*4)
 	VADDPS       Y6, Y4, Y4
 	ADDQ         $0x00000020, DX
-	JMP          L19unrolled
+	JMP          L21unrolled
 
-L19single:
+L21single:
 	CMPQ         DX, BX
-	JAE          L19tail
+	JAE          L21tail
 	VMOVUPS      (AX)(DX*4), Y5
 	VSUBPS       Y0, Y5, Y5
 	VCMPPS       $0x05, vconst<>+0(SB), Y5, Y7
@@ -1690,11 +1802,11 @@ L19single:
 	VMOVUPS      Y6, (AX)(DX*4)
 	VADDPS       Y6, Y1, Y1
 	ADDQ         $0x00000008, DX
-	JMP          L19single
+	JMP          L21single
 
-L19tail:
+L21tail:
 	CMPQ         DX, CX
-	JAE          L19done
+	JAE          L21done
 	MOVQ         CX, BX
 	SUBQ         DX, BX
 	LEAQ         tailmask<>+0(SB), SI
@@ -1733,7 +1845,7 @@ L19tail:
 	VANDPS       Y5, Y0, Y0
 	VADDPS       Y0, Y1, Y1
 
-L19done:
+L21done:
 	VADDPS       Y3, Y1, Y1
 	VADDPS       Y4, Y2, Y2
 	VADDPS       Y2, Y1, Y1
@@ -1752,9 +1864,9 @@ L19done:
 	MOVQ         CX, SI
 	ANDQ         $-32, SI
 
-L20unrolled:
+L22unrolled:
 	CMPQ    DX, SI
-	JAE     L20single
+	JAE     L22single
 	VMOVUPS (AX)(DX*4), Y1
 	VMULPS  Y0, Y1, Y1
 	VMOVUPS Y1, (AX)(DX*4)
@@ -1768,20 +1880,20 @@ L20unrolled:
 	VMULPS  Y0, Y1, Y1
 	VMOVUPS Y1, 96(AX)(DX*4)
 	ADDQ    $0x00000020, DX
-	JMP     L20unrolled
+	JMP     L22unrolled
 
-L20single:
+L22single:
 	CMPQ    DX, BX
-	JAE     L20tail
+	JAE     L22tail
 	VMOVUPS (AX)(DX*4), Y1
 	VMULPS  Y0, Y1, Y1
 	VMOVUPS Y1, (AX)(DX*4)
 	ADDQ    $0x00000008, DX
-	JMP     L20single
+	JMP     L22single
 
-L20tail:
+L22tail:
 	CMPQ       DX, CX
-	JAE        L20done
+	JAE        L22done
 	SUBQ       DX, CX
 	LEAQ       tailmask<>+0(SB), BX
 	NEGQ       CX
@@ -1790,7 +1902,7 @@ L20tail:
 	VMULPS     Y0, Y2, Y2
 	VMASKMOVPS Y2, Y1, (AX)(DX*4)
 
-L20done:
+L22done:
 	VZEROUPPER
 	RET
 
@@ -1807,9 +1919,9 @@ TEXT ·LayerNormAVX2(SB), NOSPLIT, $0-100
 	VXORPS     X1, X1, X1
 	VCVTSI2SSQ DI, X1, X1
 	TESTQ      DX, DX
-	JZ         R21done
+	JZ         R23done
 
-R21row:
+R23row:
 	VXORPS Y2, Y2, Y2
 	VXORPS Y3, Y3, Y3
 	VXORPS Y4, Y4, Y4
@@ -1820,26 +1932,26 @@ R21row:
 	MOVQ   DI, R10
 	ANDQ   $-32, R10
 
-L22unrolled:
+L24unrolled:
 	CMPQ   R8, R10
-	JAE    L22single
+	JAE    L24single
 	VADDPS (CX)(R8*4), Y2, Y2
 	VADDPS 32(CX)(R8*4), Y3, Y3
 	VADDPS 64(CX)(R8*4), Y4, Y4
 	VADDPS 96(CX)(R8*4), Y5, Y5
 	ADDQ   $0x00000020, R8
-	JMP    L22unrolled
+	JMP    L24unrolled
 
-L22single:
+L24single:
 	CMPQ   R8, R9
-	JAE    L22tail
+	JAE    L24tail
 	VADDPS (CX)(R8*4), Y2, Y2
 	ADDQ   $0x00000008, R8
-	JMP    L22single
+	JMP    L24single
 
-L22tail:
+L24tail:
 	CMPQ       R8, DI
-	JAE        L22done
+	JAE        L24done
 	MOVQ       DI, R9
 	SUBQ       R8, R9
 	LEAQ       tailmask<>+0(SB), R10
@@ -1848,7 +1960,7 @@ L22tail:
 	VMASKMOVPS (CX)(R8*4), Y6, Y6
 	VADDPS     Y6, Y2, Y2
 
-L22done:
+L24done:
 	VADDPS       Y4, Y2, Y2
 	VADDPS       Y5, Y3, Y3
 	VADDPS       Y3, Y2, Y2
@@ -1870,9 +1982,9 @@ L22done:
 	MOVQ         DI, R10
 	ANDQ         $-32, R10
 
-L23unrolled:
+L25unrolled:
 	CMPQ        R8, R10
-	JAE         L23single
+	JAE         L25single
 	VMOVUPS     (CX)(R8*4), Y7
 	VSUBPS      Y2, Y7, Y7
 	VFMADD231PS Y7, Y7, Y3
@@ -1886,20 +1998,20 @@ L23unrolled:
 	VSUBPS      Y2, Y7, Y7
 	VFMADD231PS Y7, Y7, Y6
 	ADDQ        $0x00000020, R8
-	JMP         L23unrolled
+	JMP         L25unrolled
 
-L23single:
+L25single:
 	CMPQ        R8, R9
-	JAE         L23tail
+	JAE         L25tail
 	VMOVUPS     (CX)(R8*4), Y7
 	VSUBPS      Y2, Y7, Y7
 	VFMADD231PS Y7, Y7, Y3
 	ADDQ        $0x00000008, R8
-	JMP         L23single
+	JMP         L25single
 
-L23tail:
+L25tail:
 	CMPQ        R8, DI
-	JAE         L23done
+	JAE         L25done
 	MOVQ        DI, R9
 	SUBQ        R8, R9
 	LEAQ        tailmask<>+0(SB), R10
@@ -1910,7 +2022,7 @@ L23tail:
 	VANDPS      Y7, Y8, Y8
 	VFMADD231PS Y8, Y8, Y3
 
-L23done:
+L25done:
 	VADDPS       Y5, Y3, Y3
 	VADDPS       Y6, Y4, Y4
 	VADDPS       Y4, Y3, Y3
@@ -1932,9 +2044,9 @@ L23done:
 	MOVQ         DI, R10
 	ANDQ         $-32, R10
 
-L24unrolled:
+L26unrolled:
 	CMPQ        R8, R10
-	JAE         L24single
+	JAE         L26single
 	VMOVUPS     (CX)(R8*4), Y4
 	VSUBPS      Y2, Y4, Y4
 	VMULPS      Y3, Y4, Y4
@@ -1960,11 +2072,11 @@ L24unrolled:
 	VFMADD213PS 96(SI)(R8*4), Y5, Y4
 	VMOVUPS     Y4, 96(AX)(R8*4)
 	ADDQ        $0x00000020, R8
-	JMP         L24unrolled
+	JMP         L26unrolled
 
-L24single:
+L26single:
 	CMPQ        R8, R9
-	JAE         L24tail
+	JAE         L26tail
 	VMOVUPS     (CX)(R8*4), Y4
 	VSUBPS      Y2, Y4, Y4
 	VMULPS      Y3, Y4, Y4
@@ -1972,11 +2084,11 @@ L24single:
 	VFMADD213PS (SI)(R8*4), Y5, Y4
 	VMOVUPS     Y4, (AX)(R8*4)
 	ADDQ        $0x00000008, R8
-	JMP         L24single
+	JMP         L26single
 
-L24tail:
+L26tail:
 	CMPQ        R8, DI
-	JAE         L24done
+	JAE         L26done
 	MOVQ        DI, R9
 	SUBQ        R8, R9
 	LEAQ        tailmask<>+0(SB), R10
@@ -1990,13 +2102,13 @@ L24tail:
 	VFMADD213PS Y3, Y2, Y5
 	VMASKMOVPS  Y5, Y4, (AX)(R8*4)
 
-L24done:
+L26done:
 	LEAQ (CX)(DI*4), CX
 	LEAQ (AX)(DI*4), AX
 	SUBQ DI, DX
-	JNZ  R21row
+	JNZ  R23row
 
-R21done:
+R23done:
 	VZEROUPPER
 	RET
 
@@ -2012,9 +2124,9 @@ TEXT ·RMSNormAVX2(SB), NOSPLIT, $0-76
 	VXORPS     X1, X1, X1
 	VCVTSI2SSQ SI, X1, X1
 	TESTQ      DX, DX
-	JZ         R25done
+	JZ         R27done
 
-R25row:
+R27row:
 	VXORPS Y2, Y2, Y2
 	VXORPS Y3, Y3, Y3
 	VXORPS Y4, Y4, Y4
@@ -2025,9 +2137,9 @@ R25row:
 	MOVQ   SI, R9
 	ANDQ   $-32, R9
 
-L26unrolled:
+L28unrolled:
 	CMPQ        DI, R9
-	JAE         L26single
+	JAE         L28single
 	VMOVUPS     (CX)(DI*4), Y6
 	VFMADD231PS Y6, Y6, Y2
 	VMOVUPS     32(CX)(DI*4), Y6
@@ -2037,19 +2149,19 @@ L26unrolled:
 	VMOVUPS     96(CX)(DI*4), Y6
 	VFMADD231PS Y6, Y6, Y5
 	ADDQ        $0x00000020, DI
-	JMP         L26unrolled
+	JMP         L28unrolled
 
-L26single:
+L28single:
 	CMPQ        DI, R8
-	JAE         L26tail
+	JAE         L28tail
 	VMOVUPS     (CX)(DI*4), Y6
 	VFMADD231PS Y6, Y6, Y2
 	ADDQ        $0x00000008, DI
-	JMP         L26single
+	JMP         L28single
 
-L26tail:
+L28tail:
 	CMPQ        DI, SI
-	JAE         L26done
+	JAE         L28done
 	MOVQ        SI, R8
 	SUBQ        DI, R8
 	LEAQ        tailmask<>+0(SB), R9
@@ -2058,7 +2170,7 @@ L26tail:
 	VMASKMOVPS  (CX)(DI*4), Y6, Y6
 	VFMADD231PS Y6, Y6, Y2
 
-L26done:
+L28done:
 	VADDPS       Y4, Y2, Y2
 	VADDPS       Y5, Y3, Y3
 	VADDPS       Y3, Y2, Y2
@@ -2080,9 +2192,9 @@ L26done:
 	MOVQ         SI, R9
 	ANDQ         $-32, R9
 
-L27unrolled:
+L29unrolled:
 	CMPQ    DI, R9
-	JAE     L27single
+	JAE     L29single
 	VMOVUPS (CX)(DI*4), Y3
 	VMULPS  Y2, Y3, Y3
 	VMULPS  (BX)(DI*4), Y3, Y3
@@ -2100,21 +2212,21 @@ L27unrolled:
 	VMULPS  96(BX)(DI*4), Y3, Y3
 	VMOVUPS Y3, 96(AX)(DI*4)
 	ADDQ    $0x00000020, DI
-	JMP     L27unrolled
+	JMP     L29unrolled
 
-L27single:
+L29single:
 	CMPQ    DI, R8
-	JAE     L27tail
+	JAE     L29tail
 	VMOVUPS (CX)(DI*4), Y3
 	VMULPS  Y2, Y3, Y3
 	VMULPS  (BX)(DI*4), Y3, Y3
 	VMOVUPS Y3, (AX)(DI*4)
 	ADDQ    $0x00000008, DI
-	JMP     L27single
+	JMP     L29single
 
-L27tail:
+L29tail:
 	CMPQ       DI, SI
-	JAE        L27done
+	JAE        L29done
 	MOVQ       SI, R8
 	SUBQ       DI, R8
 	LEAQ       tailmask<>+0(SB), R9
@@ -2126,13 +2238,13 @@ L27tail:
 	VMULPS     Y2, Y4, Y4
 	VMASKMOVPS Y4, Y3, (AX)(DI*4)
 
-L27done:
+L29done:
 	LEAQ (CX)(SI*4), CX
 	LEAQ (AX)(SI*4), AX
 	SUBQ SI, DX
-	JNZ  R25row
+	JNZ  R27row
 
-R25done:
+R27done:
 	VZEROUPPER
 	RET
 
@@ -2148,9 +2260,9 @@ TEXT ·GELUAVX2(SB), NOSPLIT, $0-48
 	MOVQ DX, DI
 	ANDQ $-16, DI
 
-L28unrolled:
+L30unrolled:
 	CMPQ         BX, DI
-	JAE          L28single
+	JAE          L30single
 	VMOVUPS      (CX)(BX*4), Y0
 	VMULPS       Y0, Y0, Y1
 	VMOVUPS      vconst<>+480(SB), Y2
@@ -2222,11 +2334,11 @@ L28unrolled:
 	VDIVPS       Y2, Y0, Y0
 	VMOVUPS      Y0, 32(AX)(BX*4)
 	ADDQ         $0x00000010, BX
-	JMP          L28unrolled
+	JMP          L30unrolled
 
-L28single:
+L30single:
 	CMPQ         BX, SI
-	JAE          L28tail
+	JAE          L30tail
 	VMOVUPS      (CX)(BX*4), Y0
 	VMULPS       Y0, Y0, Y1
 	VMOVUPS      vconst<>+480(SB), Y2
@@ -2263,11 +2375,11 @@ L28single:
 	VDIVPS       Y2, Y0, Y0
 	VMOVUPS      Y0, (AX)(BX*4)
 	ADDQ         $0x00000008, BX
-	JMP          L28single
+	JMP          L30single
 
-L28tail:
+L30tail:
 	CMPQ         BX, DX
-	JAE          L28done
+	JAE          L30done
 	SUBQ         BX, DX
 	LEAQ         tailmask<>+0(SB), SI
 	NEGQ         DX
@@ -2308,7 +2420,7 @@ L28tail:
 	VDIVPS       Y3, Y1, Y1
 	VMASKMOVPS   Y1, Y0, (AX)(BX*4)
 
-L28done:
+L30done:
 	VZEROUPPER
 	RET
 
@@ -2325,9 +2437,9 @@ TEXT ·AddAVX2(SB), NOSPLIT, $0-72
 	MOVQ BX, R8
 	ANDQ $-32, R8
 
-L29unrolled:
+L31unrolled:
 	CMPQ    SI, R8
-	JAE     L29single
+	JAE     L31single
 	VMOVUPS (CX)(SI*4), Y0
 	VADDPS  (DX)(SI*4), Y0, Y0
 	VMOVUPS Y0, (AX)(SI*4)
@@ -2341,20 +2453,20 @@ L29unrolled:
 	VADDPS  96(DX)(SI*4), Y0, Y0
 	VMOVUPS Y0, 96(AX)(SI*4)
 	ADDQ    $0x00000020, SI
-	JMP     L29unrolled
+	JMP     L31unrolled
 
-L29single:
+L31single:
 	CMPQ    SI, DI
-	JAE     L29tail
+	JAE     L31tail
 	VMOVUPS (CX)(SI*4), Y0
 	VADDPS  (DX)(SI*4), Y0, Y0
 	VMOVUPS Y0, (AX)(SI*4)
 	ADDQ    $0x00000008, SI
-	JMP     L29single
+	JMP     L31single
 
-L29tail:
+L31tail:
 	CMPQ       SI, BX
-	JAE        L29done
+	JAE        L31done
 	SUBQ       SI, BX
 	LEAQ       tailmask<>+0(SB), DI
 	NEGQ       BX
@@ -2364,7 +2476,7 @@ L29tail:
 	VADDPS     Y2, Y1, Y1
 	VMASKMOVPS Y1, Y0, (AX)(SI*4)
 
-L29done:
+L31done:
 	VZEROUPPER
 	RET
 
@@ -2381,9 +2493,9 @@ TEXT ·ScaleAVX2(SB), NOSPLIT, $0-28
 	MOVQ         CX, SI
 	ANDQ         $-32, SI
 
-L30unrolled:
+L32unrolled:
 	CMPQ    DX, SI
-	JAE     L30single
+	JAE     L32single
 	VMOVUPS (AX)(DX*4), Y1
 	VMULPS  Y0, Y1, Y1
 	VMOVUPS Y1, (AX)(DX*4)
@@ -2397,20 +2509,20 @@ L30unrolled:
 	VMULPS  Y0, Y1, Y1
 	VMOVUPS Y1, 96(AX)(DX*4)
 	ADDQ    $0x00000020, DX
-	JMP     L30unrolled
+	JMP     L32unrolled
 
-L30single:
+L32single:
 	CMPQ    DX, BX
-	JAE     L30tail
+	JAE     L32tail
 	VMOVUPS (AX)(DX*4), Y1
 	VMULPS  Y0, Y1, Y1
 	VMOVUPS Y1, (AX)(DX*4)
 	ADDQ    $0x00000008, DX
-	JMP     L30single
+	JMP     L32single
 
-L30tail:
+L32tail:
 	CMPQ       DX, CX
-	JAE        L30done
+	JAE        L32done
 	SUBQ       DX, CX
 	LEAQ       tailmask<>+0(SB), BX
 	NEGQ       CX
@@ -2419,7 +2531,7 @@ L30tail:
 	VMULPS     Y0, Y2, Y2
 	VMASKMOVPS Y2, Y1, (AX)(DX*4)
 
-L30done:
+L32done:
 	VZEROUPPER
 	RET
 
@@ -2439,9 +2551,9 @@ TEXT ·DotAVX2(SB), NOSPLIT, $0-52
 	MOVQ   DX, DI
 	ANDQ   $-32, DI
 
-L31unrolled:
+L33unrolled:
 	CMPQ        BX, DI
-	JAE         L31single
+	JAE         L33single
 	VMOVUPS     (AX)(BX*4), Y4
 	VFMADD231PS (CX)(BX*4), Y4, Y0
 	VMOVUPS     32(AX)(BX*4), Y4
@@ -2451,19 +2563,19 @@ L31unrolled:
 	VMOVUPS     96(AX)(BX*4), Y4
 	VFMADD231PS 96(CX)(BX*4), Y4, Y3
 	ADDQ        $0x00000020, BX
-	JMP         L31unrolled
+	JMP         L33unrolled
 
-L31single:
+L33single:
 	CMPQ        BX, SI
-	JAE         L31tail
+	JAE         L33tail
 	VMOVUPS     (AX)(BX*4), Y4
 	VFMADD231PS (CX)(BX*4), Y4, Y0
 	ADDQ        $0x00000008, BX
-	JMP         L31single
+	JMP         L33single
 
-L31tail:
+L33tail:
 	CMPQ        BX, DX
-	JAE         L31done
+	JAE         L33done
 	SUBQ        BX, DX
 	LEAQ        tailmask<>+0(SB), SI
 	NEGQ        DX
@@ -2472,7 +2584,7 @@ L31tail:
 	VMASKMOVPS  (CX)(BX*4), Y4, Y4
 	VFMADD231PS Y4, Y5, Y0
 
-L31done:
+L33done:
 	VADDPS       Y2, Y0, Y0
 	VADDPS       Y3, Y1, Y1
 	VADDPS       Y1, Y0, Y0
@@ -2500,9 +2612,9 @@ TEXT ·AxpyAVX2(SB), NOSPLIT, $0-56
 	MOVQ         DX, DI
 	ANDQ         $-32, DI
 
-L32unrolled:
+L34unrolled:
 	CMPQ        BX, DI
-	JAE         L32single
+	JAE         L34single
 	VMOVUPS     (AX)(BX*4), Y1
 	VFMADD231PS (CX)(BX*4), Y0, Y1
 	VMOVUPS     Y1, (AX)(BX*4)
@@ -2516,20 +2628,20 @@ L32unrolled:
 	VFMADD231PS 96(CX)(BX*4), Y0, Y1
 	VMOVUPS     Y1, 96(AX)(BX*4)
 	ADDQ        $0x00000020, BX
-	JMP         L32unrolled
+	JMP         L34unrolled
 
-L32single:
+L34single:
 	CMPQ        BX, SI
-	JAE         L32tail
+	JAE         L34tail
 	VMOVUPS     (AX)(BX*4), Y1
 	VFMADD231PS (CX)(BX*4), Y0, Y1
 	VMOVUPS     Y1, (AX)(BX*4)
 	ADDQ        $0x00000008, BX
-	JMP         L32single
+	JMP         L34single
 
-L32tail:
+L34tail:
 	CMPQ        BX, DX
-	JAE         L32done
+	JAE         L34done
 	SUBQ        BX, DX
 	LEAQ        tailmask<>+0(SB), SI
 	NEGQ        DX
@@ -2539,6 +2651,118 @@ L32tail:
 	VFMADD231PS Y3, Y0, Y2
 	VMASKMOVPS  Y2, Y1, (AX)(BX*4)
 
-L32done:
+L34done:
+	VZEROUPPER
+	RET
+
+// func RoPEHalfAVX2(x []float32, cos []float32, sin []float32)
+// Requires: AVX, FMA3
+TEXT ·RoPEHalfAVX2(SB), NOSPLIT, $0-72
+	MOVQ x_base+0(FP), AX
+	MOVQ cos_base+24(FP), CX
+	MOVQ sin_base+48(FP), DX
+	MOVQ x_len+8(FP), BX
+	SHRQ $0x01, BX
+	LEAQ (AX)(BX*4), SI
+	LEAQ (CX)(BX*4), DI
+	LEAQ (DX)(BX*4), R8
+	XORQ R9, R9
+	MOVQ BX, R10
+	ANDQ $-8, R10
+
+L35single:
+	CMPQ        R9, R10
+	JAE         L35tail
+	VMOVUPS     (AX)(R9*4), Y0
+	VMOVUPS     (SI)(R9*4), Y1
+	VMULPS      (CX)(R9*4), Y0, Y2
+	VFMADD231PS (DX)(R9*4), Y1, Y2
+	VMULPS      (DI)(R9*4), Y1, Y1
+	VFMADD231PS (R8)(R9*4), Y0, Y1
+	VMOVUPS     Y2, (AX)(R9*4)
+	VMOVUPS     Y1, (SI)(R9*4)
+	ADDQ        $0x00000008, R9
+	JMP         L35single
+
+L35tail:
+	CMPQ        R9, BX
+	JAE         L35done
+	SUBQ        R9, BX
+	LEAQ        tailmask<>+0(SB), R10
+	NEGQ        BX
+	VMOVDQU     32(R10)(BX*4), Y0
+	VMASKMOVPS  (AX)(R9*4), Y0, Y1
+	VMASKMOVPS  (SI)(R9*4), Y0, Y2
+	VMASKMOVPS  (CX)(R9*4), Y0, Y3
+	VMULPS      Y3, Y1, Y3
+	VMASKMOVPS  (DX)(R9*4), Y0, Y4
+	VFMADD231PS Y4, Y2, Y3
+	VMASKMOVPS  (DI)(R9*4), Y0, Y4
+	VMULPS      Y4, Y2, Y2
+	VMASKMOVPS  (R8)(R9*4), Y0, Y4
+	VFMADD231PS Y4, Y1, Y2
+	VMASKMOVPS  Y3, Y0, (AX)(R9*4)
+	VMASKMOVPS  Y2, Y0, (SI)(R9*4)
+
+L35done:
+	VZEROUPPER
+	RET
+
+// func RoPEInterleavedAVX2(x []float32, cos []float32, sin []float32)
+// Requires: AVX, FMA3
+TEXT ·RoPEInterleavedAVX2(SB), NOSPLIT, $0-72
+	MOVQ x_base+0(FP), AX
+	MOVQ cos_base+24(FP), CX
+	MOVQ sin_base+48(FP), DX
+	MOVQ x_len+8(FP), BX
+	XORQ SI, SI
+	MOVQ BX, DI
+	ANDQ $-8, DI
+	MOVQ BX, R8
+	ANDQ $-16, R8
+
+L36unrolled:
+	CMPQ        SI, R8
+	JAE         L36single
+	VMOVUPS     (AX)(SI*4), Y0
+	VPERMILPS   $0xb1, Y0, Y1
+	VMULPS      (CX)(SI*4), Y0, Y0
+	VFMADD231PS (DX)(SI*4), Y1, Y0
+	VMOVUPS     Y0, (AX)(SI*4)
+	VMOVUPS     32(AX)(SI*4), Y0
+	VPERMILPS   $0xb1, Y0, Y1
+	VMULPS      32(CX)(SI*4), Y0, Y0
+	VFMADD231PS 32(DX)(SI*4), Y1, Y0
+	VMOVUPS     Y0, 32(AX)(SI*4)
+	ADDQ        $0x00000010, SI
+	JMP         L36unrolled
+
+L36single:
+	CMPQ        SI, DI
+	JAE         L36tail
+	VMOVUPS     (AX)(SI*4), Y0
+	VPERMILPS   $0xb1, Y0, Y1
+	VMULPS      (CX)(SI*4), Y0, Y0
+	VFMADD231PS (DX)(SI*4), Y1, Y0
+	VMOVUPS     Y0, (AX)(SI*4)
+	ADDQ        $0x00000008, SI
+	JMP         L36single
+
+L36tail:
+	CMPQ        SI, BX
+	JAE         L36done
+	SUBQ        SI, BX
+	LEAQ        tailmask<>+0(SB), DI
+	NEGQ        BX
+	VMOVDQU     32(DI)(BX*4), Y0
+	VMASKMOVPS  (AX)(SI*4), Y0, Y1
+	VPERMILPS   $0xb1, Y1, Y2
+	VMASKMOVPS  (CX)(SI*4), Y0, Y3
+	VMULPS      Y3, Y1, Y1
+	VMASKMOVPS  (DX)(SI*4), Y0, Y3
+	VFMADD231PS Y3, Y2, Y1
+	VMASKMOVPS  Y1, Y0, (AX)(SI*4)
+
+L36done:
 	VZEROUPPER
 	RET

@@ -124,6 +124,34 @@ func DotAVX512(a []float32, b []float32) float32
 //go:noescape
 func AxpyAVX512(y []float32, alpha float32, x []float32)
 
+// RoPEHalfAVX512 is GPT-NeoX's rotate-half RoPE over one head:
+//
+//	h := len(x) / 2
+//	for i := 0; i < h; i++ {
+//		a, b := x[i], x[i+h]
+//		x[i] = a*cos[i] + b*sin[i]
+//		x[i+h] = b*cos[i+h] + a*sin[i+h]
+//	}
+//
+// cos and sin are as long as x; len(x) is even.
+//
+//go:noescape
+func RoPEHalfAVX512(x []float32, cos []float32, sin []float32)
+
+// RoPEInterleavedAVX512 is GPT-J's interleaved RoPE over one head:
+//
+//	for i := 0; i+1 < len(x); i += 2 {
+//		a, b := x[i], x[i+1]
+//		x[i] = a*cos[i] + b*sin[i]
+//		x[i+1] = b*cos[i+1] + a*sin[i+1]
+//	}
+//
+// computed as x*cos + swapPairs(x)*sin, a pair never straddling a vector.
+// cos and sin are as long as x; len(x) is even.
+//
+//go:noescape
+func RoPEInterleavedAVX512(x []float32, cos []float32, sin []float32)
+
 // ExpAVX2 is
 //
 //	for i, v := range x {
@@ -243,3 +271,31 @@ func DotAVX2(a []float32, b []float32) float32
 //
 //go:noescape
 func AxpyAVX2(y []float32, alpha float32, x []float32)
+
+// RoPEHalfAVX2 is GPT-NeoX's rotate-half RoPE over one head:
+//
+//	h := len(x) / 2
+//	for i := 0; i < h; i++ {
+//		a, b := x[i], x[i+h]
+//		x[i] = a*cos[i] + b*sin[i]
+//		x[i+h] = b*cos[i+h] + a*sin[i+h]
+//	}
+//
+// cos and sin are as long as x; len(x) is even.
+//
+//go:noescape
+func RoPEHalfAVX2(x []float32, cos []float32, sin []float32)
+
+// RoPEInterleavedAVX2 is GPT-J's interleaved RoPE over one head:
+//
+//	for i := 0; i+1 < len(x); i += 2 {
+//		a, b := x[i], x[i+1]
+//		x[i] = a*cos[i] + b*sin[i]
+//		x[i+1] = b*cos[i+1] + a*sin[i+1]
+//	}
+//
+// computed as x*cos + swapPairs(x)*sin, a pair never straddling a vector.
+// cos and sin are as long as x; len(x) is even.
+//
+//go:noescape
+func RoPEInterleavedAVX2(x []float32, cos []float32, sin []float32)

@@ -119,3 +119,32 @@ func LayerNormNEON(out, x, gain, bias []float32, eps float32)
 //
 //go:noescape
 func RMSNormNEON(out, x, gain []float32, eps float32)
+
+// RoPEHalfNEON is GPT-NeoX's rotate-half RoPE over one head:
+//
+//	h := len(x) / 2
+//	for i := 0; i < h; i++ {
+//		a, b := x[i], x[i+h]
+//		x[i] = a*cos[i] + b*sin[i]
+//		x[i+h] = b*cos[i+h] + a*sin[i+h]
+//	}
+//
+// cos and sin are as long as x; len(x) is even and not 0.
+//
+//go:noescape
+func RoPEHalfNEON(x, cos, sin []float32)
+
+// RoPEInterleavedNEON is GPT-J's interleaved RoPE over one head:
+//
+//	for i := 0; i+1 < len(x); i += 2 {
+//		a, b := x[i], x[i+1]
+//		x[i] = a*cos[i] + b*sin[i]
+//		x[i+1] = b*cos[i+1] + a*sin[i+1]
+//	}
+//
+// computed as x*cos + swapPairs(x)*sin (REV64 swaps the pairs), four
+// vectors at a time, then one, then the last pair in a 64-bit register.
+// cos and sin are as long as x; len(x) is even and not 0.
+//
+//go:noescape
+func RoPEInterleavedNEON(x, cos, sin []float32)

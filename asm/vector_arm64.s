@@ -1035,3 +1035,123 @@ outdone:
 	B row
 done:
 	RET
+
+// func RoPEHalfNEON(x, cos, sin []float32)
+TEXT ·RoPEHalfNEON(SB), NOSPLIT, $0-72
+	MOVD x_base+0(FP), R0
+	MOVD x_len+8(FP), R3
+	MOVD cos_base+24(FP), R2
+	MOVD sin_base+48(FP), R5
+	LSR $1, R3
+	// R1, R4, R6: the second halves of x, cos and sin.
+	ADD R3<<2, R0, R1
+	ADD R3<<2, R2, R4
+	ADD R3<<2, R5, R6
+ropehwide:
+	CMP $8, R3
+	BLT ropehvec
+	VLD1 (R0), [V0.S4, V1.S4]
+	VLD1 (R1), [V2.S4, V3.S4]
+	VLD1.P 32(R2), [V4.S4, V5.S4]
+	VLD1.P 32(R4), [V6.S4, V7.S4]
+	VLD1.P 32(R5), [V8.S4, V9.S4]
+	VLD1.P 32(R6), [V10.S4, V11.S4]
+	WORD $0x6e24dc0c // fmul v12.4s, v0.4s, v4.4s
+	WORD $0x4e28cc4c // fmla v12.4s, v2.4s, v8.4s
+	WORD $0x6e26dc4e // fmul v14.4s, v2.4s, v6.4s
+	WORD $0x4e2acc0e // fmla v14.4s, v0.4s, v10.4s
+	WORD $0x6e25dc2d // fmul v13.4s, v1.4s, v5.4s
+	WORD $0x4e29cc6d // fmla v13.4s, v3.4s, v9.4s
+	WORD $0x6e27dc6f // fmul v15.4s, v3.4s, v7.4s
+	WORD $0x4e2bcc2f // fmla v15.4s, v1.4s, v11.4s
+	VST1.P [V12.S4, V13.S4], 32(R0)
+	VST1.P [V14.S4, V15.S4], 32(R1)
+	SUB $8, R3
+	B ropehwide
+ropehvec:
+	CMP $4, R3
+	BLT ropehdone4
+	VLD1 (R0), [V0.S4]
+	VLD1 (R1), [V2.S4]
+	VLD1.P 16(R2), [V4.S4]
+	VLD1.P 16(R4), [V6.S4]
+	VLD1.P 16(R5), [V8.S4]
+	VLD1.P 16(R6), [V10.S4]
+	WORD $0x6e24dc0c // fmul v12.4s, v0.4s, v4.4s
+	WORD $0x4e28cc4c // fmla v12.4s, v2.4s, v8.4s
+	WORD $0x6e26dc4e // fmul v14.4s, v2.4s, v6.4s
+	WORD $0x4e2acc0e // fmla v14.4s, v0.4s, v10.4s
+	VST1.P [V12.S4], 16(R0)
+	VST1.P [V14.S4], 16(R1)
+	SUB $4, R3
+	B ropehvec
+ropehdone4:
+ropehtail:
+	CBZ R3, ropehdone
+	FMOVS (R0), F0
+	FMOVS (R1), F1
+	FMOVS.P 4(R2), F2
+	FMOVS.P 4(R4), F3
+	FMOVS.P 4(R5), F4
+	FMOVS.P 4(R6), F5
+	FMULS F2, F0, F6
+	FMADDS F4, F6, F1, F6
+	FMULS F3, F1, F7
+	FMADDS F5, F7, F0, F7
+	FMOVS.P F6, 4(R0)
+	FMOVS.P F7, 4(R1)
+	SUB $1, R3
+	B ropehtail
+ropehdone:
+	RET
+
+// func RoPEInterleavedNEON(x, cos, sin []float32)
+TEXT ·RoPEInterleavedNEON(SB), NOSPLIT, $0-72
+	MOVD x_base+0(FP), R0
+	MOVD x_len+8(FP), R3
+	MOVD cos_base+24(FP), R1
+	MOVD sin_base+48(FP), R2
+ropeiwide:
+	CMP $16, R3
+	BLT ropeivec
+	VLD1 (R0), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1.P 64(R1), [V4.S4, V5.S4, V6.S4, V7.S4]
+	VLD1.P 64(R2), [V8.S4, V9.S4, V10.S4, V11.S4]
+	VREV64 V0.S4, V12.S4
+	WORD $0x6e24dc00 // fmul v0.4s, v0.4s, v4.4s
+	WORD $0x4e28cd80 // fmla v0.4s, v12.4s, v8.4s
+	VREV64 V1.S4, V13.S4
+	WORD $0x6e25dc21 // fmul v1.4s, v1.4s, v5.4s
+	WORD $0x4e29cda1 // fmla v1.4s, v13.4s, v9.4s
+	VREV64 V2.S4, V14.S4
+	WORD $0x6e26dc42 // fmul v2.4s, v2.4s, v6.4s
+	WORD $0x4e2acdc2 // fmla v2.4s, v14.4s, v10.4s
+	VREV64 V3.S4, V15.S4
+	WORD $0x6e27dc63 // fmul v3.4s, v3.4s, v7.4s
+	WORD $0x4e2bcde3 // fmla v3.4s, v15.4s, v11.4s
+	VST1.P [V0.S4, V1.S4, V2.S4, V3.S4], 64(R0)
+	SUB $16, R3
+	B ropeiwide
+ropeivec:
+	CMP $4, R3
+	BLT ropeipair
+	VLD1 (R0), [V0.S4]
+	VLD1.P 16(R1), [V4.S4]
+	VLD1.P 16(R2), [V8.S4]
+	VREV64 V0.S4, V12.S4
+	WORD $0x6e24dc00 // fmul v0.4s, v0.4s, v4.4s
+	WORD $0x4e28cd80 // fmla v0.4s, v12.4s, v8.4s
+	VST1.P [V0.S4], 16(R0)
+	SUB $4, R3
+	B ropeivec
+ropeipair:
+	CBZ R3, ropeidone
+	FMOVD (R0), F0
+	FMOVD (R1), F4
+	FMOVD (R2), F8
+	VREV64 V0.S2, V12.S2
+	WORD $0x2e24dc00 // fmul v0.2s, v0.2s, v4.2s
+	WORD $0x0e28cd80 // fmla v0.2s, v12.2s, v8.2s
+	FMOVD F0, (R0)
+ropeidone:
+	RET

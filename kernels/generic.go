@@ -19,6 +19,9 @@ var genericImpl = &impl{
 	dot:       dotGeneric,
 	axpy:      axpyGeneric,
 
+	ropeHalf:        ropeHalfGeneric,
+	ropeInterleaved: ropeInterleavedGeneric,
+
 	q8Quantize: q8QuantizeGeneric,
 	q8MatVec:   q8MatVecGeneric,
 }

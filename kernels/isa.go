@@ -24,6 +24,9 @@ type impl struct {
 	dot       func(a, b []float32) float32
 	axpy      func(y []float32, alpha float32, x []float32)
 
+	ropeHalf        func(x, cos, sin []float32)
+	ropeInterleaved func(x, cos, sin []float32)
+
 	q8Quantize func(xq []int8, xs []float32, x []float32)
 	q8MatVec   func(y []float32, wq []int8, ws []float32, xq []int8, xs []float32, k, n int)
 }

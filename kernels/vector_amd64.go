@@ -5,7 +5,7 @@ package kernels
 import "github.com/goformer/goformer/asm"
 
 // useVectorAVX512 installs the AVX-512 row kernels: softmax and exp,
-// LayerNorm, RMSNorm, GELU, add, scale, dot and axpy.
+// LayerNorm, RMSNorm, GELU, add, scale, dot, axpy and RoPE.
 func useVectorAVX512(t *impl) {
 	t.softmax = asm.SoftmaxAVX512
 	t.exp = asm.ExpAVX512
@@ -16,6 +16,8 @@ func useVectorAVX512(t *impl) {
 	t.scale = asm.ScaleAVX512
 	t.dot = asm.DotAVX512
 	t.axpy = asm.AxpyAVX512
+	t.ropeHalf = asm.RoPEHalfAVX512
+	t.ropeInterleaved = asm.RoPEInterleavedAVX512
 }
 
 // useVectorAVX2 installs the AVX2+FMA row kernels.
@@ -29,4 +31,6 @@ func useVectorAVX2(t *impl) {
 	t.scale = asm.ScaleAVX2
 	t.dot = asm.DotAVX2
 	t.axpy = asm.AxpyAVX2
+	t.ropeHalf = asm.RoPEHalfAVX2
+	t.ropeInterleaved = asm.RoPEInterleavedAVX2
 }

@@ -16,4 +16,6 @@ func useVectorNEON(t *impl) {
 	t.scale = asm.ScaleNEON
 	t.dot = asm.DotNEON
 	t.axpy = asm.AxpyNEON
+	t.ropeHalf = asm.RoPEHalfNEON
+	t.ropeInterleaved = asm.RoPEInterleavedNEON
 }

@@ -13,6 +13,7 @@ import (
 //	LayerNorm  6·4d bytes for one row: mean and variance passes read x, the last reads x, gain, bias and writes out
 //	GELU       2·4n bytes: reads x, writes out
 //	Dot        2·4n bytes: reads a and b
+//	RoPE       4·4n bytes: reads x, cos and sin, writes x
 
 // benchTiers runs bench once per tier and size as {tier}/{n}, reporting
 // bytesPerOp(n)·N/elapsed as GB/s. setup returns the kernel call for size n.
@@ -66,4 +67,19 @@ func BenchmarkDot(b *testing.B) {
 		x, y := randVec(6, n, 1), randVec(7, n, 1)
 		return func() { dotSink = Dot(x, y) }
 	})
+}
+
+// BenchmarkRoPE rotates one head of 64 and one of 128 (the usual head
+// dimensions), rotation tables at a large position.
+func BenchmarkRoPE(b *testing.B) {
+	for _, interleaved := range []bool{false, true} {
+		b.Run(fmt.Sprintf("interleaved=%v", interleaved), func(b *testing.B) {
+			benchTiers(b, []int{64, 128}, func(n int) int { return 4 * 4 * n }, func(n int) func() {
+				// A rotation keeps x's norm: the input can be reused.
+				x, cos, sin := randVec(8, n, 1), make([]float32, n), make([]float32, n)
+				RoPETable(cos, sin, 100_000, 10000, interleaved)
+				return func() { RoPE(x, cos, sin, interleaved) }
+			})
+		})
+	}
 }

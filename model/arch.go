@@ -44,13 +44,32 @@ func (k PositionKind) String() string {
 	return "learned"
 }
 
+// RoPEStyle says which elements of a head RoPE rotates together.
+type RoPEStyle int
+
+const (
+	// RotateHalf pairs element k with element k+r/2 of the rotary part (r
+	// elements): GPT-NeoX, Llama and most RoPE models.
+	RotateHalf RoPEStyle = iota
+	// Interleaved pairs neighbours, elements 2k and 2k+1: GPT-J.
+	Interleaved
+)
+
+func (s RoPEStyle) String() string {
+	if s == Interleaved {
+		return "interleaved"
+	}
+	return "rotate-half"
+}
+
 // Arch holds the choices that transformer code most often gets wrong, as
 // explicit fields. DefaultGPT2Arch has GPT-2's values.
 type Arch struct {
 	Norm           NormPlacement
 	FinalNorm      bool // a LayerNorm after the last block, before the logits
 	Positions      PositionKind
-	TiedEmbeddings bool // the output projection is the token embedding matrix
+	RoPEStyle      RoPEStyle // with RoPE positions: how a head's elements pair up
+	TiedEmbeddings bool      // the output projection is the token embedding matrix
 }
 
 // GPT2Arch is GPT-2: pre-norm blocks, a final LayerNorm, learned positions and

@@ -14,6 +14,28 @@ type Config struct {
 	Activation   string // "gelu_new" (tanh-approximated GELU)
 	BOS, EOS     int
 	Arch         Arch
+	// RoPE positions only: the base of the rotation frequencies (0 means
+	// 10000) and the number of leading elements of each head that rotate
+	// (0 means all of them; GPT-J and GPT-NeoX rotate a part).
+	RoPETheta float64
+	RotaryDim int
+}
+
+// RoPEBase is RoPETheta, or the usual 10000 when it is unset.
+func (c *Config) RoPEBase() float64 {
+	if c.RoPETheta == 0 {
+		return 10000
+	}
+	return c.RoPETheta
+}
+
+// RotaryDims is the number of leading elements of each head that RoPE
+// rotates: RotaryDim, or the head dimension when it is unset.
+func (c *Config) RotaryDims() int {
+	if c.RotaryDim == 0 {
+		return c.HeadDim()
+	}
+	return c.RotaryDim
 }
 
 // HeadDim is NEmbd / NHead.
@@ -43,7 +65,7 @@ type Layer struct {
 // except for the matrices a checkpoint stores as int8 blocks.
 type Weights struct {
 	TokenEmbedding    []float32 // [vocab][d]
-	PositionEmbedding []float32 // [n_positions][d]; nil unless learned positions
+	PositionEmbedding []float32 // [n_positions][d]; nil unless learned positions (sinusoidal ones are computed)
 	Layers            []Layer
 	FinalGain         []float32 // [d]; nil without a final norm
 	FinalBias         []float32 // [d]

@@ -11,5 +11,19 @@
 // made: a decode step allocates nothing. A Session is used by one goroutine
 // at a time.
 //
+// At the end of a session's capacity (SessionOptions.Capacity, by default the
+// model's n_positions) each position kind does what it can, in the same
+// fixed memory:
+//   - RoPE: the session slides. Keys are cached already rotated, so the ring
+//     overwrites its oldest slot; the first SessionOptions.Keep positions stay
+//     as attention sinks, and the query at position p attends to them and to
+//     positions p−(Capacity−Keep)+1 .. p.
+//   - learned and sinusoidal (absolute) positions: a Prefill or Decode that
+//     does not fit fails with ErrContextFull, naming the limit, unless
+//     SessionOptions.ContextShift is set; then the session keeps the first
+//     Keep tokens and the most recent half of the others, runs them again at
+//     positions 0, 1, ... (one prefill of about Capacity/2 tokens) and goes on.
+//     Learned positions also cap Capacity at n_positions.
+//
 // runtime imports model, quant and kernels; it must never import cmd.
 package runtime

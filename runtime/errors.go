@@ -2,9 +2,10 @@ package runtime
 
 import "errors"
 
-// ErrContextFull is returned when a sequence would grow past what the model
-// or the session can hold: past the learned position table, or past the
-// session's capacity. The wrapping error names the limit.
+// ErrContextFull is returned when a sequence with absolute positions would
+// grow past what the model or the session can hold (the learned position
+// table or the session's capacity) and the session has no context shift.
+// The wrapping error names the limit.
 var ErrContextFull = errors.New("context full")
 
 // ErrBadToken is returned for a token id outside the vocabulary.

@@ -20,8 +20,11 @@ func (s *Session) forward(ids []int) {
 	for i, id := range ids {
 		row := x[i*d : (i+1)*d]
 		s.m.tokens.lookup(row, id)
-		p := s.pos + i
-		kernels.Add(row, row, w.PositionEmbedding[p*d:(p+1)*d])
+		s.addPosition(row, s.pos+i)
+		s.ids[s.cache.index(s.pos+i)] = id
+	}
+	if c.Arch.Positions == model.RoPE {
+		s.ropeTables(t)
 	}
 
 	for l := range w.Layers {
@@ -57,10 +60,7 @@ func (s *Session) block(l, t int) {
 	}
 	qkv := s.qkv[:t*3*d]
 	W.qkv.apply(qkv, in, L.QKVBias, t, s.q8)
-	for i := 0; i < t; i++ {
-		row := qkv[i*3*d : (i+1)*3*d]
-		s.cache.store(l, s.pos+i, row[d:2*d], row[2*d:])
-	}
+	s.rotate(qkv, t)
 	s.attention(l, t)
 	proj := s.proj[:t*d]
 	W.attnOut.apply(proj, s.att[:t*d], L.AttnOutBias, t, s.q8)
@@ -84,10 +84,13 @@ func (s *Session) block(l, t int) {
 	}
 }
 
-// attention computes causal multi-head attention for the t queries in
-// s.qkv into s.att. The query at position p attends to the positions the
-// cache still holds up to p, its own included: with learned positions that
-// is every position from 0.
+// attention stores the keys and values of the t rows of s.qkv in the cache
+// and computes causal multi-head attention for their queries into s.att.
+// The query at position p attends to the positions KVCache.attended names:
+// the sinks and the most recent ones up to p, its own included (every
+// position from 0 until the ring first wraps). Each row's key is stored just
+// before its query attends, so a chunk longer than the ring's free space
+// never overwrites a key that an earlier query of the same chunk needs.
 func (s *Session) attention(l, t int) {
 	c := &s.m.cfg
 	d, hd := c.NEmbd, c.HeadDim()
@@ -95,20 +98,29 @@ func (s *Session) attention(l, t int) {
 	keys, values := s.cache.k[l], s.cache.v[l]
 	for i := 0; i < t; i++ {
 		p := s.pos + i
-		first := max(0, p-s.cache.capacity+1)
-		n := p - first + 1
+		row := s.qkv[i*3*d : (i+1)*3*d]
+		s.cache.store(l, p, row[d:2*d], row[2*d:])
+		sinks, first := s.cache.attended(p)
+		n := sinks + p - first + 1
 		scores := s.scores[:n]
+		// attendedPos maps score j to its position.
+		attendedPos := func(j int) int {
+			if j < sinks {
+				return j
+			}
+			return first + j - sinks
+		}
 		for hh := 0; hh < c.NHead; hh++ {
-			q := s.qkv[i*3*d+hh*hd : i*3*d+(hh+1)*hd]
+			q := row[hh*hd : (hh+1)*hd]
 			for j := range scores {
-				o := s.cache.slot(first+j) + hh*hd
+				o := s.cache.slot(attendedPos(j)) + hh*hd
 				scores[j] = kernels.Dot(q, keys[o:o+hd]) * scale
 			}
 			kernels.Softmax(scores)
 			out := s.att[i*d+hh*hd : i*d+(hh+1)*hd]
 			clear(out)
 			for j, pj := range scores {
-				o := s.cache.slot(first+j) + hh*hd
+				o := s.cache.slot(attendedPos(j)) + hh*hd
 				kernels.Axpy(out, pj, values[o:o+hd])
 			}
 		}

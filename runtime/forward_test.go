@@ -47,6 +47,9 @@ var variants = map[string]model.Arch{
 	"post-norm":     {Norm: model.PostNorm, FinalNorm: true, TiedEmbeddings: true},
 	"untied":        {Norm: model.PreNorm, FinalNorm: true, TiedEmbeddings: false},
 	"no-final-norm": {Norm: model.PreNorm, FinalNorm: false, TiedEmbeddings: true},
+	"sinusoidal":    {Norm: model.PreNorm, FinalNorm: true, Positions: model.SinusoidalPositions, TiedEmbeddings: true},
+	"rope-neox":     {Norm: model.PreNorm, FinalNorm: true, Positions: model.RoPE, RoPEStyle: model.RotateHalf, TiedEmbeddings: true},
+	"rope-gptj":     {Norm: model.PreNorm, FinalNorm: true, Positions: model.RoPE, RoPEStyle: model.Interleaved, TiedEmbeddings: true},
 }
 
 func randomIDs(seed uint64, n, vocab int) []int {

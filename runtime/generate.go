@@ -10,7 +10,11 @@ import (
 // GenerateOptions configure Generate.
 type GenerateOptions struct {
 	SampleOptions
-	// MaxTokens is the most tokens to generate (0: until the context is full).
+	// MaxTokens is the most tokens to generate (0: until the session has
+	// processed as many tokens as its capacity). A session that slides
+	// (RoPE) or shifts its context (SessionOptions.ContextShift) generates
+	// any number in fixed memory; others end with ErrContextFull at their
+	// limit.
 	MaxTokens int
 	// IgnoreEOS keeps generating past the end-of-text token.
 	IgnoreEOS bool
@@ -36,6 +40,11 @@ type Stats struct {
 	PrefillDuration time.Duration
 	DecodedTokens   int
 	DecodeDuration  time.Duration
+	// ContextShifts is the number of times the context was full and shifted
+	// (SessionOptions.ContextShift); ShiftDuration is their time, a part of
+	// DecodeDuration or PrefillDuration.
+	ContextShifts int
+	ShiftDuration time.Duration
 }
 
 // PrefillTokensPerSecond is the prompt's throughput.
@@ -52,7 +61,8 @@ func (st Stats) DecodeTokensPerSecond() float64 {
 // until MaxTokens, the end-of-text token (unless IgnoreEOS) or ctx is done.
 // It yields a non-nil error at most once, as its last element: ctx.Err(),
 // or ErrContextFull when the sequence reaches the context limit before
-// MaxTokens. Each step after the prompt allocates nothing.
+// MaxTokens and the session can neither slide nor shift. Each step after the
+// prompt allocates nothing, context shifts included.
 func (s *Session) Generate(ctx context.Context, prompt []int, opts GenerateOptions) iter.Seq2[Token, error] {
 	return func(yield func(Token, error) bool) {
 		s.Reset()
@@ -84,10 +94,12 @@ func (s *Session) Generate(ctx context.Context, prompt []int, opts GenerateOptio
 				yield(Token{}, err)
 				return
 			}
-			if s.pos >= s.limit() {
-				if opts.MaxTokens != 0 {
-					yield(Token{}, fmt.Errorf("generated %d of %d tokens: the context holds %d positions: %w", n+1, opts.MaxTokens, s.limit(), ErrContextFull))
-				}
+			if opts.MaxTokens == 0 && s.pos >= s.cache.capacity {
+				return // one context's worth
+			}
+			if !s.endless() && s.pos >= s.limit() {
+				yield(Token{}, fmt.Errorf("generated %d of %d tokens: the context holds %d positions (%s positions, no context shift): %w",
+					n+1, opts.MaxTokens, s.limit(), s.m.cfg.Arch.Positions, ErrContextFull))
 				return
 			}
 			start := time.Now()

@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/goformer/goformer/kernels"
 	"github.com/goformer/goformer/model"
@@ -55,6 +56,8 @@ type Model struct {
 	layers  []layerLinears
 	tok     *tokenizer.Tokenizer
 	release func() error
+
+	sinFreqs []float64 // sinusoidal positions: each feature's frequency
 }
 
 // Config returns the model's configuration.
@@ -77,6 +80,9 @@ func newModel(cfg model.Config, w *model.Weights, opts Options) (*Model, error) 
 		return nil, err
 	}
 	m := &Model{cfg: cfg, w: w}
+	if cfg.Arch.Positions == model.SinusoidalPositions {
+		m.sinFreqs = sinusoidFreqs(cfg.NEmbd)
+	}
 	d, ff := cfg.NEmbd, cfg.NInner
 	m.layers = make([]layerLinears, len(w.Layers))
 	for i := range w.Layers {
@@ -128,8 +134,8 @@ func checkShapes(cfg model.Config, w *model.Weights) error {
 		return fmt.Errorf("impossible shape: n_embd %d, n_head %d, n_inner %d, vocab %d, n_layer %d, n_positions %d",
 			d, cfg.NHead, ff, v, cfg.NLayer, cfg.NPositions)
 	}
-	if cfg.Arch.Positions != model.LearnedPositions {
-		return fmt.Errorf("position kind %s is not implemented yet", cfg.Arch.Positions)
+	if err := checkPositions(cfg); err != nil {
+		return err
 	}
 	check := func(name string, s []float32, want int) error {
 		if len(s) != want {
@@ -149,7 +155,9 @@ func checkShapes(cfg model.Config, w *model.Weights) error {
 	}
 	errs := []error{
 		checkMatrix("token embedding", w.TokenEmbedding, w.TokenEmbeddingInt8, v, d),
-		check("position embedding", w.PositionEmbedding, cfg.NPositions*d),
+	}
+	if cfg.Arch.Positions == model.LearnedPositions {
+		errs = append(errs, check("position embedding", w.PositionEmbedding, cfg.NPositions*d))
 	}
 	if cfg.Arch.FinalNorm {
 		errs = append(errs, check("final norm gain", w.FinalGain, d), check("final norm bias", w.FinalBias, d))
@@ -176,4 +184,25 @@ func checkShapes(cfg model.Config, w *model.Weights) error {
 		}
 	}
 	return nil
+}
+
+// checkPositions rejects a position kind the forward pass cannot run.
+func checkPositions(cfg model.Config) error {
+	switch cfg.Arch.Positions {
+	case model.LearnedPositions, model.SinusoidalPositions:
+		return nil
+	case model.RoPE:
+		hd, rd := cfg.HeadDim(), cfg.RotaryDims()
+		if rd <= 0 || rd > hd || rd%2 != 0 {
+			return fmt.Errorf("rotary dimension %d: want an even number in 2..%d (the head dimension)", rd, hd)
+		}
+		if th := cfg.RoPEBase(); !(th > 1) || math.IsInf(th, 0) {
+			return fmt.Errorf("RoPE theta %g: want a finite base above 1", th)
+		}
+		if s := cfg.Arch.RoPEStyle; s != model.RotateHalf && s != model.Interleaved {
+			return fmt.Errorf("unknown RoPE style %d", s)
+		}
+		return nil
+	}
+	return fmt.Errorf("unknown position kind %d", cfg.Arch.Positions)
 }

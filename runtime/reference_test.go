@@ -9,8 +9,14 @@ import (
 
 // refLogits is the float64 reference forward pass: the textbook transformer,
 // written for obviousness, recomputing everything from scratch. It returns
-// the logits of every position of ids.
+// the logits of every position of ids; token t is at position t.
 func refLogits(cfg model.Config, w *model.Weights, ids []int) [][]float64 {
+	return refLogitsAttending(cfg, w, ids, func(t, j int) bool { return j <= t })
+}
+
+// refLogitsAttending is refLogits where the query at position t attends to
+// the positions j for which attends(t, j) holds.
+func refLogitsAttending(cfg model.Config, w *model.Weights, ids []int, attends func(t, j int) bool) [][]float64 {
 	d, nh, ff := cfg.NEmbd, cfg.NHead, cfg.NInner
 	hd := d / nh
 	eps := float64(cfg.LayerNormEps)
@@ -19,7 +25,19 @@ func refLogits(cfg model.Config, w *model.Weights, ids []int) [][]float64 {
 	for t, id := range ids {
 		x[t] = make([]float64, d)
 		for i := 0; i < d; i++ {
-			x[t][i] = float64(w.TokenEmbedding[id*d+i]) + float64(w.PositionEmbedding[t*d+i])
+			x[t][i] = float64(w.TokenEmbedding[id*d+i])
+			switch cfg.Arch.Positions {
+			case model.LearnedPositions:
+				x[t][i] += float64(w.PositionEmbedding[t*d+i])
+			case model.SinusoidalPositions:
+				// PE(t, 2k) = sin(t/10000^(2k/d)), PE(t, 2k+1) = cos(same).
+				angle := float64(t) / math.Pow(10000, float64(2*(i/2))/float64(d))
+				if i%2 == 0 {
+					x[t][i] += math.Sin(angle)
+				} else {
+					x[t][i] += math.Cos(angle)
+				}
+			}
 		}
 	}
 	for _, L := range w.Layers {
@@ -29,22 +47,34 @@ func refLogits(cfg model.Config, w *model.Weights, ids []int) [][]float64 {
 			in = refLayerNorm(x, L.LN1Gain, L.LN1Bias, eps)
 		}
 		qkv := refLinear(in, L.QKV, L.QKVBias, 3*d)
+		if cfg.Arch.Positions == model.RoPE {
+			for t := range qkv {
+				for h := 0; h < 2*nh; h++ { // every head of the query, then of the key
+					refRotate(cfg, qkv[t][h*hd:(h+1)*hd], t)
+				}
+			}
+		}
 		att := make([][]float64, T)
 		for t := 0; t < T; t++ {
 			att[t] = make([]float64, d)
+			var seen []int
+			for j := 0; j < T; j++ {
+				if attends(t, j) {
+					seen = append(seen, j)
+				}
+			}
 			for h := 0; h < nh; h++ {
-				// Scores against every position up to t: causal.
-				scores := make([]float64, t+1)
-				for j := 0; j <= t; j++ {
+				scores := make([]float64, len(seen))
+				for s, j := range seen {
 					for i := 0; i < hd; i++ {
-						scores[j] += qkv[t][h*hd+i] * qkv[j][d+h*hd+i]
+						scores[s] += qkv[t][h*hd+i] * qkv[j][d+h*hd+i]
 					}
-					scores[j] /= math.Sqrt(float64(hd))
+					scores[s] /= math.Sqrt(float64(hd))
 				}
 				p := refSoftmax(scores)
-				for j := 0; j <= t; j++ {
+				for s, j := range seen {
 					for i := 0; i < hd; i++ {
-						att[t][h*hd+i] += p[j] * qkv[j][2*d+h*hd+i]
+						att[t][h*hd+i] += p[s] * qkv[j][2*d+h*hd+i]
 					}
 				}
 			}
@@ -76,6 +106,28 @@ func refLogits(cfg model.Config, w *model.Weights, ids []int) [][]float64 {
 		out = w.Output
 	}
 	return refLinear(x, out, nil, cfg.VocabSize)
+}
+
+// refRotate applies RoPE at position t to one head: pair k of the first r
+// elements (neighbours 2k, 2k+1 interleaved; k, k+r/2 rotate-half) turns by
+// t·theta^(−2k/r).
+func refRotate(cfg model.Config, head []float64, t int) {
+	r, theta := cfg.RotaryDim, cfg.RoPETheta
+	if r == 0 {
+		r = len(head)
+	}
+	if theta == 0 {
+		theta = 10000
+	}
+	for k := 0; k < r/2; k++ {
+		a, b := k, k+r/2
+		if cfg.Arch.RoPEStyle == model.Interleaved {
+			a, b = 2*k, 2*k+1
+		}
+		angle := float64(t) * math.Pow(theta, -float64(2*k)/float64(r))
+		c, s := math.Cos(angle), math.Sin(angle)
+		head[a], head[b] = head[a]*c-head[b]*s, head[b]*c+head[a]*s
+	}
 }
 
 // refLinear is y[t][j] = b[j] + Σ_i x[t][i]·W[j][i] with W stored [out][in].
@@ -162,11 +214,21 @@ func refLogprob(logits []float64, id int) float64 {
 
 // smallConfig is a random model small enough for the float64 reference but
 // with ragged sizes: d_ff is not 4·d, the vocabulary is odd.
+// With RoPE, the interleaved (GPT-J) style rotates half of each head, as
+// GPT-J does, and the base is small enough that every pair turns visibly
+// within a few positions.
 func smallConfig(arch model.Arch) model.Config {
-	return model.Config{
+	c := model.Config{
 		VocabSize: 211, NPositions: 48, NEmbd: 64, NLayer: 2, NHead: 4, NInner: 136,
 		LayerNormEps: 1e-5, Activation: "gelu_new", BOS: 210, EOS: 210, Arch: arch,
 	}
+	if arch.Positions == model.RoPE {
+		c.RoPETheta = 500
+		if arch.RoPEStyle == model.Interleaved {
+			c.RotaryDim = c.HeadDim() / 2
+		}
+	}
+	return c
 }
 
 // randomWeights fills every tensor with values from a fixed seed, large
@@ -181,12 +243,11 @@ func randomWeights(cfg model.Config, seed uint64) *model.Weights {
 		return v
 	}
 	d, ff, v := cfg.NEmbd, cfg.NInner, cfg.VocabSize
-	w := &model.Weights{
-		TokenEmbedding:    vec(v*d, 0, 0.5),
-		PositionEmbedding: vec(cfg.NPositions*d, 0, 0.2),
-		FinalGain:         vec(d, 1, 0.2),
-		FinalBias:         vec(d, 0, 0.1),
+	w := &model.Weights{TokenEmbedding: vec(v*d, 0, 0.5)}
+	if cfg.Arch.Positions == model.LearnedPositions {
+		w.PositionEmbedding = vec(cfg.NPositions*d, 0, 0.2)
 	}
+	w.FinalGain, w.FinalBias = vec(d, 1, 0.2), vec(d, 0, 0.1)
 	if !cfg.Arch.TiedEmbeddings {
 		w.Output = vec(v*d, 0, 0.5)
 	}

@@ -21,8 +21,10 @@ type Score struct {
 
 // Score runs ids through the model in batched forward passes (each position
 // sees only the true tokens before it) and sums the log-probability of each
-// next token. It starts a new sequence. Texts longer than the context are an
-// ErrContextFull error.
+// next token. It starts a new sequence. With RoPE a text longer than the
+// session's capacity is scored through the sliding window (each token sees
+// the sinks and the last Capacity−Keep tokens); with absolute positions it
+// is an ErrContextFull error, context shift or not.
 func (s *Session) Score(ctx context.Context, ids []int) (Score, error) {
 	if len(ids) < 2 {
 		return Score{}, fmt.Errorf("score needs at least 2 tokens, got %d", len(ids))
@@ -30,6 +32,10 @@ func (s *Session) Score(ctx context.Context, ids []int) (Score, error) {
 	s.Reset()
 	if err := s.admit(ids); err != nil {
 		return Score{}, err
+	}
+	if len(ids) > s.limit() {
+		// A shift would change what the later tokens are conditioned on.
+		return Score{}, fmt.Errorf("score: %w", s.full(len(ids)))
 	}
 	var ll float64
 	lps := make([]float64, 0, len(ids)-1)

@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/goformer/goformer/model"
 	"github.com/goformer/goformer/quant"
@@ -10,13 +11,24 @@ import (
 // SessionOptions configure NewSession. The zero value is a session as long
 // as the model's context, prefilling up to 256 tokens per batched pass.
 type SessionOptions struct {
-	// Capacity is the number of positions the KV cache holds (the default
-	// and the maximum, for learned positions, is the model's n_positions).
+	// Capacity is the number of positions the KV cache holds: the default
+	// is the model's n_positions, which is also the maximum for learned
+	// positions. Memory is fixed at Capacity whatever the sequence length.
 	Capacity int
 	// Batch is the most tokens one forward pass takes; longer prompts are
 	// prefilled in chunks of this size. Larger batches make prefill a
 	// bigger GEMM and cost Batch·(4·d + d_ff)·4 bytes of activations.
 	Batch int
+	// Keep is the number of first tokens a full session never drops
+	// (n_keep): with RoPE they stay in the cache as attention sinks while
+	// the rest of it slides; with ContextShift they survive every shift.
+	Keep int
+	// ContextShift lets a session with absolute positions (learned or
+	// sinusoidal) go on when it is full: it keeps the first Keep tokens and
+	// the most recent half of the others, runs them again at positions
+	// 0, 1, ... and continues. Without it a full session fails with
+	// ErrContextFull. RoPE sessions never fill: their cache slides.
+	ContextShift bool
 }
 
 // Session is one sequence being generated or scored: its KV cache, its
@@ -25,19 +37,23 @@ type SessionOptions struct {
 type Session struct {
 	m     *Model
 	cache *KVCache
-	pos   int // tokens processed so far
-	batch int // the most tokens one forward pass takes
-	rows  int // tokens the last forward pass ran: their hidden states are in h
+	pos   int   // tokens processed since the sequence (or the last shift) began: the next position
+	batch int   // the most tokens one forward pass takes
+	rows  int   // tokens the last forward pass ran: their hidden states are in h
+	shift bool  // SessionOptions.ContextShift
+	ids   []int // [capacity]: the token in each cache slot, for a context shift
+	kept  []int // [capacity]: the tokens a shift runs again
 
 	// Activations for up to batch tokens, row-major [token][feature].
-	x, h, att, proj []float32      // [batch][d]
-	qkv             []float32      // [batch][3d]
-	ff              []float32      // [batch][d_ff]
-	scores          []float32      // [capacity]: one query's attention weights
-	logits          []float32      // [vocab]
-	q8              *quant.Scratch // an activation row quantized for int8 matrices
-	sampler         sampler
-	stats           Stats
+	x, h, att, proj  []float32      // [batch][d]
+	qkv              []float32      // [batch][3d]
+	ff               []float32      // [batch][d_ff]
+	ropeCos, ropeSin []float32      // [batch][rotary dim]: RoPE tables of the batch's positions
+	scores           []float32      // [capacity]: one query's attention weights
+	logits           []float32      // [vocab]
+	q8               *quant.Scratch // an activation row quantized for int8 matrices
+	sampler          sampler
+	stats            Stats
 }
 
 // NewSession allocates a session on m.
@@ -48,7 +64,19 @@ func (m *Model) NewSession(opts SessionOptions) (*Session, error) {
 		capacity = c.NPositions
 	}
 	if capacity < 1 || (c.Arch.Positions == model.LearnedPositions && capacity > c.NPositions) {
-		return nil, fmt.Errorf("session capacity %d: want 1..%d (the model's learned positions)", capacity, c.NPositions)
+		max := "any"
+		if c.Arch.Positions == model.LearnedPositions {
+			max = fmt.Sprintf("%d (the model's learned positions)", c.NPositions)
+		}
+		return nil, fmt.Errorf("session capacity %d: want 1..%s", capacity, max)
+	}
+	// The ring keeps at least one recent slot; a shift drops at least one token.
+	maxKeep := capacity - 1
+	if opts.ContextShift {
+		maxKeep = capacity - 2
+	}
+	if opts.Keep < 0 || opts.Keep > maxKeep {
+		return nil, fmt.Errorf("session keep %d: want 0..%d with capacity %d", opts.Keep, maxKeep, capacity)
 	}
 	batch := opts.Batch
 	if batch == 0 {
@@ -58,8 +86,11 @@ func (m *Model) NewSession(opts SessionOptions) (*Session, error) {
 	d := c.NEmbd
 	s := &Session{
 		m:      m,
-		cache:  newKVCache(c.NLayer, capacity, d),
+		cache:  newKVCache(c.NLayer, capacity, opts.Keep, d),
 		batch:  batch,
+		shift:  opts.ContextShift,
+		ids:    make([]int, capacity),
+		kept:   make([]int, capacity),
 		x:      make([]float32, batch*d),
 		h:      make([]float32, batch*d),
 		att:    make([]float32, batch*d),
@@ -69,6 +100,10 @@ func (m *Model) NewSession(opts SessionOptions) (*Session, error) {
 		scores: make([]float32, capacity),
 		logits: make([]float32, c.VocabSize),
 		q8:     quant.NewScratch(max(d, c.NInner)),
+	}
+	if c.Arch.Positions == model.RoPE {
+		s.ropeCos = make([]float32, batch*c.RotaryDims())
+		s.ropeSin = make([]float32, batch*c.RotaryDims())
 	}
 	s.sampler.init(c.VocabSize)
 	return s, nil
@@ -80,8 +115,22 @@ func (s *Session) Pos() int { return s.pos }
 // Reset empties the session for a new sequence, keeping its memory.
 func (s *Session) Reset() { s.pos = 0 }
 
-// limit is the number of positions this session can process in total.
-func (s *Session) limit() int { return min(s.cache.capacity, s.m.cfg.NPositions) }
+// limit is the number of positions this session can process before it is
+// full: the cache's capacity (no more than the learned positions) for
+// absolute positions; none for RoPE, whose cache slides.
+func (s *Session) limit() int {
+	switch s.m.cfg.Arch.Positions {
+	case model.RoPE:
+		return math.MaxInt
+	case model.LearnedPositions:
+		return min(s.cache.capacity, s.m.cfg.NPositions)
+	}
+	return s.cache.capacity
+}
+
+// endless reports whether the session goes on past its limit: it slides
+// (RoPE) or shifts its context.
+func (s *Session) endless() bool { return s.shift || s.limit() == math.MaxInt }
 
 // Prefill runs ids through the model after what the session already holds,
 // in batched passes, and returns the logits that predict the next token. The
@@ -93,9 +142,7 @@ func (s *Session) Prefill(ids []int) ([]float32, error) {
 	if err := s.admit(ids); err != nil {
 		return nil, err
 	}
-	for start := 0; start < len(ids); start += s.batch {
-		s.forward(ids[start:min(start+s.batch, len(ids))])
-	}
+	s.run(ids)
 	s.lastLogits()
 	return s.logits, nil
 }
@@ -106,9 +153,24 @@ func (s *Session) Decode(id int) ([]float32, error) {
 	if err := s.admit(one[:]); err != nil {
 		return nil, err
 	}
-	s.forward(one[:])
+	s.run(one[:])
 	s.lastLogits()
 	return s.logits, nil
+}
+
+// run feeds admitted ids through the model in forward passes of at most
+// s.batch tokens, shifting the context whenever it is full.
+func (s *Session) run(ids []int) {
+	for len(ids) > 0 {
+		room := s.limit() - s.pos
+		if room == 0 {
+			s.shiftContext()
+			continue
+		}
+		n := min(len(ids), s.batch, room)
+		s.forward(ids[:n])
+		ids = ids[n:]
+	}
 }
 
 // admit checks that ids are in the vocabulary and fit in the context, so
@@ -119,8 +181,14 @@ func (s *Session) admit(ids []int) error {
 			return fmt.Errorf("token %d is %d, vocabulary has %d: %w", i, id, s.m.cfg.VocabSize, ErrBadToken)
 		}
 	}
-	if s.pos+len(ids) > s.limit() {
-		return fmt.Errorf("%d tokens after %d: the context holds %d positions: %w", len(ids), s.pos, s.limit(), ErrContextFull)
+	if !s.endless() && s.pos+len(ids) > s.limit() {
+		return s.full(len(ids))
 	}
 	return nil
+}
+
+// full is the error for n tokens that do not fit.
+func (s *Session) full(n int) error {
+	return fmt.Errorf("%d tokens after %d: the context holds %d positions (%s positions, no context shift): %w",
+		n, s.pos, s.limit(), s.m.cfg.Arch.Positions, ErrContextFull)
 }

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -15,7 +16,7 @@ import (
 	"github.com/goformer/goformer/runtime"
 )
 
-const runUsage = "goformer run [-m MODEL] [-n N] [--temp T] [--top-k K] [--top-p P] [--seed S] [--embeddings int8|f32] [--top-logprobs K] [--ignore-eos] [--json] [PROMPT]"
+const runUsage = "goformer run [-m MODEL] [-n N] [--temp T] [--top-k K] [--top-p P] [--seed S] [--embeddings int8|f32] [--top-logprobs K] [--ignore-eos] [--ctx N] [--context-shift] [--keep N] [--json] [PROMPT]"
 
 // runResult is what run --json prints.
 type runResult struct {
@@ -27,6 +28,7 @@ type runResult struct {
 	ISA               string                   `json:"isa"`
 	PrefillTokensPerS float64                  `json:"prefill_tokens_per_s"`
 	DecodeTokensPerS  float64                  `json:"decode_tokens_per_s"`
+	ContextShifts     int                      `json:"context_shifts"`
 }
 
 // runRun generates text from PROMPT (or standard input) and streams it.
@@ -41,6 +43,9 @@ func runRun(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	seed := fs.Int64("seed", -1, "random seed (-1: a new one each run)")
 	topLogprobs := fs.Int("top-logprobs", 0, "with --json, list the K most likely tokens at each step")
 	ignoreEOS := fs.Bool("ignore-eos", false, "keep generating past the end-of-text token")
+	ctxLen := fs.Int("ctx", 0, "session capacity in positions: the KV cache's fixed size (0: the model's n_positions)")
+	contextShift := fs.Bool("context-shift", false, "when a model with absolute positions fills the context, keep the first --keep tokens and the most recent half, re-encode them and go on")
+	keep := fs.Int("keep", 0, "tokens at the start that a full context never drops (with --context-shift, or RoPE's attention sinks)")
 	asJSON := fs.Bool("json", false, "print one JSON object instead of streaming text")
 	rest, err := parseFlags(fs, args, runUsage, stderr)
 	if err != nil {
@@ -57,6 +62,10 @@ func runRun(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		return usageError("--top-p must be in (0, 1], got %g", *topP)
 	case *topLogprobs < 0:
 		return usageError("--top-logprobs must be ≥ 0, got %d", *topLogprobs)
+	case *ctxLen < 0:
+		return usageError("--ctx must be ≥ 0, got %d", *ctxLen)
+	case *keep < 0:
+		return usageError("--keep must be ≥ 0, got %d", *keep)
 	case len(rest) > 1:
 		return usageError("one PROMPT at most, got %d arguments (quote the prompt)", len(rest))
 	}
@@ -78,9 +87,9 @@ func runRun(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		// GPT-2 generates unconditionally from its end-of-text token.
 		ids = []int{m.Config().EOS}
 	}
-	s, err := m.NewSession(runtime.SessionOptions{})
+	s, err := m.NewSession(runtime.SessionOptions{Capacity: *ctxLen, Keep: *keep, ContextShift: *contextShift})
 	if err != nil {
-		return err
+		return usageError("--ctx %d --keep %d: %v", *ctxLen, *keep, err)
 	}
 	opts := runtime.GenerateOptions{
 		SampleOptions: runtime.SampleOptions{Temperature: *temp, TopK: *topK, TopP: *topP, Seed: uint64(*seed)},
@@ -124,6 +133,9 @@ func runRun(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		}
 		text = append(text, piece...)
 	}
+	if errors.Is(genErr, runtime.ErrContextFull) {
+		genErr = fmt.Errorf("%w; --context-shift keeps generating past it", genErr)
+	}
 	if genErr != nil && len(res.Tokens) == 0 {
 		return genErr // the prompt was refused: nothing to print
 	}
@@ -135,6 +147,7 @@ func runRun(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		res.ISA = kernels.ISA()
 		res.PrefillTokensPerS = finite(st.PrefillTokensPerSecond())
 		res.DecodeTokensPerS = finite(st.DecodeTokensPerSecond())
+		res.ContextShifts = st.ContextShifts
 		out, err := json.Marshal(res)
 		if err != nil {
 			return err

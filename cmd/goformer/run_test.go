@@ -115,3 +115,34 @@ func TestRunErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestRunPastTheContext: the demo model has 256 learned positions. Without
+// --context-shift, -n 1000 stops at them with an error naming 256; with it,
+// all 1000 tokens come out in one stream.
+func TestRunPastTheContext(t *testing.T) {
+	code, out, errOut := runCLI("", "run", "-n", "1000", "--ignore-eos", "--seed", "1", "The")
+	assert.Equal(t, 1, code)
+	assert.Contains(t, errOut, "the context holds 256 positions")
+	assert.Contains(t, errOut, "--context-shift")
+	assert.True(t, strings.HasPrefix(out, "The"), "the text up to the limit is printed")
+
+	code, out, errOut = runCLI("", "run", "-n", "1000", "--ignore-eos", "--context-shift", "--keep", "4", "--seed", "1", "--json", "The")
+	require.Equal(t, 0, code, errOut)
+	var res runResult
+	require.NoError(t, json.Unmarshal([]byte(out), &res))
+	assert.Len(t, res.Tokens, 1000)
+	assert.Equal(t, 6, res.ContextShifts, "256 positions, then a shift every 126 tokens")
+
+	code, out, errOut = runCLI("", "run", "-n", "100", "--ignore-eos", "--ctx", "40", "--context-shift", "--seed", "1", "--json", "The")
+	require.Equal(t, 0, code, errOut)
+	require.NoError(t, json.Unmarshal([]byte(out), &res))
+	assert.Len(t, res.Tokens, 100)
+	assert.Positive(t, res.ContextShifts)
+
+	code, _, errOut = runCLI("", "run", "--ctx", "300", "The")
+	assert.Equal(t, 2, code)
+	assert.Contains(t, errOut, "session capacity 300: want 1..256")
+	code, _, errOut = runCLI("", "run", "--ctx", "40", "--keep", "39", "--context-shift", "The")
+	assert.Equal(t, 2, code)
+	assert.Contains(t, errOut, "session keep 39: want 0..38")
+}

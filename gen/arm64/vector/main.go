@@ -1,5 +1,5 @@
 // Command vector writes the NEON row kernels (exp and softmax, LayerNorm,
-// RMSNorm, GELU, add, scale, dot, axpy) to asm/vector_arm64.s and their Go
+// RMSNorm, GELU, add, scale, dot, axpy, RoPE) to asm/vector_arm64.s and their Go
 // declarations to asm/vector_arm64.go.
 //
 // Why assembly: Go does not vectorize, and these kernels run once per token
@@ -29,6 +29,8 @@ func main() {
 	gelu(f)
 	layerNorm(f)
 	rmsNorm(f)
+	ropeHalf(f)
+	ropeInterleaved(f)
 	if err := f.Write(*out, *decl, "asm"); err != nil {
 		log.Fatal(err)
 	}
