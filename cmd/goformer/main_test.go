@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -101,9 +102,10 @@ func TestHelp(t *testing.T) {
 	assert.Equal(t, 2, code)
 }
 
-// TestTokenizeGGUF: -m takes a GGUF file, whose metadata holds the
-// tokenizer; the ids equal those of vocab.json/merges.txt.
-func TestTokenizeGGUF(t *testing.T) {
+// TestGGUFModel: -m takes a GGUF file wherever it takes a checkpoint
+// directory. tokenize reads the tokenizer from its metadata (the ids equal
+// those of vocab.json/merges.txt); run and score run its Q8_0 weights.
+func TestGGUFModel(t *testing.T) {
 	fixture := filepath.Join("..", "..", "..", "shared", "fixtures", "gpt2-mini")
 	convert := filepath.Join("..", "..", "..", "shared", "peers", "gguf_convert.py")
 	if _, err := os.Stat(convert); err != nil {
@@ -127,6 +129,16 @@ func TestTokenizeGGUF(t *testing.T) {
 	code, got, errOut := runCLI(text, "tokenize", "-m", path)
 	assert.Equal(t, 0, code, errOut)
 	assert.Equal(t, want, got)
+
+	code, got, errOut = runCLI("", "run", "-m", path, "--temp", "0", "-n", "4", "--json", "A small boat")
+	require.Equal(t, 0, code, errOut)
+	var res runResult
+	require.NoError(t, json.Unmarshal([]byte(got), &res))
+	assert.Len(t, res.Tokens, 4)
+
+	code, got, errOut = runCLI(text, "score", "-m", path, "--json")
+	require.Equal(t, 0, code, errOut)
+	assert.Contains(t, got, `"log_likelihood":`)
 }
 
 func TestTokenizeNotGGUF(t *testing.T) {
