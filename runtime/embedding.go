@@ -10,9 +10,11 @@ import (
 type tokenTable interface {
 	// lookup writes row id into dst (len d).
 	lookup(dst []float32, id int)
-	// scores writes dst[v] = Σ_i h[i]·row_v[i] for every row v, using the
-	// calling session's scratch (tables are shared between sessions).
-	scores(dst, h []float32, sc *quant.Scratch)
+	// scores writes dst[r*rows+v] = Σ_i h[r*d+i]·row_v[i] for each of the
+	// t hidden states h[r*d:(r+1)*d] and every row v, using the calling
+	// session's scratch (tables are shared between sessions). Each hidden
+	// state's scores are the same whatever t and the other states are.
+	scores(dst, h []float32, t int, sc *quant.Scratch)
 	// bytes is the memory the table's weights take.
 	bytes() int
 }
@@ -25,8 +27,8 @@ type f32Table struct {
 
 func (t *f32Table) lookup(dst []float32, id int) { copy(dst, t.w[id*t.d:(id+1)*t.d]) }
 
-func (t *f32Table) scores(dst, h []float32, _ *quant.Scratch) {
-	kernels.MatMul(dst, h, t.w, nil, 1, t.d, t.rows)
+func (t *f32Table) scores(dst, h []float32, n int, _ *quant.Scratch) {
+	kernels.MatMul(dst, h, t.w, nil, n, t.d, t.rows)
 }
 
 func (t *f32Table) bytes() int { return 4 * len(t.w) }

@@ -7,21 +7,25 @@ import (
 	"github.com/goformer/goformer/model"
 )
 
-// forward runs len(ids) ≤ s.batch tokens at positions s.pos, s.pos+1, ...
-// through every block, stores their keys and values in the cache, and
-// leaves their final hidden states (after the final norm, when the
-// architecture has one) in s.h. The caller has admitted ids.
-func (s *Session) forward(ids []int) {
+// forward runs the tokens ids (len(ids) ≤ len(s.rows)) through every
+// block, token i as row s.rows[i]: the rows of each sequence are
+// consecutive positions from its pos, in order, and may be interleaved with
+// other sequences' rows. It stores keys and values in each row's own
+// sequence cache, moves each sequence past its rows, and leaves the final
+// hidden states (after the final norm, when the architecture has one) in
+// s.h. The caller has admitted ids.
+func (s *pass) forward(ids []int) {
 	c := &s.m.cfg
 	w := s.m.w
 	d, t := c.NEmbd, len(ids)
 	x := s.x[:t*d]
 
 	for i, id := range ids {
+		r := s.rows[i]
 		row := x[i*d : (i+1)*d]
 		s.m.tokens.lookup(row, id)
-		s.addPosition(row, s.pos+i)
-		s.ids[s.cache.index(s.pos+i)] = id
+		s.addPosition(row, r.pos)
+		r.seq.ids[r.seq.cache.index(r.pos)] = id
 	}
 	if c.Arch.Positions == model.RoPE {
 		s.ropeTables(t)
@@ -37,15 +41,17 @@ func (s *Session) forward(ids []int) {
 	} else {
 		copy(h, x)
 	}
-	s.pos += t
-	s.rows = t
+	for _, r := range s.rows[:t] {
+		r.seq.pos = r.pos + 1
+	}
+	s.n = t
 }
 
 // block is one transformer block over the t tokens in s.x:
 //
 //	pre-norm:  x = x + Attn(LN1(x));  x = x + MLP(LN2(x))
 //	post-norm: x = LN1(x + Attn(x));  x = LN2(x + MLP(x))
-func (s *Session) block(l, t int) {
+func (s *pass) block(l, t int) {
 	c := &s.m.cfg
 	L := &s.m.w.Layers[l]
 	W := &s.m.layers[l]
@@ -84,23 +90,25 @@ func (s *Session) block(l, t int) {
 	}
 }
 
-// attention stores the keys and values of the t rows of s.qkv in the cache
-// and computes causal multi-head attention for their queries into s.att.
-// The query at position p attends to the positions KVCache.attended names:
-// the sinks and the most recent ones up to p, its own included (every
-// position from 0 until the ring first wraps). Each row's key is stored just
-// before its query attends, so a chunk longer than the ring's free space
-// never overwrites a key that an earlier query of the same chunk needs.
-func (s *Session) attention(l, t int) {
+// attention stores the keys and values of the t rows of s.qkv in their
+// sequences' caches and computes causal multi-head attention for their
+// queries into s.att. The query of a row at position p attends to its own
+// sequence's cache only, at the positions KVCache.attended names: the sinks
+// and the most recent ones up to p, its own included (every position from 0
+// until the ring first wraps). Each row's key is stored just before its
+// query attends, so a query never sees a later row of its own sequence, and
+// a chunk longer than the ring's free space never overwrites a key that an
+// earlier query of the same chunk needs.
+func (s *pass) attention(l, t int) {
 	c := &s.m.cfg
 	d, hd := c.NEmbd, c.HeadDim()
 	scale := float32(1 / math.Sqrt(float64(hd)))
-	keys, values := s.cache.k[l], s.cache.v[l]
 	for i := 0; i < t; i++ {
-		p := s.pos + i
+		cache, p := s.rows[i].seq.cache, s.rows[i].pos
+		keys, values := cache.k[l], cache.v[l]
 		row := s.qkv[i*3*d : (i+1)*3*d]
-		s.cache.store(l, p, row[d:2*d], row[2*d:])
-		sinks, first := s.cache.attended(p)
+		cache.store(l, p, row[d:2*d], row[2*d:])
+		sinks, first := cache.attended(p)
 		n := sinks + p - first + 1
 		scores := s.scores[:n]
 		// attendedPos maps score j to its position.
@@ -113,14 +121,14 @@ func (s *Session) attention(l, t int) {
 		for hh := 0; hh < c.NHead; hh++ {
 			q := row[hh*hd : (hh+1)*hd]
 			for j := range scores {
-				o := s.cache.slot(attendedPos(j)) + hh*hd
+				o := cache.slot(attendedPos(j)) + hh*hd
 				scores[j] = kernels.Dot(q, keys[o:o+hd]) * scale
 			}
 			kernels.Softmax(scores)
 			out := s.att[i*d+hh*hd : i*d+(hh+1)*hd]
 			clear(out)
 			for j, pj := range scores {
-				o := s.cache.slot(attendedPos(j)) + hh*hd
+				o := cache.slot(attendedPos(j)) + hh*hd
 				kernels.Axpy(out, pj, values[o:o+hd])
 			}
 		}
@@ -129,10 +137,10 @@ func (s *Session) attention(l, t int) {
 
 // lastLogits scores the last token of the last forward pass against the
 // vocabulary into s.logits.
-func (s *Session) lastLogits() { s.rowLogits(s.rows - 1) }
+func (s *Session) lastLogits() { s.rowLogits(s.n - 1) }
 
 // rowLogits scores row r of the last forward pass into s.logits.
 func (s *Session) rowLogits(r int) {
 	d := s.m.cfg.NEmbd
-	s.m.head.scores(s.logits, s.h[r*d:(r+1)*d], s.q8)
+	s.m.head.scores(s.logits, s.h[r*d:(r+1)*d], 1, s.q8)
 }

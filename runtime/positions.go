@@ -24,7 +24,7 @@ func sinusoidFreqs(d int) []float64 {
 
 // addPosition adds position p's encoding to one embedding row. Angles are
 // computed in float64, so the encoding stays exact at any position.
-func (s *Session) addPosition(row []float32, p int) {
+func (s *pass) addPosition(row []float32, p int) {
 	switch s.m.cfg.Arch.Positions {
 	case model.LearnedPositions:
 		d := len(row)
@@ -40,19 +40,19 @@ func (s *Session) addPosition(row []float32, p int) {
 	}
 }
 
-// ropeTables fills the rotation tables of the t positions from s.pos.
-func (s *Session) ropeTables(t int) {
+// ropeTables fills the rotation tables of the positions of the first t rows.
+func (s *pass) ropeTables(t int) {
 	c := &s.m.cfg
 	rd := c.RotaryDims()
 	for i := 0; i < t; i++ {
-		kernels.RoPETable(s.ropeCos[i*rd:(i+1)*rd], s.ropeSin[i*rd:(i+1)*rd], s.pos+i, c.RoPEBase(), c.Arch.RoPEStyle == model.Interleaved)
+		kernels.RoPETable(s.ropeCos[i*rd:(i+1)*rd], s.ropeSin[i*rd:(i+1)*rd], s.rows[i].pos, c.RoPEBase(), c.Arch.RoPEStyle == model.Interleaved)
 	}
 }
 
 // rotate applies RoPE to the query and the key of every head of the t rows
 // of qkv, at their positions: keys enter the cache already rotated, so a
 // slot overwritten by the ring never needs re-encoding.
-func (s *Session) rotate(qkv []float32, t int) {
+func (s *pass) rotate(qkv []float32, t int) {
 	c := &s.m.cfg
 	if c.Arch.Positions != model.RoPE {
 		return

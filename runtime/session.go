@@ -5,7 +5,6 @@ import (
 	"math"
 
 	"github.com/goformer/goformer/model"
-	"github.com/goformer/goformer/quant"
 )
 
 // SessionOptions configure NewSession. The zero value is a session as long
@@ -35,40 +34,23 @@ type SessionOptions struct {
 // position, and every buffer the forward pass and the sampler touch,
 // allocated once here.
 type Session struct {
-	m     *Model
-	cache *KVCache
-	pos   int   // tokens processed since the sequence (or the last shift) began: the next position
+	sequence
+	pass
 	batch int   // the most tokens one forward pass takes
-	rows  int   // tokens the last forward pass ran: their hidden states are in h
 	shift bool  // SessionOptions.ContextShift
-	ids   []int // [capacity]: the token in each cache slot, for a context shift
 	kept  []int // [capacity]: the tokens a shift runs again
 
-	// Activations for up to batch tokens, row-major [token][feature].
-	x, h, att, proj  []float32      // [batch][d]
-	qkv              []float32      // [batch][3d]
-	ff               []float32      // [batch][d_ff]
-	ropeCos, ropeSin []float32      // [batch][rotary dim]: RoPE tables of the batch's positions
-	scores           []float32      // [capacity]: one query's attention weights
-	logits           []float32      // [vocab]
-	q8               *quant.Scratch // an activation row quantized for int8 matrices
-	sampler          sampler
-	stats            Stats
+	logits  []float32 // [vocab]
+	sampler sampler
+	stats   Stats
 }
 
 // NewSession allocates a session on m.
 func (m *Model) NewSession(opts SessionOptions) (*Session, error) {
 	c := m.cfg
-	capacity := opts.Capacity
-	if capacity == 0 {
-		capacity = c.NPositions
-	}
-	if capacity < 1 || (c.Arch.Positions == model.LearnedPositions && capacity > c.NPositions) {
-		max := "any"
-		if c.Arch.Positions == model.LearnedPositions {
-			max = fmt.Sprintf("%d (the model's learned positions)", c.NPositions)
-		}
-		return nil, fmt.Errorf("session capacity %d: want 1..%s", capacity, max)
+	capacity, err := m.capacity(opts.Capacity)
+	if err != nil {
+		return nil, err
 	}
 	// The ring keeps at least one recent slot; a shift drops at least one token.
 	maxKeep := capacity - 1
@@ -83,30 +65,33 @@ func (m *Model) NewSession(opts SessionOptions) (*Session, error) {
 		batch = 256
 	}
 	batch = max(1, min(batch, capacity))
-	d := c.NEmbd
 	s := &Session{
-		m:      m,
-		cache:  newKVCache(c.NLayer, capacity, opts.Keep, d),
-		batch:  batch,
-		shift:  opts.ContextShift,
-		ids:    make([]int, capacity),
-		kept:   make([]int, capacity),
-		x:      make([]float32, batch*d),
-		h:      make([]float32, batch*d),
-		att:    make([]float32, batch*d),
-		proj:   make([]float32, batch*d),
-		qkv:    make([]float32, batch*3*d),
-		ff:     make([]float32, batch*c.NInner),
-		scores: make([]float32, capacity),
-		logits: make([]float32, c.VocabSize),
-		q8:     quant.NewScratch(max(d, c.NInner)),
-	}
-	if c.Arch.Positions == model.RoPE {
-		s.ropeCos = make([]float32, batch*c.RotaryDims())
-		s.ropeSin = make([]float32, batch*c.RotaryDims())
+		sequence: newSequence(&c, capacity, opts.Keep),
+		pass:     newPass(m, batch, capacity),
+		batch:    batch,
+		shift:    opts.ContextShift,
+		kept:     make([]int, capacity),
+		logits:   make([]float32, c.VocabSize),
 	}
 	s.sampler.init(c.VocabSize)
 	return s, nil
+}
+
+// capacity is the number of positions a sequence's cache holds when the
+// options ask for n (0: the model's n_positions).
+func (m *Model) capacity(n int) (int, error) {
+	c := &m.cfg
+	if n == 0 {
+		n = c.NPositions
+	}
+	if n < 1 || (c.Arch.Positions == model.LearnedPositions && n > c.NPositions) {
+		max := "any"
+		if c.Arch.Positions == model.LearnedPositions {
+			max = fmt.Sprintf("%d (the model's learned positions)", c.NPositions)
+		}
+		return 0, fmt.Errorf("session capacity %d: want 1..%s", n, max)
+	}
+	return n, nil
 }
 
 // Pos is the number of tokens the session has processed.
@@ -118,14 +103,18 @@ func (s *Session) Reset() { s.pos = 0 }
 // limit is the number of positions this session can process before it is
 // full: the cache's capacity (no more than the learned positions) for
 // absolute positions; none for RoPE, whose cache slides.
-func (s *Session) limit() int {
-	switch s.m.cfg.Arch.Positions {
+func (s *Session) limit() int { return s.m.limit(s.cache) }
+
+// limit is the number of positions a sequence with this cache can process
+// before it is full: see Session.limit.
+func (m *Model) limit(cache *KVCache) int {
+	switch m.cfg.Arch.Positions {
 	case model.RoPE:
 		return math.MaxInt
 	case model.LearnedPositions:
-		return min(s.cache.capacity, s.m.cfg.NPositions)
+		return min(cache.capacity, m.cfg.NPositions)
 	}
-	return s.cache.capacity
+	return cache.capacity
 }
 
 // endless reports whether the session goes on past its limit: it slides
@@ -176,15 +165,31 @@ func (s *Session) run(ids []int) {
 // admit checks that ids are in the vocabulary and fit in the context, so
 // the forward pass never indexes out of range.
 func (s *Session) admit(ids []int) error {
-	for i, id := range ids {
-		if id < 0 || id >= s.m.cfg.VocabSize {
-			return fmt.Errorf("token %d is %d, vocabulary has %d: %w", i, id, s.m.cfg.VocabSize, ErrBadToken)
-		}
+	if err := s.m.checkTokens(ids); err != nil {
+		return err
 	}
 	if !s.endless() && s.pos+len(ids) > s.limit() {
 		return s.full(len(ids))
 	}
 	return nil
+}
+
+// checkTokens reports the first id outside the vocabulary.
+func (m *Model) checkTokens(ids []int) error {
+	for i, id := range ids {
+		if id < 0 || id >= m.cfg.VocabSize {
+			return fmt.Errorf("token %d is %d, vocabulary has %d: %w", i, id, m.cfg.VocabSize, ErrBadToken)
+		}
+	}
+	return nil
+}
+
+// forward runs ids (at most s.batch) at the session's next positions.
+func (s *Session) forward(ids []int) {
+	for i := range ids {
+		s.rows[i] = tokenRow{seq: &s.sequence, pos: s.pos + i}
+	}
+	s.pass.forward(ids)
 }
 
 // full is the error for n tokens that do not fit.

@@ -1,0 +1,71 @@
+package runtime
+
+import (
+	"github.com/goformer/goformer/model"
+	"github.com/goformer/goformer/quant"
+)
+
+// sequence is what the forward pass keeps of one sequence between passes:
+// its own KV cache and the next position. A Session is one sequence; a
+// Batch holds one per slot.
+type sequence struct {
+	cache *KVCache
+	pos   int   // tokens processed since the sequence (or the last shift) began: the next position
+	ids   []int // [capacity]: the token in each cache slot, for a context shift
+}
+
+func newSequence(c *model.Config, capacity, keep int) sequence {
+	return sequence{cache: newKVCache(c.NLayer, capacity, keep, c.NEmbd), ids: make([]int, capacity)}
+}
+
+// tokenRow says whose a row of a forward pass is: the token at position pos
+// of seq. Every row-wise step (linear layers, norms, GELU, residuals) ignores
+// it; the position encoding and attention read it, and attention reads and
+// writes only seq's cache. That is the whole attention mask: a row never
+// sees another sequence's keys, nor its own sequence's keys past pos.
+type tokenRow struct {
+	seq *sequence
+	pos int
+}
+
+// pass is the working memory of forward passes over up to len(rows) token
+// rows, allocated once: rows[:t] describe the rows of the next pass, the
+// buffers hold their activations, row-major [row][feature]. A Session's
+// rows all belong to its one sequence; a Batch packs rows of many
+// sequences, ragged, without padding.
+type pass struct {
+	m    *Model
+	rows []tokenRow
+	n    int // rows the last forward pass ran: their hidden states are in h
+
+	x, h, att, proj  []float32      // [rows][d]
+	qkv              []float32      // [rows][3d]
+	ff               []float32      // [rows][d_ff]
+	ropeCos, ropeSin []float32      // [rows][rotary dim]: RoPE tables of the rows' positions
+	scores           []float32      // [capacity]: one query's attention weights
+	q8               *quant.Scratch // an activation row quantized for int8 matrices
+}
+
+// newPass allocates a pass of up to rows rows over sequences whose caches
+// hold capacity positions.
+func newPass(m *Model, rows, capacity int) pass {
+	c := &m.cfg
+	d := c.NEmbd
+	p := pass{
+		m:      m,
+		rows:   make([]tokenRow, rows),
+		x:      make([]float32, rows*d),
+		h:      make([]float32, rows*d),
+		att:    make([]float32, rows*d),
+		proj:   make([]float32, rows*d),
+		qkv:    make([]float32, rows*3*d),
+		ff:     make([]float32, rows*c.NInner),
+		scores: make([]float32, capacity),
+		q8:     quant.NewScratch(max(d, c.NInner)),
+	}
+	if c.Arch.Positions == model.RoPE {
+		p.ropeCos = make([]float32, rows*c.RotaryDims())
+		p.ropeSin = make([]float32, rows*c.RotaryDims())
+	}
+	return p
+}
