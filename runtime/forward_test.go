@@ -221,7 +221,7 @@ func TestDecodeAllocatesNothing(t *testing.T) {
 	assert.Zero(t, allocs)
 	opts := GenerateOptions{TopLogprobs: 5, SampleOptions: SampleOptions{Temperature: 0.8, TopP: 0.9}}
 	logits := s.logits
-	allocs = testing.AllocsPerRun(20, func() { s.next(logits, &opts) })
+	allocs = testing.AllocsPerRun(20, func() { s.sampler.token(logits, &opts) })
 	assert.Zero(t, allocs, "sampling a token")
 }
 

@@ -80,7 +80,7 @@ func (s *Session) Generate(ctx context.Context, prompt []int, opts GenerateOptio
 			return
 		}
 		for n := 0; opts.MaxTokens == 0 || n < opts.MaxTokens; n++ {
-			tok := s.next(logits, &opts)
+			tok := s.sampler.token(logits, &opts)
 			if tok.ID == s.m.cfg.EOS && !opts.IgnoreEOS {
 				return
 			}
@@ -117,13 +117,13 @@ func (s *Session) Generate(ctx context.Context, prompt []int, opts GenerateOptio
 // Stats returns the timings of the last Generate.
 func (s *Session) Stats() Stats { return s.stats }
 
-// next samples a token from logits and gives it its log-probability.
-func (s *Session) next(logits []float32, opts *GenerateOptions) Token {
-	id := s.sampler.choose(logits, &opts.SampleOptions)
-	lse := s.sampler.logSumExp(logits)
+// token samples a token from logits and gives it its log-probability.
+func (sp *sampler) token(logits []float32, opts *GenerateOptions) Token {
+	id := sp.choose(logits, &opts.SampleOptions)
+	lse := sp.logSumExp(logits)
 	tok := Token{ID: id, Logprob: float64(logits[id]) - lse}
 	if opts.TopLogprobs > 0 {
-		tok.TopLogprobs = s.sampler.topLogprobs(logits, opts.TopLogprobs, lse)
+		tok.TopLogprobs = sp.topLogprobs(logits, opts.TopLogprobs, lse)
 	}
 	return tok
 }
