@@ -81,3 +81,36 @@ func BenchmarkPrefill(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkBatchDecode measures one decode pass of a batch whose sequences
+// all sit at position 128 (all logits included, no sampling): aggregate
+// tokens/s is sequences per pass over the time of a pass.
+func BenchmarkBatchDecode(b *testing.B) {
+	for _, emb := range []Embeddings{Int8Embeddings, F32Embeddings} {
+		for i, m := range benchModels(b, emb) {
+			for _, n := range []int{1, 4, 16} {
+				b.Run(fmt.Sprintf("%s/%s/batch=%d", benchShapes[i].name, emb, n), func(b *testing.B) {
+					bt, err := m.NewBatch(BatchOptions{Sequences: n, Capacity: 256})
+					if err != nil {
+						b.Fatal(err)
+					}
+					for k := range bt.slots {
+						bt.start(k, k, randomIDs(uint64(k), 128, m.cfg.VocabSize))
+					}
+					for bt.slots[n-1].fed < 128 {
+						bt.step()
+					}
+					b.ReportAllocs()
+					b.ResetTimer()
+					for range b.N {
+						for k := range bt.slots {
+							bt.slots[k].pos, bt.slots[k].next = 128, 42
+						}
+						bt.step()
+					}
+					b.ReportMetric(float64(b.N*n)/b.Elapsed().Seconds(), "tokens/s")
+				})
+			}
+		}
+	}
+}

@@ -24,9 +24,9 @@ func (t *q8Table) lookup(dst []float32, id int) { t.m.Row(id, dst) }
 
 // q8ScoreBlock is the number of table rows scored against every hidden
 // state of a batch before moving on: their int8 values (q8ScoreBlock·d bytes,
-// 192 KiB for GPT-2) stay in L2 while the states pass over them, so the
+// 96 KiB for GPT-2) stay in L2 while the states pass over them, so the
 // table streams from memory once per batch, not once per state.
-const q8ScoreBlock = 256
+const q8ScoreBlock = 128
 
 func (t *q8Table) scores(dst, h []float32, n int, sc *quant.Scratch) {
 	m := t.m

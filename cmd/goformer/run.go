@@ -16,7 +16,7 @@ import (
 	"github.com/goformer/goformer/runtime"
 )
 
-const runUsage = "goformer run [-m MODEL] [-n N] [--temp T] [--top-k K] [--top-p P] [--seed S] [--embeddings int8|f32] [--top-logprobs K] [--ignore-eos] [--ctx N] [--context-shift] [--keep N] [--json] [PROMPT]"
+const runUsage = "goformer run [-m MODEL] [-n N] [--temp T] [--top-k K] [--top-p P] [--seed S] [--embeddings int8|f32] [--top-logprobs K] [--ignore-eos] [--ctx N] [--context-shift] [--keep N] [--json] [PROMPT | --prompts FILE --json [--batch N]]"
 
 // runResult is what run --json prints.
 type runResult struct {
@@ -29,6 +29,8 @@ type runResult struct {
 	PrefillTokensPerS float64                  `json:"prefill_tokens_per_s"`
 	DecodeTokensPerS  float64                  `json:"decode_tokens_per_s"`
 	ContextShifts     int                      `json:"context_shifts"`
+	// Error is why a prompt of run --prompts failed; the others go on.
+	Error string `json:"error,omitempty"`
 }
 
 // runRun generates text from PROMPT (or standard input) and streams it.
@@ -47,6 +49,8 @@ func runRun(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	contextShift := fs.Bool("context-shift", false, "when a model with absolute positions fills the context, keep the first --keep tokens and the most recent half, re-encode them and go on")
 	keep := fs.Int("keep", 0, "tokens at the start that a full context never drops (with --context-shift, or RoPE's attention sinks)")
 	asJSON := fs.Bool("json", false, "print one JSON object instead of streaming text")
+	prompts := fs.String("prompts", "", "run every prompt of FILE (one JSON string per line; - is standard input) as one batch; with --json, print one object per line in input order")
+	sequences := fs.Int("batch", 8, "with --prompts, the most sequences decoded together")
 	rest, err := parseFlags(fs, args, runUsage, stderr)
 	if err != nil {
 		return err
@@ -68,10 +72,34 @@ func runRun(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		return usageError("--keep must be ≥ 0, got %d", *keep)
 	case len(rest) > 1:
 		return usageError("one PROMPT at most, got %d arguments (quote the prompt)", len(rest))
+	case *prompts != "" && len(rest) > 0:
+		return usageError("give a PROMPT or --prompts FILE, not both")
+	case *prompts != "" && !*asJSON:
+		return usageError("--prompts prints one JSON object per prompt: add --json")
+	case *prompts != "" && *contextShift:
+		return usageError("--context-shift is for a single prompt: a batch has none")
+	case *sequences < 1:
+		return usageError("--batch must be at least 1, got %d", *sequences)
 	}
 	if err := kernels.EnvError(); err != nil {
 		return err
 	}
+	opts := runtime.GenerateOptions{
+		SampleOptions: runtime.SampleOptions{Temperature: *temp, TopK: *topK, TopP: *topP, Seed: uint64(*seed)},
+		MaxTokens:     *n,
+		IgnoreEOS:     *ignoreEOS,
+		TopLogprobs:   *topLogprobs,
+	}
+	if *seed < 0 {
+		opts.Seed = rand.Uint64()
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	if *prompts != "" {
+		br := batchRun{file: *prompts, sequences: *sequences, ctx: *ctxLen, keep: *keep, topLogs: *topLogprobs, randSeed: *seed < 0}
+		return runPrompts(ctx, &mf, br, opts, stdin, stdout)
+	}
+
 	prompt, err := promptText(rest, stdin)
 	if err != nil {
 		return err
@@ -91,18 +119,6 @@ func runRun(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if err != nil {
 		return usageError("--ctx %d --keep %d: %v", *ctxLen, *keep, err)
 	}
-	opts := runtime.GenerateOptions{
-		SampleOptions: runtime.SampleOptions{Temperature: *temp, TopK: *topK, TopP: *topP, Seed: uint64(*seed)},
-		MaxTokens:     *n,
-		IgnoreEOS:     *ignoreEOS,
-		TopLogprobs:   *topLogprobs,
-	}
-	if *seed < 0 {
-		opts.Seed = rand.Uint64()
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
-
 	w := bufio.NewWriter(stdout)
 	defer w.Flush()
 	res := runResult{PromptTokens: ids, Tokens: []int{}, Logprobs: []float64{}}

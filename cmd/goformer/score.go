@@ -14,7 +14,7 @@ import (
 	"github.com/goformer/goformer/runtime"
 )
 
-const scoreUsage = "goformer score [-m MODEL] [--embeddings int8|f32] [--json] [FILE]"
+const scoreUsage = "goformer score [-m MODEL] [--embeddings int8|f32] [--json] [FILE | --lines FILE [--batch N]]"
 
 // runScore prints the log-likelihood and perplexity of a text: FILE, or
 // standard input, read byte for byte.
@@ -23,15 +23,25 @@ func runScore(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	var mf modelFlags
 	mf.register(fs)
 	asJSON := fs.Bool("json", false, `print {"tokens":N,"log_likelihood":..,"perplexity":..}`)
+	lines := fs.String("lines", "", "score every text of FILE (one JSON string per line; - is standard input) in batches, one result per line in input order")
+	sequences := fs.Int("batch", 8, "with --lines, the most texts in one batch")
 	files, err := parseFlags(fs, args, scoreUsage, stderr)
 	if err != nil {
 		return err
 	}
-	if len(files) > 1 {
+	switch {
+	case len(files) > 1:
 		return usageError("one FILE at most, got %d (usage: %s)", len(files), scoreUsage)
+	case *lines != "" && len(files) > 0:
+		return usageError("give a FILE or --lines FILE, not both")
+	case *sequences < 1:
+		return usageError("--batch must be at least 1, got %d", *sequences)
 	}
 	if err := kernels.EnvError(); err != nil {
 		return err
+	}
+	if *lines != "" {
+		return scoreLines(&mf, *lines, *sequences, *asJSON, stdin, stdout)
 	}
 	var text []byte
 	if len(files) == 0 || files[0] == "-" {
@@ -67,6 +77,64 @@ func runScore(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		w.Write(append(out, '\n'))
 	} else {
 		fmt.Fprintf(w, "tokens %d  log-likelihood %.6f  perplexity %.4f\n", sc.Tokens, sc.LogLikelihood, sc.Perplexity)
+	}
+	return w.Flush()
+}
+
+// scoreLine is one line of score --lines --json: the score, or the error.
+type scoreLine struct {
+	*runtime.Score
+	Error string `json:"error,omitempty"`
+}
+
+// scoreLines scores every text of a file of JSON strings, packing several
+// into each forward pass, and prints one result per line in input order. A
+// text that cannot be scored gets its error in its line.
+func scoreLines(mf *modelFlags, file string, sequences int, asJSON bool, stdin io.Reader, stdout io.Writer) error {
+	texts, err := readJSONLines(file, stdin)
+	if err != nil {
+		return err
+	}
+	m, err := mf.load()
+	if err != nil {
+		return err
+	}
+	defer m.Close()
+	b, err := m.NewBatch(runtime.BatchOptions{Sequences: sequences})
+	if err != nil {
+		return usageError("--batch %d: %v", sequences, err)
+	}
+	ids := make([][]int, len(texts))
+	for i, text := range texts {
+		ids[i] = m.Tokenizer().Encode(text)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	res, err := b.Score(ctx, ids)
+	if err != nil {
+		return err
+	}
+	w := bufio.NewWriter(stdout)
+	for i := range res {
+		r := &res[i]
+		switch {
+		case asJSON && r.Err != nil:
+			out, err := json.Marshal(scoreLine{Error: r.Err.Error()})
+			if err != nil {
+				return err
+			}
+			w.Write(append(out, '\n'))
+		case asJSON:
+			out, err := json.Marshal(scoreLine{Score: &r.Score})
+			if err != nil {
+				return err
+			}
+			w.Write(append(out, '\n'))
+		case r.Err != nil:
+			fmt.Fprintf(w, "error: %v\n", r.Err)
+		default:
+			fmt.Fprintf(w, "tokens %d  log-likelihood %.6f  perplexity %.4f\n", r.Tokens, r.LogLikelihood, r.Perplexity)
+		}
 	}
 	return w.Flush()
 }
