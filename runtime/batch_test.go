@@ -367,8 +367,10 @@ func TestBatchDecodeAllocatesNothing(t *testing.T) {
 			b.slots[i].sampler.token(b.slotLogits(k), &opts)
 		}
 	})
-	assert.Zero(t, allocs)
 	assert.Len(t, b.ready, 4)
+	if !raceEnabled {
+		assert.Zero(t, allocs)
+	}
 }
 
 func TestBatchOptions(t *testing.T) {
