@@ -11,6 +11,14 @@
 // made: a decode step allocates nothing. A Session is used by one goroutine
 // at a time.
 //
+// A Batch runs many sequences on one model together: each forward pass
+// packs one token of every decoding sequence and chunks of new prompts into
+// one matrix product per weight matrix, while each sequence keeps its own
+// KV cache, position and sampler, and a finished sequence's slot goes to the
+// next waiting request. Attention for a row reads only its own sequence's
+// cache up to its own position, so each sequence's logits are what it gets
+// alone in a Session.
+//
 // At the end of a session's capacity (SessionOptions.Capacity, by default the
 // model's n_positions) each position kind does what it can, in the same
 // fixed memory:

@@ -54,3 +54,43 @@ func ExampleSession_Score() {
 	fmt.Printf("%d tokens, perplexity %.0f\n", sc.Tokens, sc.Perplexity)
 	// Output: 10 tokens, perplexity 42
 }
+
+// Generate from several prompts at once: one forward pass per step for all
+// of them, each sequence with its own cache and options.
+func ExampleBatch_Generate() {
+	m, err := runtime.LoadFS(demo.FS, runtime.Options{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	b, err := m.NewBatch(runtime.BatchOptions{Sequences: 2})
+	if err != nil {
+		log.Fatal(err)
+	}
+	tok := m.Tokenizer()
+	opts := runtime.GenerateOptions{MaxTokens: 3}
+	reqs := []runtime.BatchRequest{
+		{Prompt: tok.Encode("The meaning of life is"), GenerateOptions: opts},
+		{Prompt: nil, GenerateOptions: opts},
+		{Prompt: tok.Encode("Once upon a time"), GenerateOptions: opts},
+	}
+	texts := make([]string, len(reqs))
+	for ev, err := range b.Generate(context.Background(), reqs) {
+		if err != nil {
+			log.Fatal(err)
+		}
+		switch {
+		case ev.Err != nil:
+			texts[ev.Seq] = "error: " + ev.Err.Error()
+		case !ev.Done:
+			piece, _ := tok.Decode([]int{ev.Token.ID})
+			texts[ev.Seq] += piece
+		}
+	}
+	for _, t := range texts {
+		fmt.Printf("%q\n", t)
+	}
+	// Output:
+	// " the world."
+	// "error: empty prompt: nothing to condition on"
+	// ".\n\n"
+}
