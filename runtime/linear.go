@@ -51,14 +51,6 @@ func (l *q8Linear) apply(y, x, bias []float32, t int, sc *quant.Scratch) {
 
 func (l *q8Linear) bytes() int { return len(l.m.Q) + 4*len(l.m.Scales) }
 
-// newLinear wraps whichever form of an [out][in] matrix the weights hold.
-func newLinear(f32 []float32, q8 *quant.Matrix, out, in int) linear {
-	if q8 != nil {
-		return &q8Linear{m: q8}
-	}
-	return &f32Linear{w: f32, out: out, in: in}
-}
-
 // layerLinears are one block's four matrices.
 type layerLinears struct {
 	qkv, attnOut, fc, fcOut linear

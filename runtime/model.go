@@ -43,6 +43,7 @@ func ParseEmbeddings(s string) (Embeddings, error) {
 // Options configure Load.
 type Options struct {
 	Embeddings Embeddings
+	Weights    Weights
 }
 
 // Model is a loaded checkpoint: configuration, weights in run-time layout
@@ -87,11 +88,23 @@ func newModel(cfg model.Config, w *model.Weights, opts Options) (*Model, error) 
 	m.layers = make([]layerLinears, len(w.Layers))
 	for i := range w.Layers {
 		L := &w.Layers[i]
+		p := fmt.Sprintf("layer %d ", i)
+		var err error
+		lin := func(name string, f32 []float32, q8 *quant.Matrix, out, in int) linear {
+			var l linear
+			if err == nil {
+				l, err = newLinear(p+name, f32, q8, out, in, opts)
+			}
+			return l
+		}
 		m.layers[i] = layerLinears{
-			qkv:     newLinear(L.QKV, L.QKVInt8, 3*d, d),
-			attnOut: newLinear(L.AttnOut, L.AttnOutInt8, d, d),
-			fc:      newLinear(L.FC, L.FCInt8, ff, d),
-			fcOut:   newLinear(L.FCOut, L.FCOutInt8, d, ff),
+			qkv:     lin("qkv", L.QKV, L.QKVInt8, 3*d, d),
+			attnOut: lin("attention output", L.AttnOut, L.AttnOutInt8, d, d),
+			fc:      lin("fc", L.FC, L.FCInt8, ff, d),
+			fcOut:   lin("fc out", L.FCOut, L.FCOutInt8, d, ff),
+		}
+		if err != nil {
+			return nil, err
 		}
 	}
 	switch {
@@ -119,6 +132,12 @@ func newModel(cfg model.Config, w *model.Weights, opts Options) (*Model, error) 
 		m.head = m.tokens
 	case w.OutputInt8 != nil:
 		m.head = &q8Table{m: w.OutputInt8}
+	case opts.Weights == Int8Weights && d%kernels.Q8Block == 0:
+		t, err := newQ8Table(w.Output, cfg.VocabSize, d)
+		if err != nil {
+			return nil, fmt.Errorf("output: %w", err)
+		}
+		m.head = t
 	default:
 		m.head = &f32Table{w: w.Output, rows: cfg.VocabSize, d: d}
 	}
