@@ -11,11 +11,15 @@ import (
 type modelFlags struct {
 	path       string
 	embeddings string
+	weights    string
+	threads    int
 }
 
 func (f *modelFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&f.path, "m", "", "checkpoint directory (default: the demo model built into goformer)")
+	fs.StringVar(&f.path, "m", "", "checkpoint directory or GGUF file (default: the demo model built into goformer)")
 	fs.StringVar(&f.embeddings, "embeddings", "int8", "token embeddings in memory: int8 or f32")
+	fs.StringVar(&f.weights, "weights", "f32", "linear layers in memory: f32 (as the checkpoint has them) or int8 (quantized at load)")
+	fs.IntVar(&f.threads, "threads", 1, "threads the kernels use (only 1 until the kernels' worker pool lands)")
 }
 
 // load opens the model the flags name.
@@ -24,9 +28,27 @@ func (f *modelFlags) load() (*runtime.Model, error) {
 	if err != nil {
 		return nil, usageError("--embeddings: %v", err)
 	}
-	opts := runtime.Options{Embeddings: emb}
+	w, err := runtime.ParseWeights(f.weights)
+	if err != nil {
+		return nil, usageError("--weights: %v", err)
+	}
+	if f.threads != 1 {
+		return nil, usageError("--threads %d: this build runs the kernels on 1 thread (multi-threaded kernels are pending)", f.threads)
+	}
+	opts := runtime.Options{Embeddings: emb, Weights: w}
 	if f.path == "" {
 		return runtime.LoadFS(demo.FS, opts)
 	}
 	return runtime.Load(f.path, opts)
+}
+
+// threadCount is the number of threads the kernels run on.
+func (f *modelFlags) threadCount() int { return 1 }
+
+// name is the model's path, or "demo".
+func (f *modelFlags) name() string {
+	if f.path == "" {
+		return "demo"
+	}
+	return f.path
 }

@@ -1,0 +1,192 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"slices"
+	"time"
+
+	"github.com/goformer/goformer/kernels"
+	"github.com/goformer/goformer/runtime"
+)
+
+const benchUsage = "goformer bench [-m MODEL] [--prompt-tokens 512] [--gen 128] [--threads N] [--weights f32|int8] [--embeddings int8|f32] [--reps 5] [--json]"
+
+// benchResult is what bench --json prints: tokens/s, median over the reps
+// with the slowest and fastest rep.
+type benchResult struct {
+	PPTokensPerS float64 `json:"pp_tokens_per_s"`
+	TGTokensPerS float64 `json:"tg_tokens_per_s"`
+	PPMin        float64 `json:"pp_min"`
+	PPMax        float64 `json:"pp_max"`
+	TGMin        float64 `json:"tg_min"`
+	TGMax        float64 `json:"tg_max"`
+	Threads      int     `json:"threads"`
+	ISA          string  `json:"isa"`
+	PromptTokens int     `json:"prompt_tokens"`
+	GenTokens    int     `json:"gen_tokens"`
+	Reps         int     `json:"reps"`
+	Weights      string  `json:"weights"`
+	Embeddings   string  `json:"embeddings"`
+}
+
+// runBench measures prefill (pp) and decode (tg) speed the way llama-bench
+// and bench/peers' llamacpp_bench.mjs do, so that the figures compare:
+//
+//   - pp: from an empty session, one batched forward pass over
+//     --prompt-tokens pseudo-random ids, logits for the last position only.
+//   - tg: from an empty session, --gen single-token decode steps, each
+//     computing every logit and feeding back its argmax.
+//
+// Tokenization and sampling are not measured. Each runs once to warm up,
+// then --reps times.
+func runBench(args []string, _ io.Reader, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	var mf modelFlags
+	mf.register(fs)
+	pp := fs.Int("prompt-tokens", 512, "prompt tokens of the prefill measurement (pp); 0 skips it")
+	gen := fs.Int("gen", 128, "decode steps of the generation measurement (tg); 0 skips it")
+	reps := fs.Int("reps", 5, "measured repetitions of each, after one warm-up")
+	asJSON := fs.Bool("json", false, `print {"pp_tokens_per_s":..,"tg_tokens_per_s":..,"pp_min":..,...}`)
+	rest, err := parseFlags(fs, args, benchUsage, stderr)
+	if err != nil {
+		return err
+	}
+	switch {
+	case len(rest) > 0:
+		return usageError("unexpected argument %q (usage: %s)", rest[0], benchUsage)
+	case *pp < 0:
+		return usageError("--prompt-tokens must be ≥ 0, got %d", *pp)
+	case *gen < 0:
+		return usageError("--gen must be ≥ 0, got %d", *gen)
+	case *pp == 0 && *gen == 0:
+		return usageError("nothing to measure: --prompt-tokens and --gen are both 0")
+	case *reps < 1:
+		return usageError("--reps must be at least 1, got %d", *reps)
+	}
+	if err := kernels.EnvError(); err != nil {
+		return err
+	}
+	m, err := mf.load()
+	if err != nil {
+		return err
+	}
+	defer m.Close()
+	if n := m.Config().NPositions; max(*pp, *gen) > n {
+		return usageError("--prompt-tokens %d --gen %d: the model has %d positions", *pp, *gen, n)
+	}
+	s, err := m.NewSession(runtime.SessionOptions{Batch: max(*pp, 1)})
+	if err != nil {
+		return err
+	}
+	vocab := m.Config().VocabSize
+	next := tokenStream(1, vocab)
+	prompt := make([]int, *pp)
+	for i := range prompt {
+		prompt[i] = next()
+	}
+	first := next()
+
+	res := benchResult{
+		Threads: mf.threadCount(), ISA: kernels.ISA(), PromptTokens: *pp, GenTokens: *gen, Reps: *reps,
+		Weights: mf.weights, Embeddings: mf.embeddings,
+	}
+	if *pp > 0 {
+		med, lo, hi, err := measure(*reps, *pp, func() error {
+			s.Reset()
+			_, err := s.Prefill(prompt)
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		res.PPTokensPerS, res.PPMin, res.PPMax = med, lo, hi
+	}
+	if *gen > 0 {
+		med, lo, hi, err := measure(*reps, *gen, func() error {
+			s.Reset()
+			id := first
+			for range *gen {
+				logits, err := s.Decode(id)
+				if err != nil {
+					return err
+				}
+				id = argmax(logits)
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		res.TGTokensPerS, res.TGMin, res.TGMax = med, lo, hi
+	}
+
+	w := bufio.NewWriter(stdout)
+	if *asJSON {
+		out, err := json.Marshal(res)
+		if err != nil {
+			return err
+		}
+		w.Write(append(out, '\n'))
+	} else {
+		fmt.Fprintf(w, "model %s  weights %s  embeddings %s  threads %d  isa %s  reps %d\n",
+			mf.name(), res.Weights, res.Embeddings, res.Threads, res.ISA, res.Reps)
+		if *pp > 0 {
+			fmt.Fprintf(w, "pp%-4d %10.1f tokens/s  [%.1f – %.1f]\n", *pp, res.PPTokensPerS, res.PPMin, res.PPMax)
+		}
+		if *gen > 0 {
+			fmt.Fprintf(w, "tg%-4d %10.1f tokens/s  [%.1f – %.1f]\n", *gen, res.TGTokensPerS, res.TGMin, res.TGMax)
+		}
+	}
+	return w.Flush()
+}
+
+// measure runs f once to warm up and then reps times, and returns the
+// median, slowest and fastest rate in tokens per second for tokens tokens
+// per call.
+func measure(reps, tokens int, f func() error) (median, lo, hi float64, err error) {
+	if err := f(); err != nil {
+		return 0, 0, 0, err
+	}
+	rates := make([]float64, reps)
+	for i := range rates {
+		start := time.Now()
+		if err := f(); err != nil {
+			return 0, 0, 0, err
+		}
+		rates[i] = float64(tokens) / time.Since(start).Seconds()
+	}
+	slices.Sort(rates)
+	median = rates[reps/2]
+	if reps%2 == 0 {
+		median = (rates[reps/2-1] + rates[reps/2]) / 2
+	}
+	return median, rates[0], rates[reps-1], nil
+}
+
+// tokenStream returns llamacpp_bench.mjs's pseudo-random token ids
+// (xorshift32 from seed, reduced mod n), so both measure the same input.
+func tokenStream(seed uint32, n int) func() int {
+	s := max(seed, 1)
+	return func() int {
+		s ^= s << 13
+		s ^= s >> 17
+		s ^= s << 5
+		return int(s % uint32(n))
+	}
+}
+
+// argmax is the greedy pick each tg step makes, as llama.cpp's greedy
+// sampler does in llamacpp_bench.mjs.
+func argmax(x []float32) int {
+	best := 0
+	for i, v := range x {
+		if v > x[best] {
+			best = i
+		}
+	}
+	return best
+}
