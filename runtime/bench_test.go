@@ -18,10 +18,21 @@ var benchShapes = []struct {
 	{"gpt2-124m", model.Config{VocabSize: 50257, NPositions: 1024, NEmbd: 768, NLayer: 12, NHead: 12, NInner: 3072, LayerNormEps: 1e-5, EOS: 50256, Arch: model.GPT2Arch}},
 }
 
-func benchModels(b *testing.B, emb Embeddings) []*Model {
+// benchOptions are the weight layouts the benchmarks compare: the default
+// (int8 tied embeddings, fp32 layers), all fp32, and all int8.
+var benchOptions = []struct {
+	name string
+	opts Options
+}{
+	{"int8-emb", Options{}},
+	{"f32", Options{Embeddings: F32Embeddings}},
+	{"int8", Options{Weights: Int8Weights}},
+}
+
+func benchModels(b *testing.B, opts Options) []*Model {
 	var ms []*Model
 	for _, s := range benchShapes {
-		m, err := newModel(s.cfg, randomWeights(s.cfg, 1), Options{Embeddings: emb})
+		m, err := newModel(s.cfg, randomWeights(s.cfg, 1), opts)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -33,9 +44,9 @@ func benchModels(b *testing.B, emb Embeddings) []*Model {
 // BenchmarkDecode measures one decode step (all logits included) at
 // position 128, the way llama-bench's tg measures it: no sampling.
 func BenchmarkDecode(b *testing.B) {
-	for _, emb := range []Embeddings{Int8Embeddings, F32Embeddings} {
-		for i, m := range benchModels(b, emb) {
-			b.Run(fmt.Sprintf("%s/%s", benchShapes[i].name, emb), func(b *testing.B) {
+	for _, o := range benchOptions {
+		for i, m := range benchModels(b, o.opts) {
+			b.Run(fmt.Sprintf("%s/%s", benchShapes[i].name, o.name), func(b *testing.B) {
 				s, err := m.NewSession(SessionOptions{})
 				if err != nil {
 					b.Fatal(err)
@@ -61,23 +72,25 @@ func BenchmarkDecode(b *testing.B) {
 // BenchmarkPrefill measures a batched pass over a prompt from an empty
 // cache, logits for the last position only (llama-bench's pp).
 func BenchmarkPrefill(b *testing.B) {
-	for i, m := range benchModels(b, Int8Embeddings) {
-		for _, n := range []int{128, 256} {
-			b.Run(fmt.Sprintf("%s/%d", benchShapes[i].name, n), func(b *testing.B) {
-				s, err := m.NewSession(SessionOptions{Batch: n})
-				if err != nil {
-					b.Fatal(err)
-				}
-				prompt := randomIDs(2, n, m.cfg.VocabSize)
-				b.ResetTimer()
-				for range b.N {
-					s.Reset()
-					if _, err := s.Prefill(prompt); err != nil {
+	for _, o := range benchOptions {
+		for i, m := range benchModels(b, o.opts) {
+			for _, n := range []int{128, 256} {
+				b.Run(fmt.Sprintf("%s/%s/%d", benchShapes[i].name, o.name, n), func(b *testing.B) {
+					s, err := m.NewSession(SessionOptions{Batch: n})
+					if err != nil {
 						b.Fatal(err)
 					}
-				}
-				b.ReportMetric(float64(b.N*n)/b.Elapsed().Seconds(), "tokens/s")
-			})
+					prompt := randomIDs(2, n, m.cfg.VocabSize)
+					b.ResetTimer()
+					for range b.N {
+						s.Reset()
+						if _, err := s.Prefill(prompt); err != nil {
+							b.Fatal(err)
+						}
+					}
+					b.ReportMetric(float64(b.N*n)/b.Elapsed().Seconds(), "tokens/s")
+				})
+			}
 		}
 	}
 }

@@ -14,7 +14,8 @@ import (
 // gpt2 (F32, F16 or Q8_0 tensors; the tokenizer from its metadata). A GGUF
 // file stays mapped until Close; its Q8_0 matrices run on the int8 kernels
 // and its Q8_0 token embedding is the int8 table whatever opts.Embeddings
-// says. A failed load returns an error naming the file, tensor or value at
+// says. With opts.Weights set to Int8Weights every fp32 matrix is quantized
+// to int8 blocks here, once. A failed load returns an error naming the file, tensor or value at
 // fault and keeps nothing.
 func Load(path string, opts Options) (*Model, error) {
 	ck, err := model.Load(path)

@@ -11,7 +11,7 @@ import (
 // the model's n_positions, keeping nothing pinned: the re-encoding of the
 // most recent half (128 tokens on the demo model, 512 on GPT-2 124M).
 func BenchmarkContextShift(b *testing.B) {
-	for i, m := range benchModels(b, Int8Embeddings) {
+	for i, m := range benchModels(b, Options{}) {
 		b.Run(benchShapes[i].name, func(b *testing.B) {
 			s, err := m.NewSession(SessionOptions{ContextShift: true})
 			if err != nil {
