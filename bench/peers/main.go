@@ -278,12 +278,19 @@ func printTable(rows []row) {
 		}
 		goCell := func(x rate, ok bool) string {
 			if !ok {
-				return "n/a: " + r.goErr
+				return "n/a (see below)"
 			}
 			return cell(x)
 		}
 		fmt.Printf("| %s | %s | %d | pp%d %s | %s | %s | tg%d %s | %s | %s |\n", r.model, w, r.threads,
 			r.pp, cell(lp), goCell(gp, okP), ratio(gp, lp, okP), r.tg, cell(lt), goCell(gt, okT), ratio(gt, lt, okT))
+	}
+	seen := map[string]bool{}
+	for _, r := range rows {
+		if r.goErr != "" && !seen[r.goErr] {
+			seen[r.goErr] = true
+			fmt.Printf("\nn/a: %s\n", r.goErr)
+		}
 	}
 }
 
