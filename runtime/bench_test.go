@@ -100,7 +100,7 @@ func BenchmarkPrefill(b *testing.B) {
 // tokens/s is sequences per pass over the time of a pass.
 func BenchmarkBatchDecode(b *testing.B) {
 	for _, emb := range []Embeddings{Int8Embeddings, F32Embeddings} {
-		for i, m := range benchModels(b, emb) {
+		for i, m := range benchModels(b, Options{Embeddings: emb}) {
 			for _, n := range []int{1, 4, 16} {
 				b.Run(fmt.Sprintf("%s/%s/batch=%d", benchShapes[i].name, emb, n), func(b *testing.B) {
 					bt, err := m.NewBatch(BatchOptions{Sequences: n, Capacity: 256})
