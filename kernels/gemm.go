@@ -34,13 +34,20 @@ type microKernel struct {
 }
 
 // gemmBlocked computes c = a·wᵀ + bias with a micro-kernel over packed
-// panels, the GEMM of every SIMD tier. Columns are processed in independent
-// nc-wide blocks, so a worker pool can later split [0, n) among threads.
+// panels, the GEMM of every SIMD tier.
 func gemmBlocked(mk *microKernel, c, a, w, bias []float32, m, k, n int) {
+	gemmBlockedColumns(mk, c, a, w, bias, m, k, n, 0, n)
+}
+
+// gemmBlockedColumns computes columns [j0, j1) of c = a·wᵀ + bias. Columns
+// are processed in independent nc-wide blocks, so the worker pool splits
+// [0, n) among threads; a split at a multiple of nr leaves every tile, and
+// so every element's arithmetic, as it is on one thread.
+func gemmBlockedColumns(mk *microKernel, c, a, w, bias []float32, m, k, n, j0, j1 int) {
 	for i := 0; i < m; i++ {
-		row := c[i*n : i*n+n]
+		row := c[i*n+j0 : i*n+j1]
 		if bias != nil {
-			copy(row, bias)
+			copy(row, bias[j0:j1])
 		} else {
 			clear(row)
 		}
@@ -48,7 +55,7 @@ func gemmBlocked(mk *microKernel, c, a, w, bias []float32, m, k, n int) {
 	if k == 0 {
 		return
 	}
-	gemmColumns(mk, c, a, w, m, k, n, 0, n)
+	gemmColumns(mk, c, a, w, m, k, n, j0, j1)
 }
 
 // gemmColumns accumulates columns [j0, j1) of c += a·wᵀ.

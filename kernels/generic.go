@@ -9,6 +9,7 @@ var genericImpl = &impl{
 	name:      "generic",
 	gemv:      gemvGeneric,
 	gemm:      gemmGeneric,
+	gemmAlign: 1,
 	softmax:   softmaxGeneric,
 	exp:       expGeneric,
 	layerNorm: layerNormGeneric,
@@ -36,9 +37,12 @@ func gemvGeneric(y, x, w, bias []float32, k, n int) {
 	}
 }
 
-func gemmGeneric(c, a, w, bias []float32, m, k, n int) {
+func gemmGeneric(c, a, w, bias []float32, m, k, n, j0, j1 int) {
+	if bias != nil {
+		bias = bias[j0:j1]
+	}
 	for i := 0; i < m; i++ {
-		gemvGeneric(c[i*n:i*n+n], a[i*k:i*k+k], w, bias, k, n)
+		gemvGeneric(c[i*n+j0:i*n+j1], a[i*k:i*k+k], w[j0*k:j1*k], bias, k, j1-j0)
 	}
 }
 

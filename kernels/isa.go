@@ -12,8 +12,11 @@ import (
 type impl struct {
 	name string
 
-	gemv      func(y, x, w, bias []float32, k, n int)
-	gemm      func(c, a, w, bias []float32, m, k, n int)
+	gemv func(y, x, w, bias []float32, k, n int)
+	// gemm computes columns [j0, j1) of the product; splitting [0, n) at
+	// multiples of gemmAlign leaves every column's arithmetic unchanged.
+	gemm      func(c, a, w, bias []float32, m, k, n, j0, j1 int)
+	gemmAlign int
 	softmax   func(x []float32)
 	exp       func(dst, x []float32)
 	layerNorm func(out, x, gain, bias []float32, eps float32)
@@ -29,6 +32,7 @@ type impl struct {
 
 	q8Quantize func(xq []int8, xs []float32, x []float32)
 	q8MatVec   func(y []float32, wq []int8, ws []float32, xq []int8, xs []float32, k, n int)
+	q8Tile     q8Tile // the int8 GEMM's kernel; none in the generic tier
 }
 
 // tiers lists the tiers compiled into this binary that the CPU can run, best

@@ -16,7 +16,9 @@ import "fmt"
 //	}
 //
 // m = 1 (a decode step) runs a GEMV that streams W once; m > 1 (a prefill)
-// runs a cache-blocked GEMM over packed panels. The slices may be longer than
+// runs a cache-blocked GEMM over packed panels. Large products are split
+// across Threads() goroutines (GEMV by rows of W, GEMM by column blocks)
+// with results identical to one thread's. The slices may be longer than
 // the shapes need; only the first m*k, n*k, m*n and n elements are used. c
 // must not overlap a, w or bias.
 func MatMul(c, a, w, bias []float32, m, k, n int) {
@@ -34,8 +36,8 @@ func MatMul(c, a, w, bias []float32, m, k, n int) {
 		return
 	}
 	if m == 1 {
-		active.gemv(c[:n], a[:k], w[:n*k], bias, k, n)
+		gemv(active, c[:n], a[:k], w[:n*k], bias, k, n)
 		return
 	}
-	active.gemm(c[:m*n], a[:m*k], w[:n*k], bias, m, k, n)
+	gemm(active, c[:m*n], a[:m*k], w[:n*k], bias, m, k, n)
 }

@@ -19,13 +19,19 @@ var (
 // useMatMulAVX512 installs the AVX-512 GEMV and GEMM.
 func useMatMulAVX512(t *impl) {
 	t.gemv = gemvAVX512
-	t.gemm = func(c, a, w, bias []float32, m, k, n int) { gemmBlocked(gemmAVX512, c, a, w, bias, m, k, n) }
+	t.gemm = func(c, a, w, bias []float32, m, k, n, j0, j1 int) {
+		gemmBlockedColumns(gemmAVX512, c, a, w, bias, m, k, n, j0, j1)
+	}
+	t.gemmAlign = gemmAVX512.nr
 }
 
 // useMatMulAVX2 installs the AVX2+FMA GEMV and GEMM.
 func useMatMulAVX2(t *impl) {
 	t.gemv = gemvAVX2
-	t.gemm = func(c, a, w, bias []float32, m, k, n int) { gemmBlocked(gemmAVX2, c, a, w, bias, m, k, n) }
+	t.gemm = func(c, a, w, bias []float32, m, k, n, j0, j1 int) {
+		gemmBlockedColumns(gemmAVX2, c, a, w, bias, m, k, n, j0, j1)
+	}
+	t.gemmAlign = gemmAVX2.nr
 }
 
 // The assembly GEMVs take k and n from len(x) and len(y); MatMul has already

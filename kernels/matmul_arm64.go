@@ -11,5 +11,8 @@ var gemmNEON = &microKernel{mr: 8, nr: 8, kc: 256, mc: 128, nc: 1024, fn: asm.Ge
 // useMatMulNEON installs the NEON GEMV and GEMM.
 func useMatMulNEON(t *impl) {
 	t.gemv = func(y, x, w, bias []float32, k, n int) { asm.GemvNEON(y[:n], x[:k], w[:n*k], bias) }
-	t.gemm = func(c, a, w, bias []float32, m, k, n int) { gemmBlocked(gemmNEON, c, a, w, bias, m, k, n) }
+	t.gemm = func(c, a, w, bias []float32, m, k, n, j0, j1 int) {
+		gemmBlockedColumns(gemmNEON, c, a, w, bias, m, k, n, j0, j1)
+	}
+	t.gemmAlign = gemmNEON.nr
 }

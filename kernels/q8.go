@@ -62,7 +62,9 @@ func Q8Quantize(xq []int8, xs []float32, x []float32) {
 // be a multiple of Q8Block. wq may hold any int8 (a Q8_0 file may contain
 // -128); xq must lie in [-127, 127], which Q8Quantize guarantees: the AVX2
 // kernel moves the sign of w onto x, and -(-128) does not fit in an int8.
-// The slices may be longer than the shapes need; y must not overlap ws or xs.
+// Large products are split by rows of W across Threads() goroutines, with
+// results identical to one thread's. The slices may be longer than the
+// shapes need; y must not overlap ws or xs.
 func Q8MatVec(y []float32, wq []int8, ws []float32, xq []int8, xs []float32, k, n int) {
 	if k < 0 || n < 0 {
 		panic(fmt.Sprintf("kernels.Q8MatVec: negative shape %d×%d", k, n))
@@ -83,7 +85,7 @@ func Q8MatVec(y []float32, wq []int8, ws []float32, xq []int8, xs []float32, k, 
 		clear(y[:n])
 		return
 	}
-	active.q8MatVec(y[:n], wq[:n*k], ws[:n*nb], xq[:k], xs[:nb], k, n)
+	q8MatVec(active, y[:n], wq[:n*k], ws[:n*nb], xq[:k], xs[:nb], k, n)
 }
 
 // Q8Dequantize expands int8 values q and their scales s into dst, the

@@ -15,8 +15,10 @@ var hasVNNI = cpu.X86.HasAVX512VNNI
 func useQ8AVX512(t *impl) {
 	t.q8Quantize = asm.Q8QuantizeAVX2
 	t.q8MatVec = asm.Q8MatVecAVX2
+	t.q8Tile = q8Tile{rows: 3, fn: asm.Q8MatMul3AVX2}
 	if hasVNNI {
 		t.q8MatVec = asm.Q8MatVecVNNI
+		t.q8Tile = q8Tile{rows: 4, fn: asm.Q8MatMul4VNNI}
 	}
 }
 
@@ -24,4 +26,5 @@ func useQ8AVX512(t *impl) {
 func useQ8AVX2(t *impl) {
 	t.q8Quantize = asm.Q8QuantizeAVX2
 	t.q8MatVec = asm.Q8MatVecAVX2
+	t.q8Tile = q8Tile{rows: 3, fn: asm.Q8MatMul3AVX2}
 }

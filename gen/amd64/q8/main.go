@@ -1,6 +1,6 @@
 // Command q8 writes the amd64 int8 kernels of package kernels (q8.go) into
 // asm/q8_amd64.s: the block-quantized matrix-vector product for AVX-512 VNNI
-// and for AVX2, and the row quantizer.
+// and for AVX2, the row quantizer, and the int8 GEMM tiles (matmul.go).
 //
 // Assembly because Go cannot reach the byte dot-product instructions
 // (VPDPBUSD, VPMADDUBSW) at all, and the logits GEMV over a 50,257-row int8
@@ -35,8 +35,19 @@ func main() {
 	q8MatVecVNNI()
 	q8MatVecAVX2()
 	q8QuantizeAVX2()
+	q8MatMulVNNI(q8TileRowsVNNI, 3)
+	q8MatMulAVX2(q8TileRowsAVX2, 2)
 	Generate()
 }
+
+// The rows of A per int8 GEMM tile, with 3 and 2 rows of W per group.
+// VNNI: 4×3 pairs take 12 ZMM registers as accumulators and 12 more for the
+// rows of A, their sign corrections and scales; 31 of 32 in all. AVX2: 3×2
+// pairs take 15 of the 16 YMM registers.
+const (
+	q8TileRowsVNNI = 4
+	q8TileRowsAVX2 = 3
+)
 
 const matVecSig = "func(y []float32, wq []int8, ws []float32, xq []int8, xs []float32, k, n int)"
 
@@ -124,7 +135,13 @@ func reduceStore(acc VecVirtual, wide bool, dst Mem) {
 	}
 	x := acc.AsX()
 	hi := XMM()
-	VEXTRACTF128(U8(1), y, hi)
+	if wide {
+		// The EVEX form: a ZMM kernel may hold this accumulator in
+		// Y16-Y31, which VEX instructions cannot name.
+		VEXTRACTF32X4(U8(1), y, hi)
+	} else {
+		VEXTRACTF128(U8(1), y, hi)
+	}
 	VADDPS(hi, x, x)
 	VMOVHLPS(x, hi, hi)
 	VADDPS(hi, x, x)

@@ -1,0 +1,162 @@
+package kernels
+
+// minParallelMACs is the size, in multiply-adds, below which a product stays
+// on the calling goroutine: waking a parked worker costs microseconds, as
+// much as a 768×128 GEMV.
+const minParallelMACs = 1 << 18
+
+// chunksPerThread splits row-parallel jobs finer than one piece per thread,
+// so that a core slowed by other processes (the machine is shared) takes
+// fewer pieces instead of making the others wait.
+const chunksPerThread = 4
+
+// jobs holds one value per kind of parallel kernel call. The pool owns
+// them: a call fills one under the pool's lock and passes its address, so
+// dispatch stores no new pointer on the heap and allocates nothing.
+type jobs struct {
+	gemv     gemvJob
+	gemm     gemmJob
+	q8MatVec q8MatVecJob
+	q8MatMul q8MatMulJob
+	body     bodyJob
+}
+
+// gemvJob is rows [lo, hi) of y = W·x + bias.
+type gemvJob struct {
+	t             *impl
+	y, x, w, bias []float32
+	k             int
+}
+
+func (j *gemvJob) run(lo, hi int) {
+	var bias []float32
+	if j.bias != nil {
+		bias = j.bias[lo:hi]
+	}
+	j.t.gemv(j.y[lo:hi], j.x, j.w[lo*j.k:hi*j.k], bias, j.k, hi-lo)
+}
+
+// gemv runs the tier's GEMV, split by rows of W across the pool when it is
+// large. The split falls on multiples of 4, the SIMD GEMVs' row block, so
+// every row is computed exactly as on one thread.
+func gemv(t *impl, y, x, w, bias []float32, k, n int) {
+	if k*n >= minParallelMACs && n >= 8 && workPool.acquire() {
+		j := &workPool.jobs.gemv
+		*j = gemvJob{t: t, y: y, x: x, w: w, bias: bias, k: k}
+		workPool.run(j, n, 4, chunksPerThread*Threads())
+		workPool.release()
+		return
+	}
+	t.gemv(y, x, w, bias, k, n)
+}
+
+// gemmJob is columns [lo, hi) of C = A·Wᵀ + bias.
+type gemmJob struct {
+	t             *impl
+	c, a, w, bias []float32
+	m, k, n       int
+}
+
+func (j *gemmJob) run(lo, hi int) {
+	j.t.gemm(j.c, j.a, j.w, j.bias, j.m, j.k, j.n, lo, hi)
+}
+
+// gemm runs the tier's GEMM, split by column blocks across the pool when it
+// is large. Each piece packs its own panels (the scratch pools hand every
+// goroutine its own) and repacks A: a few percent of the work at k·n ≥ 2¹⁸.
+func gemm(t *impl, c, a, w, bias []float32, m, k, n int) {
+	if m*k*n >= minParallelMACs && n >= 2*t.gemmAlign && workPool.acquire() {
+		j := &workPool.jobs.gemm
+		*j = gemmJob{t: t, c: c, a: a, w: w, bias: bias, m: m, k: k, n: n}
+		workPool.run(j, n, t.gemmAlign, 2*Threads())
+		workPool.release()
+		return
+	}
+	t.gemm(c, a, w, bias, m, k, n, 0, n)
+}
+
+// q8MatVecJob is rows [lo, hi) of y = W·x in int8 blocks.
+type q8MatVecJob struct {
+	t      *impl
+	y      []float32
+	wq, xq []int8
+	ws, xs []float32
+	k      int
+}
+
+func (j *q8MatVecJob) run(lo, hi int) {
+	nb := j.k / Q8Block
+	j.t.q8MatVec(j.y[lo:hi], j.wq[lo*j.k:hi*j.k], j.ws[lo*nb:hi*nb], j.xq, j.xs, j.k, hi-lo)
+}
+
+// q8MatVec runs the tier's int8 GEMV, split by rows of W (multiples of 4,
+// the SIMD kernels' row block) across the pool when it is large.
+func q8MatVec(t *impl, y []float32, wq []int8, ws []float32, xq []int8, xs []float32, k, n int) {
+	if k*n >= minParallelMACs && n >= 8 && workPool.acquire() {
+		j := &workPool.jobs.q8MatVec
+		*j = q8MatVecJob{t: t, y: y, wq: wq, ws: ws, xq: xq, xs: xs, k: k}
+		workPool.run(j, n, 4, chunksPerThread*Threads())
+		workPool.release()
+		return
+	}
+	t.q8MatVec(y, wq, ws, xq, xs, k, n)
+}
+
+// q8MatMulJob is columns [lo, hi) of C = A·Wᵀ + bias in int8 blocks.
+type q8MatMulJob struct {
+	t               *impl
+	c, as, ws, bias []float32
+	aq, wq          []int8
+	m, k, n         int
+}
+
+func (j *q8MatMulJob) run(lo, hi int) {
+	q8MatMulColumns(j.t, j.c, j.aq, j.as, j.wq, j.ws, j.bias, j.m, j.k, j.n, lo, hi)
+}
+
+// q8MatMul splits the int8 GEMM by columns (rows of W) across the pool when
+// it is large. Every element's arithmetic is independent of the split.
+func q8MatMul(t *impl, c []float32, aq []int8, as []float32, wq []int8, ws, bias []float32, m, k, n int) {
+	if m*k*n >= minParallelMACs && n >= 32 && workPool.acquire() {
+		j := &workPool.jobs.q8MatMul
+		*j = q8MatMulJob{t: t, c: c, aq: aq, as: as, wq: wq, ws: ws, bias: bias, m: m, k: k, n: n}
+		workPool.run(j, n, 16, 2*Threads())
+		workPool.release()
+		return
+	}
+	q8MatMulColumns(t, c, aq, as, wq, ws, bias, m, k, n, 0, n)
+}
+
+// bodyJob is a caller's function over [lo, hi).
+type bodyJob struct{ body func(lo, hi int) }
+
+func (j *bodyJob) run(lo, hi int) { j.body(lo, hi) }
+
+// Parallel calls body on disjoint ranges [lo, hi) that together cover
+// [0, n), concurrently on up to Threads() goroutines (the caller's
+// included), and returns when every call has returned:
+//
+//	body(0, n) // the same work, split
+//
+// It is meant for work that splits into independent parts, such as
+// attention split by heads. The pieces hold whole units: at most
+// 4·Threads() of them, never more than n. When Threads() is 1, n < 2, or the
+// pool is busy with another call (another goroutine's kernel, or Parallel
+// called from inside a body), body(0, n) runs on the calling goroutine.
+//
+// Parallel allocates nothing when body is a value made once and kept by the
+// caller, such as a method value stored in a field (s.attendHeads =
+// s.attend at set-up). A closure or method value written at the call site
+// escapes into the pool and is allocated on every call.
+func Parallel(n int, body func(lo, hi int)) {
+	if n < 2 || Threads() < 2 || !workPool.acquire() {
+		if n > 0 {
+			body(0, n)
+		}
+		return
+	}
+	j := &workPool.jobs.body
+	j.body = body
+	workPool.run(j, n, 1, chunksPerThread*Threads())
+	workPool.release()
+}

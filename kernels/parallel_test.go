@@ -1,0 +1,161 @@
+package kernels
+
+import (
+	"bufio"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// withThreads runs f with SetThreads(n), then restores the previous value.
+func withThreads(n int, f func()) {
+	saved := threads.Load()
+	defer threads.Store(saved)
+	SetThreads(n)
+	f()
+}
+
+// parallelCases are products large enough to be split, with ragged sizes.
+var parallelCases = []q8MMShape{{1, 768, 2304}, {1, 3072, 771}, {1, 256, 1027}, {17, 768, 771}, {64, 256, 2304}, {5, 3072, 133}}
+
+// TestParallelMatchesOneThread checks that every split kernel returns,
+// bit for bit, what it returns on one thread: the splits fall where the
+// per-element arithmetic does not change.
+func TestParallelMatchesOneThread(t *testing.T) {
+	forEachTier(t, func(t *testing.T) {
+		for i, s := range parallelCases {
+			a := randVec(uint64(10*i+1), s.m*s.k, 1)
+			w := randVec(uint64(10*i+2), s.n*s.k, 1)
+			bias := randVec(uint64(10*i+3), s.n, 1)
+			aq, as, wq, ws, _ := q8MatMulInputs(i, s)
+			run := func(n int) (mm, q8v, q8m []float32) {
+				mm, q8v, q8m = make([]float32, s.m*s.n), make([]float32, s.n), make([]float32, s.m*s.n)
+				withThreads(n, func() {
+					MatMul(mm, a, w, bias, s.m, s.k, s.n)
+					Q8MatVec(q8v, wq, ws, aq, as, s.k, s.n)
+					Q8MatMul(q8m, aq, as, wq, ws, bias, s.m, s.k, s.n)
+				})
+				return mm, q8v, q8m
+			}
+			mm1, q8v1, q8m1 := run(1)
+			require.Less(t, relL2(mm1, matMul64(a, w, bias, s.m, s.k, s.n)), matMulTol)
+			for _, n := range []int{2, 3, 7} {
+				mm, q8v, q8m := run(n)
+				require.Equal(t, mm1, mm, "MatMul %d×%d×%d, %d threads", s.m, s.k, s.n, n)
+				require.Equal(t, q8v1, q8v, "Q8MatVec %d×%d, %d threads", s.k, s.n, n)
+				require.Equal(t, q8m1, q8m, "Q8MatMul %d×%d×%d, %d threads", s.m, s.k, s.n, n)
+			}
+		}
+	})
+}
+
+// TestParallelConcurrentCallers runs kernels from several goroutines at
+// once, as several sessions do; with -race it checks the pool's hand-over.
+// Callers that find the pool busy compute on their own goroutine, so every
+// result must still be exact.
+func TestParallelConcurrentCallers(t *testing.T) {
+	s := q8MMShape{1, 768, 1024}
+	a := randVec(1, s.k, 1)
+	w := randVec(2, s.n*s.k, 1)
+	want := make([]float32, s.n)
+	withThreads(1, func() { MatMul(want, a, w, nil, 1, s.k, s.n) })
+	withThreads(3, func() {
+		var wg sync.WaitGroup
+		for g := range 4 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				y := make([]float32, s.n)
+				sums := make([]int, 16)
+				for range 30 {
+					MatMul(y, a, w, nil, 1, s.k, s.n)
+					assert.Equal(t, want, y, "goroutine %d", g)
+					clear(sums)
+					Parallel(len(sums), func(lo, hi int) {
+						for i := lo; i < hi; i++ {
+							sums[i] += i
+						}
+					})
+					for i, v := range sums {
+						assert.Equal(t, i, v, "goroutine %d: Parallel covered element %d %d times", g, i, v)
+					}
+				}
+			}()
+		}
+		wg.Wait()
+	})
+}
+
+func TestParallelCoversRange(t *testing.T) {
+	for _, threads := range []int{1, 2, 3, 7} {
+		withThreads(threads, func() {
+			for _, n := range []int{0, 1, 2, 3, 5, 12, 100, 1001} {
+				var mu sync.Mutex
+				hits := make([]int, n)
+				Parallel(n, func(lo, hi int) {
+					require.Less(t, lo, hi)
+					mu.Lock()
+					defer mu.Unlock()
+					for i := lo; i < hi; i++ {
+						hits[i]++
+					}
+				})
+				for i, h := range hits {
+					require.Equal(t, 1, h, "threads=%d n=%d: element %d run %d times", threads, n, i, h)
+				}
+			}
+		})
+	}
+}
+
+// summer is a Parallel body bound once, the way the runtime splits
+// attention: the method value is made at set-up, not per call.
+type summer struct {
+	x    []float32
+	body func(lo, hi int)
+}
+
+func (s *summer) scale(lo, hi int) {
+	for i := lo; i < hi; i++ {
+		s.x[i] *= 0.5
+	}
+}
+
+// TestParallelNoAllocs: dispatching split kernels allocates nothing, so a
+// decode step stays allocation-free with threads.
+func TestParallelNoAllocs(t *testing.T) {
+	s := q8MMShape{1, 768, 2304}
+	a, w := randVec(1, s.k, 1), randVec(2, s.n*s.k, 1)
+	y := make([]float32, s.n)
+	aq, as, wq, ws, _ := q8MatMulInputs(1, s)
+	sm := &summer{x: randVec(3, 64, 1)}
+	sm.body = sm.scale
+	withThreads(2, func() {
+		MatMul(y, a, w, nil, 1, s.k, s.n) // start the workers
+		assert.Zero(t, testing.AllocsPerRun(50, func() { MatMul(y, a, w, nil, 1, s.k, s.n) }), "MatMul (GEMV)")
+		assert.Zero(t, testing.AllocsPerRun(50, func() { Q8MatVec(y, wq, ws, aq, as, s.k, s.n) }), "Q8MatVec")
+		assert.Zero(t, testing.AllocsPerRun(50, func() { Parallel(12, sm.body) }), "Parallel")
+	})
+}
+
+func TestThreads(t *testing.T) {
+	assert.GreaterOrEqual(t, DefaultThreads(), 1)
+	withThreads(3, func() { assert.Equal(t, 3, Threads()) })
+	withThreads(0, func() { assert.Equal(t, DefaultThreads(), Threads()) })
+	withThreads(-2, func() { assert.Equal(t, DefaultThreads(), Threads()) })
+}
+
+func TestCountCores(t *testing.T) {
+	// Two sockets of two cores with two hyper-threads each, then a CPU
+	// whose entries have no core id (counted as unknown).
+	var b strings.Builder
+	for cpu := range 8 {
+		fmt.Fprintf(&b, "processor\t: %d\nphysical id\t: %d\ncore id\t\t: %d\nflags\t\t: fpu\n\n", cpu, cpu/4, cpu%2)
+	}
+	assert.Equal(t, 4, countCores(bufio.NewScanner(strings.NewReader(b.String()))))
+	assert.Equal(t, 0, countCores(bufio.NewScanner(strings.NewReader("processor\t: 0\nmodel name\t: X\n\n"))))
+}

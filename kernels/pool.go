@@ -1,0 +1,193 @@
+package kernels
+
+import (
+	"runtime"
+	"sync"
+	"sync/atomic"
+)
+
+// task is one parallel job: run computes the part [lo, hi) of it. Jobs are
+// values held by their caller (or by the pool, see jobs.go) and passed as a
+// pointer, so dispatching one stores no new pointer on the heap.
+type task interface {
+	run(lo, hi int)
+}
+
+// pool is a persistent set of worker goroutines. A job is split into chunks
+// that the calling goroutine and the workers claim one at a time, so a core
+// slowed down by another process takes fewer chunks. Workers spin on the
+// job state for a while after each job (a decode step issues one matmul
+// after another, microseconds apart), then park on their wake channel.
+//
+// One job runs at a time: a caller that finds the pool busy (another
+// session, or a kernel called from inside a parallel body) runs its work on
+// its own goroutine instead of waiting. The chunk boundaries of a job do not
+// depend on which goroutine runs a chunk, so results do not either.
+type pool struct {
+	mu sync.Mutex // held by the caller whose job is running
+
+	// state packs the job generation (high 32 bits), its chunk count (16
+	// bits) and the next unclaimed chunk (low 16 bits), so that claiming a
+	// chunk also proves the job it belongs to is still the current one.
+	state atomic.Uint64
+	done  atomic.Int32 // chunks of the current job finished
+
+	// The current job, written under mu before state publishes it and read
+	// only by a goroutine that has claimed one of its chunks: the job cannot
+	// end, and these cannot change, before that chunk is done.
+	job      task
+	n, align int
+	jobs     jobs // the kernels' job values, so that dispatch allocates nothing
+	workers  []*worker
+	sleepers atomic.Int32 // workers parked, a hint for waking
+}
+
+type worker struct {
+	wake   chan struct{} // one token per wake-up
+	parked atomic.Bool
+	quit   atomic.Bool
+}
+
+const (
+	// spinRounds bounds how long an idle worker polls before parking:
+	// about 20-60 µs, more than the gap between two matmuls of a decode
+	// step and far less than a scheduler tick.
+	spinRounds = 1 << 12
+	// maxChunks keeps the chunk count inside its 16 bits of state.
+	maxChunks = 1<<16 - 1
+)
+
+var workPool pool
+
+func packState(gen, chunks, next uint64) uint64 { return gen<<32 | chunks<<16 | next }
+
+func unpackState(s uint64) (gen, chunks, next uint64) {
+	return s >> 32, s >> 16 & 0xffff, s & 0xffff
+}
+
+// acquire takes the pool for one job. It reports false when the pool is
+// busy or has no workers (Threads() == 1): the caller then does the work
+// itself. After true, the caller fills a job (usually one of p.jobs), calls
+// run and then release.
+func (p *pool) acquire() bool {
+	if !p.mu.TryLock() {
+		return false
+	}
+	p.ensureWorkers()
+	if len(p.workers) == 0 {
+		p.mu.Unlock()
+		return false
+	}
+	return true
+}
+
+// release ends the job of acquire.
+func (p *pool) release() {
+	p.jobs = jobs{} // drop the caller's slices
+	p.job = nil
+	p.mu.Unlock()
+}
+
+// run runs t over [0, n) split into chunks pieces whose bounds are
+// multiples of align (the last ends at n), on the workers and the calling
+// goroutine, and returns when every piece is done.
+func (p *pool) run(t task, n, align, chunks int) {
+	chunks = max(1, min(chunks, maxChunks, (n+align-1)/align))
+	p.job, p.n, p.align = t, n, align
+	p.done.Store(0)
+	gen, _, _ := unpackState(p.state.Load())
+	gen = (gen + 1) & 0xffffffff
+	p.state.Store(packState(gen, uint64(chunks), 0))
+	if p.sleepers.Load() > 0 {
+		for _, w := range p.workers[:min(len(p.workers), chunks-1)] {
+			if w.parked.CompareAndSwap(true, false) {
+				p.sleepers.Add(-1)
+				w.wake <- struct{}{}
+			}
+		}
+	}
+	p.work(gen)
+	for spins := 0; p.done.Load() != int32(chunks); spins++ {
+		if spins > 64 {
+			runtime.Gosched()
+		}
+	}
+}
+
+// work claims and runs chunks of job gen until none is left.
+func (p *pool) work(gen uint64) {
+	for {
+		s := p.state.Load()
+		g, chunks, next := unpackState(s)
+		if g != gen || next >= chunks {
+			return
+		}
+		if !p.state.CompareAndSwap(s, s+1) {
+			continue
+		}
+		units := uint64((p.n + p.align - 1) / p.align)
+		lo := int(units*next/chunks) * p.align
+		hi := min(p.n, int(units*(next+1)/chunks)*p.align)
+		if lo < hi {
+			p.job.run(lo, hi)
+		}
+		p.done.Add(1)
+	}
+}
+
+// loop is a worker's life: wait for a job newer than the last one seen,
+// help with it, repeat.
+func (p *pool) loop(w *worker) {
+	seen, _, _ := unpackState(p.state.Load())
+	for !w.quit.Load() {
+		gen := p.waitJob(w, seen)
+		if w.quit.Load() {
+			return
+		}
+		p.work(gen)
+		seen = gen
+	}
+}
+
+// waitJob spins, then parks, until the job generation differs from seen.
+func (p *pool) waitJob(w *worker, seen uint64) uint64 {
+	for i := 0; i < spinRounds; i++ {
+		if g, _, _ := unpackState(p.state.Load()); g != seen || w.quit.Load() {
+			return g
+		}
+		if i%64 == 63 {
+			runtime.Gosched()
+		}
+	}
+	w.parked.Store(true)
+	p.sleepers.Add(1)
+	if g, _, _ := unpackState(p.state.Load()); g == seen && !w.quit.Load() {
+		<-w.wake // whoever cleared parked sends exactly one token
+	} else if w.parked.CompareAndSwap(true, false) {
+		p.sleepers.Add(-1)
+	} else {
+		<-w.wake // a caller cleared parked just now and is sending
+	}
+	g, _, _ := unpackState(p.state.Load())
+	return g
+}
+
+// ensureWorkers starts or stops workers so that, with the calling
+// goroutine, Threads() goroutines share a job. Called with mu held.
+func (p *pool) ensureWorkers() {
+	want := Threads() - 1
+	for len(p.workers) < want {
+		w := &worker{wake: make(chan struct{}, 1)}
+		p.workers = append(p.workers, w)
+		go p.loop(w)
+	}
+	for len(p.workers) > want {
+		w := p.workers[len(p.workers)-1]
+		p.workers = p.workers[:len(p.workers)-1]
+		w.quit.Store(true)
+		if w.parked.CompareAndSwap(true, false) {
+			p.sleepers.Add(-1)
+			w.wake <- struct{}{}
+		}
+	}
+}
