@@ -160,9 +160,11 @@ func ExampleQ8MatMul() {
 	// Output: [11 17 12 14]
 }
 
+// BenchmarkQ8MatMul measures one thread (BenchmarkParallel splits it).
 func BenchmarkQ8MatMul(b *testing.B) {
-	saved := active
-	defer func() { active = saved }()
+	saved, savedThreads := active, threads.Load()
+	defer func() { active = saved; threads.Store(savedThreads) }()
+	SetThreads(1)
 	for _, tier := range tiers {
 		for _, s := range []q8MMShape{{512, 768, 2304}, {512, 768, 3072}, {512, 3072, 768}} {
 			if tier == genericImpl {

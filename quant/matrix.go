@@ -64,9 +64,11 @@ func (m *Matrix) Row(i int, dst []float32) {
 	kernels.Q8Dequantize(dst[:m.Cols], m.Q[i*m.Cols:(i+1)*m.Cols], m.Scales[i*nb:(i+1)*nb])
 }
 
-// Scratch holds the quantized copy of the vector MatVec multiplies, so that
-// a decode step allocates nothing. One Scratch serves any matrix of at most
-// the number of columns it was made for; it is not safe for concurrent use.
+// Scratch holds the quantized copy of the vector MatVec multiplies (or of
+// the rows MatMul multiplies), so that a decode step allocates nothing. One
+// Scratch serves any matrix of at most the number of values it was made
+// for; MatMul grows it when a call needs more. It is not safe for
+// concurrent use.
 type Scratch struct {
 	xq []int8
 	xs []float32
@@ -74,7 +76,13 @@ type Scratch struct {
 
 // NewScratch returns a Scratch for matrices of up to cols columns.
 func NewScratch(cols int) *Scratch {
-	return &Scratch{xq: make([]int8, cols), xs: make([]float32, cols/kernels.Q8Block)}
+	return NewScratchRows(1, cols)
+}
+
+// NewScratchRows returns a Scratch for MatMul on up to rows rows of up to
+// cols columns (a prefill of rows tokens), which then allocates nothing.
+func NewScratchRows(rows, cols int) *Scratch {
+	return &Scratch{xq: make([]int8, rows*cols), xs: make([]float32, rows*cols/kernels.Q8Block)}
 }
 
 // MatVec computes y[:Rows] = M·x for x of length Cols: x is quantized to
@@ -92,4 +100,31 @@ func (m *Matrix) MatVec(y, x []float32, s *Scratch) {
 	nb := m.Cols / kernels.Q8Block
 	kernels.Q8Quantize(s.xq[:m.Cols], s.xs[:nb], x)
 	kernels.Q8MatVec(y, m.Q, m.Scales, s.xq, s.xs, m.Cols, m.Rows)
+}
+
+// MatMul computes c[:m*Rows] = A·Mᵀ + bias for the row-major m×Cols matrix
+// a, the int8 form of a linear layer applied to m tokens: each row of a is
+// quantized to int8 blocks (kernels.Q8Quantize), then kernels.Q8MatMul
+// multiplies them by every row of M, reading each block of M once per few
+// rows of a rather than once per row. Row i of c equals MatVec of row i of
+// a (plus the bias) bit for bit. bias may be nil; otherwise it holds Rows
+// values. s grows to m×Cols values on the first call that needs it (an
+// allocation); after that, calls of at most that size allocate nothing.
+// a must be finite.
+func (m *Matrix) MatMul(c, a []float32, rows int, bias []float32, s *Scratch) {
+	if rows < 0 || len(a) != rows*m.Cols {
+		panic(fmt.Sprintf("quant.Matrix.MatMul: len(a) = %d, want %d rows of %d columns", len(a), rows, m.Cols))
+	}
+	if len(c) < rows*m.Rows {
+		panic(fmt.Sprintf("quant.Matrix.MatMul: len(c) = %d, want %d rows of %d", len(c), rows, m.Rows))
+	}
+	if bias != nil && len(bias) != m.Rows {
+		panic(fmt.Sprintf("quant.Matrix.MatMul: len(bias) = %d, want %d", len(bias), m.Rows))
+	}
+	n, nb := rows*m.Cols, rows*m.Cols/kernels.Q8Block
+	if len(s.xq) < n {
+		s.xq, s.xs = make([]int8, n), make([]float32, nb)
+	}
+	kernels.Q8Quantize(s.xq[:n], s.xs[:nb], a)
+	kernels.Q8MatMul(c, s.xq, s.xs, m.Q, m.Scales, bias, rows, m.Cols, m.Rows)
 }

@@ -179,3 +179,39 @@ func ExampleMatrix() {
 	fmt.Println(emb[0], logits)
 	// Output: 0.5 [16 8 -16]
 }
+
+// TestMatMulMatchesMatVec: every row of the int8 GEMM is the int8 GEMV of
+// that row plus the bias, bit for bit, on every tier; the scratch grows once.
+func TestMatMulMatchesMatVec(t *testing.T) {
+	const rows, cols, tokens = 67, 96, 9
+	m, err := QuantizeMatrix(randF32(6, rows*cols, 0.1), rows, cols)
+	require.NoError(t, err)
+	a, bias := randF32(7, tokens*cols, 3), randF32(8, rows, 1)
+	saved := kernels.ISA()
+	defer func() { require.NoError(t, kernels.SetISA(saved)) }()
+	for _, isa := range kernels.ISAs() {
+		require.NoError(t, kernels.SetISA(isa))
+		s := NewScratch(cols)
+		c := make([]float32, tokens*rows+5)
+		for i := range c {
+			c[i] = float32(math.NaN())
+		}
+		m.MatMul(c[:tokens*rows], a, tokens, bias, s)
+		y := make([]float32, rows)
+		for i := range tokens {
+			m.MatVec(y, a[i*cols:(i+1)*cols], s)
+			for j := range y {
+				y[j] += bias[j]
+			}
+			require.Equal(t, y, c[i*rows:(i+1)*rows], "%s: token %d", isa, i)
+		}
+		for _, v := range c[tokens*rows:] {
+			assert.True(t, math.IsNaN(float64(v)), "%s: MatMul wrote past its rows", isa)
+		}
+		assert.Zero(t, testing.AllocsPerRun(5, func() { m.MatMul(c[:tokens*rows], a, tokens, bias, s) }), isa)
+		assert.Zero(t, testing.AllocsPerRun(5, func() { m.MatMul(c[:4*rows], a[:4*cols], 4, nil, s) }), isa)
+	}
+	assert.PanicsWithValue(t, "quant.Matrix.MatMul: len(a) = 96, want 2 rows of 96 columns", func() {
+		m.MatMul(make([]float32, 2*rows), a[:cols], 2, nil, NewScratch(cols))
+	})
+}
