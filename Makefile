@@ -36,9 +36,11 @@ vet:
 test-native:
 	GOFORMER_EXPECT_ISA=$(NATIVE_ISA) $(GO) test -count=1 ./...
 
-# Sessions share one model across goroutines: prove it under the race detector.
+# Sessions share one model across goroutines, and the kernels' worker pool
+# across sessions: prove both under the race detector.
 test-race:
 	$(GO) test -count=1 -race ./runtime ./model/tokenizer
+	$(GO) test -count=1 -race -run 'Parallel|Threads' ./kernels
 
 test-purego:
 	GOFORMER_EXPECT_ISA=generic $(GO) test -count=1 -short -tags purego $(KERNEL_PKGS)

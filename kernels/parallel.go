@@ -63,7 +63,8 @@ func (j *gemmJob) run(lo, hi int) {
 
 // gemm runs the tier's GEMM, split by column blocks across the pool when it
 // is large. Each piece packs its own panels (the scratch pools hand every
-// goroutine its own) and repacks A: a few percent of the work at k·n ≥ 2¹⁸.
+// goroutine its own) and repacks all of A, so the split is coarser than the
+// GEMVs': two pieces per thread.
 func gemm(t *impl, c, a, w, bias []float32, m, k, n int) {
 	if m*k*n >= minParallelMACs && n >= 2*t.gemmAlign && workPool.acquire() {
 		j := &workPool.jobs.gemm
@@ -115,12 +116,13 @@ func (j *q8MatMulJob) run(lo, hi int) {
 }
 
 // q8MatMul splits the int8 GEMM by columns (rows of W) across the pool when
-// it is large. Every element's arithmetic is independent of the split.
+// it is large. Every element's arithmetic is independent of the split, and
+// a piece packs nothing, so it is split as finely as the GEMVs.
 func q8MatMul(t *impl, c []float32, aq []int8, as []float32, wq []int8, ws, bias []float32, m, k, n int) {
 	if m*k*n >= minParallelMACs && n >= 32 && workPool.acquire() {
 		j := &workPool.jobs.q8MatMul
 		*j = q8MatMulJob{t: t, c: c, aq: aq, as: as, wq: wq, ws: ws, bias: bias, m: m, k: k, n: n}
-		workPool.run(j, n, 16, 2*Threads())
+		workPool.run(j, n, 16, chunksPerThread*Threads())
 		workPool.release()
 		return
 	}

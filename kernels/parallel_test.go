@@ -3,9 +3,12 @@ package kernels
 import (
 	"bufio"
 	"fmt"
+	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -158,4 +161,31 @@ func TestCountCores(t *testing.T) {
 	}
 	assert.Equal(t, 4, countCores(bufio.NewScanner(strings.NewReader(b.String()))))
 	assert.Equal(t, 0, countCores(bufio.NewScanner(strings.NewReader("processor\t: 0\nmodel name\t: X\n\n"))))
+}
+
+// TestParallelUsesWorkers: with n threads, n pieces of a job run at the same
+// time, on the very first job after the workers start too. Each piece waits
+// (up to a timeout) until all n have begun, which only happens if the
+// workers take part.
+func TestParallelUsesWorkers(t *testing.T) {
+	for _, n := range []int{2, 3, 2} { // 3 starts a new worker, 2 stops it
+		withThreads(n, func() {
+			for range 3 {
+				var started atomic.Int32
+				var late atomic.Int32
+				Parallel(n, func(lo, hi int) {
+					started.Add(1)
+					deadline := time.Now().Add(5 * time.Second)
+					for started.Load() < int32(n) {
+						if time.Now().After(deadline) {
+							late.Add(1)
+							return
+						}
+						runtime.Gosched()
+					}
+				})
+				require.Zero(t, late.Load(), "threads=%d: the pieces did not run concurrently", n)
+			}
+		})
+	}
 }

@@ -136,9 +136,10 @@ func (p *pool) work(gen uint64) {
 }
 
 // loop is a worker's life: wait for a job newer than the last one seen,
-// help with it, repeat.
-func (p *pool) loop(w *worker) {
-	seen, _, _ := unpackState(p.state.Load())
+// help with it, repeat. seen is the generation of the last job finished
+// when the worker was made: a job published before the goroutine first runs
+// is newer, and the worker joins it.
+func (p *pool) loop(w *worker, seen uint64) {
 	for !w.quit.Load() {
 		gen := p.waitJob(w, seen)
 		if w.quit.Load() {
@@ -179,7 +180,8 @@ func (p *pool) ensureWorkers() {
 	for len(p.workers) < want {
 		w := &worker{wake: make(chan struct{}, 1)}
 		p.workers = append(p.workers, w)
-		go p.loop(w)
+		seen, _, _ := unpackState(p.state.Load())
+		go p.loop(w, seen)
 	}
 	for len(p.workers) > want {
 		w := p.workers[len(p.workers)-1]
