@@ -31,6 +31,10 @@ type pool struct {
 	// chunk also proves the job it belongs to is still the current one.
 	state atomic.Uint64
 	done  atomic.Int32 // chunks of the current job finished
+	// waiting is set while the caller is parked on finished, which has
+	// room for the one token that wakes it.
+	waiting  atomic.Bool
+	finished chan struct{}
 
 	// The current job, written under mu before state publishes it and read
 	// only by a goroutine that has claimed one of its chunks: the job cannot
@@ -74,6 +78,9 @@ func (p *pool) acquire() bool {
 		return false
 	}
 	p.ensureWorkers()
+	if p.finished == nil {
+		p.finished = make(chan struct{}, 1)
+	}
 	if len(p.workers) == 0 {
 		p.mu.Unlock()
 		return false
@@ -107,10 +114,26 @@ func (p *pool) run(t task, n, align, chunks int) {
 		}
 	}
 	p.work(gen)
-	for spins := 0; p.done.Load() != int32(chunks); spins++ {
-		if spins > 64 {
+	p.waitDone(int32(chunks))
+}
+
+// waitDone returns when all chunks of the current job are done. It spins
+// briefly, then parks: on a machine shared with other processes, a waiter
+// that keeps spinning takes CPU time from the worker it is waiting for.
+func (p *pool) waitDone(chunks int32) {
+	for i := 0; i < spinRounds; i++ {
+		if p.done.Load() == chunks {
+			return
+		}
+		if i%64 == 63 {
 			runtime.Gosched()
 		}
+	}
+	p.waiting.Store(true)
+	if p.done.Load() != chunks {
+		<-p.finished // the goroutine that finished the last chunk sends
+	} else if !p.waiting.CompareAndSwap(true, false) {
+		<-p.finished // it finished just now and is sending
 	}
 }
 
@@ -131,7 +154,9 @@ func (p *pool) work(gen uint64) {
 		if lo < hi {
 			p.job.run(lo, hi)
 		}
-		p.done.Add(1)
+		if p.done.Add(1) == int32(chunks) && p.waiting.CompareAndSwap(true, false) {
+			p.finished <- struct{}{}
+		}
 	}
 }
 
