@@ -68,10 +68,10 @@ func Q8MatVecAVX2(y []float32, wq []int8, ws []float32, xq []int8, xs []float32,
 //go:noescape
 func Q8QuantizeAVX2(xq []int8, xs []float32, x []float32)
 
-// Q8MatMul4VNNI computes 4 rows of C = A·Wᵀ for int8 blocks of 32 (kernels.Q8MatMul):
+// Q8MatMul3VNNI computes 3 rows of C = A·Wᵀ for int8 blocks of 32 (kernels.Q8MatMul):
 //
 //	nb := k / 32
-//	for i := 0; i < 4; i++ {
+//	for i := 0; i < 3; i++ {
 //		for j := 0; j < n; j++ {
 //			var s float32
 //			for b := 0; b < nb; b++ {
@@ -86,13 +86,13 @@ func Q8QuantizeAVX2(xq []int8, xs []float32, x []float32)
 //	}
 //
 // k is a positive multiple of 32, n ≥ 1 and ldc ≥ n; the slices hold at least
-// (4-1)*ldc+n, 4*k, 4*k/32, n*k and n*k/32 elements. Every aq lies in
+// (3-1)*ldc+n, 3*k, 3*k/32, n*k and n*k/32 elements. Every aq lies in
 // [-127, 127].
 //
 // It needs AVX512F, AVX512BW, AVX512VL and AVX512VNNI.
 //
 //go:noescape
-func Q8MatMul4VNNI(c []float32, ldc int, aq []int8, as []float32, wq []int8, ws []float32, k int, n int)
+func Q8MatMul3VNNI(c []float32, ldc int, aq []int8, as []float32, wq []int8, ws []float32, k int, n int)
 
 // Q8MatMul3AVX2 computes 3 rows of C = A·Wᵀ for int8 blocks of 32 (kernels.Q8MatMul):
 //

@@ -18,7 +18,7 @@ func useQ8AVX512(t *impl) {
 	t.q8Tile = q8Tile{rows: 3, fn: asm.Q8MatMul3AVX2}
 	if hasVNNI {
 		t.q8MatVec = asm.Q8MatVecVNNI
-		t.q8Tile = q8Tile{rows: 4, fn: asm.Q8MatMul4VNNI}
+		t.q8Tile = q8Tile{rows: 3, fn: asm.Q8MatMul3VNNI}
 	}
 }
 

@@ -66,7 +66,7 @@ func Q8MatMul(c []float32, aq []int8, as []float32, wq []int8, ws []float32, bia
 }
 
 // q8Tile is a tier's int8 GEMM kernel: rows rows of A against n rows of W,
-// storing C's rows ldc floats apart (see asm.Q8MatMul4VNNI for its meaning).
+// storing C's rows ldc floats apart (see asm.Q8MatMul3VNNI for its meaning).
 // A tier without one (rows == 0) runs q8MatVec per row of A.
 type q8Tile struct {
 	rows int

@@ -56,6 +56,8 @@ func strided(base, stride, stride3 Register, i, disp int) Mem {
 		return Mem{Base: base, Index: stride, Scale: 2, Disp: disp}
 	case 3:
 		return Mem{Base: base, Index: stride3, Scale: 1, Disp: disp}
+	case 4:
+		return Mem{Base: base, Index: stride, Scale: 4, Disp: disp}
 	}
 	panic("strided: row out of range")
 }
