@@ -12,11 +12,13 @@ var benchShapes = []mmShape{
 	{7, 768, 3072}, {64, 3072, 768}, {128, 768, 2304}, {512, 768, 3072},
 }
 
-// BenchmarkMatMul reports GFLOP/s (2·M·K·N per call) for every tier, and for
-// M = 1 the GB/s of weights streamed, which bounds a decode step.
+// BenchmarkMatMul reports GFLOP/s (2·M·K·N per call) on one thread for every
+// tier, and for M = 1 the GB/s of weights streamed, which bounds a decode
+// step.
 func BenchmarkMatMul(b *testing.B) {
 	saved := active
 	defer func() { active = saved }()
+	oneThread(b)
 	for _, tier := range tiers {
 		for _, s := range benchShapes {
 			if tier == genericImpl && s.m*s.k*s.n > 1<<28 {

@@ -5,6 +5,15 @@ import (
 	"testing"
 )
 
+// oneThread runs the rest of a benchmark on one thread, so that the
+// per-kernel benchmarks keep measuring a single core (BenchmarkParallel
+// measures the split).
+func oneThread(b *testing.B) {
+	saved := threads.Load()
+	SetThreads(1)
+	b.Cleanup(func() { threads.Store(saved) })
+}
+
 // BenchmarkParallel runs the split kernels on the best tier with 1 and 2
 // threads: GOP/s counts 2·M·K·N operations per call, and the 2-thread run
 // reports its speed-up over the 1-thread run just before it.

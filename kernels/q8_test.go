@@ -301,6 +301,7 @@ func ExampleQ8MatVec() {
 func BenchmarkQ8MatVec(b *testing.B) {
 	saved := active
 	defer func() { active = saved }()
+	oneThread(b)
 	for _, tier := range tiers {
 		active = tier
 		for _, s := range []q8Shape{{768, 50257}, {768, 3072}, {96, 50257}} {

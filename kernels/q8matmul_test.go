@@ -162,9 +162,9 @@ func ExampleQ8MatMul() {
 
 // BenchmarkQ8MatMul measures one thread (BenchmarkParallel splits it).
 func BenchmarkQ8MatMul(b *testing.B) {
-	saved, savedThreads := active, threads.Load()
-	defer func() { active = saved; threads.Store(savedThreads) }()
-	SetThreads(1)
+	saved := active
+	defer func() { active = saved }()
+	oneThread(b)
 	for _, tier := range tiers {
 		for _, s := range []q8MMShape{{512, 768, 2304}, {512, 768, 3072}, {512, 3072, 768}} {
 			if tier == genericImpl {
