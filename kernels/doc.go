@@ -1,6 +1,11 @@
 // Package kernels is goformer's numeric core: fp32 matrix products, int8
-// block-quantized matrix-vector products (q8.go), softmax,
-// normalization, GELU and the small vector forms attention needs.
+// block-quantized matrix-vector and matrix products (q8.go, q8matmul.go),
+// softmax, normalization, GELU and the small vector forms attention needs.
+//
+// Large products are split across a persistent pool of worker goroutines
+// (pool.go, parallel.go), Threads() of them counting the caller, by default
+// one per physical core (threads.go); Parallel lends the pool to callers
+// such as attention. A split never changes a result.
 //
 // Every kernel has three parts, each one hop from the last:
 //   - here, a public function that checks shapes and states its meaning as a Go loop;
