@@ -210,6 +210,9 @@ func TestPositionLimits(t *testing.T) {
 // the ring's wraps (RoPE) or context shifts (learned positions), allocates
 // nothing and leaves the heap as it was.
 func TestLongGenerationFixedMemory(t *testing.T) {
+	if raceEnabled {
+		t.Skip("skipping under -race: the race detector empties sync.Pool on purpose, so pooled GEMM buffers are reallocated")
+	}
 	for _, name := range []string{"rope-neox", "gpt2"} {
 		m := newTestModel(t, variants[name], 51)
 		s, err := m.NewSession(SessionOptions{Capacity: 16, Keep: 2, ContextShift: true})
@@ -230,9 +233,7 @@ func TestLongGenerationFixedMemory(t *testing.T) {
 		allocs := testing.AllocsPerRun(3, decode)
 		goruntime.GC()
 		goruntime.ReadMemStats(&after)
-		if !raceEnabled {
-			assert.Zero(t, allocs, "%s: allocations in 160 decode steps", name)
-		}
+		assert.Zero(t, allocs, "%s: allocations in 160 decode steps", name)
 		assert.Less(t, int64(after.HeapInuse)-int64(before.HeapInuse), int64(64<<10), "%s: heap growth over 640 steps", name)
 	}
 }
