@@ -39,8 +39,8 @@ test-native:
 # Sessions share one model across goroutines, and the kernels' worker pool
 # across sessions: prove both under the race detector.
 test-race:
-	$(GO) test -count=1 -race ./runtime ./model/tokenizer
-	$(GO) test -count=1 -race -run 'Parallel|Threads' ./kernels
+	$(GO) test -count=1 -short -race ./runtime ./model/tokenizer
+	$(GO) test -count=1 -short -race -run 'Parallel|Threads' ./kernels
 
 test-purego:
 	GOFORMER_EXPECT_ISA=generic $(GO) test -count=1 -short -tags purego $(KERNEL_PKGS)
