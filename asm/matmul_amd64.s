@@ -169,24 +169,6 @@ doneavx512:
 	VZEROUPPER
 	RET
 
-DATA gemvTailMask<>+0(SB)/4, $0xffffffff
-DATA gemvTailMask<>+4(SB)/4, $0xffffffff
-DATA gemvTailMask<>+8(SB)/4, $0xffffffff
-DATA gemvTailMask<>+12(SB)/4, $0xffffffff
-DATA gemvTailMask<>+16(SB)/4, $0xffffffff
-DATA gemvTailMask<>+20(SB)/4, $0xffffffff
-DATA gemvTailMask<>+24(SB)/4, $0xffffffff
-DATA gemvTailMask<>+28(SB)/4, $0xffffffff
-DATA gemvTailMask<>+32(SB)/4, $0x00000000
-DATA gemvTailMask<>+36(SB)/4, $0x00000000
-DATA gemvTailMask<>+40(SB)/4, $0x00000000
-DATA gemvTailMask<>+44(SB)/4, $0x00000000
-DATA gemvTailMask<>+48(SB)/4, $0x00000000
-DATA gemvTailMask<>+52(SB)/4, $0x00000000
-DATA gemvTailMask<>+56(SB)/4, $0x00000000
-DATA gemvTailMask<>+60(SB)/4, $0x00000000
-GLOBL gemvTailMask<>(SB), RODATA|NOPTR, $64
-
 // func GemvAVX2(y []float32, x []float32, w []float32, bias []float32)
 // Requires: AVX, CMOV, FMA3
 TEXT ·GemvAVX2(SB), NOSPLIT, $0-96
@@ -340,6 +322,1121 @@ storeavx21:
 	JMP    singleavx2
 
 doneavx2:
+	VZEROUPPER
+	RET
+
+DATA gemvTailMask<>+0(SB)/4, $0xffffffff
+DATA gemvTailMask<>+4(SB)/4, $0xffffffff
+DATA gemvTailMask<>+8(SB)/4, $0xffffffff
+DATA gemvTailMask<>+12(SB)/4, $0xffffffff
+DATA gemvTailMask<>+16(SB)/4, $0xffffffff
+DATA gemvTailMask<>+20(SB)/4, $0xffffffff
+DATA gemvTailMask<>+24(SB)/4, $0xffffffff
+DATA gemvTailMask<>+28(SB)/4, $0xffffffff
+DATA gemvTailMask<>+32(SB)/4, $0x00000000
+DATA gemvTailMask<>+36(SB)/4, $0x00000000
+DATA gemvTailMask<>+40(SB)/4, $0x00000000
+DATA gemvTailMask<>+44(SB)/4, $0x00000000
+DATA gemvTailMask<>+48(SB)/4, $0x00000000
+DATA gemvTailMask<>+52(SB)/4, $0x00000000
+DATA gemvTailMask<>+56(SB)/4, $0x00000000
+DATA gemvTailMask<>+60(SB)/4, $0x00000000
+GLOBL gemvTailMask<>(SB), RODATA|NOPTR, $64
+
+// func GemvBatchAVX512(c []float32, a []float32, w []float32, bias []float32, m int, k int, n int, ldc int)
+// Requires: AVX, AVX512DQ, AVX512F, BMI2, CMOV
+TEXT ·GemvBatchAVX512(SB), NOSPLIT, $64-128
+	MOVQ    ldc+120(FP), AX
+	SHLQ    $0x02, AX
+	MOVQ    AX, (SP)
+	MOVQ    a_base+24(FP), AX
+	MOVQ    AX, 8(SP)
+	MOVQ    m+96(FP), AX
+	MOVQ    AX, 16(SP)
+	MOVQ    n+112(FP), AX
+	MOVQ    AX, 32(SP)
+	MOVQ    c_base+0(FP), AX
+	MOVQ    AX, 48(SP)
+	MOVQ    bias_base+72(FP), AX
+	MOVQ    bias_len+80(FP), CX
+	TESTQ   CX, CX
+	CMOVQEQ CX, AX
+	MOVQ    AX, 24(SP)
+	MOVQ    w_base+48(FP), DI
+	MOVQ    k+104(FP), R9
+	MOVQ    R9, CX
+	ANDQ    $0x0000000f, CX
+	SHLQ    $0x02, R9
+	TESTQ   CX, CX
+	JZ      wblocksbatchavx512
+	MOVL    $0xffffffff, AX
+	BZHIL   CX, AX, AX
+	KMOVW   AX, K1
+
+wblocksbatchavx512:
+wbatchavx5124:
+	CMPQ 32(SP), $0x00000004
+	JB   wbatchavx5121
+	LEAQ (DI)(R9*1), R10
+	LEAQ (DI)(R9*2), R11
+	LEAQ (R10)(R9*2), R12
+	MOVQ 8(SP), SI
+	MOVQ 48(SP), AX
+	MOVQ AX, 56(SP)
+	MOVQ 16(SP), AX
+	MOVQ AX, 40(SP)
+
+abatchavx5124:
+	CMPQ   40(SP), $0x00000004
+	JB     arestbatchavx5124
+	LEAQ   (SI)(R9*1), BX
+	LEAQ   (SI)(R9*2), DX
+	LEAQ   (BX)(R9*2), R8
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+	VXORPS Z12, Z12, Z12
+	VXORPS Z13, Z13, Z13
+	VXORPS Z14, Z14, Z14
+	VXORPS Z15, Z15, Z15
+	XORQ   R13, R13
+
+loopbatchavx5124x4:
+	LEAQ        64(R13), AX
+	CMPQ        AX, R9
+	JA          tailbatchavx5124x4
+	VMOVUPS     (SI)(R13*1), Z16
+	VMOVUPS     (BX)(R13*1), Z17
+	VMOVUPS     (DX)(R13*1), Z18
+	VMOVUPS     (R8)(R13*1), Z19
+	VMOVUPS     (DI)(R13*1), Z20
+	VFMADD231PS Z16, Z20, Z0
+	VFMADD231PS Z17, Z20, Z1
+	VFMADD231PS Z18, Z20, Z2
+	VFMADD231PS Z19, Z20, Z3
+	VMOVUPS     (R10)(R13*1), Z21
+	VFMADD231PS Z16, Z21, Z4
+	VFMADD231PS Z17, Z21, Z5
+	VFMADD231PS Z18, Z21, Z6
+	VFMADD231PS Z19, Z21, Z7
+	VMOVUPS     (R11)(R13*1), Z20
+	VFMADD231PS Z16, Z20, Z8
+	VFMADD231PS Z17, Z20, Z9
+	VFMADD231PS Z18, Z20, Z10
+	VFMADD231PS Z19, Z20, Z11
+	VMOVUPS     (R12)(R13*1), Z21
+	VFMADD231PS Z16, Z21, Z12
+	VFMADD231PS Z17, Z21, Z13
+	VFMADD231PS Z18, Z21, Z14
+	VFMADD231PS Z19, Z21, Z15
+	MOVQ        AX, R13
+	JMP         loopbatchavx5124x4
+
+tailbatchavx5124x4:
+	TESTQ       CX, CX
+	JZ          reducebatchavx5124x4
+	VMOVUPS.Z   (SI)(R13*1), K1, Z16
+	VMOVUPS.Z   (BX)(R13*1), K1, Z17
+	VMOVUPS.Z   (DX)(R13*1), K1, Z18
+	VMOVUPS.Z   (R8)(R13*1), K1, Z19
+	VMOVUPS.Z   (DI)(R13*1), K1, Z20
+	VFMADD231PS Z16, Z20, Z0
+	VFMADD231PS Z17, Z20, Z1
+	VFMADD231PS Z18, Z20, Z2
+	VFMADD231PS Z19, Z20, Z3
+	VMOVUPS.Z   (R10)(R13*1), K1, Z21
+	VFMADD231PS Z16, Z21, Z4
+	VFMADD231PS Z17, Z21, Z5
+	VFMADD231PS Z18, Z21, Z6
+	VFMADD231PS Z19, Z21, Z7
+	VMOVUPS.Z   (R11)(R13*1), K1, Z20
+	VFMADD231PS Z16, Z20, Z8
+	VFMADD231PS Z17, Z20, Z9
+	VFMADD231PS Z18, Z20, Z10
+	VFMADD231PS Z19, Z20, Z11
+	VMOVUPS.Z   (R12)(R13*1), K1, Z21
+	VFMADD231PS Z16, Z21, Z12
+	VFMADD231PS Z17, Z21, Z13
+	VFMADD231PS Z18, Z21, Z14
+	VFMADD231PS Z19, Z21, Z15
+
+reducebatchavx5124x4:
+	VEXTRACTF64X4 $0x01, Z0, Y20
+	VADDPS        Y20, Y0, Y0
+	VEXTRACTF64X4 $0x01, Z1, Y20
+	VADDPS        Y20, Y1, Y1
+	VEXTRACTF64X4 $0x01, Z2, Y20
+	VADDPS        Y20, Y2, Y2
+	VEXTRACTF64X4 $0x01, Z3, Y20
+	VADDPS        Y20, Y3, Y3
+	VEXTRACTF64X4 $0x01, Z4, Y20
+	VADDPS        Y20, Y4, Y4
+	VEXTRACTF64X4 $0x01, Z5, Y20
+	VADDPS        Y20, Y5, Y5
+	VEXTRACTF64X4 $0x01, Z6, Y20
+	VADDPS        Y20, Y6, Y6
+	VEXTRACTF64X4 $0x01, Z7, Y20
+	VADDPS        Y20, Y7, Y7
+	VEXTRACTF64X4 $0x01, Z8, Y20
+	VADDPS        Y20, Y8, Y8
+	VEXTRACTF64X4 $0x01, Z9, Y20
+	VADDPS        Y20, Y9, Y9
+	VEXTRACTF64X4 $0x01, Z10, Y20
+	VADDPS        Y20, Y10, Y10
+	VEXTRACTF64X4 $0x01, Z11, Y20
+	VADDPS        Y20, Y11, Y11
+	VEXTRACTF64X4 $0x01, Z12, Y20
+	VADDPS        Y20, Y12, Y12
+	VEXTRACTF64X4 $0x01, Z13, Y20
+	VADDPS        Y20, Y13, Y13
+	VEXTRACTF64X4 $0x01, Z14, Y20
+	VADDPS        Y20, Y14, Y14
+	VEXTRACTF64X4 $0x01, Z15, Y20
+	VADDPS        Y20, Y15, Y15
+	VHADDPS       Y4, Y0, Y0
+	VHADDPS       Y12, Y8, Y8
+	VHADDPS       Y8, Y0, Y0
+	VEXTRACTF128  $0x01, Y0, X4
+	VADDPS        X4, X0, X0
+	VHADDPS       Y5, Y1, Y1
+	VHADDPS       Y13, Y9, Y9
+	VHADDPS       Y9, Y1, Y1
+	VEXTRACTF128  $0x01, Y1, X5
+	VADDPS        X5, X1, X1
+	VHADDPS       Y6, Y2, Y2
+	VHADDPS       Y14, Y10, Y10
+	VHADDPS       Y10, Y2, Y2
+	VEXTRACTF128  $0x01, Y2, X6
+	VADDPS        X6, X2, X2
+	VHADDPS       Y7, Y3, Y3
+	VHADDPS       Y15, Y11, Y11
+	VHADDPS       Y11, Y3, Y3
+	VEXTRACTF128  $0x01, Y3, X7
+	VADDPS        X7, X3, X3
+	MOVQ          24(SP), AX
+	TESTQ         AX, AX
+	JZ            storebatchavx5124x4
+	VADDPS        (AX), X0, X0
+	VADDPS        (AX), X1, X1
+	VADDPS        (AX), X2, X2
+	VADDPS        (AX), X3, X3
+
+storebatchavx5124x4:
+	MOVQ    56(SP), AX
+	VMOVUPS X0, (AX)
+	ADDQ    (SP), AX
+	VMOVUPS X1, (AX)
+	ADDQ    (SP), AX
+	VMOVUPS X2, (AX)
+	ADDQ    (SP), AX
+	VMOVUPS X3, (AX)
+	ADDQ    (SP), AX
+	MOVQ    AX, 56(SP)
+	LEAQ    (R8)(R9*1), SI
+	SUBQ    $0x00000004, 40(SP)
+	JMP     abatchavx5124
+
+arestbatchavx5124:
+	CMPQ   40(SP), $0x00000003
+	JNE    arestbatchavx5124_3
+	LEAQ   (SI)(R9*1), BX
+	LEAQ   (SI)(R9*2), DX
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+	XORQ   R13, R13
+
+loopbatchavx5124x3:
+	LEAQ        64(R13), AX
+	CMPQ        AX, R9
+	JA          tailbatchavx5124x3
+	VMOVUPS     (SI)(R13*1), Z16
+	VMOVUPS     (BX)(R13*1), Z17
+	VMOVUPS     (DX)(R13*1), Z18
+	VMOVUPS     (DI)(R13*1), Z20
+	VFMADD231PS Z16, Z20, Z0
+	VFMADD231PS Z17, Z20, Z1
+	VFMADD231PS Z18, Z20, Z2
+	VMOVUPS     (R10)(R13*1), Z21
+	VFMADD231PS Z16, Z21, Z3
+	VFMADD231PS Z17, Z21, Z4
+	VFMADD231PS Z18, Z21, Z5
+	VMOVUPS     (R11)(R13*1), Z20
+	VFMADD231PS Z16, Z20, Z6
+	VFMADD231PS Z17, Z20, Z7
+	VFMADD231PS Z18, Z20, Z8
+	VMOVUPS     (R12)(R13*1), Z21
+	VFMADD231PS Z16, Z21, Z9
+	VFMADD231PS Z17, Z21, Z10
+	VFMADD231PS Z18, Z21, Z11
+	MOVQ        AX, R13
+	JMP         loopbatchavx5124x3
+
+tailbatchavx5124x3:
+	TESTQ       CX, CX
+	JZ          reducebatchavx5124x3
+	VMOVUPS.Z   (SI)(R13*1), K1, Z16
+	VMOVUPS.Z   (BX)(R13*1), K1, Z17
+	VMOVUPS.Z   (DX)(R13*1), K1, Z18
+	VMOVUPS.Z   (DI)(R13*1), K1, Z20
+	VFMADD231PS Z16, Z20, Z0
+	VFMADD231PS Z17, Z20, Z1
+	VFMADD231PS Z18, Z20, Z2
+	VMOVUPS.Z   (R10)(R13*1), K1, Z21
+	VFMADD231PS Z16, Z21, Z3
+	VFMADD231PS Z17, Z21, Z4
+	VFMADD231PS Z18, Z21, Z5
+	VMOVUPS.Z   (R11)(R13*1), K1, Z20
+	VFMADD231PS Z16, Z20, Z6
+	VFMADD231PS Z17, Z20, Z7
+	VFMADD231PS Z18, Z20, Z8
+	VMOVUPS.Z   (R12)(R13*1), K1, Z21
+	VFMADD231PS Z16, Z21, Z9
+	VFMADD231PS Z17, Z21, Z10
+	VFMADD231PS Z18, Z21, Z11
+
+reducebatchavx5124x3:
+	VEXTRACTF64X4 $0x01, Z0, Y20
+	VADDPS        Y20, Y0, Y0
+	VEXTRACTF64X4 $0x01, Z1, Y20
+	VADDPS        Y20, Y1, Y1
+	VEXTRACTF64X4 $0x01, Z2, Y20
+	VADDPS        Y20, Y2, Y2
+	VEXTRACTF64X4 $0x01, Z3, Y20
+	VADDPS        Y20, Y3, Y3
+	VEXTRACTF64X4 $0x01, Z4, Y20
+	VADDPS        Y20, Y4, Y4
+	VEXTRACTF64X4 $0x01, Z5, Y20
+	VADDPS        Y20, Y5, Y5
+	VEXTRACTF64X4 $0x01, Z6, Y20
+	VADDPS        Y20, Y6, Y6
+	VEXTRACTF64X4 $0x01, Z7, Y20
+	VADDPS        Y20, Y7, Y7
+	VEXTRACTF64X4 $0x01, Z8, Y20
+	VADDPS        Y20, Y8, Y8
+	VEXTRACTF64X4 $0x01, Z9, Y20
+	VADDPS        Y20, Y9, Y9
+	VEXTRACTF64X4 $0x01, Z10, Y20
+	VADDPS        Y20, Y10, Y10
+	VEXTRACTF64X4 $0x01, Z11, Y20
+	VADDPS        Y20, Y11, Y11
+	VHADDPS       Y3, Y0, Y0
+	VHADDPS       Y9, Y6, Y6
+	VHADDPS       Y6, Y0, Y0
+	VEXTRACTF128  $0x01, Y0, X3
+	VADDPS        X3, X0, X0
+	VHADDPS       Y4, Y1, Y1
+	VHADDPS       Y10, Y7, Y7
+	VHADDPS       Y7, Y1, Y1
+	VEXTRACTF128  $0x01, Y1, X4
+	VADDPS        X4, X1, X1
+	VHADDPS       Y5, Y2, Y2
+	VHADDPS       Y11, Y8, Y8
+	VHADDPS       Y8, Y2, Y2
+	VEXTRACTF128  $0x01, Y2, X5
+	VADDPS        X5, X2, X2
+	MOVQ          24(SP), AX
+	TESTQ         AX, AX
+	JZ            storebatchavx5124x3
+	VADDPS        (AX), X0, X0
+	VADDPS        (AX), X1, X1
+	VADDPS        (AX), X2, X2
+
+storebatchavx5124x3:
+	MOVQ    56(SP), AX
+	VMOVUPS X0, (AX)
+	ADDQ    (SP), AX
+	VMOVUPS X1, (AX)
+	ADDQ    (SP), AX
+	VMOVUPS X2, (AX)
+	ADDQ    (SP), AX
+	MOVQ    AX, 56(SP)
+	LEAQ    (DX)(R9*1), SI
+
+arestbatchavx5124_3:
+	CMPQ   40(SP), $0x00000002
+	JNE    arestbatchavx5124_2
+	LEAQ   (SI)(R9*1), BX
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	XORQ   R13, R13
+
+loopbatchavx5124x2:
+	LEAQ        64(R13), AX
+	CMPQ        AX, R9
+	JA          tailbatchavx5124x2
+	VMOVUPS     (SI)(R13*1), Z16
+	VMOVUPS     (BX)(R13*1), Z17
+	VMOVUPS     (DI)(R13*1), Z20
+	VFMADD231PS Z16, Z20, Z0
+	VFMADD231PS Z17, Z20, Z1
+	VMOVUPS     (R10)(R13*1), Z21
+	VFMADD231PS Z16, Z21, Z2
+	VFMADD231PS Z17, Z21, Z3
+	VMOVUPS     (R11)(R13*1), Z20
+	VFMADD231PS Z16, Z20, Z4
+	VFMADD231PS Z17, Z20, Z5
+	VMOVUPS     (R12)(R13*1), Z21
+	VFMADD231PS Z16, Z21, Z6
+	VFMADD231PS Z17, Z21, Z7
+	MOVQ        AX, R13
+	JMP         loopbatchavx5124x2
+
+tailbatchavx5124x2:
+	TESTQ       CX, CX
+	JZ          reducebatchavx5124x2
+	VMOVUPS.Z   (SI)(R13*1), K1, Z16
+	VMOVUPS.Z   (BX)(R13*1), K1, Z17
+	VMOVUPS.Z   (DI)(R13*1), K1, Z20
+	VFMADD231PS Z16, Z20, Z0
+	VFMADD231PS Z17, Z20, Z1
+	VMOVUPS.Z   (R10)(R13*1), K1, Z21
+	VFMADD231PS Z16, Z21, Z2
+	VFMADD231PS Z17, Z21, Z3
+	VMOVUPS.Z   (R11)(R13*1), K1, Z20
+	VFMADD231PS Z16, Z20, Z4
+	VFMADD231PS Z17, Z20, Z5
+	VMOVUPS.Z   (R12)(R13*1), K1, Z21
+	VFMADD231PS Z16, Z21, Z6
+	VFMADD231PS Z17, Z21, Z7
+
+reducebatchavx5124x2:
+	VEXTRACTF64X4 $0x01, Z0, Y20
+	VADDPS        Y20, Y0, Y0
+	VEXTRACTF64X4 $0x01, Z1, Y20
+	VADDPS        Y20, Y1, Y1
+	VEXTRACTF64X4 $0x01, Z2, Y20
+	VADDPS        Y20, Y2, Y2
+	VEXTRACTF64X4 $0x01, Z3, Y20
+	VADDPS        Y20, Y3, Y3
+	VEXTRACTF64X4 $0x01, Z4, Y20
+	VADDPS        Y20, Y4, Y4
+	VEXTRACTF64X4 $0x01, Z5, Y20
+	VADDPS        Y20, Y5, Y5
+	VEXTRACTF64X4 $0x01, Z6, Y20
+	VADDPS        Y20, Y6, Y6
+	VEXTRACTF64X4 $0x01, Z7, Y20
+	VADDPS        Y20, Y7, Y7
+	VHADDPS       Y2, Y0, Y0
+	VHADDPS       Y6, Y4, Y4
+	VHADDPS       Y4, Y0, Y0
+	VEXTRACTF128  $0x01, Y0, X2
+	VADDPS        X2, X0, X0
+	VHADDPS       Y3, Y1, Y1
+	VHADDPS       Y7, Y5, Y5
+	VHADDPS       Y5, Y1, Y1
+	VEXTRACTF128  $0x01, Y1, X3
+	VADDPS        X3, X1, X1
+	MOVQ          24(SP), AX
+	TESTQ         AX, AX
+	JZ            storebatchavx5124x2
+	VADDPS        (AX), X0, X0
+	VADDPS        (AX), X1, X1
+
+storebatchavx5124x2:
+	MOVQ    56(SP), AX
+	VMOVUPS X0, (AX)
+	ADDQ    (SP), AX
+	VMOVUPS X1, (AX)
+	ADDQ    (SP), AX
+	MOVQ    AX, 56(SP)
+	LEAQ    (BX)(R9*1), SI
+
+arestbatchavx5124_2:
+	CMPQ   40(SP), $0x00000001
+	JNE    arestbatchavx5124_1
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	XORQ   R13, R13
+
+loopbatchavx5124x1:
+	LEAQ        64(R13), AX
+	CMPQ        AX, R9
+	JA          tailbatchavx5124x1
+	VMOVUPS     (SI)(R13*1), Z16
+	VMOVUPS     (DI)(R13*1), Z20
+	VFMADD231PS Z16, Z20, Z0
+	VMOVUPS     (R10)(R13*1), Z21
+	VFMADD231PS Z16, Z21, Z1
+	VMOVUPS     (R11)(R13*1), Z20
+	VFMADD231PS Z16, Z20, Z2
+	VMOVUPS     (R12)(R13*1), Z21
+	VFMADD231PS Z16, Z21, Z3
+	MOVQ        AX, R13
+	JMP         loopbatchavx5124x1
+
+tailbatchavx5124x1:
+	TESTQ       CX, CX
+	JZ          reducebatchavx5124x1
+	VMOVUPS.Z   (SI)(R13*1), K1, Z16
+	VMOVUPS.Z   (DI)(R13*1), K1, Z20
+	VFMADD231PS Z16, Z20, Z0
+	VMOVUPS.Z   (R10)(R13*1), K1, Z21
+	VFMADD231PS Z16, Z21, Z1
+	VMOVUPS.Z   (R11)(R13*1), K1, Z20
+	VFMADD231PS Z16, Z20, Z2
+	VMOVUPS.Z   (R12)(R13*1), K1, Z21
+	VFMADD231PS Z16, Z21, Z3
+
+reducebatchavx5124x1:
+	VEXTRACTF64X4 $0x01, Z0, Y20
+	VADDPS        Y20, Y0, Y0
+	VEXTRACTF64X4 $0x01, Z1, Y20
+	VADDPS        Y20, Y1, Y1
+	VEXTRACTF64X4 $0x01, Z2, Y20
+	VADDPS        Y20, Y2, Y2
+	VEXTRACTF64X4 $0x01, Z3, Y20
+	VADDPS        Y20, Y3, Y3
+	VHADDPS       Y1, Y0, Y0
+	VHADDPS       Y3, Y2, Y2
+	VHADDPS       Y2, Y0, Y0
+	VEXTRACTF128  $0x01, Y0, X1
+	VADDPS        X1, X0, X0
+	MOVQ          24(SP), AX
+	TESTQ         AX, AX
+	JZ            storebatchavx5124x1
+	VADDPS        (AX), X0, X0
+
+storebatchavx5124x1:
+	MOVQ    56(SP), AX
+	VMOVUPS X0, (AX)
+	ADDQ    (SP), AX
+	MOVQ    AX, 56(SP)
+	ADDQ    R9, SI
+
+arestbatchavx5124_1:
+	LEAQ  (R12)(R9*1), DI
+	MOVQ  24(SP), AX
+	TESTQ AX, AX
+	JZ    nobiasbatchavx5124
+	ADDQ  $0x00000010, 24(SP)
+
+nobiasbatchavx5124:
+	ADDQ $0x00000010, 48(SP)
+	SUBQ $0x00000004, 32(SP)
+	JMP  wbatchavx5124
+
+wbatchavx5121:
+	CMPQ 32(SP), $0x00000001
+	JB   donebatchavx512
+	MOVQ 8(SP), SI
+	MOVQ 48(SP), AX
+	MOVQ AX, 56(SP)
+	MOVQ 16(SP), AX
+	MOVQ AX, 40(SP)
+
+abatchavx5121:
+	CMPQ   40(SP), $0x00000004
+	JB     arestbatchavx5121
+	LEAQ   (SI)(R9*1), BX
+	LEAQ   (SI)(R9*2), DX
+	LEAQ   (BX)(R9*2), R8
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	XORQ   R13, R13
+
+loopbatchavx5121x4:
+	LEAQ        64(R13), AX
+	CMPQ        AX, R9
+	JA          tailbatchavx5121x4
+	VMOVUPS     (SI)(R13*1), Z16
+	VMOVUPS     (BX)(R13*1), Z17
+	VMOVUPS     (DX)(R13*1), Z18
+	VMOVUPS     (R8)(R13*1), Z19
+	VMOVUPS     (DI)(R13*1), Z20
+	VFMADD231PS Z16, Z20, Z0
+	VFMADD231PS Z17, Z20, Z1
+	VFMADD231PS Z18, Z20, Z2
+	VFMADD231PS Z19, Z20, Z3
+	MOVQ        AX, R13
+	JMP         loopbatchavx5121x4
+
+tailbatchavx5121x4:
+	TESTQ       CX, CX
+	JZ          reducebatchavx5121x4
+	VMOVUPS.Z   (SI)(R13*1), K1, Z16
+	VMOVUPS.Z   (BX)(R13*1), K1, Z17
+	VMOVUPS.Z   (DX)(R13*1), K1, Z18
+	VMOVUPS.Z   (R8)(R13*1), K1, Z19
+	VMOVUPS.Z   (DI)(R13*1), K1, Z20
+	VFMADD231PS Z16, Z20, Z0
+	VFMADD231PS Z17, Z20, Z1
+	VFMADD231PS Z18, Z20, Z2
+	VFMADD231PS Z19, Z20, Z3
+
+reducebatchavx5121x4:
+	VEXTRACTF64X4 $0x01, Z0, Y20
+	VADDPS        Y20, Y0, Y0
+	VEXTRACTF64X4 $0x01, Z1, Y20
+	VADDPS        Y20, Y1, Y1
+	VEXTRACTF64X4 $0x01, Z2, Y20
+	VADDPS        Y20, Y2, Y2
+	VEXTRACTF64X4 $0x01, Z3, Y20
+	VADDPS        Y20, Y3, Y3
+	VEXTRACTF128  $0x01, Y0, X14
+	VADDPS        X14, X0, X0
+	VHADDPS       X0, X0, X0
+	VHADDPS       X0, X0, X0
+	VEXTRACTF128  $0x01, Y1, X14
+	VADDPS        X14, X1, X1
+	VHADDPS       X1, X1, X1
+	VHADDPS       X1, X1, X1
+	VEXTRACTF128  $0x01, Y2, X14
+	VADDPS        X14, X2, X2
+	VHADDPS       X2, X2, X2
+	VHADDPS       X2, X2, X2
+	VEXTRACTF128  $0x01, Y3, X14
+	VADDPS        X14, X3, X3
+	VHADDPS       X3, X3, X3
+	VHADDPS       X3, X3, X3
+	MOVQ          24(SP), AX
+	TESTQ         AX, AX
+	JZ            storebatchavx5121x4
+	VADDSS        (AX), X0, X0
+	VADDSS        (AX), X1, X1
+	VADDSS        (AX), X2, X2
+	VADDSS        (AX), X3, X3
+
+storebatchavx5121x4:
+	MOVQ   56(SP), AX
+	VMOVSS X0, (AX)
+	ADDQ   (SP), AX
+	VMOVSS X1, (AX)
+	ADDQ   (SP), AX
+	VMOVSS X2, (AX)
+	ADDQ   (SP), AX
+	VMOVSS X3, (AX)
+	ADDQ   (SP), AX
+	MOVQ   AX, 56(SP)
+	LEAQ   (R8)(R9*1), SI
+	SUBQ   $0x00000004, 40(SP)
+	JMP    abatchavx5121
+
+arestbatchavx5121:
+	CMPQ   40(SP), $0x00000003
+	JNE    arestbatchavx5121_3
+	LEAQ   (SI)(R9*1), BX
+	LEAQ   (SI)(R9*2), DX
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	XORQ   R13, R13
+
+loopbatchavx5121x3:
+	LEAQ        64(R13), AX
+	CMPQ        AX, R9
+	JA          tailbatchavx5121x3
+	VMOVUPS     (SI)(R13*1), Z16
+	VMOVUPS     (BX)(R13*1), Z17
+	VMOVUPS     (DX)(R13*1), Z18
+	VMOVUPS     (DI)(R13*1), Z20
+	VFMADD231PS Z16, Z20, Z0
+	VFMADD231PS Z17, Z20, Z1
+	VFMADD231PS Z18, Z20, Z2
+	MOVQ        AX, R13
+	JMP         loopbatchavx5121x3
+
+tailbatchavx5121x3:
+	TESTQ       CX, CX
+	JZ          reducebatchavx5121x3
+	VMOVUPS.Z   (SI)(R13*1), K1, Z16
+	VMOVUPS.Z   (BX)(R13*1), K1, Z17
+	VMOVUPS.Z   (DX)(R13*1), K1, Z18
+	VMOVUPS.Z   (DI)(R13*1), K1, Z20
+	VFMADD231PS Z16, Z20, Z0
+	VFMADD231PS Z17, Z20, Z1
+	VFMADD231PS Z18, Z20, Z2
+
+reducebatchavx5121x3:
+	VEXTRACTF64X4 $0x01, Z0, Y20
+	VADDPS        Y20, Y0, Y0
+	VEXTRACTF64X4 $0x01, Z1, Y20
+	VADDPS        Y20, Y1, Y1
+	VEXTRACTF64X4 $0x01, Z2, Y20
+	VADDPS        Y20, Y2, Y2
+	VEXTRACTF128  $0x01, Y0, X14
+	VADDPS        X14, X0, X0
+	VHADDPS       X0, X0, X0
+	VHADDPS       X0, X0, X0
+	VEXTRACTF128  $0x01, Y1, X14
+	VADDPS        X14, X1, X1
+	VHADDPS       X1, X1, X1
+	VHADDPS       X1, X1, X1
+	VEXTRACTF128  $0x01, Y2, X14
+	VADDPS        X14, X2, X2
+	VHADDPS       X2, X2, X2
+	VHADDPS       X2, X2, X2
+	MOVQ          24(SP), AX
+	TESTQ         AX, AX
+	JZ            storebatchavx5121x3
+	VADDSS        (AX), X0, X0
+	VADDSS        (AX), X1, X1
+	VADDSS        (AX), X2, X2
+
+storebatchavx5121x3:
+	MOVQ   56(SP), AX
+	VMOVSS X0, (AX)
+	ADDQ   (SP), AX
+	VMOVSS X1, (AX)
+	ADDQ   (SP), AX
+	VMOVSS X2, (AX)
+	ADDQ   (SP), AX
+	MOVQ   AX, 56(SP)
+	LEAQ   (DX)(R9*1), SI
+
+arestbatchavx5121_3:
+	CMPQ   40(SP), $0x00000002
+	JNE    arestbatchavx5121_2
+	LEAQ   (SI)(R9*1), BX
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	XORQ   R13, R13
+
+loopbatchavx5121x2:
+	LEAQ        64(R13), AX
+	CMPQ        AX, R9
+	JA          tailbatchavx5121x2
+	VMOVUPS     (SI)(R13*1), Z16
+	VMOVUPS     (BX)(R13*1), Z17
+	VMOVUPS     (DI)(R13*1), Z20
+	VFMADD231PS Z16, Z20, Z0
+	VFMADD231PS Z17, Z20, Z1
+	MOVQ        AX, R13
+	JMP         loopbatchavx5121x2
+
+tailbatchavx5121x2:
+	TESTQ       CX, CX
+	JZ          reducebatchavx5121x2
+	VMOVUPS.Z   (SI)(R13*1), K1, Z16
+	VMOVUPS.Z   (BX)(R13*1), K1, Z17
+	VMOVUPS.Z   (DI)(R13*1), K1, Z20
+	VFMADD231PS Z16, Z20, Z0
+	VFMADD231PS Z17, Z20, Z1
+
+reducebatchavx5121x2:
+	VEXTRACTF64X4 $0x01, Z0, Y20
+	VADDPS        Y20, Y0, Y0
+	VEXTRACTF64X4 $0x01, Z1, Y20
+	VADDPS        Y20, Y1, Y1
+	VEXTRACTF128  $0x01, Y0, X14
+	VADDPS        X14, X0, X0
+	VHADDPS       X0, X0, X0
+	VHADDPS       X0, X0, X0
+	VEXTRACTF128  $0x01, Y1, X14
+	VADDPS        X14, X1, X1
+	VHADDPS       X1, X1, X1
+	VHADDPS       X1, X1, X1
+	MOVQ          24(SP), AX
+	TESTQ         AX, AX
+	JZ            storebatchavx5121x2
+	VADDSS        (AX), X0, X0
+	VADDSS        (AX), X1, X1
+
+storebatchavx5121x2:
+	MOVQ   56(SP), AX
+	VMOVSS X0, (AX)
+	ADDQ   (SP), AX
+	VMOVSS X1, (AX)
+	ADDQ   (SP), AX
+	MOVQ   AX, 56(SP)
+	LEAQ   (BX)(R9*1), SI
+
+arestbatchavx5121_2:
+	CMPQ   40(SP), $0x00000001
+	JNE    arestbatchavx5121_1
+	VXORPS Z0, Z0, Z0
+	XORQ   R13, R13
+
+loopbatchavx5121x1:
+	LEAQ        64(R13), AX
+	CMPQ        AX, R9
+	JA          tailbatchavx5121x1
+	VMOVUPS     (SI)(R13*1), Z16
+	VMOVUPS     (DI)(R13*1), Z20
+	VFMADD231PS Z16, Z20, Z0
+	MOVQ        AX, R13
+	JMP         loopbatchavx5121x1
+
+tailbatchavx5121x1:
+	TESTQ       CX, CX
+	JZ          reducebatchavx5121x1
+	VMOVUPS.Z   (SI)(R13*1), K1, Z16
+	VMOVUPS.Z   (DI)(R13*1), K1, Z20
+	VFMADD231PS Z16, Z20, Z0
+
+reducebatchavx5121x1:
+	VEXTRACTF64X4 $0x01, Z0, Y20
+	VADDPS        Y20, Y0, Y0
+	VEXTRACTF128  $0x01, Y0, X14
+	VADDPS        X14, X0, X0
+	VHADDPS       X0, X0, X0
+	VHADDPS       X0, X0, X0
+	MOVQ          24(SP), AX
+	TESTQ         AX, AX
+	JZ            storebatchavx5121x1
+	VADDSS        (AX), X0, X0
+
+storebatchavx5121x1:
+	MOVQ   56(SP), AX
+	VMOVSS X0, (AX)
+	ADDQ   (SP), AX
+	MOVQ   AX, 56(SP)
+	ADDQ   R9, SI
+
+arestbatchavx5121_1:
+	ADDQ  R9, DI
+	MOVQ  24(SP), AX
+	TESTQ AX, AX
+	JZ    nobiasbatchavx5121
+	ADDQ  $0x00000004, 24(SP)
+
+nobiasbatchavx5121:
+	ADDQ $0x00000004, 48(SP)
+	SUBQ $0x00000001, 32(SP)
+	JMP  wbatchavx5121
+
+donebatchavx512:
+	VZEROUPPER
+	RET
+
+// func GemvBatchAVX2(c []float32, a []float32, w []float32, bias []float32, m int, k int, n int, ldc int)
+// Requires: AVX, CMOV, FMA3
+TEXT ·GemvBatchAVX2(SB), NOSPLIT, $64-128
+	MOVQ    ldc+120(FP), AX
+	SHLQ    $0x02, AX
+	MOVQ    AX, (SP)
+	MOVQ    a_base+24(FP), AX
+	MOVQ    AX, 8(SP)
+	MOVQ    m+96(FP), AX
+	MOVQ    AX, 16(SP)
+	MOVQ    n+112(FP), AX
+	MOVQ    AX, 32(SP)
+	MOVQ    c_base+0(FP), AX
+	MOVQ    AX, 48(SP)
+	MOVQ    bias_base+72(FP), AX
+	MOVQ    bias_len+80(FP), CX
+	TESTQ   CX, CX
+	CMOVQEQ CX, AX
+	MOVQ    AX, 24(SP)
+	MOVQ    w_base+48(FP), DI
+	MOVQ    k+104(FP), R9
+	MOVQ    R9, CX
+	ANDQ    $0x00000007, CX
+	SHLQ    $0x02, R9
+	TESTQ   CX, CX
+	JZ      wblocksbatchavx2
+	MOVQ    $0x00000008, AX
+	SUBQ    CX, AX
+	LEAQ    gemvTailMask<>+0(SB), R10
+	VMOVDQU (R10)(AX*4), Y15
+
+wblocksbatchavx2:
+wbatchavx24:
+	CMPQ 32(SP), $0x00000004
+	JB   wbatchavx21
+	LEAQ (DI)(R9*1), R10
+	LEAQ (DI)(R9*2), R11
+	LEAQ (R10)(R9*2), R12
+	MOVQ 8(SP), SI
+	MOVQ 48(SP), AX
+	MOVQ AX, 56(SP)
+	MOVQ 16(SP), AX
+	MOVQ AX, 40(SP)
+
+abatchavx24:
+	CMPQ   40(SP), $0x00000002
+	JB     arestbatchavx24
+	LEAQ   (SI)(R9*1), BX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	XORQ   R13, R13
+
+loopbatchavx24x2:
+	LEAQ        32(R13), AX
+	CMPQ        AX, R9
+	JA          tailbatchavx24x2
+	VMOVUPS     (SI)(R13*1), Y8
+	VMOVUPS     (BX)(R13*1), Y9
+	VMOVUPS     (DI)(R13*1), Y10
+	VFMADD231PS Y8, Y10, Y0
+	VFMADD231PS Y9, Y10, Y1
+	VMOVUPS     (R10)(R13*1), Y11
+	VFMADD231PS Y8, Y11, Y2
+	VFMADD231PS Y9, Y11, Y3
+	VMOVUPS     (R11)(R13*1), Y10
+	VFMADD231PS Y8, Y10, Y4
+	VFMADD231PS Y9, Y10, Y5
+	VMOVUPS     (R12)(R13*1), Y11
+	VFMADD231PS Y8, Y11, Y6
+	VFMADD231PS Y9, Y11, Y7
+	MOVQ        AX, R13
+	JMP         loopbatchavx24x2
+
+tailbatchavx24x2:
+	TESTQ       CX, CX
+	JZ          reducebatchavx24x2
+	VMASKMOVPS  (SI)(R13*1), Y15, Y8
+	VMASKMOVPS  (BX)(R13*1), Y15, Y9
+	VMASKMOVPS  (DI)(R13*1), Y15, Y10
+	VFMADD231PS Y8, Y10, Y0
+	VFMADD231PS Y9, Y10, Y1
+	VMASKMOVPS  (R10)(R13*1), Y15, Y11
+	VFMADD231PS Y8, Y11, Y2
+	VFMADD231PS Y9, Y11, Y3
+	VMASKMOVPS  (R11)(R13*1), Y15, Y10
+	VFMADD231PS Y8, Y10, Y4
+	VFMADD231PS Y9, Y10, Y5
+	VMASKMOVPS  (R12)(R13*1), Y15, Y11
+	VFMADD231PS Y8, Y11, Y6
+	VFMADD231PS Y9, Y11, Y7
+
+reducebatchavx24x2:
+	VHADDPS      Y2, Y0, Y0
+	VHADDPS      Y6, Y4, Y4
+	VHADDPS      Y4, Y0, Y0
+	VEXTRACTF128 $0x01, Y0, X2
+	VADDPS       X2, X0, X0
+	VHADDPS      Y3, Y1, Y1
+	VHADDPS      Y7, Y5, Y5
+	VHADDPS      Y5, Y1, Y1
+	VEXTRACTF128 $0x01, Y1, X3
+	VADDPS       X3, X1, X1
+	MOVQ         24(SP), AX
+	TESTQ        AX, AX
+	JZ           storebatchavx24x2
+	VADDPS       (AX), X0, X0
+	VADDPS       (AX), X1, X1
+
+storebatchavx24x2:
+	MOVQ    56(SP), AX
+	VMOVUPS X0, (AX)
+	ADDQ    (SP), AX
+	VMOVUPS X1, (AX)
+	ADDQ    (SP), AX
+	MOVQ    AX, 56(SP)
+	LEAQ    (BX)(R9*1), SI
+	SUBQ    $0x00000002, 40(SP)
+	JMP     abatchavx24
+
+arestbatchavx24:
+	CMPQ   40(SP), $0x00000001
+	JNE    arestbatchavx24_1
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	XORQ   R13, R13
+
+loopbatchavx24x1:
+	LEAQ        32(R13), AX
+	CMPQ        AX, R9
+	JA          tailbatchavx24x1
+	VMOVUPS     (SI)(R13*1), Y8
+	VMOVUPS     (DI)(R13*1), Y10
+	VFMADD231PS Y8, Y10, Y0
+	VMOVUPS     (R10)(R13*1), Y11
+	VFMADD231PS Y8, Y11, Y1
+	VMOVUPS     (R11)(R13*1), Y10
+	VFMADD231PS Y8, Y10, Y2
+	VMOVUPS     (R12)(R13*1), Y11
+	VFMADD231PS Y8, Y11, Y3
+	MOVQ        AX, R13
+	JMP         loopbatchavx24x1
+
+tailbatchavx24x1:
+	TESTQ       CX, CX
+	JZ          reducebatchavx24x1
+	VMASKMOVPS  (SI)(R13*1), Y15, Y8
+	VMASKMOVPS  (DI)(R13*1), Y15, Y10
+	VFMADD231PS Y8, Y10, Y0
+	VMASKMOVPS  (R10)(R13*1), Y15, Y11
+	VFMADD231PS Y8, Y11, Y1
+	VMASKMOVPS  (R11)(R13*1), Y15, Y10
+	VFMADD231PS Y8, Y10, Y2
+	VMASKMOVPS  (R12)(R13*1), Y15, Y11
+	VFMADD231PS Y8, Y11, Y3
+
+reducebatchavx24x1:
+	VHADDPS      Y1, Y0, Y0
+	VHADDPS      Y3, Y2, Y2
+	VHADDPS      Y2, Y0, Y0
+	VEXTRACTF128 $0x01, Y0, X1
+	VADDPS       X1, X0, X0
+	MOVQ         24(SP), AX
+	TESTQ        AX, AX
+	JZ           storebatchavx24x1
+	VADDPS       (AX), X0, X0
+
+storebatchavx24x1:
+	MOVQ    56(SP), AX
+	VMOVUPS X0, (AX)
+	ADDQ    (SP), AX
+	MOVQ    AX, 56(SP)
+	ADDQ    R9, SI
+
+arestbatchavx24_1:
+	LEAQ  (R12)(R9*1), DI
+	MOVQ  24(SP), AX
+	TESTQ AX, AX
+	JZ    nobiasbatchavx24
+	ADDQ  $0x00000010, 24(SP)
+
+nobiasbatchavx24:
+	ADDQ $0x00000010, 48(SP)
+	SUBQ $0x00000004, 32(SP)
+	JMP  wbatchavx24
+
+wbatchavx21:
+	CMPQ 32(SP), $0x00000001
+	JB   donebatchavx2
+	MOVQ 8(SP), SI
+	MOVQ 48(SP), AX
+	MOVQ AX, 56(SP)
+	MOVQ 16(SP), AX
+	MOVQ AX, 40(SP)
+
+abatchavx21:
+	CMPQ   40(SP), $0x00000002
+	JB     arestbatchavx21
+	LEAQ   (SI)(R9*1), BX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	XORQ   R13, R13
+
+loopbatchavx21x2:
+	LEAQ        32(R13), AX
+	CMPQ        AX, R9
+	JA          tailbatchavx21x2
+	VMOVUPS     (SI)(R13*1), Y8
+	VMOVUPS     (BX)(R13*1), Y9
+	VMOVUPS     (DI)(R13*1), Y10
+	VFMADD231PS Y8, Y10, Y0
+	VFMADD231PS Y9, Y10, Y1
+	MOVQ        AX, R13
+	JMP         loopbatchavx21x2
+
+tailbatchavx21x2:
+	TESTQ       CX, CX
+	JZ          reducebatchavx21x2
+	VMASKMOVPS  (SI)(R13*1), Y15, Y8
+	VMASKMOVPS  (BX)(R13*1), Y15, Y9
+	VMASKMOVPS  (DI)(R13*1), Y15, Y10
+	VFMADD231PS Y8, Y10, Y0
+	VFMADD231PS Y9, Y10, Y1
+
+reducebatchavx21x2:
+	VEXTRACTF128 $0x01, Y0, X14
+	VADDPS       X14, X0, X0
+	VHADDPS      X0, X0, X0
+	VHADDPS      X0, X0, X0
+	VEXTRACTF128 $0x01, Y1, X14
+	VADDPS       X14, X1, X1
+	VHADDPS      X1, X1, X1
+	VHADDPS      X1, X1, X1
+	MOVQ         24(SP), AX
+	TESTQ        AX, AX
+	JZ           storebatchavx21x2
+	VADDSS       (AX), X0, X0
+	VADDSS       (AX), X1, X1
+
+storebatchavx21x2:
+	MOVQ   56(SP), AX
+	VMOVSS X0, (AX)
+	ADDQ   (SP), AX
+	VMOVSS X1, (AX)
+	ADDQ   (SP), AX
+	MOVQ   AX, 56(SP)
+	LEAQ   (BX)(R9*1), SI
+	SUBQ   $0x00000002, 40(SP)
+	JMP    abatchavx21
+
+arestbatchavx21:
+	CMPQ   40(SP), $0x00000001
+	JNE    arestbatchavx21_1
+	VXORPS Y0, Y0, Y0
+	XORQ   R13, R13
+
+loopbatchavx21x1:
+	LEAQ        32(R13), AX
+	CMPQ        AX, R9
+	JA          tailbatchavx21x1
+	VMOVUPS     (SI)(R13*1), Y8
+	VMOVUPS     (DI)(R13*1), Y10
+	VFMADD231PS Y8, Y10, Y0
+	MOVQ        AX, R13
+	JMP         loopbatchavx21x1
+
+tailbatchavx21x1:
+	TESTQ       CX, CX
+	JZ          reducebatchavx21x1
+	VMASKMOVPS  (SI)(R13*1), Y15, Y8
+	VMASKMOVPS  (DI)(R13*1), Y15, Y10
+	VFMADD231PS Y8, Y10, Y0
+
+reducebatchavx21x1:
+	VEXTRACTF128 $0x01, Y0, X14
+	VADDPS       X14, X0, X0
+	VHADDPS      X0, X0, X0
+	VHADDPS      X0, X0, X0
+	MOVQ         24(SP), AX
+	TESTQ        AX, AX
+	JZ           storebatchavx21x1
+	VADDSS       (AX), X0, X0
+
+storebatchavx21x1:
+	MOVQ   56(SP), AX
+	VMOVSS X0, (AX)
+	ADDQ   (SP), AX
+	MOVQ   AX, 56(SP)
+	ADDQ   R9, SI
+
+arestbatchavx21_1:
+	ADDQ  R9, DI
+	MOVQ  24(SP), AX
+	TESTQ AX, AX
+	JZ    nobiasbatchavx21
+	ADDQ  $0x00000004, 24(SP)
+
+nobiasbatchavx21:
+	ADDQ $0x00000004, 48(SP)
+	SUBQ $0x00000001, 32(SP)
+	JMP  wbatchavx21
+
+donebatchavx2:
 	VZEROUPPER
 	RET
 

@@ -44,6 +44,54 @@ func GemvAVX512(y []float32, x []float32, w []float32, bias []float32)
 //go:noescape
 func GemvAVX2(y []float32, x []float32, w []float32, bias []float32)
 
+// GemvBatchAVX512 is the product of a batched decode step: m rows of A against W
+// row-major [n×k] as stored, into rows of C with stride ldc:
+//
+//	for i := 0; i < m; i++ {
+//		for j := 0; j < n; j++ {
+//			s := float32(0)
+//			if len(bias) != 0 {
+//				s = bias[j]
+//			}
+//			for p := 0; p < k; p++ {
+//				s += a[i*k+p] * w[j*k+p]
+//			}
+//			c[i*ldc+j] = s
+//		}
+//	}
+//
+// It needs m, n ≥ 1, k ≥ 0, ldc ≥ n, len(c) ≥ (m-1)*ldc+n, len(a) ≥ m*k,
+// len(w) ≥ n*k and len(bias) = 0 or ≥ n, and reads or writes no element
+// past those bounds. Every element's sum is formed as GemvAVX* forms it
+// only up to the order of additions.
+//
+//go:noescape
+func GemvBatchAVX512(c []float32, a []float32, w []float32, bias []float32, m int, k int, n int, ldc int)
+
+// GemvBatchAVX2 is the product of a batched decode step: m rows of A against W
+// row-major [n×k] as stored, into rows of C with stride ldc:
+//
+//	for i := 0; i < m; i++ {
+//		for j := 0; j < n; j++ {
+//			s := float32(0)
+//			if len(bias) != 0 {
+//				s = bias[j]
+//			}
+//			for p := 0; p < k; p++ {
+//				s += a[i*k+p] * w[j*k+p]
+//			}
+//			c[i*ldc+j] = s
+//		}
+//	}
+//
+// It needs m, n ≥ 1, k ≥ 0, ldc ≥ n, len(c) ≥ (m-1)*ldc+n, len(a) ≥ m*k,
+// len(w) ≥ n*k and len(bias) = 0 or ≥ n, and reads or writes no element
+// past those bounds. Every element's sum is formed as GemvAVX* forms it
+// only up to the order of additions.
+//
+//go:noescape
+func GemvBatchAVX2(c []float32, a []float32, w []float32, bias []float32, m int, k int, n int, ldc int)
+
 // GemmKernel8x48AVX512 is the 8×48 GEMM micro-kernel over packed panels:
 //
 //	for p := 0; p < kc; p++ {

@@ -15,9 +15,11 @@ import "fmt"
 //		}
 //	}
 //
-// m = 1 (a decode step) runs a GEMV that streams W once; m > 1 (a prefill)
-// runs a cache-blocked GEMM over packed panels. Large products are split
-// across Threads() goroutines (GEMV by rows of W, GEMM by column blocks)
+// m = 1 (a decode step) runs a GEMV that streams W once; on amd64, small m
+// (a batched decode step) runs a multi-row GEMV that also reads W once, as
+// stored; larger m (a prefill), and every m > 1 on NEON and in pure Go, runs
+// a cache-blocked GEMM over packed panels. Large products are split across
+// Threads() goroutines (GEMVs by rows of W, GEMM by column blocks)
 // with results identical to one thread's. The slices may be longer than
 // the shapes need; only the first m*k, n*k, m*n and n elements are used. c
 // must not overlap a, w or bias.
@@ -37,6 +39,10 @@ func MatMul(c, a, w, bias []float32, m, k, n int) {
 	}
 	if m == 1 {
 		gemv(active, c[:n], a[:k], w[:n*k], bias, k, n)
+		return
+	}
+	if m <= active.gemvBatchMaxM {
+		gemvBatch(active, c[:m*n], a[:m*k], w[:n*k], bias, m, k, n)
 		return
 	}
 	gemm(active, c[:m*n], a[:m*k], w[:n*k], bias, m, k, n)

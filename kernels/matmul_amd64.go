@@ -16,18 +16,24 @@ var (
 	gemmAVX2   = &microKernel{mr: 4, nr: 24, kc: 256, mc: 240, nc: 768, fn: asm.GemmKernel4x24AVX2, transpose: asmPackTranspose}
 )
 
-// useMatMulAVX512 installs the AVX-512 GEMV and GEMM.
+// gemvBatchMaxM is the largest m that runs the multi-row GEMV rather than
+// the blocked GEMM, in both tiers.
+const gemvBatchMaxM = 16
+
+// useMatMulAVX512 installs the AVX-512 GEMVs and GEMM.
 func useMatMulAVX512(t *impl) {
 	t.gemv = gemvAVX512
+	t.gemvBatch, t.gemvBatchMaxM = gemvBatchAVX512, gemvBatchMaxM
 	t.gemm = func(c, a, w, bias []float32, m, k, n, j0, j1 int) {
 		gemmBlockedColumns(gemmAVX512, c, a, w, bias, m, k, n, j0, j1)
 	}
 	t.gemmAlign = gemmAVX512.nr
 }
 
-// useMatMulAVX2 installs the AVX2+FMA GEMV and GEMM.
+// useMatMulAVX2 installs the AVX2+FMA GEMVs and GEMM.
 func useMatMulAVX2(t *impl) {
 	t.gemv = gemvAVX2
+	t.gemvBatch, t.gemvBatchMaxM = gemvBatchAVX2, gemvBatchMaxM
 	t.gemm = func(c, a, w, bias []float32, m, k, n, j0, j1 int) {
 		gemmBlockedColumns(gemmAVX2, c, a, w, bias, m, k, n, j0, j1)
 	}
@@ -38,6 +44,14 @@ func useMatMulAVX2(t *impl) {
 // cut the slices to the shape.
 func gemvAVX512(y, x, w, bias []float32, k, n int) { asm.GemvAVX512(y[:n], x[:k], w[:n*k], bias) }
 func gemvAVX2(y, x, w, bias []float32, k, n int)   { asm.GemvAVX2(y[:n], x[:k], w[:n*k], bias) }
+
+// The slice expressions hold the kernels' bounds contract (see asm).
+func gemvBatchAVX512(c, a, w, bias []float32, m, k, n, ldc int) {
+	asm.GemvBatchAVX512(c[:(m-1)*ldc+n], a[:m*k], w[:n*k], bias, m, k, n, ldc)
+}
+func gemvBatchAVX2(c, a, w, bias []float32, m, k, n, ldc int) {
+	asm.GemvBatchAVX2(c[:(m-1)*ldc+n], a[:m*k], w[:n*k], bias, m, k, n, ldc)
+}
 
 // asmPackTranspose is the panel packing of both tiers: it needs only AVX.
 var asmPackTranspose = asm.PackTransposeAVX2

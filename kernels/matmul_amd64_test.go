@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // TestGemmKernelAMD64 holds each micro-kernel this CPU can run to its
@@ -59,5 +60,72 @@ func TestPackTransposeAVX2(t *testing.T) {
 		asmPackTranspose(got.data, src, s.ld, s.rows, s.cols)
 		got.check(t)
 		assert.Equal(t, want, got.data, "%d×%d block, ld %d", s.rows, s.cols, s.ld)
+	}
+}
+
+// goGemvBatch is the contract of the multi-row GEMV kernels, the loop of
+// their doc comment.
+func goGemvBatch(c, a, w, bias []float32, m, k, n, ldc int) {
+	for i := 0; i < m; i++ {
+		for j := 0; j < n; j++ {
+			s := float32(0)
+			if len(bias) != 0 {
+				s = bias[j]
+			}
+			for p := 0; p < k; p++ {
+				s += a[i*k+p] * w[j*k+p]
+			}
+			c[i*ldc+j] = s
+		}
+	}
+}
+
+// TestGemvBatchAMD64 holds each multi-row GEMV this CPU can run to its
+// contract on its own: slices cut exactly to the bounds and placed between
+// guards at unaligned starts, a row stride of C wider than n whose gaps must
+// keep their NaN poison, every m up to 17 (whole A groups and each
+// remainder) and ragged k and n.
+func TestGemvBatchAMD64(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		ok   bool
+		fn   func(c, a, w, bias []float32, m, k, n, ldc int)
+	}{{"avx512", hasAVX512, gemvBatchAVX512}, {"avx2", hasAVX2, gemvBatchAVX2}} {
+		if !tc.ok {
+			continue
+		}
+		t.Run(tc.name, func(t *testing.T) {
+			ks := []int{0, 1, 7, 8, 9, 15, 16, 17, 31, 33, 100, 768, 771}
+			ns := []int{1, 2, 3, 4, 5, 7, 8, 9, 13}
+			for m := 1; m <= 17; m++ {
+				for ki, k := range ks {
+					for ni, n := range ns {
+						seed := uint64(m*10000 + ki*100 + ni)
+						ldc := n + ni%3
+						a := guardedCopy(randVec(seed, m*k, 1), ki%5)
+						w := guardedCopy(randVec(seed+1, n*k, 1), ni%7)
+						var bias []float32
+						if (m+ki+ni)%2 == 0 {
+							bias = guardedCopy(randVec(seed+2, n, 1), m%3).data
+						}
+						c := newGuarded((m-1)*ldc+n, (m+ki)%4)
+						want := make([]float32, len(c.data))
+						for i := range want {
+							want[i] = c.data[i]
+						}
+						goGemvBatch(want, a.data, w.data, bias, m, k, n, ldc)
+						tc.fn(c.data, a.data, w.data, bias, m, k, n, ldc)
+						c.check(t)
+						for i, v := range c.data {
+							if i%ldc >= n {
+								require.True(t, v != v, "m=%d k=%d n=%d: gap element %d of C written", m, k, n, i)
+								continue
+							}
+							require.InDelta(t, want[i], v, 1e-4, "m=%d k=%d n=%d ldc=%d: c[%d][%d]", m, k, n, ldc, i/ldc, i%ldc)
+						}
+					}
+				}
+			}
+		})
 	}
 }

@@ -6,9 +6,11 @@ import (
 )
 
 // benchShapes are GPT-2 124M's matmuls: decode (M = 1: attn_qkv, ffn_up and
-// the tied 50257-way logits) and prefill at several prompt lengths.
+// the tied 50257-way logits), batched decode (M = 4 and 16 sequences: the
+// multi-row GEMV) and prefill at several prompt lengths.
 var benchShapes = []mmShape{
 	{1, 768, 2304}, {1, 768, 3072}, {1, 768, 50257},
+	{4, 768, 2304}, {16, 768, 2304}, {16, 768, 3072}, {16, 3072, 768},
 	{7, 768, 3072}, {64, 3072, 768}, {128, 768, 2304}, {512, 768, 3072},
 }
 

@@ -31,9 +31,14 @@ func matMulShapes(short bool) []mmShape {
 	for m := 0; m <= 80; m++ {
 		shapes = append(shapes, mmShape{m, 19 + m%3, 29})
 	}
+	// Batched decode sizes (the multi-row GEMV on amd64): every m, ragged k
+	// and n, short and long rows.
+	for m := 2; m <= 16; m++ {
+		shapes = append(shapes, mmShape{m, 3*m + 11*(m%4), 4*m + m%3}, mmShape{m, 767 + m, 35 + m})
+	}
 	shapes = append(shapes,
 		mmShape{13, 771, 259}, mmShape{33, 129, 67}, mmShape{1, 768, 2304},
-		mmShape{7, 768, 3072}, mmShape{25, 300, 1000},
+		mmShape{7, 768, 3072}, mmShape{25, 300, 1000}, mmShape{16, 768, 2304}, mmShape{11, 3072, 771},
 	)
 	if !short {
 		shapes = append(shapes, mmShape{1, 768, 50257}, mmShape{64, 3072, 768}, mmShape{128, 768, 2304})

@@ -15,6 +15,7 @@ const chunksPerThread = 4
 // dispatch stores no new pointer on the heap and allocates nothing.
 type jobs struct {
 	gemv     gemvJob
+	batch    gemvBatchJob
 	gemm     gemmJob
 	q8MatVec q8MatVecJob
 	q8MatMul q8MatMulJob
@@ -48,6 +49,34 @@ func gemv(t *impl, y, x, w, bias []float32, k, n int) {
 		return
 	}
 	t.gemv(y, x, w, bias, k, n)
+}
+
+// gemvBatchJob is columns [lo, hi) (rows of W) of C = A·Wᵀ + bias.
+type gemvBatchJob struct {
+	t             *impl
+	c, a, w, bias []float32
+	m, k, n       int
+}
+
+func (j *gemvBatchJob) run(lo, hi int) {
+	var bias []float32
+	if j.bias != nil {
+		bias = j.bias[lo:hi]
+	}
+	j.t.gemvBatch(j.c[lo:], j.a, j.w[lo*j.k:hi*j.k], bias, j.m, j.k, hi-lo, j.n)
+}
+
+// gemvBatch runs the tier's multi-row GEMV, split like the GEMV by rows of
+// W (multiples of 4, its row block) across the pool when it is large.
+func gemvBatch(t *impl, c, a, w, bias []float32, m, k, n int) {
+	if m*k*n >= minParallelMACs && n >= 8 && workPool.acquire() {
+		j := &workPool.jobs.batch
+		*j = gemvBatchJob{t: t, c: c, a: a, w: w, bias: bias, m: m, k: k, n: n}
+		workPool.run(j, n, 4, chunksPerThread*Threads())
+		workPool.release()
+		return
+	}
+	t.gemvBatch(c, a, w, bias, m, k, n, n)
 }
 
 // gemmJob is columns [lo, hi) of C = A·Wᵀ + bias.

@@ -52,7 +52,20 @@ func gemvAVX512() {
 	TEXT("GemvAVX512", NOSPLIT, "func(y, x, w, bias []float32)")
 	Doc(append([]string{"GemvAVX512 " + gemvDoc[0]}, gemvDoc[1:]...)...)
 	Pragma("noescape")
-	gemvBody(gemvISA{
+	gemvBody(avx512GemvISA())
+}
+
+func gemvAVX2() {
+	TEXT("GemvAVX2", NOSPLIT, "func(y, x, w, bias []float32)")
+	Doc(append([]string{"GemvAVX2 " + gemvDoc[0]}, gemvDoc[1:]...)...)
+	Pragma("noescape")
+	gemvBody(avx2GemvISA())
+}
+
+// avx512GemvISA is the AVX-512 tail handling: a K1 mask from BZHI and
+// zeroing masked loads.
+func avx512GemvISA() gemvISA {
+	return gemvISA{
 		name:  "avx512",
 		width: 16,
 		vec:   func(i int) VecPhysical { return zmm[i] },
@@ -62,25 +75,31 @@ func gemvAVX512() {
 			KMOVW(EAX, K1)
 		},
 		tailLoad: func(src Mem, dst VecPhysical) { VMOVUPS_Z(src, K1, dst) },
-	})
+	}
 }
 
-func gemvAVX2() {
-	// tailMask holds 8 all-ones words then 8 zero words: the 8 words from
-	// tailMask+4*(8-r) select the first r lanes for VMASKMOVPS.
-	mask := GLOBL("gemvTailMask", RODATA|NOPTR)
-	for i := 0; i < 16; i++ {
-		v := uint32(0)
-		if i < 8 {
-			v = 0xffffffff
+// tailMaskData is the AVX2 tail-mask table, written once per file.
+var tailMaskData *Mem
+
+// avx2GemvISA is the AVX2 tail handling: VMASKMOVPS with a mask in Y15 read
+// from a table. setupTail clobbers AX and R10.
+func avx2GemvISA() gemvISA {
+	if tailMaskData == nil {
+		// 8 all-ones words then 8 zero words: the 8 words from
+		// gemvTailMask+4*(8-r) select the first r lanes for VMASKMOVPS.
+		mask := GLOBL("gemvTailMask", RODATA|NOPTR)
+		for i := 0; i < 16; i++ {
+			v := uint32(0)
+			if i < 8 {
+				v = 0xffffffff
+			}
+			DATA(4*i, U32(v))
 		}
-		DATA(4*i, U32(v))
+		tailMaskData = &mask
 	}
-	TEXT("GemvAVX2", NOSPLIT, "func(y, x, w, bias []float32)")
-	Doc(append([]string{"GemvAVX2 " + gemvDoc[0]}, gemvDoc[1:]...)...)
-	Pragma("noescape")
+	mask := *tailMaskData
 	maskReg := Y15
-	gemvBody(gemvISA{
+	return gemvISA{
 		name:  "avx2",
 		width: 8,
 		vec:   func(i int) VecPhysical { return ymm[i] },
@@ -92,7 +111,7 @@ func gemvAVX2() {
 			VMOVDQU(Mem{Base: R10, Index: RAX, Scale: 4}, maskReg)
 		},
 		tailLoad: func(src Mem, dst VecPhysical) { VMASKMOVPS(src, maskReg, dst) },
-	})
+	}
 }
 
 // gemvBody writes a GEMV: blocks of gemvRows rows of W, then single rows.
