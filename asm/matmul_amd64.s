@@ -344,8 +344,8 @@ DATA gemvTailMask<>+60(SB)/4, $0x00000000
 GLOBL gemvTailMask<>(SB), RODATA|NOPTR, $64
 
 // func GemvBatchAVX512(c []float32, a []float32, w []float32, bias []float32, m int, k int, n int, ldc int)
-// Requires: AVX, AVX512DQ, AVX512F, BMI2, CMOV
-TEXT ·GemvBatchAVX512(SB), NOSPLIT, $64-128
+// Requires: AVX, AVX512DQ, AVX512F, BMI2, CMOV, MMX+
+TEXT ·GemvBatchAVX512(SB), NOSPLIT, $80-128
 	MOVQ    ldc+120(FP), AX
 	SHLQ    $0x02, AX
 	MOVQ    AX, (SP)
@@ -366,6 +366,7 @@ TEXT ·GemvBatchAVX512(SB), NOSPLIT, $64-128
 	MOVQ    k+104(FP), R9
 	MOVQ    R9, CX
 	ANDQ    $0x0000000f, CX
+	MOVQ    CX, 64(SP)
 	SHLQ    $0x02, R9
 	TESTQ   CX, CX
 	JZ      wblocksbatchavx512
@@ -380,6 +381,8 @@ wbatchavx5124:
 	LEAQ (DI)(R9*1), R10
 	LEAQ (DI)(R9*2), R11
 	LEAQ (R10)(R9*2), R12
+	LEAQ (R12)(R9*1), AX
+	MOVQ AX, 72(SP)
 	MOVQ 8(SP), SI
 	MOVQ 48(SP), AX
 	MOVQ AX, 56(SP)
@@ -409,11 +412,13 @@ abatchavx5124:
 	VXORPS Z14, Z14, Z14
 	VXORPS Z15, Z15, Z15
 	XORQ   R13, R13
+	MOVQ   72(SP), CX
 
 loopbatchavx5124x4:
 	LEAQ        64(R13), AX
 	CMPQ        AX, R9
 	JA          tailbatchavx5124x4
+	PREFETCHT0  (CX)(R13*1)
 	VMOVUPS     (SI)(R13*1), Z16
 	VMOVUPS     (BX)(R13*1), Z17
 	VMOVUPS     (DX)(R13*1), Z18
@@ -442,8 +447,9 @@ loopbatchavx5124x4:
 	JMP         loopbatchavx5124x4
 
 tailbatchavx5124x4:
-	TESTQ       CX, CX
-	JZ          reducebatchavx5124x4
+	ADDQ        R9, 72(SP)
+	CMPQ        64(SP), $0x00
+	JE          reducebatchavx5124x4
 	VMOVUPS.Z   (SI)(R13*1), K1, Z16
 	VMOVUPS.Z   (BX)(R13*1), K1, Z17
 	VMOVUPS.Z   (DX)(R13*1), K1, Z18
@@ -563,11 +569,13 @@ arestbatchavx5124:
 	VXORPS Z10, Z10, Z10
 	VXORPS Z11, Z11, Z11
 	XORQ   R13, R13
+	MOVQ   72(SP), CX
 
 loopbatchavx5124x3:
 	LEAQ        64(R13), AX
 	CMPQ        AX, R9
 	JA          tailbatchavx5124x3
+	PREFETCHT0  (CX)(R13*1)
 	VMOVUPS     (SI)(R13*1), Z16
 	VMOVUPS     (BX)(R13*1), Z17
 	VMOVUPS     (DX)(R13*1), Z18
@@ -591,8 +599,9 @@ loopbatchavx5124x3:
 	JMP         loopbatchavx5124x3
 
 tailbatchavx5124x3:
-	TESTQ       CX, CX
-	JZ          reducebatchavx5124x3
+	ADDQ        R9, 72(SP)
+	CMPQ        64(SP), $0x00
+	JE          reducebatchavx5124x3
 	VMOVUPS.Z   (SI)(R13*1), K1, Z16
 	VMOVUPS.Z   (BX)(R13*1), K1, Z17
 	VMOVUPS.Z   (DX)(R13*1), K1, Z18
@@ -684,11 +693,13 @@ arestbatchavx5124_3:
 	VXORPS Z6, Z6, Z6
 	VXORPS Z7, Z7, Z7
 	XORQ   R13, R13
+	MOVQ   72(SP), CX
 
 loopbatchavx5124x2:
 	LEAQ        64(R13), AX
 	CMPQ        AX, R9
 	JA          tailbatchavx5124x2
+	PREFETCHT0  (CX)(R13*1)
 	VMOVUPS     (SI)(R13*1), Z16
 	VMOVUPS     (BX)(R13*1), Z17
 	VMOVUPS     (DI)(R13*1), Z20
@@ -707,8 +718,9 @@ loopbatchavx5124x2:
 	JMP         loopbatchavx5124x2
 
 tailbatchavx5124x2:
-	TESTQ       CX, CX
-	JZ          reducebatchavx5124x2
+	ADDQ        R9, 72(SP)
+	CMPQ        64(SP), $0x00
+	JE          reducebatchavx5124x2
 	VMOVUPS.Z   (SI)(R13*1), K1, Z16
 	VMOVUPS.Z   (BX)(R13*1), K1, Z17
 	VMOVUPS.Z   (DI)(R13*1), K1, Z20
@@ -774,11 +786,13 @@ arestbatchavx5124_2:
 	VXORPS Z2, Z2, Z2
 	VXORPS Z3, Z3, Z3
 	XORQ   R13, R13
+	MOVQ   72(SP), CX
 
 loopbatchavx5124x1:
 	LEAQ        64(R13), AX
 	CMPQ        AX, R9
 	JA          tailbatchavx5124x1
+	PREFETCHT0  (CX)(R13*1)
 	VMOVUPS     (SI)(R13*1), Z16
 	VMOVUPS     (DI)(R13*1), Z20
 	VFMADD231PS Z16, Z20, Z0
@@ -792,8 +806,9 @@ loopbatchavx5124x1:
 	JMP         loopbatchavx5124x1
 
 tailbatchavx5124x1:
-	TESTQ       CX, CX
-	JZ          reducebatchavx5124x1
+	ADDQ        R9, 72(SP)
+	CMPQ        64(SP), $0x00
+	JE          reducebatchavx5124x1
 	VMOVUPS.Z   (SI)(R13*1), K1, Z16
 	VMOVUPS.Z   (DI)(R13*1), K1, Z20
 	VFMADD231PS Z16, Z20, Z0
@@ -845,6 +860,8 @@ nobiasbatchavx5124:
 wbatchavx5121:
 	CMPQ 32(SP), $0x00000001
 	JB   donebatchavx512
+	LEAQ (DI)(R9*1), AX
+	MOVQ AX, 72(SP)
 	MOVQ 8(SP), SI
 	MOVQ 48(SP), AX
 	MOVQ AX, 56(SP)
@@ -862,11 +879,13 @@ abatchavx5121:
 	VXORPS Z2, Z2, Z2
 	VXORPS Z3, Z3, Z3
 	XORQ   R13, R13
+	MOVQ   72(SP), CX
 
 loopbatchavx5121x4:
 	LEAQ        64(R13), AX
 	CMPQ        AX, R9
 	JA          tailbatchavx5121x4
+	PREFETCHT0  (CX)(R13*1)
 	VMOVUPS     (SI)(R13*1), Z16
 	VMOVUPS     (BX)(R13*1), Z17
 	VMOVUPS     (DX)(R13*1), Z18
@@ -880,8 +899,9 @@ loopbatchavx5121x4:
 	JMP         loopbatchavx5121x4
 
 tailbatchavx5121x4:
-	TESTQ       CX, CX
-	JZ          reducebatchavx5121x4
+	ADDQ        R9, 72(SP)
+	CMPQ        64(SP), $0x00
+	JE          reducebatchavx5121x4
 	VMOVUPS.Z   (SI)(R13*1), K1, Z16
 	VMOVUPS.Z   (BX)(R13*1), K1, Z17
 	VMOVUPS.Z   (DX)(R13*1), K1, Z18
@@ -949,11 +969,13 @@ arestbatchavx5121:
 	VXORPS Z1, Z1, Z1
 	VXORPS Z2, Z2, Z2
 	XORQ   R13, R13
+	MOVQ   72(SP), CX
 
 loopbatchavx5121x3:
 	LEAQ        64(R13), AX
 	CMPQ        AX, R9
 	JA          tailbatchavx5121x3
+	PREFETCHT0  (CX)(R13*1)
 	VMOVUPS     (SI)(R13*1), Z16
 	VMOVUPS     (BX)(R13*1), Z17
 	VMOVUPS     (DX)(R13*1), Z18
@@ -965,8 +987,9 @@ loopbatchavx5121x3:
 	JMP         loopbatchavx5121x3
 
 tailbatchavx5121x3:
-	TESTQ       CX, CX
-	JZ          reducebatchavx5121x3
+	ADDQ        R9, 72(SP)
+	CMPQ        64(SP), $0x00
+	JE          reducebatchavx5121x3
 	VMOVUPS.Z   (SI)(R13*1), K1, Z16
 	VMOVUPS.Z   (BX)(R13*1), K1, Z17
 	VMOVUPS.Z   (DX)(R13*1), K1, Z18
@@ -1019,11 +1042,13 @@ arestbatchavx5121_3:
 	VXORPS Z0, Z0, Z0
 	VXORPS Z1, Z1, Z1
 	XORQ   R13, R13
+	MOVQ   72(SP), CX
 
 loopbatchavx5121x2:
 	LEAQ        64(R13), AX
 	CMPQ        AX, R9
 	JA          tailbatchavx5121x2
+	PREFETCHT0  (CX)(R13*1)
 	VMOVUPS     (SI)(R13*1), Z16
 	VMOVUPS     (BX)(R13*1), Z17
 	VMOVUPS     (DI)(R13*1), Z20
@@ -1033,8 +1058,9 @@ loopbatchavx5121x2:
 	JMP         loopbatchavx5121x2
 
 tailbatchavx5121x2:
-	TESTQ       CX, CX
-	JZ          reducebatchavx5121x2
+	ADDQ        R9, 72(SP)
+	CMPQ        64(SP), $0x00
+	JE          reducebatchavx5121x2
 	VMOVUPS.Z   (SI)(R13*1), K1, Z16
 	VMOVUPS.Z   (BX)(R13*1), K1, Z17
 	VMOVUPS.Z   (DI)(R13*1), K1, Z20
@@ -1074,11 +1100,13 @@ arestbatchavx5121_2:
 	JNE    arestbatchavx5121_1
 	VXORPS Z0, Z0, Z0
 	XORQ   R13, R13
+	MOVQ   72(SP), CX
 
 loopbatchavx5121x1:
 	LEAQ        64(R13), AX
 	CMPQ        AX, R9
 	JA          tailbatchavx5121x1
+	PREFETCHT0  (CX)(R13*1)
 	VMOVUPS     (SI)(R13*1), Z16
 	VMOVUPS     (DI)(R13*1), Z20
 	VFMADD231PS Z16, Z20, Z0
@@ -1086,8 +1114,9 @@ loopbatchavx5121x1:
 	JMP         loopbatchavx5121x1
 
 tailbatchavx5121x1:
-	TESTQ       CX, CX
-	JZ          reducebatchavx5121x1
+	ADDQ        R9, 72(SP)
+	CMPQ        64(SP), $0x00
+	JE          reducebatchavx5121x1
 	VMOVUPS.Z   (SI)(R13*1), K1, Z16
 	VMOVUPS.Z   (DI)(R13*1), K1, Z20
 	VFMADD231PS Z16, Z20, Z0
@@ -1128,8 +1157,8 @@ donebatchavx512:
 	RET
 
 // func GemvBatchAVX2(c []float32, a []float32, w []float32, bias []float32, m int, k int, n int, ldc int)
-// Requires: AVX, CMOV, FMA3
-TEXT ·GemvBatchAVX2(SB), NOSPLIT, $64-128
+// Requires: AVX, CMOV, FMA3, MMX+
+TEXT ·GemvBatchAVX2(SB), NOSPLIT, $80-128
 	MOVQ    ldc+120(FP), AX
 	SHLQ    $0x02, AX
 	MOVQ    AX, (SP)
@@ -1150,6 +1179,7 @@ TEXT ·GemvBatchAVX2(SB), NOSPLIT, $64-128
 	MOVQ    k+104(FP), R9
 	MOVQ    R9, CX
 	ANDQ    $0x00000007, CX
+	MOVQ    CX, 64(SP)
 	SHLQ    $0x02, R9
 	TESTQ   CX, CX
 	JZ      wblocksbatchavx2
@@ -1165,6 +1195,8 @@ wbatchavx24:
 	LEAQ (DI)(R9*1), R10
 	LEAQ (DI)(R9*2), R11
 	LEAQ (R10)(R9*2), R12
+	LEAQ (R12)(R9*1), AX
+	MOVQ AX, 72(SP)
 	MOVQ 8(SP), SI
 	MOVQ 48(SP), AX
 	MOVQ AX, 56(SP)
@@ -1184,11 +1216,13 @@ abatchavx24:
 	VXORPS Y6, Y6, Y6
 	VXORPS Y7, Y7, Y7
 	XORQ   R13, R13
+	MOVQ   72(SP), CX
 
 loopbatchavx24x2:
 	LEAQ        32(R13), AX
 	CMPQ        AX, R9
 	JA          tailbatchavx24x2
+	PREFETCHT0  (CX)(R13*1)
 	VMOVUPS     (SI)(R13*1), Y8
 	VMOVUPS     (BX)(R13*1), Y9
 	VMOVUPS     (DI)(R13*1), Y10
@@ -1207,8 +1241,9 @@ loopbatchavx24x2:
 	JMP         loopbatchavx24x2
 
 tailbatchavx24x2:
-	TESTQ       CX, CX
-	JZ          reducebatchavx24x2
+	ADDQ        R9, 72(SP)
+	CMPQ        64(SP), $0x00
+	JE          reducebatchavx24x2
 	VMASKMOVPS  (SI)(R13*1), Y15, Y8
 	VMASKMOVPS  (BX)(R13*1), Y15, Y9
 	VMASKMOVPS  (DI)(R13*1), Y15, Y10
@@ -1260,11 +1295,13 @@ arestbatchavx24:
 	VXORPS Y2, Y2, Y2
 	VXORPS Y3, Y3, Y3
 	XORQ   R13, R13
+	MOVQ   72(SP), CX
 
 loopbatchavx24x1:
 	LEAQ        32(R13), AX
 	CMPQ        AX, R9
 	JA          tailbatchavx24x1
+	PREFETCHT0  (CX)(R13*1)
 	VMOVUPS     (SI)(R13*1), Y8
 	VMOVUPS     (DI)(R13*1), Y10
 	VFMADD231PS Y8, Y10, Y0
@@ -1278,8 +1315,9 @@ loopbatchavx24x1:
 	JMP         loopbatchavx24x1
 
 tailbatchavx24x1:
-	TESTQ       CX, CX
-	JZ          reducebatchavx24x1
+	ADDQ        R9, 72(SP)
+	CMPQ        64(SP), $0x00
+	JE          reducebatchavx24x1
 	VMASKMOVPS  (SI)(R13*1), Y15, Y8
 	VMASKMOVPS  (DI)(R13*1), Y15, Y10
 	VFMADD231PS Y8, Y10, Y0
@@ -1323,6 +1361,8 @@ nobiasbatchavx24:
 wbatchavx21:
 	CMPQ 32(SP), $0x00000001
 	JB   donebatchavx2
+	LEAQ (DI)(R9*1), AX
+	MOVQ AX, 72(SP)
 	MOVQ 8(SP), SI
 	MOVQ 48(SP), AX
 	MOVQ AX, 56(SP)
@@ -1336,11 +1376,13 @@ abatchavx21:
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 	XORQ   R13, R13
+	MOVQ   72(SP), CX
 
 loopbatchavx21x2:
 	LEAQ        32(R13), AX
 	CMPQ        AX, R9
 	JA          tailbatchavx21x2
+	PREFETCHT0  (CX)(R13*1)
 	VMOVUPS     (SI)(R13*1), Y8
 	VMOVUPS     (BX)(R13*1), Y9
 	VMOVUPS     (DI)(R13*1), Y10
@@ -1350,8 +1392,9 @@ loopbatchavx21x2:
 	JMP         loopbatchavx21x2
 
 tailbatchavx21x2:
-	TESTQ       CX, CX
-	JZ          reducebatchavx21x2
+	ADDQ        R9, 72(SP)
+	CMPQ        64(SP), $0x00
+	JE          reducebatchavx21x2
 	VMASKMOVPS  (SI)(R13*1), Y15, Y8
 	VMASKMOVPS  (BX)(R13*1), Y15, Y9
 	VMASKMOVPS  (DI)(R13*1), Y15, Y10
@@ -1389,11 +1432,13 @@ arestbatchavx21:
 	JNE    arestbatchavx21_1
 	VXORPS Y0, Y0, Y0
 	XORQ   R13, R13
+	MOVQ   72(SP), CX
 
 loopbatchavx21x1:
 	LEAQ        32(R13), AX
 	CMPQ        AX, R9
 	JA          tailbatchavx21x1
+	PREFETCHT0  (CX)(R13*1)
 	VMOVUPS     (SI)(R13*1), Y8
 	VMOVUPS     (DI)(R13*1), Y10
 	VFMADD231PS Y8, Y10, Y0
@@ -1401,8 +1446,9 @@ loopbatchavx21x1:
 	JMP         loopbatchavx21x1
 
 tailbatchavx21x1:
-	TESTQ       CX, CX
-	JZ          reducebatchavx21x1
+	ADDQ        R9, 72(SP)
+	CMPQ        64(SP), $0x00
+	JE          reducebatchavx21x1
 	VMASKMOVPS  (SI)(R13*1), Y15, Y8
 	VMASKMOVPS  (DI)(R13*1), Y15, Y10
 	VFMADD231PS Y8, Y10, Y0

@@ -62,8 +62,7 @@ func GemvAVX2(y []float32, x []float32, w []float32, bias []float32)
 //
 // It needs m, n ≥ 1, k ≥ 0, ldc ≥ n, len(c) ≥ (m-1)*ldc+n, len(a) ≥ m*k,
 // len(w) ≥ n*k and len(bias) = 0 or ≥ n, and reads or writes no element
-// past those bounds. Every element's sum is formed as GemvAVX* forms it
-// only up to the order of additions.
+// past those bounds (it prefetches W rows past n: hints, which never fault).
 //
 //go:noescape
 func GemvBatchAVX512(c []float32, a []float32, w []float32, bias []float32, m int, k int, n int, ldc int)
@@ -86,8 +85,7 @@ func GemvBatchAVX512(c []float32, a []float32, w []float32, bias []float32, m in
 //
 // It needs m, n ≥ 1, k ≥ 0, ldc ≥ n, len(c) ≥ (m-1)*ldc+n, len(a) ≥ m*k,
 // len(w) ≥ n*k and len(bias) = 0 or ≥ n, and reads or writes no element
-// past those bounds. Every element's sum is formed as GemvAVX* forms it
-// only up to the order of additions.
+// past those bounds (it prefetches W rows past n: hints, which never fault).
 //
 //go:noescape
 func GemvBatchAVX2(c []float32, a []float32, w []float32, bias []float32, m int, k int, n int, ldc int)

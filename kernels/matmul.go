@@ -15,12 +15,12 @@ import "fmt"
 //		}
 //	}
 //
-// m = 1 (a decode step) runs a GEMV that streams W once; on amd64, small m
-// (a batched decode step) runs a multi-row GEMV that also reads W once, as
-// stored; larger m (a prefill), and every m > 1 on NEON and in pure Go, runs
-// a cache-blocked GEMM over packed panels. Large products are split across
-// Threads() goroutines (GEMVs by rows of W, GEMM by column blocks)
-// with results identical to one thread's. The slices may be longer than
+// m = 1 (a decode step) runs a GEMV that streams W once. On amd64, m from 2
+// up to 32 (AVX-512) or 16 (AVX2), a batched decode step, runs a multi-row
+// GEMV that also reads W once, as stored. Larger m (a prefill), and every
+// m > 1 on NEON and in pure Go, runs a cache-blocked GEMM over packed
+// panels. Large products are split across Threads() goroutines (GEMVs by
+// rows of W, GEMM by column blocks) with results identical to one thread's. The slices may be longer than
 // the shapes need; only the first m*k, n*k, m*n and n elements are used. c
 // must not overlap a, w or bias.
 func MatMul(c, a, w, bias []float32, m, k, n int) {

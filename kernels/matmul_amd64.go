@@ -16,14 +16,20 @@ var (
 	gemmAVX2   = &microKernel{mr: 4, nr: 24, kc: 256, mc: 240, nc: 768, fn: asm.GemmKernel4x24AVX2, transpose: asmPackTranspose}
 )
 
-// gemvBatchMaxM is the largest m that runs the multi-row GEMV rather than
-// the blocked GEMM, in both tiers.
-const gemvBatchMaxM = 16
+// The largest m that runs the multi-row GEMV rather than the blocked GEMM,
+// per tier. Measured for k = 768 and 3072, n = 768..50257 on one thread (a
+// loaded machine): the AVX-512 GEMV beat the GEMM by 1.2-1.8× at m = 32 on
+// every shape; the AVX2 one (A rows in pairs) tied it at m = 24 with
+// k = 3072 and lost at m = 32.
+const (
+	gemvBatchMaxMAVX512 = 32
+	gemvBatchMaxMAVX2   = 16
+)
 
 // useMatMulAVX512 installs the AVX-512 GEMVs and GEMM.
 func useMatMulAVX512(t *impl) {
 	t.gemv = gemvAVX512
-	t.gemvBatch, t.gemvBatchMaxM = gemvBatchAVX512, gemvBatchMaxM
+	t.gemvBatch, t.gemvBatchMaxM = gemvBatchAVX512, gemvBatchMaxMAVX512
 	t.gemm = func(c, a, w, bias []float32, m, k, n, j0, j1 int) {
 		gemmBlockedColumns(gemmAVX512, c, a, w, bias, m, k, n, j0, j1)
 	}
@@ -33,7 +39,7 @@ func useMatMulAVX512(t *impl) {
 // useMatMulAVX2 installs the AVX2+FMA GEMVs and GEMM.
 func useMatMulAVX2(t *impl) {
 	t.gemv = gemvAVX2
-	t.gemvBatch, t.gemvBatchMaxM = gemvBatchAVX2, gemvBatchMaxM
+	t.gemvBatch, t.gemvBatchMaxM = gemvBatchAVX2, gemvBatchMaxMAVX2
 	t.gemm = func(c, a, w, bias []float32, m, k, n, j0, j1 int) {
 		gemmBlockedColumns(gemmAVX2, c, a, w, bias, m, k, n, j0, j1)
 	}

@@ -28,14 +28,17 @@ var gemvBatchDoc = []string{
 	"",
 	"It needs m, n ≥ 1, k ≥ 0, ldc ≥ n, len(c) ≥ (m-1)*ldc+n, len(a) ≥ m*k,",
 	"len(w) ≥ n*k and len(bias) = 0 or ≥ n, and reads or writes no element",
-	"past those bounds. Every element's sum is formed as GemvAVX* forms it",
-	"only up to the order of additions.",
+	"past those bounds (it prefetches W rows past n: hints, which never fault).",
 }
 
 // A batched GEMV reads a block of gemvRows rows of W once per group of A
 // rows: the block (4·k floats, 12 KiB at k = 768) stays in L1 while the
 // kernel sweeps all m rows of A, so W streams from memory once per call,
 // unpacked, where the blocked GEMM first copies it into panels.
+//
+// While it does, every pass prefetches one row of the next block (the
+// next pass the following row), so the first pass over a block finds it
+// in cache instead of waiting on L3 or DRAM.
 //
 // gemvBatchISA adds the A group size to a GEMV tier: 4 rows for AVX-512
 // (16 accumulators, 4 A vectors, W vectors: 22 of 32 registers), 2 for
@@ -70,6 +73,8 @@ type gemvBatchFrame struct {
 	mLeft Mem // A rows not yet done for the current W block
 	cCol  Mem // C's row 0 at the current W block's first column
 	cRow  Mem // C at the current A group's first row, same column
+	tail  Mem // k%width
+	pf    Mem // the W row the next pass prefetches
 }
 
 // gemvBatchBody writes a batched GEMV: blocks of gemvRows W rows, then single
@@ -77,12 +82,12 @@ type gemvBatchFrame struct {
 // rows left.
 //
 // Registers in the k loop: DI, R10..R12 the W rows, SI, BX, DX, R8 the A
-// rows, R13 the byte offset along the rows, R9 the row length in bytes, CX
-// the tail length k%width, AX scratch. The rest lives in the frame.
+// rows, CX the row to prefetch, R13 the byte offset along the rows, R9 the
+// row length in bytes, AX scratch. The rest lives in the frame.
 func gemvBatchBody(isa gemvBatchISA) {
-	base := AllocLocal(64)
+	base := AllocLocal(80)
 	slot := func(i int) Mem { return base.Offset(8 * i) }
-	f := gemvBatchFrame{slot(0), slot(1), slot(2), slot(3), slot(4), slot(5), slot(6), slot(7)}
+	f := gemvBatchFrame{slot(0), slot(1), slot(2), slot(3), slot(4), slot(5), slot(6), slot(7), slot(8), slot(9)}
 	name := "batch" + isa.name
 
 	Load(Param("ldc"), RAX)
@@ -107,6 +112,7 @@ func gemvBatchBody(isa gemvBatchISA) {
 
 	MOVQ(R9, RCX)
 	ANDQ(U32(isa.width-1), RCX)
+	MOVQ(RCX, f.tail)
 	SHLQ(U8(2), R9)
 	TESTQ(RCX, RCX)
 	JZ(LabelRef("wblocks" + name))
@@ -128,7 +134,11 @@ func gemvBatchBody(isa gemvBatchISA) {
 			LEAQ(Mem{Base: RDI, Index: R9, Scale: 1}, R10)
 			LEAQ(Mem{Base: RDI, Index: R9, Scale: 2}, R11)
 			LEAQ(Mem{Base: R10, Index: R9, Scale: 2}, R12)
+			LEAQ(Mem{Base: R12, Index: R9, Scale: 1}, RAX)
+		} else {
+			LEAQ(Mem{Base: RDI, Index: R9, Scale: 1}, RAX)
 		}
+		MOVQ(RAX, f.pf)
 		MOVQ(f.a, RSI)
 		MOVQ(f.cCol, RAX)
 		MOVQ(RAX, f.cRow)
@@ -206,12 +216,14 @@ func gemvBatchPass(isa gemvBatchISA, f gemvBatchFrame, wRows, aRows int) {
 		}
 	}
 	XORQ(R13, R13)
+	MOVQ(f.pf, RCX)
 	vb := 4 * isa.width
 
 	Label("loop" + id)
 	LEAQ(Mem{Base: R13, Disp: vb}, RAX)
 	CMPQ(RAX, R9)
 	JA(LabelRef("tail" + id))
+	PREFETCHT0(at(RCX))
 	for i := 0; i < aRows; i++ {
 		VMOVUPS(at(aPtr[i]), aVec[i])
 	}
@@ -226,8 +238,9 @@ func gemvBatchPass(isa gemvBatchISA, f gemvBatchFrame, wRows, aRows int) {
 	JMP(LabelRef("loop" + id))
 
 	Label("tail" + id)
-	TESTQ(RCX, RCX)
-	JZ(LabelRef("reduce" + id))
+	ADDQ(R9, f.pf)
+	CMPQ(f.tail, U8(0))
+	JE(LabelRef("reduce" + id))
 	for i := 0; i < aRows; i++ {
 		isa.tailLoad(at(aPtr[i]), aVec[i])
 	}
