@@ -17,20 +17,22 @@ type impl struct {
 	// multiples of gemmAlign leaves every column's arithmetic unchanged.
 	gemm      func(c, a, w, bias []float32, m, k, n, j0, j1 int)
 	gemmAlign int
+
 	// gemvBatch computes m rows of C (row stride ldc) from W as stored,
 	// reading it once; MatMul uses it for 2 ≤ m ≤ gemvBatchMaxM, and
 	// gemvBatchMaxM is 0 in tiers without one.
 	gemvBatch     func(c, a, w, bias []float32, m, k, n, ldc int)
 	gemvBatchMaxM int
-	softmax       func(x []float32)
-	exp           func(dst, x []float32)
-	layerNorm     func(out, x, gain, bias []float32, eps float32)
-	rmsNorm       func(out, x, gain []float32, eps float32)
-	gelu          func(out, x []float32)
-	add           func(dst, a, b []float32)
-	scale         func(x []float32, s float32)
-	dot           func(a, b []float32) float32
-	axpy          func(y []float32, alpha float32, x []float32)
+
+	softmax   func(x []float32)
+	exp       func(dst, x []float32)
+	layerNorm func(out, x, gain, bias []float32, eps float32)
+	rmsNorm   func(out, x, gain []float32, eps float32)
+	gelu      func(out, x []float32)
+	add       func(dst, a, b []float32)
+	scale     func(x []float32, s float32)
+	dot       func(a, b []float32) float32
+	axpy      func(y []float32, alpha float32, x []float32)
 
 	ropeHalf        func(x, cos, sin []float32)
 	ropeInterleaved func(x, cos, sin []float32)
