@@ -23,7 +23,7 @@ func withThreads(n int, f func()) {
 }
 
 // parallelCases are products large enough to be split, with ragged sizes.
-var parallelCases = []q8MMShape{{1, 768, 2304}, {1, 3072, 771}, {1, 256, 1027}, {17, 768, 771}, {64, 256, 2304}, {5, 3072, 133}}
+var parallelCases = []q8MMShape{{1, 768, 2304}, {1, 3072, 771}, {1, 256, 1027}, {17, 768, 771}, {64, 256, 2304}, {5, 3072, 133}, {16, 256, 1027}}
 
 // TestParallelMatchesOneThread checks that every split kernel returns,
 // bit for bit, what it returns on one thread: the splits fall where the
