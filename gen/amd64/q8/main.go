@@ -186,9 +186,9 @@ func matVecRows(R int, wide bool, vec func() VecVirtual, body func(g rowGroup, k
 	RET()
 }
 
-// q8MatVecVNNI processes sixteen blocks of four rows per step
-// (vnniSixteenBlocks), then the blocks left over 64 bytes (two blocks) at a
-// time with ZMM VPDPBUSD, and an odd last block with the YMM form.
+// q8MatVecVNNI processes groups of sixteen, eight and four blocks of four
+// rows (vnniBlockGroups), then a pair of blocks left over with ZMM VPDPBUSD
+// and an odd last block with the YMM form.
 func q8MatVecVNNI() {
 	TEXT("Q8MatVecVNNI", NOSPLIT, matVecSig)
 	Pragma("noescape")
@@ -206,10 +206,10 @@ func q8MatVecVNNI() {
 		xp := Load(Param("xq").Base(), GP64())
 		xsp := Load(Param("xs").Base(), GP64())
 		chunks := GP64()
-		vnniSixteenBlocks(g, k, xp, xsp, chunks, bias)
+		vnniBlockGroups(g, k, xp, xsp, chunks, bias)
 		MOVQ(k, chunks)
 		SHRQ(U8(6), chunks)
-		ANDQ(U8(7), chunks) // the 64-byte chunks after the groups of sixteen blocks
+		ANDQ(U8(1), chunks) // the 64-byte chunk after the groups of blocks
 		loop, tail := "vnniChunk"+fmt.Sprint(len(g.w)), "vnniTail"+fmt.Sprint(len(g.w))
 		TESTQ(chunks, chunks)
 		JZ(LabelRef(tail))
