@@ -186,8 +186,9 @@ func matVecRows(R int, wide bool, vec func() VecVirtual, body func(g rowGroup, k
 	RET()
 }
 
-// q8MatVecVNNI processes 64 bytes (two blocks) of four rows per step with
-// ZMM VPDPBUSD, and an odd last block with the YMM form.
+// q8MatVecVNNI processes groups of sixteen, eight and four blocks of four
+// rows (vnniBlockGroups), then a pair of blocks left over with ZMM VPDPBUSD
+// and an odd last block with the YMM form.
 func q8MatVecVNNI() {
 	TEXT("Q8MatVecVNNI", NOSPLIT, matVecSig)
 	Pragma("noescape")
@@ -205,8 +206,10 @@ func q8MatVecVNNI() {
 		xp := Load(Param("xq").Base(), GP64())
 		xsp := Load(Param("xs").Base(), GP64())
 		chunks := GP64()
+		vnniBlockGroups(g, k, xp, xsp, chunks, bias)
 		MOVQ(k, chunks)
 		SHRQ(U8(6), chunks)
+		ANDQ(U8(1), chunks) // the 64-byte chunk after the groups of blocks
 		loop, tail := "vnniChunk"+fmt.Sprint(len(g.w)), "vnniTail"+fmt.Sprint(len(g.w))
 		TESTQ(chunks, chunks)
 		JZ(LabelRef(tail))
@@ -271,11 +274,13 @@ func q8MatVecVNNI() {
 	})
 }
 
-// q8MatVecAVX2 processes one block (32 bytes) of four rows per step.
+// q8MatVecAVX2 processes eight blocks of four rows per step
+// (avx2EightBlocks), then the blocks left over one (32 bytes) at a time.
 func q8MatVecAVX2() {
 	TEXT("Q8MatVecAVX2", NOSPLIT, matVecSig)
 	Pragma("noescape")
 	Doc(matVecDocFor("Q8MatVecAVX2", "It needs AVX2 and FMA, and every xq in [-127, 127].")...)
+	products := AllocLocal(4 * 32) // ws·xs of eight blocks per row (avx2EightBlocks)
 
 	ones := YMM() // int16 ones: VPMADDWD by them sums pairs into int32
 	tmp := GP32()
@@ -287,9 +292,12 @@ func q8MatVecAVX2() {
 		xp := Load(Param("xq").Base(), GP64())
 		xsp := Load(Param("xs").Base(), GP64())
 		blocks := GP64()
+		loop := "avx2Block" + fmt.Sprint(len(g.w))
+		avx2EightBlocks(g, k, xp, xsp, blocks, ones, products)
 		MOVQ(k, blocks)
 		SHRQ(U8(5), blocks)
-		loop := "avx2Block" + fmt.Sprint(len(g.w))
+		ANDQ(U8(7), blocks) // the blocks after the groups of eight
+		JZ(LabelRef(loop + "Done"))
 		Label(loop)
 		x, xs := YMM(), YMM()
 		VMOVDQU(Mem{Base: xp}, x)
@@ -312,6 +320,7 @@ func q8MatVecAVX2() {
 		ADDQ(U8(4), xsp)
 		DECQ(blocks)
 		JNZ(LabelRef(loop))
+		Label(loop + "Done")
 	})
 }
 
