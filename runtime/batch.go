@@ -88,7 +88,6 @@ func (m *Model) NewBatch(opts BatchOptions) (*Batch, error) {
 		return nil, fmt.Errorf("batch rows %d: want at least one per sequence (%d)", rows, n)
 	}
 	b := &Batch{
-		pass:    newPass(m, rows, capacity),
 		slots:   make([]slot, n),
 		ids:     make([]int, rows),
 		rowSlot: make([]int, rows),
@@ -96,6 +95,7 @@ func (m *Model) NewBatch(opts BatchOptions) (*Batch, error) {
 		last:    make([]float32, n*c.NEmbd),
 		logits:  make([]float32, n*c.VocabSize),
 	}
+	b.pass.init(m, rows, capacity)
 	for i := range b.slots {
 		q := &b.slots[i]
 		q.sequence = newSequence(c, capacity, opts.Keep)

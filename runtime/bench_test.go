@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/goformer/goformer/kernels"
 	"github.com/goformer/goformer/model"
 )
 
@@ -96,33 +97,38 @@ func BenchmarkPrefill(b *testing.B) {
 }
 
 // BenchmarkBatchDecode measures one decode pass of a batch whose sequences
-// all sit at position 128 (all logits included, no sampling): aggregate
-// tokens/s is sequences per pass over the time of a pass.
+// all sit at position 128 (all logits included, no sampling), on one thread
+// and on two: aggregate tokens/s is sequences per pass over the time of a
+// pass.
 func BenchmarkBatchDecode(b *testing.B) {
+	defer kernels.SetThreads(0)
 	for _, emb := range []Embeddings{Int8Embeddings, F32Embeddings} {
 		for i, m := range benchModels(b, Options{Embeddings: emb}) {
-			for _, n := range []int{1, 4, 16} {
-				b.Run(fmt.Sprintf("%s/%s/batch=%d", benchShapes[i].name, emb, n), func(b *testing.B) {
-					bt, err := m.NewBatch(BatchOptions{Sequences: n, Capacity: 256})
-					if err != nil {
-						b.Fatal(err)
-					}
-					for k := range bt.slots {
-						bt.start(k, k, randomIDs(uint64(k), 128, m.cfg.VocabSize))
-					}
-					for bt.slots[n-1].fed < 128 {
-						bt.step()
-					}
-					b.ReportAllocs()
-					b.ResetTimer()
-					for range b.N {
-						for k := range bt.slots {
-							bt.slots[k].pos, bt.slots[k].next = 128, 42
+			for _, threads := range []int{1, 2} {
+				for _, n := range []int{1, 4, 16} {
+					b.Run(fmt.Sprintf("%s/%s/threads=%d/batch=%d", benchShapes[i].name, emb, threads, n), func(b *testing.B) {
+						kernels.SetThreads(threads)
+						bt, err := m.NewBatch(BatchOptions{Sequences: n, Capacity: 256})
+						if err != nil {
+							b.Fatal(err)
 						}
-						bt.step()
-					}
-					b.ReportMetric(float64(b.N*n)/b.Elapsed().Seconds(), "tokens/s")
-				})
+						for k := range bt.slots {
+							bt.start(k, k, randomIDs(uint64(k), 128, m.cfg.VocabSize))
+						}
+						for bt.slots[n-1].fed < 128 {
+							bt.step()
+						}
+						b.ReportAllocs()
+						b.ResetTimer()
+						for range b.N {
+							for k := range bt.slots {
+								bt.slots[k].pos, bt.slots[k].next = 128, 42
+							}
+							bt.step()
+						}
+						b.ReportMetric(float64(b.N*n)/b.Elapsed().Seconds(), "tokens/s")
+					})
+				}
 			}
 		}
 	}

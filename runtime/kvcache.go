@@ -50,9 +50,10 @@ func (c *KVCache) attended(p int) (sinks, first int) {
 	return sinks, first
 }
 
-// store writes the key and value of position pos in layer l.
-func (c *KVCache) store(l, pos int, key, value []float32) {
-	o := c.slot(pos)
-	copy(c.k[l][o:o+c.width], key)
-	copy(c.v[l][o:o+c.width], value)
+// storeColumns writes key and value, the columns [col, col+len(key)) of
+// position pos's key and value in layer l (some heads' share of them).
+func (c *KVCache) storeColumns(l, pos int, key, value []float32, col int) {
+	o := c.slot(pos) + col
+	copy(c.k[l][o:o+len(key)], key)
+	copy(c.v[l][o:o+len(value)], value)
 }

@@ -34,12 +34,18 @@ func (l *f32Linear) apply(y, x, bias []float32, t int, _ *quant.Scratch) {
 func (l *f32Linear) bytes() int { return 4 * len(l.w) }
 
 // q8Linear is an int8 block matrix (GGUF Q8_0). Each row of x is quantized
-// to int8 blocks and multiplied by quant.Matrix.MatVec, as llama.cpp does for
-// Q8_0 weights. Prefill runs one GEMV per token: correct, not yet fast.
+// to int8 blocks, as llama.cpp does for Q8_0 weights, then multiplied: one
+// GEMV for a single row (decode), one int8 GEMM (quant.Matrix.MatMul) for
+// several, whose rows equal the GEMV's bit for bit, so a token's result
+// does not depend on how many rows its pass has.
 type q8Linear struct{ m *quant.Matrix }
 
 func (l *q8Linear) apply(y, x, bias []float32, t int, sc *quant.Scratch) {
 	out, in := l.m.Rows, l.m.Cols
+	if t > 1 {
+		l.m.MatMul(y[:t*out], x[:t*in], t, bias, sc)
+		return
+	}
 	for i := range t {
 		row := y[i*out : (i+1)*out]
 		l.m.MatVec(row, x[i*in:(i+1)*in], sc)

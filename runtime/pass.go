@@ -42,30 +42,41 @@ type pass struct {
 	qkv              []float32      // [rows][3d]
 	ff               []float32      // [rows][d_ff]
 	ropeCos, ropeSin []float32      // [rows][rotary dim]: RoPE tables of the rows' positions
-	scores           []float32      // [capacity]: one query's attention weights
-	q8               *quant.Scratch // an activation row quantized for int8 matrices
+	q8               *quant.Scratch // the activation rows quantized for int8 matrices
+
+	// Attention runs heads concurrently (kernels.Parallel), so each head
+	// has its own scores buffer. attendHeads is s.attendHeads bound once,
+	// which keeps the dispatch allocation-free; attLayer and attRows are
+	// the arguments of the attention call in progress.
+	scores            []float32 // [heads][capacity]: one query's attention weights per head
+	capacity          int
+	attendHeads       func(lo, hi int)
+	attLayer, attRows int
 }
 
-// newPass allocates a pass of up to rows rows over sequences whose caches
-// hold capacity positions.
-func newPass(m *Model, rows, capacity int) pass {
+// init allocates p for passes of up to rows rows over sequences whose
+// caches hold capacity positions. p must be where it stays (a field of its
+// Session or Batch): attendHeads is bound to its address.
+func (p *pass) init(m *Model, rows, capacity int) {
 	c := &m.cfg
 	d := c.NEmbd
-	p := pass{
-		m:      m,
-		rows:   make([]tokenRow, rows),
-		x:      make([]float32, rows*d),
-		h:      make([]float32, rows*d),
-		att:    make([]float32, rows*d),
-		proj:   make([]float32, rows*d),
-		qkv:    make([]float32, rows*3*d),
-		ff:     make([]float32, rows*c.NInner),
-		scores: make([]float32, capacity),
-		q8:     quant.NewScratch(max(d, c.NInner)),
+	*p = pass{
+		m:        m,
+		rows:     make([]tokenRow, rows),
+		x:        make([]float32, rows*d),
+		h:        make([]float32, rows*d),
+		att:      make([]float32, rows*d),
+		proj:     make([]float32, rows*d),
+		qkv:      make([]float32, rows*3*d),
+		ff:       make([]float32, rows*c.NInner),
+		scores:   make([]float32, c.NHead*capacity),
+		capacity: capacity,
+		// Every linear's MatMul quantizes all rows of its input at once.
+		q8: quant.NewScratchRows(rows, max(d, c.NInner)),
 	}
+	p.attendHeads = p.attendHeadRange
 	if c.Arch.Positions == model.RoPE {
 		p.ropeCos = make([]float32, rows*c.RotaryDims())
 		p.ropeSin = make([]float32, rows*c.RotaryDims())
 	}
-	return p
 }

@@ -67,12 +67,12 @@ func (m *Model) NewSession(opts SessionOptions) (*Session, error) {
 	batch = max(1, min(batch, capacity))
 	s := &Session{
 		sequence: newSequence(&c, capacity, opts.Keep),
-		pass:     newPass(m, batch, capacity),
 		batch:    batch,
 		shift:    opts.ContextShift,
 		kept:     make([]int, capacity),
 		logits:   make([]float32, c.VocabSize),
 	}
+	s.pass.init(m, batch, capacity)
 	s.sampler.init(c.VocabSize)
 	return s, nil
 }

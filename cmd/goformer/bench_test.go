@@ -2,9 +2,11 @@ package main
 
 import (
 	"encoding/json"
+	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/goformer/goformer/kernels"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -23,7 +25,7 @@ func TestBenchJSON(t *testing.T) {
 		var res benchResult
 		require.NoError(t, json.Unmarshal([]byte(out), &res))
 		assert.Equal(t, weights, res.Weights)
-		assert.Equal(t, 1, res.Threads)
+		assert.Equal(t, kernels.DefaultThreads(), res.Threads)
 		assert.NotEmpty(t, res.ISA)
 		for _, r := range [][3]float64{{res.PPMin, res.PPTokensPerS, res.PPMax}, {res.TGMin, res.TGTokensPerS, res.TGMax}} {
 			assert.Greater(t, r[0], 0.0)
@@ -33,8 +35,19 @@ func TestBenchJSON(t *testing.T) {
 	}
 }
 
+// TestBenchThreads: --json reports the thread count the kernels ran on.
+func TestBenchThreads(t *testing.T) {
+	for _, n := range []int{1, 2, 3} {
+		code, out, errOut := runCLI("", "bench", "--prompt-tokens", "8", "--gen", "2", "--reps", "1", "--threads", strconv.Itoa(n), "--json")
+		require.Equal(t, 0, code, errOut)
+		var res benchResult
+		require.NoError(t, json.Unmarshal([]byte(out), &res))
+		assert.Equal(t, n, res.Threads)
+	}
+}
+
 func TestBenchText(t *testing.T) {
-	code, out, errOut := runCLI("", "bench", "--prompt-tokens", "0", "--gen", "3", "--reps", "1")
+	code, out, errOut := runCLI("", "bench", "--prompt-tokens", "0", "--gen", "3", "--reps", "1", "--threads", "1")
 	require.Equal(t, 0, code, errOut)
 	assert.Contains(t, out, "model demo  weights f32  embeddings int8  threads 1")
 	assert.Contains(t, out, "tg3 ")
@@ -50,6 +63,7 @@ func TestBenchBadFlags(t *testing.T) {
 		{"--weights", "q4"},
 		{"--embeddings", "f16"},
 		{"--threads", "0"},
+		{"--threads", "-2"},
 		{"--prompt-tokens", "512"}, // the demo model has 256 positions
 		{"--bogus"},
 		{"extra"},

@@ -3,6 +3,7 @@ package main
 import (
 	"flag"
 
+	"github.com/goformer/goformer/kernels"
 	"github.com/goformer/goformer/model/demo"
 	"github.com/goformer/goformer/runtime"
 )
@@ -19,7 +20,7 @@ func (f *modelFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.path, "m", "", "checkpoint directory or GGUF file (default: the demo model built into goformer)")
 	fs.StringVar(&f.embeddings, "embeddings", "int8", "token embeddings in memory: int8 or f32")
 	fs.StringVar(&f.weights, "weights", "f32", "linear layers in memory: f32 (as the checkpoint has them) or int8 (quantized at load)")
-	fs.IntVar(&f.threads, "threads", 1, "threads the kernels use (only 1 until the kernels' worker pool lands)")
+	fs.IntVar(&f.threads, "threads", kernels.DefaultThreads(), "threads the kernels and attention use (default: the physical cores)")
 }
 
 // load opens the model the flags name.
@@ -32,18 +33,19 @@ func (f *modelFlags) load() (*runtime.Model, error) {
 	if err != nil {
 		return nil, usageError("--weights: %v", err)
 	}
-	if f.threads != 1 {
-		return nil, usageError("--threads %d: this build runs the kernels on 1 thread (multi-threaded kernels are pending)", f.threads)
+	if f.threads < 1 {
+		return nil, usageError("--threads %d: want at least 1", f.threads)
 	}
-	opts := runtime.Options{Embeddings: emb, Weights: w}
+	opts := runtime.Options{Embeddings: emb, Weights: w, Threads: f.threads}
 	if f.path == "" {
 		return runtime.LoadFS(demo.FS, opts)
 	}
 	return runtime.Load(f.path, opts)
 }
 
-// threadCount is the number of threads the kernels run on.
-func (f *modelFlags) threadCount() int { return 1 }
+// threadCount is the number of threads the kernels run on, once load has
+// set it.
+func (f *modelFlags) threadCount() int { return kernels.Threads() }
 
 // name is the model's path, or "demo".
 func (f *modelFlags) name() string {

@@ -16,7 +16,7 @@ import (
 	"github.com/goformer/goformer/runtime"
 )
 
-const runUsage = "goformer run [-m MODEL] [-n N] [--temp T] [--top-k K] [--top-p P] [--seed S] [--weights f32|int8] [--embeddings int8|f32] [--threads 1] [--top-logprobs K] [--ignore-eos] [--ctx N] [--context-shift] [--keep N] [--json] [PROMPT | --prompts FILE --json [--batch N]]"
+const runUsage = "goformer run [-m MODEL] [-n N] [--temp T] [--top-k K] [--top-p P] [--seed S] [--weights f32|int8] [--embeddings int8|f32] [--threads N] [--top-logprobs K] [--ignore-eos] [--ctx N] [--context-shift] [--keep N] [--json] [PROMPT | --prompts FILE --json [--batch N]]"
 
 // runResult is what run --json prints.
 type runResult struct {

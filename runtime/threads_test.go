@@ -1,0 +1,185 @@
+package runtime
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/goformer/goformer/kernels"
+	"github.com/goformer/goformer/model"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// threadsConfig is smallConfig widened until the kernels split their
+// products across the pool (a GEMV of d_ff×d_model = 2^18 multiply-adds).
+func threadsConfig(arch model.Arch) model.Config {
+	cfg := smallConfig(arch)
+	cfg.VocabSize, cfg.NPositions, cfg.NEmbd, cfg.NInner = 300, 96, 256, 1024
+	return cfg
+}
+
+// withThreads runs f with the kernels on n threads and attention split
+// however small the pass, then restores the defaults.
+func withThreads(t *testing.T, n int, f func()) {
+	t.Helper()
+	saved := minParallelAttention
+	defer func() { minParallelAttention = saved; kernels.SetThreads(0) }()
+	minParallelAttention = 0
+	kernels.SetThreads(n)
+	require.Equal(t, n, kernels.Threads())
+	f()
+}
+
+// sessionLogits prefills prompt in passes of batch rows and decodes forced
+// after it, returning every row's logits of the first pass, then the
+// logits after each forced token.
+func sessionLogits(t *testing.T, m *Model, prompt, forced []int) [][]float32 {
+	t.Helper()
+	s, err := m.NewSession(SessionOptions{Batch: len(prompt)})
+	require.NoError(t, err)
+	_, err = s.Prefill(prompt)
+	require.NoError(t, err)
+	var out [][]float32
+	for r := range prompt {
+		s.rowLogits(r)
+		out = append(out, append([]float32(nil), s.logits...))
+	}
+	for _, id := range forced {
+		logits, err := s.Decode(id)
+		require.NoError(t, err)
+		out = append(out, append([]float32(nil), logits...))
+	}
+	return out
+}
+
+// raggedBatchLogits runs three sequences of ragged prompts through one batch,
+// then forces four decode passes, and returns the logits of every pass in
+// order of b.ready.
+func raggedBatchLogits(t *testing.T, m *Model) [][]float32 {
+	t.Helper()
+	b, err := m.NewBatch(BatchOptions{Sequences: 3, Rows: 24})
+	require.NoError(t, err)
+	for i, n := range []int{20, 33, 7} {
+		b.start(i, i, randomIDs(uint64(40+i), n, m.cfg.VocabSize))
+	}
+	var out [][]float32
+	for pass := 0; pass < 12; pass++ {
+		for i := range b.slots {
+			b.slots[i].next = (7*pass + i) % m.cfg.VocabSize
+		}
+		b.step()
+		for k := range b.ready {
+			out = append(out, append([]float32(nil), b.slotLogits(k)...))
+		}
+	}
+	require.NotEmpty(t, out)
+	return out
+}
+
+// TestThreadsChangeNothing: with the matrix products and attention split
+// across two threads, every logit of a session's prefill and decode and of
+// a batch's passes equals the one-thread logit bit for bit, for fp32 and
+// int8 weights, on every ISA tier.
+func TestThreadsChangeNothing(t *testing.T) {
+	forEachISA(t, func(t *testing.T) {
+		for name, arch := range variants {
+			for _, wt := range []Weights{F32Weights, Int8Weights} {
+				t.Run(fmt.Sprintf("%s/%s", name, wt), func(t *testing.T) {
+					cfg := threadsConfig(arch)
+					m, err := newModel(cfg, randomWeights(cfg, 5), Options{Weights: wt, Threads: 1})
+					require.NoError(t, err)
+					prompt, forced := randomIDs(6, 40, cfg.VocabSize), randomIDs(7, 5, cfg.VocabSize)
+					var session, batch [2][][]float32
+					for i, n := range []int{1, 2} {
+						withThreads(t, n, func() {
+							session[i] = sessionLogits(t, m, prompt, forced)
+							batch[i] = raggedBatchLogits(t, m)
+						})
+					}
+					assert.Equal(t, session[0], session[1], "session")
+					assert.Equal(t, batch[0], batch[1], "batch")
+				})
+			}
+		}
+	})
+}
+
+// TestInt8PrefillMatchesDecode: with int8 weights, a prompt prefilled in
+// one pass (the int8 GEMM) and the same prompt decoded token by token (the
+// int8 GEMV) give the same logits bit for bit, row by row, on one thread
+// and on two.
+func TestInt8PrefillMatchesDecode(t *testing.T) {
+	forEachISA(t, func(t *testing.T) {
+		cfg := threadsConfig(model.GPT2Arch)
+		m, err := newModel(cfg, randomWeights(cfg, 8), Options{Weights: Int8Weights})
+		require.NoError(t, err)
+		ids := randomIDs(9, 37, cfg.VocabSize)
+		for _, n := range []int{1, 2} {
+			withThreads(t, n, func() {
+				prefill := sessionLogits(t, m, ids, nil)
+				decode := sessionLogits(t, m, ids[:1], ids[1:])
+				require.Len(t, decode, len(prefill))
+				for r := range prefill {
+					assert.Equal(t, prefill[r], decode[r], "threads %d, row %d", n, r)
+				}
+			})
+		}
+	})
+}
+
+// TestOptionsThreads: Options.Threads sets the kernels' thread count for the
+// process; 0 is the default; a negative count is an error.
+func TestOptionsThreads(t *testing.T) {
+	defer kernels.SetThreads(0)
+	cfg := smallConfig(model.GPT2Arch)
+	w := randomWeights(cfg, 1)
+	_, err := newModel(cfg, w, Options{Threads: 3})
+	require.NoError(t, err)
+	assert.Equal(t, 3, kernels.Threads())
+	_, err = newModel(cfg, w, Options{})
+	require.NoError(t, err)
+	assert.Equal(t, kernels.DefaultThreads(), kernels.Threads())
+	_, err = newModel(cfg, w, Options{Threads: -1})
+	assert.ErrorContains(t, err, "threads -1")
+}
+
+// TestParallelDecodeAllocatesNothing: on two threads, with the products and
+// attention handed to the pool, a session's decode step and a batch's
+// decode pass allocate nothing.
+func TestParallelDecodeAllocatesNothing(t *testing.T) {
+	cfg := threadsConfig(model.GPT2Arch)
+	for _, wt := range []Weights{F32Weights, Int8Weights} {
+		m, err := newModel(cfg, randomWeights(cfg, 2), Options{Weights: wt})
+		require.NoError(t, err)
+		withThreads(t, 2, func() {
+			s, err := m.NewSession(SessionOptions{})
+			require.NoError(t, err)
+			_, err = s.Prefill(randomIDs(3, 30, cfg.VocabSize))
+			require.NoError(t, err)
+			allocs := testing.AllocsPerRun(20, func() {
+				if _, err := s.Decode(5); err != nil {
+					panic(err)
+				}
+				s.pos--
+			})
+			assert.Zero(t, allocs, "session, %s weights", wt)
+
+			b, err := m.NewBatch(BatchOptions{Sequences: 4})
+			require.NoError(t, err)
+			for i := range b.slots {
+				b.start(i, i, randomIDs(uint64(i), 5+i, cfg.VocabSize))
+			}
+			b.step()
+			allocs = testing.AllocsPerRun(20, func() {
+				for i := range b.slots {
+					b.slots[i].pos, b.slots[i].next = 8, 9
+				}
+				b.step()
+			})
+			assert.Len(t, b.ready, 4)
+			if !raceEnabled {
+				assert.Zero(t, allocs, "batch, %s weights", wt)
+			}
+		})
+	}
+}
