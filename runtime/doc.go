@@ -19,6 +19,12 @@
 // cache up to its own position, so each sequence's logits are what it gets
 // alone in a Session.
 //
+// Large matrix products and attention (split by heads) run on the kernels'
+// worker pool, Options.Threads goroutines (by default one per physical
+// core). The pool is shared by the process, so the thread count is too. A
+// split never changes a result: logits on any number of threads equal the
+// one-thread logits bit for bit.
+//
 // At the end of a session's capacity (SessionOptions.Capacity, by default the
 // model's n_positions) each position kind does what it can, in the same
 // fixed memory:
