@@ -41,3 +41,21 @@ func ReadOrMap(path string) ([]byte, func() error, error) {
 	}
 	return buf, nil, nil
 }
+
+// Parse maps (or reads) the file at path and hands its bytes to parse. When
+// parse fails, the mapping is released and the error names path; otherwise
+// the caller owns the mapping and calls release (nil when nothing was
+// mapped) once it is done with the bytes.
+func Parse[T any](path string, parse func([]byte) (T, error)) (v T, release func() error, err error) {
+	buf, release, err := ReadOrMap(path)
+	if err != nil {
+		return v, nil, err
+	}
+	if v, err = parse(buf); err != nil {
+		if release != nil {
+			release()
+		}
+		return v, nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return v, release, nil
+}
