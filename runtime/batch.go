@@ -20,7 +20,7 @@ type BatchOptions struct {
 	Keep int
 	// Rows is the most token rows one forward pass takes: one for each
 	// decoding sequence, then chunks of the prompts being prefilled. It is
-	// at least Sequences.
+	// at least Sequences; 0 means max(256, Sequences).
 	Rows int
 }
 
@@ -82,7 +82,7 @@ func (m *Model) NewBatch(opts BatchOptions) (*Batch, error) {
 	}
 	rows := opts.Rows
 	if rows == 0 {
-		rows = 256
+		rows = max(256, n) // every decoding sequence needs a row in each pass
 	}
 	if rows < n {
 		return nil, fmt.Errorf("batch rows %d: want at least one per sequence (%d)", rows, n)

@@ -66,7 +66,9 @@ func (sp *sampler) logSumExp(logits []float32) float64 {
 
 // choose picks the next token from logits with opts.
 func (sp *sampler) choose(logits []float32, opts *SampleOptions) int {
-	if opts.Temperature <= 0 {
+	// A temperature of 0 (or NaN), or one so small that 1/T overflows
+	// float32, is greedy.
+	if !(opts.Temperature > 0) || 1/opts.Temperature > math.MaxFloat32 {
 		return argmax(logits)
 	}
 	n := len(logits)

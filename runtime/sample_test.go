@@ -66,6 +66,9 @@ func TestSamplerGreedyAndSeed(t *testing.T) {
 	best := argmax(logits)
 	assert.Equal(t, best, sp.choose(logits, &SampleOptions{}))
 	assert.Equal(t, best, sp.choose(logits, &SampleOptions{Temperature: 2, TopK: 1}))
+	// 1/T overflowing float32 must not turn every probability into NaN.
+	assert.Equal(t, best, sp.choose(logits, &SampleOptions{Temperature: 1e-40}))
+	assert.Equal(t, best, sp.choose(logits, &SampleOptions{Temperature: math.NaN()}))
 
 	draw := func(seed uint64) []int {
 		sp.seed(seed)

@@ -47,8 +47,8 @@ func runBench(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	var mf modelFlags
 	mf.register(fs)
-	pp := fs.Int("prompt-tokens", 512, "prompt tokens of the prefill measurement (pp); 0 skips it")
-	gen := fs.Int("gen", 128, "decode steps of the generation measurement (tg); 0 skips it")
+	pp := fs.Int("prompt-tokens", 512, "prompt tokens of the prefill measurement (pp); 0 skips it (default capped at the model's positions)")
+	gen := fs.Int("gen", 128, "decode steps of the generation measurement (tg); 0 skips it (default capped at the model's positions)")
 	reps := fs.Int("reps", 5, "measured repetitions of each, after one warm-up")
 	asJSON := fs.Bool("json", false, `print {"pp_tokens_per_s":..,"tg_tokens_per_s":..,"pp_min":..,...}`)
 	rest, err := parseFlags(fs, args, benchUsage, stderr)
@@ -75,7 +75,19 @@ func runBench(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer m.Close()
-	if n := m.Config().NPositions; max(*pp, *gen) > n {
+	// The defaults are llama-bench's pp512 and tg128; a model with fewer
+	// positions (the demo has 256) measures as many as it holds, while an
+	// explicit value that does not fit is an error.
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	n := m.Config().NPositions
+	if !set["prompt-tokens"] {
+		*pp = min(*pp, n)
+	}
+	if !set["gen"] {
+		*gen = min(*gen, n)
+	}
+	if max(*pp, *gen) > n {
 		return usageError("--prompt-tokens %d --gen %d: the model has %d positions", *pp, *gen, n)
 	}
 	s, err := m.NewSession(runtime.SessionOptions{Batch: max(*pp, 1)})

@@ -46,6 +46,17 @@ func TestBenchThreads(t *testing.T) {
 	}
 }
 
+// TestBenchDefaultsFitTheModel: llama-bench's pp512 and tg128 are the
+// defaults, capped at the demo model's 256 positions.
+func TestBenchDefaultsFitTheModel(t *testing.T) {
+	code, out, errOut := runCLI("", "bench", "--reps", "1", "--json")
+	require.Equal(t, 0, code, errOut)
+	var res benchResult
+	require.NoError(t, json.Unmarshal([]byte(out), &res))
+	assert.Equal(t, 256, res.PromptTokens)
+	assert.Equal(t, 128, res.GenTokens)
+}
+
 func TestBenchText(t *testing.T) {
 	code, out, errOut := runCLI("", "bench", "--prompt-tokens", "0", "--gen", "3", "--reps", "1", "--threads", "1")
 	require.Equal(t, 0, code, errOut)

@@ -37,7 +37,8 @@ func runPrompts(ctx context.Context, mf *modelFlags, br batchRun, opts runtime.G
 		return err
 	}
 	defer m.Close()
-	b, err := m.NewBatch(runtime.BatchOptions{Sequences: br.sequences, Capacity: br.ctx, Keep: br.keep})
+	// More slots than prompts would only cost memory.
+	b, err := m.NewBatch(runtime.BatchOptions{Sequences: max(1, min(br.sequences, len(texts))), Capacity: br.ctx, Keep: br.keep})
 	if err != nil {
 		return usageError("--batch %d --ctx %d --keep %d: %v", br.sequences, br.ctx, br.keep, err)
 	}

@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"math/rand/v2"
 	"os"
 	"os/signal"
@@ -58,11 +59,11 @@ func runRun(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	switch {
 	case *n < 1:
 		return usageError("-n must be at least 1, got %d", *n)
-	case *temp < 0:
-		return usageError("--temp must be ≥ 0, got %g", *temp)
+	case !(*temp >= 0) || math.IsInf(*temp, 1):
+		return usageError("--temp must be a finite number ≥ 0, got %g", *temp)
 	case *topK < 0:
 		return usageError("--top-k must be ≥ 0, got %d", *topK)
-	case *topP <= 0 || *topP > 1:
+	case !(*topP > 0 && *topP <= 1):
 		return usageError("--top-p must be in (0, 1], got %g", *topP)
 	case *topLogprobs < 0:
 		return usageError("--top-logprobs must be ≥ 0, got %d", *topLogprobs)

@@ -100,7 +100,7 @@ func scoreLines(mf *modelFlags, file string, sequences int, asJSON bool, stdin i
 		return err
 	}
 	defer m.Close()
-	b, err := m.NewBatch(runtime.BatchOptions{Sequences: sequences})
+	b, err := m.NewBatch(runtime.BatchOptions{Sequences: max(1, min(sequences, len(texts)))})
 	if err != nil {
 		return usageError("--batch %d: %v", sequences, err)
 	}
