@@ -197,6 +197,8 @@ func TestPositionLimits(t *testing.T) {
 
 	_, err = m.NewSession(SessionOptions{Capacity: 16, Keep: 15, ContextShift: true})
 	assert.ErrorContains(t, err, "session keep 15: want 0..14")
+	_, err = m.NewSession(SessionOptions{Capacity: 1, ContextShift: true})
+	assert.ErrorContains(t, err, "session capacity 1: a context shift needs at least 2 positions")
 	_, err = m.NewSession(SessionOptions{Capacity: 16, Keep: 16})
 	assert.ErrorContains(t, err, "session keep 16: want 0..15")
 	// Sinusoidal and RoPE sessions may be longer than n_positions.

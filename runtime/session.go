@@ -55,6 +55,9 @@ func (m *Model) NewSession(opts SessionOptions) (*Session, error) {
 	// The ring keeps at least one recent slot; a shift drops at least one token.
 	maxKeep := capacity - 1
 	if opts.ContextShift {
+		if capacity < 2 {
+			return nil, fmt.Errorf("session capacity %d: a context shift needs at least 2 positions", capacity)
+		}
 		maxKeep = capacity - 2
 	}
 	if opts.Keep < 0 || opts.Keep > maxKeep {
