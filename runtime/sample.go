@@ -69,7 +69,7 @@ func (sp *sampler) choose(logits []float32, opts *SampleOptions) int {
 	// A temperature of 0 (or NaN), or one so small that 1/T overflows
 	// float32, is greedy.
 	if !(opts.Temperature > 0) || 1/opts.Temperature > math.MaxFloat32 {
-		return argmax(logits)
+		return Greedy(logits)
 	}
 	n := len(logits)
 	order := sp.order[:n]
@@ -150,7 +150,9 @@ func (sp *sampler) topLogprobs(logits []float32, k int, lse float64) []TokenLogp
 	return top
 }
 
-func argmax(x []float32) int {
+// Greedy returns the token greedy decoding picks from logits: the index of
+// the largest, the first one on a tie.
+func Greedy(x []float32) int {
 	best := 0
 	for i, v := range x {
 		if v > x[best] {

@@ -63,7 +63,7 @@ func TestSamplerDistribution(t *testing.T) {
 func TestSamplerGreedyAndSeed(t *testing.T) {
 	logits := randomLogits(3, 1000)
 	sp := newTestSampler(1000, 1)
-	best := argmax(logits)
+	best := Greedy(logits)
 	assert.Equal(t, best, sp.choose(logits, &SampleOptions{}))
 	assert.Equal(t, best, sp.choose(logits, &SampleOptions{Temperature: 2, TopK: 1}))
 	// 1/T overflowing float32 must not turn every probability into NaN.

@@ -126,7 +126,7 @@ func runBench(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 				if err != nil {
 					return err
 				}
-				id = argmax(logits)
+				id = runtime.Greedy(logits)
 			}
 			return nil
 		})
@@ -189,16 +189,4 @@ func tokenStream(seed uint32, n int) func() int {
 		s ^= s << 5
 		return int(s % uint32(n))
 	}
-}
-
-// argmax is the greedy pick each tg step makes, as llama.cpp's greedy
-// sampler does in llamacpp_bench.mjs.
-func argmax(x []float32) int {
-	best := 0
-	for i, v := range x {
-		if v > x[best] {
-			best = i
-		}
-	}
-	return best
 }

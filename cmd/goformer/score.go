@@ -43,12 +43,7 @@ func runScore(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if *lines != "" {
 		return scoreLines(&mf, *lines, *sequences, *asJSON, stdin, stdout)
 	}
-	var text []byte
-	if len(files) == 0 || files[0] == "-" {
-		text, err = io.ReadAll(stdin)
-	} else {
-		text, err = os.ReadFile(files[0])
-	}
+	text, err := readInput(files, stdin)
 	if err != nil {
 		return err
 	}

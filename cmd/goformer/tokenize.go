@@ -33,12 +33,7 @@ func runTokenize(args []string, stdin io.Reader, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	var text []byte
-	if len(files) == 0 || files[0] == "-" {
-		text, err = io.ReadAll(stdin)
-	} else {
-		text, err = os.ReadFile(files[0])
-	}
+	text, err := readInput(files, stdin)
 	if err != nil {
 		return err
 	}
