@@ -28,78 +28,187 @@ TEXT ·GemvAVX512(SB), NOSPLIT, $0-96
 rowsavx512:
 	CMPQ   R8, $0x00000004
 	JB     singleavx512
-	LEAQ   (DI)(R9*1), R10
-	LEAQ   (DI)(R9*2), R11
-	LEAQ   (R10)(R9*2), R12
-	VXORPS Z0, Z0, Z0
-	VXORPS Z1, Z1, Z1
-	VXORPS Z2, Z2, Z2
-	VXORPS Z3, Z3, Z3
 	VXORPS Z4, Z4, Z4
 	VXORPS Z5, Z5, Z5
 	VXORPS Z6, Z6, Z6
 	VXORPS Z7, Z7, Z7
 	XORQ   R13, R13
 
-loop2avx5124:
-	LEAQ        128(R13), AX
+loopNavx5124_0:
+	LEAQ        256(R13), AX
 	CMPQ        AX, R9
-	JA          loop1avx5124
+	JA          loop1avx5124_0
 	VMOVUPS     (SI)(R13*1), Z8
 	VMOVUPS     64(SI)(R13*1), Z9
-	VFMADD231PS (DI)(R13*1), Z8, Z0
-	VFMADD231PS 64(DI)(R13*1), Z9, Z1
-	VFMADD231PS (R10)(R13*1), Z8, Z2
-	VFMADD231PS 64(R10)(R13*1), Z9, Z3
-	VFMADD231PS (R11)(R13*1), Z8, Z4
-	VFMADD231PS 64(R11)(R13*1), Z9, Z5
-	VFMADD231PS (R12)(R13*1), Z8, Z6
-	VFMADD231PS 64(R12)(R13*1), Z9, Z7
+	VMOVUPS     128(SI)(R13*1), Z10
+	VMOVUPS     192(SI)(R13*1), Z11
+	VFMADD231PS (DI)(R13*1), Z8, Z4
+	VFMADD231PS 64(DI)(R13*1), Z9, Z5
+	VFMADD231PS 128(DI)(R13*1), Z10, Z6
+	VFMADD231PS 192(DI)(R13*1), Z11, Z7
 	MOVQ        AX, R13
-	JMP         loop2avx5124
+	JMP         loopNavx5124_0
 
-loop1avx5124:
+loop1avx5124_0:
 	LEAQ        64(R13), AX
 	CMPQ        AX, R9
-	JA          tailavx5124
+	JA          tailavx5124_0
 	VMOVUPS     (SI)(R13*1), Z8
-	VFMADD231PS (DI)(R13*1), Z8, Z0
-	VFMADD231PS (R10)(R13*1), Z8, Z2
-	VFMADD231PS (R11)(R13*1), Z8, Z4
-	VFMADD231PS (R12)(R13*1), Z8, Z6
+	VFMADD231PS (DI)(R13*1), Z8, Z4
 	MOVQ        AX, R13
+	JMP         loop1avx5124_0
 
-tailavx5124:
+tailavx5124_0:
 	TESTQ       CX, CX
-	JZ          reduceavx5124
+	JZ          foldavx5124_0
 	VMOVUPS.Z   (SI)(R13*1), K1, Z8
-	VMOVUPS.Z   (DI)(R13*1), K1, Z10
-	VFMADD231PS Z10, Z8, Z1
-	VMOVUPS.Z   (R10)(R13*1), K1, Z10
-	VFMADD231PS Z10, Z8, Z3
-	VMOVUPS.Z   (R11)(R13*1), K1, Z10
-	VFMADD231PS Z10, Z8, Z5
-	VMOVUPS.Z   (R12)(R13*1), K1, Z10
-	VFMADD231PS Z10, Z8, Z7
+	VMOVUPS.Z   (DI)(R13*1), K1, Z12
+	VFMADD231PS Z12, Z8, Z5
 
-reduceavx5124:
-	VADDPS        Z1, Z0, Z0
-	VEXTRACTF64X4 $0x01, Z0, Y10
-	VADDPS        Y10, Y0, Y0
-	VADDPS        Z3, Z2, Z2
-	VEXTRACTF64X4 $0x01, Z2, Y10
-	VADDPS        Y10, Y2, Y2
+foldavx5124_0:
+	VADDPS Z5, Z4, Z4
+	VADDPS Z7, Z6, Z6
+	VADDPS Z6, Z4, Z0
+	ADDQ   R9, DI
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	XORQ   R13, R13
+
+loopNavx5124_1:
+	LEAQ        256(R13), AX
+	CMPQ        AX, R9
+	JA          loop1avx5124_1
+	VMOVUPS     (SI)(R13*1), Z8
+	VMOVUPS     64(SI)(R13*1), Z9
+	VMOVUPS     128(SI)(R13*1), Z10
+	VMOVUPS     192(SI)(R13*1), Z11
+	VFMADD231PS (DI)(R13*1), Z8, Z4
+	VFMADD231PS 64(DI)(R13*1), Z9, Z5
+	VFMADD231PS 128(DI)(R13*1), Z10, Z6
+	VFMADD231PS 192(DI)(R13*1), Z11, Z7
+	MOVQ        AX, R13
+	JMP         loopNavx5124_1
+
+loop1avx5124_1:
+	LEAQ        64(R13), AX
+	CMPQ        AX, R9
+	JA          tailavx5124_1
+	VMOVUPS     (SI)(R13*1), Z8
+	VFMADD231PS (DI)(R13*1), Z8, Z4
+	MOVQ        AX, R13
+	JMP         loop1avx5124_1
+
+tailavx5124_1:
+	TESTQ       CX, CX
+	JZ          foldavx5124_1
+	VMOVUPS.Z   (SI)(R13*1), K1, Z8
+	VMOVUPS.Z   (DI)(R13*1), K1, Z12
+	VFMADD231PS Z12, Z8, Z5
+
+foldavx5124_1:
+	VADDPS Z5, Z4, Z4
+	VADDPS Z7, Z6, Z6
+	VADDPS Z6, Z4, Z1
+	ADDQ   R9, DI
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	XORQ   R13, R13
+
+loopNavx5124_2:
+	LEAQ        256(R13), AX
+	CMPQ        AX, R9
+	JA          loop1avx5124_2
+	VMOVUPS     (SI)(R13*1), Z8
+	VMOVUPS     64(SI)(R13*1), Z9
+	VMOVUPS     128(SI)(R13*1), Z10
+	VMOVUPS     192(SI)(R13*1), Z11
+	VFMADD231PS (DI)(R13*1), Z8, Z4
+	VFMADD231PS 64(DI)(R13*1), Z9, Z5
+	VFMADD231PS 128(DI)(R13*1), Z10, Z6
+	VFMADD231PS 192(DI)(R13*1), Z11, Z7
+	MOVQ        AX, R13
+	JMP         loopNavx5124_2
+
+loop1avx5124_2:
+	LEAQ        64(R13), AX
+	CMPQ        AX, R9
+	JA          tailavx5124_2
+	VMOVUPS     (SI)(R13*1), Z8
+	VFMADD231PS (DI)(R13*1), Z8, Z4
+	MOVQ        AX, R13
+	JMP         loop1avx5124_2
+
+tailavx5124_2:
+	TESTQ       CX, CX
+	JZ          foldavx5124_2
+	VMOVUPS.Z   (SI)(R13*1), K1, Z8
+	VMOVUPS.Z   (DI)(R13*1), K1, Z12
+	VFMADD231PS Z12, Z8, Z5
+
+foldavx5124_2:
+	VADDPS Z5, Z4, Z4
+	VADDPS Z7, Z6, Z6
+	VADDPS Z6, Z4, Z2
+	ADDQ   R9, DI
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	XORQ   R13, R13
+
+loopNavx5124_3:
+	LEAQ        256(R13), AX
+	CMPQ        AX, R9
+	JA          loop1avx5124_3
+	VMOVUPS     (SI)(R13*1), Z8
+	VMOVUPS     64(SI)(R13*1), Z9
+	VMOVUPS     128(SI)(R13*1), Z10
+	VMOVUPS     192(SI)(R13*1), Z11
+	VFMADD231PS (DI)(R13*1), Z8, Z4
+	VFMADD231PS 64(DI)(R13*1), Z9, Z5
+	VFMADD231PS 128(DI)(R13*1), Z10, Z6
+	VFMADD231PS 192(DI)(R13*1), Z11, Z7
+	MOVQ        AX, R13
+	JMP         loopNavx5124_3
+
+loop1avx5124_3:
+	LEAQ        64(R13), AX
+	CMPQ        AX, R9
+	JA          tailavx5124_3
+	VMOVUPS     (SI)(R13*1), Z8
+	VFMADD231PS (DI)(R13*1), Z8, Z4
+	MOVQ        AX, R13
+	JMP         loop1avx5124_3
+
+tailavx5124_3:
+	TESTQ       CX, CX
+	JZ          foldavx5124_3
+	VMOVUPS.Z   (SI)(R13*1), K1, Z8
+	VMOVUPS.Z   (DI)(R13*1), K1, Z12
+	VFMADD231PS Z12, Z8, Z5
+
+foldavx5124_3:
 	VADDPS        Z5, Z4, Z4
-	VEXTRACTF64X4 $0x01, Z4, Y10
-	VADDPS        Y10, Y4, Y4
 	VADDPS        Z7, Z6, Z6
-	VEXTRACTF64X4 $0x01, Z6, Y10
-	VADDPS        Y10, Y6, Y6
+	VADDPS        Z6, Z4, Z3
+	ADDQ          R9, DI
+	VEXTRACTF64X4 $0x01, Z0, Y12
+	VADDPS        Y12, Y0, Y0
+	VEXTRACTF64X4 $0x01, Z1, Y12
+	VADDPS        Y12, Y1, Y1
+	VEXTRACTF64X4 $0x01, Z2, Y12
+	VADDPS        Y12, Y2, Y2
+	VEXTRACTF64X4 $0x01, Z3, Y12
+	VADDPS        Y12, Y3, Y3
+	VHADDPS       Y1, Y0, Y0
+	VHADDPS       Y3, Y2, Y2
 	VHADDPS       Y2, Y0, Y0
-	VHADDPS       Y6, Y4, Y4
-	VHADDPS       Y4, Y0, Y0
-	VEXTRACTF128  $0x01, Y0, X10
-	VADDPS        X10, X0, X0
+	VEXTRACTF128  $0x01, Y0, X12
+	VADDPS        X12, X0, X0
 	TESTQ         BX, BX
 	JZ            storeavx5124
 	VADDPS        (BX), X0, X0
@@ -108,49 +217,58 @@ reduceavx5124:
 storeavx5124:
 	VMOVUPS X0, (DX)
 	ADDQ    $0x00000010, DX
-	LEAQ    (R12)(R9*1), DI
 	SUBQ    $0x00000004, R8
 	JMP     rowsavx512
 
 singleavx512:
 	TESTQ  R8, R8
 	JZ     doneavx512
-	VXORPS Z0, Z0, Z0
-	VXORPS Z1, Z1, Z1
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
 	XORQ   R13, R13
 
-loop2avx5121:
-	LEAQ        128(R13), AX
+loopNavx5121_0:
+	LEAQ        256(R13), AX
 	CMPQ        AX, R9
-	JA          loop1avx5121
+	JA          loop1avx5121_0
 	VMOVUPS     (SI)(R13*1), Z8
 	VMOVUPS     64(SI)(R13*1), Z9
-	VFMADD231PS (DI)(R13*1), Z8, Z0
-	VFMADD231PS 64(DI)(R13*1), Z9, Z1
+	VMOVUPS     128(SI)(R13*1), Z10
+	VMOVUPS     192(SI)(R13*1), Z11
+	VFMADD231PS (DI)(R13*1), Z8, Z4
+	VFMADD231PS 64(DI)(R13*1), Z9, Z5
+	VFMADD231PS 128(DI)(R13*1), Z10, Z6
+	VFMADD231PS 192(DI)(R13*1), Z11, Z7
 	MOVQ        AX, R13
-	JMP         loop2avx5121
+	JMP         loopNavx5121_0
 
-loop1avx5121:
+loop1avx5121_0:
 	LEAQ        64(R13), AX
 	CMPQ        AX, R9
-	JA          tailavx5121
+	JA          tailavx5121_0
 	VMOVUPS     (SI)(R13*1), Z8
-	VFMADD231PS (DI)(R13*1), Z8, Z0
+	VFMADD231PS (DI)(R13*1), Z8, Z4
 	MOVQ        AX, R13
+	JMP         loop1avx5121_0
 
-tailavx5121:
+tailavx5121_0:
 	TESTQ       CX, CX
-	JZ          reduceavx5121
+	JZ          foldavx5121_0
 	VMOVUPS.Z   (SI)(R13*1), K1, Z8
-	VMOVUPS.Z   (DI)(R13*1), K1, Z10
-	VFMADD231PS Z10, Z8, Z1
+	VMOVUPS.Z   (DI)(R13*1), K1, Z12
+	VFMADD231PS Z12, Z8, Z5
 
-reduceavx5121:
-	VADDPS        Z1, Z0, Z0
-	VEXTRACTF64X4 $0x01, Z0, Y10
-	VADDPS        Y10, Y0, Y0
-	VEXTRACTF128  $0x01, Y0, X10
-	VADDPS        X10, X0, X0
+foldavx5121_0:
+	VADDPS        Z5, Z4, Z4
+	VADDPS        Z7, Z6, Z6
+	VADDPS        Z6, Z4, Z0
+	ADDQ          R9, DI
+	VEXTRACTF64X4 $0x01, Z0, Y12
+	VADDPS        Y12, Y0, Y0
+	VEXTRACTF128  $0x01, Y0, X12
+	VADDPS        X12, X0, X0
 	VHADDPS       X0, X0, X0
 	VHADDPS       X0, X0, X0
 	TESTQ         BX, BX
@@ -161,7 +279,6 @@ reduceavx5121:
 storeavx5121:
 	VMOVSS X0, (DX)
 	ADDQ   $0x00000004, DX
-	ADDQ   R9, DI
 	DECQ   R8
 	JMP    singleavx512
 
@@ -194,70 +311,179 @@ TEXT ·GemvAVX2(SB), NOSPLIT, $0-96
 rowsavx2:
 	CMPQ   R8, $0x00000004
 	JB     singleavx2
-	LEAQ   (DI)(R9*1), R10
-	LEAQ   (DI)(R9*2), R11
-	LEAQ   (R10)(R9*2), R12
-	VXORPS Y0, Y0, Y0
-	VXORPS Y1, Y1, Y1
-	VXORPS Y2, Y2, Y2
-	VXORPS Y3, Y3, Y3
 	VXORPS Y4, Y4, Y4
 	VXORPS Y5, Y5, Y5
 	VXORPS Y6, Y6, Y6
 	VXORPS Y7, Y7, Y7
 	XORQ   R13, R13
 
-loop2avx24:
-	LEAQ        64(R13), AX
+loopNavx24_0:
+	LEAQ        128(R13), AX
 	CMPQ        AX, R9
-	JA          loop1avx24
+	JA          loop1avx24_0
 	VMOVUPS     (SI)(R13*1), Y8
 	VMOVUPS     32(SI)(R13*1), Y9
-	VFMADD231PS (DI)(R13*1), Y8, Y0
-	VFMADD231PS 32(DI)(R13*1), Y9, Y1
-	VFMADD231PS (R10)(R13*1), Y8, Y2
-	VFMADD231PS 32(R10)(R13*1), Y9, Y3
-	VFMADD231PS (R11)(R13*1), Y8, Y4
-	VFMADD231PS 32(R11)(R13*1), Y9, Y5
-	VFMADD231PS (R12)(R13*1), Y8, Y6
-	VFMADD231PS 32(R12)(R13*1), Y9, Y7
+	VMOVUPS     64(SI)(R13*1), Y10
+	VMOVUPS     96(SI)(R13*1), Y11
+	VFMADD231PS (DI)(R13*1), Y8, Y4
+	VFMADD231PS 32(DI)(R13*1), Y9, Y5
+	VFMADD231PS 64(DI)(R13*1), Y10, Y6
+	VFMADD231PS 96(DI)(R13*1), Y11, Y7
 	MOVQ        AX, R13
-	JMP         loop2avx24
+	JMP         loopNavx24_0
 
-loop1avx24:
+loop1avx24_0:
 	LEAQ        32(R13), AX
 	CMPQ        AX, R9
-	JA          tailavx24
+	JA          tailavx24_0
 	VMOVUPS     (SI)(R13*1), Y8
-	VFMADD231PS (DI)(R13*1), Y8, Y0
-	VFMADD231PS (R10)(R13*1), Y8, Y2
-	VFMADD231PS (R11)(R13*1), Y8, Y4
-	VFMADD231PS (R12)(R13*1), Y8, Y6
+	VFMADD231PS (DI)(R13*1), Y8, Y4
 	MOVQ        AX, R13
+	JMP         loop1avx24_0
 
-tailavx24:
+tailavx24_0:
 	TESTQ       CX, CX
-	JZ          reduceavx24
+	JZ          foldavx24_0
 	VMASKMOVPS  (SI)(R13*1), Y15, Y8
-	VMASKMOVPS  (DI)(R13*1), Y15, Y10
-	VFMADD231PS Y10, Y8, Y1
-	VMASKMOVPS  (R10)(R13*1), Y15, Y10
-	VFMADD231PS Y10, Y8, Y3
-	VMASKMOVPS  (R11)(R13*1), Y15, Y10
-	VFMADD231PS Y10, Y8, Y5
-	VMASKMOVPS  (R12)(R13*1), Y15, Y10
-	VFMADD231PS Y10, Y8, Y7
+	VMASKMOVPS  (DI)(R13*1), Y15, Y12
+	VFMADD231PS Y12, Y8, Y5
 
-reduceavx24:
-	VADDPS       Y1, Y0, Y0
-	VADDPS       Y3, Y2, Y2
+foldavx24_0:
+	VADDPS Y5, Y4, Y4
+	VADDPS Y7, Y6, Y6
+	VADDPS Y6, Y4, Y0
+	ADDQ   R9, DI
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	XORQ   R13, R13
+
+loopNavx24_1:
+	LEAQ        128(R13), AX
+	CMPQ        AX, R9
+	JA          loop1avx24_1
+	VMOVUPS     (SI)(R13*1), Y8
+	VMOVUPS     32(SI)(R13*1), Y9
+	VMOVUPS     64(SI)(R13*1), Y10
+	VMOVUPS     96(SI)(R13*1), Y11
+	VFMADD231PS (DI)(R13*1), Y8, Y4
+	VFMADD231PS 32(DI)(R13*1), Y9, Y5
+	VFMADD231PS 64(DI)(R13*1), Y10, Y6
+	VFMADD231PS 96(DI)(R13*1), Y11, Y7
+	MOVQ        AX, R13
+	JMP         loopNavx24_1
+
+loop1avx24_1:
+	LEAQ        32(R13), AX
+	CMPQ        AX, R9
+	JA          tailavx24_1
+	VMOVUPS     (SI)(R13*1), Y8
+	VFMADD231PS (DI)(R13*1), Y8, Y4
+	MOVQ        AX, R13
+	JMP         loop1avx24_1
+
+tailavx24_1:
+	TESTQ       CX, CX
+	JZ          foldavx24_1
+	VMASKMOVPS  (SI)(R13*1), Y15, Y8
+	VMASKMOVPS  (DI)(R13*1), Y15, Y12
+	VFMADD231PS Y12, Y8, Y5
+
+foldavx24_1:
+	VADDPS Y5, Y4, Y4
+	VADDPS Y7, Y6, Y6
+	VADDPS Y6, Y4, Y1
+	ADDQ   R9, DI
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	XORQ   R13, R13
+
+loopNavx24_2:
+	LEAQ        128(R13), AX
+	CMPQ        AX, R9
+	JA          loop1avx24_2
+	VMOVUPS     (SI)(R13*1), Y8
+	VMOVUPS     32(SI)(R13*1), Y9
+	VMOVUPS     64(SI)(R13*1), Y10
+	VMOVUPS     96(SI)(R13*1), Y11
+	VFMADD231PS (DI)(R13*1), Y8, Y4
+	VFMADD231PS 32(DI)(R13*1), Y9, Y5
+	VFMADD231PS 64(DI)(R13*1), Y10, Y6
+	VFMADD231PS 96(DI)(R13*1), Y11, Y7
+	MOVQ        AX, R13
+	JMP         loopNavx24_2
+
+loop1avx24_2:
+	LEAQ        32(R13), AX
+	CMPQ        AX, R9
+	JA          tailavx24_2
+	VMOVUPS     (SI)(R13*1), Y8
+	VFMADD231PS (DI)(R13*1), Y8, Y4
+	MOVQ        AX, R13
+	JMP         loop1avx24_2
+
+tailavx24_2:
+	TESTQ       CX, CX
+	JZ          foldavx24_2
+	VMASKMOVPS  (SI)(R13*1), Y15, Y8
+	VMASKMOVPS  (DI)(R13*1), Y15, Y12
+	VFMADD231PS Y12, Y8, Y5
+
+foldavx24_2:
+	VADDPS Y5, Y4, Y4
+	VADDPS Y7, Y6, Y6
+	VADDPS Y6, Y4, Y2
+	ADDQ   R9, DI
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	XORQ   R13, R13
+
+loopNavx24_3:
+	LEAQ        128(R13), AX
+	CMPQ        AX, R9
+	JA          loop1avx24_3
+	VMOVUPS     (SI)(R13*1), Y8
+	VMOVUPS     32(SI)(R13*1), Y9
+	VMOVUPS     64(SI)(R13*1), Y10
+	VMOVUPS     96(SI)(R13*1), Y11
+	VFMADD231PS (DI)(R13*1), Y8, Y4
+	VFMADD231PS 32(DI)(R13*1), Y9, Y5
+	VFMADD231PS 64(DI)(R13*1), Y10, Y6
+	VFMADD231PS 96(DI)(R13*1), Y11, Y7
+	MOVQ        AX, R13
+	JMP         loopNavx24_3
+
+loop1avx24_3:
+	LEAQ        32(R13), AX
+	CMPQ        AX, R9
+	JA          tailavx24_3
+	VMOVUPS     (SI)(R13*1), Y8
+	VFMADD231PS (DI)(R13*1), Y8, Y4
+	MOVQ        AX, R13
+	JMP         loop1avx24_3
+
+tailavx24_3:
+	TESTQ       CX, CX
+	JZ          foldavx24_3
+	VMASKMOVPS  (SI)(R13*1), Y15, Y8
+	VMASKMOVPS  (DI)(R13*1), Y15, Y12
+	VFMADD231PS Y12, Y8, Y5
+
+foldavx24_3:
 	VADDPS       Y5, Y4, Y4
 	VADDPS       Y7, Y6, Y6
+	VADDPS       Y6, Y4, Y3
+	ADDQ         R9, DI
+	VHADDPS      Y1, Y0, Y0
+	VHADDPS      Y3, Y2, Y2
 	VHADDPS      Y2, Y0, Y0
-	VHADDPS      Y6, Y4, Y4
-	VHADDPS      Y4, Y0, Y0
-	VEXTRACTF128 $0x01, Y0, X10
-	VADDPS       X10, X0, X0
+	VEXTRACTF128 $0x01, Y0, X12
+	VADDPS       X12, X0, X0
 	TESTQ        BX, BX
 	JZ           storeavx24
 	VADDPS       (BX), X0, X0
@@ -266,47 +492,56 @@ reduceavx24:
 storeavx24:
 	VMOVUPS X0, (DX)
 	ADDQ    $0x00000010, DX
-	LEAQ    (R12)(R9*1), DI
 	SUBQ    $0x00000004, R8
 	JMP     rowsavx2
 
 singleavx2:
 	TESTQ  R8, R8
 	JZ     doneavx2
-	VXORPS Y0, Y0, Y0
-	VXORPS Y1, Y1, Y1
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
 	XORQ   R13, R13
 
-loop2avx21:
-	LEAQ        64(R13), AX
+loopNavx21_0:
+	LEAQ        128(R13), AX
 	CMPQ        AX, R9
-	JA          loop1avx21
+	JA          loop1avx21_0
 	VMOVUPS     (SI)(R13*1), Y8
 	VMOVUPS     32(SI)(R13*1), Y9
-	VFMADD231PS (DI)(R13*1), Y8, Y0
-	VFMADD231PS 32(DI)(R13*1), Y9, Y1
+	VMOVUPS     64(SI)(R13*1), Y10
+	VMOVUPS     96(SI)(R13*1), Y11
+	VFMADD231PS (DI)(R13*1), Y8, Y4
+	VFMADD231PS 32(DI)(R13*1), Y9, Y5
+	VFMADD231PS 64(DI)(R13*1), Y10, Y6
+	VFMADD231PS 96(DI)(R13*1), Y11, Y7
 	MOVQ        AX, R13
-	JMP         loop2avx21
+	JMP         loopNavx21_0
 
-loop1avx21:
+loop1avx21_0:
 	LEAQ        32(R13), AX
 	CMPQ        AX, R9
-	JA          tailavx21
+	JA          tailavx21_0
 	VMOVUPS     (SI)(R13*1), Y8
-	VFMADD231PS (DI)(R13*1), Y8, Y0
+	VFMADD231PS (DI)(R13*1), Y8, Y4
 	MOVQ        AX, R13
+	JMP         loop1avx21_0
 
-tailavx21:
+tailavx21_0:
 	TESTQ       CX, CX
-	JZ          reduceavx21
+	JZ          foldavx21_0
 	VMASKMOVPS  (SI)(R13*1), Y15, Y8
-	VMASKMOVPS  (DI)(R13*1), Y15, Y10
-	VFMADD231PS Y10, Y8, Y1
+	VMASKMOVPS  (DI)(R13*1), Y15, Y12
+	VFMADD231PS Y12, Y8, Y5
 
-reduceavx21:
-	VADDPS       Y1, Y0, Y0
-	VEXTRACTF128 $0x01, Y0, X10
-	VADDPS       X10, X0, X0
+foldavx21_0:
+	VADDPS       Y5, Y4, Y4
+	VADDPS       Y7, Y6, Y6
+	VADDPS       Y6, Y4, Y0
+	ADDQ         R9, DI
+	VEXTRACTF128 $0x01, Y0, X12
+	VADDPS       X12, X0, X0
 	VHADDPS      X0, X0, X0
 	VHADDPS      X0, X0, X0
 	TESTQ        BX, BX
@@ -317,7 +552,6 @@ reduceavx21:
 storeavx21:
 	VMOVSS X0, (DX)
 	ADDQ   $0x00000004, DX
-	ADDQ   R9, DI
 	DECQ   R8
 	JMP    singleavx2
 
