@@ -267,4 +267,3 @@ func gemvRow(isa gemvISA, id string, sum VecPhysical) {
 	VADDPS(acc(3), acc(2), acc(2))
 	VADDPS(acc(2), acc(0), sum)
 }
-
