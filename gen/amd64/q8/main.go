@@ -160,7 +160,11 @@ func matVecRows(R int, wide bool, vec func() VecVirtual, body func(g rowGroup, k
 	wRow := Load(Param("wq").Base(), GP64())
 	sRow := Load(Param("ws").Base(), GP64())
 	n := Load(Param("n"), GP64())
-	for _, rows := range []int{R, 1} {
+	sizes := []int{R, 1}
+	if R == 1 {
+		sizes = sizes[:1]
+	}
+	for _, rows := range sizes {
 		loop, done := fmt.Sprintf("rows%d", rows), fmt.Sprintf("rows%dDone", rows)
 		Label(loop)
 		CMPQ(n, U32(rows))
@@ -202,7 +206,7 @@ func q8MatVecVNNI() {
 	MOVL(U32(0xff00), tmp)
 	KMOVW(tmp, upper)
 
-	matVecRows(4, true, func() VecVirtual { return ZMM() }, func(g rowGroup, k Register) {
+	matVecRows(1, true, func() VecVirtual { return ZMM() }, func(g rowGroup, k Register) {
 		xp := Load(Param("xq").Base(), GP64())
 		xsp := Load(Param("xs").Base(), GP64())
 		chunks := GP64()
