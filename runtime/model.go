@@ -64,6 +64,7 @@ type Model struct {
 	layers  []layerLinears
 	tok     *tokenizer.Tokenizer
 	release func() error
+	arena   *weightArena // the huge-page copy of the streamed matrices, or nil
 
 	sinFreqs []float64 // sinusoidal positions: each feature's frequency
 }
@@ -73,6 +74,9 @@ func (m *Model) Config() model.Config { return m.cfg }
 
 // Close releases the model's memory maps. Sessions must not be used after.
 func (m *Model) Close() error {
+	if m.arena != nil {
+		m.arena.release()
+	}
 	if m.release == nil {
 		return nil
 	}
@@ -151,6 +155,7 @@ func newModel(cfg model.Config, w *model.Weights, opts Options) (*Model, error) 
 	default:
 		m.head = &f32Table{w: w.Output, rows: cfg.VocabSize, d: d}
 	}
+	m.placeWeights()
 	kernels.SetThreads(opts.Threads)
 	return m, nil
 }

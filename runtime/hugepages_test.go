@@ -1,0 +1,98 @@
+package runtime
+
+import (
+	goruntime "runtime"
+	"testing"
+	"unsafe"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/goformer/goformer/model"
+	"github.com/goformer/goformer/quant"
+)
+
+// inArena reports whether the n bytes at p lie inside the arena's buffer.
+func inArena(a *weightArena, p unsafe.Pointer, n int) bool {
+	lo := uintptr(unsafe.Pointer(&a.buf[0]))
+	return uintptr(p) >= lo && uintptr(p)+uintptr(n) <= lo+uintptr(len(a.buf))
+}
+
+// TestPlacedWeightsChangeNothing: a model whose matrices were moved into the
+// huge-page arena gives bit for bit the logits of the same model left where
+// the loader put them, for fp32 and int8 weights and embeddings; on Linux
+// every streamed matrix (linear layers, token table) really lives in the
+// arena, 64-byte aligned.
+func TestPlacedWeightsChangeNothing(t *testing.T) {
+	cfg := threadsConfig(model.GPT2Arch) // sizes int8 blocks can tile
+	ids := randomIDs(3, 20, cfg.VocabSize)
+	for _, opts := range []Options{
+		{Embeddings: F32Embeddings, Weights: F32Weights},
+		{Embeddings: Int8Embeddings, Weights: Int8Weights},
+	} {
+		t.Run(opts.Weights.String()+"-"+opts.Embeddings.String(), func(t *testing.T) {
+			build := func(place bool) *Model {
+				saved := placeHugePages
+				placeHugePages = place
+				defer func() { placeHugePages = saved }()
+				m, err := newModel(cfg, randomWeights(cfg, 5), opts)
+				require.NoError(t, err)
+				t.Cleanup(func() { assert.NoError(t, m.Close()) })
+				return m
+			}
+			plain, placed := build(false), build(true)
+			require.Nil(t, plain.arena)
+			if goruntime.GOOS == "linux" {
+				a := placed.arena
+				require.NotNil(t, a, "no huge-page arena on Linux")
+				for i, L := range placed.layers {
+					for _, l := range []linear{L.qkv, L.attnOut, L.fc, L.fcOut} {
+						switch l := l.(type) {
+						case *f32Linear:
+							assert.True(t, inArena(a, unsafe.Pointer(&l.w[0]), 4*len(l.w)), "layer %d", i)
+							assert.Zero(t, uintptr(unsafe.Pointer(&l.w[0]))%arenaAlign, "layer %d", i)
+						case *q8Linear:
+							assert.True(t, inArena(a, unsafe.Pointer(&l.m.Q[0]), len(l.m.Q)), "layer %d", i)
+							assert.True(t, inArena(a, unsafe.Pointer(&l.m.Scales[0]), 4*len(l.m.Scales)), "layer %d", i)
+						}
+					}
+				}
+				switch tab := placed.tokens.(type) {
+				case *f32Table:
+					assert.True(t, inArena(a, unsafe.Pointer(&tab.w[0]), 4*len(tab.w)))
+				case *q8Table:
+					assert.True(t, inArena(a, unsafe.Pointer(&tab.m.Q[0]), len(tab.m.Q)))
+				}
+			}
+			assert.Equal(t, allRowLogits(t, plain, ids), allRowLogits(t, placed, ids))
+		})
+	}
+}
+
+// TestWeightArenaCarves: slices carved from an arena are aligned, hold the
+// values copied in, never overlap, and fit in arenaBytes of their sizes;
+// releasing twice unmaps once.
+func TestWeightArenaCarves(t *testing.T) {
+	f := []float32{1.5, -2, 3.25}
+	m := &quant.Matrix{Rows: 1, Cols: 32, Q: make([]int8, 32), Scales: []float32{0.5}}
+	for i := range m.Q {
+		m.Q[i] = int8(i - 16)
+	}
+	size := arenaBytes([]int{4 * len(f), len(m.Q), 4 * len(m.Scales), 4 * len(f)})
+	freed := 0
+	a := &weightArena{buf: make([]byte, size), free: func() { freed++ }}
+	f1 := a.floats(f)
+	q := a.matrix(m)
+	f2 := a.floats(f)
+	assert.Equal(t, f, f1)
+	assert.Equal(t, f, f2)
+	assert.Equal(t, m, q)
+	assert.NotSame(t, &m.Q[0], &q.Q[0])
+	for _, p := range []unsafe.Pointer{unsafe.Pointer(&f1[0]), unsafe.Pointer(&q.Q[0]), unsafe.Pointer(&q.Scales[0]), unsafe.Pointer(&f2[0])} {
+		assert.Zero(t, uintptr(p)%arenaAlign)
+	}
+	assert.LessOrEqual(t, a.off, len(a.buf))
+	a.release()
+	a.release()
+	assert.Equal(t, 1, freed)
+}
