@@ -292,7 +292,7 @@ func q8MatVecAVX2() {
 	VMOVD(tmp, ones.AsX())
 	VPBROADCASTD(ones.AsX(), ones)
 
-	matVecRows(4, false, func() VecVirtual { return YMM() }, func(g rowGroup, k Register) {
+	matVecRows(1, false, func() VecVirtual { return YMM() }, func(g rowGroup, k Register) {
 		xp := Load(Param("xq").Base(), GP64())
 		xsp := Load(Param("xs").Base(), GP64())
 		blocks := GP64()
