@@ -652,7 +652,10 @@ loopbatchavx5124x4:
 	LEAQ        64(R13), AX
 	CMPQ        AX, R9
 	JA          tailbatchavx5124x4
-	PREFETCHT0  (CX)(R13*1)
+	PREFETCHT0  (CX)(R13*4)
+	PREFETCHT0  64(CX)(R13*4)
+	PREFETCHT0  128(CX)(R13*4)
+	PREFETCHT0  192(CX)(R13*4)
 	VMOVUPS     (SI)(R13*1), Z16
 	VMOVUPS     (BX)(R13*1), Z17
 	VMOVUPS     (DX)(R13*1), Z18
@@ -681,7 +684,6 @@ loopbatchavx5124x4:
 	JMP         loopbatchavx5124x4
 
 tailbatchavx5124x4:
-	ADDQ        R9, 72(SP)
 	CMPQ        64(SP), $0x00
 	JE          reducebatchavx5124x4
 	VMOVUPS.Z   (SI)(R13*1), K1, Z16
@@ -809,7 +811,10 @@ loopbatchavx5124x3:
 	LEAQ        64(R13), AX
 	CMPQ        AX, R9
 	JA          tailbatchavx5124x3
-	PREFETCHT0  (CX)(R13*1)
+	PREFETCHT0  (CX)(R13*4)
+	PREFETCHT0  64(CX)(R13*4)
+	PREFETCHT0  128(CX)(R13*4)
+	PREFETCHT0  192(CX)(R13*4)
 	VMOVUPS     (SI)(R13*1), Z16
 	VMOVUPS     (BX)(R13*1), Z17
 	VMOVUPS     (DX)(R13*1), Z18
@@ -833,7 +838,6 @@ loopbatchavx5124x3:
 	JMP         loopbatchavx5124x3
 
 tailbatchavx5124x3:
-	ADDQ        R9, 72(SP)
 	CMPQ        64(SP), $0x00
 	JE          reducebatchavx5124x3
 	VMOVUPS.Z   (SI)(R13*1), K1, Z16
@@ -933,7 +937,10 @@ loopbatchavx5124x2:
 	LEAQ        64(R13), AX
 	CMPQ        AX, R9
 	JA          tailbatchavx5124x2
-	PREFETCHT0  (CX)(R13*1)
+	PREFETCHT0  (CX)(R13*4)
+	PREFETCHT0  64(CX)(R13*4)
+	PREFETCHT0  128(CX)(R13*4)
+	PREFETCHT0  192(CX)(R13*4)
 	VMOVUPS     (SI)(R13*1), Z16
 	VMOVUPS     (BX)(R13*1), Z17
 	VMOVUPS     (DI)(R13*1), Z20
@@ -952,7 +959,6 @@ loopbatchavx5124x2:
 	JMP         loopbatchavx5124x2
 
 tailbatchavx5124x2:
-	ADDQ        R9, 72(SP)
 	CMPQ        64(SP), $0x00
 	JE          reducebatchavx5124x2
 	VMOVUPS.Z   (SI)(R13*1), K1, Z16
@@ -1026,7 +1032,10 @@ loopbatchavx5124x1:
 	LEAQ        64(R13), AX
 	CMPQ        AX, R9
 	JA          tailbatchavx5124x1
-	PREFETCHT0  (CX)(R13*1)
+	PREFETCHT0  (CX)(R13*4)
+	PREFETCHT0  64(CX)(R13*4)
+	PREFETCHT0  128(CX)(R13*4)
+	PREFETCHT0  192(CX)(R13*4)
 	VMOVUPS     (SI)(R13*1), Z16
 	VMOVUPS     (DI)(R13*1), Z20
 	VFMADD231PS Z16, Z20, Z0
@@ -1040,7 +1049,6 @@ loopbatchavx5124x1:
 	JMP         loopbatchavx5124x1
 
 tailbatchavx5124x1:
-	ADDQ        R9, 72(SP)
 	CMPQ        64(SP), $0x00
 	JE          reducebatchavx5124x1
 	VMOVUPS.Z   (SI)(R13*1), K1, Z16
@@ -1133,7 +1141,6 @@ loopbatchavx5121x4:
 	JMP         loopbatchavx5121x4
 
 tailbatchavx5121x4:
-	ADDQ        R9, 72(SP)
 	CMPQ        64(SP), $0x00
 	JE          reducebatchavx5121x4
 	VMOVUPS.Z   (SI)(R13*1), K1, Z16
@@ -1221,7 +1228,6 @@ loopbatchavx5121x3:
 	JMP         loopbatchavx5121x3
 
 tailbatchavx5121x3:
-	ADDQ        R9, 72(SP)
 	CMPQ        64(SP), $0x00
 	JE          reducebatchavx5121x3
 	VMOVUPS.Z   (SI)(R13*1), K1, Z16
@@ -1292,7 +1298,6 @@ loopbatchavx5121x2:
 	JMP         loopbatchavx5121x2
 
 tailbatchavx5121x2:
-	ADDQ        R9, 72(SP)
 	CMPQ        64(SP), $0x00
 	JE          reducebatchavx5121x2
 	VMOVUPS.Z   (SI)(R13*1), K1, Z16
@@ -1348,7 +1353,6 @@ loopbatchavx5121x1:
 	JMP         loopbatchavx5121x1
 
 tailbatchavx5121x1:
-	ADDQ        R9, 72(SP)
 	CMPQ        64(SP), $0x00
 	JE          reducebatchavx5121x1
 	VMOVUPS.Z   (SI)(R13*1), K1, Z16
@@ -1456,7 +1460,8 @@ loopbatchavx24x2:
 	LEAQ        32(R13), AX
 	CMPQ        AX, R9
 	JA          tailbatchavx24x2
-	PREFETCHT0  (CX)(R13*1)
+	PREFETCHT0  (CX)(R13*4)
+	PREFETCHT0  64(CX)(R13*4)
 	VMOVUPS     (SI)(R13*1), Y8
 	VMOVUPS     (BX)(R13*1), Y9
 	VMOVUPS     (DI)(R13*1), Y10
@@ -1475,7 +1480,6 @@ loopbatchavx24x2:
 	JMP         loopbatchavx24x2
 
 tailbatchavx24x2:
-	ADDQ        R9, 72(SP)
 	CMPQ        64(SP), $0x00
 	JE          reducebatchavx24x2
 	VMASKMOVPS  (SI)(R13*1), Y15, Y8
@@ -1535,7 +1539,8 @@ loopbatchavx24x1:
 	LEAQ        32(R13), AX
 	CMPQ        AX, R9
 	JA          tailbatchavx24x1
-	PREFETCHT0  (CX)(R13*1)
+	PREFETCHT0  (CX)(R13*4)
+	PREFETCHT0  64(CX)(R13*4)
 	VMOVUPS     (SI)(R13*1), Y8
 	VMOVUPS     (DI)(R13*1), Y10
 	VFMADD231PS Y8, Y10, Y0
@@ -1549,7 +1554,6 @@ loopbatchavx24x1:
 	JMP         loopbatchavx24x1
 
 tailbatchavx24x1:
-	ADDQ        R9, 72(SP)
 	CMPQ        64(SP), $0x00
 	JE          reducebatchavx24x1
 	VMASKMOVPS  (SI)(R13*1), Y15, Y8
@@ -1626,7 +1630,6 @@ loopbatchavx21x2:
 	JMP         loopbatchavx21x2
 
 tailbatchavx21x2:
-	ADDQ        R9, 72(SP)
 	CMPQ        64(SP), $0x00
 	JE          reducebatchavx21x2
 	VMASKMOVPS  (SI)(R13*1), Y15, Y8
@@ -1680,7 +1683,6 @@ loopbatchavx21x1:
 	JMP         loopbatchavx21x1
 
 tailbatchavx21x1:
-	ADDQ        R9, 72(SP)
 	CMPQ        64(SP), $0x00
 	JE          reducebatchavx21x1
 	VMASKMOVPS  (SI)(R13*1), Y15, Y8
