@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
-	"errors"
 	"io"
 	"math/rand/v2"
 
@@ -25,8 +24,9 @@ type batchRun struct {
 
 // runPrompts generates from every prompt of the file as one batch and
 // prints one runResult per line, in input order, each as soon as it and
-// those before it are done. A prompt that fails (empty, too long, past the
-// context) gets its error in its line; the others complete.
+// those before it are done. An empty prompt generates unconditionally, as
+// run PROMPT does; a prompt that fails (too long, past the context) gets
+// its error in its line and the others complete.
 func runPrompts(ctx context.Context, mf *modelFlags, br batchRun, opts runtime.GenerateOptions, stdin io.Reader, stdout io.Writer) error {
 	texts, err := readJSONLines(br.file, stdin)
 	if err != nil {
@@ -46,7 +46,7 @@ func runPrompts(ctx context.Context, mf *modelFlags, br batchRun, opts runtime.G
 	reqs := make([]runtime.BatchRequest, len(texts))
 	results := make([]runResult, len(texts))
 	for i, text := range texts {
-		reqs[i] = runtime.BatchRequest{Prompt: tok.Encode(text), GenerateOptions: opts}
+		reqs[i] = runtime.BatchRequest{Prompt: promptIDs(m, text), GenerateOptions: opts}
 		if br.randSeed {
 			reqs[i].Seed = rand.Uint64()
 		}
@@ -104,9 +104,6 @@ func finishResult(res *runResult, tok *tokenizer.Tokenizer, ev runtime.BatchEven
 	res.DecodeTokensPerS = finite(ev.Stats.DecodeTokensPerSecond())
 	if ev.Err != nil {
 		res.Error = ev.Err.Error()
-		if errors.Is(ev.Err, runtime.ErrEmptyPrompt) {
-			res.Error = "empty prompt: give at least one token of text"
-		}
 	}
 	return nil
 }

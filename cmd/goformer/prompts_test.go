@@ -26,8 +26,8 @@ func writeLines(t *testing.T, texts ...string) string {
 
 // TestRunPromptsMatchesAlone: run --prompts on the demo model prints one
 // line per prompt, in input order, each what run --json prints for that
-// prompt alone (greedy); an empty prompt and one past the context fail in
-// their own lines while the others complete.
+// prompt alone (greedy), the empty prompt included; one past the context
+// fails in its own line while the others complete.
 func TestRunPromptsMatchesAlone(t *testing.T) {
 	long := strings.Repeat("word ", 300)
 	texts := []string{"The meaning of life is", "", "Once upon a time there was", long, "He said", "In the beginning"}
@@ -39,12 +39,7 @@ func TestRunPromptsMatchesAlone(t *testing.T) {
 	for i, text := range texts {
 		var got runResult
 		require.NoError(t, json.Unmarshal([]byte(lines[i]), &got), lines[i])
-		switch i {
-		case 1:
-			assert.Contains(t, got.Error, "empty prompt")
-			assert.Empty(t, got.Tokens)
-			continue
-		case 3:
+		if i == 3 {
 			assert.Contains(t, got.Error, "256 positions")
 			assert.Empty(t, got.Tokens)
 			continue
@@ -62,6 +57,28 @@ func TestRunPromptsMatchesAlone(t *testing.T) {
 		assert.Greater(t, got.DecodeTokensPerS, 0.0)
 		assert.NotEmpty(t, got.ISA)
 	}
+}
+
+// TestRunPromptsEmptyLine: an empty prompt line generates unconditionally
+// from the end-of-text token, as run "" does, rather than failing.
+func TestRunPromptsEmptyLine(t *testing.T) {
+	flags := []string{"--temp", "0", "-n", "8", "--json"}
+	code, out, errOut := runCLI("", append([]string{"run", "--prompts", writeLines(t, "")}, flags...)...)
+	require.Equal(t, 0, code, errOut)
+	var got runResult
+	require.NoError(t, json.Unmarshal([]byte(out), &got), out)
+	assert.Empty(t, got.Error)
+	assert.Equal(t, []int{50256}, got.PromptTokens, "GPT-2's <|endoftext|>")
+	assert.Len(t, got.Tokens, 8)
+
+	code, alone, errOut := runCLI("", append(append([]string{"run"}, flags...), "")...)
+	require.Equal(t, 0, code, errOut)
+	var want runResult
+	require.NoError(t, json.Unmarshal([]byte(alone), &want), alone)
+	assert.Equal(t, want.PromptTokens, got.PromptTokens)
+	assert.Equal(t, want.Tokens, got.Tokens)
+	assert.Equal(t, want.Text, got.Text)
+	assert.InDeltaSlice(t, want.Logprobs, got.Logprobs, 1e-4)
 }
 
 func TestRunPromptsErrors(t *testing.T) {

@@ -111,11 +111,7 @@ func runRun(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	}
 	defer m.Close()
 	tok := m.Tokenizer()
-	ids := tok.Encode(prompt)
-	if len(ids) == 0 {
-		// GPT-2 generates unconditionally from its end-of-text token.
-		ids = []int{m.Config().EOS}
-	}
+	ids := promptIDs(m, prompt)
 	s, err := m.NewSession(runtime.SessionOptions{Capacity: *ctxLen, Keep: *keep, ContextShift: *contextShift})
 	if err != nil {
 		return usageError("--ctx %d --keep %d: %v", *ctxLen, *keep, err)
@@ -191,4 +187,15 @@ func promptText(rest []string, stdin io.Reader) (string, error) {
 		return "", fmt.Errorf("reading the prompt from standard input: %w", err)
 	}
 	return string(b), nil
+}
+
+// promptIDs encodes a prompt to generate from. A prompt of no tokens
+// becomes the end-of-text token alone, from which GPT-2 generates
+// unconditionally; run PROMPT and run --prompts both go through here so
+// that they treat an empty prompt alike.
+func promptIDs(m *runtime.Model, prompt string) []int {
+	if ids := m.Tokenizer().Encode(prompt); len(ids) > 0 {
+		return ids
+	}
+	return []int{m.Config().EOS}
 }
