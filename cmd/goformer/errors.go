@@ -19,3 +19,27 @@ func finite(x float64) float64 {
 	}
 	return x
 }
+
+// failedLinesError reports that run --prompts or score --lines printed a
+// result for every line but some of those results are errors. It is an
+// ordinary failure, not a usage error: main prints it as one line on
+// stderr and exits with status 1, so that a script can tell.
+type failedLinesError struct {
+	failed, total int
+	// what the lines are ("prompts", "texts") and where their errors
+	// were printed.
+	what, where string
+}
+
+// Error reads like "2 of 5 prompts failed (see their "error" fields)".
+func (e *failedLinesError) Error() string {
+	return fmt.Sprintf("%d of %d %s failed (see %s)", e.failed, e.total, e.what, e.where)
+}
+
+// failedLines is a *failedLinesError when any line failed, else nil.
+func failedLines(failed, total int, what, where string) error {
+	if failed == 0 {
+		return nil
+	}
+	return &failedLinesError{failed: failed, total: total, what: what, where: where}
+}

@@ -34,7 +34,9 @@ func main() {
 	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
 
-// run dispatches to a command and returns the process exit status.
+// run dispatches to a command and returns the process exit status: 0 on
+// success, 2 for a usage error, 1 for any other error (among them a
+// failedLinesError: some lines of run --prompts or score --lines failed).
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		printCommands(stderr)

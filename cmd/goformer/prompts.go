@@ -26,7 +26,8 @@ type batchRun struct {
 // prints one runResult per line, in input order, each as soon as it and
 // those before it are done. An empty prompt generates unconditionally, as
 // run PROMPT does; a prompt that fails (too long, past the context) gets
-// its error in its line and the others complete.
+// its error in its line and the others complete, and then the error
+// returned counts the failures.
 func runPrompts(ctx context.Context, mf *modelFlags, br batchRun, opts runtime.GenerateOptions, stdin io.Reader, stdout io.Writer) error {
 	texts, err := readJSONLines(br.file, stdin)
 	if err != nil {
@@ -56,7 +57,7 @@ func runPrompts(ctx context.Context, mf *modelFlags, br batchRun, opts runtime.G
 	w := bufio.NewWriter(stdout)
 	defer w.Flush()
 	done := make([]bool, len(texts))
-	printed := 0
+	printed, failed := 0, 0
 	for ev, err := range b.Generate(ctx, reqs) {
 		if err != nil {
 			return err
@@ -73,6 +74,9 @@ func runPrompts(ctx context.Context, mf *modelFlags, br batchRun, opts runtime.G
 		if err := finishResult(res, tok, ev); err != nil {
 			return err
 		}
+		if ev.Err != nil {
+			failed++
+		}
 		done[ev.Seq] = true
 		for ; printed < len(texts) && done[printed]; printed++ {
 			out, err := json.Marshal(results[printed])
@@ -84,7 +88,7 @@ func runPrompts(ctx context.Context, mf *modelFlags, br batchRun, opts runtime.G
 		}
 		w.Flush()
 	}
-	return nil
+	return failedLines(failed, len(texts), "prompts", `their "error" fields`)
 }
 
 // finishResult fills in a sequence's text, speeds and error when it ends.

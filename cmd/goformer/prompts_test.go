@@ -2,8 +2,10 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -27,13 +29,15 @@ func writeLines(t *testing.T, texts ...string) string {
 // TestRunPromptsMatchesAlone: run --prompts on the demo model prints one
 // line per prompt, in input order, each what run --json prints for that
 // prompt alone (greedy), the empty prompt included; one past the context
-// fails in its own line while the others complete.
+// fails in its own line while the others complete, and the command then
+// exits with status 1 and counts the failures on stderr.
 func TestRunPromptsMatchesAlone(t *testing.T) {
 	long := strings.Repeat("word ", 300)
 	texts := []string{"The meaning of life is", "", "Once upon a time there was", long, "He said", "In the beginning"}
 	flags := []string{"--temp", "0", "-n", "12", "--top-logprobs", "2", "--json"}
 	code, out, errOut := runCLI("", append([]string{"run", "--prompts", writeLines(t, texts...), "--batch", "2"}, flags...)...)
-	require.Equal(t, 0, code, errOut)
+	assert.Equal(t, 1, code)
+	assert.Equal(t, `goformer run: 1 of 6 prompts failed (see their "error" fields)`+"\n", errOut)
 	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
 	require.Len(t, lines, len(texts))
 	for i, text := range texts {
@@ -65,6 +69,7 @@ func TestRunPromptsEmptyLine(t *testing.T) {
 	flags := []string{"--temp", "0", "-n", "8", "--json"}
 	code, out, errOut := runCLI("", append([]string{"run", "--prompts", writeLines(t, "")}, flags...)...)
 	require.Equal(t, 0, code, errOut)
+	assert.Empty(t, errOut)
 	var got runResult
 	require.NoError(t, json.Unmarshal([]byte(out), &got), out)
 	assert.Empty(t, got.Error)
@@ -98,11 +103,13 @@ func TestRunPromptsErrors(t *testing.T) {
 }
 
 // TestScoreLinesMatchesAlone: score --lines gives each text what score
-// gives it alone, in input order, and an error line for a text too short.
+// gives it alone, in input order, and an error line for a text too short;
+// it then exits with status 1 and counts the failures on stderr.
 func TestScoreLinesMatchesAlone(t *testing.T) {
 	texts := []string{"The man walked into the room and sat down.", "a", "It was a dark and stormy night; the rain fell in torrents.", "Hello"}
 	code, out, errOut := runCLI("", "score", "--lines", writeLines(t, texts...), "--batch", "2", "--json", "--embeddings", "f32")
-	require.Equal(t, 0, code, errOut)
+	assert.Equal(t, 1, code)
+	assert.Equal(t, `goformer score: 2 of 4 texts failed (see their "error" fields)`+"\n", errOut)
 	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
 	require.Len(t, lines, len(texts))
 	for i, text := range texts {
@@ -127,5 +134,90 @@ func TestScoreLinesMatchesAlone(t *testing.T) {
 		assert.Equal(t, want.Tokens, got.Tokens)
 		assert.InDelta(t, want.LogLikelihood, got.LogLikelihood, 1e-4)
 		assert.Empty(t, got.Error)
+	}
+}
+
+// TestLinesExitStatus: run --prompts and score --lines print one line per
+// input line, in input order, whether or not some fail. With every line
+// done they exit with status 0 and print nothing on stderr; with some
+// failed, status 1 and one stderr line counting them.
+func TestLinesExitStatus(t *testing.T) {
+	long := strings.Repeat("word ", 300) // past the demo model's 256 positions
+	runArgs := []string{"run", "--temp", "0", "-n", "3", "--json", "--batch", "2"}
+	for _, c := range []struct {
+		name    string
+		args    []string
+		texts   []string
+		failing []int  // the lines that fail
+		stderr  string // the whole of it
+	}{
+		{"run all ok", runArgs, []string{"Hello", "", "He said"}, nil, ""},
+		{"run some fail", runArgs, []string{long, "Hello", "", long + "word", "He said"}, []int{0, 3},
+			`goformer run: 2 of 5 prompts failed (see their "error" fields)` + "\n"},
+		{"score all ok", []string{"score", "--json", "--batch", "2"}, []string{"Hello world", "It was a dark and stormy night"}, nil, ""},
+		{"score some fail", []string{"score", "--json", "--batch", "2"}, []string{"a", "Hello world", long, "It was", ""}, []int{0, 2, 4},
+			`goformer score: 3 of 5 texts failed (see their "error" fields)` + "\n"},
+		{"score text some fail", []string{"score", "--batch", "2"}, []string{"Hello world", "a", "It was a dark night"}, []int{1},
+			`goformer score: 1 of 3 texts failed (see their "error:" lines)` + "\n"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			flag := "--prompts"
+			if c.args[0] == "score" {
+				flag = "--lines"
+			}
+			code, out, errOut := runCLI("", append(append([]string{}, c.args...), flag, writeLines(t, c.texts...))...)
+			if c.failing == nil {
+				assert.Equal(t, 0, code)
+			} else {
+				assert.Equal(t, 1, code)
+			}
+			assert.Equal(t, c.stderr, errOut)
+			lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+			require.Len(t, lines, len(c.texts), out)
+			for i, text := range c.texts {
+				fails := slices.Contains(c.failing, i)
+				// The tokenize command's ids tell each line's input apart.
+				code, ids, errOut := runCLI(text, "tokenize", "--json")
+				require.Equal(t, 0, code, errOut)
+				var want struct{ Tokens []int }
+				require.NoError(t, json.Unmarshal([]byte(ids), &want))
+				switch c.args[0] {
+				case "run":
+					var got runResult
+					require.NoError(t, json.Unmarshal([]byte(lines[i]), &got), lines[i])
+					if fails {
+						assert.Contains(t, got.Error, fmt.Sprintf("prompt of %d tokens", len(want.Tokens)), "line %d", i)
+						continue
+					}
+					if len(want.Tokens) == 0 {
+						want.Tokens = []int{50256} // the end-of-text token
+					}
+					assert.Empty(t, got.Error, "line %d", i)
+					assert.Equal(t, want.Tokens, got.PromptTokens, "line %d", i)
+					assert.Len(t, got.Tokens, 3, "line %d", i)
+				case "score":
+					if !slices.Contains(c.args, "--json") {
+						if fails {
+							assert.True(t, strings.HasPrefix(lines[i], "error: "), "line %d: %s", i, lines[i])
+						} else {
+							assert.True(t, strings.HasPrefix(lines[i], fmt.Sprintf("tokens %d ", len(want.Tokens))), "line %d: %s", i, lines[i])
+						}
+						continue
+					}
+					var got struct {
+						Tokens int    `json:"tokens"`
+						Error  string `json:"error"`
+					}
+					require.NoError(t, json.Unmarshal([]byte(lines[i]), &got), lines[i])
+					if fails {
+						assert.NotEmpty(t, got.Error, "line %d", i)
+						assert.Zero(t, got.Tokens, "line %d", i)
+						continue
+					}
+					assert.Empty(t, got.Error, "line %d", i)
+					assert.Equal(t, len(want.Tokens), got.Tokens, "line %d", i)
+				}
+			}
+		})
 	}
 }

@@ -50,7 +50,7 @@ func runRun(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	contextShift := fs.Bool("context-shift", false, "when a model with absolute positions fills the context, keep the first --keep tokens and the most recent half, re-encode them and go on")
 	keep := fs.Int("keep", 0, "tokens at the start that a full context never drops (with --context-shift, or RoPE's attention sinks)")
 	asJSON := fs.Bool("json", false, "print one JSON object instead of streaming text")
-	prompts := fs.String("prompts", "", "run every prompt of FILE (one JSON string per line; - is standard input) as one batch; with --json, print one object per line in input order")
+	prompts := fs.String("prompts", "", "run every prompt of FILE (one JSON string per line; - is standard input) as one batch; with --json, print one object per line in input order; exit status 1 if any failed")
 	sequences := fs.Int("batch", 8, "with --prompts, the most sequences decoded together")
 	rest, err := parseFlags(fs, args, runUsage, stderr)
 	if err != nil {

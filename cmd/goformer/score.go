@@ -23,7 +23,7 @@ func runScore(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	var mf modelFlags
 	mf.register(fs)
 	asJSON := fs.Bool("json", false, `print {"tokens":N,"log_likelihood":..,"perplexity":..}`)
-	lines := fs.String("lines", "", "score every text of FILE (one JSON string per line; - is standard input) in batches, one result per line in input order")
+	lines := fs.String("lines", "", "score every text of FILE (one JSON string per line; - is standard input) in batches, one result per line in input order; exit status 1 if any failed")
 	sequences := fs.Int("batch", 8, "with --lines, the most texts in one batch")
 	files, err := parseFlags(fs, args, scoreUsage, stderr)
 	if err != nil {
@@ -84,7 +84,8 @@ type scoreLine struct {
 
 // scoreLines scores every text of a file of JSON strings, packing several
 // into each forward pass, and prints one result per line in input order. A
-// text that cannot be scored gets its error in its line.
+// text that cannot be scored gets its error in its line, and then the error
+// returned counts the failures.
 func scoreLines(mf *modelFlags, file string, sequences int, asJSON bool, stdin io.Reader, stdout io.Writer) error {
 	texts, err := readJSONLines(file, stdin)
 	if err != nil {
@@ -110,8 +111,12 @@ func scoreLines(mf *modelFlags, file string, sequences int, asJSON bool, stdin i
 		return err
 	}
 	w := bufio.NewWriter(stdout)
+	failed := 0
 	for i := range res {
 		r := &res[i]
+		if r.Err != nil {
+			failed++
+		}
 		switch {
 		case asJSON && r.Err != nil:
 			out, err := json.Marshal(scoreLine{Error: r.Err.Error()})
@@ -131,5 +136,12 @@ func scoreLines(mf *modelFlags, file string, sequences int, asJSON bool, stdin i
 			fmt.Fprintf(w, "tokens %d  log-likelihood %.6f  perplexity %.4f\n", r.Tokens, r.LogLikelihood, r.Perplexity)
 		}
 	}
-	return w.Flush()
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	where := `their "error:" lines`
+	if asJSON {
+		where = `their "error" fields`
+	}
+	return failedLines(failed, len(res), "texts", where)
 }
