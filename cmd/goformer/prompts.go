@@ -86,7 +86,9 @@ func runPrompts(ctx context.Context, mf *modelFlags, br batchRun, opts runtime.G
 			w.Write(append(out, '\n'))
 			results[printed] = runResult{} // printed: let it go
 		}
-		w.Flush()
+		if err := w.Flush(); err != nil {
+			return err
+		}
 	}
 	return failedLines(failed, len(texts), "prompts", `their "error" fields`)
 }
