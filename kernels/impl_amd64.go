@@ -22,6 +22,7 @@ func archTiers() []*impl {
 		useMatMulAVX512(t)
 		useVectorAVX512(t)
 		useQ8AVX512(t)
+		useAxpyRowsAVX512(t)
 		ts = append(ts, t)
 	}
 	if hasAVX2 {

@@ -33,6 +33,9 @@ type impl struct {
 	scale     func(x []float32, s float32)
 	dot       func(a, b []float32) float32
 	axpy      func(y []float32, alpha float32, x []float32)
+	// axpyRowsTiles are AxpyRows's register tiles by row count; tiers
+	// without them run AxpyRows through axpy.
+	axpyRowsTiles []axpyRowsTile
 
 	ropeHalf        func(x, cos, sin []float32)
 	ropeInterleaved func(x, cos, sin []float32)

@@ -1,0 +1,136 @@
+// Command axpyrows writes the AVX-512 tiles of kernels.AxpyRows, the matrix
+// product of blocked attention (scores Q·Kᵀ against transposed keys, and
+// the weighted sum P·V), into asm/axpyrows_amd64.s; gen/gen.go runs it.
+//
+// Assembly because the product is a register tile: up to six rows of C by
+// 64 columns held in 24 ZMM accumulators while k rows of B stream past, so
+// each B vector loaded serves six rows. Each element is still a chain of
+// fused multiply-adds in order of p starting from its value in C, exactly
+// what k calls of Axpy compute, so the tile is bit for bit the definition.
+// The other tiers run that definition through their own Axpy.
+package main
+
+import (
+	"fmt"
+
+	. "github.com/mmcloughlin/avo/build"
+	. "github.com/mmcloughlin/avo/operand"
+	. "github.com/mmcloughlin/avo/reg"
+)
+
+// tileRows is the most rows of C per tile: 6·4 accumulators, four B
+// vectors and one broadcast take 29 of the 32 ZMM registers.
+const tileRows = 6
+
+func main() {
+	ConstraintExpr("amd64,!purego")
+	for rows := 1; rows <= tileRows; rows++ {
+		axpyRowsTile(rows)
+	}
+	Generate()
+}
+
+// rowAddr addresses row i (< 6) of rows stride bytes apart: base0 holds
+// row 0, base3 row 3 (x86 index scales stop at 8 and skip 3, 5).
+func rowAddr(base0, base3, stride Register, i int) Mem {
+	switch i {
+	case 0:
+		return Mem{Base: base0}
+	case 1:
+		return Mem{Base: base0, Index: stride, Scale: 1}
+	case 2:
+		return Mem{Base: base0, Index: stride, Scale: 2}
+	case 3:
+		return Mem{Base: base3}
+	case 4:
+		return Mem{Base: base3, Index: stride, Scale: 1}
+	case 5:
+		return Mem{Base: base3, Index: stride, Scale: 2}
+	}
+	panic("rowAddr: row out of range")
+}
+
+func axpyRowsTile(rows int) {
+	name := fmt.Sprintf("AxpyRows%dAVX512", rows)
+	TEXT(name, NOSPLIT, "func(c []float32, ldc int, a []float32, lda int, b []float32, ldb int, k int, mask uint64)")
+	Pragma("noescape")
+	Doc(
+		fmt.Sprintf("%s adds A·B to %d rows of C and up to 64 columns (kernels.AxpyRows):", name, rows),
+		"",
+		fmt.Sprintf("	for i := 0; i < %d; i++ {", rows),
+		"		for p := 0; p < k; p++ {",
+		"			for j := 0; j < 64; j++ {",
+		"				if mask&(1<<j) != 0 {",
+		"					c[i*ldc+j] = fma(a[i*lda+p], b[p*ldb+j], c[i*ldc+j])",
+		"				}",
+		"			}",
+		"		}",
+		"	}",
+		"",
+		"one rounding per multiply-add, in order of p. mask selects the columns;",
+		"its set bits are a prefix. Strides are in elements; k ≥ 1. It needs AVX512F.",
+	)
+	c0 := Load(Param("c").Base(), GP64())
+	a0 := Load(Param("a").Base(), GP64())
+	b := Load(Param("b").Base(), GP64())
+	ldc := Load(Param("ldc"), GP64())
+	lda := Load(Param("lda"), GP64())
+	ldb := Load(Param("ldb"), GP64())
+	k := Load(Param("k"), GP64())
+	mask := GP64()
+	Load(Param("mask"), mask)
+	SHLQ(U8(2), ldc)
+	SHLQ(U8(2), lda)
+	SHLQ(U8(2), ldb)
+	c3, a3 := GP64(), GP64()
+	LEAQ(Mem{Base: c0, Index: ldc, Scale: 2}, c3)
+	ADDQ(ldc, c3)
+	LEAQ(Mem{Base: a0, Index: lda, Scale: 2}, a3)
+	ADDQ(lda, a3)
+
+	// One mask per 16-column vector, from the 16 bits of mask for it.
+	masks := make([]Register, 4)
+	for v := range masks {
+		masks[v] = K()
+		KMOVW(mask.As32(), masks[v])
+		if v < 3 {
+			SHRQ(U8(16), mask)
+		}
+	}
+
+	acc := make([][]VecVirtual, rows)
+	for i := range rows {
+		acc[i] = make([]VecVirtual, 4)
+		for v := range 4 {
+			acc[i][v] = ZMM()
+			VMOVUPS_Z(rowAddr(c0, c3, ldc, i).Offset(64*v), masks[v], acc[i][v])
+		}
+	}
+
+	Label(name + "Step")
+	bv := make([]VecVirtual, 4)
+	for v := range 4 {
+		bv[v] = ZMM()
+		VMOVUPS_Z(Mem{Base: b}.Offset(64*v), masks[v], bv[v])
+	}
+	for i := range rows {
+		s := ZMM()
+		VBROADCASTSS(rowAddr(a0, a3, lda, i), s)
+		for v := range 4 {
+			VFMADD231PS(bv[v], s, acc[i][v])
+		}
+	}
+	ADDQ(U8(4), a0)
+	ADDQ(U8(4), a3)
+	ADDQ(ldb, b)
+	DECQ(k)
+	JNZ(LabelRef(name + "Step"))
+
+	for i := range rows {
+		for v := range 4 {
+			VMOVUPS(acc[i][v], masks[v], rowAddr(c0, c3, ldc, i).Offset(64*v))
+		}
+	}
+	VZEROUPPER()
+	RET()
+}
