@@ -11,7 +11,11 @@ type KVCache struct {
 	capacity int
 	keep     int         // slots pinned to positions 0..keep-1
 	width    int         // values per slot: n_embd (all heads side by side)
-	k, v     [][]float32 // per layer: [capacity][width]
+	// Per layer. Keys are stored transposed, so that the keys of a run of
+	// slots are rows of a matrix whose columns are slots: scores against
+	// them are one kernels.AxpyRows, a decode's single query included.
+	k [][]float32 // [width][capacity]
+	v [][]float32 // [capacity][width]
 }
 
 func newKVCache(layers, capacity, keep, width int) *KVCache {
@@ -38,8 +42,26 @@ func (c *KVCache) index(pos int) int {
 	return c.keep + (pos-c.keep)%c.window()
 }
 
-// slot returns the offset of position pos in a layer's K or V array.
-func (c *KVCache) slot(pos int) int { return c.index(pos) * c.width }
+// slotRuns returns the attended positions of the query at position p (see
+// attended) as at most three runs of consecutive slots, in order of
+// position: a run is the slots [runs[r][0], runs[r][0]+runs[r][1]).
+func (c *KVCache) slotRuns(p int, runs *[3][2]int) int {
+	sinks, first := c.attended(p)
+	n := 0
+	if sinks > 0 {
+		runs[n] = [2]int{0, sinks}
+		n++
+	}
+	// The recent positions [first, p], split where the ring wraps.
+	for first <= p {
+		slot := c.index(first)
+		count := min(p-first+1, c.capacity-slot)
+		runs[n] = [2]int{slot, count}
+		n++
+		first += count
+	}
+	return n
+}
 
 // attended returns the positions the query at position p sees once p is
 // stored: the sinks [0, sinks) and the recent positions [first, p].
@@ -53,7 +75,11 @@ func (c *KVCache) attended(p int) (sinks, first int) {
 // storeColumns writes key and value, the columns [col, col+len(key)) of
 // position pos's key and value in layer l (some heads' share of them).
 func (c *KVCache) storeColumns(l, pos int, key, value []float32, col int) {
-	o := c.slot(pos) + col
-	copy(c.k[l][o:o+len(key)], key)
+	slot := c.index(pos)
+	keys := c.k[l][col*c.capacity+slot:]
+	for i, x := range key {
+		keys[i*c.capacity] = x
+	}
+	o := slot*c.width + col
 	copy(c.v[l][o:o+len(value)], value)
 }

@@ -48,8 +48,8 @@ type pass struct {
 	// has its own scores buffer. attendHeads is s.attendHeads bound once,
 	// which keeps the dispatch allocation-free; attLayer and attRows are
 	// the arguments of the attention call in progress.
-	scores            []float32 // [heads][capacity]: one query's attention weights per head
-	capacity          int
+	scores            []float32 // [heads][scoresPerHead]: a block of queries' attention weights per head
+	scoresPerHead     int       // min(rows, attentionBlock)·capacity
 	attendHeads       func(lo, hi int)
 	attLayer, attRows int
 }
@@ -61,16 +61,16 @@ func (p *pass) init(m *Model, rows, capacity int) {
 	c := &m.cfg
 	d := c.NEmbd
 	*p = pass{
-		m:        m,
-		rows:     make([]tokenRow, rows),
-		x:        make([]float32, rows*d),
-		h:        make([]float32, rows*d),
-		att:      make([]float32, rows*d),
-		proj:     make([]float32, rows*d),
-		qkv:      make([]float32, rows*3*d),
-		ff:       make([]float32, rows*c.NInner),
-		scores:   make([]float32, c.NHead*capacity),
-		capacity: capacity,
+		m:             m,
+		rows:          make([]tokenRow, rows),
+		x:             make([]float32, rows*d),
+		h:             make([]float32, rows*d),
+		att:           make([]float32, rows*d),
+		proj:          make([]float32, rows*d),
+		qkv:           make([]float32, rows*3*d),
+		ff:            make([]float32, rows*c.NInner),
+		scores:        make([]float32, c.NHead*min(rows, attentionBlock)*capacity),
+		scoresPerHead: min(rows, attentionBlock) * capacity,
 		// Every linear's MatMul quantizes all rows of its input at once.
 		q8: quant.NewScratchRows(rows, max(d, c.NInner)),
 	}
