@@ -100,9 +100,7 @@ func q8MatMulColumns(t *impl, c []float32, aq []int8, as []float32, wq []int8, w
 	if bias != nil {
 		for i := range m {
 			row := c[i*n+j0 : i*n+j1]
-			for j, b := range bias[j0:j1] {
-				row[j] += b
-			}
+			t.add(row, row, bias[j0:j1])
 		}
 	}
 }

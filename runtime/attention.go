@@ -89,6 +89,32 @@ func (s *pass) storeRow(lo, hi, i int) {
 	r.seq.cache.storeColumns(s.attLayer, r.pos, row[d+cols:d+cols+width], row[2*d+cols:2*d+cols+width], cols)
 }
 
+// storeBlock stores heads [lo, hi) of the keys and values of rows
+// [i0, i1), which attendBlock attends: consecutive positions p0.. of one
+// sequence below its cache's capacity, so in slots p0, p0+1, ... Keys are
+// transposed 16 rows at a time: the rows of s.qkv stay in cache while each
+// column becomes 16 consecutive slots, one cache line written whole.
+func (s *pass) storeBlock(lo, hi, i0, i1 int) {
+	d, hd := s.m.cfg.NEmbd, s.m.cfg.HeadDim()
+	cache := s.rows[i0].seq.cache
+	keys, values := cache.k[s.attLayer], cache.v[s.attLayer]
+	p0 := s.rows[i0].pos
+	c0, c1 := hd*lo, hd*hi
+	for r0 := i0; r0 < i1; r0 += 16 {
+		r1 := min(r0+16, i1)
+		for col := c0; col < c1; col++ {
+			dst := keys[col*cache.capacity+p0+r0-i0:]
+			for i := r0; i < r1; i++ {
+				dst[i-r0] = s.qkv[i*3*d+d+col]
+			}
+		}
+	}
+	for i := i0; i < i1; i++ {
+		o := (p0 + i - i0) * cache.width
+		copy(values[o+c0:o+c1], s.qkv[i*3*d+2*d+c0:i*3*d+2*d+c1])
+	}
+}
+
 // scaleQuery multiplies head hh of row i's query by 1/√head_dim, the
 // scale of the scores, once, before any score is computed from it.
 func (s *pass) scaleQuery(hh, i int) {
@@ -148,11 +174,9 @@ func (s *pass) attendRow(lo, hi, i int) {
 // never holds −0, and x + ±0 = x for every other x.
 func (s *pass) attendBlock(lo, hi, i0, i1 int) {
 	d, hd := s.m.cfg.NEmbd, s.m.cfg.HeadDim()
-	for i := i0; i < i1; i++ {
-		s.storeRow(lo, hi, i)
-	}
 	cache := s.rows[i0].seq.cache
 	keys, values := cache.k[s.attLayer], cache.v[s.attLayer]
+	s.storeBlock(lo, hi, i0, i1)
 	for hh := lo; hh < hi; hh++ {
 		for b0 := i0; b0 < i1; b0 += attentionBlock {
 			b1 := min(b0+attentionBlock, i1)

@@ -9,8 +9,8 @@ package runtime
 // slot p.
 type KVCache struct {
 	capacity int
-	keep     int         // slots pinned to positions 0..keep-1
-	width    int         // values per slot: n_embd (all heads side by side)
+	keep     int // slots pinned to positions 0..keep-1
+	width    int // values per slot: n_embd (all heads side by side)
 	// Per layer. Keys are stored transposed, so that the keys of a run of
 	// slots are rows of a matrix whose columns are slots: scores against
 	// them are one kernels.AxpyRows, a decode's single query included.
