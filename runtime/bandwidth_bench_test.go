@@ -3,7 +3,6 @@ package runtime
 import (
 	"fmt"
 	"testing"
-	"unsafe"
 
 	"github.com/goformer/goformer/kernels"
 )
@@ -12,16 +11,15 @@ import (
 // bound by: kernels.Dot of a 512 MiB buffer with itself (one stream, ten
 // times the L3 of the machines we measure) on 1 and 2 threads, each thread
 // reading its own contiguous half, from the Go heap (4 KiB pages where the
-// kernel gives no huge pages unasked) and from the huge-page arena the
-// weights are placed in. Decode tokens/s can never exceed this GB/s
+// kernel gives no huge pages unasked) and from memory advised to use huge
+// pages, as the weights and KV caches are (hugePageFloats). Decode tokens/s can never exceed this GB/s
 // divided by the bytes of weights a token reads.
 func BenchmarkReadBandwidth(b *testing.B) {
 	const size = 512 << 20
 	n := size / 4
 	buffers := map[string][]float32{"heap": make([]float32, n)}
-	if a := newHugeArena(size); a != nil {
-		defer a.release()
-		buffers["huge-pages"] = unsafe.Slice((*float32)(a.carve(size)), n)
+	if hugePages {
+		buffers["huge-pages"] = hugePageFloats(n)
 	}
 	for _, name := range []string{"heap", "huge-pages"} {
 		buf := buffers[name]

@@ -1,8 +1,6 @@
 package runtime
 
 import (
-	goruntime "runtime"
-	"sync"
 	"unsafe"
 
 	"github.com/goformer/goformer/quant"
@@ -10,26 +8,51 @@ import (
 
 // A decode step streams every weight matrix from memory once, and on the
 // machines we measure (virtual machines with nested paging) a stream over
-// 4 KiB pages reaches ~70% of the bandwidth the same stream reaches over
-// 2 MiB pages: each new page is a TLB miss with a two-level page walk. So
-// the matrices a decode step reads (every linear layer, the token table and
-// the output head) are copied once, at load, into one anonymous mapping that
-// asks for transparent huge pages (madvise MADV_HUGEPAGE), where the
-// platform has them. Elsewhere, or when the mapping fails, they stay where
-// the loader put them (the checkpoint's own mapping or the Go heap). The
-// values are copied bit for bit: results do not change.
+// 4 KiB pages reaches 60-75% of the bandwidth the same stream reaches over
+// 2 MiB pages: each new page is a TLB miss with a two-level page walk.
+// Where the platform has transparent huge pages (Linux), the memory a
+// decode step streams is therefore allocated 2 MiB aligned and advised
+// MADV_HUGEPAGE before it is first written: at load, the matrices (every
+// linear layer, the token table, an untied head), copied there once and bit
+// for bit; per session, the KV cache. It stays ordinary Go memory, which
+// the garbage collector frees like any other.
+
+// hugePageSize is the size of a transparent huge page on amd64 and arm64
+// with 4 KiB base pages.
+const hugePageSize = 2 << 20
+
+// hugePageBytes returns n zero bytes from the Go heap starting on a huge
+// page boundary, advised to be backed by huge pages where the platform can
+// (adviseHugePages); elsewhere, or for less than a huge page, plain memory.
+func hugePageBytes(n int) []byte {
+	if !hugePages || n < hugePageSize {
+		return make([]byte, n)
+	}
+	b := make([]byte, n+hugePageSize)
+	skip := (hugePageSize - int(uintptr(unsafe.Pointer(unsafe.SliceData(b))))%hugePageSize) % hugePageSize
+	b = b[skip : skip+n : skip+n]
+	adviseHugePages(b)
+	return b
+}
+
+// hugePageFloats is hugePageBytes for n float32.
+func hugePageFloats(n int) []float32 {
+	b := hugePageBytes(4 * n)
+	if n == 0 {
+		return nil
+	}
+	return unsafe.Slice((*float32)(unsafe.Pointer(unsafe.SliceData(b))), n)
+}
 
 // placeHugePages is cleared by tests that compare placed and unplaced
 // weights.
 var placeHugePages = true
 
-// weightArena is one block of huge-page memory that slices are carved from,
-// 64-byte aligned, until it is released.
+// weightArena is one huge-page block that slices are carved from, 64-byte
+// aligned. The slices keep the whole block alive.
 type weightArena struct {
-	buf  []byte
-	off  int
-	once sync.Once
-	free func()
+	buf []byte
+	off int
 }
 
 // arenaAlign aligns every slice to a cache line.
@@ -55,10 +78,6 @@ func (a *weightArena) matrix(m *quant.Matrix) *quant.Matrix {
 	return &quant.Matrix{Rows: m.Rows, Cols: m.Cols, Q: q, Scales: a.floats(m.Scales)}
 }
 
-// release unmaps the arena once, whoever asks first: Close or the cleanup
-// of an unreachable Model.
-func (a *weightArena) release() { a.once.Do(a.free) }
-
 // arenaBytes is the room carve needs for slices of the given byte sizes.
 func arenaBytes(sizes []int) int {
 	total := 0
@@ -68,10 +87,10 @@ func arenaBytes(sizes []int) int {
 	return total
 }
 
-// placeWeights moves the model's streamed matrices into a huge-page arena
-// (see above), when the platform gives one.
+// placeWeights copies the model's streamed matrices into a huge-page arena
+// (see above), where the platform has huge pages.
 func (m *Model) placeWeights() {
-	if !placeHugePages {
+	if !placeHugePages || !hugePages {
 		return
 	}
 	var sizes []int
@@ -102,13 +121,8 @@ func (m *Model) placeWeights() {
 	}
 	visit(func(w *[]float32) { sizes = append(sizes, 4*len(*w)) },
 		func(q **quant.Matrix) { sizes = append(sizes, len((*q).Q), 4*len((*q).Scales)) })
-	a := newHugeArena(arenaBytes(sizes))
-	if a == nil {
-		return
-	}
+	a := &weightArena{buf: hugePageBytes(arenaBytes(sizes))}
 	visit(func(w *[]float32) { *w = a.floats(*w) },
 		func(q **quant.Matrix) { *q = a.matrix(*q) })
 	m.arena = a
-	// A Model dropped without Close still gives its arena back.
-	goruntime.AddCleanup(m, func(a *weightArena) { a.release() }, a)
 }

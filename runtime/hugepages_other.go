@@ -2,6 +2,8 @@
 
 package runtime
 
-// newHugeArena has no huge pages to offer here: the weights stay where the
-// loader put them.
-func newHugeArena(int) *weightArena { return nil }
+// hugePages says whether adviseHugePages can ask for huge pages here: not
+// on this platform, where the weights stay where the loader put them.
+const hugePages = false
+
+func adviseHugePages([]byte) {}

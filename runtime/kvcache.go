@@ -18,11 +18,16 @@ type KVCache struct {
 	v [][]float32 // [capacity][width]
 }
 
+// newKVCache allocates the keys and values of every layer as one block of
+// huge-page memory (hugePageFloats): a decode step reads a key row per
+// dimension, capacity floats apart, and on base pages each is a TLB miss.
 func newKVCache(layers, capacity, keep, width int) *KVCache {
 	c := &KVCache{capacity: capacity, keep: keep, width: width, k: make([][]float32, layers), v: make([][]float32, layers)}
+	size := capacity * width
+	block := hugePageFloats(2 * layers * size)
 	for l := range c.k {
-		c.k[l] = make([]float32, capacity*width)
-		c.v[l] = make([]float32, capacity*width)
+		c.k[l] = block[2*l*size : (2*l+1)*size : (2*l+1)*size]
+		c.v[l] = block[(2*l+1)*size : (2*l+2)*size : (2*l+2)*size]
 	}
 	return c
 }

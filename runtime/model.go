@@ -64,7 +64,7 @@ type Model struct {
 	layers  []layerLinears
 	tok     *tokenizer.Tokenizer
 	release func() error
-	arena   *weightArena // the huge-page copy of the streamed matrices, or nil
+	arena   *weightArena // the huge-page block the streamed matrices were copied to, or nil
 
 	sinFreqs []float64 // sinusoidal positions: each feature's frequency
 }
@@ -74,9 +74,6 @@ func (m *Model) Config() model.Config { return m.cfg }
 
 // Close releases the model's memory maps. Sessions must not be used after.
 func (m *Model) Close() error {
-	if m.arena != nil {
-		m.arena.release()
-	}
 	if m.release == nil {
 		return nil
 	}
