@@ -5,7 +5,7 @@
 #include "textflag.h"
 
 // func AxpyRows1AVX512(c []float32, ldc int, a []float32, lda int, b []float32, ldb int, k int, mask uint64)
-// Requires: AVX, AVX512F
+// Requires: AVX, AVX512F, MMX+
 TEXT ·AxpyRows1AVX512(SB), NOSPLIT, $0-112
 	MOVQ      c_base+0(FP), AX
 	MOVQ      a_base+32(FP), CX
@@ -33,8 +33,14 @@ TEXT ·AxpyRows1AVX512(SB), NOSPLIT, $0-112
 	VMOVUPS.Z 64(AX), K2, Z1
 	VMOVUPS.Z 128(AX), K3, Z2
 	VMOVUPS.Z 192(AX), K4, Z3
+	MOVQ      DI, SI
+	SHLQ      $0x03, SI
 
 AxpyRows1AVX512Step:
+	PREFETCHT0   (DX)(SI*1)
+	PREFETCHT0   64(DX)(SI*1)
+	PREFETCHT0   128(DX)(SI*1)
+	PREFETCHT0   192(DX)(SI*1)
 	VMOVUPS.Z    (DX), K1, Z4
 	VMOVUPS.Z    64(DX), K2, Z5
 	VMOVUPS.Z    128(DX), K3, Z6
@@ -57,7 +63,7 @@ AxpyRows1AVX512Step:
 	RET
 
 // func AxpyRows2AVX512(c []float32, ldc int, a []float32, lda int, b []float32, ldb int, k int, mask uint64)
-// Requires: AVX, AVX512F
+// Requires: AVX, AVX512F, MMX+
 TEXT ·AxpyRows2AVX512(SB), NOSPLIT, $0-112
 	MOVQ      c_base+0(FP), AX
 	MOVQ      a_base+32(FP), CX
@@ -89,8 +95,14 @@ TEXT ·AxpyRows2AVX512(SB), NOSPLIT, $0-112
 	VMOVUPS.Z 64(AX)(BX*1), K2, Z5
 	VMOVUPS.Z 128(AX)(BX*1), K3, Z6
 	VMOVUPS.Z 192(AX)(BX*1), K4, Z7
+	MOVQ      DI, R9
+	SHLQ      $0x03, R9
 
 AxpyRows2AVX512Step:
+	PREFETCHT0   (DX)(R9*1)
+	PREFETCHT0   64(DX)(R9*1)
+	PREFETCHT0   128(DX)(R9*1)
+	PREFETCHT0   192(DX)(R9*1)
 	VMOVUPS.Z    (DX), K1, Z8
 	VMOVUPS.Z    64(DX), K2, Z9
 	VMOVUPS.Z    128(DX), K3, Z10
@@ -122,7 +134,7 @@ AxpyRows2AVX512Step:
 	RET
 
 // func AxpyRows3AVX512(c []float32, ldc int, a []float32, lda int, b []float32, ldb int, k int, mask uint64)
-// Requires: AVX, AVX512F
+// Requires: AVX, AVX512F, MMX+
 TEXT ·AxpyRows3AVX512(SB), NOSPLIT, $0-112
 	MOVQ      c_base+0(FP), AX
 	MOVQ      a_base+32(FP), CX
@@ -158,8 +170,14 @@ TEXT ·AxpyRows3AVX512(SB), NOSPLIT, $0-112
 	VMOVUPS.Z 64(AX)(BX*2), K2, Z9
 	VMOVUPS.Z 128(AX)(BX*2), K3, Z10
 	VMOVUPS.Z 192(AX)(BX*2), K4, Z11
+	MOVQ      DI, R9
+	SHLQ      $0x03, R9
 
 AxpyRows3AVX512Step:
+	PREFETCHT0   (DX)(R9*1)
+	PREFETCHT0   64(DX)(R9*1)
+	PREFETCHT0   128(DX)(R9*1)
+	PREFETCHT0   192(DX)(R9*1)
 	VMOVUPS.Z    (DX), K1, Z12
 	VMOVUPS.Z    64(DX), K2, Z13
 	VMOVUPS.Z    128(DX), K3, Z14
@@ -200,7 +218,7 @@ AxpyRows3AVX512Step:
 	RET
 
 // func AxpyRows4AVX512(c []float32, ldc int, a []float32, lda int, b []float32, ldb int, k int, mask uint64)
-// Requires: AVX, AVX512F
+// Requires: AVX, AVX512F, MMX+
 TEXT ·AxpyRows4AVX512(SB), NOSPLIT, $0-112
 	MOVQ      c_base+0(FP), AX
 	MOVQ      a_base+32(FP), CX
@@ -240,8 +258,14 @@ TEXT ·AxpyRows4AVX512(SB), NOSPLIT, $0-112
 	VMOVUPS.Z 64(R10), K2, Z13
 	VMOVUPS.Z 128(R10), K3, Z14
 	VMOVUPS.Z 192(R10), K4, Z15
+	MOVQ      DI, R9
+	SHLQ      $0x03, R9
 
 AxpyRows4AVX512Step:
+	PREFETCHT0   (DX)(R9*1)
+	PREFETCHT0   64(DX)(R9*1)
+	PREFETCHT0   128(DX)(R9*1)
+	PREFETCHT0   192(DX)(R9*1)
 	VMOVUPS.Z    (DX), K1, Z16
 	VMOVUPS.Z    64(DX), K2, Z17
 	VMOVUPS.Z    128(DX), K3, Z18
@@ -291,7 +315,7 @@ AxpyRows4AVX512Step:
 	RET
 
 // func AxpyRows5AVX512(c []float32, ldc int, a []float32, lda int, b []float32, ldb int, k int, mask uint64)
-// Requires: AVX, AVX512F
+// Requires: AVX, AVX512F, MMX+
 TEXT ·AxpyRows5AVX512(SB), NOSPLIT, $0-112
 	MOVQ      c_base+0(FP), AX
 	MOVQ      a_base+32(FP), CX
@@ -335,8 +359,14 @@ TEXT ·AxpyRows5AVX512(SB), NOSPLIT, $0-112
 	VMOVUPS.Z 64(R10)(BX*1), K2, Z17
 	VMOVUPS.Z 128(R10)(BX*1), K3, Z18
 	VMOVUPS.Z 192(R10)(BX*1), K4, Z19
+	MOVQ      DI, R9
+	SHLQ      $0x03, R9
 
 AxpyRows5AVX512Step:
+	PREFETCHT0   (DX)(R9*1)
+	PREFETCHT0   64(DX)(R9*1)
+	PREFETCHT0   128(DX)(R9*1)
+	PREFETCHT0   192(DX)(R9*1)
 	VMOVUPS.Z    (DX), K1, Z20
 	VMOVUPS.Z    64(DX), K2, Z21
 	VMOVUPS.Z    128(DX), K3, Z22
@@ -395,7 +425,7 @@ AxpyRows5AVX512Step:
 	RET
 
 // func AxpyRows6AVX512(c []float32, ldc int, a []float32, lda int, b []float32, ldb int, k int, mask uint64)
-// Requires: AVX, AVX512F
+// Requires: AVX, AVX512F, MMX+
 TEXT ·AxpyRows6AVX512(SB), NOSPLIT, $0-112
 	MOVQ      c_base+0(FP), AX
 	MOVQ      a_base+32(FP), CX
@@ -443,8 +473,14 @@ TEXT ·AxpyRows6AVX512(SB), NOSPLIT, $0-112
 	VMOVUPS.Z 64(R10)(BX*2), K2, Z21
 	VMOVUPS.Z 128(R10)(BX*2), K3, Z22
 	VMOVUPS.Z 192(R10)(BX*2), K4, Z23
+	MOVQ      DI, R9
+	SHLQ      $0x03, R9
 
 AxpyRows6AVX512Step:
+	PREFETCHT0   (DX)(R9*1)
+	PREFETCHT0   64(DX)(R9*1)
+	PREFETCHT0   128(DX)(R9*1)
+	PREFETCHT0   192(DX)(R9*1)
 	VMOVUPS.Z    (DX), K1, Z24
 	VMOVUPS.Z    64(DX), K2, Z25
 	VMOVUPS.Z    128(DX), K3, Z26

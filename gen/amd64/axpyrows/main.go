@@ -107,7 +107,18 @@ func axpyRowsTile(rows int) {
 		}
 	}
 
+	// The row of B 1<<axpyRowsAheadLog steps on, at these columns: rows of
+	// B lie ldb apart (keys transposed: a whole cache row; values: a whole
+	// slot), too far apart for the hardware prefetchers to follow. Hints
+	// past B's end never fault.
+	ahead := GP64()
+	MOVQ(ldb, ahead)
+	SHLQ(U8(axpyRowsAheadLog), ahead)
+
 	Label(name + "Step")
+	for v := range 4 {
+		PREFETCHT0(Mem{Base: b, Index: ahead, Scale: 1, Disp: 64 * v})
+	}
 	bv := make([]VecVirtual, 4)
 	for v := range 4 {
 		bv[v] = ZMM()
@@ -134,3 +145,6 @@ func axpyRowsTile(rows int) {
 	VZEROUPPER()
 	RET()
 }
+
+// axpyRowsAheadLog is log2 of how many rows of B ahead a tile prefetches.
+const axpyRowsAheadLog = 3
