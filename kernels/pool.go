@@ -59,7 +59,8 @@ const (
 	// than a scheduler tick. A quarter of it (25-40 µs) let the worker
 	// park inside a decode step and join the next matmul late, after the
 	// caller had claimed most of its chunks: a 124M int8 decode on two
-	// threads ran 176-184 tokens/s against 204-230 now.
+	// threads ran 176-184 tokens/s against 204-230 now. waitDone, the
+	// caller waiting for the last chunks of its own job, spins as long.
 	spinRounds = 1 << 14
 	// maxChunks keeps the chunk count inside its 16 bits of state.
 	maxChunks = 1<<16 - 1

@@ -15,9 +15,7 @@ import (
 func newBatchTestModel(t *testing.T, arch model.Arch, seed uint64) *Model {
 	cfg := smallConfig(arch)
 	cfg.NPositions = 256
-	m, err := newModel(cfg, randomWeights(cfg, seed), Options{Embeddings: F32Embeddings})
-	require.NoError(t, err)
-	return m
+	return newModelFrom(t, cfg, randomWeights(cfg, seed), Options{Embeddings: F32Embeddings})
 }
 
 // aloneLogits runs prompt through a fresh session, then decodes forced, and
@@ -177,12 +175,12 @@ func TestBatchMaskPlantedNeighbour(t *testing.T) {
 			m := newBatchTestModel(t, variants[name], 8)
 			target := randomIDs(1, 12, m.cfg.VocabSize)
 			neighbour := randomIDs(2, 40, m.cfg.VocabSize)
-			want := refLogits(m.cfg, m.w, target)[len(target)-1]
+			want := refLogits(m.cfg, weightsOf(t, m), target)[len(target)-1]
 
 			// What the target would see attending the neighbour: the
 			// neighbour's tokens before its own.
 			joined := append(append([]int{}, neighbour...), target...)
-			leaked := refLogitsAttending(m.cfg, m.w, joined, func(t, j int) bool { return j <= t })[len(joined)-1]
+			leaked := refLogitsAttending(m.cfg, weightsOf(t, m), joined, func(t, j int) bool { return j <= t })[len(joined)-1]
 			var diff float64
 			for i := range want {
 				diff = math.Max(diff, math.Abs(leaked[i]-want[i]))

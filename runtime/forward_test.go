@@ -62,9 +62,7 @@ func randomIDs(seed uint64, n, vocab int) []int {
 
 func newTestModel(t *testing.T, arch model.Arch, seed uint64) *Model {
 	cfg := smallConfig(arch)
-	m, err := newModel(cfg, randomWeights(cfg, seed), Options{Embeddings: F32Embeddings})
-	require.NoError(t, err)
-	return m
+	return newModelFrom(t, cfg, randomWeights(cfg, seed), Options{Embeddings: F32Embeddings})
 }
 
 // TestForwardMatchesReference: prefill in one pass, in chunks, and then
@@ -75,7 +73,7 @@ func TestForwardMatchesReference(t *testing.T) {
 		for name, arch := range variants {
 			m := newTestModel(t, arch, 7)
 			ids := randomIDs(3, 30, m.cfg.VocabSize)
-			want := refLogits(m.cfg, m.w, ids)
+			want := refLogits(m.cfg, weightsOf(t, m), ids)
 			for _, batch := range []int{256, 5} {
 				s, err := m.NewSession(SessionOptions{Batch: batch})
 				require.NoError(t, err)
@@ -100,7 +98,7 @@ func TestForwardMatchesReference(t *testing.T) {
 func TestVariantsChangeTheComputation(t *testing.T) {
 	ids := randomIDs(4, 9, 211)
 	base := newTestModel(t, model.GPT2Arch, 7)
-	want := refLogits(base.cfg, base.w, ids)[8]
+	want := refLogits(base.cfg, weightsOf(t, base), ids)[8]
 	for name, arch := range variants {
 		if name == "gpt2" {
 			continue
@@ -119,7 +117,7 @@ func TestScoreMatchesReference(t *testing.T) {
 	forEachISA(t, func(t *testing.T) {
 		m := newTestModel(t, model.GPT2Arch, 9)
 		ids := randomIDs(5, 40, m.cfg.VocabSize)
-		ref := refLogits(m.cfg, m.w, ids)
+		ref := refLogits(m.cfg, weightsOf(t, m), ids)
 		var ll float64
 		for p := 0; p+1 < len(ids); p++ {
 			ll += refLogprob(ref[p], ids[p+1])

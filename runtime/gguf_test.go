@@ -112,9 +112,8 @@ func TestGGUFQ8_0(t *testing.T) {
 		for _, l := range []linear{L.qkv, L.attnOut, L.fc, L.fcOut} {
 			assert.IsType(t, &q8Linear{}, l, "layer %d", i)
 		}
-		assert.Nil(t, m.w.Layers[i].QKV)
 	}
-	assert.Nil(t, m.w.TokenEmbedding)
+	table := m.tokens.(*q8Table).m
 
 	ck, err := model.LoadDir(fixtureDir)
 	require.NoError(t, err)
@@ -123,12 +122,12 @@ func TestGGUFQ8_0(t *testing.T) {
 	// The file's scales are fp16; goformer's own quantizer keeps them in fp32.
 	var qDiff, scaleDiff int
 	for i, q := range own.Q {
-		if q != m.w.TokenEmbeddingInt8.Q[i] {
+		if q != table.Q[i] {
 			qDiff++
 		}
 	}
 	for i, sc := range own.Scales {
-		if roundF16(sc) != m.w.TokenEmbeddingInt8.Scales[i] {
+		if roundF16(sc) != table.Scales[i] {
 			scaleDiff++
 		}
 	}

@@ -10,12 +10,16 @@ import (
 // machines we measure (virtual machines with nested paging) a stream over
 // 4 KiB pages reaches 60-75% of the bandwidth the same stream reaches over
 // 2 MiB pages: each new page is a TLB miss with a two-level page walk.
-// Where the platform has transparent huge pages (Linux), the memory a
-// decode step streams is therefore allocated 2 MiB aligned and advised
-// MADV_HUGEPAGE before it is first written: at load, the matrices (every
-// linear layer, the token table, an untied head), copied there once and bit
-// for bit; per session, the KV cache. It stays ordinary Go memory, which
-// the garbage collector frees like any other.
+// Where the platform has transparent huge pages (Linux, unless
+// GODEBUG=disablethp=1 asks Go not to use them), the memory a decode step
+// streams is therefore allocated 2 MiB aligned and advised MADV_HUGEPAGE
+// before goformer writes it: at load, the matrices (every linear layer, the
+// token table, an untied head), copied there once and bit for bit; per
+// session, the KV cache. Memory fresh from the OS then faults in as huge
+// pages; a span the Go heap reuses may already be on base pages, which the
+// kernel's khugepaged collapses later. It stays ordinary Go memory, which
+// the garbage collector frees like any other, and the model keeps no second
+// copy (withoutMatrices).
 
 // hugePageSize is the size of a transparent huge page on amd64 and arm64
 // with 4 KiB base pages.
@@ -61,7 +65,10 @@ const arenaAlign = 64
 // carve returns the next n bytes of the arena.
 func (a *weightArena) carve(n int) unsafe.Pointer {
 	a.off = (a.off + arenaAlign - 1) &^ (arenaAlign - 1)
-	p := unsafe.Pointer(&a.buf[a.off])
+	if a.off+n > len(a.buf) {
+		panic("runtime: weight arena overrun") // arenaBytes sized it: a bug here
+	}
+	p := unsafe.Add(unsafe.Pointer(unsafe.SliceData(a.buf)), a.off)
 	a.off += n
 	return p
 }

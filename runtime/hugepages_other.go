@@ -4,6 +4,6 @@ package runtime
 
 // hugePages says whether adviseHugePages can ask for huge pages here: not
 // on this platform, where the weights stay where the loader put them.
-const hugePages = false
+var hugePages = false
 
 func adviseHugePages([]byte) {}

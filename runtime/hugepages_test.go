@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	goruntime "runtime"
 	"testing"
 	"unsafe"
 
@@ -119,5 +120,34 @@ func TestHugePageMemory(t *testing.T) {
 	}
 	if hugePages {
 		assert.Zero(t, uintptr(unsafe.Pointer(&c.k[0][0]))%hugePageSize)
+	}
+}
+
+// TestModelKeepsOneCopyOfItsMatrices: once a model is built and its
+// loader's weights are dropped, the heap holds its matrices once, whether
+// they were copied to huge pages or not (the copy must not pin the
+// originals through the model's model.Weights).
+func TestModelKeepsOneCopyOfItsMatrices(t *testing.T) {
+	cfg := threadsConfig(model.GPT2Arch)
+	cfg.NLayer = 4
+	d, ff := cfg.NEmbd, cfg.NInner
+	matrixBytes := 4 * (cfg.NLayer*(3*d*d+d*d+2*d*ff) + cfg.VocabSize*d)
+	for _, place := range []bool{false, true} {
+		saved := placeHugePages
+		placeHugePages = place
+		var before, after goruntime.MemStats
+		goruntime.GC()
+		goruntime.ReadMemStats(&before)
+		m, err := newModel(cfg, randomWeights(cfg, 9), Options{Embeddings: F32Embeddings})
+		placeHugePages = saved
+		require.NoError(t, err)
+		goruntime.GC()
+		goruntime.ReadMemStats(&after)
+		grown := int(after.HeapAlloc) - int(before.HeapAlloc)
+		// One copy, plus at most a huge page of alignment slack and the
+		// small tensors; two copies would be twice matrixBytes.
+		assert.Less(t, grown, matrixBytes*3/2+hugePageSize, "placed %v: the heap grew %d bytes for %d bytes of matrices", place, grown, matrixBytes)
+		assert.Greater(t, grown, matrixBytes*9/10, "placed %v", place)
+		goruntime.KeepAlive(m)
 	}
 }

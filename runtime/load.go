@@ -33,6 +33,9 @@ func Load(path string, opts Options) (*Model, error) {
 		ck.Close()
 		return nil, err
 	}
+	// The model holds what it needs; the checkpoint's own references would
+	// keep the loader's copies of the matrices alive until Close.
+	ck.Weights = model.Weights{}
 	m.release = ck.Close
 	return m, nil
 }

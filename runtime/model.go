@@ -3,6 +3,7 @@ package runtime
 import (
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/goformer/goformer/kernels"
 	"github.com/goformer/goformer/model"
@@ -153,8 +154,26 @@ func newModel(cfg model.Config, w *model.Weights, opts Options) (*Model, error) 
 		m.head = &f32Table{w: w.Output, rows: cfg.VocabSize, d: d}
 	}
 	m.placeWeights()
+	m.w = withoutMatrices(w)
 	kernels.SetThreads(opts.Threads)
 	return m, nil
+}
+
+// withoutMatrices returns a copy of w without its matrices: the forward
+// pass reads them only through the linears and token tables, which hold
+// them in run-time form (int8, or copied to huge pages), so the copy lets
+// the loader's originals be freed. The biases, norms and positions stay.
+func withoutMatrices(w *model.Weights) *model.Weights {
+	c := *w
+	c.Layers = slices.Clone(w.Layers)
+	for i := range c.Layers {
+		L := &c.Layers[i]
+		L.QKV, L.AttnOut, L.FC, L.FCOut = nil, nil, nil, nil
+		L.QKVInt8, L.AttnOutInt8, L.FCInt8, L.FCOutInt8 = nil, nil, nil, nil
+	}
+	c.TokenEmbedding, c.Output = nil, nil
+	c.TokenEmbeddingInt8, c.OutputInt8 = nil, nil
+	return &c
 }
 
 // checkShapes guards the forward pass: every slice it indexes has the length

@@ -28,7 +28,7 @@ func TestRoPESlidingMatchesReference(t *testing.T) {
 				for _, batch := range []int{256, 3} {
 					window := capacity - keep
 					ids := randomIDs(6, capacity+10*window, m.cfg.VocabSize)
-					want := refLogitsAttending(m.cfg, m.w, ids, func(t, j int) bool {
+					want := refLogitsAttending(m.cfg, weightsOf(t, m), ids, func(t, j int) bool {
 						return j <= t && (j < keep || j > t-window)
 					})
 					s, err := m.NewSession(SessionOptions{Capacity: capacity, Keep: keep, Batch: batch})
@@ -60,8 +60,8 @@ func TestRoPESlidingMatchesReference(t *testing.T) {
 func TestRoPESlidingDiffersFromFullAttention(t *testing.T) {
 	m := newTestModel(t, variants["rope-neox"], 21)
 	ids := randomIDs(6, 20, m.cfg.VocabSize)
-	full := refLogits(m.cfg, m.w, ids)[19]
-	slid := refLogitsAttending(m.cfg, m.w, ids, func(t, j int) bool { return j <= t && (j < 2 || j > t-6) })[19]
+	full := refLogits(m.cfg, weightsOf(t, m), ids)[19]
+	slid := refLogitsAttending(m.cfg, weightsOf(t, m), ids, func(t, j int) bool { return j <= t && (j < 2 || j > t-6) })[19]
 	var diff float64
 	for i := range full {
 		diff = max(diff, full[i]-slid[i], slid[i]-full[i])
@@ -119,7 +119,7 @@ func TestContextShift(t *testing.T) {
 					want, err := fresh.Decode(ids[p])
 					require.NoError(t, err)
 					require.Equal(t, want, logits, "%s batch %d: logits after the shift at token %d", name, batch, p)
-					ref := refLogits(m.cfg, m.w, held[p])
+					ref := refLogits(m.cfg, weightsOf(t, m), held[p])
 					require.Less(t, relErr(logits, ref[len(ref)-1]), logitsTol)
 				}
 				assert.Equal(t, 8, shifts, "60 tokens through 16 slots: the first shift at token 16, then every 6 (3 kept, 6 dropped, 7 recent kept)")
@@ -175,7 +175,7 @@ func TestPositionLimits(t *testing.T) {
 	logits, err := s.Prefill(ids)
 	require.NoError(t, err)
 	held := shiftedTokens(ids, 16, 0)
-	want := refLogits(m.cfg, m.w, held[len(ids)-1])
+	want := refLogits(m.cfg, weightsOf(t, m), held[len(ids)-1])
 	assert.Less(t, relErr(logits, want[len(want)-1]), logitsTol)
 
 	// Scoring never shifts: with absolute positions a text must fit.
@@ -188,7 +188,7 @@ func TestPositionLimits(t *testing.T) {
 	require.NoError(t, err)
 	sc, err := rs.Score(context.Background(), ids)
 	require.NoError(t, err)
-	ref := refLogitsAttending(rm.cfg, rm.w, ids, func(t, j int) bool { return j <= t && (j < 2 || j > t-14) })
+	ref := refLogitsAttending(rm.cfg, weightsOf(t, rm), ids, func(t, j int) bool { return j <= t && (j < 2 || j > t-14) })
 	var ll float64
 	for p := 0; p+1 < len(ids); p++ {
 		ll += refLogprob(ref[p], ids[p+1])

@@ -3,6 +3,10 @@ package runtime
 import (
 	"math"
 	"math/rand/v2"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/require"
 
 	"github.com/goformer/goformer/model"
 )
@@ -210,6 +214,29 @@ func refLogprob(logits []float64, id int) float64 {
 		sum += math.Exp(v - mx)
 	}
 	return logits[id] - mx - math.Log(sum)
+}
+
+// builtFrom remembers the weights each test model was built from: a Model
+// keeps no matrices in model.Weights form (withoutMatrices), and the float64
+// references need them.
+var builtFrom sync.Map // *Model → *model.Weights
+
+// newModelFrom is newModel for tests that compare against the float64
+// reference of the same weights (weightsOf).
+func newModelFrom(t *testing.T, cfg model.Config, w *model.Weights, opts Options) *Model {
+	t.Helper()
+	m, err := newModel(cfg, w, opts)
+	require.NoError(t, err)
+	builtFrom.Store(m, w)
+	return m
+}
+
+// weightsOf returns the weights m was built from by newModelFrom.
+func weightsOf(t *testing.T, m *Model) *model.Weights {
+	t.Helper()
+	w, ok := builtFrom.Load(m)
+	require.True(t, ok, "the model was not built by newModelFrom")
+	return w.(*model.Weights)
 }
 
 // smallConfig is a random model small enough for the float64 reference but
