@@ -35,24 +35,25 @@ func RoPE(x, cos, sin []float32, interleaved bool) {
 }
 
 // RoPETable writes the tables RoPE takes for position pos of a rotary part of
-// len(cos) elements (the rotary dimension r, even): pair k turns by
+// len(cos) elements (the rotary dimension r, even), pair k turning by
 //
-//	θ_k = pos · theta^(−2k/r)
+//	θ_k = pos · freqs[k]
 //
-// (theta is the base, 10000 in most models), so cos holds cos θ_k at both
-// elements of pair k and sin holds −sin θ_k at its first element and
-// +sin θ_k at its second. The angle is computed in float64: in float32,
-// pos·freq would lose the fraction of a turn past a few thousand positions.
-func RoPETable(cos, sin []float32, pos int, theta float64, interleaved bool) {
+// with len(freqs) = r/2 (RoPEFrequencies gives the unscaled θ^(−2k/r)), so
+// cos holds cos θ_k at both elements of pair k and sin holds −sin θ_k at
+// its first element and +sin θ_k at its second. The angle is computed in
+// float64: in float32, pos·freq would lose the fraction of a turn past a
+// few thousand positions.
+func RoPETable(cos, sin []float32, pos int, freqs []float64, interleaved bool) {
 	same("RoPETable", "sin", len(sin), "cos", len(cos))
 	r := len(cos)
 	if r%2 != 0 {
 		panic(fmt.Sprintf("kernels.RoPETable: len(cos) = %d is odd", r))
 	}
 	half := r / 2
+	same("RoPETable", "freqs", len(freqs), "cos/2", half)
 	for k := 0; k < half; k++ {
-		freq := math.Pow(theta, -float64(2*k)/float64(r))
-		s, c := math.Sincos(float64(pos) * freq)
+		s, c := math.Sincos(float64(pos) * freqs[k])
 		first, second := k, k+half
 		if interleaved {
 			first, second = 2*k, 2*k+1
@@ -60,6 +61,16 @@ func RoPETable(cos, sin []float32, pos int, theta float64, interleaved bool) {
 		cos[first], cos[second] = float32(c), float32(c)
 		sin[first], sin[second] = float32(-s), float32(s)
 	}
+}
+
+// RoPEFrequencies returns the r/2 rotation frequencies θ^(−2k/r) of a rotary
+// part of r elements with base theta (10000 in most models), unscaled.
+func RoPEFrequencies(theta float64, r int) []float64 {
+	f := make([]float64, r/2)
+	for k := range f {
+		f[k] = math.Pow(theta, -float64(2*k)/float64(r))
+	}
+	return f
 }
 
 func ropeHalfGeneric(x, cos, sin []float32) {

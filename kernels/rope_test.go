@@ -44,7 +44,7 @@ func TestRoPE(t *testing.T) {
 					for _, theta := range []float64{10000, 500000} {
 						x := randVec(uint64(1000+i), r, 2)
 						cos, sin := make([]float32, r), make([]float32, r)
-						RoPETable(cos, sin, pos, theta, interleaved)
+						RoPETable(cos, sin, pos, RoPEFrequencies(theta, r), interleaved)
 						g := guardedCopy(x, i%5)
 						RoPE(g.data, cos, sin, interleaved)
 						g.check(t)
@@ -73,11 +73,11 @@ func TestRoPEConventionsDiffer(t *testing.T) {
 
 func TestRoPETable(t *testing.T) {
 	cos, sin := make([]float32, 8), make([]float32, 8)
-	RoPETable(cos, sin, 3, 10000, true)
+	RoPETable(cos, sin, 3, RoPEFrequencies(10000, 8), true)
 	// Pair 0 turns by 3 radians, pair 1 by 3/10000^(1/4) = 0.3.
 	assert.InDeltaSlice(t, []float32{float32(math.Cos(3)), float32(math.Cos(3)), float32(math.Cos(0.3)), float32(math.Cos(0.3))}, cos[:4], 1e-7)
 	assert.InDeltaSlice(t, []float32{float32(-math.Sin(3)), float32(math.Sin(3)), float32(-math.Sin(0.3)), float32(math.Sin(0.3))}, sin[:4], 1e-7)
-	RoPETable(cos, sin, 3, 10000, false)
+	RoPETable(cos, sin, 3, RoPEFrequencies(10000, 8), false)
 	assert.InDelta(t, math.Cos(0.3), cos[1], 1e-7)
 	assert.InDelta(t, math.Cos(0.3), cos[5], 1e-7)
 	assert.InDelta(t, -math.Sin(0.3), sin[1], 1e-7)

@@ -77,7 +77,7 @@ func BenchmarkRoPE(b *testing.B) {
 			benchTiers(b, []int{64, 128}, func(n int) int { return 4 * 4 * n }, func(n int) func() {
 				// A rotation keeps x's norm: the input can be reused.
 				x, cos, sin := randVec(8, n, 1), make([]float32, n), make([]float32, n)
-				RoPETable(cos, sin, 100_000, 10000, interleaved)
+				RoPETable(cos, sin, 100_000, RoPEFrequencies(10000, len(cos)), interleaved)
 				return func() { RoPE(x, cos, sin, interleaved) }
 			})
 		})

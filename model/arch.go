@@ -62,16 +62,57 @@ func (s RoPEStyle) String() string {
 	return "rotate-half"
 }
 
+// NormKind says what a norm computes over a row's features.
+type NormKind int
+
+const (
+	// LayerNorm: (x − mean) / sqrt(variance + eps) · gain + bias. GPT-2.
+	LayerNorm NormKind = iota
+	// RMSNorm: x / sqrt(mean(x²) + eps) · gain, no bias. The Llama family.
+	RMSNorm
+)
+
+func (k NormKind) String() string {
+	if k == RMSNorm {
+		return "rmsnorm"
+	}
+	return "layernorm"
+}
+
+// MLPKind says what a block's feed-forward sublayer computes.
+type MLPKind int
+
+const (
+	// GELUMLP is Down(GELU(Up·x)), with biases: GPT-2.
+	GELUMLP MLPKind = iota
+	// SwiGLUMLP is Down(SiLU(Gate·x) ⊙ (Up·x)): the Llama family.
+	SwiGLUMLP
+)
+
+func (k MLPKind) String() string {
+	if k == SwiGLUMLP {
+		return "swiglu"
+	}
+	return "gelu"
+}
+
 // Arch holds the choices that transformer code most often gets wrong, as
-// explicit fields. DefaultGPT2Arch has GPT-2's values.
+// explicit fields. GPT2Arch and LlamaArch have their families' values.
 type Arch struct {
 	Norm           NormPlacement
-	FinalNorm      bool // a LayerNorm after the last block, before the logits
+	NormKind       NormKind // every block norm and the final norm
+	MLP            MLPKind
+	FinalNorm      bool // a norm after the last block, before the logits
 	Positions      PositionKind
 	RoPEStyle      RoPEStyle // with RoPE positions: how a head's elements pair up
 	TiedEmbeddings bool      // the output projection is the token embedding matrix
 }
 
-// GPT2Arch is GPT-2: pre-norm blocks, a final LayerNorm, learned positions and
-// tied embeddings.
+// GPT2Arch is GPT-2: pre-norm blocks, LayerNorms, a GELU MLP, a final
+// LayerNorm, learned positions and tied embeddings.
 var GPT2Arch = Arch{Norm: PreNorm, FinalNorm: true, Positions: LearnedPositions, TiedEmbeddings: true}
+
+// LlamaArch is the Llama family (Llama 2/3, Mistral, Qwen2, SmolLM2,
+// TinyLlama): pre-norm blocks, RMSNorms, a SwiGLU MLP, a final RMSNorm and
+// rotate-half RoPE. Whether the head is tied comes from the checkpoint.
+var LlamaArch = Arch{Norm: PreNorm, NormKind: RMSNorm, MLP: SwiGLUMLP, FinalNorm: true, Positions: RoPE, RoPEStyle: RotateHalf}

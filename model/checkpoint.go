@@ -1,11 +1,13 @@
 package model
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -24,7 +26,44 @@ const (
 	SafetensorsFile = "model.safetensors"
 	VocabFile       = "vocab.json"
 	MergesFile      = "merges.txt"
+	TokenizerFile   = "tokenizer.json"
+	// GenerationFile, when present, adds its eos_token_id (an id or a list)
+	// to the tokens that end generation.
+	GenerationFile = "generation_config.json"
 )
+
+// readGenerationConfig adds generation_config.json's end-of-generation ids
+// to cfg.EndIDs.
+func readGenerationConfig(files checkpointFiles, cfg *Config) error {
+	data, err := files.readFile(GenerationFile)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	var g struct {
+		EOS *tokenIDs `json:"eos_token_id"`
+	}
+	if err := json.Unmarshal(data, &g); err != nil {
+		return fmt.Errorf("%s: %w", files.path(GenerationFile), jsonConfigError(err))
+	}
+	if g.EOS == nil {
+		return nil
+	}
+	if len(cfg.EndIDs) == 0 {
+		cfg.EndIDs = []int{cfg.EOS}
+	}
+	for _, id := range *g.EOS {
+		if id < 0 || id >= cfg.VocabSize {
+			return fmt.Errorf("%s: %w: eos_token_id %d is outside the vocabulary of %d tokens", files.path(GenerationFile), ErrInvalidConfig, id, cfg.VocabSize)
+		}
+		if !slices.Contains(cfg.EndIDs, id) {
+			cfg.EndIDs = append(cfg.EndIDs, id)
+		}
+	}
+	return nil
+}
 
 // Checkpoint is a loaded GPT-2 checkpoint: its config, its weights in
 // goformer's run-time layout, and its tokenizer or where the tokenizer finds
@@ -153,9 +192,14 @@ func load(files checkpointFiles) (*Checkpoint, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", files.path(ConfigFile), err)
 	}
-	for _, name := range []string{VocabFile, MergesFile} {
-		if err := files.stat(name); err != nil {
-			return nil, fmt.Errorf("tokenizer file: %w", err)
+	if err := readGenerationConfig(files, &cfg); err != nil {
+		return nil, err
+	}
+	if err := files.stat(TokenizerFile); err != nil {
+		for _, name := range []string{VocabFile, MergesFile} {
+			if err := files.stat(name); err != nil {
+				return nil, fmt.Errorf("tokenizer file: %w (and no %s)", err, TokenizerFile)
+			}
 		}
 	}
 	tensors, closeAll, err := openTensors(files)
@@ -165,7 +209,11 @@ func load(files checkpointFiles) (*Checkpoint, error) {
 	// The weights are converted copies, so nothing needs the mappings after
 	// this function, whatever its outcome.
 	defer closeAll()
-	w, err := gpt2Weights(&cfg, tensors)
+	weights := gpt2Weights
+	if cfg.ModelType != "gpt2" {
+		weights = llamaWeights
+	}
+	w, err := weights(&cfg, tensors)
 	if err != nil {
 		return nil, err
 	}

@@ -18,17 +18,20 @@ import (
 // tinyWant is the run-time layout of tinyTensors, written out by hand.
 func tinyWant(ts []tinyTensor) Weights {
 	v := func(name string) []float32 { return findTiny(ts, name).values }
-	w := Weights{TokenEmbedding: v("wte.weight"), PositionEmbedding: v("wpe.weight"),
-		FinalGain: v("ln_f.weight"), FinalBias: v("ln_f.bias")}
+	w := Weights{TokenEmbedding: F32Matrix(v("wte.weight"), 7, 4), PositionEmbedding: v("wpe.weight"),
+		FinalNorm: Norm{Gain: v("ln_f.weight"), Bias: v("ln_f.bias")}}
 	for l := range 2 {
 		h := "h." + strconv.Itoa(l) + "."
+		qkv := transposed(v(h+"attn.c_attn.weight"), 4, 12)
+		b := v(h + "attn.c_attn.bias")
 		w.Layers = append(w.Layers, Layer{
-			LN1Gain: v(h + "ln_1.weight"), LN1Bias: v(h + "ln_1.bias"),
-			QKV: transposed(v(h+"attn.c_attn.weight"), 4, 12), QKVBias: v(h + "attn.c_attn.bias"),
-			AttnOut: transposed(v(h+"attn.c_proj.weight"), 4, 4), AttnOutBias: v(h + "attn.c_proj.bias"),
-			LN2Gain: v(h + "ln_2.weight"), LN2Bias: v(h + "ln_2.bias"),
-			FC: transposed(v(h+"mlp.c_fc.weight"), 4, 12), FCBias: v(h + "mlp.c_fc.bias"),
-			FCOut: transposed(v(h+"mlp.c_proj.weight"), 12, 4), FCOutBias: v(h + "mlp.c_proj.bias"),
+			AttnNorm: Norm{Gain: v(h + "ln_1.weight"), Bias: v(h + "ln_1.bias")},
+			Q:        F32Matrix(qkv[:16:16], 4, 4), K: F32Matrix(qkv[16:32:32], 4, 4), V: F32Matrix(qkv[32:], 4, 4),
+			QBias: b[:4:4], KBias: b[4:8:8], VBias: b[8:],
+			O: F32Matrix(transposed(v(h+"attn.c_proj.weight"), 4, 4), 4, 4), OBias: v(h + "attn.c_proj.bias"),
+			MLPNorm: Norm{Gain: v(h + "ln_2.weight"), Bias: v(h + "ln_2.bias")},
+			Up:      F32Matrix(transposed(v(h+"mlp.c_fc.weight"), 4, 12), 12, 4), UpBias: v(h + "mlp.c_fc.bias"),
+			Down:    F32Matrix(transposed(v(h+"mlp.c_proj.weight"), 12, 4), 4, 12), DownBias: v(h + "mlp.c_proj.bias"),
 		})
 	}
 	return w
@@ -110,15 +113,15 @@ func TestLoadBuffersAndLMHead(t *testing.T) {
 	dir = writeCheckpointDir(t, tinyConfigJSON, map[string][]byte{SafetensorsFile: withPrefix(untied)})
 	ck, err = LoadDir(dir)
 	require.NoError(t, err)
-	assert.Equal(t, untied.values, ck.Weights.Output)
-	assert.Equal(t, wte.values, ck.Weights.TokenEmbedding)
+	assert.Equal(t, untied.values, ck.Weights.Output.F32)
+	assert.Equal(t, wte.values, ck.Weights.TokenEmbedding.F32)
 	assert.False(t, ck.Config.Arch.TiedEmbeddings)
 
 	untiedConfig := strings.Replace(tinyConfigJSON, `"n_inner": 12,`, `"n_inner": 12, "tie_word_embeddings": false,`, 1)
 	dir = writeCheckpointDir(t, untiedConfig, map[string][]byte{SafetensorsFile: withPrefix(untied)})
 	ck, err = LoadDir(dir)
 	require.NoError(t, err)
-	assert.Equal(t, untied.values, ck.Weights.Output)
+	assert.Equal(t, untied.values, ck.Weights.Output.F32)
 
 	dir = writeCheckpointDir(t, untiedConfig, map[string][]byte{SafetensorsFile: withPrefix()})
 	_, err = LoadDir(dir)
@@ -207,30 +210,36 @@ func TestLoadFixture(t *testing.T) {
 	ck, err := LoadDir(dir)
 	require.NoError(t, err)
 	c := ck.Config
-	assert.Equal(t, Config{VocabSize: 50257, NPositions: 128, NEmbd: 96, NLayer: 3, NHead: 3, NInner: 384,
+	assert.Equal(t, Config{ModelType: "gpt2", VocabSize: 50257, NPositions: 128, NEmbd: 96, NLayer: 3, NHead: 3, NInner: 384,
 		LayerNormEps: 1e-5, Activation: "gelu_new", BOS: 50256, EOS: 50256, Arch: GPT2Arch}, c)
 	assert.Equal(t, 32, c.HeadDim())
 
 	w := ck.Weights
 	const v, p, d, ff = 50257, 128, 96, 384
-	assert.Len(t, w.TokenEmbedding, v*d)
+	assert.NoError(t, w.TokenEmbedding.Check(v, d))
 	assert.Len(t, w.PositionEmbedding, p*d)
-	assert.Len(t, w.FinalGain, d)
-	assert.Len(t, w.FinalBias, d)
+	assert.Len(t, w.FinalNorm.Gain, d)
+	assert.Len(t, w.FinalNorm.Bias, d)
 	assert.Nil(t, w.Output, "tied")
 	require.Len(t, w.Layers, 3)
 	for i, l := range w.Layers {
+		for _, f := range []struct {
+			name       string
+			got        *Matrix
+			rows, cols int
+		}{{"Q", l.Q, d, d}, {"K", l.K, d, d}, {"V", l.V, d, d}, {"O", l.O, d, d}, {"Up", l.Up, ff, d}, {"Down", l.Down, d, ff}} {
+			assert.NoError(t, f.got.Check(f.rows, f.cols), "layer %d %s", i, f.name)
+		}
+		assert.Nil(t, l.Gate, "GPT-2 has no gate")
 		for _, f := range []struct {
 			name string
 			got  []float32
 			n    int
 		}{
-			{"LN1Gain", l.LN1Gain, d}, {"LN1Bias", l.LN1Bias, d},
-			{"QKV", l.QKV, 3 * d * d}, {"QKVBias", l.QKVBias, 3 * d},
-			{"AttnOut", l.AttnOut, d * d}, {"AttnOutBias", l.AttnOutBias, d},
-			{"LN2Gain", l.LN2Gain, d}, {"LN2Bias", l.LN2Bias, d},
-			{"FC", l.FC, ff * d}, {"FCBias", l.FCBias, ff},
-			{"FCOut", l.FCOut, d * ff}, {"FCOutBias", l.FCOutBias, d},
+			{"AttnNorm.Gain", l.AttnNorm.Gain, d}, {"AttnNorm.Bias", l.AttnNorm.Bias, d},
+			{"QBias", l.QBias, d}, {"KBias", l.KBias, d}, {"VBias", l.VBias, d}, {"OBias", l.OBias, d},
+			{"MLPNorm.Gain", l.MLPNorm.Gain, d}, {"MLPNorm.Bias", l.MLPNorm.Bias, d},
+			{"UpBias", l.UpBias, ff}, {"DownBias", l.DownBias, d},
 		} {
 			assert.Len(t, f.got, f.n, "layer %d %s", i, f.name)
 		}
@@ -248,24 +257,27 @@ func TestLoadFixture(t *testing.T) {
 		require.NoError(t, tn.Float32(out))
 		return out
 	}
-	assert.Equal(t, raw("wte.weight"), w.TokenEmbedding)
+	assert.Equal(t, raw("wte.weight"), w.TokenEmbedding.F32)
 	assert.Equal(t, raw("wpe.weight"), w.PositionEmbedding)
-	assert.Equal(t, raw("ln_f.bias"), w.FinalBias)
+	assert.Equal(t, raw("ln_f.bias"), w.FinalNorm.Bias)
 	for i, l := range w.Layers {
 		h := "h." + strconv.Itoa(i) + "."
-		cAttn := raw(h + "attn.c_attn.weight") // [in d][out 3d]
-		for o := range 3 * d {
-			for in := range d {
-				if l.QKV[o*d+in] != cAttn[in*3*d+o] {
-					t.Fatalf("layer %d QKV[%d][%d] = %g, c_attn[%d][%d] = %g", i, o, in, l.QKV[o*d+in], in, o, cAttn[in*3*d+o])
+		cAttn := raw(h + "attn.c_attn.weight") // [in d][out 3d]: q, k, v columns
+		for part, m := range []*Matrix{l.Q, l.K, l.V} {
+			for o := range d {
+				for in := range d {
+					if got, want := m.F32[o*d+in], cAttn[in*3*d+part*d+o]; got != want {
+						t.Fatalf("layer %d part %d [%d][%d] = %g, c_attn[%d][%d] = %g", i, part, o, in, got, in, part*d+o, want)
+					}
 				}
 			}
 		}
-		assert.Equal(t, transposed(raw(h+"attn.c_proj.weight"), d, d), l.AttnOut, "layer %d", i)
-		assert.Equal(t, transposed(raw(h+"mlp.c_fc.weight"), d, ff), l.FC, "layer %d", i)
-		assert.Equal(t, transposed(raw(h+"mlp.c_proj.weight"), ff, d), l.FCOut, "layer %d", i)
-		assert.Equal(t, raw(h+"attn.c_attn.bias"), l.QKVBias, "layer %d", i)
-		assert.Equal(t, raw(h+"ln_2.weight"), l.LN2Gain, "layer %d", i)
+		assert.Equal(t, transposed(raw(h+"attn.c_proj.weight"), d, d), l.O.F32, "layer %d", i)
+		assert.Equal(t, transposed(raw(h+"mlp.c_fc.weight"), d, ff), l.Up.F32, "layer %d", i)
+		assert.Equal(t, transposed(raw(h+"mlp.c_proj.weight"), ff, d), l.Down.F32, "layer %d", i)
+		bias := raw(h + "attn.c_attn.bias")
+		assert.Equal(t, bias, append(append(append([]float32{}, l.QBias...), l.KBias...), l.VBias...), "layer %d", i)
+		assert.Equal(t, raw(h+"ln_2.weight"), l.MLPNorm.Gain, "layer %d", i)
 	}
 
 	fsCk, err := LoadFS(os.DirFS(dir))

@@ -58,47 +58,55 @@ func fromGGUF(f *gguf.File) (*Checkpoint, error) {
 	if err != nil {
 		return nil, err
 	}
-	if arch != "gpt2" {
-		return nil, fmt.Errorf("%w: %s %q (goformer reads gpt2 GGUF files; the Llama family comes later)", ErrUnsupported, ggufArchKey, arch)
+	if arch != "gpt2" && arch != "llama" && arch != "qwen2" {
+		return nil, fmt.Errorf("%w: %s %q (goformer reads gpt2, llama and qwen2 GGUF files)", ErrUnsupported, ggufArchKey, arch)
 	}
 	tok, nTokens, bos, eos, err := ggufTokenizer(f)
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := ggufConfig(f, nTokens, bos, eos)
-	if err != nil {
-		return nil, err
+	var cfg Config
+	var w Weights
+	if arch == "gpt2" {
+		if cfg, err = ggufConfig(f, nTokens, bos, eos); err != nil {
+			return nil, err
+		}
+		w, err = ggufGPT2Weights(&cfg, f)
+	} else {
+		if cfg, err = ggufLlamaConfig(f, arch, nTokens, bos, eos); err != nil {
+			return nil, err
+		}
+		w, err = ggufLlamaWeights(&cfg, f, arch)
 	}
-	w, err := ggufWeights(&cfg, f)
 	if err != nil {
 		return nil, err
 	}
 	return &Checkpoint{Config: cfg, Weights: w, Tokenizer: tok}, nil
 }
 
+// ggufGPT2Weights loads a gpt2 file's tensors and splits each block's fused
+// attn_qkv into the query, key and value matrices it is.
+func ggufGPT2Weights(c *Config, f *gguf.File) (Weights, error) {
+	w := Weights{Layers: make([]Layer, c.NLayer)}
+	qkv, qkvBias := make([]*Matrix, c.NLayer), make([][]float32, c.NLayer)
+	if err := loadGGUFTensors(c, f, &w, ggufGPT2Layout(c, &w, qkv, qkvBias)); err != nil {
+		return Weights{}, err
+	}
+	d := c.NEmbd
+	for i := range w.Layers {
+		l, b := &w.Layers[i], qkvBias[i]
+		l.Q, l.K, l.V = qkv[i].RowRange(0, d), qkv[i].RowRange(d, 2*d), qkv[i].RowRange(2*d, 3*d)
+		l.QBias, l.KBias, l.VBias = b[:d:d], b[d:2*d:2*d], b[2*d:]
+	}
+	return w, nil
+}
+
 // ggufConfig reads the gpt2.* keys. GPT-2 in GGUF has no activation key:
 // llama.cpp's gpt2 graph uses the tanh GELU.
 func ggufConfig(f *gguf.File, vocab, bos, eos int) (Config, error) {
-	c := Config{Arch: GPT2Arch, VocabSize: vocab, BOS: bos, EOS: eos, Activation: "gelu_new"}
-	for _, d := range []struct {
-		key string
-		dst *int
-		max int
-	}{
-		{"gpt2.context_length", &c.NPositions, maxDim},
-		{"gpt2.embedding_length", &c.NEmbd, maxDim},
-		{"gpt2.feed_forward_length", &c.NInner, maxDim},
-		{"gpt2.block_count", &c.NLayer, maxLayers},
-		{"gpt2.attention.head_count", &c.NHead, maxDim},
-	} {
-		v, err := f.Int(d.key)
-		if err != nil {
-			return Config{}, fmt.Errorf("%w: %w", ErrInvalidConfig, err)
-		}
-		if v <= 0 || v > int64(d.max) {
-			return Config{}, fmt.Errorf("%w: %s %d is outside 1..%d", ErrInvalidConfig, d.key, v, d.max)
-		}
-		*d.dst = int(v)
+	c := Config{ModelType: "gpt2", Arch: GPT2Arch, VocabSize: vocab, BOS: bos, EOS: eos, Activation: "gelu_new"}
+	if err := ggufDims(f, "gpt2", &c); err != nil {
+		return Config{}, err
 	}
 	if c.NEmbd%c.NHead != 0 {
 		return Config{}, fmt.Errorf("%w: gpt2.embedding_length %d is not divisible by gpt2.attention.head_count %d", ErrInvalidConfig, c.NEmbd, c.NHead)
@@ -106,16 +114,61 @@ func ggufConfig(f *gguf.File, vocab, bos, eos int) (Config, error) {
 	if err := checkMatrixSizes(&c); err != nil {
 		return Config{}, err
 	}
-	const epsKey = "gpt2.attention.layer_norm_epsilon"
-	eps, err := f.Float(epsKey)
+	eps, err := ggufEps(f, "gpt2.attention.layer_norm_epsilon")
 	if err != nil {
-		return Config{}, fmt.Errorf("%w: %w", ErrInvalidConfig, err)
+		return Config{}, err
 	}
-	if !(eps > 0) || float32(eps) == 0 || math.IsInf(float64(float32(eps)), 0) {
-		return Config{}, fmt.Errorf("%w: %s %g is not a positive float32", ErrInvalidConfig, epsKey, eps)
-	}
-	c.LayerNormEps = float32(eps)
+	c.LayerNormEps = eps
 	return c, nil
+}
+
+// ggufDims reads the shape keys every architecture has.
+func ggufDims(f *gguf.File, arch string, c *Config) error {
+	for _, d := range []struct {
+		key string
+		dst *int
+		max int
+	}{
+		{arch + ".context_length", &c.NPositions, maxDim},
+		{arch + ".embedding_length", &c.NEmbd, maxDim},
+		{arch + ".feed_forward_length", &c.NInner, maxDim},
+		{arch + ".block_count", &c.NLayer, maxLayers},
+		{arch + ".attention.head_count", &c.NHead, maxDim},
+	} {
+		v, err := f.Int(d.key)
+		if err != nil {
+			return fmt.Errorf("%w: %w", ErrInvalidConfig, err)
+		}
+		if v <= 0 || v > int64(d.max) {
+			return fmt.Errorf("%w: %s %d is outside 1..%d", ErrInvalidConfig, d.key, v, d.max)
+		}
+		*d.dst = int(v)
+	}
+	return nil
+}
+
+// ggufEps reads a norm epsilon.
+func ggufEps(f *gguf.File, key string) (float32, error) {
+	eps, err := f.Float(key)
+	if err != nil {
+		return 0, fmt.Errorf("%w: %w", ErrInvalidConfig, err)
+	}
+	return checkEps(key, eps)
+}
+
+// ggufOptionalInt reads an integer key that may be absent (ok false).
+func ggufOptionalInt(f *gguf.File, key string, max int) (v int, ok bool, err error) {
+	if _, present := f.Lookup(key); !present {
+		return 0, false, nil
+	}
+	n, err := f.Int(key)
+	if err != nil {
+		return 0, false, fmt.Errorf("%w: %w", ErrInvalidConfig, err)
+	}
+	if n <= 0 || n > int64(max) {
+		return 0, false, fmt.Errorf("%w: %s %d is outside 1..%d", ErrInvalidConfig, key, n, max)
+	}
+	return int(n), true, nil
 }
 
 // ggufTokenizer builds the byte-level BPE tokenizer from tokenizer.ggml.*:

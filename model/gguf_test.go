@@ -116,19 +116,17 @@ func TestLoadGGUF(t *testing.T) {
 		ck, err := Load(writeGGUF(t, tinyGGUF(typ)))
 		require.NoError(t, err)
 		c := ck.Config
-		assert.Equal(t, Config{VocabSize: 258, NPositions: 8, NEmbd: 32, NLayer: 1, NHead: 2, NInner: 64,
+		assert.Equal(t, Config{ModelType: "gpt2", VocabSize: 258, NPositions: 8, NEmbd: 32, NLayer: 1, NHead: 2, NInner: 64,
 			LayerNormEps: 1e-5, Activation: "gelu_new", BOS: 257, EOS: 257, Arch: GPT2Arch}, c)
 		w := &ck.Weights
+		require.NoError(t, w.TokenEmbedding.Check(258, 32))
+		require.NoError(t, w.Layers[0].Down.Check(32, 64))
 		if typ == gt.Q8_0 {
-			assert.Nil(t, w.TokenEmbedding)
-			require.NotNil(t, w.TokenEmbeddingInt8)
-			assert.Equal(t, [2]int{258, 32}, [2]int{w.TokenEmbeddingInt8.Rows, w.TokenEmbeddingInt8.Cols})
-			require.NotNil(t, w.Layers[0].FCOutInt8)
-			assert.Equal(t, [2]int{32, 64}, [2]int{w.Layers[0].FCOutInt8.Rows, w.Layers[0].FCOutInt8.Cols})
-			assert.Equal(t, float32(1.0/128), w.Layers[0].FCOutInt8.Scales[0])
+			assert.Equal(t, "Q8_0", w.TokenEmbedding.Type())
+			assert.Nil(t, w.TokenEmbedding.F32)
+			assert.Equal(t, float32(1.0/128), w.Layers[0].Down.Int8.Scales[0])
 		} else {
-			assert.Len(t, w.TokenEmbedding, 258*32)
-			assert.Len(t, w.Layers[0].FCOut, 32*64)
+			assert.Equal(t, "F32", w.Layers[0].Down.Type())
 		}
 		assert.Len(t, w.PositionEmbedding, 8*32)
 		assert.Equal(t, []int{257}, ck.Tokenizer.EncodeSpecial("<|endoftext|>"))
@@ -145,7 +143,7 @@ func TestLoadGGUFUntied(t *testing.T) {
 	require.NoError(t, err)
 	defer ck.Close()
 	assert.False(t, ck.Config.Arch.TiedEmbeddings)
-	assert.Len(t, ck.Weights.Output, 32*258)
+	assert.NoError(t, ck.Weights.Output.Check(258, 32))
 }
 
 func TestLoadGGUFErrors(t *testing.T) {
@@ -173,7 +171,7 @@ func TestLoadGGUFErrors(t *testing.T) {
 		target error
 		want   string
 	}{
-		{"architecture", setKV("general.architecture", gt.String, "llama"), ErrUnsupported, `general.architecture "llama"`},
+		{"architecture", setKV("general.architecture", gt.String, "gemma2"), ErrUnsupported, `general.architecture "gemma2"`},
 		{"key type", setKV("gpt2.block_count", gt.String, "1"), ErrInvalidConfig, `"gpt2.block_count" is string, want an integer`},
 		{"eps type", setKV("gpt2.attention.layer_norm_epsilon", gt.Uint32, 1), ErrInvalidConfig, `"gpt2.attention.layer_norm_epsilon" is uint32, want a float`},
 		{"zero heads", setKV("gpt2.attention.head_count", gt.Uint32, 0), ErrInvalidConfig, "gpt2.attention.head_count 0 is outside"},
@@ -181,7 +179,7 @@ func TestLoadGGUFErrors(t *testing.T) {
 		{"shape vs metadata", setKV("gpt2.feed_forward_length", gt.Uint32, 96), ErrTensorMismatch, `tensor "blk.0.ffn_up.weight" has dims [32 64], the metadata implies [32 96]`},
 		{"block count", setKV("gpt2.block_count", gt.Uint32, 2), ErrTensorMismatch, `tensor "blk.1.attn_norm.weight" [32] is missing`},
 		{"tensor type", setTensor("blk.0.ffn_up.weight", func(t *gt.Tensor) { t.Type = 2; t.Data = make([]byte, 64*18) }),
-			ErrUnsupported, `tensor "blk.0.ffn_up.weight" [32 64] has type Q4_0 (goformer reads F32, F16 and Q8_0)`},
+			ErrUnsupported, `tensor "blk.0.ffn_up.weight" [32 64] has type Q4_0 (goformer reads F32, F16, BF16 and Q8_0)`},
 		{"unknown tensor", func(f *gt.File) {
 			f.Tensors = append(f.Tensors, gt.Tensor{Name: "blk.0.attn_q.weight", Type: gt.F32, Dims: []uint64{2}, Data: make([]byte, 8), Offset: -1})
 		}, ErrTensorMismatch, `unknown tensor "blk.0.attn_q.weight"`},

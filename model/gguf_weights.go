@@ -14,57 +14,91 @@ import (
 	"github.com/goformer/goformer/quant"
 )
 
-// ggufTensor is a tensor of llama.cpp's gpt2 layout and where it goes.
+// ggufTensor is a tensor of one of llama.cpp's layouts and where it goes.
+// One list of them per architecture drives both the checks and the
+// conversion.
 type ggufTensor struct {
-	name string
-	dims []int // ggml order, ne0 first: a matrix is [in, out], stored [out][in]
-	f32  *[]float32
-	// int8 receives a Q8_0 matrix as it is; nil means a Q8_0 tensor here is
-	// widened to fp32 (the position embedding is added, never multiplied).
-	int8 **quant.Matrix
+	name   string
+	dims   []int // ggml order, ne0 first: a matrix is [in, out], stored [out][in]
+	matrix **Matrix
+	vector *[]float32 // always copied (or widened) out of the mapping
+	absent bool       // the file may lack it: the field stays nil
 }
 
-// ggufLayout lists llama.cpp's gpt2 tensors for config c, pointing into w.
-func ggufLayout(c *Config, w *Weights) []ggufTensor {
-	d, ff, v := c.NEmbd, c.NInner, c.VocabSize
-	vec := func(name string, n int, dst *[]float32) ggufTensor {
-		return ggufTensor{name: name, dims: []int{n}, f32: dst}
-	}
-	ts := []ggufTensor{
-		{name: "token_embd.weight", dims: []int{d, v}, f32: &w.TokenEmbedding, int8: &w.TokenEmbeddingInt8},
-		{name: "position_embd.weight", dims: []int{d, c.NPositions}, f32: &w.PositionEmbedding},
-	}
-	for i := range w.Layers {
-		l := &w.Layers[i]
-		b := func(s string) string { return "blk." + strconv.Itoa(i) + "." + s }
-		ts = append(ts,
-			vec(b("attn_norm.weight"), d, &l.LN1Gain), vec(b("attn_norm.bias"), d, &l.LN1Bias),
-			ggufTensor{name: b("attn_qkv.weight"), dims: []int{d, 3 * d}, f32: &l.QKV, int8: &l.QKVInt8},
-			vec(b("attn_qkv.bias"), 3*d, &l.QKVBias),
-			ggufTensor{name: b("attn_output.weight"), dims: []int{d, d}, f32: &l.AttnOut, int8: &l.AttnOutInt8},
-			vec(b("attn_output.bias"), d, &l.AttnOutBias),
-			vec(b("ffn_norm.weight"), d, &l.LN2Gain), vec(b("ffn_norm.bias"), d, &l.LN2Bias),
-			ggufTensor{name: b("ffn_up.weight"), dims: []int{d, ff}, f32: &l.FC, int8: &l.FCInt8},
-			vec(b("ffn_up.bias"), ff, &l.FCBias),
-			ggufTensor{name: b("ffn_down.weight"), dims: []int{ff, d}, f32: &l.FCOut, int8: &l.FCOutInt8},
-			vec(b("ffn_down.bias"), d, &l.FCOutBias),
-		)
-	}
-	return append(ts, vec("output_norm.weight", d, &w.FinalGain), vec("output_norm.bias", d, &w.FinalBias))
+func ggufMatrix(name string, in, out int, dst **Matrix) ggufTensor {
+	return ggufTensor{name: name, dims: []int{in, out}, matrix: dst}
 }
+
+func ggufVector(name string, n int, dst *[]float32) ggufTensor {
+	return ggufTensor{name: name, dims: []int{n}, vector: dst}
+}
+
+func (t ggufTensor) optional() ggufTensor { t.absent = true; return t }
 
 // ggufOutput is the untied output projection; absent, the model is tied.
 const ggufOutput = "output.weight"
 
-// ggufWeights checks every tensor of f against c before converting any. An
-// output.weight makes the model untied; without one it is tied, as
-// llama.cpp reads a gpt2 file.
-func ggufWeights(c *Config, f *gguf.File) (Weights, error) {
-	w := Weights{Layers: make([]Layer, c.NLayer)}
-	layout := ggufLayout(c, &w)
+// ggufBlock names tensor s of block i.
+func ggufBlock(i int, s string) string { return "blk." + strconv.Itoa(i) + "." + s }
+
+// ggufGPT2Layout lists llama.cpp's gpt2 tensors for config c, pointing into
+// w; each block's fused attn_qkv goes to qkv[i] and its bias to qkvBias[i].
+func ggufGPT2Layout(c *Config, w *Weights, qkv []*Matrix, qkvBias [][]float32) []ggufTensor {
+	d, ff, v := c.NEmbd, c.NInner, c.VocabSize
+	ts := []ggufTensor{
+		ggufMatrix("token_embd.weight", d, v, &w.TokenEmbedding),
+		{name: "position_embd.weight", dims: []int{d, c.NPositions}, vector: &w.PositionEmbedding},
+	}
+	for i := range w.Layers {
+		l := &w.Layers[i]
+		b := func(s string) string { return ggufBlock(i, s) }
+		ts = append(ts,
+			ggufVector(b("attn_norm.weight"), d, &l.AttnNorm.Gain), ggufVector(b("attn_norm.bias"), d, &l.AttnNorm.Bias),
+			ggufMatrix(b("attn_qkv.weight"), d, 3*d, &qkv[i]), ggufVector(b("attn_qkv.bias"), 3*d, &qkvBias[i]),
+			ggufMatrix(b("attn_output.weight"), d, d, &l.O), ggufVector(b("attn_output.bias"), d, &l.OBias),
+			ggufVector(b("ffn_norm.weight"), d, &l.MLPNorm.Gain), ggufVector(b("ffn_norm.bias"), d, &l.MLPNorm.Bias),
+			ggufMatrix(b("ffn_up.weight"), d, ff, &l.Up), ggufVector(b("ffn_up.bias"), ff, &l.UpBias),
+			ggufMatrix(b("ffn_down.weight"), ff, d, &l.Down), ggufVector(b("ffn_down.bias"), d, &l.DownBias),
+		)
+	}
+	return append(ts, ggufVector("output_norm.weight", d, &w.FinalNorm.Gain), ggufVector("output_norm.bias", d, &w.FinalNorm.Bias))
+}
+
+// ggufLlamaLayout lists llama.cpp's llama and qwen2 tensors for config c,
+// pointing into w. The q/k/v biases are optional (Qwen2 has them); the
+// llama3 rope_freqs tensor, when present, goes to ropeFreqs.
+func ggufLlamaLayout(c *Config, w *Weights, ropeFreqs *[]float32) []ggufTensor {
+	d, ff, v := c.NEmbd, c.NInner, c.VocabSize
+	qd, kvd := c.QueryDim(), c.KVDim()
+	ts := []ggufTensor{
+		ggufVector("rope_freqs.weight", c.RotaryDims()/2, ropeFreqs).optional(),
+		ggufMatrix("token_embd.weight", d, v, &w.TokenEmbedding),
+	}
+	for i := range w.Layers {
+		l := &w.Layers[i]
+		b := func(s string) string { return ggufBlock(i, s) }
+		ts = append(ts,
+			ggufVector(b("attn_norm.weight"), d, &l.AttnNorm.Gain),
+			ggufMatrix(b("attn_q.weight"), d, qd, &l.Q), ggufVector(b("attn_q.bias"), qd, &l.QBias).optional(),
+			ggufMatrix(b("attn_k.weight"), d, kvd, &l.K), ggufVector(b("attn_k.bias"), kvd, &l.KBias).optional(),
+			ggufMatrix(b("attn_v.weight"), d, kvd, &l.V), ggufVector(b("attn_v.bias"), kvd, &l.VBias).optional(),
+			ggufMatrix(b("attn_output.weight"), qd, d, &l.O), ggufVector(b("attn_output.bias"), d, &l.OBias).optional(),
+			ggufVector(b("ffn_norm.weight"), d, &l.MLPNorm.Gain),
+			ggufMatrix(b("ffn_gate.weight"), d, ff, &l.Gate),
+			ggufMatrix(b("ffn_up.weight"), d, ff, &l.Up),
+			ggufMatrix(b("ffn_down.weight"), ff, d, &l.Down),
+		)
+	}
+	return append(ts, ggufVector("output_norm.weight", d, &w.FinalNorm.Gain))
+}
+
+// loadGGUFTensors checks every tensor of layout against f, and that f holds
+// no other, before converting any; then it fills the layout's fields. An
+// output.weight is appended to the layout and makes the model untied.
+func loadGGUFTensors(c *Config, f *gguf.File, w *Weights, layout []ggufTensor) error {
 	_, untied := f.Tensor(ggufOutput)
 	if untied {
-		layout = append(layout, ggufTensor{name: ggufOutput, dims: []int{c.NEmbd, c.VocabSize}, f32: &w.Output, int8: &w.OutputInt8})
+		layout = append(layout, ggufMatrix(ggufOutput, c.NEmbd, c.VocabSize, &w.Output))
 	}
 	c.Arch.TiedEmbeddings = !untied
 
@@ -72,15 +106,21 @@ func ggufWeights(c *Config, f *gguf.File) (Weights, error) {
 	for _, want := range layout {
 		t, ok := f.Tensor(want.name)
 		if !ok {
-			return Weights{}, fmt.Errorf("%w: tensor %q %v is missing", ErrTensorMismatch, want.name, want.dims)
+			if want.absent {
+				continue
+			}
+			return fmt.Errorf("%w: tensor %q %v is missing", ErrTensorMismatch, want.name, want.dims)
 		}
 		if !slices.Equal(t.Dims, want.dims) {
-			return Weights{}, fmt.Errorf("%w: tensor %q has dims %v, the metadata implies %v", ErrTensorMismatch, t.Name, t.Dims, want.dims)
+			return fmt.Errorf("%w: tensor %q has dims %v, the metadata implies %v", ErrTensorMismatch, t.Name, t.Dims, want.dims)
 		}
 		switch t.Type {
-		case gguf.F32, gguf.F16, gguf.Q8_0:
+		case gguf.F32, gguf.F16, gguf.BF16, gguf.Q8_0:
 		default:
-			return Weights{}, fmt.Errorf("%w: tensor %q %v has type %s (goformer reads F32, F16 and Q8_0)", ErrUnsupported, t.Name, t.Dims, t.Type)
+			return fmt.Errorf("%w: tensor %q %v has type %s (goformer reads F32, F16, BF16 and Q8_0)", ErrUnsupported, t.Name, t.Dims, t.Type)
+		}
+		if t.Type == gguf.Q8_0 && want.dims[0]%kernels.Q8Block != 0 {
+			return fmt.Errorf("%w: Q8_0 tensor %q has rows of %d values, not whole blocks of %d", ErrTensorMismatch, t.Name, want.dims[0], kernels.Q8Block)
 		}
 		claimed[want.name] = true
 	}
@@ -93,22 +133,30 @@ func ggufWeights(c *Config, f *gguf.File) (Weights, error) {
 	if len(unknown) > 0 {
 		sort.Strings(unknown)
 		t, _ := f.Tensor(unknown[0])
-		return Weights{}, fmt.Errorf("%w: unknown tensor %q %v for gpt2 with %d blocks", ErrTensorMismatch, t.Name, t.Dims, c.NLayer)
+		return fmt.Errorf("%w: unknown tensor %q %v for %d blocks", ErrTensorMismatch, t.Name, t.Dims, c.NLayer)
 	}
 
 	for _, want := range layout {
-		t, _ := f.Tensor(want.name)
-		if t.Type == gguf.Q8_0 && want.int8 != nil {
-			m, err := quant.FromQ8_0(t.Data, want.dims[1], want.dims[0])
-			if err != nil {
-				return Weights{}, fmt.Errorf("tensor %q: %w", t.Name, err)
-			}
-			*want.int8 = m
+		t, ok := f.Tensor(want.name)
+		if !ok {
 			continue
 		}
-		*want.f32 = ggufFloat32(t)
+		if want.vector != nil {
+			*want.vector = slices.Clone(ggufFloat32(t))
+			continue
+		}
+		rows, cols := want.dims[1], want.dims[0]
+		if t.Type == gguf.Q8_0 {
+			m, err := quant.FromQ8_0(t.Data, rows, cols)
+			if err != nil {
+				return fmt.Errorf("tensor %q: %w", t.Name, err)
+			}
+			*want.matrix = Int8Matrix(m)
+			continue
+		}
+		*want.matrix = F32Matrix(ggufFloat32(t), rows, cols)
 	}
-	return w, nil
+	return nil
 }
 
 // littleEndian is whether this machine stores a float32 as the file does,
@@ -135,6 +183,10 @@ func ggufFloat32(t *gguf.Tensor) []float32 {
 	case gguf.F16:
 		for i := range out {
 			out[i] = kernels.Float16ToFloat32(binary.LittleEndian.Uint16(t.Data[2*i:]))
+		}
+	case gguf.BF16:
+		for i := range out {
+			out[i] = math.Float32frombits(uint32(binary.LittleEndian.Uint16(t.Data[2*i:])) << 16)
 		}
 	case gguf.Q8_0:
 		for b := range n / kernels.Q8Block {

@@ -1,78 +1,108 @@
 package model
 
-import "github.com/goformer/goformer/quant"
+import (
+	"fmt"
 
-// Config is a model's shape and hyper-parameters, read from its checkpoint.
-type Config struct {
-	VocabSize    int
-	NPositions   int // learned positions: the context limit
-	NEmbd        int // d_model
-	NLayer       int
-	NHead        int
-	NInner       int // d_ff: the MLP's hidden width (4·NEmbd for GPT-2)
-	LayerNormEps float32
-	Activation   string // "gelu_new" (tanh-approximated GELU)
-	BOS, EOS     int
-	Arch         Arch
-	// RoPE positions only: the base of the rotation frequencies (0 means
-	// 10000) and the number of leading elements of each head that rotate
-	// (0 means all of them; GPT-J and GPT-NeoX rotate a part).
-	RoPETheta float64
-	RotaryDim int
+	"github.com/goformer/goformer/quant"
+)
+
+// Matrix is one stored weight matrix, row-major [Rows][Cols] with one row
+// per output feature (y = W·x), in the form the checkpoint keeps it:
+// exactly one of F32 (F16 and BF16 widened at load) and Int8 (int8 blocks,
+// GGUF's Q8_0) is set.
+type Matrix struct {
+	Rows, Cols int
+	F32        []float32
+	Int8       *quant.Matrix
 }
 
-// RoPEBase is RoPETheta, or the usual 10000 when it is unset.
-func (c *Config) RoPEBase() float64 {
-	if c.RoPETheta == 0 {
-		return 10000
+// F32Matrix wraps a row-major rows×cols fp32 matrix.
+func F32Matrix(w []float32, rows, cols int) *Matrix {
+	return &Matrix{Rows: rows, Cols: cols, F32: w}
+}
+
+// Int8Matrix wraps an int8 block matrix.
+func Int8Matrix(q *quant.Matrix) *Matrix {
+	return &Matrix{Rows: q.Rows, Cols: q.Cols, Int8: q}
+}
+
+// Type names the matrix's element type as GGUF does: "F32" or "Q8_0".
+func (m *Matrix) Type() string {
+	if m.Int8 != nil {
+		return "Q8_0"
 	}
-	return c.RoPETheta
+	return "F32"
 }
 
-// RotaryDims is the number of leading elements of each head that RoPE
-// rotates: RotaryDim, or the head dimension when it is unset.
-func (c *Config) RotaryDims() int {
-	if c.RotaryDim == 0 {
-		return c.HeadDim()
+// Check reports whether m holds exactly one form of a rows×cols matrix.
+func (m *Matrix) Check(rows, cols int) error {
+	if m == nil {
+		return fmt.Errorf("missing, want %d×%d", rows, cols)
 	}
-	return c.RotaryDim
+	if m.Rows != rows || m.Cols != cols {
+		return fmt.Errorf("is %d×%d, want %d×%d", m.Rows, m.Cols, rows, cols)
+	}
+	switch q := m.Int8; {
+	case q != nil && m.F32 != nil:
+		return fmt.Errorf("holds both an fp32 and an int8 form")
+	case q != nil:
+		if q.Rows != rows || q.Cols != cols || len(q.Q) != rows*cols || len(q.Scales)*32 != rows*cols {
+			return fmt.Errorf("int8 blocks hold %d values and %d scales, want %d×%d", len(q.Q), len(q.Scales), rows, cols)
+		}
+	case len(m.F32) != rows*cols:
+		return fmt.Errorf("holds %d values, want %d×%d", len(m.F32), rows, cols)
+	}
+	return nil
 }
 
-// HeadDim is NEmbd / NHead.
-func (c *Config) HeadDim() int { return c.NEmbd / c.NHead }
+// RowRange returns rows [r0, r1) of m, sharing its memory: GPT-2's fused
+// query/key/value matrix is three row ranges.
+func (m *Matrix) RowRange(r0, r1 int) *Matrix {
+	if m.Int8 != nil {
+		return Int8Matrix(m.Int8.RowRange(r0, r1))
+	}
+	return F32Matrix(m.F32[r0*m.Cols:r1*m.Cols:r1*m.Cols], r1-r0, m.Cols)
+}
 
-// Layer is one transformer block's weights. Every matrix is row-major
-// [out][in], one row per output feature, ready for kernels.MatMul.
+// Row writes row i, as fp32, into dst[:Cols]: an embedding lookup.
+func (m *Matrix) Row(i int, dst []float32) {
+	if m.Int8 != nil {
+		m.Int8.Row(i, dst)
+		return
+	}
+	copy(dst[:m.Cols], m.F32[i*m.Cols:(i+1)*m.Cols])
+}
+
+// Norm is a normalization's parameters over the feature axis: a LayerNorm
+// has a gain and a bias, an RMSNorm a gain only (Bias nil).
+type Norm struct {
+	Gain, Bias []float32 // [d]
+}
+
+// Layer is one transformer block's parameters, named for what they do in
+// every family. Biases are nil where the checkpoint has none.
 type Layer struct {
-	LN1Gain, LN1Bias []float32 // [d]
-	QKV              []float32 // [3d][d]: rows 0..d-1 are Q, then K, then V; head h is rows h·hd..(h+1)·hd-1 of each
-	QKVBias          []float32 // [3d]
-	AttnOut          []float32 // [d][d]
-	AttnOutBias      []float32 // [d]
-	LN2Gain, LN2Bias []float32 // [d]
-	FC               []float32 // [d_ff][d]
-	FCBias           []float32 // [d_ff]
-	FCOut            []float32 // [d][d_ff]
-	FCOutBias        []float32 // [d]
+	AttnNorm Norm // before attention (pre-norm) or after its residual (post-norm)
+	// Q is [n_head·head_dim][d]; K and V are [n_kv_head·head_dim][d]; head
+	// h is rows h·head_dim..(h+1)·head_dim−1 of each, with RoPE's pairs in
+	// rotate-half order when the architecture rotates half.
+	Q, K, V             *Matrix
+	QBias, KBias, VBias []float32
+	O                   *Matrix   // [d][n_head·head_dim]: the attention output projection
+	OBias               []float32 // [d]
 
-	// Int8 forms of the four matrices, for a checkpoint that stores them as
-	// int8 blocks (a GGUF Q8_0 file). Where one is set, the fp32 field above
-	// is nil: the matrix is never expanded to fp32.
-	QKVInt8, AttnOutInt8, FCInt8, FCOutInt8 *quant.Matrix
+	MLPNorm Norm
+	// Gate is nil for a GELU MLP, Down(GELU(Up·x)); a SwiGLU MLP is
+	// Down(SiLU(Gate·x) ⊙ Up·x). Gate and Up are [d_ff][d], Down [d][d_ff].
+	Gate, Up, Down           *Matrix
+	GateBias, UpBias, DownBias []float32
 }
 
-// Weights is a model's parameters in goformer's run-time layout: fp32,
-// except for the matrices a checkpoint stores as int8 blocks.
+// Weights is a model's parameters in goformer's run-time layout.
 type Weights struct {
-	TokenEmbedding    []float32 // [vocab][d]
-	PositionEmbedding []float32 // [n_positions][d]; nil unless learned positions (sinusoidal ones are computed)
+	TokenEmbedding    *Matrix   // [vocab][d]
+	PositionEmbedding []float32 // [n_positions][d]; nil unless learned positions
 	Layers            []Layer
-	FinalGain         []float32 // [d]; nil without a final norm
-	FinalBias         []float32 // [d]
-	Output            []float32 // [vocab][d]; nil when tied to TokenEmbedding
-
-	// Int8 forms of the token embedding and the output projection, set
-	// instead of the fp32 fields for a checkpoint that stores them as int8
-	// blocks (GGUF Q8_0).
-	TokenEmbeddingInt8, OutputInt8 *quant.Matrix
+	FinalNorm         Norm    // nil gain without a final norm
+	Output            *Matrix // [vocab][d]; nil when tied to TokenEmbedding
 }

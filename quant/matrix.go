@@ -128,3 +128,14 @@ func (m *Matrix) MatMul(c, a []float32, rows int, bias []float32, s *Scratch) {
 	kernels.Q8Quantize(s.xq[:n], s.xs[:nb], a)
 	kernels.Q8MatMul(c, s.xq, s.xs, m.Q, m.Scales, bias, rows, m.Cols, m.Rows)
 }
+
+// RowRange returns rows [r0, r1) of m, sharing its memory.
+func (m *Matrix) RowRange(r0, r1 int) *Matrix {
+	if r0 < 0 || r1 < r0 || r1 > m.Rows {
+		panic(fmt.Sprintf("quant.Matrix.RowRange: rows [%d, %d) of %d", r0, r1, m.Rows))
+	}
+	nb := m.Cols / kernels.Q8Block
+	return &Matrix{Rows: r1 - r0, Cols: m.Cols,
+		Q:      m.Q[r0*m.Cols : r1*m.Cols : r1*m.Cols],
+		Scales: m.Scales[r0*nb : r1*nb : r1*nb]}
+}

@@ -80,6 +80,9 @@ func (m *Model) NewBatch(opts BatchOptions) (*Batch, error) {
 	if opts.Keep < 0 || opts.Keep > capacity-1 {
 		return nil, fmt.Errorf("batch keep %d: want 0..%d with capacity %d", opts.Keep, capacity-1, capacity)
 	}
+	if err := m.checkSinks(opts.Keep); err != nil {
+		return nil, err
+	}
 	rows := opts.Rows
 	if rows == 0 {
 		rows = max(256, n) // every decoding sequence needs a row in each pass

@@ -103,7 +103,7 @@ func (b *Batch) emit(q *slot, opts *GenerateOptions, logits []float32, yield fun
 		return yield(BatchEvent{Seq: seq, Done: true, Err: err, Stats: q.stats}, nil)
 	}
 	tok := q.sampler.token(logits, opts)
-	if tok.ID == b.m.cfg.EOS && !opts.IgnoreEOS {
+	if b.m.cfg.IsEnd(tok.ID) && !opts.IgnoreEOS {
 		return end(nil)
 	}
 	if !yield(BatchEvent{Seq: seq, Token: tok}, nil) {

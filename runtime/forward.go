@@ -1,6 +1,8 @@
 package runtime
 
 import (
+	"math"
+
 	"github.com/goformer/goformer/kernels"
 	"github.com/goformer/goformer/model"
 )
@@ -35,7 +37,7 @@ func (s *pass) forward(ids []int) {
 
 	h := s.h[:t*d]
 	if c.Arch.FinalNorm {
-		kernels.LayerNorm(h, x, w.FinalGain, w.FinalBias, c.LayerNormEps)
+		s.norm(h, x, w.FinalNorm)
 	} else {
 		copy(h, x)
 	}
@@ -47,8 +49,10 @@ func (s *pass) forward(ids []int) {
 
 // block is one transformer block over the t tokens in s.x:
 //
-//	pre-norm:  x = x + Attn(LN1(x));  x = x + MLP(LN2(x))
-//	post-norm: x = LN1(x + Attn(x));  x = LN2(x + MLP(x))
+//	pre-norm:  x = x + Attn(Norm1(x));  x = x + MLP(Norm2(x))
+//	post-norm: x = Norm1(x + Attn(x));  x = Norm2(x + MLP(x))
+//
+// with the norms and the MLP of the architecture.
 func (s *pass) block(l, t int) {
 	c := &s.m.cfg
 	L := &s.m.w.Layers[l]
@@ -59,33 +63,53 @@ func (s *pass) block(l, t int) {
 
 	in := x
 	if pre {
-		kernels.LayerNorm(h, x, L.LN1Gain, L.LN1Bias, c.LayerNormEps)
+		s.norm(h, x, L.AttnNorm)
 		in = h
 	}
-	qkv := s.qkv[:t*3*d]
-	W.qkv.apply(qkv, in, L.QKVBias, t, s.q8)
+	qkv := s.qkv[:t*s.qkvWidth]
+	W.qkv.apply(qkv, in, W.qkvBias, t, s.q8)
 	s.rotate(qkv, t)
 	s.attention(l, t)
 	proj := s.proj[:t*d]
-	W.attnOut.apply(proj, s.att[:t*d], L.AttnOutBias, t, s.q8)
+	W.out.apply(proj, s.att[:t*c.QueryDim()], L.OBias, t, s.q8)
 	kernels.Add(x, x, proj)
 	if !pre {
-		kernels.LayerNorm(x, x, L.LN1Gain, L.LN1Bias, c.LayerNormEps)
+		s.norm(x, x, L.AttnNorm)
 	}
 
 	in = x
 	if pre {
-		kernels.LayerNorm(h, x, L.LN2Gain, L.LN2Bias, c.LayerNormEps)
+		s.norm(h, x, L.MLPNorm)
 		in = h
 	}
 	hidden := s.ff[:t*ff]
-	W.fc.apply(hidden, in, L.FCBias, t, s.q8)
-	kernels.GELU(hidden, hidden)
-	W.fcOut.apply(proj, hidden, L.FCOutBias, t, s.q8)
+	if c.Arch.MLP == model.SwiGLUMLP {
+		gateUp := s.up[:t*2*ff]
+		W.up.apply(gateUp, in, W.upBias, t, s.q8)
+		for i := range t {
+			row := gateUp[i*2*ff : (i+1)*2*ff]
+			swiGLU(hidden[i*ff:(i+1)*ff], row[:ff], row[ff:])
+		}
+	} else {
+		W.up.apply(hidden, in, W.upBias, t, s.q8)
+		kernels.GELU(hidden, hidden)
+	}
+	W.down.apply(proj, hidden, L.DownBias, t, s.q8)
 	kernels.Add(x, x, proj)
 	if !pre {
-		kernels.LayerNorm(x, x, L.LN2Gain, L.LN2Bias, c.LayerNormEps)
+		s.norm(x, x, L.MLPNorm)
 	}
+}
+
+// norm applies the architecture's norm to each row of x, over the feature
+// axis.
+func (s *pass) norm(out, x []float32, n model.Norm) {
+	c := &s.m.cfg
+	if c.Arch.NormKind == model.RMSNorm {
+		kernels.RMSNorm(out, x, n.Gain, c.LayerNormEps)
+		return
+	}
+	kernels.LayerNorm(out, x, n.Gain, n.Bias, c.LayerNormEps)
 }
 
 // lastLogits scores the last token of the last forward pass against the
@@ -96,4 +120,11 @@ func (s *Session) lastLogits() { s.rowLogits(s.n - 1) }
 func (s *Session) rowLogits(r int) {
 	d := s.m.cfg.NEmbd
 	s.m.head.scores(s.logits, s.h[r*d:(r+1)*d], 1, s.q8)
+}
+
+// swiGLU is SiLU(gate)·up, element by element. TODO(swiglu): kernels.SwiGLU.
+func swiGLU(out, gate, up []float32) {
+	for i, g := range gate {
+		out[i] = g / (1 + float32(math.Exp(float64(-g)))) * up[i]
+	}
 }

@@ -81,7 +81,7 @@ func (s *Session) Generate(ctx context.Context, prompt []int, opts GenerateOptio
 		}
 		for n := 0; opts.MaxTokens == 0 || n < opts.MaxTokens; n++ {
 			tok := s.sampler.token(logits, &opts)
-			if tok.ID == s.m.cfg.EOS && !opts.IgnoreEOS {
+			if s.m.cfg.IsEnd(tok.ID) && !opts.IgnoreEOS {
 				return
 			}
 			if !yield(tok, nil) {

@@ -63,12 +63,13 @@ func TestGGUFMatchesSafetensors(t *testing.T) {
 	st := fromWeights(t, ck, &ck.Weights)
 
 	w16 := ck.Weights
-	w16.TokenEmbedding = roundAllF16(w16.TokenEmbedding)
+	f16 := func(m *model.Matrix) *model.Matrix { return model.F32Matrix(roundAllF16(m.F32), m.Rows, m.Cols) }
+	w16.TokenEmbedding = f16(w16.TokenEmbedding)
 	w16.Layers = append([]model.Layer(nil), w16.Layers...)
 	for i := range w16.Layers {
 		L := &w16.Layers[i]
-		L.QKV, L.AttnOut = roundAllF16(L.QKV), roundAllF16(L.AttnOut)
-		L.FC, L.FCOut = roundAllF16(L.FC), roundAllF16(L.FCOut)
+		L.Q, L.K, L.V, L.O = f16(L.Q), f16(L.K), f16(L.V), f16(L.O)
+		L.Up, L.Down = f16(L.Up), f16(L.Down)
 	}
 	st16 := fromWeights(t, ck, &w16)
 
@@ -109,7 +110,7 @@ func TestGGUFQ8_0(t *testing.T) {
 	require.IsType(t, &q8Table{}, m.tokens)
 	assert.Same(t, m.tokens, m.head)
 	for i, L := range m.layers {
-		for _, l := range []linear{L.qkv, L.attnOut, L.fc, L.fcOut} {
+		for _, l := range []linear{L.qkv, L.out, L.up, L.down} {
 			assert.IsType(t, &q8Linear{}, l, "layer %d", i)
 		}
 	}
@@ -117,7 +118,7 @@ func TestGGUFQ8_0(t *testing.T) {
 
 	ck, err := model.LoadDir(fixtureDir)
 	require.NoError(t, err)
-	own, err := quant.QuantizeMatrix(ck.Weights.TokenEmbedding, ck.Config.VocabSize, ck.Config.NEmbd)
+	own, err := quant.QuantizeMatrix(ck.Weights.TokenEmbedding.F32, ck.Config.VocabSize, ck.Config.NEmbd)
 	require.NoError(t, err)
 	// The file's scales are fp16; goformer's own quantizer keeps them in fp32.
 	var qDiff, scaleDiff int

@@ -104,7 +104,7 @@ func (m *Model) placeWeights() {
 	visit := func(f32 func(*[]float32), q8 func(**quant.Matrix)) {
 		for i := range m.layers {
 			L := &m.layers[i]
-			for _, l := range []linear{L.qkv, L.attnOut, L.fc, L.fcOut} {
+			for _, l := range []linear{L.qkv, L.out, L.up, L.down} {
 				switch l := l.(type) {
 				case *f32Linear:
 					f32(&l.w)

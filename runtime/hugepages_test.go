@@ -48,7 +48,7 @@ func TestPlacedWeightsChangeNothing(t *testing.T) {
 					assert.Zero(t, uintptr(unsafe.Pointer(&a.buf[0]))%hugePageSize)
 				}
 				for i, L := range placed.layers {
-					for _, l := range []linear{L.qkv, L.attnOut, L.fc, L.fcOut} {
+					for _, l := range []linear{L.qkv, L.out, L.up, L.down} {
 						switch l := l.(type) {
 						case *f32Linear:
 							assert.True(t, inArena(a, unsafe.Pointer(&l.w[0]), 4*len(l.w)), "layer %d", i)

@@ -57,7 +57,17 @@ func (l *q8Linear) apply(y, x, bias []float32, t int, sc *quant.Scratch) {
 
 func (l *q8Linear) bytes() int { return len(l.m.Q) + 4*len(l.m.Scales) }
 
-// layerLinears are one block's four matrices.
+// layerLinears are one block's matrices in run-time form, with the biases
+// that go with them. The query, key and value matrices are one fused
+// linear, [q | k | v] rows, and a SwiGLU MLP's gate and up are another,
+// [gate | up]: one kernel call each instead of three and two, and each
+// output element is computed exactly as its part alone would be
+// (TestFusedLinearsMatchTheirParts).
 type layerLinears struct {
-	qkv, attnOut, fc, fcOut linear
+	qkv      linear    // [n_head·hd + 2·n_kv_head·hd][d]
+	qkvBias  []float32 // nil without biases
+	out      linear    // [d][n_head·hd]
+	up       linear    // GELU: [d_ff][d]; SwiGLU: [gate | up], [2·d_ff][d]
+	upBias   []float32
+	down     linear // [d][d_ff]
 }

@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -8,7 +9,6 @@ import (
 	"github.com/goformer/goformer/kernels"
 	"github.com/goformer/goformer/model"
 	"github.com/goformer/goformer/model/tokenizer"
-	"github.com/goformer/goformer/quant"
 )
 
 // Embeddings selects how the token embedding matrix is kept in memory.
@@ -67,7 +67,8 @@ type Model struct {
 	release func() error
 	arena   *weightArena // the huge-page block the streamed matrices were copied to, or nil
 
-	sinFreqs []float64 // sinusoidal positions: each feature's frequency
+	sinFreqs  []float64 // sinusoidal positions: each feature's frequency
+	ropeFreqs []float64 // RoPE: each rotary pair's frequency, scaled as the config says
 }
 
 // Config returns the model's configuration.
@@ -84,7 +85,7 @@ func (m *Model) Close() error {
 }
 
 // newModel checks that the weights fit the configuration and prepares the
-// embedding tables.
+// linears and embedding tables.
 func newModel(cfg model.Config, w *model.Weights, opts Options) (*Model, error) {
 	if err := checkShapes(cfg, w); err != nil {
 		return nil, err
@@ -93,65 +94,27 @@ func newModel(cfg model.Config, w *model.Weights, opts Options) (*Model, error) 
 		return nil, fmt.Errorf("threads %d: want at least 1, or 0 for the default", opts.Threads)
 	}
 	m := &Model{cfg: cfg, w: w}
-	if cfg.Arch.Positions == model.SinusoidalPositions {
+	switch cfg.Arch.Positions {
+	case model.SinusoidalPositions:
 		m.sinFreqs = sinusoidFreqs(cfg.NEmbd)
+	case model.RoPE:
+		m.ropeFreqs = cfg.RoPEFrequencies()
 	}
-	d, ff := cfg.NEmbd, cfg.NInner
 	m.layers = make([]layerLinears, len(w.Layers))
 	for i := range w.Layers {
-		L := &w.Layers[i]
-		p := fmt.Sprintf("layer %d ", i)
 		var err error
-		lin := func(name string, f32 []float32, q8 *quant.Matrix, out, in int) linear {
-			var l linear
-			if err == nil {
-				l, err = newLinear(p+name, f32, q8, out, in, opts)
-			}
-			return l
-		}
-		m.layers[i] = layerLinears{
-			qkv:     lin("qkv", L.QKV, L.QKVInt8, 3*d, d),
-			attnOut: lin("attention output", L.AttnOut, L.AttnOutInt8, d, d),
-			fc:      lin("fc", L.FC, L.FCInt8, ff, d),
-			fcOut:   lin("fc out", L.FCOut, L.FCOutInt8, d, ff),
-		}
-		if err != nil {
+		if m.layers[i], err = newLayerLinears(fmt.Sprintf("layer %d ", i), &w.Layers[i], cfg.Arch.MLP, opts); err != nil {
 			return nil, err
 		}
 	}
-	switch {
-	case w.TokenEmbeddingInt8 != nil:
-		// Stored as int8 blocks: used as they are, whatever opts asks.
-		m.tokens = &q8Table{m: w.TokenEmbeddingInt8}
-	case opts.Embeddings == F32Embeddings:
-		m.tokens = &f32Table{w: w.TokenEmbedding, rows: cfg.VocabSize, d: d}
-	case opts.Embeddings == Int8Embeddings:
-		if d%32 != 0 {
-			// Blocks of 32 cannot tile the rows: keep fp32.
-			m.tokens = &f32Table{w: w.TokenEmbedding, rows: cfg.VocabSize, d: d}
-			break
-		}
-		t, err := newQ8Table(w.TokenEmbedding, cfg.VocabSize, d)
-		if err != nil {
-			return nil, fmt.Errorf("token embedding: %w", err)
-		}
-		m.tokens = t
-	default:
-		return nil, fmt.Errorf("unknown embeddings %d", opts.Embeddings)
+	var err error
+	if m.tokens, err = newTokenTable(w.TokenEmbedding, opts.Embeddings == F32Embeddings); err != nil {
+		return nil, fmt.Errorf("token embedding: %w", err)
 	}
-	switch {
-	case cfg.Arch.TiedEmbeddings:
+	if cfg.Arch.TiedEmbeddings {
 		m.head = m.tokens
-	case w.OutputInt8 != nil:
-		m.head = &q8Table{m: w.OutputInt8}
-	case opts.Weights == Int8Weights && d%kernels.Q8Block == 0:
-		t, err := newQ8Table(w.Output, cfg.VocabSize, d)
-		if err != nil {
-			return nil, fmt.Errorf("output: %w", err)
-		}
-		m.head = t
-	default:
-		m.head = &f32Table{w: w.Output, rows: cfg.VocabSize, d: d}
+	} else if m.head, err = newTokenTable(w.Output, opts.Weights != Int8Weights); err != nil {
+		return nil, fmt.Errorf("output: %w", err)
 	}
 	m.placeWeights()
 	m.w = withoutMatrices(w)
@@ -159,20 +122,32 @@ func newModel(cfg model.Config, w *model.Weights, opts Options) (*Model, error) 
 	return m, nil
 }
 
+// newTokenTable keeps an embedding or output matrix as the checkpoint has
+// it, except that an fp32 one becomes int8 unless keepF32 (or its rows do
+// not split into blocks of 32).
+func newTokenTable(w *model.Matrix, keepF32 bool) (tokenTable, error) {
+	switch {
+	case w.Int8 != nil:
+		return &q8Table{m: w.Int8}, nil
+	case keepF32 || w.Cols%kernels.Q8Block != 0:
+		return &f32Table{w: w.F32, rows: w.Rows, d: w.Cols}, nil
+	}
+	return newQ8Table(w.F32, w.Rows, w.Cols)
+}
+
 // withoutMatrices returns a copy of w without its matrices: the forward
 // pass reads them only through the linears and token tables, which hold
-// them in run-time form (int8, or copied to huge pages), so the copy lets
-// the loader's originals be freed. The biases, norms and positions stay.
+// them in run-time form (int8, fused, or copied to huge pages), so the copy
+// lets the loader's originals be freed. The biases, norms and positions
+// stay.
 func withoutMatrices(w *model.Weights) *model.Weights {
 	c := *w
 	c.Layers = slices.Clone(w.Layers)
 	for i := range c.Layers {
 		L := &c.Layers[i]
-		L.QKV, L.AttnOut, L.FC, L.FCOut = nil, nil, nil, nil
-		L.QKVInt8, L.AttnOutInt8, L.FCInt8, L.FCOutInt8 = nil, nil, nil, nil
+		L.Q, L.K, L.V, L.O, L.Gate, L.Up, L.Down = nil, nil, nil, nil, nil, nil, nil
 	}
 	c.TokenEmbedding, c.Output = nil, nil
-	c.TokenEmbeddingInt8, c.OutputInt8 = nil, nil
 	return &c
 }
 
@@ -181,60 +156,77 @@ func withoutMatrices(w *model.Weights) *model.Weights {
 // better messages; this is the last line before a kernel panics.
 func checkShapes(cfg model.Config, w *model.Weights) error {
 	d, ff, v := cfg.NEmbd, cfg.NInner, cfg.VocabSize
-	if d <= 0 || cfg.NHead <= 0 || d%cfg.NHead != 0 || ff <= 0 || v <= 0 || cfg.NLayer <= 0 || cfg.NPositions <= 0 {
-		return fmt.Errorf("impossible shape: n_embd %d, n_head %d, n_inner %d, vocab %d, n_layer %d, n_positions %d",
-			d, cfg.NHead, ff, v, cfg.NLayer, cfg.NPositions)
+	nh, nkv, hd := cfg.NHead, cfg.KVHeads(), 0
+	if nh > 0 {
+		hd = cfg.HeadDim()
+	}
+	if d <= 0 || nh <= 0 || hd <= 0 || nkv <= 0 || nh%nkv != 0 || (cfg.HeadSize == 0 && d%nh != 0) ||
+		ff <= 0 || v <= 0 || cfg.NLayer <= 0 || cfg.NPositions <= 0 || cfg.SlidingWindow < 0 {
+		return fmt.Errorf("impossible shape: n_embd %d, n_head %d, n_kv_head %d, head_dim %d, n_inner %d, vocab %d, n_layer %d, n_positions %d, sliding window %d",
+			d, nh, nkv, hd, ff, v, cfg.NLayer, cfg.NPositions, cfg.SlidingWindow)
 	}
 	if err := checkPositions(cfg); err != nil {
 		return err
 	}
-	check := func(name string, s []float32, want int) error {
-		if len(s) != want {
-			return fmt.Errorf("weights: %s has %d values, want %d", name, len(s), want)
+	qd, kvd := cfg.QueryDim(), cfg.KVDim()
+	var errs []error
+	vector := func(name string, s []float32, want int, optional bool) {
+		if (s != nil || !optional) && len(s) != want {
+			errs = append(errs, fmt.Errorf("weights: %s has %d values, want %d", name, len(s), want))
 		}
-		return nil
 	}
-	// A matrix may instead be int8 blocks of the same shape.
-	checkMatrix := func(name string, f32 []float32, q8 *quant.Matrix, rows, cols int) error {
-		if q8 == nil {
-			return check(name, f32, rows*cols)
+	matrix := func(name string, m *model.Matrix, rows, cols int) {
+		if err := m.Check(rows, cols); err != nil {
+			errs = append(errs, fmt.Errorf("weights: %s %w", name, err))
 		}
-		if f32 != nil || q8.Rows != rows || q8.Cols != cols || len(q8.Q) != rows*cols || len(q8.Scales) != rows*cols/kernels.Q8Block {
-			return fmt.Errorf("weights: %s is a %d×%d int8 matrix, want %d×%d and no fp32 copy", name, q8.Rows, q8.Cols, rows, cols)
+	}
+	norm := func(name string, n model.Norm) {
+		vector(name+" gain", n.Gain, d, false)
+		vector(name+" bias", n.Bias, d, cfg.Arch.NormKind == model.RMSNorm)
+		if cfg.Arch.NormKind == model.RMSNorm && n.Bias != nil {
+			errs = append(errs, fmt.Errorf("weights: %s has a bias, but an RMSNorm has none", name))
 		}
-		return nil
 	}
-	errs := []error{
-		checkMatrix("token embedding", w.TokenEmbedding, w.TokenEmbeddingInt8, v, d),
-	}
+	matrix("token embedding", w.TokenEmbedding, v, d)
 	if cfg.Arch.Positions == model.LearnedPositions {
-		errs = append(errs, check("position embedding", w.PositionEmbedding, cfg.NPositions*d))
+		vector("position embedding", w.PositionEmbedding, cfg.NPositions*d, false)
 	}
 	if cfg.Arch.FinalNorm {
-		errs = append(errs, check("final norm gain", w.FinalGain, d), check("final norm bias", w.FinalBias, d))
+		norm("final norm", w.FinalNorm)
 	}
 	if !cfg.Arch.TiedEmbeddings {
-		errs = append(errs, checkMatrix("output", w.Output, w.OutputInt8, v, d))
+		matrix("output", w.Output, v, d)
 	}
 	if len(w.Layers) != cfg.NLayer {
 		return fmt.Errorf("weights: %d layers, config says %d", len(w.Layers), cfg.NLayer)
 	}
-	for i, l := range w.Layers {
+	// GPT-2's biases are all there; a Llama's only where the checkpoint has them.
+	optional := cfg.Arch.MLP == model.SwiGLUMLP
+	for i := range w.Layers {
+		l := &w.Layers[i]
 		p := fmt.Sprintf("layer %d ", i)
-		errs = append(errs,
-			check(p+"ln_1 gain", l.LN1Gain, d), check(p+"ln_1 bias", l.LN1Bias, d),
-			checkMatrix(p+"qkv", l.QKV, l.QKVInt8, 3*d, d), check(p+"qkv bias", l.QKVBias, 3*d),
-			checkMatrix(p+"attention output", l.AttnOut, l.AttnOutInt8, d, d), check(p+"attention output bias", l.AttnOutBias, d),
-			check(p+"ln_2 gain", l.LN2Gain, d), check(p+"ln_2 bias", l.LN2Bias, d),
-			checkMatrix(p+"fc", l.FC, l.FCInt8, ff, d), check(p+"fc bias", l.FCBias, ff),
-			checkMatrix(p+"fc out", l.FCOut, l.FCOutInt8, d, ff), check(p+"fc out bias", l.FCOutBias, d))
-	}
-	for _, err := range errs {
-		if err != nil {
-			return err
+		norm(p+"attention norm", l.AttnNorm)
+		matrix(p+"query", l.Q, qd, d)
+		matrix(p+"key", l.K, kvd, d)
+		matrix(p+"value", l.V, kvd, d)
+		matrix(p+"attention output", l.O, d, qd)
+		vector(p+"query bias", l.QBias, qd, optional)
+		vector(p+"key bias", l.KBias, kvd, optional)
+		vector(p+"value bias", l.VBias, kvd, optional)
+		vector(p+"attention output bias", l.OBias, d, optional)
+		norm(p+"mlp norm", l.MLPNorm)
+		if cfg.Arch.MLP == model.SwiGLUMLP {
+			matrix(p+"gate", l.Gate, ff, d)
+			vector(p+"gate bias", l.GateBias, ff, true)
+		} else if l.Gate != nil {
+			errs = append(errs, fmt.Errorf("weights: %s has a gate matrix, but a GELU MLP has none", p))
 		}
+		matrix(p+"up", l.Up, ff, d)
+		matrix(p+"down", l.Down, d, ff)
+		vector(p+"up bias", l.UpBias, ff, optional)
+		vector(p+"down bias", l.DownBias, d, optional)
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 // checkPositions rejects a position kind the forward pass cannot run.
@@ -243,6 +235,9 @@ func checkPositions(cfg model.Config) error {
 	case model.LearnedPositions, model.SinusoidalPositions:
 		return nil
 	case model.RoPE:
+		if f := cfg.RoPEScaling.Divisors; f != nil && len(f) != cfg.RotaryDims()/2 {
+			return fmt.Errorf("RoPE: %d frequency divisors for %d rotary pairs", len(f), cfg.RotaryDims()/2)
+		}
 		hd, rd := cfg.HeadDim(), cfg.RotaryDims()
 		if rd <= 0 || rd > hd || rd%2 != 0 {
 			return fmt.Errorf("rotary dimension %d: want an even number in 2..%d (the head dimension)", rd, hd)

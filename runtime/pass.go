@@ -15,7 +15,7 @@ type sequence struct {
 }
 
 func newSequence(c *model.Config, capacity, keep int) sequence {
-	return sequence{cache: newKVCache(c.NLayer, capacity, keep, c.NEmbd), ids: make([]int, capacity)}
+	return sequence{cache: newKVCache(c.NLayer, capacity, keep, c.KVDim()), ids: make([]int, capacity)}
 }
 
 // tokenRow says whose a row of a forward pass is: the token at position pos
@@ -38,9 +38,12 @@ type pass struct {
 	rows []tokenRow
 	n    int // rows the last forward pass ran: their hidden states are in h
 
-	x, h, att, proj  []float32      // [rows][d]
-	qkv              []float32      // [rows][3d]
-	ff               []float32      // [rows][d_ff]
+	x, h, proj       []float32      // [rows][d]
+	att              []float32      // [rows][n_head·head_dim]: every head's attention output
+	qkv              []float32      // [rows][qkvWidth]: queries, keys, values
+	qkvWidth         int            // n_head·head_dim + 2·n_kv_head·head_dim
+	up               []float32      // [rows][d_ff] (GELU) or [rows][2·d_ff], gate then up (SwiGLU)
+	ff               []float32      // [rows][d_ff]: the MLP's hidden activations
 	ropeCos, ropeSin []float32      // [rows][rotary dim]: RoPE tables of the rows' positions
 	q8               *quant.Scratch // the activation rows quantized for int8 matrices
 
@@ -59,20 +62,29 @@ type pass struct {
 // Session or Batch): attendHeads is bound to its address.
 func (p *pass) init(m *Model, rows, capacity int) {
 	c := &m.cfg
-	d := c.NEmbd
+	d, qd := c.NEmbd, c.QueryDim()
+	upWidth := c.NInner
+	if c.Arch.MLP == model.SwiGLUMLP {
+		upWidth = 2 * c.NInner
+	}
 	*p = pass{
 		m:             m,
 		rows:          make([]tokenRow, rows),
 		x:             make([]float32, rows*d),
 		h:             make([]float32, rows*d),
-		att:           make([]float32, rows*d),
+		att:           make([]float32, rows*qd),
 		proj:          make([]float32, rows*d),
-		qkv:           make([]float32, rows*3*d),
+		qkvWidth:      qd + 2*c.KVDim(),
+		qkv:           make([]float32, rows*(qd+2*c.KVDim())),
+		up:            make([]float32, rows*upWidth),
 		ff:            make([]float32, rows*c.NInner),
 		scores:        make([]float32, c.NHead*min(rows, attentionBlock)*capacity),
 		scoresPerHead: min(rows, attentionBlock) * capacity,
 		// Every linear's MatMul quantizes all rows of its input at once.
-		q8: quant.NewScratchRows(rows, max(d, c.NInner)),
+		q8: quant.NewScratchRows(rows, max(d, qd, c.NInner)),
+	}
+	if c.Arch.MLP != model.SwiGLUMLP {
+		p.ff = p.up // GELU runs in place
 	}
 	p.attendHeads = p.attendHeadRange
 	if c.Arch.Positions == model.RoPE {

@@ -45,24 +45,25 @@ func (s *pass) ropeTables(t int) {
 	c := &s.m.cfg
 	rd := c.RotaryDims()
 	for i := 0; i < t; i++ {
-		kernels.RoPETable(s.ropeCos[i*rd:(i+1)*rd], s.ropeSin[i*rd:(i+1)*rd], s.rows[i].pos, c.RoPEBase(), c.Arch.RoPEStyle == model.Interleaved)
+		kernels.RoPETable(s.ropeCos[i*rd:(i+1)*rd], s.ropeSin[i*rd:(i+1)*rd], s.rows[i].pos, s.m.ropeFreqs, c.Arch.RoPEStyle == model.Interleaved)
 	}
 }
 
-// rotate applies RoPE to the query and the key of every head of the t rows
-// of qkv, at their positions: keys enter the cache already rotated, so a
-// slot overwritten by the ring never needs re-encoding.
+// rotate applies RoPE to every query head and every key head of the t
+// rows of qkv, at their positions: keys enter the cache already rotated, so
+// a slot overwritten by the ring never needs re-encoding.
 func (s *pass) rotate(qkv []float32, t int) {
 	c := &s.m.cfg
 	if c.Arch.Positions != model.RoPE {
 		return
 	}
-	d, hd, rd := c.NEmbd, c.HeadDim(), c.RotaryDims()
+	hd, rd := c.HeadDim(), c.RotaryDims()
+	qk := c.QueryDim() + c.KVDim() // the query heads, then the key heads
 	interleaved := c.Arch.RoPEStyle == model.Interleaved
 	for i := 0; i < t; i++ {
 		cos, sin := s.ropeCos[i*rd:(i+1)*rd], s.ropeSin[i*rd:(i+1)*rd]
-		row := qkv[i*3*d : i*3*d+2*d] // the query, then the key
-		for o := 0; o < 2*d; o += hd {
+		row := qkv[i*s.qkvWidth : i*s.qkvWidth+qk]
+		for o := 0; o < qk; o += hd {
 			kernels.RoPE(row[o:o+rd], cos, sin, interleaved)
 		}
 	}

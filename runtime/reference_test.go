@@ -8,28 +8,40 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/goformer/goformer/kernels"
 	"github.com/goformer/goformer/model"
 )
 
 // refLogits is the float64 reference forward pass: the textbook transformer,
 // written for obviousness, recomputing everything from scratch. It returns
-// the logits of every position of ids; token t is at position t.
+// the logits of every position of ids; token t is at position t. A
+// sliding-window model attends its window only.
 func refLogits(cfg model.Config, w *model.Weights, ids []int) [][]float64 {
-	return refLogitsAttending(cfg, w, ids, func(t, j int) bool { return j <= t })
+	return refLogitsAttending(cfg, w, ids, func(t, j int) bool {
+		return j <= t && (cfg.SlidingWindow == 0 || t-j < cfg.SlidingWindow)
+	})
 }
 
 // refLogitsAttending is refLogits where the query at position t attends to
 // the positions j for which attends(t, j) holds.
 func refLogitsAttending(cfg model.Config, w *model.Weights, ids []int, attends func(t, j int) bool) [][]float64 {
-	d, nh, ff := cfg.NEmbd, cfg.NHead, cfg.NInner
+	d, nh, nkv := cfg.NEmbd, cfg.NHead, cfg.NHead
+	if cfg.NKVHead != 0 {
+		nkv = cfg.NKVHead
+	}
 	hd := d / nh
+	if cfg.HeadSize != 0 {
+		hd = cfg.HeadSize
+	}
+	group := nh / nkv // query head h reads kv head h / group
 	eps := float64(cfg.LayerNormEps)
 	T := len(ids)
+	emb := refMatrix(w.TokenEmbedding)
 	x := make([][]float64, T)
 	for t, id := range ids {
 		x[t] = make([]float64, d)
 		for i := 0; i < d; i++ {
-			x[t][i] = float64(w.TokenEmbedding[id*d+i])
+			x[t][i] = emb[id*d+i]
 			switch cfg.Arch.Positions {
 			case model.LearnedPositions:
 				x[t][i] += float64(w.PositionEmbedding[t*d+i])
@@ -44,23 +56,32 @@ func refLogitsAttending(cfg model.Config, w *model.Weights, ids []int, attends f
 			}
 		}
 	}
+	norm := func(x [][]float64, n model.Norm) [][]float64 {
+		if cfg.Arch.NormKind == model.RMSNorm {
+			return refRMSNorm(x, n.Gain, eps)
+		}
+		return refLayerNorm(x, n.Gain, n.Bias, eps)
+	}
 	for _, L := range w.Layers {
 		pre := cfg.Arch.Norm == model.PreNorm
 		in := x
 		if pre {
-			in = refLayerNorm(x, L.LN1Gain, L.LN1Bias, eps)
+			in = norm(x, L.AttnNorm)
 		}
-		qkv := refLinear(in, L.QKV, L.QKVBias, 3*d)
+		q, k, v := refLinear(in, L.Q, L.QBias), refLinear(in, L.K, L.KBias), refLinear(in, L.V, L.VBias)
 		if cfg.Arch.Positions == model.RoPE {
-			for t := range qkv {
-				for h := 0; h < 2*nh; h++ { // every head of the query, then of the key
-					refRotate(cfg, qkv[t][h*hd:(h+1)*hd], t)
+			for t := range q {
+				for h := 0; h < nh; h++ {
+					refRotate(cfg, q[t][h*hd:(h+1)*hd], t)
+				}
+				for g := 0; g < nkv; g++ {
+					refRotate(cfg, k[t][g*hd:(g+1)*hd], t)
 				}
 			}
 		}
 		att := make([][]float64, T)
 		for t := 0; t < T; t++ {
-			att[t] = make([]float64, d)
+			att[t] = make([]float64, nh*hd)
 			var seen []int
 			for j := 0; j < T; j++ {
 				if attends(t, j) {
@@ -68,74 +89,131 @@ func refLogitsAttending(cfg model.Config, w *model.Weights, ids []int, attends f
 				}
 			}
 			for h := 0; h < nh; h++ {
+				g := h / group
 				scores := make([]float64, len(seen))
 				for s, j := range seen {
 					for i := 0; i < hd; i++ {
-						scores[s] += qkv[t][h*hd+i] * qkv[j][d+h*hd+i]
+						scores[s] += q[t][h*hd+i] * k[j][g*hd+i]
 					}
 					scores[s] /= math.Sqrt(float64(hd))
 				}
 				p := refSoftmax(scores)
 				for s, j := range seen {
 					for i := 0; i < hd; i++ {
-						att[t][h*hd+i] += p[s] * qkv[j][2*d+h*hd+i]
+						att[t][h*hd+i] += p[s] * v[j][g*hd+i]
 					}
 				}
 			}
 		}
-		x = refAdd(x, refLinear(att, L.AttnOut, L.AttnOutBias, d))
+		x = refAdd(x, refLinear(att, L.O, L.OBias))
 		if !pre {
-			x = refLayerNorm(x, L.LN1Gain, L.LN1Bias, eps)
+			x = norm(x, L.AttnNorm)
 		}
 		in = x
 		if pre {
-			in = refLayerNorm(x, L.LN2Gain, L.LN2Bias, eps)
+			in = norm(x, L.MLPNorm)
 		}
-		hidden := refLinear(in, L.FC, L.FCBias, ff)
-		for _, row := range hidden {
-			for i, v := range row {
-				row[i] = 0.5 * v * (1 + math.Tanh(math.Sqrt(2/math.Pi)*(v+0.044715*v*v*v)))
+		var hidden [][]float64
+		if cfg.Arch.MLP == model.SwiGLUMLP {
+			gate, up := refLinear(in, L.Gate, L.GateBias), refLinear(in, L.Up, L.UpBias)
+			for t, row := range gate {
+				for i, g := range row {
+					row[i] = g / (1 + math.Exp(-g)) * up[t][i]
+				}
+			}
+			hidden = gate
+		} else {
+			hidden = refLinear(in, L.Up, L.UpBias)
+			for _, row := range hidden {
+				for i, v := range row {
+					row[i] = 0.5 * v * (1 + math.Tanh(math.Sqrt(2/math.Pi)*(v+0.044715*v*v*v)))
+				}
 			}
 		}
-		x = refAdd(x, refLinear(hidden, L.FCOut, L.FCOutBias, d))
+		x = refAdd(x, refLinear(hidden, L.Down, L.DownBias))
 		if !pre {
-			x = refLayerNorm(x, L.LN2Gain, L.LN2Bias, eps)
+			x = norm(x, L.MLPNorm)
 		}
 	}
 	if cfg.Arch.FinalNorm {
-		x = refLayerNorm(x, w.FinalGain, w.FinalBias, eps)
+		x = norm(x, w.FinalNorm)
 	}
 	out := w.TokenEmbedding
 	if !cfg.Arch.TiedEmbeddings {
 		out = w.Output
 	}
-	return refLinear(x, out, nil, cfg.VocabSize)
+	return refLinear(x, out, nil)
 }
 
 // refRotate applies RoPE at position t to one head: pair k of the first r
 // elements (neighbours 2k, 2k+1 interleaved; k, k+r/2 rotate-half) turns by
-// t·theta^(−2k/r).
+// t·refRoPEFreq(k).
 func refRotate(cfg model.Config, head []float64, t int) {
-	r, theta := cfg.RotaryDim, cfg.RoPETheta
+	r := cfg.RotaryDim
 	if r == 0 {
 		r = len(head)
-	}
-	if theta == 0 {
-		theta = 10000
 	}
 	for k := 0; k < r/2; k++ {
 		a, b := k, k+r/2
 		if cfg.Arch.RoPEStyle == model.Interleaved {
 			a, b = 2*k, 2*k+1
 		}
-		angle := float64(t) * math.Pow(theta, -float64(2*k)/float64(r))
+		angle := float64(t) * refRoPEFreq(cfg, k, r)
 		c, s := math.Cos(angle), math.Sin(angle)
 		head[a], head[b] = head[a]*c-head[b]*s, head[b]*c+head[a]*s
 	}
 }
 
+// refRoPEFreq is pair k's frequency, θ^(−2k/r) scaled as Hugging Face's
+// rope_init functions scale it: linear divides by the factor; llama3 keeps
+// wavelengths below original/high_freq_factor, divides those above
+// original/low_freq_factor by the factor and blends between.
+func refRoPEFreq(cfg model.Config, k, r int) float64 {
+	theta := cfg.RoPETheta
+	if theta == 0 {
+		theta = 10000
+	}
+	f := 1 / math.Pow(theta, float64(2*k)/float64(r))
+	sc := cfg.RoPEScaling
+	switch {
+	case sc.Divisors != nil:
+		return f / sc.Divisors[k]
+	case sc.Type == "linear":
+		return f / sc.Factor
+	case sc.Type == "llama3":
+		wavelen := 2 * math.Pi / f
+		lowWavelen := float64(sc.OriginalContext) / sc.LowFreqFactor
+		highWavelen := float64(sc.OriginalContext) / sc.HighFreqFactor
+		if wavelen < highWavelen {
+			return f
+		}
+		if wavelen > lowWavelen {
+			return f / sc.Factor
+		}
+		smooth := (float64(sc.OriginalContext)/wavelen - sc.LowFreqFactor) / (sc.HighFreqFactor - sc.LowFreqFactor)
+		return (1-smooth)*f/sc.Factor + smooth*f
+	}
+	return f
+}
+
+// refMatrix returns m's values in float64, dequantizing int8 blocks.
+func refMatrix(m *model.Matrix) []float64 {
+	out := make([]float64, m.Rows*m.Cols)
+	if q := m.Int8; q != nil {
+		for i, v := range q.Q {
+			out[i] = float64(q.Scales[i/kernels.Q8Block]) * float64(v)
+		}
+		return out
+	}
+	for i, v := range m.F32 {
+		out[i] = float64(v)
+	}
+	return out
+}
+
 // refLinear is y[t][j] = b[j] + Σ_i x[t][i]·W[j][i] with W stored [out][in].
-func refLinear(x [][]float64, w, b []float32, out int) [][]float64 {
+func refLinear(x [][]float64, m *model.Matrix, b []float32) [][]float64 {
+	w, out := refMatrix(m), m.Rows
 	y := make([][]float64, len(x))
 	for t, row := range x {
 		in := len(row)
@@ -146,7 +224,7 @@ func refLinear(x [][]float64, w, b []float32, out int) [][]float64 {
 				s = float64(b[j])
 			}
 			for i, v := range row {
-				s += v * float64(w[j*in+i])
+				s += v * w[j*in+i]
 			}
 			y[t][j] = s
 		}
@@ -170,6 +248,24 @@ func refLayerNorm(x [][]float64, g, b []float32, eps float64) [][]float64 {
 		y[t] = make([]float64, len(row))
 		for i, v := range row {
 			y[t][i] = (v-mean)/math.Sqrt(variance+eps)*float64(g[i]) + float64(b[i])
+		}
+	}
+	return y
+}
+
+// refRMSNorm scales each position by the inverse root mean square of its
+// features.
+func refRMSNorm(x [][]float64, g []float32, eps float64) [][]float64 {
+	y := make([][]float64, len(x))
+	for t, row := range x {
+		var ms float64
+		for _, v := range row {
+			ms += v * v
+		}
+		ms /= float64(len(row))
+		y[t] = make([]float64, len(row))
+		for i, v := range row {
+			y[t][i] = v / math.Sqrt(ms+eps) * float64(g[i])
 		}
 	}
 	return y
@@ -246,7 +342,7 @@ func weightsOf(t *testing.T, m *Model) *model.Weights {
 // within a few positions.
 func smallConfig(arch model.Arch) model.Config {
 	c := model.Config{
-		VocabSize: 211, NPositions: 48, NEmbd: 64, NLayer: 2, NHead: 4, NInner: 136,
+		ModelType: "gpt2", VocabSize: 211, NPositions: 48, NEmbd: 64, NLayer: 2, NHead: 4, NInner: 136,
 		LayerNormEps: 1e-5, Activation: "gelu_new", BOS: 210, EOS: 210, Arch: arch,
 	}
 	if arch.Positions == model.RoPE {
@@ -258,8 +354,24 @@ func smallConfig(arch model.Arch) model.Config {
 	return c
 }
 
+// llamaConfig is smallConfig for the Llama family: RMSNorm, SwiGLU, RoPE
+// (rotate-half, base 500), n_kv_head key/value heads, heads of headSize (0:
+// d/n_head), untied unless edit says otherwise.
+func llamaConfig(nHead, nKV, headSize int, edit func(*model.Config)) model.Config {
+	c := model.Config{
+		ModelType: "llama", VocabSize: 211, NPositions: 48, NEmbd: 64, NLayer: 2, NHead: nHead, NKVHead: nKV,
+		HeadSize: headSize, NInner: 136, LayerNormEps: 1e-5, BOS: 210, EOS: 210, Arch: model.LlamaArch, RoPETheta: 500,
+	}
+	if edit != nil {
+		edit(&c)
+	}
+	return c
+}
+
 // randomWeights fills every tensor with values from a fixed seed, large
 // enough that attention is far from uniform and every sublayer matters.
+// GPT-2 gets every bias; a Llama the ones its config names (q, k and v for
+// Qwen2).
 func randomWeights(cfg model.Config, seed uint64) *model.Weights {
 	rng := rand.New(rand.NewPCG(seed, 1))
 	vec := func(n int, center, scale float64) []float32 {
@@ -269,24 +381,55 @@ func randomWeights(cfg model.Config, seed uint64) *model.Weights {
 		}
 		return v
 	}
+	mat := func(rows, cols int, scale float64) *model.Matrix {
+		return model.F32Matrix(vec(rows*cols, 0, scale), rows, cols)
+	}
 	d, ff, v := cfg.NEmbd, cfg.NInner, cfg.VocabSize
-	w := &model.Weights{TokenEmbedding: vec(v*d, 0, 0.5)}
+	qd, kvd := cfg.QueryDim(), cfg.KVDim()
+	rms := cfg.Arch.NormKind == model.RMSNorm
+	norm := func() model.Norm {
+		if rms {
+			return model.Norm{Gain: vec(d, 1, 0.2)}
+		}
+		return model.Norm{Gain: vec(d, 1, 0.2), Bias: vec(d, 0, 0.1)}
+	}
+	bias := func(on bool, n int, scale float64) []float32 {
+		if !on {
+			return nil
+		}
+		return vec(n, 0, scale)
+	}
+	w := &model.Weights{TokenEmbedding: mat(v, d, 0.5)}
 	if cfg.Arch.Positions == model.LearnedPositions {
 		w.PositionEmbedding = vec(cfg.NPositions*d, 0, 0.2)
 	}
-	w.FinalGain, w.FinalBias = vec(d, 1, 0.2), vec(d, 0, 0.1)
+	w.FinalNorm = norm()
 	if !cfg.Arch.TiedEmbeddings {
-		w.Output = vec(v*d, 0, 0.5)
+		w.Output = mat(v, d, 0.5)
 	}
+	gpt2 := cfg.Arch.MLP == model.GELUMLP
+	qkvBias := gpt2 || cfg.ModelType == "qwen2" || cfg.AttentionBias
 	for l := 0; l < cfg.NLayer; l++ {
-		w.Layers = append(w.Layers, model.Layer{
-			LN1Gain: vec(d, 1, 0.2), LN1Bias: vec(d, 0, 0.1),
-			QKV: vec(3*d*d, 0, 0.25), QKVBias: vec(3*d, 0, 0.1),
-			AttnOut: vec(d*d, 0, 0.15), AttnOutBias: vec(d, 0, 0.05),
-			LN2Gain: vec(d, 1, 0.2), LN2Bias: vec(d, 0, 0.1),
-			FC: vec(ff*d, 0, 0.15), FCBias: vec(ff, 0, 0.1),
-			FCOut: vec(d*ff, 0, 0.1), FCOutBias: vec(d, 0, 0.05),
-		})
+		var L model.Layer
+		L.AttnNorm = norm()
+		if gpt2 {
+			// One draw for the fused matrix, as GPT-2 stores it.
+			qkv := mat(3*d, d, 0.25)
+			L.Q, L.K, L.V = qkv.RowRange(0, d), qkv.RowRange(d, 2*d), qkv.RowRange(2*d, 3*d)
+			b := vec(3*d, 0, 0.1)
+			L.QBias, L.KBias, L.VBias = b[:d:d], b[d:2*d:2*d], b[2*d:]
+		} else {
+			L.Q, L.K, L.V = mat(qd, d, 0.25), mat(kvd, d, 0.25), mat(kvd, d, 0.25)
+			L.QBias, L.KBias, L.VBias = bias(qkvBias, qd, 0.1), bias(qkvBias, kvd, 0.1), bias(qkvBias, kvd, 0.1)
+		}
+		L.O, L.OBias = mat(d, qd, 0.15), bias(gpt2 || cfg.AttentionBias, d, 0.05)
+		L.MLPNorm = norm()
+		if !gpt2 {
+			L.Gate, L.GateBias = mat(ff, d, 0.3), bias(cfg.MLPBias, ff, 0.1)
+		}
+		L.Up, L.UpBias = mat(ff, d, 0.15), bias(gpt2 || cfg.MLPBias, ff, 0.1)
+		L.Down, L.DownBias = mat(d, ff, 0.1), bias(gpt2 || cfg.MLPBias, d, 0.05)
+		w.Layers = append(w.Layers, L)
 	}
 	return w
 }

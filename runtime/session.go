@@ -63,6 +63,9 @@ func (m *Model) NewSession(opts SessionOptions) (*Session, error) {
 	if opts.Keep < 0 || opts.Keep > maxKeep {
 		return nil, fmt.Errorf("session keep %d: want 0..%d with capacity %d", opts.Keep, maxKeep, capacity)
 	}
+	if err := m.checkSinks(opts.Keep); err != nil {
+		return nil, err
+	}
 	batch := opts.Batch
 	if batch == 0 {
 		batch = 256
@@ -81,11 +84,20 @@ func (m *Model) NewSession(opts SessionOptions) (*Session, error) {
 }
 
 // capacity is the number of positions a sequence's cache holds when the
-// options ask for n (0: the model's n_positions).
+// options ask for n: 0 is the model's n_positions, at most
+// model.DefaultContext for RoPE, whose trained context can be far longer
+// than a session needs; a sliding-window model keeps no more than its
+// window, which the ring then slides over.
 func (m *Model) capacity(n int) (int, error) {
 	c := &m.cfg
 	if n == 0 {
 		n = c.NPositions
+		if c.Arch.Positions == model.RoPE {
+			n = min(n, model.DefaultContext)
+		}
+	}
+	if c.SlidingWindow > 0 && n > c.SlidingWindow {
+		n = c.SlidingWindow
 	}
 	if n < 1 || (c.Arch.Positions == model.LearnedPositions && n > c.NPositions) {
 		max := "any"
@@ -95,6 +107,15 @@ func (m *Model) capacity(n int) (int, error) {
 		return 0, fmt.Errorf("session capacity %d: want 1..%s", n, max)
 	}
 	return n, nil
+}
+
+// checkSinks refuses attention sinks on a sliding-window model: they would
+// make it attend positions its window excludes.
+func (m *Model) checkSinks(keep int) error {
+	if keep > 0 && m.cfg.SlidingWindow > 0 {
+		return fmt.Errorf("keep %d: the model attends a sliding window of %d positions, which attention sinks would change", keep, m.cfg.SlidingWindow)
+	}
+	return nil
 }
 
 // Pos is the number of tokens the session has processed.

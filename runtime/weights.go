@@ -2,8 +2,10 @@ package runtime
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/goformer/goformer/kernels"
+	"github.com/goformer/goformer/model"
 	"github.com/goformer/goformer/quant"
 )
 
@@ -41,22 +43,96 @@ func ParseWeights(s string) (Weights, error) {
 	return 0, fmt.Errorf("unknown weights %q (want f32 or int8)", s)
 }
 
-// newLinear wraps whichever form of an [out][in] matrix the weights hold,
-// quantizing an fp32 one when opts ask for int8 weights.
-func newLinear(name string, f32 []float32, q8 *quant.Matrix, out, in int, opts Options) (linear, error) {
+// newLinear wraps a weight matrix as the checkpoint keeps it, quantizing
+// an fp32 one when opts ask for int8 weights.
+func newLinear(name string, m *model.Matrix, opts Options) (linear, error) {
 	switch {
-	case q8 != nil:
-		return &q8Linear{m: q8}, nil
+	case m.Int8 != nil:
+		return &q8Linear{m: m.Int8}, nil
 	case opts.Weights == F32Weights:
-		return &f32Linear{w: f32, out: out, in: in}, nil
+		return &f32Linear{w: m.F32, out: m.Rows, in: m.Cols}, nil
 	case opts.Weights != Int8Weights:
 		return nil, fmt.Errorf("unknown weights %d", opts.Weights)
-	case in%kernels.Q8Block != 0:
-		return nil, fmt.Errorf("%s: int8 weights need rows of a multiple of %d values, it has %d", name, kernels.Q8Block, in)
+	case m.Cols%kernels.Q8Block != 0:
+		return nil, fmt.Errorf("%s: int8 weights need rows of a multiple of %d values, it has %d", name, kernels.Q8Block, m.Cols)
 	}
-	m, err := quant.QuantizeMatrix(f32, out, in)
+	q, err := quant.QuantizeMatrix(m.F32, m.Rows, m.Cols)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
-	return &q8Linear{m: m}, nil
+	return &q8Linear{m: q}, nil
+}
+
+// newLayerLinears builds a block's linears, fusing q/k/v and gate/up.
+func newLayerLinears(p string, L *model.Layer, mlp model.MLPKind, opts Options) (layerLinears, error) {
+	var ll layerLinears
+	var err error
+	lin := func(name string, m *model.Matrix) linear {
+		var l linear
+		if err == nil {
+			l, err = newLinear(p+name, m, opts)
+		}
+		return l
+	}
+	fuse := func(name string, ms ...*model.Matrix) *model.Matrix {
+		var f *model.Matrix
+		if err == nil {
+			if f, err = fuseRows(ms...); err != nil {
+				err = fmt.Errorf("%s%s: %w", p, name, err)
+			}
+		}
+		return f
+	}
+	qkv := fuse("query, key and value", L.Q, L.K, L.V)
+	ll.qkv = lin("query, key and value", qkv)
+	ll.qkvBias = fuseBiases([]int{L.Q.Rows, L.K.Rows, L.V.Rows}, L.QBias, L.KBias, L.VBias)
+	ll.out = lin("attention output", L.O)
+	if mlp == model.SwiGLUMLP {
+		ll.up = lin("gate and up", fuse("gate and up", L.Gate, L.Up))
+		ll.upBias = fuseBiases([]int{L.Gate.Rows, L.Up.Rows}, L.GateBias, L.UpBias)
+	} else {
+		ll.up, ll.upBias = lin("up", L.Up), L.UpBias
+	}
+	ll.down = lin("down", L.Down)
+	return ll, err
+}
+
+// fuseRows stacks matrices of one width and type, in order, into a new one.
+func fuseRows(ms ...*model.Matrix) (*model.Matrix, error) {
+	rows, cols := 0, ms[0].Cols
+	for _, m := range ms {
+		if m.Cols != cols || m.Type() != ms[0].Type() {
+			return nil, fmt.Errorf("cannot fuse a %s %d×%d matrix with a %s %d×%d one", ms[0].Type(), ms[0].Rows, cols, m.Type(), m.Rows, m.Cols)
+		}
+		rows += m.Rows
+	}
+	if ms[0].Int8 == nil {
+		w := make([]float32, 0, rows*cols)
+		for _, m := range ms {
+			w = append(w, m.F32...)
+		}
+		return model.F32Matrix(w, rows, cols), nil
+	}
+	q := &quant.Matrix{Rows: rows, Cols: cols}
+	for _, m := range ms {
+		q.Q = append(q.Q, m.Int8.Q...)
+		q.Scales = append(q.Scales, m.Int8.Scales...)
+	}
+	return model.Int8Matrix(q), nil
+}
+
+// fuseBiases concatenates the biases of fused matrices of the given row
+// counts; a missing one is zeros, and with none at all the result is nil.
+func fuseBiases(rows []int, biases ...[]float32) []float32 {
+	if !slices.ContainsFunc(biases, func(b []float32) bool { return b != nil }) {
+		return nil
+	}
+	var out []float32
+	for i, b := range biases {
+		if b == nil {
+			b = make([]float32, rows[i])
+		}
+		out = append(out, b...)
+	}
+	return out
 }

@@ -28,7 +28,7 @@ func TestInt8WeightsMatchF32(t *testing.T) {
 			m, err := newModel(cfg, w, Options{Weights: Int8Weights, Embeddings: F32Embeddings})
 			require.NoError(t, err)
 			for _, l := range m.layers {
-				for _, lin := range []linear{l.qkv, l.attnOut, l.fc, l.fcOut} {
+				for _, lin := range []linear{l.qkv, l.out, l.up, l.down} {
 					assert.IsType(t, &q8Linear{}, lin)
 				}
 			}
@@ -53,7 +53,7 @@ func TestInt8WeightsNeedWholeBlocks(t *testing.T) {
 	cfg := smallConfig(model.GPT2Arch) // d_ff 136
 	_, err := newModel(cfg, randomWeights(cfg, 3), Options{Weights: Int8Weights})
 	require.Error(t, err)
-	assert.Contains(t, err.Error(), "layer 0 fc out")
+	assert.Contains(t, err.Error(), "layer 0 down")
 	assert.Contains(t, err.Error(), "136")
 
 	_, err = ParseWeights("q4")

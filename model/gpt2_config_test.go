@@ -15,7 +15,7 @@ const tinyConfigJSON = `{"model_type": "gpt2", "architectures": ["GPT2LMHeadMode
 func TestParseConfig(t *testing.T) {
 	c, err := ParseConfig([]byte(tinyConfigJSON))
 	require.NoError(t, err)
-	assert.Equal(t, Config{VocabSize: 7, NPositions: 5, NEmbd: 4, NLayer: 2, NHead: 2, NInner: 12,
+	assert.Equal(t, Config{ModelType: "gpt2", VocabSize: 7, NPositions: 5, NEmbd: 4, NLayer: 2, NHead: 2, NInner: 12,
 		LayerNormEps: 1e-5, Activation: "gelu_new", BOS: 6, EOS: 5, Arch: GPT2Arch}, c)
 	assert.Equal(t, 2, c.HeadDim())
 }
@@ -64,7 +64,6 @@ func TestParseConfigRejects(t *testing.T) {
 		{"eps below float32", `{` + base + `, "layer_norm_epsilon": 1e-50}`, "layer_norm_epsilon 1e-50 is not a positive float32"},
 		{"eos outside vocab", `{` + base + `}`, "bos_token_id 50256 is outside the vocabulary of 7 tokens"},
 		{"bos negative", `{` + base + `, "bos_token_id": -1, "eos_token_id": 0}`, "bos_token_id -1 is outside"},
-		{"model_type llama", `{` + base + `, "model_type": "llama"}`, `model_type "llama" is not gpt2`},
 		{"architectures", `{` + base + `, "architectures": ["LlamaForCausalLM"]}`, `architectures has "LlamaForCausalLM"`},
 		{"inverse layer scaling", `{` + base + `, "scale_attn_by_inverse_layer_idx": true}`, "scale_attn_by_inverse_layer_idx true is not implemented"},
 		{"unscaled attention", `{` + base + `, "scale_attn_weights": false}`, "scale_attn_weights false is not implemented"},
@@ -77,4 +76,14 @@ func TestParseConfigRejects(t *testing.T) {
 			assert.True(t, strings.HasPrefix(err.Error(), "invalid model config: "), err.Error())
 		})
 	}
+}
+
+// An architecture goformer does not run is ErrUnsupported, not a malformed
+// config: callers branch on the difference.
+func TestParseConfigUnsupportedModelType(t *testing.T) {
+	_, err := ParseConfig([]byte(`{"model_type": "gemma2", "vocab_size": 7}`))
+	require.Error(t, err)
+	assert.ErrorIs(t, err, ErrUnsupported)
+	assert.NotErrorIs(t, err, ErrInvalidConfig)
+	assert.Contains(t, err.Error(), `model_type "gemma2" (goformer reads gpt2, llama, mistral, qwen2)`)
 }
