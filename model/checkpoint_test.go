@@ -31,7 +31,7 @@ func tinyWant(ts []tinyTensor) Weights {
 			O: F32Matrix(transposed(v(h+"attn.c_proj.weight"), 4, 4), 4, 4), OBias: v(h + "attn.c_proj.bias"),
 			MLPNorm: Norm{Gain: v(h + "ln_2.weight"), Bias: v(h + "ln_2.bias")},
 			Up:      F32Matrix(transposed(v(h+"mlp.c_fc.weight"), 4, 12), 12, 4), UpBias: v(h + "mlp.c_fc.bias"),
-			Down:    F32Matrix(transposed(v(h+"mlp.c_proj.weight"), 12, 4), 4, 12), DownBias: v(h + "mlp.c_proj.bias"),
+			Down: F32Matrix(transposed(v(h+"mlp.c_proj.weight"), 12, 4), 4, 12), DownBias: v(h + "mlp.c_proj.bias"),
 		})
 	}
 	return w

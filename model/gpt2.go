@@ -5,7 +5,6 @@ import (
 	"math"
 	"regexp"
 	"strconv"
-
 )
 
 // gpt2Layout lists the tensors of a GPT-2 checkpoint with config c, in file
@@ -116,4 +115,3 @@ func sameBits(a, b []float32) bool {
 	}
 	return true
 }
-

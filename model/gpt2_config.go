@@ -172,4 +172,3 @@ func (j *gpt2ConfigJSON) config() (Config, error) {
 	}
 	return c, nil
 }
-

@@ -18,9 +18,9 @@ type hfTensor struct {
 	// conv1D marks Hugging Face's Conv1D weights (GPT-2), stored [in, out]
 	// for y = x·W; they are transposed once into the run-time [out][in].
 	conv1D bool
-	matrix **Matrix    // a weight matrix, [out][in] at run time
-	vector *[]float32  // or a vector (norm, bias, position table)
-	absent bool        // the checkpoint may lack it: the field stays nil
+	matrix **Matrix   // a weight matrix, [out][in] at run time
+	vector *[]float32 // or a vector (norm, bias, position table)
+	absent bool       // the checkpoint may lack it: the field stays nil
 }
 
 // hfMatrix is a weight matrix stored [out][in], as nn.Linear keeps it.

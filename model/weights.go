@@ -94,7 +94,7 @@ type Layer struct {
 	MLPNorm Norm
 	// Gate is nil for a GELU MLP, Down(GELU(Up·x)); a SwiGLU MLP is
 	// Down(SiLU(Gate·x) ⊙ Up·x). Gate and Up are [d_ff][d], Down [d][d_ff].
-	Gate, Up, Down           *Matrix
+	Gate, Up, Down             *Matrix
 	GateBias, UpBias, DownBias []float32
 }
 

@@ -64,10 +64,10 @@ func (l *q8Linear) bytes() int { return len(l.m.Q) + 4*len(l.m.Scales) }
 // output element is computed exactly as its part alone would be
 // (TestFusedLinearsMatchTheirParts).
 type layerLinears struct {
-	qkv      linear    // [n_head·hd + 2·n_kv_head·hd][d]
-	qkvBias  []float32 // nil without biases
-	out      linear    // [d][n_head·hd]
-	up       linear    // GELU: [d_ff][d]; SwiGLU: [gate | up], [2·d_ff][d]
-	upBias   []float32
-	down     linear // [d][d_ff]
+	qkv     linear    // [n_head·hd + 2·n_kv_head·hd][d]
+	qkvBias []float32 // nil without biases
+	out     linear    // [d][n_head·hd]
+	up      linear    // GELU: [d_ff][d]; SwiGLU: [gate | up], [2·d_ff][d]
+	upBias  []float32
+	down    linear // [d][d_ff]
 }
