@@ -132,7 +132,15 @@ DATA vconst<>+496(SB)/4, $0xbd922279
 DATA vconst<>+500(SB)/4, $0xbd922279
 DATA vconst<>+504(SB)/4, $0xbd922279
 DATA vconst<>+508(SB)/4, $0xbd922279
-GLOBL vconst<>(SB), RODATA|NOPTR, $512
+DATA vconst<>+512(SB)/4, $0x80000000
+DATA vconst<>+516(SB)/4, $0x80000000
+DATA vconst<>+520(SB)/4, $0x80000000
+DATA vconst<>+524(SB)/4, $0x80000000
+DATA vconst<>+528(SB)/4, $0x80000000
+DATA vconst<>+532(SB)/4, $0x80000000
+DATA vconst<>+536(SB)/4, $0x80000000
+DATA vconst<>+540(SB)/4, $0x80000000
+GLOBL vconst<>(SB), RODATA|NOPTR, $544
 
 DATA tailmask<>+0(SB)/4, $0xffffffff
 DATA tailmask<>+4(SB)/4, $0xffffffff
@@ -1069,6 +1077,149 @@ L12done:
 	VZEROUPPER
 	RET
 
+// func SwiGLUAVX512(out []float32, gate []float32, up []float32)
+// Requires: AVX, AVX512F, BMI2
+TEXT ·SwiGLUAVX512(SB), NOSPLIT, $0-72
+	MOVQ         out_base+0(FP), AX
+	MOVQ         gate_base+24(FP), CX
+	MOVQ         up_base+48(FP), DX
+	MOVQ         out_len+8(FP), BX
+	VBROADCASTSS vconst<>+0(SB), Z0
+	VBROADCASTSS vconst<>+32(SB), Z1
+	VBROADCASTSS vconst<>+64(SB), Z2
+	VBROADCASTSS vconst<>+96(SB), Z3
+	VBROADCASTSS vconst<>+128(SB), Z4
+	VBROADCASTSS vconst<>+160(SB), Z5
+	VBROADCASTSS vconst<>+192(SB), Z6
+	VBROADCASTSS vconst<>+224(SB), Z7
+	VBROADCASTSS vconst<>+256(SB), Z8
+	VBROADCASTSS vconst<>+288(SB), Z9
+	VBROADCASTSS vconst<>+320(SB), Z10
+	VBROADCASTSS vconst<>+352(SB), Z11
+	VBROADCASTSS vconst<>+512(SB), Z12
+	XORQ         SI, SI
+	MOVQ         BX, DI
+	ANDQ         $-16, DI
+	MOVQ         BX, R8
+	ANDQ         $-32, R8
+
+L13unrolled:
+	CMPQ         SI, R8
+	JAE          L13single
+	VMOVUPS      (CX)(SI*4), Z13
+	VPXORD       Z12, Z13, Z14
+	VCMPPS       $0x05, Z0, Z14, K1
+	VMAXPS       Z14, Z0, Z14
+	VMINPS       Z14, Z1, Z14
+	VMULPS       Z2, Z14, Z16
+	VRNDSCALEPS  $0x00, Z16, Z16
+	VFNMADD231PS Z3, Z16, Z14
+	VFNMADD231PS Z4, Z16, Z14
+	VMOVUPS      Z5, Z15
+	VFMADD213PS  Z6, Z14, Z15
+	VFMADD213PS  Z7, Z14, Z15
+	VFMADD213PS  Z8, Z14, Z15
+	VFMADD213PS  Z9, Z14, Z15
+	VFMADD213PS  Z10, Z14, Z15
+	VFMADD213PS  Z11, Z14, Z15
+	VFMADD213PS  Z11, Z14, Z15
+	VSCALEFPS    Z16, Z15, Z15
+	VMOVAPS.Z    Z15, K1, Z15
+	VADDPS       Z11, Z15, Z15
+	VDIVPS       Z15, Z13, Z13
+	VMULPS       (DX)(SI*4), Z13, Z13
+	VMOVUPS      Z13, (AX)(SI*4)
+	VMOVUPS      64(CX)(SI*4), Z13
+	VPXORD       Z12, Z13, Z14
+	VCMPPS       $0x05, Z0, Z14, K1
+	VMAXPS       Z14, Z0, Z14
+	VMINPS       Z14, Z1, Z14
+	VMULPS       Z2, Z14, Z16
+	VRNDSCALEPS  $0x00, Z16, Z16
+	VFNMADD231PS Z3, Z16, Z14
+	VFNMADD231PS Z4, Z16, Z14
+	VMOVUPS      Z5, Z15
+	VFMADD213PS  Z6, Z14, Z15
+	VFMADD213PS  Z7, Z14, Z15
+	VFMADD213PS  Z8, Z14, Z15
+	VFMADD213PS  Z9, Z14, Z15
+	VFMADD213PS  Z10, Z14, Z15
+	VFMADD213PS  Z11, Z14, Z15
+	VFMADD213PS  Z11, Z14, Z15
+	VSCALEFPS    Z16, Z15, Z15
+	VMOVAPS.Z    Z15, K1, Z15
+	VADDPS       Z11, Z15, Z15
+	VDIVPS       Z15, Z13, Z13
+	VMULPS       64(DX)(SI*4), Z13, Z13
+	VMOVUPS      Z13, 64(AX)(SI*4)
+	ADDQ         $0x00000020, SI
+	JMP          L13unrolled
+
+L13single:
+	CMPQ         SI, DI
+	JAE          L13tail
+	VMOVUPS      (CX)(SI*4), Z13
+	VPXORD       Z12, Z13, Z14
+	VCMPPS       $0x05, Z0, Z14, K1
+	VMAXPS       Z14, Z0, Z14
+	VMINPS       Z14, Z1, Z14
+	VMULPS       Z2, Z14, Z16
+	VRNDSCALEPS  $0x00, Z16, Z16
+	VFNMADD231PS Z3, Z16, Z14
+	VFNMADD231PS Z4, Z16, Z14
+	VMOVUPS      Z5, Z15
+	VFMADD213PS  Z6, Z14, Z15
+	VFMADD213PS  Z7, Z14, Z15
+	VFMADD213PS  Z8, Z14, Z15
+	VFMADD213PS  Z9, Z14, Z15
+	VFMADD213PS  Z10, Z14, Z15
+	VFMADD213PS  Z11, Z14, Z15
+	VFMADD213PS  Z11, Z14, Z15
+	VSCALEFPS    Z16, Z15, Z15
+	VMOVAPS.Z    Z15, K1, Z15
+	VADDPS       Z11, Z15, Z15
+	VDIVPS       Z15, Z13, Z13
+	VMULPS       (DX)(SI*4), Z13, Z13
+	VMOVUPS      Z13, (AX)(SI*4)
+	ADDQ         $0x00000010, SI
+	JMP          L13single
+
+L13tail:
+	CMPQ         SI, BX
+	JAE          L13done
+	SUBQ         SI, BX
+	MOVL         $0xffffffff, DI
+	BZHIL        BX, DI, DI
+	KMOVW        DI, K1
+	VMOVUPS.Z    (CX)(SI*4), K1, Z13
+	VPXORD       Z12, Z13, Z12
+	VCMPPS       $0x05, Z0, Z12, K2
+	VMAXPS       Z12, Z0, Z12
+	VMINPS       Z12, Z1, Z12
+	VMULPS       Z2, Z12, Z0
+	VRNDSCALEPS  $0x00, Z0, Z0
+	VFNMADD231PS Z3, Z0, Z12
+	VFNMADD231PS Z4, Z0, Z12
+	VMOVUPS      Z5, Z1
+	VFMADD213PS  Z6, Z12, Z1
+	VFMADD213PS  Z7, Z12, Z1
+	VFMADD213PS  Z8, Z12, Z1
+	VFMADD213PS  Z9, Z12, Z1
+	VFMADD213PS  Z10, Z12, Z1
+	VFMADD213PS  Z11, Z12, Z1
+	VFMADD213PS  Z11, Z12, Z1
+	VSCALEFPS    Z0, Z1, Z1
+	VMOVAPS.Z    Z1, K2, Z1
+	VADDPS       Z11, Z1, Z1
+	VDIVPS       Z1, Z13, Z13
+	VMOVUPS.Z    (DX)(SI*4), K1, Z0
+	VMULPS       Z0, Z13, Z13
+	VMOVUPS      Z13, K1, (AX)(SI*4)
+
+L13done:
+	VZEROUPPER
+	RET
+
 // func AddAVX512(dst []float32, a []float32, b []float32)
 // Requires: AVX, AVX512F, BMI2
 TEXT ·AddAVX512(SB), NOSPLIT, $0-72
@@ -1082,9 +1233,9 @@ TEXT ·AddAVX512(SB), NOSPLIT, $0-72
 	MOVQ BX, R8
 	ANDQ $-64, R8
 
-L13unrolled:
+L14unrolled:
 	CMPQ    SI, R8
-	JAE     L13single
+	JAE     L14single
 	VMOVUPS (CX)(SI*4), Z0
 	VADDPS  (DX)(SI*4), Z0, Z0
 	VMOVUPS Z0, (AX)(SI*4)
@@ -1098,20 +1249,20 @@ L13unrolled:
 	VADDPS  192(DX)(SI*4), Z0, Z0
 	VMOVUPS Z0, 192(AX)(SI*4)
 	ADDQ    $0x00000040, SI
-	JMP     L13unrolled
+	JMP     L14unrolled
 
-L13single:
+L14single:
 	CMPQ    SI, DI
-	JAE     L13tail
+	JAE     L14tail
 	VMOVUPS (CX)(SI*4), Z0
 	VADDPS  (DX)(SI*4), Z0, Z0
 	VMOVUPS Z0, (AX)(SI*4)
 	ADDQ    $0x00000010, SI
-	JMP     L13single
+	JMP     L14single
 
-L13tail:
+L14tail:
 	CMPQ      SI, BX
-	JAE       L13done
+	JAE       L14done
 	SUBQ      SI, BX
 	MOVL      $0xffffffff, DI
 	BZHIL     BX, DI, DI
@@ -1121,7 +1272,7 @@ L13tail:
 	VADDPS    Z1, Z0, Z0
 	VMOVUPS   Z0, K1, (AX)(SI*4)
 
-L13done:
+L14done:
 	VZEROUPPER
 	RET
 
@@ -1138,9 +1289,9 @@ TEXT ·ScaleAVX512(SB), NOSPLIT, $0-28
 	MOVQ         CX, SI
 	ANDQ         $-64, SI
 
-L14unrolled:
+L15unrolled:
 	CMPQ    DX, SI
-	JAE     L14single
+	JAE     L15single
 	VMOVUPS (AX)(DX*4), Z1
 	VMULPS  Z0, Z1, Z1
 	VMOVUPS Z1, (AX)(DX*4)
@@ -1154,20 +1305,20 @@ L14unrolled:
 	VMULPS  Z0, Z1, Z1
 	VMOVUPS Z1, 192(AX)(DX*4)
 	ADDQ    $0x00000040, DX
-	JMP     L14unrolled
+	JMP     L15unrolled
 
-L14single:
+L15single:
 	CMPQ    DX, BX
-	JAE     L14tail
+	JAE     L15tail
 	VMOVUPS (AX)(DX*4), Z1
 	VMULPS  Z0, Z1, Z1
 	VMOVUPS Z1, (AX)(DX*4)
 	ADDQ    $0x00000010, DX
-	JMP     L14single
+	JMP     L15single
 
-L14tail:
+L15tail:
 	CMPQ      DX, CX
-	JAE       L14done
+	JAE       L15done
 	SUBQ      DX, CX
 	MOVL      $0xffffffff, BX
 	BZHIL     CX, BX, BX
@@ -1176,7 +1327,7 @@ L14tail:
 	VMULPS    Z0, Z1, Z1
 	VMOVUPS   Z1, K1, (AX)(DX*4)
 
-L14done:
+L15done:
 	VZEROUPPER
 	RET
 
@@ -1196,9 +1347,9 @@ TEXT ·DotAVX512(SB), NOSPLIT, $0-52
 	MOVQ   DX, DI
 	ANDQ   $-64, DI
 
-L15unrolled:
+L16unrolled:
 	CMPQ        BX, DI
-	JAE         L15single
+	JAE         L16single
 	VMOVUPS     (AX)(BX*4), Z4
 	VFMADD231PS (CX)(BX*4), Z4, Z0
 	VMOVUPS     64(AX)(BX*4), Z4
@@ -1208,19 +1359,19 @@ L15unrolled:
 	VMOVUPS     192(AX)(BX*4), Z4
 	VFMADD231PS 192(CX)(BX*4), Z4, Z3
 	ADDQ        $0x00000040, BX
-	JMP         L15unrolled
+	JMP         L16unrolled
 
-L15single:
+L16single:
 	CMPQ        BX, SI
-	JAE         L15tail
+	JAE         L16tail
 	VMOVUPS     (AX)(BX*4), Z4
 	VFMADD231PS (CX)(BX*4), Z4, Z0
 	ADDQ        $0x00000010, BX
-	JMP         L15single
+	JMP         L16single
 
-L15tail:
+L16tail:
 	CMPQ        BX, DX
-	JAE         L15done
+	JAE         L16done
 	SUBQ        BX, DX
 	MOVL        $0xffffffff, SI
 	BZHIL       DX, SI, SI
@@ -1229,7 +1380,7 @@ L15tail:
 	VMOVUPS.Z   (CX)(BX*4), K1, Z5
 	VFMADD231PS Z5, Z4, Z0
 
-L15done:
+L16done:
 	VADDPS        Z2, Z0, Z0
 	VADDPS        Z3, Z1, Z1
 	VADDPS        Z1, Z0, Z0
@@ -1259,9 +1410,9 @@ TEXT ·AxpyAVX512(SB), NOSPLIT, $0-56
 	MOVQ         DX, DI
 	ANDQ         $-64, DI
 
-L16unrolled:
+L17unrolled:
 	CMPQ        BX, DI
-	JAE         L16single
+	JAE         L17single
 	VMOVUPS     (AX)(BX*4), Z1
 	VFMADD231PS (CX)(BX*4), Z0, Z1
 	VMOVUPS     Z1, (AX)(BX*4)
@@ -1275,20 +1426,20 @@ L16unrolled:
 	VFMADD231PS 192(CX)(BX*4), Z0, Z1
 	VMOVUPS     Z1, 192(AX)(BX*4)
 	ADDQ        $0x00000040, BX
-	JMP         L16unrolled
+	JMP         L17unrolled
 
-L16single:
+L17single:
 	CMPQ        BX, SI
-	JAE         L16tail
+	JAE         L17tail
 	VMOVUPS     (AX)(BX*4), Z1
 	VFMADD231PS (CX)(BX*4), Z0, Z1
 	VMOVUPS     Z1, (AX)(BX*4)
 	ADDQ        $0x00000010, BX
-	JMP         L16single
+	JMP         L17single
 
-L16tail:
+L17tail:
 	CMPQ        BX, DX
-	JAE         L16done
+	JAE         L17done
 	SUBQ        BX, DX
 	MOVL        $0xffffffff, SI
 	BZHIL       DX, SI, SI
@@ -1298,7 +1449,7 @@ L16tail:
 	VFMADD231PS Z2, Z0, Z1
 	VMOVUPS     Z1, K1, (AX)(BX*4)
 
-L16done:
+L17done:
 	VZEROUPPER
 	RET
 
@@ -1317,9 +1468,9 @@ TEXT ·RoPEHalfAVX512(SB), NOSPLIT, $0-72
 	MOVQ BX, R10
 	ANDQ $-16, R10
 
-L17single:
+L18single:
 	CMPQ        R9, R10
-	JAE         L17tail
+	JAE         L18tail
 	VMOVUPS     (AX)(R9*4), Z0
 	VMOVUPS     (SI)(R9*4), Z1
 	VMULPS      (CX)(R9*4), Z0, Z2
@@ -1329,11 +1480,11 @@ L17single:
 	VMOVUPS     Z2, (AX)(R9*4)
 	VMOVUPS     Z1, (SI)(R9*4)
 	ADDQ        $0x00000010, R9
-	JMP         L17single
+	JMP         L18single
 
-L17tail:
+L18tail:
 	CMPQ        R9, BX
-	JAE         L17done
+	JAE         L18done
 	SUBQ        R9, BX
 	MOVL        $0xffffffff, R10
 	BZHIL       BX, R10, R10
@@ -1351,7 +1502,7 @@ L17tail:
 	VMOVUPS     Z2, K1, (AX)(R9*4)
 	VMOVUPS     Z1, K1, (SI)(R9*4)
 
-L17done:
+L18done:
 	VZEROUPPER
 	RET
 
@@ -1368,9 +1519,9 @@ TEXT ·RoPEInterleavedAVX512(SB), NOSPLIT, $0-72
 	MOVQ BX, R8
 	ANDQ $-32, R8
 
-L18unrolled:
+L19unrolled:
 	CMPQ        SI, R8
-	JAE         L18single
+	JAE         L19single
 	VMOVUPS     (AX)(SI*4), Z0
 	VPERMILPS   $0xb1, Z0, Z1
 	VMULPS      (CX)(SI*4), Z0, Z0
@@ -1382,22 +1533,22 @@ L18unrolled:
 	VFMADD231PS 64(DX)(SI*4), Z1, Z0
 	VMOVUPS     Z0, 64(AX)(SI*4)
 	ADDQ        $0x00000020, SI
-	JMP         L18unrolled
+	JMP         L19unrolled
 
-L18single:
+L19single:
 	CMPQ        SI, DI
-	JAE         L18tail
+	JAE         L19tail
 	VMOVUPS     (AX)(SI*4), Z0
 	VPERMILPS   $0xb1, Z0, Z1
 	VMULPS      (CX)(SI*4), Z0, Z0
 	VFMADD231PS (DX)(SI*4), Z1, Z0
 	VMOVUPS     Z0, (AX)(SI*4)
 	ADDQ        $0x00000010, SI
-	JMP         L18single
+	JMP         L19single
 
-L18tail:
+L19tail:
 	CMPQ        SI, BX
-	JAE         L18done
+	JAE         L19done
 	SUBQ        SI, BX
 	MOVL        $0xffffffff, DI
 	BZHIL       BX, DI, DI
@@ -1410,7 +1561,7 @@ L18tail:
 	VFMADD231PS Z2, Z1, Z0
 	VMOVUPS     Z0, K1, (AX)(SI*4)
 
-L18done:
+L19done:
 	VZEROUPPER
 	RET
 
@@ -1426,9 +1577,9 @@ TEXT ·ExpAVX2(SB), NOSPLIT, $0-48
 	MOVQ DX, DI
 	ANDQ $-16, DI
 
-L19unrolled:
+L20unrolled:
 	CMPQ         BX, DI
-	JAE          L19single
+	JAE          L20single
 	VMOVUPS      (CX)(BX*4), Y0
 	VCMPPS       $0x05, vconst<>+0(SB), Y0, Y2
 	VMOVUPS      vconst<>+0(SB), Y1
@@ -1488,11 +1639,11 @@ L19unrolled:
 	VANDPS       Y2, Y1, Y1
 	VMOVUPS      Y1, 32(AX)(BX*4)
 	ADDQ         $0x00000010, BX
-	JMP          L19unrolled
+	JMP          L20unrolled
 
-L19single:
+L20single:
 	CMPQ         BX, SI
-	JAE          L19tail
+	JAE          L20tail
 	VMOVUPS      (CX)(BX*4), Y0
 	VCMPPS       $0x05, vconst<>+0(SB), Y0, Y2
 	VMOVUPS      vconst<>+0(SB), Y1
@@ -1523,11 +1674,11 @@ L19single:
 	VANDPS       Y2, Y1, Y1
 	VMOVUPS      Y1, (AX)(BX*4)
 	ADDQ         $0x00000008, BX
-	JMP          L19single
+	JMP          L20single
 
-L19tail:
+L20tail:
 	CMPQ         BX, DX
-	JAE          L19done
+	JAE          L20done
 	SUBQ         BX, DX
 	LEAQ         tailmask<>+0(SB), SI
 	NEGQ         DX
@@ -1562,7 +1713,7 @@ L19tail:
 	VANDPS       Y3, Y2, Y2
 	VMASKMOVPS   Y2, Y0, (AX)(BX*4)
 
-L19done:
+L20done:
 	VZEROUPPER
 	RET
 
@@ -1581,9 +1732,9 @@ TEXT ·SoftmaxAVX2(SB), NOSPLIT, $0-24
 	MOVQ    CX, SI
 	ANDQ    $-32, SI
 
-L20unrolled:
+L21unrolled:
 	CMPQ    DX, SI
-	JAE     L20single
+	JAE     L21single
 	VMOVUPS (AX)(DX*4), Y4
 	VMAXPS  Y4, Y0, Y0
 	VMOVUPS 32(AX)(DX*4), Y4
@@ -1593,19 +1744,19 @@ L20unrolled:
 	VMOVUPS 96(AX)(DX*4), Y4
 	VMAXPS  Y4, Y3, Y3
 	ADDQ    $0x00000020, DX
-	JMP     L20unrolled
+	JMP     L21unrolled
 
-L20single:
+L21single:
 	CMPQ    DX, BX
-	JAE     L20tail
+	JAE     L21tail
 	VMOVUPS (AX)(DX*4), Y4
 	VMAXPS  Y4, Y0, Y0
 	ADDQ    $0x00000008, DX
-	JMP     L20single
+	JMP     L21single
 
-L20tail:
+L21tail:
 	CMPQ       DX, CX
-	JAE        L20done
+	JAE        L21done
 	MOVQ       CX, BX
 	SUBQ       DX, BX
 	LEAQ       tailmask<>+0(SB), SI
@@ -1616,7 +1767,7 @@ L20tail:
 	VBLENDVPS  Y4, Y5, Y6, Y5
 	VMAXPS     Y5, Y0, Y0
 
-L20done:
+L21done:
 	VMAXPS       Y2, Y0, Y0
 	VMAXPS       Y3, Y1, Y1
 	VMAXPS       Y1, Y0, Y0
@@ -1637,9 +1788,9 @@ L20done:
 	MOVQ         CX, SI
 	ANDQ         $-32, SI
 
-L21unrolled:
+L22unrolled:
 	CMPQ         DX, SI
-	JAE          L21single
+	JAE          L22single
 	VMOVUPS      (AX)(DX*4), Y5
 	VSUBPS       Y0, Y5, Y5
 	VCMPPS       $0x05, vconst<>+0(SB), Y5, Y7
@@ -1765,11 +1916,11 @@ L21unrolled:
 	VMOVUPS      Y6, 96(AX)(DX*4)
 	VADDPS       Y6, Y4, Y4
 	ADDQ         $0x00000020, DX
-	JMP          L21unrolled
+	JMP          L22unrolled
 
-L21single:
+L22single:
 	CMPQ         DX, BX
-	JAE          L21tail
+	JAE          L22tail
 	VMOVUPS      (AX)(DX*4), Y5
 	VSUBPS       Y0, Y5, Y5
 	VCMPPS       $0x05, vconst<>+0(SB), Y5, Y7
@@ -1802,11 +1953,11 @@ L21single:
 	VMOVUPS      Y6, (AX)(DX*4)
 	VADDPS       Y6, Y1, Y1
 	ADDQ         $0x00000008, DX
-	JMP          L21single
+	JMP          L22single
 
-L21tail:
+L22tail:
 	CMPQ         DX, CX
-	JAE          L21done
+	JAE          L22done
 	MOVQ         CX, BX
 	SUBQ         DX, BX
 	LEAQ         tailmask<>+0(SB), SI
@@ -1845,7 +1996,7 @@ L21tail:
 	VANDPS       Y5, Y0, Y0
 	VADDPS       Y0, Y1, Y1
 
-L21done:
+L22done:
 	VADDPS       Y3, Y1, Y1
 	VADDPS       Y4, Y2, Y2
 	VADDPS       Y2, Y1, Y1
@@ -1864,9 +2015,9 @@ L21done:
 	MOVQ         CX, SI
 	ANDQ         $-32, SI
 
-L22unrolled:
+L23unrolled:
 	CMPQ    DX, SI
-	JAE     L22single
+	JAE     L23single
 	VMOVUPS (AX)(DX*4), Y1
 	VMULPS  Y0, Y1, Y1
 	VMOVUPS Y1, (AX)(DX*4)
@@ -1880,20 +2031,20 @@ L22unrolled:
 	VMULPS  Y0, Y1, Y1
 	VMOVUPS Y1, 96(AX)(DX*4)
 	ADDQ    $0x00000020, DX
-	JMP     L22unrolled
+	JMP     L23unrolled
 
-L22single:
+L23single:
 	CMPQ    DX, BX
-	JAE     L22tail
+	JAE     L23tail
 	VMOVUPS (AX)(DX*4), Y1
 	VMULPS  Y0, Y1, Y1
 	VMOVUPS Y1, (AX)(DX*4)
 	ADDQ    $0x00000008, DX
-	JMP     L22single
+	JMP     L23single
 
-L22tail:
+L23tail:
 	CMPQ       DX, CX
-	JAE        L22done
+	JAE        L23done
 	SUBQ       DX, CX
 	LEAQ       tailmask<>+0(SB), BX
 	NEGQ       CX
@@ -1902,7 +2053,7 @@ L22tail:
 	VMULPS     Y0, Y2, Y2
 	VMASKMOVPS Y2, Y1, (AX)(DX*4)
 
-L22done:
+L23done:
 	VZEROUPPER
 	RET
 
@@ -1919,9 +2070,9 @@ TEXT ·LayerNormAVX2(SB), NOSPLIT, $0-100
 	VXORPS     X1, X1, X1
 	VCVTSI2SSQ DI, X1, X1
 	TESTQ      DX, DX
-	JZ         R23done
+	JZ         R24done
 
-R23row:
+R24row:
 	VXORPS Y2, Y2, Y2
 	VXORPS Y3, Y3, Y3
 	VXORPS Y4, Y4, Y4
@@ -1932,26 +2083,26 @@ R23row:
 	MOVQ   DI, R10
 	ANDQ   $-32, R10
 
-L24unrolled:
+L25unrolled:
 	CMPQ   R8, R10
-	JAE    L24single
+	JAE    L25single
 	VADDPS (CX)(R8*4), Y2, Y2
 	VADDPS 32(CX)(R8*4), Y3, Y3
 	VADDPS 64(CX)(R8*4), Y4, Y4
 	VADDPS 96(CX)(R8*4), Y5, Y5
 	ADDQ   $0x00000020, R8
-	JMP    L24unrolled
+	JMP    L25unrolled
 
-L24single:
+L25single:
 	CMPQ   R8, R9
-	JAE    L24tail
+	JAE    L25tail
 	VADDPS (CX)(R8*4), Y2, Y2
 	ADDQ   $0x00000008, R8
-	JMP    L24single
+	JMP    L25single
 
-L24tail:
+L25tail:
 	CMPQ       R8, DI
-	JAE        L24done
+	JAE        L25done
 	MOVQ       DI, R9
 	SUBQ       R8, R9
 	LEAQ       tailmask<>+0(SB), R10
@@ -1960,7 +2111,7 @@ L24tail:
 	VMASKMOVPS (CX)(R8*4), Y6, Y6
 	VADDPS     Y6, Y2, Y2
 
-L24done:
+L25done:
 	VADDPS       Y4, Y2, Y2
 	VADDPS       Y5, Y3, Y3
 	VADDPS       Y3, Y2, Y2
@@ -1982,9 +2133,9 @@ L24done:
 	MOVQ         DI, R10
 	ANDQ         $-32, R10
 
-L25unrolled:
+L26unrolled:
 	CMPQ        R8, R10
-	JAE         L25single
+	JAE         L26single
 	VMOVUPS     (CX)(R8*4), Y7
 	VSUBPS      Y2, Y7, Y7
 	VFMADD231PS Y7, Y7, Y3
@@ -1998,20 +2149,20 @@ L25unrolled:
 	VSUBPS      Y2, Y7, Y7
 	VFMADD231PS Y7, Y7, Y6
 	ADDQ        $0x00000020, R8
-	JMP         L25unrolled
+	JMP         L26unrolled
 
-L25single:
+L26single:
 	CMPQ        R8, R9
-	JAE         L25tail
+	JAE         L26tail
 	VMOVUPS     (CX)(R8*4), Y7
 	VSUBPS      Y2, Y7, Y7
 	VFMADD231PS Y7, Y7, Y3
 	ADDQ        $0x00000008, R8
-	JMP         L25single
+	JMP         L26single
 
-L25tail:
+L26tail:
 	CMPQ        R8, DI
-	JAE         L25done
+	JAE         L26done
 	MOVQ        DI, R9
 	SUBQ        R8, R9
 	LEAQ        tailmask<>+0(SB), R10
@@ -2022,7 +2173,7 @@ L25tail:
 	VANDPS      Y7, Y8, Y8
 	VFMADD231PS Y8, Y8, Y3
 
-L25done:
+L26done:
 	VADDPS       Y5, Y3, Y3
 	VADDPS       Y6, Y4, Y4
 	VADDPS       Y4, Y3, Y3
@@ -2044,9 +2195,9 @@ L25done:
 	MOVQ         DI, R10
 	ANDQ         $-32, R10
 
-L26unrolled:
+L27unrolled:
 	CMPQ        R8, R10
-	JAE         L26single
+	JAE         L27single
 	VMOVUPS     (CX)(R8*4), Y4
 	VSUBPS      Y2, Y4, Y4
 	VMULPS      Y3, Y4, Y4
@@ -2072,11 +2223,11 @@ L26unrolled:
 	VFMADD213PS 96(SI)(R8*4), Y5, Y4
 	VMOVUPS     Y4, 96(AX)(R8*4)
 	ADDQ        $0x00000020, R8
-	JMP         L26unrolled
+	JMP         L27unrolled
 
-L26single:
+L27single:
 	CMPQ        R8, R9
-	JAE         L26tail
+	JAE         L27tail
 	VMOVUPS     (CX)(R8*4), Y4
 	VSUBPS      Y2, Y4, Y4
 	VMULPS      Y3, Y4, Y4
@@ -2084,11 +2235,11 @@ L26single:
 	VFMADD213PS (SI)(R8*4), Y5, Y4
 	VMOVUPS     Y4, (AX)(R8*4)
 	ADDQ        $0x00000008, R8
-	JMP         L26single
+	JMP         L27single
 
-L26tail:
+L27tail:
 	CMPQ        R8, DI
-	JAE         L26done
+	JAE         L27done
 	MOVQ        DI, R9
 	SUBQ        R8, R9
 	LEAQ        tailmask<>+0(SB), R10
@@ -2102,13 +2253,13 @@ L26tail:
 	VFMADD213PS Y3, Y2, Y5
 	VMASKMOVPS  Y5, Y4, (AX)(R8*4)
 
-L26done:
+L27done:
 	LEAQ (CX)(DI*4), CX
 	LEAQ (AX)(DI*4), AX
 	SUBQ DI, DX
-	JNZ  R23row
+	JNZ  R24row
 
-R23done:
+R24done:
 	VZEROUPPER
 	RET
 
@@ -2124,9 +2275,9 @@ TEXT ·RMSNormAVX2(SB), NOSPLIT, $0-76
 	VXORPS     X1, X1, X1
 	VCVTSI2SSQ SI, X1, X1
 	TESTQ      DX, DX
-	JZ         R27done
+	JZ         R28done
 
-R27row:
+R28row:
 	VXORPS Y2, Y2, Y2
 	VXORPS Y3, Y3, Y3
 	VXORPS Y4, Y4, Y4
@@ -2137,9 +2288,9 @@ R27row:
 	MOVQ   SI, R9
 	ANDQ   $-32, R9
 
-L28unrolled:
+L29unrolled:
 	CMPQ        DI, R9
-	JAE         L28single
+	JAE         L29single
 	VMOVUPS     (CX)(DI*4), Y6
 	VFMADD231PS Y6, Y6, Y2
 	VMOVUPS     32(CX)(DI*4), Y6
@@ -2149,19 +2300,19 @@ L28unrolled:
 	VMOVUPS     96(CX)(DI*4), Y6
 	VFMADD231PS Y6, Y6, Y5
 	ADDQ        $0x00000020, DI
-	JMP         L28unrolled
+	JMP         L29unrolled
 
-L28single:
+L29single:
 	CMPQ        DI, R8
-	JAE         L28tail
+	JAE         L29tail
 	VMOVUPS     (CX)(DI*4), Y6
 	VFMADD231PS Y6, Y6, Y2
 	ADDQ        $0x00000008, DI
-	JMP         L28single
+	JMP         L29single
 
-L28tail:
+L29tail:
 	CMPQ        DI, SI
-	JAE         L28done
+	JAE         L29done
 	MOVQ        SI, R8
 	SUBQ        DI, R8
 	LEAQ        tailmask<>+0(SB), R9
@@ -2170,7 +2321,7 @@ L28tail:
 	VMASKMOVPS  (CX)(DI*4), Y6, Y6
 	VFMADD231PS Y6, Y6, Y2
 
-L28done:
+L29done:
 	VADDPS       Y4, Y2, Y2
 	VADDPS       Y5, Y3, Y3
 	VADDPS       Y3, Y2, Y2
@@ -2192,9 +2343,9 @@ L28done:
 	MOVQ         SI, R9
 	ANDQ         $-32, R9
 
-L29unrolled:
+L30unrolled:
 	CMPQ    DI, R9
-	JAE     L29single
+	JAE     L30single
 	VMOVUPS (CX)(DI*4), Y3
 	VMULPS  Y2, Y3, Y3
 	VMULPS  (BX)(DI*4), Y3, Y3
@@ -2212,21 +2363,21 @@ L29unrolled:
 	VMULPS  96(BX)(DI*4), Y3, Y3
 	VMOVUPS Y3, 96(AX)(DI*4)
 	ADDQ    $0x00000020, DI
-	JMP     L29unrolled
+	JMP     L30unrolled
 
-L29single:
+L30single:
 	CMPQ    DI, R8
-	JAE     L29tail
+	JAE     L30tail
 	VMOVUPS (CX)(DI*4), Y3
 	VMULPS  Y2, Y3, Y3
 	VMULPS  (BX)(DI*4), Y3, Y3
 	VMOVUPS Y3, (AX)(DI*4)
 	ADDQ    $0x00000008, DI
-	JMP     L29single
+	JMP     L30single
 
-L29tail:
+L30tail:
 	CMPQ       DI, SI
-	JAE        L29done
+	JAE        L30done
 	MOVQ       SI, R8
 	SUBQ       DI, R8
 	LEAQ       tailmask<>+0(SB), R9
@@ -2238,13 +2389,13 @@ L29tail:
 	VMULPS     Y2, Y4, Y4
 	VMASKMOVPS Y4, Y3, (AX)(DI*4)
 
-L29done:
+L30done:
 	LEAQ (CX)(SI*4), CX
 	LEAQ (AX)(SI*4), AX
 	SUBQ SI, DX
-	JNZ  R27row
+	JNZ  R28row
 
-R27done:
+R28done:
 	VZEROUPPER
 	RET
 
@@ -2260,9 +2411,9 @@ TEXT ·GELUAVX2(SB), NOSPLIT, $0-48
 	MOVQ DX, DI
 	ANDQ $-16, DI
 
-L30unrolled:
+L31unrolled:
 	CMPQ         BX, DI
-	JAE          L30single
+	JAE          L31single
 	VMOVUPS      (CX)(BX*4), Y0
 	VMULPS       Y0, Y0, Y1
 	VMOVUPS      vconst<>+480(SB), Y2
@@ -2334,11 +2485,11 @@ L30unrolled:
 	VDIVPS       Y2, Y0, Y0
 	VMOVUPS      Y0, 32(AX)(BX*4)
 	ADDQ         $0x00000010, BX
-	JMP          L30unrolled
+	JMP          L31unrolled
 
-L30single:
+L31single:
 	CMPQ         BX, SI
-	JAE          L30tail
+	JAE          L31tail
 	VMOVUPS      (CX)(BX*4), Y0
 	VMULPS       Y0, Y0, Y1
 	VMOVUPS      vconst<>+480(SB), Y2
@@ -2375,11 +2526,11 @@ L30single:
 	VDIVPS       Y2, Y0, Y0
 	VMOVUPS      Y0, (AX)(BX*4)
 	ADDQ         $0x00000008, BX
-	JMP          L30single
+	JMP          L31single
 
-L30tail:
+L31tail:
 	CMPQ         BX, DX
-	JAE          L30done
+	JAE          L31done
 	SUBQ         BX, DX
 	LEAQ         tailmask<>+0(SB), SI
 	NEGQ         DX
@@ -2420,7 +2571,177 @@ L30tail:
 	VDIVPS       Y3, Y1, Y1
 	VMASKMOVPS   Y1, Y0, (AX)(BX*4)
 
-L30done:
+L31done:
+	VZEROUPPER
+	RET
+
+// func SwiGLUAVX2(out []float32, gate []float32, up []float32)
+// Requires: AVX, AVX2, FMA3
+TEXT ·SwiGLUAVX2(SB), NOSPLIT, $0-72
+	MOVQ out_base+0(FP), AX
+	MOVQ gate_base+24(FP), CX
+	MOVQ up_base+48(FP), DX
+	MOVQ out_len+8(FP), BX
+	XORQ SI, SI
+	MOVQ BX, DI
+	ANDQ $-8, DI
+	MOVQ BX, R8
+	ANDQ $-16, R8
+
+L32unrolled:
+	CMPQ         SI, R8
+	JAE          L32single
+	VMOVUPS      (CX)(SI*4), Y0
+	VXORPS       vconst<>+512(SB), Y0, Y1
+	VCMPPS       $0x05, vconst<>+0(SB), Y1, Y3
+	VMOVUPS      vconst<>+0(SB), Y2
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      vconst<>+32(SB), Y2
+	VMINPS       Y1, Y2, Y1
+	VMULPS       vconst<>+64(SB), Y1, Y4
+	VROUNDPS     $0x00, Y4, Y4
+	VFNMADD231PS vconst<>+96(SB), Y4, Y1
+	VFNMADD231PS vconst<>+128(SB), Y4, Y1
+	VMOVUPS      vconst<>+160(SB), Y2
+	VFMADD213PS  vconst<>+192(SB), Y1, Y2
+	VFMADD213PS  vconst<>+224(SB), Y1, Y2
+	VFMADD213PS  vconst<>+256(SB), Y1, Y2
+	VFMADD213PS  vconst<>+288(SB), Y1, Y2
+	VFMADD213PS  vconst<>+320(SB), Y1, Y2
+	VFMADD213PS  vconst<>+352(SB), Y1, Y2
+	VFMADD213PS  vconst<>+352(SB), Y1, Y2
+	VCVTPS2DQ    Y4, Y4
+	VPSRAD       $0x01, Y4, Y1
+	VPSUBD       Y1, Y4, Y4
+	VPADDD       vconst<>+416(SB), Y1, Y1
+	VPSLLD       $0x17, Y1, Y1
+	VMULPS       Y1, Y2, Y2
+	VPADDD       vconst<>+416(SB), Y4, Y4
+	VPSLLD       $0x17, Y4, Y4
+	VMULPS       Y4, Y2, Y2
+	VANDPS       Y3, Y2, Y2
+	VADDPS       vconst<>+352(SB), Y2, Y2
+	VDIVPS       Y2, Y0, Y0
+	VMULPS       (DX)(SI*4), Y0, Y0
+	VMOVUPS      Y0, (AX)(SI*4)
+	VMOVUPS      32(CX)(SI*4), Y0
+	VXORPS       vconst<>+512(SB), Y0, Y1
+	VCMPPS       $0x05, vconst<>+0(SB), Y1, Y3
+	VMOVUPS      vconst<>+0(SB), Y2
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      vconst<>+32(SB), Y2
+	VMINPS       Y1, Y2, Y1
+	VMULPS       vconst<>+64(SB), Y1, Y4
+	VROUNDPS     $0x00, Y4, Y4
+	VFNMADD231PS vconst<>+96(SB), Y4, Y1
+	VFNMADD231PS vconst<>+128(SB), Y4, Y1
+	VMOVUPS      vconst<>+160(SB), Y2
+	VFMADD213PS  vconst<>+192(SB), Y1, Y2
+	VFMADD213PS  vconst<>+224(SB), Y1, Y2
+	VFMADD213PS  vconst<>+256(SB), Y1, Y2
+	VFMADD213PS  vconst<>+288(SB), Y1, Y2
+	VFMADD213PS  vconst<>+320(SB), Y1, Y2
+	VFMADD213PS  vconst<>+352(SB), Y1, Y2
+	VFMADD213PS  vconst<>+352(SB), Y1, Y2
+	VCVTPS2DQ    Y4, Y4
+	VPSRAD       $0x01, Y4, Y1
+	VPSUBD       Y1, Y4, Y4
+	VPADDD       vconst<>+416(SB), Y1, Y1
+	VPSLLD       $0x17, Y1, Y1
+	VMULPS       Y1, Y2, Y2
+	VPADDD       vconst<>+416(SB), Y4, Y4
+	VPSLLD       $0x17, Y4, Y4
+	VMULPS       Y4, Y2, Y2
+	VANDPS       Y3, Y2, Y2
+	VADDPS       vconst<>+352(SB), Y2, Y2
+	VDIVPS       Y2, Y0, Y0
+	VMULPS       32(DX)(SI*4), Y0, Y0
+	VMOVUPS      Y0, 32(AX)(SI*4)
+	ADDQ         $0x00000010, SI
+	JMP          L32unrolled
+
+L32single:
+	CMPQ         SI, DI
+	JAE          L32tail
+	VMOVUPS      (CX)(SI*4), Y0
+	VXORPS       vconst<>+512(SB), Y0, Y1
+	VCMPPS       $0x05, vconst<>+0(SB), Y1, Y3
+	VMOVUPS      vconst<>+0(SB), Y2
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      vconst<>+32(SB), Y2
+	VMINPS       Y1, Y2, Y1
+	VMULPS       vconst<>+64(SB), Y1, Y4
+	VROUNDPS     $0x00, Y4, Y4
+	VFNMADD231PS vconst<>+96(SB), Y4, Y1
+	VFNMADD231PS vconst<>+128(SB), Y4, Y1
+	VMOVUPS      vconst<>+160(SB), Y2
+	VFMADD213PS  vconst<>+192(SB), Y1, Y2
+	VFMADD213PS  vconst<>+224(SB), Y1, Y2
+	VFMADD213PS  vconst<>+256(SB), Y1, Y2
+	VFMADD213PS  vconst<>+288(SB), Y1, Y2
+	VFMADD213PS  vconst<>+320(SB), Y1, Y2
+	VFMADD213PS  vconst<>+352(SB), Y1, Y2
+	VFMADD213PS  vconst<>+352(SB), Y1, Y2
+	VCVTPS2DQ    Y4, Y4
+	VPSRAD       $0x01, Y4, Y1
+	VPSUBD       Y1, Y4, Y4
+	VPADDD       vconst<>+416(SB), Y1, Y1
+	VPSLLD       $0x17, Y1, Y1
+	VMULPS       Y1, Y2, Y2
+	VPADDD       vconst<>+416(SB), Y4, Y4
+	VPSLLD       $0x17, Y4, Y4
+	VMULPS       Y4, Y2, Y2
+	VANDPS       Y3, Y2, Y2
+	VADDPS       vconst<>+352(SB), Y2, Y2
+	VDIVPS       Y2, Y0, Y0
+	VMULPS       (DX)(SI*4), Y0, Y0
+	VMOVUPS      Y0, (AX)(SI*4)
+	ADDQ         $0x00000008, SI
+	JMP          L32single
+
+L32tail:
+	CMPQ         SI, BX
+	JAE          L32done
+	SUBQ         SI, BX
+	LEAQ         tailmask<>+0(SB), DI
+	NEGQ         BX
+	VMOVDQU      32(DI)(BX*4), Y0
+	VMASKMOVPS   (CX)(SI*4), Y0, Y1
+	VXORPS       vconst<>+512(SB), Y1, Y2
+	VCMPPS       $0x05, vconst<>+0(SB), Y2, Y4
+	VMOVUPS      vconst<>+0(SB), Y3
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      vconst<>+32(SB), Y3
+	VMINPS       Y2, Y3, Y2
+	VMULPS       vconst<>+64(SB), Y2, Y5
+	VROUNDPS     $0x00, Y5, Y5
+	VFNMADD231PS vconst<>+96(SB), Y5, Y2
+	VFNMADD231PS vconst<>+128(SB), Y5, Y2
+	VMOVUPS      vconst<>+160(SB), Y3
+	VFMADD213PS  vconst<>+192(SB), Y2, Y3
+	VFMADD213PS  vconst<>+224(SB), Y2, Y3
+	VFMADD213PS  vconst<>+256(SB), Y2, Y3
+	VFMADD213PS  vconst<>+288(SB), Y2, Y3
+	VFMADD213PS  vconst<>+320(SB), Y2, Y3
+	VFMADD213PS  vconst<>+352(SB), Y2, Y3
+	VFMADD213PS  vconst<>+352(SB), Y2, Y3
+	VCVTPS2DQ    Y5, Y5
+	VPSRAD       $0x01, Y5, Y2
+	VPSUBD       Y2, Y5, Y5
+	VPADDD       vconst<>+416(SB), Y2, Y2
+	VPSLLD       $0x17, Y2, Y2
+	VMULPS       Y2, Y3, Y3
+	VPADDD       vconst<>+416(SB), Y5, Y5
+	VPSLLD       $0x17, Y5, Y5
+	VMULPS       Y5, Y3, Y3
+	VANDPS       Y4, Y3, Y3
+	VADDPS       vconst<>+352(SB), Y3, Y3
+	VDIVPS       Y3, Y1, Y1
+	VMASKMOVPS   (DX)(SI*4), Y0, Y2
+	VMULPS       Y2, Y1, Y1
+	VMASKMOVPS   Y1, Y0, (AX)(SI*4)
+
+L32done:
 	VZEROUPPER
 	RET
 
@@ -2437,9 +2758,9 @@ TEXT ·AddAVX2(SB), NOSPLIT, $0-72
 	MOVQ BX, R8
 	ANDQ $-32, R8
 
-L31unrolled:
+L33unrolled:
 	CMPQ    SI, R8
-	JAE     L31single
+	JAE     L33single
 	VMOVUPS (CX)(SI*4), Y0
 	VADDPS  (DX)(SI*4), Y0, Y0
 	VMOVUPS Y0, (AX)(SI*4)
@@ -2453,20 +2774,20 @@ L31unrolled:
 	VADDPS  96(DX)(SI*4), Y0, Y0
 	VMOVUPS Y0, 96(AX)(SI*4)
 	ADDQ    $0x00000020, SI
-	JMP     L31unrolled
+	JMP     L33unrolled
 
-L31single:
+L33single:
 	CMPQ    SI, DI
-	JAE     L31tail
+	JAE     L33tail
 	VMOVUPS (CX)(SI*4), Y0
 	VADDPS  (DX)(SI*4), Y0, Y0
 	VMOVUPS Y0, (AX)(SI*4)
 	ADDQ    $0x00000008, SI
-	JMP     L31single
+	JMP     L33single
 
-L31tail:
+L33tail:
 	CMPQ       SI, BX
-	JAE        L31done
+	JAE        L33done
 	SUBQ       SI, BX
 	LEAQ       tailmask<>+0(SB), DI
 	NEGQ       BX
@@ -2476,7 +2797,7 @@ L31tail:
 	VADDPS     Y2, Y1, Y1
 	VMASKMOVPS Y1, Y0, (AX)(SI*4)
 
-L31done:
+L33done:
 	VZEROUPPER
 	RET
 
@@ -2493,9 +2814,9 @@ TEXT ·ScaleAVX2(SB), NOSPLIT, $0-28
 	MOVQ         CX, SI
 	ANDQ         $-32, SI
 
-L32unrolled:
+L34unrolled:
 	CMPQ    DX, SI
-	JAE     L32single
+	JAE     L34single
 	VMOVUPS (AX)(DX*4), Y1
 	VMULPS  Y0, Y1, Y1
 	VMOVUPS Y1, (AX)(DX*4)
@@ -2509,20 +2830,20 @@ L32unrolled:
 	VMULPS  Y0, Y1, Y1
 	VMOVUPS Y1, 96(AX)(DX*4)
 	ADDQ    $0x00000020, DX
-	JMP     L32unrolled
+	JMP     L34unrolled
 
-L32single:
+L34single:
 	CMPQ    DX, BX
-	JAE     L32tail
+	JAE     L34tail
 	VMOVUPS (AX)(DX*4), Y1
 	VMULPS  Y0, Y1, Y1
 	VMOVUPS Y1, (AX)(DX*4)
 	ADDQ    $0x00000008, DX
-	JMP     L32single
+	JMP     L34single
 
-L32tail:
+L34tail:
 	CMPQ       DX, CX
-	JAE        L32done
+	JAE        L34done
 	SUBQ       DX, CX
 	LEAQ       tailmask<>+0(SB), BX
 	NEGQ       CX
@@ -2531,7 +2852,7 @@ L32tail:
 	VMULPS     Y0, Y2, Y2
 	VMASKMOVPS Y2, Y1, (AX)(DX*4)
 
-L32done:
+L34done:
 	VZEROUPPER
 	RET
 
@@ -2551,9 +2872,9 @@ TEXT ·DotAVX2(SB), NOSPLIT, $0-52
 	MOVQ   DX, DI
 	ANDQ   $-32, DI
 
-L33unrolled:
+L35unrolled:
 	CMPQ        BX, DI
-	JAE         L33single
+	JAE         L35single
 	VMOVUPS     (AX)(BX*4), Y4
 	VFMADD231PS (CX)(BX*4), Y4, Y0
 	VMOVUPS     32(AX)(BX*4), Y4
@@ -2563,19 +2884,19 @@ L33unrolled:
 	VMOVUPS     96(AX)(BX*4), Y4
 	VFMADD231PS 96(CX)(BX*4), Y4, Y3
 	ADDQ        $0x00000020, BX
-	JMP         L33unrolled
+	JMP         L35unrolled
 
-L33single:
+L35single:
 	CMPQ        BX, SI
-	JAE         L33tail
+	JAE         L35tail
 	VMOVUPS     (AX)(BX*4), Y4
 	VFMADD231PS (CX)(BX*4), Y4, Y0
 	ADDQ        $0x00000008, BX
-	JMP         L33single
+	JMP         L35single
 
-L33tail:
+L35tail:
 	CMPQ        BX, DX
-	JAE         L33done
+	JAE         L35done
 	SUBQ        BX, DX
 	LEAQ        tailmask<>+0(SB), SI
 	NEGQ        DX
@@ -2584,7 +2905,7 @@ L33tail:
 	VMASKMOVPS  (CX)(BX*4), Y4, Y4
 	VFMADD231PS Y4, Y5, Y0
 
-L33done:
+L35done:
 	VADDPS       Y2, Y0, Y0
 	VADDPS       Y3, Y1, Y1
 	VADDPS       Y1, Y0, Y0
@@ -2612,9 +2933,9 @@ TEXT ·AxpyAVX2(SB), NOSPLIT, $0-56
 	MOVQ         DX, DI
 	ANDQ         $-32, DI
 
-L34unrolled:
+L36unrolled:
 	CMPQ        BX, DI
-	JAE         L34single
+	JAE         L36single
 	VMOVUPS     (AX)(BX*4), Y1
 	VFMADD231PS (CX)(BX*4), Y0, Y1
 	VMOVUPS     Y1, (AX)(BX*4)
@@ -2628,20 +2949,20 @@ L34unrolled:
 	VFMADD231PS 96(CX)(BX*4), Y0, Y1
 	VMOVUPS     Y1, 96(AX)(BX*4)
 	ADDQ        $0x00000020, BX
-	JMP         L34unrolled
+	JMP         L36unrolled
 
-L34single:
+L36single:
 	CMPQ        BX, SI
-	JAE         L34tail
+	JAE         L36tail
 	VMOVUPS     (AX)(BX*4), Y1
 	VFMADD231PS (CX)(BX*4), Y0, Y1
 	VMOVUPS     Y1, (AX)(BX*4)
 	ADDQ        $0x00000008, BX
-	JMP         L34single
+	JMP         L36single
 
-L34tail:
+L36tail:
 	CMPQ        BX, DX
-	JAE         L34done
+	JAE         L36done
 	SUBQ        BX, DX
 	LEAQ        tailmask<>+0(SB), SI
 	NEGQ        DX
@@ -2651,7 +2972,7 @@ L34tail:
 	VFMADD231PS Y3, Y0, Y2
 	VMASKMOVPS  Y2, Y1, (AX)(BX*4)
 
-L34done:
+L36done:
 	VZEROUPPER
 	RET
 
@@ -2670,9 +2991,9 @@ TEXT ·RoPEHalfAVX2(SB), NOSPLIT, $0-72
 	MOVQ BX, R10
 	ANDQ $-8, R10
 
-L35single:
+L37single:
 	CMPQ        R9, R10
-	JAE         L35tail
+	JAE         L37tail
 	VMOVUPS     (AX)(R9*4), Y0
 	VMOVUPS     (SI)(R9*4), Y1
 	VMULPS      (CX)(R9*4), Y0, Y2
@@ -2682,11 +3003,11 @@ L35single:
 	VMOVUPS     Y2, (AX)(R9*4)
 	VMOVUPS     Y1, (SI)(R9*4)
 	ADDQ        $0x00000008, R9
-	JMP         L35single
+	JMP         L37single
 
-L35tail:
+L37tail:
 	CMPQ        R9, BX
-	JAE         L35done
+	JAE         L37done
 	SUBQ        R9, BX
 	LEAQ        tailmask<>+0(SB), R10
 	NEGQ        BX
@@ -2704,7 +3025,7 @@ L35tail:
 	VMASKMOVPS  Y3, Y0, (AX)(R9*4)
 	VMASKMOVPS  Y2, Y0, (SI)(R9*4)
 
-L35done:
+L37done:
 	VZEROUPPER
 	RET
 
@@ -2721,9 +3042,9 @@ TEXT ·RoPEInterleavedAVX2(SB), NOSPLIT, $0-72
 	MOVQ BX, R8
 	ANDQ $-16, R8
 
-L36unrolled:
+L38unrolled:
 	CMPQ        SI, R8
-	JAE         L36single
+	JAE         L38single
 	VMOVUPS     (AX)(SI*4), Y0
 	VPERMILPS   $0xb1, Y0, Y1
 	VMULPS      (CX)(SI*4), Y0, Y0
@@ -2735,22 +3056,22 @@ L36unrolled:
 	VFMADD231PS 32(DX)(SI*4), Y1, Y0
 	VMOVUPS     Y0, 32(AX)(SI*4)
 	ADDQ        $0x00000010, SI
-	JMP         L36unrolled
+	JMP         L38unrolled
 
-L36single:
+L38single:
 	CMPQ        SI, DI
-	JAE         L36tail
+	JAE         L38tail
 	VMOVUPS     (AX)(SI*4), Y0
 	VPERMILPS   $0xb1, Y0, Y1
 	VMULPS      (CX)(SI*4), Y0, Y0
 	VFMADD231PS (DX)(SI*4), Y1, Y0
 	VMOVUPS     Y0, (AX)(SI*4)
 	ADDQ        $0x00000008, SI
-	JMP         L36single
+	JMP         L38single
 
-L36tail:
+L38tail:
 	CMPQ        SI, BX
-	JAE         L36done
+	JAE         L38done
 	SUBQ        SI, BX
 	LEAQ        tailmask<>+0(SB), DI
 	NEGQ        BX
@@ -2763,6 +3084,6 @@ L36tail:
 	VFMADD231PS Y3, Y2, Y1
 	VMASKMOVPS  Y1, Y0, (AX)(SI*4)
 
-L36done:
+L38done:
 	VZEROUPPER
 	RET

@@ -79,6 +79,20 @@ func RMSNormAVX512(out []float32, x []float32, gain []float32, eps float32)
 //go:noescape
 func GELUAVX512(out []float32, x []float32)
 
+// SwiGLUAVX512 is
+//
+//	for i := range out {
+//		out[i] = gate[i] / (1 + exp(-gate[i])) * up[i]
+//	}
+//
+// computed as written with the exp of Exp, which keeps it finite for large
+// |gate|: e^(-gate) overflows to +Inf below about -88.7, giving ±0, and
+// vanishes for large gate, giving gate·up. All three must have one length; out
+// may be gate or up.
+//
+//go:noescape
+func SwiGLUAVX512(out []float32, gate []float32, up []float32)
+
 // AddAVX512 is
 //
 //	for i := range dst {
@@ -226,6 +240,20 @@ func RMSNormAVX2(out []float32, x []float32, gain []float32, eps float32)
 //
 //go:noescape
 func GELUAVX2(out []float32, x []float32)
+
+// SwiGLUAVX2 is
+//
+//	for i := range out {
+//		out[i] = gate[i] / (1 + exp(-gate[i])) * up[i]
+//	}
+//
+// computed as written with the exp of Exp, which keeps it finite for large
+// |gate|: e^(-gate) overflows to +Inf below about -88.7, giving ±0, and
+// vanishes for large gate, giving gate·up. All three must have one length; out
+// may be gate or up.
+//
+//go:noescape
+func SwiGLUAVX2(out []float32, gate []float32, up []float32)
 
 // AddAVX2 is
 //

@@ -90,6 +90,20 @@ func SoftmaxNEON(x []float32)
 //go:noescape
 func GELUNEON(out, x []float32)
 
+// SwiGLUNEON is
+//
+//	for i := range out {
+//		out[i] = gate[i] / (1 + exp(-gate[i])) * up[i]
+//	}
+//
+// computed as written with ExpNEON's exp, which keeps it finite for large
+// |gate|: e^(-gate) overflows to +Inf below about -88.7, giving ±0, and
+// vanishes for large gate, giving gate·up. gate and up are at least as long as
+// out; out may be gate or up.
+//
+//go:noescape
+func SwiGLUNEON(out, gate, up []float32)
+
 // LayerNormNEON is, with d = len(gain) features to a row,
 //
 //	for r := 0; r < len(x); r += d {

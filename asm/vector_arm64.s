@@ -782,6 +782,193 @@ gelutail:
 geludone:
 	RET
 
+// func SwiGLUNEON(out, gate, up []float32)
+TEXT ·SwiGLUNEON(SB), NOSPLIT, $0-72
+	MOVD out_base+0(FP), R0
+	MOVD out_len+8(FP), R3
+	MOVD gate_base+24(FP), R1
+	MOVD up_base+48(FP), R2
+	MOVW $0x42c80000, R4 // 100
+	VDUP R4, V16.S4
+	MOVW $0xc2dc0000, R4 // -110
+	VDUP R4, V17.S4
+	MOVW $0x3fb8aa3b, R4 // 1.442695
+	VDUP R4, V18.S4
+	MOVW $0x3f318000, R4 // 0.6933594
+	VDUP R4, V19.S4
+	MOVW $0xb95e8083, R4 // -0.00021219444
+	VDUP R4, V20.S4
+	MOVW $0x39506967, R4 // 0.00019875691
+	VDUP R4, V21.S4
+	MOVW $0x3ab743ce, R4 // 0.0013981999
+	VDUP R4, V22.S4
+	MOVW $0x3c088908, R4 // 0.008333452
+	VDUP R4, V23.S4
+	MOVW $0x3d2aa9c1, R4 // 0.041665796
+	VDUP R4, V24.S4
+	MOVW $0x3e2aaaaa, R4 // 0.16666666
+	VDUP R4, V25.S4
+	MOVW $0x3f000000, R4 // 0.5
+	VDUP R4, V26.S4
+	MOVW $0x3f800000, R4 // 1
+	VDUP R4, V27.S4
+	MOVW $127, R4
+	VDUP R4, V28.S4
+swigluwide:
+	CMP $8, R3
+	BLT swigluvec
+	VLD1.P 32(R1), [V8.S4, V9.S4]
+	VLD1.P 32(R2), [V10.S4, V11.S4]
+	WORD $0x6ea0f900 // fneg v0.4s, v8.4s
+	WORD $0x6ea0f921 // fneg v1.4s, v9.4s
+	WORD $0x4eb0f400 // fmin v0.4s, v0.4s, v16.4s
+	WORD $0x4eb0f421 // fmin v1.4s, v1.4s, v16.4s
+	WORD $0x4e31f400 // fmax v0.4s, v0.4s, v17.4s
+	WORD $0x4e31f421 // fmax v1.4s, v1.4s, v17.4s
+	WORD $0x6e32dc02 // fmul v2.4s, v0.4s, v18.4s
+	WORD $0x6e32dc25 // fmul v5.4s, v1.4s, v18.4s
+	WORD $0x4e21a842 // fcvtns v2.4s, v2.4s
+	WORD $0x4e21a8a5 // fcvtns v5.4s, v5.4s
+	WORD $0x4e21d843 // scvtf v3.4s, v2.4s
+	WORD $0x4e21d8a6 // scvtf v6.4s, v5.4s
+	VFMLS V19.S4, V3.S4, V0.S4
+	VFMLS V19.S4, V6.S4, V1.S4
+	VFMLS V20.S4, V3.S4, V0.S4
+	VFMLS V20.S4, V6.S4, V1.S4
+	VORR V22.B16, V22.B16, V3.B16
+	VORR V22.B16, V22.B16, V6.B16
+	VFMLA V21.S4, V0.S4, V3.S4
+	VFMLA V21.S4, V1.S4, V6.S4
+	VORR V23.B16, V23.B16, V4.B16
+	VORR V23.B16, V23.B16, V7.B16
+	VFMLA V3.S4, V0.S4, V4.S4
+	VFMLA V6.S4, V1.S4, V7.S4
+	VORR V24.B16, V24.B16, V3.B16
+	VORR V24.B16, V24.B16, V6.B16
+	VFMLA V4.S4, V0.S4, V3.S4
+	VFMLA V7.S4, V1.S4, V6.S4
+	VORR V25.B16, V25.B16, V4.B16
+	VORR V25.B16, V25.B16, V7.B16
+	VFMLA V3.S4, V0.S4, V4.S4
+	VFMLA V6.S4, V1.S4, V7.S4
+	VORR V26.B16, V26.B16, V3.B16
+	VORR V26.B16, V26.B16, V6.B16
+	VFMLA V4.S4, V0.S4, V3.S4
+	VFMLA V7.S4, V1.S4, V6.S4
+	WORD $0x6e20dc04 // fmul v4.4s, v0.4s, v0.4s
+	WORD $0x6e21dc27 // fmul v7.4s, v1.4s, v1.4s
+	VFMLA V3.S4, V4.S4, V0.S4
+	VFMLA V6.S4, V7.S4, V1.S4
+	WORD $0x4e3bd400 // fadd v0.4s, v0.4s, v27.4s
+	WORD $0x4e3bd421 // fadd v1.4s, v1.4s, v27.4s
+	WORD $0x4f3f0443 // sshr v3.4s, v2.4s, #1
+	WORD $0x4f3f04a6 // sshr v6.4s, v5.4s, #1
+	VSUB V3.S4, V2.S4, V2.S4
+	VSUB V6.S4, V5.S4, V5.S4
+	VADD V28.S4, V3.S4, V3.S4
+	VADD V28.S4, V6.S4, V6.S4
+	VSHL $23, V3.S4, V3.S4
+	VSHL $23, V6.S4, V6.S4
+	VADD V28.S4, V2.S4, V2.S4
+	VADD V28.S4, V5.S4, V5.S4
+	VSHL $23, V2.S4, V2.S4
+	VSHL $23, V5.S4, V5.S4
+	WORD $0x6e23dc00 // fmul v0.4s, v0.4s, v3.4s
+	WORD $0x6e26dc21 // fmul v1.4s, v1.4s, v6.4s
+	WORD $0x6e22dc00 // fmul v0.4s, v0.4s, v2.4s
+	WORD $0x6e25dc21 // fmul v1.4s, v1.4s, v5.4s
+	WORD $0x4e3bd400 // fadd v0.4s, v0.4s, v27.4s
+	WORD $0x4e3bd421 // fadd v1.4s, v1.4s, v27.4s
+	WORD $0x6e20fd00 // fdiv v0.4s, v8.4s, v0.4s
+	WORD $0x6e21fd21 // fdiv v1.4s, v9.4s, v1.4s
+	WORD $0x6e2adc00 // fmul v0.4s, v0.4s, v10.4s
+	WORD $0x6e2bdc21 // fmul v1.4s, v1.4s, v11.4s
+	VST1.P [V0.S4, V1.S4], 32(R0)
+	SUB $8, R3
+	B swigluwide
+swigluvec:
+	CMP $4, R3
+	BLT swigludone4
+	VLD1.P 16(R1), [V8.S4]
+	VLD1.P 16(R2), [V10.S4]
+	WORD $0x6ea0f900 // fneg v0.4s, v8.4s
+	WORD $0x4eb0f400 // fmin v0.4s, v0.4s, v16.4s
+	WORD $0x4e31f400 // fmax v0.4s, v0.4s, v17.4s
+	WORD $0x6e32dc02 // fmul v2.4s, v0.4s, v18.4s
+	WORD $0x4e21a842 // fcvtns v2.4s, v2.4s
+	WORD $0x4e21d843 // scvtf v3.4s, v2.4s
+	VFMLS V19.S4, V3.S4, V0.S4
+	VFMLS V20.S4, V3.S4, V0.S4
+	VORR V22.B16, V22.B16, V3.B16
+	VFMLA V21.S4, V0.S4, V3.S4
+	VORR V23.B16, V23.B16, V4.B16
+	VFMLA V3.S4, V0.S4, V4.S4
+	VORR V24.B16, V24.B16, V3.B16
+	VFMLA V4.S4, V0.S4, V3.S4
+	VORR V25.B16, V25.B16, V4.B16
+	VFMLA V3.S4, V0.S4, V4.S4
+	VORR V26.B16, V26.B16, V3.B16
+	VFMLA V4.S4, V0.S4, V3.S4
+	WORD $0x6e20dc04 // fmul v4.4s, v0.4s, v0.4s
+	VFMLA V3.S4, V4.S4, V0.S4
+	WORD $0x4e3bd400 // fadd v0.4s, v0.4s, v27.4s
+	WORD $0x4f3f0443 // sshr v3.4s, v2.4s, #1
+	VSUB V3.S4, V2.S4, V2.S4
+	VADD V28.S4, V3.S4, V3.S4
+	VSHL $23, V3.S4, V3.S4
+	VADD V28.S4, V2.S4, V2.S4
+	VSHL $23, V2.S4, V2.S4
+	WORD $0x6e23dc00 // fmul v0.4s, v0.4s, v3.4s
+	WORD $0x6e22dc00 // fmul v0.4s, v0.4s, v2.4s
+	WORD $0x4e3bd400 // fadd v0.4s, v0.4s, v27.4s
+	WORD $0x6e20fd00 // fdiv v0.4s, v8.4s, v0.4s
+	WORD $0x6e2adc00 // fmul v0.4s, v0.4s, v10.4s
+	VST1.P [V0.S4], 16(R0)
+	SUB $4, R3
+	B swigluvec
+swigludone4:
+swiglutail:
+	CBZ R3, swigludone
+	FMOVS.P 4(R1), F8
+	FMOVS.P 4(R2), F10
+	WORD $0x6ea0f900 // fneg v0.4s, v8.4s
+	WORD $0x4eb0f400 // fmin v0.4s, v0.4s, v16.4s
+	WORD $0x4e31f400 // fmax v0.4s, v0.4s, v17.4s
+	WORD $0x6e32dc02 // fmul v2.4s, v0.4s, v18.4s
+	WORD $0x4e21a842 // fcvtns v2.4s, v2.4s
+	WORD $0x4e21d843 // scvtf v3.4s, v2.4s
+	VFMLS V19.S4, V3.S4, V0.S4
+	VFMLS V20.S4, V3.S4, V0.S4
+	VORR V22.B16, V22.B16, V3.B16
+	VFMLA V21.S4, V0.S4, V3.S4
+	VORR V23.B16, V23.B16, V4.B16
+	VFMLA V3.S4, V0.S4, V4.S4
+	VORR V24.B16, V24.B16, V3.B16
+	VFMLA V4.S4, V0.S4, V3.S4
+	VORR V25.B16, V25.B16, V4.B16
+	VFMLA V3.S4, V0.S4, V4.S4
+	VORR V26.B16, V26.B16, V3.B16
+	VFMLA V4.S4, V0.S4, V3.S4
+	WORD $0x6e20dc04 // fmul v4.4s, v0.4s, v0.4s
+	VFMLA V3.S4, V4.S4, V0.S4
+	WORD $0x4e3bd400 // fadd v0.4s, v0.4s, v27.4s
+	WORD $0x4f3f0443 // sshr v3.4s, v2.4s, #1
+	VSUB V3.S4, V2.S4, V2.S4
+	VADD V28.S4, V3.S4, V3.S4
+	VSHL $23, V3.S4, V3.S4
+	VADD V28.S4, V2.S4, V2.S4
+	VSHL $23, V2.S4, V2.S4
+	WORD $0x6e23dc00 // fmul v0.4s, v0.4s, v3.4s
+	WORD $0x6e22dc00 // fmul v0.4s, v0.4s, v2.4s
+	WORD $0x4e3bd400 // fadd v0.4s, v0.4s, v27.4s
+	WORD $0x6e20fd00 // fdiv v0.4s, v8.4s, v0.4s
+	WORD $0x6e2adc00 // fmul v0.4s, v0.4s, v10.4s
+	FMOVS.P F0, 4(R0)
+	SUB $1, R3
+	B swiglutail
+swigludone:
+	RET
+
 // func LayerNormNEON(out, x, gain, bias []float32, eps float32)
 TEXT ·LayerNormNEON(SB), NOSPLIT, $0-100
 	MOVD out_base+0(FP), R0

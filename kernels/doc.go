@@ -1,6 +1,6 @@
 // Package kernels is goformer's numeric core: fp32 matrix products, int8
 // block-quantized matrix-vector and matrix products (q8.go, q8matmul.go),
-// softmax, normalization, GELU and the small vector forms attention needs.
+// softmax, normalization, the GELU and SwiGLU activations and the small vector forms attention needs.
 //
 // Large products are split across a persistent pool of worker goroutines
 // (pool.go, parallel.go), Threads() of them counting the caller, by default

@@ -15,6 +15,27 @@ func GELU(out, x []float32) {
 	active.gelu(out, x)
 }
 
+// SwiGLU is the gated activation of Llama-family MLPs, SiLU(gate) times up:
+//
+//	for i := range out {
+//		out[i] = gate[i] / (1 + exp(-gate[i])) * up[i]
+//	}
+//
+// All three have one length; out may be gate or up. The SIMD tiers compute
+// the loop as written, with their float32 exp, because that form stays
+// finite for large |gate| (a form through e^gate/(1+e^gate) would give
+// Inf/Inf): e^(-gate) overflows to +Inf below about -88.7, where out becomes
+// ±0 (the exact value is below 3e-37·|up| there), and vanishes for large
+// gate, leaving gate·up. gate = -Inf gives NaN, as the loop does.
+func SwiGLU(out, gate, up []float32) {
+	same("SwiGLU", "out", len(out), "gate", len(gate))
+	same("SwiGLU", "out", len(out), "up", len(up))
+	if len(out) == 0 {
+		return
+	}
+	active.swiglu(out, gate, up)
+}
+
 // Add is the residual connection:
 //
 //	for i := range dst {

@@ -15,6 +15,7 @@ var genericImpl = &impl{
 	layerNorm: layerNormGeneric,
 	rmsNorm:   rmsNormGeneric,
 	gelu:      geluGeneric,
+	swiglu:    swigluGeneric,
 	add:       addGeneric,
 	scale:     scaleGeneric,
 	dot:       dotGeneric,
@@ -115,6 +116,14 @@ func geluGeneric(out, x []float32) {
 	for i, v := range x {
 		t := math.Tanh(geluC * (float64(v) + 0.044715*float64(v)*float64(v)*float64(v)))
 		out[i] = float32(0.5 * float64(v) * (1 + t))
+	}
+}
+
+// swigluGeneric rounds once, from float64: exp(-g) overflows float64 only
+// for g below about -709, where g/Inf is the right -0.
+func swigluGeneric(out, gate, up []float32) {
+	for i, g := range gate {
+		out[i] = float32(float64(g) / (1 + math.Exp(-float64(g))) * float64(up[i]))
 	}
 }
 

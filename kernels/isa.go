@@ -29,6 +29,7 @@ type impl struct {
 	layerNorm func(out, x, gain, bias []float32, eps float32)
 	rmsNorm   func(out, x, gain []float32, eps float32)
 	gelu      func(out, x []float32)
+	swiglu    func(out, gate, up []float32)
 	add       func(dst, a, b []float32)
 	scale     func(x []float32, s float32)
 	dot       func(a, b []float32) float32

@@ -87,3 +87,12 @@ func gelu64(x []float32) []float64 {
 	}
 	return out
 }
+
+func swiglu64(gate, up []float32) []float64 {
+	out := make([]float64, len(gate))
+	for i, g := range gate {
+		f := float64(g)
+		out[i] = f / (1 + math.Exp(-f)) * float64(up[i])
+	}
+	return out
+}

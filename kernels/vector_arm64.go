@@ -12,6 +12,7 @@ func useVectorNEON(t *impl) {
 	t.layerNorm = asm.LayerNormNEON
 	t.rmsNorm = asm.RMSNormNEON
 	t.gelu = asm.GELUNEON
+	t.swiglu = asm.SwiGLUNEON
 	t.add = asm.AddNEON
 	t.scale = asm.ScaleNEON
 	t.dot = asm.DotNEON

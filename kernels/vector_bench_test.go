@@ -12,6 +12,7 @@ import (
 //	Softmax    5·4n bytes: max pass reads x, exp pass reads and writes x, scale pass reads and writes x
 //	LayerNorm  6·4d bytes for one row: mean and variance passes read x, the last reads x, gain, bias and writes out
 //	GELU       2·4n bytes: reads x, writes out
+//	SwiGLU     3·4n bytes: reads gate and up, writes out
 //	Dot        2·4n bytes: reads a and b
 //	RoPE       4·4n bytes: reads x, cos and sin, writes x
 
@@ -57,6 +58,14 @@ func BenchmarkGELU(b *testing.B) {
 	benchTiers(b, []int{3072}, func(n int) int { return 2 * 4 * n }, func(n int) func() {
 		x, out := randVec(5, n, 4), make([]float32, n)
 		return func() { GELU(out, x) }
+	})
+}
+
+// BenchmarkSwiGLU runs two MLP widths: GPT-2's 3072, as GELU, and 8192 (Llama 3.2 1B).
+func BenchmarkSwiGLU(b *testing.B) {
+	benchTiers(b, []int{3072, 8192}, func(n int) int { return 3 * 4 * n }, func(n int) func() {
+		gate, up, out := randVec(9, n, 4), randVec(10, n, 2), make([]float32, n)
+		return func() { SwiGLU(out, gate, up) }
 	})
 }
 

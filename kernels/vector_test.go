@@ -63,3 +63,59 @@ func TestSoftmaxFarFromZero(t *testing.T) {
 		}
 	})
 }
+
+// TestSwiGLUExtremes: SiLU saturates to gate·up for large gate and to ±0 for
+// very negative gate, where e^(-gate) overflows to +Inf; neither end may
+// become NaN, zeros keep their signs, and NaN propagates from either input.
+// -Inf gives NaN, as the defining loop does (-Inf/Inf).
+func TestSwiGLUExtremes(t *testing.T) {
+	inf, nan := float32(math.Inf(1)), float32(math.NaN())
+	negZero := float32(math.Copysign(0, -1))
+	var gate, up []float32
+	for _, g := range []float32{88, -88, 88.72, -88.72, 89, -89, 100, -100, 1e30, -1e30, 0, negZero, 1, -1, inf, -inf, nan} {
+		for _, u := range []float32{1.5, -0.75, 1e-30, 0, nan} {
+			gate, up = append(gate, g), append(up, u)
+		}
+	}
+	want := swiglu64(gate, up)
+	forEachTier(t, func(t *testing.T) {
+		// Run each case at every lane and through the scalar tails too.
+		for _, off := range []int{0, 1, 5, 13} {
+			g := append(make([]float32, off), gate...)
+			u := append(make([]float32, off), up...)
+			out := make([]float32, len(g))
+			SwiGLU(out, g, u)
+			for i, w := range want {
+				got := out[off+i]
+				assert.LessOrEqual(t, swigluErr(got, gate[i], w), float64(swigluTolUlp),
+					"SwiGLU(gate %v, up %v) = %v (%#x), want %v", gate[i], up[i], got, math.Float32bits(got), w)
+			}
+		}
+	})
+}
+
+// TestSwiGLUAccuracy measures every tier on a dense grid of gate over the
+// range where e^(-gate) is finite, with up random, and states the error in
+// ulps of the float64 result.
+func TestSwiGLUAccuracy(t *testing.T) {
+	const points = 1 << 20
+	gate := make([]float32, points+3)
+	for i := range gate {
+		gate[i] = -88.72 + 2*88.72*float32(i)/float32(len(gate)-1)
+	}
+	up := randVec(1300, len(gate), 4)
+	want := swiglu64(gate, up)
+	out := make([]float32, len(gate))
+	forEachTier(t, func(t *testing.T) {
+		SwiGLU(out, gate, up)
+		var worst float64
+		var at float32
+		for i, w := range want {
+			if e := swigluErr(out[i], gate[i], w); e > worst {
+				worst, at = e, gate[i]
+			}
+		}
+		t.Logf("%s SwiGLU on gate in [-88.72, 88.72]: max error %.2f ulp (at gate = %g)", ISA(), worst, at)
+		assert.LessOrEqual(t, worst, float64(swigluTolUlp), "max ulp error at gate = %g", at)
+	})
+}

@@ -57,6 +57,9 @@ var constants = []struct {
 	// GELU: -2u = x·(geluK0 + geluK1·x²) with u = √(2/π)·(x + 0.044715·x³).
 	{"geluK0", math.Float32bits(float32(-2 * geluC))},
 	{"geluK1", math.Float32bits(float32(-2 * geluC * 0.044715))},
+	// signBit flips a float32's sign with an XOR: exact for every input,
+	// NaN and ±0 included, where 0 - x would turn -0 into +0.
+	{"signBit", 0x80000000},
 }
 
 // expConstants are the constants exp uses, for preload.

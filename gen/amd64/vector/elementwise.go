@@ -36,6 +36,44 @@ func genGELU(t *tier) {
 	t.end()
 }
 
+func genSwiGLU(t *tier) {
+	t.begin("SwiGLU", "func(out, gate, up []float32)",
+		"%s is",
+		"",
+		"\tfor i := range out {",
+		"\t\tout[i] = gate[i] / (1 + exp(-gate[i])) * up[i]",
+		"\t}",
+		"",
+		"computed as written with the exp of Exp, which keeps it finite for large",
+		"|gate|: e^(-gate) overflows to +Inf below about -88.7, giving ±0, and",
+		"vanishes for large gate, giving gate·up. All three must have one length; out",
+		"may be gate or up.")
+	out := base("out")
+	gate := base("gate")
+	up := base("up")
+	n := length("out")
+	t.preload(append(expConstants, "signBit")...)
+	// Both operands of each chunk are read before its store, so out may
+	// alias either input.
+	t.stream(n, 2, func(c chunk) {
+		g, x, e := t.vec(), t.vec(), t.vec()
+		t.load(c, gate, g)
+		// -g. The EVEX VXORPS needs AVX512DQ, which the tier does not
+		// check; VPXORD is AVX512F and flips the same bit.
+		if t.zmm {
+			VPXORD(t.k("signBit"), g, x)
+		} else {
+			VXORPS(t.k("signBit"), g, x)
+		}
+		t.exp(x, e)
+		VADDPS(t.k("one"), e, e)
+		VDIVPS(e, g, g)
+		VMULPS(t.src(c, up), g, g)
+		t.store(c, g, out)
+	})
+	t.end()
+}
+
 func genAdd(t *tier) {
 	t.begin("Add", "func(dst, a, b []float32)",
 		"%s is",

@@ -1,5 +1,5 @@
 // Command vector writes the amd64 row kernels of package kernels (softmax
-// and exp, LayerNorm, RMSNorm, GELU, add, scale, dot, axpy, RoPE) for two tiers,
+// and exp, LayerNorm, RMSNorm, GELU, SwiGLU, add, scale, dot, axpy, RoPE) for two tiers,
 // AVX-512 and AVX2+FMA, as one Go assembly file and its declarations
 // (asm/vector_amd64.s, asm/vector_amd64_stub.go); gen/gen.go runs it.
 //
@@ -24,6 +24,7 @@ func main() {
 		genLayerNorm(t)
 		genRMSNorm(t)
 		genGELU(t)
+		genSwiGLU(t)
 		genAdd(t)
 		genScale(t)
 		genDot(t)

@@ -2,7 +2,7 @@ package main
 
 import . "github.com/goformer/goformer/gen/arm64"
 
-// The vectorized exp shared by Exp, Softmax and GELU. It is Cephes' expf:
+// The vectorized exp shared by Exp, Softmax, GELU and SwiGLU. It is Cephes' expf:
 // x = n·ln2 + r with n = round(x·log2e) and |r| ≤ ln2/2, ln2 split in two
 // (expC1 + expC2) so that n·expC1 is exact; e^r by a degree-7 polynomial
 // whose six upper coefficients are fitted; then e^r·2ⁿ built from exponent

@@ -1,5 +1,5 @@
 // Command vector writes the NEON row kernels (exp and softmax, LayerNorm,
-// RMSNorm, GELU, add, scale, dot, axpy, RoPE) to asm/vector_arm64.s and their Go
+// RMSNorm, GELU, SwiGLU, add, scale, dot, axpy, RoPE) to asm/vector_arm64.s and their Go
 // declarations to asm/vector_arm64.go.
 //
 // Why assembly: Go does not vectorize, and these kernels run once per token
@@ -27,6 +27,7 @@ func main() {
 	exp(f)
 	softmax(f)
 	gelu(f)
+	swiglu(f)
 	layerNorm(f)
 	rmsNorm(f)
 	ropeHalf(f)
@@ -378,6 +379,60 @@ func gelu(f *File) {
 			return
 		}
 		f.Op("VLD1.P %d(R1), %s", 16*k, List(8, k))
+		block(k)
+		f.Op("VST1.P %s, %d(R0)", List(0, k), 16*k)
+	}}.Emit(f)
+	f.Op("RET")
+}
+
+func swiglu(f *File) {
+	fn := f.Func("SwiGLUNEON", []string{
+		"SwiGLUNEON is",
+		"",
+		"\tfor i := range out {",
+		"\t\tout[i] = gate[i] / (1 + exp(-gate[i])) * up[i]",
+		"\t}",
+		"",
+		"computed as written with ExpNEON's exp, which keeps it finite for large",
+		"|gate|: e^(-gate) overflows to +Inf below about -88.7, giving ±0, and",
+		"vanishes for large gate, giving gate·up. gate and up are at least as long as",
+		"out; out may be gate or up.",
+	}, params(f32s, "out", "gate", "up"), nil)
+	f.Op("MOVD %s, R0", fn.Base("out"))
+	f.Op("MOVD %s, R3", fn.Len("out"))
+	f.Op("MOVD %s, R1", fn.Base("gate"))
+	f.Op("MOVD %s, R2", fn.Base("up"))
+	loadExpConstants(f, "R4")
+
+	// gate in V8.., up in V10.., -gate, its exp and the result in V0..,
+	// scratch from V2. Both inputs are loaded before the store, so out may
+	// alias either.
+	block := func(k int) {
+		n := max(k, 1)
+		var seqs [][]func()
+		for i := range V(n) {
+			g, u, x := 8+i, 10+i, i
+			in := func(i Inst) func() { return func() { f.Inst(i) } }
+			seq := []func(){in(FNeg(S4, x, g))} // exact, NaN and ±0 included
+			seq = append(seq, expSteps(f, x, 2+3*i, 3+3*i, 4+3*i)...)
+			seqs = append(seqs, append(seq,
+				in(FAdd(S4, x, x, vOne)),
+				in(FDiv(S4, x, g, x)),
+				in(FMul(S4, x, x, u)),
+			))
+		}
+		f.Interleave(seqs...)
+	}
+	Stream{Prefix: "swiglu", Count: "R3", Wide: 2, Body: func(k int) {
+		if k == 0 {
+			f.Op("FMOVS.P 4(R1), F8")
+			f.Op("FMOVS.P 4(R2), F10")
+			block(0)
+			f.Op("FMOVS.P F0, 4(R0)")
+			return
+		}
+		f.Op("VLD1.P %d(R1), %s", 16*k, List(8, k))
+		f.Op("VLD1.P %d(R2), %s", 16*k, List(10, k))
 		block(k)
 		f.Op("VST1.P %s, %d(R0)", List(0, k), 16*k)
 	}}.Emit(f)
