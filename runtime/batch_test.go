@@ -12,8 +12,7 @@ import (
 )
 
 // newBatchTestModel is smallConfig with room for a 200-token prompt.
-func newBatchTestModel(t *testing.T, arch model.Arch, seed uint64) *Model {
-	cfg := smallConfig(arch)
+func newBatchTestModel(t *testing.T, cfg model.Config, seed uint64) *Model {
 	cfg.NPositions = 256
 	return newModelFrom(t, cfg, randomWeights(cfg, seed), Options{Embeddings: F32Embeddings})
 }
@@ -133,12 +132,12 @@ func TestBatchLogitsMatchAlone(t *testing.T) {
 	}
 	t.Run("gpt2/every-order", func(t *testing.T) {
 		forEachISA(t, func(t *testing.T) {
-			check(t, newBatchTestModel(t, model.GPT2Arch, 3), permutations(len(lengths)), 48)
+			check(t, newBatchTestModel(t, variants["gpt2"], 3), permutations(len(lengths)), 48)
 		})
 	})
-	for name, arch := range variants {
+	for name, cfg := range variants {
 		t.Run(name, func(t *testing.T) {
-			m := newBatchTestModel(t, arch, 3)
+			m := newBatchTestModel(t, cfg, 3)
 			check(t, m, [][]int{{3, 0, 2, 1}}, 48)
 			check(t, m, [][]int{{1, 3, 0, 2}}, 256)
 		})
@@ -148,7 +147,7 @@ func TestBatchLogitsMatchAlone(t *testing.T) {
 // TestBatchNeighboursChangeNothing: a sequence's logits are bit for bit the
 // same whatever its neighbours hold.
 func TestBatchNeighboursChangeNothing(t *testing.T) {
-	m := newBatchTestModel(t, model.GPT2Arch, 5)
+	m := newBatchTestModel(t, variants["gpt2"], 5)
 	b, err := m.NewBatch(BatchOptions{Sequences: 3, Rows: 40})
 	require.NoError(t, err)
 	target, forced := randomIDs(1, 30, m.cfg.VocabSize), randomIDs(2, 5, m.cfg.VocabSize)
@@ -318,7 +317,7 @@ func TestBatchGenerateMatchesSessions(t *testing.T) {
 // TestBatchScoreMatchesSessions: texts scored together equal Session.Score
 // alone; bad texts get their error and leave the others whole.
 func TestBatchScoreMatchesSessions(t *testing.T) {
-	m := newBatchTestModel(t, model.GPT2Arch, 17)
+	m := newBatchTestModel(t, variants["gpt2"], 17)
 	v := m.cfg.VocabSize
 	texts := [][]int{randomIDs(1, 40, v), {3}, randomIDs(2, 2, v), randomIDs(3, 256, v), randomIDs(4, 257, v), {1, -1}, randomIDs(5, 77, v)}
 	b, err := m.NewBatch(BatchOptions{Sequences: 3, Rows: 64})
@@ -347,7 +346,13 @@ func TestBatchScoreMatchesSessions(t *testing.T) {
 // TestBatchDecodeAllocatesNothing: a decode pass of four sequences, logits
 // and sampling included.
 func TestBatchDecodeAllocatesNothing(t *testing.T) {
-	m := newBatchTestModel(t, model.GPT2Arch, 1)
+	for _, name := range []string{"gpt2", "llama-gqa2"} {
+		t.Run(name, func(t *testing.T) { testBatchDecodeAllocatesNothing(t, variants[name]) })
+	}
+}
+
+func testBatchDecodeAllocatesNothing(t *testing.T, cfg model.Config) {
+	m := newBatchTestModel(t, cfg, 1)
 	b, err := m.NewBatch(BatchOptions{Sequences: 4})
 	require.NoError(t, err)
 	for i := range b.slots {
@@ -372,7 +377,7 @@ func TestBatchDecodeAllocatesNothing(t *testing.T) {
 }
 
 func TestBatchOptions(t *testing.T) {
-	m := newTestModel(t, model.GPT2Arch, 1)
+	m := newTestModel(t, variants["gpt2"], 1)
 	_, err := m.NewBatch(BatchOptions{Sequences: 8, Rows: 4})
 	assert.ErrorContains(t, err, "rows 4")
 	_, err = m.NewBatch(BatchOptions{Capacity: 49})

@@ -1,8 +1,6 @@
 package runtime
 
 import (
-	"math"
-
 	"github.com/goformer/goformer/kernels"
 	"github.com/goformer/goformer/model"
 )
@@ -88,7 +86,7 @@ func (s *pass) block(l, t int) {
 		W.up.apply(gateUp, in, W.upBias, t, s.q8)
 		for i := range t {
 			row := gateUp[i*2*ff : (i+1)*2*ff]
-			swiGLU(hidden[i*ff:(i+1)*ff], row[:ff], row[ff:])
+			kernels.SwiGLU(hidden[i*ff:(i+1)*ff], row[:ff], row[ff:])
 		}
 	} else {
 		W.up.apply(hidden, in, W.upBias, t, s.q8)
@@ -122,9 +120,3 @@ func (s *Session) rowLogits(r int) {
 	s.m.head.scores(s.logits, s.h[r*d:(r+1)*d], 1, s.q8)
 }
 
-// swiGLU is SiLU(gate)·up, element by element. TODO(swiglu): kernels.SwiGLU.
-func swiGLU(out, gate, up []float32) {
-	for i, g := range gate {
-		out[i] = g / (1 + float32(math.Exp(float64(-g)))) * up[i]
-	}
-}

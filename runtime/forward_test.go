@@ -41,14 +41,39 @@ func relErr(got []float32, want []float64) float64 {
 	return math.Sqrt(num / den)
 }
 
-var variants = map[string]model.Arch{
-	"gpt2":          model.GPT2Arch,
-	"post-norm":     {Norm: model.PostNorm, FinalNorm: true, TiedEmbeddings: true},
-	"untied":        {Norm: model.PreNorm, FinalNorm: true, TiedEmbeddings: false},
-	"no-final-norm": {Norm: model.PreNorm, FinalNorm: false, TiedEmbeddings: true},
-	"sinusoidal":    {Norm: model.PreNorm, FinalNorm: true, Positions: model.SinusoidalPositions, TiedEmbeddings: true},
-	"rope-neox":     {Norm: model.PreNorm, FinalNorm: true, Positions: model.RoPE, RoPEStyle: model.RotateHalf, TiedEmbeddings: true},
-	"rope-gptj":     {Norm: model.PreNorm, FinalNorm: true, Positions: model.RoPE, RoPEStyle: model.Interleaved, TiedEmbeddings: true},
+// variants are the small random models every forward-pass property is
+// proven on: GPT-2's architecture choices one at a time, and the Llama
+// family's (RMSNorm, SwiGLU, grouped-query attention at ratios 1, 2, 4 and
+// one kv head, a head size that is not d/n_head, Qwen2's q/k/v biases and
+// every bias, linear and llama3 RoPE scaling, partial rotation, tied and
+// untied heads, a sliding window).
+var variants = map[string]model.Config{
+	"gpt2":          smallConfig(model.GPT2Arch),
+	"post-norm":     smallConfig(model.Arch{Norm: model.PostNorm, FinalNorm: true, TiedEmbeddings: true}),
+	"untied":        smallConfig(model.Arch{Norm: model.PreNorm, FinalNorm: true, TiedEmbeddings: false}),
+	"no-final-norm": smallConfig(model.Arch{Norm: model.PreNorm, FinalNorm: false, TiedEmbeddings: true}),
+	"sinusoidal":    smallConfig(model.Arch{Norm: model.PreNorm, FinalNorm: true, Positions: model.SinusoidalPositions, TiedEmbeddings: true}),
+	"rope-neox":     smallConfig(model.Arch{Norm: model.PreNorm, FinalNorm: true, Positions: model.RoPE, RoPEStyle: model.RotateHalf, TiedEmbeddings: true}),
+	"rope-gptj":     smallConfig(model.Arch{Norm: model.PreNorm, FinalNorm: true, Positions: model.RoPE, RoPEStyle: model.Interleaved, TiedEmbeddings: true}),
+
+	"llama-mha":  llamaConfig(4, 4, 0, nil),
+	"llama-gqa2": llamaConfig(4, 2, 0, nil),
+	"llama-gqa4-head-dim": llamaConfig(8, 2, 12, func(c *model.Config) {
+		c.Arch.TiedEmbeddings = true
+	}),
+	"llama-mqa":   llamaConfig(4, 1, 0, nil),
+	"qwen2-bias":  llamaConfig(4, 2, 0, func(c *model.Config) { c.ModelType, c.Arch.TiedEmbeddings = "qwen2", true }),
+	"llama-biases": llamaConfig(4, 2, 0, func(c *model.Config) { c.AttentionBias, c.MLPBias = true, true }),
+	"llama-linear-rope": llamaConfig(4, 2, 0, func(c *model.Config) {
+		c.RoPEScaling = model.RoPEScaling{Type: "linear", Factor: 4}
+	}),
+	"llama3-rope": llamaConfig(4, 2, 0, func(c *model.Config) {
+		c.RoPEScaling = model.RoPEScaling{Type: "llama3", Factor: 8, LowFreqFactor: 1, HighFreqFactor: 4, OriginalContext: 16}
+	}),
+	"llama-partial-rope": llamaConfig(4, 2, 0, func(c *model.Config) { c.RotaryDim = 8 }),
+	"mistral-window": llamaConfig(4, 2, 0, func(c *model.Config) {
+		c.ModelType, c.SlidingWindow = "mistral", 11
+	}),
 }
 
 func randomIDs(seed uint64, n, vocab int) []int {
@@ -60,8 +85,7 @@ func randomIDs(seed uint64, n, vocab int) []int {
 	return ids
 }
 
-func newTestModel(t *testing.T, arch model.Arch, seed uint64) *Model {
-	cfg := smallConfig(arch)
+func newTestModel(t *testing.T, cfg model.Config, seed uint64) *Model {
 	return newModelFrom(t, cfg, randomWeights(cfg, seed), Options{Embeddings: F32Embeddings})
 }
 
@@ -70,8 +94,8 @@ func newTestModel(t *testing.T, arch model.Arch, seed uint64) *Model {
 // the float64 reference recomputed from scratch over the whole sequence.
 func TestForwardMatchesReference(t *testing.T) {
 	forEachISA(t, func(t *testing.T) {
-		for name, arch := range variants {
-			m := newTestModel(t, arch, 7)
+		for name, cfg := range variants {
+			m := newTestModel(t, cfg, 7)
 			ids := randomIDs(3, 30, m.cfg.VocabSize)
 			want := refLogits(m.cfg, weightsOf(t, m), ids)
 			for _, batch := range []int{256, 5} {
@@ -97,14 +121,20 @@ func TestForwardMatchesReference(t *testing.T) {
 // change the reference's output, or the test above proves nothing about it.
 func TestVariantsChangeTheComputation(t *testing.T) {
 	ids := randomIDs(4, 9, 211)
-	base := newTestModel(t, model.GPT2Arch, 7)
-	want := refLogits(base.cfg, weightsOf(t, base), ids)[8]
-	for name, arch := range variants {
-		if name == "gpt2" {
+	// Each Llama variant is compared with plain llama-gqa2, each GPT-2 one
+	// with gpt2, on the same random draws where the shapes allow.
+	bases := map[model.MLPKind][]float64{}
+	ids = randomIDs(4, 30, 211) // long enough for the window to slide
+	for _, name := range []string{"gpt2", "llama-gqa2"} {
+		cfg := variants[name]
+		bases[cfg.Arch.MLP] = refLogits(cfg, randomWeights(cfg, 7), ids)[29]
+	}
+	for name, cfg := range variants {
+		if name == "gpt2" || name == "llama-gqa2" {
 			continue
 		}
-		cfg := smallConfig(arch)
-		got := refLogits(cfg, randomWeights(cfg, 7), ids)[8]
+		want := bases[cfg.Arch.MLP]
+		got := refLogits(cfg, randomWeights(cfg, 7), ids)[29]
 		var diff float64
 		for i := range got {
 			diff = math.Max(diff, math.Abs(got[i]-want[i]))
@@ -115,7 +145,7 @@ func TestVariantsChangeTheComputation(t *testing.T) {
 
 func TestScoreMatchesReference(t *testing.T) {
 	forEachISA(t, func(t *testing.T) {
-		m := newTestModel(t, model.GPT2Arch, 9)
+		m := newTestModel(t, variants["gpt2"], 9)
 		ids := randomIDs(5, 40, m.cfg.VocabSize)
 		ref := refLogits(m.cfg, weightsOf(t, m), ids)
 		var ll float64
@@ -133,7 +163,7 @@ func TestScoreMatchesReference(t *testing.T) {
 }
 
 func TestContextFull(t *testing.T) {
-	m := newTestModel(t, model.GPT2Arch, 1)
+	m := newTestModel(t, variants["gpt2"], 1)
 	s, err := m.NewSession(SessionOptions{})
 	require.NoError(t, err)
 	_, err = s.Prefill(randomIDs(1, 49, 211))
@@ -164,7 +194,7 @@ func TestContextFull(t *testing.T) {
 }
 
 func TestBadToken(t *testing.T) {
-	m := newTestModel(t, model.GPT2Arch, 1)
+	m := newTestModel(t, variants["gpt2"], 1)
 	s, err := m.NewSession(SessionOptions{})
 	require.NoError(t, err)
 	_, err = s.Prefill([]int{1, 211})
@@ -178,7 +208,7 @@ func TestBadToken(t *testing.T) {
 // TestConcurrentSessions: sessions on one model, run at once, give what
 // each gives alone. Run with -race.
 func TestConcurrentSessions(t *testing.T) {
-	m := newTestModel(t, model.GPT2Arch, 11)
+	m := newTestModel(t, variants["gpt2"], 11)
 	run := func(seed uint64) []Token {
 		s, err := m.NewSession(SessionOptions{})
 		require.NoError(t, err)
@@ -204,7 +234,25 @@ func TestConcurrentSessions(t *testing.T) {
 }
 
 func TestDecodeAllocatesNothing(t *testing.T) {
-	m := newTestModel(t, model.GPT2Arch, 1)
+	for _, name := range []string{"llama-gqa2", "qwen2-bias", "mistral-window"} {
+		for _, wt := range []Weights{F32Weights, Int8Weights} {
+			cfg := variants[name]
+			cfg.NInner = 128 // int8 rows are whole blocks of 32
+			m, err := newModel(cfg, randomWeights(cfg, 1), Options{Weights: wt})
+			require.NoError(t, err)
+			s, err := m.NewSession(SessionOptions{})
+			require.NoError(t, err)
+			_, err = s.Prefill(randomIDs(1, 20, cfg.VocabSize))
+			require.NoError(t, err)
+			allocs := testing.AllocsPerRun(20, func() {
+				if _, err := s.Decode(5); err != nil {
+					panic(err)
+				}
+			})
+			assert.Zero(t, allocs, "%s %s", name, wt)
+		}
+	}
+	m := newTestModel(t, variants["gpt2"], 1)
 	s, err := m.NewSession(SessionOptions{})
 	require.NoError(t, err)
 	_, err = s.Prefill([]int{1, 2, 3})

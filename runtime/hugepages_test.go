@@ -8,7 +8,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/goformer/goformer/model"
 	"github.com/goformer/goformer/quant"
 )
 
@@ -24,7 +23,7 @@ func inArena(a *weightArena, p unsafe.Pointer, n int) bool {
 // there are huge pages every streamed matrix (linear layers, token table)
 // really lives in the arena, 64-byte aligned.
 func TestPlacedWeightsChangeNothing(t *testing.T) {
-	cfg := threadsConfig(model.GPT2Arch) // sizes int8 blocks can tile
+	cfg := threadsConfig(variants["gpt2"]) // sizes int8 blocks can tile
 	ids := randomIDs(3, 20, cfg.VocabSize)
 	for _, opts := range []Options{
 		{Embeddings: F32Embeddings, Weights: F32Weights},
@@ -128,7 +127,7 @@ func TestHugePageMemory(t *testing.T) {
 // they were copied to huge pages or not (the copy must not pin the
 // originals through the model's model.Weights).
 func TestModelKeepsOneCopyOfItsMatrices(t *testing.T) {
-	cfg := threadsConfig(model.GPT2Arch)
+	cfg := threadsConfig(variants["gpt2"])
 	cfg.NLayer = 4
 	d, ff := cfg.NEmbd, cfg.NInner
 	matrixBytes := 4 * (cfg.NLayer*(3*d*d+d*d+2*d*ff) + cfg.VocabSize*d)
@@ -136,6 +135,10 @@ func TestModelKeepsOneCopyOfItsMatrices(t *testing.T) {
 		saved := placeHugePages
 		placeHugePages = place
 		var before, after goruntime.MemStats
+		// Twice: the first collection only moves sync.Pool contents (the
+		// kernels' scratch) to the victim cache, which the second frees;
+		// otherwise earlier tests' pools would be freed inside the window.
+		goruntime.GC()
 		goruntime.GC()
 		goruntime.ReadMemStats(&before)
 		m, err := newModel(cfg, randomWeights(cfg, 9), Options{Embeddings: F32Embeddings})

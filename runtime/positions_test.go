@@ -11,7 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-var ropeVariants = []string{"rope-neox", "rope-gptj"}
+var ropeVariants = []string{"rope-neox", "rope-gptj", "llama-gqa2", "llama3-rope", "llama-gqa4-head-dim"}
 
 // TestRoPESlidingMatchesReference: a RoPE session smaller than the sequence
 // slides. The query at position t must attend to exactly the first keep

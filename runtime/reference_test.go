@@ -433,3 +433,13 @@ func randomWeights(cfg model.Config, seed uint64) *model.Weights {
 	}
 	return w
 }
+
+// randomFloats is n values uniform in [-1, 1) from a fixed seed.
+func randomFloats(seed uint64, n int) []float32 {
+	rng := rand.New(rand.NewPCG(seed, 3))
+	v := make([]float32, n)
+	for i := range v {
+		v[i] = float32(2*rng.Float64() - 1)
+	}
+	return v
+}

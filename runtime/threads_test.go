@@ -12,8 +12,7 @@ import (
 
 // threadsConfig is smallConfig widened until the kernels split their
 // products across the pool (a GEMV of d_ff×d_model = 2^18 multiply-adds).
-func threadsConfig(arch model.Arch) model.Config {
-	cfg := smallConfig(arch)
+func threadsConfig(cfg model.Config) model.Config {
 	cfg.VocabSize, cfg.NPositions, cfg.NEmbd, cfg.NInner = 300, 96, 256, 1024
 	return cfg
 }
@@ -30,9 +29,10 @@ func withThreads(t *testing.T, n int, f func()) {
 	f()
 }
 
-// sessionLogits prefills prompt in passes of batch rows and decodes forced
-// after it, returning every row's logits of the first pass, then the
-// logits after each forced token.
+// sessionLogits prefills prompt in one pass (or in passes of the session's
+// capacity, when that is smaller) and decodes forced after it, returning
+// every row's logits of the last prefill pass, then the logits after each
+// forced token.
 func sessionLogits(t *testing.T, m *Model, prompt, forced []int) [][]float32 {
 	t.Helper()
 	s, err := m.NewSession(SessionOptions{Batch: len(prompt)})
@@ -40,7 +40,7 @@ func sessionLogits(t *testing.T, m *Model, prompt, forced []int) [][]float32 {
 	_, err = s.Prefill(prompt)
 	require.NoError(t, err)
 	var out [][]float32
-	for r := range prompt {
+	for r := range s.n {
 		s.rowLogits(r)
 		out = append(out, append([]float32(nil), s.logits...))
 	}
@@ -82,10 +82,10 @@ func raggedBatchLogits(t *testing.T, m *Model) [][]float32 {
 // int8 weights, on every ISA tier.
 func TestThreadsChangeNothing(t *testing.T) {
 	forEachISA(t, func(t *testing.T) {
-		for name, arch := range variants {
+		for name, vc := range variants {
 			for _, wt := range []Weights{F32Weights, Int8Weights} {
 				t.Run(fmt.Sprintf("%s/%s", name, wt), func(t *testing.T) {
-					cfg := threadsConfig(arch)
+					cfg := threadsConfig(vc)
 					m, err := newModel(cfg, randomWeights(cfg, 5), Options{Weights: wt, Threads: 1})
 					require.NoError(t, err)
 					prompt, forced := randomIDs(6, 40, cfg.VocabSize), randomIDs(7, 5, cfg.VocabSize)
@@ -110,7 +110,7 @@ func TestThreadsChangeNothing(t *testing.T) {
 // and on two.
 func TestInt8PrefillMatchesDecode(t *testing.T) {
 	forEachISA(t, func(t *testing.T) {
-		cfg := threadsConfig(model.GPT2Arch)
+		cfg := threadsConfig(variants["gpt2"])
 		m, err := newModel(cfg, randomWeights(cfg, 8), Options{Weights: Int8Weights})
 		require.NoError(t, err)
 		ids := randomIDs(9, 37, cfg.VocabSize)
@@ -131,7 +131,7 @@ func TestInt8PrefillMatchesDecode(t *testing.T) {
 // process; 0 is the default; a negative count is an error.
 func TestOptionsThreads(t *testing.T) {
 	defer kernels.SetThreads(0)
-	cfg := smallConfig(model.GPT2Arch)
+	cfg := variants["gpt2"]
 	w := randomWeights(cfg, 1)
 	_, err := newModel(cfg, w, Options{Threads: 3})
 	require.NoError(t, err)
@@ -147,7 +147,7 @@ func TestOptionsThreads(t *testing.T) {
 // attention handed to the pool, a session's decode step and a batch's
 // decode pass allocate nothing.
 func TestParallelDecodeAllocatesNothing(t *testing.T) {
-	cfg := threadsConfig(model.GPT2Arch)
+	cfg := threadsConfig(variants["gpt2"])
 	for _, wt := range []Weights{F32Weights, Int8Weights} {
 		m, err := newModel(cfg, randomWeights(cfg, 2), Options{Weights: wt})
 		require.NoError(t, err)
