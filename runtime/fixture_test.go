@@ -12,15 +12,22 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// fixtureDir is the gpt2-mini checkpoint with float64 PyTorch references,
-// shared by the project outside the repository.
-var fixtureDir = filepath.Join("..", "..", "shared", "fixtures", "gpt2-mini")
+// sharedFixture is the path of one of the project's trained checkpoints
+// with float64 PyTorch references (gpt2-mini, llama-mini, qwen2-mini),
+// shared outside the repository.
+func sharedFixture(name string) string {
+	return filepath.Join("..", "..", "shared", "fixtures", name)
+}
+
+// fixtureDir is the gpt2-mini fixture.
+var fixtureDir = sharedFixture("gpt2-mini")
 
 type fixtureReference struct {
 	Prompts []struct {
-		Name         string `json:"name"`
-		Text         string `json:"text"`
-		TokenIDs     []int  `json:"token_ids"`
+		Name          string `json:"name"`
+		Text          string `json:"text"`
+		TokenIDs      []int  `json:"token_ids"`
+		SpecialTokens []int  `json:"special_token_positions"`
 		LastPosition struct {
 			Top20 []struct {
 				ID    int     `json:"id"`
@@ -41,32 +48,56 @@ type fixtureReference struct {
 }
 
 func loadFixture(t *testing.T, emb Embeddings) (*Model, *fixtureReference) {
+	return loadNamedFixture(t, "gpt2-mini", Options{Embeddings: emb})
+}
+
+// loadNamedFixture loads a shared fixture (from path, a folder or one of
+// its GGUF files, when given) and its reference, or skips the test.
+func loadNamedFixture(t *testing.T, name string, opts Options, path ...string) (*Model, *fixtureReference) {
 	t.Helper()
-	if _, err := os.Stat(filepath.Join(fixtureDir, "reference.json")); err != nil {
-		t.Skipf("skipping: the gpt2-mini fixture is not at %s (it lives in the project's shared/ folder)", fixtureDir)
+	dir := sharedFixture(name)
+	if _, err := os.Stat(filepath.Join(dir, "reference.json")); err != nil {
+		t.Skipf("skipping: the %s fixture is not at %s (it lives in the project's shared/ folder)", name, dir)
 	}
-	raw, err := os.ReadFile(filepath.Join(fixtureDir, "reference.json"))
+	raw, err := os.ReadFile(filepath.Join(dir, "reference.json"))
 	require.NoError(t, err)
 	var ref fixtureReference
 	require.NoError(t, json.Unmarshal(raw, &ref))
-	m, err := Load(fixtureDir, Options{Embeddings: emb})
+	if len(path) > 0 {
+		dir = path[0]
+	}
+	m, err := Load(dir, opts)
 	require.NoError(t, err)
 	t.Cleanup(func() { m.Close() })
 	return m, &ref
 }
 
 // TestFixtureF32 compares goformer with fp32 embeddings against the float64
-// PyTorch reference of gpt2-mini, on every kernel tier: token ids, the
+// PyTorch references of gpt2-mini, llama-mini (GQA 8/2, head_dim 32,
+// llama3 RoPE scaling, untied head, BF16 weights, a tokenizer.json only)
+// and qwen2-mini (q/k/v biases, tied), on every kernel tier: token ids, the
 // last position's logits, every teacher-forced log-prob and the greedy path
-// through the KV cache. Tolerances are the fixture README's: 2e-5 on
+// through the KV cache. Tolerances are the fixture READMEs': 2e-5 on
 // log-probs and logits, 1e-4 on the total.
 func TestFixtureF32(t *testing.T) {
-	m, ref := loadFixture(t, F32Embeddings)
+	for _, name := range []string{"gpt2-mini", "llama-mini", "qwen2-mini"} {
+		t.Run(name, func(t *testing.T) {
+			m, ref := loadNamedFixture(t, name, Options{Embeddings: F32Embeddings})
+			checkFixture(t, m, ref)
+		})
+	}
+}
+
+// checkFixture is TestFixtureF32's comparison of m with ref, on every tier.
+func checkFixture(t *testing.T, m *Model, ref *fixtureReference) {
 	forEachISA(t, func(t *testing.T) {
 		s, err := m.NewSession(SessionOptions{})
 		require.NoError(t, err)
 		for _, p := range ref.Prompts {
 			ids := m.Tokenizer().Encode(p.Text)
+			if len(p.SpecialTokens) > 0 {
+				ids = m.Tokenizer().EncodeSpecial(p.Text)
+			}
 			require.Equal(t, p.TokenIDs, ids, p.Name)
 
 			s.Reset()

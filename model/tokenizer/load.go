@@ -20,10 +20,21 @@ const (
 	MergesFile = "merges.txt"
 )
 
-// LoadDir loads the tokenizer of the checkpoint in dir (vocab.json and
-// merges.txt).
+// LoadDir loads the tokenizer of the checkpoint in dir: vocab.json and
+// merges.txt, or else tokenizer.json (ParseTokenizerJSON).
 func LoadDir(dir string) (*Tokenizer, error) {
-	return LoadFiles(filepath.Join(dir, VocabFile), filepath.Join(dir, MergesFile))
+	vocab := filepath.Join(dir, VocabFile)
+	if _, err := os.Stat(vocab); errors.Is(err, fs.ErrNotExist) {
+		name := filepath.Join(dir, TokenizerFile)
+		data, jerr := os.ReadFile(name)
+		if jerr == nil {
+			return ParseTokenizerJSON(name, data)
+		}
+		if !errors.Is(jerr, fs.ErrNotExist) {
+			return nil, fmt.Errorf("tokenizer: %w", jerr)
+		}
+	}
+	return LoadFiles(vocab, filepath.Join(dir, MergesFile))
 }
 
 // LoadFiles loads a tokenizer from a vocab.json and a merges.txt.

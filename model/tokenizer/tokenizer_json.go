@@ -1,0 +1,161 @@
+package tokenizer
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+)
+
+// TokenizerFile is a Hugging Face tokenizers file: the one file every
+// modern checkpoint ships in place of vocab.json and merges.txt.
+const TokenizerFile = "tokenizer.json"
+
+// tokenizerJSON is the part of a tokenizer.json goformer reads. Features it
+// does not implement are read too, so that they are refused by name.
+type tokenizerJSON struct {
+	Normalizer    json.RawMessage `json:"normalizer"`
+	PreTokenizer  *jsonComponent  `json:"pre_tokenizer"`
+	Decoder       *jsonComponent  `json:"decoder"`
+	PostProcessor *jsonComponent  `json:"post_processor"`
+	AddedTokens   []struct {
+		ID      int    `json:"id"`
+		Content string `json:"content"`
+		Special bool   `json:"special"`
+	} `json:"added_tokens"`
+	Model struct {
+		Type                    string            `json:"type"`
+		Vocab                   map[string]int    `json:"vocab"`
+		Merges                  []json.RawMessage `json:"merges"`
+		ByteFallback            bool              `json:"byte_fallback"`
+		ContinuingSubwordPrefix *string           `json:"continuing_subword_prefix"`
+		EndOfWordSuffix         *string           `json:"end_of_word_suffix"`
+		Dropout                 *float64          `json:"dropout"`
+	} `json:"model"`
+}
+
+type jsonComponent struct {
+	Type           string `json:"type"`
+	AddPrefixSpace *bool  `json:"add_prefix_space"`
+	UseRegex       *bool  `json:"use_regex"`
+	TrimOffsets    *bool  `json:"trim_offsets"`
+}
+
+// ParseTokenizerJSON builds a tokenizer from a tokenizer.json of GPT-2's
+// kind: a BPE model over the byte-level alphabet with the ByteLevel
+// pre-tokenizer (GPT-2's pattern, no prefix space) and decoder, and its
+// added tokens as the specials. Every feature of the file goformer does not
+// implement yet (another model or pre-tokenizer, a normalizer, byte
+// fallback) is an error naming it; name is the file in messages.
+func ParseTokenizerJSON(name string, data []byte) (*Tokenizer, error) {
+	fail := func(format string, args ...any) (*Tokenizer, error) {
+		return nil, fmt.Errorf("tokenizer: %s: "+format, append([]any{name}, args...)...)
+	}
+	var j tokenizerJSON
+	if err := json.Unmarshal(data, &j); err != nil {
+		return fail("%v", err)
+	}
+	m := &j.Model
+	switch {
+	case m.Type != "BPE":
+		return fail("model.type %q is not implemented (goformer reads BPE)", m.Type)
+	case m.ByteFallback:
+		return fail("model.byte_fallback true (SentencePiece-style BPE) is not implemented yet")
+	case m.ContinuingSubwordPrefix != nil && *m.ContinuingSubwordPrefix != "":
+		return fail("model.continuing_subword_prefix %q is not implemented", *m.ContinuingSubwordPrefix)
+	case m.EndOfWordSuffix != nil && *m.EndOfWordSuffix != "":
+		return fail("model.end_of_word_suffix %q is not implemented", *m.EndOfWordSuffix)
+	case m.Dropout != nil && *m.Dropout != 0:
+		return fail("model.dropout %g is not implemented (inference tokenizes deterministically)", *m.Dropout)
+	}
+	if n := strings.TrimSpace(string(j.Normalizer)); n != "" && n != "null" {
+		return fail("normalizer %s is not implemented", n)
+	}
+	if err := byteLevelOnly("pre_tokenizer", j.PreTokenizer, true); err != nil {
+		return fail("%v", err)
+	}
+	for _, c := range []struct {
+		key string
+		c   *jsonComponent
+	}{{"decoder", j.Decoder}, {"post_processor", j.PostProcessor}} {
+		if err := byteLevelOnly(c.key, c.c, false); err != nil {
+			return fail("%v", err)
+		}
+	}
+
+	n := len(m.Vocab)
+	for _, a := range j.AddedTokens {
+		n = max(n, a.ID+1)
+	}
+	if n == 0 || n > 1<<24 {
+		return fail("%d tokens: want 1..%d", n, 1<<24)
+	}
+	tokens := make([]string, n)
+	seen := make([]bool, n)
+	for tok, id := range m.Vocab {
+		if id < 0 || id >= n {
+			return fail("model.vocab %q has id %d, outside 0..%d", tok, id, n-1)
+		}
+		if seen[id] {
+			return fail("model.vocab gives id %d to %q and %q", id, tokens[id], tok)
+		}
+		tokens[id], seen[id] = tok, true
+	}
+	var specials []string
+	for i, a := range j.AddedTokens {
+		if a.ID < 0 || a.Content == "" {
+			return fail("added_tokens[%d] has id %d and content %q", i, a.ID, a.Content)
+		}
+		if seen[a.ID] && tokens[a.ID] != a.Content {
+			return fail("added_tokens[%d] gives id %d to %q, which model.vocab gives to %q", i, a.ID, a.Content, tokens[a.ID])
+		}
+		tokens[a.ID], seen[a.ID] = a.Content, true
+		specials = append(specials, a.Content)
+	}
+	for id, ok := range seen {
+		if !ok {
+			return fail("no token has id %d (the ids must run 0..%d without gaps)", id, n-1)
+		}
+	}
+	merges := make([][2]string, len(m.Merges))
+	for i, raw := range m.Merges {
+		var text string
+		var pair []string
+		switch {
+		case json.Unmarshal(raw, &text) == nil:
+			left, right, ok := strings.Cut(text, " ")
+			if !ok || left == "" || right == "" || strings.Contains(right, " ") {
+				return fail("model.merges[%d] %q is not two tokens separated by one space", i, text)
+			}
+			merges[i] = [2]string{left, right}
+		case json.Unmarshal(raw, &pair) == nil && len(pair) == 2:
+			merges[i] = [2]string{pair[0], pair[1]}
+		default:
+			return fail("model.merges[%d] is %s, want \"a b\" or [\"a\", \"b\"]", i, raw)
+		}
+	}
+	t, err := New(tokens, merges, specials)
+	if err != nil {
+		return fail("%v", err)
+	}
+	return t, nil
+}
+
+// byteLevelOnly accepts a missing component or GPT-2's ByteLevel one.
+func byteLevelOnly(key string, c *jsonComponent, pre bool) error {
+	if c == nil {
+		if pre {
+			return fmt.Errorf("%s is null: goformer needs the ByteLevel pre-tokenizer", key)
+		}
+		return nil
+	}
+	if c.Type != "ByteLevel" {
+		return fmt.Errorf("%s type %q is not implemented yet (goformer reads ByteLevel)", key, c.Type)
+	}
+	if pre && c.AddPrefixSpace != nil && *c.AddPrefixSpace { // decoding ignores it
+		return fmt.Errorf("%s add_prefix_space true is not implemented", key)
+	}
+	if pre && c.UseRegex != nil && !*c.UseRegex {
+		return fmt.Errorf("%s use_regex false is not implemented", key)
+	}
+	return nil
+}
