@@ -28,7 +28,7 @@ type fixtureReference struct {
 		Text          string `json:"text"`
 		TokenIDs      []int  `json:"token_ids"`
 		SpecialTokens []int  `json:"special_token_positions"`
-		LastPosition struct {
+		LastPosition  struct {
 			Top20 []struct {
 				ID    int     `json:"id"`
 				Logit float64 `json:"logit"`

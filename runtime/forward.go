@@ -119,4 +119,3 @@ func (s *Session) rowLogits(r int) {
 	d := s.m.cfg.NEmbd
 	s.m.head.scores(s.logits, s.h[r*d:(r+1)*d], 1, s.q8)
 }
-

@@ -61,8 +61,8 @@ var variants = map[string]model.Config{
 	"llama-gqa4-head-dim": llamaConfig(8, 2, 12, func(c *model.Config) {
 		c.Arch.TiedEmbeddings = true
 	}),
-	"llama-mqa":   llamaConfig(4, 1, 0, nil),
-	"qwen2-bias":  llamaConfig(4, 2, 0, func(c *model.Config) { c.ModelType, c.Arch.TiedEmbeddings = "qwen2", true }),
+	"llama-mqa":    llamaConfig(4, 1, 0, nil),
+	"qwen2-bias":   llamaConfig(4, 2, 0, func(c *model.Config) { c.ModelType, c.Arch.TiedEmbeddings = "qwen2", true }),
 	"llama-biases": llamaConfig(4, 2, 0, func(c *model.Config) { c.AttentionBias, c.MLPBias = true, true }),
 	"llama-linear-rope": llamaConfig(4, 2, 0, func(c *model.Config) {
 		c.RoPEScaling = model.RoPEScaling{Type: "linear", Factor: 4}

@@ -10,8 +10,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/goformer/goformer/model/demo"
 	"github.com/goformer/goformer/model"
+	"github.com/goformer/goformer/model/demo"
 	"github.com/goformer/goformer/quant"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
