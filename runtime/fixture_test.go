@@ -167,3 +167,36 @@ func TestFixtureInt8(t *testing.T) {
 	assert.Less(t, math.Abs(delta), 0.005, "perplexity delta")
 	assert.Less(t, worstTop20, 0.05, "top-20 log-probs")
 }
+
+// TestLlamaFixtureGGUF loads llama-mini (arch llama: q/k rows permuted for
+// adjacent-pair RoPE, llama3 scaling as the rope_freqs tensor) and
+// qwen2-mini (arch qwen2: unpermuted, q/k/v biases) from the F32 GGUFs
+// llama.cpp's converter layout gives, and checks them against the same
+// float64 references as the safetensors folders, on every tier; their
+// logits must also equal the folders' bit for bit except where llama-mini's
+// float32 rope_freqs round the llama3 divisors (6.6e-8 relative).
+func TestLlamaFixtureGGUF(t *testing.T) {
+	for _, name := range []string{"llama-mini", "qwen2-mini"} {
+		t.Run(name, func(t *testing.T) {
+			path := convertedGGUF(t, name, "f32")
+			g, ref := loadNamedFixture(t, name, Options{Embeddings: F32Embeddings}, path)
+			hf, _ := loadNamedFixture(t, name, Options{Embeddings: F32Embeddings})
+			gc, hc := g.Config(), hf.Config()
+			assert.Equal(t, hc.NKVHead, gc.NKVHead)
+			assert.Equal(t, hc.HeadDim(), gc.HeadDim())
+			assert.Equal(t, hc.Arch, gc.Arch)
+			checkFixture(t, g, ref)
+			var worst float64
+			for _, p := range ref.Prompts {
+				worst = max(worst, maxAbsDiff(allRowLogits(t, hf, p.TokenIDs), allRowLogits(t, g, p.TokenIDs)))
+			}
+			t.Logf("%s: GGUF vs safetensors, max |Δ logit| over every position of %d prompts: %.3g", name, len(ref.Prompts), worst)
+			if name == "qwen2-mini" {
+				assert.Zero(t, worst, "the same weights and the same RoPE: the same logits")
+			} else {
+				assert.Less(t, worst, 1e-5)
+			}
+		})
+	}
+}
+

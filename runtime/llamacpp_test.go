@@ -66,34 +66,34 @@ func runLlamaCpp(t *testing.T, modules, gguf string, steps int, prompts [][]int)
 }
 
 // TestLlamaCppAgreement runs llama.cpp (node-llama-cpp 3.21.1, F32 KV cache,
-// no flash attention) and goformer on the same GGUF files of gpt2-mini: the
-// greedy paths must be equal for 32 steps (fewer where the 128-position
-// context ends) on every fixture prompt, and each step's log-prob must agree
-// within the budget of the file's type. llama.cpp's GELU reads an fp16
-// table, so even F32 agrees to ~1e-4, not 1e-6 (measured: 1.0e-4); with F16
-// weights llama.cpp also rounds the activations to fp16 (9.7e-4); with Q8_0
-// both quantize the activations to Q8_0 blocks but sum in different orders
-// (1.2e-2).
+// no flash attention) and goformer on the same GGUF files of gpt2-mini,
+// llama-mini and qwen2-mini: the greedy paths must be equal for 32 steps
+// (fewer where gpt2-mini's 128-position context ends) on every fixture
+// prompt, and each step's log-prob must agree within the budget of the
+// file's type. llama.cpp's GELU reads an fp16 table, so even GPT-2's F32
+// agrees to ~1e-4, not 1e-6 (measured: 1.0e-4); with F16 weights llama.cpp
+// also rounds the activations to fp16 (9.7e-4); with Q8_0 both quantize the
+// activations to Q8_0 blocks but sum in different orders (1.2e-2).
 func TestLlamaCppAgreement(t *testing.T) {
 	if testing.Short() {
 		t.Skip("skipping llama.cpp comparison in -short mode")
 	}
 	modules := llamaCppModules(t)
-	_, ref := loadFixture(t, F32Embeddings)
-	var prompts [][]int
-	for _, p := range ref.Prompts {
-		prompts = append(prompts, p.TokenIDs)
-	}
 	for _, c := range []struct {
-		typ    string
-		budget float64
-	}{{"f32", 1e-3}, {"f16", 3e-3}, {"q8_0", 3e-2}} {
-		t.Run(c.typ, func(t *testing.T) {
-			path := fixtureGGUF(t, c.typ)
+		fixture, typ string
+		budget       float64
+	}{
+		{"gpt2-mini", "f32", 1e-3}, {"gpt2-mini", "f16", 3e-3}, {"gpt2-mini", "q8_0", 3e-2},
+		{"llama-mini", "f32", 1e-3}, {"llama-mini", "q8_0", 3e-2}, {"qwen2-mini", "f32", 1e-3},
+	} {
+		t.Run(c.fixture+"/"+c.typ, func(t *testing.T) {
+			path := convertedGGUF(t, c.fixture, c.typ)
+			m, ref := loadNamedFixture(t, c.fixture, Options{Embeddings: F32Embeddings}, path)
+			var prompts [][]int
+			for _, p := range ref.Prompts {
+				prompts = append(prompts, p.TokenIDs)
+			}
 			llama := runLlamaCpp(t, modules, path, 32, prompts)
-			m, err := Load(path, Options{Embeddings: F32Embeddings})
-			require.NoError(t, err)
-			defer m.Close()
 			s, err := m.NewSession(SessionOptions{})
 			require.NoError(t, err)
 			var worst float64
@@ -113,8 +113,8 @@ func TestLlamaCppAgreement(t *testing.T) {
 				assert.Equal(t, want.Tokens, got, "prompt %s", ref.Prompts[i].Name)
 				steps += len(want.Tokens)
 			}
-			t.Logf("%s GGUF, llama.cpp %s: %d greedy steps over %d prompts; max |Δ log p| along the path %.3g",
-				c.typ, llama.Build, steps, len(prompts), worst)
+			t.Logf("%s %s GGUF, llama.cpp %s: %d greedy steps over %d prompts; max |Δ log p| along the path %.3g",
+				c.fixture, c.typ, llama.Build, steps, len(prompts), worst)
 			assert.Less(t, worst, c.budget)
 		})
 	}
