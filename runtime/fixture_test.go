@@ -199,4 +199,3 @@ func TestLlamaFixtureGGUF(t *testing.T) {
 		})
 	}
 }
-
