@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 
 	"github.com/goformer/goformer/model/gguf"
@@ -76,12 +77,37 @@ func fromGGUF(f *gguf.File) (*Checkpoint, error) {
 		if cfg, err = ggufLlamaConfig(f, arch, nTokens, bos, eos); err != nil {
 			return nil, err
 		}
+		if err := ggufEndIDs(f, &cfg); err != nil {
+			return nil, err
+		}
 		w, err = ggufLlamaWeights(&cfg, f, arch)
 	}
 	if err != nil {
 		return nil, err
 	}
 	return &Checkpoint{Config: cfg, Weights: w, Tokenizer: tok}, nil
+}
+
+// ggufEndIDs adds the end-of-turn and end-of-message tokens llama.cpp
+// stops at (tokenizer.ggml.eot_token_id, Llama 3's <|eot_id|>, and
+// eom_token_id) to the end-of-generation ids.
+func ggufEndIDs(f *gguf.File, c *Config) error {
+	for _, key := range []string{"tokenizer.ggml.eot_token_id", "tokenizer.ggml.eom_token_id"} {
+		if _, ok := f.Lookup(key); !ok {
+			continue
+		}
+		id, err := f.Int(key)
+		if err != nil {
+			return fmt.Errorf("tokenizer: %w", err)
+		}
+		if id < 0 || id >= int64(c.VocabSize) {
+			return fmt.Errorf("tokenizer: %w: %s %d is outside the vocabulary of %d tokens", ErrInvalidConfig, key, id, c.VocabSize)
+		}
+		if !slices.Contains(c.EndIDs, int(id)) {
+			c.EndIDs = append(c.EndIDs, int(id))
+		}
+	}
+	return nil
 }
 
 // ggufGPT2Weights loads a gpt2 file's tensors and splits each block's fused

@@ -39,7 +39,8 @@ type llamaConfigJSON struct {
 	LayerTypes          []string         `json:"layer_types"`
 }
 
-// tokenIDs is a token id or a list of them, as eos_token_id may be.
+// tokenIDs is a token id or a list of them, as eos_token_id may be (the
+// only key of this type).
 type tokenIDs []int
 
 func (t *tokenIDs) UnmarshalJSON(b []byte) error {
@@ -50,7 +51,7 @@ func (t *tokenIDs) UnmarshalJSON(b []byte) error {
 	}
 	var many []int
 	if err := json.Unmarshal(b, &many); err != nil {
-		return fmt.Errorf("want a token id or a list of them, got %s", b)
+		return fmt.Errorf("eos_token_id: want a token id or a list of them, got %s", b)
 	}
 	*t = many
 	return nil
