@@ -239,3 +239,31 @@ func TestLongGenerationFixedMemory(t *testing.T) {
 		assert.Less(t, int64(after.HeapInuse)-int64(before.HeapInuse), int64(64<<10), "%s: heap growth over 640 steps", name)
 	}
 }
+
+// TestDefaultCapacity: a RoPE model's default session holds at most
+// model.DefaultContext positions however long its trained context (Llama
+// 3.2's 128k would be gigabytes of KV cache per session), more when asked;
+// a sliding-window model never holds more than its window, and refuses
+// attention sinks that would see past it.
+func TestDefaultCapacity(t *testing.T) {
+	cfg := variants["llama-gqa2"]
+	cfg.NPositions = 131072
+	m := newTestModel(t, cfg, 1)
+	s, err := m.NewSession(SessionOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, model.DefaultContext, s.cache.capacity)
+	assert.Equal(t, cfg.KVDim(), s.cache.width, "a slot holds n_kv_head·head_dim keys (and values), not n_head·head_dim")
+	assert.Len(t, s.cache.k[0], cfg.KVDim()*model.DefaultContext)
+	s, err = m.NewSession(SessionOptions{Capacity: 10000})
+	require.NoError(t, err)
+	assert.Equal(t, 10000, s.cache.capacity)
+
+	w := newTestModel(t, variants["mistral-window"], 1)
+	s, err = w.NewSession(SessionOptions{Capacity: 40})
+	require.NoError(t, err)
+	assert.Equal(t, 11, s.cache.capacity)
+	_, err = w.NewSession(SessionOptions{Keep: 2})
+	assert.ErrorContains(t, err, "keep 2: the model attends a sliding window of 11 positions")
+	_, err = w.NewBatch(BatchOptions{Keep: 2})
+	assert.ErrorContains(t, err, "sliding window")
+}
