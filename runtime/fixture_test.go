@@ -93,6 +93,8 @@ func checkFixture(t *testing.T, m *Model, ref *fixtureReference) {
 	forEachISA(t, func(t *testing.T) {
 		s, err := m.NewSession(SessionOptions{})
 		require.NoError(t, err)
+		var worstLogit, worstLogprob, worstGreedy float64
+		greedy := 0
 		for _, p := range ref.Prompts {
 			ids := m.Tokenizer().Encode(p.Text)
 			if len(p.SpecialTokens) > 0 {
@@ -107,6 +109,7 @@ func checkFixture(t *testing.T, m *Model, ref *fixtureReference) {
 			assert.InDelta(t, p.LastPosition.LogSumExp, lse, 2e-5, p.Name)
 			for _, e := range p.LastPosition.Top20 {
 				assert.InDelta(t, e.Logit, logits[e.ID], 2e-5, "%s: logit of %d", p.Name, e.ID)
+				worstLogit = max(worstLogit, math.Abs(e.Logit-float64(logits[e.ID])))
 			}
 
 			sc, err := s.Score(context.Background(), ids)
@@ -115,6 +118,7 @@ func checkFixture(t *testing.T, m *Model, ref *fixtureReference) {
 			require.Len(t, sc.TokenLogprobs, len(p.LogLikelihood.TokenLogprobs))
 			for i, want := range p.LogLikelihood.TokenLogprobs {
 				assert.InDelta(t, want, sc.TokenLogprobs[i], 2e-5, "%s: token %d", p.Name, i+1)
+				worstLogprob = max(worstLogprob, math.Abs(want-sc.TokenLogprobs[i]))
 			}
 
 			var got []int
@@ -128,8 +132,12 @@ func checkFixture(t *testing.T, m *Model, ref *fixtureReference) {
 			assert.Equal(t, p.Greedy.TokenIDs, got, p.Name)
 			for i, want := range p.Greedy.Logprobs {
 				assert.InDelta(t, want, lps[i], 2e-5, "%s: greedy step %d", p.Name, i)
+				worstGreedy = max(worstGreedy, math.Abs(want-lps[i]))
 			}
+			greedy += len(got)
 		}
+		t.Logf("vs float64: max |Δ logit| on last-position top-20 %.2g, teacher-forced |Δ log p| %.2g, greedy |Δ log p| %.2g over %d equal greedy tokens",
+			worstLogit, worstLogprob, worstGreedy, greedy)
 	})
 }
 
