@@ -9,9 +9,11 @@ import (
 )
 
 // Load reads the checkpoint at path and prepares it for inference. path is
-// a Hugging Face GPT-2 directory (config.json, model.safetensors or its
-// shards, vocab.json, merges.txt) or a llama.cpp GGUF file of architecture
-// gpt2 (F32, F16 or Q8_0 tensors; the tokenizer from its metadata). A GGUF
+// a Hugging Face directory of GPT-2 or the Llama family (Llama, Mistral,
+// Qwen2: config.json, model.safetensors or its shards, vocab.json and
+// merges.txt or a tokenizer.json) or a llama.cpp GGUF file of architecture
+// gpt2, llama or qwen2 (F32, F16, BF16 or Q8_0 tensors; the tokenizer from
+// its metadata). A GGUF
 // file stays mapped until Close; its Q8_0 matrices run on the int8 kernels
 // and its Q8_0 token embedding is the int8 table whatever opts.Embeddings
 // says. With opts.Weights set to Int8Weights every fp32 matrix is quantized
