@@ -116,8 +116,10 @@ func runRun(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if err != nil {
 		return usageError("--ctx %d --keep %d: %v", *ctxLen, *keep, err)
 	}
+	// Every write goes through w and is checked at its Flush: output that
+	// cannot be written (a full disk, a closed pipe) stops the generation
+	// and is the error run reports.
 	w := bufio.NewWriter(stdout)
-	defer w.Flush()
 	res := runResult{PromptTokens: ids, Tokens: []int{}, Logprobs: []float64{}}
 	dec := tok.NewStreamDecoder()
 	var text []byte
@@ -142,7 +144,9 @@ func runRun(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 				w.WriteString(prompt)
 			}
 			w.WriteString(piece)
-			w.Flush()
+			if err := w.Flush(); err != nil {
+				return err
+			}
 		}
 		text = append(text, piece...)
 	}
@@ -173,6 +177,9 @@ func runRun(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		}
 		w.WriteString(tail)
 		w.WriteByte('\n')
+	}
+	if err := w.Flush(); err != nil {
+		return err
 	}
 	return genErr
 }

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -148,4 +150,43 @@ func TestRunPastTheContext(t *testing.T) {
 	code, _, errOut = runCLI("", "run", "--ctx", "40", "--keep", "39", "--context-shift", "The")
 	assert.Equal(t, 2, code)
 	assert.Contains(t, errOut, "session keep 39: want 0..38")
+}
+
+// fullWriter accepts room bytes, then fails as a full disk does.
+type fullWriter struct{ room int }
+
+var errDiskFull = errors.New("write /dev/stdout: no space left on device")
+
+func (w *fullWriter) Write(p []byte) (int, error) {
+	if len(p) > w.room {
+		n := w.room
+		w.room = 0
+		return n, errDiskFull
+	}
+	w.room -= len(p)
+	return len(p), nil
+}
+
+// TestRunReportsWriteErrors: when standard output cannot be written, run
+// says so in one line and exits with status 1, whether the disk is full
+// from the start or fills while the text streams, in text and --json modes.
+func TestRunReportsWriteErrors(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		room int
+		args []string
+	}{
+		{"text, full at once", 0, nil},
+		{"text, full mid-stream", 30, nil},
+		{"json", 0, []string{"--json"}},
+		{"json, partly written", 20, []string{"--json"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var errOut bytes.Buffer
+			args := append([]string{"run", "-n", "50", "--ignore-eos", "--seed", "1"}, c.args...)
+			code := run(append(args, "Hello"), strings.NewReader(""), &fullWriter{room: c.room}, &errOut)
+			assert.Equal(t, 1, code)
+			assert.Equal(t, "goformer run: "+errDiskFull.Error()+"\n", errOut.String())
+		})
+	}
 }
