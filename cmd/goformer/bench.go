@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -43,7 +44,7 @@ type benchResult struct {
 //
 // Tokenization and sampling are not measured. Each runs once to warm up,
 // then --reps times.
-func runBench(args []string, _ io.Reader, stdout, stderr io.Writer) error {
+func runBench(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	var mf modelFlags
 	mf.register(fs)
@@ -70,7 +71,7 @@ func runBench(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	if err := kernels.EnvError(); err != nil {
 		return err
 	}
-	m, err := mf.load()
+	m, err := mf.load(ctx)
 	if err != nil {
 		return err
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -12,8 +13,14 @@ import (
 // readJSONLines reads a file of one JSON string per line (blank lines are
 // skipped), as run --prompts and score --lines take it; "-" is standard
 // input. A line that is not a JSON string is an error naming the file and
-// line.
-func readJSONLines(name string, stdin io.Reader) ([]string, error) {
+// line. It returns ctx's error as soon as ctx is done, even while the read
+// blocks.
+func readJSONLines(ctx context.Context, name string, stdin io.Reader) ([]string, error) {
+	return interruptible(ctx, func() ([]string, error) { return scanJSONLines(name, stdin) }, nil)
+}
+
+// scanJSONLines is readJSONLines without the context.
+func scanJSONLines(name string, stdin io.Reader) ([]string, error) {
 	r := stdin
 	if name != "-" {
 		f, err := os.Open(name)

@@ -6,6 +6,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -17,7 +18,7 @@ import (
 // process's streams; an error it returns is printed as one line.
 type command struct {
 	summary string
-	run     func(args []string, stdin io.Reader, stdout, stderr io.Writer) error
+	run     func(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error
 }
 
 var commands = map[string]command{
@@ -31,13 +32,14 @@ var commands = map[string]command{
 var errUsage = errors.New("usage")
 
 func main() {
-	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+	os.Exit(run(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
 
 // run dispatches to a command and returns the process exit status: 0 on
-// success, 2 for a usage error, 1 for any other error (among them a
-// failedLinesError: some lines of run --prompts or score --lines failed).
-func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+// success, 2 for a usage error, 130 when ctx or Ctrl-C ended the command,
+// 1 for any other error (among them a failedLinesError: some lines of run
+// --prompts or score --lines failed).
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		printCommands(stderr)
 		if len(args) == 0 {
@@ -50,9 +52,13 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "goformer: unknown command %q (run 'goformer help' for the list)\n", args[0])
 		return 2
 	}
-	if err := cmd.run(args[1:], stdin, stdout, stderr); err != nil {
+	if err := cmd.run(ctx, args[1:], stdin, stdout, stderr); err != nil {
 		if errors.Is(err, errHelp) {
 			return 0
+		}
+		if errors.Is(err, context.Canceled) {
+			fmt.Fprintf(stderr, "goformer %s: %v\n", args[0], errInterrupted)
+			return 130
 		}
 		fmt.Fprintf(stderr, "goformer %s: %v\n", args[0], err)
 		if errors.Is(err, errUsage) {

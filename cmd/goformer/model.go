@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"flag"
 
 	"github.com/goformer/goformer/kernels"
@@ -23,8 +24,10 @@ func (f *modelFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&f.threads, "threads", kernels.DefaultThreads(), "threads the kernels and attention use (default: the physical cores)")
 }
 
-// load opens the model the flags name.
-func (f *modelFlags) load() (*runtime.Model, error) {
+// load opens the model the flags name. It returns ctx's error as soon as
+// ctx is done (Ctrl-C), even while a read blocks; a model that arrives
+// after that is closed.
+func (f *modelFlags) load(ctx context.Context) (*runtime.Model, error) {
 	emb, err := runtime.ParseEmbeddings(f.embeddings)
 	if err != nil {
 		return nil, usageError("--embeddings: %v", err)
@@ -37,10 +40,12 @@ func (f *modelFlags) load() (*runtime.Model, error) {
 		return nil, usageError("--threads %d: want at least 1", f.threads)
 	}
 	opts := runtime.Options{Embeddings: emb, Weights: w, Threads: f.threads}
-	if f.path == "" {
-		return runtime.LoadFS(demo.FS, opts)
-	}
-	return runtime.Load(f.path, opts)
+	return interruptible(ctx, func() (*runtime.Model, error) {
+		if f.path == "" {
+			return runtime.LoadFS(demo.FS, opts)
+		}
+		return runtime.Load(f.path, opts)
+	}, func(m *runtime.Model) { m.Close() })
 }
 
 // threadCount is the number of threads the kernels run on, once load has

@@ -29,11 +29,11 @@ type batchRun struct {
 // its error in its line and the others complete, and then the error
 // returned counts the failures.
 func runPrompts(ctx context.Context, mf *modelFlags, br batchRun, opts runtime.GenerateOptions, stdin io.Reader, stdout io.Writer) error {
-	texts, err := readJSONLines(br.file, stdin)
+	texts, err := readJSONLines(ctx, br.file, stdin)
 	if err != nil {
 		return err
 	}
-	m, err := mf.load()
+	m, err := mf.load(ctx)
 	if err != nil {
 		return err
 	}

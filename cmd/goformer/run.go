@@ -35,7 +35,7 @@ type runResult struct {
 }
 
 // runRun generates text from PROMPT (or standard input) and streams it.
-func runRun(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+func runRun(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	var mf modelFlags
 	mf.register(fs)
@@ -94,18 +94,20 @@ func runRun(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if *seed < 0 {
 		opts.Seed = rand.Uint64()
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	// Ctrl-C ends whatever run is doing: reading the prompt, loading the
+	// model or generating.
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt)
 	defer stop()
 	if *prompts != "" {
 		br := batchRun{file: *prompts, sequences: *sequences, ctx: *ctxLen, keep: *keep, topLogs: *topLogprobs, randSeed: *seed < 0}
 		return runPrompts(ctx, &mf, br, opts, stdin, stdout)
 	}
 
-	prompt, err := promptText(rest, stdin)
+	prompt, err := promptText(ctx, rest, stdin)
 	if err != nil {
 		return err
 	}
-	m, err := mf.load()
+	m, err := mf.load(ctx)
 	if err != nil {
 		return err
 	}
@@ -185,11 +187,14 @@ func runRun(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 }
 
 // promptText is the single positional argument, or standard input.
-func promptText(rest []string, stdin io.Reader) (string, error) {
+func promptText(ctx context.Context, rest []string, stdin io.Reader) (string, error) {
 	if len(rest) == 1 {
 		return rest[0], nil
 	}
-	b, err := io.ReadAll(stdin)
+	b, err := readInput(ctx, nil, stdin)
+	if errors.Is(err, context.Canceled) {
+		return "", err
+	}
 	if err != nil {
 		return "", fmt.Errorf("reading the prompt from standard input: %w", err)
 	}

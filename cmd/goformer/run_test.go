@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"os"
@@ -184,7 +185,7 @@ func TestRunReportsWriteErrors(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			var errOut bytes.Buffer
 			args := append([]string{"run", "-n", "50", "--ignore-eos", "--seed", "1"}, c.args...)
-			code := run(append(args, "Hello"), strings.NewReader(""), &fullWriter{room: c.room}, &errOut)
+			code := run(context.Background(), append(args, "Hello"), strings.NewReader(""), &fullWriter{room: c.room}, &errOut)
 			assert.Equal(t, 1, code)
 			assert.Equal(t, "goformer run: "+errDiskFull.Error()+"\n", errOut.String())
 		})

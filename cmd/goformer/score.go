@@ -18,7 +18,7 @@ const scoreUsage = "goformer score [-m MODEL] [--weights f32|int8] [--embeddings
 
 // runScore prints the log-likelihood and perplexity of a text: FILE, or
 // standard input, read byte for byte.
-func runScore(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+func runScore(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("score", flag.ContinueOnError)
 	var mf modelFlags
 	mf.register(fs)
@@ -40,14 +40,18 @@ func runScore(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if err := kernels.EnvError(); err != nil {
 		return err
 	}
+	// Ctrl-C ends whatever score is doing: reading the text, loading the
+	// model or scoring.
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt)
+	defer stop()
 	if *lines != "" {
-		return scoreLines(&mf, *lines, *sequences, *asJSON, stdin, stdout)
+		return scoreLines(ctx, &mf, *lines, *sequences, *asJSON, stdin, stdout)
 	}
-	text, err := readInput(files, stdin)
+	text, err := readInput(ctx, files, stdin)
 	if err != nil {
 		return err
 	}
-	m, err := mf.load()
+	m, err := mf.load(ctx)
 	if err != nil {
 		return err
 	}
@@ -57,8 +61,6 @@ func runScore(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
 	sc, err := s.Score(ctx, ids)
 	if err != nil {
 		return err
@@ -86,12 +88,12 @@ type scoreLine struct {
 // into each forward pass, and prints one result per line in input order. A
 // text that cannot be scored gets its error in its line, and then the error
 // returned counts the failures.
-func scoreLines(mf *modelFlags, file string, sequences int, asJSON bool, stdin io.Reader, stdout io.Writer) error {
-	texts, err := readJSONLines(file, stdin)
+func scoreLines(ctx context.Context, mf *modelFlags, file string, sequences int, asJSON bool, stdin io.Reader, stdout io.Writer) error {
+	texts, err := readJSONLines(ctx, file, stdin)
 	if err != nil {
 		return err
 	}
-	m, err := mf.load()
+	m, err := mf.load(ctx)
 	if err != nil {
 		return err
 	}
@@ -104,8 +106,6 @@ func scoreLines(mf *modelFlags, file string, sequences int, asJSON bool, stdin i
 	for i, text := range texts {
 		ids[i] = m.Tokenizer().Encode(text)
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
 	res, err := b.Score(ctx, ids)
 	if err != nil {
 		return err
