@@ -102,7 +102,7 @@ func (b *Batch) emit(q *slot, opts *GenerateOptions, logits []float32, yield fun
 		q.req = -1
 		return yield(BatchEvent{Seq: seq, Done: true, Err: err, Stats: q.stats}, nil)
 	}
-	tok := q.sampler.token(logits, opts)
+	tok := q.sampler.token(b.m.sampleable(logits), opts)
 	if tok.ID == b.m.cfg.EOS && !opts.IgnoreEOS {
 		return end(nil)
 	}

@@ -362,7 +362,7 @@ func TestBatchDecodeAllocatesNothing(t *testing.T) {
 		}
 		b.step()
 		for k, i := range b.ready {
-			b.slots[i].sampler.token(b.slotLogits(k), &opts)
+			b.slots[i].sampler.token(m.sampleable(b.slotLogits(k)), &opts)
 		}
 	})
 	assert.Len(t, b.ready, 4)

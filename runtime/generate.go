@@ -26,7 +26,8 @@ type GenerateOptions struct {
 type Token struct {
 	ID int
 	// Logprob is log p(token | everything before it) under the model, at
-	// temperature 1, whatever the sampling options.
+	// temperature 1, whatever the sampling options, over the ids the
+	// tokenizer has (a padded vocabulary's others are never generated).
 	Logprob float64
 	// TopLogprobs lists the GenerateOptions.TopLogprobs most likely tokens
 	// at this step, most likely first. The slice is reused by the next step:
@@ -80,7 +81,7 @@ func (s *Session) Generate(ctx context.Context, prompt []int, opts GenerateOptio
 			return
 		}
 		for n := 0; opts.MaxTokens == 0 || n < opts.MaxTokens; n++ {
-			tok := s.sampler.token(logits, &opts)
+			tok := s.sampler.token(s.m.sampleable(logits), &opts)
 			if tok.ID == s.m.cfg.EOS && !opts.IgnoreEOS {
 				return
 			}

@@ -89,10 +89,11 @@ type scoreLine struct {
 // text that cannot be scored gets its error in its line, and then the error
 // returned counts the failures.
 func scoreLines(ctx context.Context, mf *modelFlags, file string, sequences int, asJSON bool, stdin io.Reader, stdout io.Writer) error {
-	texts, err := readJSONLines(ctx, file, stdin)
+	in, err := readJSONLines(ctx, file, stdin)
 	if err != nil {
 		return err
 	}
+	texts := in.texts
 	m, err := mf.load(ctx)
 	if err != nil {
 		return err
