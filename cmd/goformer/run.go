@@ -122,10 +122,16 @@ func runRun(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	// cannot be written (a full disk, a closed pipe) stops the generation
 	// and is the error run reports.
 	w := bufio.NewWriter(stdout)
+	// Streaming prints each piece and keeps nothing; only --json keeps the
+	// tokens, log-probabilities and text it prints at the end.
 	res := runResult{PromptTokens: ids, Tokens: []int{}, Logprobs: []float64{}}
+	if !*asJSON {
+		opts.TopLogprobs = 0 // printed only by --json
+	}
 	dec := tok.NewStreamDecoder()
 	var text []byte
 	var genErr error
+	generated := 0
 	for t, err := range s.Generate(ctx, ids, opts) {
 		if err != nil {
 			genErr = err
@@ -135,34 +141,35 @@ func runRun(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 		if err != nil {
 			return err
 		}
-		res.Tokens = append(res.Tokens, t.ID)
-		res.Logprobs = append(res.Logprobs, t.Logprob)
-		if *topLogprobs > 0 {
-			res.TopLogprobs = append(res.TopLogprobs, append([]runtime.TokenLogprob(nil), t.TopLogprobs...))
-		}
-		if !*asJSON {
-			if len(res.Tokens) == 1 {
-				// The prompt is echoed once the model has accepted it.
-				w.WriteString(prompt)
+		generated++
+		if *asJSON {
+			res.Tokens = append(res.Tokens, t.ID)
+			res.Logprobs = append(res.Logprobs, t.Logprob)
+			if *topLogprobs > 0 {
+				res.TopLogprobs = append(res.TopLogprobs, append([]runtime.TokenLogprob(nil), t.TopLogprobs...))
 			}
-			w.WriteString(piece)
-			if err := w.Flush(); err != nil {
-				return err
-			}
+			text = append(text, piece...)
+			continue
 		}
-		text = append(text, piece...)
+		if generated == 1 {
+			// The prompt is echoed once the model has accepted it.
+			w.WriteString(prompt)
+		}
+		w.WriteString(piece)
+		if err := w.Flush(); err != nil {
+			return err
+		}
 	}
 	if errors.Is(genErr, runtime.ErrContextFull) {
 		genErr = fmt.Errorf("%w; --context-shift keeps generating past it", genErr)
 	}
-	if genErr != nil && len(res.Tokens) == 0 {
+	if genErr != nil && generated == 0 {
 		return genErr // the prompt was refused: nothing to print
 	}
 	tail := dec.Flush()
-	text = append(text, tail...)
 	if *asJSON {
 		st := s.Stats()
-		res.Text = string(text)
+		res.Text = string(append(text, tail...))
 		res.ISA = kernels.ISA()
 		res.PrefillTokensPerS = finite(st.PrefillTokensPerSecond())
 		res.DecodeTokensPerS = finite(st.DecodeTokensPerSecond())
@@ -174,7 +181,7 @@ func runRun(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 		w.Write(out)
 		w.WriteByte('\n')
 	} else {
-		if len(res.Tokens) == 0 {
+		if generated == 0 {
 			w.WriteString(prompt) // the end of text came first
 		}
 		w.WriteString(tail)

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	goruntime "runtime"
 	"strings"
 	"testing"
 
@@ -190,4 +191,24 @@ func TestRunReportsWriteErrors(t *testing.T) {
 			assert.Equal(t, "goformer run: "+errDiskFull.Error()+"\n", errOut.String())
 		})
 	}
+}
+
+// TestRunStreamingKeepsNothing: streaming run (no --json) prints each token
+// as it comes and keeps none of what only --json prints: with
+// --top-logprobs 5000 it allocates about what it does without (before, it
+// kept a copy of every list: 80 kB a token).
+func TestRunStreamingKeepsNothing(t *testing.T) {
+	allocated := func(args ...string) uint64 {
+		var before, after goruntime.MemStats
+		goruntime.GC()
+		goruntime.ReadMemStats(&before)
+		code, out, errOut := runCLI("", append([]string{"run", "-n", "400", "--ignore-eos", "--context-shift", "--seed", "1"}, args...)...)
+		goruntime.ReadMemStats(&after)
+		require.Equal(t, 0, code, errOut)
+		require.True(t, strings.HasPrefix(out, "Hello"))
+		return after.TotalAlloc - before.TotalAlloc
+	}
+	plain := allocated("Hello")
+	withTop := allocated("--top-logprobs", "5000", "Hello")
+	assert.Less(t, withTop, plain+4<<20, "allocated %d bytes with --top-logprobs, %d without", withTop, plain)
 }
