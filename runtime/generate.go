@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"iter"
 	"time"
@@ -11,7 +12,7 @@ import (
 type GenerateOptions struct {
 	SampleOptions
 	// MaxTokens is the most tokens to generate (0: until the session has
-	// processed as many tokens as its capacity). A session that slides
+	// processed as many tokens as its capacity; negative: ErrBadOptions). A session that slides
 	// (RoPE) or shifts its context (SessionOptions.ContextShift) generates
 	// any number in fixed memory; others end with ErrContextFull at their
 	// limit.
@@ -20,6 +21,18 @@ type GenerateOptions struct {
 	IgnoreEOS bool
 	// TopLogprobs, when > 0, lists that many most likely tokens at each step.
 	TopLogprobs int
+}
+
+// ErrBadOptions is a GenerateOptions field out of range; the wrapping
+// error names it.
+var ErrBadOptions = errors.New("bad generate options")
+
+// check reports a field out of range.
+func (o *GenerateOptions) check() error {
+	if o.MaxTokens < 0 {
+		return fmt.Errorf("GenerateOptions.MaxTokens is %d, want ≥ 0 (0: one context's worth): %w", o.MaxTokens, ErrBadOptions)
+	}
+	return nil
 }
 
 // Token is one generated token.
@@ -61,7 +74,7 @@ func (st Stats) DecodeTokensPerSecond() float64 {
 // Generate starts a new sequence from prompt and yields generated tokens
 // until MaxTokens, the end-of-text token (unless IgnoreEOS) or ctx is done.
 // It yields a non-nil error at most once, as its last element: ctx.Err(),
-// or ErrContextFull when the sequence reaches the context limit before
+// ErrBadOptions for a negative MaxTokens, or ErrContextFull when the sequence reaches the context limit before
 // MaxTokens and the session can neither slide nor shift. Each step after the
 // prompt allocates nothing, context shifts included.
 func (s *Session) Generate(ctx context.Context, prompt []int, opts GenerateOptions) iter.Seq2[Token, error] {
@@ -70,6 +83,10 @@ func (s *Session) Generate(ctx context.Context, prompt []int, opts GenerateOptio
 		s.stats = Stats{PromptTokens: len(prompt)}
 		s.sampler.seed(opts.Seed)
 		if err := ctx.Err(); err != nil {
+			yield(Token{}, err)
+			return
+		}
+		if err := opts.check(); err != nil {
 			yield(Token{}, err)
 			return
 		}
