@@ -1,8 +1,10 @@
 package tokenizer
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 )
@@ -124,12 +126,12 @@ func build(tokens []string, mergeList [][2]string, specialList []string, names l
 	return t, nil
 }
 
+// sortSpecials orders specials longest first, so that nextSpecial prefers
+// the longest match; equal lengths keep their order. A vocabulary may have
+// hundreds of thousands of them (GGUF's CONTROL tokens, entries no merge
+// makes), so this is a real sort, not an insertion sort.
 func sortSpecials(s []special) {
-	for i := 1; i < len(s); i++ {
-		for j := i; j > 0 && len(s[j].text) > len(s[j-1].text); j-- {
-			s[j], s[j-1] = s[j-1], s[j]
-		}
-	}
+	slices.SortStableFunc(s, func(a, b special) int { return cmp.Compare(len(b.text), len(a.text)) })
 }
 
 // VocabSize is the number of token ids, specials included.
