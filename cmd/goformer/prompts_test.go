@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -111,7 +113,8 @@ func TestRunPromptsErrors(t *testing.T) {
 // it then exits with status 1 and counts the failures on stderr.
 func TestScoreLinesMatchesAlone(t *testing.T) {
 	texts := []string{"The man walked into the room and sat down.", "a", "It was a dark and stormy night; the rain fell in torrents.", "Hello"}
-	code, out, errOut := runCLI("", "score", "--lines", writeLines(t, texts...), "--batch", "2", "--json", "--embeddings", "f32")
+	name := writeLines(t, texts...)
+	code, out, errOut := runCLI("", "score", "--lines", name, "--batch", "2", "--json", "--embeddings", "f32")
 	assert.Equal(t, 1, code)
 	assert.Equal(t, `goformer score: 2 of 4 texts failed (see their "error" fields)`+"\n", errOut)
 	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
@@ -125,6 +128,7 @@ func TestScoreLinesMatchesAlone(t *testing.T) {
 		}
 		require.NoError(t, json.Unmarshal([]byte(lines[i]), &got))
 		if i == 1 || i == 3 {
+			assert.True(t, strings.HasPrefix(got.Error, fmt.Sprintf("%s:%d: ", name, i+1)), "the error names the line: %s", got.Error)
 			assert.Contains(t, got.Error, "at least 2 tokens", text)
 			continue
 		}
@@ -296,4 +300,43 @@ func TestPromptLineKeepsItsError(t *testing.T) {
 	var fine runResult
 	require.NoError(t, json.Unmarshal(line, &fine))
 	assert.Empty(t, fine.Error)
+}
+
+// cancelOnWrite is standard output that interrupts the command (as Ctrl-C
+// does) once the first results have been written to it.
+type cancelOnWrite struct {
+	bytes.Buffer
+	cancel context.CancelFunc
+}
+
+func (w *cancelOnWrite) Write(p []byte) (int, error) {
+	defer w.cancel()
+	return w.Buffer.Write(p)
+}
+
+// TestScoreLinesInterruptedKeepsScored: Ctrl-C during score --lines ends it
+// with status 130, and the texts already scored have been printed, in
+// input order, as run --prompts keeps its finished lines.
+func TestScoreLinesInterruptedKeepsScored(t *testing.T) {
+	texts := []string{"The man walked into the room.", "It was a dark night.", "He said hello.", "She sat down.", "The rain fell.", "A dog barked."}
+	for _, asJSON := range []bool{false, true} {
+		args := []string{"score", "--batch", "2", "--lines", writeLines(t, texts...)}
+		if asJSON {
+			args = append(args, "--json")
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		out := &cancelOnWrite{cancel: cancel}
+		var errOut bytes.Buffer
+		code := run(ctx, args, strings.NewReader(""), out, &errOut)
+		assert.Equal(t, 130, code, "json %v", asJSON)
+		assert.Equal(t, "goformer score: interrupted\n", errOut.String())
+		lines := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
+		assert.NotEmpty(t, out.String(), "json %v: the scored texts are printed", asJSON)
+		assert.Less(t, len(lines), len(texts), "json %v: interrupted before the end", asJSON)
+		// Each printed line is what the uninterrupted command prints for
+		// its text.
+		code, all, errAll := runCLI("", args...)
+		require.Equal(t, 0, code, errAll)
+		assert.Equal(t, strings.Split(all, "\n")[:len(lines)], lines, "json %v", asJSON)
+	}
 }

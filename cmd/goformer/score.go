@@ -85,9 +85,9 @@ type scoreLine struct {
 }
 
 // scoreLines scores every text of a file of JSON strings, packing several
-// into each forward pass, and prints one result per line in input order. A
-// text that cannot be scored gets its error in its line, and then the error
-// returned counts the failures.
+// into each forward pass, and prints one result per line in input order,
+// each batch's as it ends. A text that cannot be scored gets its error in
+// its line, and then the error returned counts the failures.
 func scoreLines(ctx context.Context, mf *modelFlags, file string, sequences int, asJSON bool, stdin io.Reader, stdout io.Writer) error {
 	in, err := readJSONLines(ctx, file, stdin)
 	if err != nil {
@@ -107,42 +107,53 @@ func scoreLines(ctx context.Context, mf *modelFlags, file string, sequences int,
 	for i, text := range texts {
 		ids[i] = m.Tokenizer().Encode(text)
 	}
-	res, err := b.Score(ctx, ids)
-	if err != nil {
-		return err
-	}
+	// The texts are scored a batch's worth at a time and each batch's
+	// results printed as it ends, so that Ctrl-C keeps those already
+	// scored on standard output.
 	w := bufio.NewWriter(stdout)
 	failed := 0
-	for i := range res {
-		r := &res[i]
-		if r.Err != nil {
-			failed++
+	for start := 0; start < len(ids); start += sequences {
+		res, err := b.Score(ctx, ids[start:min(start+sequences, len(ids))])
+		if err != nil {
+			return err
 		}
-		switch {
-		case asJSON && r.Err != nil:
-			out, err := json.Marshal(scoreLine{Error: r.Err.Error()})
-			if err != nil {
-				return err
+		for k := range res {
+			if !writeScoreLine(w, &res[k], asJSON, fmt.Sprintf("%s:%d", file, in.lines[start+k])) {
+				failed++
 			}
-			w.Write(append(out, '\n'))
-		case asJSON:
-			out, err := json.Marshal(scoreLine{Score: &r.Score})
-			if err != nil {
-				return err
-			}
-			w.Write(append(out, '\n'))
-		case r.Err != nil:
-			fmt.Fprintf(w, "error: %v\n", r.Err)
-		default:
-			fmt.Fprintf(w, "tokens %d  log-likelihood %.6f  perplexity %.4f\n", r.Tokens, r.LogLikelihood, r.Perplexity)
 		}
-	}
-	if err := w.Flush(); err != nil {
-		return err
+		if err := w.Flush(); err != nil {
+			return err
+		}
 	}
 	where := `their "error:" lines`
 	if asJSON {
 		where = `their "error" fields`
 	}
-	return failedLines(failed, len(res), "texts", where)
+	return failedLines(failed, len(texts), "texts", where)
+}
+
+// writeScoreLine writes one text's result of score --lines and reports
+// whether it was scored. An error names where the text came from (FILE:LINE),
+// and a score JSON cannot carry (a NaN) becomes such an error.
+func writeScoreLine(w io.Writer, r *runtime.BatchScore, asJSON bool, where string) bool {
+	switch {
+	case asJSON && r.Err == nil:
+		out, err := json.Marshal(scoreLine{Score: &r.Score})
+		if err == nil {
+			w.Write(append(out, '\n'))
+			return true
+		}
+		out, _ = json.Marshal(scoreLine{Error: fmt.Sprintf("%s: %v", where, err)})
+		w.Write(append(out, '\n'))
+	case asJSON:
+		out, _ := json.Marshal(scoreLine{Error: fmt.Sprintf("%s: %v", where, r.Err)}) // a string always marshals
+		w.Write(append(out, '\n'))
+	case r.Err != nil:
+		fmt.Fprintf(w, "error: %s: %v\n", where, r.Err)
+	default:
+		fmt.Fprintf(w, "tokens %d  log-likelihood %.6f  perplexity %.4f\n", r.Tokens, r.LogLikelihood, r.Perplexity)
+		return true
+	}
+	return false
 }
