@@ -20,6 +20,7 @@ type Tokenizer struct {
 	byteToken   [256]int32
 	merges      merges
 	specials    []special // longest first, so that a special's prefix never wins
+	vocabFile   string    // where the tokens came from, for errors; "" for New
 	bmp         *[0x10000]charClass
 	cache       wordCache
 	heapScratch sync.Pool
@@ -63,7 +64,7 @@ func (l labels) mergeName(mergeList [][2]string, i int) string {
 }
 
 func build(tokens []string, mergeList [][2]string, specialList []string, names labels) (*Tokenizer, error) {
-	t := &Tokenizer{bmp: bmpClasses()}
+	t := &Tokenizer{bmp: bmpClasses(), vocabFile: names.vocab}
 	t.heapScratch.New = func() any { return new(heapScratch) }
 	t.cache.init()
 
@@ -221,6 +222,9 @@ func (t *Tokenizer) encodePiece(dst []int, piece string) []int {
 // Token returns the bytes token id stands for. The slice must not be modified.
 func (t *Tokenizer) Token(id int) ([]byte, error) {
 	if id < 0 || id >= len(t.tokenEnd) {
+		if t.vocabFile != "" {
+			return nil, fmt.Errorf("%w: %d (%s has %d tokens)", ErrUnknownID, id, t.vocabFile, len(t.tokenEnd))
+		}
 		return nil, fmt.Errorf("%w: %d (vocabulary has %d)", ErrUnknownID, id, len(t.tokenEnd))
 	}
 	start := int32(0)
