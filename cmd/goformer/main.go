@@ -26,6 +26,7 @@ var commands = map[string]command{
 	"run":      {"generate text from a prompt", runRun},
 	"score":    {"print the log-likelihood and perplexity of a text", runScore},
 	"tokenize": {"print the token ids of a text", runTokenize},
+	"version":  {"print the goformer, Go and kernel versions and the CPU (also --version)", runVersion},
 }
 
 // errUsage reports bad command-line usage; main exits with status 2 for it.
@@ -47,9 +48,13 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		}
 		return 0
 	}
-	cmd, ok := commands[args[0]]
+	name := args[0]
+	if name == "--version" {
+		name = "version"
+	}
+	cmd, ok := commands[name]
 	if !ok {
-		fmt.Fprintf(stderr, "goformer: unknown command %q (run 'goformer help' for the list)\n", args[0])
+		fmt.Fprintf(stderr, "goformer: unknown command %q (run 'goformer help' for the list)\n", name)
 		return 2
 	}
 	if err := cmd.run(ctx, args[1:], stdin, stdout, stderr); err != nil {
@@ -57,10 +62,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			return 0
 		}
 		if errors.Is(err, context.Canceled) {
-			fmt.Fprintf(stderr, "goformer %s: %v\n", args[0], errInterrupted)
+			fmt.Fprintf(stderr, "goformer %s: %v\n", name, errInterrupted)
 			return 130
 		}
-		fmt.Fprintf(stderr, "goformer %s: %v\n", args[0], err)
+		fmt.Fprintf(stderr, "goformer %s: %v\n", name, err)
 		if errors.Is(err, errUsage) {
 			return 2
 		}
