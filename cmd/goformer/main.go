@@ -41,11 +41,15 @@ func main() {
 // 1 for any other error (among them a failedLinesError: some lines of run
 // --prompts or score --lines failed).
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+	switch {
+	case len(args) == 0:
 		printCommands(stderr)
-		if len(args) == 0 {
-			return 2
-		}
+		return 2
+	case len(args) >= 2 && args[0] == "help":
+		// "goformer help run" is "goformer run -h".
+		args = []string{args[1], "-h"}
+	case args[0] == "-h" || args[0] == "--help" || args[0] == "help":
+		printCommands(stdout)
 		return 0
 	}
 	name := args[0]
@@ -75,7 +79,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 }
 
 func printCommands(w io.Writer) {
-	fmt.Fprintln(w, "usage: goformer <command> [flags] [args]")
+	fmt.Fprintln(w, "usage: goformer <command> [flags] [args]   (goformer help <command> for its flags)")
 	fmt.Fprintln(w, "commands:")
 	names := make([]string, 0, len(commands))
 	for name := range commands {

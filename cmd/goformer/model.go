@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"flag"
+	"fmt"
 
 	"github.com/goformer/goformer/kernels"
 	"github.com/goformer/goformer/model/demo"
@@ -21,7 +22,8 @@ func (f *modelFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.path, "m", "", "checkpoint directory or GGUF file (default: the demo model built into goformer)")
 	fs.StringVar(&f.embeddings, "embeddings", "int8", "token embeddings in memory: int8 or f32")
 	fs.StringVar(&f.weights, "weights", "f32", "linear layers in memory: f32 (as the checkpoint has them) or int8 (quantized at load)")
-	fs.IntVar(&f.threads, "threads", kernels.DefaultThreads(), "threads the kernels and attention use (default: the physical cores)")
+	fs.IntVar(&f.threads, "threads", kernels.DefaultThreads(), fmt.Sprintf("run the kernels and attention on `N` threads (default: the physical cores, %d here)", kernels.DefaultThreads()))
+	alias(fs, "t", "threads")
 }
 
 // load opens the model the flags name. It returns ctx's error as soon as

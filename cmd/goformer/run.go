@@ -17,7 +17,7 @@ import (
 	"github.com/goformer/goformer/runtime"
 )
 
-const runUsage = "goformer run [-m MODEL] [-n N] [--temp T] [--top-k K] [--top-p P] [--seed S] [--weights f32|int8] [--embeddings int8|f32] [--threads N] [--top-logprobs K] [--ignore-eos] [--ctx N] [--context-shift] [--keep N] [--json] [PROMPT | --prompts FILE --json [--batch N]]"
+const runUsage = "goformer run [-m MODEL] [-p PROMPT] [-n N] [--temp T] [--top-k K] [--top-p P] [--seed S] [--weights f32|int8] [--embeddings int8|f32] [--threads N] [--top-logprobs K] [--ignore-eos] [--ctx N] [--context-shift] [--keep N] [--json] [PROMPT | --prompts FILE --json [--batch N]]"
 
 // runResult is what run --json prints.
 type runResult struct {
@@ -44,17 +44,31 @@ func runRun(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	topK := fs.Int("top-k", 40, "keep the K most likely tokens (0: all)")
 	topP := fs.Float64("top-p", 0.95, "keep the most likely tokens up to this total probability (1: all)")
 	seed := fs.Int64("seed", -1, "random seed (-1: a new one each run)")
+	alias(fs, "s", "seed")
+	promptFlag := fs.String("prompt", "", "the prompt, instead of the PROMPT argument")
+	alias(fs, "p", "prompt")
 	topLogprobs := fs.Int("top-logprobs", 0, "with --json, list the K most likely tokens at each step")
 	ignoreEOS := fs.Bool("ignore-eos", false, "keep generating past the end-of-text token")
 	ctxLen := fs.Int("ctx", 0, "session capacity in positions: the KV cache's fixed size (0: the model's n_positions)")
+	alias(fs, "c", "ctx")
 	contextShift := fs.Bool("context-shift", false, "when a model with absolute positions fills the context, keep the first --keep tokens and the most recent half, re-encode them and go on")
 	keep := fs.Int("keep", 0, "tokens at the start that a full context never drops (with --context-shift, or RoPE's attention sinks)")
 	asJSON := fs.Bool("json", false, "print one JSON object instead of streaming text")
 	prompts := fs.String("prompts", "", "run every prompt of FILE (one JSON string per line; - is standard input) as one batch; with --json, print one object per line in input order; exit status 1 if any failed")
 	sequences := fs.Int("batch", 8, "with --prompts, the most sequences decoded together")
-	rest, err := parseFlags(fs, args, runUsage, stderr)
+	rest, err := parseFlags(fs, args, runUsage, stdout)
 	if err != nil {
 		return err
+	}
+	promptSet := false // --prompt "" is an empty prompt, not none
+	fs.Visit(func(f *flag.Flag) { promptSet = promptSet || f.Name == "prompt" || f.Name == "p" })
+	switch {
+	case promptSet && len(rest) > 0:
+		return usageError("give a PROMPT or --prompt, not both")
+	case promptSet && *prompts != "":
+		return usageError("give --prompt or --prompts FILE, not both")
+	case promptSet:
+		rest = []string{*promptFlag}
 	}
 	switch {
 	case *n < 1:

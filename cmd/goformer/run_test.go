@@ -100,7 +100,7 @@ func TestRunErrors(t *testing.T) {
 		code int
 		want string
 	}{
-		{"unknown flag", []string{"run", "--frobnicate", "x"}, 2, "flag provided but not defined: -frobnicate"},
+		{"unknown flag", []string{"run", "--frobnicate", "x"}, 2, "flag provided but not defined: --frobnicate"},
 		{"bad -n", []string{"run", "-n", "0", "x"}, 2, "-n must be at least 1"},
 		{"bad top-p", []string{"run", "--top-p", "1.5", "x"}, 2, "--top-p must be in (0, 1]"},
 		{"NaN top-p", []string{"run", "--top-p", "NaN", "x"}, 2, "--top-p must be in (0, 1]"},

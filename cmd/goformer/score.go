@@ -25,7 +25,7 @@ func runScore(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	asJSON := fs.Bool("json", false, `print {"tokens":N,"log_likelihood":..,"perplexity":..}`)
 	lines := fs.String("lines", "", "score every text of FILE (one JSON string per line; - is standard input) in batches, one result per line in input order; exit status 1 if any failed")
 	sequences := fs.Int("batch", 8, "with --lines, the most texts in one batch")
-	files, err := parseFlags(fs, args, scoreUsage, stderr)
+	files, err := parseFlags(fs, args, scoreUsage, stdout)
 	if err != nil {
 		return err
 	}

@@ -23,7 +23,7 @@ func runTokenize(ctx context.Context, args []string, stdin io.Reader, stdout, st
 	fs := flag.NewFlagSet("tokenize", flag.ContinueOnError)
 	modelDir := fs.String("m", "", "checkpoint directory holding vocab.json and merges.txt, or a GGUF file (default: the demo model built into goformer)")
 	asJSON := fs.Bool("json", false, `print {"tokens":[...]} instead of space-separated ids`)
-	files, err := parseFlags(fs, args, tokenizeUsage, stderr)
+	files, err := parseFlags(fs, args, tokenizeUsage, stdout)
 	if err != nil {
 		return err
 	}
