@@ -22,8 +22,8 @@ type BatchEvent struct {
 	// Token is the generated token, when Done is false.
 	Token Token
 	// Done reports that sequence Seq has ended; no event for it follows.
-	// Err says why when it failed (an empty prompt, a bad token, a prompt or
-	// generation past an absolute context); it is nil at the end-of-text
+	// Err says why when it failed (an empty prompt, a bad token, a negative
+	// MaxTokens, a prompt or generation past an absolute context); it is nil at the end-of-text
 	// token or MaxTokens. Stats are the sequence's timings: its prefill and
 	// decode durations are those of the passes it took part in, which also
 	// ran other sequences.
@@ -50,7 +50,7 @@ func (b *Batch) Generate(ctx context.Context, reqs []BatchRequest) iter.Seq2[Bat
 				for b.slots[i].req < 0 && waiting < len(reqs) {
 					req := waiting
 					waiting++
-					if err := b.admit(reqs[req].Prompt); err != nil {
+					if err := b.admit(&reqs[req]); err != nil {
 						ev := BatchEvent{Seq: req, Done: true, Err: err, Stats: Stats{PromptTokens: len(reqs[req].Prompt)}}
 						if !yield(ev, nil) {
 							return
@@ -78,8 +78,12 @@ func (b *Batch) Generate(ctx context.Context, reqs []BatchRequest) iter.Seq2[Bat
 	}
 }
 
-// admit checks a prompt before it takes a slot.
-func (b *Batch) admit(prompt []int) error {
+// admit checks a request before it takes a slot.
+func (b *Batch) admit(req *BatchRequest) error {
+	if err := req.check(); err != nil {
+		return err
+	}
+	prompt := req.Prompt
 	if len(prompt) == 0 {
 		return ErrEmptyPrompt
 	}
@@ -102,7 +106,7 @@ func (b *Batch) emit(q *slot, opts *GenerateOptions, logits []float32, yield fun
 		q.req = -1
 		return yield(BatchEvent{Seq: seq, Done: true, Err: err, Stats: q.stats}, nil)
 	}
-	tok := q.sampler.token(logits, opts)
+	tok := q.sampler.token(b.m.sampleable(logits), opts)
 	if b.m.cfg.IsEnd(tok.ID) && !opts.IgnoreEOS {
 		return end(nil)
 	}

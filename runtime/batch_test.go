@@ -367,7 +367,7 @@ func testBatchDecodeAllocatesNothing(t *testing.T, cfg model.Config) {
 		}
 		b.step()
 		for k, i := range b.ready {
-			b.slots[i].sampler.token(b.slotLogits(k), &opts)
+			b.slots[i].sampler.token(m.sampleable(b.slotLogits(k)), &opts)
 		}
 	})
 	assert.Len(t, b.ready, 4)
@@ -384,4 +384,25 @@ func TestBatchOptions(t *testing.T) {
 	assert.ErrorContains(t, err, "capacity 49")
 	_, err = m.NewBatch(BatchOptions{Sequences: -1})
 	assert.Error(t, err)
+}
+
+// TestNegativeMaxTokens: MaxTokens < 0 is an error naming the field, the
+// same in a session and in a batch, where it fails that request alone.
+func TestNegativeMaxTokens(t *testing.T) {
+	m := newBatchTestModel(t, variants["gpt2"], 1)
+	opts := GenerateOptions{MaxTokens: -1, IgnoreEOS: true}
+	toks, err := genAlone(t, m, BatchRequest{Prompt: []int{1, 2}, GenerateOptions: opts})
+	assert.Empty(t, toks)
+	require.ErrorIs(t, err, ErrBadOptions)
+	assert.Contains(t, err.Error(), "MaxTokens is -1")
+
+	b, err := m.NewBatch(BatchOptions{Sequences: 2})
+	require.NoError(t, err)
+	ok := GenerateOptions{MaxTokens: 3, IgnoreEOS: true}
+	got, errs := genBatch(t, b, []BatchRequest{{Prompt: []int{1, 2}, GenerateOptions: opts}, {Prompt: []int{3}, GenerateOptions: ok}})
+	assert.Empty(t, got[0])
+	require.ErrorIs(t, errs[0], ErrBadOptions)
+	assert.Contains(t, errs[0].Error(), "MaxTokens is -1")
+	assert.NoError(t, errs[1])
+	assert.Len(t, got[1], 3)
 }

@@ -266,6 +266,6 @@ func TestDecodeAllocatesNothing(t *testing.T) {
 	assert.Zero(t, allocs)
 	opts := GenerateOptions{TopLogprobs: 5, SampleOptions: SampleOptions{Temperature: 0.8, TopP: 0.9}}
 	logits := s.logits
-	allocs = testing.AllocsPerRun(20, func() { s.sampler.token(logits, &opts) })
+	allocs = testing.AllocsPerRun(20, func() { s.sampler.token(m.sampleable(logits), &opts) })
 	assert.Zero(t, allocs, "sampling a token")
 }

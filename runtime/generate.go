@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"iter"
 	"time"
@@ -11,7 +12,7 @@ import (
 type GenerateOptions struct {
 	SampleOptions
 	// MaxTokens is the most tokens to generate (0: until the session has
-	// processed as many tokens as its capacity). A session that slides
+	// processed as many tokens as its capacity; negative: ErrBadOptions). A session that slides
 	// (RoPE) or shifts its context (SessionOptions.ContextShift) generates
 	// any number in fixed memory; others end with ErrContextFull at their
 	// limit.
@@ -22,11 +23,24 @@ type GenerateOptions struct {
 	TopLogprobs int
 }
 
+// ErrBadOptions is a GenerateOptions field out of range; the wrapping
+// error names it.
+var ErrBadOptions = errors.New("bad generate options")
+
+// check reports a field out of range.
+func (o *GenerateOptions) check() error {
+	if o.MaxTokens < 0 {
+		return fmt.Errorf("GenerateOptions.MaxTokens is %d, want ≥ 0 (0: one context's worth): %w", o.MaxTokens, ErrBadOptions)
+	}
+	return nil
+}
+
 // Token is one generated token.
 type Token struct {
 	ID int
 	// Logprob is log p(token | everything before it) under the model, at
-	// temperature 1, whatever the sampling options.
+	// temperature 1, whatever the sampling options, over the ids the
+	// tokenizer has (a padded vocabulary's others are never generated).
 	Logprob float64
 	// TopLogprobs lists the GenerateOptions.TopLogprobs most likely tokens
 	// at this step, most likely first. The slice is reused by the next step:
@@ -60,7 +74,7 @@ func (st Stats) DecodeTokensPerSecond() float64 {
 // Generate starts a new sequence from prompt and yields generated tokens
 // until MaxTokens, the end-of-text token (unless IgnoreEOS) or ctx is done.
 // It yields a non-nil error at most once, as its last element: ctx.Err(),
-// or ErrContextFull when the sequence reaches the context limit before
+// ErrBadOptions for a negative MaxTokens, or ErrContextFull when the sequence reaches the context limit before
 // MaxTokens and the session can neither slide nor shift. Each step after the
 // prompt allocates nothing, context shifts included.
 func (s *Session) Generate(ctx context.Context, prompt []int, opts GenerateOptions) iter.Seq2[Token, error] {
@@ -72,6 +86,10 @@ func (s *Session) Generate(ctx context.Context, prompt []int, opts GenerateOptio
 			yield(Token{}, err)
 			return
 		}
+		if err := opts.check(); err != nil {
+			yield(Token{}, err)
+			return
+		}
 		start := time.Now()
 		logits, err := s.Prefill(prompt)
 		s.stats.PrefillDuration = time.Since(start)
@@ -80,7 +98,7 @@ func (s *Session) Generate(ctx context.Context, prompt []int, opts GenerateOptio
 			return
 		}
 		for n := 0; opts.MaxTokens == 0 || n < opts.MaxTokens; n++ {
-			tok := s.sampler.token(logits, &opts)
+			tok := s.sampler.token(s.m.sampleable(logits), &opts)
 			if s.m.cfg.IsEnd(tok.ID) && !opts.IgnoreEOS {
 				return
 			}

@@ -48,6 +48,20 @@ func (sp *sampler) init(vocab int) {
 
 func (sp *sampler) seed(seed uint64) { sp.pcg.Seed(seed, 0x676f666f726d6572) }
 
+// sampleable is the part of logits that generation chooses from: the ids
+// the model's tokenizer has. A vocabulary may be padded past the tokenizer
+// (the loader accepts a vocab_size above the tokenizer's size, as padded
+// checkpoints have), and an id without text is never generated or listed
+// among the top logprobs, as if its logit were −Inf, the way llama.cpp
+// treats a padded vocabulary. Log-probabilities are then normalized over
+// those ids.
+func (m *Model) sampleable(logits []float32) []float32 {
+	if m.tok == nil {
+		return logits
+	}
+	return logits[:min(len(logits), m.tok.VocabSize())]
+}
+
 // logSumExp returns log Σ exp(logits), the normalizer of log-probabilities
 // at temperature 1.
 func (sp *sampler) logSumExp(logits []float32) float64 {

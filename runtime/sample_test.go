@@ -1,11 +1,14 @@
 package runtime
 
 import (
+	"context"
 	"math"
 	"math/rand/v2"
 	"slices"
 	"testing"
 
+	"github.com/goformer/goformer/model"
+	"github.com/goformer/goformer/model/tokenizer"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -144,4 +147,67 @@ func randomLogits(seed uint64, n int) []float32 {
 		l[i] = float32(rng.NormFloat64() * 3)
 	}
 	return l
+}
+
+// byteTokenizer is a tokenizer of GPT-2's 256 byte tokens alone, in GPT-2's
+// id order (bytes_to_unicode of OpenAI's encoder.py).
+func byteTokenizer(t *testing.T) *tokenizer.Tokenizer {
+	t.Helper()
+	var printable, other []string
+	next := rune(256)
+	for b := range 256 {
+		if ('!' <= b && b <= '~') || (0xA1 <= b && b <= 0xAC) || (0xAE <= b && b <= 0xFF) {
+			printable = append(printable, string(rune(b)))
+		} else {
+			other = append(other, string(next))
+			next++
+		}
+	}
+	tok, err := tokenizer.New(append(printable, other...), nil, nil)
+	require.NoError(t, err)
+	return tok
+}
+
+// TestSamplingSkipsPaddedIDs: a model whose vocabulary is padded past its
+// tokenizer's (300 logits, 256 tokens) never generates an id the tokenizer
+// cannot decode, in a session or a batch, nor lists one among the top
+// logprobs.
+func TestSamplingSkipsPaddedIDs(t *testing.T) {
+	cfg := smallConfig(model.GPT2Arch)
+	cfg.VocabSize, cfg.BOS, cfg.EOS = 300, 299, 299
+	m := newModelFrom(t, cfg, randomWeights(cfg, 3), Options{Embeddings: F32Embeddings})
+	m.tok = byteTokenizer(t)
+	opts := GenerateOptions{MaxTokens: 40, IgnoreEOS: true, TopLogprobs: 300, SampleOptions: SampleOptions{Temperature: 1.5, Seed: 1}}
+	check := func(tok Token, what string) {
+		assert.Less(t, tok.ID, 256, what)
+		require.Len(t, tok.TopLogprobs, 256, what)
+		for _, top := range tok.TopLogprobs {
+			require.Less(t, top.ID, 256, what)
+		}
+	}
+	s, err := m.NewSession(SessionOptions{})
+	require.NoError(t, err)
+	n := 0
+	for tok, err := range s.Generate(context.Background(), []int{1, 2, 3}, opts) {
+		require.NoError(t, err)
+		check(tok, "session")
+		n++
+	}
+	assert.Equal(t, 40, n)
+	allocs := testing.AllocsPerRun(20, func() { s.sampler.token(m.sampleable(s.logits), &opts) })
+	assert.Zero(t, allocs, "sampling from the tokenizer's ids")
+
+	b, err := m.NewBatch(BatchOptions{Sequences: 2})
+	require.NoError(t, err)
+	reqs := []BatchRequest{{Prompt: []int{1, 2}, GenerateOptions: opts}, {Prompt: []int{4}, GenerateOptions: opts}, {Prompt: []int{5, 6, 7}, GenerateOptions: opts}}
+	n = 0
+	for ev, err := range b.Generate(context.Background(), reqs) {
+		require.NoError(t, err)
+		require.NoError(t, ev.Err)
+		if !ev.Done {
+			check(ev.Token, "batch")
+			n++
+		}
+	}
+	assert.Equal(t, 120, n)
 }

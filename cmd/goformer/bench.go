@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -43,15 +44,15 @@ type benchResult struct {
 //
 // Tokenization and sampling are not measured. Each runs once to warm up,
 // then --reps times.
-func runBench(args []string, _ io.Reader, stdout, stderr io.Writer) error {
+func runBench(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	var mf modelFlags
 	mf.register(fs)
-	pp := fs.Int("prompt-tokens", 512, "prompt tokens of the prefill measurement (pp); 0 skips it (default capped at the model's positions)")
-	gen := fs.Int("gen", 128, "decode steps of the generation measurement (tg); 0 skips it (default capped at the model's positions)")
+	pp := fs.Int("prompt-tokens", 512, "prompt tokens of the prefill measurement (pp); 0 skips it (default 512, capped at the model's positions)")
+	gen := fs.Int("gen", 128, "decode steps of the generation measurement (tg); 0 skips it (default 128, capped at the model's positions)")
 	reps := fs.Int("reps", 5, "measured repetitions of each, after one warm-up")
 	asJSON := fs.Bool("json", false, `print {"pp_tokens_per_s":..,"tg_tokens_per_s":..,"pp_min":..,...}`)
-	rest, err := parseFlags(fs, args, benchUsage, stderr)
+	rest, err := parseFlags(fs, args, benchUsage, stdout)
 	if err != nil {
 		return err
 	}
@@ -70,7 +71,7 @@ func runBench(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	if err := kernels.EnvError(); err != nil {
 		return err
 	}
-	m, err := mf.load()
+	m, err := mf.load(ctx)
 	if err != nil {
 		return err
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -9,23 +10,36 @@ import (
 	"strings"
 )
 
+// jsonLines are the texts of a file of JSON strings and the line each came
+// from, so that a result's error can name its line.
+type jsonLines struct {
+	texts []string
+	lines []int
+}
+
 // readJSONLines reads a file of one JSON string per line (blank lines are
 // skipped), as run --prompts and score --lines take it; "-" is standard
 // input. A line that is not a JSON string is an error naming the file and
-// line.
-func readJSONLines(name string, stdin io.Reader) ([]string, error) {
+// line. It returns ctx's error as soon as ctx is done, even while the read
+// blocks.
+func readJSONLines(ctx context.Context, name string, stdin io.Reader) (jsonLines, error) {
+	return interruptible(ctx, func() (jsonLines, error) { return scanJSONLines(name, stdin) }, nil)
+}
+
+// scanJSONLines is readJSONLines without the context.
+func scanJSONLines(name string, stdin io.Reader) (jsonLines, error) {
 	r := stdin
 	if name != "-" {
 		f, err := os.Open(name)
 		if err != nil {
-			return nil, err
+			return jsonLines{}, err
 		}
 		defer f.Close()
 		r = f
 	}
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64*1024), 1<<30)
-	var out []string
+	var out jsonLines
 	for n := 1; sc.Scan(); n++ {
 		line := strings.TrimSpace(sc.Text())
 		if line == "" {
@@ -33,12 +47,13 @@ func readJSONLines(name string, stdin io.Reader) ([]string, error) {
 		}
 		var s string
 		if err := json.Unmarshal([]byte(line), &s); err != nil {
-			return nil, fmt.Errorf("%s:%d: want one JSON string per line: %v", name, n, err)
+			return jsonLines{}, fmt.Errorf("%s:%d: want one JSON string per line: %v", name, n, err)
 		}
-		out = append(out, s)
+		out.texts = append(out.texts, s)
+		out.lines = append(out.lines, n)
 	}
 	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("reading %s: %w", name, err)
+		return jsonLines{}, fmt.Errorf("reading %s: %w", name, err)
 	}
 	return out, nil
 }

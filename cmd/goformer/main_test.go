@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"os"
 	"os/exec"
@@ -18,7 +19,7 @@ var gpt2Dir = filepath.Join("..", "..", "model", "tokenizer", "testdata")
 
 func runCLI(stdin string, args ...string) (code int, stdout, stderr string) {
 	var out, errOut bytes.Buffer
-	code = run(args, strings.NewReader(stdin), &out, &errOut)
+	code = run(context.Background(), args, strings.NewReader(stdin), &out, &errOut)
 	return code, out.String(), errOut.String()
 }
 
@@ -68,7 +69,7 @@ func TestTokenizeErrors(t *testing.T) {
 		code int
 		want string
 	}{
-		{"unknown flag", []string{"tokenize", "-m", gpt2Dir, "--bogus"}, 2, "flag provided but not defined: -bogus"},
+		{"unknown flag", []string{"tokenize", "-m", gpt2Dir, "--bogus"}, 2, "flag provided but not defined: --bogus"},
 		{"two files", []string{"tokenize", "-m", gpt2Dir, "a", "b"}, 2, "one FILE at most"},
 		{"missing file", []string{"tokenize", "-m", gpt2Dir, "/nonexistent/in.txt"}, 1, "/nonexistent/in.txt: no such file"},
 		{"missing model", []string{"tokenize", "-m", "/nonexistent/model"}, 1, "/nonexistent/model/vocab.json"},
@@ -91,15 +92,81 @@ func TestTokenizeBadModel(t *testing.T) {
 	assert.Contains(t, errOut, filepath.Join(dir, "vocab.json")+":1: malformed JSON")
 }
 
+// TestHelp: asked for, help goes to standard output with status 0;
+// "goformer help CMD" is CMD's help; each default is printed once.
 func TestHelp(t *testing.T) {
-	code, _, errOut := runCLI("", "help")
+	code, out, errOut := runCLI("", "help")
 	assert.Equal(t, 0, code)
-	assert.Contains(t, errOut, "tokenize")
-	code, _, errOut = runCLI("", "tokenize", "-h")
+	assert.Empty(t, errOut)
+	assert.Contains(t, out, "tokenize")
+	code, out, errOut = runCLI("", "tokenize", "-h")
 	assert.Equal(t, 0, code)
-	assert.Contains(t, errOut, "usage: goformer tokenize [-m MODEL] [--json] [FILE]")
-	code, _, _ = runCLI("")
+	assert.Empty(t, errOut)
+	assert.Contains(t, out, "usage: goformer tokenize [-m MODEL] [--json] [FILE]")
+	for _, args := range [][]string{{"run", "--help"}, {"help", "run"}, {"run", "-h", "Hello"}} {
+		code, out, errOut = runCLI("", args...)
+		assert.Equal(t, 0, code, args)
+		assert.Empty(t, errOut, args)
+		assert.True(t, strings.HasPrefix(out, "usage: goformer run "), "%v: %s", args, out)
+		assert.Contains(t, out, "--temp", args)
+		for _, line := range strings.Split(out, "\n") {
+			assert.LessOrEqual(t, strings.Count(line, "(default"), 1, "%v: a default printed twice: %s", args, line)
+		}
+		assert.Contains(t, out, "-t, --threads N", args)
+	}
+	code, _, errOut = runCLI("", "help", "frobnicate")
 	assert.Equal(t, 2, code)
+	assert.Contains(t, errOut, `unknown command "frobnicate"`)
+	// With no command at all, the list is a usage error, on stderr.
+	code, out, errOut = runCLI("")
+	assert.Equal(t, 2, code)
+	assert.Empty(t, out)
+	assert.Contains(t, errOut, "commands:")
+}
+
+// TestUnknownFlagSuggests: a mistyped flag gets one line naming the
+// closest flag, not the whole usage.
+func TestUnknownFlagSuggests(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"run", "--tmp", "0.5", "x"}, "flag provided but not defined: --tmp; did you mean --temp?"},
+		{[]string{"run", "--top_k", "5", "x"}, "did you mean --top-k?"},
+		{[]string{"score", "--line", "f"}, "did you mean --lines?"},
+		{[]string{"tokenize", "-jsn"}, "did you mean --json?"},
+	} {
+		code, out, errOut := runCLI("", c.args...)
+		assert.Equal(t, 2, code, c.args)
+		assert.Empty(t, out, c.args)
+		assert.Contains(t, errOut, c.want, c.args)
+		assert.NotContains(t, errOut, "[-m MODEL]", "%v: not the whole usage", c.args)
+		assert.Equal(t, 1, strings.Count(errOut, "\n"), "%v: one line: %q", c.args, errOut)
+	}
+	code, _, errOut := runCLI("", "run", "--frobnicate", "x")
+	assert.Equal(t, 2, code)
+	assert.NotContains(t, errOut, "did you mean", "nothing is close")
+	assert.Contains(t, errOut, "goformer help run")
+}
+
+// TestShortForms: llama-cli's -p, -t, -c and -s are run's --prompt,
+// --threads, --ctx and --seed.
+func TestShortForms(t *testing.T) {
+	code, long, errOut := runCLI("", "run", "--seed", "3", "--threads", "1", "--ctx", "64", "-n", "6", "--prompt", "The meaning of life is")
+	require.Equal(t, 0, code, errOut)
+	code, short, errOut := runCLI("", "run", "-s", "3", "-t", "1", "-c", "64", "-n", "6", "-p", "The meaning of life is")
+	require.Equal(t, 0, code, errOut)
+	assert.Equal(t, long, short)
+	code, positional, errOut := runCLI("", "run", "-s", "3", "-t", "1", "-c", "64", "-n", "6", "The meaning of life is")
+	require.Equal(t, 0, code, errOut)
+	assert.Equal(t, long, positional)
+
+	code, _, errOut = runCLI("", "run", "-p", "a", "b")
+	assert.Equal(t, 2, code)
+	assert.Contains(t, errOut, "not both")
+	code, _, errOut = runCLI("", "run", "-c", "300", "x")
+	assert.Equal(t, 2, code)
+	assert.Contains(t, errOut, "--ctx 300")
 }
 
 // TestGGUFModel: -m takes a GGUF file wherever it takes a checkpoint

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"context"
 	"flag"
+	"fmt"
 
 	"github.com/goformer/goformer/kernels"
 	"github.com/goformer/goformer/model/demo"
@@ -20,11 +22,14 @@ func (f *modelFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.path, "m", "", "checkpoint directory or GGUF file (default: the demo model built into goformer)")
 	fs.StringVar(&f.embeddings, "embeddings", "int8", "token embeddings in memory: int8 or f32")
 	fs.StringVar(&f.weights, "weights", "f32", "linear layers in memory: f32 (as the checkpoint has them) or int8 (quantized at load)")
-	fs.IntVar(&f.threads, "threads", kernels.DefaultThreads(), "threads the kernels and attention use (default: the physical cores)")
+	fs.IntVar(&f.threads, "threads", kernels.DefaultThreads(), fmt.Sprintf("run the kernels and attention on `N` threads (default: the physical cores, %d here)", kernels.DefaultThreads()))
+	alias(fs, "t", "threads")
 }
 
-// load opens the model the flags name.
-func (f *modelFlags) load() (*runtime.Model, error) {
+// load opens the model the flags name. It returns ctx's error as soon as
+// ctx is done (Ctrl-C), even while a read blocks; a model that arrives
+// after that is closed.
+func (f *modelFlags) load(ctx context.Context) (*runtime.Model, error) {
 	emb, err := runtime.ParseEmbeddings(f.embeddings)
 	if err != nil {
 		return nil, usageError("--embeddings: %v", err)
@@ -37,10 +42,12 @@ func (f *modelFlags) load() (*runtime.Model, error) {
 		return nil, usageError("--threads %d: want at least 1", f.threads)
 	}
 	opts := runtime.Options{Embeddings: emb, Weights: w, Threads: f.threads}
-	if f.path == "" {
-		return runtime.LoadFS(demo.FS, opts)
-	}
-	return runtime.Load(f.path, opts)
+	return interruptible(ctx, func() (*runtime.Model, error) {
+		if f.path == "" {
+			return runtime.LoadFS(demo.FS, opts)
+		}
+		return runtime.Load(f.path, opts)
+	}, func(m *runtime.Model) { m.Close() })
 }
 
 // threadCount is the number of threads the kernels run on, once load has

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"math/rand/v2"
 
@@ -25,15 +26,18 @@ type batchRun struct {
 // runPrompts generates from every prompt of the file as one batch and
 // prints one runResult per line, in input order, each as soon as it and
 // those before it are done. An empty prompt generates unconditionally, as
-// run PROMPT does; a prompt that fails (too long, past the context) gets
-// its error in its line and the others complete, and then the error
-// returned counts the failures.
+// run PROMPT does; a prompt that fails (too long, past the context, a
+// result that cannot be printed) gets its error, naming its input line, in
+// its own output line and the others complete, and then the error returned
+// counts the failures. Only ctx and a failed write end it early.
 func runPrompts(ctx context.Context, mf *modelFlags, br batchRun, opts runtime.GenerateOptions, stdin io.Reader, stdout io.Writer) error {
-	texts, err := readJSONLines(br.file, stdin)
+	in, err := readJSONLines(ctx, br.file, stdin)
 	if err != nil {
 		return err
 	}
-	m, err := mf.load()
+	texts := in.texts
+	where := func(i int) string { return fmt.Sprintf("%s:%d", br.file, in.lines[i]) }
+	m, err := mf.load(ctx)
 	if err != nil {
 		return err
 	}
@@ -71,19 +75,14 @@ func runPrompts(ctx context.Context, mf *modelFlags, br batchRun, opts runtime.G
 			}
 			continue
 		}
-		if err := finishResult(res, tok, ev); err != nil {
-			return err
-		}
-		if ev.Err != nil {
-			failed++
-		}
+		finishResult(res, tok, ev, where(ev.Seq))
 		done[ev.Seq] = true
 		for ; printed < len(texts) && done[printed]; printed++ {
-			out, err := json.Marshal(results[printed])
-			if err != nil {
-				return err
+			line, ok := promptLine(&results[printed], where(printed))
+			if !ok {
+				failed++
 			}
-			w.Write(append(out, '\n'))
+			w.Write(line)
 			results[printed] = runResult{} // printed: let it go
 		}
 		if err := w.Flush(); err != nil {
@@ -93,23 +92,41 @@ func runPrompts(ctx context.Context, mf *modelFlags, br batchRun, opts runtime.G
 	return failedLines(failed, len(texts), "prompts", `their "error" fields`)
 }
 
-// finishResult fills in a sequence's text, speeds and error when it ends.
-func finishResult(res *runResult, tok *tokenizer.Tokenizer, ev runtime.BatchEvent) error {
+// finishResult fills in a sequence's text, speeds and error when it ends;
+// where names its input line in the error.
+func finishResult(res *runResult, tok *tokenizer.Tokenizer, ev runtime.BatchEvent, where string) {
+	res.ISA = kernels.ISA()
+	res.PrefillTokensPerS = finite(ev.Stats.PrefillTokensPerSecond())
+	res.DecodeTokensPerS = finite(ev.Stats.DecodeTokensPerSecond())
+	if ev.Err != nil {
+		res.Error = fmt.Sprintf("%s: %v", where, ev.Err)
+	}
 	dec := tok.NewStreamDecoder()
 	var text []byte
 	for _, id := range res.Tokens {
 		piece, err := dec.Add(id)
 		if err != nil {
-			return err
+			if res.Error == "" {
+				res.Error = fmt.Sprintf("%s: %v", where, err)
+			}
+			break
 		}
 		text = append(text, piece...)
 	}
 	res.Text = string(append(text, dec.Flush()...))
-	res.ISA = kernels.ISA()
-	res.PrefillTokensPerS = finite(ev.Stats.PrefillTokensPerSecond())
-	res.DecodeTokensPerS = finite(ev.Stats.DecodeTokensPerSecond())
-	if ev.Err != nil {
-		res.Error = ev.Err.Error()
+}
+
+// promptLine is res as one line of JSON, and whether the prompt succeeded.
+// A result JSON cannot carry (a NaN log-probability) becomes a line of its
+// prompt tokens and the error, named by where, so that one bad sequence
+// never costs the lines after it.
+func promptLine(res *runResult, where string) ([]byte, bool) {
+	out, err := json.Marshal(res)
+	if err != nil {
+		// Ids and a string always marshal.
+		out, _ = json.Marshal(runResult{PromptTokens: res.PromptTokens, Tokens: []int{}, Logprobs: []float64{},
+			ISA: res.ISA, Error: fmt.Sprintf("%s: %v", where, err)})
+		return append(out, '\n'), false
 	}
-	return nil
+	return append(out, '\n'), res.Error == ""
 }

@@ -1,8 +1,12 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -35,7 +39,8 @@ func TestRunPromptsMatchesAlone(t *testing.T) {
 	long := strings.Repeat("word ", 300)
 	texts := []string{"The meaning of life is", "", "Once upon a time there was", long, "He said", "In the beginning"}
 	flags := []string{"--temp", "0", "-n", "12", "--top-logprobs", "2", "--json"}
-	code, out, errOut := runCLI("", append([]string{"run", "--prompts", writeLines(t, texts...), "--batch", "2"}, flags...)...)
+	name := writeLines(t, texts...)
+	code, out, errOut := runCLI("", append([]string{"run", "--prompts", name, "--batch", "2"}, flags...)...)
 	assert.Equal(t, 1, code)
 	assert.Equal(t, `goformer run: 1 of 6 prompts failed (see their "error" fields)`+"\n", errOut)
 	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
@@ -44,6 +49,7 @@ func TestRunPromptsMatchesAlone(t *testing.T) {
 		var got runResult
 		require.NoError(t, json.Unmarshal([]byte(lines[i]), &got), lines[i])
 		if i == 3 {
+			assert.True(t, strings.HasPrefix(got.Error, name+":4: prompt of "), "the error names the line: %s", got.Error)
 			assert.Contains(t, got.Error, "256 positions")
 			assert.Empty(t, got.Tokens)
 			continue
@@ -107,7 +113,8 @@ func TestRunPromptsErrors(t *testing.T) {
 // it then exits with status 1 and counts the failures on stderr.
 func TestScoreLinesMatchesAlone(t *testing.T) {
 	texts := []string{"The man walked into the room and sat down.", "a", "It was a dark and stormy night; the rain fell in torrents.", "Hello"}
-	code, out, errOut := runCLI("", "score", "--lines", writeLines(t, texts...), "--batch", "2", "--json", "--embeddings", "f32")
+	name := writeLines(t, texts...)
+	code, out, errOut := runCLI("", "score", "--lines", name, "--batch", "2", "--json", "--embeddings", "f32")
 	assert.Equal(t, 1, code)
 	assert.Equal(t, `goformer score: 2 of 4 texts failed (see their "error" fields)`+"\n", errOut)
 	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
@@ -121,6 +128,7 @@ func TestScoreLinesMatchesAlone(t *testing.T) {
 		}
 		require.NoError(t, json.Unmarshal([]byte(lines[i]), &got))
 		if i == 1 || i == 3 {
+			assert.True(t, strings.HasPrefix(got.Error, fmt.Sprintf("%s:%d: ", name, i+1)), "the error names the line: %s", got.Error)
 			assert.Contains(t, got.Error, "at least 2 tokens", text)
 			continue
 		}
@@ -219,5 +227,116 @@ func TestLinesExitStatus(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// paddedDemo is the demo model with a tokenizer of its 256 byte tokens
+// alone: its 50257 logits are a vocabulary padded far past what the
+// tokenizer can decode, which the loader accepts.
+func paddedDemo(t *testing.T) string {
+	dir := t.TempDir()
+	demo, err := filepath.Abs(filepath.Join("..", "..", "model", "demo"))
+	require.NoError(t, err)
+	for _, name := range []string{"config.json", "model.safetensors"} {
+		require.NoError(t, os.Symlink(filepath.Join(demo, name), filepath.Join(dir, name)))
+	}
+	raw, err := os.ReadFile(filepath.Join(demo, "vocab.json"))
+	require.NoError(t, err)
+	var vocab map[string]int
+	require.NoError(t, json.Unmarshal(raw, &vocab))
+	maps.DeleteFunc(vocab, func(_ string, id int) bool { return id >= 256 })
+	raw, err = json.Marshal(vocab)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "vocab.json"), raw, 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "merges.txt"), nil, 0o644))
+	return dir
+}
+
+// TestRunPaddedVocabulary: sampling never picks an id the tokenizer lacks,
+// so run and run --prompts complete every prompt instead of failing (or,
+// for --prompts, losing every later line) on a token they cannot decode.
+func TestRunPaddedVocabulary(t *testing.T) {
+	dir := paddedDemo(t)
+	flags := []string{"-m", dir, "--temp", "1.5", "--top-k", "0", "--top-p", "1", "-n", "16", "--ignore-eos", "--seed", "1", "--json"}
+	texts := []string{"Hello", "The man", "It was"}
+	code, out, errOut := runCLI("", append([]string{"run", "--prompts", writeLines(t, texts...)}, flags...)...)
+	assert.Equal(t, 0, code)
+	assert.Empty(t, errOut)
+	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+	require.Len(t, lines, len(texts), out)
+	for i, line := range lines {
+		var got runResult
+		require.NoError(t, json.Unmarshal([]byte(line), &got), line)
+		assert.Empty(t, got.Error, "line %d", i)
+		assert.Len(t, got.Tokens, 16, "line %d", i)
+		for _, id := range got.Tokens {
+			assert.Less(t, id, 256, "line %d", i)
+		}
+	}
+	code, out, errOut = runCLI("", append(append([]string{"run"}, flags...), "Hello")...)
+	require.Equal(t, 0, code, errOut)
+	var got runResult
+	require.NoError(t, json.Unmarshal([]byte(out), &got), out)
+	assert.Len(t, got.Tokens, 16)
+}
+
+// TestPromptLineKeepsItsError: a result that cannot be printed as JSON (a
+// NaN log-probability) becomes an error line naming its input line, so
+// that the lines after it are still printed, one per prompt.
+func TestPromptLineKeepsItsError(t *testing.T) {
+	res := runResult{PromptTokens: []int{1, 2}, Tokens: []int{3}, Logprobs: []float64{math.NaN()}}
+	line, ok := promptLine(&res, "p.jsonl:3")
+	assert.False(t, ok)
+	var got runResult
+	require.NoError(t, json.Unmarshal(line, &got), string(line))
+	assert.Equal(t, []int{1, 2}, got.PromptTokens)
+	assert.True(t, strings.HasPrefix(got.Error, "p.jsonl:3: "), got.Error)
+	assert.Contains(t, got.Error, "unsupported value: NaN")
+	assert.Equal(t, byte('\n'), line[len(line)-1])
+
+	res.Logprobs = []float64{-1}
+	line, ok = promptLine(&res, "p.jsonl:3")
+	assert.True(t, ok)
+	var fine runResult
+	require.NoError(t, json.Unmarshal(line, &fine))
+	assert.Empty(t, fine.Error)
+}
+
+// cancelOnWrite is standard output that interrupts the command (as Ctrl-C
+// does) once the first results have been written to it.
+type cancelOnWrite struct {
+	bytes.Buffer
+	cancel context.CancelFunc
+}
+
+func (w *cancelOnWrite) Write(p []byte) (int, error) {
+	defer w.cancel()
+	return w.Buffer.Write(p)
+}
+
+// TestScoreLinesInterruptedKeepsScored: Ctrl-C during score --lines ends it
+// with status 130, and the texts already scored have been printed, in
+// input order, as run --prompts keeps its finished lines.
+func TestScoreLinesInterruptedKeepsScored(t *testing.T) {
+	texts := []string{"The man walked into the room.", "It was a dark night.", "He said hello.", "She sat down.", "The rain fell.", "A dog barked."}
+	for _, asJSON := range []bool{false, true} {
+		args := []string{"score", "--batch", "2", "--lines", writeLines(t, texts...)}
+		if asJSON {
+			args = append(args, "--json")
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		out := &cancelOnWrite{cancel: cancel}
+		var errOut bytes.Buffer
+		code := run(ctx, args, strings.NewReader(""), out, &errOut)
+		assert.Equal(t, 130, code, "json %v", asJSON)
+		assert.Equal(t, "goformer score: interrupted\n", errOut.String())
+		lines := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
+		assert.NotEmpty(t, out.String(), "json %v: the scored texts are printed", asJSON)
+		assert.Less(t, len(lines), len(texts), "json %v: interrupted before the end", asJSON)
+		// Each printed line is what the uninterrupted command prints for
+		// its text.
+		code, all, errAll := runCLI("", args...)
+		require.Equal(t, 0, code, errAll)
+		assert.Equal(t, strings.Split(all, "\n")[:len(lines)], lines, "json %v", asJSON)
 	}
 }

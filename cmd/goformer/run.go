@@ -17,7 +17,7 @@ import (
 	"github.com/goformer/goformer/runtime"
 )
 
-const runUsage = "goformer run [-m MODEL] [-n N] [--temp T] [--top-k K] [--top-p P] [--seed S] [--weights f32|int8] [--embeddings int8|f32] [--threads N] [--top-logprobs K] [--ignore-eos] [--ctx N] [--context-shift] [--keep N] [--json] [PROMPT | --prompts FILE --json [--batch N]]"
+const runUsage = "goformer run [-m MODEL] [-p PROMPT] [-n N] [--temp T] [--top-k K] [--top-p P] [--seed S] [--weights f32|int8] [--embeddings int8|f32] [--threads N] [--top-logprobs K] [--ignore-eos] [--ctx N] [--context-shift] [--keep N] [--json] [PROMPT | --prompts FILE --json [--batch N]]"
 
 // runResult is what run --json prints.
 type runResult struct {
@@ -35,7 +35,7 @@ type runResult struct {
 }
 
 // runRun generates text from PROMPT (or standard input) and streams it.
-func runRun(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+func runRun(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	var mf modelFlags
 	mf.register(fs)
@@ -44,17 +44,31 @@ func runRun(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	topK := fs.Int("top-k", 40, "keep the K most likely tokens (0: all)")
 	topP := fs.Float64("top-p", 0.95, "keep the most likely tokens up to this total probability (1: all)")
 	seed := fs.Int64("seed", -1, "random seed (-1: a new one each run)")
+	alias(fs, "s", "seed")
+	promptFlag := fs.String("prompt", "", "the prompt, instead of the PROMPT argument")
+	alias(fs, "p", "prompt")
 	topLogprobs := fs.Int("top-logprobs", 0, "with --json, list the K most likely tokens at each step")
 	ignoreEOS := fs.Bool("ignore-eos", false, "keep generating past the end-of-text token")
 	ctxLen := fs.Int("ctx", 0, "session capacity in positions: the KV cache's fixed size (0: the model's n_positions)")
+	alias(fs, "c", "ctx")
 	contextShift := fs.Bool("context-shift", false, "when a model with absolute positions fills the context, keep the first --keep tokens and the most recent half, re-encode them and go on")
 	keep := fs.Int("keep", 0, "tokens at the start that a full context never drops (with --context-shift, or RoPE's attention sinks)")
 	asJSON := fs.Bool("json", false, "print one JSON object instead of streaming text")
 	prompts := fs.String("prompts", "", "run every prompt of FILE (one JSON string per line; - is standard input) as one batch; with --json, print one object per line in input order; exit status 1 if any failed")
 	sequences := fs.Int("batch", 8, "with --prompts, the most sequences decoded together")
-	rest, err := parseFlags(fs, args, runUsage, stderr)
+	rest, err := parseFlags(fs, args, runUsage, stdout)
 	if err != nil {
 		return err
+	}
+	promptSet := false // --prompt "" is an empty prompt, not none
+	fs.Visit(func(f *flag.Flag) { promptSet = promptSet || f.Name == "prompt" || f.Name == "p" })
+	switch {
+	case promptSet && len(rest) > 0:
+		return usageError("give a PROMPT or --prompt, not both")
+	case promptSet && *prompts != "":
+		return usageError("give --prompt or --prompts FILE, not both")
+	case promptSet:
+		rest = []string{*promptFlag}
 	}
 	switch {
 	case *n < 1:
@@ -94,18 +108,20 @@ func runRun(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if *seed < 0 {
 		opts.Seed = rand.Uint64()
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	// Ctrl-C ends whatever run is doing: reading the prompt, loading the
+	// model or generating.
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt)
 	defer stop()
 	if *prompts != "" {
 		br := batchRun{file: *prompts, sequences: *sequences, ctx: *ctxLen, keep: *keep, topLogs: *topLogprobs, randSeed: *seed < 0}
 		return runPrompts(ctx, &mf, br, opts, stdin, stdout)
 	}
 
-	prompt, err := promptText(rest, stdin)
+	prompt, err := promptText(ctx, rest, stdin)
 	if err != nil {
 		return err
 	}
-	m, err := mf.load()
+	m, err := mf.load(ctx)
 	if err != nil {
 		return err
 	}
@@ -116,12 +132,20 @@ func runRun(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if err != nil {
 		return usageError("--ctx %d --keep %d: %v", *ctxLen, *keep, err)
 	}
+	// Every write goes through w and is checked at its Flush: output that
+	// cannot be written (a full disk, a closed pipe) stops the generation
+	// and is the error run reports.
 	w := bufio.NewWriter(stdout)
-	defer w.Flush()
+	// Streaming prints each piece and keeps nothing; only --json keeps the
+	// tokens, log-probabilities and text it prints at the end.
 	res := runResult{PromptTokens: ids, Tokens: []int{}, Logprobs: []float64{}}
+	if !*asJSON {
+		opts.TopLogprobs = 0 // printed only by --json
+	}
 	dec := tok.NewStreamDecoder()
 	var text []byte
 	var genErr error
+	generated := 0
 	for t, err := range s.Generate(ctx, ids, opts) {
 		if err != nil {
 			genErr = err
@@ -131,32 +155,35 @@ func runRun(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		if err != nil {
 			return err
 		}
-		res.Tokens = append(res.Tokens, t.ID)
-		res.Logprobs = append(res.Logprobs, t.Logprob)
-		if *topLogprobs > 0 {
-			res.TopLogprobs = append(res.TopLogprobs, append([]runtime.TokenLogprob(nil), t.TopLogprobs...))
-		}
-		if !*asJSON {
-			if len(res.Tokens) == 1 {
-				// The prompt is echoed once the model has accepted it.
-				w.WriteString(prompt)
+		generated++
+		if *asJSON {
+			res.Tokens = append(res.Tokens, t.ID)
+			res.Logprobs = append(res.Logprobs, t.Logprob)
+			if *topLogprobs > 0 {
+				res.TopLogprobs = append(res.TopLogprobs, append([]runtime.TokenLogprob(nil), t.TopLogprobs...))
 			}
-			w.WriteString(piece)
-			w.Flush()
+			text = append(text, piece...)
+			continue
 		}
-		text = append(text, piece...)
+		if generated == 1 {
+			// The prompt is echoed once the model has accepted it.
+			w.WriteString(prompt)
+		}
+		w.WriteString(piece)
+		if err := w.Flush(); err != nil {
+			return err
+		}
 	}
 	if errors.Is(genErr, runtime.ErrContextFull) {
 		genErr = fmt.Errorf("%w; --context-shift keeps generating past it", genErr)
 	}
-	if genErr != nil && len(res.Tokens) == 0 {
+	if genErr != nil && generated == 0 {
 		return genErr // the prompt was refused: nothing to print
 	}
 	tail := dec.Flush()
-	text = append(text, tail...)
 	if *asJSON {
 		st := s.Stats()
-		res.Text = string(text)
+		res.Text = string(append(text, tail...))
 		res.ISA = kernels.ISA()
 		res.PrefillTokensPerS = finite(st.PrefillTokensPerSecond())
 		res.DecodeTokensPerS = finite(st.DecodeTokensPerSecond())
@@ -168,21 +195,27 @@ func runRun(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		w.Write(out)
 		w.WriteByte('\n')
 	} else {
-		if len(res.Tokens) == 0 {
+		if generated == 0 {
 			w.WriteString(prompt) // the end of text came first
 		}
 		w.WriteString(tail)
 		w.WriteByte('\n')
 	}
+	if err := w.Flush(); err != nil {
+		return err
+	}
 	return genErr
 }
 
 // promptText is the single positional argument, or standard input.
-func promptText(rest []string, stdin io.Reader) (string, error) {
+func promptText(ctx context.Context, rest []string, stdin io.Reader) (string, error) {
 	if len(rest) == 1 {
 		return rest[0], nil
 	}
-	b, err := io.ReadAll(stdin)
+	b, err := readInput(ctx, nil, stdin)
+	if errors.Is(err, context.Canceled) {
+		return "", err
+	}
 	if err != nil {
 		return "", fmt.Errorf("reading the prompt from standard input: %w", err)
 	}
@@ -190,12 +223,13 @@ func promptText(rest []string, stdin io.Reader) (string, error) {
 }
 
 // promptIDs encodes a prompt to generate from. A prompt of no tokens
-// becomes the end-of-text token alone, from which GPT-2 generates
-// unconditionally; run PROMPT and run --prompts both go through here so
-// that they treat an empty prompt alike.
+// becomes the beginning-of-text token alone (GPT-2's is its end-of-text
+// token), from which the model generates unconditionally; run PROMPT and
+// run --prompts both go through here so that they treat an empty prompt
+// alike.
 func promptIDs(m *runtime.Model, prompt string) []int {
 	if ids := m.Tokenizer().Encode(prompt); len(ids) > 0 {
 		return ids
 	}
-	return []int{m.Config().EOS}
+	return []int{m.Config().BOS}
 }

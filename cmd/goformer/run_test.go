@@ -1,9 +1,13 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
+	goruntime "runtime"
 	"strings"
 	"testing"
 
@@ -96,7 +100,7 @@ func TestRunErrors(t *testing.T) {
 		code int
 		want string
 	}{
-		{"unknown flag", []string{"run", "--frobnicate", "x"}, 2, "flag provided but not defined: -frobnicate"},
+		{"unknown flag", []string{"run", "--frobnicate", "x"}, 2, "flag provided but not defined: --frobnicate"},
 		{"bad -n", []string{"run", "-n", "0", "x"}, 2, "-n must be at least 1"},
 		{"bad top-p", []string{"run", "--top-p", "1.5", "x"}, 2, "--top-p must be in (0, 1]"},
 		{"NaN top-p", []string{"run", "--top-p", "NaN", "x"}, 2, "--top-p must be in (0, 1]"},
@@ -148,4 +152,63 @@ func TestRunPastTheContext(t *testing.T) {
 	code, _, errOut = runCLI("", "run", "--ctx", "40", "--keep", "39", "--context-shift", "The")
 	assert.Equal(t, 2, code)
 	assert.Contains(t, errOut, "session keep 39: want 0..38")
+}
+
+// fullWriter accepts room bytes, then fails as a full disk does.
+type fullWriter struct{ room int }
+
+var errDiskFull = errors.New("write /dev/stdout: no space left on device")
+
+func (w *fullWriter) Write(p []byte) (int, error) {
+	if len(p) > w.room {
+		n := w.room
+		w.room = 0
+		return n, errDiskFull
+	}
+	w.room -= len(p)
+	return len(p), nil
+}
+
+// TestRunReportsWriteErrors: when standard output cannot be written, run
+// says so in one line and exits with status 1, whether the disk is full
+// from the start or fills while the text streams, in text and --json modes.
+func TestRunReportsWriteErrors(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		room int
+		args []string
+	}{
+		{"text, full at once", 0, nil},
+		{"text, full mid-stream", 30, nil},
+		{"json", 0, []string{"--json"}},
+		{"json, partly written", 20, []string{"--json"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var errOut bytes.Buffer
+			args := append([]string{"run", "-n", "50", "--ignore-eos", "--seed", "1"}, c.args...)
+			code := run(context.Background(), append(args, "Hello"), strings.NewReader(""), &fullWriter{room: c.room}, &errOut)
+			assert.Equal(t, 1, code)
+			assert.Equal(t, "goformer run: "+errDiskFull.Error()+"\n", errOut.String())
+		})
+	}
+}
+
+// TestRunStreamingKeepsNothing: streaming run (no --json) prints each token
+// as it comes and keeps none of what only --json prints: with
+// --top-logprobs 5000 it allocates about what it does without (before, it
+// kept a copy of every list: 80 kB a token).
+func TestRunStreamingKeepsNothing(t *testing.T) {
+	allocated := func(args ...string) uint64 {
+		var before, after goruntime.MemStats
+		goruntime.GC()
+		goruntime.ReadMemStats(&before)
+		code, out, errOut := runCLI("", append([]string{"run", "-n", "400", "--ignore-eos", "--context-shift", "--seed", "1"}, args...)...)
+		goruntime.ReadMemStats(&after)
+		require.Equal(t, 0, code, errOut)
+		require.True(t, strings.HasPrefix(out, "Hello"))
+		return after.TotalAlloc - before.TotalAlloc
+	}
+	plain := allocated("Hello")
+	withTop := allocated("--top-logprobs", "5000", "Hello")
+	assert.Less(t, withTop, plain+4<<20, "allocated %d bytes with --top-logprobs, %d without", withTop, plain)
 }

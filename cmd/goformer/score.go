@@ -18,14 +18,14 @@ const scoreUsage = "goformer score [-m MODEL] [--weights f32|int8] [--embeddings
 
 // runScore prints the log-likelihood and perplexity of a text: FILE, or
 // standard input, read byte for byte.
-func runScore(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+func runScore(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("score", flag.ContinueOnError)
 	var mf modelFlags
 	mf.register(fs)
 	asJSON := fs.Bool("json", false, `print {"tokens":N,"log_likelihood":..,"perplexity":..}`)
 	lines := fs.String("lines", "", "score every text of FILE (one JSON string per line; - is standard input) in batches, one result per line in input order; exit status 1 if any failed")
 	sequences := fs.Int("batch", 8, "with --lines, the most texts in one batch")
-	files, err := parseFlags(fs, args, scoreUsage, stderr)
+	files, err := parseFlags(fs, args, scoreUsage, stdout)
 	if err != nil {
 		return err
 	}
@@ -40,14 +40,18 @@ func runScore(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if err := kernels.EnvError(); err != nil {
 		return err
 	}
+	// Ctrl-C ends whatever score is doing: reading the text, loading the
+	// model or scoring.
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt)
+	defer stop()
 	if *lines != "" {
-		return scoreLines(&mf, *lines, *sequences, *asJSON, stdin, stdout)
+		return scoreLines(ctx, &mf, *lines, *sequences, *asJSON, stdin, stdout)
 	}
-	text, err := readInput(files, stdin)
+	text, err := readInput(ctx, files, stdin)
 	if err != nil {
 		return err
 	}
-	m, err := mf.load()
+	m, err := mf.load(ctx)
 	if err != nil {
 		return err
 	}
@@ -57,8 +61,6 @@ func runScore(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
 	sc, err := s.Score(ctx, ids)
 	if err != nil {
 		return err
@@ -83,15 +85,16 @@ type scoreLine struct {
 }
 
 // scoreLines scores every text of a file of JSON strings, packing several
-// into each forward pass, and prints one result per line in input order. A
-// text that cannot be scored gets its error in its line, and then the error
-// returned counts the failures.
-func scoreLines(mf *modelFlags, file string, sequences int, asJSON bool, stdin io.Reader, stdout io.Writer) error {
-	texts, err := readJSONLines(file, stdin)
+// into each forward pass, and prints one result per line in input order,
+// each batch's as it ends. A text that cannot be scored gets its error in
+// its line, and then the error returned counts the failures.
+func scoreLines(ctx context.Context, mf *modelFlags, file string, sequences int, asJSON bool, stdin io.Reader, stdout io.Writer) error {
+	in, err := readJSONLines(ctx, file, stdin)
 	if err != nil {
 		return err
 	}
-	m, err := mf.load()
+	texts := in.texts
+	m, err := mf.load(ctx)
 	if err != nil {
 		return err
 	}
@@ -104,44 +107,53 @@ func scoreLines(mf *modelFlags, file string, sequences int, asJSON bool, stdin i
 	for i, text := range texts {
 		ids[i] = m.Tokenizer().Encode(text)
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
-	res, err := b.Score(ctx, ids)
-	if err != nil {
-		return err
-	}
+	// The texts are scored a batch's worth at a time and each batch's
+	// results printed as it ends, so that Ctrl-C keeps those already
+	// scored on standard output.
 	w := bufio.NewWriter(stdout)
 	failed := 0
-	for i := range res {
-		r := &res[i]
-		if r.Err != nil {
-			failed++
+	for start := 0; start < len(ids); start += sequences {
+		res, err := b.Score(ctx, ids[start:min(start+sequences, len(ids))])
+		if err != nil {
+			return err
 		}
-		switch {
-		case asJSON && r.Err != nil:
-			out, err := json.Marshal(scoreLine{Error: r.Err.Error()})
-			if err != nil {
-				return err
+		for k := range res {
+			if !writeScoreLine(w, &res[k], asJSON, fmt.Sprintf("%s:%d", file, in.lines[start+k])) {
+				failed++
 			}
-			w.Write(append(out, '\n'))
-		case asJSON:
-			out, err := json.Marshal(scoreLine{Score: &r.Score})
-			if err != nil {
-				return err
-			}
-			w.Write(append(out, '\n'))
-		case r.Err != nil:
-			fmt.Fprintf(w, "error: %v\n", r.Err)
-		default:
-			fmt.Fprintf(w, "tokens %d  log-likelihood %.6f  perplexity %.4f\n", r.Tokens, r.LogLikelihood, r.Perplexity)
 		}
-	}
-	if err := w.Flush(); err != nil {
-		return err
+		if err := w.Flush(); err != nil {
+			return err
+		}
 	}
 	where := `their "error:" lines`
 	if asJSON {
 		where = `their "error" fields`
 	}
-	return failedLines(failed, len(res), "texts", where)
+	return failedLines(failed, len(texts), "texts", where)
+}
+
+// writeScoreLine writes one text's result of score --lines and reports
+// whether it was scored. An error names where the text came from (FILE:LINE),
+// and a score JSON cannot carry (a NaN) becomes such an error.
+func writeScoreLine(w io.Writer, r *runtime.BatchScore, asJSON bool, where string) bool {
+	switch {
+	case asJSON && r.Err == nil:
+		out, err := json.Marshal(scoreLine{Score: &r.Score})
+		if err == nil {
+			w.Write(append(out, '\n'))
+			return true
+		}
+		out, _ = json.Marshal(scoreLine{Error: fmt.Sprintf("%s: %v", where, err)})
+		w.Write(append(out, '\n'))
+	case asJSON:
+		out, _ := json.Marshal(scoreLine{Error: fmt.Sprintf("%s: %v", where, r.Err)}) // a string always marshals
+		w.Write(append(out, '\n'))
+	case r.Err != nil:
+		fmt.Fprintf(w, "error: %s: %v\n", where, r.Err)
+	default:
+		fmt.Fprintf(w, "tokens %d  log-likelihood %.6f  perplexity %.4f\n", r.Tokens, r.LogLikelihood, r.Perplexity)
+		return true
+	}
+	return false
 }

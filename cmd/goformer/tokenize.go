@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -18,11 +19,11 @@ const tokenizeUsage = "goformer tokenize [-m MODEL] [--json] [FILE]"
 
 // runTokenize prints the token ids of FILE, or of standard input, read byte
 // for byte: no newline is added or removed.
-func runTokenize(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+func runTokenize(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("tokenize", flag.ContinueOnError)
 	modelDir := fs.String("m", "", "checkpoint directory holding vocab.json and merges.txt, or a GGUF file (default: the demo model built into goformer)")
 	asJSON := fs.Bool("json", false, `print {"tokens":[...]} instead of space-separated ids`)
-	files, err := parseFlags(fs, args, tokenizeUsage, stderr)
+	files, err := parseFlags(fs, args, tokenizeUsage, stdout)
 	if err != nil {
 		return err
 	}
@@ -33,7 +34,7 @@ func runTokenize(args []string, stdin io.Reader, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	text, err := readInput(files, stdin)
+	text, err := readInput(ctx, files, stdin)
 	if err != nil {
 		return err
 	}

@@ -162,7 +162,17 @@ func TestDecodeUnknownID(t *testing.T) {
 	tok := loadGPT2(t)
 	_, err := tok.Decode([]int{15496, 50257})
 	assert.ErrorIs(t, err, ErrUnknownID)
-	assert.ErrorContains(t, err, "50257")
+	// The error names the id and the file the vocabulary came from.
+	assert.EqualError(t, err, "tokenizer: unknown token id: 50257 ("+filepath.Join("testdata", VocabFile)+" has 50257 tokens)")
 	_, err = tok.Decode([]int{-1})
 	assert.ErrorIs(t, err, ErrUnknownID)
+	_, err = tok.NewStreamDecoder().Add(60000)
+	assert.ErrorContains(t, err, filepath.Join("testdata", VocabFile))
+
+	// A tokenizer built by New has no file to name.
+	tokens, _ := manySpecials(0)
+	tok, err = New(tokens[:256], nil, nil)
+	require.NoError(t, err)
+	_, err = tok.Token(256)
+	assert.EqualError(t, err, "tokenizer: unknown token id: 256 (vocabulary has 256)")
 }

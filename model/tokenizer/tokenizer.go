@@ -1,8 +1,10 @@
 package tokenizer
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 )
@@ -18,6 +20,7 @@ type Tokenizer struct {
 	byteToken   [256]int32
 	merges      merges
 	specials    []special // longest first, so that a special's prefix never wins
+	vocabFile   string    // where the tokens came from, for errors; "" for New
 	bmp         *[0x10000]charClass
 	cache       wordCache
 	heapScratch sync.Pool
@@ -61,7 +64,7 @@ func (l labels) mergeName(mergeList [][2]string, i int) string {
 }
 
 func build(tokens []string, mergeList [][2]string, specialList []string, names labels) (*Tokenizer, error) {
-	t := &Tokenizer{bmp: bmpClasses()}
+	t := &Tokenizer{bmp: bmpClasses(), vocabFile: names.vocab}
 	t.heapScratch.New = func() any { return new(heapScratch) }
 	t.cache.init()
 
@@ -124,12 +127,12 @@ func build(tokens []string, mergeList [][2]string, specialList []string, names l
 	return t, nil
 }
 
+// sortSpecials orders specials longest first, so that nextSpecial prefers
+// the longest match; equal lengths keep their order. A vocabulary may have
+// hundreds of thousands of them (GGUF's CONTROL tokens, entries no merge
+// makes), so this is a real sort, not an insertion sort.
 func sortSpecials(s []special) {
-	for i := 1; i < len(s); i++ {
-		for j := i; j > 0 && len(s[j].text) > len(s[j-1].text); j-- {
-			s[j], s[j-1] = s[j-1], s[j]
-		}
-	}
+	slices.SortStableFunc(s, func(a, b special) int { return cmp.Compare(len(b.text), len(a.text)) })
 }
 
 // VocabSize is the number of token ids, specials included.
@@ -219,6 +222,9 @@ func (t *Tokenizer) encodePiece(dst []int, piece string) []int {
 // Token returns the bytes token id stands for. The slice must not be modified.
 func (t *Tokenizer) Token(id int) ([]byte, error) {
 	if id < 0 || id >= len(t.tokenEnd) {
+		if t.vocabFile != "" {
+			return nil, fmt.Errorf("%w: %d (%s has %d tokens)", ErrUnknownID, id, t.vocabFile, len(t.tokenEnd))
+		}
 		return nil, fmt.Errorf("%w: %d (vocabulary has %d)", ErrUnknownID, id, len(t.tokenEnd))
 	}
 	start := int32(0)
