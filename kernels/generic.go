@@ -24,8 +24,9 @@ var genericImpl = &impl{
 	ropeHalf:        ropeHalfGeneric,
 	ropeInterleaved: ropeInterleavedGeneric,
 
-	q8Quantize: q8QuantizeGeneric,
-	q8MatVec:   q8MatVecGeneric,
+	types: [numWeightTypes]typeKernels{
+		Q8_0: {quantize: q8QuantizeGeneric, matVec: q8MatVecGeneric},
+	},
 }
 
 func gemvGeneric(y, x, w, bias []float32, k, n int) {

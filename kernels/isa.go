@@ -41,9 +41,9 @@ type impl struct {
 	ropeHalf        func(x, cos, sin []float32)
 	ropeInterleaved func(x, cos, sin []float32)
 
-	q8Quantize func(xq []int8, xs []float32, x []float32)
-	q8MatVec   func(y []float32, wq []int8, ws []float32, xq []int8, xs []float32, k, n int)
-	q8Tile     q8Tile // the int8 GEMM's kernel; none in the generic tier
+	// types holds the kernels of each quantized weight type (types[F32]
+	// is unused: fp32 is gemv and gemm above).
+	types [numWeightTypes]typeKernels
 }
 
 // tiers lists the tiers compiled into this binary that the CPU can run, best

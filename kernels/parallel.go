@@ -116,7 +116,7 @@ type q8MatVecJob struct {
 
 func (j *q8MatVecJob) run(lo, hi int) {
 	nb := j.k / Q8Block
-	j.t.q8MatVec(j.y[lo:hi], j.wq[lo*j.k:hi*j.k], j.ws[lo*nb:hi*nb], j.xq, j.xs, j.k, hi-lo)
+	j.t.types[Q8_0].matVec(j.y[lo:hi], j.wq[lo*j.k:hi*j.k], j.ws[lo*nb:hi*nb], j.xq, j.xs, j.k, hi-lo)
 }
 
 // q8MatVec runs the tier's int8 GEMV, split by rows of W (multiples of 4,
@@ -129,7 +129,7 @@ func q8MatVec(t *impl, y []float32, wq []int8, ws []float32, xq []int8, xs []flo
 		workPool.release()
 		return
 	}
-	t.q8MatVec(y, wq, ws, xq, xs, k, n)
+	t.types[Q8_0].matVec(y, wq, ws, xq, xs, k, n)
 }
 
 // q8MatMulJob is columns [lo, hi) of C = A·Wᵀ + bias in int8 blocks.

@@ -37,7 +37,7 @@ func Q8Quantize(xq []int8, xs []float32, x []float32) {
 	if len(x) == 0 {
 		return
 	}
-	active.q8Quantize(xq[:len(x)], xs[:len(x)/Q8Block], x)
+	active.types[Q8_0].quantize(xq[:len(x)], xs[:len(x)/Q8Block], x)
 }
 
 // Q8MatVec computes y = W·x for an int8 matrix W [n×k] (one row per output,

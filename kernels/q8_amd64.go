@@ -13,18 +13,15 @@ var hasVNNI = cpu.X86.HasAVX512VNNI
 
 // useQ8AVX512 installs the int8 kernels of the AVX-512 tier.
 func useQ8AVX512(t *impl) {
-	t.q8Quantize = asm.Q8QuantizeAVX2
-	t.q8MatVec = asm.Q8MatVecAVX2
-	t.q8Tile = q8Tile{rows: 3, fn: asm.Q8MatMul3AVX2}
+	q := &t.types[Q8_0]
+	*q = typeKernels{quantize: asm.Q8QuantizeAVX2, matVec: asm.Q8MatVecAVX2, tile: q8Tile{rows: 3, fn: asm.Q8MatMul3AVX2}}
 	if hasVNNI {
-		t.q8MatVec = asm.Q8MatVecVNNI
-		t.q8Tile = q8Tile{rows: 3, fn: asm.Q8MatMul3VNNI}
+		q.matVec = asm.Q8MatVecVNNI
+		q.tile = q8Tile{rows: 3, fn: asm.Q8MatMul3VNNI}
 	}
 }
 
 // useQ8AVX2 installs the int8 kernels of the AVX2 tier.
 func useQ8AVX2(t *impl) {
-	t.q8Quantize = asm.Q8QuantizeAVX2
-	t.q8MatVec = asm.Q8MatVecAVX2
-	t.q8Tile = q8Tile{rows: 3, fn: asm.Q8MatMul3AVX2}
+	t.types[Q8_0] = typeKernels{quantize: asm.Q8QuantizeAVX2, matVec: asm.Q8MatVecAVX2, tile: q8Tile{rows: 3, fn: asm.Q8MatMul3AVX2}}
 }

@@ -13,8 +13,7 @@ var hasDotProd = cpu.ARM64.HasASIMDDP
 
 // useQ8NEON installs the NEON int8 kernels.
 func useQ8NEON(t *impl) {
-	t.q8Quantize = asm.Q8QuantizeNEON
-	t.q8MatVec = q8MatVecNEON(hasDotProd)
+	t.types[Q8_0] = typeKernels{quantize: asm.Q8QuantizeNEON, matVec: q8MatVecNEON(hasDotProd)}
 }
 
 // q8MatVecNEON returns the NEON int8 matrix-vector kernel for a core with

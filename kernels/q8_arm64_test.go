@@ -102,7 +102,7 @@ func TestQ8MatVecNEONSelected(t *testing.T) {
 	if hasDotProd {
 		want, wantName = asm.Q8MatVecNEONDot, "Q8MatVecNEONDot (sdot)"
 	}
-	assert.Equal(t, reflect.ValueOf(want).Pointer(), reflect.ValueOf(neon.q8MatVec).Pointer(),
+	assert.Equal(t, reflect.ValueOf(want).Pointer(), reflect.ValueOf(neon.types[Q8_0].matVec).Pointer(),
 		"the neon tier's q8MatVec is not %s", wantName)
 	t.Logf("dotprod %v: the neon tier runs %s", hasDotProd, wantName)
 

@@ -88,13 +88,14 @@ func q8MatMulColumns(t *impl, c []float32, aq []int8, as []float32, wq []int8, w
 		cols := min(panel, j1-jc)
 		w, s := wq[jc*k:(jc+cols)*k], ws[jc*nb:(jc+cols)*nb]
 		i := 0
-		if r := t.q8Tile.rows; r > 0 {
+		q := &t.types[Q8_0]
+		if r := q.tile.rows; r > 0 {
 			for ; i+r <= m; i += r {
-				t.q8Tile.fn(c[i*n+jc:(i+r-1)*n+jc+cols], n, aq[i*k:(i+r)*k], as[i*nb:(i+r)*nb], w, s, k, cols)
+				q.tile.fn(c[i*n+jc:(i+r-1)*n+jc+cols], n, aq[i*k:(i+r)*k], as[i*nb:(i+r)*nb], w, s, k, cols)
 			}
 		}
 		for ; i < m; i++ {
-			t.q8MatVec(c[i*n+jc:i*n+jc+cols], w, s, aq[i*k:(i+1)*k], as[i*nb:(i+1)*nb], k, cols)
+			q.matVec(c[i*n+jc:i*n+jc+cols], w, s, aq[i*k:(i+1)*k], as[i*nb:(i+1)*nb], k, cols)
 		}
 	}
 	if bias != nil {

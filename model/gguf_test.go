@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/goformer/goformer/kernels"
 	"github.com/goformer/goformer/model/gguf"
 	gt "github.com/goformer/goformer/model/internal/gguftest"
 )
@@ -122,11 +123,11 @@ func TestLoadGGUF(t *testing.T) {
 		require.NoError(t, w.TokenEmbedding.Check(258, 32))
 		require.NoError(t, w.Layers[0].Down.Check(32, 64))
 		if typ == gt.Q8_0 {
-			assert.Equal(t, "Q8_0", w.TokenEmbedding.Type())
+			assert.Equal(t, kernels.Q8_0, w.TokenEmbedding.Type())
 			assert.Nil(t, w.TokenEmbedding.F32)
 			assert.Equal(t, float32(1.0/128), w.Layers[0].Down.Int8.Scales[0])
 		} else {
-			assert.Equal(t, "F32", w.Layers[0].Down.Type())
+			assert.Equal(t, kernels.F32, w.Layers[0].Down.Type())
 		}
 		assert.Len(t, w.PositionEmbedding, 8*32)
 		assert.Equal(t, []int{257}, ck.Tokenizer.EncodeSpecial("<|endoftext|>"))

@@ -3,6 +3,7 @@ package model
 import (
 	"fmt"
 
+	"github.com/goformer/goformer/kernels"
 	"github.com/goformer/goformer/quant"
 )
 
@@ -26,12 +27,12 @@ func Int8Matrix(q *quant.Matrix) *Matrix {
 	return &Matrix{Rows: q.Rows, Cols: q.Cols, Int8: q}
 }
 
-// Type names the matrix's element type as GGUF does: "F32" or "Q8_0".
-func (m *Matrix) Type() string {
+// Type is the matrix's storage type: kernels.F32 or kernels.Q8_0.
+func (m *Matrix) Type() kernels.WeightType {
 	if m.Int8 != nil {
-		return "Q8_0"
+		return kernels.Q8_0
 	}
-	return "F32"
+	return kernels.F32
 }
 
 // Check reports whether m holds exactly one form of a rows×cols matrix.

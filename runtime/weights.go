@@ -43,12 +43,14 @@ func ParseWeights(s string) (Weights, error) {
 	return 0, fmt.Errorf("unknown weights %q (want f32 or int8)", s)
 }
 
-// newLinear wraps a weight matrix as the checkpoint keeps it, quantizing
-// an fp32 one when opts ask for int8 weights.
+// newLinear wraps a weight matrix as the checkpoint keeps it in the linear
+// of its type, quantizing an fp32 one when opts ask for int8 weights.
 func newLinear(name string, m *model.Matrix, opts Options) (linear, error) {
 	switch {
-	case m.Int8 != nil:
+	case m.Type() == kernels.Q8_0:
 		return &q8Linear{m: m.Int8}, nil
+	case m.Type() != kernels.F32:
+		return nil, fmt.Errorf("%s: weight type %s has no linear", name, m.Type())
 	case opts.Weights == F32Weights:
 		return &f32Linear{w: m.F32, out: m.Rows, in: m.Cols}, nil
 	case opts.Weights != Int8Weights:
