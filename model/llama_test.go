@@ -197,3 +197,23 @@ func TestLoadTinyLlamaErrors(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), `tensor "model.embed_tokens.weight" [100 64] has dtype I8`)
 }
+
+// TestGenerationConfigEndIDs: generation_config.json's eos ids (an id or a
+// list) end generation too, after config.json's.
+func TestGenerationConfigEndIDs(t *testing.T) {
+	ts := tinyLlama(false, false)
+	cfg := strings.Replace(tinyLlamaConfig("llama", false), `"eos_token_id": [2, 3]`, `"eos_token_id": 2`, 1)
+	for _, c := range []struct {
+		gen  string
+		want []int
+	}{{`{"eos_token_id": [2, 7, 3]}`, []int{2, 7, 3}}, {`{"eos_token_id": 9}`, []int{2, 9}}, {`{"do_sample": false}`, []int{2}}} {
+		dir := writeCheckpointDir(t, cfg, map[string][]byte{SafetensorsFile: encodeTensors(ts, "F32", ""), GenerationFile: []byte(c.gen)})
+		ck, err := LoadDir(dir)
+		require.NoError(t, err)
+		assert.Equal(t, c.want, ck.Config.EndIDs, c.gen)
+	}
+	dir := writeCheckpointDir(t, cfg, map[string][]byte{SafetensorsFile: encodeTensors(ts, "F32", ""), GenerationFile: []byte(`{"eos_token_id": [2, 100]}`)})
+	_, err := LoadDir(dir)
+	assert.ErrorIs(t, err, ErrInvalidConfig)
+	assert.ErrorContains(t, err, GenerationFile+": invalid model config: eos_token_id 100 is outside the vocabulary of 100 tokens")
+}

@@ -71,6 +71,12 @@ var variants = map[string]model.Config{
 		c.RoPEScaling = model.RoPEScaling{Type: "llama3", Factor: 8, LowFreqFactor: 1, HighFreqFactor: 4, OriginalContext: 16}
 	}),
 	"llama-partial-rope": llamaConfig(4, 2, 0, func(c *model.Config) { c.RotaryDim = 8 }),
+	// llama.cpp's convention, adjacent pairs, with llama3 scaling: what a
+	// llama GGUF's permuted rows would need if they were not put back.
+	"llama3-interleaved": llamaConfig(4, 2, 0, func(c *model.Config) {
+		c.Arch.RoPEStyle = model.Interleaved
+		c.RoPEScaling = model.RoPEScaling{Type: "llama3", Factor: 8, LowFreqFactor: 1, HighFreqFactor: 4, OriginalContext: 16}
+	}),
 	"mistral-window": llamaConfig(4, 2, 0, func(c *model.Config) {
 		c.ModelType, c.SlidingWindow = "mistral", 11
 	}),
