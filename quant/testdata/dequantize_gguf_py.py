@@ -1,0 +1,30 @@
+#!/usr/bin/env python3
+"""Dequantize raw ggml blocks with llama.cpp's gguf-py (the numpy reference), for
+quant's TestBlockFormatsMatchGGUFPy.
+
+    python3 dequantize_gguf_py.py GGUF_PY_DIR IN OUT
+
+IN holds records: u32 ggml type, u32 block count, then the blocks. OUT gets, per
+record, the float32 values (little-endian) gguf.quants.dequantize gives.
+"""
+import struct
+import sys
+
+import numpy as np
+
+sys.path.insert(0, sys.argv[1])
+from gguf import quants  # noqa: E402
+from gguf.constants import GGML_QUANT_SIZES, GGMLQuantizationType  # noqa: E402
+
+data = open(sys.argv[2], "rb").read()
+out = open(sys.argv[3], "wb")
+pos = 0
+while pos < len(data):
+    typ, n = struct.unpack_from("<II", data, pos)
+    pos += 8
+    qtype = GGMLQuantizationType(typ)
+    block, size = GGML_QUANT_SIZES[qtype]
+    raw = np.frombuffer(data, dtype=np.uint8, count=n * size, offset=pos)
+    pos += n * size
+    values = quants.dequantize(raw.reshape(1, n * size), qtype).astype("<f4")
+    out.write(values.tobytes())
