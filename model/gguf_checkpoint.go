@@ -241,7 +241,8 @@ func ggufTokenizer(f *gguf.File) (tok *tokenizer.Tokenizer, n, bos, eos int, err
 
 	// llama.cpp's defaults where the keys are absent.
 	bos, eos = gpt2EndOfText, gpt2EndOfText
-	addBOS := pre == "llama-bpe" || pre == "llama3" || pre == "llama-v3"
+	llama3 := pre == "llama-bpe" || pre == "llama3" || pre == "llama-v3"
+	addBOS := llama3
 	unknown := 0
 	if model == "llama" {
 		bos, eos, addBOS = 1, 2, true
@@ -261,7 +262,8 @@ func ggufTokenizer(f *gguf.File) (tok *tokenizer.Tokenizer, n, bos, eos int, err
 			return fail(fmt.Errorf("%w: %s %d is outside the vocabulary of %d tokens", ErrInvalidConfig, id.key, *id.dst, len(tokens)))
 		}
 	}
-	opts := tokenizer.Options{PreTokenizer: pre, AddBOS: addBOS, BOS: bos, EOS: eos}
+	// llama.cpp gives Llama 3's names ignore_merges, as its tokenizer.json has.
+	opts := tokenizer.Options{PreTokenizer: pre, IgnoreMerges: llama3, AddBOS: addBOS, BOS: bos, EOS: eos}
 	for _, b := range []struct {
 		key string
 		dst *bool

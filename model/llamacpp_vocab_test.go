@@ -1,6 +1,7 @@
 package model
 
 import (
+	"encoding/json"
 	"errors"
 	"math/rand/v2"
 	"os"
@@ -11,6 +12,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/goformer/goformer/model/gguf"
+	"github.com/goformer/goformer/model/tokenizer"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -196,6 +199,68 @@ func TestLlamaCppVocabRoundTrip(t *testing.T) {
 			dst := tok.EncodeTo(nil, text)
 			if !raceEnabled {
 				assert.Zero(t, testing.AllocsPerRun(20, func() { dst = tok.EncodeTo(dst[:0], text) }))
+			}
+		})
+	}
+}
+
+// TestTokenizerJSONPreTokenizers: a tokenizer.json holding a GGUF
+// vocabulary's tokens and merges, with the pre_tokenizer its Hugging Face
+// repository writes (a Split by Llama 3's or Qwen2's pattern then ByteLevel
+// without regex, or Digits then ByteLevel for StarCoder), passes llama.cpp's
+// cases for that vocabulary.
+func TestTokenizerJSONPreTokenizers(t *testing.T) {
+	src := llamaCppSource(t)
+	split := func(pattern string) map[string]any {
+		return map[string]any{"type": "Sequence", "pretokenizers": []any{
+			map[string]any{"type": "Split", "pattern": map[string]any{"Regex": pattern}, "behavior": "Isolated", "invert": false},
+			map[string]any{"type": "ByteLevel", "add_prefix_space": false, "trim_offsets": true, "use_regex": false},
+		}}
+	}
+	for _, c := range []struct {
+		vocab        string
+		pre          map[string]any
+		ignoreMerges bool
+		kind         string
+	}{
+		{"llama-bpe", split(`(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+`), true, "bpe/llama-bpe"},
+		{"qwen2", split(`(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+`), false, "bpe/qwen2"},
+		{"starcoder", map[string]any{"type": "Sequence", "pretokenizers": []any{
+			map[string]any{"type": "Digits", "individual_digits": true},
+			map[string]any{"type": "ByteLevel", "add_prefix_space": false, "trim_offsets": true, "use_regex": true},
+		}}, false, "bpe/starcoder"},
+	} {
+		t.Run(c.vocab, func(t *testing.T) {
+			path := filepath.Join(src, "models", "ggml-vocab-"+c.vocab+".gguf")
+			f, err := gguf.Open(path)
+			require.NoError(t, err)
+			defer f.Close()
+			tokens, err := f.Strings(ggufTokensKey)
+			require.NoError(t, err)
+			merges, err := f.Strings(ggufMergesKey)
+			require.NoError(t, err)
+			types, err := f.Ints(ggufTokenTypeKey)
+			require.NoError(t, err)
+			vocab := make(map[string]int, len(tokens))
+			var added []any
+			for id, tok := range tokens {
+				vocab[tok] = id
+				if types[id] == ggufTokenControl {
+					added = append(added, map[string]any{"id": id, "content": tok, "special": true})
+				}
+			}
+			doc := map[string]any{
+				"normalizer": nil, "pre_tokenizer": c.pre, "added_tokens": added,
+				"decoder": map[string]any{"type": "ByteLevel"},
+				"model":   map[string]any{"type": "BPE", "vocab": vocab, "merges": merges, "ignore_merges": c.ignoreMerges},
+			}
+			data, err := json.Marshal(doc)
+			require.NoError(t, err)
+			tok, err := tokenizer.ParseTokenizerJSON("tokenizer.json", data)
+			require.NoError(t, err)
+			assert.Equal(t, c.kind, tok.Kind())
+			for _, k := range readVocabCases(t, path+".inp", path+".out") {
+				assert.Equal(t, k.ids, intsOrNil(tok.Encode(k.text)), "%s: %q", c.vocab, k.text)
 			}
 		})
 	}

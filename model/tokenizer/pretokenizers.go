@@ -13,9 +13,8 @@ import (
 // (behaviour Isolated): each stage cuts every piece of the stage before it,
 // and the text between two matches of a stage's pattern is a piece too.
 type preTokenizer struct {
-	name         string
-	stages       []stage
-	ignoreMerges bool // llama.cpp's ignore_merges for this name
+	name   string
+	stages []stage
 }
 
 // A stage cuts s into pieces that cover it: end returns the end of the piece
@@ -45,9 +44,7 @@ func newPreTokenizer(name string) (*preTokenizer, error) {
 	if !ok {
 		return nil, fmt.Errorf("pre-tokenizer %q is not implemented (goformer implements %s)", name, strings.Join(PreTokenizers(), ", "))
 	}
-	// Llama 3's tokenizer.json sets ignore_merges; llama.cpp sets it by name.
-	ignore := name == "llama-bpe" || name == "llama3" || name == "llama-v3"
-	return &preTokenizer{name: name, stages: mk(), ignoreMerges: ignore}, nil
+	return &preTokenizer{name: name, stages: mk()}, nil
 }
 
 // The patterns below are those of each model's own tokenizer.json, read

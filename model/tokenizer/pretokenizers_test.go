@@ -156,3 +156,20 @@ func TestUnknownPreTokenizer(t *testing.T) {
 	_, err := NewBPE([]string{"a"}, nil, Options{PreTokenizer: "gpt-5"})
 	assert.ErrorContains(t, err, `pre-tokenizer "gpt-5" is not implemented (goformer implements codeshell, command-r,`)
 }
+
+// TestTokenizerJSONPreTokenizerErrors: a pre_tokenizer goformer cannot run
+// is refused by name.
+func TestTokenizerJSONPreTokenizerErrors(t *testing.T) {
+	for _, c := range []struct{ pre, want string }{
+		{`{"type":"Sequence","pretokenizers":[{"type":"Split","pattern":{"Regex":"\\w+"},"behavior":"Isolated"},{"type":"ByteLevel","use_regex":false}]}`,
+			`pre_tokenizer.pretokenizers[0] Split pattern "\\w+" is not implemented`},
+		{`{"type":"Sequence","pretokenizers":[{"type":"Split","pattern":{"Regex":"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+"},"behavior":"Removed"},{"type":"ByteLevel","use_regex":false}]}`,
+			`pre_tokenizer.pretokenizers[0] Split behavior "Removed" invert false is not implemented`},
+		{`{"type":"Sequence","pretokenizers":[{"type":"Punctuation"},{"type":"ByteLevel"}]}`, `pre_tokenizer.pretokenizers[0] type "Punctuation" is not implemented`},
+		{`{"type":"Metaspace"}`, `pre_tokenizer type "Metaspace" is not implemented yet`},
+	} {
+		doc := `{"pre_tokenizer":` + c.pre + `,"model":{"type":"BPE","vocab":{"a":0},"merges":[]}}`
+		_, err := ParseTokenizerJSON("x/tokenizer.json", []byte(doc))
+		assert.ErrorContains(t, err, "x/tokenizer.json: "+c.want)
+	}
+}

@@ -65,10 +65,11 @@ func New(tokens []string, mergeList [][2]string, specials []string) (*Tokenizer,
 type Options struct {
 	// PreTokenizer names a byte-level BPE tokenizer's pre-tokenizer, as
 	// llama.cpp does in tokenizer.ggml.pre ("llama-bpe", "qwen2", …; see
-	// PreTokenizers); "" is GPT-2's. A name llama.cpp encodes with
-	// ignore_merges (Llama 3's) implies IgnoreMerges.
+	// PreTokenizers); "" is GPT-2's.
 	PreTokenizer string
-	// IgnoreMerges makes a piece that is a token as a whole that token.
+	// IgnoreMerges makes a piece that is a token as a whole that token, as
+	// Llama 3's tokenizer.json asks (model.ignore_merges; llama.cpp sets it
+	// for the llama-bpe names).
 	IgnoreMerges bool
 	// Specials are matched as literal text by EncodeSpecial only: control
 	// tokens such as "<|eot_id|>" (GGUF's CONTROL, Hugging Face's special
@@ -102,7 +103,7 @@ func NewBPE(tokens []string, mergeList [][2]string, opts Options) (*Tokenizer, e
 	if pre.name != "gpt-2" {
 		t.pre = pre
 	}
-	if opts.IgnoreMerges || pre.ignoreMerges {
+	if opts.IgnoreMerges {
 		t.ignoreMerges = true
 		t.pieceIDs = make(map[string]int32, len(tokens))
 		for id := range tokens {
