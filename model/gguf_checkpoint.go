@@ -25,6 +25,11 @@ const (
 	ggufTokenTypeKey = "tokenizer.ggml.token_type"
 	ggufBOSKey       = "tokenizer.ggml.bos_token_id"
 	ggufEOSKey       = "tokenizer.ggml.eos_token_id"
+	ggufUnknownKey   = "tokenizer.ggml.unknown_token_id"
+	ggufScoresKey    = "tokenizer.ggml.scores"
+	ggufAddBOSKey    = "tokenizer.ggml.add_bos_token"
+	ggufAddEOSKey    = "tokenizer.ggml.add_eos_token"
+	ggufAddPrefixKey = "tokenizer.ggml.add_space_prefix"
 )
 
 // llama.cpp's token types that are matched as literal text rather than
@@ -197,9 +202,12 @@ func ggufOptionalInt(f *gguf.File, key string, max int) (v int, ok bool, err err
 	return int(n), true, nil
 }
 
-// ggufTokenizer builds the byte-level BPE tokenizer from tokenizer.ggml.*:
-// the same engine and text form as vocab.json and merges.txt. Tokens typed
-// CONTROL or USER_DEFINED are the specials.
+// ggufTokenizer builds the tokenizer from tokenizer.ggml.*: byte-level BPE
+// (model gpt2, with the pre-tokenizer tokenizer.ggml.pre names) from the
+// same text form as vocab.json and merges.txt, or SentencePiece BPE (model
+// llama) from tokens, scores and types. Tokens typed CONTROL are the
+// specials; USER_DEFINED ones are matched in ordinary text too, as llama.cpp
+// does.
 func ggufTokenizer(f *gguf.File) (tok *tokenizer.Tokenizer, n, bos, eos int, err error) {
 	fail := func(err error) (*tokenizer.Tokenizer, int, int, int, error) {
 		return nil, 0, 0, 0, fmt.Errorf("tokenizer: %w", err)
@@ -208,18 +216,19 @@ func ggufTokenizer(f *gguf.File) (tok *tokenizer.Tokenizer, n, bos, eos int, err
 	if err != nil {
 		return fail(err)
 	}
-	if model != "gpt2" {
-		return fail(fmt.Errorf("%w: %s %q (goformer reads gpt2, byte-level BPE)", ErrUnsupported, ggufTokModelKey, model))
+	if model != "gpt2" && model != "llama" {
+		return fail(fmt.Errorf("%w: %s %q (goformer reads gpt2, byte-level BPE, and llama, SentencePiece BPE)", ErrUnsupported, ggufTokModelKey, model))
 	}
 	// Absent, llama.cpp would fall back to its "default" pre-tokenizer; the
-	// files goformer reads are GPT-2's, whose converter always writes gpt-2.
-	if _, ok := f.Lookup(ggufTokPreKey); ok {
-		pre, err := f.String(ggufTokPreKey)
-		if err != nil {
+	// byte-level files goformer reads without one are GPT-2's, whose
+	// converter always writes gpt-2. SentencePiece has no pre-tokenizer.
+	pre := ""
+	if _, ok := f.Lookup(ggufTokPreKey); ok && model == "gpt2" {
+		if pre, err = f.String(ggufTokPreKey); err != nil {
 			return fail(err)
 		}
-		if pre != "gpt-2" {
-			return fail(fmt.Errorf("%w: %s %q (goformer implements GPT-2's pre-tokenizer, gpt-2)", ErrUnsupported, ggufTokPreKey, pre))
+		if !slices.Contains(tokenizer.PreTokenizers(), pre) {
+			return fail(fmt.Errorf("%w: %s %q (goformer implements %s)", ErrUnsupported, ggufTokPreKey, pre, strings.Join(tokenizer.PreTokenizers(), ", ")))
 		}
 	}
 	tokens, err := f.Strings(ggufTokensKey)
@@ -229,24 +238,19 @@ func ggufTokenizer(f *gguf.File) (tok *tokenizer.Tokenizer, n, bos, eos int, err
 	if len(tokens) == 0 || len(tokens) > maxDim {
 		return fail(fmt.Errorf("%w: %s has %d tokens, want 1..%d", ErrInvalidConfig, ggufTokensKey, len(tokens), maxDim))
 	}
-	mergeText, err := f.Strings(ggufMergesKey)
-	if err != nil {
-		return fail(err)
-	}
-	merges := make([][2]string, len(mergeText))
-	for i, m := range mergeText {
-		left, right, ok := strings.Cut(m, " ")
-		if !ok || left == "" || right == "" || strings.Contains(right, " ") {
-			return fail(fmt.Errorf("%w: %s[%d] %q is not two tokens separated by one space", ErrInvalidConfig, ggufMergesKey, i, m))
-		}
-		merges[i] = [2]string{left, right}
-	}
 
+	// llama.cpp's defaults where the keys are absent.
 	bos, eos = gpt2EndOfText, gpt2EndOfText
+	llama3 := pre == "llama-bpe" || pre == "llama3" || pre == "llama-v3"
+	addBOS := llama3
+	unknown := 0
+	if model == "llama" {
+		bos, eos, addBOS = 1, 2, true
+	}
 	for _, id := range []struct {
 		key string
 		dst *int
-	}{{ggufBOSKey, &bos}, {ggufEOSKey, &eos}} {
+	}{{ggufBOSKey, &bos}, {ggufEOSKey, &eos}, {ggufUnknownKey, &unknown}} {
 		if _, ok := f.Lookup(id.key); ok {
 			v, err := f.Int(id.key)
 			if err != nil {
@@ -258,32 +262,112 @@ func ggufTokenizer(f *gguf.File) (tok *tokenizer.Tokenizer, n, bos, eos int, err
 			return fail(fmt.Errorf("%w: %s %d is outside the vocabulary of %d tokens", ErrInvalidConfig, id.key, *id.dst, len(tokens)))
 		}
 	}
+	// llama.cpp gives Llama 3's names ignore_merges, as its tokenizer.json has.
+	opts := tokenizer.Options{PreTokenizer: pre, IgnoreMerges: llama3, AddBOS: addBOS, BOS: bos, EOS: eos}
+	for _, b := range []struct {
+		key string
+		dst *bool
+	}{{ggufAddBOSKey, &opts.AddBOS}, {ggufAddEOSKey, &opts.AddEOS}} {
+		if _, ok := f.Lookup(b.key); ok {
+			if *b.dst, err = f.Bool(b.key); err != nil {
+				return fail(err)
+			}
+		}
+	}
 
-	var specials []string
+	var types []int64
 	if _, ok := f.Lookup(ggufTokenTypeKey); ok {
-		types, err := f.Ints(ggufTokenTypeKey)
-		if err != nil {
+		if types, err = f.Ints(ggufTokenTypeKey); err != nil {
 			return fail(err)
 		}
 		if len(types) != len(tokens) {
 			return fail(fmt.Errorf("%w: %s has %d entries for %d tokens", ErrInvalidConfig, ggufTokenTypeKey, len(types), len(tokens)))
 		}
-		for id, t := range types {
-			if t == ggufTokenControl || t == ggufTokenUserDefined {
-				specials = append(specials, tokens[id])
-			}
-		}
-	} else {
-		specials = []string{tokens[eos]}
-		if bos != eos {
-			specials = append(specials, tokens[bos])
-		}
 	}
-	tok, err = tokenizer.New(tokens, merges, specials)
+	if model == "llama" {
+		tok, err = ggufSentencePiece(f, tokens, types, unknown, opts)
+	} else {
+		tok, err = ggufBPE(f, tokens, types, opts)
+	}
 	if err != nil {
-		return fail(fmt.Errorf("%s: %w", ggufTokensKey, err))
+		return fail(err)
 	}
 	return tok, len(tokens), bos, eos, nil
+}
+
+// ggufBPE builds a byte-level BPE tokenizer.
+func ggufBPE(f *gguf.File, tokens []string, types []int64, opts tokenizer.Options) (*tokenizer.Tokenizer, error) {
+	mergeText, err := f.Strings(ggufMergesKey)
+	if err != nil {
+		return nil, err
+	}
+	merges := make([][2]string, len(mergeText))
+	for i, m := range mergeText {
+		left, right, ok := strings.Cut(m, " ")
+		if !ok || left == "" || right == "" || strings.Contains(right, " ") {
+			return nil, fmt.Errorf("%w: %s[%d] %q is not two tokens separated by one space", ErrInvalidConfig, ggufMergesKey, i, m)
+		}
+		merges[i] = [2]string{left, right}
+	}
+	if types == nil {
+		opts.Specials = []string{tokens[opts.EOS]}
+		if opts.BOS != opts.EOS {
+			opts.Specials = append(opts.Specials, tokens[opts.BOS])
+		}
+	}
+	for id, t := range types {
+		switch t {
+		case ggufTokenControl:
+			opts.Specials = append(opts.Specials, tokens[id])
+		case ggufTokenUserDefined:
+			opts.UserDefined = append(opts.UserDefined, tokens[id])
+		}
+	}
+	tok, err := tokenizer.NewBPE(tokens, merges, opts)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", ggufTokensKey, err)
+	}
+	return tok, nil
+}
+
+// ggufSentencePiece builds a SentencePiece BPE tokenizer. llama.cpp adds the
+// dummy prefix unless tokenizer.ggml.add_space_prefix says otherwise.
+func ggufSentencePiece(f *gguf.File, tokens []string, types []int64, unknown int, opts tokenizer.Options) (*tokenizer.Tokenizer, error) {
+	if types == nil {
+		return nil, fmt.Errorf("%w: %s is missing (a SentencePiece vocabulary needs its token types)", gguf.ErrMissingKey, ggufTokenTypeKey)
+	}
+	v, ok := f.Lookup(ggufScoresKey)
+	if !ok {
+		return nil, fmt.Errorf("%w: %q", gguf.ErrMissingKey, ggufScoresKey)
+	}
+	a, isArray := v.Array()
+	if !isArray || (a.Elem != gguf.Float32 && a.Elem != gguf.Float64) {
+		return nil, fmt.Errorf("%w: %q is not an array of floats", gguf.ErrKeyType, ggufScoresKey)
+	}
+	if a.Len() != len(tokens) {
+		return nil, fmt.Errorf("%w: %s has %d entries for %d tokens", ErrInvalidConfig, ggufScoresKey, a.Len(), len(tokens))
+	}
+	scores := make([]float32, a.Len())
+	for i := range scores {
+		s, _ := a.Index(i).Float()
+		scores[i] = float32(s)
+	}
+	tt := make([]tokenizer.TokenType, len(types))
+	for i, t := range types {
+		tt[i] = tokenizer.TokenType(t)
+	}
+	dummyPrefix := true
+	if _, ok := f.Lookup(ggufAddPrefixKey); ok {
+		var err error
+		if dummyPrefix, err = f.Bool(ggufAddPrefixKey); err != nil {
+			return nil, err
+		}
+	}
+	tok, serr := tokenizer.NewSentencePiece(tokens, scores, tt, unknown, dummyPrefix, opts)
+	if serr != nil {
+		return nil, fmt.Errorf("%s: %w", ggufTokensKey, serr)
+	}
+	return tok, nil
 }
 
 // LoadGGUFTokenizer reads only the tokenizer of the GGUF file at path, for

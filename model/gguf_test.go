@@ -184,8 +184,12 @@ func TestLoadGGUFErrors(t *testing.T) {
 		{"unknown tensor", func(f *gt.File) {
 			f.Tensors = append(f.Tensors, gt.Tensor{Name: "blk.0.attn_q.weight", Type: gt.F32, Dims: []uint64{2}, Data: make([]byte, 8), Offset: -1})
 		}, ErrTensorMismatch, `unknown tensor "blk.0.attn_q.weight"`},
-		{"tokenizer model", setKV("tokenizer.ggml.model", gt.String, "llama"), ErrUnsupported, `tokenizer.ggml.model "llama"`},
-		{"pre-tokenizer", setKV("tokenizer.ggml.pre", gt.String, "qwen2"), ErrUnsupported, `tokenizer.ggml.pre "qwen2"`},
+		{"tokenizer model", setKV("tokenizer.ggml.model", gt.String, "bert"), ErrUnsupported, `tokenizer.ggml.model "bert"`},
+		{"pre-tokenizer", setKV("tokenizer.ggml.pre", gt.String, "no-such-pre"), ErrUnsupported, `tokenizer.ggml.pre "no-such-pre" (goformer implements codeshell, command-r,`},
+		{"sentencepiece scores", setKV("tokenizer.ggml.model", gt.String, "llama"), gguf.ErrMissingKey, `"tokenizer.ggml.scores"`},
+		{"add_bos type", func(f *gt.File) {
+			f.KVs = append(f.KVs, gt.KV{Key: "tokenizer.ggml.add_bos_token", Type: gt.String, Value: "yes"})
+		}, gguf.ErrKeyType, `"tokenizer.ggml.add_bos_token" is string`},
 		{"tokens type", setKV("tokenizer.ggml.tokens", gt.String, "a"), gguf.ErrKeyType, `"tokenizer.ggml.tokens" is string, want an array of string`},
 		{"merge", setKV("tokenizer.ggml.merges", gt.Array, []any{"Ġt"}), ErrInvalidConfig, `tokenizer.ggml.merges[0] "Ġt" is not two tokens`},
 		{"eos", setKV("tokenizer.ggml.eos_token_id", gt.Uint32, 300), ErrInvalidConfig, "tokenizer.ggml.eos_token_id 300 is outside the vocabulary of 258"},

@@ -12,6 +12,7 @@ import "unicode/utf8"
 type StreamDecoder struct {
 	t       *Tokenizer
 	pending []byte
+	started bool // an id has been added: the dummy prefix is behind us
 }
 
 // NewStreamDecoder returns a decoder for a fresh stream of ids.
@@ -26,6 +27,9 @@ func (d *StreamDecoder) Add(id int) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	if !d.started {
+		b, d.started = d.t.trimDummyPrefix(b), true
+	}
 	d.pending = append(d.pending, b...)
 	n := len(d.pending) - incompleteTail(d.pending)
 	out := string(d.pending[:n])
@@ -37,7 +41,7 @@ func (d *StreamDecoder) Add(id int) (string, error) {
 // character, and resets the decoder.
 func (d *StreamDecoder) Flush() string {
 	out := string(d.pending)
-	d.pending = d.pending[:0]
+	d.pending, d.started = d.pending[:0], false
 	return out
 }
 

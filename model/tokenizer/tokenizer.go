@@ -24,11 +24,30 @@ type Tokenizer struct {
 	bmp         *[0x10000]charClass
 	cache       wordCache
 	heapScratch sync.Pool
+
+	// pre is the pre-tokenizer of a byte-level BPE tokenizer; nil is
+	// GPT-2's, which encodeOrdinary runs without the stage machinery.
+	pre *preTokenizer
+	// ignoreMerges: a piece that is a token as a whole is that token,
+	// whatever the merges would make of it (Llama 3). pieceIDs maps a
+	// token's bytes to its id for that.
+	ignoreMerges bool
+	pieceIDs     map[string]int32
+	// missingBytes: some byteToken are noByte, to be dropped from encodings.
+	missingBytes bool
+	// always counts the specials matched by Encode too (user-defined tokens).
+	always int
+	// spm is set for a SentencePiece tokenizer, which encodes differently.
+	spm *sentencePiece
+
+	bos, eos       int
+	addBOS, addEOS bool
 }
 
 type special struct {
-	text string
-	id   int
+	text   string
+	id     int
+	always bool // matched by Encode too, not only by EncodeSpecial
 }
 
 // New builds a tokenizer from its token list, indexed by id, and its merge
@@ -41,12 +60,118 @@ func New(tokens []string, mergeList [][2]string, specials []string) (*Tokenizer,
 	return build(tokens, mergeList, specials, labels{})
 }
 
+// Options are what a tokenizer needs besides its tokens and merges or
+// scores.
+type Options struct {
+	// PreTokenizer names a byte-level BPE tokenizer's pre-tokenizer, as
+	// llama.cpp does in tokenizer.ggml.pre ("llama-bpe", "qwen2", …; see
+	// PreTokenizers); "" is GPT-2's.
+	PreTokenizer string
+	// IgnoreMerges makes a piece that is a token as a whole that token, as
+	// Llama 3's tokenizer.json asks (model.ignore_merges; llama.cpp sets it
+	// for the llama-bpe names).
+	IgnoreMerges bool
+	// Specials are matched as literal text by EncodeSpecial only: control
+	// tokens such as "<|eot_id|>" (GGUF's CONTROL, Hugging Face's special
+	// added tokens).
+	Specials []string
+	// UserDefined are matched as literal text by Encode too: GGUF's
+	// USER_DEFINED tokens, Hugging Face's added tokens that are not special
+	// (GPT-NeoX's runs of spaces).
+	UserDefined []string
+	// AddBOS and AddEOS say that the model expects its prompts framed by
+	// BOS and EOS (tokenizer.ggml.add_bos_token, add_eos_token); Encode
+	// never adds them, see AddsBOS.
+	AddBOS, AddEOS bool
+	BOS, EOS       int
+}
+
+// NewBPE builds a byte-level BPE tokenizer, as New does, with the
+// pre-tokenizer, specials and framing of opts.
+func NewBPE(tokens []string, mergeList [][2]string, opts Options) (*Tokenizer, error) {
+	pre, err := newPreTokenizer(opts.PreTokenizer)
+	if err != nil {
+		return nil, err
+	}
+	t, err := build(tokens, mergeList, slices.Concat(opts.Specials, opts.UserDefined), labels{missingBytes: true})
+	if err != nil {
+		return nil, err
+	}
+	if err := t.frame(opts); err != nil {
+		return nil, err
+	}
+	if pre.name != "gpt-2" {
+		t.pre = pre
+	}
+	if opts.IgnoreMerges {
+		t.ignoreMerges = true
+		t.pieceIDs = make(map[string]int32, len(tokens))
+		for id := range tokens {
+			b, _ := t.Token(id)
+			if _, dup := t.pieceIDs[string(b)]; !dup {
+				t.pieceIDs[string(b)] = int32(id)
+			}
+		}
+	}
+	t.markAlways(opts.UserDefined)
+	return t, nil
+}
+
+// frame checks and keeps the BOS and EOS framing of opts.
+func (t *Tokenizer) frame(opts Options) error {
+	for _, c := range []struct {
+		add  bool
+		id   int
+		name string
+	}{{opts.AddBOS, opts.BOS, "BOS"}, {opts.AddEOS, opts.EOS, "EOS"}} {
+		if c.add && (c.id < 0 || c.id >= len(t.tokenEnd)) {
+			return fmt.Errorf("%s id %d is outside the vocabulary of %d tokens", c.name, c.id, len(t.tokenEnd))
+		}
+	}
+	t.bos, t.eos, t.addBOS, t.addEOS = opts.BOS, opts.EOS, opts.AddBOS, opts.AddEOS
+	return nil
+}
+
+// markAlways makes the specials whose text is in texts match in Encode too.
+func (t *Tokenizer) markAlways(texts []string) {
+	for i := range t.specials {
+		if slices.Contains(texts, t.specials[i].text) && !t.specials[i].always {
+			t.specials[i].always = true
+			t.always++
+		}
+	}
+}
+
+// AddsBOS returns the BOS id and true if the model expects every prompt to
+// start with it. Encode never adds it; callers that build prompts do.
+func (t *Tokenizer) AddsBOS() (int, bool) { return t.bos, t.addBOS }
+
+// AddsEOS returns the EOS id and true if the model expects every prompt to
+// end with it.
+func (t *Tokenizer) AddsEOS() (int, bool) { return t.eos, t.addEOS }
+
+// Kind describes the tokenizer: "bpe/<pre-tokenizer>" for byte-level BPE,
+// "sentencepiece" for SentencePiece BPE.
+func (t *Tokenizer) Kind() string {
+	switch {
+	case t.spm != nil:
+		return "sentencepiece"
+	case t.pre != nil:
+		return "bpe/" + t.pre.name
+	}
+	return "bpe/gpt-2"
+}
+
 // labels name a token or a merge in an error: by position for New, by file
 // and line for the loaders.
 type labels struct {
 	vocab string // the vocabulary's file name, if it has one
-	token func(id int) string
-	merge func(i int) string
+	// missingBytes lets byte tokens be absent, as some GGUF vocabularies
+	// have them (0xC0 and 0xC1 never occur in UTF-8); such bytes are dropped
+	// from the encoding, as llama.cpp and Hugging Face drop them.
+	missingBytes bool
+	token        func(id int) string
+	merge        func(i int) string
 }
 
 func (l labels) tokenName(tokens []string, id int) string {
@@ -84,6 +209,10 @@ func build(tokens []string, mergeList [][2]string, specialList []string, names l
 	}
 	for b := range 256 {
 		id, ok := ids[string(byteRune[b])]
+		if !ok && names.missingBytes {
+			t.byteToken[b], t.missingBytes = noByte, true
+			continue
+		}
 		if !ok {
 			err := fmt.Errorf("no token for byte 0x%02X (%q): a byte-level vocabulary needs all 256", b, string(byteRune[b]))
 			if names.vocab != "" {
@@ -157,7 +286,10 @@ func (t *Tokenizer) Encode(text string) []int {
 // EncodeTo appends the token ids of text to dst and returns the extended
 // slice. Once the word cache is warm it allocates nothing if dst has room.
 func (t *Tokenizer) EncodeTo(dst []int, text string) []int {
-	return t.encodeOrdinary(dst, text)
+	if t.always == 0 {
+		return t.encodeOrdinary(dst, text, true)
+	}
+	return t.encodeSplit(dst, text, false)
 }
 
 // EncodeSpecial is Encode, except that the text of a special token becomes
@@ -169,24 +301,37 @@ func (t *Tokenizer) EncodeSpecial(text string) []int {
 // EncodeSpecialTo is EncodeTo, except that the text of a special token
 // becomes that token's id.
 func (t *Tokenizer) EncodeSpecialTo(dst []int, text string) []int {
+	return t.encodeSplit(dst, text, true)
+}
+
+// encodeSplit encodes text with the specials matched in it: all of them,
+// or only those matched always.
+func (t *Tokenizer) encodeSplit(dst []int, text string, all bool) []int {
+	first := true // a SentencePiece fragment is prefixed at the start and after a special
 	for len(text) > 0 {
-		at, s := t.nextSpecial(text)
+		at, s := t.nextSpecial(text, all)
 		if s == nil {
-			return t.encodeOrdinary(dst, text)
+			return t.encodeOrdinary(dst, text, first)
 		}
-		dst = t.encodeOrdinary(dst, text[:at])
+		if at > 0 {
+			dst = t.encodeOrdinary(dst, text[:at], first)
+		}
 		dst = append(dst, s.id)
 		text = text[at+len(s.text):]
+		first = true
 	}
 	return dst
 }
 
 // nextSpecial finds the earliest special token in text, the longest one
 // where several start at the same place.
-func (t *Tokenizer) nextSpecial(text string) (int, *special) {
+func (t *Tokenizer) nextSpecial(text string, all bool) (int, *special) {
 	at, found := len(text), (*special)(nil)
 	for i := range t.specials {
 		s := &t.specials[i]
+		if !all && !s.always {
+			continue
+		}
 		if j := strings.Index(text[:min(len(text), at+len(s.text))], s.text); j >= 0 && j < at {
 			at, found = j, s
 		}
@@ -194,7 +339,16 @@ func (t *Tokenizer) nextSpecial(text string) (int, *special) {
 	return at, found
 }
 
-func (t *Tokenizer) encodeOrdinary(dst []int, text string) []int {
+// encodeOrdinary encodes text in which no special is matched. first says
+// that text starts the input or follows a special, where SentencePiece
+// adds its dummy prefix.
+func (t *Tokenizer) encodeOrdinary(dst []int, text string, first bool) []int {
+	switch {
+	case t.spm != nil:
+		return t.encodeSentencePiece(dst, text, first)
+	case t.pre != nil:
+		return t.encodeStages(dst, text, 0)
+	}
 	for i := 0; i < len(text); {
 		j := pieceEnd(text, i, t.bmp)
 		dst = t.encodePiece(dst, text[i:j])
@@ -203,20 +357,55 @@ func (t *Tokenizer) encodeOrdinary(dst []int, text string) []int {
 	return dst
 }
 
+// encodeStages cuts chunk with the pre-tokenizer's stages from k on and
+// encodes the pieces.
+func (t *Tokenizer) encodeStages(dst []int, chunk string, k int) []int {
+	if k == len(t.pre.stages) {
+		return t.encodePiece(dst, chunk)
+	}
+	st := t.pre.stages[k]
+	for i := 0; i < len(chunk); {
+		j := st.end(chunk, i)
+		dst = t.encodeStages(dst, chunk[i:j], k+1)
+		i = j
+	}
+	return dst
+}
+
+// noByte is the symbol of a byte the vocabulary has no token for: no merge
+// has it, and encodePiece drops it.
+const noByte = -2
+
 func (t *Tokenizer) encodePiece(dst []int, piece string) []int {
 	if len(piece) == 1 {
-		return append(dst, int(t.byteToken[piece[0]]))
+		if id := t.byteToken[piece[0]]; id >= 0 {
+			return append(dst, int(id))
+		}
+		return dst
 	}
+	if t.ignoreMerges {
+		if id, ok := t.pieceIDs[piece]; ok {
+			return append(dst, int(id))
+		}
+	}
+	n := len(dst)
 	if len(piece) > maxCachedPiece {
-		return t.bpe(dst, piece)
+		return t.dropNoBytes(t.bpe(dst, piece), n)
 	}
 	if out, ok := t.cache.appendTo(dst, piece); ok {
 		return out
 	}
-	n := len(dst)
-	dst = t.bpe(dst, piece)
+	dst = t.dropNoBytes(t.bpe(dst, piece), n)
 	t.cache.add(piece, dst[n:])
 	return dst
+}
+
+// dropNoBytes removes the bytes without a token from dst[n:].
+func (t *Tokenizer) dropNoBytes(dst []int, n int) []int {
+	if !t.missingBytes {
+		return dst
+	}
+	return append(dst[:n], slices.DeleteFunc(dst[n:], func(id int) bool { return id < 0 })...)
 }
 
 // Token returns the bytes token id stands for. The slice must not be modified.
@@ -241,14 +430,28 @@ func (t *Tokenizer) Decode(ids []int) (string, error) {
 	return string(b), err
 }
 
-// AppendDecode appends the bytes of ids to dst.
+// AppendDecode appends the bytes of ids to dst. For a SentencePiece
+// tokenizer with a dummy prefix, the first token's leading space is the
+// prefix and is dropped, so that Decode(Encode(s)) == s.
 func (t *Tokenizer) AppendDecode(dst []byte, ids []int) ([]byte, error) {
-	for _, id := range ids {
+	for k, id := range ids {
 		b, err := t.Token(id)
 		if err != nil {
 			return dst, err
 		}
+		if k == 0 {
+			b = t.trimDummyPrefix(b)
+		}
 		dst = append(dst, b...)
 	}
 	return dst, nil
+}
+
+// trimDummyPrefix drops the space SentencePiece's dummy prefix put before
+// the first token's text.
+func (t *Tokenizer) trimDummyPrefix(b []byte) []byte {
+	if t.spm != nil && t.spm.dummyPrefix && len(b) > 0 && b[0] == ' ' {
+		return b[1:]
+	}
+	return b
 }

@@ -30,6 +30,7 @@ type tokenizerJSON struct {
 		ContinuingSubwordPrefix *string           `json:"continuing_subword_prefix"`
 		EndOfWordSuffix         *string           `json:"end_of_word_suffix"`
 		Dropout                 *float64          `json:"dropout"`
+		IgnoreMerges            bool              `json:"ignore_merges"`
 	} `json:"model"`
 }
 
@@ -38,6 +39,17 @@ type jsonComponent struct {
 	AddPrefixSpace *bool  `json:"add_prefix_space"`
 	UseRegex       *bool  `json:"use_regex"`
 	TrimOffsets    *bool  `json:"trim_offsets"`
+	// Sequence
+	Pretokenizers []jsonComponent `json:"pretokenizers"`
+	// Split
+	Pattern *struct {
+		Regex  *string `json:"Regex"`
+		String *string `json:"String"`
+	} `json:"pattern"`
+	Behavior string `json:"behavior"`
+	Invert   bool   `json:"invert"`
+	// Digits
+	IndividualDigits bool `json:"individual_digits"`
 }
 
 // ParseTokenizerJSON builds a tokenizer from a tokenizer.json of GPT-2's
@@ -70,7 +82,8 @@ func ParseTokenizerJSON(name string, data []byte) (*Tokenizer, error) {
 	if n := strings.TrimSpace(string(j.Normalizer)); n != "" && n != "null" {
 		return fail("normalizer %s is not implemented", n)
 	}
-	if err := byteLevelOnly("pre_tokenizer", j.PreTokenizer, true); err != nil {
+	pre, err := jsonPreTokenizer(j.PreTokenizer)
+	if err != nil {
 		return fail("%v", err)
 	}
 	for _, c := range []struct {
@@ -133,7 +146,12 @@ func ParseTokenizerJSON(name string, data []byte) (*Tokenizer, error) {
 			return fail("model.merges[%d] is %s, want \"a b\" or [\"a\", \"b\"]", i, raw)
 		}
 	}
-	t, err := New(tokens, merges, specials)
+	var t *Tokenizer
+	if pre == "gpt-2" && !m.IgnoreMerges {
+		t, err = New(tokens, merges, specials)
+	} else {
+		t, err = NewBPE(tokens, merges, Options{PreTokenizer: pre, IgnoreMerges: m.IgnoreMerges, Specials: specials})
+	}
 	if err != nil {
 		return fail("%v", err)
 	}
@@ -158,4 +176,59 @@ func byteLevelOnly(key string, c *jsonComponent, pre bool) error {
 		return fmt.Errorf("%s use_regex false is not implemented", key)
 	}
 	return nil
+}
+
+// splitPatterns are the Split regexes of tokenizer.json files that a named
+// pre-tokenizer implements, with (?i:…) written either way.
+var splitPatterns = map[string]string{
+	`(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+`:                              "llama-bpe",
+	`(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+`: "llama-bpe",
+	`(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+`:                                   "qwen2",
+	`(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?[\p{L}\p{M}]+|\p{N}| ?[^\s\p{L}\p{M}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+`:                       "qwen35",
+}
+
+// jsonPreTokenizer names the pre-tokenizer a tokenizer.json's
+// pre_tokenizer is: ByteLevel with its regex (GPT-2's); a Sequence of one
+// Split by a known pattern (Isolated) and ByteLevel without regex (Llama 3,
+// Qwen2); or a Sequence of Digits (individual) and ByteLevel (SmolLM,
+// StarCoder). Anything else is an error naming what it is.
+func jsonPreTokenizer(c *jsonComponent) (string, error) {
+	const key = "pre_tokenizer"
+	if c == nil {
+		return "", fmt.Errorf("%s is null: goformer needs a byte-level pre-tokenizer", key)
+	}
+	if c.Type != "Sequence" {
+		return "gpt-2", byteLevelOnly(key, c, true)
+	}
+	seq := c.Pretokenizers
+	if len(seq) != 2 || seq[1].Type != "ByteLevel" {
+		return "", fmt.Errorf("%s Sequence of %d is not implemented (goformer reads Split+ByteLevel and Digits+ByteLevel)", key, len(seq))
+	}
+	first, bl := &seq[0], &seq[1]
+	if bl.AddPrefixSpace != nil && *bl.AddPrefixSpace {
+		return "", fmt.Errorf("%s.pretokenizers[1] add_prefix_space true is not implemented", key)
+	}
+	useRegex := bl.UseRegex == nil || *bl.UseRegex
+	switch first.Type {
+	case "Split":
+		if first.Pattern == nil || first.Pattern.Regex == nil {
+			return "", fmt.Errorf("%s.pretokenizers[0] Split without a Regex pattern is not implemented", key)
+		}
+		name, ok := splitPatterns[*first.Pattern.Regex]
+		switch {
+		case !ok:
+			return "", fmt.Errorf("%s.pretokenizers[0] Split pattern %q is not implemented (goformer knows Llama 3's, Qwen2's and Qwen3.5's)", key, *first.Pattern.Regex)
+		case first.Behavior != "Isolated" || first.Invert:
+			return "", fmt.Errorf("%s.pretokenizers[0] Split behavior %q invert %v is not implemented (goformer reads Isolated)", key, first.Behavior, first.Invert)
+		case useRegex:
+			return "", fmt.Errorf("%s.pretokenizers[1] ByteLevel use_regex true after a Split is not implemented", key)
+		}
+		return name, nil
+	case "Digits":
+		if !first.IndividualDigits || !useRegex {
+			return "", fmt.Errorf("%s: Digits individual_digits %v with ByteLevel use_regex %v is not implemented (goformer reads true, true)", key, first.IndividualDigits, useRegex)
+		}
+		return "starcoder", nil
+	}
+	return "", fmt.Errorf("%s.pretokenizers[0] type %q is not implemented", key, first.Type)
 }
