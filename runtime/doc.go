@@ -1,9 +1,9 @@
 // Package runtime is goformer's public API: load a checkpoint, open sessions
-// on it, generate, score.
-//
-//	m, err := runtime.Load("path/to/gpt2")
-//	s := m.NewSession(runtime.SessionOptions{})
-//	for tok, err := range s.Generate(ctx, prompt, runtime.GenerateOptions{MaxTokens: 20}) { ... }
+// on it, generate, score. The package Example loads the demo model built
+// into goformer and generates from it; ExampleLoad is the same program for a
+// checkpoint on disk, and ExampleSession_Score scores a text. Each is
+// compiled and run by go test, as is every Go block of the README (which
+// copies them).
 //
 // A Model is read-only once loaded and may be shared by any number of
 // goroutines. A Session owns everything a sequence needs (the ring-buffer KV

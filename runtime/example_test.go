@@ -36,6 +36,27 @@ func Example() {
 	// "." -1.48
 }
 
+// Load a checkpoint from disk: a Hugging Face directory or a GGUF file. It
+// is compiled, not run, as go test has no checkpoint at that path.
+func ExampleLoad() {
+	m, err := runtime.Load("path/to/model", runtime.Options{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer m.Close()
+	s, err := m.NewSession(runtime.SessionOptions{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	prompt := m.Tokenizer().Encode("Hello")
+	for t, err := range s.Generate(context.Background(), prompt, runtime.GenerateOptions{MaxTokens: 20}) {
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Println(t.ID, t.Logprob)
+	}
+}
+
 // Score a text by teacher forcing.
 func ExampleSession_Score() {
 	m, err := runtime.LoadFS(demo.FS, runtime.Options{Embeddings: runtime.F32Embeddings})
