@@ -20,6 +20,31 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
+	prompt := m.Tokenizer().Encode("The meaning of life is")
+	opts := runtime.GenerateOptions{MaxTokens: 3} // greedy: see SampleOptions for sampling
+	for text, err := range s.GenerateText(context.Background(), prompt, opts) {
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Printf("%q\n", text)
+	}
+	// Output:
+	// " the"
+	// " world"
+	// "."
+}
+
+// Generate tokens with their log-probabilities, turning the ids into text
+// with the tokenizer's stream decoder.
+func ExampleSession_Generate() {
+	m, err := runtime.LoadFS(demo.FS, runtime.Options{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	s, err := m.NewSession(runtime.SessionOptions{})
+	if err != nil {
+		log.Fatal(err)
+	}
 	tok := m.Tokenizer()
 	dec := tok.NewStreamDecoder()
 	prompt := tok.Encode("The meaning of life is")
@@ -28,12 +53,12 @@ func Example() {
 			log.Fatal(err)
 		}
 		piece, _ := dec.Add(t.ID)
-		fmt.Printf("%q %.2f\n", piece, t.Logprob)
+		fmt.Printf("%d %q %.2f\n", t.ID, piece, t.Logprob)
 	}
 	// Output:
-	// " the" -2.76
-	// " world" -3.69
-	// "." -1.48
+	// 262 " the" -2.76
+	// 995 " world" -3.69
+	// 13 "." -1.48
 }
 
 // Load a checkpoint from disk: a Hugging Face directory or a GGUF file. It

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"sync"
 
 	"github.com/goformer/goformer/kernels"
 	"github.com/goformer/goformer/model"
@@ -66,6 +67,11 @@ type Model struct {
 	tok     *tokenizer.Tokenizer
 	release func() error
 	arena   *weightArena // the huge-page block the streamed matrices were copied to, or nil
+
+	// piecesText is the text of every token for GenerateText, built by
+	// its first call.
+	piecesOnce sync.Once
+	piecesText []string
 
 	sinFreqs  []float64 // sinusoidal positions: each feature's frequency
 	ropeFreqs []float64 // RoPE: each rotary pair's frequency, scaled as the config says
