@@ -20,10 +20,11 @@
 // alone in a Session.
 //
 // Large matrix products and attention (split by heads) run on the kernels'
-// worker pool, Options.Threads goroutines (by default one per physical
-// core). The pool is shared by the process, so the thread count is too. A
-// split never changes a result: logits on any number of threads equal the
-// one-thread logits bit for bit.
+// worker pool, shared by every model, session and batch of the process:
+// its thread count is a process-wide setting, kernels.SetThreads (by
+// default kernels.DefaultThreads(), one per physical core), which loading
+// a model leaves alone. A split never changes a result: logits on any
+// number of threads equal the one-thread logits bit for bit.
 //
 // At the end of a session's capacity (SessionOptions.Capacity, by default the
 // model's n_positions) each position kind does what it can, in the same

@@ -46,13 +46,6 @@ func ParseEmbeddings(s string) (Embeddings, error) {
 type Options struct {
 	Embeddings Embeddings
 	Weights    Weights
-	// Threads is the number of threads (goroutines, the caller's included)
-	// the kernels and attention split large products across; 0 means
-	// kernels.DefaultThreads(), the number of physical cores. The worker
-	// pool is shared by the whole process, so this is process-wide: Load
-	// calls kernels.SetThreads, and the last model loaded sets it for every
-	// session and batch. The results do not depend on it, bit for bit.
-	Threads int
 }
 
 // Model is a loaded checkpoint: configuration, weights in run-time layout
@@ -96,9 +89,6 @@ func newModel(cfg model.Config, w *model.Weights, opts Options) (*Model, error) 
 	if err := checkShapes(cfg, w); err != nil {
 		return nil, err
 	}
-	if opts.Threads < 0 {
-		return nil, fmt.Errorf("threads %d: want at least 1, or 0 for the default", opts.Threads)
-	}
 	m := &Model{cfg: cfg, w: w}
 	switch cfg.Arch.Positions {
 	case model.SinusoidalPositions:
@@ -124,7 +114,6 @@ func newModel(cfg model.Config, w *model.Weights, opts Options) (*Model, error) 
 	}
 	m.placeWeights()
 	m.w = withoutMatrices(w)
-	kernels.SetThreads(opts.Threads)
 	return m, nil
 }
 
