@@ -68,8 +68,7 @@ func runRun(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	if err != nil {
 		return err
 	}
-	promptSet := false // --prompt "" is an empty prompt, not none
-	fs.Visit(func(f *flag.Flag) { promptSet = promptSet || f.Name == "prompt" || f.Name == "p" })
+	promptSet := flagSet(fs, "prompt") // --prompt "" is an empty prompt, not none
 	switch {
 	case promptSet && len(rest) > 0:
 		return usageError("give a PROMPT or --prompt, not both")
