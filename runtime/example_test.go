@@ -102,7 +102,8 @@ func ExampleSession_Score() {
 }
 
 // Generate from several prompts at once: one forward pass per step for all
-// of them, each sequence with its own cache and options.
+// of them, each sequence with its own cache and options. The empty prompt
+// starts from the beginning-of-text token, as in a Session.
 func ExampleBatch_Generate() {
 	m, err := runtime.LoadFS(demo.FS, runtime.Options{})
 	if err != nil {
@@ -137,6 +138,6 @@ func ExampleBatch_Generate() {
 	}
 	// Output:
 	// " the world."
-	// "error: empty prompt: nothing to condition on"
+	// "The first time"
 	// ".\n\n"
 }

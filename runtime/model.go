@@ -63,6 +63,8 @@ type Model struct {
 
 	// piecesText is the text of every token for GenerateText, built by
 	// its first call.
+	bosPrompt []int // [BOS]: what an empty prompt generates from; never written
+
 	piecesOnce sync.Once
 	piecesText []string
 
@@ -89,7 +91,7 @@ func newModel(cfg model.Config, w *model.Weights, opts Options) (*Model, error) 
 	if err := checkShapes(cfg, w); err != nil {
 		return nil, err
 	}
-	m := &Model{cfg: cfg, w: w}
+	m := &Model{cfg: cfg, w: w, bosPrompt: []int{cfg.BOS}}
 	switch cfg.Arch.Positions {
 	case model.SinusoidalPositions:
 		m.sinFreqs = sinusoidFreqs(cfg.NEmbd)

@@ -235,3 +235,36 @@ func TestRandomSeed(t *testing.T) {
 	assert.Equal(t, first, gen(a))
 	assert.NotEqual(t, first, gen(b))
 }
+
+// TestEmptyPromptStartsFromBOS: Generate with an empty prompt is Generate
+// from the beginning-of-text token alone, and a batch does the same.
+func TestEmptyPromptStartsFromBOS(t *testing.T) {
+	m, err := LoadFS(demo.FS, Options{})
+	require.NoError(t, err)
+	s, err := m.NewSession(SessionOptions{})
+	require.NoError(t, err)
+	opts := GenerateOptions{MaxTokens: 8, IgnoreEOS: true}
+	gen := func(prompt []int) []int {
+		var ids []int
+		for tok, err := range s.Generate(context.Background(), prompt, opts) {
+			require.NoError(t, err)
+			ids = append(ids, tok.ID)
+		}
+		return ids
+	}
+	want := gen([]int{m.Config().BOS})
+	require.Len(t, want, 8)
+	assert.Equal(t, want, gen(nil))
+	assert.Equal(t, 1, s.Stats().PromptTokens)
+	b, err := m.NewBatch(BatchOptions{Sequences: 1})
+	require.NoError(t, err)
+	var got []int
+	for ev, err := range b.Generate(context.Background(), []BatchRequest{{Prompt: []int{}, GenerateOptions: opts}}) {
+		require.NoError(t, err)
+		require.NoError(t, ev.Err)
+		if !ev.Done {
+			got = append(got, ev.Token.ID)
+		}
+	}
+	assert.Equal(t, want, got)
+}

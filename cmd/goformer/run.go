@@ -124,6 +124,9 @@ func runRun(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 		return runPrompts(ctx, &mf, br, opts, stdin, stdout)
 	}
 
+	if len(rest) == 0 && isTerminal(stdin) {
+		fmt.Fprintln(stderr, "goformer run: reading the prompt from standard input (end it with Ctrl-D, or give PROMPT or -p)")
+	}
 	prompt, err := promptText(ctx, rest, stdin)
 	if err != nil {
 		return err
@@ -241,9 +244,9 @@ func promptText(ctx context.Context, rest []string, stdin io.Reader) (string, er
 
 // promptIDs encodes a prompt to generate from. A prompt of no tokens
 // becomes the beginning-of-text token alone (GPT-2's is its end-of-text
-// token), from which the model generates unconditionally; run PROMPT and
-// run --prompts both go through here so that they treat an empty prompt
-// alike.
+// token), from which the model generates unconditionally, as
+// Session.Generate and Batch.Generate do with an empty prompt: run PROMPT
+// and run --prompts go through here so that prompt_tokens shows it.
 func promptIDs(m *runtime.Model, prompt string) []int {
 	if ids := m.Tokenizer().Encode(prompt); len(ids) > 0 {
 		return ids
