@@ -9,7 +9,7 @@ import (
 // attention stores the keys and values of the t rows of s.qkv in their
 // sequences' caches and computes causal multi-head attention for their
 // queries into s.att. The query of a row at position p attends to its own
-// sequence's cache only, at the positions KVCache.attended names: the sinks
+// sequence's cache only, at the positions kvCache.attended names: the sinks
 // and the most recent ones up to p, its own included (every position from 0
 // until the ring first wraps).
 //

@@ -10,6 +10,8 @@ import (
 // BatchRequest is one sequence for Batch.Generate: a prompt and how to
 // continue it.
 type BatchRequest struct {
+	// Prompt is the ids to continue; empty, the beginning-of-text token,
+	// as in Session.Generate.
 	Prompt []int
 	GenerateOptions
 }
@@ -57,7 +59,7 @@ func (b *Batch) Generate(ctx context.Context, reqs []BatchRequest) iter.Seq2[Bat
 						}
 						continue
 					}
-					b.start(i, req, reqs[req].Prompt)
+					b.start(i, req, b.m.prompt(reqs[req].Prompt))
 					b.slots[i].sampler.seed(reqs[req].Seed)
 				}
 			}
@@ -83,10 +85,7 @@ func (b *Batch) admit(req *BatchRequest) error {
 	if err := req.check(); err != nil {
 		return err
 	}
-	prompt := req.Prompt
-	if len(prompt) == 0 {
-		return ErrEmptyPrompt
-	}
+	prompt := b.m.prompt(req.Prompt)
 	if err := b.m.checkTokens(prompt); err != nil {
 		return err
 	}

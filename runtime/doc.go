@@ -1,9 +1,9 @@
 // Package runtime is goformer's public API: load a checkpoint, open sessions
-// on it, generate, score.
-//
-//	m, err := runtime.Load("path/to/gpt2")
-//	s := m.NewSession(runtime.SessionOptions{})
-//	for tok, err := range s.Generate(ctx, prompt, runtime.GenerateOptions{MaxTokens: 20}) { ... }
+// on it, generate, score. The package Example loads the demo model built
+// into goformer and generates from it; ExampleLoad is the same program for a
+// checkpoint on disk, and ExampleSession_Score scores a text. Each is
+// compiled and run by go test, as is every Go block of the README (which
+// copies them).
 //
 // A Model is read-only once loaded and may be shared by any number of
 // goroutines. A Session owns everything a sequence needs (the ring-buffer KV
@@ -20,10 +20,11 @@
 // alone in a Session.
 //
 // Large matrix products and attention (split by heads) run on the kernels'
-// worker pool, Options.Threads goroutines (by default one per physical
-// core). The pool is shared by the process, so the thread count is too. A
-// split never changes a result: logits on any number of threads equal the
-// one-thread logits bit for bit.
+// worker pool, shared by every model, session and batch of the process:
+// its thread count is a process-wide setting, kernels.SetThreads (by
+// default kernels.DefaultThreads(), one per physical core), which loading
+// a model leaves alone. A split never changes a result: logits on any
+// number of threads equal the one-thread logits bit for bit.
 //
 // At the end of a session's capacity (SessionOptions.Capacity, by default the
 // model's n_positions) each position kind does what it can, in the same

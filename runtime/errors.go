@@ -10,6 +10,3 @@ var ErrContextFull = errors.New("context full")
 
 // ErrBadToken is returned for a token id outside the vocabulary.
 var ErrBadToken = errors.New("token id out of range")
-
-// ErrEmptyPrompt is a batch request with no prompt tokens.
-var ErrEmptyPrompt = errors.New("empty prompt: nothing to condition on")

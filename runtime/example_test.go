@@ -20,6 +20,31 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
+	prompt := m.Tokenizer().Encode("The meaning of life is")
+	opts := runtime.GenerateOptions{MaxTokens: 3} // greedy: see SampleOptions for sampling
+	for text, err := range s.GenerateText(context.Background(), prompt, opts) {
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Printf("%q\n", text)
+	}
+	// Output:
+	// " the"
+	// " world"
+	// "."
+}
+
+// Generate tokens with their log-probabilities, turning the ids into text
+// with the tokenizer's stream decoder.
+func ExampleSession_Generate() {
+	m, err := runtime.LoadFS(demo.FS, runtime.Options{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	s, err := m.NewSession(runtime.SessionOptions{})
+	if err != nil {
+		log.Fatal(err)
+	}
 	tok := m.Tokenizer()
 	dec := tok.NewStreamDecoder()
 	prompt := tok.Encode("The meaning of life is")
@@ -28,12 +53,33 @@ func Example() {
 			log.Fatal(err)
 		}
 		piece, _ := dec.Add(t.ID)
-		fmt.Printf("%q %.2f\n", piece, t.Logprob)
+		fmt.Printf("%d %q %.2f\n", t.ID, piece, t.Logprob)
 	}
 	// Output:
-	// " the" -2.76
-	// " world" -3.69
-	// "." -1.48
+	// 262 " the" -2.76
+	// 995 " world" -3.69
+	// 13 "." -1.48
+}
+
+// Load a checkpoint from disk: a Hugging Face directory or a GGUF file. It
+// is compiled, not run, as go test has no checkpoint at that path.
+func ExampleLoad() {
+	m, err := runtime.Load("path/to/model", runtime.Options{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer m.Close()
+	s, err := m.NewSession(runtime.SessionOptions{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	prompt := m.Tokenizer().Encode("Hello")
+	for t, err := range s.Generate(context.Background(), prompt, runtime.GenerateOptions{MaxTokens: 20}) {
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Println(t.ID, t.Logprob)
+	}
 }
 
 // Score a text by teacher forcing.
@@ -56,7 +102,8 @@ func ExampleSession_Score() {
 }
 
 // Generate from several prompts at once: one forward pass per step for all
-// of them, each sequence with its own cache and options.
+// of them, each sequence with its own cache and options. The empty prompt
+// starts from the beginning-of-text token, as in a Session.
 func ExampleBatch_Generate() {
 	m, err := runtime.LoadFS(demo.FS, runtime.Options{})
 	if err != nil {
@@ -91,6 +138,6 @@ func ExampleBatch_Generate() {
 	}
 	// Output:
 	// " the world."
-	// "error: empty prompt: nothing to condition on"
+	// "The first time"
 	// ".\n\n"
 }

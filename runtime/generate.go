@@ -73,6 +73,9 @@ func (st Stats) DecodeTokensPerSecond() float64 {
 
 // Generate starts a new sequence from prompt and yields generated tokens
 // until MaxTokens, the end-of-text token (unless IgnoreEOS) or ctx is done.
+// An empty prompt starts from the model's beginning-of-text token alone
+// (GPT-2's is its end-of-text token), which generates unconditionally, as
+// Batch and the goformer command do too.
 // It yields a non-nil error at most once, as its last element: ctx.Err(),
 // ErrBadOptions for a negative MaxTokens, or ErrContextFull when the sequence reaches the context limit before
 // MaxTokens and the session can neither slide nor shift. Each step after the
@@ -80,6 +83,7 @@ func (st Stats) DecodeTokensPerSecond() float64 {
 func (s *Session) Generate(ctx context.Context, prompt []int, opts GenerateOptions) iter.Seq2[Token, error] {
 	return func(yield func(Token, error) bool) {
 		s.Reset()
+		prompt := s.m.prompt(prompt)
 		s.stats = Stats{PromptTokens: len(prompt)}
 		s.sampler.seed(opts.Seed)
 		if err := ctx.Err(); err != nil {
@@ -130,6 +134,15 @@ func (s *Session) Generate(ctx context.Context, prompt []int, opts GenerateOptio
 			}
 		}
 	}
+}
+
+// prompt is what a generation starts from: the prompt, or the
+// beginning-of-text token when it is empty.
+func (m *Model) prompt(ids []int) []int {
+	if len(ids) == 0 {
+		return m.bosPrompt
+	}
+	return ids
 }
 
 // Stats returns the timings of the last Generate.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"sync"
 
 	"github.com/goformer/goformer/kernels"
 	"github.com/goformer/goformer/model"
@@ -45,13 +46,6 @@ func ParseEmbeddings(s string) (Embeddings, error) {
 type Options struct {
 	Embeddings Embeddings
 	Weights    Weights
-	// Threads is the number of threads (goroutines, the caller's included)
-	// the kernels and attention split large products across; 0 means
-	// kernels.DefaultThreads(), the number of physical cores. The worker
-	// pool is shared by the whole process, so this is process-wide: Load
-	// calls kernels.SetThreads, and the last model loaded sets it for every
-	// session and batch. The results do not depend on it, bit for bit.
-	Threads int
 }
 
 // Model is a loaded checkpoint: configuration, weights in run-time layout
@@ -66,6 +60,13 @@ type Model struct {
 	tok     *tokenizer.Tokenizer
 	release func() error
 	arena   *weightArena // the huge-page block the streamed matrices were copied to, or nil
+
+	// piecesText is the text of every token for GenerateText, built by
+	// its first call.
+	bosPrompt []int // [BOS]: what an empty prompt generates from; never written
+
+	piecesOnce sync.Once
+	piecesText []string
 
 	sinFreqs  []float64 // sinusoidal positions: each feature's frequency
 	ropeFreqs []float64 // RoPE: each rotary pair's frequency, scaled as the config says
@@ -90,10 +91,7 @@ func newModel(cfg model.Config, w *model.Weights, opts Options) (*Model, error) 
 	if err := checkShapes(cfg, w); err != nil {
 		return nil, err
 	}
-	if opts.Threads < 0 {
-		return nil, fmt.Errorf("threads %d: want at least 1, or 0 for the default", opts.Threads)
-	}
-	m := &Model{cfg: cfg, w: w}
+	m := &Model{cfg: cfg, w: w, bosPrompt: []int{cfg.BOS}}
 	switch cfg.Arch.Positions {
 	case model.SinusoidalPositions:
 		m.sinFreqs = sinusoidFreqs(cfg.NEmbd)
@@ -118,7 +116,6 @@ func newModel(cfg model.Config, w *model.Weights, opts Options) (*Model, error) 
 	}
 	m.placeWeights()
 	m.w = withoutMatrices(w)
-	kernels.SetThreads(opts.Threads)
 	return m, nil
 }
 

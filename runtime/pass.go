@@ -9,7 +9,7 @@ import (
 // its own KV cache and the next position. A Session is one sequence; a
 // Batch holds one per slot.
 type sequence struct {
-	cache *KVCache
+	cache *kvCache
 	pos   int   // tokens processed since the sequence (or the last shift) began: the next position
 	ids   []int // [capacity]: the token in each cache slot, for a context shift
 }

@@ -19,9 +19,15 @@ type SampleOptions struct {
 	// reaches P (0 or 1: all).
 	TopP float64
 	// Seed makes sampling reproducible: the same seed, prompt and options
-	// give the same tokens.
+	// give the same tokens. The zero value is a seed like any other, so
+	// the zero options sample the same tokens every time; set Seed to
+	// RandomSeed() for a new sequence each run, and keep it to repeat one.
 	Seed uint64
 }
+
+// RandomSeed returns a new random seed for SampleOptions.Seed, from the
+// process's random source: what the goformer command uses without --seed.
+func RandomSeed() uint64 { return rand.Uint64() }
 
 // TokenLogprob is a token id with its log-probability under the model.
 type TokenLogprob struct {

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/goformer/goformer/model"
+	"github.com/goformer/goformer/model/demo"
 	"github.com/goformer/goformer/model/tokenizer"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -210,4 +211,60 @@ func TestSamplingSkipsPaddedIDs(t *testing.T) {
 		}
 	}
 	assert.Equal(t, 120, n)
+}
+
+// TestRandomSeed: RandomSeed gives different seeds, and a seed it gave
+// repeats its sequence.
+func TestRandomSeed(t *testing.T) {
+	a, b := RandomSeed(), RandomSeed()
+	assert.NotEqual(t, a, b)
+	m, err := LoadFS(demo.FS, Options{})
+	require.NoError(t, err)
+	s, err := m.NewSession(SessionOptions{})
+	require.NoError(t, err)
+	gen := func(seed uint64) []int {
+		var ids []int
+		opts := GenerateOptions{MaxTokens: 16, IgnoreEOS: true, SampleOptions: SampleOptions{Temperature: 1, Seed: seed}}
+		for tok, err := range s.Generate(context.Background(), []int{464}, opts) {
+			require.NoError(t, err)
+			ids = append(ids, tok.ID)
+		}
+		return ids
+	}
+	first := gen(a)
+	assert.Equal(t, first, gen(a))
+	assert.NotEqual(t, first, gen(b))
+}
+
+// TestEmptyPromptStartsFromBOS: Generate with an empty prompt is Generate
+// from the beginning-of-text token alone, and a batch does the same.
+func TestEmptyPromptStartsFromBOS(t *testing.T) {
+	m, err := LoadFS(demo.FS, Options{})
+	require.NoError(t, err)
+	s, err := m.NewSession(SessionOptions{})
+	require.NoError(t, err)
+	opts := GenerateOptions{MaxTokens: 8, IgnoreEOS: true}
+	gen := func(prompt []int) []int {
+		var ids []int
+		for tok, err := range s.Generate(context.Background(), prompt, opts) {
+			require.NoError(t, err)
+			ids = append(ids, tok.ID)
+		}
+		return ids
+	}
+	want := gen([]int{m.Config().BOS})
+	require.Len(t, want, 8)
+	assert.Equal(t, want, gen(nil))
+	assert.Equal(t, 1, s.Stats().PromptTokens)
+	b, err := m.NewBatch(BatchOptions{Sequences: 1})
+	require.NoError(t, err)
+	var got []int
+	for ev, err := range b.Generate(context.Background(), []BatchRequest{{Prompt: []int{}, GenerateOptions: opts}}) {
+		require.NoError(t, err)
+		require.NoError(t, ev.Err)
+		if !ev.Done {
+			got = append(got, ev.Token.ID)
+		}
+	}
+	assert.Equal(t, want, got)
 }

@@ -30,12 +30,13 @@ func (s *Session) Score(ctx context.Context, ids []int) (Score, error) {
 		return Score{}, fmt.Errorf("score needs at least 2 tokens, got %d", len(ids))
 	}
 	s.Reset()
-	if err := s.admit(ids); err != nil {
+	if err := s.m.checkTokens(ids); err != nil {
 		return Score{}, err
 	}
 	if len(ids) > s.limit() {
 		// A shift would change what the later tokens are conditioned on.
-		return Score{}, fmt.Errorf("score: %w", s.full(len(ids)))
+		return Score{}, fmt.Errorf("score: %d tokens: the context holds %d positions (%s positions): %w",
+			len(ids), s.limit(), s.m.cfg.Arch.Positions, ErrContextFull)
 	}
 	var ll float64
 	lps := make([]float64, 0, len(ids)-1)

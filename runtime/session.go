@@ -131,7 +131,7 @@ func (s *Session) limit() int { return s.m.limit(s.cache) }
 
 // limit is the number of positions a sequence with this cache can process
 // before it is full: see Session.limit.
-func (m *Model) limit(cache *KVCache) int {
+func (m *Model) limit(cache *kvCache) int {
 	switch m.cfg.Arch.Positions {
 	case model.RoPE:
 		return math.MaxInt

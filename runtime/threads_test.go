@@ -6,6 +6,7 @@ import (
 
 	"github.com/goformer/goformer/kernels"
 	"github.com/goformer/goformer/model"
+	"github.com/goformer/goformer/model/demo"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -86,7 +87,7 @@ func TestThreadsChangeNothing(t *testing.T) {
 			for _, wt := range []Weights{F32Weights, Int8Weights} {
 				t.Run(fmt.Sprintf("%s/%s", name, wt), func(t *testing.T) {
 					cfg := threadsConfig(vc)
-					m, err := newModel(cfg, randomWeights(cfg, 5), Options{Weights: wt, Threads: 1})
+					m, err := newModel(cfg, randomWeights(cfg, 5), Options{Weights: wt})
 					require.NoError(t, err)
 					prompt, forced := randomIDs(6, 40, cfg.VocabSize), randomIDs(7, 5, cfg.VocabSize)
 					var session, batch [2][][]float32
@@ -127,20 +128,17 @@ func TestInt8PrefillMatchesDecode(t *testing.T) {
 	})
 }
 
-// TestOptionsThreads: Options.Threads sets the kernels' thread count for the
-// process; 0 is the default; a negative count is an error.
-func TestOptionsThreads(t *testing.T) {
+// TestLoadLeavesThreads: the thread count is the process's setting,
+// kernels.SetThreads; loading a model leaves it as it was.
+func TestLoadLeavesThreads(t *testing.T) {
 	defer kernels.SetThreads(0)
+	kernels.SetThreads(3)
 	cfg := variants["gpt2"]
-	w := randomWeights(cfg, 1)
-	_, err := newModel(cfg, w, Options{Threads: 3})
+	_, err := newModel(cfg, randomWeights(cfg, 1), Options{})
+	require.NoError(t, err)
+	_, err = LoadFS(demo.FS, Options{})
 	require.NoError(t, err)
 	assert.Equal(t, 3, kernels.Threads())
-	_, err = newModel(cfg, w, Options{})
-	require.NoError(t, err)
-	assert.Equal(t, kernels.DefaultThreads(), kernels.Threads())
-	_, err = newModel(cfg, w, Options{Threads: -1})
-	assert.ErrorContains(t, err, "threads -1")
 }
 
 // TestParallelDecodeAllocatesNothing: on two threads, with the products and

@@ -139,3 +139,12 @@ func printFlags(w io.Writer, fs *flag.FlagSet) {
 		fmt.Fprintf(w, "  %s\n    \t%s\n", names, strings.ReplaceAll(usage, "\n", "\n    \t"))
 	}
 }
+
+// flagSet reports whether the flag name (or an alias of it) was given, so
+// that an empty value ("-p ”") counts as given.
+func flagSet(fs *flag.FlagSet, name string) bool {
+	target := fs.Lookup(name)
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f == target || f.Value == target.Value })
+	return set
+}

@@ -41,7 +41,9 @@ func (f *modelFlags) load(ctx context.Context) (*runtime.Model, error) {
 	if f.threads < 1 {
 		return nil, usageError("--threads %d: want at least 1", f.threads)
 	}
-	opts := runtime.Options{Embeddings: emb, Weights: w, Threads: f.threads}
+	// The kernels' thread count is the process's, not the model's.
+	kernels.SetThreads(f.threads)
+	opts := runtime.Options{Embeddings: emb, Weights: w}
 	return interruptible(ctx, func() (*runtime.Model, error) {
 		if f.path == "" {
 			return runtime.LoadFS(demo.FS, opts)
@@ -51,7 +53,7 @@ func (f *modelFlags) load(ctx context.Context) (*runtime.Model, error) {
 }
 
 // threadCount is the number of threads the kernels run on, once load has
-// set it.
+// set it from --threads.
 func (f *modelFlags) threadCount() int { return kernels.Threads() }
 
 // name is the model's path, or "demo".

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"math/rand/v2"
 
 	"github.com/goformer/goformer/kernels"
 	"github.com/goformer/goformer/model/tokenizer"
@@ -53,9 +52,9 @@ func runPrompts(ctx context.Context, mf *modelFlags, br batchRun, opts runtime.G
 	for i, text := range texts {
 		reqs[i] = runtime.BatchRequest{Prompt: promptIDs(m, text), GenerateOptions: opts}
 		if br.randSeed {
-			reqs[i].Seed = rand.Uint64()
+			reqs[i].Seed = runtime.RandomSeed()
 		}
-		results[i] = runResult{PromptTokens: append([]int{}, reqs[i].Prompt...), Tokens: []int{}, Logprobs: []float64{}}
+		results[i] = runResult{PromptTokens: append([]int{}, reqs[i].Prompt...), Tokens: []int{}, Logprobs: []float64{}, Seed: reqs[i].Seed}
 	}
 
 	w := bufio.NewWriter(stdout)
@@ -71,11 +70,12 @@ func runPrompts(ctx context.Context, mf *modelFlags, br batchRun, opts runtime.G
 			res.Tokens = append(res.Tokens, ev.Token.ID)
 			res.Logprobs = append(res.Logprobs, ev.Token.Logprob)
 			if br.topLogs > 0 {
-				res.TopLogprobs = append(res.TopLogprobs, append([]runtime.TokenLogprob(nil), ev.Token.TopLogprobs...))
+				res.TopLogprobs = append(res.TopLogprobs, withText(tok, ev.Token.TopLogprobs))
 			}
 			continue
 		}
 		finishResult(res, tok, ev, where(ev.Seq))
+		res.FinishReason = finishReason(ev.Err, len(res.Tokens), opts.MaxTokens)
 		done[ev.Seq] = true
 		for ; printed < len(texts) && done[printed]; printed++ {
 			line, ok := promptLine(&results[printed], where(printed))

@@ -62,6 +62,8 @@ func TestRunPromptsMatchesAlone(t *testing.T) {
 		assert.Equal(t, want.PromptTokens, got.PromptTokens, text)
 		assert.Equal(t, want.Tokens, got.Tokens, text)
 		assert.Equal(t, want.Text, got.Text, text)
+		assert.Equal(t, "length", got.FinishReason, text)
+		assert.Equal(t, want.FinishReason, got.FinishReason, text)
 		assert.InDeltaSlice(t, want.Logprobs, got.Logprobs, 1e-4, text)
 		require.Len(t, got.TopLogprobs, len(want.TopLogprobs))
 		assert.Greater(t, got.DecodeTokensPerS, 0.0)

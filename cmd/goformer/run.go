@@ -9,11 +9,12 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"math/rand/v2"
 	"os"
 	"os/signal"
+	"strconv"
 
 	"github.com/goformer/goformer/kernels"
+	"github.com/goformer/goformer/model/tokenizer"
 	"github.com/goformer/goformer/runtime"
 )
 
@@ -21,15 +22,21 @@ const runUsage = "goformer run [-m MODEL] [-p PROMPT] [-n N] [--temp T] [--top-k
 
 // runResult is what run --json prints.
 type runResult struct {
-	PromptTokens      []int                    `json:"prompt_tokens"`
-	Tokens            []int                    `json:"tokens"`
-	Text              string                   `json:"text"`
-	Logprobs          []float64                `json:"logprobs"`
-	TopLogprobs       [][]runtime.TokenLogprob `json:"top_logprobs,omitempty"`
-	ISA               string                   `json:"isa"`
-	PrefillTokensPerS float64                  `json:"prefill_tokens_per_s"`
-	DecodeTokensPerS  float64                  `json:"decode_tokens_per_s"`
-	ContextShifts     int                      `json:"context_shifts"`
+	PromptTokens []int          `json:"prompt_tokens"`
+	Tokens       []int          `json:"tokens"`
+	Text         string         `json:"text"`
+	Logprobs     []float64      `json:"logprobs"`
+	TopLogprobs  [][]topLogprob `json:"top_logprobs,omitempty"`
+	// Seed is the seed sampling used, given or random: --seed repeats the run.
+	Seed uint64 `json:"seed"`
+	// FinishReason is why generation ended: "stop" (an end-of-text token),
+	// "length" (-n tokens) or "context" (the context is full); "" after
+	// another error.
+	FinishReason      string  `json:"finish_reason,omitempty"`
+	ISA               string  `json:"isa"`
+	PrefillTokensPerS float64 `json:"prefill_tokens_per_s"`
+	DecodeTokensPerS  float64 `json:"decode_tokens_per_s"`
+	ContextShifts     int     `json:"context_shifts"`
 	// Error is why a prompt of run --prompts failed; the others go on.
 	Error string `json:"error,omitempty"`
 }
@@ -43,11 +50,12 @@ func runRun(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	temp := fs.Float64("temp", 0.8, "sampling temperature; 0 is greedy")
 	topK := fs.Int("top-k", 40, "keep the K most likely tokens (0: all)")
 	topP := fs.Float64("top-p", 0.95, "keep the most likely tokens up to this total probability (1: all)")
-	seed := fs.Int64("seed", -1, "random seed (-1: a new one each run)")
+	seed := seedFlag{random: true}
+	fs.Var(&seed, "seed", "random seed `S`: 0 to 2^64-1, or -1 for a new one each run, which --json reports")
 	alias(fs, "s", "seed")
 	promptFlag := fs.String("prompt", "", "the prompt, instead of the PROMPT argument")
 	alias(fs, "p", "prompt")
-	topLogprobs := fs.Int("top-logprobs", 0, "with --json, list the K most likely tokens at each step")
+	topLogprobs := fs.Int("top-logprobs", 0, "list the K most likely tokens at each step: in the JSON with --json, else one line per token on stderr")
 	ignoreEOS := fs.Bool("ignore-eos", false, "keep generating past the end-of-text token")
 	ctxLen := fs.Int("ctx", 0, "session capacity in positions: the KV cache's fixed size (0: the model's n_positions)")
 	alias(fs, "c", "ctx")
@@ -60,8 +68,7 @@ func runRun(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	if err != nil {
 		return err
 	}
-	promptSet := false // --prompt "" is an empty prompt, not none
-	fs.Visit(func(f *flag.Flag) { promptSet = promptSet || f.Name == "prompt" || f.Name == "p" })
+	promptSet := flagSet(fs, "prompt") // --prompt "" is an empty prompt, not none
 	switch {
 	case promptSet && len(rest) > 0:
 		return usageError("give a PROMPT or --prompt, not both")
@@ -100,23 +107,26 @@ func runRun(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 		return err
 	}
 	opts := runtime.GenerateOptions{
-		SampleOptions: runtime.SampleOptions{Temperature: *temp, TopK: *topK, TopP: *topP, Seed: uint64(*seed)},
+		SampleOptions: runtime.SampleOptions{Temperature: *temp, TopK: *topK, TopP: *topP, Seed: seed.value},
 		MaxTokens:     *n,
 		IgnoreEOS:     *ignoreEOS,
 		TopLogprobs:   *topLogprobs,
 	}
-	if *seed < 0 {
-		opts.Seed = rand.Uint64()
+	if seed.random {
+		opts.Seed = runtime.RandomSeed()
 	}
 	// Ctrl-C ends whatever run is doing: reading the prompt, loading the
 	// model or generating.
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt)
 	defer stop()
 	if *prompts != "" {
-		br := batchRun{file: *prompts, sequences: *sequences, ctx: *ctxLen, keep: *keep, topLogs: *topLogprobs, randSeed: *seed < 0}
+		br := batchRun{file: *prompts, sequences: *sequences, ctx: *ctxLen, keep: *keep, topLogs: *topLogprobs, randSeed: seed.random}
 		return runPrompts(ctx, &mf, br, opts, stdin, stdout)
 	}
 
+	if len(rest) == 0 && isTerminal(stdin) {
+		fmt.Fprintln(stderr, "goformer run: reading the prompt from standard input (end it with Ctrl-D, or give PROMPT or -p)")
+	}
 	prompt, err := promptText(ctx, rest, stdin)
 	if err != nil {
 		return err
@@ -138,10 +148,12 @@ func runRun(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	w := bufio.NewWriter(stdout)
 	// Streaming prints each piece and keeps nothing; only --json keeps the
 	// tokens, log-probabilities and text it prints at the end.
-	res := runResult{PromptTokens: ids, Tokens: []int{}, Logprobs: []float64{}}
-	if !*asJSON {
-		opts.TopLogprobs = 0 // printed only by --json
+	res := runResult{PromptTokens: ids, Tokens: []int{}, Logprobs: []float64{}, Seed: opts.Seed}
+	var top *bufio.Writer // --top-logprobs without --json: a line per token on stderr
+	if !*asJSON && *topLogprobs > 0 {
+		top = bufio.NewWriter(stderr)
 	}
+	var line []byte
 	dec := tok.NewStreamDecoder()
 	var text []byte
 	var genErr error
@@ -160,10 +172,17 @@ func runRun(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 			res.Tokens = append(res.Tokens, t.ID)
 			res.Logprobs = append(res.Logprobs, t.Logprob)
 			if *topLogprobs > 0 {
-				res.TopLogprobs = append(res.TopLogprobs, append([]runtime.TokenLogprob(nil), t.TopLogprobs...))
+				res.TopLogprobs = append(res.TopLogprobs, withText(tok, t.TopLogprobs))
 			}
 			text = append(text, piece...)
 			continue
+		}
+		if top != nil {
+			line = appendTopLogprobs(line[:0], tok, generated, t)
+			top.Write(line)
+			if err := top.Flush(); err != nil {
+				return err
+			}
 		}
 		if generated == 1 {
 			// The prompt is echoed once the model has accepted it.
@@ -188,6 +207,7 @@ func runRun(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 		res.PrefillTokensPerS = finite(st.PrefillTokensPerSecond())
 		res.DecodeTokensPerS = finite(st.DecodeTokensPerSecond())
 		res.ContextShifts = st.ContextShifts
+		res.FinishReason = finishReason(genErr, generated, opts.MaxTokens)
 		out, err := json.Marshal(res)
 		if err != nil {
 			return err
@@ -224,12 +244,94 @@ func promptText(ctx context.Context, rest []string, stdin io.Reader) (string, er
 
 // promptIDs encodes a prompt to generate from. A prompt of no tokens
 // becomes the beginning-of-text token alone (GPT-2's is its end-of-text
-// token), from which the model generates unconditionally; run PROMPT and
-// run --prompts both go through here so that they treat an empty prompt
-// alike.
+// token), from which the model generates unconditionally, as
+// Session.Generate and Batch.Generate do with an empty prompt: run PROMPT
+// and run --prompts go through here so that prompt_tokens shows it.
 func promptIDs(m *runtime.Model, prompt string) []int {
 	if ids := m.Tokenizer().Encode(prompt); len(ids) > 0 {
 		return ids
 	}
 	return []int{m.Config().BOS}
+}
+
+// finishReason names why a generation of generated tokens ended with err
+// (nil at a natural end) when it asked for maxTokens: see runResult.
+func finishReason(err error, generated, maxTokens int) string {
+	switch {
+	case errors.Is(err, runtime.ErrContextFull):
+		return "context"
+	case err != nil:
+		return ""
+	case generated == maxTokens:
+		return "length"
+	}
+	return "stop"
+}
+
+// topLogprob is a runtime.TokenLogprob with its token's text (invalid
+// UTF-8, a token cut inside a character, marshals with U+FFFD).
+type topLogprob struct {
+	ID      int     `json:"id"`
+	Text    string  `json:"text"`
+	Logprob float64 `json:"logprob"`
+}
+
+// withText gives each of top its token's text.
+func withText(tok *tokenizer.Tokenizer, top []runtime.TokenLogprob) []topLogprob {
+	out := make([]topLogprob, len(top))
+	for i, tl := range top {
+		b, _ := tok.Token(tl.ID) // generated ids are the tokenizer's
+		out[i] = topLogprob{ID: tl.ID, Text: string(b), Logprob: tl.Logprob}
+	}
+	return out
+}
+
+// appendTopLogprobs appends the readable line of the n-th generated token t:
+//
+//	3 " world" -3.69 | top: " world" -3.69, " same" -3.95, " way" -4.01
+func appendTopLogprobs(dst []byte, tok *tokenizer.Tokenizer, n int, t runtime.Token) []byte {
+	entry := func(dst []byte, id int, lp float64) []byte {
+		b, _ := tok.Token(id)
+		dst = strconv.AppendQuote(dst, string(b))
+		dst = append(dst, ' ')
+		return strconv.AppendFloat(dst, lp, 'f', 2, 64)
+	}
+	dst = strconv.AppendInt(dst, int64(n), 10)
+	dst = append(dst, ' ')
+	dst = entry(dst, t.ID, t.Logprob)
+	dst = append(dst, " | top: "...)
+	for i, tl := range t.TopLogprobs {
+		if i > 0 {
+			dst = append(dst, ", "...)
+		}
+		dst = entry(dst, tl.ID, tl.Logprob)
+	}
+	return append(dst, '\n')
+}
+
+// seedFlag is --seed: any uint64, as --json reports a random seed, or -1
+// (the default) for a random one.
+type seedFlag struct {
+	value  uint64
+	random bool
+}
+
+func (f *seedFlag) String() string {
+	if f == nil || f.random {
+		return "-1"
+	}
+	return strconv.FormatUint(f.value, 10)
+}
+
+func (f *seedFlag) Set(s string) error {
+	if s == "-1" {
+		*f = seedFlag{random: true}
+		return nil
+	}
+	v, err := strconv.ParseUint(s, 10, 64)
+	if err != nil {
+		return errors.New("want 0 to 2^64-1, or -1 for a random seed")
+	}
+	*f = seedFlag{value: v}
+	return nil
 }

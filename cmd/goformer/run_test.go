@@ -5,9 +5,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	goruntime "runtime"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -202,13 +204,73 @@ func TestRunStreamingKeepsNothing(t *testing.T) {
 		var before, after goruntime.MemStats
 		goruntime.GC()
 		goruntime.ReadMemStats(&before)
-		code, out, errOut := runCLI("", append([]string{"run", "-n", "400", "--ignore-eos", "--context-shift", "--seed", "1"}, args...)...)
+		// Standard error gets --top-logprobs' lines: discarded, so that
+		// only what run itself allocates counts.
+		var out bytes.Buffer
+		code := run(context.Background(), append([]string{"run", "-n", "400", "--ignore-eos", "--context-shift", "--seed", "1"}, args...),
+			strings.NewReader(""), &out, io.Discard)
 		goruntime.ReadMemStats(&after)
-		require.Equal(t, 0, code, errOut)
-		require.True(t, strings.HasPrefix(out, "Hello"))
+		require.Equal(t, 0, code)
+		require.True(t, strings.HasPrefix(out.String(), "Hello"))
 		return after.TotalAlloc - before.TotalAlloc
 	}
 	plain := allocated("Hello")
 	withTop := allocated("--top-logprobs", "5000", "Hello")
 	assert.Less(t, withTop, plain+4<<20, "allocated %d bytes with --top-logprobs, %d without", withTop, plain)
+}
+
+// TestRunJSONReportsSeedAndFinish: --json names the seed a random run used
+// (and --seed with it repeats the run), why it ended, and the text of each
+// top-logprobs token.
+func TestRunJSONReportsSeedAndFinish(t *testing.T) {
+	decode := func(args ...string) runResult {
+		code, out, errOut := runCLI("", append([]string{"run", "--json"}, args...)...)
+		require.Equal(t, 0, code, errOut)
+		var res runResult
+		require.NoError(t, json.Unmarshal([]byte(out), &res))
+		return res
+	}
+	random := decode("-n", "12", "--ignore-eos", "--top-logprobs", "2", "The meaning of life is")
+	assert.Equal(t, "length", random.FinishReason)
+	again := decode("-n", "12", "--ignore-eos", "--top-logprobs", "2", "--seed", strconv.FormatUint(random.Seed, 10), "The meaning of life is")
+	assert.Equal(t, random.Tokens, again.Tokens, "the reported seed repeats the run")
+	assert.Equal(t, random.Seed, again.Seed)
+	require.Len(t, random.TopLogprobs, 12)
+	tok, err := loadTokenizer("")
+	require.NoError(t, err)
+	for _, top := range random.TopLogprobs {
+		for _, tl := range top {
+			want, err := tok.Decode([]int{tl.ID})
+			require.NoError(t, err)
+			assert.Equal(t, strings.ToValidUTF8(want, "\uFFFD"), tl.Text)
+		}
+	}
+	assert.Equal(t, " the", random.TopLogprobs[0][0].Text, "the demo's most likely first token")
+
+	// This seed samples the end of text after 55 tokens; past the 256
+	// positions the end is the context's.
+	stop := decode("-n", "250", "--temp", "1.2", "--top-k", "0", "--top-p", "1", "--seed", "2", "The end.")
+	assert.Equal(t, "stop", stop.FinishReason)
+	assert.Len(t, stop.Tokens, 55)
+	assert.Equal(t, uint64(0), decode("--temp", "0", "-n", "1", "--seed", "0", "Hi").Seed)
+
+	code, out, _ := runCLI("", "run", "--json", "-n", "300", "--ignore-eos", "The")
+	assert.Equal(t, 1, code)
+	var full runResult
+	require.NoError(t, json.Unmarshal([]byte(out), &full))
+	assert.Equal(t, "context", full.FinishReason)
+	assert.Len(t, full.Tokens, 256, "the last token needs no position")
+}
+
+// TestRunTopLogprobsText: --top-logprobs without --json prints a line per
+// generated token on stderr, the token then the K most likely, and leaves
+// standard output the text.
+func TestRunTopLogprobsText(t *testing.T) {
+	code, out, errOut := runCLI("", "run", "--temp", "0", "-n", "3", "--top-logprobs", "2", "The meaning of life is")
+	require.Equal(t, 0, code, errOut)
+	assert.Equal(t, "The meaning of life is the world.\n", out)
+	assert.Equal(t, `1 " the" -2.76 | top: " the" -2.76, " a" -2.97
+2 " world" -3.69 | top: " world" -3.69, " same" -4.49
+3 "." -1.48 | top: "." -1.48, " of" -2.28
+`, errOut)
 }

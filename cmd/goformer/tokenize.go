@@ -15,7 +15,7 @@ import (
 	"github.com/goformer/goformer/model/tokenizer"
 )
 
-const tokenizeUsage = "goformer tokenize [-m MODEL] [--json] [FILE]"
+const tokenizeUsage = "goformer tokenize [-m MODEL] [--json] [FILE | -p TEXT]"
 
 // runTokenize prints the token ids of FILE, or of standard input, read byte
 // for byte: no newline is added or removed.
@@ -23,20 +23,28 @@ func runTokenize(ctx context.Context, args []string, stdin io.Reader, stdout, st
 	fs := flag.NewFlagSet("tokenize", flag.ContinueOnError)
 	modelDir := fs.String("m", "", "checkpoint directory holding vocab.json and merges.txt, or a GGUF file (default: the demo model built into goformer)")
 	asJSON := fs.Bool("json", false, `print {"tokens":[...]} instead of space-separated ids`)
+	textFlag := fs.String("prompt", "", "the text, instead of FILE")
+	alias(fs, "p", "prompt")
 	files, err := parseFlags(fs, args, tokenizeUsage, stdout)
 	if err != nil {
 		return err
 	}
+	textSet := flagSet(fs, "prompt")
 	if len(files) > 1 {
 		return fmt.Errorf("%w: one FILE at most, got %d (usage: %s)", errUsage, len(files), tokenizeUsage)
+	}
+	if textSet && len(files) > 0 {
+		return usageError("give a FILE or -p TEXT, not both")
 	}
 	tok, err := loadTokenizer(*modelDir)
 	if err != nil {
 		return err
 	}
-	text, err := readInput(ctx, files, stdin)
-	if err != nil {
-		return err
+	text := []byte(*textFlag)
+	if !textSet {
+		if text, err = readInput(ctx, files, stdin); err != nil {
+			return err
+		}
 	}
 	ids := tok.Encode(string(text))
 
