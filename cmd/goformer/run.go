@@ -248,7 +248,7 @@ func promptText(ctx context.Context, rest []string, stdin io.Reader) (string, er
 // Session.Generate and Batch.Generate do with an empty prompt: run PROMPT
 // and run --prompts go through here so that prompt_tokens shows it.
 func promptIDs(m *runtime.Model, prompt string) []int {
-	if ids := m.Tokenizer().Encode(prompt); len(ids) > 0 {
+	if ids := m.Tokenizer().EncodePrompt(prompt); len(ids) > 0 {
 		return ids
 	}
 	return []int{m.Config().BOS}

@@ -74,9 +74,12 @@ func runScore(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		return err
 	}
 	defer m.Close()
-	ids := m.Tokenizer().Encode(string(text))
+	// BOS first where the tokenizer adds one; with --ctx every chunk then
+	// starts from BOS, as llama-perplexity's do.
+	ids := m.Tokenizer().EncodePrompt(string(text))
 	if *chunk > 0 {
-		return scoreChunks(ctx, m, ids, runtime.PerplexityOptions{Context: *chunk, Stride: *stride}, *asJSON, stdout, stderr)
+		_, bos := m.Tokenizer().AddsBOS()
+		return scoreChunks(ctx, m, ids, runtime.PerplexityOptions{Context: *chunk, Stride: *stride, BOS: bos}, *asJSON, stdout, stderr)
 	}
 	s, err := m.NewSession(runtime.SessionOptions{})
 	if err != nil {
@@ -206,7 +209,7 @@ func scoreLines(ctx context.Context, mf *modelFlags, file string, sequences int,
 	}
 	ids := make([][]int, len(texts))
 	for i, text := range texts {
-		ids[i] = m.Tokenizer().Encode(text)
+		ids[i] = m.Tokenizer().EncodePrompt(text)
 	}
 	// The texts are scored a batch's worth at a time and each batch's
 	// results printed as it ends, so that Ctrl-C keeps those already

@@ -142,8 +142,24 @@ func (t *Tokenizer) markAlways(texts []string) {
 	}
 }
 
+// EncodePrompt is the ids a model reads for text: Encode's, after BOS and
+// before EOS where the tokenizer adds them (add_bos_token, add_eos_token:
+// Llama 2 and 3 start every prompt with BOS; GPT-2 adds neither), as
+// llama.cpp tokenizes with add_special. Special tokens in text are not
+// parsed.
+func (t *Tokenizer) EncodePrompt(text string) []int {
+	ids := t.Encode(text)
+	if t.addBOS {
+		ids = append([]int{t.bos}, ids...)
+	}
+	if t.addEOS {
+		ids = append(ids, t.eos)
+	}
+	return ids
+}
+
 // AddsBOS returns the BOS id and true if the model expects every prompt to
-// start with it. Encode never adds it; callers that build prompts do.
+// start with it. Encode never adds it; EncodePrompt does.
 func (t *Tokenizer) AddsBOS() (int, bool) { return t.bos, t.addBOS }
 
 // AddsEOS returns the EOS id and true if the model expects every prompt to
