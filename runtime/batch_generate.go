@@ -23,7 +23,8 @@ type BatchEvent struct {
 	Token Token
 	// Done reports that sequence Seq has ended; no event for it follows.
 	// Err says why when it failed (an empty prompt, a bad token, a negative
-	// MaxTokens, a prompt or generation past an absolute context); it is nil at the end-of-text
+	// MaxTokens, a prompt or generation past an absolute context, a NaN or
+	// infinite logit: ErrNonFinite); it is nil at the end-of-text
 	// token or MaxTokens. Stats are the sequence's timings: its prefill and
 	// decode durations are those of the passes it took part in, which also
 	// ran other sequences.
@@ -105,6 +106,9 @@ func (b *Batch) emit(q *slot, opts *GenerateOptions, logits []float32, yield fun
 	end := func(err error) bool {
 		q.req = -1
 		return yield(BatchEvent{Seq: seq, Done: true, Err: err, Stats: q.stats}, nil)
+	}
+	if err := checkLogits(logits, q.pos-1); err != nil {
+		return end(err)
 	}
 	tok := q.sampler.token(b.m.sampleable(logits), opts)
 	if b.m.cfg.IsEnd(tok.ID) && !opts.IgnoreEOS {
