@@ -46,9 +46,13 @@ func (f *modelFlags) load(ctx context.Context) (*runtime.Model, error) {
 		if f.path == "" {
 			return runtime.LoadFS(demo.FS, opts)
 		}
-		return runtime.Load(f.path, opts)
+		return loadPath(f.path, opts)
 	}, func(m *runtime.Model) { m.Close() })
 }
+
+// loadPath loads the model at a path: a variable so that tests can make a
+// load that blocks (the loaders never wait on a FIFO).
+var loadPath = runtime.Load
 
 // threadCount is the number of threads the kernels run on, once load has
 // set it.

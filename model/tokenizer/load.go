@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/goformer/goformer/internal/sidefile"
 )
 
 // The file names of a Hugging Face GPT-2 checkpoint's tokenizer.
@@ -26,7 +28,7 @@ func LoadDir(dir string) (*Tokenizer, error) {
 	vocab := filepath.Join(dir, VocabFile)
 	if _, err := os.Stat(vocab); errors.Is(err, fs.ErrNotExist) {
 		name := filepath.Join(dir, TokenizerFile)
-		data, jerr := os.ReadFile(name)
+		data, jerr := sidefile.Read(name)
 		if jerr == nil {
 			return ParseTokenizerJSON(name, data)
 		}
@@ -37,13 +39,15 @@ func LoadDir(dir string) (*Tokenizer, error) {
 	return LoadFiles(vocab, filepath.Join(dir, MergesFile))
 }
 
-// LoadFiles loads a tokenizer from a vocab.json and a merges.txt.
+// LoadFiles loads a tokenizer from a vocab.json and a merges.txt. Like every
+// loader's, they must be regular files of at most sidefile.Limit bytes (64
+// MiB unless GOFORMER_SIDE_FILE_MIB says more).
 func LoadFiles(vocabPath, mergesPath string) (*Tokenizer, error) {
-	vocab, err := os.ReadFile(vocabPath)
+	vocab, err := sidefile.Read(vocabPath)
 	if err != nil {
 		return nil, fmt.Errorf("tokenizer: %w", err)
 	}
-	mergeText, err := os.ReadFile(mergesPath)
+	mergeText, err := sidefile.Read(mergesPath)
 	if err != nil {
 		return nil, fmt.Errorf("tokenizer: %w", err)
 	}
@@ -54,11 +58,11 @@ func LoadFiles(vocabPath, mergesPath string) (*Tokenizer, error) {
 // an embedded checkpoint.
 func LoadFS(fsys fs.FS, dir string) (*Tokenizer, error) {
 	vocabPath, mergesPath := path.Join(dir, VocabFile), path.Join(dir, MergesFile)
-	vocab, err := fs.ReadFile(fsys, vocabPath)
+	vocab, err := sidefile.ReadFS(fsys, vocabPath)
 	if err != nil {
 		return nil, fmt.Errorf("tokenizer: %w", err)
 	}
-	mergeText, err := fs.ReadFile(fsys, mergesPath)
+	mergeText, err := sidefile.ReadFS(fsys, mergesPath)
 	if err != nil {
 		return nil, fmt.Errorf("tokenizer: %w", err)
 	}
