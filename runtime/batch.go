@@ -65,6 +65,9 @@ func (q *slot) decoding() bool { return q.req >= 0 && q.fed == len(q.input) }
 
 // NewBatch allocates a batch on m.
 func (m *Model) NewBatch(opts BatchOptions) (*Batch, error) {
+	if err := m.checkOpen(); err != nil {
+		return nil, err
+	}
 	c := &m.cfg
 	n := opts.Sequences
 	if n == 0 {

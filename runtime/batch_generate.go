@@ -40,8 +40,8 @@ type BatchEvent struct {
 // options (its own sampler, seeded with its Seed) and ends the same ways;
 // a request that fails (BatchEvent.Err) does not disturb the others. Events
 // come pass by pass, in slot order within a pass. The iterator yields a
-// non-nil error only for ctx, at most once, as its last element; sequences
-// still running then get no Done event. A decode pass allocates nothing.
+// non-nil error only for ctx or ErrClosed (the model closed), at most once,
+// as its last element; sequences still running then get no Done event. A decode pass allocates nothing.
 func (b *Batch) Generate(ctx context.Context, reqs []BatchRequest) iter.Seq2[BatchEvent, error] {
 	return func(yield func(BatchEvent, error) bool) {
 		b.free()
@@ -66,6 +66,10 @@ func (b *Batch) Generate(ctx context.Context, reqs []BatchRequest) iter.Seq2[Bat
 				return
 			}
 			if err := ctx.Err(); err != nil {
+				yield(BatchEvent{Seq: -1}, err)
+				return
+			}
+			if err := b.m.checkOpen(); err != nil {
 				yield(BatchEvent{Seq: -1}, err)
 				return
 			}

@@ -17,7 +17,7 @@ type BatchScore struct {
 // (fewer than 2 tokens, a bad token, longer than an absolute context, a NaN
 // or infinite logit: ErrNonFinite) gets
 // its error in its result; the others are scored regardless. The error
-// returned is ctx's.
+// returned is ctx's, or ErrClosed once the model is closed.
 func (b *Batch) Score(ctx context.Context, texts [][]int) ([]BatchScore, error) {
 	res := make([]BatchScore, len(texts))
 	b.free()
@@ -41,6 +41,9 @@ func (b *Batch) Score(ctx context.Context, texts [][]int) ([]BatchScore, error) 
 			return res, nil
 		}
 		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		if err := b.m.checkOpen(); err != nil {
 			return nil, err
 		}
 		t := b.schedule()

@@ -13,3 +13,6 @@ var ErrBadToken = errors.New("token id out of range")
 
 // ErrEmptyPrompt is a batch request with no prompt tokens.
 var ErrEmptyPrompt = errors.New("empty prompt: nothing to condition on")
+
+// ErrClosed is a session or batch used after its Model's Close.
+var ErrClosed = errors.New("the model is closed")

@@ -47,6 +47,9 @@ type Session struct {
 
 // NewSession allocates a session on m.
 func (m *Model) NewSession(opts SessionOptions) (*Session, error) {
+	if err := m.checkOpen(); err != nil {
+		return nil, err
+	}
 	c := m.cfg
 	capacity, err := m.capacity(opts.Capacity)
 	if err != nil {
@@ -186,9 +189,13 @@ func (s *Session) run(ids []int) {
 	}
 }
 
-// admit checks that ids are in the vocabulary and fit in the context, so
-// the forward pass never indexes out of range.
+// admit checks that the model is open and that ids are in the vocabulary
+// and fit in the context, so the forward pass never reads a released
+// mapping or indexes out of range.
 func (s *Session) admit(ids []int) error {
+	if err := s.m.checkOpen(); err != nil {
+		return err
+	}
 	if err := s.m.checkTokens(ids); err != nil {
 		return err
 	}
