@@ -1,10 +1,12 @@
 package gguf
 
 import (
+	"cmp"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"math/bits"
+	"slices"
 )
 
 // ErrInvalid marks bytes that are not a GGUF file goformer can read.
@@ -167,7 +169,31 @@ func Parse(buf []byte) (*File, error) {
 			return nil, err
 		}
 	}
+	if err := checkOverlaps(f.Tensors); err != nil {
+		return nil, err
+	}
 	return f, nil
+}
+
+// checkOverlaps rejects two tensors sharing a byte of the data section: a
+// tensor one block short of its size would otherwise read into its
+// neighbour. Empty tensors own no bytes.
+func checkOverlaps(ts []Tensor) error {
+	order := make([]int, 0, len(ts))
+	for i := range ts {
+		if len(ts[i].Data) > 0 {
+			order = append(order, i)
+		}
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(ts[a].Offset, ts[b].Offset) })
+	for k := 1; k < len(order); k++ {
+		prev, t := &ts[order[k-1]], &ts[order[k]]
+		if end := prev.Offset + len(prev.Data); t.Offset < end {
+			return fmt.Errorf("%w: tensor %q (%s %v) at data offsets %d..%d overlaps tensor %q (%s %v) at %d..%d",
+				ErrInvalid, t.Name, t.Type, t.Dims, t.Offset, t.Offset+len(t.Data), prev.Name, prev.Type, prev.Dims, prev.Offset, end)
+		}
+	}
+	return nil
 }
 
 // value reads a value: its u32 type, then the value.
