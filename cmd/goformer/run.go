@@ -38,7 +38,7 @@ type runResult struct {
 func runRun(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	var mf modelFlags
-	mf.register(fs)
+	mf.register(fs, stderr)
 	n := fs.Int("n", 64, "tokens to generate")
 	temp := fs.Float64("temp", 0.8, "sampling temperature; 0 is greedy")
 	topK := fs.Int("top-k", 40, "keep the K most likely tokens (0: all)")

@@ -21,7 +21,7 @@ const scoreUsage = "goformer score [-m MODEL] [--weights f32|int8] [--embeddings
 func runScore(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("score", flag.ContinueOnError)
 	var mf modelFlags
-	mf.register(fs)
+	mf.register(fs, stderr)
 	asJSON := fs.Bool("json", false, `print {"tokens":N,"log_likelihood":..,"perplexity":..}`)
 	lines := fs.String("lines", "", "score every text of FILE (one JSON string per line; - is standard input) in batches, one result per line in input order; exit status 1 if any failed")
 	sequences := fs.Int("batch", 8, "with --lines, the most texts in one batch")

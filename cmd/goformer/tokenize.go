@@ -34,6 +34,7 @@ func runTokenize(ctx context.Context, args []string, stdin io.Reader, stdout, st
 	if err != nil {
 		return err
 	}
+	warnTokenizer(stderr, tok)
 	text, err := readInput(ctx, files, stdin)
 	if err != nil {
 		return err

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -91,11 +92,34 @@ func Parse(vocabName string, vocab []byte, mergesName string, mergeText []byte) 
 			return fmt.Sprintf("%s:%d: merge %q", mergesName, lines[i], mergeList[i][0]+" "+mergeList[i][1])
 		},
 	}
-	t, err := build(tokens, mergeList, unreachable(tokens, mergeList), names)
+	specials := unreachable(tokens, mergeList)
+	t, err := build(tokens, mergeList, specials, names)
 	if err != nil {
 		return nil, fmt.Errorf("tokenizer: %w", err)
 	}
+	t.warning = unmergedWarning(vocabName, tokens, mergesName, len(mergeList), specials)
 	return t, nil
+}
+
+// specialLooking matches the forms special tokens take: <|endoftext|>,
+// <s>, </s>, <unk>, [CLS], [PAD].
+var specialLooking = regexp.MustCompile(`^(<[^<>\s]+>|\[[A-Za-z_]+\])$`)
+
+// unmergedWarning is the warning for the tokens of specials (those no merge
+// produces) that do not look special: a vocabulary that implies more merges
+// than mergesName holds.
+func unmergedWarning(vocabName string, tokens []string, mergesName string, nMerges int, specials []string) string {
+	var odd []string
+	for _, s := range specials {
+		if !specialLooking.MatchString(s) {
+			odd = append(odd, s)
+		}
+	}
+	if len(odd) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%s: %d of the %d tokens of %s (the first %q) are produced by none of its %d merges and will never be encoded: is it cut short?",
+		mergesName, len(odd), len(tokens), vocabName, odd[0], nMerges)
 }
 
 // unreachable lists the tokens that BPE can never produce.
