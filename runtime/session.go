@@ -124,6 +124,17 @@ func (m *Model) checkSinks(keep int) error {
 // Pos is the number of tokens the session has processed.
 func (s *Session) Pos() int { return s.pos }
 
+// Room is the number of tokens the session can still take before
+// ErrContextFull: math.MaxInt for a session that slides (RoPE) or shifts
+// its context. A caller can refuse, or stop reading, a prompt that cannot
+// fit before tokenizing all of it.
+func (s *Session) Room() int {
+	if s.endless() {
+		return math.MaxInt
+	}
+	return s.limit() - s.pos
+}
+
 // Reset empties the session for a new sequence, keeping its memory.
 func (s *Session) Reset() { s.pos = 0 }
 

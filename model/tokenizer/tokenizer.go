@@ -32,6 +32,17 @@ type special struct {
 	id   int
 }
 
+// LongestToken is the length in bytes of the vocabulary's longest token:
+// a text of n bytes encodes to at least n/LongestToken tokens.
+func (t *Tokenizer) LongestToken() int {
+	longest, start := 0, int32(0)
+	for _, end := range t.tokenEnd {
+		longest = max(longest, int(end-start))
+		start = end
+	}
+	return longest
+}
+
 // Warning is a doubt about the files the tokenizer was read from that is not
 // an error, or "": vocabulary tokens that no merge produces and that do not
 // look like special tokens, the mark of a merges.txt cut short (Encode never
