@@ -29,11 +29,22 @@ const maxDims = 4
 // crafted file from recursing without limit.
 const maxNesting = 8
 
+// Caps on counts that a small crafted file could make expensive: each
+// empty tensor info, metadata entry or nested array costs far more in
+// memory than in the file. Real files hold a few hundred to a few thousand
+// tensors, tens of keys and no arrays of arrays worth mentioning.
+const (
+	maxTensors      = 1 << 16
+	maxKVs          = 1 << 16
+	maxNestedArrays = 1 << 16 // arrays inside arrays, in the whole file
+)
+
 // reader decodes little-endian fields from buf, failing with a message that
 // says what it was reading when the bytes run out.
 type reader struct {
-	buf []byte
-	pos int
+	buf    []byte
+	pos    int
+	nested int // arrays read inside arrays so far
 }
 
 func (r *reader) left() int { return len(r.buf) - r.pos }
@@ -114,6 +125,12 @@ func Parse(buf []byte) (*File, error) {
 	nKV, err := r.count(13, func() string { return "the metadata count" })
 	if err != nil {
 		return nil, err
+	}
+	if nTensors > maxTensors {
+		return nil, fmt.Errorf("%w: the tensor count is %d, more than the %d goformer reads", ErrInvalid, nTensors, maxTensors)
+	}
+	if nKV > maxKVs {
+		return nil, fmt.Errorf("%w: the metadata count is %d, more than the %d goformer reads", ErrInvalid, nKV, maxKVs)
 	}
 
 	f.KVs = make([]KV, 0, nKV)
@@ -249,6 +266,9 @@ func (r *reader) array(what func() string, depth int) (*ArrayValue, error) {
 			}
 		}
 	case Array:
+		if r.nested += n; r.nested > maxNestedArrays {
+			return nil, fmt.Errorf("%w: %s brings the arrays nested in arrays to %d, more than the %d goformer reads", ErrInvalid, what(), r.nested, maxNestedArrays)
+		}
 		a.arrays = make([]ArrayValue, n)
 		for i := range a.arrays {
 			sub, err := r.array(func() string { return fmt.Sprintf("element %d of %s", i, what()) }, depth+1)

@@ -19,6 +19,11 @@ var ErrInvalid = errors.New("invalid safetensors data")
 // so a corrupt length cannot make us parse hundreds of megabytes of weights.
 const maxHeaderLen = 100 << 20
 
+// maxTensors bounds a header's entries: a crafted header of a million empty
+// tensors would cost over a gigabyte to table. The largest real shards
+// hold a few thousand.
+const maxTensors = 1 << 17
+
 // Tensor is one named tensor of a File.
 type Tensor struct {
 	Name  string
@@ -186,6 +191,9 @@ func headerEntries(header []byte) (map[string]json.RawMessage, error) {
 		}
 		if _, dup := entries[name]; dup {
 			return nil, fmt.Errorf("%w: header names %q twice", ErrInvalid, name)
+		}
+		if len(entries) == maxTensors {
+			return nil, fmt.Errorf("%w: header lists more than %d tensors, the most goformer reads", ErrInvalid, maxTensors)
 		}
 		entries[name] = raw
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io/fs"
 	"math"
 	"os"
@@ -242,6 +243,23 @@ func TestParseRejectsUncoveredBytes(t *testing.T) {
 		require.ErrorIs(t, err, ErrInvalid, c.header)
 		assert.ErrorContains(t, err, c.want)
 	}
+}
+
+// TestParseRejectsTooManyTensors: a header of more entries than any real
+// file (here empty tensors, a few bytes each) is refused while it is read.
+func TestParseRejectsTooManyTensors(t *testing.T) {
+	var h strings.Builder
+	h.WriteString("{")
+	for i := range 1<<17 + 1 {
+		if i > 0 {
+			h.WriteString(",")
+		}
+		fmt.Fprintf(&h, `"t%d":{"dtype":"U8","shape":[0],"data_offsets":[0,0]}`, i)
+	}
+	h.WriteString("}")
+	_, err := Parse(rawFile(h.String(), 0))
+	require.ErrorIs(t, err, ErrInvalid)
+	assert.ErrorContains(t, err, "header lists more than 131072 tensors, the most goformer reads")
 }
 
 // TestParseRejectsDuplicateNames: json.Unmarshal into a map keeps the last
