@@ -297,13 +297,19 @@ func openTensors(files checkpointFiles) (*tensorTable, func(), error) {
 	if err != nil {
 		return fail(fmt.Errorf("%s: %w", files.path(safetensors.IndexFile), err))
 	}
-	for _, shard := range index.Shards() {
+	// Every shard opens before any placement is checked: a missing shard
+	// is reported as missing, not as the misplacement of a tensor that an
+	// earlier shard holds and the index assigns to it.
+	shards := index.Shards()
+	for _, shard := range shards {
 		st, err := files.openSafetensors(shard)
 		if err != nil {
 			return fail(fmt.Errorf("shard listed in %s: %w", files.path(safetensors.IndexFile), err))
 		}
 		opened = append(opened, st)
-		for _, t := range st.Tensors() {
+	}
+	for i, shard := range shards {
+		for _, t := range opened[i].Tensors() {
 			switch listed, ok := index.WeightMap[t.Name]; {
 			case !ok:
 				return fail(fmt.Errorf("%w: %s holds tensor %q, which %s does not list",
