@@ -192,7 +192,7 @@ func runRun(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 		res.ContextShifts = st.ContextShifts
 		out, err := json.Marshal(res)
 		if err != nil {
-			return err
+			return fmt.Errorf("the result of %d generated tokens cannot be written as JSON: %w", generated, err)
 		}
 		w.Write(out)
 		w.WriteByte('\n')

@@ -61,15 +61,20 @@ func runScore(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	if err != nil {
 		return err
 	}
+	where := "standard input"
+	if len(files) == 1 && files[0] != "-" {
+		where = files[0]
+	}
 	sc, err := s.Score(ctx, ids)
 	if err != nil {
-		return err
+		return fmt.Errorf("%s: %w", where, err)
 	}
 	w := bufio.NewWriter(stdout)
 	if *asJSON {
 		out, err := json.Marshal(sc)
 		if err != nil {
-			return err
+			// A perplexity past float64's range: exp of a mean log-probability below −709.
+			return fmt.Errorf("%s: log-likelihood %g, perplexity %g: the score cannot be written as JSON: %w", where, sc.LogLikelihood, sc.Perplexity, err)
 		}
 		w.Write(append(out, '\n'))
 	} else {
