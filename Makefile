@@ -14,7 +14,7 @@ QEMU_ARM64 ?= qemu-aarch64-static
 QEMU_X86 ?= qemu-x86_64-static
 TMP := $(shell mktemp -d)
 
-.PHONY: all generate check-generated vet test test-native test-race test-purego test-arm64 test-haswell bench
+.PHONY: all generate check-generated vet test test-native test-race test-purego test-arm64 test-haswell bench fuzz fuzz-short
 
 all: test
 
@@ -64,7 +64,25 @@ test-haswell:
 			| grep -v "TCG doesn't support requested feature"; \
 	done
 
-test: check-generated vet test-native test-race test-purego test-haswell test-arm64
+# The fuzz targets of the parsers and the tokenizer, package:Target. `make
+# fuzz` runs each for FUZZTIME (FUZZTIME=10m for a longer hunt; new
+# failures land in the package's testdata/fuzz and then run as tests);
+# `make test` runs each for a few seconds.
+FUZZ_TARGETS := ./model/gguf:FuzzParse ./model/safetensors:FuzzParseHeader ./model/tokenizer:FuzzRoundTrip
+FUZZTIME ?= 1m
+# Fuzzing workers; empty means GOMAXPROCS.
+FUZZ_WORKERS ?=
+
+fuzz:
+	@set -e; for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; name=$${t##*:}; \
+		echo "$$name in $$pkg for $(FUZZTIME)"; \
+		$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) $(if $(FUZZ_WORKERS),-parallel $(FUZZ_WORKERS)) $$pkg; \
+	done
+
+fuzz-short:
+	@$(MAKE) --no-print-directory fuzz FUZZTIME=3s
+
+test: check-generated vet test-native test-race test-purego test-haswell test-arm64 fuzz-short
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 1x ./kernels/...

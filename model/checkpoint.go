@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/goformer/goformer/internal/sidefile"
 	"github.com/goformer/goformer/model/safetensors"
 	"github.com/goformer/goformer/model/tokenizer"
 )
@@ -144,6 +145,8 @@ func LoadFS(fsys fs.FS) (*Checkpoint, error) {
 }
 
 // checkpointFiles reads a checkpoint's files from a directory or an fs.FS.
+// The JSON files are read through sidefile: regular files only, of at most
+// sidefile.Limit bytes.
 type checkpointFiles interface {
 	path(name string) string // the file's name in error messages
 	readFile(name string) ([]byte, error)
@@ -154,7 +157,7 @@ type checkpointFiles interface {
 type dirFiles string
 
 func (d dirFiles) path(name string) string              { return filepath.Join(string(d), name) }
-func (d dirFiles) readFile(name string) ([]byte, error) { return os.ReadFile(d.path(name)) }
+func (d dirFiles) readFile(name string) ([]byte, error) { return sidefile.Read(d.path(name)) }
 func (d dirFiles) stat(name string) error {
 	_, err := os.Stat(d.path(name))
 	return err
@@ -166,7 +169,7 @@ func (d dirFiles) openSafetensors(name string) (*safetensors.File, error) {
 type fsFiles struct{ fsys fs.FS }
 
 func (f fsFiles) path(name string) string              { return name }
-func (f fsFiles) readFile(name string) ([]byte, error) { return fs.ReadFile(f.fsys, name) }
+func (f fsFiles) readFile(name string) ([]byte, error) { return sidefile.ReadFS(f.fsys, name) }
 func (f fsFiles) stat(name string) error {
 	_, err := fs.Stat(f.fsys, name)
 	return err
@@ -294,13 +297,19 @@ func openTensors(files checkpointFiles) (*tensorTable, func(), error) {
 	if err != nil {
 		return fail(fmt.Errorf("%s: %w", files.path(safetensors.IndexFile), err))
 	}
-	for _, shard := range index.Shards() {
+	// Every shard opens before any placement is checked: a missing shard
+	// is reported as missing, not as the misplacement of a tensor that an
+	// earlier shard holds and the index assigns to it.
+	shards := index.Shards()
+	for _, shard := range shards {
 		st, err := files.openSafetensors(shard)
 		if err != nil {
 			return fail(fmt.Errorf("shard listed in %s: %w", files.path(safetensors.IndexFile), err))
 		}
 		opened = append(opened, st)
-		for _, t := range st.Tensors() {
+	}
+	for i, shard := range shards {
+		for _, t := range opened[i].Tensors() {
 			switch listed, ok := index.WeightMap[t.Name]; {
 			case !ok:
 				return fail(fmt.Errorf("%w: %s holds tensor %q, which %s does not list",

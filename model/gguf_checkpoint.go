@@ -3,7 +3,6 @@ package model
 import (
 	"errors"
 	"fmt"
-	"math"
 	"slices"
 	"strings"
 
@@ -251,16 +250,16 @@ func ggufTokenizer(f *gguf.File) (tok *tokenizer.Tokenizer, n, bos, eos int, err
 		key string
 		dst *int
 	}{{ggufBOSKey, &bos}, {ggufEOSKey, &eos}, {ggufUnknownKey, &unknown}} {
+		v := int64(*id.dst)
 		if _, ok := f.Lookup(id.key); ok {
-			v, err := f.Int(id.key)
-			if err != nil {
+			if v, err = f.Int(id.key); err != nil {
 				return fail(err)
 			}
-			*id.dst = int(min(max(v, -1), math.MaxInt32))
 		}
-		if *id.dst < 0 || *id.dst >= len(tokens) {
-			return fail(fmt.Errorf("%w: %s %d is outside the vocabulary of %d tokens", ErrInvalidConfig, id.key, *id.dst, len(tokens)))
+		if v < 0 || v >= int64(len(tokens)) {
+			return fail(fmt.Errorf("%w: %s %d is outside the vocabulary of %d tokens", ErrInvalidConfig, id.key, v, len(tokens)))
 		}
+		*id.dst = int(v)
 	}
 	// llama.cpp gives Llama 3's names ignore_merges, as its tokenizer.json has.
 	opts := tokenizer.Options{PreTokenizer: pre, IgnoreMerges: llama3, AddBOS: addBOS, BOS: bos, EOS: eos}

@@ -193,6 +193,8 @@ func TestLoadGGUFErrors(t *testing.T) {
 		{"tokens type", setKV("tokenizer.ggml.tokens", gt.String, "a"), gguf.ErrKeyType, `"tokenizer.ggml.tokens" is string, want an array of string`},
 		{"merge", setKV("tokenizer.ggml.merges", gt.Array, []any{"Ġt"}), ErrInvalidConfig, `tokenizer.ggml.merges[0] "Ġt" is not two tokens`},
 		{"eos", setKV("tokenizer.ggml.eos_token_id", gt.Uint32, 300), ErrInvalidConfig, "tokenizer.ggml.eos_token_id 300 is outside the vocabulary of 258"},
+		{"bos far below", setKV("tokenizer.ggml.bos_token_id", gt.Int64, int64(-1<<62)), ErrInvalidConfig, "tokenizer.ggml.bos_token_id -4611686018427387904 is outside the vocabulary of 258"},
+		{"eos far above", setKV("tokenizer.ggml.eos_token_id", gt.Uint64, uint64(1<<40)), ErrInvalidConfig, "tokenizer.ggml.eos_token_id 1099511627776 is outside the vocabulary of 258"},
 		{"token types", setKV("tokenizer.ggml.token_type", gt.Array, []any{1}), ErrInvalidConfig, "tokenizer.ggml.token_type has 1 entries for 258 tokens"},
 		{"bad scale", setTensor("blk.0.ffn_up.weight", func(t *gt.Tensor) {
 			t.Type = gt.Q8_0

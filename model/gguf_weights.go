@@ -142,7 +142,11 @@ func loadGGUFTensors(c *Config, f *gguf.File, w *Weights, layout []ggufTensor) e
 			continue
 		}
 		if want.vector != nil {
-			*want.vector = slices.Clone(ggufFloat32(t))
+			v := slices.Clone(ggufFloat32(t))
+			if err := ggufCheckFinite(t, v); err != nil {
+				return err
+			}
+			*want.vector = v
 			continue
 		}
 		rows, cols := want.dims[1], want.dims[0]
@@ -154,9 +158,27 @@ func loadGGUFTensors(c *Config, f *gguf.File, w *Weights, layout []ggufTensor) e
 			*want.matrix = Int8Matrix(m)
 			continue
 		}
-		*want.matrix = F32Matrix(ggufFloat32(t), rows, cols)
+		v := ggufFloat32(t)
+		if err := ggufCheckFinite(t, v); err != nil {
+			return err
+		}
+		*want.matrix = F32Matrix(v, rows, cols)
 	}
 	return nil
+}
+
+// ggufCheckFinite is checkFinite for a GGUF tensor, whose dims and index
+// are written ne0 first, as the file writes them.
+func ggufCheckFinite(t *gguf.Tensor, v []float32) error {
+	i := firstNonFinite(v)
+	if i < 0 {
+		return nil
+	}
+	rowMajor := slices.Clone(t.Dims)
+	slices.Reverse(rowMajor)
+	idx := unflatten(i, rowMajor)
+	slices.Reverse(idx)
+	return nonFinite(t.Name, t.Dims, v[i], idx)
 }
 
 // littleEndian is whether this machine stores a float32 as the file does,

@@ -94,6 +94,9 @@ func loadHFTensors(tt *tensorTable, layout []hfTensor, ignore func(name string, 
 		if err := t.Float32(src); err != nil {
 			return fmt.Errorf("%s: %w", t.file, err)
 		}
+		if err := checkFinite(t.Name, t.Shape, src); err != nil {
+			return fmt.Errorf("%s: %w", t.file, err)
+		}
 		switch {
 		case want.conv1D:
 			transpose(values, src, t.Shape[0], t.Shape[1])

@@ -65,6 +65,9 @@ func (q *slot) decoding() bool { return q.req >= 0 && q.fed == len(q.input) }
 
 // NewBatch allocates a batch on m.
 func (m *Model) NewBatch(opts BatchOptions) (*Batch, error) {
+	if err := m.checkOpen(); err != nil {
+		return nil, err
+	}
 	c := &m.cfg
 	n := opts.Sequences
 	if n == 0 {
@@ -107,6 +110,44 @@ func (m *Model) NewBatch(opts BatchOptions) (*Batch, error) {
 	}
 	return b, nil
 }
+
+// BatchMemory estimates the bytes NewBatch(opts) allocates: every
+// sequence's KV cache, ids and sampler, and the forward pass's buffers for
+// opts.Rows rows. The KV caches dominate: Sequences · Capacity · n_layer ·
+// 2 · n_kv_head·head_dim float32s. Options NewBatch would refuse are its
+// error.
+func (m *Model) BatchMemory(opts BatchOptions) (int64, error) {
+	c := &m.cfg
+	n := int64(opts.Sequences)
+	if n == 0 {
+		n = 8
+	}
+	if n < 1 {
+		return 0, fmt.Errorf("batch of %d sequences: want at least 1", n)
+	}
+	capacity, err := m.capacity(opts.Capacity)
+	if err != nil {
+		return 0, err
+	}
+	rows := int64(opts.Rows)
+	if rows == 0 {
+		rows = max(256, n)
+	}
+	const f32 = 4
+	cp, d, v := int64(capacity), int64(c.NEmbd), int64(c.VocabSize)
+	qkv := int64(c.QueryDim() + 2*c.KVDim())
+	perSeq := 2*int64(c.NLayer)*cp*int64(c.KVDim())*f32 + // keys and values
+		cp*8 + // ids
+		2*v*f32 + // the sampler's order and probabilities
+		(d+v)*f32 // the hidden state scored and its logits
+	perRow := (3*d+int64(c.QueryDim())+qkv+3*int64(c.NInner))*f32 + 32
+	scores := int64(c.NHead) * min(rows, attentionBlock) * cp * f32
+	return n*perSeq + rows*perRow + scores, nil
+}
+
+// Room is the most tokens a sequence of the batch can hold, prompt
+// included: math.MaxInt when its cache slides (RoPE).
+func (b *Batch) Room() int { return b.limit() }
 
 // limit is the number of positions a sequence can process: see Session.limit.
 func (b *Batch) limit() int { return b.m.limit(b.slots[0].cache) }

@@ -25,7 +25,8 @@ type BatchEvent struct {
 	Token Token
 	// Done reports that sequence Seq has ended; no event for it follows.
 	// Err says why when it failed (an empty prompt, a bad token, a negative
-	// MaxTokens, a prompt or generation past an absolute context); it is nil at the end-of-text
+	// MaxTokens, a prompt or generation past an absolute context, a NaN or
+	// infinite logit: ErrNonFinite); it is nil at the end-of-text
 	// token or MaxTokens. Stats are the sequence's timings: its prefill and
 	// decode durations are those of the passes it took part in, which also
 	// ran other sequences.
@@ -41,8 +42,8 @@ type BatchEvent struct {
 // options (its own sampler, seeded with its Seed) and ends the same ways;
 // a request that fails (BatchEvent.Err) does not disturb the others. Events
 // come pass by pass, in slot order within a pass. The iterator yields a
-// non-nil error only for ctx, at most once, as its last element; sequences
-// still running then get no Done event. A decode pass allocates nothing.
+// non-nil error only for ctx or ErrClosed (the model closed), at most once,
+// as its last element; sequences still running then get no Done event. A decode pass allocates nothing.
 func (b *Batch) Generate(ctx context.Context, reqs []BatchRequest) iter.Seq2[BatchEvent, error] {
 	return func(yield func(BatchEvent, error) bool) {
 		b.free()
@@ -67,6 +68,10 @@ func (b *Batch) Generate(ctx context.Context, reqs []BatchRequest) iter.Seq2[Bat
 				return
 			}
 			if err := ctx.Err(); err != nil {
+				yield(BatchEvent{Seq: -1}, err)
+				return
+			}
+			if err := b.m.checkOpen(); err != nil {
 				yield(BatchEvent{Seq: -1}, err)
 				return
 			}
@@ -104,6 +109,9 @@ func (b *Batch) emit(q *slot, opts *GenerateOptions, logits []float32, yield fun
 	end := func(err error) bool {
 		q.req = -1
 		return yield(BatchEvent{Seq: seq, Done: true, Err: err, Stats: q.stats}, nil)
+	}
+	if err := checkLogits(logits, q.pos-1); err != nil {
+		return end(err)
 	}
 	tok := q.sampler.token(b.m.sampleable(logits), opts)
 	if b.m.cfg.IsEnd(tok.ID) && !opts.IgnoreEOS {

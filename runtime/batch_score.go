@@ -14,9 +14,10 @@ type BatchScore struct {
 
 // Score scores every text as Session.Score does, packing several texts into
 // each forward pass, Sequences at a time. A text that cannot be scored
-// (fewer than 2 tokens, a bad token, longer than an absolute context) gets
+// (fewer than 2 tokens, a bad token, longer than an absolute context, a NaN
+// or infinite logit: ErrNonFinite) gets
 // its error in its result; the others are scored regardless. The error
-// returned is ctx's.
+// returned is ctx's, or ErrClosed once the model is closed.
 func (b *Batch) Score(ctx context.Context, texts [][]int) ([]BatchScore, error) {
 	res := make([]BatchScore, len(texts))
 	b.free()
@@ -42,6 +43,9 @@ func (b *Batch) Score(ctx context.Context, texts [][]int) ([]BatchScore, error) 
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
+		if err := b.m.checkOpen(); err != nil {
+			return nil, err
+		}
 		t := b.schedule()
 		b.forward(b.ids[:t])
 		for r := range t {
@@ -56,6 +60,11 @@ func (b *Batch) Score(ctx context.Context, texts [][]int) ([]BatchScore, error) 
 		}
 		for i := range b.slots {
 			if q := &b.slots[i]; q.req >= 0 && q.decoding() {
+				if res[q.req].Err != nil {
+					res[q.req].Score = Score{}
+					q.req = -1
+					continue
+				}
 				sc := &res[q.req].Score
 				sc.Tokens = len(q.input)
 				for _, lp := range sc.TokenLogprobs {
@@ -83,6 +92,12 @@ func (b *Batch) scoreRows(rows []int, res []BatchScore) {
 		q := &b.slots[b.rowSlot[r]]
 		p := b.rows[r].pos
 		logits := b.logits[k*v : (k+1)*v]
+		if err := checkLogits(logits, p); err != nil {
+			if res[q.req].Err == nil {
+				res[q.req].Err = fmt.Errorf("score: %w", err)
+			}
+			continue
+		}
 		res[q.req].TokenLogprobs[p] = float64(logits[q.input[p+1]]) - q.sampler.logSumExp(logits)
 	}
 }

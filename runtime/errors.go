@@ -10,3 +10,6 @@ var ErrContextFull = errors.New("context full")
 
 // ErrBadToken is returned for a token id outside the vocabulary.
 var ErrBadToken = errors.New("token id out of range")
+
+// ErrClosed is a session or batch used after its Model's Close.
+var ErrClosed = errors.New("the model is closed")

@@ -77,8 +77,10 @@ func (st Stats) DecodeTokensPerSecond() float64 {
 // (GPT-2's is its end-of-text token), which generates unconditionally, as
 // Batch and the goformer command do too.
 // It yields a non-nil error at most once, as its last element: ctx.Err(),
-// ErrBadOptions for a negative MaxTokens, or ErrContextFull when the sequence reaches the context limit before
-// MaxTokens and the session can neither slide nor shift. Each step after the
+// ErrBadOptions for a negative MaxTokens, ErrNonFinite for a NaN or
+// infinite logit (never sampled), or ErrContextFull when the sequence
+// reaches the context limit before MaxTokens and the session can neither
+// slide nor shift. Each step after the
 // prompt allocates nothing, context shifts included.
 func (s *Session) Generate(ctx context.Context, prompt []int, opts GenerateOptions) iter.Seq2[Token, error] {
 	return func(yield func(Token, error) bool) {
@@ -102,6 +104,10 @@ func (s *Session) Generate(ctx context.Context, prompt []int, opts GenerateOptio
 			return
 		}
 		for n := 0; opts.MaxTokens == 0 || n < opts.MaxTokens; n++ {
+			if err := checkLogits(logits, s.pos-1); err != nil {
+				yield(Token{}, err)
+				return
+			}
 			tok := s.sampler.token(s.m.sampleable(logits), &opts)
 			if s.m.cfg.IsEnd(tok.ID) && !opts.IgnoreEOS {
 				return

@@ -6,6 +6,7 @@ import (
 	"math"
 	"slices"
 	"sync"
+	"sync/atomic"
 
 	"github.com/goformer/goformer/kernels"
 	"github.com/goformer/goformer/model"
@@ -59,6 +60,7 @@ type Model struct {
 	layers  []layerLinears
 	tok     *tokenizer.Tokenizer
 	release func() error
+	closed  atomic.Bool  // set by Close: sessions and batches then fail with ErrClosed
 	arena   *weightArena // the huge-page block the streamed matrices were copied to, or nil
 
 	// piecesText is the text of every token for GenerateText, built by
@@ -75,14 +77,27 @@ type Model struct {
 // Config returns the model's configuration.
 func (m *Model) Config() model.Config { return m.cfg }
 
-// Close releases the model's memory maps. Sessions must not be used after.
+// Close releases the model's memory maps. A GGUF file's F32 matrices are
+// used where they lie in the mapping, so from then on every Session and
+// Batch of the model, and NewSession and NewBatch, fail with ErrClosed
+// instead of reading it. Close must not run while a session's call is in
+// progress.
 func (m *Model) Close() error {
+	m.closed.Store(true)
 	if m.release == nil {
 		return nil
 	}
 	err := m.release()
 	m.release = nil
 	return err
+}
+
+// checkOpen is ErrClosed once the model is closed.
+func (m *Model) checkOpen() error {
+	if m.closed.Load() {
+		return ErrClosed
+	}
+	return nil
 }
 
 // newModel checks that the weights fit the configuration and prepares the

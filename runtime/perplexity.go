@@ -94,6 +94,10 @@ func (s *Session) Perplexity(ctx context.Context, ids []int, opts PerplexityOpti
 				yield(PerplexityProgress{}, err)
 				return
 			}
+			if err := s.m.checkOpen(); err != nil {
+				yield(PerplexityProgress{}, err)
+				return
+			}
 			c := chunk[:w.end-w.start]
 			copy(c, ids[w.start:w.end])
 			if opts.BOS {
@@ -109,6 +113,10 @@ func (s *Session) Perplexity(ctx context.Context, ids []int, opts PerplexityOpti
 						continue
 					}
 					s.rowLogits(r)
+					if err := checkLogits(s.logits, w.start+g); err != nil {
+						yield(PerplexityProgress{}, err)
+						return
+					}
 					lp := float64(s.logits[c[g+1]]) - s.sampler.logSumExp(s.logits)
 					p.LogLikelihood += lp
 					sumSq += lp * lp

@@ -24,12 +24,16 @@ type Score struct {
 // next token. It starts a new sequence. With RoPE a text longer than the
 // session's capacity is scored through the sliding window (each token sees
 // the sinks and the last Capacity−Keep tokens); with absolute positions it
-// is an ErrContextFull error, context shift or not.
+// is an ErrContextFull error, context shift or not. A NaN or infinite
+// logit is an ErrNonFinite error.
 func (s *Session) Score(ctx context.Context, ids []int) (Score, error) {
 	if len(ids) < 2 {
 		return Score{}, fmt.Errorf("score needs at least 2 tokens, got %d", len(ids))
 	}
 	s.Reset()
+	if err := s.m.checkOpen(); err != nil {
+		return Score{}, err
+	}
 	if err := s.m.checkTokens(ids); err != nil {
 		return Score{}, err
 	}
@@ -52,6 +56,9 @@ func (s *Session) Score(ctx context.Context, ids []int) (Score, error) {
 				break
 			}
 			s.rowLogits(r)
+			if err := checkLogits(s.logits, g); err != nil {
+				return Score{}, fmt.Errorf("score: %w", err)
+			}
 			lp := float64(s.logits[ids[g+1]]) - s.sampler.logSumExp(s.logits)
 			lps = append(lps, lp)
 			ll += lp

@@ -47,6 +47,9 @@ type Session struct {
 
 // NewSession allocates a session on m.
 func (m *Model) NewSession(opts SessionOptions) (*Session, error) {
+	if err := m.checkOpen(); err != nil {
+		return nil, err
+	}
 	c := m.cfg
 	capacity, err := m.capacity(opts.Capacity)
 	if err != nil {
@@ -121,6 +124,17 @@ func (m *Model) checkSinks(keep int) error {
 // Pos is the number of tokens the session has processed.
 func (s *Session) Pos() int { return s.pos }
 
+// Room is the number of tokens the session can still take before
+// ErrContextFull: math.MaxInt for a session that slides (RoPE) or shifts
+// its context. A caller can refuse, or stop reading, a prompt that cannot
+// fit before tokenizing all of it.
+func (s *Session) Room() int {
+	if s.endless() {
+		return math.MaxInt
+	}
+	return s.limit() - s.pos
+}
+
 // Reset empties the session for a new sequence, keeping its memory.
 func (s *Session) Reset() { s.pos = 0 }
 
@@ -186,9 +200,13 @@ func (s *Session) run(ids []int) {
 	}
 }
 
-// admit checks that ids are in the vocabulary and fit in the context, so
-// the forward pass never indexes out of range.
+// admit checks that the model is open and that ids are in the vocabulary
+// and fit in the context, so the forward pass never reads a released
+// mapping or indexes out of range.
 func (s *Session) admit(ids []int) error {
+	if err := s.m.checkOpen(); err != nil {
+		return err
+	}
 	if err := s.m.checkTokens(ids); err != nil {
 		return err
 	}

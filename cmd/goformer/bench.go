@@ -47,7 +47,7 @@ type benchResult struct {
 func runBench(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	var mf modelFlags
-	mf.register(fs)
+	mf.register(fs, stderr)
 	pp := fs.Int("prompt-tokens", 512, "prompt tokens of the prefill measurement (pp); 0 skips it (default 512, capped at the model's positions)")
 	gen := fs.Int("gen", 128, "decode steps of the generation measurement (tg); 0 skips it (default 128, capped at the model's positions)")
 	reps := fs.Int("reps", 5, "measured repetitions of each, after one warm-up")

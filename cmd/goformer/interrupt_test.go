@@ -5,9 +5,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -15,6 +15,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/goformer/goformer/runtime"
 )
 
 // runInterrupted runs the command line with ctx, failing the test instead
@@ -61,13 +63,17 @@ func TestRunInterruptedReadingStdin(t *testing.T) {
 	assert.Empty(t, out)
 }
 
-// TestRunInterruptedLoading: Ctrl-C while the model loads (here its
-// config.json is a FIFO, whose open blocks until a writer comes) ends run
-// at once with status 130 and one line; so does it for score and for
-// run --prompts.
+// TestRunInterruptedLoading: Ctrl-C while the model loads (here a load
+// that blocks until the test ends) ends run at once with status 130 and one
+// line; so does it for score and for run --prompts.
 func TestRunInterruptedLoading(t *testing.T) {
 	dir := t.TempDir()
-	fifo(t, filepath.Join(dir, "config.json"))
+	unblock := make(chan struct{})
+	loadPath = func(string, runtime.Options) (*runtime.Model, error) {
+		<-unblock
+		return nil, errors.New("the test ended")
+	}
+	t.Cleanup(func() { close(unblock); loadPath = runtime.Load })
 	for _, args := range [][]string{
 		{"run", "-m", dir, "-n", "4", "Hello"},
 		{"run", "-m", dir, "--json", "--prompts", writeLines(t, "Hello")},

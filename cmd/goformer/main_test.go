@@ -216,3 +216,26 @@ func TestTokenizeNotGGUF(t *testing.T) {
 	assert.Contains(t, errOut, path)
 	assert.Contains(t, errOut, "not a GGUF file")
 }
+
+// TestTokenizeWarnsOfShortMerges: a merges.txt cut in half still loads, and
+// the command says so in one line on stderr, naming the file.
+func TestTokenizeWarnsOfShortMerges(t *testing.T) {
+	dir := t.TempDir()
+	vocab, err := os.ReadFile(filepath.Join(gpt2Dir, "vocab.json"))
+	require.NoError(t, err)
+	merges, err := os.ReadFile(filepath.Join(gpt2Dir, "merges.txt"))
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "vocab.json"), vocab, 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "merges.txt"), merges[:bytes.LastIndexByte(merges[:len(merges)/2], '\n')+1], 0o644))
+
+	code, out, errOut := runCLI("Hello world", "tokenize", "-m", dir)
+	require.Equal(t, 0, code, errOut)
+	assert.NotEmpty(t, out)
+	assert.Contains(t, errOut, "goformer: warning: "+filepath.Join(dir, "merges.txt")+": ")
+	assert.Contains(t, errOut, "will never be encoded: is it cut short?")
+	assert.Equal(t, 1, strings.Count(errOut, "\n"), "one line: %q", errOut)
+
+	code, _, errOut = runCLI("Hello world", "tokenize", "-m", gpt2Dir)
+	require.Equal(t, 0, code)
+	assert.Empty(t, errOut, "the whole file")
+}

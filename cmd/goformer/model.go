@@ -4,9 +4,11 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 
 	"github.com/goformer/goformer/kernels"
 	"github.com/goformer/goformer/model/demo"
+	"github.com/goformer/goformer/model/tokenizer"
 	"github.com/goformer/goformer/runtime"
 )
 
@@ -16,9 +18,11 @@ type modelFlags struct {
 	embeddings string
 	weights    string
 	threads    int
+	stderr     io.Writer // where load prints the tokenizer's warning
 }
 
-func (f *modelFlags) register(fs *flag.FlagSet) {
+func (f *modelFlags) register(fs *flag.FlagSet, stderr io.Writer) {
+	f.stderr = stderr
 	fs.StringVar(&f.path, "m", "", "checkpoint directory or GGUF file (default: the demo model built into goformer)")
 	fs.StringVar(&f.embeddings, "embeddings", "int8", "token embeddings in memory: int8 or f32")
 	fs.StringVar(&f.weights, "weights", "f32", "linear layers in memory: f32 (as the checkpoint has them) or int8 (quantized at load)")
@@ -44,13 +48,28 @@ func (f *modelFlags) load(ctx context.Context) (*runtime.Model, error) {
 	// The kernels' thread count is the process's, not the model's.
 	kernels.SetThreads(f.threads)
 	opts := runtime.Options{Embeddings: emb, Weights: w}
-	return interruptible(ctx, func() (*runtime.Model, error) {
+	m, err := interruptible(ctx, func() (*runtime.Model, error) {
 		if f.path == "" {
 			return runtime.LoadFS(demo.FS, opts)
 		}
-		return runtime.Load(f.path, opts)
+		return loadPath(f.path, opts)
 	}, func(m *runtime.Model) { m.Close() })
+	if err == nil {
+		warnTokenizer(f.stderr, m.Tokenizer())
+	}
+	return m, err
 }
+
+// warnTokenizer prints the tokenizer's warning, if any, as one line.
+func warnTokenizer(stderr io.Writer, tok *tokenizer.Tokenizer) {
+	if w := tok.Warning(); w != "" && stderr != nil {
+		fmt.Fprintf(stderr, "goformer: warning: %s\n", w)
+	}
+}
+
+// loadPath loads the model at a path: a variable so that tests can make a
+// load that blocks (the loaders never wait on a FIFO).
+var loadPath = runtime.Load
 
 // threadCount is the number of threads the kernels run on, once load has
 // set it from --threads.

@@ -42,14 +42,25 @@ func runPrompts(ctx context.Context, mf *modelFlags, br batchRun, opts runtime.G
 	}
 	defer m.Close()
 	// More slots than prompts would only cost memory.
-	b, err := m.NewBatch(runtime.BatchOptions{Sequences: max(1, min(br.sequences, len(texts))), Capacity: br.ctx, Keep: br.keep})
+	bopts := runtime.BatchOptions{Sequences: max(1, min(br.sequences, len(texts))), Capacity: br.ctx, Keep: br.keep}
+	if err := checkBatchMemory(m, bopts, availableMemory()); err != nil {
+		return err
+	}
+	b, err := m.NewBatch(bopts)
 	if err != nil {
 		return usageError("--batch %d --ctx %d --keep %d: %v", br.sequences, br.ctx, br.keep, err)
 	}
 	tok := m.Tokenizer()
+	limit := promptBytes(b.Room(), tok.LongestToken())
 	reqs := make([]runtime.BatchRequest, len(texts))
 	results := make([]runResult, len(texts))
 	for i, text := range texts {
+		if limit.bytes > 0 && len(text) > limit.bytes {
+			// Tokenize no more than shows it cannot fit: this prefix is
+			// already more tokens than the context holds, and the batch
+			// refuses it in its own line.
+			text = text[:limit.bytes+1]
+		}
 		reqs[i] = runtime.BatchRequest{Prompt: promptIDs(m, text), GenerateOptions: opts}
 		if br.randSeed {
 			reqs[i].Seed = runtime.RandomSeed()
@@ -90,6 +101,18 @@ func runPrompts(ctx context.Context, mf *modelFlags, br batchRun, opts runtime.G
 		}
 	}
 	return failedLines(failed, len(texts), "prompts", `their "error" fields`)
+}
+
+// checkBatchMemory refuses a batch whose estimated memory is more than
+// avail bytes (0: unknown, nothing is refused), before allocating it: the
+// runtime would otherwise die out of memory with a stack trace.
+func checkBatchMemory(m *runtime.Model, opts runtime.BatchOptions, avail int64) error {
+	need, err := m.BatchMemory(opts)
+	if err != nil || avail == 0 || need <= avail {
+		return nil // NewBatch reports bad options itself
+	}
+	return usageError("--batch %d: %d sequences need an estimated %s (mostly their KV caches), more than the %s of memory available: lower --batch or --ctx",
+		opts.Sequences, opts.Sequences, gib(need), gib(avail))
 }
 
 // finishResult fills in a sequence's text, speeds and error when it ends;

@@ -45,7 +45,7 @@ type runResult struct {
 func runRun(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	var mf modelFlags
-	mf.register(fs)
+	mf.register(fs, stderr)
 	n := fs.Int("n", 64, "tokens to generate")
 	temp := fs.Float64("temp", 0.8, "sampling temperature; 0 is greedy")
 	topK := fs.Int("top-k", 40, "keep the K most likely tokens (0: all)")
@@ -124,24 +124,26 @@ func runRun(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 		return runPrompts(ctx, &mf, br, opts, stdin, stdout)
 	}
 
-	if len(rest) == 0 && isTerminal(stdin) {
-		fmt.Fprintln(stderr, "goformer run: reading the prompt from standard input (end it with Ctrl-D, or give PROMPT or -p)")
-	}
-	prompt, err := promptText(ctx, rest, stdin)
-	if err != nil {
-		return err
-	}
+	// The model comes first: its context says how much of the prompt can
+	// be worth reading.
 	m, err := mf.load(ctx)
 	if err != nil {
 		return err
 	}
 	defer m.Close()
 	tok := m.Tokenizer()
-	ids := promptIDs(m, prompt)
 	s, err := m.NewSession(runtime.SessionOptions{Capacity: *ctxLen, Keep: *keep, ContextShift: *contextShift})
 	if err != nil {
 		return usageError("--ctx %d --keep %d: %v", *ctxLen, *keep, err)
 	}
+	if len(rest) == 0 && isTerminal(stdin) {
+		fmt.Fprintln(stderr, "goformer run: reading the prompt from standard input (end it with Ctrl-D, or give PROMPT or -p)")
+	}
+	prompt, err := promptText(ctx, rest, stdin, promptBytes(s.Room(), tok.LongestToken()))
+	if err != nil {
+		return err
+	}
+	ids := promptIDs(m, prompt)
 	// Every write goes through w and is checked at its Flush: output that
 	// cannot be written (a full disk, a closed pipe) stops the generation
 	// and is the error run reports.
@@ -210,7 +212,7 @@ func runRun(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 		res.FinishReason = finishReason(genErr, generated, opts.MaxTokens)
 		out, err := json.Marshal(res)
 		if err != nil {
-			return err
+			return fmt.Errorf("the result of %d generated tokens cannot be written as JSON: %w", generated, err)
 		}
 		w.Write(out)
 		w.WriteByte('\n')
@@ -227,10 +229,40 @@ func runRun(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	return genErr
 }
 
-// promptText is the single positional argument, or standard input.
-func promptText(ctx context.Context, rest []string, stdin io.Reader) (string, error) {
+// promptLimit is the most bytes of a prompt that can fit a session: room
+// positions of at most longest bytes each; 0 when the session takes any
+// length (it slides or shifts).
+type promptLimit struct{ bytes, room, longest int }
+
+func promptBytes(room, longest int) promptLimit {
+	if room == math.MaxInt || longest <= 0 {
+		return promptLimit{}
+	}
+	return promptLimit{bytes: room * longest, room: room, longest: longest}
+}
+
+// check refuses a prompt of n bytes (more than n when over) that cannot fit,
+// before it is tokenized.
+func (l promptLimit) check(n int, over bool) error {
+	if l.bytes == 0 || (n <= l.bytes && !over) {
+		return nil
+	}
+	what := fmt.Sprintf("%d bytes", n)
+	if over {
+		what = fmt.Sprintf("over %d bytes", l.bytes)
+	}
+	return fmt.Errorf("the prompt is %s: at most %d bytes a token, it cannot fit the %d positions left in the context (--ctx, --context-shift): %w",
+		what, l.longest, l.room, runtime.ErrContextFull)
+}
+
+// promptText is the single positional argument, or standard input, read
+// no further than limit allows.
+func promptText(ctx context.Context, rest []string, stdin io.Reader, limit promptLimit) (string, error) {
 	if len(rest) == 1 {
-		return rest[0], nil
+		return rest[0], limit.check(len(rest[0]), false)
+	}
+	if limit.bytes > 0 {
+		stdin = io.LimitReader(stdin, int64(limit.bytes)+1)
 	}
 	b, err := readInput(ctx, nil, stdin)
 	if errors.Is(err, context.Canceled) {
@@ -238,6 +270,9 @@ func promptText(ctx context.Context, rest []string, stdin io.Reader) (string, er
 	}
 	if err != nil {
 		return "", fmt.Errorf("reading the prompt from standard input: %w", err)
+	}
+	if err := limit.check(len(b), limit.bytes > 0 && len(b) > limit.bytes); err != nil {
+		return "", err
 	}
 	return string(b), nil
 }

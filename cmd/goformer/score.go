@@ -23,7 +23,7 @@ const scoreUsage = "goformer score [-m MODEL] [--weights f32|int8] [--embeddings
 func runScore(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("score", flag.ContinueOnError)
 	var mf modelFlags
-	mf.register(fs)
+	mf.register(fs, stderr)
 	asJSON := fs.Bool("json", false, `print {"tokens":N,"log_likelihood":..,"perplexity":..}`)
 	lines := fs.String("lines", "", "score every text of FILE (one JSON string per line; - is standard input) in batches, one result per line in input order; exit status 1 if any failed")
 	sequences := fs.Int("batch", 8, "with --lines, the most texts in one batch")
@@ -85,18 +85,23 @@ func runScore(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	if err != nil {
 		return err
 	}
+	where := "standard input"
+	if len(files) == 1 && files[0] != "-" {
+		where = files[0]
+	}
 	sc, err := s.Score(ctx, ids)
 	if errors.Is(err, runtime.ErrContextFull) {
 		return fmt.Errorf("%w; --ctx N scores a longer text in chunks of N", err)
 	}
 	if err != nil {
-		return err
+		return fmt.Errorf("%s: %w", where, err)
 	}
 	w := bufio.NewWriter(stdout)
 	if *asJSON {
 		out, err := json.Marshal(sc)
 		if err != nil {
-			return err
+			// A perplexity past float64's range: exp of a mean log-probability below −709.
+			return fmt.Errorf("%s: log-likelihood %g, perplexity %g: the score cannot be written as JSON: %w", where, sc.LogLikelihood, sc.Perplexity, err)
 		}
 		w.Write(append(out, '\n'))
 	} else {

@@ -40,6 +40,7 @@ func runTokenize(ctx context.Context, args []string, stdin io.Reader, stdout, st
 	if err != nil {
 		return err
 	}
+	warnTokenizer(stderr, tok)
 	text := []byte(*textFlag)
 	if !textSet {
 		if text, err = readInput(ctx, files, stdin); err != nil {

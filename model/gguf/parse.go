@@ -1,10 +1,12 @@
 package gguf
 
 import (
+	"cmp"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"math/bits"
+	"slices"
 )
 
 // ErrInvalid marks bytes that are not a GGUF file goformer can read.
@@ -27,11 +29,22 @@ const maxDims = 4
 // crafted file from recursing without limit.
 const maxNesting = 8
 
+// Caps on counts that a small crafted file could make expensive: each
+// empty tensor info, metadata entry or nested array costs far more in
+// memory than in the file. Real files hold a few hundred to a few thousand
+// tensors, tens of keys and no arrays of arrays worth mentioning.
+const (
+	maxTensors      = 1 << 16
+	maxKVs          = 1 << 16
+	maxNestedArrays = 1 << 16 // arrays inside arrays, in the whole file
+)
+
 // reader decodes little-endian fields from buf, failing with a message that
 // says what it was reading when the bytes run out.
 type reader struct {
-	buf []byte
-	pos int
+	buf    []byte
+	pos    int
+	nested int // arrays read inside arrays so far
 }
 
 func (r *reader) left() int { return len(r.buf) - r.pos }
@@ -113,6 +126,12 @@ func Parse(buf []byte) (*File, error) {
 	if err != nil {
 		return nil, err
 	}
+	if nTensors > maxTensors {
+		return nil, fmt.Errorf("%w: the tensor count is %d, more than the %d goformer reads", ErrInvalid, nTensors, maxTensors)
+	}
+	if nKV > maxKVs {
+		return nil, fmt.Errorf("%w: the metadata count is %d, more than the %d goformer reads", ErrInvalid, nKV, maxKVs)
+	}
 
 	f.KVs = make([]KV, 0, nKV)
 	f.byKey = make(map[string]int, nKV)
@@ -167,7 +186,31 @@ func Parse(buf []byte) (*File, error) {
 			return nil, err
 		}
 	}
+	if err := checkOverlaps(f.Tensors); err != nil {
+		return nil, err
+	}
 	return f, nil
+}
+
+// checkOverlaps rejects two tensors sharing a byte of the data section: a
+// tensor one block short of its size would otherwise read into its
+// neighbour. Empty tensors own no bytes.
+func checkOverlaps(ts []Tensor) error {
+	order := make([]int, 0, len(ts))
+	for i := range ts {
+		if len(ts[i].Data) > 0 {
+			order = append(order, i)
+		}
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(ts[a].Offset, ts[b].Offset) })
+	for k := 1; k < len(order); k++ {
+		prev, t := &ts[order[k-1]], &ts[order[k]]
+		if end := prev.Offset + len(prev.Data); t.Offset < end {
+			return fmt.Errorf("%w: tensor %q (%s %v) at data offsets %d..%d overlaps tensor %q (%s %v) at %d..%d",
+				ErrInvalid, t.Name, t.Type, t.Dims, t.Offset, t.Offset+len(t.Data), prev.Name, prev.Type, prev.Dims, prev.Offset, end)
+		}
+	}
+	return nil
 }
 
 // value reads a value: its u32 type, then the value.
@@ -223,6 +266,9 @@ func (r *reader) array(what func() string, depth int) (*ArrayValue, error) {
 			}
 		}
 	case Array:
+		if r.nested += n; r.nested > maxNestedArrays {
+			return nil, fmt.Errorf("%w: %s brings the arrays nested in arrays to %d, more than the %d goformer reads", ErrInvalid, what(), r.nested, maxNestedArrays)
+		}
 		a.arrays = make([]ArrayValue, n)
 		for i := range a.arrays {
 			sub, err := r.array(func() string { return fmt.Sprintf("element %d of %s", i, what()) }, depth+1)

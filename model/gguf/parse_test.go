@@ -1,6 +1,7 @@
 package gguf
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"os"
@@ -187,6 +188,18 @@ func TestBadInput(t *testing.T) {
 		{"q8_0 rows", withTensor(func(t *gt.Tensor) { t.Type = gt.Q8_0; t.Dims = []uint64{16, 1} }), `rows of 16 are not whole blocks of 32`},
 		{"duplicate tensor", withTensor(func(t *gt.Tensor) { t.Name = "h" }), `tensor "h" appears twice`},
 		{"truncated tensors", good.Bytes()[:len(good.Bytes())-1], `tensor "q" (Q8_0 [64 1]) needs bytes`},
+		{"too many tensors", append(header(3, 1<<16+1, 0), make([]byte, 24*(1<<16+1))...), "the tensor count is 65537, more than the 65536 goformer reads"},
+		{"too many keys", append(header(3, 0, 1<<16+1), make([]byte, 13*(1<<16+1))...), "the metadata count is 65537, more than the 65536 goformer reads"},
+		{"too many nested arrays", kv("k", gt.Array, append(append(u32(gt.Array), u64(1<<16+1)...), bytes.Repeat(append(u32(gt.Uint8), u64(0)...), 1<<16+1)...)...),
+			`metadata "k" brings the arrays nested in arrays to 65537, more than the 65536 goformer reads`},
+		{"tensor one block long", withTensor(func(t *gt.Tensor) { t.Dims = []uint64{3, 4} }),
+			`tensor "h" (F16 [5]) at data offsets 32..42 overlaps tensor "w" (F32 [3 4]) at 0..48`},
+		{"tensors share bytes", func() []byte {
+			s := good
+			s.Tensors = append([]gt.Tensor(nil), good.Tensors...)
+			s.Tensors[1].Offset = 0 // written over w's bytes
+			return s.Bytes()
+		}(), `tensor "h" (F16 [5]) at data offsets 0..10 overlaps tensor "w" (F32 [3 2]) at 0..24`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"math/bits"
 	"sort"
@@ -17,6 +18,11 @@ var ErrInvalid = errors.New("invalid safetensors data")
 // maxHeaderLen bounds the JSON header as the reference implementation does,
 // so a corrupt length cannot make us parse hundreds of megabytes of weights.
 const maxHeaderLen = 100 << 20
+
+// maxTensors bounds a header's entries: a crafted header of a million empty
+// tensors would cost over a gigabyte to table. The largest real shards
+// hold a few thousand.
+const maxTensors = 1 << 17
 
 // Tensor is one named tensor of a File.
 type Tensor struct {
@@ -115,9 +121,9 @@ func Parse(buf []byte) (*File, error) {
 	if !bytes.HasPrefix(header, []byte("{")) {
 		return nil, fmt.Errorf("%w: header does not start with a JSON object", ErrInvalid)
 	}
-	var entries map[string]json.RawMessage
-	if err := json.Unmarshal(header, &entries); err != nil {
-		return nil, fmt.Errorf("%w: header JSON: %v", ErrInvalid, err)
+	entries, err := headerEntries(header)
+	if err != nil {
+		return nil, err
 	}
 
 	// Walk the names in order so that a file with several faults always
@@ -150,12 +156,75 @@ func Parse(buf []byte) (*File, error) {
 	if err := checkOverlaps(spans); err != nil {
 		return nil, err
 	}
+	if err := checkCovered(spans, uint64(len(data))); err != nil {
+		return nil, err
+	}
 	f.tensors = make([]Tensor, len(spans))
 	for i, s := range spans {
 		f.tensors[i] = byName[s.name]
 		f.byName[s.name] = i
 	}
 	return f, nil
+}
+
+// headerEntries reads the header's top-level object. Unlike json.Unmarshal
+// into a map, where the last of two entries of one name silently wins, a
+// name given twice is an error.
+func headerEntries(header []byte) (map[string]json.RawMessage, error) {
+	fail := func(err error) (map[string]json.RawMessage, error) {
+		return nil, fmt.Errorf("%w: header JSON: %v", ErrInvalid, err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(header))
+	if _, err := dec.Token(); err != nil { // '{', as the caller checked
+		return fail(err)
+	}
+	entries := map[string]json.RawMessage{}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return fail(err)
+		}
+		name := tok.(string) // inside an object, a token is a key
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return fail(err)
+		}
+		if _, dup := entries[name]; dup {
+			return nil, fmt.Errorf("%w: header names %q twice", ErrInvalid, name)
+		}
+		if len(entries) == maxTensors {
+			return nil, fmt.Errorf("%w: header lists more than %d tensors, the most goformer reads", ErrInvalid, maxTensors)
+		}
+		entries[name] = raw
+	}
+	if _, err := dec.Token(); err != nil {
+		return fail(err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, fmt.Errorf("%w: header JSON: data after the object, at byte %d", ErrInvalid, dec.InputOffset())
+	}
+	return entries, nil
+}
+
+// checkCovered rejects data-area bytes that no tensor holds, as the
+// reference implementation does: tensors lie back to back from byte 0 to
+// the end of the file, so stray bytes mean the header and the data
+// disagree. spans are sorted and do not overlap.
+func checkCovered(spans []span, dataLen uint64) error {
+	var end uint64
+	for _, s := range spans {
+		if s.begin == s.end {
+			continue
+		}
+		if s.begin > end {
+			return fmt.Errorf("%w: data bytes [%d, %d) before tensor %q belong to no tensor", ErrInvalid, end, s.begin, s.name)
+		}
+		end = s.end
+	}
+	if end < dataLen {
+		return fmt.Errorf("%w: the last %d bytes of the %d-byte data area, from %d, belong to no tensor", ErrInvalid, dataLen-end, dataLen, end)
+	}
+	return nil
 }
 
 func spanLess(a, b span) bool {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io/fs"
 	"math"
 	"os"
@@ -211,14 +212,70 @@ func TestParseRejectsEveryTruncation(t *testing.T) {
 	}
 }
 
-// Gaps between tensors are allowed: nothing reads them.
-func TestParseAllowsGaps(t *testing.T) {
-	f, err := Parse(rawFile(`{"b": {"dtype": "U8", "shape": [2], "data_offsets": [6, 8]},
-		"a": {"dtype": "U8", "shape": [2], "data_offsets": [1, 3]}}`, 10))
+// TestParseRejectsUncoveredBytes: tensors lie back to back from byte 0 to
+// the end of the data area, whatever order the header lists them in, as the
+// reference implementation requires; a byte no tensor holds means the
+// header and the data disagree (a tensor dropped from the header, a file
+// with something appended), and is an error saying where.
+func TestParseRejectsUncoveredBytes(t *testing.T) {
+	f, err := Parse(rawFile(`{"b": {"dtype": "U8", "shape": [2], "data_offsets": [2, 4]},
+		"a": {"dtype": "U8", "shape": [2], "data_offsets": [0, 2]}}`, 4))
 	require.NoError(t, err)
 	require.Len(t, f.Tensors(), 2)
 	assert.Equal(t, "a", f.Tensors()[0].Name)
 	assert.Equal(t, "b", f.Tensors()[1].Name)
+
+	for _, c := range []struct {
+		header string
+		n      int
+		want   string
+	}{
+		{`{"b": {"dtype": "U8", "shape": [2], "data_offsets": [6, 8]}, "a": {"dtype": "U8", "shape": [2], "data_offsets": [1, 3]}}`, 8,
+			`data bytes [0, 1) before tensor "a" belong to no tensor`},
+		{`{"b": {"dtype": "U8", "shape": [2], "data_offsets": [6, 8]}, "a": {"dtype": "U8", "shape": [2], "data_offsets": [0, 2]}}`, 8,
+			`data bytes [2, 6) before tensor "b" belong to no tensor`},
+		{`{"a": {"dtype": "U8", "shape": [2], "data_offsets": [0, 2]}}`, 10,
+			`the last 8 bytes of the 10-byte data area, from 2, belong to no tensor`},
+		{`{"a": {"dtype": "U8", "shape": [0], "data_offsets": [0, 0]}}`, 1,
+			`the last 1 bytes of the 1-byte data area, from 0, belong to no tensor`},
+	} {
+		_, err := Parse(rawFile(c.header, c.n))
+		require.ErrorIs(t, err, ErrInvalid, c.header)
+		assert.ErrorContains(t, err, c.want)
+	}
+}
+
+// TestParseRejectsTooManyTensors: a header of more entries than any real
+// file (here empty tensors, a few bytes each) is refused while it is read.
+func TestParseRejectsTooManyTensors(t *testing.T) {
+	var h strings.Builder
+	h.WriteString("{")
+	for i := range 1<<17 + 1 {
+		if i > 0 {
+			h.WriteString(",")
+		}
+		fmt.Fprintf(&h, `"t%d":{"dtype":"U8","shape":[0],"data_offsets":[0,0]}`, i)
+	}
+	h.WriteString("}")
+	_, err := Parse(rawFile(h.String(), 0))
+	require.ErrorIs(t, err, ErrInvalid)
+	assert.ErrorContains(t, err, "header lists more than 131072 tensors, the most goformer reads")
+}
+
+// TestParseRejectsDuplicateNames: json.Unmarshal into a map keeps the last
+// of two entries of one name, so a header naming a tensor twice used to
+// load whichever came last; it is an error naming the tensor.
+func TestParseRejectsDuplicateNames(t *testing.T) {
+	for _, header := range []string{
+		`{"a": {"dtype": "U8", "shape": [2], "data_offsets": [0, 2]}, "a": {"dtype": "U8", "shape": [2], "data_offsets": [2, 4]}}`,
+		`{"__metadata__": {"format": "pt"}, "a": {"dtype": "U8", "shape": [4], "data_offsets": [0, 4]}, "__metadata__": {}}`,
+	} {
+		_, err := Parse(rawFile(header, 4))
+		require.ErrorIs(t, err, ErrInvalid, header)
+		assert.Regexp(t, `header names "(a|__metadata__)" twice`, err.Error())
+	}
+	_, err := Parse(rawFile(`{"a": {"dtype": "U8", "shape": [2], "data_offsets": [0, 2]}} {}`, 2))
+	assert.ErrorContains(t, err, "header JSON: data after the object")
 }
 
 func TestOpen(t *testing.T) {

@@ -10,8 +10,11 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/goformer/goformer/internal/sidefile"
 )
 
 // The file names of a Hugging Face GPT-2 checkpoint's tokenizer.
@@ -26,7 +29,7 @@ func LoadDir(dir string) (*Tokenizer, error) {
 	vocab := filepath.Join(dir, VocabFile)
 	if _, err := os.Stat(vocab); errors.Is(err, fs.ErrNotExist) {
 		name := filepath.Join(dir, TokenizerFile)
-		data, jerr := os.ReadFile(name)
+		data, jerr := sidefile.Read(name)
 		if jerr == nil {
 			return ParseTokenizerJSON(name, data)
 		}
@@ -37,13 +40,15 @@ func LoadDir(dir string) (*Tokenizer, error) {
 	return LoadFiles(vocab, filepath.Join(dir, MergesFile))
 }
 
-// LoadFiles loads a tokenizer from a vocab.json and a merges.txt.
+// LoadFiles loads a tokenizer from a vocab.json and a merges.txt. Like every
+// loader's, they must be regular files of at most sidefile.Limit bytes (64
+// MiB unless GOFORMER_SIDE_FILE_MIB says more).
 func LoadFiles(vocabPath, mergesPath string) (*Tokenizer, error) {
-	vocab, err := os.ReadFile(vocabPath)
+	vocab, err := sidefile.Read(vocabPath)
 	if err != nil {
 		return nil, fmt.Errorf("tokenizer: %w", err)
 	}
-	mergeText, err := os.ReadFile(mergesPath)
+	mergeText, err := sidefile.Read(mergesPath)
 	if err != nil {
 		return nil, fmt.Errorf("tokenizer: %w", err)
 	}
@@ -54,11 +59,11 @@ func LoadFiles(vocabPath, mergesPath string) (*Tokenizer, error) {
 // an embedded checkpoint.
 func LoadFS(fsys fs.FS, dir string) (*Tokenizer, error) {
 	vocabPath, mergesPath := path.Join(dir, VocabFile), path.Join(dir, MergesFile)
-	vocab, err := fs.ReadFile(fsys, vocabPath)
+	vocab, err := sidefile.ReadFS(fsys, vocabPath)
 	if err != nil {
 		return nil, fmt.Errorf("tokenizer: %w", err)
 	}
-	mergeText, err := fs.ReadFile(fsys, mergesPath)
+	mergeText, err := sidefile.ReadFS(fsys, mergesPath)
 	if err != nil {
 		return nil, fmt.Errorf("tokenizer: %w", err)
 	}
@@ -87,11 +92,34 @@ func Parse(vocabName string, vocab []byte, mergesName string, mergeText []byte) 
 			return fmt.Sprintf("%s:%d: merge %q", mergesName, lines[i], mergeList[i][0]+" "+mergeList[i][1])
 		},
 	}
-	t, err := build(tokens, mergeList, unreachable(tokens, mergeList), names)
+	specials := unreachable(tokens, mergeList)
+	t, err := build(tokens, mergeList, specials, names)
 	if err != nil {
 		return nil, fmt.Errorf("tokenizer: %w", err)
 	}
+	t.warning = unmergedWarning(vocabName, tokens, mergesName, len(mergeList), specials)
 	return t, nil
+}
+
+// specialLooking matches the forms special tokens take: <|endoftext|>,
+// <s>, </s>, <unk>, [CLS], [PAD].
+var specialLooking = regexp.MustCompile(`^(<[^<>\s]+>|\[[A-Za-z_]+\])$`)
+
+// unmergedWarning is the warning for the tokens of specials (those no merge
+// produces) that do not look special: a vocabulary that implies more merges
+// than mergesName holds.
+func unmergedWarning(vocabName string, tokens []string, mergesName string, nMerges int, specials []string) string {
+	var odd []string
+	for _, s := range specials {
+		if !specialLooking.MatchString(s) {
+			odd = append(odd, s)
+		}
+	}
+	if len(odd) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%s: %d of the %d tokens of %s (the first %q) are produced by none of its %d merges and will never be encoded: is it cut short?",
+		mergesName, len(odd), len(tokens), vocabName, odd[0], nMerges)
 }
 
 // unreachable lists the tokens that BPE can never produce.

@@ -21,6 +21,7 @@ type Tokenizer struct {
 	merges      merges
 	specials    []special // longest first, so that a special's prefix never wins
 	vocabFile   string    // where the tokens came from, for errors; "" for New
+	warning     string    // Warning
 	bmp         *[0x10000]charClass
 	cache       wordCache
 	heapScratch sync.Pool
@@ -49,6 +50,23 @@ type special struct {
 	id     int
 	always bool // matched by Encode too, not only by EncodeSpecial
 }
+
+// LongestToken is the length in bytes of the vocabulary's longest token:
+// a text of n bytes encodes to at least n/LongestToken tokens.
+func (t *Tokenizer) LongestToken() int {
+	longest, start := 0, int32(0)
+	for _, end := range t.tokenEnd {
+		longest = max(longest, int(end-start))
+		start = end
+	}
+	return longest
+}
+
+// Warning is a doubt about the files the tokenizer was read from that is not
+// an error, or "": vocabulary tokens that no merge produces and that do not
+// look like special tokens, the mark of a merges.txt cut short (Encode never
+// produces them). Commands print it on stderr.
+func (t *Tokenizer) Warning() string { return t.warning }
 
 // New builds a tokenizer from its token list, indexed by id, and its merge
 // list, in rank order. Both are in GPT-2's byte-alphabet text, as in

@@ -6,25 +6,20 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
+
+	"github.com/goformer/goformer/internal/sidefile"
 )
 
 // ReadOrMap returns the bytes of the regular file at path and, when they are
 // a mapping, the function that unmaps them (nil when they were read). The
 // mapping outlives the file descriptor; writing to it faults.
 func ReadOrMap(path string) ([]byte, func() error, error) {
-	file, err := os.Open(path)
+	// sidefile.Open never blocks on a FIFO, and refuses it.
+	file, info, err := sidefile.Open(path)
 	if err != nil {
 		return nil, nil, err
 	}
 	defer file.Close()
-	info, err := file.Stat()
-	if err != nil {
-		return nil, nil, err
-	}
-	if !info.Mode().IsRegular() {
-		return nil, nil, fmt.Errorf("%s: not a regular file", path)
-	}
 	size := info.Size()
 	if size > math.MaxInt {
 		return nil, nil, fmt.Errorf("%s: %d bytes do not fit in this platform's address space", path, size)

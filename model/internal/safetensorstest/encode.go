@@ -79,8 +79,8 @@ func BF16(values []float32) []byte {
 	return out
 }
 
-// F16 encodes zeros and normal binary16 values that binary16 holds exactly;
-// it panics on any other value.
+// F16 encodes zeros, ±Inf, NaN (as the quiet NaN 0x7e00) and normal
+// binary16 values that binary16 holds exactly; it panics on any other value.
 func F16(values []float32) []byte {
 	out := make([]byte, 0, 2*len(values))
 	for _, v := range values {
@@ -88,6 +88,14 @@ func F16(values []float32) []byte {
 		sign := uint16(b>>31) << 15
 		if b&0x7fffffff == 0 {
 			out = binary.LittleEndian.AppendUint16(out, sign)
+			continue
+		}
+		switch {
+		case math.IsInf(float64(v), 0):
+			out = binary.LittleEndian.AppendUint16(out, sign|0x7c00)
+			continue
+		case v != v:
+			out = binary.LittleEndian.AppendUint16(out, sign|0x7e00)
 			continue
 		}
 		exp := int(b>>23&0xff) - 127 + 15
