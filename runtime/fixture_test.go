@@ -79,66 +79,71 @@ func loadNamedFixture(t *testing.T, name string, opts Options, path ...string) (
 // last position's logits, every teacher-forced log-prob and the greedy path
 // through the KV cache. Tolerances are the fixture READMEs': 2e-5 on
 // log-probs and logits, 1e-4 on the total.
+//
+// In -short mode (the race and emulated runs) only gpt2-mini runs: the
+// Llama fixtures cost minutes on the generic tier under the race detector.
 func TestFixtureF32(t *testing.T) {
 	for _, name := range []string{"gpt2-mini", "llama-mini", "qwen2-mini"} {
 		t.Run(name, func(t *testing.T) {
+			if testing.Short() && name != "gpt2-mini" {
+				t.Skip("skipping the Llama fixtures in -short mode")
+			}
 			m, ref := loadNamedFixture(t, name, Options{Embeddings: F32Embeddings})
-			checkFixture(t, m, ref)
+			forEachISA(t, func(t *testing.T) { checkFixture(t, m, ref) })
 		})
 	}
 }
 
-// checkFixture is TestFixtureF32's comparison of m with ref, on every tier.
+// checkFixture is TestFixtureF32's comparison of m with ref, on the
+// kernel tier in use.
 func checkFixture(t *testing.T, m *Model, ref *fixtureReference) {
-	forEachISA(t, func(t *testing.T) {
-		s, err := m.NewSession(SessionOptions{})
-		require.NoError(t, err)
-		var worstLogit, worstLogprob, worstGreedy float64
-		greedy := 0
-		for _, p := range ref.Prompts {
-			ids := m.Tokenizer().Encode(p.Text)
-			if len(p.SpecialTokens) > 0 {
-				ids = m.Tokenizer().EncodeSpecial(p.Text)
-			}
-			require.Equal(t, p.TokenIDs, ids, p.Name)
-
-			s.Reset()
-			logits, err := s.Prefill(ids)
-			require.NoError(t, err)
-			lse := s.sampler.logSumExp(logits)
-			assert.InDelta(t, p.LastPosition.LogSumExp, lse, 2e-5, p.Name)
-			for _, e := range p.LastPosition.Top20 {
-				assert.InDelta(t, e.Logit, logits[e.ID], 2e-5, "%s: logit of %d", p.Name, e.ID)
-				worstLogit = max(worstLogit, math.Abs(e.Logit-float64(logits[e.ID])))
-			}
-
-			sc, err := s.Score(context.Background(), ids)
-			require.NoError(t, err)
-			assert.InDelta(t, p.LogLikelihood.Total, sc.LogLikelihood, 1e-4, p.Name)
-			require.Len(t, sc.TokenLogprobs, len(p.LogLikelihood.TokenLogprobs))
-			for i, want := range p.LogLikelihood.TokenLogprobs {
-				assert.InDelta(t, want, sc.TokenLogprobs[i], 2e-5, "%s: token %d", p.Name, i+1)
-				worstLogprob = max(worstLogprob, math.Abs(want-sc.TokenLogprobs[i]))
-			}
-
-			var got []int
-			var lps []float64
-			opts := GenerateOptions{MaxTokens: len(p.Greedy.TokenIDs), IgnoreEOS: true}
-			for tok, err := range s.Generate(context.Background(), ids, opts) {
-				require.NoError(t, err)
-				got = append(got, tok.ID)
-				lps = append(lps, tok.Logprob)
-			}
-			assert.Equal(t, p.Greedy.TokenIDs, got, p.Name)
-			for i, want := range p.Greedy.Logprobs {
-				assert.InDelta(t, want, lps[i], 2e-5, "%s: greedy step %d", p.Name, i)
-				worstGreedy = max(worstGreedy, math.Abs(want-lps[i]))
-			}
-			greedy += len(got)
+	s, err := m.NewSession(SessionOptions{})
+	require.NoError(t, err)
+	var worstLogit, worstLogprob, worstGreedy float64
+	greedy := 0
+	for _, p := range ref.Prompts {
+		ids := m.Tokenizer().Encode(p.Text)
+		if len(p.SpecialTokens) > 0 {
+			ids = m.Tokenizer().EncodeSpecial(p.Text)
 		}
-		t.Logf("vs float64: max |Δ logit| on last-position top-20 %.2g, teacher-forced |Δ log p| %.2g, greedy |Δ log p| %.2g over %d equal greedy tokens",
-			worstLogit, worstLogprob, worstGreedy, greedy)
-	})
+		require.Equal(t, p.TokenIDs, ids, p.Name)
+
+		s.Reset()
+		logits, err := s.Prefill(ids)
+		require.NoError(t, err)
+		lse := s.sampler.logSumExp(logits)
+		assert.InDelta(t, p.LastPosition.LogSumExp, lse, 2e-5, p.Name)
+		for _, e := range p.LastPosition.Top20 {
+			assert.InDelta(t, e.Logit, logits[e.ID], 2e-5, "%s: logit of %d", p.Name, e.ID)
+			worstLogit = max(worstLogit, math.Abs(e.Logit-float64(logits[e.ID])))
+		}
+
+		sc, err := s.Score(context.Background(), ids)
+		require.NoError(t, err)
+		assert.InDelta(t, p.LogLikelihood.Total, sc.LogLikelihood, 1e-4, p.Name)
+		require.Len(t, sc.TokenLogprobs, len(p.LogLikelihood.TokenLogprobs))
+		for i, want := range p.LogLikelihood.TokenLogprobs {
+			assert.InDelta(t, want, sc.TokenLogprobs[i], 2e-5, "%s: token %d", p.Name, i+1)
+			worstLogprob = max(worstLogprob, math.Abs(want-sc.TokenLogprobs[i]))
+		}
+
+		var got []int
+		var lps []float64
+		opts := GenerateOptions{MaxTokens: len(p.Greedy.TokenIDs), IgnoreEOS: true}
+		for tok, err := range s.Generate(context.Background(), ids, opts) {
+			require.NoError(t, err)
+			got = append(got, tok.ID)
+			lps = append(lps, tok.Logprob)
+		}
+		assert.Equal(t, p.Greedy.TokenIDs, got, p.Name)
+		for i, want := range p.Greedy.Logprobs {
+			assert.InDelta(t, want, lps[i], 2e-5, "%s: greedy step %d", p.Name, i)
+			worstGreedy = max(worstGreedy, math.Abs(want-lps[i]))
+		}
+		greedy += len(got)
+	}
+	t.Logf("vs float64: max |Δ logit| on last-position top-20 %.2g, teacher-forced |Δ log p| %.2g, greedy |Δ log p| %.2g over %d equal greedy tokens",
+		worstLogit, worstLogprob, worstGreedy, greedy)
 }
 
 // TestFixtureInt8 measures what int8 tied embeddings cost against the
@@ -183,7 +188,13 @@ func TestFixtureInt8(t *testing.T) {
 // float64 references as the safetensors folders, on every tier; their
 // logits must also equal the folders' bit for bit except where llama-mini's
 // float32 rope_freqs round the llama3 divisors (6.6e-8 relative).
+//
+// The safetensors loads are checked on every tier by TestFixtureF32; the
+// GGUF loads on the tier in use, and against those loads' logits.
 func TestLlamaFixtureGGUF(t *testing.T) {
+	if testing.Short() {
+		t.Skip("skipping the Llama GGUF fixtures in -short mode")
+	}
 	for _, name := range []string{"llama-mini", "qwen2-mini"} {
 		t.Run(name, func(t *testing.T) {
 			path := convertedGGUF(t, name, "f32")
