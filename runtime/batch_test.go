@@ -135,7 +135,7 @@ func TestBatchLogitsMatchAlone(t *testing.T) {
 			check(t, newBatchTestModel(t, variants["gpt2"], 3), permutations(len(lengths)), 48)
 		})
 	})
-	for name, cfg := range variants {
+	for name, cfg := range testVariants() {
 		t.Run(name, func(t *testing.T) {
 			m := newBatchTestModel(t, cfg, 3)
 			check(t, m, [][]int{{3, 0, 2, 1}}, 48)

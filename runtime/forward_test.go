@@ -82,6 +82,22 @@ var variants = map[string]model.Config{
 	}),
 }
 
+// shortVariants are the variants the -short runs (the race detector, the
+// emulated tiers) prove every property on: one of each kind of choice.
+var shortVariants = []string{"gpt2", "post-norm", "rope-gptj", "llama-gqa2", "llama-gqa4-head-dim", "qwen2-bias", "llama3-rope", "mistral-window"}
+
+// testVariants is every variant, or shortVariants in -short mode.
+func testVariants() map[string]model.Config {
+	if !testing.Short() {
+		return variants
+	}
+	some := make(map[string]model.Config, len(shortVariants))
+	for _, name := range shortVariants {
+		some[name] = variants[name]
+	}
+	return some
+}
+
 func randomIDs(seed uint64, n, vocab int) []int {
 	rng := rand.New(rand.NewPCG(seed, 2))
 	ids := make([]int, n)
@@ -100,7 +116,7 @@ func newTestModel(t *testing.T, cfg model.Config, seed uint64) *Model {
 // the float64 reference recomputed from scratch over the whole sequence.
 func TestForwardMatchesReference(t *testing.T) {
 	forEachISA(t, func(t *testing.T) {
-		for name, cfg := range variants {
+		for name, cfg := range testVariants() {
 			m := newTestModel(t, cfg, 7)
 			ids := randomIDs(3, 30, m.cfg.VocabSize)
 			want := refLogits(m.cfg, weightsOf(t, m), ids)

@@ -83,7 +83,7 @@ func raggedBatchLogits(t *testing.T, m *Model) [][]float32 {
 // int8 weights, on every ISA tier.
 func TestThreadsChangeNothing(t *testing.T) {
 	forEachISA(t, func(t *testing.T) {
-		for name, vc := range variants {
+		for name, vc := range testVariants() {
 			for _, wt := range []Weights{F32Weights, Int8Weights} {
 				t.Run(fmt.Sprintf("%s/%s", name, wt), func(t *testing.T) {
 					cfg := threadsConfig(vc)

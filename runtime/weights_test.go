@@ -21,7 +21,7 @@ import (
 // quantized, each architecture's logits stay within the rounding of int8
 // weights and activations of the float64 reference.
 func TestInt8WeightsMatchF32(t *testing.T) {
-	for name, cfg := range variants {
+	for name, cfg := range testVariants() {
 		t.Run(name, func(t *testing.T) {
 			cfg.NInner = 128 // int8 rows are whole blocks of 32
 			w := randomWeights(cfg, 3)

@@ -133,11 +133,15 @@ func TestPreTokenizersMatchRegexp(t *testing.T) {
 		"$100 + 20% = <tag> ^ ~ | `code`", "def f(x):\n    return x**2\n",
 	}
 	r := rand.New(rand.NewPCG(13, 2024))
+	random := 2000
+	if testing.Short() {
+		random = 200 // the race run
+	}
 	for name, patterns := range referencePatterns() {
 		pre, err := newPreTokenizer(name)
 		require.NoError(t, err)
 		texts := append([]string(nil), curated...)
-		for range 2000 {
+		for range random {
 			texts = append(texts, randomText(r))
 		}
 		bad := 0
