@@ -17,6 +17,7 @@ import (
 // training script wrote from the same F16 weights. It runs without
 // ../shared, on every kernel tier.
 func TestDemoMatchesReference(t *testing.T) {
+	skipUnderRace(t)
 	raw, err := os.ReadFile(filepath.Join("..", "model", "demo", "reference.json"))
 	require.NoError(t, err)
 	// The same schema as the gpt2-mini fixture's, less the last-position

@@ -83,6 +83,7 @@ func loadNamedFixture(t *testing.T, name string, opts Options, path ...string) (
 // In -short mode (the race and emulated runs) only gpt2-mini runs: the
 // Llama fixtures cost minutes on the generic tier under the race detector.
 func TestFixtureF32(t *testing.T) {
+	skipUnderRace(t)
 	for _, name := range []string{"gpt2-mini", "llama-mini", "qwen2-mini"} {
 		t.Run(name, func(t *testing.T) {
 			if testing.Short() && name != "gpt2-mini" {
@@ -152,6 +153,7 @@ func checkFixture(t *testing.T, m *Model, ref *fixtureReference) {
 // target is ≤ 0.5%). A single 13-token prompt moves more, so its worst
 // delta is logged, not asserted.
 func TestFixtureInt8(t *testing.T) {
+	skipUnderRace(t)
 	m, ref := loadFixture(t, Int8Embeddings)
 	s, err := m.NewSession(SessionOptions{})
 	require.NoError(t, err)

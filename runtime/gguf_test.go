@@ -60,6 +60,7 @@ func fromWeights(t *testing.T, ck *model.Checkpoint, w *model.Weights) *Model {
 // with the safetensors weights rounded to F16 in Go, which it must equal
 // just as exactly; its distance from the F32 model is logged.
 func TestGGUFMatchesSafetensors(t *testing.T) {
+	skipUnderRace(t)
 	f32Path, f16Path := fixtureGGUF(t, "f32"), fixtureGGUF(t, "f16")
 	_, ref := loadFixture(t, F32Embeddings)
 	ck, err := model.LoadDir(fixtureDir)
@@ -106,6 +107,7 @@ func TestGGUFMatchesSafetensors(t *testing.T) {
 // goformer at 1.6e-2), ≤ 0.05 along the greedy paths (2.6e-2), and the same
 // greedy tokens.
 func TestGGUFQ8_0(t *testing.T) {
+	skipUnderRace(t)
 	path := fixtureGGUF(t, "q8_0")
 	_, ref := loadFixture(t, F32Embeddings)
 	m, err := Load(path, Options{Embeddings: F32Embeddings})

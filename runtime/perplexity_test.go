@@ -57,6 +57,7 @@ func refPerplexity(t *testing.T, m *Model, ids []int, n, stride, bos int) (ll []
 // with learned positions and on a RoPE one, against the float64 reference
 // of the same chunking, after every chunk.
 func TestPerplexityMatchesReference(t *testing.T) {
+	skipUnderRace(t)
 	forEachISA(t, func(t *testing.T) {
 		for _, name := range []string{"gpt2", "llama-gqa2"} {
 			m := newTestModel(t, variants[name], 11)

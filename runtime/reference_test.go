@@ -443,3 +443,14 @@ func randomFloats(seed uint64, n int) []float32 {
 	}
 	return v
 }
+
+// skipUnderRace skips a test of numerics against a reference (fixtures,
+// perplexity) in the race detector's run, which is there for the
+// concurrency of sessions, batches and the pool and would spend minutes on
+// them; the native and -short runs keep them.
+func skipUnderRace(t *testing.T) {
+	t.Helper()
+	if raceEnabled {
+		t.Skip("skipping a numerics test under the race detector")
+	}
+}

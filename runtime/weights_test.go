@@ -105,6 +105,7 @@ func windowedPerplexity(t *testing.T, m *Model, ids []int) float64 {
 // embeddings scores 2,000+ tokens of English within 1% of its perplexity
 // with everything in fp32.
 func TestInt8WeightsPerplexity(t *testing.T) {
+	skipUnderRace(t)
 	f32, err := LoadFS(demo.FS, Options{Weights: F32Weights, Embeddings: F32Embeddings})
 	require.NoError(t, err)
 	int8, err := LoadFS(demo.FS, Options{Weights: Int8Weights, Embeddings: Int8Embeddings})
