@@ -9,10 +9,15 @@ import (
 
 // BenchmarkContextShift measures one context shift of a full session at
 // the model's n_positions, keeping nothing pinned: the re-encoding of the
-// most recent half (128 tokens on the demo model, 512 on GPT-2 124M).
+// most recent half (128 tokens on the demo model, 512 on GPT-2 124M). RoPE
+// shapes slide instead of shifting, and are left out.
 func BenchmarkContextShift(b *testing.B) {
-	for i, m := range benchModels(b, Options{}) {
+	for i := range benchShapes {
+		if benchShapes[i].cfg.Arch.Positions == model.RoPE {
+			continue
+		}
 		b.Run(benchShapes[i].name, func(b *testing.B) {
+			m := benchModel(b, i, Options{})
 			s, err := m.NewSession(SessionOptions{ContextShift: true})
 			if err != nil {
 				b.Fatal(err)

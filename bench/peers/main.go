@@ -3,9 +3,12 @@
 //
 //	go run ./bench/peers [-threads 1,2] [-reps 5] [-rounds 2] [-scratch DIR] MODEL_DIR...
 //
-// For each Hugging Face GPT-2 folder it writes F32 and Q8_0 GGUF files with
-// ../shared/peers/gguf_convert.py, then, for each thread count and round,
-// runs llamacpp_bench.mjs (node-llama-cpp 3.21.1) and `goformer bench`
+// For each Hugging Face folder it writes F32 and Q8_0 GGUF files with the
+// project's converter for its config.json's model_type (../shared/peers:
+// gguf_convert.py for gpt2, llama_gguf_convert.py for llama, qwen2 and
+// mistral, the last written as llama.cpp's llama architecture, as its own
+// converter does), then, for each thread count and round, runs
+// llamacpp_bench.mjs (node-llama-cpp 3.21.1) and `goformer bench`
 // alternately, the peer first in odd rounds and goformer first in even
 // ones:
 //
@@ -14,8 +17,9 @@
 //   - int8: llama.cpp on the Q8_0 GGUF against goformer --weights int8 on
 //     the F32 file (the same Q8_0 quantization, done at load).
 //
-// pp is min(512, n_positions−1) prompt tokens and tg min(128,
-// n_positions−1) decode steps, as llama-bench's pp512 and tg128. A cell is
+// pp is min(512, context−1) prompt tokens and tg min(128, context−1) decode
+// steps, as llama-bench's pp512 and tg128, where the context is GPT-2's
+// n_positions or the Llama family's max_position_embeddings. A cell is
 // the median over the rounds of each run's median tokens/s. The peer tools
 // are copied into -scratch (../shared is read-only); node-llama-cpp is
 // found in -scratch/node_modules, else in $NODE_LLAMA_CPP_MODULES.
@@ -77,6 +81,19 @@ func fatal(err error) {
 	os.Exit(1)
 }
 
+// llamaConverter is llama_gguf_convert.py's place in the scratch folder:
+// it imports gguf_llama_family.py from ../fixtures/tools beside itself, so
+// the two keep the layout they have in the shared folder.
+var llamaConverter = filepath.Join("peers", "llama_gguf_convert.py")
+
+// peerTools are the files setup copies: scratch path -> shared path.
+var peerTools = map[string]string{
+	"gguf_convert.py":    "peers/gguf_convert.py",
+	"llamacpp_bench.mjs": "peers/llamacpp_bench.mjs",
+	llamaConverter:       "peers/llama_gguf_convert.py",
+	filepath.Join("fixtures", "tools", "gguf_llama_family.py"): "fixtures/tools/gguf_llama_family.py",
+}
+
 // peers are the tools of one run.
 type peers struct {
 	scratch, python, node, goformer string
@@ -94,12 +111,15 @@ func setup(scratch, shared string) (*peers, error) {
 	if err := os.MkdirAll(scratch, 0o755); err != nil {
 		return nil, err
 	}
-	for _, f := range []string{"gguf_convert.py", "llamacpp_bench.mjs"} {
-		b, err := os.ReadFile(filepath.Join(shared, "peers", f))
+	for dst, src := range peerTools {
+		b, err := os.ReadFile(filepath.Join(shared, src))
 		if err != nil {
 			return nil, fmt.Errorf("the peer tools are not here (-shared): %w", err)
 		}
-		if err := os.WriteFile(filepath.Join(scratch, f), b, 0o644); err != nil {
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(scratch, dst)), 0o755); err != nil {
+			return nil, err
+		}
+		if err := os.WriteFile(filepath.Join(scratch, dst), b, 0o644); err != nil {
 			return nil, err
 		}
 	}
@@ -133,29 +153,33 @@ type row struct {
 	llamaPP, llamaTG []rate
 	goPP, goTG       []rate
 	goErr            string
+	goRuns           string // what goformer's matrices ran as, from its --json
 }
 
 // compare converts dir to GGUF and measures both weight types at every
 // thread count.
 func (p *peers) compare(dir string, threads []int, reps, rounds int) ([]row, error) {
-	var cfg struct {
-		NPositions int `json:"n_positions"`
-	}
-	raw, err := os.ReadFile(filepath.Join(dir, "config.json"))
+	cfg, err := readConfig(dir)
 	if err != nil {
 		return nil, err
 	}
-	if err := json.Unmarshal(raw, &cfg); err != nil {
-		return nil, fmt.Errorf("%s/config.json: %w", dir, err)
-	}
-	pp, tg := min(512, cfg.NPositions-1), min(128, cfg.NPositions-1)
+	pp, tg := cfg.pp(), cfg.tg()
 	name := filepath.Base(filepath.Clean(dir))
+	fmt.Printf("%s: %s, context %d (pp%d, tg%d), %d layers, %d heads, %d kv heads of %d: fp32 KV cache %d bytes per token\n",
+		name, cfg.ModelType, cfg.Context, pp, tg, cfg.NLayer, cfg.NHead, cfg.NKVHead, cfg.HeadDim, cfg.kvBytesPerToken())
+	src := dir
+	if cfg.ModelType == "mistral" {
+		if src, err = asLlama(dir, p.scratch); err != nil {
+			return nil, fmt.Errorf("%s: writing its config as llama's: %w", dir, err)
+		}
+	}
 	gguf := map[string]string{}
 	for _, typ := range []string{"f32", "q8_0"} {
 		out := filepath.Join(p.scratch, name+"-"+typ+".gguf")
 		fmt.Printf("converting %s to %s\n", dir, out)
-		if b, err := exec.Command(p.python, filepath.Join(p.scratch, "gguf_convert.py"), dir, "--type", typ, "-o", out).CombinedOutput(); err != nil {
-			return nil, fmt.Errorf("gguf_convert.py %s --type %s: %v\n%s", dir, typ, err, b)
+		conv := cfg.converter()
+		if b, err := exec.Command(p.python, filepath.Join(p.scratch, conv), src, "--type", typ, "-o", out).CombinedOutput(); err != nil {
+			return nil, fmt.Errorf("%s %s --type %s: %v\n%s", filepath.Base(conv), dir, typ, err, b)
 		}
 		gguf[typ] = out
 	}
@@ -175,13 +199,13 @@ func (p *peers) compare(dir string, threads []int, reps, rounds int) ([]row, err
 						fmt.Printf("%s %s t=%d round %d: llama.cpp pp %.1f tg %.1f\n", name, w.name, t, round+1, lp.median, lt.median)
 						continue
 					}
-					gp, gt, err := p.goformerBench(gguf["f32"], w.name, t, pp, tg, reps)
+					gp, gt, runs, err := p.goformerBench(gguf["f32"], w.name, t, pp, tg, reps)
 					if err != nil {
 						r.goErr = err.Error()
 						fmt.Printf("%s %s t=%d round %d: goformer: %v\n", name, w.name, t, round+1, err)
 						continue
 					}
-					r.goPP, r.goTG = append(r.goPP, gp), append(r.goTG, gt)
+					r.goPP, r.goTG, r.goRuns = append(r.goPP, gp), append(r.goTG, gt), runs
 					fmt.Printf("%s %s t=%d round %d: goformer  pp %.1f tg %.1f\n", name, w.name, t, round+1, gp.median, gt.median)
 				}
 			}
@@ -214,27 +238,36 @@ func (p *peers) llama(gguf string, threads, pp, tg, reps int) (rate, rate, error
 		rate{r.TG.TokensPerS.Median, r.TG.TokensPerS.Min, r.TG.TokensPerS.Max}, nil
 }
 
-func (p *peers) goformerBench(gguf, weights string, threads, pp, tg, reps int) (rate, rate, error) {
+// goformerBench runs goformer bench --json and returns its pp and tg rates
+// and what its matrices ran as ("layers f32, token table int8").
+func (p *peers) goformerBench(gguf, weights string, threads, pp, tg, reps int) (rate, rate, string, error) {
 	cmd := exec.Command(p.goformer, "bench", "-m", gguf, "--weights", weights, "--threads", strconv.Itoa(threads),
 		"--prompt-tokens", strconv.Itoa(pp), "--gen", strconv.Itoa(tg), "--reps", strconv.Itoa(reps), "--json")
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
-		return rate{}, rate{}, fmt.Errorf("%s", strings.TrimSpace(stderr.String()))
+		return rate{}, rate{}, "", fmt.Errorf("%s", strings.TrimSpace(stderr.String()))
 	}
 	var res struct {
-		PP    float64 `json:"pp_tokens_per_s"`
-		TG    float64 `json:"tg_tokens_per_s"`
-		PPMin float64 `json:"pp_min"`
-		PPMax float64 `json:"pp_max"`
-		TGMin float64 `json:"tg_min"`
-		TGMax float64 `json:"tg_max"`
+		PP         float64 `json:"pp_tokens_per_s"`
+		TG         float64 `json:"tg_tokens_per_s"`
+		PPMin      float64 `json:"pp_min"`
+		PPMax      float64 `json:"pp_max"`
+		TGMin      float64 `json:"tg_min"`
+		TGMax      float64 `json:"tg_max"`
+		Layers     string  `json:"layers"`
+		TokenTable string  `json:"token_table"`
+		Output     string  `json:"output"`
 	}
 	if err := json.Unmarshal(out, &res); err != nil {
-		return rate{}, rate{}, fmt.Errorf("goformer bench --json: %v: %s", err, out)
+		return rate{}, rate{}, "", fmt.Errorf("goformer bench --json: %v: %s", err, out)
 	}
-	return rate{res.PP, res.PPMin, res.PPMax}, rate{res.TG, res.TGMin, res.TGMax}, nil
+	runs := fmt.Sprintf("layers %s, token table %s", res.Layers, res.TokenTable)
+	if res.Output != "tied" {
+		runs += ", output " + res.Output
+	}
+	return rate{res.PP, res.PPMin, res.PPMax}, rate{res.TG, res.TGMin, res.TGMax}, runs, nil
 }
 
 // medianOf is the median of the runs' medians, with the slowest and
@@ -261,9 +294,12 @@ func printTable(rows []row) {
 	fmt.Println("| model | weights (llama.cpp / goformer) | threads | llama.cpp pp | goformer pp | pp ratio | llama.cpp tg | goformer tg | tg ratio |")
 	fmt.Println("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
 	for _, r := range rows {
-		w := "F32 / default (int8 tied embeddings, f32 layers)"
+		w := "F32 / default"
 		if r.weights == "int8" {
 			w = "Q8_0 / --weights int8"
+		}
+		if r.goRuns != "" {
+			w += " (" + r.goRuns + ")"
 		}
 		lp, _ := medianOf(r.llamaPP)
 		lt, _ := medianOf(r.llamaTG)

@@ -7,10 +7,19 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
+	"maps"
+	"os"
+	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/goformer/goformer/kernels"
+	"github.com/goformer/goformer/model"
+	"github.com/goformer/goformer/model/demo"
+	"github.com/goformer/goformer/model/gguf"
+	"github.com/goformer/goformer/model/safetensors"
 	"github.com/goformer/goformer/runtime"
 )
 
@@ -32,6 +41,33 @@ type benchResult struct {
 	Reps         int     `json:"reps"`
 	Weights      string  `json:"weights"`
 	Embeddings   string  `json:"embeddings"`
+	benchModel
+}
+
+// benchModel is what a bench ran: the model's shape, the tensor types its
+// file stores, and the types its matrices run as.
+type benchModel struct {
+	ModelType string `json:"model_type"`
+	NLayer    int    `json:"n_layer"`
+	NEmbd     int    `json:"n_embd"`
+	NHead     int    `json:"n_head"`
+	NKVHead   int    `json:"n_kv_head"`
+	HeadDim   int    `json:"head_dim"`
+	NInner    int    `json:"n_inner"`
+	Vocab     int    `json:"vocab"`
+	Tied      bool   `json:"tied"`
+	// KVBytesPerToken is what one position adds to the fp32 KV cache:
+	// 2·n_layer·n_kv_head·head_dim·4.
+	KVBytesPerToken int `json:"kv_bytes_per_token"`
+	// FileTypes counts the checkpoint's tensors by stored type ("F32",
+	// "BF16", "Q8_0", ...).
+	FileTypes map[string]int `json:"file_tensor_types"`
+	// Layers, TokenTable and Output are what the layers' matrices, the
+	// token embedding table and an untied output projection run as: "f32"
+	// or "int8" (Output is "tied" for a tied model).
+	Layers     string `json:"layers"`
+	TokenTable string `json:"token_table"`
+	Output     string `json:"output"`
 }
 
 // runBench measures prefill (pp) and decode (tg) speed the way llama-bench
@@ -105,7 +141,7 @@ func runBench(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 
 	res := benchResult{
 		Threads: mf.threadCount(), ISA: kernels.ISA(), PromptTokens: *pp, GenTokens: *gen, Reps: *reps,
-		Weights: mf.weights, Embeddings: mf.embeddings,
+		Weights: mf.weights, Embeddings: mf.embeddings, benchModel: describeModel(m.Config(), mf),
 	}
 	if *pp > 0 {
 		med, lo, hi, err := measure(*reps, *pp, func() error {
@@ -147,6 +183,7 @@ func runBench(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 	} else {
 		fmt.Fprintf(w, "model %s  weights %s  embeddings %s  threads %d  isa %s  reps %d\n",
 			mf.name(), res.Weights, res.Embeddings, res.Threads, res.ISA, res.Reps)
+		fmt.Fprintln(w, res.benchModel)
 		if *pp > 0 {
 			fmt.Fprintf(w, "pp%-4d %10.1f tokens/s  [%.1f – %.1f]\n", *pp, res.PPTokensPerS, res.PPMin, res.PPMax)
 		}
@@ -190,4 +227,121 @@ func tokenStream(seed uint32, n int) func() int {
 		s ^= s << 5
 		return int(s % uint32(n))
 	}
+}
+
+// describeModel is what bench says about the model it runs: cfg's shape,
+// the tensor types of its file, and the types its matrices run as by
+// Load's rules: a Q8_0 matrix of the file runs as int8 whatever the flags
+// say; otherwise --weights decides for the layers and an untied output and
+// --embeddings for the token table, except that a table whose rows do not
+// split into blocks of 32 stays f32.
+func describeModel(cfg model.Config, mf modelFlags) benchModel {
+	d := benchModel{
+		ModelType: cfg.ModelType, NLayer: cfg.NLayer, NEmbd: cfg.NEmbd, NHead: cfg.NHead,
+		NKVHead: cfg.KVHeads(), HeadDim: cfg.HeadDim(), NInner: cfg.NInner, Vocab: cfg.VocabSize,
+		Tied: cfg.Arch.TiedEmbeddings, KVBytesPerToken: 2 * cfg.NLayer * cfg.KVDim() * 4,
+	}
+	st := storedTypes(mf.path)
+	d.FileTypes = st.types
+	blocks := cfg.NEmbd%kernels.Q8Block == 0
+	d.Layers = mf.weights
+	if st.layerQ8 {
+		d.Layers = "int8"
+	}
+	d.TokenTable = "f32"
+	if st.tokenQ8 || (mf.embeddings == "int8" && blocks) {
+		d.TokenTable = "int8"
+	}
+	switch {
+	case d.Tied:
+		d.Output = "tied"
+	case st.outputQ8 || (mf.weights == "int8" && blocks):
+		d.Output = "int8"
+	default:
+		d.Output = "f32"
+	}
+	return d
+}
+
+// String is the header's line about the model, e.g.
+//
+//	llama  30 layers  d 576  9 heads  3 kv heads  head dim 64  d_ff 1536  vocab 50257  tied  file F32 ×272  runs layers f32, token table int8
+func (d benchModel) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s  %d layers  d %d  %d heads  %d kv heads  head dim %d  d_ff %d  vocab %d",
+		d.ModelType, d.NLayer, d.NEmbd, d.NHead, d.NKVHead, d.HeadDim, d.NInner, d.Vocab)
+	if d.Tied {
+		b.WriteString("  tied")
+	}
+	if len(d.FileTypes) > 0 {
+		b.WriteString("  file")
+		for _, t := range slices.Sorted(maps.Keys(d.FileTypes)) {
+			fmt.Fprintf(&b, " %s ×%d", t, d.FileTypes[t])
+		}
+	}
+	fmt.Fprintf(&b, "  runs layers %s, token table %s", d.Layers, d.TokenTable)
+	if !d.Tied {
+		fmt.Fprintf(&b, ", output %s", d.Output)
+	}
+	return b.String()
+}
+
+// storedTensors are the stored types of a checkpoint's tensors.
+type storedTensors struct {
+	types                      map[string]int // tensors per type
+	layerQ8, tokenQ8, outputQ8 bool           // a GGUF's layer matrices, token_embd, output
+}
+
+// storedTypes reads the tensor types of the checkpoint at path ("" is the
+// demo model): a GGUF file's header, or the safetensors headers of a
+// folder. What it cannot read it leaves out: the model has loaded, so this
+// only describes it.
+func storedTypes(path string) storedTensors {
+	st := storedTensors{types: map[string]int{}}
+	count := func(f *safetensors.File) {
+		for _, t := range f.Tensors() {
+			st.types[string(t.DType)]++
+		}
+	}
+	switch info, err := os.Stat(path); {
+	case path == "":
+		if b, err := fs.ReadFile(demo.FS, model.SafetensorsFile); err == nil {
+			if f, err := safetensors.Parse(b); err == nil {
+				count(f)
+			}
+		}
+	case err == nil && info.IsDir():
+		files := []string{model.SafetensorsFile}
+		if b, err := os.ReadFile(filepath.Join(path, safetensors.IndexFile)); err == nil {
+			if ix, err := safetensors.ParseIndex(b); err == nil {
+				files = ix.Shards()
+			}
+		}
+		for _, name := range files {
+			if f, err := safetensors.Open(filepath.Join(path, name)); err == nil {
+				count(f)
+				f.Close()
+			}
+		}
+	case err == nil:
+		f, err := gguf.Open(path)
+		if err != nil {
+			break
+		}
+		defer f.Close()
+		for _, t := range f.Tensors {
+			typ := t.Type.String()
+			st.types[typ]++
+			q8 := t.Type == gguf.Q8_0
+			switch {
+			case t.Name == "token_embd.weight":
+				st.tokenQ8 = q8
+			case t.Name == "output.weight":
+				st.outputQ8 = q8
+			case strings.HasPrefix(t.Name, "blk.") && len(t.Dims) == 2:
+				st.layerQ8 = st.layerQ8 || q8
+			}
+		}
+	}
+	return st
 }

@@ -2,6 +2,9 @@ package main
 
 import (
 	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -61,8 +64,87 @@ func TestBenchText(t *testing.T) {
 	code, out, errOut := runCLI("", "bench", "--prompt-tokens", "0", "--gen", "3", "--reps", "1", "--threads", "1")
 	require.Equal(t, 0, code, errOut)
 	assert.Contains(t, out, "model demo  weights f32  embeddings int8  threads 1")
+	assert.Contains(t, out, "\ngpt2  3 layers  d 128  4 heads  4 kv heads  head dim 32  d_ff 512  vocab 50257  tied  file F16 ×40  runs layers f32, token table int8\n")
 	assert.Contains(t, out, "tg3 ")
 	assert.NotContains(t, out, "pp")
+}
+
+// TestBenchLlamaFamily: the Llama-family fixtures bench at llama-bench's
+// pp512 and tg128 capped at their positions, and the header and --json
+// name the shape, the file's tensor types and what the matrices run as.
+func TestBenchLlamaFamily(t *testing.T) {
+	for _, c := range []struct {
+		fixture, weights string
+		want             benchModel
+		pp               int
+	}{
+		{"llama-mini", "f32", benchModel{ModelType: "llama", NLayer: 3, NEmbd: 256, NHead: 8, NKVHead: 2, HeadDim: 32, NInner: 768, Vocab: 50259,
+			KVBytesPerToken: 2 * 3 * 2 * 32 * 4, FileTypes: map[string]int{"BF16": 30}, Layers: "f32", TokenTable: "int8", Output: "f32"}, 512},
+		{"llama-mini", "int8", benchModel{ModelType: "llama", NLayer: 3, NEmbd: 256, NHead: 8, NKVHead: 2, HeadDim: 32, NInner: 768, Vocab: 50259,
+			KVBytesPerToken: 2 * 3 * 2 * 32 * 4, FileTypes: map[string]int{"BF16": 30}, Layers: "int8", TokenTable: "int8", Output: "int8"}, 512},
+		{"qwen2-mini", "f32", benchModel{ModelType: "qwen2", NLayer: 2, NEmbd: 128, NHead: 4, NKVHead: 2, HeadDim: 32, NInner: 384, Vocab: 50257, Tied: true,
+			KVBytesPerToken: 2 * 2 * 2 * 32 * 4, FileTypes: map[string]int{"F32": 26}, Layers: "f32", TokenTable: "int8", Output: "tied"}, 256},
+	} {
+		dir := filepath.Join(filepath.Dir(fixtureDir), c.fixture)
+		if _, err := os.Stat(dir); err != nil {
+			t.Skipf("skipping: the %s fixture is not at %s", c.fixture, dir)
+		}
+		code, out, errOut := runCLI("", "bench", "-m", dir, "--weights", c.weights, "--reps", "1", "--json")
+		require.Equal(t, 0, code, errOut)
+		var res benchResult
+		require.NoError(t, json.Unmarshal([]byte(out), &res))
+		assert.Equal(t, c.want, res.benchModel, c.fixture)
+		assert.Equal(t, c.pp, res.PromptTokens, c.fixture)
+		assert.Equal(t, 128, res.GenTokens, c.fixture)
+		assert.Greater(t, res.TGTokensPerS, 0.0, c.fixture)
+
+		code, out, errOut = runCLI("", "bench", "-m", dir, "--weights", c.weights, "--reps", "1", "--prompt-tokens", "4", "--gen", "2")
+		require.Equal(t, 0, code, errOut)
+		assert.Contains(t, out, c.want.String()+"\n", c.fixture)
+	}
+	assert.Equal(t, "llama  3 layers  d 256  8 heads  2 kv heads  head dim 32  d_ff 768  vocab 50259  file BF16 ×30  runs layers int8, token table int8, output int8",
+		benchModel{ModelType: "llama", NLayer: 3, NEmbd: 256, NHead: 8, NKVHead: 2, HeadDim: 32, NInner: 768, Vocab: 50259,
+			FileTypes: map[string]int{"BF16": 30}, Layers: "int8", TokenTable: "int8", Output: "int8"}.String())
+}
+
+// TestBenchQ8GGUF: a Q8_0 GGUF's matrices run as int8 whatever --weights
+// and --embeddings say. The file is qwen2-mini converted by the project's
+// llama_gguf_convert.py (../shared/peers).
+func TestBenchQ8GGUF(t *testing.T) {
+	shared := filepath.Dir(filepath.Dir(fixtureDir))
+	convert := filepath.Join(shared, "peers", "llama_gguf_convert.py")
+	fixture := filepath.Join(shared, "fixtures", "qwen2-mini")
+	for _, p := range []string{convert, fixture} {
+		if _, err := os.Stat(p); err != nil {
+			t.Skipf("skipping: %s is absent", p)
+		}
+	}
+	py := ""
+	for _, p := range []string{"python3", "/usr/bin/python3"} {
+		if exec.Command(p, "-c", "import numpy").Run() == nil {
+			py = p
+			break
+		}
+	}
+	if py == "" {
+		t.Skip("skipping: no python3 with numpy to run llama_gguf_convert.py")
+	}
+	path := filepath.Join(t.TempDir(), "qwen2-mini-q8_0.gguf")
+	cmd := exec.Command(py, convert, fixture, "--type", "q8_0", "-o", path)
+	cmd.Env = append(os.Environ(), "PYTHONDONTWRITEBYTECODE=1") // ../shared is read-only
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	code, stdout, errOut := runCLI("", "bench", "-m", path, "--weights", "f32", "--embeddings", "f32", "--reps", "1", "--prompt-tokens", "4", "--gen", "2", "--json")
+	require.Equal(t, 0, code, errOut)
+	var res benchResult
+	require.NoError(t, json.Unmarshal([]byte(stdout), &res))
+	assert.Equal(t, "qwen2", res.ModelType)
+	// 2 layers × 7 matrices and the token embedding are Q8_0; the norms and
+	// q/k/v biases stay F32.
+	assert.Equal(t, map[string]int{"Q8_0": 15, "F32": 11}, res.FileTypes)
+	assert.Equal(t, "int8", res.Layers)
+	assert.Equal(t, "int8", res.TokenTable)
+	assert.Equal(t, "tied", res.Output)
 }
 
 // TestBenchBadFlags: one line on standard error, exit status 2.
