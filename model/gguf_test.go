@@ -148,24 +148,6 @@ func TestLoadGGUFUntied(t *testing.T) {
 }
 
 func TestLoadGGUFErrors(t *testing.T) {
-	setKV := func(key string, typ uint32, v any) func(*gt.File) {
-		return func(f *gt.File) {
-			for i := range f.KVs {
-				if f.KVs[i].Key == key {
-					f.KVs[i].Type, f.KVs[i].Value = typ, v
-				}
-			}
-		}
-	}
-	setTensor := func(name string, mod func(*gt.Tensor)) func(*gt.File) {
-		return func(f *gt.File) {
-			for i := range f.Tensors {
-				if f.Tensors[i].Name == name {
-					mod(&f.Tensors[i])
-				}
-			}
-		}
-	}
 	cases := []struct {
 		name   string
 		mod    func(*gt.File)
@@ -227,4 +209,28 @@ func TestLoadGGUFNotAFile(t *testing.T) {
 	require.NoError(t, os.WriteFile(path, []byte("GGUF\x03\x00\x00\x00"+strings.Repeat("\x00", 16)), 0o644))
 	_, err = Load(path)
 	assert.ErrorContains(t, err, `"general.architecture"`)
+}
+
+// setKV sets (or adds) a metadata entry of a GGUF file a test builds.
+func setKV(key string, typ uint32, v any) func(*gt.File) {
+	return func(f *gt.File) {
+		for i := range f.KVs {
+			if f.KVs[i].Key == key {
+				f.KVs[i].Type, f.KVs[i].Value = typ, v
+				return
+			}
+		}
+		f.KVs = append(f.KVs, gt.KV{Key: key, Type: typ, Value: v})
+	}
+}
+
+// setTensor changes the named tensor of a GGUF file a test builds.
+func setTensor(name string, mod func(*gt.Tensor)) func(*gt.File) {
+	return func(f *gt.File) {
+		for i := range f.Tensors {
+			if f.Tensors[i].Name == name {
+				mod(&f.Tensors[i])
+			}
+		}
+	}
 }

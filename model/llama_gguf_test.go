@@ -105,26 +105,6 @@ func TestLoadLlamaGGUFUnpermutes(t *testing.T) {
 }
 
 func TestLoadLlamaGGUFErrors(t *testing.T) {
-	setKV := func(key string, typ uint32, v any) func(*gt.File) {
-		return func(f *gt.File) {
-			for i := range f.KVs {
-				if f.KVs[i].Key == key {
-					f.KVs[i].Type, f.KVs[i].Value = typ, v
-					return
-				}
-			}
-			f.KVs = append(f.KVs, gt.KV{Key: key, Type: typ, Value: v})
-		}
-	}
-	setTensor := func(name string, mod func(*gt.Tensor)) func(*gt.File) {
-		return func(f *gt.File) {
-			for i := range f.Tensors {
-				if f.Tensors[i].Name == name {
-					mod(&f.Tensors[i])
-				}
-			}
-		}
-	}
 	for _, c := range []struct {
 		name   string
 		mod    func(*gt.File)
