@@ -546,3 +546,165 @@ AxpyRows6AVX512Step:
 	VMOVUPS      Z23, K4, 192(R10)(BX*2)
 	VZEROUPPER
 	RET
+
+// func AxpyRows1AVX2(c []float32, ldc int, a []float32, lda int, b []float32, ldb int, k int, mask uint64)
+// Requires: AVX, FMA3, MMX+
+TEXT ·AxpyRows1AVX2(SB), NOSPLIT, $0-112
+	MOVQ    c_base+0(FP), AX
+	MOVQ    a_base+32(FP), CX
+	MOVQ    b_base+64(FP), DX
+	MOVQ    ldc+24(FP), BX
+	MOVQ    lda+56(FP), SI
+	MOVQ    ldb+88(FP), DI
+	MOVQ    k+96(FP), R8
+	SHLQ    $0x02, BX
+	SHLQ    $0x02, SI
+	SHLQ    $0x02, DI
+	VMOVUPS (AX), Y0
+	VMOVUPS 32(AX), Y1
+	VMOVUPS 64(AX), Y2
+	VMOVUPS 96(AX), Y3
+	MOVQ    DI, BX
+	SHLQ    $0x03, BX
+
+AxpyRows1AVX2Step:
+	PREFETCHT0   (DX)(BX*1)
+	PREFETCHT0   64(DX)(BX*1)
+	PREFETCHT0   128(DX)
+	PREFETCHT0   192(DX)
+	VBROADCASTSS (CX), Y4
+	VFMADD231PS  (DX), Y4, Y0
+	VFMADD231PS  32(DX), Y4, Y1
+	VFMADD231PS  64(DX), Y4, Y2
+	VFMADD231PS  96(DX), Y4, Y3
+	ADDQ         $0x04, CX
+	ADDQ         DI, DX
+	DECQ         R8
+	JNZ          AxpyRows1AVX2Step
+	VMOVUPS      Y0, (AX)
+	VMOVUPS      Y1, 32(AX)
+	VMOVUPS      Y2, 64(AX)
+	VMOVUPS      Y3, 96(AX)
+	VZEROUPPER
+	RET
+
+// func AxpyRows2AVX2(c []float32, ldc int, a []float32, lda int, b []float32, ldb int, k int, mask uint64)
+// Requires: AVX, FMA3, MMX+
+TEXT ·AxpyRows2AVX2(SB), NOSPLIT, $0-112
+	MOVQ    c_base+0(FP), AX
+	MOVQ    a_base+32(FP), CX
+	MOVQ    b_base+64(FP), DX
+	MOVQ    ldc+24(FP), BX
+	MOVQ    lda+56(FP), SI
+	MOVQ    ldb+88(FP), DI
+	MOVQ    k+96(FP), R8
+	SHLQ    $0x02, BX
+	SHLQ    $0x02, SI
+	SHLQ    $0x02, DI
+	VMOVUPS (AX), Y0
+	VMOVUPS 32(AX), Y1
+	VMOVUPS 64(AX), Y2
+	VMOVUPS 96(AX), Y3
+	VMOVUPS (AX)(BX*1), Y4
+	VMOVUPS 32(AX)(BX*1), Y5
+	VMOVUPS 64(AX)(BX*1), Y6
+	VMOVUPS 96(AX)(BX*1), Y7
+	MOVQ    DI, R9
+	SHLQ    $0x03, R9
+
+AxpyRows2AVX2Step:
+	PREFETCHT0   (DX)(R9*1)
+	PREFETCHT0   64(DX)(R9*1)
+	PREFETCHT0   128(DX)
+	PREFETCHT0   192(DX)
+	VBROADCASTSS (CX), Y8
+	VFMADD231PS  (DX), Y8, Y0
+	VFMADD231PS  32(DX), Y8, Y1
+	VFMADD231PS  64(DX), Y8, Y2
+	VFMADD231PS  96(DX), Y8, Y3
+	VBROADCASTSS (CX)(SI*1), Y8
+	VFMADD231PS  (DX), Y8, Y4
+	VFMADD231PS  32(DX), Y8, Y5
+	VFMADD231PS  64(DX), Y8, Y6
+	VFMADD231PS  96(DX), Y8, Y7
+	ADDQ         $0x04, CX
+	ADDQ         DI, DX
+	DECQ         R8
+	JNZ          AxpyRows2AVX2Step
+	VMOVUPS      Y0, (AX)
+	VMOVUPS      Y1, 32(AX)
+	VMOVUPS      Y2, 64(AX)
+	VMOVUPS      Y3, 96(AX)
+	VMOVUPS      Y4, (AX)(BX*1)
+	VMOVUPS      Y5, 32(AX)(BX*1)
+	VMOVUPS      Y6, 64(AX)(BX*1)
+	VMOVUPS      Y7, 96(AX)(BX*1)
+	VZEROUPPER
+	RET
+
+// func AxpyRows3AVX2(c []float32, ldc int, a []float32, lda int, b []float32, ldb int, k int, mask uint64)
+// Requires: AVX, FMA3, MMX+
+TEXT ·AxpyRows3AVX2(SB), NOSPLIT, $0-112
+	MOVQ    c_base+0(FP), AX
+	MOVQ    a_base+32(FP), CX
+	MOVQ    b_base+64(FP), DX
+	MOVQ    ldc+24(FP), BX
+	MOVQ    lda+56(FP), SI
+	MOVQ    ldb+88(FP), DI
+	MOVQ    k+96(FP), R8
+	SHLQ    $0x02, BX
+	SHLQ    $0x02, SI
+	SHLQ    $0x02, DI
+	VMOVUPS (AX), Y0
+	VMOVUPS 32(AX), Y1
+	VMOVUPS 64(AX), Y2
+	VMOVUPS 96(AX), Y3
+	VMOVUPS (AX)(BX*1), Y4
+	VMOVUPS 32(AX)(BX*1), Y5
+	VMOVUPS 64(AX)(BX*1), Y6
+	VMOVUPS 96(AX)(BX*1), Y7
+	VMOVUPS (AX)(BX*2), Y8
+	VMOVUPS 32(AX)(BX*2), Y9
+	VMOVUPS 64(AX)(BX*2), Y10
+	VMOVUPS 96(AX)(BX*2), Y11
+	MOVQ    DI, R9
+	SHLQ    $0x03, R9
+
+AxpyRows3AVX2Step:
+	PREFETCHT0   (DX)(R9*1)
+	PREFETCHT0   64(DX)(R9*1)
+	PREFETCHT0   128(DX)
+	PREFETCHT0   192(DX)
+	VBROADCASTSS (CX), Y12
+	VFMADD231PS  (DX), Y12, Y0
+	VFMADD231PS  32(DX), Y12, Y1
+	VFMADD231PS  64(DX), Y12, Y2
+	VFMADD231PS  96(DX), Y12, Y3
+	VBROADCASTSS (CX)(SI*1), Y12
+	VFMADD231PS  (DX), Y12, Y4
+	VFMADD231PS  32(DX), Y12, Y5
+	VFMADD231PS  64(DX), Y12, Y6
+	VFMADD231PS  96(DX), Y12, Y7
+	VBROADCASTSS (CX)(SI*2), Y12
+	VFMADD231PS  (DX), Y12, Y8
+	VFMADD231PS  32(DX), Y12, Y9
+	VFMADD231PS  64(DX), Y12, Y10
+	VFMADD231PS  96(DX), Y12, Y11
+	ADDQ         $0x04, CX
+	ADDQ         DI, DX
+	DECQ         R8
+	JNZ          AxpyRows3AVX2Step
+	VMOVUPS      Y0, (AX)
+	VMOVUPS      Y1, 32(AX)
+	VMOVUPS      Y2, 64(AX)
+	VMOVUPS      Y3, 96(AX)
+	VMOVUPS      Y4, (AX)(BX*1)
+	VMOVUPS      Y5, 32(AX)(BX*1)
+	VMOVUPS      Y6, 64(AX)(BX*1)
+	VMOVUPS      Y7, 96(AX)(BX*1)
+	VMOVUPS      Y8, (AX)(BX*2)
+	VMOVUPS      Y9, 32(AX)(BX*2)
+	VMOVUPS      Y10, 64(AX)(BX*2)
+	VMOVUPS      Y11, 96(AX)(BX*2)
+	VZEROUPPER
+	RET

@@ -111,3 +111,54 @@ func AxpyRows5AVX512(c []float32, ldc int, a []float32, lda int, b []float32, ld
 //
 //go:noescape
 func AxpyRows6AVX512(c []float32, ldc int, a []float32, lda int, b []float32, ldb int, k int, mask uint64)
+
+// AxpyRows1AVX2 adds A·B to 1 rows of C and 32 columns (kernels.AxpyRows):
+//
+//	for i := 0; i < 1; i++ {
+//		for p := 0; p < k; p++ {
+//			for j := 0; j < 32; j++ {
+//				c[i*ldc+j] = fma(a[i*lda+p], b[p*ldb+j], c[i*ldc+j])
+//			}
+//		}
+//	}
+//
+// one rounding per multiply-add, in order of p. mask is unused (the
+// AVX-512 tiles' signature). Strides are in elements; k ≥ 1. It needs
+// AVX2 and FMA.
+//
+//go:noescape
+func AxpyRows1AVX2(c []float32, ldc int, a []float32, lda int, b []float32, ldb int, k int, mask uint64)
+
+// AxpyRows2AVX2 adds A·B to 2 rows of C and 32 columns (kernels.AxpyRows):
+//
+//	for i := 0; i < 2; i++ {
+//		for p := 0; p < k; p++ {
+//			for j := 0; j < 32; j++ {
+//				c[i*ldc+j] = fma(a[i*lda+p], b[p*ldb+j], c[i*ldc+j])
+//			}
+//		}
+//	}
+//
+// one rounding per multiply-add, in order of p. mask is unused (the
+// AVX-512 tiles' signature). Strides are in elements; k ≥ 1. It needs
+// AVX2 and FMA.
+//
+//go:noescape
+func AxpyRows2AVX2(c []float32, ldc int, a []float32, lda int, b []float32, ldb int, k int, mask uint64)
+
+// AxpyRows3AVX2 adds A·B to 3 rows of C and 32 columns (kernels.AxpyRows):
+//
+//	for i := 0; i < 3; i++ {
+//		for p := 0; p < k; p++ {
+//			for j := 0; j < 32; j++ {
+//				c[i*ldc+j] = fma(a[i*lda+p], b[p*ldb+j], c[i*ldc+j])
+//			}
+//		}
+//	}
+//
+// one rounding per multiply-add, in order of p. mask is unused (the
+// AVX-512 tiles' signature). Strides are in elements; k ≥ 1. It needs
+// AVX2 and FMA.
+//
+//go:noescape
+func AxpyRows3AVX2(c []float32, ldc int, a []float32, lda int, b []float32, ldb int, k int, mask uint64)

@@ -18,8 +18,9 @@ import "fmt"
 // the work was tiled: a query attended alone (decode) and the same query in
 // a block of queries (prefill) get the same scores and outputs bit for bit.
 // The AVX-512 tier computes tiles of up to six rows and 64 columns in
-// registers (asm.AxpyRows6AVX512); the other tiers run the loop above with
-// their own Axpy.
+// registers (asm.AxpyRows6AVX512), AVX2 tiles of three rows and 32 columns
+// (asm.AxpyRows3AVX2, its last n mod 32 columns through Axpy); the other
+// tiers run the loop above with their own Axpy.
 //
 // The slices may be longer than the shapes need; c must not overlap a or b.
 func AxpyRows(c []float32, ldc int, a []float32, lda int, b []float32, ldb int, m, k, n int) {
@@ -45,8 +46,18 @@ func AxpyRows(c []float32, ldc int, a []float32, lda int, b []float32, ldb int, 
 		}
 		return
 	}
-	for j := 0; j < n; j += axpyRowsCols {
-		cols := min(axpyRowsCols, n-j)
+	tc := active.axpyRowsCols
+	for j := 0; j < n; j += tc {
+		cols := min(tc, n-j)
+		if cols < tc && !active.axpyRowsMasked {
+			for i := range m {
+				row := c[i*ldc+j : i*ldc+n]
+				for p, ap := range a[i*lda : i*lda+k] {
+					active.axpy(row, ap, b[p*ldb+j:p*ldb+n])
+				}
+			}
+			return
+		}
 		mask := uint64(1)<<cols - 1
 		if cols == 64 {
 			mask = ^uint64(0)
@@ -59,9 +70,7 @@ func AxpyRows(c []float32, ldc int, a []float32, lda int, b []float32, ldb int, 
 	}
 }
 
-// axpyRowsCols is the columns of C one tile covers.
-const axpyRowsCols = 64
-
 // axpyRowsTile adds A·B to rows of C and the columns mask selects among 64
-// (see asm.AxpyRows6AVX512); entry r-1 of a tier's table computes r rows.
+// (see asm.AxpyRows6AVX512; AVX2 tiles ignore it and cover all 32 of theirs);
+// entry r-1 of a tier's table computes r rows.
 type axpyRowsTile = func(c []float32, ldc int, a []float32, lda int, b []float32, ldb int, k int, mask uint64)

@@ -30,6 +30,7 @@ func archTiers() []*impl {
 		useMatMulAVX2(t)
 		useVectorAVX2(t)
 		useQ8AVX2(t)
+		useAxpyRowsAVX2(t)
 		ts = append(ts, t)
 	}
 	return ts

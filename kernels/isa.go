@@ -37,6 +37,11 @@ type impl struct {
 	// axpyRowsTiles are AxpyRows's register tiles by row count; tiers
 	// without them run AxpyRows through axpy.
 	axpyRowsTiles []axpyRowsTile
+	// axpyRowsCols is the columns one tile covers; axpyRowsMasked says
+	// whether a tile takes a mask of them (AVX-512) or covers them all
+	// (AVX2, whose last columns then run through axpy).
+	axpyRowsCols   int
+	axpyRowsMasked bool
 
 	ropeHalf        func(x, cos, sin []float32)
 	ropeInterleaved func(x, cos, sin []float32)

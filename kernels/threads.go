@@ -32,7 +32,7 @@ func Threads() int {
 // on the calling goroutine. Workers start lazily on the next parallel call.
 // It may be called at any time; a kernel already running keeps its split.
 func SetThreads(n int) {
-	threads.Store(int32(max(0, min(n, 1<<10))))
+	threads.Store(int32(max(0, min(n, maxThreads))))
 }
 
 // DefaultThreads is the number of physical cores, hyper-threads not
@@ -45,7 +45,7 @@ func DefaultThreads() int {
 		if defaultN <= 0 {
 			defaultN = runtime.NumCPU()
 		}
-		defaultN = max(1, min(defaultN, runtime.GOMAXPROCS(0)))
+		defaultN = max(1, min(defaultN, runtime.GOMAXPROCS(0), maxThreads))
 	})
 	return defaultN
 }
