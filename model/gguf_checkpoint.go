@@ -29,6 +29,9 @@ const (
 	ggufAddBOSKey    = "tokenizer.ggml.add_bos_token"
 	ggufAddEOSKey    = "tokenizer.ggml.add_eos_token"
 	ggufAddPrefixKey = "tokenizer.ggml.add_space_prefix"
+	// ggufChatTemplateKey is the default chat template; llama.cpp's
+	// converter writes the others as ggufChatTemplateKey + "." + name.
+	ggufChatTemplateKey = "tokenizer.chat_template"
 )
 
 // llama.cpp's token types that are matched as literal text rather than
@@ -274,6 +277,10 @@ func ggufTokenizer(f *gguf.File) (tok *tokenizer.Tokenizer, n, bos, eos int, err
 		}
 	}
 
+	if opts.ChatTemplates, err = ggufChatTemplates(f); err != nil {
+		return fail(err)
+	}
+
 	var types []int64
 	if _, ok := f.Lookup(ggufTokenTypeKey); ok {
 		if types, err = f.Ints(ggufTokenTypeKey); err != nil {
@@ -292,6 +299,34 @@ func ggufTokenizer(f *gguf.File) (tok *tokenizer.Tokenizer, n, bos, eos int, err
 		return fail(err)
 	}
 	return tok, len(tokens), bos, eos, nil
+}
+
+// ggufChatTemplates reads tokenizer.chat_template and the named templates
+// tokenizer.chat_template.NAME, or returns nil when there are none.
+func ggufChatTemplates(f *gguf.File) (map[string]string, error) {
+	var out map[string]string
+	for _, kv := range f.KVs {
+		name, ok := strings.CutPrefix(kv.Key, ggufChatTemplateKey)
+		switch {
+		case !ok:
+			continue
+		case name == "":
+			name = tokenizer.DefaultChatTemplate
+		case strings.HasPrefix(name, ".") && len(name) > 1:
+			name = name[1:]
+		default:
+			continue // tokenizer.chat_templates, the list of names
+		}
+		src, err := f.String(kv.Key)
+		if err != nil {
+			return nil, err
+		}
+		if out == nil {
+			out = map[string]string{}
+		}
+		out[name] = src
+	}
+	return out, nil
 }
 
 // ggufBPE builds a byte-level BPE tokenizer.

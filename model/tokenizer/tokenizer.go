@@ -42,7 +42,10 @@ type Tokenizer struct {
 	spm *sentencePiece
 
 	bos, eos       int
+	hasBOS, hasEOS bool // bos and eos are known: from GGUF, a post-processor or tokenizer_config.json
 	addBOS, addEOS bool
+
+	chatTemplates map[string]string // by name; DefaultChatTemplate is the model's own
 }
 
 type special struct {
@@ -102,6 +105,10 @@ type Options struct {
 	// never adds them, see AddsBOS.
 	AddBOS, AddEOS bool
 	BOS, EOS       int
+	// ChatTemplates are the model's chat templates (Jinja sources) by
+	// name, DefaultChatTemplate for the one it uses by default: GGUF's
+	// tokenizer.chat_template and tokenizer.chat_template.NAME.
+	ChatTemplates map[string]string
 }
 
 // NewBPE builds a byte-level BPE tokenizer, as New does, with the
@@ -147,6 +154,8 @@ func (t *Tokenizer) frame(opts Options) error {
 		}
 	}
 	t.bos, t.eos, t.addBOS, t.addEOS = opts.BOS, opts.EOS, opts.AddBOS, opts.AddEOS
+	t.hasBOS, t.hasEOS = true, true
+	t.chatTemplates = opts.ChatTemplates
 	return nil
 }
 
@@ -174,6 +183,65 @@ func (t *Tokenizer) EncodePrompt(text string) []int {
 		ids = append(ids, t.eos)
 	}
 	return ids
+}
+
+// EncodeChat is the ids of a rendered chat prompt (package model/chat):
+// the text of special tokens becomes their ids, as in EncodeSpecial, and
+// BOS and EOS frame it where the tokenizer adds them, as in EncodePrompt,
+// but only once: a text that begins with BOS's text (or ends with EOS's)
+// because the template wrote it gets no second one, as llama.cpp
+// tokenizes chat prompts.
+func (t *Tokenizer) EncodeChat(text string) []int {
+	var ids []int
+	if t.addBOS {
+		ids = append(ids, t.bos)
+		if b, err := t.Token(t.bos); err == nil {
+			text = strings.TrimPrefix(text, string(b))
+		}
+	}
+	if t.addEOS {
+		if b, err := t.Token(t.eos); err == nil {
+			text = strings.TrimSuffix(text, string(b))
+		}
+	}
+	ids = t.EncodeSpecialTo(ids, text)
+	if t.addEOS {
+		ids = append(ids, t.eos)
+	}
+	return ids
+}
+
+// BOS returns the beginning-of-text token and whether the tokenizer's
+// files name one (GGUF metadata, tokenizer.json's post-processor,
+// tokenizer_config.json's bos_token).
+func (t *Tokenizer) BOS() (int, bool) { return t.bos, t.hasBOS }
+
+// EOS returns the end-of-text token and whether the tokenizer's files name
+// one.
+func (t *Tokenizer) EOS() (int, bool) { return t.eos, t.hasEOS }
+
+// DefaultChatTemplate is the name of a model's default chat template.
+const DefaultChatTemplate = "default"
+
+// ChatTemplate returns the Jinja source of the model's chat template named
+// name ("" or DefaultChatTemplate: the one it uses by default) and whether
+// it has one by that name.
+func (t *Tokenizer) ChatTemplate(name string) (string, bool) {
+	if name == "" {
+		name = DefaultChatTemplate
+	}
+	src, ok := t.chatTemplates[name]
+	return src, ok
+}
+
+// ChatTemplateNames lists the names of the model's chat templates, sorted.
+func (t *Tokenizer) ChatTemplateNames() []string {
+	names := make([]string, 0, len(t.chatTemplates))
+	for name := range t.chatTemplates {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	return names
 }
 
 // AddsBOS returns the BOS id and true if the model expects every prompt to

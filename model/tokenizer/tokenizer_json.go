@@ -50,6 +50,13 @@ type jsonComponent struct {
 	Invert   bool   `json:"invert"`
 	// Digits
 	IndividualDigits bool `json:"individual_digits"`
+	// post_processor Sequence
+	Processors []jsonComponent `json:"processors"`
+	// TemplateProcessing
+	Single        []map[string]struct{ ID string } `json:"single"`
+	SpecialTokens map[string]struct {
+		IDs []int `json:"ids"`
+	} `json:"special_tokens"`
 }
 
 // ParseTokenizerJSON builds a tokenizer from a tokenizer.json of GPT-2's
@@ -86,13 +93,12 @@ func ParseTokenizerJSON(name string, data []byte) (*Tokenizer, error) {
 	if err != nil {
 		return fail("%v", err)
 	}
-	for _, c := range []struct {
-		key string
-		c   *jsonComponent
-	}{{"decoder", j.Decoder}, {"post_processor", j.PostProcessor}} {
-		if err := byteLevelOnly(c.key, c.c, false); err != nil {
-			return fail("%v", err)
-		}
+	if err := byteLevelOnly("decoder", j.Decoder, false); err != nil {
+		return fail("%v", err)
+	}
+	var frame promptFrame
+	if err := frame.read("post_processor", j.PostProcessor); err != nil {
+		return fail("%v", err)
 	}
 
 	n := len(m.Vocab)
@@ -155,7 +161,94 @@ func ParseTokenizerJSON(name string, data []byte) (*Tokenizer, error) {
 	if err != nil {
 		return fail("%v", err)
 	}
+	t.hasBOS, t.hasEOS, t.addBOS, t.addEOS = false, false, false, false
+	for _, f := range []struct {
+		text      string
+		id        *int
+		has, adds *bool
+	}{{frame.bos, &t.bos, &t.hasBOS, &t.addBOS}, {frame.eos, &t.eos, &t.hasEOS, &t.addEOS}} {
+		if f.text == "" {
+			continue
+		}
+		id, ok := frame.ids[f.text]
+		if !ok {
+			id, ok = t.idOf(f.text)
+		}
+		if !ok || id < 0 || id >= t.VocabSize() {
+			return fail("post_processor: special token %q has no id in the vocabulary", f.text)
+		}
+		*f.id, *f.has, *f.adds = id, true, true
+	}
 	return t, nil
+}
+
+// promptFrame is what a tokenizer.json's post-processor adds around a
+// text: a BOS token before it and an EOS token after it, by text, and the
+// ids of its special tokens.
+type promptFrame struct {
+	bos, eos string
+	ids      map[string]int
+}
+
+// read reads a post-processor: none, ByteLevel (nothing to add at
+// inference), TemplateProcessing whose single template is the sequence
+// with at most one special token on each side, or a Sequence of those.
+func (f *promptFrame) read(key string, c *jsonComponent) error {
+	if c == nil {
+		return nil
+	}
+	switch c.Type {
+	case "ByteLevel":
+		return nil
+	case "Sequence":
+		for i := range c.Processors {
+			if err := f.read(fmt.Sprintf("%s.processors[%d]", key, i), &c.Processors[i]); err != nil {
+				return err
+			}
+		}
+		return nil
+	case "TemplateProcessing":
+	default:
+		return fmt.Errorf("%s type %q is not implemented (goformer reads ByteLevel and TemplateProcessing)", key, c.Type)
+	}
+	seq := -1
+	var before, after []string
+	for i, item := range c.Single {
+		if s, ok := item["Sequence"]; ok && len(item) == 1 {
+			if seq >= 0 || s.ID != "A" {
+				return fmt.Errorf("%s.single[%d]: sequence %q: goformer reads templates of one sequence, A", key, i, s.ID)
+			}
+			seq = i
+			continue
+		}
+		sp, ok := item["SpecialToken"]
+		if !ok || len(item) != 1 {
+			return fmt.Errorf("%s.single[%d] is neither a Sequence nor a SpecialToken", key, i)
+		}
+		if seq < 0 {
+			before = append(before, sp.ID)
+		} else {
+			after = append(after, sp.ID)
+		}
+	}
+	if seq < 0 || len(before) > 1 || len(after) > 1 {
+		return fmt.Errorf("%s.single: goformer reads a sequence A with at most one special token before and after it", key)
+	}
+	if f.ids == nil {
+		f.ids = map[string]int{}
+	}
+	for text, st := range c.SpecialTokens {
+		if len(st.IDs) == 1 {
+			f.ids[text] = st.IDs[0]
+		}
+	}
+	if len(before) == 1 {
+		f.bos = before[0]
+	}
+	if len(after) == 1 {
+		f.eos = after[0]
+	}
+	return nil
 }
 
 // byteLevelOnly accepts a missing component or GPT-2's ByteLevel one.
