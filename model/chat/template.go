@@ -70,7 +70,7 @@ func Parse(src string, specials Specials) (*Template, error) {
 	if strings.TrimSpace(src) == "" {
 		return nil, ErrNoTemplate
 	}
-	prog, err := jinja.Compile(jinja2Whitespace(src))
+	prog, err := compile(jinja2Whitespace(src))
 	if err != nil {
 		return nil, fmt.Errorf("chat template: %w", err)
 	}
@@ -142,6 +142,7 @@ func (t *Template) render(msgs []Message, opts Options) (string, error) {
 		"eos_token":             jinja.NewString(t.specials.EOS),
 		"raise_exception":       raiseException,
 		"strftime_now":          strftimeNow(opts.Now),
+		"range":                 boundedRange,
 	}
 	if opts.Tools != nil {
 		tools, err := jsonValue(opts.Tools)
@@ -157,7 +158,7 @@ func (t *Template) render(msgs []Message, opts Options) (string, error) {
 		}
 		vars[name] = val
 	}
-	text, err := t.prog.RenderValues(vars)
+	text, err := renderValues(t.prog, vars)
 	if err != nil {
 		if errors.Is(err, ErrRejected) {
 			return "", err

@@ -119,3 +119,31 @@ func TestConcurrentRenders(t *testing.T) {
 		assert.Equal(t, want, <-done)
 	}
 }
+
+func TestRange(t *testing.T) {
+	for src, want := range map[string]string{
+		"{{ range(3) }}":          "[0, 1, 2]",
+		"{{ range(1, 4) }}":       "[1, 2, 3]",
+		"{{ range(5, 0, -2) }}":   "[5, 3, 1]",
+		"{{ range(0, 7, 3) }}":    "[0, 3, 6]",
+		"{{ range(3, 1) }}":       "[]",
+		"{{ range(-2, -6, -1) }}": "[-2, -3, -4, -5]",
+	} {
+		tmpl, err := Parse(src, Specials{})
+		require.NoError(t, err)
+		got, err := tmpl.Render(nil, false)
+		require.NoError(t, err, src)
+		assert.Equal(t, want, got, src)
+	}
+	for src, want := range map[string]string{
+		"{{ range(10000000000) }}": "more than 1048576 numbers",
+		"{{ range(1, 2, 0) }}":     "step must not be zero",
+		"{{ range('a') }}":         "want 1 to 3 integers",
+		"{{ range() }}":            "got none",
+	} {
+		tmpl, err := Parse(src, Specials{})
+		require.NoError(t, err)
+		_, err = tmpl.Render(nil, false)
+		assert.ErrorContains(t, err, want, src)
+	}
+}

@@ -164,7 +164,6 @@ func TestTemplateProcessing(t *testing.T) {
 // tinyTokenizerJSON is tinyVocab as a tokenizer.json with "<s>" and "</s>"
 // as added tokens and post as its post_processor.
 func tinyTokenizerJSON(t *testing.T, post string) []byte {
-	t.Helper()
 	tokens := append(tinyVocab(), "<s>", "</s>")
 	vocab := vocabJSON(tokens[:len(tokens)-2])
 	var merges []string

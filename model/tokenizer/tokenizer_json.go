@@ -108,6 +108,12 @@ func ParseTokenizerJSON(name string, data []byte) (*Tokenizer, error) {
 	if n == 0 || n > 1<<24 {
 		return fail("%d tokens: want 1..%d", n, 1<<24)
 	}
+	// Ids run 0..n-1 without gaps, so there are as many entries as ids:
+	// a file of a few entries with a huge id is refused before n tokens
+	// are allocated.
+	if n > len(m.Vocab)+len(j.AddedTokens) {
+		return fail("ids go up to %d, but model.vocab and added_tokens hold %d entries: the ids must run 0..%d without gaps", n-1, len(m.Vocab)+len(j.AddedTokens), n-1)
+	}
 	tokens := make([]string, n)
 	seen := make([]bool, n)
 	for tok, id := range m.Vocab {
