@@ -2,15 +2,16 @@
 """Renders chat templates with Python's jinja2 the way Hugging Face
 transformers does (apply_chat_template), for goformer's model/chat tests.
 
-    python3 model/chat/testdata/make_renderings.py /tmp/llama-src
+    python3 model/chat/testdata/make_renderings.py /tmp/llama-src [OUT]
 
 reads llama.cpp's real templates (models/templates/*.jinja) and the cases
 of its tests/test-chat-template.cpp, adds the templates of testdata/extra/
-(families llama.cpp's folder lacks), and writes
+(families llama.cpp's folder lacks), and writes (to OUT, by default this folder)
 
-    testdata/templates/*.jinja   the templates, copied
-    testdata/renderings.json     every template rendered on every
-                                 conversation, or the error it raised
+    templates/*.jinja   the templates, copied
+    renderings.json     every template rendered on every conversation, or
+                        the error it raised; llama.cpp's cases; the
+                        whitespace-control cases
 
 so that go test compares goformer's rendering with jinja2's without Python
 or the llama.cpp source. The environment is transformers' own:
@@ -218,10 +219,11 @@ def llamacpp_cases(src):
 
 
 def main():
-    if len(sys.argv) != 2:
+    if len(sys.argv) not in (2, 3):
         sys.exit(__doc__)
     src = sys.argv[1]
-    tdir = os.path.join(HERE, "templates")
+    out_dir = sys.argv[2] if len(sys.argv) == 3 else HERE
+    tdir = os.path.join(out_dir, "templates")
     shutil.rmtree(tdir, ignore_errors=True)
     os.makedirs(tdir)
     sources = {}
@@ -244,7 +246,7 @@ def main():
         "llamacpp_cases": llamacpp_cases(src),
         "whitespace": [{"template": w, **render_whitespace(w)} for w in WHITESPACE],
     }
-    with open(os.path.join(HERE, "renderings.json"), "w", encoding="utf-8") as f:
+    with open(os.path.join(out_dir, "renderings.json"), "w", encoding="utf-8") as f:
         json.dump(out, f, ensure_ascii=False, indent=1)
         f.write("\n")
 
