@@ -107,7 +107,7 @@ func TestHelp(t *testing.T) {
 	code, out, errOut = runCLI("", "tokenize", "-h")
 	assert.Equal(t, 0, code)
 	assert.Empty(t, errOut)
-	assert.Contains(t, out, "usage: goformer tokenize [-m MODEL] [--json] [FILE | -p TEXT]")
+	assert.Contains(t, out, "usage: goformer tokenize [-m MODEL] [--special] [--json] [FILE | -p TEXT]")
 	for _, args := range [][]string{{"run", "--help"}, {"help", "run"}, {"run", "-h", "Hello"}} {
 		code, out, errOut = runCLI("", args...)
 		assert.Equal(t, 0, code, args)

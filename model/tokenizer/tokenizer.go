@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -235,14 +236,7 @@ func (t *Tokenizer) ChatTemplate(name string) (string, bool) {
 }
 
 // ChatTemplateNames lists the names of the model's chat templates, sorted.
-func (t *Tokenizer) ChatTemplateNames() []string {
-	names := make([]string, 0, len(t.chatTemplates))
-	for name := range t.chatTemplates {
-		names = append(names, name)
-	}
-	slices.Sort(names)
-	return names
-}
+func (t *Tokenizer) ChatTemplateNames() []string { return slices.Sorted(maps.Keys(t.chatTemplates)) }
 
 // AddsBOS returns the BOS id and true if the model expects every prompt to
 // start with it. Encode never adds it; EncodePrompt does.
