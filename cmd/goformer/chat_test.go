@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -286,5 +287,38 @@ func TestChatInterruptedAtThePrompt(t *testing.T) {
 		assert.Equal(t, "goformer chat: interrupted\n", errOut.String())
 	case <-time.After(20 * time.Second):
 		t.Fatal("chat did not return 20 s after the interrupt")
+	}
+}
+
+// TestChatMatchesReference: llama-mini's chat prompt, formatted by its
+// template from the reference's messages, has the reference's ids, and
+// the greedy reply is PyTorch's.
+func TestChatMatchesReference(t *testing.T) {
+	needLlamaMini(t)
+	raw, err := os.ReadFile(filepath.Join(llamaMiniDir, "reference.json"))
+	require.NoError(t, err)
+	var ref struct {
+		Prompts []struct {
+			Messages []chat.Message `json:"messages"`
+			TokenIDs []int          `json:"token_ids"`
+			Greedy   struct {
+				TokenIDs []int `json:"token_ids"`
+			} `json:"greedy"`
+		} `json:"prompts"`
+	}
+	require.NoError(t, json.Unmarshal(raw, &ref))
+	for _, p := range ref.Prompts {
+		if p.Messages == nil {
+			continue
+		}
+		data, err := json.Marshal(p.Messages)
+		require.NoError(t, err)
+		n := min(len(p.Greedy.TokenIDs), 16)
+		code, out, errOut := runCLI(string(data), "chat", "-m", llamaMiniDir, "--embeddings", "f32", "--messages", "-", "--json", "--temp", "0", "-n", strconv.Itoa(n))
+		require.Equal(t, 0, code, errOut)
+		var res runResult
+		require.NoError(t, json.Unmarshal([]byte(out), &res))
+		assert.Equal(t, p.TokenIDs, res.PromptTokens)
+		assert.Equal(t, p.Greedy.TokenIDs[:n], res.Tokens)
 	}
 }
