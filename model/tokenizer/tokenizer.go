@@ -189,24 +189,15 @@ func (t *Tokenizer) EncodePrompt(text string) []int {
 // EncodeChat is the ids of a rendered chat prompt (package model/chat):
 // the text of special tokens becomes their ids, as in EncodeSpecial, and
 // BOS and EOS frame it where the tokenizer adds them, as in EncodePrompt,
-// but only once: a text that begins with BOS's text (or ends with EOS's)
-// because the template wrote it gets no second one, as llama.cpp
-// tokenizes chat prompts.
+// but only once: a text that begins with BOS (or ends with EOS) because
+// the template wrote it gets no second one, as llama.cpp tokenizes chat
+// prompts.
 func (t *Tokenizer) EncodeChat(text string) []int {
-	var ids []int
-	if t.addBOS {
-		ids = append(ids, t.bos)
-		if b, err := t.Token(t.bos); err == nil {
-			text = strings.TrimPrefix(text, string(b))
-		}
+	ids := t.EncodeSpecial(text)
+	if t.addBOS && (len(ids) == 0 || ids[0] != t.bos) {
+		ids = append([]int{t.bos}, ids...)
 	}
-	if t.addEOS {
-		if b, err := t.Token(t.eos); err == nil {
-			text = strings.TrimSuffix(text, string(b))
-		}
-	}
-	ids = t.EncodeSpecialTo(ids, text)
-	if t.addEOS {
+	if t.addEOS && (len(ids) == 0 || ids[len(ids)-1] != t.eos) {
 		ids = append(ids, t.eos)
 	}
 	return ids
@@ -414,7 +405,7 @@ func (t *Tokenizer) encodeSplit(dst []int, text string, all bool) []int {
 		}
 		dst = append(dst, s.id)
 		text = text[at+len(s.text):]
-		first = true
+		first = t.spm == nil || !t.spm.prefixAtStartOnly
 	}
 	return dst
 }

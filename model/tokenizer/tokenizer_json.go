@@ -13,10 +13,10 @@ const TokenizerFile = "tokenizer.json"
 // tokenizerJSON is the part of a tokenizer.json goformer reads. Features it
 // does not implement are read too, so that they are refused by name.
 type tokenizerJSON struct {
-	Normalizer    json.RawMessage `json:"normalizer"`
-	PreTokenizer  *jsonComponent  `json:"pre_tokenizer"`
-	Decoder       *jsonComponent  `json:"decoder"`
-	PostProcessor *jsonComponent  `json:"post_processor"`
+	Normalizer    *jsonComponent `json:"normalizer"`
+	PreTokenizer  *jsonComponent `json:"pre_tokenizer"`
+	Decoder       *jsonComponent `json:"decoder"`
+	PostProcessor *jsonComponent `json:"post_processor"`
 	AddedTokens   []struct {
 		ID      int    `json:"id"`
 		Content string `json:"content"`
@@ -31,6 +31,7 @@ type tokenizerJSON struct {
 		EndOfWordSuffix         *string           `json:"end_of_word_suffix"`
 		Dropout                 *float64          `json:"dropout"`
 		IgnoreMerges            bool              `json:"ignore_merges"`
+		UnkToken                *string           `json:"unk_token"`
 	} `json:"model"`
 }
 
@@ -52,6 +53,15 @@ type jsonComponent struct {
 	IndividualDigits bool `json:"individual_digits"`
 	// post_processor Sequence
 	Processors []jsonComponent `json:"processors"`
+	// normalizer and decoder Sequence
+	Normalizers []jsonComponent `json:"normalizers"`
+	Decoders    []jsonComponent `json:"decoders"`
+	// Prepend, Replace, Metaspace
+	Prepend       *string `json:"prepend"`
+	Content       *string `json:"content"`
+	Replacement   *string `json:"replacement"`
+	PrependScheme *string `json:"prepend_scheme"`
+	Split         *bool   `json:"split"`
 	// TemplateProcessing
 	Single        []map[string]struct{ ID string } `json:"single"`
 	SpecialTokens map[string]struct {
@@ -59,12 +69,16 @@ type jsonComponent struct {
 	} `json:"special_tokens"`
 }
 
-// ParseTokenizerJSON builds a tokenizer from a tokenizer.json of GPT-2's
-// kind: a BPE model over the byte-level alphabet with the ByteLevel
-// pre-tokenizer (GPT-2's pattern, no prefix space) and decoder, and its
-// added tokens as the specials. Every feature of the file goformer does not
-// implement yet (another model or pre-tokenizer, a normalizer, byte
-// fallback) is an error naming it; name is the file in messages.
+// ParseTokenizerJSON builds a tokenizer from a tokenizer.json: a BPE
+// model over the byte-level alphabet with the ByteLevel pre-tokenizer
+// (GPT-2's pattern, or a Split by a known pattern: Llama 3, Qwen2), or a
+// SentencePiece BPE as transformers converts one (byte fallback, "▁" for
+// spaces by a Prepend and Replace normalizer or a Metaspace pre-tokenizer
+// that does not split: Llama 2, Mistral, TinyLlama), with its added tokens
+// as the specials and the BOS and EOS its post-processor adds. Every
+// feature of the file goformer does not implement (another model,
+// normalizer or pre-tokenizer) is an error naming it; name is the file in
+// messages.
 func ParseTokenizerJSON(name string, data []byte) (*Tokenizer, error) {
 	fail := func(format string, args ...any) (*Tokenizer, error) {
 		return nil, fmt.Errorf("tokenizer: %s: "+format, append([]any{name}, args...)...)
@@ -77,8 +91,6 @@ func ParseTokenizerJSON(name string, data []byte) (*Tokenizer, error) {
 	switch {
 	case m.Type != "BPE":
 		return fail("model.type %q is not implemented (goformer reads BPE)", m.Type)
-	case m.ByteFallback:
-		return fail("model.byte_fallback true (SentencePiece-style BPE) is not implemented yet")
 	case m.ContinuingSubwordPrefix != nil && *m.ContinuingSubwordPrefix != "":
 		return fail("model.continuing_subword_prefix %q is not implemented", *m.ContinuingSubwordPrefix)
 	case m.EndOfWordSuffix != nil && *m.EndOfWordSuffix != "":
@@ -86,15 +98,24 @@ func ParseTokenizerJSON(name string, data []byte) (*Tokenizer, error) {
 	case m.Dropout != nil && *m.Dropout != 0:
 		return fail("model.dropout %g is not implemented (inference tokenizes deterministically)", *m.Dropout)
 	}
-	if n := strings.TrimSpace(string(j.Normalizer)); n != "" && n != "null" {
-		return fail("normalizer %s is not implemented", n)
-	}
-	pre, err := jsonPreTokenizer(j.PreTokenizer)
+	spm, err := jsonSentencePiece(&j)
 	if err != nil {
 		return fail("%v", err)
 	}
-	if err := byteLevelOnly("decoder", j.Decoder, false); err != nil {
-		return fail("%v", err)
+	pre := ""
+	if spm == nil {
+		if j.Normalizer != nil {
+			return fail("normalizer type %q is not implemented for a byte-level BPE (goformer reads none)", j.Normalizer.Type)
+		}
+		if m.ByteFallback {
+			return fail("model.byte_fallback true with a byte-level pre-tokenizer is not implemented")
+		}
+		if pre, err = jsonPreTokenizer(j.PreTokenizer); err != nil {
+			return fail("%v", err)
+		}
+		if err := byteLevelOnly("decoder", j.Decoder, false); err != nil {
+			return fail("%v", err)
+		}
 	}
 	var frame promptFrame
 	if err := frame.read("post_processor", j.PostProcessor); err != nil {
@@ -159,9 +180,12 @@ func ParseTokenizerJSON(name string, data []byte) (*Tokenizer, error) {
 		}
 	}
 	var t *Tokenizer
-	if pre == "gpt-2" && !m.IgnoreMerges {
+	switch {
+	case spm != nil:
+		t, err = spm.build(tokens, merges, specials, m.UnkToken)
+	case pre == "gpt-2" && !m.IgnoreMerges:
 		t, err = New(tokens, merges, specials)
-	} else {
+	default:
 		t, err = NewBPE(tokens, merges, Options{PreTokenizer: pre, IgnoreMerges: m.IgnoreMerges, Specials: specials})
 	}
 	if err != nil {
