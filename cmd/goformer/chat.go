@@ -358,6 +358,9 @@ func (c *chatSession) interactive(ctx context.Context, stdin io.Reader, w *bufio
 		}
 		msg, ok, err := readMessage(ctx, lines, readErr, c.sigs)
 		if err != nil || !ok {
+			if terminal {
+				fmt.Fprintln(stderr) // end the prompt's line
+			}
 			return err
 		}
 		if strings.TrimSpace(msg) == "" {
@@ -395,11 +398,16 @@ func (c *chatSession) interactive(ctx context.Context, stdin io.Reader, w *bufio
 		if r.interrupted {
 			fmt.Fprintln(stderr, "goformer chat: reply interrupted")
 		}
-		c.history = append(c.history, user, chat.Message{Role: "assistant", Content: r.text})
-		if r.err != nil {
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
+		if r.err == nil || len(r.tokens) > 0 {
+			c.history = append(c.history, user, chat.Message{Role: "assistant", Content: r.text})
+		}
+		switch {
+		case r.err == nil:
+		case ctx.Err() != nil:
+			return ctx.Err()
+		case errors.Is(r.err, runtime.ErrContextFull):
+			fmt.Fprintf(stderr, "goformer chat: %v: the conversation no longer fits the context (--ctx); /reset starts over\n", r.err)
+		default:
 			fmt.Fprintf(stderr, "goformer chat: %v\n", r.err)
 		}
 	}

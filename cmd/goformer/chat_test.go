@@ -322,3 +322,19 @@ func TestChatMatchesReference(t *testing.T) {
 		assert.Equal(t, p.Greedy.TokenIDs[:n], res.Tokens)
 	}
 }
+
+// TestChatContextFull: a turn that outgrows a model with learned
+// positions is reported with what to do and left out of the history: the
+// next, shorter one fits.
+func TestChatContextFull(t *testing.T) {
+	tmpl := writeFile(t, "t.jinja", plainTemplate)
+	long := strings.Repeat("Once upon a time there was a story. ", 6)
+	code, out, errOut := runCLI("Hi\n"+long+"\nHello\n", "chat", "--template", tmpl, "--ctx", "64", "--temp", "0", "-n", "8")
+	require.Equal(t, 0, code, errOut)
+	assert.Equal(t, 1, strings.Count(errOut, "context full: the conversation no longer fits the context (--ctx); /reset starts over"), errOut)
+	lines := strings.Split(out, "\n")
+	require.Len(t, lines, 4, "a reply, the refused turn's empty line, a reply: %q", out)
+	assert.NotEmpty(t, lines[0])
+	assert.Empty(t, lines[1])
+	assert.NotEmpty(t, lines[2])
+}
