@@ -364,12 +364,8 @@ func ggufBPE(f *gguf.File, tokens []string, types []int64, opts tokenizer.Option
 	return tok, nil
 }
 
-// ggufSentencePiece builds a SentencePiece BPE tokenizer. llama.cpp adds the
-// dummy prefix unless tokenizer.ggml.add_space_prefix says otherwise.
-func ggufSentencePiece(f *gguf.File, tokens []string, types []int64, unknown int, opts tokenizer.Options) (*tokenizer.Tokenizer, error) {
-	if types == nil {
-		return nil, fmt.Errorf("%w: %s is missing (a SentencePiece vocabulary needs its token types)", gguf.ErrMissingKey, ggufTokenTypeKey)
-	}
+// ggufScores reads tokenizer.ggml.scores, one for each of n tokens.
+func ggufScores(f *gguf.File, n int) ([]float32, error) {
 	v, ok := f.Lookup(ggufScoresKey)
 	if !ok {
 		return nil, fmt.Errorf("%w: %q", gguf.ErrMissingKey, ggufScoresKey)
@@ -378,13 +374,26 @@ func ggufSentencePiece(f *gguf.File, tokens []string, types []int64, unknown int
 	if !isArray || (a.Elem != gguf.Float32 && a.Elem != gguf.Float64) {
 		return nil, fmt.Errorf("%w: %q is not an array of floats", gguf.ErrKeyType, ggufScoresKey)
 	}
-	if a.Len() != len(tokens) {
-		return nil, fmt.Errorf("%w: %s has %d entries for %d tokens", ErrInvalidConfig, ggufScoresKey, a.Len(), len(tokens))
+	if a.Len() != n {
+		return nil, fmt.Errorf("%w: %s has %d entries for %d tokens", ErrInvalidConfig, ggufScoresKey, a.Len(), n)
 	}
-	scores := make([]float32, a.Len())
+	scores := make([]float32, n)
 	for i := range scores {
 		s, _ := a.Index(i).Float()
 		scores[i] = float32(s)
+	}
+	return scores, nil
+}
+
+// ggufSentencePiece builds a SentencePiece BPE tokenizer. llama.cpp adds the
+// dummy prefix unless tokenizer.ggml.add_space_prefix says otherwise.
+func ggufSentencePiece(f *gguf.File, tokens []string, types []int64, unknown int, opts tokenizer.Options) (*tokenizer.Tokenizer, error) {
+	if types == nil {
+		return nil, fmt.Errorf("%w: %s is missing (a SentencePiece vocabulary needs its token types)", gguf.ErrMissingKey, ggufTokenTypeKey)
+	}
+	scores, err := ggufScores(f, len(tokens))
+	if err != nil {
+		return nil, err
 	}
 	tt := make([]tokenizer.TokenType, len(types))
 	for i, t := range types {
@@ -392,7 +401,6 @@ func ggufSentencePiece(f *gguf.File, tokens []string, types []int64, unknown int
 	}
 	dummyPrefix := true
 	if _, ok := f.Lookup(ggufAddPrefixKey); ok {
-		var err error
 		if dummyPrefix, err = f.Bool(ggufAddPrefixKey); err != nil {
 			return nil, err
 		}

@@ -285,7 +285,8 @@ func spmTokenizerJSON(t *testing.T, path string, normalizer, pre any) []byte {
 	require.NoError(t, err)
 	types, err := f.Ints(ggufTokenTypeKey)
 	require.NoError(t, err)
-	scores := ggufScores(t, f, len(tokens))
+	scores, err := ggufScores(f, len(tokens))
+	require.NoError(t, err)
 	vocab := make(map[string]int, len(tokens))
 	for id, tok := range tokens {
 		if _, dup := vocab[tok]; !dup {
@@ -337,22 +338,6 @@ func spmTokenizerJSON(t *testing.T, path string, normalizer, pre any) []byte {
 	data, err := json.Marshal(doc)
 	require.NoError(t, err)
 	return data
-}
-
-// ggufScores reads tokenizer.ggml.scores.
-func ggufScores(t *testing.T, f *gguf.File, n int) []float32 {
-	t.Helper()
-	v, ok := f.Lookup(ggufScoresKey)
-	require.True(t, ok)
-	a, ok := v.Array()
-	require.True(t, ok)
-	require.Equal(t, n, a.Len())
-	scores := make([]float32, n)
-	for i := range scores {
-		s, _ := a.Index(i).Float()
-		scores[i] = float32(s)
-	}
-	return scores
 }
 
 // TestTokenizerJSONSentencePiece: a SentencePiece vocabulary of the suite
