@@ -68,7 +68,7 @@ test-haswell:
 # fuzz` runs each for FUZZTIME (FUZZTIME=10m for a longer hunt; new
 # failures land in the package's testdata/fuzz and then run as tests);
 # `make test` runs each for a few seconds.
-FUZZ_TARGETS := ./model/gguf:FuzzParse ./model/safetensors:FuzzParseHeader ./model/tokenizer:FuzzRoundTrip
+FUZZ_TARGETS := ./model/gguf:FuzzParse ./model/safetensors:FuzzParseHeader ./model/tokenizer:FuzzRoundTrip ./model/tokenizer:FuzzSentencePiece ./model/tokenizer:FuzzTokenizerJSON ./model/tokenizer:FuzzTokenizerConfig ./model/chat:FuzzTemplate
 FUZZTIME ?= 1m
 # Fuzzing workers; empty means GOMAXPROCS.
 FUZZ_WORKERS ?=

@@ -3,6 +3,7 @@ module github.com/goformer/goformer
 go 1.26.0
 
 require (
+	github.com/ardanlabs/jinja v1.8.0
 	github.com/dlclark/regexp2 v1.10.0
 	github.com/mmcloughlin/avo v0.6.0
 	github.com/pkoukk/tiktoken-go v0.1.8

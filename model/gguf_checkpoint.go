@@ -29,6 +29,9 @@ const (
 	ggufAddBOSKey    = "tokenizer.ggml.add_bos_token"
 	ggufAddEOSKey    = "tokenizer.ggml.add_eos_token"
 	ggufAddPrefixKey = "tokenizer.ggml.add_space_prefix"
+	// ggufChatTemplateKey is the default chat template; llama.cpp's
+	// converter writes the others as ggufChatTemplateKey + "." + name.
+	ggufChatTemplateKey = "tokenizer.chat_template"
 )
 
 // llama.cpp's token types that are matched as literal text rather than
@@ -274,6 +277,10 @@ func ggufTokenizer(f *gguf.File) (tok *tokenizer.Tokenizer, n, bos, eos int, err
 		}
 	}
 
+	if opts.ChatTemplates, err = ggufChatTemplates(f); err != nil {
+		return fail(err)
+	}
+
 	var types []int64
 	if _, ok := f.Lookup(ggufTokenTypeKey); ok {
 		if types, err = f.Ints(ggufTokenTypeKey); err != nil {
@@ -292,6 +299,34 @@ func ggufTokenizer(f *gguf.File) (tok *tokenizer.Tokenizer, n, bos, eos int, err
 		return fail(err)
 	}
 	return tok, len(tokens), bos, eos, nil
+}
+
+// ggufChatTemplates reads tokenizer.chat_template and the named templates
+// tokenizer.chat_template.NAME, or returns nil when there are none.
+func ggufChatTemplates(f *gguf.File) (map[string]string, error) {
+	var out map[string]string
+	for _, kv := range f.KVs {
+		name, ok := strings.CutPrefix(kv.Key, ggufChatTemplateKey)
+		switch {
+		case !ok:
+			continue
+		case name == "":
+			name = tokenizer.DefaultChatTemplate
+		case strings.HasPrefix(name, ".") && len(name) > 1:
+			name = name[1:]
+		default:
+			continue // tokenizer.chat_templates, the list of names
+		}
+		src, err := f.String(kv.Key)
+		if err != nil {
+			return nil, err
+		}
+		if out == nil {
+			out = map[string]string{}
+		}
+		out[name] = src
+	}
+	return out, nil
 }
 
 // ggufBPE builds a byte-level BPE tokenizer.
@@ -329,12 +364,8 @@ func ggufBPE(f *gguf.File, tokens []string, types []int64, opts tokenizer.Option
 	return tok, nil
 }
 
-// ggufSentencePiece builds a SentencePiece BPE tokenizer. llama.cpp adds the
-// dummy prefix unless tokenizer.ggml.add_space_prefix says otherwise.
-func ggufSentencePiece(f *gguf.File, tokens []string, types []int64, unknown int, opts tokenizer.Options) (*tokenizer.Tokenizer, error) {
-	if types == nil {
-		return nil, fmt.Errorf("%w: %s is missing (a SentencePiece vocabulary needs its token types)", gguf.ErrMissingKey, ggufTokenTypeKey)
-	}
+// ggufScores reads tokenizer.ggml.scores, one for each of n tokens.
+func ggufScores(f *gguf.File, n int) ([]float32, error) {
 	v, ok := f.Lookup(ggufScoresKey)
 	if !ok {
 		return nil, fmt.Errorf("%w: %q", gguf.ErrMissingKey, ggufScoresKey)
@@ -343,13 +374,26 @@ func ggufSentencePiece(f *gguf.File, tokens []string, types []int64, unknown int
 	if !isArray || (a.Elem != gguf.Float32 && a.Elem != gguf.Float64) {
 		return nil, fmt.Errorf("%w: %q is not an array of floats", gguf.ErrKeyType, ggufScoresKey)
 	}
-	if a.Len() != len(tokens) {
-		return nil, fmt.Errorf("%w: %s has %d entries for %d tokens", ErrInvalidConfig, ggufScoresKey, a.Len(), len(tokens))
+	if a.Len() != n {
+		return nil, fmt.Errorf("%w: %s has %d entries for %d tokens", ErrInvalidConfig, ggufScoresKey, a.Len(), n)
 	}
-	scores := make([]float32, a.Len())
+	scores := make([]float32, n)
 	for i := range scores {
 		s, _ := a.Index(i).Float()
 		scores[i] = float32(s)
+	}
+	return scores, nil
+}
+
+// ggufSentencePiece builds a SentencePiece BPE tokenizer. llama.cpp adds the
+// dummy prefix unless tokenizer.ggml.add_space_prefix says otherwise.
+func ggufSentencePiece(f *gguf.File, tokens []string, types []int64, unknown int, opts tokenizer.Options) (*tokenizer.Tokenizer, error) {
+	if types == nil {
+		return nil, fmt.Errorf("%w: %s is missing (a SentencePiece vocabulary needs its token types)", gguf.ErrMissingKey, ggufTokenTypeKey)
+	}
+	scores, err := ggufScores(f, len(tokens))
+	if err != nil {
+		return nil, err
 	}
 	tt := make([]tokenizer.TokenType, len(types))
 	for i, t := range types {
@@ -357,7 +401,6 @@ func ggufSentencePiece(f *gguf.File, tokens []string, types []int64, unknown int
 	}
 	dummyPrefix := true
 	if _, ok := f.Lookup(ggufAddPrefixKey); ok {
-		var err error
 		if dummyPrefix, err = f.Bool(ggufAddPrefixKey); err != nil {
 			return nil, err
 		}

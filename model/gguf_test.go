@@ -136,6 +136,31 @@ func TestLoadGGUF(t *testing.T) {
 	}
 }
 
+// TestLoadGGUFChatTemplates: tokenizer.chat_template is the default
+// template and tokenizer.chat_template.NAME the named ones; the list of
+// names beside them is not a template.
+func TestLoadGGUFChatTemplates(t *testing.T) {
+	f := tinyGGUF(gt.F32)
+	setKV("tokenizer.chat_template", gt.String, "{{ bos_token }}")(&f)
+	setKV("tokenizer.chat_template.tool_use", gt.String, "tools")(&f)
+	f.KVs = append(f.KVs, gt.KV{Key: "tokenizer.chat_templates", Type: gt.Array, Elem: gt.String, Value: []any{"tool_use"}})
+	ck, err := LoadGGUF(writeGGUF(t, f))
+	require.NoError(t, err)
+	defer ck.Close()
+	assert.Equal(t, []string{"default", "tool_use"}, ck.Tokenizer.ChatTemplateNames())
+	src, ok := ck.Tokenizer.ChatTemplate("")
+	assert.True(t, ok)
+	assert.Equal(t, "{{ bos_token }}", src)
+	src, _ = ck.Tokenizer.ChatTemplate("tool_use")
+	assert.Equal(t, "tools", src)
+
+	ck2, err := LoadGGUF(writeGGUF(t, tinyGGUF(gt.F32)))
+	require.NoError(t, err)
+	defer ck2.Close()
+	_, ok = ck2.Tokenizer.ChatTemplate("")
+	assert.False(t, ok)
+}
+
 func TestLoadGGUFUntied(t *testing.T) {
 	f := tinyGGUF(gt.F32)
 	f.Tensors = append(f.Tensors, gt.Tensor{Name: "output.weight", Type: gt.F32, Dims: []uint64{32, 258},
@@ -178,6 +203,7 @@ func TestLoadGGUFErrors(t *testing.T) {
 		{"bos far below", setKV("tokenizer.ggml.bos_token_id", gt.Int64, int64(-1<<62)), ErrInvalidConfig, "tokenizer.ggml.bos_token_id -4611686018427387904 is outside the vocabulary of 258"},
 		{"eos far above", setKV("tokenizer.ggml.eos_token_id", gt.Uint64, uint64(1<<40)), ErrInvalidConfig, "tokenizer.ggml.eos_token_id 1099511627776 is outside the vocabulary of 258"},
 		{"token types", setKV("tokenizer.ggml.token_type", gt.Array, []any{1}), ErrInvalidConfig, "tokenizer.ggml.token_type has 1 entries for 258 tokens"},
+		{"chat template type", setKV("tokenizer.chat_template", gt.Uint32, 1), gguf.ErrKeyType, `"tokenizer.chat_template" is uint32, want a string`},
 		{"bad scale", setTensor("blk.0.ffn_up.weight", func(t *gt.Tensor) {
 			t.Type = gt.Q8_0
 			t.Data = make([]byte, 64*34)

@@ -1,12 +1,14 @@
 package model
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -263,5 +265,110 @@ func TestTokenizerJSONPreTokenizers(t *testing.T) {
 				assert.Equal(t, k.ids, intsOrNil(tok.Encode(k.text)), "%s: %q", c.vocab, k.text)
 			}
 		})
+	}
+}
+
+// spmTokenizerJSON writes a GGUF SentencePiece vocabulary as transformers'
+// converter (LlamaConverter, SentencePieceExtractor) writes a
+// tokenizer.json: the pieces as model.vocab, a merge for every split of
+// every piece into two pieces, sorted by the merged piece's score (best
+// first, stable in id order) and within a piece by the ids of its two
+// halves, byte fallback, the control tokens as special added tokens, and
+// the dummy prefix and "▁" for spaces written by normalizer or
+// pre_tokenizer.
+func spmTokenizerJSON(t *testing.T, path string, normalizer, pre any) []byte {
+	t.Helper()
+	f, err := gguf.Open(path)
+	require.NoError(t, err)
+	defer f.Close()
+	tokens, err := f.Strings(ggufTokensKey)
+	require.NoError(t, err)
+	types, err := f.Ints(ggufTokenTypeKey)
+	require.NoError(t, err)
+	scores, err := ggufScores(f, len(tokens))
+	require.NoError(t, err)
+	vocab := make(map[string]int, len(tokens))
+	for id, tok := range tokens {
+		if _, dup := vocab[tok]; !dup {
+			vocab[tok] = id
+		}
+	}
+	type merge struct {
+		l, r  string
+		score float32
+		lid   int
+		rid   int
+	}
+	var merges []merge
+	for id, piece := range tokens {
+		var local []merge
+		for i := range piece {
+			if i == 0 {
+				continue
+			}
+			l, r := piece[:i], piece[i:]
+			lid, lok := vocab[l]
+			rid, rok := vocab[r]
+			if lok && rok {
+				local = append(local, merge{l, r, scores[id], lid, rid})
+			}
+		}
+		slices.SortStableFunc(local, func(a, b merge) int { return cmp.Or(cmp.Compare(a.lid, b.lid), cmp.Compare(a.rid, b.rid)) })
+		merges = append(merges, local...)
+	}
+	slices.SortStableFunc(merges, func(a, b merge) int { return cmp.Compare(b.score, a.score) })
+	pairs := make([][2]string, len(merges))
+	for i, m := range merges {
+		pairs[i] = [2]string{m.l, m.r}
+	}
+	var added []any
+	for id, tok := range tokens {
+		if types[id] == ggufTokenControl || types[id] == 2 {
+			added = append(added, map[string]any{"id": id, "content": tok, "special": true})
+		}
+	}
+	doc := map[string]any{
+		"normalizer": normalizer, "pre_tokenizer": pre, "added_tokens": added,
+		"decoder": map[string]any{"type": "Sequence", "decoders": []any{
+			map[string]any{"type": "Replace", "pattern": map[string]any{"String": "▁"}, "content": " "},
+			map[string]any{"type": "ByteFallback"}, map[string]any{"type": "Fuse"},
+			map[string]any{"type": "Strip", "content": " ", "start": 1, "stop": 0}}},
+		"model": map[string]any{"type": "BPE", "vocab": vocab, "merges": pairs, "byte_fallback": true, "unk_token": tokens[0], "fuse_unk": true},
+	}
+	data, err := json.Marshal(doc)
+	require.NoError(t, err)
+	return data
+}
+
+// TestTokenizerJSONSentencePiece: a SentencePiece vocabulary of the suite
+// (llama-spm, phi-3) as a tokenizer.json of transformers' converter, its
+// spaces written by a Prepend and Replace normalizer (Llama 2's files) or a
+// Metaspace pre-tokenizer (newer ones), passes llama.cpp's cases for it.
+func TestTokenizerJSONSentencePiece(t *testing.T) {
+	src := llamaCppSource(t)
+	prepend := map[string]any{"type": "Sequence", "normalizers": []any{
+		map[string]any{"type": "Prepend", "prepend": "▁"},
+		map[string]any{"type": "Replace", "pattern": map[string]any{"String": " "}, "content": "▁"}}}
+	metaspace := map[string]any{"type": "Metaspace", "replacement": "▁", "prepend_scheme": "always", "split": false}
+	for _, vocab := range []string{"llama-spm", "phi-3"} {
+		path := filepath.Join(src, "models", "ggml-vocab-"+vocab+".gguf")
+		cases := readVocabCases(t, path+".inp", path+".out")
+		for _, style := range []struct {
+			name            string
+			normalizer, pre any
+		}{{"normalizer", prepend, nil}, {"metaspace", nil, metaspace}} {
+			t.Run(vocab+"/"+style.name, func(t *testing.T) {
+				tok, err := tokenizer.ParseTokenizerJSON("tokenizer.json", spmTokenizerJSON(t, path, style.normalizer, style.pre))
+				require.NoError(t, err)
+				assert.Equal(t, "sentencepiece", tok.Kind())
+				passed := 0
+				for _, k := range cases {
+					if assert.Equal(t, k.ids, intsOrNil(tok.Encode(k.text)), "%s: %q", vocab, k.text) {
+						passed++
+					}
+				}
+				t.Logf("%s as tokenizer.json (%s): %d/%d", vocab, style.name, passed, len(cases))
+			})
+		}
 	}
 }

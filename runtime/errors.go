@@ -13,3 +13,7 @@ var ErrBadToken = errors.New("token id out of range")
 
 // ErrClosed is a session or batch used after its Model's Close.
 var ErrClosed = errors.New("the model is closed")
+
+// ErrEvicted is returned by Session.Rewind when the cache no longer holds
+// the positions to keep: a RoPE session has slid past them.
+var ErrEvicted = errors.New("the positions are no longer in the cache")

@@ -21,6 +21,12 @@ type GenerateOptions struct {
 	IgnoreEOS bool
 	// TopLogprobs, when > 0, lists that many most likely tokens at each step.
 	TopLogprobs int
+	// Continue prefills the prompt after the tokens the session holds
+	// (see Session.Rewind) instead of starting a new sequence: a chat's
+	// next turn. The prompt must not be empty. The session then holds the
+	// generated tokens too, except one that ends generation and the last
+	// of MaxTokens, neither of which is run.
+	Continue bool
 }
 
 // ErrBadOptions is a GenerateOptions field out of range; the wrapping
@@ -71,8 +77,10 @@ func (st Stats) DecodeTokensPerSecond() float64 {
 	return float64(st.DecodedTokens) / st.DecodeDuration.Seconds()
 }
 
-// Generate starts a new sequence from prompt and yields generated tokens
-// until MaxTokens, the end-of-text token (unless IgnoreEOS) or ctx is done.
+// Generate starts a new sequence from prompt (or, with Continue, goes on
+// after the tokens the session holds) and yields generated tokens until
+// MaxTokens, an end-of-generation token (Config.EndIDs, unless IgnoreEOS)
+// or ctx is done.
 // An empty prompt starts from the model's beginning-of-text token alone
 // (GPT-2's is its end-of-text token), which generates unconditionally, as
 // Batch and the goformer command do too.
@@ -84,8 +92,14 @@ func (st Stats) DecodeTokensPerSecond() float64 {
 // prompt allocates nothing, context shifts included.
 func (s *Session) Generate(ctx context.Context, prompt []int, opts GenerateOptions) iter.Seq2[Token, error] {
 	return func(yield func(Token, error) bool) {
-		s.Reset()
-		prompt := s.m.prompt(prompt)
+		if opts.Continue && len(prompt) == 0 {
+			yield(Token{}, fmt.Errorf("GenerateOptions.Continue with an empty prompt: %w", ErrBadOptions))
+			return
+		}
+		if !opts.Continue {
+			s.Reset()
+			prompt = s.m.prompt(prompt)
+		}
 		s.stats = Stats{PromptTokens: len(prompt)}
 		s.sampler.seed(opts.Seed)
 		if err := ctx.Err(); err != nil {

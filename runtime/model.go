@@ -10,6 +10,7 @@ import (
 
 	"github.com/goformer/goformer/kernels"
 	"github.com/goformer/goformer/model"
+	"github.com/goformer/goformer/model/chat"
 	"github.com/goformer/goformer/model/tokenizer"
 )
 
@@ -69,6 +70,10 @@ type Model struct {
 
 	piecesOnce sync.Once
 	piecesText []string
+
+	chatOnce sync.Once // ChatTemplate parses the template once
+	chat     *chat.Template
+	chatErr  error
 
 	sinFreqs  []float64 // sinusoidal positions: each feature's frequency
 	ropeFreqs []float64 // RoPE: each rotary pair's frequency, scaled as the config says

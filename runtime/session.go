@@ -138,6 +138,25 @@ func (s *Session) Room() int {
 // Reset empties the session for a new sequence, keeping its memory.
 func (s *Session) Reset() { s.pos = 0 }
 
+// Rewind keeps the first n tokens the session holds and forgets the rest,
+// so that a Generate with Continue goes on from position n: a chat that
+// re-renders its conversation prefills only what differs from the tokens
+// it already ran. It needs the cache to still hold those positions: once
+// a RoPE session has slid (processed more tokens than its capacity), any
+// n but 0 and Pos() is ErrEvicted. After a context shift
+// (SessionOptions.ContextShift) the first tokens are the ones the shift
+// kept (Stats.ContextShifts says when it happened).
+func (s *Session) Rewind(n int) error {
+	switch {
+	case n < 0 || n > s.pos:
+		return fmt.Errorf("rewind to %d tokens: the session holds %d", n, s.pos)
+	case n != 0 && n != s.pos && s.pos > s.cache.capacity:
+		return fmt.Errorf("rewind to %d tokens of %d: the cache holds the last %d: %w", n, s.pos, s.cache.capacity, ErrEvicted)
+	}
+	s.pos = n
+	return nil
+}
+
 // limit is the number of positions this session can process before it is
 // full: the cache's capacity (no more than the learned positions) for
 // absolute positions; none for RoPE, whose cache slides.

@@ -23,6 +23,7 @@ type command struct {
 
 var commands = map[string]command{
 	"bench":    {"measure prefill and decode tokens/s (llama-bench's pp and tg)", runBench},
+	"chat":     {"talk with an instruction-tuned model, formatted by its chat template", runChat},
 	"run":      {"generate text from a prompt", runRun},
 	"score":    {"print the log-likelihood and perplexity of a text", runScore},
 	"tokenize": {"print the token ids of a text", runTokenize},

@@ -31,11 +31,16 @@ func TestTokenizeStdin(t *testing.T) {
 	// Byte for byte: a trailing newline is text too, and so is <|endoftext|>.
 	code, out, _ = runCLI("Hello world<|endoftext|>\n", "tokenize", "--json", "-m", gpt2Dir)
 	require.Equal(t, 0, code)
-	assert.Equal(t, `{"tokens":[15496,995,27,91,437,1659,5239,91,29,198]}`+"\n", out)
+	assert.Equal(t, `{"tokens":[15496,995,27,91,437,1659,5239,91,29,198],"tokenizer":"bpe/gpt-2"}`+"\n", out)
+
+	// --special: the special token's text is its id.
+	code, out, _ = runCLI("Hello world<|endoftext|>\n", "tokenize", "--special", "-m", gpt2Dir)
+	require.Equal(t, 0, code)
+	assert.Equal(t, "15496 995 50256 198\n", out)
 
 	code, out, _ = runCLI("", "tokenize", "-json", "-m", gpt2Dir)
 	require.Equal(t, 0, code)
-	assert.Equal(t, `{"tokens":[]}`+"\n", out)
+	assert.Equal(t, `{"tokens":[],"tokenizer":"bpe/gpt-2"}`+"\n", out)
 }
 
 // TestTokenizeDemo: without -m, the tokenizer of the demo model built into
@@ -53,7 +58,7 @@ func TestTokenizeFile(t *testing.T) {
 	// token, 187 ("ÿ" in the byte alphabet).
 	code, out, errOut := runCLI("ignored", "tokenize", path, "-m", gpt2Dir, "--json")
 	require.Equal(t, 0, code, errOut)
-	assert.Equal(t, `{"tokens":[64,220,187,201,198]}`+"\n", out)
+	assert.Equal(t, `{"tokens":[64,220,187,201,198],"tokenizer":"bpe/gpt-2"}`+"\n", out)
 
 	code, out, _ = runCLI("from stdin", "tokenize", "-m", gpt2Dir, "-")
 	require.Equal(t, 0, code)
@@ -102,7 +107,7 @@ func TestHelp(t *testing.T) {
 	code, out, errOut = runCLI("", "tokenize", "-h")
 	assert.Equal(t, 0, code)
 	assert.Empty(t, errOut)
-	assert.Contains(t, out, "usage: goformer tokenize [-m MODEL] [--json] [FILE | -p TEXT]")
+	assert.Contains(t, out, "usage: goformer tokenize [-m MODEL] [--special] [--json] [FILE | -p TEXT]")
 	for _, args := range [][]string{{"run", "--help"}, {"help", "run"}, {"run", "-h", "Hello"}} {
 		code, out, errOut = runCLI("", args...)
 		assert.Equal(t, 0, code, args)

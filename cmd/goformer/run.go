@@ -47,12 +47,8 @@ func runRun(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	var mf modelFlags
 	mf.register(fs, stderr)
 	n := fs.Int("n", 64, "tokens to generate")
-	temp := fs.Float64("temp", 0.8, "sampling temperature; 0 is greedy")
-	topK := fs.Int("top-k", 40, "keep the K most likely tokens (0: all)")
-	topP := fs.Float64("top-p", 0.95, "keep the most likely tokens up to this total probability (1: all)")
-	seed := seedFlag{random: true}
-	fs.Var(&seed, "seed", "random seed `S`: 0 to 2^64-1, or -1 for a new one each run, which --json reports")
-	alias(fs, "s", "seed")
+	var sf sampleFlags
+	sf.register(fs)
 	promptFlag := fs.String("prompt", "", "the prompt, instead of the PROMPT argument")
 	alias(fs, "p", "prompt")
 	topLogprobs := fs.Int("top-logprobs", 0, "list the K most likely tokens at each step: in the JSON with --json, else one line per token on stderr")
@@ -80,12 +76,8 @@ func runRun(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	switch {
 	case *n < 1:
 		return usageError("-n must be at least 1, got %d", *n)
-	case !(*temp >= 0) || math.IsInf(*temp, 1):
-		return usageError("--temp must be a finite number ≥ 0, got %g", *temp)
-	case *topK < 0:
-		return usageError("--top-k must be ≥ 0, got %d", *topK)
-	case !(*topP > 0 && *topP <= 1):
-		return usageError("--top-p must be in (0, 1], got %g", *topP)
+	case sf.check() != nil:
+		return sf.check()
 	case *topLogprobs < 0:
 		return usageError("--top-logprobs must be ≥ 0, got %d", *topLogprobs)
 	case *ctxLen < 0:
@@ -107,20 +99,17 @@ func runRun(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 		return err
 	}
 	opts := runtime.GenerateOptions{
-		SampleOptions: runtime.SampleOptions{Temperature: *temp, TopK: *topK, TopP: *topP, Seed: seed.value},
+		SampleOptions: sf.options(),
 		MaxTokens:     *n,
 		IgnoreEOS:     *ignoreEOS,
 		TopLogprobs:   *topLogprobs,
-	}
-	if seed.random {
-		opts.Seed = runtime.RandomSeed()
 	}
 	// Ctrl-C ends whatever run is doing: reading the prompt, loading the
 	// model or generating.
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt)
 	defer stop()
 	if *prompts != "" {
-		br := batchRun{file: *prompts, sequences: *sequences, ctx: *ctxLen, keep: *keep, topLogs: *topLogprobs, randSeed: seed.random}
+		br := batchRun{file: *prompts, sequences: *sequences, ctx: *ctxLen, keep: *keep, topLogs: *topLogprobs, randSeed: sf.seed.random}
 		return runPrompts(ctx, &mf, br, opts, stdin, stdout)
 	}
 

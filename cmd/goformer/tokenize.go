@@ -15,14 +15,15 @@ import (
 	"github.com/goformer/goformer/model/tokenizer"
 )
 
-const tokenizeUsage = "goformer tokenize [-m MODEL] [--json] [FILE | -p TEXT]"
+const tokenizeUsage = "goformer tokenize [-m MODEL] [--special] [--json] [FILE | -p TEXT]"
 
 // runTokenize prints the token ids of FILE, or of standard input, read byte
 // for byte: no newline is added or removed.
 func runTokenize(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("tokenize", flag.ContinueOnError)
 	modelDir := fs.String("m", "", "checkpoint directory holding vocab.json and merges.txt, or a GGUF file (default: the demo model built into goformer)")
-	asJSON := fs.Bool("json", false, `print {"tokens":[...]} instead of space-separated ids`)
+	asJSON := fs.Bool("json", false, `print {"tokens":[...],"tokenizer":KIND} instead of space-separated ids (KIND: bpe/PRE-TOKENIZER or sentencepiece)`)
+	special := fs.Bool("special", false, "parse special tokens' text (<|im_start|>, <s>) into their ids, as a chat prompt is tokenized")
 	textFlag := fs.String("prompt", "", "the text, instead of FILE")
 	alias(fs, "p", "prompt")
 	files, err := parseFlags(fs, args, tokenizeUsage, stdout)
@@ -47,7 +48,11 @@ func runTokenize(ctx context.Context, args []string, stdin io.Reader, stdout, st
 			return err
 		}
 	}
-	ids := tok.Encode(string(text))
+	encode := tok.Encode
+	if *special {
+		encode = tok.EncodeSpecial
+	}
+	ids := encode(string(text))
 
 	w := bufio.NewWriter(stdout)
 	if *asJSON {
@@ -55,8 +60,9 @@ func runTokenize(ctx context.Context, args []string, stdin io.Reader, stdout, st
 			ids = []int{}
 		}
 		out, _ := json.Marshal(struct {
-			Tokens []int `json:"tokens"`
-		}{ids})
+			Tokens    []int  `json:"tokens"`
+			Tokenizer string `json:"tokenizer"`
+		}{ids, tok.Kind()})
 		w.Write(out)
 		w.WriteByte('\n')
 	} else {

@@ -24,8 +24,23 @@ const (
 )
 
 // LoadDir loads the tokenizer of the checkpoint in dir: vocab.json and
-// merges.txt, or else tokenizer.json (ParseTokenizerJSON).
+// merges.txt, or else tokenizer.json (ParseTokenizerJSON), with what
+// tokenizer_config.json and chat_template.jinja add where they are there:
+// the bos and eos tokens, add_bos_token, add_eos_token and the chat
+// templates.
 func LoadDir(dir string) (*Tokenizer, error) {
+	t, err := loadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	path := func(name string) string { return filepath.Join(dir, name) }
+	if err := t.applyConfig(func(name string) ([]byte, error) { return sidefile.Read(path(name)) }, path); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+func loadDir(dir string) (*Tokenizer, error) {
 	vocab := filepath.Join(dir, VocabFile)
 	if _, err := os.Stat(vocab); errors.Is(err, fs.ErrNotExist) {
 		name := filepath.Join(dir, TokenizerFile)
@@ -56,7 +71,8 @@ func LoadFiles(vocabPath, mergesPath string) (*Tokenizer, error) {
 }
 
 // LoadFS loads vocab.json and merges.txt from directory dir of fsys, such as
-// an embedded checkpoint.
+// an embedded checkpoint, with tokenizer_config.json and
+// chat_template.jinja as LoadDir reads them.
 func LoadFS(fsys fs.FS, dir string) (*Tokenizer, error) {
 	vocabPath, mergesPath := path.Join(dir, VocabFile), path.Join(dir, MergesFile)
 	vocab, err := sidefile.ReadFS(fsys, vocabPath)
@@ -67,7 +83,15 @@ func LoadFS(fsys fs.FS, dir string) (*Tokenizer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("tokenizer: %w", err)
 	}
-	return Parse(vocabPath, vocab, mergesPath, mergeText)
+	t, err := Parse(vocabPath, vocab, mergesPath, mergeText)
+	if err != nil {
+		return nil, err
+	}
+	name := func(file string) string { return path.Join(dir, file) }
+	if err := t.applyConfig(func(file string) ([]byte, error) { return sidefile.ReadFS(fsys, name(file)) }, name); err != nil {
+		return nil, err
+	}
+	return t, nil
 }
 
 // Parse builds a tokenizer from the contents of a vocab.json and a

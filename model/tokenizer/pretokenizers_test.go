@@ -170,7 +170,9 @@ func TestTokenizerJSONPreTokenizerErrors(t *testing.T) {
 		{`{"type":"Sequence","pretokenizers":[{"type":"Split","pattern":{"Regex":"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+"},"behavior":"Removed"},{"type":"ByteLevel","use_regex":false}]}`,
 			`pre_tokenizer.pretokenizers[0] Split behavior "Removed" invert false is not implemented`},
 		{`{"type":"Sequence","pretokenizers":[{"type":"Punctuation"},{"type":"ByteLevel"}]}`, `pre_tokenizer.pretokenizers[0] type "Punctuation" is not implemented`},
-		{`{"type":"Metaspace"}`, `pre_tokenizer type "Metaspace" is not implemented yet`},
+		{`{"type":"Metaspace"}`, `pre_tokenizer Metaspace replacement other than "▁" is not implemented`},
+		{`{"type":"Metaspace","replacement":"▁","prepend_scheme":"always","split":true}`, `pre_tokenizer Metaspace split true (pieces cut at every space) is not implemented`},
+		{`{"type":"Metaspace","replacement":"▁","prepend_scheme":"always","split":false}`, `model.byte_fallback false for a SentencePiece BPE is not implemented`},
 	} {
 		doc := `{"pre_tokenizer":` + c.pre + `,"model":{"type":"BPE","vocab":{"a":0},"merges":[]}}`
 		_, err := ParseTokenizerJSON("x/tokenizer.json", []byte(doc))

@@ -30,7 +30,11 @@ type sentencePiece struct {
 	byteToken   [256]int32 // <0xNN>; unknown where the vocabulary lacks one
 	unknown     int32
 	dummyPrefix bool
-	scratch     sync.Pool
+	// prefixAtStartOnly: the dummy prefix goes before the input's first
+	// text only, not after each special token (a tokenizer.json's Metaspace
+	// prepend_scheme "first").
+	prefixAtStartOnly bool
+	scratch           sync.Pool
 }
 
 // NewSentencePiece builds a SentencePiece BPE tokenizer (GGUF's

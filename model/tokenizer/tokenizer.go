@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -42,7 +43,10 @@ type Tokenizer struct {
 	spm *sentencePiece
 
 	bos, eos       int
+	hasBOS, hasEOS bool // bos and eos are known: from GGUF, a post-processor or tokenizer_config.json
 	addBOS, addEOS bool
+
+	chatTemplates map[string]string // by name; DefaultChatTemplate is the model's own
 }
 
 type special struct {
@@ -102,6 +106,10 @@ type Options struct {
 	// never adds them, see AddsBOS.
 	AddBOS, AddEOS bool
 	BOS, EOS       int
+	// ChatTemplates are the model's chat templates (Jinja sources) by
+	// name, DefaultChatTemplate for the one it uses by default: GGUF's
+	// tokenizer.chat_template and tokenizer.chat_template.NAME.
+	ChatTemplates map[string]string
 }
 
 // NewBPE builds a byte-level BPE tokenizer, as New does, with the
@@ -147,6 +155,8 @@ func (t *Tokenizer) frame(opts Options) error {
 		}
 	}
 	t.bos, t.eos, t.addBOS, t.addEOS = opts.BOS, opts.EOS, opts.AddBOS, opts.AddEOS
+	t.hasBOS, t.hasEOS = true, true
+	t.chatTemplates = opts.ChatTemplates
 	return nil
 }
 
@@ -175,6 +185,49 @@ func (t *Tokenizer) EncodePrompt(text string) []int {
 	}
 	return ids
 }
+
+// EncodeChat is the ids of a rendered chat prompt (package model/chat):
+// the text of special tokens becomes their ids, as in EncodeSpecial, and
+// BOS and EOS frame it where the tokenizer adds them, as in EncodePrompt,
+// but only once: a text that begins with BOS (or ends with EOS) because
+// the template wrote it gets no second one, as llama.cpp tokenizes chat
+// prompts.
+func (t *Tokenizer) EncodeChat(text string) []int {
+	ids := t.EncodeSpecial(text)
+	if t.addBOS && (len(ids) == 0 || ids[0] != t.bos) {
+		ids = append([]int{t.bos}, ids...)
+	}
+	if t.addEOS && (len(ids) == 0 || ids[len(ids)-1] != t.eos) {
+		ids = append(ids, t.eos)
+	}
+	return ids
+}
+
+// BOS returns the beginning-of-text token and whether the tokenizer's
+// files name one (GGUF metadata, tokenizer.json's post-processor,
+// tokenizer_config.json's bos_token).
+func (t *Tokenizer) BOS() (int, bool) { return t.bos, t.hasBOS }
+
+// EOS returns the end-of-text token and whether the tokenizer's files name
+// one.
+func (t *Tokenizer) EOS() (int, bool) { return t.eos, t.hasEOS }
+
+// DefaultChatTemplate is the name of a model's default chat template.
+const DefaultChatTemplate = "default"
+
+// ChatTemplate returns the Jinja source of the model's chat template named
+// name ("" or DefaultChatTemplate: the one it uses by default) and whether
+// it has one by that name.
+func (t *Tokenizer) ChatTemplate(name string) (string, bool) {
+	if name == "" {
+		name = DefaultChatTemplate
+	}
+	src, ok := t.chatTemplates[name]
+	return src, ok
+}
+
+// ChatTemplateNames lists the names of the model's chat templates, sorted.
+func (t *Tokenizer) ChatTemplateNames() []string { return slices.Sorted(maps.Keys(t.chatTemplates)) }
 
 // AddsBOS returns the BOS id and true if the model expects every prompt to
 // start with it. Encode never adds it; EncodePrompt does.
@@ -352,7 +405,7 @@ func (t *Tokenizer) encodeSplit(dst []int, text string, all bool) []int {
 		}
 		dst = append(dst, s.id)
 		text = text[at+len(s.text):]
-		first = true
+		first = t.spm == nil || !t.spm.prefixAtStartOnly
 	}
 	return dst
 }

@@ -13,10 +13,10 @@ const TokenizerFile = "tokenizer.json"
 // tokenizerJSON is the part of a tokenizer.json goformer reads. Features it
 // does not implement are read too, so that they are refused by name.
 type tokenizerJSON struct {
-	Normalizer    json.RawMessage `json:"normalizer"`
-	PreTokenizer  *jsonComponent  `json:"pre_tokenizer"`
-	Decoder       *jsonComponent  `json:"decoder"`
-	PostProcessor *jsonComponent  `json:"post_processor"`
+	Normalizer    *jsonComponent `json:"normalizer"`
+	PreTokenizer  *jsonComponent `json:"pre_tokenizer"`
+	Decoder       *jsonComponent `json:"decoder"`
+	PostProcessor *jsonComponent `json:"post_processor"`
 	AddedTokens   []struct {
 		ID      int    `json:"id"`
 		Content string `json:"content"`
@@ -31,6 +31,7 @@ type tokenizerJSON struct {
 		EndOfWordSuffix         *string           `json:"end_of_word_suffix"`
 		Dropout                 *float64          `json:"dropout"`
 		IgnoreMerges            bool              `json:"ignore_merges"`
+		UnkToken                *string           `json:"unk_token"`
 	} `json:"model"`
 }
 
@@ -50,14 +51,34 @@ type jsonComponent struct {
 	Invert   bool   `json:"invert"`
 	// Digits
 	IndividualDigits bool `json:"individual_digits"`
+	// post_processor Sequence
+	Processors []jsonComponent `json:"processors"`
+	// normalizer and decoder Sequence
+	Normalizers []jsonComponent `json:"normalizers"`
+	Decoders    []jsonComponent `json:"decoders"`
+	// Prepend, Replace, Metaspace
+	Prepend       *string `json:"prepend"`
+	Content       *string `json:"content"`
+	Replacement   *string `json:"replacement"`
+	PrependScheme *string `json:"prepend_scheme"`
+	Split         *bool   `json:"split"`
+	// TemplateProcessing
+	Single        []map[string]struct{ ID string } `json:"single"`
+	SpecialTokens map[string]struct {
+		IDs []int `json:"ids"`
+	} `json:"special_tokens"`
 }
 
-// ParseTokenizerJSON builds a tokenizer from a tokenizer.json of GPT-2's
-// kind: a BPE model over the byte-level alphabet with the ByteLevel
-// pre-tokenizer (GPT-2's pattern, no prefix space) and decoder, and its
-// added tokens as the specials. Every feature of the file goformer does not
-// implement yet (another model or pre-tokenizer, a normalizer, byte
-// fallback) is an error naming it; name is the file in messages.
+// ParseTokenizerJSON builds a tokenizer from a tokenizer.json: a BPE
+// model over the byte-level alphabet with the ByteLevel pre-tokenizer
+// (GPT-2's pattern, or a Split by a known pattern: Llama 3, Qwen2), or a
+// SentencePiece BPE as transformers converts one (byte fallback, "▁" for
+// spaces by a Prepend and Replace normalizer or a Metaspace pre-tokenizer
+// that does not split: Llama 2, Mistral, TinyLlama), with its added tokens
+// as the specials and the BOS and EOS its post-processor adds. Every
+// feature of the file goformer does not implement (another model,
+// normalizer or pre-tokenizer) is an error naming it; name is the file in
+// messages.
 func ParseTokenizerJSON(name string, data []byte) (*Tokenizer, error) {
 	fail := func(format string, args ...any) (*Tokenizer, error) {
 		return nil, fmt.Errorf("tokenizer: %s: "+format, append([]any{name}, args...)...)
@@ -70,8 +91,6 @@ func ParseTokenizerJSON(name string, data []byte) (*Tokenizer, error) {
 	switch {
 	case m.Type != "BPE":
 		return fail("model.type %q is not implemented (goformer reads BPE)", m.Type)
-	case m.ByteFallback:
-		return fail("model.byte_fallback true (SentencePiece-style BPE) is not implemented yet")
 	case m.ContinuingSubwordPrefix != nil && *m.ContinuingSubwordPrefix != "":
 		return fail("model.continuing_subword_prefix %q is not implemented", *m.ContinuingSubwordPrefix)
 	case m.EndOfWordSuffix != nil && *m.EndOfWordSuffix != "":
@@ -79,20 +98,28 @@ func ParseTokenizerJSON(name string, data []byte) (*Tokenizer, error) {
 	case m.Dropout != nil && *m.Dropout != 0:
 		return fail("model.dropout %g is not implemented (inference tokenizes deterministically)", *m.Dropout)
 	}
-	if n := strings.TrimSpace(string(j.Normalizer)); n != "" && n != "null" {
-		return fail("normalizer %s is not implemented", n)
-	}
-	pre, err := jsonPreTokenizer(j.PreTokenizer)
+	spm, err := jsonSentencePiece(&j)
 	if err != nil {
 		return fail("%v", err)
 	}
-	for _, c := range []struct {
-		key string
-		c   *jsonComponent
-	}{{"decoder", j.Decoder}, {"post_processor", j.PostProcessor}} {
-		if err := byteLevelOnly(c.key, c.c, false); err != nil {
+	pre := ""
+	if spm == nil {
+		if j.Normalizer != nil {
+			return fail("normalizer type %q is not implemented for a byte-level BPE (goformer reads none)", j.Normalizer.Type)
+		}
+		if m.ByteFallback {
+			return fail("model.byte_fallback true with a byte-level pre-tokenizer is not implemented")
+		}
+		if pre, err = jsonPreTokenizer(j.PreTokenizer); err != nil {
 			return fail("%v", err)
 		}
+		if err := byteLevelOnly("decoder", j.Decoder, false); err != nil {
+			return fail("%v", err)
+		}
+	}
+	var frame promptFrame
+	if err := frame.read("post_processor", j.PostProcessor); err != nil {
+		return fail("%v", err)
 	}
 
 	n := len(m.Vocab)
@@ -101,6 +128,12 @@ func ParseTokenizerJSON(name string, data []byte) (*Tokenizer, error) {
 	}
 	if n == 0 || n > 1<<24 {
 		return fail("%d tokens: want 1..%d", n, 1<<24)
+	}
+	// Ids run 0..n-1 without gaps, so there are as many entries as ids:
+	// a file of a few entries with a huge id is refused before n tokens
+	// are allocated.
+	if n > len(m.Vocab)+len(j.AddedTokens) {
+		return fail("ids go up to %d, but model.vocab and added_tokens hold %d entries: the ids must run 0..%d without gaps", n-1, len(m.Vocab)+len(j.AddedTokens), n-1)
 	}
 	tokens := make([]string, n)
 	seen := make([]bool, n)
@@ -147,15 +180,105 @@ func ParseTokenizerJSON(name string, data []byte) (*Tokenizer, error) {
 		}
 	}
 	var t *Tokenizer
-	if pre == "gpt-2" && !m.IgnoreMerges {
+	switch {
+	case spm != nil:
+		t, err = spm.build(tokens, merges, specials, m.UnkToken)
+	case pre == "gpt-2" && !m.IgnoreMerges:
 		t, err = New(tokens, merges, specials)
-	} else {
+	default:
 		t, err = NewBPE(tokens, merges, Options{PreTokenizer: pre, IgnoreMerges: m.IgnoreMerges, Specials: specials})
 	}
 	if err != nil {
 		return fail("%v", err)
 	}
+	t.hasBOS, t.hasEOS, t.addBOS, t.addEOS = false, false, false, false
+	for _, f := range []struct {
+		text      string
+		id        *int
+		has, adds *bool
+	}{{frame.bos, &t.bos, &t.hasBOS, &t.addBOS}, {frame.eos, &t.eos, &t.hasEOS, &t.addEOS}} {
+		if f.text == "" {
+			continue
+		}
+		id, ok := frame.ids[f.text]
+		if !ok {
+			id, ok = t.idOf(f.text)
+		}
+		if !ok || id < 0 || id >= t.VocabSize() {
+			return fail("post_processor: special token %q has no id in the vocabulary", f.text)
+		}
+		*f.id, *f.has, *f.adds = id, true, true
+	}
 	return t, nil
+}
+
+// promptFrame is what a tokenizer.json's post-processor adds around a
+// text: a BOS token before it and an EOS token after it, by text, and the
+// ids of its special tokens.
+type promptFrame struct {
+	bos, eos string
+	ids      map[string]int
+}
+
+// read reads a post-processor: none, ByteLevel (nothing to add at
+// inference), TemplateProcessing whose single template is the sequence
+// with at most one special token on each side, or a Sequence of those.
+func (f *promptFrame) read(key string, c *jsonComponent) error {
+	if c == nil {
+		return nil
+	}
+	switch c.Type {
+	case "ByteLevel":
+		return nil
+	case "Sequence":
+		for i := range c.Processors {
+			if err := f.read(fmt.Sprintf("%s.processors[%d]", key, i), &c.Processors[i]); err != nil {
+				return err
+			}
+		}
+		return nil
+	case "TemplateProcessing":
+	default:
+		return fmt.Errorf("%s type %q is not implemented (goformer reads ByteLevel and TemplateProcessing)", key, c.Type)
+	}
+	seq := -1
+	var before, after []string
+	for i, item := range c.Single {
+		if s, ok := item["Sequence"]; ok && len(item) == 1 {
+			if seq >= 0 || s.ID != "A" {
+				return fmt.Errorf("%s.single[%d]: sequence %q: goformer reads templates of one sequence, A", key, i, s.ID)
+			}
+			seq = i
+			continue
+		}
+		sp, ok := item["SpecialToken"]
+		if !ok || len(item) != 1 {
+			return fmt.Errorf("%s.single[%d] is neither a Sequence nor a SpecialToken", key, i)
+		}
+		if seq < 0 {
+			before = append(before, sp.ID)
+		} else {
+			after = append(after, sp.ID)
+		}
+	}
+	if seq < 0 || len(before) > 1 || len(after) > 1 {
+		return fmt.Errorf("%s.single: goformer reads a sequence A with at most one special token before and after it", key)
+	}
+	if f.ids == nil {
+		f.ids = map[string]int{}
+	}
+	for text, st := range c.SpecialTokens {
+		if len(st.IDs) == 1 {
+			f.ids[text] = st.IDs[0]
+		}
+	}
+	if len(before) == 1 {
+		f.bos = before[0]
+	}
+	if len(after) == 1 {
+		f.eos = after[0]
+	}
+	return nil
 }
 
 // byteLevelOnly accepts a missing component or GPT-2's ByteLevel one.
