@@ -43,6 +43,7 @@ type Batch struct {
 	ready   []int     // slots whose last row in the last pass ended their input
 	last    []float32 // [sequences][d]: hidden states to score
 	logits  []float32 // [sequences][vocab]: logits of the rows scored last
+	events  []BatchEvent
 }
 
 // slot is one sequence in flight: its cache and position, its input, its
@@ -50,7 +51,8 @@ type Batch struct {
 type slot struct {
 	sequence
 	sampler sampler
-	req     int   // the request in this slot; -1 when free
+	req     int // the request in this slot; -1 when free
+	opts    GenerateOptions
 	input   []int // the prompt, or the text being scored
 	fed     int   // tokens of input run so far: decoding once it is len(input)
 	next    int   // while decoding, the token the next pass runs
@@ -100,6 +102,7 @@ func (m *Model) NewBatch(opts BatchOptions) (*Batch, error) {
 		ready:   make([]int, 0, n),
 		last:    make([]float32, n*c.NEmbd),
 		logits:  make([]float32, n*c.VocabSize),
+		events:  make([]BatchEvent, 0, 2*n), // a token and an end for each slot
 	}
 	b.pass.init(m, rows, capacity)
 	for i := range b.slots {

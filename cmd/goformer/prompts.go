@@ -61,7 +61,7 @@ func runPrompts(ctx context.Context, mf *modelFlags, br batchRun, opts runtime.G
 			// refuses it in its own line.
 			text = text[:limit.bytes+1]
 		}
-		reqs[i] = runtime.BatchRequest{Prompt: promptIDs(m, text), GenerateOptions: opts}
+		reqs[i] = runtime.BatchRequest{Prompt: m.EncodePrompt(text), GenerateOptions: opts}
 		if br.randSeed {
 			reqs[i].Seed = runtime.RandomSeed()
 		}
