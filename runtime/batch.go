@@ -152,6 +152,10 @@ func (m *Model) BatchMemory(opts BatchOptions) (int64, error) {
 // included: math.MaxInt when its cache slides (RoPE).
 func (b *Batch) Room() int { return b.limit() }
 
+// Capacity is the number of positions each sequence's KV cache holds
+// (BatchOptions.Capacity, or the default it resolved to).
+func (b *Batch) Capacity() int { return b.slots[0].cache.capacity }
+
 // limit is the number of positions a sequence can process: see Session.limit.
 func (b *Batch) limit() int { return b.m.limit(b.slots[0].cache) }
 
