@@ -225,3 +225,22 @@ func waitFor(t testing.TB, d time.Duration, what string, cond func() bool) {
 		time.Sleep(2 * time.Millisecond)
 	}
 }
+
+// httptestServer serves h on 127.0.0.1 until the test ends.
+func httptestServer(t testing.TB, h http.Handler) *httptest.Server {
+	ts := httptest.NewServer(h)
+	t.Cleanup(ts.Close)
+	return ts
+}
+
+var jsonUnmarshal = json.Unmarshal
+
+// runtimeModel is the model a Run load callback returns.
+type runtimeModel = runtime.Model
+
+// runtimeRequest is a greedy request of n tokens past the end of text.
+func runtimeRequest(prompt []int, n int) runtime.BatchRequest {
+	return runtime.BatchRequest{Prompt: prompt, GenerateOptions: runtime.GenerateOptions{MaxTokens: n, IgnoreEOS: true}}
+}
+
+func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
