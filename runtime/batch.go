@@ -44,6 +44,9 @@ type Batch struct {
 	last    []float32 // [sequences][d]: hidden states to score
 	logits  []float32 // [sequences][vocab]: logits of the rows scored last
 	events  []BatchEvent
+	// sampleReady is b.sampleRange bound once, so that sampling the ready
+	// slots on the kernels' pool allocates nothing.
+	sampleReady func(lo, hi int)
 }
 
 // slot is one sequence in flight: its cache and position, its input, its
@@ -61,6 +64,9 @@ type slot struct {
 
 	lastRow int  // the slot's last row in the scheduled pass; -1 for none
 	decoded bool // the scheduled pass runs the slot's next token
+
+	drawn   Token // the token sampled from the last pass's logits
+	drawErr error // or why there is none: non-finite logits
 }
 
 func (q *slot) decoding() bool { return q.req >= 0 && q.fed == len(q.input) }
@@ -105,6 +111,7 @@ func (m *Model) NewBatch(opts BatchOptions) (*Batch, error) {
 		events:  make([]BatchEvent, 0, 2*n), // a token and an end for each slot
 	}
 	b.pass.init(m, rows, capacity)
+	b.sampleReady = b.sampleRange
 	for i := range b.slots {
 		q := &b.slots[i]
 		q.sequence = newSequence(c, capacity, opts.Keep)

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"iter"
 	"math"
+
+	"github.com/goformer/goformer/kernels"
 )
 
 // BatchRequest is one sequence for Batch.Generate: a prompt and how to
@@ -151,10 +153,26 @@ func (b *Batch) Step() ([]BatchEvent, error) {
 		return b.events, nil
 	}
 	b.step()
-	for k, i := range b.ready {
-		b.emit(&b.slots[i], b.slotLogits(k))
+	// Each slot's sampler reads the vocabulary's logits several times:
+	// as long as the pass itself for a small model, so the slots sample
+	// side by side.
+	kernels.Parallel(len(b.ready), b.sampleReady)
+	for _, i := range b.ready {
+		b.emit(&b.slots[i])
 	}
 	return b.events, nil
+}
+
+// sampleRange samples the next token of the ready slots b.ready[lo:hi]
+// from their logits, each with its own sampler.
+func (b *Batch) sampleRange(lo, hi int) {
+	for k := lo; k < hi; k++ {
+		q := &b.slots[b.ready[k]]
+		logits := b.slotLogits(k)
+		if q.drawErr = checkLogits(logits, q.pos-1); q.drawErr == nil {
+			q.drawn = q.sampler.token(b.m.sampleable(logits), &q.opts)
+		}
+	}
 }
 
 // begin puts request req into free slot i: its prompt (or BOS), its
@@ -183,19 +201,19 @@ func (b *Batch) admit(req *BatchRequest) error {
 	return nil
 }
 
-// emit samples slot q's next token from logits and adds its event, then
-// ends the sequence where Session.Generate would, freeing the slot.
-func (b *Batch) emit(q *slot, logits []float32) {
+// emit adds the event of slot q's sampled token, then ends the sequence
+// where Session.Generate would, freeing the slot.
+func (b *Batch) emit(q *slot) {
 	seq, opts := q.req, &q.opts
 	end := func(err error) {
 		q.req = -1
 		b.events = append(b.events, BatchEvent{Seq: seq, Done: true, Err: err, Stats: q.stats})
 	}
-	if err := checkLogits(logits, q.pos-1); err != nil {
-		end(err)
+	if q.drawErr != nil {
+		end(q.drawErr)
 		return
 	}
-	tok := q.sampler.token(b.m.sampleable(logits), opts)
+	tok := q.drawn
 	if b.m.cfg.IsEnd(tok.ID) && !opts.IgnoreEOS {
 		end(nil)
 		return

@@ -206,11 +206,16 @@ func (sp *sampler) token(logits []float32, opts *GenerateOptions) Token {
 		sp.window.penalize(logits, &opts.SampleOptions)
 	}
 	id := sp.choose(logits, &opts.SampleOptions)
+	var lse float64
 	if penalize {
 		sp.window.restore(logits)
 		sp.window.push(id)
+		lse = sp.logSumExp(logits)
+	} else if opts.greedy() {
+		lse = sp.logSumExpFrom(logits, logits[id]) // the largest
+	} else {
+		lse = sp.logSumExp(logits)
 	}
-	lse := sp.logSumExp(logits)
 	tok := Token{ID: id, Logprob: float64(logits[id]) - lse}
 	if opts.TopLogprobs > 0 {
 		tok.TopLogprobs = sp.topLogprobs(logits, opts.TopLogprobs, lse)
