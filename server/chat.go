@@ -2,12 +2,13 @@ package server
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
 	"time"
 
-	"github.com/goformer/goformer/model/tokenizer"
+	"github.com/goformer/goformer/model/chat"
 	"github.com/goformer/goformer/runtime"
 )
 
@@ -16,6 +17,19 @@ import (
 // (add_generation_prompt).
 type chatTemplate interface {
 	render(msgs []chatMessage) (string, error)
+}
+
+// modelTemplate is a model's Jinja chat template (package model/chat). A
+// template without a system role sees a system message folded into the
+// next one, as in goformer chat and llama.cpp.
+type modelTemplate struct{ t *chat.Template }
+
+func (mt modelTemplate) render(msgs []chatMessage) (string, error) {
+	turns := make([]chat.Message, len(msgs))
+	for i, m := range msgs {
+		turns[i] = chat.Message{Role: m.Role, Content: string(m.Content)}
+	}
+	return mt.t.RenderOptions(turns, chat.Options{AddGenerationPrompt: true, FoldSystem: true})
 }
 
 // chatMessage is one message of a chat request.
@@ -102,18 +116,23 @@ func (s *Server) checkChat(req *chatRequest, e *engine) (generation, string, err
 			return generation{}, "", err
 		}
 	}
-	if e.chat == nil {
+	switch {
+	case e.chat == nil && (e.chatErr == nil || errors.Is(e.chatErr, chat.ErrNoTemplate)):
 		return generation{}, "", errNoChatTemplate
+	case e.chat == nil:
+		return generation{}, "", fieldError("messages", "the model's chat template cannot be used: %v", e.chatErr)
 	}
 	text, err := e.chat.render(req.Messages)
 	if err != nil {
+		// The template refused the conversation (roles that do not
+		// alternate, say) or failed on it: the request's doing.
 		return generation{}, "", fieldError("messages", "the model's chat template: %v", err)
 	}
 	maxField, maxTokens := "max_tokens", req.MaxTokens
 	if req.MaxCompletionTokens != nil {
 		maxField, maxTokens = "max_completion_tokens", req.MaxCompletionTokens
 	}
-	g, err := req.check(chatPromptIDs(e.tok, text), maxField, maxTokens, 0, "messages", s.bounds(e))
+	g, err := req.check(e.tok.EncodeChat(text), maxField, maxTokens, 0, "messages", s.bounds(e))
 	if err != nil {
 		return g, text, err
 	}
@@ -124,18 +143,6 @@ func (s *Server) checkChat(req *chatRequest, e *engine) (generation, string, err
 		}
 	}
 	return g, text, nil
-}
-
-// chatPromptIDs encodes a rendered conversation: the template's special
-// tokens (<|im_start|> and the like) become their ids, and BOS comes first
-// where the model expects it, once even when the template writes it too,
-// as llama.cpp does.
-func chatPromptIDs(tok *tokenizer.Tokenizer, text string) []int {
-	ids := tok.EncodeSpecial(text)
-	if bos, ok := tok.AddsBOS(); ok && (len(ids) == 0 || ids[0] != bos) {
-		ids = append([]int{bos}, ids...)
-	}
-	return ids
 }
 
 // chatFormat renders /v1/chat/completions.

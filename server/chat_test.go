@@ -4,8 +4,12 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
+
+	"github.com/goformer/goformer/model/chat"
+	"github.com/goformer/goformer/runtime"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -47,7 +51,7 @@ func TestChatMatchesSession(t *testing.T) {
 		{"role": "user", "content": []obj{{"type": "text", "text": "Tell me "}, {"type": "text", "text": "a story."}}},
 	}
 	rendered := "System: You are terse.<|endoftext|>\nUser: Tell me a story.<|endoftext|>\nAssistant:"
-	ids := m.Tokenizer().EncodeSpecial(rendered)
+	ids := m.Tokenizer().EncodeChat(rendered)
 	require.Contains(t, ids, 50256, "the template's special token is its id")
 	want, lps := alone(t, m, ids, greedy(20))
 	wantText, err := m.Tokenizer().Decode(want)
@@ -143,4 +147,37 @@ func TestModels(t *testing.T) {
 	assert.Equal(t, "demo-7m", card["id"])
 	assert.Equal(t, "model", card["object"])
 	assert.Equal(t, obj{"n_vocab": 50257.0, "n_ctx": 256.0, "n_ctx_train": 256.0, "n_embd": 128.0, "slots": 3.0}, card["meta"])
+}
+
+// TestChatWithJinjaTemplate: a real Jinja template (ChatML, from the chat
+// package's test data) through Config.ChatTemplate renders what the
+// template renders, and the reply is that prompt's completion alone; a
+// conversation the template refuses is a 400 naming messages.
+func TestChatWithJinjaTemplate(t *testing.T) {
+	m := demoLM(t)
+	src, err := os.ReadFile("../model/chat/testdata/extra/chatml.jinja")
+	require.NoError(t, err)
+	tmpl, err := chat.Parse(string(src), m.ChatSpecials())
+	require.NoError(t, err)
+	ts := newTestServer(t, Config{ChatTemplate: func(*runtime.Model) (*chat.Template, error) { return tmpl, nil }})
+	turns := []chat.Message{{Role: "system", Content: "Be brief."}, {Role: "user", Content: "Hello there"}}
+	text, err := tmpl.RenderOptions(turns, chat.Options{AddGenerationPrompt: true, FoldSystem: true})
+	require.NoError(t, err)
+	require.Contains(t, text, "<|im_start|>assistant")
+	want, _ := alone(t, m, m.Tokenizer().EncodeChat(text), greedy(12))
+	wantText, err := m.Tokenizer().Decode(want)
+	require.NoError(t, err)
+	resp, body := ts.post(t, "/v1/chat/completions", obj{"messages": turns, "max_tokens": 12, "temperature": 0})
+	require.Equal(t, http.StatusOK, resp.StatusCode, "%s", body)
+	assert.Equal(t, wantText, decodeJSON(t, body)["choices"].([]any)[0].(obj)["message"].(obj)["content"])
+
+	// A template that raises an exception on a conversation.
+	strict, err := chat.Parse(`{% if messages[0].role != 'user' %}{{ raise_exception('the first message must be the user\'s') }}{% endif %}{{ messages[0].content }}`, m.ChatSpecials())
+	require.NoError(t, err)
+	ts = newTestServer(t, Config{ChatTemplate: func(*runtime.Model) (*chat.Template, error) { return strict, nil }})
+	resp, body = ts.post(t, "/v1/chat/completions", obj{"messages": []obj{{"role": "assistant", "content": "hi"}}})
+	assert.Equal(t, http.StatusBadRequest, resp.StatusCode)
+	e := decodeJSON(t, body)["error"].(obj)
+	assert.Equal(t, "messages", e["param"])
+	assert.Contains(t, e["message"], "the first message must be the user's")
 }

@@ -124,7 +124,7 @@ func TestAPIKey(t *testing.T) {
 // TestHealthWhileLoadingAndDraining: /health and the generation endpoints
 // answer 503 until the model is there and once the server drains.
 func TestHealthWhileLoadingAndDraining(t *testing.T) {
-	s, err := New(Config{})
+	s, err := New(Config{Logger: discardLogger()})
 	require.NoError(t, err)
 	ts := &testServer{Server: s}
 	ts.ts = httptestServer(t, s.Handler())

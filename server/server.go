@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/goformer/goformer/model/chat"
 	"github.com/goformer/goformer/model/tokenizer"
 	"github.com/goformer/goformer/runtime"
 )
@@ -47,6 +48,12 @@ type Config struct {
 	MaxBodyBytes int64
 	// LogPrompts adds each request's prompt text to its log line.
 	LogPrompts bool
+	// ChatTemplate, when set, gives the template /v1/chat/completions
+	// renders conversations with (as goformer chat --template does); its
+	// error fails Start. Without it the model's own is used
+	// (runtime.Model.ChatTemplate), and a model without one answers chat
+	// requests with a 400.
+	ChatTemplate func(*runtime.Model) (*chat.Template, error)
 	// Logger gets one line per request (default slog.Default()).
 	Logger *slog.Logger
 }
@@ -105,11 +112,12 @@ type Server struct {
 
 // engine is what serves requests once the model is loaded.
 type engine struct {
-	m     *runtime.Model
-	tok   *tokenizer.Tokenizer
-	sched *scheduler
-	room  int          // Batch.Room: the positions a sequence holds
-	chat  chatTemplate // nil: the model has none
+	m       *runtime.Model
+	tok     *tokenizer.Tokenizer
+	sched   *scheduler
+	room    int          // Batch.Room: the positions a sequence holds
+	chat    chatTemplate // nil: the model has none
+	chatErr error        // why chat is nil
 }
 
 // New makes a server for the model Start will give it.
@@ -132,11 +140,26 @@ func (s *Server) Start(m *runtime.Model) error {
 	if m.Tokenizer() == nil {
 		return errors.New("server: the model has no tokenizer")
 	}
+	e := &engine{m: m, tok: m.Tokenizer()}
+	var tmpl *chat.Template
+	if s.cfg.ChatTemplate != nil {
+		var err error
+		if tmpl, err = s.cfg.ChatTemplate(m); err != nil {
+			return fmt.Errorf("server: %w", err)
+		}
+	} else {
+		tmpl, e.chatErr = m.ChatTemplate()
+	}
+	if tmpl != nil {
+		e.chat = modelTemplate{tmpl}
+	} else {
+		s.cfg.Logger.Warn("no chat template: /v1/chat/completions answers 400", "reason", fmt.Sprint(e.chatErr))
+	}
 	b, err := m.NewBatch(runtime.BatchOptions{Sequences: s.cfg.Slots, Capacity: s.cfg.Context})
 	if err != nil {
 		return fmt.Errorf("server: %w", err)
 	}
-	e := &engine{m: m, tok: m.Tokenizer(), room: b.Room(), sched: newScheduler(b, s.cfg.Slots, s.cfg.MaxQueue, s.metrics)}
+	e.room, e.sched = b.Room(), newScheduler(b, s.cfg.Slots, s.cfg.MaxQueue, s.metrics)
 	go e.sched.run()
 	if !s.engine.CompareAndSwap(nil, e) {
 		e.sched.abort()

@@ -79,7 +79,11 @@ func TestOpenAINodeClient(t *testing.T) {
 		t.Skip("the openai client test builds the binary and runs node: not in -short")
 	}
 	modules := openaiNodeModules(t)
-	s := startServe(t, "--api-key", "sk-goformer-test", "--max-tokens", "1000")
+	// The demo model ships no chat template: ChatML, from the chat
+	// package's test data, for both the server and goformer chat.
+	template, err := filepath.Abs(filepath.Join("..", "..", "model", "chat", "testdata", "extra", "chatml.jinja"))
+	require.NoError(t, err)
+	s := startServe(t, "--api-key", "sk-goformer-test", "--max-tokens", "1000", "--template", template)
 	cmd := exec.Command("node", filepath.Join("testdata", "openai_client.cjs"))
 	cmd.Env = append(os.Environ(), "GOFORMER_URL="+s.url, "GOFORMER_KEY=sk-goformer-test", "NODE_PATH="+modules)
 	var stderr strings.Builder
@@ -112,7 +116,17 @@ func TestOpenAINodeClient(t *testing.T) {
 			TopLogprobs   []map[string]float64 `json:"top_logprobs"`
 		}
 		Sampled struct{ Text string }
-		Stop    struct {
+		Chat    struct {
+			Text, Role   string
+			FinishReason string `json:"finish_reason"`
+			Usage        map[string]int
+			Logprobs     []float64
+		}
+		ChatStream struct {
+			Text, Role   string
+			FinishReason string `json:"finish_reason"`
+		} `json:"chat_stream"`
+		Stop struct {
 			Text         string
 			FinishReason string `json:"finish_reason"`
 		}
@@ -154,8 +168,26 @@ func TestOpenAINodeClient(t *testing.T) {
 	assert.Equal(t, "n", got.Errors["n"].Param)
 	assert.Equal(t, 400, got.Errors["max_tokens"].Status)
 	assert.Equal(t, "max_tokens", got.Errors["max_tokens"].Param)
-	assert.Equal(t, 400, got.Errors["chat"].Status, "the demo has no chat template")
-	assert.Equal(t, "no_chat_template", got.Errors["chat"].Code)
+	messages := filepath.Join(t.TempDir(), "messages.json")
+	require.NoError(t, os.WriteFile(messages, []byte(`[{"role": "system", "content": "You are terse."}, {"role": "user", "content": "Tell me about the county."}]`), 0o644))
+	out, err = exec.Command(goformerBinary(t), "chat", "--json", "--threads", "1", "--template", template, "--messages", messages, "--temp", "0", "-n", "16").Output()
+	require.NoError(t, err, "goformer chat")
+	var reply runResult
+	require.NoError(t, json.Unmarshal(out, &reply))
+	assert.Equal(t, reply.Text, got.Chat.Text, "the chat reply is goformer chat's")
+	assert.Equal(t, "assistant", got.Chat.Role)
+	assert.Equal(t, reply.FinishReason, got.Chat.FinishReason)
+	assert.Equal(t, len(reply.PromptTokens), got.Chat.Usage["prompt_tokens"])
+	require.Len(t, got.Chat.Logprobs, len(reply.Logprobs))
+	for i := range reply.Logprobs {
+		assert.InDelta(t, reply.Logprobs[i], got.Chat.Logprobs[i], 1e-5)
+	}
+	assert.Equal(t, reply.Text, got.ChatStream.Text, "streamed")
+	assert.Equal(t, "assistant", got.ChatStream.Role)
+	assert.Equal(t, reply.FinishReason, got.ChatStream.FinishReason)
+
+	assert.Equal(t, 400, got.Errors["chat"].Status)
+	assert.Equal(t, "messages.0.role", got.Errors["chat"].Param)
 	assert.Equal(t, 401, got.Errors["auth"].Status)
 	assert.Equal(t, "invalid_api_key", got.Errors["auth"].Code)
 }

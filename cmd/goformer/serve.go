@@ -14,11 +14,12 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/goformer/goformer/model/chat"
 	"github.com/goformer/goformer/runtime"
 	"github.com/goformer/goformer/server"
 )
 
-const serveUsage = "goformer serve [-m MODEL] [--addr 127.0.0.1:8080] [--slots N] [--ctx N] [--threads N] [--api-key KEY] [--max-queue N] [--max-tokens N] [--timeout D] [--drain-timeout D] [--max-body BYTES] [--alias NAME] [--log-prompts] [--weights f32|int8] [--embeddings int8|f32]"
+const serveUsage = "goformer serve [-m MODEL] [--addr 127.0.0.1:8080] [--slots N] [--ctx N] [--threads N] [--api-key KEY] [--max-queue N] [--max-tokens N] [--timeout D] [--drain-timeout D] [--max-body BYTES] [--alias NAME] [--template FILE] [--log-prompts] [--weights f32|int8] [--embeddings int8|f32]"
 
 // runServe serves the model over HTTP with OpenAI's API until SIGINT or
 // SIGTERM, then drains and returns nil: exit status 0.
@@ -38,6 +39,7 @@ func runServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	maxBody := fs.Int64("max-body", 1<<20, "the largest request body in bytes")
 	name := fs.String("alias", "", "the model's id in /v1/models and responses (default: the file or directory name of -m, or \"demo\")")
 	logPrompts := fs.Bool("log-prompts", false, "add each request's prompt text to its log line")
+	templateFile := fs.String("template", "", "render /v1/chat/completions with the chat template (Jinja) in FILE instead of the model's")
 	rest, err := parseFlags(fs, args, serveUsage, stdout)
 	if err != nil {
 		return err
@@ -65,11 +67,15 @@ func runServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		*name = modelName(mf.name())
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
-	srv, err := server.New(server.Config{
+	cfg := server.Config{
 		ModelName: *name, Slots: *slots, Context: *ctxLen, MaxQueue: *maxQueue, MaxTokens: *maxTokens,
 		APIKey: *apiKey, Timeout: *timeout, DrainTimeout: *drain, MaxBodyBytes: *maxBody,
 		LogPrompts: *logPrompts, Logger: logger,
-	})
+	}
+	if *templateFile != "" {
+		cfg.ChatTemplate = func(m *runtime.Model) (*chat.Template, error) { return chatTemplate(m, mf.name(), *templateFile) }
+	}
+	srv, err := server.New(cfg)
 	if err != nil {
 		return err
 	}

@@ -66,10 +66,32 @@ async function main() {
   const stopped = await client.completions.create({ model: out.models[0], prompt, max_tokens: 16, temperature: 0, stop: ['.'] });
   out.stop = { text: stopped.choices[0].text, finish_reason: stopped.choices[0].finish_reason };
 
+  const messages = [{ role: 'system', content: 'You are terse.' }, { role: 'user', content: 'Tell me about the county.' }];
+  const chat = await client.chat.completions.create({ model: out.models[0], messages, max_tokens: 16, temperature: 0, logprobs: true, top_logprobs: 2 });
+  out.chat = {
+    text: chat.choices[0].message.content,
+    role: chat.choices[0].message.role,
+    finish_reason: chat.choices[0].finish_reason,
+    usage: chat.usage,
+    logprobs: chat.choices[0].logprobs.content.map((c) => c.logprob),
+  };
+  const chatStream = await client.chat.completions.create({ model: out.models[0], messages, max_tokens: 16, temperature: 0, stream: true });
+  text = '';
+  finish = null;
+  let role = null;
+  for await (const chunk of chatStream) {
+    for (const c of chunk.choices) {
+      if (c.delta.role) role = c.delta.role;
+      if (c.delta.content) text += c.delta.content;
+      if (c.finish_reason) finish = c.finish_reason;
+    }
+  }
+  out.chat_stream = { text, role, finish_reason: finish };
+
   out.errors = {
     n: await expectError(() => client.completions.create({ model: 'x', prompt, n: 2 })),
     max_tokens: await expectError(() => client.completions.create({ model: 'x', prompt, max_tokens: 100000 })),
-    chat: await expectError(() => client.chat.completions.create({ model: 'x', messages: [{ role: 'user', content: 'Hi' }] })),
+    chat: await expectError(() => client.chat.completions.create({ model: 'x', messages: [{ role: 'robot', content: 'Hi' }] })),
     auth: await expectError(() => new OpenAI({ baseURL, apiKey: 'wrong', maxRetries: 0 }).models.list()),
   };
   process.stdout.write(JSON.stringify(out) + '\n');
