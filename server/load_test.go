@@ -3,6 +3,7 @@ package server
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -303,10 +304,10 @@ func TestSlowReaderLosesItsSlot(t *testing.T) {
 	body := mustJSON(obj{"prompt": "The", "max_tokens": 250, "ignore_eos": true, "stream": true, "logprobs": 20})
 	fmt.Fprintf(conn, "POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", len(body), body)
 	// The client reads nothing more; the server's writes fill the buffers
-	// and block.
-	waitFor(t, 10*time.Second, "the slot freed", func() bool {
-		return testutil.ToFloat64(s.metrics.slotsActive) == 0 && testutil.ToFloat64(s.metrics.generatedTokens) > 0
-	})
+	// and block. (Generous bounds: a loaded machine under the race
+	// detector is slow to start.)
+	waitFor(t, time.Minute, "the first tokens", func() bool { return testutil.ToFloat64(s.metrics.generatedTokens) > 0 })
+	waitFor(t, time.Minute, "the slot freed", func() bool { return testutil.ToFloat64(s.metrics.slotsActive) == 0 })
 	assert.Less(t, testutil.ToFloat64(s.metrics.generatedTokens), 250.0, "the stream was cut before its end")
 	res := streamCompletion(context.Background(), ts.Client(), ts.URL, obj{"prompt": "Hi", "max_tokens": 3, "temperature": 0, "stream": true})
 	require.NoError(t, res.err)
@@ -342,7 +343,10 @@ func TestSlowHeadersTimeOut(t *testing.T) {
 	start := time.Now()
 	conn.SetReadDeadline(time.Now().Add(5 * time.Second))
 	_, err = io.ReadAll(conn)
-	assert.NoError(t, err, "the server closes the connection")
+	// Closed (an end of file, or a reset for the unread half request),
+	// not timed out on the client's side.
+	var ne net.Error
+	assert.False(t, errors.As(err, &ne) && ne.Timeout(), "the server closes the connection: %v", err)
 	assert.Less(t, time.Since(start), 3*time.Second)
 }
 

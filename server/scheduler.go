@@ -177,14 +177,16 @@ func (s *scheduler) dropCancelled() {
 	}
 }
 
-// free ends the job in slot i, whose sequence has left the batch.
+// free ends the job in slot i, whose sequence has left the batch: the slot
+// counts as free before the job's handler hears of its end.
 func (s *scheduler) free(i int, finish string, err error) {
-	s.slots[i].end(finish, err)
+	j := s.slots[i]
 	s.slots[i] = nil
 	s.mu.Lock()
 	s.running--
 	s.metrics.slotsActive.Set(float64(s.running))
 	s.mu.Unlock()
+	j.end(finish, err)
 }
 
 // failAll ends every running job with err.
