@@ -36,10 +36,11 @@ vet:
 test-native:
 	GOFORMER_EXPECT_ISA=$(NATIVE_ISA) $(GO) test -count=1 ./...
 
-# Sessions share one model across goroutines, and the kernels' worker pool
-# across sessions: prove both under the race detector.
+# Sessions share one model across goroutines, the kernels' worker pool
+# across sessions, and the server its scheduler across request handlers:
+# prove them under the race detector.
 test-race:
-	$(GO) test -count=1 -short -race ./runtime ./model/tokenizer
+	$(GO) test -count=1 -short -race ./runtime ./model/tokenizer ./server
 	$(GO) test -count=1 -short -race -run 'Parallel|Threads' ./kernels
 
 test-purego:

@@ -43,6 +43,10 @@ type Batch struct {
 	ready   []int     // slots whose last row in the last pass ended their input
 	last    []float32 // [sequences][d]: hidden states to score
 	logits  []float32 // [sequences][vocab]: logits of the rows scored last
+	events  []BatchEvent
+	// sampleReady is b.sampleRange bound once, so that sampling the ready
+	// slots on the kernels' pool allocates nothing.
+	sampleReady func(lo, hi int)
 }
 
 // slot is one sequence in flight: its cache and position, its input, its
@@ -50,7 +54,8 @@ type Batch struct {
 type slot struct {
 	sequence
 	sampler sampler
-	req     int   // the request in this slot; -1 when free
+	req     int // the request in this slot; -1 when free
+	opts    GenerateOptions
 	input   []int // the prompt, or the text being scored
 	fed     int   // tokens of input run so far: decoding once it is len(input)
 	next    int   // while decoding, the token the next pass runs
@@ -59,6 +64,9 @@ type slot struct {
 
 	lastRow int  // the slot's last row in the scheduled pass; -1 for none
 	decoded bool // the scheduled pass runs the slot's next token
+
+	drawn   Token // the token sampled from the last pass's logits
+	drawErr error // or why there is none: non-finite logits
 }
 
 func (q *slot) decoding() bool { return q.req >= 0 && q.fed == len(q.input) }
@@ -100,8 +108,10 @@ func (m *Model) NewBatch(opts BatchOptions) (*Batch, error) {
 		ready:   make([]int, 0, n),
 		last:    make([]float32, n*c.NEmbd),
 		logits:  make([]float32, n*c.VocabSize),
+		events:  make([]BatchEvent, 0, 2*n), // a token and an end for each slot
 	}
 	b.pass.init(m, rows, capacity)
+	b.sampleReady = b.sampleRange
 	for i := range b.slots {
 		q := &b.slots[i]
 		q.sequence = newSequence(c, capacity, opts.Keep)
@@ -148,6 +158,10 @@ func (m *Model) BatchMemory(opts BatchOptions) (int64, error) {
 // Room is the most tokens a sequence of the batch can hold, prompt
 // included: math.MaxInt when its cache slides (RoPE).
 func (b *Batch) Room() int { return b.limit() }
+
+// Capacity is the number of positions each sequence's KV cache holds
+// (BatchOptions.Capacity, or the default it resolved to).
+func (b *Batch) Capacity() int { return b.slots[0].cache.capacity }
 
 // limit is the number of positions a sequence can process: see Session.limit.
 func (b *Batch) limit() int { return b.m.limit(b.slots[0].cache) }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 	"testing"
 
 	"github.com/goformer/goformer/model"
@@ -262,6 +263,9 @@ func TestBatchGenerateMatchesSessions(t *testing.T) {
 				opts.SampleOptions = sampled
 				opts.Seed = uint64(i)
 			}
+			if i%4 == 3 {
+				opts.MinP, opts.RepetitionPenalty, opts.PresencePenalty, opts.FrequencyPenalty = 0.05, 1.2, 0.4, 0.3
+			}
 			reqs = append(reqs, BatchRequest{Prompt: randomIDs(uint64(i), 1+17*i%50, v), GenerateOptions: opts})
 		}
 		// A greedy request that stops at the end-of-text token, found by
@@ -405,4 +409,102 @@ func TestNegativeMaxTokens(t *testing.T) {
 	assert.Contains(t, errs[0].Error(), "MaxTokens is -1")
 	assert.NoError(t, errs[1])
 	assert.Len(t, got[1], 3)
+}
+
+// TestBatchJoinStepLeave: sequences that join while others run, and one
+// that leaves halfway, through Join, Step and Leave: every sequence that
+// runs to its end yields what it yields alone, a left slot takes the next
+// sequence, a full batch and a bad request take no slot, and a decode Step
+// allocates nothing.
+func TestBatchJoinStepLeave(t *testing.T) {
+	m := newBatchTestModel(t, variants["gpt2"], 41)
+	v := m.cfg.VocabSize
+	opts := GenerateOptions{MaxTokens: 12, IgnoreEOS: true, TopLogprobs: 2}
+	sampled := opts
+	sampled.SampleOptions = SampleOptions{Temperature: 0.8, TopK: 20, Seed: 9, RepetitionPenalty: 1.3}
+	reqs := []BatchRequest{
+		{Prompt: randomIDs(1, 70, v), GenerateOptions: opts},
+		{Prompt: randomIDs(2, 5, v), GenerateOptions: sampled},
+		{Prompt: randomIDs(3, 30, v), GenerateOptions: opts}, // leaves after 4 tokens
+		{Prompt: randomIDs(4, 9, v), GenerateOptions: opts},
+	}
+	b, err := m.NewBatch(BatchOptions{Sequences: 2, Rows: 32})
+	require.NoError(t, err)
+	poisonCaches(b)
+	events, err := b.Step()
+	require.NoError(t, err)
+	assert.Empty(t, events, "nothing in flight")
+
+	got := make([][]Token, len(reqs))
+	ended := make([]bool, len(reqs))
+	owner := map[int]int{} // slot → request
+	join := func(r int) {
+		slot, err := b.Join(reqs[r])
+		require.NoError(t, err)
+		_, taken := owner[slot]
+		require.False(t, taken, "slot %d given twice", slot)
+		owner[slot] = r
+	}
+	join(0)
+	join(2)
+	_, err = b.Join(reqs[1])
+	require.ErrorIs(t, err, ErrBatchFull)
+	_, err = b.Join(BatchRequest{Prompt: []int{v}})
+	require.ErrorIs(t, err, ErrBadToken)
+	next := []int{1, 3}
+	for steps := 0; len(owner) > 0 || len(next) > 0; steps++ {
+		require.Less(t, steps, 200)
+		for b.Free() > 0 && len(next) > 0 {
+			join(next[0])
+			next = next[1:]
+		}
+		events, err := b.Step()
+		require.NoError(t, err)
+		for _, ev := range events {
+			r, ok := owner[ev.Seq]
+			require.True(t, ok, "event for free slot %d", ev.Seq)
+			if ev.Done {
+				require.NoError(t, ev.Err)
+				ended[r] = true
+				delete(owner, ev.Seq)
+				continue
+			}
+			ev.Token.TopLogprobs = slices.Clone(ev.Token.TopLogprobs)
+			got[r] = append(got[r], ev.Token)
+			if r == 2 && len(got[r]) == 4 {
+				st := b.Leave(ev.Seq)
+				assert.Equal(t, 30, st.PromptTokens)
+				delete(owner, ev.Seq)
+			}
+		}
+	}
+	for r, req := range reqs {
+		want, err := genAlone(t, m, req)
+		require.NoError(t, err)
+		if r == 2 {
+			assert.False(t, ended[r])
+			want = want[:4]
+		} else {
+			assert.True(t, ended[r], "request %d", r)
+		}
+		assertSameTokens(t, want, got[r], fmt.Sprintf("request %d", r))
+	}
+
+	// A decode step through the public API.
+	long := GenerateOptions{IgnoreEOS: true, TopLogprobs: 3, SampleOptions: SampleOptions{Temperature: 1, MinP: 0.01, PresencePenalty: 0.5}}
+	for i := range 2 {
+		_, err := b.Join(BatchRequest{Prompt: randomIDs(uint64(50+i), 3, v), GenerateOptions: long})
+		require.NoError(t, err)
+	}
+	_, err = b.Step()
+	require.NoError(t, err)
+	allocs := testing.AllocsPerRun(10, func() {
+		events, err := b.Step()
+		if err != nil || len(events) != 2 {
+			t.Fatalf("step: %v events, %v", len(events), err)
+		}
+	})
+	if !raceEnabled {
+		assert.Zero(t, allocs)
+	}
 }

@@ -17,7 +17,9 @@
 // KV cache, position and sampler, and a finished sequence's slot goes to the
 // next waiting request. Attention for a row reads only its own sequence's
 // cache up to its own position, so each sequence's logits are what it gets
-// alone in a Session.
+// alone in a Session. Batch.Generate runs a list of requests to their end;
+// Join, Step and Leave let requests come and go between passes, as the
+// server's scheduler does (ExampleBatch_Step).
 //
 // Large matrix products and attention (split by heads) run on the kernels'
 // worker pool, shared by every model, session and batch of the process:

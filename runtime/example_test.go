@@ -141,3 +141,50 @@ func ExampleBatch_Generate() {
 	// "The first time"
 	// ".\n\n"
 }
+
+// Run sequences that come and go, as a server's scheduler does: Join puts
+// a request in a free slot, each Step runs one forward pass for every
+// sequence in flight and returns its events by slot, and Leave frees a
+// slot early (here the second sequence after its first token).
+func ExampleBatch_Step() {
+	m, err := runtime.LoadFS(demo.FS, runtime.Options{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	b, err := m.NewBatch(runtime.BatchOptions{Sequences: 2})
+	if err != nil {
+		log.Fatal(err)
+	}
+	tok := m.Tokenizer()
+	opts := runtime.GenerateOptions{MaxTokens: 3}
+	first, err := b.Join(runtime.BatchRequest{Prompt: tok.Encode("The meaning of life is"), GenerateOptions: opts})
+	if err != nil {
+		log.Fatal(err)
+	}
+	texts := map[int]string{}
+	for step := 0; b.Free() < 2; step++ {
+		if step == 1 { // a request that arrives while the first decodes
+			if _, err := b.Join(runtime.BatchRequest{Prompt: tok.Encode("Once upon a time"), GenerateOptions: opts}); err != nil {
+				log.Fatal(err)
+			}
+		}
+		events, err := b.Step()
+		if err != nil {
+			log.Fatal(err)
+		}
+		for _, ev := range events {
+			if ev.Done {
+				continue
+			}
+			piece, _ := tok.Decode([]int{ev.Token.ID})
+			texts[ev.Seq] += piece
+			if ev.Seq != first {
+				b.Leave(ev.Seq)
+			}
+		}
+	}
+	fmt.Printf("%q\n%q\n", texts[0], texts[1])
+	// Output:
+	// " the world."
+	// "."
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"math"
 	"time"
 )
 
@@ -35,8 +36,23 @@ var ErrBadOptions = errors.New("bad generate options")
 
 // check reports a field out of range.
 func (o *GenerateOptions) check() error {
-	if o.MaxTokens < 0 {
-		return fmt.Errorf("GenerateOptions.MaxTokens is %d, want ≥ 0 (0: one context's worth): %w", o.MaxTokens, ErrBadOptions)
+	bad := func(field string, v any, want string) error {
+		return fmt.Errorf("GenerateOptions.%s is %v, want %s: %w", field, v, want, ErrBadOptions)
+	}
+	finite := func(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) }
+	switch {
+	case o.MaxTokens < 0:
+		return bad("MaxTokens", o.MaxTokens, "≥ 0 (0: one context's worth)")
+	case !(o.MinP >= 0 && o.MinP <= 1):
+		return bad("MinP", o.MinP, "0..1")
+	case !(o.RepetitionPenalty >= 0) || math.IsInf(o.RepetitionPenalty, 1):
+		return bad("RepetitionPenalty", o.RepetitionPenalty, "a finite number ≥ 0 (0 or 1: none)")
+	case !finite(o.PresencePenalty):
+		return bad("PresencePenalty", o.PresencePenalty, "a finite number")
+	case !finite(o.FrequencyPenalty):
+		return bad("FrequencyPenalty", o.FrequencyPenalty, "a finite number")
+	case o.PenaltyLastN < -1:
+		return bad("PenaltyLastN", o.PenaltyLastN, "≥ -1 (0: the default, -1: the whole cache)")
 	}
 	return nil
 }
@@ -101,7 +117,7 @@ func (s *Session) Generate(ctx context.Context, prompt []int, opts GenerateOptio
 			prompt = s.m.prompt(prompt)
 		}
 		s.stats = Stats{PromptTokens: len(prompt)}
-		s.sampler.seed(opts.Seed)
+		s.sampler.begin(prompt, &opts.SampleOptions, s.cache.capacity)
 		if err := ctx.Err(); err != nil {
 			yield(Token{}, err)
 			return
@@ -165,13 +181,41 @@ func (m *Model) prompt(ids []int) []int {
 	return ids
 }
 
+// EncodePrompt is the ids a generation from text starts with: the
+// tokenizer's EncodePrompt (BOS first where the model expects it), or the
+// beginning-of-text token alone for a text of no tokens, from which the
+// model generates unconditionally as Generate does from an empty prompt.
+// The goformer command and server encode prompts with it, so that the
+// prompt tokens they report are the ones run.
+func (m *Model) EncodePrompt(text string) []int {
+	if ids := m.tok.EncodePrompt(text); len(ids) > 0 {
+		return ids
+	}
+	return []int{m.cfg.BOS}
+}
+
 // Stats returns the timings of the last Generate.
 func (s *Session) Stats() Stats { return s.stats }
 
-// token samples a token from logits and gives it its log-probability.
+// token samples a token from logits, penalized as opts say, and gives it
+// its log-probability under the model. It changes logits while it chooses
+// and puts them back.
 func (sp *sampler) token(logits []float32, opts *GenerateOptions) Token {
+	penalize := len(sp.window.ring) > 0
+	if penalize {
+		sp.window.penalize(logits, &opts.SampleOptions)
+	}
 	id := sp.choose(logits, &opts.SampleOptions)
-	lse := sp.logSumExp(logits)
+	var lse float64
+	if penalize {
+		sp.window.restore(logits)
+		sp.window.push(id)
+		lse = sp.logSumExp(logits)
+	} else if opts.greedy() {
+		lse = sp.logSumExpFrom(logits, logits[id]) // the largest
+	} else {
+		lse = sp.logSumExp(logits)
+	}
 	tok := Token{ID: id, Logprob: float64(logits[id]) - lse}
 	if opts.TopLogprobs > 0 {
 		tok.TopLogprobs = sp.topLogprobs(logits, opts.TopLogprobs, lse)

@@ -86,6 +86,27 @@ func TestSamplerGreedyAndSeed(t *testing.T) {
 	assert.NotEqual(t, draw(42), draw(43))
 }
 
+// TestGreedyFirstOnTie: Greedy is the first index of the largest logit,
+// for every length and many ties.
+func TestGreedyFirstOnTie(t *testing.T) {
+	rng := rand.New(rand.NewPCG(4, 5))
+	for trial := range 2000 {
+		n := 1 + trial%37
+		x := make([]float32, n)
+		for i := range x {
+			x[i] = float32(rng.IntN(4))
+		}
+		want := 0
+		for i, v := range x {
+			if v > x[want] {
+				want = i
+			}
+		}
+		require.Equal(t, want, Greedy(x), "%v", x)
+		require.Equal(t, x[want], maxOf(x), "%v", x)
+	}
+}
+
 func TestSelectTop(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	for trial := 0; trial < 200; trial++ {

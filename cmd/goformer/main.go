@@ -26,6 +26,7 @@ var commands = map[string]command{
 	"chat":     {"talk with an instruction-tuned model, formatted by its chat template", runChat},
 	"run":      {"generate text from a prompt", runRun},
 	"score":    {"print the log-likelihood and perplexity of a text", runScore},
+	"serve":    {"serve the model over HTTP with OpenAI's API (completions, chat, streaming)", runServe},
 	"tokenize": {"print the token ids of a text", runTokenize},
 	"version":  {"print the goformer, Go and kernel versions and the CPU (also --version)", runVersion},
 }

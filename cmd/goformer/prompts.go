@@ -43,7 +43,7 @@ func runPrompts(ctx context.Context, mf *modelFlags, br batchRun, opts runtime.G
 	defer m.Close()
 	// More slots than prompts would only cost memory.
 	bopts := runtime.BatchOptions{Sequences: max(1, min(br.sequences, len(texts))), Capacity: br.ctx, Keep: br.keep}
-	if err := checkBatchMemory(m, bopts, availableMemory()); err != nil {
+	if err := checkBatchMemory(m, bopts, availableMemory(), "--batch"); err != nil {
 		return err
 	}
 	b, err := m.NewBatch(bopts)
@@ -61,7 +61,7 @@ func runPrompts(ctx context.Context, mf *modelFlags, br batchRun, opts runtime.G
 			// refuses it in its own line.
 			text = text[:limit.bytes+1]
 		}
-		reqs[i] = runtime.BatchRequest{Prompt: promptIDs(m, text), GenerateOptions: opts}
+		reqs[i] = runtime.BatchRequest{Prompt: m.EncodePrompt(text), GenerateOptions: opts}
 		if br.randSeed {
 			reqs[i].Seed = runtime.RandomSeed()
 		}
@@ -105,14 +105,15 @@ func runPrompts(ctx context.Context, mf *modelFlags, br batchRun, opts runtime.G
 
 // checkBatchMemory refuses a batch whose estimated memory is more than
 // avail bytes (0: unknown, nothing is refused), before allocating it: the
-// runtime would otherwise die out of memory with a stack trace.
-func checkBatchMemory(m *runtime.Model, opts runtime.BatchOptions, avail int64) error {
+// runtime would otherwise die out of memory with a stack trace. flag is
+// the option that set the number of sequences (--batch, --slots).
+func checkBatchMemory(m *runtime.Model, opts runtime.BatchOptions, avail int64, flag string) error {
 	need, err := m.BatchMemory(opts)
 	if err != nil || avail == 0 || need <= avail {
 		return nil // NewBatch reports bad options itself
 	}
-	return usageError("--batch %d: %d sequences need an estimated %s (mostly their KV caches), more than the %s of memory available: lower --batch or --ctx",
-		opts.Sequences, opts.Sequences, gib(need), gib(avail))
+	return usageError("%s %d: %d sequences need an estimated %s (mostly their KV caches), more than the %s of memory available: lower %s or --ctx",
+		flag, opts.Sequences, opts.Sequences, gib(need), gib(avail), flag)
 }
 
 // finishResult fills in a sequence's text, speeds and error when it ends;

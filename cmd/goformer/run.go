@@ -132,7 +132,7 @@ func runRun(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	if err != nil {
 		return err
 	}
-	ids := promptIDs(m, prompt)
+	ids := m.EncodePrompt(prompt)
 	// Every write goes through w and is checked at its Flush: output that
 	// cannot be written (a full disk, a closed pipe) stops the generation
 	// and is the error run reports.
@@ -264,18 +264,6 @@ func promptText(ctx context.Context, rest []string, stdin io.Reader, limit promp
 		return "", err
 	}
 	return string(b), nil
-}
-
-// promptIDs encodes a prompt to generate from. A prompt of no tokens
-// becomes the beginning-of-text token alone (GPT-2's is its end-of-text
-// token), from which the model generates unconditionally, as
-// Session.Generate and Batch.Generate do with an empty prompt: run PROMPT
-// and run --prompts go through here so that prompt_tokens shows it.
-func promptIDs(m *runtime.Model, prompt string) []int {
-	if ids := m.Tokenizer().EncodePrompt(prompt); len(ids) > 0 {
-		return ids
-	}
-	return []int{m.Config().BOS}
 }
 
 // finishReason names why a generation of generated tokens ended with err
