@@ -358,7 +358,7 @@ func TestLlamaCppRandomStrings(t *testing.T) {
 // native build's libllama in $GOFORMER_LLAMACPP_NATIVE and the headers of
 // the llama.cpp source src, once per test binary; "" where either or g++
 // is missing.
-func llamaCppTokenizeTool(t *testing.T, src string) string {
+func llamaCppTokenizeTool(t testing.TB, src string) string {
 	t.Helper()
 	lib := os.Getenv("GOFORMER_LLAMACPP_NATIVE")
 	if lib == "" {

@@ -24,7 +24,7 @@ import (
 // node-llama-cpp 3.21.1 ships it): $GOFORMER_LLAMACPP_SRC, else a clone of
 // the git bundle in $GOFORMER_LLAMACPP's node_modules, made once per test
 // binary in a temporary folder.
-func llamaCppSource(t *testing.T) string {
+func llamaCppSource(t testing.TB) string {
 	t.Helper()
 	if dir := os.Getenv("GOFORMER_LLAMACPP_SRC"); dir != "" {
 		if _, err := os.Stat(filepath.Join(dir, "src", "llama-vocab.cpp")); err != nil {

@@ -80,14 +80,17 @@ func (m *Model) Tokenizer() *tokenizer.Tokenizer { return m.tok }
 // llama.cpp stops at (tokenizer.EndOfGeneration), so that run, chat and
 // the server stop where llama.cpp does.
 func endIDs(cfg model.Config, tok *tokenizer.Tokenizer) []int {
-	ids := slices.Clone(cfg.EndIDs)
-	if len(ids) == 0 {
-		ids = []int{cfg.EOS}
-	}
+	var ids []int
 	for _, id := range tok.EndOfGeneration() {
-		if id < cfg.VocabSize && !slices.Contains(ids, id) {
+		if id < cfg.VocabSize && !cfg.IsEnd(id) && !slices.Contains(ids, id) {
 			ids = append(ids, id)
 		}
 	}
-	return ids
+	if ids == nil {
+		return cfg.EndIDs // nothing to add: the config's list as it is
+	}
+	if len(cfg.EndIDs) == 0 {
+		return append([]int{cfg.EOS}, ids...)
+	}
+	return append(slices.Clone(cfg.EndIDs), ids...)
 }
