@@ -289,6 +289,14 @@ func ggufTokenizer(f *gguf.File) (tok *tokenizer.Tokenizer, n, bos, eos int, err
 		if len(types) != len(tokens) {
 			return fail(fmt.Errorf("%w: %s has %d entries for %d tokens", ErrInvalidConfig, ggufTokenTypeKey, len(types), len(tokens)))
 		}
+		// llama.cpp makes an end-of-generation token that is typed
+		// USER_DEFINED (Phi-3's </s>) a control token: ordinary text does
+		// not match it.
+		for id, t := range types {
+			if t == ggufTokenUserDefined && tokenizer.IsEndOfGenerationText(tokens[id]) {
+				types[id] = ggufTokenControl
+			}
+		}
 	}
 	if model == "llama" {
 		tok, err = ggufSentencePiece(f, tokens, types, unknown, opts)

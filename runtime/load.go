@@ -3,6 +3,7 @@ package runtime
 import (
 	"fmt"
 	"io/fs"
+	"slices"
 
 	"github.com/goformer/goformer/model"
 	"github.com/goformer/goformer/model/tokenizer"
@@ -60,7 +61,9 @@ func fromCheckpoint(ck *model.Checkpoint, tok *tokenizer.Tokenizer, name string,
 	if tok.VocabSize() > ck.Config.VocabSize {
 		return nil, fmt.Errorf("%s: the tokenizer has %d tokens but the model's vocabulary only %d", name, tok.VocabSize(), ck.Config.VocabSize)
 	}
-	m, err := newModel(ck.Config, &ck.Weights, opts)
+	cfg := ck.Config
+	cfg.EndIDs = endIDs(cfg, tok)
+	m, err := newModel(cfg, &ck.Weights, opts)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
@@ -70,3 +73,24 @@ func fromCheckpoint(ck *model.Checkpoint, tok *tokenizer.Tokenizer, name string,
 
 // Tokenizer returns the model's tokenizer.
 func (m *Model) Tokenizer() *tokenizer.Tokenizer { return m.tok }
+
+// endIDs is the stop set of generation: the config's end ids (the
+// checkpoint's EOS, GGUF's eot and eom ids, generation_config.json's
+// eos_token_id list), then the tokenizer's EOS and the end-of-turn tokens
+// llama.cpp stops at (tokenizer.EndOfGeneration), so that run, chat and
+// the server stop where llama.cpp does.
+func endIDs(cfg model.Config, tok *tokenizer.Tokenizer) []int {
+	var ids []int
+	for _, id := range tok.EndOfGeneration() {
+		if id < cfg.VocabSize && !cfg.IsEnd(id) && !slices.Contains(ids, id) {
+			ids = append(ids, id)
+		}
+	}
+	if ids == nil {
+		return cfg.EndIDs // nothing to add: the config's list as it is
+	}
+	if len(cfg.EndIDs) == 0 {
+		return append([]int{cfg.EOS}, ids...)
+	}
+	return append(slices.Clone(cfg.EndIDs), ids...)
+}

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"strings"
 	"sync"
-	"unicode/utf8"
 )
 
 // TokenType is what a vocabulary entry is, with GGUF's numbering
@@ -177,10 +176,13 @@ func (t *Tokenizer) encodeSentencePiece(dst []int, text string, first bool) []in
 		return dst
 	}
 
-	// One symbol per character; a byte outside valid UTF-8 is one of its own.
+	// One symbol per character, its length told by its first byte alone
+	// (clipped at the end), as llama.cpp splits: in invalid UTF-8 a stray
+	// lead byte takes the bytes after it into its symbol, which matches no
+	// piece and falls back to its bytes' tokens.
 	start, n, prev, nxt := sc.start[:0], sc.n[:0], sc.prev[:0], sc.nxt[:0]
 	for i := 0; i < len(buf); {
-		_, size := utf8.DecodeRune(buf[i:])
+		size := min(utf8LenByLead(buf[i]), len(buf)-i)
 		k := int32(len(start))
 		start, n, prev, nxt = append(start, int32(i)), append(n, int32(size)), append(prev, k-1), append(nxt, k+1)
 		i += size
@@ -269,3 +271,12 @@ func spmPop(h []spmPair) (spmPair, []spmPair) {
 	}
 	return top, h
 }
+
+// utf8LenByLead is the length of the UTF-8 sequence a byte begins, read
+// from its high four bits alone: 1 for ASCII and continuation bytes, 2 for
+// 0xC0..0xDF, 3 for 0xE0..0xEF, 4 for 0xF0..0xFF.
+func utf8LenByLead(b byte) int {
+	return int(utf8LeadLen[b>>4])
+}
+
+var utf8LeadLen = [16]byte{1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 3, 4}
