@@ -27,14 +27,14 @@ const blocksPerType = 64
 // the extremes ±65504 and ±0 in the first blocks.
 func randomBlocks(f *BlockFormat, n int, seed uint64) []byte {
 	rng := rand.New(rand.NewPCG(seed, uint64(f.GGMLType)))
-	b := make([]byte, n*f.BlockBytes)
+	b := make([]byte, n*f.BlockBytes())
 	for i := range b {
 		b[i] = byte(rng.Uint32())
 	}
 	extremes := []uint16{0x7BFF, 0xFBFF, 0x0000, 0x8000, 0x0001, 0x83FF}
 	for blk := range n {
 		for _, off := range f.Scales {
-			p := b[blk*f.BlockBytes+off:]
+			p := b[blk*f.BlockBytes()+off:]
 			h := binary.LittleEndian.Uint16(p)
 			if h&0x7C00 == 0x7C00 {
 				h &^= 0x4000 // Inf or NaN: a finite value of the same bits otherwise
@@ -58,7 +58,7 @@ func dequantizeAll(t *testing.T) (types []uint32, raw map[uint32][]byte, values 
 	for _, typ := range types {
 		f := BlockFormats[typ]
 		raw[typ] = randomBlocks(f, blocksPerType, 11)
-		values[typ] = make([]float32, blocksPerType*f.BlockLen)
+		values[typ] = make([]float32, blocksPerType*f.BlockLen())
 		require.NoError(t, f.DequantizeRows(values[typ], raw[typ]))
 	}
 	return types, raw, values
@@ -100,7 +100,7 @@ func TestBlockFormatsMatchRecordedDigests(t *testing.T) {
 	require.Len(t, wantSHA256, len(types), "every format has a recorded digest")
 	for _, typ := range types {
 		f := BlockFormats[typ]
-		assert.Equal(t, wantSHA256[f.Name], digest(values[typ]), "%s", f.Name)
+		assert.Equal(t, wantSHA256[f.Name()], digest(values[typ]), "%s", f.Name())
 	}
 }
 
@@ -131,15 +131,15 @@ func TestBlockFormatsMatchGGUFPy(t *testing.T) {
 			want := math.Float32frombits(binary.LittleEndian.Uint32(ref[pos+4*i:]))
 			if math.Float32bits(got) != math.Float32bits(want) {
 				if mismatches < 3 {
-					t.Errorf("%s value %d (block %d): %g (%08x), gguf-py %g (%08x)", f.Name, i, i/f.BlockLen, got, math.Float32bits(got), want, math.Float32bits(want))
+					t.Errorf("%s value %d (block %d): %g (%08x), gguf-py %g (%08x)", f.Name(), i, i/f.BlockLen(), got, math.Float32bits(got), want, math.Float32bits(want))
 				}
 				mismatches++
 			}
 		}
 		pos += 4 * len(values[typ])
-		assert.Zero(t, mismatches, "%s: values that differ from gguf-py's of %d", f.Name, len(values[typ]))
+		assert.Zero(t, mismatches, "%s: values that differ from gguf-py's of %d", f.Name(), len(values[typ]))
 		if os.Getenv("GOFORMER_RECORD") != "" {
-			t.Logf("%q: %q,", f.Name, digest(values[typ]))
+			t.Logf("%q: %q,", f.Name(), digest(values[typ]))
 		}
 	}
 	require.Equal(t, len(ref), pos)
@@ -158,7 +158,7 @@ func TestBlockFormatQ8_0MatchesFromQ8_0(t *testing.T) {
 		m.Row(r, got)
 		assert.Equal(t, want[r*128:(r+1)*128], got)
 	}
-	assert.Equal(t, kernels.Q8Block, f.BlockLen)
+	assert.Equal(t, kernels.Q8Block, f.BlockLen())
 }
 
 func TestDequantizeRowsChecksSizes(t *testing.T) {
