@@ -196,9 +196,20 @@ func refRoPEFreq(cfg model.Config, k, r int) float64 {
 	return f
 }
 
-// refMatrix returns m's values in float64, dequantizing int8 blocks.
+// refMatrix returns m's values in float64, dequantizing int8 and GGUF
+// blocks.
 func refMatrix(m *model.Matrix) []float64 {
 	out := make([]float64, m.Rows*m.Cols)
+	if b := m.Blocks; b != nil {
+		row := make([]float32, m.Cols)
+		for r := range m.Rows {
+			b.Row(r, row) // ggml's dequantization, bit for bit
+			for i, v := range row {
+				out[r*m.Cols+i] = float64(v)
+			}
+		}
+		return out
+	}
 	if q := m.Int8; q != nil {
 		for i, v := range q.Q {
 			out[i] = float64(q.Scales[i/kernels.Q8Block]) * float64(v)
