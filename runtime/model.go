@@ -53,18 +53,18 @@ type Options struct {
 // and tokenizer. It is immutable and safe for concurrent use by any number
 // of sessions.
 type Model struct {
-	cfg     model.Config
-	w       *model.Weights
-	tokens  tokenTable // input embedding
-	head    tokenTable // output projection: tokens itself when tied
-	layers  []layerLinears
+	cfg    model.Config
+	w      *model.Weights
+	tokens tokenTable // input embedding
+	head   tokenTable // output projection: tokens itself when tied
+	layers []layerLinears
 	// widestPart is the most output rows of a part of a stackedLinear (0
 	// without one): the room a pass's scratch keeps for them.
 	widestPart int
-	tok     *tokenizer.Tokenizer
-	release func() error
-	closed  atomic.Bool  // set by Close: sessions and batches then fail with ErrClosed
-	arena   *weightArena // the huge-page block the streamed matrices were copied to, or nil
+	tok        *tokenizer.Tokenizer
+	release    func() error
+	closed     atomic.Bool  // set by Close: sessions and batches then fail with ErrClosed
+	arena      *weightArena // the huge-page block the streamed matrices were copied to, or nil
 
 	// piecesText is the text of every token for GenerateText, built by
 	// its first call.

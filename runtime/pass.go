@@ -35,14 +35,14 @@ type pass struct {
 	rows []tokenRow
 	n    int // rows the last forward pass ran: their hidden states are in h
 
-	x, h, proj       []float32      // [rows][d]
-	att              []float32      // [rows][n_head·head_dim]: every head's attention output
-	qkv              []float32      // [rows][qkvWidth]: queries, keys, values
-	qkvWidth         int            // n_head·head_dim + 2·n_kv_head·head_dim
-	up               []float32      // [rows][d_ff] (GELU) or [rows][2·d_ff], gate then up (SwiGLU)
-	ff               []float32      // [rows][d_ff]: the MLP's hidden activations
-	ropeCos, ropeSin []float32      // [rows][rotary dim]: RoPE tables of the rows' positions
-	sc               scratch // the linears' working memory
+	x, h, proj       []float32 // [rows][d]
+	att              []float32 // [rows][n_head·head_dim]: every head's attention output
+	qkv              []float32 // [rows][qkvWidth]: queries, keys, values
+	qkvWidth         int       // n_head·head_dim + 2·n_kv_head·head_dim
+	up               []float32 // [rows][d_ff] (GELU) or [rows][2·d_ff], gate then up (SwiGLU)
+	ff               []float32 // [rows][d_ff]: the MLP's hidden activations
+	ropeCos, ropeSin []float32 // [rows][rotary dim]: RoPE tables of the rows' positions
+	sc               scratch   // the linears' working memory
 
 	// Attention runs heads concurrently (kernels.Parallel), so each head
 	// has its own scores buffer. attendHeads is s.attendHeads bound once,
