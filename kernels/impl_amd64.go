@@ -22,6 +22,7 @@ func archTiers() []*impl {
 		useMatMulAVX512(t)
 		useVectorAVX512(t)
 		useQ8AVX512(t)
+		useKQuantAVX2(t)
 		useAxpyRowsAVX512(t)
 		ts = append(ts, t)
 	}
@@ -30,6 +31,7 @@ func archTiers() []*impl {
 		useMatMulAVX2(t)
 		useVectorAVX2(t)
 		useQ8AVX2(t)
+		useKQuantAVX2(t)
 		ts = append(ts, t)
 	}
 	return ts

@@ -107,6 +107,7 @@ func TestQuantMatVecMatchesDequantized(t *testing.T) {
 				w := buf[1:] // never aligned
 				copy(w, randomBlocks(f, s.n*s.blocks, uint64(40+i)))
 				x := quantizeFor(f.Type, randF32(uint64(70+i), k, 3), 1)
+				x.q = append(make([]int8, 3+i%5), x.q...)[3+i%5:] // unaligned
 				want, bound := blockMatVec64(f, w, x.f64, k, s.n)
 				y := poisoned(s.n + 2)
 				kernels.QuantMatVec(f.Type, y[1:s.n+1], w, x.q, x.s, x.sum, k, s.n)
@@ -141,7 +142,11 @@ func poisoned(n int) []float32 {
 func TestQuantMatMulRowsEqualMatVec(t *testing.T) {
 	forEachISA(t, func(t *testing.T) {
 		for _, f := range blockedFormats() {
-			for i, s := range []struct{ m, blocks, n int }{{1, 2, 5}, {2, 1, 9}, {3, 3, 17}, {4, 1, 4}, {5, 2, 33}, {7, 4, 6}, {9, 1, 70}, {13, 3, 40}} {
+			// The last two are large enough to split across threads.
+			for i, s := range []struct{ m, blocks, n int }{{1, 2, 5}, {2, 1, 9}, {3, 3, 17}, {4, 1, 4}, {5, 2, 33}, {7, 4, 6}, {9, 1, 70}, {13, 3, 40}, {1, 32, 300}, {4, 32, 100}} {
+				if f.BlockLen() == QK && s.blocks == 32 {
+					s.blocks = 4
+				}
 				k := s.blocks * f.BlockLen()
 				w := randomBlocks(f, s.n*s.blocks, uint64(90+i))
 				a := quantizeFor(f.Type, randF32(uint64(95+i), s.m*k, 2), s.m)
