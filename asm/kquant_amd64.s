@@ -770,6 +770,523 @@ DATA kqQ6Scale7<>+30(SB)/1, $0x0f
 DATA kqQ6Scale7<>+31(SB)/1, $0x0f
 GLOBL kqQ6Scale7<>(SB), RODATA|NOPTR, $32
 
+// func Q8KQuantizeAVX2(xq []int8, xs []float32, xsum []int16, x []float32)
+// Requires: AVX, AVX2
+TEXT ·Q8KQuantizeAVX2(SB), NOSPLIT, $0-96
+	MOVQ         xq_base+0(FP), AX
+	MOVQ         xs_base+24(FP), CX
+	MOVQ         xsum_base+48(FP), DX
+	MOVQ         x_base+72(FP), BX
+	MOVQ         x_len+80(FP), SI
+	SHRQ         $0x08, SI
+	VBROADCASTSS q8KConst<>+0(SB), Y0
+
+q8KBlock:
+	VANDPS       (BX), Y0, Y1
+	VANDPS       32(BX), Y0, Y2
+	VMAXPS       Y2, Y1, Y1
+	VANDPS       64(BX), Y0, Y2
+	VMAXPS       Y2, Y1, Y1
+	VANDPS       96(BX), Y0, Y2
+	VMAXPS       Y2, Y1, Y1
+	VANDPS       128(BX), Y0, Y2
+	VMAXPS       Y2, Y1, Y1
+	VANDPS       160(BX), Y0, Y2
+	VMAXPS       Y2, Y1, Y1
+	VANDPS       192(BX), Y0, Y2
+	VMAXPS       Y2, Y1, Y1
+	VANDPS       224(BX), Y0, Y2
+	VMAXPS       Y2, Y1, Y1
+	VANDPS       256(BX), Y0, Y2
+	VMAXPS       Y2, Y1, Y1
+	VANDPS       288(BX), Y0, Y2
+	VMAXPS       Y2, Y1, Y1
+	VANDPS       320(BX), Y0, Y2
+	VMAXPS       Y2, Y1, Y1
+	VANDPS       352(BX), Y0, Y2
+	VMAXPS       Y2, Y1, Y1
+	VANDPS       384(BX), Y0, Y2
+	VMAXPS       Y2, Y1, Y1
+	VANDPS       416(BX), Y0, Y2
+	VMAXPS       Y2, Y1, Y1
+	VANDPS       448(BX), Y0, Y2
+	VMAXPS       Y2, Y1, Y1
+	VANDPS       480(BX), Y0, Y2
+	VMAXPS       Y2, Y1, Y1
+	VANDPS       512(BX), Y0, Y2
+	VMAXPS       Y2, Y1, Y1
+	VANDPS       544(BX), Y0, Y2
+	VMAXPS       Y2, Y1, Y1
+	VANDPS       576(BX), Y0, Y2
+	VMAXPS       Y2, Y1, Y1
+	VANDPS       608(BX), Y0, Y2
+	VMAXPS       Y2, Y1, Y1
+	VANDPS       640(BX), Y0, Y2
+	VMAXPS       Y2, Y1, Y1
+	VANDPS       672(BX), Y0, Y2
+	VMAXPS       Y2, Y1, Y1
+	VANDPS       704(BX), Y0, Y2
+	VMAXPS       Y2, Y1, Y1
+	VANDPS       736(BX), Y0, Y2
+	VMAXPS       Y2, Y1, Y1
+	VANDPS       768(BX), Y0, Y2
+	VMAXPS       Y2, Y1, Y1
+	VANDPS       800(BX), Y0, Y2
+	VMAXPS       Y2, Y1, Y1
+	VANDPS       832(BX), Y0, Y2
+	VMAXPS       Y2, Y1, Y1
+	VANDPS       864(BX), Y0, Y2
+	VMAXPS       Y2, Y1, Y1
+	VANDPS       896(BX), Y0, Y2
+	VMAXPS       Y2, Y1, Y1
+	VANDPS       928(BX), Y0, Y2
+	VMAXPS       Y2, Y1, Y1
+	VANDPS       960(BX), Y0, Y2
+	VMAXPS       Y2, Y1, Y1
+	VANDPS       992(BX), Y0, Y2
+	VMAXPS       Y2, Y1, Y1
+	VEXTRACTF128 $0x01, Y1, X2
+	VMAXPS       X2, X1, X1
+	VPERMILPS    $0x4e, X1, X2
+	VMAXPS       X2, X1, X1
+	VPERMILPS    $0xb1, X1, X2
+	VMAXPS       X2, X1, X1
+	VDIVSS       q8KConst<>+4(SB), X1, X1
+	VCMPSS       $0x1d, q8KConst<>+16(SB), X1, X3
+	VMOVSS       q8KConst<>+8(SB), X2
+	VDIVSS       X1, X2, X2
+	VANDPS       X3, X2, X2
+	VANDPS       X3, X1, X1
+	VMOVSS       X1, (CX)
+	VBROADCASTSS X2, Y1
+	VBROADCASTSS q8KConst<>+12(SB), Y2
+	VBROADCASTSS q8KConst<>+8(SB), Y3
+	VMULPS       (BX), Y1, Y4
+	VANDPS       Y0, Y4, Y5
+	VROUNDPS     $0x03, Y5, Y6
+	VSUBPS       Y6, Y5, Y5
+	VCMPPS       $0x1d, Y2, Y5, Y5
+	VANDPS       Y3, Y5, Y5
+	VADDPS       Y5, Y6, Y6
+	VCVTTPS2DQ   Y6, Y6
+	VPSIGND      Y4, Y6, Y4
+	VMULPS       32(BX), Y1, Y5
+	VANDPS       Y0, Y5, Y6
+	VROUNDPS     $0x03, Y6, Y7
+	VSUBPS       Y7, Y6, Y6
+	VCMPPS       $0x1d, Y2, Y6, Y6
+	VANDPS       Y3, Y6, Y6
+	VADDPS       Y6, Y7, Y7
+	VCVTTPS2DQ   Y7, Y7
+	VPSIGND      Y5, Y7, Y5
+	VMULPS       64(BX), Y1, Y6
+	VANDPS       Y0, Y6, Y7
+	VROUNDPS     $0x03, Y7, Y8
+	VSUBPS       Y8, Y7, Y7
+	VCMPPS       $0x1d, Y2, Y7, Y7
+	VANDPS       Y3, Y7, Y7
+	VADDPS       Y7, Y8, Y8
+	VCVTTPS2DQ   Y8, Y8
+	VPSIGND      Y6, Y8, Y6
+	VMULPS       96(BX), Y1, Y7
+	VANDPS       Y0, Y7, Y8
+	VROUNDPS     $0x03, Y8, Y9
+	VSUBPS       Y9, Y8, Y8
+	VCMPPS       $0x1d, Y2, Y8, Y8
+	VANDPS       Y3, Y8, Y8
+	VADDPS       Y8, Y9, Y9
+	VCVTTPS2DQ   Y9, Y9
+	VPSIGND      Y7, Y9, Y7
+	VPADDD       Y5, Y4, Y8
+	VPADDD       Y7, Y6, Y9
+	VPHADDD      Y9, Y8, Y8
+	VPHADDD      Y8, Y8, Y8
+	VEXTRACTI128 $0x01, Y8, X9
+	VPADDD       X9, X8, X9
+	VPACKSSDW    X9, X9, X9
+	VMOVD        X9, (DX)
+	VMOVDQU      q8KPerm<>+0(SB), Y8
+	VPACKSSDW    Y5, Y4, Y4
+	VPACKSSDW    Y7, Y6, Y6
+	VPACKSSWB    Y6, Y4, Y4
+	VPERMD       Y4, Y8, Y4
+	VMOVDQU      Y4, (AX)
+	VMULPS       128(BX), Y1, Y4
+	VANDPS       Y0, Y4, Y5
+	VROUNDPS     $0x03, Y5, Y6
+	VSUBPS       Y6, Y5, Y5
+	VCMPPS       $0x1d, Y2, Y5, Y5
+	VANDPS       Y3, Y5, Y5
+	VADDPS       Y5, Y6, Y6
+	VCVTTPS2DQ   Y6, Y6
+	VPSIGND      Y4, Y6, Y4
+	VMULPS       160(BX), Y1, Y5
+	VANDPS       Y0, Y5, Y6
+	VROUNDPS     $0x03, Y6, Y7
+	VSUBPS       Y7, Y6, Y6
+	VCMPPS       $0x1d, Y2, Y6, Y6
+	VANDPS       Y3, Y6, Y6
+	VADDPS       Y6, Y7, Y7
+	VCVTTPS2DQ   Y7, Y7
+	VPSIGND      Y5, Y7, Y5
+	VMULPS       192(BX), Y1, Y6
+	VANDPS       Y0, Y6, Y7
+	VROUNDPS     $0x03, Y7, Y8
+	VSUBPS       Y8, Y7, Y7
+	VCMPPS       $0x1d, Y2, Y7, Y7
+	VANDPS       Y3, Y7, Y7
+	VADDPS       Y7, Y8, Y8
+	VCVTTPS2DQ   Y8, Y8
+	VPSIGND      Y6, Y8, Y6
+	VMULPS       224(BX), Y1, Y7
+	VANDPS       Y0, Y7, Y8
+	VROUNDPS     $0x03, Y8, Y9
+	VSUBPS       Y9, Y8, Y8
+	VCMPPS       $0x1d, Y2, Y8, Y8
+	VANDPS       Y3, Y8, Y8
+	VADDPS       Y8, Y9, Y9
+	VCVTTPS2DQ   Y9, Y9
+	VPSIGND      Y7, Y9, Y7
+	VPADDD       Y5, Y4, Y8
+	VPADDD       Y7, Y6, Y9
+	VPHADDD      Y9, Y8, Y8
+	VPHADDD      Y8, Y8, Y8
+	VEXTRACTI128 $0x01, Y8, X9
+	VPADDD       X9, X8, X9
+	VPACKSSDW    X9, X9, X9
+	VMOVD        X9, 4(DX)
+	VMOVDQU      q8KPerm<>+0(SB), Y8
+	VPACKSSDW    Y5, Y4, Y4
+	VPACKSSDW    Y7, Y6, Y6
+	VPACKSSWB    Y6, Y4, Y4
+	VPERMD       Y4, Y8, Y4
+	VMOVDQU      Y4, 32(AX)
+	VMULPS       256(BX), Y1, Y4
+	VANDPS       Y0, Y4, Y5
+	VROUNDPS     $0x03, Y5, Y6
+	VSUBPS       Y6, Y5, Y5
+	VCMPPS       $0x1d, Y2, Y5, Y5
+	VANDPS       Y3, Y5, Y5
+	VADDPS       Y5, Y6, Y6
+	VCVTTPS2DQ   Y6, Y6
+	VPSIGND      Y4, Y6, Y4
+	VMULPS       288(BX), Y1, Y5
+	VANDPS       Y0, Y5, Y6
+	VROUNDPS     $0x03, Y6, Y7
+	VSUBPS       Y7, Y6, Y6
+	VCMPPS       $0x1d, Y2, Y6, Y6
+	VANDPS       Y3, Y6, Y6
+	VADDPS       Y6, Y7, Y7
+	VCVTTPS2DQ   Y7, Y7
+	VPSIGND      Y5, Y7, Y5
+	VMULPS       320(BX), Y1, Y6
+	VANDPS       Y0, Y6, Y7
+	VROUNDPS     $0x03, Y7, Y8
+	VSUBPS       Y8, Y7, Y7
+	VCMPPS       $0x1d, Y2, Y7, Y7
+	VANDPS       Y3, Y7, Y7
+	VADDPS       Y7, Y8, Y8
+	VCVTTPS2DQ   Y8, Y8
+	VPSIGND      Y6, Y8, Y6
+	VMULPS       352(BX), Y1, Y7
+	VANDPS       Y0, Y7, Y8
+	VROUNDPS     $0x03, Y8, Y9
+	VSUBPS       Y9, Y8, Y8
+	VCMPPS       $0x1d, Y2, Y8, Y8
+	VANDPS       Y3, Y8, Y8
+	VADDPS       Y8, Y9, Y9
+	VCVTTPS2DQ   Y9, Y9
+	VPSIGND      Y7, Y9, Y7
+	VPADDD       Y5, Y4, Y8
+	VPADDD       Y7, Y6, Y9
+	VPHADDD      Y9, Y8, Y8
+	VPHADDD      Y8, Y8, Y8
+	VEXTRACTI128 $0x01, Y8, X9
+	VPADDD       X9, X8, X9
+	VPACKSSDW    X9, X9, X9
+	VMOVD        X9, 8(DX)
+	VMOVDQU      q8KPerm<>+0(SB), Y8
+	VPACKSSDW    Y5, Y4, Y4
+	VPACKSSDW    Y7, Y6, Y6
+	VPACKSSWB    Y6, Y4, Y4
+	VPERMD       Y4, Y8, Y4
+	VMOVDQU      Y4, 64(AX)
+	VMULPS       384(BX), Y1, Y4
+	VANDPS       Y0, Y4, Y5
+	VROUNDPS     $0x03, Y5, Y6
+	VSUBPS       Y6, Y5, Y5
+	VCMPPS       $0x1d, Y2, Y5, Y5
+	VANDPS       Y3, Y5, Y5
+	VADDPS       Y5, Y6, Y6
+	VCVTTPS2DQ   Y6, Y6
+	VPSIGND      Y4, Y6, Y4
+	VMULPS       416(BX), Y1, Y5
+	VANDPS       Y0, Y5, Y6
+	VROUNDPS     $0x03, Y6, Y7
+	VSUBPS       Y7, Y6, Y6
+	VCMPPS       $0x1d, Y2, Y6, Y6
+	VANDPS       Y3, Y6, Y6
+	VADDPS       Y6, Y7, Y7
+	VCVTTPS2DQ   Y7, Y7
+	VPSIGND      Y5, Y7, Y5
+	VMULPS       448(BX), Y1, Y6
+	VANDPS       Y0, Y6, Y7
+	VROUNDPS     $0x03, Y7, Y8
+	VSUBPS       Y8, Y7, Y7
+	VCMPPS       $0x1d, Y2, Y7, Y7
+	VANDPS       Y3, Y7, Y7
+	VADDPS       Y7, Y8, Y8
+	VCVTTPS2DQ   Y8, Y8
+	VPSIGND      Y6, Y8, Y6
+	VMULPS       480(BX), Y1, Y7
+	VANDPS       Y0, Y7, Y8
+	VROUNDPS     $0x03, Y8, Y9
+	VSUBPS       Y9, Y8, Y8
+	VCMPPS       $0x1d, Y2, Y8, Y8
+	VANDPS       Y3, Y8, Y8
+	VADDPS       Y8, Y9, Y9
+	VCVTTPS2DQ   Y9, Y9
+	VPSIGND      Y7, Y9, Y7
+	VPADDD       Y5, Y4, Y8
+	VPADDD       Y7, Y6, Y9
+	VPHADDD      Y9, Y8, Y8
+	VPHADDD      Y8, Y8, Y8
+	VEXTRACTI128 $0x01, Y8, X9
+	VPADDD       X9, X8, X9
+	VPACKSSDW    X9, X9, X9
+	VMOVD        X9, 12(DX)
+	VMOVDQU      q8KPerm<>+0(SB), Y8
+	VPACKSSDW    Y5, Y4, Y4
+	VPACKSSDW    Y7, Y6, Y6
+	VPACKSSWB    Y6, Y4, Y4
+	VPERMD       Y4, Y8, Y4
+	VMOVDQU      Y4, 96(AX)
+	VMULPS       512(BX), Y1, Y4
+	VANDPS       Y0, Y4, Y5
+	VROUNDPS     $0x03, Y5, Y6
+	VSUBPS       Y6, Y5, Y5
+	VCMPPS       $0x1d, Y2, Y5, Y5
+	VANDPS       Y3, Y5, Y5
+	VADDPS       Y5, Y6, Y6
+	VCVTTPS2DQ   Y6, Y6
+	VPSIGND      Y4, Y6, Y4
+	VMULPS       544(BX), Y1, Y5
+	VANDPS       Y0, Y5, Y6
+	VROUNDPS     $0x03, Y6, Y7
+	VSUBPS       Y7, Y6, Y6
+	VCMPPS       $0x1d, Y2, Y6, Y6
+	VANDPS       Y3, Y6, Y6
+	VADDPS       Y6, Y7, Y7
+	VCVTTPS2DQ   Y7, Y7
+	VPSIGND      Y5, Y7, Y5
+	VMULPS       576(BX), Y1, Y6
+	VANDPS       Y0, Y6, Y7
+	VROUNDPS     $0x03, Y7, Y8
+	VSUBPS       Y8, Y7, Y7
+	VCMPPS       $0x1d, Y2, Y7, Y7
+	VANDPS       Y3, Y7, Y7
+	VADDPS       Y7, Y8, Y8
+	VCVTTPS2DQ   Y8, Y8
+	VPSIGND      Y6, Y8, Y6
+	VMULPS       608(BX), Y1, Y7
+	VANDPS       Y0, Y7, Y8
+	VROUNDPS     $0x03, Y8, Y9
+	VSUBPS       Y9, Y8, Y8
+	VCMPPS       $0x1d, Y2, Y8, Y8
+	VANDPS       Y3, Y8, Y8
+	VADDPS       Y8, Y9, Y9
+	VCVTTPS2DQ   Y9, Y9
+	VPSIGND      Y7, Y9, Y7
+	VPADDD       Y5, Y4, Y8
+	VPADDD       Y7, Y6, Y9
+	VPHADDD      Y9, Y8, Y8
+	VPHADDD      Y8, Y8, Y8
+	VEXTRACTI128 $0x01, Y8, X9
+	VPADDD       X9, X8, X9
+	VPACKSSDW    X9, X9, X9
+	VMOVD        X9, 16(DX)
+	VMOVDQU      q8KPerm<>+0(SB), Y8
+	VPACKSSDW    Y5, Y4, Y4
+	VPACKSSDW    Y7, Y6, Y6
+	VPACKSSWB    Y6, Y4, Y4
+	VPERMD       Y4, Y8, Y4
+	VMOVDQU      Y4, 128(AX)
+	VMULPS       640(BX), Y1, Y4
+	VANDPS       Y0, Y4, Y5
+	VROUNDPS     $0x03, Y5, Y6
+	VSUBPS       Y6, Y5, Y5
+	VCMPPS       $0x1d, Y2, Y5, Y5
+	VANDPS       Y3, Y5, Y5
+	VADDPS       Y5, Y6, Y6
+	VCVTTPS2DQ   Y6, Y6
+	VPSIGND      Y4, Y6, Y4
+	VMULPS       672(BX), Y1, Y5
+	VANDPS       Y0, Y5, Y6
+	VROUNDPS     $0x03, Y6, Y7
+	VSUBPS       Y7, Y6, Y6
+	VCMPPS       $0x1d, Y2, Y6, Y6
+	VANDPS       Y3, Y6, Y6
+	VADDPS       Y6, Y7, Y7
+	VCVTTPS2DQ   Y7, Y7
+	VPSIGND      Y5, Y7, Y5
+	VMULPS       704(BX), Y1, Y6
+	VANDPS       Y0, Y6, Y7
+	VROUNDPS     $0x03, Y7, Y8
+	VSUBPS       Y8, Y7, Y7
+	VCMPPS       $0x1d, Y2, Y7, Y7
+	VANDPS       Y3, Y7, Y7
+	VADDPS       Y7, Y8, Y8
+	VCVTTPS2DQ   Y8, Y8
+	VPSIGND      Y6, Y8, Y6
+	VMULPS       736(BX), Y1, Y7
+	VANDPS       Y0, Y7, Y8
+	VROUNDPS     $0x03, Y8, Y9
+	VSUBPS       Y9, Y8, Y8
+	VCMPPS       $0x1d, Y2, Y8, Y8
+	VANDPS       Y3, Y8, Y8
+	VADDPS       Y8, Y9, Y9
+	VCVTTPS2DQ   Y9, Y9
+	VPSIGND      Y7, Y9, Y7
+	VPADDD       Y5, Y4, Y8
+	VPADDD       Y7, Y6, Y9
+	VPHADDD      Y9, Y8, Y8
+	VPHADDD      Y8, Y8, Y8
+	VEXTRACTI128 $0x01, Y8, X9
+	VPADDD       X9, X8, X9
+	VPACKSSDW    X9, X9, X9
+	VMOVD        X9, 20(DX)
+	VMOVDQU      q8KPerm<>+0(SB), Y8
+	VPACKSSDW    Y5, Y4, Y4
+	VPACKSSDW    Y7, Y6, Y6
+	VPACKSSWB    Y6, Y4, Y4
+	VPERMD       Y4, Y8, Y4
+	VMOVDQU      Y4, 160(AX)
+	VMULPS       768(BX), Y1, Y4
+	VANDPS       Y0, Y4, Y5
+	VROUNDPS     $0x03, Y5, Y6
+	VSUBPS       Y6, Y5, Y5
+	VCMPPS       $0x1d, Y2, Y5, Y5
+	VANDPS       Y3, Y5, Y5
+	VADDPS       Y5, Y6, Y6
+	VCVTTPS2DQ   Y6, Y6
+	VPSIGND      Y4, Y6, Y4
+	VMULPS       800(BX), Y1, Y5
+	VANDPS       Y0, Y5, Y6
+	VROUNDPS     $0x03, Y6, Y7
+	VSUBPS       Y7, Y6, Y6
+	VCMPPS       $0x1d, Y2, Y6, Y6
+	VANDPS       Y3, Y6, Y6
+	VADDPS       Y6, Y7, Y7
+	VCVTTPS2DQ   Y7, Y7
+	VPSIGND      Y5, Y7, Y5
+	VMULPS       832(BX), Y1, Y6
+	VANDPS       Y0, Y6, Y7
+	VROUNDPS     $0x03, Y7, Y8
+	VSUBPS       Y8, Y7, Y7
+	VCMPPS       $0x1d, Y2, Y7, Y7
+	VANDPS       Y3, Y7, Y7
+	VADDPS       Y7, Y8, Y8
+	VCVTTPS2DQ   Y8, Y8
+	VPSIGND      Y6, Y8, Y6
+	VMULPS       864(BX), Y1, Y7
+	VANDPS       Y0, Y7, Y8
+	VROUNDPS     $0x03, Y8, Y9
+	VSUBPS       Y9, Y8, Y8
+	VCMPPS       $0x1d, Y2, Y8, Y8
+	VANDPS       Y3, Y8, Y8
+	VADDPS       Y8, Y9, Y9
+	VCVTTPS2DQ   Y9, Y9
+	VPSIGND      Y7, Y9, Y7
+	VPADDD       Y5, Y4, Y8
+	VPADDD       Y7, Y6, Y9
+	VPHADDD      Y9, Y8, Y8
+	VPHADDD      Y8, Y8, Y8
+	VEXTRACTI128 $0x01, Y8, X9
+	VPADDD       X9, X8, X9
+	VPACKSSDW    X9, X9, X9
+	VMOVD        X9, 24(DX)
+	VMOVDQU      q8KPerm<>+0(SB), Y8
+	VPACKSSDW    Y5, Y4, Y4
+	VPACKSSDW    Y7, Y6, Y6
+	VPACKSSWB    Y6, Y4, Y4
+	VPERMD       Y4, Y8, Y4
+	VMOVDQU      Y4, 192(AX)
+	VMULPS       896(BX), Y1, Y4
+	VANDPS       Y0, Y4, Y5
+	VROUNDPS     $0x03, Y5, Y6
+	VSUBPS       Y6, Y5, Y5
+	VCMPPS       $0x1d, Y2, Y5, Y5
+	VANDPS       Y3, Y5, Y5
+	VADDPS       Y5, Y6, Y6
+	VCVTTPS2DQ   Y6, Y6
+	VPSIGND      Y4, Y6, Y4
+	VMULPS       928(BX), Y1, Y5
+	VANDPS       Y0, Y5, Y6
+	VROUNDPS     $0x03, Y6, Y7
+	VSUBPS       Y7, Y6, Y6
+	VCMPPS       $0x1d, Y2, Y6, Y6
+	VANDPS       Y3, Y6, Y6
+	VADDPS       Y6, Y7, Y7
+	VCVTTPS2DQ   Y7, Y7
+	VPSIGND      Y5, Y7, Y5
+	VMULPS       960(BX), Y1, Y6
+	VANDPS       Y0, Y6, Y7
+	VROUNDPS     $0x03, Y7, Y8
+	VSUBPS       Y8, Y7, Y7
+	VCMPPS       $0x1d, Y2, Y7, Y7
+	VANDPS       Y3, Y7, Y7
+	VADDPS       Y7, Y8, Y8
+	VCVTTPS2DQ   Y8, Y8
+	VPSIGND      Y6, Y8, Y6
+	VMULPS       992(BX), Y1, Y1
+	VANDPS       Y0, Y1, Y7
+	VROUNDPS     $0x03, Y7, Y8
+	VSUBPS       Y8, Y7, Y7
+	VCMPPS       $0x1d, Y2, Y7, Y7
+	VANDPS       Y3, Y7, Y7
+	VADDPS       Y7, Y8, Y8
+	VCVTTPS2DQ   Y8, Y8
+	VPSIGND      Y1, Y8, Y1
+	VPADDD       Y5, Y4, Y2
+	VPADDD       Y1, Y6, Y3
+	VPHADDD      Y3, Y2, Y2
+	VPHADDD      Y2, Y2, Y2
+	VEXTRACTI128 $0x01, Y2, X3
+	VPADDD       X3, X2, X3
+	VPACKSSDW    X3, X3, X3
+	VMOVD        X3, 28(DX)
+	VMOVDQU      q8KPerm<>+0(SB), Y2
+	VPACKSSDW    Y5, Y4, Y4
+	VPACKSSDW    Y1, Y6, Y6
+	VPACKSSWB    Y6, Y4, Y4
+	VPERMD       Y4, Y2, Y4
+	VMOVDQU      Y4, 224(AX)
+	ADDQ         $0x00000400, BX
+	ADDQ         $0x00000100, AX
+	ADDQ         $0x04, CX
+	ADDQ         $0x20, DX
+	DECQ         SI
+	JNZ          q8KBlock
+	VZEROUPPER
+	RET
+
+DATA q8KConst<>+0(SB)/4, $0x7fffffff
+DATA q8KConst<>+4(SB)/4, $0x42fe0000
+DATA q8KConst<>+8(SB)/4, $0x3f800000
+DATA q8KConst<>+12(SB)/4, $0x3f000000
+DATA q8KConst<>+16(SB)/4, $0x00800000
+GLOBL q8KConst<>(SB), RODATA|NOPTR, $20
+
+DATA q8KPerm<>+0(SB)/4, $0x00000000
+DATA q8KPerm<>+4(SB)/4, $0x00000004
+DATA q8KPerm<>+8(SB)/4, $0x00000001
+DATA q8KPerm<>+12(SB)/4, $0x00000005
+DATA q8KPerm<>+16(SB)/4, $0x00000002
+DATA q8KPerm<>+20(SB)/4, $0x00000006
+DATA q8KPerm<>+24(SB)/4, $0x00000003
+DATA q8KPerm<>+28(SB)/4, $0x00000007
+GLOBL q8KPerm<>(SB), RODATA|NOPTR, $32
+
 // func Q4_0MatVecAVX2(y []float32, w []byte, xq []int8, xs []float32, xsum []int16, k int, n int)
 // Requires: AVX, AVX2, F16C, FMA3, MMX+
 TEXT ·Q4_0MatVecAVX2(SB), NOSPLIT, $0-136

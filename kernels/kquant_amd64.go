@@ -13,9 +13,10 @@ import (
 var hasF16C = cpu.X86.HasF16C
 
 // useKQuantAVX2 installs the AVX2 kernels of the blocked types that have
-// them (gen/amd64/kquant); the others keep their generic twins. The
-// AVX-512 tier runs them too.
+// them (gen/amd64/kquant), and of the Q8_K activations; the others keep
+// their generic twins. The AVX-512 tier runs them too.
 func useKQuantAVX2(t *impl) {
+	t.types[Q8_K].quantizeQ8K = asm.Q8KQuantizeAVX2
 	if !hasF16C {
 		return
 	}

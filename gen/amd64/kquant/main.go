@@ -32,6 +32,7 @@ import (
 func main() {
 	ConstraintExpr("amd64,!purego")
 	constants()
+	q8KQuantizeAVX2()
 	for _, t := range []blockType{q4_0, q4K, q5K, q6K} {
 		kernel(t, 1)
 		kernel(t, tileRows)
