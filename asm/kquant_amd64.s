@@ -208,6 +208,142 @@ DATA kqLowBit<>+30(SB)/1, $0x01
 DATA kqLowBit<>+31(SB)/1, $0x01
 GLOBL kqLowBit<>(SB), RODATA|NOPTR, $32
 
+DATA kqBitBytes<>+0(SB)/1, $0x00
+DATA kqBitBytes<>+1(SB)/1, $0x00
+DATA kqBitBytes<>+2(SB)/1, $0x00
+DATA kqBitBytes<>+3(SB)/1, $0x00
+DATA kqBitBytes<>+4(SB)/1, $0x00
+DATA kqBitBytes<>+5(SB)/1, $0x00
+DATA kqBitBytes<>+6(SB)/1, $0x00
+DATA kqBitBytes<>+7(SB)/1, $0x00
+DATA kqBitBytes<>+8(SB)/1, $0x01
+DATA kqBitBytes<>+9(SB)/1, $0x01
+DATA kqBitBytes<>+10(SB)/1, $0x01
+DATA kqBitBytes<>+11(SB)/1, $0x01
+DATA kqBitBytes<>+12(SB)/1, $0x01
+DATA kqBitBytes<>+13(SB)/1, $0x01
+DATA kqBitBytes<>+14(SB)/1, $0x01
+DATA kqBitBytes<>+15(SB)/1, $0x01
+DATA kqBitBytes<>+16(SB)/1, $0x02
+DATA kqBitBytes<>+17(SB)/1, $0x02
+DATA kqBitBytes<>+18(SB)/1, $0x02
+DATA kqBitBytes<>+19(SB)/1, $0x02
+DATA kqBitBytes<>+20(SB)/1, $0x02
+DATA kqBitBytes<>+21(SB)/1, $0x02
+DATA kqBitBytes<>+22(SB)/1, $0x02
+DATA kqBitBytes<>+23(SB)/1, $0x02
+DATA kqBitBytes<>+24(SB)/1, $0x03
+DATA kqBitBytes<>+25(SB)/1, $0x03
+DATA kqBitBytes<>+26(SB)/1, $0x03
+DATA kqBitBytes<>+27(SB)/1, $0x03
+DATA kqBitBytes<>+28(SB)/1, $0x03
+DATA kqBitBytes<>+29(SB)/1, $0x03
+DATA kqBitBytes<>+30(SB)/1, $0x03
+DATA kqBitBytes<>+31(SB)/1, $0x03
+GLOBL kqBitBytes<>(SB), RODATA|NOPTR, $32
+
+DATA kqBitMasks<>+0(SB)/1, $0xfe
+DATA kqBitMasks<>+1(SB)/1, $0xfd
+DATA kqBitMasks<>+2(SB)/1, $0xfb
+DATA kqBitMasks<>+3(SB)/1, $0xf7
+DATA kqBitMasks<>+4(SB)/1, $0xef
+DATA kqBitMasks<>+5(SB)/1, $0xdf
+DATA kqBitMasks<>+6(SB)/1, $0xbf
+DATA kqBitMasks<>+7(SB)/1, $0x7f
+DATA kqBitMasks<>+8(SB)/1, $0xfe
+DATA kqBitMasks<>+9(SB)/1, $0xfd
+DATA kqBitMasks<>+10(SB)/1, $0xfb
+DATA kqBitMasks<>+11(SB)/1, $0xf7
+DATA kqBitMasks<>+12(SB)/1, $0xef
+DATA kqBitMasks<>+13(SB)/1, $0xdf
+DATA kqBitMasks<>+14(SB)/1, $0xbf
+DATA kqBitMasks<>+15(SB)/1, $0x7f
+DATA kqBitMasks<>+16(SB)/1, $0xfe
+DATA kqBitMasks<>+17(SB)/1, $0xfd
+DATA kqBitMasks<>+18(SB)/1, $0xfb
+DATA kqBitMasks<>+19(SB)/1, $0xf7
+DATA kqBitMasks<>+20(SB)/1, $0xef
+DATA kqBitMasks<>+21(SB)/1, $0xdf
+DATA kqBitMasks<>+22(SB)/1, $0xbf
+DATA kqBitMasks<>+23(SB)/1, $0x7f
+DATA kqBitMasks<>+24(SB)/1, $0xfe
+DATA kqBitMasks<>+25(SB)/1, $0xfd
+DATA kqBitMasks<>+26(SB)/1, $0xfb
+DATA kqBitMasks<>+27(SB)/1, $0xf7
+DATA kqBitMasks<>+28(SB)/1, $0xef
+DATA kqBitMasks<>+29(SB)/1, $0xdf
+DATA kqBitMasks<>+30(SB)/1, $0xbf
+DATA kqBitMasks<>+31(SB)/1, $0x7f
+GLOBL kqBitMasks<>(SB), RODATA|NOPTR, $32
+
+DATA kqAllOnes<>+0(SB)/1, $0xff
+DATA kqAllOnes<>+1(SB)/1, $0xff
+DATA kqAllOnes<>+2(SB)/1, $0xff
+DATA kqAllOnes<>+3(SB)/1, $0xff
+DATA kqAllOnes<>+4(SB)/1, $0xff
+DATA kqAllOnes<>+5(SB)/1, $0xff
+DATA kqAllOnes<>+6(SB)/1, $0xff
+DATA kqAllOnes<>+7(SB)/1, $0xff
+DATA kqAllOnes<>+8(SB)/1, $0xff
+DATA kqAllOnes<>+9(SB)/1, $0xff
+DATA kqAllOnes<>+10(SB)/1, $0xff
+DATA kqAllOnes<>+11(SB)/1, $0xff
+DATA kqAllOnes<>+12(SB)/1, $0xff
+DATA kqAllOnes<>+13(SB)/1, $0xff
+DATA kqAllOnes<>+14(SB)/1, $0xff
+DATA kqAllOnes<>+15(SB)/1, $0xff
+DATA kqAllOnes<>+16(SB)/1, $0xff
+DATA kqAllOnes<>+17(SB)/1, $0xff
+DATA kqAllOnes<>+18(SB)/1, $0xff
+DATA kqAllOnes<>+19(SB)/1, $0xff
+DATA kqAllOnes<>+20(SB)/1, $0xff
+DATA kqAllOnes<>+21(SB)/1, $0xff
+DATA kqAllOnes<>+22(SB)/1, $0xff
+DATA kqAllOnes<>+23(SB)/1, $0xff
+DATA kqAllOnes<>+24(SB)/1, $0xff
+DATA kqAllOnes<>+25(SB)/1, $0xff
+DATA kqAllOnes<>+26(SB)/1, $0xff
+DATA kqAllOnes<>+27(SB)/1, $0xff
+DATA kqAllOnes<>+28(SB)/1, $0xff
+DATA kqAllOnes<>+29(SB)/1, $0xff
+DATA kqAllOnes<>+30(SB)/1, $0xff
+DATA kqAllOnes<>+31(SB)/1, $0xff
+GLOBL kqAllOnes<>(SB), RODATA|NOPTR, $32
+
+DATA kqHighNibbles<>+0(SB)/1, $0xf0
+DATA kqHighNibbles<>+1(SB)/1, $0xf0
+DATA kqHighNibbles<>+2(SB)/1, $0xf0
+DATA kqHighNibbles<>+3(SB)/1, $0xf0
+DATA kqHighNibbles<>+4(SB)/1, $0xf0
+DATA kqHighNibbles<>+5(SB)/1, $0xf0
+DATA kqHighNibbles<>+6(SB)/1, $0xf0
+DATA kqHighNibbles<>+7(SB)/1, $0xf0
+DATA kqHighNibbles<>+8(SB)/1, $0xf0
+DATA kqHighNibbles<>+9(SB)/1, $0xf0
+DATA kqHighNibbles<>+10(SB)/1, $0xf0
+DATA kqHighNibbles<>+11(SB)/1, $0xf0
+DATA kqHighNibbles<>+12(SB)/1, $0xf0
+DATA kqHighNibbles<>+13(SB)/1, $0xf0
+DATA kqHighNibbles<>+14(SB)/1, $0xf0
+DATA kqHighNibbles<>+15(SB)/1, $0xf0
+DATA kqHighNibbles<>+16(SB)/1, $0xf0
+DATA kqHighNibbles<>+17(SB)/1, $0xf0
+DATA kqHighNibbles<>+18(SB)/1, $0xf0
+DATA kqHighNibbles<>+19(SB)/1, $0xf0
+DATA kqHighNibbles<>+20(SB)/1, $0xf0
+DATA kqHighNibbles<>+21(SB)/1, $0xf0
+DATA kqHighNibbles<>+22(SB)/1, $0xf0
+DATA kqHighNibbles<>+23(SB)/1, $0xf0
+DATA kqHighNibbles<>+24(SB)/1, $0xf0
+DATA kqHighNibbles<>+25(SB)/1, $0xf0
+DATA kqHighNibbles<>+26(SB)/1, $0xf0
+DATA kqHighNibbles<>+27(SB)/1, $0xf0
+DATA kqHighNibbles<>+28(SB)/1, $0xf0
+DATA kqHighNibbles<>+29(SB)/1, $0xf0
+DATA kqHighNibbles<>+30(SB)/1, $0xf0
+DATA kqHighNibbles<>+31(SB)/1, $0xf0
+GLOBL kqHighNibbles<>(SB), RODATA|NOPTR, $32
+
 DATA kqK4Shift<>+0(SB)/4, $0x00000000
 DATA kqK4Shift<>+4(SB)/4, $0x00000000
 DATA kqK4Shift<>+8(SB)/4, $0x00000000
@@ -1402,6 +1538,163 @@ block:
 	VMULPS       Y3, Y5, Y5
 	VFMADD231PS  Y5, Y7, Y2
 	ADDQ         $0x00000012, DX
+	ADDQ         $0x00000020, R8
+	ADDQ         $0x04, R9
+	ADDQ         $0x02, R10
+	DECQ         R11
+	JNZ          block
+	VEXTRACTF128 $0x01, Y0, X3
+	VADDPS       X3, X0, X0
+	VMOVHLPS     X0, X3, X3
+	VADDPS       X3, X0, X0
+	VMOVSHDUP    X0, X3
+	VADDSS       X3, X0, X0
+	VMOVSS       X0, (AX)
+	VEXTRACTF128 $0x01, Y1, X0
+	VADDPS       X0, X1, X1
+	VMOVHLPS     X1, X0, X0
+	VADDPS       X0, X1, X1
+	VMOVSHDUP    X1, X0
+	VADDSS       X0, X1, X1
+	VMOVSS       X1, (AX)(CX*1)
+	VEXTRACTF128 $0x01, Y2, X0
+	VADDPS       X0, X2, X2
+	VMOVHLPS     X2, X0, X0
+	VADDPS       X0, X2, X2
+	VMOVSHDUP    X2, X0
+	VADDSS       X0, X2, X2
+	VMOVSS       X2, (AX)(CX*2)
+	ADDQ         $0x04, AX
+	DECQ         BX
+	JNZ          row
+	VZEROUPPER
+	RET
+
+// func Q5_0MatVecAVX2(y []float32, w []byte, xq []int8, xs []float32, xsum []int16, k int, n int)
+// Requires: AVX, AVX2, F16C, FMA3, MMX+
+TEXT ·Q5_0MatVecAVX2(SB), NOSPLIT, $0-136
+	MOVQ y_base+0(FP), AX
+	MOVQ w_base+24(FP), CX
+	MOVQ n+128(FP), DX
+
+row:
+	MOVQ    xq_base+48(FP), BX
+	MOVQ    xs_base+72(FP), SI
+	MOVQ    xsum_base+96(FP), DI
+	MOVQ    k+120(FP), R8
+	SHRQ    $0x05, R8
+	VMOVUPS kqZeros<>+0(SB), Y0
+
+block:
+	PREFETCHT0   176(CX)
+	MOVWLZX      (CX), R9
+	VMOVD        R9, X1
+	VCVTPH2PS    X1, X1
+	VBROADCASTSS X1, Y1
+	VMOVDQU      6(CX), X2
+	VPSRLW       $0x04, X2, X3
+	VINSERTI128  $0x01, X3, Y2, Y3
+	VPAND        kqNibbles<>+0(SB), Y3, Y3
+	VPBROADCASTD 2(CX), Y4
+	VPSHUFB      kqBitBytes<>+0(SB), Y4, Y4
+	VPOR         kqBitMasks<>+0(SB), Y4, Y4
+	VPCMPEQB     kqAllOnes<>+0(SB), Y4, Y4
+	VPANDN       kqHighNibbles<>+0(SB), Y4, Y4
+	VPOR         Y4, Y3, Y3
+	VPSIGNB      Y3, Y3, Y4
+	VMOVDQU      (BX), Y5
+	VPSIGNB      Y3, Y5, Y5
+	VPMADDUBSW   Y5, Y4, Y5
+	VPMADDWD     kqOnes16<>+0(SB), Y5, Y5
+	VCVTDQ2PS    Y5, Y5
+	VBROADCASTSS (SI), Y3
+	VMULPS       Y1, Y3, Y3
+	VFMADD231PS  Y3, Y5, Y0
+	ADDQ         $0x00000016, CX
+	ADDQ         $0x00000020, BX
+	ADDQ         $0x04, SI
+	ADDQ         $0x02, DI
+	DECQ         R8
+	JNZ          block
+	VEXTRACTF128 $0x01, Y0, X1
+	VADDPS       X1, X0, X0
+	VMOVHLPS     X0, X1, X1
+	VADDPS       X1, X0, X0
+	VMOVSHDUP    X0, X1
+	VADDSS       X1, X0, X0
+	VMOVSS       X0, (AX)
+	ADDQ         $0x04, AX
+	DECQ         DX
+	JNZ          row
+	VZEROUPPER
+	RET
+
+// func Q5_0MatMul3AVX2(c []float32, ldc int, w []byte, aq []int8, as []float32, asum []int16, k int, n int)
+// Requires: AVX, AVX2, F16C, FMA3, MMX+
+TEXT ·Q5_0MatMul3AVX2(SB), NOSPLIT, $0-144
+	MOVQ c_base+0(FP), AX
+	MOVQ ldc+24(FP), CX
+	SHLQ $0x02, CX
+	MOVQ w_base+32(FP), DX
+	MOVQ n+136(FP), BX
+	MOVQ k+128(FP), SI
+	MOVQ SI, DI
+	SHRQ $0x03, DI
+	MOVQ SI, R8
+	SHRQ $0x04, R8
+
+row:
+	MOVQ    aq_base+56(FP), R8
+	MOVQ    as_base+80(FP), R9
+	MOVQ    asum_base+104(FP), R10
+	MOVQ    k+128(FP), R11
+	SHRQ    $0x05, R11
+	VMOVUPS kqZeros<>+0(SB), Y0
+	VMOVUPS kqZeros<>+0(SB), Y1
+	VMOVUPS kqZeros<>+0(SB), Y2
+
+block:
+	PREFETCHT0   176(DX)
+	MOVWLZX      (DX), R12
+	VMOVD        R12, X3
+	VCVTPH2PS    X3, X3
+	VBROADCASTSS X3, Y3
+	VMOVDQU      6(DX), X4
+	VPSRLW       $0x04, X4, X5
+	VINSERTI128  $0x01, X5, Y4, Y5
+	VPAND        kqNibbles<>+0(SB), Y5, Y5
+	VPBROADCASTD 2(DX), Y6
+	VPSHUFB      kqBitBytes<>+0(SB), Y6, Y6
+	VPOR         kqBitMasks<>+0(SB), Y6, Y6
+	VPCMPEQB     kqAllOnes<>+0(SB), Y6, Y6
+	VPANDN       kqHighNibbles<>+0(SB), Y6, Y6
+	VPOR         Y6, Y5, Y5
+	VPSIGNB      Y5, Y5, Y6
+	VMOVDQU      (R8), Y7
+	VPSIGNB      Y5, Y7, Y7
+	VPMADDUBSW   Y7, Y6, Y7
+	VPMADDWD     kqOnes16<>+0(SB), Y7, Y7
+	VCVTDQ2PS    Y7, Y7
+	VBROADCASTSS (R9), Y8
+	VMULPS       Y3, Y8, Y8
+	VFMADD231PS  Y8, Y7, Y0
+	VMOVDQU      (R8)(SI*1), Y7
+	VPSIGNB      Y5, Y7, Y7
+	VPMADDUBSW   Y7, Y6, Y7
+	VPMADDWD     kqOnes16<>+0(SB), Y7, Y7
+	VCVTDQ2PS    Y7, Y7
+	VBROADCASTSS (R9)(DI*1), Y8
+	VMULPS       Y3, Y8, Y8
+	VFMADD231PS  Y8, Y7, Y1
+	VMOVDQU      (R8)(SI*2), Y7
+	VPSIGNB      Y5, Y7, Y7
+	VPMADDUBSW   Y7, Y6, Y7
+	VPMADDWD     kqOnes16<>+0(SB), Y7, Y7
+	VCVTDQ2PS    Y7, Y7
+	VBROADCASTSS (R9)(DI*2), Y5
+	VMULPS       Y3, Y5, Y5
+	VFMADD231PS  Y5, Y7, Y2
+	ADDQ         $0x00000016, DX
 	ADDQ         $0x00000020, R8
 	ADDQ         $0x04, R9
 	ADDQ         $0x02, R10

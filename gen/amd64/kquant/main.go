@@ -1,5 +1,6 @@
 // Command kquant writes the AVX2 kernels of goformer's blocked GGUF types
-// (kernels/quant.go) into asm/kquant_amd64.s: for Q4_0, Q4_K, Q5_K and Q6_K
+// (kernels/quant.go) into asm/kquant_amd64.s: for Q4_0, Q5_0, Q4_K, Q5_K
+// and Q6_K
 // a matrix-vector product over the file's blocks and a GEMM tile of three
 // activation rows, each against activations quantized to int8 (Q8_0
 // blocks for Q4_0, Q8_K for the K-quants).
@@ -10,8 +11,8 @@
 // Every integer sum is exact: VPMADDUBSW multiplies an unsigned weight code
 // (at most 63) by a signed activation (|x| ≤ 127) and adds pairs into int16,
 // at most 2·63·127 = 16002 < 32767; VPMADDWD by the int16 sub-block scales
-// then adds pairs into int32. Q4_0's codes are signed (q − 8), so the sign
-// of q moves onto x (VPSIGNB) as in the int8 kernels. The float32 work is
+// then adds pairs into int32. Q4_0's and Q5_0's codes are signed (q − 8,
+// q − 16), so the sign of q moves onto x (VPSIGNB) as in the int8 kernels. The float32 work is
 // per block: the integer sums of eight lanes are converted once and
 // multiplied by d·xs (and the mins by dmin·xs) into eight float32 lanes per
 // row, summed across lanes at the end of the row.
@@ -33,7 +34,7 @@ func main() {
 	ConstraintExpr("amd64,!purego")
 	constants()
 	q8KQuantizeAVX2()
-	for _, t := range []blockType{q4_0, q4K, q5K, q6K} {
+	for _, t := range []blockType{q4_0, q5_0, q4K, q5K, q6K} {
 		kernel(t, 1)
 		kernel(t, tileRows)
 	}
@@ -214,6 +215,8 @@ var (
 	pairShuffle                    [8]Mem // int16 lane i of each 128-bit half, everywhere
 	q6ScaleShuffle                 [8]Mem // byte 2i eight times, then byte 2i+1
 	q6HighMask                     Mem
+	bitBytes, bitMasks             Mem // Q5_0's fifth bits as bytes
+	allOnes, highNibbles           Mem
 )
 
 func bytes32(name string, f func(i int) byte) Mem {
@@ -231,6 +234,10 @@ func constants() {
 	ones16 = bytes32("kqOnes16", func(i int) byte { return byte(1 - i%2) })
 	q6HighMask = bytes32("kqHigh2", func(int) byte { return 0x30 })
 	lowBits = bytes32("kqLowBit", func(int) byte { return 1 })
+	bitBytes = bytes32("kqBitBytes", func(i int) byte { return byte(i / 8) })
+	bitMasks = bytes32("kqBitMasks", func(i int) byte { return ^byte(1 << (i % 8)) })
+	allOnes = bytes32("kqAllOnes", func(int) byte { return 0xff })
+	highNibbles = bytes32("kqHighNibbles", func(int) byte { return 0xf0 })
 	dwords := func(name string, v [4]uint32) Mem {
 		m := GLOBL(name, RODATA|NOPTR)
 		for i, d := range v {
@@ -295,6 +302,40 @@ var q4_0 = blockType{name: "Q4_0", blockLen: 32, blockBytes: 18, sumBytes: 2, me
 		VINSERTI128(U8(1), hi, lo.AsY(), q)
 		VPAND(nibbles, q, q)
 		VPSUBB(eights, q, q)
+		VPSIGNB(q, q, aq)
+		for r := range acc {
+			x, xs := YMM(), YMM()
+			VMOVDQU(a.values(r, 0), x)
+			VPSIGNB(q, x, x)
+			VPMADDUBSW(x, aq, x)
+			VPMADDWD(ones16, x, x)
+			VCVTDQ2PS(x, x)
+			VBROADCASTSS(a.scale(r), xs)
+			VMULPS(d, xs, xs)
+			VFMADD231PS(xs, x, acc[r])
+		}
+	}}
+
+// q5_0: d (fp16), the 32 fifth bits qh (bit j for value j), then the low
+// four bits as Q4_0's nibbles; the code q − 16 is the low bits where the
+// fifth bit is set and the low bits − 16 (the byte with its high nibble
+// set) where it is not.
+var q5_0 = blockType{name: "Q5_0", blockLen: 32, blockBytes: 22, sumBytes: 2, meaning: "dotQ5_0",
+	body: func(w Register, a acts, acc []VecVirtual) {
+		d := blockScale(Mem{Base: w})
+		lo, hi, q, aq, h := XMM(), XMM(), YMM(), YMM(), YMM()
+		VMOVDQU(Mem{Base: w, Disp: 6}, lo)
+		VPSRLW(U8(4), lo, hi)
+		VINSERTI128(U8(1), hi, lo.AsY(), q)
+		VPAND(nibbles, q, q)
+		// Byte j of h: byte j/8 of qh, all bits set but bit j%8; equal to
+		// all ones exactly where bit j of qh is set.
+		VPBROADCASTD(Mem{Base: w, Disp: 2}, h)
+		VPSHUFB(bitBytes, h, h)
+		VPOR(bitMasks, h, h)
+		VPCMPEQB(allOnes, h, h)
+		VPANDN(highNibbles, h, h) // 0xf0 where the fifth bit is clear
+		VPOR(h, q, q)
 		VPSIGNB(q, q, aq)
 		for r := range acc {
 			x, xs := YMM(), YMM()
