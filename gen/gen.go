@@ -16,3 +16,4 @@ package gen
 //go:generate go run ./arm64/vector -out ../asm/vector_arm64.s -decl ../asm/vector_arm64.go
 //go:generate go run ./arm64/matmul -out ../asm/matmul_arm64.s -decl ../asm/matmul_arm64.go
 //go:generate go run ./arm64/q8 -out ../asm/q8_arm64.s -decl ../asm/q8_arm64.go
+//go:generate go run ./arm64/kquant -out ../asm/kquant_arm64.s -decl ../asm/kquant_arm64.go
