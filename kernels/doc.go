@@ -1,5 +1,7 @@
 // Package kernels is goformer's numeric core: fp32 matrix products, int8
 // block-quantized matrix-vector and matrix products (q8.go, q8matmul.go),
+// the products of GGUF's other block types over the file's blocks
+// (quant.go, blocks_generic.go, a table entry per type in types.go),
 // softmax, normalization, the GELU and SwiGLU activations and the small vector forms attention needs.
 //
 // Large products are split across a persistent pool of worker goroutines

@@ -24,9 +24,18 @@ var genericImpl = &impl{
 	ropeHalf:        ropeHalfGeneric,
 	ropeInterleaved: ropeInterleavedGeneric,
 
-	types: [numWeightTypes]typeKernels{
-		Q8_0: {quantize: q8QuantizeGeneric, matVec: q8MatVecGeneric},
-	},
+	types: genericTypes(),
+}
+
+// genericTypes is the generic tier's kernels of every quantized type.
+func genericTypes() [numWeightTypes]typeKernels {
+	var ts [numWeightTypes]typeKernels
+	ts[Q8_0] = typeKernels{quantize: q8QuantizeGeneric, matVec: q8MatVecGeneric}
+	ts[Q8_K] = typeKernels{quantizeQ8K: q8KQuantizeGeneric}
+	for t, dot := range blockDots {
+		ts[t] = typeKernels{blockMatVec: blockMatVecGeneric(t, dot)}
+	}
+	return ts
 }
 
 func gemvGeneric(y, x, w, bias []float32, k, n int) {

@@ -22,6 +22,7 @@ func archTiers() []*impl {
 		useMatMulAVX512(t)
 		useVectorAVX512(t)
 		useQ8AVX512(t)
+		useKQuantAVX2(t)
 		useAxpyRowsAVX512(t)
 		ts = append(ts, t)
 	}
@@ -31,6 +32,7 @@ func archTiers() []*impl {
 		useVectorAVX2(t)
 		useQ8AVX2(t)
 		useAxpyRowsAVX2(t)
+		useKQuantAVX2(t)
 		ts = append(ts, t)
 	}
 	return ts

@@ -16,5 +16,6 @@ func archTiers() []*impl {
 	useMatMulNEON(t)
 	useVectorNEON(t)
 	useQ8NEON(t)
+	useKQuantNEON(t)
 	return []*impl{t}
 }

@@ -20,6 +20,8 @@ type jobs struct {
 	gemm     gemmJob
 	q8MatVec q8MatVecJob
 	q8MatMul q8MatMulJob
+	qMatVec  quantMatVecJob
+	qMatMul  quantMatMulJob
 	body     bodyJob
 }
 
@@ -157,6 +159,64 @@ func q8MatMul(t *impl, c []float32, aq []int8, as []float32, wq []int8, ws, bias
 		return
 	}
 	q8MatMulColumns(t, c, aq, as, wq, ws, bias, m, k, n, 0, n)
+}
+
+// quantMatVecJob is rows [lo, hi) of y = W·x for a blocked W.
+type quantMatVecJob struct {
+	tr    *impl
+	t     WeightType
+	y, xs []float32
+	w     []byte
+	xq    []int8
+	xsum  []int16
+	k     int
+}
+
+func (j *quantMatVecJob) run(lo, hi int) {
+	rb := j.t.RowBytes(j.k)
+	j.tr.types[j.t].blockMatVec(j.y[lo:hi], j.w[lo*rb:hi*rb], j.xq, j.xs, j.xsum, j.k, hi-lo)
+}
+
+// quantMatVec runs the tier's GEMV of a blocked type, split by rows of W
+// (multiples of 4, the SIMD kernels' row block) across the pool when it is
+// large.
+func quantMatVec(tr *impl, t WeightType, y []float32, w []byte, xq []int8, xs []float32, xsum []int16, k, n int) {
+	if k*n >= minParallelMACs && n >= 8 && workPool.acquire() {
+		j := &workPool.jobs.qMatVec
+		*j = quantMatVecJob{tr: tr, t: t, y: y, w: w, xq: xq, xs: xs, xsum: xsum, k: k}
+		workPool.run(j, n, 4, chunksPerThread*Threads())
+		workPool.release()
+		return
+	}
+	tr.types[t].blockMatVec(y, w, xq, xs, xsum, k, n)
+}
+
+// quantMatMulJob is columns [lo, hi) of C = A·Wᵀ + bias for a blocked W.
+type quantMatMulJob struct {
+	tr          *impl
+	t           WeightType
+	c, as, bias []float32
+	aq          []int8
+	asum        []int16
+	w           []byte
+	m, k, n     int
+}
+
+func (j *quantMatMulJob) run(lo, hi int) {
+	quantMatMulColumns(j.tr, j.t, j.c, j.aq, j.as, j.asum, j.w, j.bias, j.m, j.k, j.n, lo, hi)
+}
+
+// quantMatMul splits the GEMM of a blocked type by columns (rows of W)
+// across the pool when it is large, as q8MatMul does.
+func quantMatMul(tr *impl, t WeightType, c []float32, aq []int8, as []float32, asum []int16, w []byte, bias []float32, m, k, n int) {
+	if m*k*n >= minParallelMACs && n >= 32 && workPool.acquire() {
+		j := &workPool.jobs.qMatMul
+		*j = quantMatMulJob{tr: tr, t: t, c: c, aq: aq, as: as, asum: asum, w: w, bias: bias, m: m, k: k, n: n}
+		workPool.run(j, n, 16, chunksPerThread*Threads())
+		workPool.release()
+		return
+	}
+	quantMatMulColumns(tr, t, c, aq, as, asum, w, bias, m, k, n, 0, n)
 }
 
 // bodyJob is a caller's function over [lo, hi).

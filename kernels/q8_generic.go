@@ -7,8 +7,14 @@ import "math"
 const minNormal32 = 0x1p-126
 
 func q8QuantizeGeneric(xq []int8, xs []float32, x []float32) {
-	for b := range len(x) / Q8Block {
-		blk := x[b*Q8Block : (b+1)*Q8Block]
+	quantizeBlocksGeneric(xq, xs, x, Q8Block)
+}
+
+// quantizeBlocksGeneric is Q8Quantize for blocks of n values: Q8_0's
+// activations have blocks of 32, Q8_K's of 256.
+func quantizeBlocksGeneric(xq []int8, xs []float32, x []float32, n int) {
+	for b := range len(x) / n {
+		blk := x[b*n : (b+1)*n]
 		var amax float32
 		for _, v := range blk {
 			amax = max(amax, float32(math.Abs(float64(v))))
@@ -23,7 +29,7 @@ func q8QuantizeGeneric(xq []int8, xs []float32, x []float32) {
 		for i, v := range blk {
 			// math.Round rounds half away from zero, like C's roundf; the
 			// float32 product is exact in float64.
-			xq[b*Q8Block+i] = int8(math.Round(float64(v * id)))
+			xq[b*n+i] = int8(math.Round(float64(v * id)))
 		}
 		xs[b] = d
 	}

@@ -186,8 +186,15 @@ func TestLoadGGUFErrors(t *testing.T) {
 		{"heads", setKV("gpt2.attention.head_count", gt.Uint32, 5), ErrInvalidConfig, "not divisible by gpt2.attention.head_count 5"},
 		{"shape vs metadata", setKV("gpt2.feed_forward_length", gt.Uint32, 96), ErrTensorMismatch, `tensor "blk.0.ffn_up.weight" has dims [32 64], the metadata implies [32 96]`},
 		{"block count", setKV("gpt2.block_count", gt.Uint32, 2), ErrTensorMismatch, `tensor "blk.1.attn_norm.weight" [32] is missing`},
-		{"tensor type", setTensor("blk.0.ffn_up.weight", func(t *gt.Tensor) { t.Type = 2; t.Data = make([]byte, 64*18) }),
-			ErrUnsupported, `tensor "blk.0.ffn_up.weight" [32 64] has type Q4_0 (goformer reads F32, F16, BF16 and Q8_0)`},
+		{"tensor type", setTensor("blk.0.ffn_up.weight", func(t *gt.Tensor) { t.Type = 9; t.Data = make([]byte, 64*36) }),
+			ErrUnsupported, `tensor "blk.0.ffn_up.weight" [32 64] has type Q8_1 (goformer reads F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q2_K to Q6_K, IQ4_NL and IQ4_XS)`},
+		{"K-quant row", setTensor("blk.0.ffn_up.weight", func(t *gt.Tensor) { t.Type = 12; t.Data = make([]byte, 8*144) }),
+			gguf.ErrInvalid, `tensor "blk.0.ffn_up.weight" (Q4_K [32 64]): its rows of 32 are not whole blocks of 256`},
+		{"block scale", setTensor("blk.0.ffn_up.weight", func(t *gt.Tensor) {
+			t.Type = 2
+			t.Data = make([]byte, 64*18)
+			t.Data[18], t.Data[19] = 0x00, 0x7e // row 1: NaN
+		}), ErrNonFinite, `tensor "blk.0.ffn_up.weight": quant: Q4_0 block 0 of row 1 has scale NaN`},
 		{"unknown tensor", func(f *gt.File) {
 			f.Tensors = append(f.Tensors, gt.Tensor{Name: "blk.0.attn_q.weight", Type: gt.F32, Dims: []uint64{2}, Data: make([]byte, 8), Offset: -1})
 		}, ErrTensorMismatch, `unknown tensor "blk.0.attn_q.weight"`},

@@ -117,10 +117,12 @@ func loadGGUFTensors(c *Config, f *gguf.File, w *Weights, layout []ggufTensor) e
 		switch t.Type {
 		case gguf.F32, gguf.F16, gguf.BF16, gguf.Q8_0:
 		default:
-			return fmt.Errorf("%w: tensor %q %v has type %s (goformer reads F32, F16, BF16 and Q8_0)", ErrUnsupported, t.Name, t.Dims, t.Type)
+			if ggufBlockType(t) == nil {
+				return fmt.Errorf("%w: tensor %q %v has type %s (goformer reads F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q2_K to Q6_K, IQ4_NL and IQ4_XS)", ErrUnsupported, t.Name, t.Dims, t.Type)
+			}
 		}
-		if t.Type == gguf.Q8_0 && want.dims[0]%kernels.Q8Block != 0 {
-			return fmt.Errorf("%w: Q8_0 tensor %q has rows of %d values, not whole blocks of %d", ErrTensorMismatch, t.Name, want.dims[0], kernels.Q8Block)
+		if bl := t.Type.BlockLen(); want.dims[0]%bl != 0 {
+			return fmt.Errorf("%w: %s tensor %q has rows of %d values, not whole blocks of %d", ErrTensorMismatch, t.Type, t.Name, want.dims[0], bl)
 		}
 		claimed[want.name] = true
 	}
@@ -150,6 +152,14 @@ func loadGGUFTensors(c *Config, f *gguf.File, w *Weights, layout []ggufTensor) e
 			continue
 		}
 		rows, cols := want.dims[1], want.dims[0]
+		if f := ggufBlockType(t); f != nil {
+			m, err := quant.FromBlocks(f.Type, t.Data, rows, cols)
+			if err != nil {
+				return fmt.Errorf("%w: tensor %q: %w", ErrNonFinite, t.Name, err) // the shapes were checked above
+			}
+			*want.matrix = BlockMatrix(m)
+			continue
+		}
 		if t.Type == gguf.Q8_0 {
 			m, err := quant.FromQ8_0(t.Data, rows, cols)
 			if err != nil {
@@ -163,6 +173,15 @@ func loadGGUFTensors(c *Config, f *gguf.File, w *Weights, layout []ggufTensor) e
 			return err
 		}
 		*want.matrix = F32Matrix(v, rows, cols)
+	}
+	return nil
+}
+
+// ggufBlockType is the format of a tensor of one of the blocked types
+// (kernels.WeightType.Blocked), or nil.
+func ggufBlockType(t *gguf.Tensor) *quant.BlockFormat {
+	if f := quant.BlockFormats[uint32(t.Type)]; f != nil && f.Type.Blocked() {
+		return f
 	}
 	return nil
 }
@@ -197,6 +216,14 @@ func ggufFloat32(t *gguf.Tensor) []float32 {
 		return unsafe.Slice((*float32)(unsafe.Pointer(&t.Data[0])), n)
 	}
 	out := make([]float32, n)
+	if f := ggufBlockType(t); f != nil {
+		// A vector in a block type (llama-quantize writes none): the
+		// checks before placed it whole, so its blocks divide evenly.
+		if err := f.DequantizeRows(out, t.Data); err != nil {
+			panic(err)
+		}
+		return out
+	}
 	switch t.Type {
 	case gguf.F32:
 		for i := range out {

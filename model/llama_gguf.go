@@ -179,6 +179,15 @@ func unpermuteRoPE(m *Matrix, bias []float32, hd int) (*Matrix, []float32) {
 		bias = b
 	}
 	cols := m.Cols
+	if b := m.Blocks; b != nil {
+		rb := b.Type.RowBytes(cols)
+		out := &quant.BlockMatrix{Type: b.Type, Rows: b.Rows, Cols: cols, Data: make([]byte, len(b.Data))}
+		for r := range b.Rows {
+			s := src(r)
+			copy(out.Data[r*rb:(r+1)*rb], b.Data[s*rb:(s+1)*rb])
+		}
+		return BlockMatrix(out), bias
+	}
 	if q := m.Int8; q != nil {
 		nb := len(q.Scales) / q.Rows
 		out := &quant.Matrix{Rows: q.Rows, Cols: q.Cols, Q: make([]int8, len(q.Q)), Scales: make([]float32, len(q.Scales))}

@@ -1,12 +1,14 @@
 package model
 
 import (
+	"encoding/binary"
 	"errors"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/goformer/goformer/kernels"
 	gt "github.com/goformer/goformer/model/internal/gguftest"
 )
 
@@ -119,8 +121,8 @@ func TestLoadLlamaGGUFErrors(t *testing.T) {
 		}, ErrUnsupported, "key_length 8 and value_length 16 differ"},
 		{"yarn", setKV("llama.rope.scaling.type", gt.String, "yarn"), ErrUnsupported, `llama.rope.scaling.type "yarn" is not implemented`},
 		{"rope dims", setKV("llama.rope.dimension_count", gt.Uint32, 4), ErrUnsupported, "llama.rope.dimension_count 4 below the head dimension 8 in a llama file"},
-		{"Q4_0", setTensor("blk.0.ffn_gate.weight", func(t *gt.Tensor) { t.Type = 2; t.Data = make([]byte, 64*18) }), ErrUnsupported,
-			`tensor "blk.0.ffn_gate.weight" [32 64] has type Q4_0 (goformer reads F32, F16, BF16 and Q8_0)`},
+		{"Q8_1", setTensor("blk.0.ffn_gate.weight", func(t *gt.Tensor) { t.Type = 9; t.Data = make([]byte, 64*36) }), ErrUnsupported,
+			`tensor "blk.0.ffn_gate.weight" [32 64] has type Q8_1 (goformer reads F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q2_K to Q6_K, IQ4_NL and IQ4_XS)`},
 		{"gate missing", func(f *gt.File) {
 			setTensor("blk.0.ffn_gate.weight", func(t *gt.Tensor) { t.Name = "blk.0.ffn_gate_x.weight" })(f)
 		}, ErrTensorMismatch, `tensor "blk.0.ffn_gate.weight" [32 64] is missing`},
@@ -153,4 +155,66 @@ func TestLoadLlamaGGUFErrors(t *testing.T) {
 	require.NoError(t, err)
 	defer ck.Close()
 	assert.Equal(t, []float64{1, 1, 2.5, 8}, ck.Config.RoPEScaling.Divisors)
+}
+
+// TestLoadLlamaGGUFBlocks: query and key matrices in a block type are
+// unpermuted row by row like fp32 ones, every blocked tensor loads as a
+// BlockMatrix of its type, and a Q4_0 token embedding looks up its rows as
+// ggml dequantizes them.
+func TestLoadLlamaGGUFBlocks(t *testing.T) {
+	const hd = 8
+	f := tinyLlamaGGUF("llama")
+	// Q4_1 rows whose every value is the min m = file row + 1 (d = 0).
+	q4_1Rows := func(rows int) []byte {
+		b := make([]byte, rows*20)
+		for r := range rows {
+			binary.LittleEndian.PutUint16(b[r*20+2:], f16Int(r+1))
+		}
+		return b
+	}
+	setTensor("blk.0.attn_q.weight", func(t *gt.Tensor) { t.Type = 3; t.Data = q4_1Rows(4 * hd) })(&f)
+	setTensor("blk.0.attn_k.weight", func(t *gt.Tensor) { t.Type = 3; t.Data = q4_1Rows(2 * hd) })(&f)
+	emb := make([]byte, 258*18)
+	for r := range 258 {
+		binary.LittleEndian.PutUint16(emb[r*18:], 0x3c00) // d = 1
+		for i := 2; i < 18; i++ {
+			emb[r*18+i] = byte(r%16) | 0x90 // low nibble r%16, high nibble 9
+		}
+	}
+	setTensor("token_embd.weight", func(t *gt.Tensor) { t.Type = 2; t.Data = emb })(&f)
+	ck, err := LoadGGUF(writeGGUF(t, f))
+	require.NoError(t, err)
+	defer ck.Close()
+	L := ck.Weights.Layers[0]
+	require.NotNil(t, L.Q.Blocks)
+	assert.Equal(t, kernels.Q4_1, L.Q.Type())
+	assert.Equal(t, kernels.Q4_0, ck.Weights.TokenEmbedding.Type())
+	assert.Equal(t, kernels.F32, L.V.Type())
+	row := make([]float32, 32)
+	for _, m := range []struct {
+		name string
+		mat  *Matrix
+	}{{"q", L.Q}, {"k", L.K}} {
+		for r := range m.mat.Rows {
+			h, j := r/hd, r%hd
+			file := h*hd + 2*j
+			if j >= hd/2 {
+				file = h*hd + 2*(j-hd/2) + 1
+			}
+			m.mat.Row(r, row)
+			assert.Equal(t, float32(file+1), row[31], "%s row %d is file row %d", m.name, r, file)
+		}
+	}
+	ck.Weights.TokenEmbedding.Row(21, row)
+	assert.Equal(t, float32(21%16-8), row[0])
+	assert.Equal(t, float32(1), row[16], "the high nibbles: 9 − 8")
+}
+
+// f16Int is the fp16 bits of a small positive integer.
+func f16Int(n int) uint16 {
+	e := 0
+	for 1<<(e+1) <= n {
+		e++
+	}
+	return uint16((e+15)<<10 | (n<<10>>e)&0x3ff)
 }

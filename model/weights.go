@@ -9,12 +9,14 @@ import (
 
 // Matrix is one stored weight matrix, row-major [Rows][Cols] with one row
 // per output feature (y = W·x), in the form the checkpoint keeps it:
-// exactly one of F32 (F16 and BF16 widened at load) and Int8 (int8 blocks,
-// GGUF's Q8_0) is set.
+// exactly one of F32 (F16 and BF16 widened at load), Int8 (int8 blocks,
+// GGUF's Q8_0) and Blocks (the other GGUF block types, as the file stores
+// them) is set.
 type Matrix struct {
 	Rows, Cols int
 	F32        []float32
 	Int8       *quant.Matrix
+	Blocks     *quant.BlockMatrix
 }
 
 // F32Matrix wraps a row-major rows×cols fp32 matrix.
@@ -27,9 +29,18 @@ func Int8Matrix(q *quant.Matrix) *Matrix {
 	return &Matrix{Rows: q.Rows, Cols: q.Cols, Int8: q}
 }
 
-// Type is the matrix's storage type: kernels.F32 or kernels.Q8_0.
+// BlockMatrix wraps a matrix of GGUF blocks.
+func BlockMatrix(b *quant.BlockMatrix) *Matrix {
+	return &Matrix{Rows: b.Rows, Cols: b.Cols, Blocks: b}
+}
+
+// Type is the matrix's storage type: kernels.F32, kernels.Q8_0 or the
+// block type of Blocks.
 func (m *Matrix) Type() kernels.WeightType {
-	if m.Int8 != nil {
+	switch {
+	case m.Blocks != nil:
+		return m.Blocks.Type
+	case m.Int8 != nil:
 		return kernels.Q8_0
 	}
 	return kernels.F32
@@ -43,9 +54,20 @@ func (m *Matrix) Check(rows, cols int) error {
 	if m.Rows != rows || m.Cols != cols {
 		return fmt.Errorf("is %d×%d, want %d×%d", m.Rows, m.Cols, rows, cols)
 	}
-	switch q := m.Int8; {
-	case q != nil && m.F32 != nil:
-		return fmt.Errorf("holds both an fp32 and an int8 form")
+	forms := 0
+	for _, set := range []bool{m.F32 != nil, m.Int8 != nil, m.Blocks != nil} {
+		if set {
+			forms++
+		}
+	}
+	if forms > 1 {
+		return fmt.Errorf("holds more than one of an fp32, an int8 and a block form")
+	}
+	switch q, b := m.Int8, m.Blocks; {
+	case b != nil:
+		if b.Rows != rows || b.Cols != cols || !b.Type.Blocked() || cols%b.Type.BlockLen() != 0 || len(b.Data) != rows*b.Type.RowBytes(cols) {
+			return fmt.Errorf("%s blocks hold %d bytes, want %d×%d", b.Type, len(b.Data), rows, cols)
+		}
 	case q != nil:
 		if q.Rows != rows || q.Cols != cols || len(q.Q) != rows*cols || len(q.Scales)*32 != rows*cols {
 			return fmt.Errorf("int8 blocks hold %d values and %d scales, want %d×%d", len(q.Q), len(q.Scales), rows, cols)
@@ -59,6 +81,9 @@ func (m *Matrix) Check(rows, cols int) error {
 // RowRange returns rows [r0, r1) of m, sharing its memory: GPT-2's fused
 // query/key/value matrix is three row ranges.
 func (m *Matrix) RowRange(r0, r1 int) *Matrix {
+	if m.Blocks != nil {
+		return BlockMatrix(m.Blocks.RowRange(r0, r1))
+	}
 	if m.Int8 != nil {
 		return Int8Matrix(m.Int8.RowRange(r0, r1))
 	}
@@ -67,6 +92,10 @@ func (m *Matrix) RowRange(r0, r1 int) *Matrix {
 
 // Row writes row i, as fp32, into dst[:Cols]: an embedding lookup.
 func (m *Matrix) Row(i int, dst []float32) {
+	if m.Blocks != nil {
+		m.Blocks.Row(i, dst)
+		return
+	}
 	if m.Int8 != nil {
 		m.Int8.Row(i, dst)
 		return

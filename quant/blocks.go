@@ -8,17 +8,16 @@ import (
 )
 
 // BlockFormat is one of ggml's block-quantized tensor types as a GGUF file
-// stores it: a row is whole blocks of BlockLen values in BlockBytes bytes,
-// and Dequantize expands one block, bit for bit as ggml's reference
-// dequantizers (ggml-quants.c) do. The layouts are those of ggml-common.h;
-// every scale is an IEEE fp16 and every product is rounded to float32
-// before the next operation, as the C code's separate statements are (an
-// explicit float32 conversion keeps Go from fusing them into one FMA).
+// stores it: a row is whole blocks of Type.BlockLen() values in
+// Type.BlockBytes() bytes, and Dequantize expands one block, bit for bit as
+// ggml's reference dequantizers (ggml-quants.c) do. The layouts are those
+// of ggml-common.h; every scale is an IEEE fp16 and every product is
+// rounded to float32 before the next operation, as the C code's separate
+// statements are (an explicit float32 conversion keeps Go from fusing them
+// into one FMA).
 type BlockFormat struct {
-	Name       string
-	GGMLType   uint32 // ggml's type number, as a GGUF tensor info names it
-	BlockLen   int
-	BlockBytes int
+	Type     kernels.WeightType
+	GGMLType uint32 // ggml's type number, as a GGUF tensor info names it
 	// Scales are the offsets in a block of its fp16 scales (d, and m or
 	// dmin where the type has one): what a load checks for NaN and Inf.
 	Scales []int
@@ -27,37 +26,59 @@ type BlockFormat struct {
 	Dequantize func(dst []float32, blk []byte)
 }
 
+// Name is the GGUF name of the type.
+func (f *BlockFormat) Name() string { return f.Type.String() }
+
+// BlockLen is the number of values per block.
+func (f *BlockFormat) BlockLen() int { return f.Type.BlockLen() }
+
+// BlockBytes is the size of a block.
+func (f *BlockFormat) BlockBytes() int { return f.Type.BlockBytes() }
+
 // QK is the number of values of a K-quant super-block.
-const QK = 256
+const QK = kernels.QK
 
 // BlockFormats are the block types goformer can read, by ggml type number.
 var BlockFormats = map[uint32]*BlockFormat{
-	2:  {"Q4_0", 2, 32, 18, []int{0}, dequantQ4_0},
-	3:  {"Q4_1", 3, 32, 20, []int{0, 2}, dequantQ4_1},
-	6:  {"Q5_0", 6, 32, 22, []int{0}, dequantQ5_0},
-	7:  {"Q5_1", 7, 32, 24, []int{0, 2}, dequantQ5_1},
-	8:  {"Q8_0", 8, 32, Q8_0BlockBytes, []int{0}, dequantQ8_0},
-	10: {"Q2_K", 10, QK, 84, []int{80, 82}, dequantQ2_K},
-	11: {"Q3_K", 11, QK, 110, []int{108}, dequantQ3_K},
-	12: {"Q4_K", 12, QK, 144, []int{0, 2}, dequantQ4_K},
-	13: {"Q5_K", 13, QK, 176, []int{0, 2}, dequantQ5_K},
-	14: {"Q6_K", 14, QK, 210, []int{208}, dequantQ6_K},
-	20: {"IQ4_NL", 20, 32, 18, []int{0}, dequantIQ4_NL},
-	23: {"IQ4_XS", 23, QK, 136, []int{0}, dequantIQ4_XS},
+	2:  {kernels.Q4_0, 2, []int{0}, dequantQ4_0},
+	3:  {kernels.Q4_1, 3, []int{0, 2}, dequantQ4_1},
+	6:  {kernels.Q5_0, 6, []int{0}, dequantQ5_0},
+	7:  {kernels.Q5_1, 7, []int{0, 2}, dequantQ5_1},
+	8:  {kernels.Q8_0, 8, []int{0}, dequantQ8_0},
+	10: {kernels.Q2_K, 10, []int{80, 82}, dequantQ2_K},
+	11: {kernels.Q3_K, 11, []int{108}, dequantQ3_K},
+	12: {kernels.Q4_K, 12, []int{0, 2}, dequantQ4_K},
+	13: {kernels.Q5_K, 13, []int{0, 2}, dequantQ5_K},
+	14: {kernels.Q6_K, 14, []int{208}, dequantQ6_K},
+	20: {kernels.IQ4_NL, 20, []int{0}, dequantIQ4_NL},
+	23: {kernels.IQ4_XS, 23, []int{0}, dequantIQ4_XS},
 }
+
+// formats are BlockFormats by weight type.
+var formats = func() map[kernels.WeightType]*BlockFormat {
+	m := make(map[kernels.WeightType]*BlockFormat, len(BlockFormats))
+	for _, f := range BlockFormats {
+		m[f.Type] = f
+	}
+	return m
+}()
+
+// FormatOf returns the block format of weight type t, or nil.
+func FormatOf(t kernels.WeightType) *BlockFormat { return formats[t] }
 
 // DequantizeRows expands the rows of a block-quantized tensor, data holding
 // len(dst)/BlockLen blocks one after another.
 func (f *BlockFormat) DequantizeRows(dst []float32, data []byte) error {
-	if len(dst)%f.BlockLen != 0 {
-		return fmt.Errorf("quant: %d values are not whole %s blocks of %d", len(dst), f.Name, f.BlockLen)
+	bl, bb := f.BlockLen(), f.BlockBytes()
+	if len(dst)%bl != 0 {
+		return fmt.Errorf("quant: %d values are not whole %s blocks of %d", len(dst), f.Name(), bl)
 	}
-	n := len(dst) / f.BlockLen
-	if len(data) != n*f.BlockBytes {
-		return fmt.Errorf("quant: %d bytes for %d %s blocks, want %d", len(data), n, f.Name, n*f.BlockBytes)
+	n := len(dst) / bl
+	if len(data) != n*bb {
+		return fmt.Errorf("quant: %d bytes for %d %s blocks, want %d", len(data), n, f.Name(), n*bb)
 	}
 	for b := range n {
-		f.Dequantize(dst[b*f.BlockLen:(b+1)*f.BlockLen], data[b*f.BlockBytes:(b+1)*f.BlockBytes])
+		f.Dequantize(dst[b*bl:(b+1)*bl], data[b*bb:(b+1)*bb])
 	}
 	return nil
 }

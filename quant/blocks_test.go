@@ -1,20 +1,17 @@
 package quant
 
 import (
-	"crypto/sha256"
 	"encoding/binary"
-	"encoding/hex"
 	"math"
 	"math/rand/v2"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"sort"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/goformer/goformer/internal/ggufpy"
 	"github.com/goformer/goformer/kernels"
 )
 
@@ -27,14 +24,14 @@ const blocksPerType = 64
 // the extremes ±65504 and ±0 in the first blocks.
 func randomBlocks(f *BlockFormat, n int, seed uint64) []byte {
 	rng := rand.New(rand.NewPCG(seed, uint64(f.GGMLType)))
-	b := make([]byte, n*f.BlockBytes)
+	b := make([]byte, n*f.BlockBytes())
 	for i := range b {
 		b[i] = byte(rng.Uint32())
 	}
 	extremes := []uint16{0x7BFF, 0xFBFF, 0x0000, 0x8000, 0x0001, 0x83FF}
 	for blk := range n {
 		for _, off := range f.Scales {
-			p := b[blk*f.BlockBytes+off:]
+			p := b[blk*f.BlockBytes()+off:]
 			h := binary.LittleEndian.Uint16(p)
 			if h&0x7C00 == 0x7C00 {
 				h &^= 0x4000 // Inf or NaN: a finite value of the same bits otherwise
@@ -58,7 +55,7 @@ func dequantizeAll(t *testing.T) (types []uint32, raw map[uint32][]byte, values 
 	for _, typ := range types {
 		f := BlockFormats[typ]
 		raw[typ] = randomBlocks(f, blocksPerType, 11)
-		values[typ] = make([]float32, blocksPerType*f.BlockLen)
+		values[typ] = make([]float32, blocksPerType*f.BlockLen())
 		require.NoError(t, f.DequantizeRows(values[typ], raw[typ]))
 	}
 	return types, raw, values
@@ -85,22 +82,12 @@ var wantSHA256 = map[string]string{
 	"IQ4_XS": "4780ce70b0b2d89ccef81916f50deb4df354573d5f9926f2f971e00f9c1f6bd0",
 }
 
-func digest(v []float32) string {
-	h := sha256.New()
-	var b [4]byte
-	for _, x := range v {
-		binary.LittleEndian.PutUint32(b[:], math.Float32bits(x))
-		h.Write(b[:])
-	}
-	return hex.EncodeToString(h.Sum(nil))
-}
-
 func TestBlockFormatsMatchRecordedDigests(t *testing.T) {
 	types, _, values := dequantizeAll(t)
 	require.Len(t, wantSHA256, len(types), "every format has a recorded digest")
 	for _, typ := range types {
 		f := BlockFormats[typ]
-		assert.Equal(t, wantSHA256[f.Name], digest(values[typ]), "%s", f.Name)
+		assert.Equal(t, wantSHA256[f.Name()], ggufpy.Digest(values[typ]), "%s", f.Name())
 	}
 }
 
@@ -108,41 +95,29 @@ func TestBlockFormatsMatchRecordedDigests(t *testing.T) {
 // numpy dequantizers, read from llama.cpp's source in the node-llama-cpp
 // package ($GOFORMER_LLAMACPP), and compares every value's bits.
 func TestBlockFormatsMatchGGUFPy(t *testing.T) {
-	ggufPy := ggufPyDir(t)
 	types, raw, values := dequantizeAll(t)
-	var in []byte
+	var runs []ggufpy.Blocks
 	for _, typ := range types {
-		in = binary.LittleEndian.AppendUint32(in, typ)
-		in = binary.LittleEndian.AppendUint32(in, blocksPerType)
-		in = append(in, raw[typ]...)
+		runs = append(runs, ggufpy.Blocks{GGMLType: typ, Count: blocksPerType, Data: raw[typ]})
 	}
-	dir := t.TempDir()
-	inPath, outPath := filepath.Join(dir, "blocks.bin"), filepath.Join(dir, "values.bin")
-	require.NoError(t, os.WriteFile(inPath, in, 0o644))
-	out, err := exec.Command(python(t), filepath.Join("testdata", "dequantize_gguf_py.py"), ggufPy, inPath, outPath).CombinedOutput()
-	require.NoError(t, err, "%s", out)
-	ref, err := os.ReadFile(outPath)
-	require.NoError(t, err)
-	pos := 0
-	for _, typ := range types {
+	ref := ggufpy.Dequantize(t, runs)
+	for i, typ := range types {
 		f := BlockFormats[typ]
 		mismatches := 0
-		for i, got := range values[typ] {
-			want := math.Float32frombits(binary.LittleEndian.Uint32(ref[pos+4*i:]))
-			if math.Float32bits(got) != math.Float32bits(want) {
+		require.Len(t, ref[i], len(values[typ]), f.Name())
+		for j, got := range values[typ] {
+			if want := ref[i][j]; math.Float32bits(got) != math.Float32bits(want) {
 				if mismatches < 3 {
-					t.Errorf("%s value %d (block %d): %g (%08x), gguf-py %g (%08x)", f.Name, i, i/f.BlockLen, got, math.Float32bits(got), want, math.Float32bits(want))
+					t.Errorf("%s value %d (block %d): %g (%08x), gguf-py %g (%08x)", f.Name(), j, j/f.BlockLen(), got, math.Float32bits(got), want, math.Float32bits(want))
 				}
 				mismatches++
 			}
 		}
-		pos += 4 * len(values[typ])
-		assert.Zero(t, mismatches, "%s: values that differ from gguf-py's of %d", f.Name, len(values[typ]))
+		assert.Zero(t, mismatches, "%s: values that differ from gguf-py's of %d", f.Name(), len(values[typ]))
 		if os.Getenv("GOFORMER_RECORD") != "" {
-			t.Logf("%q: %q,", f.Name, digest(values[typ]))
+			t.Logf("%q: %q,", f.Name(), ggufpy.Digest(values[typ]))
 		}
 	}
-	require.Equal(t, len(ref), pos)
 }
 
 // Q8_0 read as a BlockFormat and through FromQ8_0 agree.
@@ -158,7 +133,7 @@ func TestBlockFormatQ8_0MatchesFromQ8_0(t *testing.T) {
 		m.Row(r, got)
 		assert.Equal(t, want[r*128:(r+1)*128], got)
 	}
-	assert.Equal(t, kernels.Q8Block, f.BlockLen)
+	assert.Equal(t, kernels.Q8Block, f.BlockLen())
 }
 
 func TestDequantizeRowsChecksSizes(t *testing.T) {

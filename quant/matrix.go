@@ -66,12 +66,13 @@ func (m *Matrix) Row(i int, dst []float32) {
 
 // Scratch holds the quantized copy of the vector MatVec multiplies (or of
 // the rows MatMul multiplies), so that a decode step allocates nothing. One
-// Scratch serves any matrix of at most the number of values it was made
-// for; MatMul grows it when a call needs more. It is not safe for
-// concurrent use.
+// Scratch serves any matrix, int8 or blocked, of at most the number of
+// values it was made for; MatMul grows it when a call needs more. It is not
+// safe for concurrent use.
 type Scratch struct {
-	xq []int8
-	xs []float32
+	xq   []int8
+	xs   []float32 // a scale per 32 values: Q8_0's blocks, more than Q8_K needs
+	xsum []int16   // a sum per 16 values: Q8_K's, more than Q8_0 needs
 }
 
 // NewScratch returns a Scratch for matrices of up to cols columns.
@@ -82,7 +83,15 @@ func NewScratch(cols int) *Scratch {
 // NewScratchRows returns a Scratch for MatMul on up to rows rows of up to
 // cols columns (a prefill of rows tokens), which then allocates nothing.
 func NewScratchRows(rows, cols int) *Scratch {
-	return &Scratch{xq: make([]int8, rows*cols), xs: make([]float32, rows*cols/kernels.Q8Block)}
+	n := rows * cols
+	return &Scratch{xq: make([]int8, n), xs: make([]float32, n/kernels.Q8Block), xsum: make([]int16, n/16)}
+}
+
+// grow makes room for rows rows of cols values.
+func (s *Scratch) grow(rows, cols int) {
+	if len(s.xq) < rows*cols {
+		*s = *NewScratchRows(rows, cols)
+	}
 }
 
 // MatVec computes y[:Rows] = M·x for x of length Cols: x is quantized to
@@ -94,9 +103,7 @@ func (m *Matrix) MatVec(y, x []float32, s *Scratch) {
 	if len(x) != m.Cols {
 		panic(fmt.Sprintf("quant.Matrix.MatVec: len(x) = %d, want %d columns", len(x), m.Cols))
 	}
-	if len(s.xq) < m.Cols {
-		panic(fmt.Sprintf("quant.Matrix.MatVec: scratch for %d columns, need %d", len(s.xq), m.Cols))
-	}
+	s.grow(1, m.Cols)
 	nb := m.Cols / kernels.Q8Block
 	kernels.Q8Quantize(s.xq[:m.Cols], s.xs[:nb], x)
 	kernels.Q8MatVec(y, m.Q, m.Scales, s.xq, s.xs, m.Cols, m.Rows)
@@ -121,10 +128,8 @@ func (m *Matrix) MatMul(c, a []float32, rows int, bias []float32, s *Scratch) {
 	if bias != nil && len(bias) != m.Rows {
 		panic(fmt.Sprintf("quant.Matrix.MatMul: len(bias) = %d, want %d", len(bias), m.Rows))
 	}
+	s.grow(rows, m.Cols)
 	n, nb := rows*m.Cols, rows*m.Cols/kernels.Q8Block
-	if len(s.xq) < n {
-		s.xq, s.xs = make([]int8, n), make([]float32, nb)
-	}
 	kernels.Q8Quantize(s.xq[:n], s.xs[:nb], a)
 	kernels.Q8MatMul(c, s.xq, s.xs, m.Q, m.Scales, bias, rows, m.Cols, m.Rows)
 }

@@ -244,7 +244,7 @@ func (b *Batch) step() {
 		}
 	}
 	if len(b.ready) > 0 {
-		b.m.head.scores(b.logits, b.last, len(b.ready), b.q8)
+		b.m.head.scores(b.logits, b.last, len(b.ready), &b.sc)
 	}
 	elapsed := time.Since(start)
 	for i := range b.slots {

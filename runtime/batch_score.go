@@ -87,7 +87,7 @@ func (b *Batch) scoreRows(rows []int, res []BatchScore) {
 	for k, r := range rows {
 		copy(b.last[k*d:(k+1)*d], b.h[r*d:(r+1)*d])
 	}
-	b.m.head.scores(b.logits, b.last, len(rows), b.q8)
+	b.m.head.scores(b.logits, b.last, len(rows), &b.sc)
 	for k, r := range rows {
 		q := &b.slots[b.rowSlot[r]]
 		p := b.rows[r].pos

@@ -1,9 +1,6 @@
 package runtime
 
-import (
-	"github.com/goformer/goformer/kernels"
-	"github.com/goformer/goformer/quant"
-)
+import "github.com/goformer/goformer/kernels"
 
 // A tokenTable maps token ids to vectors and, for the output side of a tied
 // model, scores a hidden state against every row.
@@ -14,7 +11,7 @@ type tokenTable interface {
 	// t hidden states h[r*d:(r+1)*d] and every row v, using the calling
 	// session's scratch (tables are shared between sessions). Each hidden
 	// state's scores are the same whatever t and the other states are.
-	scores(dst, h []float32, t int, sc *quant.Scratch)
+	scores(dst, h []float32, t int, sc *scratch)
 	// bytes is the memory the table's weights take.
 	bytes() int
 }
@@ -27,7 +24,7 @@ type f32Table struct {
 
 func (t *f32Table) lookup(dst []float32, id int) { copy(dst, t.w[id*t.d:(id+1)*t.d]) }
 
-func (t *f32Table) scores(dst, h []float32, n int, _ *quant.Scratch) {
+func (t *f32Table) scores(dst, h []float32, n int, _ *scratch) {
 	kernels.MatMul(dst, h, t.w, nil, n, t.d, t.rows)
 }
 

@@ -65,11 +65,11 @@ func (s *pass) block(l, t int) {
 		in = h
 	}
 	qkv := s.qkv[:t*s.qkvWidth]
-	W.qkv.apply(qkv, in, W.qkvBias, t, s.q8)
+	W.qkv.apply(qkv, in, W.qkvBias, t, &s.sc)
 	s.rotate(qkv, t)
 	s.attention(l, t)
 	proj := s.proj[:t*d]
-	W.out.apply(proj, s.att[:t*c.QueryDim()], L.OBias, t, s.q8)
+	W.out.apply(proj, s.att[:t*c.QueryDim()], L.OBias, t, &s.sc)
 	kernels.Add(x, x, proj)
 	if !pre {
 		s.norm(x, x, L.AttnNorm)
@@ -83,16 +83,16 @@ func (s *pass) block(l, t int) {
 	hidden := s.ff[:t*ff]
 	if c.Arch.MLP == model.SwiGLUMLP {
 		gateUp := s.up[:t*2*ff]
-		W.up.apply(gateUp, in, W.upBias, t, s.q8)
+		W.up.apply(gateUp, in, W.upBias, t, &s.sc)
 		for i := range t {
 			row := gateUp[i*2*ff : (i+1)*2*ff]
 			kernels.SwiGLU(hidden[i*ff:(i+1)*ff], row[:ff], row[ff:])
 		}
 	} else {
-		W.up.apply(hidden, in, W.upBias, t, s.q8)
+		W.up.apply(hidden, in, W.upBias, t, &s.sc)
 		kernels.GELU(hidden, hidden)
 	}
-	W.down.apply(proj, hidden, L.DownBias, t, s.q8)
+	W.down.apply(proj, hidden, L.DownBias, t, &s.sc)
 	kernels.Add(x, x, proj)
 	if !pre {
 		s.norm(x, x, L.MLPNorm)
@@ -117,5 +117,5 @@ func (s *Session) lastLogits() { s.rowLogits(s.n - 1) }
 // rowLogits scores row r of the last forward pass into s.logits.
 func (s *Session) rowLogits(r int) {
 	d := s.m.cfg.NEmbd
-	s.m.head.scores(s.logits, s.h[r*d:(r+1)*d], 1, s.q8)
+	s.m.head.scores(s.logits, s.h[r*d:(r+1)*d], 1, &s.sc)
 }

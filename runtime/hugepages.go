@@ -79,6 +79,12 @@ func (a *weightArena) floats(src []float32) []float32 {
 	return dst
 }
 
+func (a *weightArena) blockMatrix(m *quant.BlockMatrix) *quant.BlockMatrix {
+	dst := unsafe.Slice((*byte)(a.carve(len(m.Data))), len(m.Data))
+	copy(dst, m.Data)
+	return &quant.BlockMatrix{Type: m.Type, Rows: m.Rows, Cols: m.Cols, Data: dst}
+}
+
 func (a *weightArena) matrix(m *quant.Matrix) *quant.Matrix {
 	q := unsafe.Slice((*int8)(a.carve(len(m.Q))), len(m.Q))
 	copy(q, m.Q)
@@ -101,16 +107,26 @@ func (m *Model) placeWeights() {
 		return
 	}
 	var sizes []int
-	visit := func(f32 func(*[]float32), q8 func(**quant.Matrix)) {
+	visit := func(f32 func(*[]float32), q8 func(**quant.Matrix), blocks func(**quant.BlockMatrix)) {
+		var place func(l linear)
+		place = func(l linear) {
+			switch l := l.(type) {
+			case *f32Linear:
+				f32(&l.w)
+			case *q8Linear:
+				q8(&l.m)
+			case *blockLinear:
+				blocks(&l.m)
+			case *stackedLinear:
+				for _, p := range l.parts {
+					place(p)
+				}
+			}
+		}
 		for i := range m.layers {
 			L := &m.layers[i]
 			for _, l := range []linear{L.qkv, L.out, L.up, L.down} {
-				switch l := l.(type) {
-				case *f32Linear:
-					f32(&l.w)
-				case *q8Linear:
-					q8(&l.m)
-				}
+				place(l)
 			}
 		}
 		tables := []tokenTable{m.tokens}
@@ -123,13 +139,17 @@ func (m *Model) placeWeights() {
 				f32(&t.w)
 			case *q8Table:
 				q8(&t.m)
+			case *blockTable:
+				blocks(&t.m)
 			}
 		}
 	}
 	visit(func(w *[]float32) { sizes = append(sizes, 4*len(*w)) },
-		func(q **quant.Matrix) { sizes = append(sizes, len((*q).Q), 4*len((*q).Scales)) })
+		func(q **quant.Matrix) { sizes = append(sizes, len((*q).Q), 4*len((*q).Scales)) },
+		func(b **quant.BlockMatrix) { sizes = append(sizes, len((*b).Data)) })
 	a := &weightArena{buf: hugePageBytes(arenaBytes(sizes))}
 	visit(func(w *[]float32) { *w = a.floats(*w) },
-		func(q **quant.Matrix) { *q = a.matrix(*q) })
+		func(q **quant.Matrix) { *q = a.matrix(*q) },
+		func(b **quant.BlockMatrix) { *b = a.blockMatrix(*b) })
 	m.arena = a
 }

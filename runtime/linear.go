@@ -17,8 +17,23 @@ import (
 // bias may be nil. The forward pass calls apply at every matrix, so adding
 // a weight type is adding a linear.
 type linear interface {
-	apply(y, x, bias []float32, t int, sc *quant.Scratch)
+	apply(y, x, bias []float32, t int, sc *scratch)
 	bytes() int
+}
+
+// scratch is the working memory a pass lends its linears and its output
+// head, allocated once per Session or Batch (the model is shared).
+type scratch struct {
+	q *quant.Scratch // the activation rows quantized for int8 and blocked matrices
+	// parts holds a stackedLinear's part outputs for several rows,
+	// [rows][widest part]; nil when the model has no stacked linear.
+	parts []float32
+}
+
+// newScratch sizes a scratch for passes of up to rows rows whose linears
+// read at most cols values and whose stacked parts have at most part rows.
+func newScratch(rows, cols, part int) scratch {
+	return scratch{q: quant.NewScratchRows(rows, cols), parts: make([]float32, rows*part)}
 }
 
 // f32Linear is an fp32 matrix: one kernels.MatMul for all t rows.
@@ -27,7 +42,7 @@ type f32Linear struct {
 	out, in int
 }
 
-func (l *f32Linear) apply(y, x, bias []float32, t int, _ *quant.Scratch) {
+func (l *f32Linear) apply(y, x, bias []float32, t int, _ *scratch) {
 	kernels.MatMul(y[:t*l.out], x[:t*l.in], l.w, bias, t, l.in, l.out)
 }
 
@@ -40,15 +55,15 @@ func (l *f32Linear) bytes() int { return 4 * len(l.w) }
 // does not depend on how many rows its pass has.
 type q8Linear struct{ m *quant.Matrix }
 
-func (l *q8Linear) apply(y, x, bias []float32, t int, sc *quant.Scratch) {
+func (l *q8Linear) apply(y, x, bias []float32, t int, sc *scratch) {
 	out, in := l.m.Rows, l.m.Cols
 	if t > 1 {
-		l.m.MatMul(y[:t*out], x[:t*in], t, bias, sc)
+		l.m.MatMul(y[:t*out], x[:t*in], t, bias, sc.q)
 		return
 	}
 	for i := range t {
 		row := y[i*out : (i+1)*out]
-		l.m.MatVec(row, x[i*in:(i+1)*in], sc)
+		l.m.MatVec(row, x[i*in:(i+1)*in], sc.q)
 		if bias != nil {
 			kernels.Add(row, row, bias)
 		}
@@ -56,6 +71,67 @@ func (l *q8Linear) apply(y, x, bias []float32, t int, sc *quant.Scratch) {
 }
 
 func (l *q8Linear) bytes() int { return len(l.m.Q) + 4*len(l.m.Scales) }
+
+// blockLinear is a matrix of GGUF blocks (Q4_0 … Q6_K, IQ4_NL, IQ4_XS),
+// multiplied as the file stores it. Each row of x is quantized to the int8
+// form its type multiplies, as llama.cpp does (Q8_0 blocks of 32 for the
+// types of 32, Q8_K blocks of 256 for the K-quants): one GEMV for a single
+// row, one GEMM for several, whose rows equal the GEMV's bit for bit.
+type blockLinear struct{ m *quant.BlockMatrix }
+
+func (l *blockLinear) apply(y, x, bias []float32, t int, sc *scratch) {
+	out, in := l.m.Rows, l.m.Cols
+	if t > 1 {
+		l.m.MatMul(y[:t*out], x[:t*in], t, bias, sc.q)
+		return
+	}
+	l.m.MatVec(y[:out], x[:in], sc.q)
+	if bias != nil {
+		kernels.Add(y[:out], y[:out], bias)
+	}
+}
+
+func (l *blockLinear) bytes() int { return l.m.Bytes() }
+
+// stackedLinear is matrices of one width but different types stacked by
+// rows, [part 0 | part 1 | …]: a fused query/key/value whose value matrix
+// a Q4_K_M file keeps in Q6_K, say. Each part computes its own rows as it
+// would alone; several rows of x go through one GEMM per part into the
+// scratch, then into place.
+type stackedLinear struct {
+	parts []linear
+	rows  []int // each part's output rows
+	out   int   // their sum
+}
+
+func (l *stackedLinear) apply(y, x, bias []float32, t int, sc *scratch) {
+	off := 0
+	for p, part := range l.parts {
+		r := l.rows[p]
+		var b []float32
+		if bias != nil {
+			b = bias[off : off+r]
+		}
+		if t == 1 {
+			part.apply(y[off:off+r], x, b, 1, sc)
+		} else {
+			tmp := sc.parts[:t*r]
+			part.apply(tmp, x, b, t, sc)
+			for i := range t {
+				copy(y[i*l.out+off:i*l.out+off+r], tmp[i*r:(i+1)*r])
+			}
+		}
+		off += r
+	}
+}
+
+func (l *stackedLinear) bytes() int {
+	n := 0
+	for _, p := range l.parts {
+		n += p.bytes()
+	}
+	return n
+}
 
 // layerLinears are one block's matrices in run-time form, with the biases
 // that go with them. The query, key and value matrices are one fused

@@ -54,15 +54,18 @@ type Options struct {
 // and tokenizer. It is immutable and safe for concurrent use by any number
 // of sessions.
 type Model struct {
-	cfg     model.Config
-	w       *model.Weights
-	tokens  tokenTable // input embedding
-	head    tokenTable // output projection: tokens itself when tied
-	layers  []layerLinears
-	tok     *tokenizer.Tokenizer
-	release func() error
-	closed  atomic.Bool  // set by Close: sessions and batches then fail with ErrClosed
-	arena   *weightArena // the huge-page block the streamed matrices were copied to, or nil
+	cfg    model.Config
+	w      *model.Weights
+	tokens tokenTable // input embedding
+	head   tokenTable // output projection: tokens itself when tied
+	layers []layerLinears
+	// widestPart is the most output rows of a part of a stackedLinear (0
+	// without one): the room a pass's scratch keeps for them.
+	widestPart int
+	tok        *tokenizer.Tokenizer
+	release    func() error
+	closed     atomic.Bool  // set by Close: sessions and batches then fail with ErrClosed
+	arena      *weightArena // the huge-page block the streamed matrices were copied to, or nil
 
 	// piecesText is the text of every token for GenerateText, built by
 	// its first call.
@@ -124,6 +127,11 @@ func newModel(cfg model.Config, w *model.Weights, opts Options) (*Model, error) 
 		if m.layers[i], err = newLayerLinears(fmt.Sprintf("layer %d ", i), &w.Layers[i], cfg.Arch.MLP, opts); err != nil {
 			return nil, err
 		}
+		for _, l := range []linear{m.layers[i].qkv, m.layers[i].up} {
+			if st, ok := l.(*stackedLinear); ok {
+				m.widestPart = max(m.widestPart, slices.Max(st.rows))
+			}
+		}
 	}
 	var err error
 	if m.tokens, err = newTokenTable(w.TokenEmbedding, opts.Embeddings == F32Embeddings); err != nil {
@@ -144,6 +152,8 @@ func newModel(cfg model.Config, w *model.Weights, opts Options) (*Model, error) 
 // not split into blocks of 32).
 func newTokenTable(w *model.Matrix, keepF32 bool) (tokenTable, error) {
 	switch {
+	case w.Blocks != nil:
+		return &blockTable{m: w.Blocks}, nil
 	case w.Int8 != nil:
 		return &q8Table{m: w.Int8}, nil
 	case keepF32 || w.Cols%kernels.Q8Block != 0:

@@ -1,9 +1,6 @@
 package runtime
 
-import (
-	"github.com/goformer/goformer/model"
-	"github.com/goformer/goformer/quant"
-)
+import "github.com/goformer/goformer/model"
 
 // sequence is what the forward pass keeps of one sequence between passes:
 // its own KV cache and the next position. A Session is one sequence; a
@@ -38,14 +35,14 @@ type pass struct {
 	rows []tokenRow
 	n    int // rows the last forward pass ran: their hidden states are in h
 
-	x, h, proj       []float32      // [rows][d]
-	att              []float32      // [rows][n_head·head_dim]: every head's attention output
-	qkv              []float32      // [rows][qkvWidth]: queries, keys, values
-	qkvWidth         int            // n_head·head_dim + 2·n_kv_head·head_dim
-	up               []float32      // [rows][d_ff] (GELU) or [rows][2·d_ff], gate then up (SwiGLU)
-	ff               []float32      // [rows][d_ff]: the MLP's hidden activations
-	ropeCos, ropeSin []float32      // [rows][rotary dim]: RoPE tables of the rows' positions
-	q8               *quant.Scratch // the activation rows quantized for int8 matrices
+	x, h, proj       []float32 // [rows][d]
+	att              []float32 // [rows][n_head·head_dim]: every head's attention output
+	qkv              []float32 // [rows][qkvWidth]: queries, keys, values
+	qkvWidth         int       // n_head·head_dim + 2·n_kv_head·head_dim
+	up               []float32 // [rows][d_ff] (GELU) or [rows][2·d_ff], gate then up (SwiGLU)
+	ff               []float32 // [rows][d_ff]: the MLP's hidden activations
+	ropeCos, ropeSin []float32 // [rows][rotary dim]: RoPE tables of the rows' positions
+	sc               scratch   // the linears' working memory
 
 	// Attention runs heads concurrently (kernels.Parallel), so each head
 	// has its own scores buffer. attendHeads is s.attendHeads bound once,
@@ -81,7 +78,7 @@ func (p *pass) init(m *Model, rows, capacity int) {
 		scores:        make([]float32, c.NHead*min(rows, attentionBlock)*capacity),
 		scoresPerHead: min(rows, attentionBlock) * capacity,
 		// Every linear's MatMul quantizes all rows of its input at once.
-		q8: quant.NewScratchRows(rows, max(d, qd, c.NInner)),
+		sc: newScratch(rows, max(d, qd, c.NInner), m.widestPart),
 	}
 	if c.Arch.MLP != model.SwiGLUMLP {
 		p.ff = p.up // GELU runs in place

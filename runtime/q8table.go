@@ -24,13 +24,31 @@ func (t *q8Table) lookup(dst []float32, id int) { t.m.Row(id, dst) }
 // table that stay in L2 by every state, so the table streams from memory
 // once per batch, not once per state, and each state's scores are the
 // GEMV's bit for bit.
-func (t *q8Table) scores(dst, h []float32, n int, sc *quant.Scratch) {
+func (t *q8Table) scores(dst, h []float32, n int, sc *scratch) {
 	m := t.m
 	if n == 1 {
-		m.MatVec(dst, h[:m.Cols], sc)
+		m.MatVec(dst, h[:m.Cols], sc.q)
 		return
 	}
-	m.MatMul(dst[:n*m.Rows], h[:n*m.Cols], n, nil, sc)
+	m.MatMul(dst[:n*m.Rows], h[:n*m.Cols], n, nil, sc.q)
 }
 
 func (t *q8Table) bytes() int { return len(t.m.Q) + 4*len(t.m.Scales) }
+
+// blockTable is a token table of GGUF blocks (any blocked type): the
+// lookup dequantizes one row as ggml does, the scores are the type's GEMV
+// (or GEMM, for several states), as for a blockLinear.
+type blockTable struct{ m *quant.BlockMatrix }
+
+func (t *blockTable) lookup(dst []float32, id int) { t.m.Row(id, dst) }
+
+func (t *blockTable) scores(dst, h []float32, n int, sc *scratch) {
+	m := t.m
+	if n == 1 {
+		m.MatVec(dst, h[:m.Cols], sc.q)
+		return
+	}
+	m.MatMul(dst[:n*m.Rows], h[:n*m.Cols], n, nil, sc.q)
+}
+
+func (t *blockTable) bytes() int { return t.m.Bytes() }

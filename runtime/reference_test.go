@@ -25,6 +25,19 @@ func refLogits(cfg model.Config, w *model.Weights, ids []int) [][]float64 {
 // refLogitsAttending is refLogits where the query at position t attends to
 // the positions j for which attends(t, j) holds.
 func refLogitsAttending(cfg model.Config, w *model.Weights, ids []int, attends func(t, j int) bool) [][]float64 {
+	return refLinear(refHidden(cfg, w, ids, attends), refHead(cfg, w), nil)
+}
+
+// refHead is the matrix the logits are read through.
+func refHead(cfg model.Config, w *model.Weights) *model.Matrix {
+	if cfg.Arch.TiedEmbeddings {
+		return w.TokenEmbedding
+	}
+	return w.Output
+}
+
+// refHidden is refLogitsAttending's final hidden states, before the head.
+func refHidden(cfg model.Config, w *model.Weights, ids []int, attends func(t, j int) bool) [][]float64 {
 	d, nh, nkv := cfg.NEmbd, cfg.NHead, cfg.NHead
 	if cfg.NKVHead != 0 {
 		nkv = cfg.NKVHead
@@ -138,11 +151,7 @@ func refLogitsAttending(cfg model.Config, w *model.Weights, ids []int, attends f
 	if cfg.Arch.FinalNorm {
 		x = norm(x, w.FinalNorm)
 	}
-	out := w.TokenEmbedding
-	if !cfg.Arch.TiedEmbeddings {
-		out = w.Output
-	}
-	return refLinear(x, out, nil)
+	return x
 }
 
 // refRotate applies RoPE at position t to one head: pair k of the first r
@@ -196,9 +205,20 @@ func refRoPEFreq(cfg model.Config, k, r int) float64 {
 	return f
 }
 
-// refMatrix returns m's values in float64, dequantizing int8 blocks.
+// refMatrix returns m's values in float64, dequantizing int8 and GGUF
+// blocks.
 func refMatrix(m *model.Matrix) []float64 {
 	out := make([]float64, m.Rows*m.Cols)
+	if b := m.Blocks; b != nil {
+		row := make([]float32, m.Cols)
+		for r := range m.Rows {
+			b.Row(r, row) // ggml's dequantization, bit for bit
+			for i, v := range row {
+				out[r*m.Cols+i] = float64(v)
+			}
+		}
+		return out
+	}
 	if q := m.Int8; q != nil {
 		for i, v := range q.Q {
 			out[i] = float64(q.Scales[i/kernels.Q8Block]) * float64(v)

@@ -47,6 +47,8 @@ func ParseWeights(s string) (Weights, error) {
 // of its type, quantizing an fp32 one when opts ask for int8 weights.
 func newLinear(name string, m *model.Matrix, opts Options) (linear, error) {
 	switch {
+	case m.Blocks != nil:
+		return &blockLinear{m: m.Blocks}, nil
 	case m.Type() == kernels.Q8_0:
 		return &q8Linear{m: m.Int8}, nil
 	case m.Type() != kernels.F32:
@@ -76,21 +78,33 @@ func newLayerLinears(p string, L *model.Layer, mlp model.MLPKind, opts Options) 
 		}
 		return l
 	}
-	fuse := func(name string, ms ...*model.Matrix) *model.Matrix {
-		var f *model.Matrix
-		if err == nil {
-			if f, err = fuseRows(ms...); err != nil {
-				err = fmt.Errorf("%s%s: %w", p, name, err)
-			}
+	// fused is one linear of the matrices stacked by rows: one matrix when
+	// they share a type, a stackedLinear of one linear each when not.
+	fused := func(name string, ms ...*model.Matrix) linear {
+		if err != nil {
+			return nil
 		}
-		return f
+		if !sameType(ms) {
+			st := &stackedLinear{}
+			for _, m := range ms {
+				st.parts = append(st.parts, lin(name, m))
+				st.rows = append(st.rows, m.Rows)
+				st.out += m.Rows
+			}
+			return st
+		}
+		f, ferr := fuseRows(ms...)
+		if ferr != nil {
+			err = fmt.Errorf("%s%s: %w", p, name, ferr)
+			return nil
+		}
+		return lin(name, f)
 	}
-	qkv := fuse("query, key and value", L.Q, L.K, L.V)
-	ll.qkv = lin("query, key and value", qkv)
+	ll.qkv = fused("query, key and value", L.Q, L.K, L.V)
 	ll.qkvBias = fuseBiases([]int{L.Q.Rows, L.K.Rows, L.V.Rows}, L.QBias, L.KBias, L.VBias)
 	ll.out = lin("attention output", L.O)
 	if mlp == model.SwiGLUMLP {
-		ll.up = lin("gate and up", fuse("gate and up", L.Gate, L.Up))
+		ll.up = fused("gate and up", L.Gate, L.Up)
 		ll.upBias = fuseBiases([]int{L.Gate.Rows, L.Up.Rows}, L.GateBias, L.UpBias)
 	} else {
 		ll.up, ll.upBias = lin("up", L.Up), L.UpBias
@@ -108,6 +122,13 @@ func fuseRows(ms ...*model.Matrix) (*model.Matrix, error) {
 		}
 		rows += m.Rows
 	}
+	if b := ms[0].Blocks; b != nil {
+		q := &quant.BlockMatrix{Type: b.Type, Rows: rows, Cols: cols}
+		for _, m := range ms {
+			q.Data = append(q.Data, m.Blocks.Data...)
+		}
+		return model.BlockMatrix(q), nil
+	}
 	if ms[0].Int8 == nil {
 		w := make([]float32, 0, rows*cols)
 		for _, m := range ms {
@@ -121,6 +142,16 @@ func fuseRows(ms ...*model.Matrix) (*model.Matrix, error) {
 		q.Scales = append(q.Scales, m.Int8.Scales...)
 	}
 	return model.Int8Matrix(q), nil
+}
+
+// sameType reports whether the matrices share one storage type.
+func sameType(ms []*model.Matrix) bool {
+	for _, m := range ms {
+		if m.Type() != ms[0].Type() {
+			return false
+		}
+	}
+	return true
 }
 
 // fuseBiases concatenates the biases of fused matrices of the given row

@@ -12,7 +12,6 @@ import (
 
 	"github.com/goformer/goformer/model"
 	"github.com/goformer/goformer/model/demo"
-	"github.com/goformer/goformer/quant"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -138,15 +137,15 @@ func TestFusedLinearsMatchTheirParts(t *testing.T) {
 			bias := fuseBiases([]int{L.Q.Rows, L.K.Rows, L.V.Rows}, biases...)
 			for _, rows := range []int{1, 3, 17, 64} {
 				x := randomFloats(uint64(rows), rows*cfg.NEmbd)
-				sc := quant.NewScratchRows(rows, cfg.NEmbd)
+				sc := newScratch(rows, cfg.NEmbd, 0)
 				got := make([]float32, rows*fused.Rows)
-				fl.apply(got, x, bias, rows, sc)
+				fl.apply(got, x, bias, rows, &sc)
 				col := 0
 				for i, p := range parts {
 					pl, err := newLinear("part", p, Options{Weights: wt})
 					require.NoError(t, err)
 					want := make([]float32, rows*p.Rows)
-					pl.apply(want, x, biases[i], rows, sc)
+					pl.apply(want, x, biases[i], rows, &sc)
 					for r := range rows {
 						require.Equal(t, want[r*p.Rows:(r+1)*p.Rows], got[r*fused.Rows+col:r*fused.Rows+col+p.Rows], "%s rows %d part %d row %d", wt, rows, i, r)
 					}

@@ -63,11 +63,15 @@ type benchModel struct {
 	// "BF16", "Q8_0", ...).
 	FileTypes map[string]int `json:"file_tensor_types"`
 	// Layers, TokenTable and Output are what the layers' matrices, the
-	// token embedding table and an untied output projection run as: "f32"
-	// or "int8" (Output is "tied" for a tied model).
+	// token embedding table and an untied output projection run as: "f32",
+	// "int8" (Q8_0) or a GGUF block type such as "Q4_K", types joined by
+	// "+" where the layers mix them (Output is "tied" for a tied model).
 	Layers     string `json:"layers"`
 	TokenTable string `json:"token_table"`
 	Output     string `json:"output"`
+	// WeightBytesPerToken is what a decode step reads of the weights
+	// (runtime.Footprint).
+	WeightBytesPerToken int `json:"weight_bytes_per_token"`
 }
 
 // runBench measures prefill (pp) and decode (tg) speed the way llama-bench
@@ -141,7 +145,7 @@ func runBench(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 
 	res := benchResult{
 		Threads: mf.threadCount(), ISA: kernels.ISA(), PromptTokens: *pp, GenTokens: *gen, Reps: *reps,
-		Weights: mf.weights, Embeddings: mf.embeddings, benchModel: describeModel(m.Config(), mf),
+		Weights: mf.weights, Embeddings: mf.embeddings, benchModel: describeModel(m, mf),
 	}
 	if *pp > 0 {
 		med, lo, hi, err := measure(*reps, *pp, func() error {
@@ -230,37 +234,39 @@ func tokenStream(seed uint32, n int) func() int {
 }
 
 // describeModel is what bench says about the model it runs: cfg's shape,
-// the tensor types of its file, and the types its matrices run as by
-// Load's rules: a Q8_0 matrix of the file runs as int8 whatever the flags
-// say; otherwise --weights decides for the layers and an untied output and
-// --embeddings for the token table, except that a table whose rows do not
-// split into blocks of 32 stays f32.
-func describeModel(cfg model.Config, mf modelFlags) benchModel {
+// the tensor types of its file, and the types its matrices run as
+// (runtime.Footprint).
+func describeModel(m *runtime.Model, mf modelFlags) benchModel {
+	cfg := m.Config()
 	d := benchModel{
 		ModelType: cfg.ModelType, NLayer: cfg.NLayer, NEmbd: cfg.NEmbd, NHead: cfg.NHead,
 		NKVHead: cfg.KVHeads(), HeadDim: cfg.HeadDim(), NInner: cfg.NInner, Vocab: cfg.VocabSize,
 		Tied: cfg.Arch.TiedEmbeddings, KVBytesPerToken: 2 * cfg.NLayer * cfg.KVDim() * 4,
 	}
-	st := storedTypes(mf.path)
-	d.FileTypes = st.types
-	blocks := cfg.NEmbd%kernels.Q8Block == 0
-	d.Layers = mf.weights
-	if st.layerQ8 {
-		d.Layers = "int8"
+	d.FileTypes = storedTypes(mf.path)
+	fp := m.Footprint()
+	var layers []string
+	for _, t := range slices.Sorted(maps.Keys(fp.Layers)) {
+		layers = append(layers, runName(t))
 	}
-	d.TokenTable = "f32"
-	if st.tokenQ8 || (mf.embeddings == "int8" && blocks) {
-		d.TokenTable = "int8"
-	}
-	switch {
-	case d.Tied:
+	d.Layers, d.TokenTable, d.Output = strings.Join(layers, "+"), runName(fp.TokenTable), runName(fp.Output)
+	if d.Tied {
 		d.Output = "tied"
-	case st.outputQ8 || (mf.weights == "int8" && blocks):
-		d.Output = "int8"
-	default:
-		d.Output = "f32"
 	}
+	d.WeightBytesPerToken = fp.BytesPerToken
 	return d
+}
+
+// runName is the name bench gives a weight type as it runs: the --weights
+// and --embeddings names for F32 and Q8_0, the GGUF name for block types.
+func runName(t string) string {
+	switch t {
+	case "F32":
+		return "f32"
+	case "Q8_0":
+		return "int8"
+	}
+	return t
 }
 
 // String is the header's line about the model, e.g.
@@ -286,21 +292,15 @@ func (d benchModel) String() string {
 	return b.String()
 }
 
-// storedTensors are the stored types of a checkpoint's tensors.
-type storedTensors struct {
-	types                      map[string]int // tensors per type
-	layerQ8, tokenQ8, outputQ8 bool           // a GGUF's layer matrices, token_embd, output
-}
-
 // storedTypes reads the tensor types of the checkpoint at path ("" is the
 // demo model): a GGUF file's header, or the safetensors headers of a
 // folder. What it cannot read it leaves out: the model has loaded, so this
 // only describes it.
-func storedTypes(path string) storedTensors {
-	st := storedTensors{types: map[string]int{}}
+func storedTypes(path string) map[string]int {
+	types := map[string]int{}
 	count := func(f *safetensors.File) {
 		for _, t := range f.Tensors() {
-			st.types[string(t.DType)]++
+			types[string(t.DType)]++
 		}
 	}
 	switch info, err := os.Stat(path); {
@@ -330,18 +330,8 @@ func storedTypes(path string) storedTensors {
 		}
 		defer f.Close()
 		for _, t := range f.Tensors {
-			typ := t.Type.String()
-			st.types[typ]++
-			q8 := t.Type == gguf.Q8_0
-			switch {
-			case t.Name == "token_embd.weight":
-				st.tokenQ8 = q8
-			case t.Name == "output.weight":
-				st.outputQ8 = q8
-			case strings.HasPrefix(t.Name, "blk.") && len(t.Dims) == 2:
-				st.layerQ8 = st.layerQ8 || q8
-			}
+			types[t.Type.String()]++
 		}
 	}
-	return st
+	return types
 }

@@ -69,6 +69,16 @@ func TestBenchText(t *testing.T) {
 	assert.NotContains(t, out, "pp")
 }
 
+// llamaMiniLayers and llamaMiniHead are the weights of llama-mini's
+// layers (3 × q, k, v, o, gate, up, down) and of its output projection.
+const (
+	llamaMiniLayers = 3 * (2*256*256 + 2*64*256 + 3*768*256)
+	llamaMiniHead   = 50259 * 256
+)
+
+// int8Row is the bytes of n values as int8 with a float32 scale per 32.
+func int8Row(n int) int { return n + 4*n/32 }
+
 // TestBenchLlamaFamily: the Llama-family fixtures bench at llama-bench's
 // pp512 and tg128 capped at their positions, and the header and --json
 // name the shape, the file's tensor types and what the matrices run as.
@@ -79,11 +89,14 @@ func TestBenchLlamaFamily(t *testing.T) {
 		pp               int
 	}{
 		{"llama-mini", "f32", benchModel{ModelType: "llama", NLayer: 3, NEmbd: 256, NHead: 8, NKVHead: 2, HeadDim: 32, NInner: 768, Vocab: 50259,
-			KVBytesPerToken: 2 * 3 * 2 * 32 * 4, FileTypes: map[string]int{"BF16": 30}, Layers: "f32", TokenTable: "int8", Output: "f32"}, 512},
+			KVBytesPerToken: 2 * 3 * 2 * 32 * 4, FileTypes: map[string]int{"BF16": 30}, Layers: "f32", TokenTable: "int8", Output: "f32",
+			WeightBytesPerToken: 4*llamaMiniLayers + 4*llamaMiniHead + int8Row(256)}, 512},
 		{"llama-mini", "int8", benchModel{ModelType: "llama", NLayer: 3, NEmbd: 256, NHead: 8, NKVHead: 2, HeadDim: 32, NInner: 768, Vocab: 50259,
-			KVBytesPerToken: 2 * 3 * 2 * 32 * 4, FileTypes: map[string]int{"BF16": 30}, Layers: "int8", TokenTable: "int8", Output: "int8"}, 512},
+			KVBytesPerToken: 2 * 3 * 2 * 32 * 4, FileTypes: map[string]int{"BF16": 30}, Layers: "int8", TokenTable: "int8", Output: "int8",
+			WeightBytesPerToken: int8Row(llamaMiniLayers) + int8Row(llamaMiniHead) + int8Row(256)}, 512},
 		{"qwen2-mini", "f32", benchModel{ModelType: "qwen2", NLayer: 2, NEmbd: 128, NHead: 4, NKVHead: 2, HeadDim: 32, NInner: 384, Vocab: 50257, Tied: true,
-			KVBytesPerToken: 2 * 2 * 2 * 32 * 4, FileTypes: map[string]int{"F32": 26}, Layers: "f32", TokenTable: "int8", Output: "tied"}, 256},
+			KVBytesPerToken: 2 * 2 * 2 * 32 * 4, FileTypes: map[string]int{"F32": 26}, Layers: "f32", TokenTable: "int8", Output: "tied",
+			WeightBytesPerToken: 4*2*(2*128*128+2*64*128+3*384*128) + int8Row(50257*128) + int8Row(128)}, 256},
 	} {
 		dir := filepath.Join(filepath.Dir(fixtureDir), c.fixture)
 		if _, err := os.Stat(dir); err != nil {

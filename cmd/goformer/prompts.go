@@ -66,6 +66,7 @@ func runPrompts(ctx context.Context, mf *modelFlags, br batchRun, opts runtime.G
 			reqs[i].Seed = runtime.RandomSeed()
 		}
 		results[i] = runResult{PromptTokens: append([]int{}, reqs[i].Prompt...), Tokens: []int{}, Logprobs: []float64{}, Seed: reqs[i].Seed}
+		results[i].WeightTypes, results[i].WeightBytesPerToken = weightTypes(m)
 	}
 
 	w := bufio.NewWriter(stdout)

@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"os"
 	"os/signal"
@@ -37,8 +38,25 @@ type runResult struct {
 	PrefillTokensPerS float64 `json:"prefill_tokens_per_s"`
 	DecodeTokensPerS  float64 `json:"decode_tokens_per_s"`
 	ContextShifts     int     `json:"context_shifts"`
+	// WeightTypes counts the model's matrices by the type they run as
+	// (GGUF's names: F32, Q8_0, Q4_K, …), and WeightBytesPerToken is what
+	// a decode step reads of them (runtime.Footprint).
+	WeightTypes         map[string]int `json:"weight_types,omitempty"`
+	WeightBytesPerToken int            `json:"weight_bytes_per_token,omitempty"`
 	// Error is why a prompt of run --prompts failed; the others go on.
 	Error string `json:"error,omitempty"`
+}
+
+// weightTypes is what run --json says of m's weights: every matrix by
+// the type it runs as, and the bytes a decode step reads.
+func weightTypes(m *runtime.Model) (map[string]int, int) {
+	fp := m.Footprint()
+	types := maps.Clone(fp.Layers)
+	types[fp.TokenTable]++
+	if fp.Output != "" {
+		types[fp.Output]++
+	}
+	return types, fp.BytesPerToken
 }
 
 // runRun generates text from PROMPT (or standard input) and streams it.
@@ -140,6 +158,7 @@ func runRun(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	// Streaming prints each piece and keeps nothing; only --json keeps the
 	// tokens, log-probabilities and text it prints at the end.
 	res := runResult{PromptTokens: ids, Tokens: []int{}, Logprobs: []float64{}, Seed: opts.Seed}
+	res.WeightTypes, res.WeightBytesPerToken = weightTypes(m)
 	var top *bufio.Writer // --top-logprobs without --json: a line per token on stderr
 	if !*asJSON && *topLogprobs > 0 {
 		top = bufio.NewWriter(stderr)

@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
 """Dequantize raw ggml blocks with llama.cpp's gguf-py (the numpy reference), for
-quant's TestBlockFormatsMatchGGUFPy.
+goformer's tests (package internal/ggufpy).
 
-    python3 dequantize_gguf_py.py GGUF_PY_DIR IN OUT
+    python3 dequantize.py GGUF_PY_DIR IN OUT
 
 IN holds records: u32 ggml type, u32 block count, then the blocks. OUT gets, per
-record, the float32 values (little-endian) gguf.quants.dequantize gives.
+record, a u32 count of values and the float32 values (little-endian)
+gguf.quants.dequantize gives.
 """
 import struct
 import sys
@@ -27,4 +28,5 @@ while pos < len(data):
     raw = np.frombuffer(data, dtype=np.uint8, count=n * size, offset=pos)
     pos += n * size
     values = quants.dequantize(raw.reshape(1, n * size), qtype).astype("<f4")
+    out.write(struct.pack("<I", values.size))
     out.write(values.tobytes())

@@ -1,0 +1,501 @@
+// Command kquant writes the AVX2 kernels of goformer's blocked GGUF types
+// (kernels/quant.go) into asm/kquant_amd64.s: for Q4_0, Q5_0, Q4_K, Q5_K
+// and Q6_K
+// a matrix-vector product over the file's blocks and a GEMM tile of three
+// activation rows, each against activations quantized to int8 (Q8_0
+// blocks for Q4_0, Q8_K for the K-quants).
+//
+// Assembly because Go cannot reach the byte dot products (VPMADDUBSW) at
+// all, and a Q4_K_M decode step is these products over every weight.
+//
+// Every integer sum is exact: VPMADDUBSW multiplies an unsigned weight code
+// (at most 63) by a signed activation (|x| ≤ 127) and adds pairs into int16,
+// at most 2·63·127 = 16002 < 32767; VPMADDWD by the int16 sub-block scales
+// then adds pairs into int32. Q4_0's and Q5_0's codes are signed (q − 8,
+// q − 16), so the sign of q moves onto x (VPSIGNB) as in the int8 kernels. The float32 work is
+// per block: the integer sums of eight lanes are converted once and
+// multiplied by d·xs (and the mins by dmin·xs) into eight float32 lanes per
+// row, summed across lanes at the end of the row.
+//
+// A tile runs, per activation row, exactly the GEMV's instructions on the
+// same weight registers, so every row of the GEMM equals the GEMV of that
+// row bit for bit.
+package main
+
+import (
+	"fmt"
+
+	. "github.com/mmcloughlin/avo/build"
+	. "github.com/mmcloughlin/avo/operand"
+	. "github.com/mmcloughlin/avo/reg"
+)
+
+func main() {
+	ConstraintExpr("amd64,!purego")
+	constants()
+	q8KQuantizeAVX2()
+	for _, t := range []blockType{q4_0, q5_0, q4K, q5K, q6K} {
+		kernel(t, 1)
+		kernel(t, tileRows)
+	}
+	Generate()
+}
+
+// tileRows is the height of every GEMM tile: three rows of activations
+// address their values, scales and sums through base + stride·{0, 1, 2}
+// (x86 scales 1 and 2), and their accumulators fit the 16 YMM registers
+// beside each type's unpacked weights.
+const tileRows = 3
+
+const (
+	matVecSig = "func(y []float32, w []byte, xq []int8, xs []float32, xsum []int16, k, n int)"
+	tileSig   = "func(c []float32, ldc int, w []byte, aq []int8, as []float32, asum []int16, k, n int)"
+)
+
+// blockType is one GGUF block type: its block, the activations' per-block
+// bytes of sums, and the body that adds one block's products into the
+// rows' accumulators.
+type blockType struct {
+	name       string // kernels' name of the type
+	blockLen   int    // values per block: 32 or 256
+	blockBytes int
+	sumBytes   int // bytes of activation sums per block: 32 (Q8_K), 2 (Q8_0)
+	body       func(w Register, a acts, acc []VecVirtual)
+	meaning    string // the generic twin the doc comment names
+}
+
+// acts addresses the current block of each activation row: values, scale
+// and sums of row r are at q, s, sum + r·stride.
+type acts struct {
+	q, s, sum    Register
+	qS, sS, sumS Register // strides in bytes; nil for one row
+}
+
+func at(base, stride Register, r, disp int) Mem {
+	switch r {
+	case 0:
+		return Mem{Base: base, Disp: disp}
+	case 1:
+		return Mem{Base: base, Index: stride, Scale: 1, Disp: disp}
+	case 2:
+		return Mem{Base: base, Index: stride, Scale: 2, Disp: disp}
+	}
+	panic("at: row out of range")
+}
+
+func (a acts) values(r, disp int) Mem { return at(a.q, a.qS, r, disp) }
+func (a acts) scale(r int) Mem        { return at(a.s, a.sS, r, 0) }
+func (a acts) sums(r, disp int) Mem   { return at(a.sum, a.sumS, r, disp) }
+
+// log2 of a power of two.
+func log2(v int) uint8 {
+	var s uint8
+	for 1<<s < v {
+		s++
+	}
+	return s
+}
+
+// kernel emits the GEMV (rows 1) or the GEMM tile of t.
+func kernel(t blockType, rows int) {
+	var name string
+	if rows == 1 {
+		name = t.name + "MatVecAVX2"
+		TEXT(name, NOSPLIT, matVecSig)
+	} else {
+		name = fmt.Sprintf("%sMatMul%dAVX2", t.name, rows)
+		TEXT(name, NOSPLIT, tileSig)
+	}
+	Pragma("noescape")
+	Doc(doc(name, t, rows)...)
+
+	var c, ldc Register
+	qp, sp, sump := "xq", "xs", "xsum"
+	if rows == 1 {
+		c = Load(Param("y").Base(), GP64())
+	} else {
+		c = Load(Param("c").Base(), GP64())
+		ldc = Load(Param("ldc"), GP64())
+		SHLQ(U8(2), ldc)
+		qp, sp, sump = "aq", "as", "asum"
+	}
+	wp := Load(Param("w").Base(), GP64())
+	n := Load(Param("n"), GP64())
+	var a acts
+	if rows > 1 {
+		a.qS = Load(Param("k"), GP64())
+		a.sS, a.sumS = GP64(), GP64()
+		MOVQ(a.qS, a.sS)
+		SHRQ(U8(log2(t.blockLen)-2), a.sS) // 4 bytes of scale per block
+		MOVQ(a.qS, a.sumS)
+		SHRQ(U8(log2(t.blockLen)-log2(t.sumBytes)), a.sumS)
+	}
+
+	Label("row")
+	a.q = Load(Param(qp).Base(), GP64())
+	a.s = Load(Param(sp).Base(), GP64())
+	a.sum = Load(Param(sump).Base(), GP64())
+	blocks := Load(Param("k"), GP64())
+	SHRQ(U8(log2(t.blockLen)), blocks)
+	acc := make([]VecVirtual, rows)
+	for r := range acc {
+		acc[r] = YMM()
+		// A load of zeros rather than a self-XOR, which avo's liveness
+		// analysis would read as a use.
+		VMOVUPS(zeros, acc[r])
+	}
+	Label("block")
+	PREFETCHT0(Mem{Base: wp, Disp: 8 * t.blockBytes})
+	t.body(wp, a, acc)
+	ADDQ(U32(t.blockBytes), wp)
+	ADDQ(U32(t.blockLen), a.q)
+	ADDQ(U8(4), a.s)
+	ADDQ(U8(t.sumBytes), a.sum)
+	DECQ(blocks)
+	JNZ(LabelRef("block"))
+
+	for r := range acc {
+		reduceStore(acc[r], at(c, ldc, r, 0))
+	}
+	ADDQ(U8(4), c)
+	DECQ(n)
+	JNZ(LabelRef("row"))
+	VZEROUPPER()
+	RET()
+}
+
+func doc(name string, t blockType, rows int) []string {
+	if rows == 1 {
+		return []string{
+			fmt.Sprintf("%s computes y = W·x for a %s matrix W [n×k] of GGUF blocks", name, t.name),
+			"and x quantized by kernels.QuantizeActivations (kernels.QuantMatVec):",
+			"",
+			"	for j := 0; j < n; j++ {",
+			"		var s float32",
+			fmt.Sprintf("		for b := 0; b < k/%d; b++ {", t.blockLen),
+			fmt.Sprintf("			s += %s(block b of row j, x's block b)", t.meaning),
+			"		}",
+			"		y[j] = s",
+			"	}",
+			"",
+			"with exact integer sums and the float32 sum in another order. k is a positive",
+			fmt.Sprintf("multiple of %d and n ≥ 1. It needs AVX2, FMA and F16C.", t.blockLen),
+		}
+	}
+	return []string{
+		fmt.Sprintf("%s computes %d rows of C = A·Wᵀ for a %s matrix W [n×k] of GGUF", name, rows, t.name),
+		"blocks and activations A quantized by kernels.QuantizeActivations",
+		"(kernels.QuantMatMul):",
+		"",
+		fmt.Sprintf("	for i := 0; i < %d; i++ {", rows),
+		fmt.Sprintf("		%sMatVecAVX2(c[i*ldc:i*ldc+n], w, row i of aq, as and asum, k, n)", t.name),
+		"	}",
+		"",
+		"bit for bit. k is a positive multiple of the block and n ≥ 1. It needs AVX2,",
+		"FMA and F16C.",
+	}
+}
+
+// reduceStore sums the eight lanes of acc and stores the float32 at dst.
+func reduceStore(acc VecVirtual, dst Mem) {
+	x, hi := acc.AsX(), XMM()
+	VEXTRACTF128(U8(1), acc, hi)
+	VADDPS(hi, x, x)
+	VMOVHLPS(x, hi, hi)
+	VADDPS(hi, x, x)
+	VMOVSHDUP(x, hi)
+	VADDSS(hi, x, x)
+	VMOVSS(x, dst)
+}
+
+var (
+	zeros, nibbles, eights, ones16 Mem
+	k4ScaleShift, k4ScaleMask      Mem
+	k4HighMask, lowBits            Mem
+	pairShuffle                    [8]Mem // int16 lane i of each 128-bit half, everywhere
+	q6ScaleShuffle                 [8]Mem // byte 2i eight times, then byte 2i+1
+	q6HighMask                     Mem
+	bitBytes, bitMasks             Mem // Q5_0's fifth bits as bytes
+	allOnes, highNibbles           Mem
+)
+
+func bytes32(name string, f func(i int) byte) Mem {
+	m := GLOBL(name, RODATA|NOPTR)
+	for i := range 32 {
+		DATA(i, U8(f(i)))
+	}
+	return m
+}
+
+func constants() {
+	zeros = bytes32("kqZeros", func(int) byte { return 0 })
+	nibbles = bytes32("kqNibbles", func(int) byte { return 0x0f })
+	eights = bytes32("kqEights", func(int) byte { return 8 })
+	ones16 = bytes32("kqOnes16", func(i int) byte { return byte(1 - i%2) })
+	q6HighMask = bytes32("kqHigh2", func(int) byte { return 0x30 })
+	lowBits = bytes32("kqLowBit", func(int) byte { return 1 })
+	bitBytes = bytes32("kqBitBytes", func(i int) byte { return byte(i / 8) })
+	bitMasks = bytes32("kqBitMasks", func(i int) byte { return ^byte(1 << (i % 8)) })
+	allOnes = bytes32("kqAllOnes", func(int) byte { return 0xff })
+	highNibbles = bytes32("kqHighNibbles", func(int) byte { return 0xf0 })
+	dwords := func(name string, v [4]uint32) Mem {
+		m := GLOBL(name, RODATA|NOPTR)
+		for i, d := range v {
+			DATA(4*i, U32(d))
+		}
+		return m
+	}
+	k4ScaleShift = dwords("kqK4Shift", [4]uint32{0, 0, 0, 4})
+	k4ScaleMask = dwords("kqK4Mask", [4]uint32{0x3f3f3f3f, 0x0f0f0f0f, 0x3f3f3f3f, 0x0f0f0f0f})
+	k4HighMask = dwords("kqK4High", [4]uint32{0, 0x03030303, 0, 0x03030303})
+	for i := range 8 {
+		pairShuffle[i] = bytes32(fmt.Sprintf("kqPair%d", i), func(b int) byte { return byte(2*i + b%2) })
+		q6ScaleShuffle[i] = bytes32(fmt.Sprintf("kqQ6Scale%d", i), func(b int) byte {
+			if b%16 < 8 {
+				return byte(2 * i)
+			}
+			return byte(2*i + 1)
+		})
+	}
+}
+
+// blockScale converts the fp16 at m (two bytes inside the block) to
+// float32 and broadcasts it.
+func blockScale(m Mem) VecVirtual {
+	g, x, d := GP32(), XMM(), YMM()
+	MOVWLZX(m, g)
+	VMOVD(g, x)
+	VCVTPH2PS(x, x)
+	VBROADCASTSS(x, d)
+	return d
+}
+
+// finish adds d·xs·float32(sumi) of every row into its accumulator.
+func finish(d VecVirtual, a acts, sumi, acc []VecVirtual) {
+	for r := range acc {
+		xs := YMM()
+		VBROADCASTSS(a.scale(r), xs)
+		VMULPS(d, xs, xs)
+		VCVTDQ2PS(sumi[r], sumi[r])
+		VFMADD231PS(xs, sumi[r], acc[r])
+	}
+}
+
+func zeroed(n int) []VecVirtual {
+	v := make([]VecVirtual, n)
+	for i := range v {
+		v[i] = YMM()
+		VMOVUPS(zeros, v[i])
+	}
+	return v
+}
+
+// q4_0: d (fp16), then 16 bytes of nibbles, values 0..15 low and 16..31
+// high; the codes q − 8 are signed, so the sign trick of the int8 kernels
+// applies: |q − 8| times x·sign(q − 8).
+var q4_0 = blockType{name: "Q4_0", blockLen: 32, blockBytes: 18, sumBytes: 2, meaning: "dotQ4_0",
+	body: func(w Register, a acts, acc []VecVirtual) {
+		d := blockScale(Mem{Base: w})
+		lo, hi, q, aq := XMM(), XMM(), YMM(), YMM()
+		VMOVDQU(Mem{Base: w, Disp: 2}, lo)
+		VPSRLW(U8(4), lo, hi)
+		VINSERTI128(U8(1), hi, lo.AsY(), q)
+		VPAND(nibbles, q, q)
+		VPSUBB(eights, q, q)
+		VPSIGNB(q, q, aq)
+		for r := range acc {
+			x, xs := YMM(), YMM()
+			VMOVDQU(a.values(r, 0), x)
+			VPSIGNB(q, x, x)
+			VPMADDUBSW(x, aq, x)
+			VPMADDWD(ones16, x, x)
+			VCVTDQ2PS(x, x)
+			VBROADCASTSS(a.scale(r), xs)
+			VMULPS(d, xs, xs)
+			VFMADD231PS(xs, x, acc[r])
+		}
+	}}
+
+// q5_0: d (fp16), the 32 fifth bits qh (bit j for value j), then the low
+// four bits as Q4_0's nibbles; the code q − 16 is the low bits where the
+// fifth bit is set and the low bits − 16 (the byte with its high nibble
+// set) where it is not.
+var q5_0 = blockType{name: "Q5_0", blockLen: 32, blockBytes: 22, sumBytes: 2, meaning: "dotQ5_0",
+	body: func(w Register, a acts, acc []VecVirtual) {
+		d := blockScale(Mem{Base: w})
+		lo, hi, q, aq, h := XMM(), XMM(), YMM(), YMM(), YMM()
+		VMOVDQU(Mem{Base: w, Disp: 6}, lo)
+		VPSRLW(U8(4), lo, hi)
+		VINSERTI128(U8(1), hi, lo.AsY(), q)
+		VPAND(nibbles, q, q)
+		// Byte j of h: byte j/8 of qh, all bits set but bit j%8; equal to
+		// all ones exactly where bit j of qh is set.
+		VPBROADCASTD(Mem{Base: w, Disp: 2}, h)
+		VPSHUFB(bitBytes, h, h)
+		VPOR(bitMasks, h, h)
+		VPCMPEQB(allOnes, h, h)
+		VPANDN(highNibbles, h, h) // 0xf0 where the fifth bit is clear
+		VPOR(h, q, q)
+		VPSIGNB(q, q, aq)
+		for r := range acc {
+			x, xs := YMM(), YMM()
+			VMOVDQU(a.values(r, 0), x)
+			VPSIGNB(q, x, x)
+			VPMADDUBSW(x, aq, x)
+			VPMADDWD(ones16, x, x)
+			VCVTDQ2PS(x, x)
+			VBROADCASTSS(a.scale(r), xs)
+			VMULPS(d, xs, xs)
+			VFMADD231PS(xs, x, acc[r])
+		}
+	}}
+
+// k4Scales unpacks the eight 6-bit scales and mins of a Q4_K or Q5_K
+// super-block (bytes 4..15) as int16: scales in both 128-bit halves of the
+// first result, mins in the second.
+func k4Scales(w Register) (scales, mins VecVirtual) {
+	// Dwords U0..U2 of the 12 bytes: scales 0-3 are U0 & 63, scales 4-7
+	// U2's low nibbles with U0's top bit pairs; mins 0-3 U1 & 63, mins
+	// 4-7 U2's high nibbles with U1's top bit pairs.
+	u, lo, hi := XMM(), XMM(), XMM()
+	VMOVDQU(Mem{Base: w, Disp: 4}, u)
+	VPSHUFD(U8(0b10_01_10_00), u, lo) // U0, U2, U1, U2
+	VPSRLVD(k4ScaleShift, lo, lo)     // U0, U2, U1, U2>>4
+	VPAND(k4ScaleMask, lo, lo)
+	VPSHUFD(U8(0b01_01_00_00), u, hi) // U0, U0, U1, U1
+	VPSRLD(U8(6), hi, hi)
+	VPAND(k4HighMask, hi, hi)
+	VPSLLD(U8(4), hi, hi)
+	VPOR(hi, lo, lo)
+	all := YMM()
+	VPMOVZXBW(lo, all)
+	scales, mins = YMM(), XMM()
+	VPERMQ(U8(0b01_00_01_00), all, scales)
+	VEXTRACTI128(U8(1), all, mins)
+	return scales, mins
+}
+
+// kMins subtracts dmin·xs·Σ_s mn_s·(xsum[2s] + xsum[2s+1]) from every
+// row's accumulator (lanes 0-3).
+func kMins(w Register, mins VecVirtual, a acts, acc []VecVirtual) {
+	dm := XMM()
+	g := GP32()
+	MOVWLZX(Mem{Base: w, Disp: 2}, g)
+	VMOVD(g, dm)
+	VCVTPH2PS(dm, dm)
+	VBROADCASTSS(dm, dm) // dmin in lanes 0-3; the VEX write zeroes 4-7
+	for r := range acc {
+		bs, pairs, xs := YMM(), XMM(), YMM()
+		VMOVDQU(a.sums(r, 0), bs)
+		VEXTRACTI128(U8(1), bs, pairs)
+		VPHADDW(pairs, bs.AsX(), pairs) // the eight sums of 32
+		VPMADDWD(mins, pairs, pairs)
+		VCVTDQ2PS(pairs, pairs)
+		VBROADCASTSS(a.scale(r), xs)
+		VMULPS(dm.AsY(), xs, xs)
+		VFNMADD231PS(xs, pairs.AsY(), acc[r])
+	}
+}
+
+// q4K: d, dmin, scales, then 128 bytes of nibbles: bytes 32j..32j+31 hold
+// values 64j.. (low nibbles, scale 2j) and 64j+32.. (high, scale 2j+1).
+var q4K = blockType{name: "Q4_K", blockLen: 256, blockBytes: 144, sumBytes: 32, meaning: "dotQ4_K",
+	body: func(w Register, a acts, acc []VecVirtual) {
+		scales, mins := k4Scales(w)
+		kMins(w, mins, a, acc)
+		sumi := zeroed(len(acc))
+		for s := range 8 {
+			q, sc := YMM(), YMM()
+			VMOVDQU(Mem{Base: w, Disp: 16 + 32*(s/2)}, q)
+			if s%2 == 1 {
+				VPSRLW(U8(4), q, q)
+			}
+			VPAND(nibbles, q, q)
+			VPSHUFB(pairShuffle[s], scales, sc)
+			kProducts(q, sc, a, 32*s, sumi)
+		}
+		finish(blockScale(Mem{Base: w}), a, sumi, acc)
+	}}
+
+// kProducts adds Σ_pairs sc·q·x of the 32 values at disp of every row to
+// its int32 sums.
+func kProducts(q, sc VecVirtual, a acts, disp int, sumi []VecVirtual) {
+	for r := range sumi {
+		x := YMM()
+		VMOVDQU(a.values(r, disp), x)
+		VPMADDUBSW(x, q, x)
+		VPMADDWD(sc, x, x)
+		VPADDD(x, sumi[r], sumi[r])
+	}
+}
+
+// q5K: Q4_K with the fifth bits in bytes 16..47 (bit s of byte l for
+// value 32s+l) and the nibbles in 48..175.
+var q5K = blockType{name: "Q5_K", blockLen: 256, blockBytes: 176, sumBytes: 32, meaning: "dotQ5_K",
+	body: func(w Register, a acts, acc []VecVirtual) {
+		scales, mins := k4Scales(w)
+		kMins(w, mins, a, acc)
+		sumi := zeroed(len(acc))
+		for s := range 8 {
+			q, h, sc := YMM(), YMM(), YMM()
+			VMOVDQU(Mem{Base: w, Disp: 48 + 32*(s/2)}, q)
+			if s%2 == 1 {
+				VPSRLW(U8(4), q, q)
+			}
+			VPAND(nibbles, q, q)
+			VMOVDQU(Mem{Base: w, Disp: 16}, h)
+			if s > 0 {
+				VPSRLW(U8(s), h, h)
+			}
+			VPAND(lowBits, h, h)
+			VPSLLW(U8(4), h, h)
+			VPOR(h, q, q)
+			VPSHUFB(pairShuffle[s], scales, sc)
+			kProducts(q, sc, a, 32*s, sumi)
+		}
+		finish(blockScale(Mem{Base: w}), a, sumi, acc)
+	}}
+
+// q6K: 128 bytes of low nibbles, 64 of high bit pairs, 16 int8 scales of
+// 16 values, d. Half h, quarter i (32 values at 128h+32i) takes the low
+// nibbles of ql[64h+32(i%2)..] (high nibbles for i ≥ 2) and bit pair i of
+// qh[32h..]; the codes are 0..63 for q − 32, so Σ q·x over a group of 16
+// is corrected by −32·xsum per group.
+var q6K = blockType{name: "Q6_K", blockLen: 256, blockBytes: 210, sumBytes: 32, meaning: "dotQ6_K",
+	body: func(w Register, a acts, acc []VecVirtual) {
+		sumi := zeroed(len(acc))
+		for h := range 2 {
+			for i := range 4 {
+				q, hb, sc := YMM(), YMM(), YMM()
+				VMOVDQU(Mem{Base: w, Disp: 64*h + 32*(i%2)}, q)
+				if i >= 2 {
+					VPSRLW(U8(4), q, q)
+				}
+				VPAND(nibbles, q, q)
+				VMOVDQU(Mem{Base: w, Disp: 128 + 32*h}, hb)
+				switch shift := 4 - 2*i; {
+				case shift > 0:
+					VPSLLW(U8(shift), hb, hb)
+				case shift < 0:
+					VPSRLW(U8(-shift), hb, hb)
+				}
+				VPAND(q6HighMask, hb, hb)
+				VPOR(hb, q, q)
+				s8 := XMM()
+				VMOVDQU(Mem{Base: w, Disp: 192}, s8)
+				VPSHUFB(q6ScaleShuffle[4*h+i], s8, s8)
+				VPMOVSXBW(s8, sc)
+				kProducts(q, sc, a, 128*h+32*i, sumi)
+			}
+		}
+		sc := YMM()
+		VPMOVSXBW(Mem{Base: w, Disp: 192}, sc)
+		for r := range sumi {
+			bs := YMM()
+			VMOVDQU(a.sums(r, 0), bs)
+			VPMADDWD(sc, bs, bs)
+			VPSLLD(U8(5), bs, bs)
+			VPSUBD(bs, sumi[r], sumi[r])
+		}
+		finish(blockScale(Mem{Base: w, Disp: 208}), a, sumi, acc)
+	}}

@@ -1,0 +1,37 @@
+//go:build amd64 && !purego
+
+package kernels
+
+import (
+	"github.com/goformer/goformer/asm"
+	"golang.org/x/sys/cpu"
+)
+
+// hasF16C: the blocked kernels widen each block's fp16 scales with
+// VCVTPH2PS. Every AVX2 core has it; a tier without it keeps the generic
+// twins.
+var hasF16C = cpu.X86.HasF16C
+
+// useKQuantAVX2 installs the AVX2 kernels of the blocked types that have
+// them (gen/amd64/kquant), and of the Q8_K activations; the others keep
+// their generic twins. The AVX-512 tier runs them too.
+func useKQuantAVX2(t *impl) {
+	t.types[Q8_K].quantizeQ8K = asm.Q8KQuantizeAVX2
+	if !hasF16C {
+		return
+	}
+	for _, k := range []struct {
+		typ    WeightType
+		matVec func(y []float32, w []byte, xq []int8, xs []float32, xsum []int16, k, n int)
+		tile   func(c []float32, ldc int, w []byte, aq []int8, as []float32, asum []int16, k, n int)
+	}{
+		{Q4_0, asm.Q4_0MatVecAVX2, asm.Q4_0MatMul3AVX2},
+		{Q5_0, asm.Q5_0MatVecAVX2, asm.Q5_0MatMul3AVX2},
+		{Q4_K, asm.Q4_KMatVecAVX2, asm.Q4_KMatMul3AVX2},
+		{Q5_K, asm.Q5_KMatVecAVX2, asm.Q5_KMatMul3AVX2},
+		{Q6_K, asm.Q6_KMatVecAVX2, asm.Q6_KMatMul3AVX2},
+	} {
+		t.types[k.typ].blockMatVec = k.matVec
+		t.types[k.typ].blockTile = blockTile{rows: 3, fn: k.tile}
+	}
+}

@@ -1,0 +1,53 @@
+//go:build arm64 && !purego
+
+package kernels
+
+import (
+	"encoding/binary"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+)
+
+// TestKQuantNEONVariants runs both NEON variants of every blocked kernel
+// directly, the dotprod one where the core has it (the tier holds only
+// one), against the generic twin on random blocks of ragged row counts.
+func TestKQuantNEONVariants(t *testing.T) {
+	variants := map[string]bool{"widening": false}
+	if hasDotProd {
+		variants["sdot"] = true
+	}
+	scales := map[WeightType][]int{Q4_K: {0, 2}, Q6_K: {208}}
+	for name, dot := range variants {
+		for typ, kernel := range kquantNEON(dot) {
+			for i, s := range [][2]int{{1, 1}, {2, 3}, {4, 7}, {1, 17}, {12, 5}} {
+				blocks, n := s[0], s[1]
+				k := blocks * QK
+				rng := rand.New(rand.NewPCG(uint64(i), uint64(typ)))
+				w := make([]byte, n*typ.RowBytes(k))
+				for p := range w {
+					w[p] = byte(rng.Uint32())
+				}
+				for b := 0; b < len(w); b += typ.BlockBytes() {
+					for _, off := range scales[typ] {
+						binary.LittleEndian.PutUint16(w[b+off:], 0x2000|uint16(rng.IntN(0x400))|uint16(rng.IntN(2))<<15)
+					}
+				}
+				x := randVec(uint64(10+i), k, 2)
+				xq, xs, xsum := make([]int8, k), make([]float32, k/QK), make([]int16, k/16)
+				q8KQuantizeGeneric(xq, xs, xsum, x)
+				want := make([]float32, n)
+				genericImpl.types[typ].blockMatVec(want, w, xq, xs, xsum, k, n)
+				got := newGuarded(n, i%3)
+				kernel(got.data, w, xq, xs, xsum, k, n)
+				got.check(t)
+				w64 := make([]float64, n)
+				for j, v := range want {
+					w64[j] = float64(v)
+				}
+				assert.Less(t, relL2(got.data, w64), 1e-6, "%s %s %d×%d", name, typ, n, k)
+			}
+		}
+	}
+}

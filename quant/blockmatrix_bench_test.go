@@ -1,0 +1,67 @@
+package quant
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/goformer/goformer/kernels"
+)
+
+// BenchmarkQuantMatVec measures the blocked GEMV on one thread, every type
+// on every tier: GB/s is the weight bytes a decode step streams (x and y
+// stay in L1), GOP/s counts a multiply and an add per weight. The
+// activations are quantized once, outside the loop.
+func BenchmarkQuantMatVec(b *testing.B) {
+	saved := kernels.ISA()
+	defer func() { _ = kernels.SetISA(saved) }()
+	defer kernels.SetThreads(0)
+	kernels.SetThreads(1)
+	for _, f := range blockedFormats() {
+		for _, isa := range kernels.ISAs() {
+			for _, s := range [][2]int{{4096, 4096}, {1024, 4096}} {
+				rows, cols := s[0], s[1]
+				w := randomBlocks(f, rows*cols/f.BlockLen(), 1)
+				x := quantizeFor(f.Type, randF32(2, cols, 1), 1)
+				y := make([]float32, rows)
+				b.Run(fmt.Sprintf("%s/%s/%dx%d", f.Name(), isa, rows, cols), func(b *testing.B) {
+					if err := kernels.SetISA(isa); err != nil {
+						b.Fatal(err)
+					}
+					for b.Loop() {
+						kernels.QuantMatVec(f.Type, y, w, x.q, x.s, x.sum, cols, rows)
+					}
+					sec := b.Elapsed().Seconds() / float64(b.N)
+					b.ReportMetric(float64(len(w))/sec/1e9, "GB/s")
+					b.ReportMetric(2*float64(rows*cols)/sec/1e9, "GOP/s")
+				})
+			}
+		}
+	}
+}
+
+// BenchmarkQuantMatMul measures the blocked GEMM of a 64-token prefill on
+// one thread.
+func BenchmarkQuantMatMul(b *testing.B) {
+	saved := kernels.ISA()
+	defer func() { _ = kernels.SetISA(saved) }()
+	defer kernels.SetThreads(0)
+	kernels.SetThreads(1)
+	for _, f := range blockedFormats() {
+		for _, isa := range kernels.ISAs() {
+			const m, rows, cols = 64, 1024, 4096
+			w := randomBlocks(f, rows*cols/f.BlockLen(), 1)
+			a := quantizeFor(f.Type, randF32(2, m*cols, 1), m)
+			c := make([]float32, m*rows)
+			b.Run(fmt.Sprintf("%s/%s/%dx%dx%d", f.Name(), isa, m, rows, cols), func(b *testing.B) {
+				if err := kernels.SetISA(isa); err != nil {
+					b.Fatal(err)
+				}
+				for b.Loop() {
+					kernels.QuantMatMul(f.Type, c, a.q, a.s, a.sum, w, nil, m, cols, rows)
+				}
+				sec := b.Elapsed().Seconds() / float64(b.N)
+				b.ReportMetric(2*float64(m*rows*cols)/sec/1e9, "GOP/s")
+			})
+		}
+	}
+}
