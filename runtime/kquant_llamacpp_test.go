@@ -122,6 +122,8 @@ func measurePaths(t *testing.T, m *Model, cfg *model.Config, w *model.Weights, p
 	t.Helper()
 	var f pathFidelity
 	head := refMatrix(refHead(*cfg, w))
+	s, err := m.NewSession(SessionOptions{}) // for its sampler's log-sum-exp
+	require.NoError(t, err)
 	for i, ids := range prompts {
 		want := llama.Results[i]
 		seq := append(append([]int(nil), ids...), want.Tokens[:len(want.Tokens)-1]...)
@@ -130,13 +132,13 @@ func measurePaths(t *testing.T, m *Model, cfg *model.Config, w *model.Weights, p
 		for step, id := range want.Tokens {
 			r := len(ids) - 1 + step
 			logits, refLogits := rows[r], refLogitsOf(hidden[r], head)
-			goLP := float64(logits[id]) - logSumExp(logits)
+			goLP := float64(logits[id]) - s.sampler.logSumExp(logits)
 			refLP := refLogprob(refLogits, id)
 			f.goLlama = max(f.goLlama, math.Abs(goLP-want.Logprobs[step]))
 			f.llamaRef = max(f.llamaRef, math.Abs(want.Logprobs[step]-refLP))
 			f.goRef = max(f.goRef, math.Abs(goLP-refLP))
 			f.steps++
-			if pick := argmax(logits); pick != id {
+			if pick := Greedy(logits); pick != id {
 				margin := math.Abs(refLogits[pick] - refLogits[id])
 				require.Less(t, margin, tieMargin, "prompt %d step %d: goformer picks %d, llama.cpp %d, %.3g apart in the float64 pass", i, step, pick, id, margin)
 				f.ties++
@@ -158,23 +160,4 @@ func refLogitsOf(h []float64, head []float64) []float64 {
 		logits[v] = s
 	}
 	return logits
-}
-
-func logSumExp(x []float32) float64 {
-	mx := float64(x[argmax(x)])
-	var s float64
-	for _, v := range x {
-		s += math.Exp(float64(v) - mx)
-	}
-	return mx + math.Log(s)
-}
-
-func argmax(x []float32) int {
-	best := 0
-	for i, v := range x {
-		if v > x[best] {
-			best = i
-		}
-	}
-	return best
 }

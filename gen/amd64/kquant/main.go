@@ -33,7 +33,6 @@ import (
 func main() {
 	ConstraintExpr("amd64,!purego")
 	constants()
-	q8KQuantizeAVX2()
 	for _, t := range []blockType{q4_0, q5_0, q4K, q5K, q6K} {
 		kernel(t, 1)
 		kernel(t, tileRows)
@@ -296,24 +295,13 @@ func zeroed(n int) []VecVirtual {
 var q4_0 = blockType{name: "Q4_0", blockLen: 32, blockBytes: 18, sumBytes: 2, meaning: "dotQ4_0",
 	body: func(w Register, a acts, acc []VecVirtual) {
 		d := blockScale(Mem{Base: w})
-		lo, hi, q, aq := XMM(), XMM(), YMM(), YMM()
+		lo, hi, q := XMM(), XMM(), YMM()
 		VMOVDQU(Mem{Base: w, Disp: 2}, lo)
 		VPSRLW(U8(4), lo, hi)
 		VINSERTI128(U8(1), hi, lo.AsY(), q)
 		VPAND(nibbles, q, q)
 		VPSUBB(eights, q, q)
-		VPSIGNB(q, q, aq)
-		for r := range acc {
-			x, xs := YMM(), YMM()
-			VMOVDQU(a.values(r, 0), x)
-			VPSIGNB(q, x, x)
-			VPMADDUBSW(x, aq, x)
-			VPMADDWD(ones16, x, x)
-			VCVTDQ2PS(x, x)
-			VBROADCASTSS(a.scale(r), xs)
-			VMULPS(d, xs, xs)
-			VFMADD231PS(xs, x, acc[r])
-		}
+		signedProducts(q, d, a, acc)
 	}}
 
 // q5_0: d (fp16), the 32 fifth bits qh (bit j for value j), then the low
@@ -323,7 +311,7 @@ var q4_0 = blockType{name: "Q4_0", blockLen: 32, blockBytes: 18, sumBytes: 2, me
 var q5_0 = blockType{name: "Q5_0", blockLen: 32, blockBytes: 22, sumBytes: 2, meaning: "dotQ5_0",
 	body: func(w Register, a acts, acc []VecVirtual) {
 		d := blockScale(Mem{Base: w})
-		lo, hi, q, aq, h := XMM(), XMM(), YMM(), YMM(), YMM()
+		lo, hi, q, h := XMM(), XMM(), YMM(), YMM()
 		VMOVDQU(Mem{Base: w, Disp: 6}, lo)
 		VPSRLW(U8(4), lo, hi)
 		VINSERTI128(U8(1), hi, lo.AsY(), q)
@@ -336,19 +324,27 @@ var q5_0 = blockType{name: "Q5_0", blockLen: 32, blockBytes: 22, sumBytes: 2, me
 		VPCMPEQB(allOnes, h, h)
 		VPANDN(highNibbles, h, h) // 0xf0 where the fifth bit is clear
 		VPOR(h, q, q)
-		VPSIGNB(q, q, aq)
-		for r := range acc {
-			x, xs := YMM(), YMM()
-			VMOVDQU(a.values(r, 0), x)
-			VPSIGNB(q, x, x)
-			VPMADDUBSW(x, aq, x)
-			VPMADDWD(ones16, x, x)
-			VCVTDQ2PS(x, x)
-			VBROADCASTSS(a.scale(r), xs)
-			VMULPS(d, xs, xs)
-			VFMADD231PS(xs, x, acc[r])
-		}
+		signedProducts(q, d, a, acc)
 	}}
+
+// signedProducts adds d·xs·Σ q·x of a block of 32 signed codes q to every
+// row's accumulator: |q| times x with q's sign (VPSIGNB; |q| ≤ 16 and
+// |x| ≤ 127, so the pair sums fit int16).
+func signedProducts(q, d VecVirtual, a acts, acc []VecVirtual) {
+	aq := YMM()
+	VPSIGNB(q, q, aq)
+	for r := range acc {
+		x, xs := YMM(), YMM()
+		VMOVDQU(a.values(r, 0), x)
+		VPSIGNB(q, x, x)
+		VPMADDUBSW(x, aq, x)
+		VPMADDWD(ones16, x, x)
+		VCVTDQ2PS(x, x)
+		VBROADCASTSS(a.scale(r), xs)
+		VMULPS(d, xs, xs)
+		VFMADD231PS(xs, x, acc[r])
+	}
+}
 
 // k4Scales unpacks the eight 6-bit scales and mins of a Q4_K or Q5_K
 // super-block (bytes 4..15) as int16: scales in both 128-bit halves of the
@@ -400,22 +396,42 @@ func kMins(w Register, mins VecVirtual, a acts, acc []VecVirtual) {
 // q4K: d, dmin, scales, then 128 bytes of nibbles: bytes 32j..32j+31 hold
 // values 64j.. (low nibbles, scale 2j) and 64j+32.. (high, scale 2j+1).
 var q4K = blockType{name: "Q4_K", blockLen: 256, blockBytes: 144, sumBytes: 32, meaning: "dotQ4_K",
-	body: func(w Register, a acts, acc []VecVirtual) {
-		scales, mins := k4Scales(w)
-		kMins(w, mins, a, acc)
-		sumi := zeroed(len(acc))
-		for s := range 8 {
-			q, sc := YMM(), YMM()
-			VMOVDQU(Mem{Base: w, Disp: 16 + 32*(s/2)}, q)
-			if s%2 == 1 {
-				VPSRLW(U8(4), q, q)
-			}
-			VPAND(nibbles, q, q)
-			VPSHUFB(pairShuffle[s], scales, sc)
-			kProducts(q, sc, a, 32*s, sumi)
+	body: func(w Register, a acts, acc []VecVirtual) { kBody(w, a, acc, 16, false) }}
+
+// q5K: Q4_K with the fifth bits in bytes 16..47 (bit s of byte l for
+// value 32s+l) and the nibbles in 48..175.
+var q5K = blockType{name: "Q5_K", blockLen: 256, blockBytes: 176, sumBytes: 32, meaning: "dotQ5_K",
+	body: func(w Register, a acts, acc []VecVirtual) { kBody(w, a, acc, 48, true) }}
+
+// kBody is the super-block of Q4_K (fifth false) or Q5_K: the mins, then
+// each sub-block's codes (nibbles at qs, and fifth bits at 16) times its
+// scale.
+func kBody(w Register, a acts, acc []VecVirtual, qs int, fifth bool) {
+	scales, mins := k4Scales(w)
+	kMins(w, mins, a, acc)
+	sumi := zeroed(len(acc))
+	for s := range 8 {
+		q, sc := YMM(), YMM()
+		VMOVDQU(Mem{Base: w, Disp: qs + 32*(s/2)}, q)
+		if s%2 == 1 {
+			VPSRLW(U8(4), q, q)
 		}
-		finish(blockScale(Mem{Base: w}), a, sumi, acc)
-	}}
+		VPAND(nibbles, q, q)
+		if fifth {
+			h := YMM()
+			VMOVDQU(Mem{Base: w, Disp: 16}, h)
+			if s > 0 {
+				VPSRLW(U8(s), h, h)
+			}
+			VPAND(lowBits, h, h)
+			VPSLLW(U8(4), h, h)
+			VPOR(h, q, q)
+		}
+		VPSHUFB(pairShuffle[s], scales, sc)
+		kProducts(q, sc, a, 32*s, sumi)
+	}
+	finish(blockScale(Mem{Base: w}), a, sumi, acc)
+}
 
 // kProducts adds Σ_pairs sc·q·x of the 32 values at disp of every row to
 // its int32 sums.
@@ -428,33 +444,6 @@ func kProducts(q, sc VecVirtual, a acts, disp int, sumi []VecVirtual) {
 		VPADDD(x, sumi[r], sumi[r])
 	}
 }
-
-// q5K: Q4_K with the fifth bits in bytes 16..47 (bit s of byte l for
-// value 32s+l) and the nibbles in 48..175.
-var q5K = blockType{name: "Q5_K", blockLen: 256, blockBytes: 176, sumBytes: 32, meaning: "dotQ5_K",
-	body: func(w Register, a acts, acc []VecVirtual) {
-		scales, mins := k4Scales(w)
-		kMins(w, mins, a, acc)
-		sumi := zeroed(len(acc))
-		for s := range 8 {
-			q, h, sc := YMM(), YMM(), YMM()
-			VMOVDQU(Mem{Base: w, Disp: 48 + 32*(s/2)}, q)
-			if s%2 == 1 {
-				VPSRLW(U8(4), q, q)
-			}
-			VPAND(nibbles, q, q)
-			VMOVDQU(Mem{Base: w, Disp: 16}, h)
-			if s > 0 {
-				VPSRLW(U8(s), h, h)
-			}
-			VPAND(lowBits, h, h)
-			VPSLLW(U8(4), h, h)
-			VPOR(h, q, q)
-			VPSHUFB(pairShuffle[s], scales, sc)
-			kProducts(q, sc, a, 32*s, sumi)
-		}
-		finish(blockScale(Mem{Base: w}), a, sumi, acc)
-	}}
 
 // q6K: 128 bytes of low nibbles, 64 of high bit pairs, 16 int8 scales of
 // 16 values, d. Half h, quarter i (32 values at 128h+32i) takes the low
