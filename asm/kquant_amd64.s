@@ -344,6 +344,74 @@ DATA kqHighNibbles<>+30(SB)/1, $0xf0
 DATA kqHighNibbles<>+31(SB)/1, $0xf0
 GLOBL kqHighNibbles<>(SB), RODATA|NOPTR, $32
 
+DATA kqSixteens<>+0(SB)/1, $0x10
+DATA kqSixteens<>+1(SB)/1, $0x10
+DATA kqSixteens<>+2(SB)/1, $0x10
+DATA kqSixteens<>+3(SB)/1, $0x10
+DATA kqSixteens<>+4(SB)/1, $0x10
+DATA kqSixteens<>+5(SB)/1, $0x10
+DATA kqSixteens<>+6(SB)/1, $0x10
+DATA kqSixteens<>+7(SB)/1, $0x10
+DATA kqSixteens<>+8(SB)/1, $0x10
+DATA kqSixteens<>+9(SB)/1, $0x10
+DATA kqSixteens<>+10(SB)/1, $0x10
+DATA kqSixteens<>+11(SB)/1, $0x10
+DATA kqSixteens<>+12(SB)/1, $0x10
+DATA kqSixteens<>+13(SB)/1, $0x10
+DATA kqSixteens<>+14(SB)/1, $0x10
+DATA kqSixteens<>+15(SB)/1, $0x10
+DATA kqSixteens<>+16(SB)/1, $0x10
+DATA kqSixteens<>+17(SB)/1, $0x10
+DATA kqSixteens<>+18(SB)/1, $0x10
+DATA kqSixteens<>+19(SB)/1, $0x10
+DATA kqSixteens<>+20(SB)/1, $0x10
+DATA kqSixteens<>+21(SB)/1, $0x10
+DATA kqSixteens<>+22(SB)/1, $0x10
+DATA kqSixteens<>+23(SB)/1, $0x10
+DATA kqSixteens<>+24(SB)/1, $0x10
+DATA kqSixteens<>+25(SB)/1, $0x10
+DATA kqSixteens<>+26(SB)/1, $0x10
+DATA kqSixteens<>+27(SB)/1, $0x10
+DATA kqSixteens<>+28(SB)/1, $0x10
+DATA kqSixteens<>+29(SB)/1, $0x10
+DATA kqSixteens<>+30(SB)/1, $0x10
+DATA kqSixteens<>+31(SB)/1, $0x10
+GLOBL kqSixteens<>(SB), RODATA|NOPTR, $32
+
+DATA kqIQ4Levels<>+0(SB)/1, $0x81
+DATA kqIQ4Levels<>+1(SB)/1, $0x98
+DATA kqIQ4Levels<>+2(SB)/1, $0xad
+DATA kqIQ4Levels<>+3(SB)/1, $0xbf
+DATA kqIQ4Levels<>+4(SB)/1, $0xcf
+DATA kqIQ4Levels<>+5(SB)/1, $0xdd
+DATA kqIQ4Levels<>+6(SB)/1, $0xea
+DATA kqIQ4Levels<>+7(SB)/1, $0xf6
+DATA kqIQ4Levels<>+8(SB)/1, $0x01
+DATA kqIQ4Levels<>+9(SB)/1, $0x0d
+DATA kqIQ4Levels<>+10(SB)/1, $0x19
+DATA kqIQ4Levels<>+11(SB)/1, $0x26
+DATA kqIQ4Levels<>+12(SB)/1, $0x35
+DATA kqIQ4Levels<>+13(SB)/1, $0x45
+DATA kqIQ4Levels<>+14(SB)/1, $0x59
+DATA kqIQ4Levels<>+15(SB)/1, $0x71
+DATA kqIQ4Levels<>+16(SB)/1, $0x81
+DATA kqIQ4Levels<>+17(SB)/1, $0x98
+DATA kqIQ4Levels<>+18(SB)/1, $0xad
+DATA kqIQ4Levels<>+19(SB)/1, $0xbf
+DATA kqIQ4Levels<>+20(SB)/1, $0xcf
+DATA kqIQ4Levels<>+21(SB)/1, $0xdd
+DATA kqIQ4Levels<>+22(SB)/1, $0xea
+DATA kqIQ4Levels<>+23(SB)/1, $0xf6
+DATA kqIQ4Levels<>+24(SB)/1, $0x01
+DATA kqIQ4Levels<>+25(SB)/1, $0x0d
+DATA kqIQ4Levels<>+26(SB)/1, $0x19
+DATA kqIQ4Levels<>+27(SB)/1, $0x26
+DATA kqIQ4Levels<>+28(SB)/1, $0x35
+DATA kqIQ4Levels<>+29(SB)/1, $0x45
+DATA kqIQ4Levels<>+30(SB)/1, $0x59
+DATA kqIQ4Levels<>+31(SB)/1, $0x71
+GLOBL kqIQ4Levels<>(SB), RODATA|NOPTR, $32
+
 DATA kqK4Shift<>+0(SB)/4, $0x00000000
 DATA kqK4Shift<>+4(SB)/4, $0x00000000
 DATA kqK4Shift<>+8(SB)/4, $0x00000000
@@ -1053,6 +1121,173 @@ block:
 	VZEROUPPER
 	RET
 
+// func Q4_1MatVecAVX2(y []float32, w []byte, xq []int8, xs []float32, xsum []int16, k int, n int)
+// Requires: AVX, AVX2, F16C, FMA3, MMX+
+TEXT ·Q4_1MatVecAVX2(SB), NOSPLIT, $0-136
+	MOVQ y_base+0(FP), AX
+	MOVQ w_base+24(FP), CX
+	MOVQ n+128(FP), DX
+
+row:
+	MOVQ    xq_base+48(FP), BX
+	MOVQ    xs_base+72(FP), SI
+	MOVQ    xsum_base+96(FP), DI
+	MOVQ    k+120(FP), R8
+	SHRQ    $0x05, R8
+	VMOVUPS kqZeros<>+0(SB), Y0
+
+block:
+	PREFETCHT0   160(CX)
+	MOVWLZX      (CX), R9
+	VMOVD        R9, X1
+	VCVTPH2PS    X1, X1
+	VBROADCASTSS X1, Y1
+	MOVWLZX      2(CX), R9
+	VMOVD        R9, X2
+	VCVTPH2PS    X2, X2
+	VBROADCASTSS X2, Y2
+	VMOVDQU      4(CX), X3
+	VPSRLW       $0x04, X3, X4
+	VINSERTI128  $0x01, X4, Y3, Y4
+	VPAND        kqNibbles<>+0(SB), Y4, Y4
+	VMOVDQU      (BX), Y5
+	VPMADDUBSW   Y5, Y4, Y5
+	VPMADDWD     kqOnes16<>+0(SB), Y5, Y5
+	VCVTDQ2PS    Y5, Y5
+	VBROADCASTSS (SI), Y4
+	VMULPS       Y1, Y4, Y1
+	VFMADD231PS  Y1, Y5, Y0
+	MOVWLSX      (DI), R9
+	VMOVD        R9, X3
+	VCVTDQ2PS    X3, X3
+	VMULPS       Y2, Y4, Y1
+	VFMADD231PS  Y1, Y3, Y0
+	ADDQ         $0x00000014, CX
+	ADDQ         $0x00000020, BX
+	ADDQ         $0x04, SI
+	ADDQ         $0x02, DI
+	DECQ         R8
+	JNZ          block
+	VEXTRACTF128 $0x01, Y0, X1
+	VADDPS       X1, X0, X0
+	VMOVHLPS     X0, X1, X1
+	VADDPS       X1, X0, X0
+	VMOVSHDUP    X0, X1
+	VADDSS       X1, X0, X0
+	VMOVSS       X0, (AX)
+	ADDQ         $0x04, AX
+	DECQ         DX
+	JNZ          row
+	VZEROUPPER
+	RET
+
+// func Q4_1MatMul3AVX2(c []float32, ldc int, w []byte, aq []int8, as []float32, asum []int16, k int, n int)
+// Requires: AVX, AVX2, F16C, FMA3, MMX+
+TEXT ·Q4_1MatMul3AVX2(SB), NOSPLIT, $0-144
+	MOVQ c_base+0(FP), AX
+	MOVQ ldc+24(FP), CX
+	SHLQ $0x02, CX
+	MOVQ w_base+32(FP), DX
+	MOVQ n+136(FP), BX
+	MOVQ k+128(FP), SI
+	MOVQ SI, DI
+	SHRQ $0x03, DI
+	MOVQ SI, R8
+	SHRQ $0x04, R8
+
+row:
+	MOVQ    aq_base+56(FP), R9
+	MOVQ    as_base+80(FP), R10
+	MOVQ    asum_base+104(FP), R11
+	MOVQ    k+128(FP), R12
+	SHRQ    $0x05, R12
+	VMOVUPS kqZeros<>+0(SB), Y0
+	VMOVUPS kqZeros<>+0(SB), Y1
+	VMOVUPS kqZeros<>+0(SB), Y2
+
+block:
+	PREFETCHT0   160(DX)
+	MOVWLZX      (DX), R13
+	VMOVD        R13, X3
+	VCVTPH2PS    X3, X3
+	VBROADCASTSS X3, Y3
+	MOVWLZX      2(DX), R13
+	VMOVD        R13, X4
+	VCVTPH2PS    X4, X4
+	VBROADCASTSS X4, Y4
+	VMOVDQU      4(DX), X5
+	VPSRLW       $0x04, X5, X6
+	VINSERTI128  $0x01, X6, Y5, Y6
+	VPAND        kqNibbles<>+0(SB), Y6, Y6
+	VMOVDQU      (R9), Y7
+	VPMADDUBSW   Y7, Y6, Y7
+	VPMADDWD     kqOnes16<>+0(SB), Y7, Y7
+	VCVTDQ2PS    Y7, Y7
+	VBROADCASTSS (R10), Y8
+	VMULPS       Y3, Y8, Y9
+	VFMADD231PS  Y9, Y7, Y0
+	MOVWLSX      (R11), R13
+	VMOVD        R13, X5
+	VCVTDQ2PS    X5, X5
+	VMULPS       Y4, Y8, Y9
+	VFMADD231PS  Y9, Y5, Y0
+	VMOVDQU      (R9)(SI*1), Y7
+	VPMADDUBSW   Y7, Y6, Y7
+	VPMADDWD     kqOnes16<>+0(SB), Y7, Y7
+	VCVTDQ2PS    Y7, Y7
+	VBROADCASTSS (R10)(DI*1), Y8
+	VMULPS       Y3, Y8, Y9
+	VFMADD231PS  Y9, Y7, Y1
+	MOVWLSX      (R11)(R8*1), R13
+	VMOVD        R13, X5
+	VCVTDQ2PS    X5, X5
+	VMULPS       Y4, Y8, Y9
+	VFMADD231PS  Y9, Y5, Y1
+	VMOVDQU      (R9)(SI*2), Y7
+	VPMADDUBSW   Y7, Y6, Y7
+	VPMADDWD     kqOnes16<>+0(SB), Y7, Y7
+	VCVTDQ2PS    Y7, Y7
+	VBROADCASTSS (R10)(DI*2), Y6
+	VMULPS       Y3, Y6, Y3
+	VFMADD231PS  Y3, Y7, Y2
+	MOVWLSX      (R11)(R8*2), R13
+	VMOVD        R13, X5
+	VCVTDQ2PS    X5, X5
+	VMULPS       Y4, Y6, Y3
+	VFMADD231PS  Y3, Y5, Y2
+	ADDQ         $0x00000014, DX
+	ADDQ         $0x00000020, R9
+	ADDQ         $0x04, R10
+	ADDQ         $0x02, R11
+	DECQ         R12
+	JNZ          block
+	VEXTRACTF128 $0x01, Y0, X3
+	VADDPS       X3, X0, X0
+	VMOVHLPS     X0, X3, X3
+	VADDPS       X3, X0, X0
+	VMOVSHDUP    X0, X3
+	VADDSS       X3, X0, X0
+	VMOVSS       X0, (AX)
+	VEXTRACTF128 $0x01, Y1, X0
+	VADDPS       X0, X1, X1
+	VMOVHLPS     X1, X0, X0
+	VADDPS       X0, X1, X1
+	VMOVSHDUP    X1, X0
+	VADDSS       X0, X1, X1
+	VMOVSS       X1, (AX)(CX*1)
+	VEXTRACTF128 $0x01, Y2, X0
+	VADDPS       X0, X2, X2
+	VMOVHLPS     X2, X0, X0
+	VADDPS       X0, X2, X2
+	VMOVSHDUP    X2, X0
+	VADDSS       X0, X2, X2
+	VMOVSS       X2, (AX)(CX*2)
+	ADDQ         $0x04, AX
+	DECQ         BX
+	JNZ          row
+	VZEROUPPER
+	RET
+
 // func Q5_0MatVecAVX2(y []float32, w []byte, xq []int8, xs []float32, xsum []int16, k int, n int)
 // Requires: AVX, AVX2, F16C, FMA3, MMX+
 TEXT ·Q5_0MatVecAVX2(SB), NOSPLIT, $0-136
@@ -1182,6 +1417,185 @@ block:
 	ADDQ         $0x04, R9
 	ADDQ         $0x02, R10
 	DECQ         R11
+	JNZ          block
+	VEXTRACTF128 $0x01, Y0, X3
+	VADDPS       X3, X0, X0
+	VMOVHLPS     X0, X3, X3
+	VADDPS       X3, X0, X0
+	VMOVSHDUP    X0, X3
+	VADDSS       X3, X0, X0
+	VMOVSS       X0, (AX)
+	VEXTRACTF128 $0x01, Y1, X0
+	VADDPS       X0, X1, X1
+	VMOVHLPS     X1, X0, X0
+	VADDPS       X0, X1, X1
+	VMOVSHDUP    X1, X0
+	VADDSS       X0, X1, X1
+	VMOVSS       X1, (AX)(CX*1)
+	VEXTRACTF128 $0x01, Y2, X0
+	VADDPS       X0, X2, X2
+	VMOVHLPS     X2, X0, X0
+	VADDPS       X0, X2, X2
+	VMOVSHDUP    X2, X0
+	VADDSS       X0, X2, X2
+	VMOVSS       X2, (AX)(CX*2)
+	ADDQ         $0x04, AX
+	DECQ         BX
+	JNZ          row
+	VZEROUPPER
+	RET
+
+// func Q5_1MatVecAVX2(y []float32, w []byte, xq []int8, xs []float32, xsum []int16, k int, n int)
+// Requires: AVX, AVX2, F16C, FMA3, MMX+
+TEXT ·Q5_1MatVecAVX2(SB), NOSPLIT, $0-136
+	MOVQ y_base+0(FP), AX
+	MOVQ w_base+24(FP), CX
+	MOVQ n+128(FP), DX
+
+row:
+	MOVQ    xq_base+48(FP), BX
+	MOVQ    xs_base+72(FP), SI
+	MOVQ    xsum_base+96(FP), DI
+	MOVQ    k+120(FP), R8
+	SHRQ    $0x05, R8
+	VMOVUPS kqZeros<>+0(SB), Y0
+
+block:
+	PREFETCHT0   192(CX)
+	MOVWLZX      (CX), R9
+	VMOVD        R9, X1
+	VCVTPH2PS    X1, X1
+	VBROADCASTSS X1, Y1
+	MOVWLZX      2(CX), R9
+	VMOVD        R9, X2
+	VCVTPH2PS    X2, X2
+	VBROADCASTSS X2, Y2
+	VMOVDQU      8(CX), X3
+	VPSRLW       $0x04, X3, X4
+	VINSERTI128  $0x01, X4, Y3, Y4
+	VPAND        kqNibbles<>+0(SB), Y4, Y4
+	VPBROADCASTD 4(CX), Y5
+	VPSHUFB      kqBitBytes<>+0(SB), Y5, Y5
+	VPOR         kqBitMasks<>+0(SB), Y5, Y5
+	VPCMPEQB     kqAllOnes<>+0(SB), Y5, Y5
+	VPAND        kqSixteens<>+0(SB), Y5, Y5
+	VPOR         Y5, Y4, Y4
+	VMOVDQU      (BX), Y5
+	VPMADDUBSW   Y5, Y4, Y5
+	VPMADDWD     kqOnes16<>+0(SB), Y5, Y5
+	VCVTDQ2PS    Y5, Y5
+	VBROADCASTSS (SI), Y4
+	VMULPS       Y1, Y4, Y1
+	VFMADD231PS  Y1, Y5, Y0
+	MOVWLSX      (DI), R9
+	VMOVD        R9, X3
+	VCVTDQ2PS    X3, X3
+	VMULPS       Y2, Y4, Y1
+	VFMADD231PS  Y1, Y3, Y0
+	ADDQ         $0x00000018, CX
+	ADDQ         $0x00000020, BX
+	ADDQ         $0x04, SI
+	ADDQ         $0x02, DI
+	DECQ         R8
+	JNZ          block
+	VEXTRACTF128 $0x01, Y0, X1
+	VADDPS       X1, X0, X0
+	VMOVHLPS     X0, X1, X1
+	VADDPS       X1, X0, X0
+	VMOVSHDUP    X0, X1
+	VADDSS       X1, X0, X0
+	VMOVSS       X0, (AX)
+	ADDQ         $0x04, AX
+	DECQ         DX
+	JNZ          row
+	VZEROUPPER
+	RET
+
+// func Q5_1MatMul3AVX2(c []float32, ldc int, w []byte, aq []int8, as []float32, asum []int16, k int, n int)
+// Requires: AVX, AVX2, F16C, FMA3, MMX+
+TEXT ·Q5_1MatMul3AVX2(SB), NOSPLIT, $0-144
+	MOVQ c_base+0(FP), AX
+	MOVQ ldc+24(FP), CX
+	SHLQ $0x02, CX
+	MOVQ w_base+32(FP), DX
+	MOVQ n+136(FP), BX
+	MOVQ k+128(FP), SI
+	MOVQ SI, DI
+	SHRQ $0x03, DI
+	MOVQ SI, R8
+	SHRQ $0x04, R8
+
+row:
+	MOVQ    aq_base+56(FP), R9
+	MOVQ    as_base+80(FP), R10
+	MOVQ    asum_base+104(FP), R11
+	MOVQ    k+128(FP), R12
+	SHRQ    $0x05, R12
+	VMOVUPS kqZeros<>+0(SB), Y0
+	VMOVUPS kqZeros<>+0(SB), Y1
+	VMOVUPS kqZeros<>+0(SB), Y2
+
+block:
+	PREFETCHT0   192(DX)
+	MOVWLZX      (DX), R13
+	VMOVD        R13, X3
+	VCVTPH2PS    X3, X3
+	VBROADCASTSS X3, Y3
+	MOVWLZX      2(DX), R13
+	VMOVD        R13, X4
+	VCVTPH2PS    X4, X4
+	VBROADCASTSS X4, Y4
+	VMOVDQU      8(DX), X5
+	VPSRLW       $0x04, X5, X6
+	VINSERTI128  $0x01, X6, Y5, Y6
+	VPAND        kqNibbles<>+0(SB), Y6, Y6
+	VPBROADCASTD 4(DX), Y7
+	VPSHUFB      kqBitBytes<>+0(SB), Y7, Y7
+	VPOR         kqBitMasks<>+0(SB), Y7, Y7
+	VPCMPEQB     kqAllOnes<>+0(SB), Y7, Y7
+	VPAND        kqSixteens<>+0(SB), Y7, Y7
+	VPOR         Y7, Y6, Y6
+	VMOVDQU      (R9), Y7
+	VPMADDUBSW   Y7, Y6, Y7
+	VPMADDWD     kqOnes16<>+0(SB), Y7, Y7
+	VCVTDQ2PS    Y7, Y7
+	VBROADCASTSS (R10), Y8
+	VMULPS       Y3, Y8, Y9
+	VFMADD231PS  Y9, Y7, Y0
+	MOVWLSX      (R11), R13
+	VMOVD        R13, X5
+	VCVTDQ2PS    X5, X5
+	VMULPS       Y4, Y8, Y9
+	VFMADD231PS  Y9, Y5, Y0
+	VMOVDQU      (R9)(SI*1), Y7
+	VPMADDUBSW   Y7, Y6, Y7
+	VPMADDWD     kqOnes16<>+0(SB), Y7, Y7
+	VCVTDQ2PS    Y7, Y7
+	VBROADCASTSS (R10)(DI*1), Y8
+	VMULPS       Y3, Y8, Y9
+	VFMADD231PS  Y9, Y7, Y1
+	MOVWLSX      (R11)(R8*1), R13
+	VMOVD        R13, X5
+	VCVTDQ2PS    X5, X5
+	VMULPS       Y4, Y8, Y9
+	VFMADD231PS  Y9, Y5, Y1
+	VMOVDQU      (R9)(SI*2), Y7
+	VPMADDUBSW   Y7, Y6, Y7
+	VPMADDWD     kqOnes16<>+0(SB), Y7, Y7
+	VCVTDQ2PS    Y7, Y7
+	VBROADCASTSS (R10)(DI*2), Y6
+	VMULPS       Y3, Y6, Y3
+	VFMADD231PS  Y3, Y7, Y2
+	MOVWLSX      (R11)(R8*2), R13
+	VMOVD        R13, X5
+	VCVTDQ2PS    X5, X5
+	VMULPS       Y4, Y6, Y3
+	VFMADD231PS  Y3, Y5, Y2
+	ADDQ         $0x00000018, DX
+	ADDQ         $0x00000020, R9
+	ADDQ         $0x04, R10
+	ADDQ         $0x02, R11
+	DECQ         R12
 	JNZ          block
 	VEXTRACTF128 $0x01, Y0, X3
 	VADDPS       X3, X0, X0
@@ -2419,6 +2833,716 @@ block:
 	ADDQ         $0x04, R10
 	ADDQ         $0x20, R11
 	DECQ         R12
+	JNZ          block
+	VEXTRACTF128 $0x01, Y0, X3
+	VADDPS       X3, X0, X0
+	VMOVHLPS     X0, X3, X3
+	VADDPS       X3, X0, X0
+	VMOVSHDUP    X0, X3
+	VADDSS       X3, X0, X0
+	VMOVSS       X0, (AX)
+	VEXTRACTF128 $0x01, Y1, X0
+	VADDPS       X0, X1, X1
+	VMOVHLPS     X1, X0, X0
+	VADDPS       X0, X1, X1
+	VMOVSHDUP    X1, X0
+	VADDSS       X0, X1, X1
+	VMOVSS       X1, (AX)(CX*1)
+	VEXTRACTF128 $0x01, Y2, X0
+	VADDPS       X0, X2, X2
+	VMOVHLPS     X2, X0, X0
+	VADDPS       X0, X2, X2
+	VMOVSHDUP    X2, X0
+	VADDSS       X0, X2, X2
+	VMOVSS       X2, (AX)(CX*2)
+	ADDQ         $0x04, AX
+	DECQ         BX
+	JNZ          row
+	VZEROUPPER
+	RET
+
+// func IQ4_NLMatVecAVX2(y []float32, w []byte, xq []int8, xs []float32, xsum []int16, k int, n int)
+// Requires: AVX, AVX2, F16C, FMA3, MMX+
+TEXT ·IQ4_NLMatVecAVX2(SB), NOSPLIT, $0-136
+	MOVQ y_base+0(FP), AX
+	MOVQ w_base+24(FP), CX
+	MOVQ n+128(FP), DX
+
+row:
+	MOVQ    xq_base+48(FP), BX
+	MOVQ    xs_base+72(FP), SI
+	MOVQ    xsum_base+96(FP), DI
+	MOVQ    k+120(FP), R8
+	SHRQ    $0x05, R8
+	VMOVUPS kqZeros<>+0(SB), Y0
+
+block:
+	PREFETCHT0   144(CX)
+	MOVWLZX      (CX), R9
+	VMOVD        R9, X1
+	VCVTPH2PS    X1, X1
+	VBROADCASTSS X1, Y1
+	VMOVDQU      2(CX), X2
+	VPSRLW       $0x04, X2, X3
+	VINSERTI128  $0x01, X3, Y2, Y3
+	VPAND        kqNibbles<>+0(SB), Y3, Y3
+	VMOVDQU      kqIQ4Levels<>+0(SB), Y4
+	VPSHUFB      Y3, Y4, Y3
+	VPSIGNB      Y3, Y3, Y4
+	VMOVDQU      (BX), Y5
+	VPSIGNB      Y3, Y5, Y5
+	VPMADDUBSW   Y5, Y4, Y5
+	VPMADDWD     kqOnes16<>+0(SB), Y5, Y5
+	VCVTDQ2PS    Y5, Y5
+	VBROADCASTSS (SI), Y3
+	VMULPS       Y1, Y3, Y3
+	VFMADD231PS  Y3, Y5, Y0
+	ADDQ         $0x00000012, CX
+	ADDQ         $0x00000020, BX
+	ADDQ         $0x04, SI
+	ADDQ         $0x02, DI
+	DECQ         R8
+	JNZ          block
+	VEXTRACTF128 $0x01, Y0, X1
+	VADDPS       X1, X0, X0
+	VMOVHLPS     X0, X1, X1
+	VADDPS       X1, X0, X0
+	VMOVSHDUP    X0, X1
+	VADDSS       X1, X0, X0
+	VMOVSS       X0, (AX)
+	ADDQ         $0x04, AX
+	DECQ         DX
+	JNZ          row
+	VZEROUPPER
+	RET
+
+// func IQ4_NLMatMul3AVX2(c []float32, ldc int, w []byte, aq []int8, as []float32, asum []int16, k int, n int)
+// Requires: AVX, AVX2, F16C, FMA3, MMX+
+TEXT ·IQ4_NLMatMul3AVX2(SB), NOSPLIT, $0-144
+	MOVQ c_base+0(FP), AX
+	MOVQ ldc+24(FP), CX
+	SHLQ $0x02, CX
+	MOVQ w_base+32(FP), DX
+	MOVQ n+136(FP), BX
+	MOVQ k+128(FP), SI
+	MOVQ SI, DI
+	SHRQ $0x03, DI
+	MOVQ SI, R8
+	SHRQ $0x04, R8
+
+row:
+	MOVQ    aq_base+56(FP), R8
+	MOVQ    as_base+80(FP), R9
+	MOVQ    asum_base+104(FP), R10
+	MOVQ    k+128(FP), R11
+	SHRQ    $0x05, R11
+	VMOVUPS kqZeros<>+0(SB), Y0
+	VMOVUPS kqZeros<>+0(SB), Y1
+	VMOVUPS kqZeros<>+0(SB), Y2
+
+block:
+	PREFETCHT0   144(DX)
+	MOVWLZX      (DX), R12
+	VMOVD        R12, X3
+	VCVTPH2PS    X3, X3
+	VBROADCASTSS X3, Y3
+	VMOVDQU      2(DX), X4
+	VPSRLW       $0x04, X4, X5
+	VINSERTI128  $0x01, X5, Y4, Y5
+	VPAND        kqNibbles<>+0(SB), Y5, Y5
+	VMOVDQU      kqIQ4Levels<>+0(SB), Y6
+	VPSHUFB      Y5, Y6, Y5
+	VPSIGNB      Y5, Y5, Y6
+	VMOVDQU      (R8), Y7
+	VPSIGNB      Y5, Y7, Y7
+	VPMADDUBSW   Y7, Y6, Y7
+	VPMADDWD     kqOnes16<>+0(SB), Y7, Y7
+	VCVTDQ2PS    Y7, Y7
+	VBROADCASTSS (R9), Y8
+	VMULPS       Y3, Y8, Y8
+	VFMADD231PS  Y8, Y7, Y0
+	VMOVDQU      (R8)(SI*1), Y7
+	VPSIGNB      Y5, Y7, Y7
+	VPMADDUBSW   Y7, Y6, Y7
+	VPMADDWD     kqOnes16<>+0(SB), Y7, Y7
+	VCVTDQ2PS    Y7, Y7
+	VBROADCASTSS (R9)(DI*1), Y8
+	VMULPS       Y3, Y8, Y8
+	VFMADD231PS  Y8, Y7, Y1
+	VMOVDQU      (R8)(SI*2), Y7
+	VPSIGNB      Y5, Y7, Y7
+	VPMADDUBSW   Y7, Y6, Y7
+	VPMADDWD     kqOnes16<>+0(SB), Y7, Y7
+	VCVTDQ2PS    Y7, Y7
+	VBROADCASTSS (R9)(DI*2), Y5
+	VMULPS       Y3, Y5, Y5
+	VFMADD231PS  Y5, Y7, Y2
+	ADDQ         $0x00000012, DX
+	ADDQ         $0x00000020, R8
+	ADDQ         $0x04, R9
+	ADDQ         $0x02, R10
+	DECQ         R11
+	JNZ          block
+	VEXTRACTF128 $0x01, Y0, X3
+	VADDPS       X3, X0, X0
+	VMOVHLPS     X0, X3, X3
+	VADDPS       X3, X0, X0
+	VMOVSHDUP    X0, X3
+	VADDSS       X3, X0, X0
+	VMOVSS       X0, (AX)
+	VEXTRACTF128 $0x01, Y1, X0
+	VADDPS       X0, X1, X1
+	VMOVHLPS     X1, X0, X0
+	VADDPS       X0, X1, X1
+	VMOVSHDUP    X1, X0
+	VADDSS       X0, X1, X1
+	VMOVSS       X1, (AX)(CX*1)
+	VEXTRACTF128 $0x01, Y2, X0
+	VADDPS       X0, X2, X2
+	VMOVHLPS     X2, X0, X0
+	VADDPS       X0, X2, X2
+	VMOVSHDUP    X2, X0
+	VADDSS       X0, X2, X2
+	VMOVSS       X2, (AX)(CX*2)
+	ADDQ         $0x04, AX
+	DECQ         BX
+	JNZ          row
+	VZEROUPPER
+	RET
+
+// func IQ4_XSMatVecAVX2(y []float32, w []byte, xq []int8, xs []float32, xsum []int16, k int, n int)
+// Requires: AVX, AVX2, F16C, FMA3, MMX+
+TEXT ·IQ4_XSMatVecAVX2(SB), NOSPLIT, $0-136
+	MOVQ y_base+0(FP), AX
+	MOVQ w_base+24(FP), CX
+	MOVQ n+128(FP), DX
+
+row:
+	MOVQ    xq_base+48(FP), BX
+	MOVQ    xs_base+72(FP), SI
+	MOVQ    xsum_base+96(FP), DI
+	MOVQ    k+120(FP), R8
+	SHRQ    $0x08, R8
+	VMOVUPS kqZeros<>+0(SB), Y0
+
+block:
+	PREFETCHT0   1088(CX)
+	VMOVUPS      kqZeros<>+0(SB), Y1
+	VMOVDQU      8(CX), X2
+	VPSRLW       $0x04, X2, X3
+	VINSERTI128  $0x01, X3, Y2, Y3
+	VPAND        kqNibbles<>+0(SB), Y3, Y3
+	VMOVDQU      kqIQ4Levels<>+0(SB), Y4
+	VPSHUFB      Y3, Y4, Y3
+	MOVBLZX      4(CX), R9
+	ANDL         $0x0f, R9
+	MOVWLZX      2(CX), R10
+	ANDL         $0x03, R10
+	SHLL         $0x04, R10
+	ORL          R10, R9
+	SUBL         $0x20, R9
+	VMOVD        R9, X4
+	VPBROADCASTW X4, Y4
+	VPSIGNB      Y3, Y3, Y5
+	VMOVDQU      (BX), Y6
+	VPSIGNB      Y3, Y6, Y6
+	VPMADDUBSW   Y6, Y5, Y6
+	VPMADDWD     Y4, Y6, Y6
+	VPADDD       Y6, Y1, Y1
+	VMOVDQU      24(CX), X2
+	VPSRLW       $0x04, X2, X3
+	VINSERTI128  $0x01, X3, Y2, Y3
+	VPAND        kqNibbles<>+0(SB), Y3, Y3
+	VMOVDQU      kqIQ4Levels<>+0(SB), Y4
+	VPSHUFB      Y3, Y4, Y3
+	MOVBLZX      4(CX), R9
+	SHRL         $0x04, R9
+	ANDL         $0x0f, R9
+	MOVWLZX      2(CX), R10
+	SHRL         $0x02, R10
+	ANDL         $0x03, R10
+	SHLL         $0x04, R10
+	ORL          R10, R9
+	SUBL         $0x20, R9
+	VMOVD        R9, X4
+	VPBROADCASTW X4, Y4
+	VPSIGNB      Y3, Y3, Y5
+	VMOVDQU      32(BX), Y6
+	VPSIGNB      Y3, Y6, Y6
+	VPMADDUBSW   Y6, Y5, Y6
+	VPMADDWD     Y4, Y6, Y6
+	VPADDD       Y6, Y1, Y1
+	VMOVDQU      40(CX), X2
+	VPSRLW       $0x04, X2, X3
+	VINSERTI128  $0x01, X3, Y2, Y3
+	VPAND        kqNibbles<>+0(SB), Y3, Y3
+	VMOVDQU      kqIQ4Levels<>+0(SB), Y4
+	VPSHUFB      Y3, Y4, Y3
+	MOVBLZX      5(CX), R9
+	ANDL         $0x0f, R9
+	MOVWLZX      2(CX), R10
+	SHRL         $0x04, R10
+	ANDL         $0x03, R10
+	SHLL         $0x04, R10
+	ORL          R10, R9
+	SUBL         $0x20, R9
+	VMOVD        R9, X4
+	VPBROADCASTW X4, Y4
+	VPSIGNB      Y3, Y3, Y5
+	VMOVDQU      64(BX), Y6
+	VPSIGNB      Y3, Y6, Y6
+	VPMADDUBSW   Y6, Y5, Y6
+	VPMADDWD     Y4, Y6, Y6
+	VPADDD       Y6, Y1, Y1
+	VMOVDQU      56(CX), X2
+	VPSRLW       $0x04, X2, X3
+	VINSERTI128  $0x01, X3, Y2, Y3
+	VPAND        kqNibbles<>+0(SB), Y3, Y3
+	VMOVDQU      kqIQ4Levels<>+0(SB), Y4
+	VPSHUFB      Y3, Y4, Y3
+	MOVBLZX      5(CX), R9
+	SHRL         $0x04, R9
+	ANDL         $0x0f, R9
+	MOVWLZX      2(CX), R10
+	SHRL         $0x06, R10
+	ANDL         $0x03, R10
+	SHLL         $0x04, R10
+	ORL          R10, R9
+	SUBL         $0x20, R9
+	VMOVD        R9, X4
+	VPBROADCASTW X4, Y4
+	VPSIGNB      Y3, Y3, Y5
+	VMOVDQU      96(BX), Y6
+	VPSIGNB      Y3, Y6, Y6
+	VPMADDUBSW   Y6, Y5, Y6
+	VPMADDWD     Y4, Y6, Y6
+	VPADDD       Y6, Y1, Y1
+	VMOVDQU      72(CX), X2
+	VPSRLW       $0x04, X2, X3
+	VINSERTI128  $0x01, X3, Y2, Y3
+	VPAND        kqNibbles<>+0(SB), Y3, Y3
+	VMOVDQU      kqIQ4Levels<>+0(SB), Y4
+	VPSHUFB      Y3, Y4, Y3
+	MOVBLZX      6(CX), R9
+	ANDL         $0x0f, R9
+	MOVWLZX      2(CX), R10
+	SHRL         $0x08, R10
+	ANDL         $0x03, R10
+	SHLL         $0x04, R10
+	ORL          R10, R9
+	SUBL         $0x20, R9
+	VMOVD        R9, X4
+	VPBROADCASTW X4, Y4
+	VPSIGNB      Y3, Y3, Y5
+	VMOVDQU      128(BX), Y6
+	VPSIGNB      Y3, Y6, Y6
+	VPMADDUBSW   Y6, Y5, Y6
+	VPMADDWD     Y4, Y6, Y6
+	VPADDD       Y6, Y1, Y1
+	VMOVDQU      88(CX), X2
+	VPSRLW       $0x04, X2, X3
+	VINSERTI128  $0x01, X3, Y2, Y3
+	VPAND        kqNibbles<>+0(SB), Y3, Y3
+	VMOVDQU      kqIQ4Levels<>+0(SB), Y4
+	VPSHUFB      Y3, Y4, Y3
+	MOVBLZX      6(CX), R9
+	SHRL         $0x04, R9
+	ANDL         $0x0f, R9
+	MOVWLZX      2(CX), R10
+	SHRL         $0x0a, R10
+	ANDL         $0x03, R10
+	SHLL         $0x04, R10
+	ORL          R10, R9
+	SUBL         $0x20, R9
+	VMOVD        R9, X4
+	VPBROADCASTW X4, Y4
+	VPSIGNB      Y3, Y3, Y5
+	VMOVDQU      160(BX), Y6
+	VPSIGNB      Y3, Y6, Y6
+	VPMADDUBSW   Y6, Y5, Y6
+	VPMADDWD     Y4, Y6, Y6
+	VPADDD       Y6, Y1, Y1
+	VMOVDQU      104(CX), X2
+	VPSRLW       $0x04, X2, X3
+	VINSERTI128  $0x01, X3, Y2, Y3
+	VPAND        kqNibbles<>+0(SB), Y3, Y3
+	VMOVDQU      kqIQ4Levels<>+0(SB), Y4
+	VPSHUFB      Y3, Y4, Y3
+	MOVBLZX      7(CX), R9
+	ANDL         $0x0f, R9
+	MOVWLZX      2(CX), R10
+	SHRL         $0x0c, R10
+	ANDL         $0x03, R10
+	SHLL         $0x04, R10
+	ORL          R10, R9
+	SUBL         $0x20, R9
+	VMOVD        R9, X4
+	VPBROADCASTW X4, Y4
+	VPSIGNB      Y3, Y3, Y5
+	VMOVDQU      192(BX), Y6
+	VPSIGNB      Y3, Y6, Y6
+	VPMADDUBSW   Y6, Y5, Y6
+	VPMADDWD     Y4, Y6, Y6
+	VPADDD       Y6, Y1, Y1
+	VMOVDQU      120(CX), X2
+	VPSRLW       $0x04, X2, X3
+	VINSERTI128  $0x01, X3, Y2, Y3
+	VPAND        kqNibbles<>+0(SB), Y3, Y3
+	VMOVDQU      kqIQ4Levels<>+0(SB), Y4
+	VPSHUFB      Y3, Y4, Y3
+	MOVBLZX      7(CX), R9
+	SHRL         $0x04, R9
+	ANDL         $0x0f, R9
+	MOVWLZX      2(CX), R10
+	SHRL         $0x0e, R10
+	ANDL         $0x03, R10
+	SHLL         $0x04, R10
+	ORL          R10, R9
+	SUBL         $0x20, R9
+	VMOVD        R9, X4
+	VPBROADCASTW X4, Y4
+	VPSIGNB      Y3, Y3, Y5
+	VMOVDQU      224(BX), Y6
+	VPSIGNB      Y3, Y6, Y6
+	VPMADDUBSW   Y6, Y5, Y6
+	VPMADDWD     Y4, Y6, Y6
+	VPADDD       Y6, Y1, Y1
+	MOVWLZX      (CX), R9
+	VMOVD        R9, X2
+	VCVTPH2PS    X2, X2
+	VBROADCASTSS X2, Y3
+	VBROADCASTSS (SI), Y4
+	VMULPS       Y3, Y4, Y4
+	VCVTDQ2PS    Y1, Y1
+	VFMADD231PS  Y4, Y1, Y0
+	ADDQ         $0x00000088, CX
+	ADDQ         $0x00000100, BX
+	ADDQ         $0x04, SI
+	ADDQ         $0x20, DI
+	DECQ         R8
+	JNZ          block
+	VEXTRACTF128 $0x01, Y0, X1
+	VADDPS       X1, X0, X0
+	VMOVHLPS     X0, X1, X1
+	VADDPS       X1, X0, X0
+	VMOVSHDUP    X0, X1
+	VADDSS       X1, X0, X0
+	VMOVSS       X0, (AX)
+	ADDQ         $0x04, AX
+	DECQ         DX
+	JNZ          row
+	VZEROUPPER
+	RET
+
+// func IQ4_XSMatMul3AVX2(c []float32, ldc int, w []byte, aq []int8, as []float32, asum []int16, k int, n int)
+// Requires: AVX, AVX2, F16C, FMA3, MMX+
+TEXT ·IQ4_XSMatMul3AVX2(SB), NOSPLIT, $0-144
+	MOVQ c_base+0(FP), AX
+	MOVQ ldc+24(FP), CX
+	SHLQ $0x02, CX
+	MOVQ w_base+32(FP), DX
+	MOVQ n+136(FP), BX
+	MOVQ k+128(FP), SI
+	MOVQ SI, DI
+	SHRQ $0x06, DI
+	MOVQ SI, R8
+	SHRQ $0x03, R8
+
+row:
+	MOVQ    aq_base+56(FP), R8
+	MOVQ    as_base+80(FP), R9
+	MOVQ    asum_base+104(FP), R10
+	MOVQ    k+128(FP), R11
+	SHRQ    $0x08, R11
+	VMOVUPS kqZeros<>+0(SB), Y0
+	VMOVUPS kqZeros<>+0(SB), Y1
+	VMOVUPS kqZeros<>+0(SB), Y2
+
+block:
+	PREFETCHT0   1088(DX)
+	VMOVUPS      kqZeros<>+0(SB), Y3
+	VMOVUPS      kqZeros<>+0(SB), Y4
+	VMOVUPS      kqZeros<>+0(SB), Y5
+	VMOVDQU      8(DX), X6
+	VPSRLW       $0x04, X6, X7
+	VINSERTI128  $0x01, X7, Y6, Y7
+	VPAND        kqNibbles<>+0(SB), Y7, Y7
+	VMOVDQU      kqIQ4Levels<>+0(SB), Y8
+	VPSHUFB      Y7, Y8, Y7
+	MOVBLZX      4(DX), R12
+	ANDL         $0x0f, R12
+	MOVWLZX      2(DX), R13
+	ANDL         $0x03, R13
+	SHLL         $0x04, R13
+	ORL          R13, R12
+	SUBL         $0x20, R12
+	VMOVD        R12, X8
+	VPBROADCASTW X8, Y8
+	VPSIGNB      Y7, Y7, Y9
+	VMOVDQU      (R8), Y10
+	VPSIGNB      Y7, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y8, Y10, Y10
+	VPADDD       Y10, Y3, Y3
+	VMOVDQU      (R8)(SI*1), Y10
+	VPSIGNB      Y7, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y8, Y10, Y10
+	VPADDD       Y10, Y4, Y4
+	VMOVDQU      (R8)(SI*2), Y10
+	VPSIGNB      Y7, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y8, Y10, Y10
+	VPADDD       Y10, Y5, Y5
+	VMOVDQU      24(DX), X6
+	VPSRLW       $0x04, X6, X7
+	VINSERTI128  $0x01, X7, Y6, Y7
+	VPAND        kqNibbles<>+0(SB), Y7, Y7
+	VMOVDQU      kqIQ4Levels<>+0(SB), Y8
+	VPSHUFB      Y7, Y8, Y7
+	MOVBLZX      4(DX), R12
+	SHRL         $0x04, R12
+	ANDL         $0x0f, R12
+	MOVWLZX      2(DX), R13
+	SHRL         $0x02, R13
+	ANDL         $0x03, R13
+	SHLL         $0x04, R13
+	ORL          R13, R12
+	SUBL         $0x20, R12
+	VMOVD        R12, X8
+	VPBROADCASTW X8, Y8
+	VPSIGNB      Y7, Y7, Y9
+	VMOVDQU      32(R8), Y10
+	VPSIGNB      Y7, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y8, Y10, Y10
+	VPADDD       Y10, Y3, Y3
+	VMOVDQU      32(R8)(SI*1), Y10
+	VPSIGNB      Y7, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y8, Y10, Y10
+	VPADDD       Y10, Y4, Y4
+	VMOVDQU      32(R8)(SI*2), Y10
+	VPSIGNB      Y7, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y8, Y10, Y10
+	VPADDD       Y10, Y5, Y5
+	VMOVDQU      40(DX), X6
+	VPSRLW       $0x04, X6, X7
+	VINSERTI128  $0x01, X7, Y6, Y7
+	VPAND        kqNibbles<>+0(SB), Y7, Y7
+	VMOVDQU      kqIQ4Levels<>+0(SB), Y8
+	VPSHUFB      Y7, Y8, Y7
+	MOVBLZX      5(DX), R12
+	ANDL         $0x0f, R12
+	MOVWLZX      2(DX), R13
+	SHRL         $0x04, R13
+	ANDL         $0x03, R13
+	SHLL         $0x04, R13
+	ORL          R13, R12
+	SUBL         $0x20, R12
+	VMOVD        R12, X8
+	VPBROADCASTW X8, Y8
+	VPSIGNB      Y7, Y7, Y9
+	VMOVDQU      64(R8), Y10
+	VPSIGNB      Y7, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y8, Y10, Y10
+	VPADDD       Y10, Y3, Y3
+	VMOVDQU      64(R8)(SI*1), Y10
+	VPSIGNB      Y7, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y8, Y10, Y10
+	VPADDD       Y10, Y4, Y4
+	VMOVDQU      64(R8)(SI*2), Y10
+	VPSIGNB      Y7, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y8, Y10, Y10
+	VPADDD       Y10, Y5, Y5
+	VMOVDQU      56(DX), X6
+	VPSRLW       $0x04, X6, X7
+	VINSERTI128  $0x01, X7, Y6, Y7
+	VPAND        kqNibbles<>+0(SB), Y7, Y7
+	VMOVDQU      kqIQ4Levels<>+0(SB), Y8
+	VPSHUFB      Y7, Y8, Y7
+	MOVBLZX      5(DX), R12
+	SHRL         $0x04, R12
+	ANDL         $0x0f, R12
+	MOVWLZX      2(DX), R13
+	SHRL         $0x06, R13
+	ANDL         $0x03, R13
+	SHLL         $0x04, R13
+	ORL          R13, R12
+	SUBL         $0x20, R12
+	VMOVD        R12, X8
+	VPBROADCASTW X8, Y8
+	VPSIGNB      Y7, Y7, Y9
+	VMOVDQU      96(R8), Y10
+	VPSIGNB      Y7, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y8, Y10, Y10
+	VPADDD       Y10, Y3, Y3
+	VMOVDQU      96(R8)(SI*1), Y10
+	VPSIGNB      Y7, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y8, Y10, Y10
+	VPADDD       Y10, Y4, Y4
+	VMOVDQU      96(R8)(SI*2), Y10
+	VPSIGNB      Y7, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y8, Y10, Y10
+	VPADDD       Y10, Y5, Y5
+	VMOVDQU      72(DX), X6
+	VPSRLW       $0x04, X6, X7
+	VINSERTI128  $0x01, X7, Y6, Y7
+	VPAND        kqNibbles<>+0(SB), Y7, Y7
+	VMOVDQU      kqIQ4Levels<>+0(SB), Y8
+	VPSHUFB      Y7, Y8, Y7
+	MOVBLZX      6(DX), R12
+	ANDL         $0x0f, R12
+	MOVWLZX      2(DX), R13
+	SHRL         $0x08, R13
+	ANDL         $0x03, R13
+	SHLL         $0x04, R13
+	ORL          R13, R12
+	SUBL         $0x20, R12
+	VMOVD        R12, X8
+	VPBROADCASTW X8, Y8
+	VPSIGNB      Y7, Y7, Y9
+	VMOVDQU      128(R8), Y10
+	VPSIGNB      Y7, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y8, Y10, Y10
+	VPADDD       Y10, Y3, Y3
+	VMOVDQU      128(R8)(SI*1), Y10
+	VPSIGNB      Y7, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y8, Y10, Y10
+	VPADDD       Y10, Y4, Y4
+	VMOVDQU      128(R8)(SI*2), Y10
+	VPSIGNB      Y7, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y8, Y10, Y10
+	VPADDD       Y10, Y5, Y5
+	VMOVDQU      88(DX), X6
+	VPSRLW       $0x04, X6, X7
+	VINSERTI128  $0x01, X7, Y6, Y7
+	VPAND        kqNibbles<>+0(SB), Y7, Y7
+	VMOVDQU      kqIQ4Levels<>+0(SB), Y8
+	VPSHUFB      Y7, Y8, Y7
+	MOVBLZX      6(DX), R12
+	SHRL         $0x04, R12
+	ANDL         $0x0f, R12
+	MOVWLZX      2(DX), R13
+	SHRL         $0x0a, R13
+	ANDL         $0x03, R13
+	SHLL         $0x04, R13
+	ORL          R13, R12
+	SUBL         $0x20, R12
+	VMOVD        R12, X8
+	VPBROADCASTW X8, Y8
+	VPSIGNB      Y7, Y7, Y9
+	VMOVDQU      160(R8), Y10
+	VPSIGNB      Y7, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y8, Y10, Y10
+	VPADDD       Y10, Y3, Y3
+	VMOVDQU      160(R8)(SI*1), Y10
+	VPSIGNB      Y7, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y8, Y10, Y10
+	VPADDD       Y10, Y4, Y4
+	VMOVDQU      160(R8)(SI*2), Y10
+	VPSIGNB      Y7, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y8, Y10, Y10
+	VPADDD       Y10, Y5, Y5
+	VMOVDQU      104(DX), X6
+	VPSRLW       $0x04, X6, X7
+	VINSERTI128  $0x01, X7, Y6, Y7
+	VPAND        kqNibbles<>+0(SB), Y7, Y7
+	VMOVDQU      kqIQ4Levels<>+0(SB), Y8
+	VPSHUFB      Y7, Y8, Y7
+	MOVBLZX      7(DX), R12
+	ANDL         $0x0f, R12
+	MOVWLZX      2(DX), R13
+	SHRL         $0x0c, R13
+	ANDL         $0x03, R13
+	SHLL         $0x04, R13
+	ORL          R13, R12
+	SUBL         $0x20, R12
+	VMOVD        R12, X8
+	VPBROADCASTW X8, Y8
+	VPSIGNB      Y7, Y7, Y9
+	VMOVDQU      192(R8), Y10
+	VPSIGNB      Y7, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y8, Y10, Y10
+	VPADDD       Y10, Y3, Y3
+	VMOVDQU      192(R8)(SI*1), Y10
+	VPSIGNB      Y7, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y8, Y10, Y10
+	VPADDD       Y10, Y4, Y4
+	VMOVDQU      192(R8)(SI*2), Y10
+	VPSIGNB      Y7, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y8, Y10, Y10
+	VPADDD       Y10, Y5, Y5
+	VMOVDQU      120(DX), X6
+	VPSRLW       $0x04, X6, X7
+	VINSERTI128  $0x01, X7, Y6, Y7
+	VPAND        kqNibbles<>+0(SB), Y7, Y7
+	VMOVDQU      kqIQ4Levels<>+0(SB), Y8
+	VPSHUFB      Y7, Y8, Y7
+	MOVBLZX      7(DX), R12
+	SHRL         $0x04, R12
+	ANDL         $0x0f, R12
+	MOVWLZX      2(DX), R13
+	SHRL         $0x0e, R13
+	ANDL         $0x03, R13
+	SHLL         $0x04, R13
+	ORL          R13, R12
+	SUBL         $0x20, R12
+	VMOVD        R12, X8
+	VPBROADCASTW X8, Y8
+	VPSIGNB      Y7, Y7, Y9
+	VMOVDQU      224(R8), Y10
+	VPSIGNB      Y7, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y8, Y10, Y10
+	VPADDD       Y10, Y3, Y3
+	VMOVDQU      224(R8)(SI*1), Y10
+	VPSIGNB      Y7, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y8, Y10, Y10
+	VPADDD       Y10, Y4, Y4
+	VMOVDQU      224(R8)(SI*2), Y10
+	VPSIGNB      Y7, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y8, Y10, Y10
+	VPADDD       Y10, Y5, Y5
+	MOVWLZX      (DX), R12
+	VMOVD        R12, X6
+	VCVTPH2PS    X6, X6
+	VBROADCASTSS X6, Y7
+	VBROADCASTSS (R9), Y8
+	VMULPS       Y7, Y8, Y8
+	VCVTDQ2PS    Y3, Y3
+	VFMADD231PS  Y8, Y3, Y0
+	VBROADCASTSS (R9)(DI*1), Y3
+	VMULPS       Y7, Y3, Y3
+	VCVTDQ2PS    Y4, Y4
+	VFMADD231PS  Y3, Y4, Y1
+	VBROADCASTSS (R9)(DI*2), Y3
+	VMULPS       Y7, Y3, Y3
+	VCVTDQ2PS    Y5, Y5
+	VFMADD231PS  Y3, Y5, Y2
+	ADDQ         $0x00000088, DX
+	ADDQ         $0x00000100, R8
+	ADDQ         $0x04, R9
+	ADDQ         $0x20, R10
+	DECQ         R11
 	JNZ          block
 	VEXTRACTF128 $0x01, Y0, X3
 	VADDPS       X3, X0, X0

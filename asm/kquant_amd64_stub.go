@@ -35,6 +35,37 @@ func Q4_0MatVecAVX2(y []float32, w []byte, xq []int8, xs []float32, xsum []int16
 //go:noescape
 func Q4_0MatMul3AVX2(c []float32, ldc int, w []byte, aq []int8, as []float32, asum []int16, k int, n int)
 
+// Q4_1MatVecAVX2 computes y = W·x for a Q4_1 matrix W [n×k] of GGUF blocks
+// and x quantized by kernels.QuantizeActivations (kernels.QuantMatVec):
+//
+//	for j := 0; j < n; j++ {
+//		var s float32
+//		for b := 0; b < k/32; b++ {
+//			s += dotQ4_1(block b of row j, x's block b)
+//		}
+//		y[j] = s
+//	}
+//
+// with exact integer sums and the float32 sum in another order. k is a positive
+// multiple of 32 and n ≥ 1. It needs AVX2, FMA and F16C.
+//
+//go:noescape
+func Q4_1MatVecAVX2(y []float32, w []byte, xq []int8, xs []float32, xsum []int16, k int, n int)
+
+// Q4_1MatMul3AVX2 computes 3 rows of C = A·Wᵀ for a Q4_1 matrix W [n×k] of GGUF
+// blocks and activations A quantized by kernels.QuantizeActivations
+// (kernels.QuantMatMul):
+//
+//	for i := 0; i < 3; i++ {
+//		Q4_1MatVecAVX2(c[i*ldc:i*ldc+n], w, row i of aq, as and asum, k, n)
+//	}
+//
+// bit for bit. k is a positive multiple of the block and n ≥ 1. It needs AVX2,
+// FMA and F16C.
+//
+//go:noescape
+func Q4_1MatMul3AVX2(c []float32, ldc int, w []byte, aq []int8, as []float32, asum []int16, k int, n int)
+
 // Q5_0MatVecAVX2 computes y = W·x for a Q5_0 matrix W [n×k] of GGUF blocks
 // and x quantized by kernels.QuantizeActivations (kernels.QuantMatVec):
 //
@@ -65,6 +96,37 @@ func Q5_0MatVecAVX2(y []float32, w []byte, xq []int8, xs []float32, xsum []int16
 //
 //go:noescape
 func Q5_0MatMul3AVX2(c []float32, ldc int, w []byte, aq []int8, as []float32, asum []int16, k int, n int)
+
+// Q5_1MatVecAVX2 computes y = W·x for a Q5_1 matrix W [n×k] of GGUF blocks
+// and x quantized by kernels.QuantizeActivations (kernels.QuantMatVec):
+//
+//	for j := 0; j < n; j++ {
+//		var s float32
+//		for b := 0; b < k/32; b++ {
+//			s += dotQ5_1(block b of row j, x's block b)
+//		}
+//		y[j] = s
+//	}
+//
+// with exact integer sums and the float32 sum in another order. k is a positive
+// multiple of 32 and n ≥ 1. It needs AVX2, FMA and F16C.
+//
+//go:noescape
+func Q5_1MatVecAVX2(y []float32, w []byte, xq []int8, xs []float32, xsum []int16, k int, n int)
+
+// Q5_1MatMul3AVX2 computes 3 rows of C = A·Wᵀ for a Q5_1 matrix W [n×k] of GGUF
+// blocks and activations A quantized by kernels.QuantizeActivations
+// (kernels.QuantMatMul):
+//
+//	for i := 0; i < 3; i++ {
+//		Q5_1MatVecAVX2(c[i*ldc:i*ldc+n], w, row i of aq, as and asum, k, n)
+//	}
+//
+// bit for bit. k is a positive multiple of the block and n ≥ 1. It needs AVX2,
+// FMA and F16C.
+//
+//go:noescape
+func Q5_1MatMul3AVX2(c []float32, ldc int, w []byte, aq []int8, as []float32, asum []int16, k int, n int)
 
 // Q4_KMatVecAVX2 computes y = W·x for a Q4_K matrix W [n×k] of GGUF blocks
 // and x quantized by kernels.QuantizeActivations (kernels.QuantMatVec):
@@ -158,3 +220,65 @@ func Q6_KMatVecAVX2(y []float32, w []byte, xq []int8, xs []float32, xsum []int16
 //
 //go:noescape
 func Q6_KMatMul3AVX2(c []float32, ldc int, w []byte, aq []int8, as []float32, asum []int16, k int, n int)
+
+// IQ4_NLMatVecAVX2 computes y = W·x for a IQ4_NL matrix W [n×k] of GGUF blocks
+// and x quantized by kernels.QuantizeActivations (kernels.QuantMatVec):
+//
+//	for j := 0; j < n; j++ {
+//		var s float32
+//		for b := 0; b < k/32; b++ {
+//			s += dotIQ4_NL(block b of row j, x's block b)
+//		}
+//		y[j] = s
+//	}
+//
+// with exact integer sums and the float32 sum in another order. k is a positive
+// multiple of 32 and n ≥ 1. It needs AVX2, FMA and F16C.
+//
+//go:noescape
+func IQ4_NLMatVecAVX2(y []float32, w []byte, xq []int8, xs []float32, xsum []int16, k int, n int)
+
+// IQ4_NLMatMul3AVX2 computes 3 rows of C = A·Wᵀ for a IQ4_NL matrix W [n×k] of GGUF
+// blocks and activations A quantized by kernels.QuantizeActivations
+// (kernels.QuantMatMul):
+//
+//	for i := 0; i < 3; i++ {
+//		IQ4_NLMatVecAVX2(c[i*ldc:i*ldc+n], w, row i of aq, as and asum, k, n)
+//	}
+//
+// bit for bit. k is a positive multiple of the block and n ≥ 1. It needs AVX2,
+// FMA and F16C.
+//
+//go:noescape
+func IQ4_NLMatMul3AVX2(c []float32, ldc int, w []byte, aq []int8, as []float32, asum []int16, k int, n int)
+
+// IQ4_XSMatVecAVX2 computes y = W·x for a IQ4_XS matrix W [n×k] of GGUF blocks
+// and x quantized by kernels.QuantizeActivations (kernels.QuantMatVec):
+//
+//	for j := 0; j < n; j++ {
+//		var s float32
+//		for b := 0; b < k/256; b++ {
+//			s += dotIQ4_XS(block b of row j, x's block b)
+//		}
+//		y[j] = s
+//	}
+//
+// with exact integer sums and the float32 sum in another order. k is a positive
+// multiple of 256 and n ≥ 1. It needs AVX2, FMA and F16C.
+//
+//go:noescape
+func IQ4_XSMatVecAVX2(y []float32, w []byte, xq []int8, xs []float32, xsum []int16, k int, n int)
+
+// IQ4_XSMatMul3AVX2 computes 3 rows of C = A·Wᵀ for a IQ4_XS matrix W [n×k] of GGUF
+// blocks and activations A quantized by kernels.QuantizeActivations
+// (kernels.QuantMatMul):
+//
+//	for i := 0; i < 3; i++ {
+//		IQ4_XSMatVecAVX2(c[i*ldc:i*ldc+n], w, row i of aq, as and asum, k, n)
+//	}
+//
+// bit for bit. k is a positive multiple of the block and n ≥ 1. It needs AVX2,
+// FMA and F16C.
+//
+//go:noescape
+func IQ4_XSMatMul3AVX2(c []float32, ldc int, w []byte, aq []int8, as []float32, asum []int16, k int, n int)

@@ -1,6 +1,6 @@
 // Command kquant writes the AVX2 kernels of goformer's blocked GGUF types
-// (kernels/quant.go) into asm/kquant_amd64.s: for Q4_0, Q5_0, Q4_K, Q5_K
-// and Q6_K
+// (kernels/quant.go) into asm/kquant_amd64.s: for Q4_0, Q4_1, Q5_0, Q5_1,
+// Q4_K, Q5_K, Q6_K, IQ4_NL and IQ4_XS
 // a matrix-vector product over the file's blocks and a GEMM tile of three
 // activation rows, each against activations quantized to int8 (Q8_0
 // blocks for Q4_0, Q8_K for the K-quants).
@@ -33,7 +33,7 @@ import (
 func main() {
 	ConstraintExpr("amd64,!purego")
 	constants()
-	for _, t := range []blockType{q4_0, q5_0, q4K, q5K, q6K} {
+	for _, t := range []blockType{q4_0, q4_1, q5_0, q5_1, q4K, q5K, q6K, iq4NL, iq4XS} {
 		kernel(t, 1)
 		kernel(t, tileRows)
 	}
@@ -216,6 +216,7 @@ var (
 	q6HighMask                     Mem
 	bitBytes, bitMasks             Mem // Q5_0's fifth bits as bytes
 	allOnes, highNibbles           Mem
+	sixteens, iq4Levels            Mem
 )
 
 func bytes32(name string, f func(i int) byte) Mem {
@@ -237,6 +238,9 @@ func constants() {
 	bitMasks = bytes32("kqBitMasks", func(i int) byte { return ^byte(1 << (i % 8)) })
 	allOnes = bytes32("kqAllOnes", func(int) byte { return 0xff })
 	highNibbles = bytes32("kqHighNibbles", func(int) byte { return 0xf0 })
+	sixteens = bytes32("kqSixteens", func(int) byte { return 0x10 })
+	levels := []int8{-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113}
+	iq4Levels = bytes32("kqIQ4Levels", func(i int) byte { return byte(levels[i%16]) })
 	dwords := func(name string, v [4]uint32) Mem {
 		m := GLOBL(name, RODATA|NOPTR)
 		for i, d := range v {
@@ -295,11 +299,7 @@ func zeroed(n int) []VecVirtual {
 var q4_0 = blockType{name: "Q4_0", blockLen: 32, blockBytes: 18, sumBytes: 2, meaning: "dotQ4_0",
 	body: func(w Register, a acts, acc []VecVirtual) {
 		d := blockScale(Mem{Base: w})
-		lo, hi, q := XMM(), XMM(), YMM()
-		VMOVDQU(Mem{Base: w, Disp: 2}, lo)
-		VPSRLW(U8(4), lo, hi)
-		VINSERTI128(U8(1), hi, lo.AsY(), q)
-		VPAND(nibbles, q, q)
+		q := nibbles32(Mem{Base: w, Disp: 2})
 		VPSUBB(eights, q, q)
 		signedProducts(q, d, a, acc)
 	}}
@@ -311,25 +311,136 @@ var q4_0 = blockType{name: "Q4_0", blockLen: 32, blockBytes: 18, sumBytes: 2, me
 var q5_0 = blockType{name: "Q5_0", blockLen: 32, blockBytes: 22, sumBytes: 2, meaning: "dotQ5_0",
 	body: func(w Register, a acts, acc []VecVirtual) {
 		d := blockScale(Mem{Base: w})
-		lo, hi, q, h := XMM(), XMM(), YMM(), YMM()
-		VMOVDQU(Mem{Base: w, Disp: 6}, lo)
-		VPSRLW(U8(4), lo, hi)
-		VINSERTI128(U8(1), hi, lo.AsY(), q)
-		VPAND(nibbles, q, q)
-		// Byte j of h: byte j/8 of qh, all bits set but bit j%8; equal to
-		// all ones exactly where bit j of qh is set.
-		VPBROADCASTD(Mem{Base: w, Disp: 2}, h)
-		VPSHUFB(bitBytes, h, h)
-		VPOR(bitMasks, h, h)
-		VPCMPEQB(allOnes, h, h)
+		q, h := nibbles32(Mem{Base: w, Disp: 6}), YMM()
+		fifthBits(Mem{Base: w, Disp: 2}, h)
 		VPANDN(highNibbles, h, h) // 0xf0 where the fifth bit is clear
 		VPOR(h, q, q)
 		signedProducts(q, d, a, acc)
 	}}
 
+// fifthBits sets byte j of h to all ones where bit j of the 32 bits at qh
+// is set, to zero where not: byte j/8 of qh in byte j, all bits set but
+// bit j%8, compared with all ones.
+func fifthBits(qh Mem, h VecVirtual) {
+	VPBROADCASTD(qh, h)
+	VPSHUFB(bitBytes, h, h)
+	VPOR(bitMasks, h, h)
+	VPCMPEQB(allOnes, h, h)
+}
+
+// nibbles32 loads the 16 bytes at m and returns the 32 nibbles as bytes:
+// the low ones (values 0..15), then the high ones (16..31).
+func nibbles32(m Mem) VecVirtual {
+	lo, hi, q := XMM(), XMM(), YMM()
+	VMOVDQU(m, lo)
+	VPSRLW(U8(4), lo, hi)
+	VINSERTI128(U8(1), hi, lo.AsY(), q)
+	VPAND(nibbles, q, q)
+	return q
+}
+
+// iq4Codes maps the 32 indices of q to IQ4's levels, in place.
+func iq4Codes(q VecVirtual) {
+	tbl := YMM()
+	VMOVDQU(iq4Levels, tbl)
+	VPSHUFB(q, tbl, q)
+}
+
+// iq4NL: d (fp16), then IQ4's 4-bit indices laid out as Q4_0's nibbles.
+var iq4NL = blockType{name: "IQ4_NL", blockLen: 32, blockBytes: 18, sumBytes: 2, meaning: "dotIQ4_NL",
+	body: func(w Register, a acts, acc []VecVirtual) {
+		d := blockScale(Mem{Base: w})
+		q := nibbles32(Mem{Base: w, Disp: 2})
+		iq4Codes(q)
+		signedProducts(q, d, a, acc)
+	}}
+
+// iq4XS: d (fp16), the high bit pairs of eight 6-bit scales (a uint16),
+// their low nibbles (bytes 4..7), then IQ4_NL's indices for eight
+// sub-blocks of 32; each sub-block's products are scaled by ls − 32 in
+// int32.
+var iq4XS = blockType{name: "IQ4_XS", blockLen: 256, blockBytes: 136, sumBytes: 32, meaning: "dotIQ4_XS",
+	body: func(w Register, a acts, acc []VecVirtual) {
+		sumi := zeroed(len(acc))
+		for sb := range 8 {
+			q := nibbles32(Mem{Base: w, Disp: 8 + 16*sb})
+			iq4Codes(q)
+			ls, hi := GP32(), GP32()
+			MOVBLZX(Mem{Base: w, Disp: 4 + sb/2}, ls)
+			if sb%2 == 1 {
+				SHRL(U8(4), ls)
+			}
+			ANDL(U8(0xf), ls)
+			MOVWLZX(Mem{Base: w, Disp: 2}, hi)
+			if sb > 0 {
+				SHRL(U8(2*sb), hi)
+			}
+			ANDL(U8(3), hi)
+			SHLL(U8(4), hi)
+			ORL(hi, ls)
+			SUBL(U8(32), ls)
+			sc := YMM()
+			VMOVD(ls, sc.AsX())
+			VPBROADCASTW(sc.AsX(), sc)
+			aq := YMM()
+			VPSIGNB(q, q, aq)
+			for r := range sumi {
+				x := YMM()
+				VMOVDQU(a.values(r, 32*sb), x)
+				VPSIGNB(q, x, x)
+				VPMADDUBSW(x, aq, x)
+				VPMADDWD(sc, x, x)
+				VPADDD(x, sumi[r], sumi[r])
+			}
+		}
+		finish(blockScale(Mem{Base: w}), a, sumi, acc)
+	}}
+
+// withMin is the body of Q4_1 and Q5_1: d and m (fp16), the unsigned
+// codes q (codes builds them), and per row d·xs·Σ q·x in the lanes plus
+// m·xs·Σx in lane 0.
+func withMin(w Register, a acts, acc []VecVirtual, codes func() VecVirtual) {
+	d, m := blockScale(Mem{Base: w}), blockScale(Mem{Base: w, Disp: 2})
+	q := codes()
+	for r := range acc {
+		x, xs, t, sum := YMM(), YMM(), YMM(), XMM()
+		VMOVDQU(a.values(r, 0), x)
+		VPMADDUBSW(x, q, x)
+		VPMADDWD(ones16, x, x)
+		VCVTDQ2PS(x, x)
+		VBROADCASTSS(a.scale(r), xs)
+		VMULPS(d, xs, t)
+		VFMADD231PS(t, x, acc[r])
+		g := GP32()
+		MOVWLSX(a.sums(r, 0), g)
+		VMOVD(g, sum) // lanes 1-7 zero
+		VCVTDQ2PS(sum, sum)
+		VMULPS(m, xs, t)
+		VFMADD231PS(t, sum.AsY(), acc[r])
+	}
+}
+
+// q4_1: d, m, then Q4_0's nibbles; value q·d + m.
+var q4_1 = blockType{name: "Q4_1", blockLen: 32, blockBytes: 20, sumBytes: 2, meaning: "dotQ4_1",
+	body: func(w Register, a acts, acc []VecVirtual) {
+		withMin(w, a, acc, func() VecVirtual { return nibbles32(Mem{Base: w, Disp: 4}) })
+	}}
+
+// q5_1: d, m, the fifth bits qh, then the low nibbles; value q·d + m.
+var q5_1 = blockType{name: "Q5_1", blockLen: 32, blockBytes: 24, sumBytes: 2, meaning: "dotQ5_1",
+	body: func(w Register, a acts, acc []VecVirtual) {
+		withMin(w, a, acc, func() VecVirtual {
+			q, h := nibbles32(Mem{Base: w, Disp: 8}), YMM()
+			fifthBits(Mem{Base: w, Disp: 4}, h)
+			VPAND(sixteens, h, h)
+			VPOR(h, q, q)
+			return q
+		})
+	}}
+
 // signedProducts adds d·xs·Σ q·x of a block of 32 signed codes q to every
-// row's accumulator: |q| times x with q's sign (VPSIGNB; |q| ≤ 16 and
-// |x| ≤ 127, so the pair sums fit int16).
+// row's accumulator: |q| times x with q's sign (VPSIGNB; |q| ≤ 127 and
+// |x| ≤ 127, so the pair sums, at most 32258, fit int16).
 func signedProducts(q, d VecVirtual, a acts, acc []VecVirtual) {
 	aq := YMM()
 	VPSIGNB(q, q, aq)
