@@ -128,6 +128,68 @@ func Q5_1MatVecAVX2(y []float32, w []byte, xq []int8, xs []float32, xsum []int16
 //go:noescape
 func Q5_1MatMul3AVX2(c []float32, ldc int, w []byte, aq []int8, as []float32, asum []int16, k int, n int)
 
+// Q2_KMatVecAVX2 computes y = W·x for a Q2_K matrix W [n×k] of GGUF blocks
+// and x quantized by kernels.QuantizeActivations (kernels.QuantMatVec):
+//
+//	for j := 0; j < n; j++ {
+//		var s float32
+//		for b := 0; b < k/256; b++ {
+//			s += dotQ2_K(block b of row j, x's block b)
+//		}
+//		y[j] = s
+//	}
+//
+// with exact integer sums and the float32 sum in another order. k is a positive
+// multiple of 256 and n ≥ 1. It needs AVX2, FMA and F16C.
+//
+//go:noescape
+func Q2_KMatVecAVX2(y []float32, w []byte, xq []int8, xs []float32, xsum []int16, k int, n int)
+
+// Q2_KMatMul3AVX2 computes 3 rows of C = A·Wᵀ for a Q2_K matrix W [n×k] of GGUF
+// blocks and activations A quantized by kernels.QuantizeActivations
+// (kernels.QuantMatMul):
+//
+//	for i := 0; i < 3; i++ {
+//		Q2_KMatVecAVX2(c[i*ldc:i*ldc+n], w, row i of aq, as and asum, k, n)
+//	}
+//
+// bit for bit. k is a positive multiple of the block and n ≥ 1. It needs AVX2,
+// FMA and F16C.
+//
+//go:noescape
+func Q2_KMatMul3AVX2(c []float32, ldc int, w []byte, aq []int8, as []float32, asum []int16, k int, n int)
+
+// Q3_KMatVecAVX2 computes y = W·x for a Q3_K matrix W [n×k] of GGUF blocks
+// and x quantized by kernels.QuantizeActivations (kernels.QuantMatVec):
+//
+//	for j := 0; j < n; j++ {
+//		var s float32
+//		for b := 0; b < k/256; b++ {
+//			s += dotQ3_K(block b of row j, x's block b)
+//		}
+//		y[j] = s
+//	}
+//
+// with exact integer sums and the float32 sum in another order. k is a positive
+// multiple of 256 and n ≥ 1. It needs AVX2, FMA and F16C.
+//
+//go:noescape
+func Q3_KMatVecAVX2(y []float32, w []byte, xq []int8, xs []float32, xsum []int16, k int, n int)
+
+// Q3_KMatMul3AVX2 computes 3 rows of C = A·Wᵀ for a Q3_K matrix W [n×k] of GGUF
+// blocks and activations A quantized by kernels.QuantizeActivations
+// (kernels.QuantMatMul):
+//
+//	for i := 0; i < 3; i++ {
+//		Q3_KMatVecAVX2(c[i*ldc:i*ldc+n], w, row i of aq, as and asum, k, n)
+//	}
+//
+// bit for bit. k is a positive multiple of the block and n ≥ 1. It needs AVX2,
+// FMA and F16C.
+//
+//go:noescape
+func Q3_KMatMul3AVX2(c []float32, ldc int, w []byte, aq []int8, as []float32, asum []int16, k int, n int)
+
 // Q4_KMatVecAVX2 computes y = W·x for a Q4_K matrix W [n×k] of GGUF blocks
 // and x quantized by kernels.QuantizeActivations (kernels.QuantMatVec):
 //

@@ -31,6 +31,8 @@ func useKQuantAVX2(t *impl) {
 		{Q5_1, asm.Q5_1MatVecAVX2, asm.Q5_1MatMul3AVX2},
 		{IQ4_NL, asm.IQ4_NLMatVecAVX2, asm.IQ4_NLMatMul3AVX2},
 		{IQ4_XS, asm.IQ4_XSMatVecAVX2, asm.IQ4_XSMatMul3AVX2},
+		{Q2_K, asm.Q2_KMatVecAVX2, asm.Q2_KMatMul3AVX2},
+		{Q3_K, asm.Q3_KMatVecAVX2, asm.Q3_KMatMul3AVX2},
 		{Q4_K, asm.Q4_KMatVecAVX2, asm.Q4_KMatMul3AVX2},
 		{Q5_K, asm.Q5_KMatVecAVX2, asm.Q5_KMatMul3AVX2},
 		{Q6_K, asm.Q6_KMatVecAVX2, asm.Q6_KMatMul3AVX2},

@@ -1,6 +1,6 @@
 // Command kquant writes the AVX2 kernels of goformer's blocked GGUF types
-// (kernels/quant.go) into asm/kquant_amd64.s: for Q4_0, Q4_1, Q5_0, Q5_1,
-// Q4_K, Q5_K, Q6_K, IQ4_NL and IQ4_XS
+// (kernels/quant.go) into asm/kquant_amd64.s: for every one (Q4_0, Q4_1,
+// Q5_0, Q5_1, Q2_K to Q6_K, IQ4_NL and IQ4_XS)
 // a matrix-vector product over the file's blocks and a GEMM tile of three
 // activation rows, each against activations quantized to int8 (Q8_0
 // blocks for Q4_0, Q8_K for the K-quants).
@@ -33,7 +33,7 @@ import (
 func main() {
 	ConstraintExpr("amd64,!purego")
 	constants()
-	for _, t := range []blockType{q4_0, q4_1, q5_0, q5_1, q4K, q5K, q6K, iq4NL, iq4XS} {
+	for _, t := range []blockType{q4_0, q4_1, q5_0, q5_1, q2K, q3K, q4K, q5K, q6K, iq4NL, iq4XS} {
 		kernel(t, 1)
 		kernel(t, tileRows)
 	}
@@ -217,6 +217,9 @@ var (
 	bitBytes, bitMasks             Mem // Q5_0's fifth bits as bytes
 	allOnes, highNibbles           Mem
 	sixteens, iq4Levels            Mem
+	threes, thirtyTwos             Mem
+	groupShuffle                   [4]Mem // int16 lane 2j in the low half, 2j+1 in the high
+	q3LowShift, q3HighShift        Mem
 )
 
 func bytes32(name string, f func(i int) byte) Mem {
@@ -239,6 +242,17 @@ func constants() {
 	allOnes = bytes32("kqAllOnes", func(int) byte { return 0xff })
 	highNibbles = bytes32("kqHighNibbles", func(int) byte { return 0xf0 })
 	sixteens = bytes32("kqSixteens", func(int) byte { return 0x10 })
+	threes = bytes32("kqThrees", func(int) byte { return 3 })
+	thirtyTwos = bytes32("kqThirtyTwos", func(int) byte { return 32 })
+	for j := range 4 {
+		groupShuffle[j] = bytes32(fmt.Sprintf("kqGroup%d", j), func(b int) byte {
+			g := 2 * j
+			if b >= 16 {
+				g++
+			}
+			return byte(2*g + b%2)
+		})
+	}
 	levels := []int8{-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113}
 	iq4Levels = bytes32("kqIQ4Levels", func(i int) byte { return byte(levels[i%16]) })
 	dwords := func(name string, v [4]uint32) Mem {
@@ -251,6 +265,8 @@ func constants() {
 	k4ScaleShift = dwords("kqK4Shift", [4]uint32{0, 0, 0, 4})
 	k4ScaleMask = dwords("kqK4Mask", [4]uint32{0x3f3f3f3f, 0x0f0f0f0f, 0x3f3f3f3f, 0x0f0f0f0f})
 	k4HighMask = dwords("kqK4High", [4]uint32{0, 0x03030303, 0, 0x03030303})
+	q3LowShift = dwords("kqQ3Low", [4]uint32{0, 0, 4, 4})
+	q3HighShift = dwords("kqQ3High", [4]uint32{0, 2, 4, 6})
 	for i := range 8 {
 		pairShuffle[i] = bytes32(fmt.Sprintf("kqPair%d", i), func(b int) byte { return byte(2*i + b%2) })
 		q6ScaleShuffle[i] = bytes32(fmt.Sprintf("kqQ6Scale%d", i), func(b int) byte {
@@ -436,6 +452,108 @@ var q5_1 = blockType{name: "Q5_1", blockLen: 32, blockBytes: 24, sumBytes: 2, me
 			VPOR(h, q, q)
 			return q
 		})
+	}}
+
+// halves returns the int16 scales of 16 groups (lanes 0-15 of all) as
+// two registers, groups 0-7 and 8-15, each in both 128-bit halves: the
+// form VPSHUFB with groupShuffle picks a chunk's two scales from.
+func halves(all VecVirtual) [2]VecVirtual {
+	lo, hi := YMM(), YMM()
+	VPERMQ(U8(0b01_00_01_00), all, lo)
+	VPERMQ(U8(0b11_10_11_10), all, hi)
+	return [2]VecVirtual{lo, hi}
+}
+
+// twoBitChunks runs the 32-value chunks of a Q2_K or Q3_K super-block:
+// chunk c (values 32c..) of half n = c/4 takes bit pair j = c%4 of the 32
+// bytes at qs+32n, plus code(c, q) (Q3_K's high bits; nil for none), and
+// groups 2c and 2c+1's scales.
+func twoBitChunks(w Register, qs int, scales [2]VecVirtual, a acts, sumi []VecVirtual, code func(c int, q VecVirtual)) {
+	for c := range 8 {
+		n, j := c/4, c%4
+		q, sc := YMM(), YMM()
+		VMOVDQU(Mem{Base: w, Disp: qs + 32*n}, q)
+		if j > 0 {
+			VPSRLW(U8(2*j), q, q)
+		}
+		VPAND(threes, q, q)
+		if code != nil {
+			code(c, q)
+		}
+		VPSHUFB(groupShuffle[j], scales[n], sc)
+		kProducts(q, sc, a, 32*c, sumi)
+	}
+}
+
+// q2K: 16 bytes of 4-bit scales (low nibble) and mins (high) of groups of
+// 16, 64 bytes of 2-bit codes, d and dmin (fp16).
+var q2K = blockType{name: "Q2_K", blockLen: 256, blockBytes: 84, sumBytes: 32, meaning: "dotQ2_K",
+	body: func(w Register, a acts, acc []VecVirtual) {
+		raw, b := XMM(), XMM()
+		VMOVDQU(Mem{Base: w}, raw)
+		VPAND(nibbles.Offset(0), raw, b)
+		sc := YMM()
+		VPMOVZXBW(b, sc)
+		VPSRLW(U8(4), raw, raw)
+		VPAND(nibbles.Offset(0), raw, raw)
+		mins := YMM()
+		VPMOVZXBW(raw, mins)
+		dmin := blockScale(Mem{Base: w, Disp: 82})
+		for r := range acc {
+			bs, xs := YMM(), YMM()
+			VMOVDQU(a.sums(r, 0), bs)
+			VPMADDWD(mins, bs, bs)
+			VCVTDQ2PS(bs, bs)
+			VBROADCASTSS(a.scale(r), xs)
+			VMULPS(dmin, xs, xs)
+			VFNMADD231PS(xs, bs, acc[r])
+		}
+		sumi := zeroed(len(acc))
+		twoBitChunks(w, 16, halves(sc), a, sumi, nil)
+		finish(blockScale(Mem{Base: w, Disp: 80}), a, sumi, acc)
+	}}
+
+// q3K: 32 bytes of high bits hm, 64 of 2-bit low bits, 12 bytes of 6-bit
+// scales (biased by 32) of groups of 16, d (fp16). The code low + 4·high
+// (0..7) stands for it − 4, corrected by −4·Σ sc_g·xsum_g.
+var q3K = blockType{name: "Q3_K", blockLen: 256, blockBytes: 110, sumBytes: 32, meaning: "dotQ3_K",
+	body: func(w Register, a acts, acc []VecVirtual) {
+		// The 12 scale bytes as dwords a0, a1, t: the scales are
+		// a0 & 15, a1 & 15, a0 >> 4 & 15, a1 >> 4 & 15 (four bytes each)
+		// with bit pairs 0, 2, 4 and 6 of t's bytes on top, minus 32.
+		u, lo, hi := XMM(), XMM(), XMM()
+		VMOVQ(Mem{Base: w, Disp: 96}, u)
+		VPINSRD(U8(2), Mem{Base: w, Disp: 104}, u, u) // no read past the block's 110 bytes
+		VPSHUFD(U8(0b01_00_01_00), u, lo)             // a0, a1, a0, a1
+		VPSRLVD(q3LowShift, lo, lo)
+		VPAND(nibbles.Offset(0), lo, lo)
+		VPSHUFD(U8(0b10_10_10_10), u, hi) // t, t, t, t
+		VPSRLVD(q3HighShift, hi, hi)
+		VPAND(threes.Offset(0), hi, hi)
+		VPSLLD(U8(4), hi, hi)
+		VPOR(hi, lo, lo)
+		VPSUBB(thirtyTwos.Offset(0), lo, lo)
+		sc := YMM()
+		VPMOVSXBW(lo, sc)
+		sumi := zeroed(len(acc))
+		for r := range sumi {
+			bs := YMM()
+			VMOVDQU(a.sums(r, 0), bs)
+			VPMADDWD(sc, bs, bs)
+			VPSLLD(U8(2), bs, bs)
+			VPSUBD(bs, sumi[r], sumi[r])
+		}
+		twoBitChunks(w, 32, halves(sc), a, sumi, func(c int, q VecVirtual) {
+			h := YMM()
+			VMOVDQU(Mem{Base: w}, h)
+			if c > 0 {
+				VPSRLW(U8(c), h, h)
+			}
+			VPAND(lowBits, h, h)
+			VPSLLW(U8(2), h, h)
+			VPOR(h, q, q)
+		})
+		finish(blockScale(Mem{Base: w, Disp: 108}), a, sumi, acc)
 	}}
 
 // signedProducts adds d·xs·Σ q·x of a block of 32 signed codes q to every
