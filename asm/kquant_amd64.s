@@ -344,6 +344,278 @@ DATA kqHighNibbles<>+30(SB)/1, $0xf0
 DATA kqHighNibbles<>+31(SB)/1, $0xf0
 GLOBL kqHighNibbles<>(SB), RODATA|NOPTR, $32
 
+DATA kqSixteens<>+0(SB)/1, $0x10
+DATA kqSixteens<>+1(SB)/1, $0x10
+DATA kqSixteens<>+2(SB)/1, $0x10
+DATA kqSixteens<>+3(SB)/1, $0x10
+DATA kqSixteens<>+4(SB)/1, $0x10
+DATA kqSixteens<>+5(SB)/1, $0x10
+DATA kqSixteens<>+6(SB)/1, $0x10
+DATA kqSixteens<>+7(SB)/1, $0x10
+DATA kqSixteens<>+8(SB)/1, $0x10
+DATA kqSixteens<>+9(SB)/1, $0x10
+DATA kqSixteens<>+10(SB)/1, $0x10
+DATA kqSixteens<>+11(SB)/1, $0x10
+DATA kqSixteens<>+12(SB)/1, $0x10
+DATA kqSixteens<>+13(SB)/1, $0x10
+DATA kqSixteens<>+14(SB)/1, $0x10
+DATA kqSixteens<>+15(SB)/1, $0x10
+DATA kqSixteens<>+16(SB)/1, $0x10
+DATA kqSixteens<>+17(SB)/1, $0x10
+DATA kqSixteens<>+18(SB)/1, $0x10
+DATA kqSixteens<>+19(SB)/1, $0x10
+DATA kqSixteens<>+20(SB)/1, $0x10
+DATA kqSixteens<>+21(SB)/1, $0x10
+DATA kqSixteens<>+22(SB)/1, $0x10
+DATA kqSixteens<>+23(SB)/1, $0x10
+DATA kqSixteens<>+24(SB)/1, $0x10
+DATA kqSixteens<>+25(SB)/1, $0x10
+DATA kqSixteens<>+26(SB)/1, $0x10
+DATA kqSixteens<>+27(SB)/1, $0x10
+DATA kqSixteens<>+28(SB)/1, $0x10
+DATA kqSixteens<>+29(SB)/1, $0x10
+DATA kqSixteens<>+30(SB)/1, $0x10
+DATA kqSixteens<>+31(SB)/1, $0x10
+GLOBL kqSixteens<>(SB), RODATA|NOPTR, $32
+
+DATA kqThrees<>+0(SB)/1, $0x03
+DATA kqThrees<>+1(SB)/1, $0x03
+DATA kqThrees<>+2(SB)/1, $0x03
+DATA kqThrees<>+3(SB)/1, $0x03
+DATA kqThrees<>+4(SB)/1, $0x03
+DATA kqThrees<>+5(SB)/1, $0x03
+DATA kqThrees<>+6(SB)/1, $0x03
+DATA kqThrees<>+7(SB)/1, $0x03
+DATA kqThrees<>+8(SB)/1, $0x03
+DATA kqThrees<>+9(SB)/1, $0x03
+DATA kqThrees<>+10(SB)/1, $0x03
+DATA kqThrees<>+11(SB)/1, $0x03
+DATA kqThrees<>+12(SB)/1, $0x03
+DATA kqThrees<>+13(SB)/1, $0x03
+DATA kqThrees<>+14(SB)/1, $0x03
+DATA kqThrees<>+15(SB)/1, $0x03
+DATA kqThrees<>+16(SB)/1, $0x03
+DATA kqThrees<>+17(SB)/1, $0x03
+DATA kqThrees<>+18(SB)/1, $0x03
+DATA kqThrees<>+19(SB)/1, $0x03
+DATA kqThrees<>+20(SB)/1, $0x03
+DATA kqThrees<>+21(SB)/1, $0x03
+DATA kqThrees<>+22(SB)/1, $0x03
+DATA kqThrees<>+23(SB)/1, $0x03
+DATA kqThrees<>+24(SB)/1, $0x03
+DATA kqThrees<>+25(SB)/1, $0x03
+DATA kqThrees<>+26(SB)/1, $0x03
+DATA kqThrees<>+27(SB)/1, $0x03
+DATA kqThrees<>+28(SB)/1, $0x03
+DATA kqThrees<>+29(SB)/1, $0x03
+DATA kqThrees<>+30(SB)/1, $0x03
+DATA kqThrees<>+31(SB)/1, $0x03
+GLOBL kqThrees<>(SB), RODATA|NOPTR, $32
+
+DATA kqThirtyTwos<>+0(SB)/1, $0x20
+DATA kqThirtyTwos<>+1(SB)/1, $0x20
+DATA kqThirtyTwos<>+2(SB)/1, $0x20
+DATA kqThirtyTwos<>+3(SB)/1, $0x20
+DATA kqThirtyTwos<>+4(SB)/1, $0x20
+DATA kqThirtyTwos<>+5(SB)/1, $0x20
+DATA kqThirtyTwos<>+6(SB)/1, $0x20
+DATA kqThirtyTwos<>+7(SB)/1, $0x20
+DATA kqThirtyTwos<>+8(SB)/1, $0x20
+DATA kqThirtyTwos<>+9(SB)/1, $0x20
+DATA kqThirtyTwos<>+10(SB)/1, $0x20
+DATA kqThirtyTwos<>+11(SB)/1, $0x20
+DATA kqThirtyTwos<>+12(SB)/1, $0x20
+DATA kqThirtyTwos<>+13(SB)/1, $0x20
+DATA kqThirtyTwos<>+14(SB)/1, $0x20
+DATA kqThirtyTwos<>+15(SB)/1, $0x20
+DATA kqThirtyTwos<>+16(SB)/1, $0x20
+DATA kqThirtyTwos<>+17(SB)/1, $0x20
+DATA kqThirtyTwos<>+18(SB)/1, $0x20
+DATA kqThirtyTwos<>+19(SB)/1, $0x20
+DATA kqThirtyTwos<>+20(SB)/1, $0x20
+DATA kqThirtyTwos<>+21(SB)/1, $0x20
+DATA kqThirtyTwos<>+22(SB)/1, $0x20
+DATA kqThirtyTwos<>+23(SB)/1, $0x20
+DATA kqThirtyTwos<>+24(SB)/1, $0x20
+DATA kqThirtyTwos<>+25(SB)/1, $0x20
+DATA kqThirtyTwos<>+26(SB)/1, $0x20
+DATA kqThirtyTwos<>+27(SB)/1, $0x20
+DATA kqThirtyTwos<>+28(SB)/1, $0x20
+DATA kqThirtyTwos<>+29(SB)/1, $0x20
+DATA kqThirtyTwos<>+30(SB)/1, $0x20
+DATA kqThirtyTwos<>+31(SB)/1, $0x20
+GLOBL kqThirtyTwos<>(SB), RODATA|NOPTR, $32
+
+DATA kqGroup0<>+0(SB)/1, $0x00
+DATA kqGroup0<>+1(SB)/1, $0x01
+DATA kqGroup0<>+2(SB)/1, $0x00
+DATA kqGroup0<>+3(SB)/1, $0x01
+DATA kqGroup0<>+4(SB)/1, $0x00
+DATA kqGroup0<>+5(SB)/1, $0x01
+DATA kqGroup0<>+6(SB)/1, $0x00
+DATA kqGroup0<>+7(SB)/1, $0x01
+DATA kqGroup0<>+8(SB)/1, $0x00
+DATA kqGroup0<>+9(SB)/1, $0x01
+DATA kqGroup0<>+10(SB)/1, $0x00
+DATA kqGroup0<>+11(SB)/1, $0x01
+DATA kqGroup0<>+12(SB)/1, $0x00
+DATA kqGroup0<>+13(SB)/1, $0x01
+DATA kqGroup0<>+14(SB)/1, $0x00
+DATA kqGroup0<>+15(SB)/1, $0x01
+DATA kqGroup0<>+16(SB)/1, $0x02
+DATA kqGroup0<>+17(SB)/1, $0x03
+DATA kqGroup0<>+18(SB)/1, $0x02
+DATA kqGroup0<>+19(SB)/1, $0x03
+DATA kqGroup0<>+20(SB)/1, $0x02
+DATA kqGroup0<>+21(SB)/1, $0x03
+DATA kqGroup0<>+22(SB)/1, $0x02
+DATA kqGroup0<>+23(SB)/1, $0x03
+DATA kqGroup0<>+24(SB)/1, $0x02
+DATA kqGroup0<>+25(SB)/1, $0x03
+DATA kqGroup0<>+26(SB)/1, $0x02
+DATA kqGroup0<>+27(SB)/1, $0x03
+DATA kqGroup0<>+28(SB)/1, $0x02
+DATA kqGroup0<>+29(SB)/1, $0x03
+DATA kqGroup0<>+30(SB)/1, $0x02
+DATA kqGroup0<>+31(SB)/1, $0x03
+GLOBL kqGroup0<>(SB), RODATA|NOPTR, $32
+
+DATA kqGroup1<>+0(SB)/1, $0x04
+DATA kqGroup1<>+1(SB)/1, $0x05
+DATA kqGroup1<>+2(SB)/1, $0x04
+DATA kqGroup1<>+3(SB)/1, $0x05
+DATA kqGroup1<>+4(SB)/1, $0x04
+DATA kqGroup1<>+5(SB)/1, $0x05
+DATA kqGroup1<>+6(SB)/1, $0x04
+DATA kqGroup1<>+7(SB)/1, $0x05
+DATA kqGroup1<>+8(SB)/1, $0x04
+DATA kqGroup1<>+9(SB)/1, $0x05
+DATA kqGroup1<>+10(SB)/1, $0x04
+DATA kqGroup1<>+11(SB)/1, $0x05
+DATA kqGroup1<>+12(SB)/1, $0x04
+DATA kqGroup1<>+13(SB)/1, $0x05
+DATA kqGroup1<>+14(SB)/1, $0x04
+DATA kqGroup1<>+15(SB)/1, $0x05
+DATA kqGroup1<>+16(SB)/1, $0x06
+DATA kqGroup1<>+17(SB)/1, $0x07
+DATA kqGroup1<>+18(SB)/1, $0x06
+DATA kqGroup1<>+19(SB)/1, $0x07
+DATA kqGroup1<>+20(SB)/1, $0x06
+DATA kqGroup1<>+21(SB)/1, $0x07
+DATA kqGroup1<>+22(SB)/1, $0x06
+DATA kqGroup1<>+23(SB)/1, $0x07
+DATA kqGroup1<>+24(SB)/1, $0x06
+DATA kqGroup1<>+25(SB)/1, $0x07
+DATA kqGroup1<>+26(SB)/1, $0x06
+DATA kqGroup1<>+27(SB)/1, $0x07
+DATA kqGroup1<>+28(SB)/1, $0x06
+DATA kqGroup1<>+29(SB)/1, $0x07
+DATA kqGroup1<>+30(SB)/1, $0x06
+DATA kqGroup1<>+31(SB)/1, $0x07
+GLOBL kqGroup1<>(SB), RODATA|NOPTR, $32
+
+DATA kqGroup2<>+0(SB)/1, $0x08
+DATA kqGroup2<>+1(SB)/1, $0x09
+DATA kqGroup2<>+2(SB)/1, $0x08
+DATA kqGroup2<>+3(SB)/1, $0x09
+DATA kqGroup2<>+4(SB)/1, $0x08
+DATA kqGroup2<>+5(SB)/1, $0x09
+DATA kqGroup2<>+6(SB)/1, $0x08
+DATA kqGroup2<>+7(SB)/1, $0x09
+DATA kqGroup2<>+8(SB)/1, $0x08
+DATA kqGroup2<>+9(SB)/1, $0x09
+DATA kqGroup2<>+10(SB)/1, $0x08
+DATA kqGroup2<>+11(SB)/1, $0x09
+DATA kqGroup2<>+12(SB)/1, $0x08
+DATA kqGroup2<>+13(SB)/1, $0x09
+DATA kqGroup2<>+14(SB)/1, $0x08
+DATA kqGroup2<>+15(SB)/1, $0x09
+DATA kqGroup2<>+16(SB)/1, $0x0a
+DATA kqGroup2<>+17(SB)/1, $0x0b
+DATA kqGroup2<>+18(SB)/1, $0x0a
+DATA kqGroup2<>+19(SB)/1, $0x0b
+DATA kqGroup2<>+20(SB)/1, $0x0a
+DATA kqGroup2<>+21(SB)/1, $0x0b
+DATA kqGroup2<>+22(SB)/1, $0x0a
+DATA kqGroup2<>+23(SB)/1, $0x0b
+DATA kqGroup2<>+24(SB)/1, $0x0a
+DATA kqGroup2<>+25(SB)/1, $0x0b
+DATA kqGroup2<>+26(SB)/1, $0x0a
+DATA kqGroup2<>+27(SB)/1, $0x0b
+DATA kqGroup2<>+28(SB)/1, $0x0a
+DATA kqGroup2<>+29(SB)/1, $0x0b
+DATA kqGroup2<>+30(SB)/1, $0x0a
+DATA kqGroup2<>+31(SB)/1, $0x0b
+GLOBL kqGroup2<>(SB), RODATA|NOPTR, $32
+
+DATA kqGroup3<>+0(SB)/1, $0x0c
+DATA kqGroup3<>+1(SB)/1, $0x0d
+DATA kqGroup3<>+2(SB)/1, $0x0c
+DATA kqGroup3<>+3(SB)/1, $0x0d
+DATA kqGroup3<>+4(SB)/1, $0x0c
+DATA kqGroup3<>+5(SB)/1, $0x0d
+DATA kqGroup3<>+6(SB)/1, $0x0c
+DATA kqGroup3<>+7(SB)/1, $0x0d
+DATA kqGroup3<>+8(SB)/1, $0x0c
+DATA kqGroup3<>+9(SB)/1, $0x0d
+DATA kqGroup3<>+10(SB)/1, $0x0c
+DATA kqGroup3<>+11(SB)/1, $0x0d
+DATA kqGroup3<>+12(SB)/1, $0x0c
+DATA kqGroup3<>+13(SB)/1, $0x0d
+DATA kqGroup3<>+14(SB)/1, $0x0c
+DATA kqGroup3<>+15(SB)/1, $0x0d
+DATA kqGroup3<>+16(SB)/1, $0x0e
+DATA kqGroup3<>+17(SB)/1, $0x0f
+DATA kqGroup3<>+18(SB)/1, $0x0e
+DATA kqGroup3<>+19(SB)/1, $0x0f
+DATA kqGroup3<>+20(SB)/1, $0x0e
+DATA kqGroup3<>+21(SB)/1, $0x0f
+DATA kqGroup3<>+22(SB)/1, $0x0e
+DATA kqGroup3<>+23(SB)/1, $0x0f
+DATA kqGroup3<>+24(SB)/1, $0x0e
+DATA kqGroup3<>+25(SB)/1, $0x0f
+DATA kqGroup3<>+26(SB)/1, $0x0e
+DATA kqGroup3<>+27(SB)/1, $0x0f
+DATA kqGroup3<>+28(SB)/1, $0x0e
+DATA kqGroup3<>+29(SB)/1, $0x0f
+DATA kqGroup3<>+30(SB)/1, $0x0e
+DATA kqGroup3<>+31(SB)/1, $0x0f
+GLOBL kqGroup3<>(SB), RODATA|NOPTR, $32
+
+DATA kqIQ4Levels<>+0(SB)/1, $0x81
+DATA kqIQ4Levels<>+1(SB)/1, $0x98
+DATA kqIQ4Levels<>+2(SB)/1, $0xad
+DATA kqIQ4Levels<>+3(SB)/1, $0xbf
+DATA kqIQ4Levels<>+4(SB)/1, $0xcf
+DATA kqIQ4Levels<>+5(SB)/1, $0xdd
+DATA kqIQ4Levels<>+6(SB)/1, $0xea
+DATA kqIQ4Levels<>+7(SB)/1, $0xf6
+DATA kqIQ4Levels<>+8(SB)/1, $0x01
+DATA kqIQ4Levels<>+9(SB)/1, $0x0d
+DATA kqIQ4Levels<>+10(SB)/1, $0x19
+DATA kqIQ4Levels<>+11(SB)/1, $0x26
+DATA kqIQ4Levels<>+12(SB)/1, $0x35
+DATA kqIQ4Levels<>+13(SB)/1, $0x45
+DATA kqIQ4Levels<>+14(SB)/1, $0x59
+DATA kqIQ4Levels<>+15(SB)/1, $0x71
+DATA kqIQ4Levels<>+16(SB)/1, $0x81
+DATA kqIQ4Levels<>+17(SB)/1, $0x98
+DATA kqIQ4Levels<>+18(SB)/1, $0xad
+DATA kqIQ4Levels<>+19(SB)/1, $0xbf
+DATA kqIQ4Levels<>+20(SB)/1, $0xcf
+DATA kqIQ4Levels<>+21(SB)/1, $0xdd
+DATA kqIQ4Levels<>+22(SB)/1, $0xea
+DATA kqIQ4Levels<>+23(SB)/1, $0xf6
+DATA kqIQ4Levels<>+24(SB)/1, $0x01
+DATA kqIQ4Levels<>+25(SB)/1, $0x0d
+DATA kqIQ4Levels<>+26(SB)/1, $0x19
+DATA kqIQ4Levels<>+27(SB)/1, $0x26
+DATA kqIQ4Levels<>+28(SB)/1, $0x35
+DATA kqIQ4Levels<>+29(SB)/1, $0x45
+DATA kqIQ4Levels<>+30(SB)/1, $0x59
+DATA kqIQ4Levels<>+31(SB)/1, $0x71
+GLOBL kqIQ4Levels<>(SB), RODATA|NOPTR, $32
+
 DATA kqK4Shift<>+0(SB)/4, $0x00000000
 DATA kqK4Shift<>+4(SB)/4, $0x00000000
 DATA kqK4Shift<>+8(SB)/4, $0x00000000
@@ -361,6 +633,18 @@ DATA kqK4High<>+4(SB)/4, $0x03030303
 DATA kqK4High<>+8(SB)/4, $0x00000000
 DATA kqK4High<>+12(SB)/4, $0x03030303
 GLOBL kqK4High<>(SB), RODATA|NOPTR, $16
+
+DATA kqQ3Low<>+0(SB)/4, $0x00000000
+DATA kqQ3Low<>+4(SB)/4, $0x00000000
+DATA kqQ3Low<>+8(SB)/4, $0x00000004
+DATA kqQ3Low<>+12(SB)/4, $0x00000004
+GLOBL kqQ3Low<>(SB), RODATA|NOPTR, $16
+
+DATA kqQ3High<>+0(SB)/4, $0x00000000
+DATA kqQ3High<>+4(SB)/4, $0x00000002
+DATA kqQ3High<>+8(SB)/4, $0x00000004
+DATA kqQ3High<>+12(SB)/4, $0x00000006
+GLOBL kqQ3High<>(SB), RODATA|NOPTR, $16
 
 DATA kqPair0<>+0(SB)/1, $0x00
 DATA kqPair0<>+1(SB)/1, $0x01
@@ -906,523 +1190,6 @@ DATA kqQ6Scale7<>+30(SB)/1, $0x0f
 DATA kqQ6Scale7<>+31(SB)/1, $0x0f
 GLOBL kqQ6Scale7<>(SB), RODATA|NOPTR, $32
 
-// func Q8KQuantizeAVX2(xq []int8, xs []float32, xsum []int16, x []float32)
-// Requires: AVX, AVX2
-TEXT ·Q8KQuantizeAVX2(SB), NOSPLIT, $0-96
-	MOVQ         xq_base+0(FP), AX
-	MOVQ         xs_base+24(FP), CX
-	MOVQ         xsum_base+48(FP), DX
-	MOVQ         x_base+72(FP), BX
-	MOVQ         x_len+80(FP), SI
-	SHRQ         $0x08, SI
-	VBROADCASTSS q8KConst<>+0(SB), Y0
-
-q8KBlock:
-	VANDPS       (BX), Y0, Y1
-	VANDPS       32(BX), Y0, Y2
-	VMAXPS       Y2, Y1, Y1
-	VANDPS       64(BX), Y0, Y2
-	VMAXPS       Y2, Y1, Y1
-	VANDPS       96(BX), Y0, Y2
-	VMAXPS       Y2, Y1, Y1
-	VANDPS       128(BX), Y0, Y2
-	VMAXPS       Y2, Y1, Y1
-	VANDPS       160(BX), Y0, Y2
-	VMAXPS       Y2, Y1, Y1
-	VANDPS       192(BX), Y0, Y2
-	VMAXPS       Y2, Y1, Y1
-	VANDPS       224(BX), Y0, Y2
-	VMAXPS       Y2, Y1, Y1
-	VANDPS       256(BX), Y0, Y2
-	VMAXPS       Y2, Y1, Y1
-	VANDPS       288(BX), Y0, Y2
-	VMAXPS       Y2, Y1, Y1
-	VANDPS       320(BX), Y0, Y2
-	VMAXPS       Y2, Y1, Y1
-	VANDPS       352(BX), Y0, Y2
-	VMAXPS       Y2, Y1, Y1
-	VANDPS       384(BX), Y0, Y2
-	VMAXPS       Y2, Y1, Y1
-	VANDPS       416(BX), Y0, Y2
-	VMAXPS       Y2, Y1, Y1
-	VANDPS       448(BX), Y0, Y2
-	VMAXPS       Y2, Y1, Y1
-	VANDPS       480(BX), Y0, Y2
-	VMAXPS       Y2, Y1, Y1
-	VANDPS       512(BX), Y0, Y2
-	VMAXPS       Y2, Y1, Y1
-	VANDPS       544(BX), Y0, Y2
-	VMAXPS       Y2, Y1, Y1
-	VANDPS       576(BX), Y0, Y2
-	VMAXPS       Y2, Y1, Y1
-	VANDPS       608(BX), Y0, Y2
-	VMAXPS       Y2, Y1, Y1
-	VANDPS       640(BX), Y0, Y2
-	VMAXPS       Y2, Y1, Y1
-	VANDPS       672(BX), Y0, Y2
-	VMAXPS       Y2, Y1, Y1
-	VANDPS       704(BX), Y0, Y2
-	VMAXPS       Y2, Y1, Y1
-	VANDPS       736(BX), Y0, Y2
-	VMAXPS       Y2, Y1, Y1
-	VANDPS       768(BX), Y0, Y2
-	VMAXPS       Y2, Y1, Y1
-	VANDPS       800(BX), Y0, Y2
-	VMAXPS       Y2, Y1, Y1
-	VANDPS       832(BX), Y0, Y2
-	VMAXPS       Y2, Y1, Y1
-	VANDPS       864(BX), Y0, Y2
-	VMAXPS       Y2, Y1, Y1
-	VANDPS       896(BX), Y0, Y2
-	VMAXPS       Y2, Y1, Y1
-	VANDPS       928(BX), Y0, Y2
-	VMAXPS       Y2, Y1, Y1
-	VANDPS       960(BX), Y0, Y2
-	VMAXPS       Y2, Y1, Y1
-	VANDPS       992(BX), Y0, Y2
-	VMAXPS       Y2, Y1, Y1
-	VEXTRACTF128 $0x01, Y1, X2
-	VMAXPS       X2, X1, X1
-	VPERMILPS    $0x4e, X1, X2
-	VMAXPS       X2, X1, X1
-	VPERMILPS    $0xb1, X1, X2
-	VMAXPS       X2, X1, X1
-	VDIVSS       q8KConst<>+4(SB), X1, X1
-	VCMPSS       $0x1d, q8KConst<>+16(SB), X1, X3
-	VMOVSS       q8KConst<>+8(SB), X2
-	VDIVSS       X1, X2, X2
-	VANDPS       X3, X2, X2
-	VANDPS       X3, X1, X1
-	VMOVSS       X1, (CX)
-	VBROADCASTSS X2, Y1
-	VBROADCASTSS q8KConst<>+12(SB), Y2
-	VBROADCASTSS q8KConst<>+8(SB), Y3
-	VMULPS       (BX), Y1, Y4
-	VANDPS       Y0, Y4, Y5
-	VROUNDPS     $0x03, Y5, Y6
-	VSUBPS       Y6, Y5, Y5
-	VCMPPS       $0x1d, Y2, Y5, Y5
-	VANDPS       Y3, Y5, Y5
-	VADDPS       Y5, Y6, Y6
-	VCVTTPS2DQ   Y6, Y6
-	VPSIGND      Y4, Y6, Y4
-	VMULPS       32(BX), Y1, Y5
-	VANDPS       Y0, Y5, Y6
-	VROUNDPS     $0x03, Y6, Y7
-	VSUBPS       Y7, Y6, Y6
-	VCMPPS       $0x1d, Y2, Y6, Y6
-	VANDPS       Y3, Y6, Y6
-	VADDPS       Y6, Y7, Y7
-	VCVTTPS2DQ   Y7, Y7
-	VPSIGND      Y5, Y7, Y5
-	VMULPS       64(BX), Y1, Y6
-	VANDPS       Y0, Y6, Y7
-	VROUNDPS     $0x03, Y7, Y8
-	VSUBPS       Y8, Y7, Y7
-	VCMPPS       $0x1d, Y2, Y7, Y7
-	VANDPS       Y3, Y7, Y7
-	VADDPS       Y7, Y8, Y8
-	VCVTTPS2DQ   Y8, Y8
-	VPSIGND      Y6, Y8, Y6
-	VMULPS       96(BX), Y1, Y7
-	VANDPS       Y0, Y7, Y8
-	VROUNDPS     $0x03, Y8, Y9
-	VSUBPS       Y9, Y8, Y8
-	VCMPPS       $0x1d, Y2, Y8, Y8
-	VANDPS       Y3, Y8, Y8
-	VADDPS       Y8, Y9, Y9
-	VCVTTPS2DQ   Y9, Y9
-	VPSIGND      Y7, Y9, Y7
-	VPADDD       Y5, Y4, Y8
-	VPADDD       Y7, Y6, Y9
-	VPHADDD      Y9, Y8, Y8
-	VPHADDD      Y8, Y8, Y8
-	VEXTRACTI128 $0x01, Y8, X9
-	VPADDD       X9, X8, X9
-	VPACKSSDW    X9, X9, X9
-	VMOVD        X9, (DX)
-	VMOVDQU      q8KPerm<>+0(SB), Y8
-	VPACKSSDW    Y5, Y4, Y4
-	VPACKSSDW    Y7, Y6, Y6
-	VPACKSSWB    Y6, Y4, Y4
-	VPERMD       Y4, Y8, Y4
-	VMOVDQU      Y4, (AX)
-	VMULPS       128(BX), Y1, Y4
-	VANDPS       Y0, Y4, Y5
-	VROUNDPS     $0x03, Y5, Y6
-	VSUBPS       Y6, Y5, Y5
-	VCMPPS       $0x1d, Y2, Y5, Y5
-	VANDPS       Y3, Y5, Y5
-	VADDPS       Y5, Y6, Y6
-	VCVTTPS2DQ   Y6, Y6
-	VPSIGND      Y4, Y6, Y4
-	VMULPS       160(BX), Y1, Y5
-	VANDPS       Y0, Y5, Y6
-	VROUNDPS     $0x03, Y6, Y7
-	VSUBPS       Y7, Y6, Y6
-	VCMPPS       $0x1d, Y2, Y6, Y6
-	VANDPS       Y3, Y6, Y6
-	VADDPS       Y6, Y7, Y7
-	VCVTTPS2DQ   Y7, Y7
-	VPSIGND      Y5, Y7, Y5
-	VMULPS       192(BX), Y1, Y6
-	VANDPS       Y0, Y6, Y7
-	VROUNDPS     $0x03, Y7, Y8
-	VSUBPS       Y8, Y7, Y7
-	VCMPPS       $0x1d, Y2, Y7, Y7
-	VANDPS       Y3, Y7, Y7
-	VADDPS       Y7, Y8, Y8
-	VCVTTPS2DQ   Y8, Y8
-	VPSIGND      Y6, Y8, Y6
-	VMULPS       224(BX), Y1, Y7
-	VANDPS       Y0, Y7, Y8
-	VROUNDPS     $0x03, Y8, Y9
-	VSUBPS       Y9, Y8, Y8
-	VCMPPS       $0x1d, Y2, Y8, Y8
-	VANDPS       Y3, Y8, Y8
-	VADDPS       Y8, Y9, Y9
-	VCVTTPS2DQ   Y9, Y9
-	VPSIGND      Y7, Y9, Y7
-	VPADDD       Y5, Y4, Y8
-	VPADDD       Y7, Y6, Y9
-	VPHADDD      Y9, Y8, Y8
-	VPHADDD      Y8, Y8, Y8
-	VEXTRACTI128 $0x01, Y8, X9
-	VPADDD       X9, X8, X9
-	VPACKSSDW    X9, X9, X9
-	VMOVD        X9, 4(DX)
-	VMOVDQU      q8KPerm<>+0(SB), Y8
-	VPACKSSDW    Y5, Y4, Y4
-	VPACKSSDW    Y7, Y6, Y6
-	VPACKSSWB    Y6, Y4, Y4
-	VPERMD       Y4, Y8, Y4
-	VMOVDQU      Y4, 32(AX)
-	VMULPS       256(BX), Y1, Y4
-	VANDPS       Y0, Y4, Y5
-	VROUNDPS     $0x03, Y5, Y6
-	VSUBPS       Y6, Y5, Y5
-	VCMPPS       $0x1d, Y2, Y5, Y5
-	VANDPS       Y3, Y5, Y5
-	VADDPS       Y5, Y6, Y6
-	VCVTTPS2DQ   Y6, Y6
-	VPSIGND      Y4, Y6, Y4
-	VMULPS       288(BX), Y1, Y5
-	VANDPS       Y0, Y5, Y6
-	VROUNDPS     $0x03, Y6, Y7
-	VSUBPS       Y7, Y6, Y6
-	VCMPPS       $0x1d, Y2, Y6, Y6
-	VANDPS       Y3, Y6, Y6
-	VADDPS       Y6, Y7, Y7
-	VCVTTPS2DQ   Y7, Y7
-	VPSIGND      Y5, Y7, Y5
-	VMULPS       320(BX), Y1, Y6
-	VANDPS       Y0, Y6, Y7
-	VROUNDPS     $0x03, Y7, Y8
-	VSUBPS       Y8, Y7, Y7
-	VCMPPS       $0x1d, Y2, Y7, Y7
-	VANDPS       Y3, Y7, Y7
-	VADDPS       Y7, Y8, Y8
-	VCVTTPS2DQ   Y8, Y8
-	VPSIGND      Y6, Y8, Y6
-	VMULPS       352(BX), Y1, Y7
-	VANDPS       Y0, Y7, Y8
-	VROUNDPS     $0x03, Y8, Y9
-	VSUBPS       Y9, Y8, Y8
-	VCMPPS       $0x1d, Y2, Y8, Y8
-	VANDPS       Y3, Y8, Y8
-	VADDPS       Y8, Y9, Y9
-	VCVTTPS2DQ   Y9, Y9
-	VPSIGND      Y7, Y9, Y7
-	VPADDD       Y5, Y4, Y8
-	VPADDD       Y7, Y6, Y9
-	VPHADDD      Y9, Y8, Y8
-	VPHADDD      Y8, Y8, Y8
-	VEXTRACTI128 $0x01, Y8, X9
-	VPADDD       X9, X8, X9
-	VPACKSSDW    X9, X9, X9
-	VMOVD        X9, 8(DX)
-	VMOVDQU      q8KPerm<>+0(SB), Y8
-	VPACKSSDW    Y5, Y4, Y4
-	VPACKSSDW    Y7, Y6, Y6
-	VPACKSSWB    Y6, Y4, Y4
-	VPERMD       Y4, Y8, Y4
-	VMOVDQU      Y4, 64(AX)
-	VMULPS       384(BX), Y1, Y4
-	VANDPS       Y0, Y4, Y5
-	VROUNDPS     $0x03, Y5, Y6
-	VSUBPS       Y6, Y5, Y5
-	VCMPPS       $0x1d, Y2, Y5, Y5
-	VANDPS       Y3, Y5, Y5
-	VADDPS       Y5, Y6, Y6
-	VCVTTPS2DQ   Y6, Y6
-	VPSIGND      Y4, Y6, Y4
-	VMULPS       416(BX), Y1, Y5
-	VANDPS       Y0, Y5, Y6
-	VROUNDPS     $0x03, Y6, Y7
-	VSUBPS       Y7, Y6, Y6
-	VCMPPS       $0x1d, Y2, Y6, Y6
-	VANDPS       Y3, Y6, Y6
-	VADDPS       Y6, Y7, Y7
-	VCVTTPS2DQ   Y7, Y7
-	VPSIGND      Y5, Y7, Y5
-	VMULPS       448(BX), Y1, Y6
-	VANDPS       Y0, Y6, Y7
-	VROUNDPS     $0x03, Y7, Y8
-	VSUBPS       Y8, Y7, Y7
-	VCMPPS       $0x1d, Y2, Y7, Y7
-	VANDPS       Y3, Y7, Y7
-	VADDPS       Y7, Y8, Y8
-	VCVTTPS2DQ   Y8, Y8
-	VPSIGND      Y6, Y8, Y6
-	VMULPS       480(BX), Y1, Y7
-	VANDPS       Y0, Y7, Y8
-	VROUNDPS     $0x03, Y8, Y9
-	VSUBPS       Y9, Y8, Y8
-	VCMPPS       $0x1d, Y2, Y8, Y8
-	VANDPS       Y3, Y8, Y8
-	VADDPS       Y8, Y9, Y9
-	VCVTTPS2DQ   Y9, Y9
-	VPSIGND      Y7, Y9, Y7
-	VPADDD       Y5, Y4, Y8
-	VPADDD       Y7, Y6, Y9
-	VPHADDD      Y9, Y8, Y8
-	VPHADDD      Y8, Y8, Y8
-	VEXTRACTI128 $0x01, Y8, X9
-	VPADDD       X9, X8, X9
-	VPACKSSDW    X9, X9, X9
-	VMOVD        X9, 12(DX)
-	VMOVDQU      q8KPerm<>+0(SB), Y8
-	VPACKSSDW    Y5, Y4, Y4
-	VPACKSSDW    Y7, Y6, Y6
-	VPACKSSWB    Y6, Y4, Y4
-	VPERMD       Y4, Y8, Y4
-	VMOVDQU      Y4, 96(AX)
-	VMULPS       512(BX), Y1, Y4
-	VANDPS       Y0, Y4, Y5
-	VROUNDPS     $0x03, Y5, Y6
-	VSUBPS       Y6, Y5, Y5
-	VCMPPS       $0x1d, Y2, Y5, Y5
-	VANDPS       Y3, Y5, Y5
-	VADDPS       Y5, Y6, Y6
-	VCVTTPS2DQ   Y6, Y6
-	VPSIGND      Y4, Y6, Y4
-	VMULPS       544(BX), Y1, Y5
-	VANDPS       Y0, Y5, Y6
-	VROUNDPS     $0x03, Y6, Y7
-	VSUBPS       Y7, Y6, Y6
-	VCMPPS       $0x1d, Y2, Y6, Y6
-	VANDPS       Y3, Y6, Y6
-	VADDPS       Y6, Y7, Y7
-	VCVTTPS2DQ   Y7, Y7
-	VPSIGND      Y5, Y7, Y5
-	VMULPS       576(BX), Y1, Y6
-	VANDPS       Y0, Y6, Y7
-	VROUNDPS     $0x03, Y7, Y8
-	VSUBPS       Y8, Y7, Y7
-	VCMPPS       $0x1d, Y2, Y7, Y7
-	VANDPS       Y3, Y7, Y7
-	VADDPS       Y7, Y8, Y8
-	VCVTTPS2DQ   Y8, Y8
-	VPSIGND      Y6, Y8, Y6
-	VMULPS       608(BX), Y1, Y7
-	VANDPS       Y0, Y7, Y8
-	VROUNDPS     $0x03, Y8, Y9
-	VSUBPS       Y9, Y8, Y8
-	VCMPPS       $0x1d, Y2, Y8, Y8
-	VANDPS       Y3, Y8, Y8
-	VADDPS       Y8, Y9, Y9
-	VCVTTPS2DQ   Y9, Y9
-	VPSIGND      Y7, Y9, Y7
-	VPADDD       Y5, Y4, Y8
-	VPADDD       Y7, Y6, Y9
-	VPHADDD      Y9, Y8, Y8
-	VPHADDD      Y8, Y8, Y8
-	VEXTRACTI128 $0x01, Y8, X9
-	VPADDD       X9, X8, X9
-	VPACKSSDW    X9, X9, X9
-	VMOVD        X9, 16(DX)
-	VMOVDQU      q8KPerm<>+0(SB), Y8
-	VPACKSSDW    Y5, Y4, Y4
-	VPACKSSDW    Y7, Y6, Y6
-	VPACKSSWB    Y6, Y4, Y4
-	VPERMD       Y4, Y8, Y4
-	VMOVDQU      Y4, 128(AX)
-	VMULPS       640(BX), Y1, Y4
-	VANDPS       Y0, Y4, Y5
-	VROUNDPS     $0x03, Y5, Y6
-	VSUBPS       Y6, Y5, Y5
-	VCMPPS       $0x1d, Y2, Y5, Y5
-	VANDPS       Y3, Y5, Y5
-	VADDPS       Y5, Y6, Y6
-	VCVTTPS2DQ   Y6, Y6
-	VPSIGND      Y4, Y6, Y4
-	VMULPS       672(BX), Y1, Y5
-	VANDPS       Y0, Y5, Y6
-	VROUNDPS     $0x03, Y6, Y7
-	VSUBPS       Y7, Y6, Y6
-	VCMPPS       $0x1d, Y2, Y6, Y6
-	VANDPS       Y3, Y6, Y6
-	VADDPS       Y6, Y7, Y7
-	VCVTTPS2DQ   Y7, Y7
-	VPSIGND      Y5, Y7, Y5
-	VMULPS       704(BX), Y1, Y6
-	VANDPS       Y0, Y6, Y7
-	VROUNDPS     $0x03, Y7, Y8
-	VSUBPS       Y8, Y7, Y7
-	VCMPPS       $0x1d, Y2, Y7, Y7
-	VANDPS       Y3, Y7, Y7
-	VADDPS       Y7, Y8, Y8
-	VCVTTPS2DQ   Y8, Y8
-	VPSIGND      Y6, Y8, Y6
-	VMULPS       736(BX), Y1, Y7
-	VANDPS       Y0, Y7, Y8
-	VROUNDPS     $0x03, Y8, Y9
-	VSUBPS       Y9, Y8, Y8
-	VCMPPS       $0x1d, Y2, Y8, Y8
-	VANDPS       Y3, Y8, Y8
-	VADDPS       Y8, Y9, Y9
-	VCVTTPS2DQ   Y9, Y9
-	VPSIGND      Y7, Y9, Y7
-	VPADDD       Y5, Y4, Y8
-	VPADDD       Y7, Y6, Y9
-	VPHADDD      Y9, Y8, Y8
-	VPHADDD      Y8, Y8, Y8
-	VEXTRACTI128 $0x01, Y8, X9
-	VPADDD       X9, X8, X9
-	VPACKSSDW    X9, X9, X9
-	VMOVD        X9, 20(DX)
-	VMOVDQU      q8KPerm<>+0(SB), Y8
-	VPACKSSDW    Y5, Y4, Y4
-	VPACKSSDW    Y7, Y6, Y6
-	VPACKSSWB    Y6, Y4, Y4
-	VPERMD       Y4, Y8, Y4
-	VMOVDQU      Y4, 160(AX)
-	VMULPS       768(BX), Y1, Y4
-	VANDPS       Y0, Y4, Y5
-	VROUNDPS     $0x03, Y5, Y6
-	VSUBPS       Y6, Y5, Y5
-	VCMPPS       $0x1d, Y2, Y5, Y5
-	VANDPS       Y3, Y5, Y5
-	VADDPS       Y5, Y6, Y6
-	VCVTTPS2DQ   Y6, Y6
-	VPSIGND      Y4, Y6, Y4
-	VMULPS       800(BX), Y1, Y5
-	VANDPS       Y0, Y5, Y6
-	VROUNDPS     $0x03, Y6, Y7
-	VSUBPS       Y7, Y6, Y6
-	VCMPPS       $0x1d, Y2, Y6, Y6
-	VANDPS       Y3, Y6, Y6
-	VADDPS       Y6, Y7, Y7
-	VCVTTPS2DQ   Y7, Y7
-	VPSIGND      Y5, Y7, Y5
-	VMULPS       832(BX), Y1, Y6
-	VANDPS       Y0, Y6, Y7
-	VROUNDPS     $0x03, Y7, Y8
-	VSUBPS       Y8, Y7, Y7
-	VCMPPS       $0x1d, Y2, Y7, Y7
-	VANDPS       Y3, Y7, Y7
-	VADDPS       Y7, Y8, Y8
-	VCVTTPS2DQ   Y8, Y8
-	VPSIGND      Y6, Y8, Y6
-	VMULPS       864(BX), Y1, Y7
-	VANDPS       Y0, Y7, Y8
-	VROUNDPS     $0x03, Y8, Y9
-	VSUBPS       Y9, Y8, Y8
-	VCMPPS       $0x1d, Y2, Y8, Y8
-	VANDPS       Y3, Y8, Y8
-	VADDPS       Y8, Y9, Y9
-	VCVTTPS2DQ   Y9, Y9
-	VPSIGND      Y7, Y9, Y7
-	VPADDD       Y5, Y4, Y8
-	VPADDD       Y7, Y6, Y9
-	VPHADDD      Y9, Y8, Y8
-	VPHADDD      Y8, Y8, Y8
-	VEXTRACTI128 $0x01, Y8, X9
-	VPADDD       X9, X8, X9
-	VPACKSSDW    X9, X9, X9
-	VMOVD        X9, 24(DX)
-	VMOVDQU      q8KPerm<>+0(SB), Y8
-	VPACKSSDW    Y5, Y4, Y4
-	VPACKSSDW    Y7, Y6, Y6
-	VPACKSSWB    Y6, Y4, Y4
-	VPERMD       Y4, Y8, Y4
-	VMOVDQU      Y4, 192(AX)
-	VMULPS       896(BX), Y1, Y4
-	VANDPS       Y0, Y4, Y5
-	VROUNDPS     $0x03, Y5, Y6
-	VSUBPS       Y6, Y5, Y5
-	VCMPPS       $0x1d, Y2, Y5, Y5
-	VANDPS       Y3, Y5, Y5
-	VADDPS       Y5, Y6, Y6
-	VCVTTPS2DQ   Y6, Y6
-	VPSIGND      Y4, Y6, Y4
-	VMULPS       928(BX), Y1, Y5
-	VANDPS       Y0, Y5, Y6
-	VROUNDPS     $0x03, Y6, Y7
-	VSUBPS       Y7, Y6, Y6
-	VCMPPS       $0x1d, Y2, Y6, Y6
-	VANDPS       Y3, Y6, Y6
-	VADDPS       Y6, Y7, Y7
-	VCVTTPS2DQ   Y7, Y7
-	VPSIGND      Y5, Y7, Y5
-	VMULPS       960(BX), Y1, Y6
-	VANDPS       Y0, Y6, Y7
-	VROUNDPS     $0x03, Y7, Y8
-	VSUBPS       Y8, Y7, Y7
-	VCMPPS       $0x1d, Y2, Y7, Y7
-	VANDPS       Y3, Y7, Y7
-	VADDPS       Y7, Y8, Y8
-	VCVTTPS2DQ   Y8, Y8
-	VPSIGND      Y6, Y8, Y6
-	VMULPS       992(BX), Y1, Y1
-	VANDPS       Y0, Y1, Y7
-	VROUNDPS     $0x03, Y7, Y8
-	VSUBPS       Y8, Y7, Y7
-	VCMPPS       $0x1d, Y2, Y7, Y7
-	VANDPS       Y3, Y7, Y7
-	VADDPS       Y7, Y8, Y8
-	VCVTTPS2DQ   Y8, Y8
-	VPSIGND      Y1, Y8, Y1
-	VPADDD       Y5, Y4, Y2
-	VPADDD       Y1, Y6, Y3
-	VPHADDD      Y3, Y2, Y2
-	VPHADDD      Y2, Y2, Y2
-	VEXTRACTI128 $0x01, Y2, X3
-	VPADDD       X3, X2, X3
-	VPACKSSDW    X3, X3, X3
-	VMOVD        X3, 28(DX)
-	VMOVDQU      q8KPerm<>+0(SB), Y2
-	VPACKSSDW    Y5, Y4, Y4
-	VPACKSSDW    Y1, Y6, Y6
-	VPACKSSWB    Y6, Y4, Y4
-	VPERMD       Y4, Y2, Y4
-	VMOVDQU      Y4, 224(AX)
-	ADDQ         $0x00000400, BX
-	ADDQ         $0x00000100, AX
-	ADDQ         $0x04, CX
-	ADDQ         $0x20, DX
-	DECQ         SI
-	JNZ          q8KBlock
-	VZEROUPPER
-	RET
-
-DATA q8KConst<>+0(SB)/4, $0x7fffffff
-DATA q8KConst<>+4(SB)/4, $0x42fe0000
-DATA q8KConst<>+8(SB)/4, $0x3f800000
-DATA q8KConst<>+12(SB)/4, $0x3f000000
-DATA q8KConst<>+16(SB)/4, $0x00800000
-GLOBL q8KConst<>(SB), RODATA|NOPTR, $20
-
-DATA q8KPerm<>+0(SB)/4, $0x00000000
-DATA q8KPerm<>+4(SB)/4, $0x00000004
-DATA q8KPerm<>+8(SB)/4, $0x00000001
-DATA q8KPerm<>+12(SB)/4, $0x00000005
-DATA q8KPerm<>+16(SB)/4, $0x00000002
-DATA q8KPerm<>+20(SB)/4, $0x00000006
-DATA q8KPerm<>+24(SB)/4, $0x00000003
-DATA q8KPerm<>+28(SB)/4, $0x00000007
-GLOBL q8KPerm<>(SB), RODATA|NOPTR, $32
-
 // func Q4_0MatVecAVX2(y []float32, w []byte, xq []int8, xs []float32, xsum []int16, k int, n int)
 // Requires: AVX, AVX2, F16C, FMA3, MMX+
 TEXT ·Q4_0MatVecAVX2(SB), NOSPLIT, $0-136
@@ -1542,6 +1309,173 @@ block:
 	ADDQ         $0x04, R9
 	ADDQ         $0x02, R10
 	DECQ         R11
+	JNZ          block
+	VEXTRACTF128 $0x01, Y0, X3
+	VADDPS       X3, X0, X0
+	VMOVHLPS     X0, X3, X3
+	VADDPS       X3, X0, X0
+	VMOVSHDUP    X0, X3
+	VADDSS       X3, X0, X0
+	VMOVSS       X0, (AX)
+	VEXTRACTF128 $0x01, Y1, X0
+	VADDPS       X0, X1, X1
+	VMOVHLPS     X1, X0, X0
+	VADDPS       X0, X1, X1
+	VMOVSHDUP    X1, X0
+	VADDSS       X0, X1, X1
+	VMOVSS       X1, (AX)(CX*1)
+	VEXTRACTF128 $0x01, Y2, X0
+	VADDPS       X0, X2, X2
+	VMOVHLPS     X2, X0, X0
+	VADDPS       X0, X2, X2
+	VMOVSHDUP    X2, X0
+	VADDSS       X0, X2, X2
+	VMOVSS       X2, (AX)(CX*2)
+	ADDQ         $0x04, AX
+	DECQ         BX
+	JNZ          row
+	VZEROUPPER
+	RET
+
+// func Q4_1MatVecAVX2(y []float32, w []byte, xq []int8, xs []float32, xsum []int16, k int, n int)
+// Requires: AVX, AVX2, F16C, FMA3, MMX+
+TEXT ·Q4_1MatVecAVX2(SB), NOSPLIT, $0-136
+	MOVQ y_base+0(FP), AX
+	MOVQ w_base+24(FP), CX
+	MOVQ n+128(FP), DX
+
+row:
+	MOVQ    xq_base+48(FP), BX
+	MOVQ    xs_base+72(FP), SI
+	MOVQ    xsum_base+96(FP), DI
+	MOVQ    k+120(FP), R8
+	SHRQ    $0x05, R8
+	VMOVUPS kqZeros<>+0(SB), Y0
+
+block:
+	PREFETCHT0   160(CX)
+	MOVWLZX      (CX), R9
+	VMOVD        R9, X1
+	VCVTPH2PS    X1, X1
+	VBROADCASTSS X1, Y1
+	MOVWLZX      2(CX), R9
+	VMOVD        R9, X2
+	VCVTPH2PS    X2, X2
+	VBROADCASTSS X2, Y2
+	VMOVDQU      4(CX), X3
+	VPSRLW       $0x04, X3, X4
+	VINSERTI128  $0x01, X4, Y3, Y4
+	VPAND        kqNibbles<>+0(SB), Y4, Y4
+	VMOVDQU      (BX), Y5
+	VPMADDUBSW   Y5, Y4, Y5
+	VPMADDWD     kqOnes16<>+0(SB), Y5, Y5
+	VCVTDQ2PS    Y5, Y5
+	VBROADCASTSS (SI), Y4
+	VMULPS       Y1, Y4, Y1
+	VFMADD231PS  Y1, Y5, Y0
+	MOVWLSX      (DI), R9
+	VMOVD        R9, X3
+	VCVTDQ2PS    X3, X3
+	VMULPS       Y2, Y4, Y1
+	VFMADD231PS  Y1, Y3, Y0
+	ADDQ         $0x00000014, CX
+	ADDQ         $0x00000020, BX
+	ADDQ         $0x04, SI
+	ADDQ         $0x02, DI
+	DECQ         R8
+	JNZ          block
+	VEXTRACTF128 $0x01, Y0, X1
+	VADDPS       X1, X0, X0
+	VMOVHLPS     X0, X1, X1
+	VADDPS       X1, X0, X0
+	VMOVSHDUP    X0, X1
+	VADDSS       X1, X0, X0
+	VMOVSS       X0, (AX)
+	ADDQ         $0x04, AX
+	DECQ         DX
+	JNZ          row
+	VZEROUPPER
+	RET
+
+// func Q4_1MatMul3AVX2(c []float32, ldc int, w []byte, aq []int8, as []float32, asum []int16, k int, n int)
+// Requires: AVX, AVX2, F16C, FMA3, MMX+
+TEXT ·Q4_1MatMul3AVX2(SB), NOSPLIT, $0-144
+	MOVQ c_base+0(FP), AX
+	MOVQ ldc+24(FP), CX
+	SHLQ $0x02, CX
+	MOVQ w_base+32(FP), DX
+	MOVQ n+136(FP), BX
+	MOVQ k+128(FP), SI
+	MOVQ SI, DI
+	SHRQ $0x03, DI
+	MOVQ SI, R8
+	SHRQ $0x04, R8
+
+row:
+	MOVQ    aq_base+56(FP), R9
+	MOVQ    as_base+80(FP), R10
+	MOVQ    asum_base+104(FP), R11
+	MOVQ    k+128(FP), R12
+	SHRQ    $0x05, R12
+	VMOVUPS kqZeros<>+0(SB), Y0
+	VMOVUPS kqZeros<>+0(SB), Y1
+	VMOVUPS kqZeros<>+0(SB), Y2
+
+block:
+	PREFETCHT0   160(DX)
+	MOVWLZX      (DX), R13
+	VMOVD        R13, X3
+	VCVTPH2PS    X3, X3
+	VBROADCASTSS X3, Y3
+	MOVWLZX      2(DX), R13
+	VMOVD        R13, X4
+	VCVTPH2PS    X4, X4
+	VBROADCASTSS X4, Y4
+	VMOVDQU      4(DX), X5
+	VPSRLW       $0x04, X5, X6
+	VINSERTI128  $0x01, X6, Y5, Y6
+	VPAND        kqNibbles<>+0(SB), Y6, Y6
+	VMOVDQU      (R9), Y7
+	VPMADDUBSW   Y7, Y6, Y7
+	VPMADDWD     kqOnes16<>+0(SB), Y7, Y7
+	VCVTDQ2PS    Y7, Y7
+	VBROADCASTSS (R10), Y8
+	VMULPS       Y3, Y8, Y9
+	VFMADD231PS  Y9, Y7, Y0
+	MOVWLSX      (R11), R13
+	VMOVD        R13, X5
+	VCVTDQ2PS    X5, X5
+	VMULPS       Y4, Y8, Y9
+	VFMADD231PS  Y9, Y5, Y0
+	VMOVDQU      (R9)(SI*1), Y7
+	VPMADDUBSW   Y7, Y6, Y7
+	VPMADDWD     kqOnes16<>+0(SB), Y7, Y7
+	VCVTDQ2PS    Y7, Y7
+	VBROADCASTSS (R10)(DI*1), Y8
+	VMULPS       Y3, Y8, Y9
+	VFMADD231PS  Y9, Y7, Y1
+	MOVWLSX      (R11)(R8*1), R13
+	VMOVD        R13, X5
+	VCVTDQ2PS    X5, X5
+	VMULPS       Y4, Y8, Y9
+	VFMADD231PS  Y9, Y5, Y1
+	VMOVDQU      (R9)(SI*2), Y7
+	VPMADDUBSW   Y7, Y6, Y7
+	VPMADDWD     kqOnes16<>+0(SB), Y7, Y7
+	VCVTDQ2PS    Y7, Y7
+	VBROADCASTSS (R10)(DI*2), Y6
+	VMULPS       Y3, Y6, Y3
+	VFMADD231PS  Y3, Y7, Y2
+	MOVWLSX      (R11)(R8*2), R13
+	VMOVD        R13, X5
+	VCVTDQ2PS    X5, X5
+	VMULPS       Y4, Y6, Y3
+	VFMADD231PS  Y3, Y5, Y2
+	ADDQ         $0x00000014, DX
+	ADDQ         $0x00000020, R9
+	ADDQ         $0x04, R10
+	ADDQ         $0x02, R11
+	DECQ         R12
 	JNZ          block
 	VEXTRACTF128 $0x01, Y0, X3
 	VADDPS       X3, X0, X0
@@ -1699,6 +1633,977 @@ block:
 	ADDQ         $0x04, R9
 	ADDQ         $0x02, R10
 	DECQ         R11
+	JNZ          block
+	VEXTRACTF128 $0x01, Y0, X3
+	VADDPS       X3, X0, X0
+	VMOVHLPS     X0, X3, X3
+	VADDPS       X3, X0, X0
+	VMOVSHDUP    X0, X3
+	VADDSS       X3, X0, X0
+	VMOVSS       X0, (AX)
+	VEXTRACTF128 $0x01, Y1, X0
+	VADDPS       X0, X1, X1
+	VMOVHLPS     X1, X0, X0
+	VADDPS       X0, X1, X1
+	VMOVSHDUP    X1, X0
+	VADDSS       X0, X1, X1
+	VMOVSS       X1, (AX)(CX*1)
+	VEXTRACTF128 $0x01, Y2, X0
+	VADDPS       X0, X2, X2
+	VMOVHLPS     X2, X0, X0
+	VADDPS       X0, X2, X2
+	VMOVSHDUP    X2, X0
+	VADDSS       X0, X2, X2
+	VMOVSS       X2, (AX)(CX*2)
+	ADDQ         $0x04, AX
+	DECQ         BX
+	JNZ          row
+	VZEROUPPER
+	RET
+
+// func Q5_1MatVecAVX2(y []float32, w []byte, xq []int8, xs []float32, xsum []int16, k int, n int)
+// Requires: AVX, AVX2, F16C, FMA3, MMX+
+TEXT ·Q5_1MatVecAVX2(SB), NOSPLIT, $0-136
+	MOVQ y_base+0(FP), AX
+	MOVQ w_base+24(FP), CX
+	MOVQ n+128(FP), DX
+
+row:
+	MOVQ    xq_base+48(FP), BX
+	MOVQ    xs_base+72(FP), SI
+	MOVQ    xsum_base+96(FP), DI
+	MOVQ    k+120(FP), R8
+	SHRQ    $0x05, R8
+	VMOVUPS kqZeros<>+0(SB), Y0
+
+block:
+	PREFETCHT0   192(CX)
+	MOVWLZX      (CX), R9
+	VMOVD        R9, X1
+	VCVTPH2PS    X1, X1
+	VBROADCASTSS X1, Y1
+	MOVWLZX      2(CX), R9
+	VMOVD        R9, X2
+	VCVTPH2PS    X2, X2
+	VBROADCASTSS X2, Y2
+	VMOVDQU      8(CX), X3
+	VPSRLW       $0x04, X3, X4
+	VINSERTI128  $0x01, X4, Y3, Y4
+	VPAND        kqNibbles<>+0(SB), Y4, Y4
+	VPBROADCASTD 4(CX), Y5
+	VPSHUFB      kqBitBytes<>+0(SB), Y5, Y5
+	VPOR         kqBitMasks<>+0(SB), Y5, Y5
+	VPCMPEQB     kqAllOnes<>+0(SB), Y5, Y5
+	VPAND        kqSixteens<>+0(SB), Y5, Y5
+	VPOR         Y5, Y4, Y4
+	VMOVDQU      (BX), Y5
+	VPMADDUBSW   Y5, Y4, Y5
+	VPMADDWD     kqOnes16<>+0(SB), Y5, Y5
+	VCVTDQ2PS    Y5, Y5
+	VBROADCASTSS (SI), Y4
+	VMULPS       Y1, Y4, Y1
+	VFMADD231PS  Y1, Y5, Y0
+	MOVWLSX      (DI), R9
+	VMOVD        R9, X3
+	VCVTDQ2PS    X3, X3
+	VMULPS       Y2, Y4, Y1
+	VFMADD231PS  Y1, Y3, Y0
+	ADDQ         $0x00000018, CX
+	ADDQ         $0x00000020, BX
+	ADDQ         $0x04, SI
+	ADDQ         $0x02, DI
+	DECQ         R8
+	JNZ          block
+	VEXTRACTF128 $0x01, Y0, X1
+	VADDPS       X1, X0, X0
+	VMOVHLPS     X0, X1, X1
+	VADDPS       X1, X0, X0
+	VMOVSHDUP    X0, X1
+	VADDSS       X1, X0, X0
+	VMOVSS       X0, (AX)
+	ADDQ         $0x04, AX
+	DECQ         DX
+	JNZ          row
+	VZEROUPPER
+	RET
+
+// func Q5_1MatMul3AVX2(c []float32, ldc int, w []byte, aq []int8, as []float32, asum []int16, k int, n int)
+// Requires: AVX, AVX2, F16C, FMA3, MMX+
+TEXT ·Q5_1MatMul3AVX2(SB), NOSPLIT, $0-144
+	MOVQ c_base+0(FP), AX
+	MOVQ ldc+24(FP), CX
+	SHLQ $0x02, CX
+	MOVQ w_base+32(FP), DX
+	MOVQ n+136(FP), BX
+	MOVQ k+128(FP), SI
+	MOVQ SI, DI
+	SHRQ $0x03, DI
+	MOVQ SI, R8
+	SHRQ $0x04, R8
+
+row:
+	MOVQ    aq_base+56(FP), R9
+	MOVQ    as_base+80(FP), R10
+	MOVQ    asum_base+104(FP), R11
+	MOVQ    k+128(FP), R12
+	SHRQ    $0x05, R12
+	VMOVUPS kqZeros<>+0(SB), Y0
+	VMOVUPS kqZeros<>+0(SB), Y1
+	VMOVUPS kqZeros<>+0(SB), Y2
+
+block:
+	PREFETCHT0   192(DX)
+	MOVWLZX      (DX), R13
+	VMOVD        R13, X3
+	VCVTPH2PS    X3, X3
+	VBROADCASTSS X3, Y3
+	MOVWLZX      2(DX), R13
+	VMOVD        R13, X4
+	VCVTPH2PS    X4, X4
+	VBROADCASTSS X4, Y4
+	VMOVDQU      8(DX), X5
+	VPSRLW       $0x04, X5, X6
+	VINSERTI128  $0x01, X6, Y5, Y6
+	VPAND        kqNibbles<>+0(SB), Y6, Y6
+	VPBROADCASTD 4(DX), Y7
+	VPSHUFB      kqBitBytes<>+0(SB), Y7, Y7
+	VPOR         kqBitMasks<>+0(SB), Y7, Y7
+	VPCMPEQB     kqAllOnes<>+0(SB), Y7, Y7
+	VPAND        kqSixteens<>+0(SB), Y7, Y7
+	VPOR         Y7, Y6, Y6
+	VMOVDQU      (R9), Y7
+	VPMADDUBSW   Y7, Y6, Y7
+	VPMADDWD     kqOnes16<>+0(SB), Y7, Y7
+	VCVTDQ2PS    Y7, Y7
+	VBROADCASTSS (R10), Y8
+	VMULPS       Y3, Y8, Y9
+	VFMADD231PS  Y9, Y7, Y0
+	MOVWLSX      (R11), R13
+	VMOVD        R13, X5
+	VCVTDQ2PS    X5, X5
+	VMULPS       Y4, Y8, Y9
+	VFMADD231PS  Y9, Y5, Y0
+	VMOVDQU      (R9)(SI*1), Y7
+	VPMADDUBSW   Y7, Y6, Y7
+	VPMADDWD     kqOnes16<>+0(SB), Y7, Y7
+	VCVTDQ2PS    Y7, Y7
+	VBROADCASTSS (R10)(DI*1), Y8
+	VMULPS       Y3, Y8, Y9
+	VFMADD231PS  Y9, Y7, Y1
+	MOVWLSX      (R11)(R8*1), R13
+	VMOVD        R13, X5
+	VCVTDQ2PS    X5, X5
+	VMULPS       Y4, Y8, Y9
+	VFMADD231PS  Y9, Y5, Y1
+	VMOVDQU      (R9)(SI*2), Y7
+	VPMADDUBSW   Y7, Y6, Y7
+	VPMADDWD     kqOnes16<>+0(SB), Y7, Y7
+	VCVTDQ2PS    Y7, Y7
+	VBROADCASTSS (R10)(DI*2), Y6
+	VMULPS       Y3, Y6, Y3
+	VFMADD231PS  Y3, Y7, Y2
+	MOVWLSX      (R11)(R8*2), R13
+	VMOVD        R13, X5
+	VCVTDQ2PS    X5, X5
+	VMULPS       Y4, Y6, Y3
+	VFMADD231PS  Y3, Y5, Y2
+	ADDQ         $0x00000018, DX
+	ADDQ         $0x00000020, R9
+	ADDQ         $0x04, R10
+	ADDQ         $0x02, R11
+	DECQ         R12
+	JNZ          block
+	VEXTRACTF128 $0x01, Y0, X3
+	VADDPS       X3, X0, X0
+	VMOVHLPS     X0, X3, X3
+	VADDPS       X3, X0, X0
+	VMOVSHDUP    X0, X3
+	VADDSS       X3, X0, X0
+	VMOVSS       X0, (AX)
+	VEXTRACTF128 $0x01, Y1, X0
+	VADDPS       X0, X1, X1
+	VMOVHLPS     X1, X0, X0
+	VADDPS       X0, X1, X1
+	VMOVSHDUP    X1, X0
+	VADDSS       X0, X1, X1
+	VMOVSS       X1, (AX)(CX*1)
+	VEXTRACTF128 $0x01, Y2, X0
+	VADDPS       X0, X2, X2
+	VMOVHLPS     X2, X0, X0
+	VADDPS       X0, X2, X2
+	VMOVSHDUP    X2, X0
+	VADDSS       X0, X2, X2
+	VMOVSS       X2, (AX)(CX*2)
+	ADDQ         $0x04, AX
+	DECQ         BX
+	JNZ          row
+	VZEROUPPER
+	RET
+
+// func Q2_KMatVecAVX2(y []float32, w []byte, xq []int8, xs []float32, xsum []int16, k int, n int)
+// Requires: AVX, AVX2, F16C, FMA3, MMX+
+TEXT ·Q2_KMatVecAVX2(SB), NOSPLIT, $0-136
+	MOVQ y_base+0(FP), AX
+	MOVQ w_base+24(FP), CX
+	MOVQ n+128(FP), DX
+
+row:
+	MOVQ    xq_base+48(FP), BX
+	MOVQ    xs_base+72(FP), SI
+	MOVQ    xsum_base+96(FP), DI
+	MOVQ    k+120(FP), R8
+	SHRQ    $0x08, R8
+	VMOVUPS kqZeros<>+0(SB), Y0
+
+block:
+	PREFETCHT0   672(CX)
+	VMOVDQU      (CX), X1
+	VPAND        kqNibbles<>+0(SB), X1, X2
+	VPMOVZXBW    X2, Y2
+	VPSRLW       $0x04, X1, X1
+	VPAND        kqNibbles<>+0(SB), X1, X1
+	VPMOVZXBW    X1, Y1
+	MOVWLZX      82(CX), R9
+	VMOVD        R9, X3
+	VCVTPH2PS    X3, X3
+	VBROADCASTSS X3, Y3
+	VMOVDQU      (DI), Y4
+	VPMADDWD     Y1, Y4, Y4
+	VCVTDQ2PS    Y4, Y4
+	VBROADCASTSS (SI), Y1
+	VMULPS       Y3, Y1, Y1
+	VFNMADD231PS Y1, Y4, Y0
+	VMOVUPS      kqZeros<>+0(SB), Y1
+	VPERMQ       $0x44, Y2, Y3
+	VPERMQ       $0xee, Y2, Y2
+	VMOVDQU      16(CX), Y4
+	VPAND        kqThrees<>+0(SB), Y4, Y4
+	VPSHUFB      kqGroup0<>+0(SB), Y3, Y5
+	VMOVDQU      (BX), Y6
+	VPMADDUBSW   Y6, Y4, Y6
+	VPMADDWD     Y5, Y6, Y6
+	VPADDD       Y6, Y1, Y1
+	VMOVDQU      16(CX), Y4
+	VPSRLW       $0x02, Y4, Y4
+	VPAND        kqThrees<>+0(SB), Y4, Y4
+	VPSHUFB      kqGroup1<>+0(SB), Y3, Y5
+	VMOVDQU      32(BX), Y6
+	VPMADDUBSW   Y6, Y4, Y6
+	VPMADDWD     Y5, Y6, Y6
+	VPADDD       Y6, Y1, Y1
+	VMOVDQU      16(CX), Y4
+	VPSRLW       $0x04, Y4, Y4
+	VPAND        kqThrees<>+0(SB), Y4, Y4
+	VPSHUFB      kqGroup2<>+0(SB), Y3, Y5
+	VMOVDQU      64(BX), Y6
+	VPMADDUBSW   Y6, Y4, Y6
+	VPMADDWD     Y5, Y6, Y6
+	VPADDD       Y6, Y1, Y1
+	VMOVDQU      16(CX), Y4
+	VPSRLW       $0x06, Y4, Y4
+	VPAND        kqThrees<>+0(SB), Y4, Y4
+	VPSHUFB      kqGroup3<>+0(SB), Y3, Y3
+	VMOVDQU      96(BX), Y5
+	VPMADDUBSW   Y5, Y4, Y5
+	VPMADDWD     Y3, Y5, Y5
+	VPADDD       Y5, Y1, Y1
+	VMOVDQU      48(CX), Y3
+	VPAND        kqThrees<>+0(SB), Y3, Y3
+	VPSHUFB      kqGroup0<>+0(SB), Y2, Y4
+	VMOVDQU      128(BX), Y5
+	VPMADDUBSW   Y5, Y3, Y5
+	VPMADDWD     Y4, Y5, Y5
+	VPADDD       Y5, Y1, Y1
+	VMOVDQU      48(CX), Y3
+	VPSRLW       $0x02, Y3, Y3
+	VPAND        kqThrees<>+0(SB), Y3, Y3
+	VPSHUFB      kqGroup1<>+0(SB), Y2, Y4
+	VMOVDQU      160(BX), Y5
+	VPMADDUBSW   Y5, Y3, Y5
+	VPMADDWD     Y4, Y5, Y5
+	VPADDD       Y5, Y1, Y1
+	VMOVDQU      48(CX), Y3
+	VPSRLW       $0x04, Y3, Y3
+	VPAND        kqThrees<>+0(SB), Y3, Y3
+	VPSHUFB      kqGroup2<>+0(SB), Y2, Y4
+	VMOVDQU      192(BX), Y5
+	VPMADDUBSW   Y5, Y3, Y5
+	VPMADDWD     Y4, Y5, Y5
+	VPADDD       Y5, Y1, Y1
+	VMOVDQU      48(CX), Y3
+	VPSRLW       $0x06, Y3, Y3
+	VPAND        kqThrees<>+0(SB), Y3, Y3
+	VPSHUFB      kqGroup3<>+0(SB), Y2, Y2
+	VMOVDQU      224(BX), Y4
+	VPMADDUBSW   Y4, Y3, Y4
+	VPMADDWD     Y2, Y4, Y4
+	VPADDD       Y4, Y1, Y1
+	MOVWLZX      80(CX), R9
+	VMOVD        R9, X2
+	VCVTPH2PS    X2, X2
+	VBROADCASTSS X2, Y2
+	VBROADCASTSS (SI), Y3
+	VMULPS       Y2, Y3, Y3
+	VCVTDQ2PS    Y1, Y1
+	VFMADD231PS  Y3, Y1, Y0
+	ADDQ         $0x00000054, CX
+	ADDQ         $0x00000100, BX
+	ADDQ         $0x04, SI
+	ADDQ         $0x20, DI
+	DECQ         R8
+	JNZ          block
+	VEXTRACTF128 $0x01, Y0, X1
+	VADDPS       X1, X0, X0
+	VMOVHLPS     X0, X1, X1
+	VADDPS       X1, X0, X0
+	VMOVSHDUP    X0, X1
+	VADDSS       X1, X0, X0
+	VMOVSS       X0, (AX)
+	ADDQ         $0x04, AX
+	DECQ         DX
+	JNZ          row
+	VZEROUPPER
+	RET
+
+// func Q2_KMatMul3AVX2(c []float32, ldc int, w []byte, aq []int8, as []float32, asum []int16, k int, n int)
+// Requires: AVX, AVX2, F16C, FMA3, MMX+
+TEXT ·Q2_KMatMul3AVX2(SB), NOSPLIT, $0-144
+	MOVQ c_base+0(FP), AX
+	MOVQ ldc+24(FP), CX
+	SHLQ $0x02, CX
+	MOVQ w_base+32(FP), DX
+	MOVQ n+136(FP), BX
+	MOVQ k+128(FP), SI
+	MOVQ SI, DI
+	SHRQ $0x06, DI
+	MOVQ SI, R8
+	SHRQ $0x03, R8
+
+row:
+	MOVQ    aq_base+56(FP), R9
+	MOVQ    as_base+80(FP), R10
+	MOVQ    asum_base+104(FP), R11
+	MOVQ    k+128(FP), R12
+	SHRQ    $0x08, R12
+	VMOVUPS kqZeros<>+0(SB), Y0
+	VMOVUPS kqZeros<>+0(SB), Y1
+	VMOVUPS kqZeros<>+0(SB), Y2
+
+block:
+	PREFETCHT0   672(DX)
+	VMOVDQU      (DX), X3
+	VPAND        kqNibbles<>+0(SB), X3, X4
+	VPMOVZXBW    X4, Y4
+	VPSRLW       $0x04, X3, X3
+	VPAND        kqNibbles<>+0(SB), X3, X3
+	VPMOVZXBW    X3, Y3
+	MOVWLZX      82(DX), R13
+	VMOVD        R13, X5
+	VCVTPH2PS    X5, X5
+	VBROADCASTSS X5, Y5
+	VMOVDQU      (R11), Y6
+	VPMADDWD     Y3, Y6, Y6
+	VCVTDQ2PS    Y6, Y6
+	VBROADCASTSS (R10), Y7
+	VMULPS       Y5, Y7, Y7
+	VFNMADD231PS Y7, Y6, Y0
+	VMOVDQU      (R11)(R8*1), Y6
+	VPMADDWD     Y3, Y6, Y6
+	VCVTDQ2PS    Y6, Y6
+	VBROADCASTSS (R10)(DI*1), Y7
+	VMULPS       Y5, Y7, Y7
+	VFNMADD231PS Y7, Y6, Y1
+	VMOVDQU      (R11)(R8*2), Y6
+	VPMADDWD     Y3, Y6, Y6
+	VCVTDQ2PS    Y6, Y6
+	VBROADCASTSS (R10)(DI*2), Y3
+	VMULPS       Y5, Y3, Y3
+	VFNMADD231PS Y3, Y6, Y2
+	VMOVUPS      kqZeros<>+0(SB), Y3
+	VMOVUPS      kqZeros<>+0(SB), Y5
+	VMOVUPS      kqZeros<>+0(SB), Y6
+	VPERMQ       $0x44, Y4, Y7
+	VPERMQ       $0xee, Y4, Y4
+	VMOVDQU      16(DX), Y8
+	VPAND        kqThrees<>+0(SB), Y8, Y8
+	VPSHUFB      kqGroup0<>+0(SB), Y7, Y9
+	VMOVDQU      (R9), Y10
+	VPMADDUBSW   Y10, Y8, Y10
+	VPMADDWD     Y9, Y10, Y10
+	VPADDD       Y10, Y3, Y3
+	VMOVDQU      (R9)(SI*1), Y10
+	VPMADDUBSW   Y10, Y8, Y10
+	VPMADDWD     Y9, Y10, Y10
+	VPADDD       Y10, Y5, Y5
+	VMOVDQU      (R9)(SI*2), Y10
+	VPMADDUBSW   Y10, Y8, Y10
+	VPMADDWD     Y9, Y10, Y10
+	VPADDD       Y10, Y6, Y6
+	VMOVDQU      16(DX), Y8
+	VPSRLW       $0x02, Y8, Y8
+	VPAND        kqThrees<>+0(SB), Y8, Y8
+	VPSHUFB      kqGroup1<>+0(SB), Y7, Y9
+	VMOVDQU      32(R9), Y10
+	VPMADDUBSW   Y10, Y8, Y10
+	VPMADDWD     Y9, Y10, Y10
+	VPADDD       Y10, Y3, Y3
+	VMOVDQU      32(R9)(SI*1), Y10
+	VPMADDUBSW   Y10, Y8, Y10
+	VPMADDWD     Y9, Y10, Y10
+	VPADDD       Y10, Y5, Y5
+	VMOVDQU      32(R9)(SI*2), Y10
+	VPMADDUBSW   Y10, Y8, Y10
+	VPMADDWD     Y9, Y10, Y10
+	VPADDD       Y10, Y6, Y6
+	VMOVDQU      16(DX), Y8
+	VPSRLW       $0x04, Y8, Y8
+	VPAND        kqThrees<>+0(SB), Y8, Y8
+	VPSHUFB      kqGroup2<>+0(SB), Y7, Y9
+	VMOVDQU      64(R9), Y10
+	VPMADDUBSW   Y10, Y8, Y10
+	VPMADDWD     Y9, Y10, Y10
+	VPADDD       Y10, Y3, Y3
+	VMOVDQU      64(R9)(SI*1), Y10
+	VPMADDUBSW   Y10, Y8, Y10
+	VPMADDWD     Y9, Y10, Y10
+	VPADDD       Y10, Y5, Y5
+	VMOVDQU      64(R9)(SI*2), Y10
+	VPMADDUBSW   Y10, Y8, Y10
+	VPMADDWD     Y9, Y10, Y10
+	VPADDD       Y10, Y6, Y6
+	VMOVDQU      16(DX), Y8
+	VPSRLW       $0x06, Y8, Y8
+	VPAND        kqThrees<>+0(SB), Y8, Y8
+	VPSHUFB      kqGroup3<>+0(SB), Y7, Y7
+	VMOVDQU      96(R9), Y9
+	VPMADDUBSW   Y9, Y8, Y9
+	VPMADDWD     Y7, Y9, Y9
+	VPADDD       Y9, Y3, Y3
+	VMOVDQU      96(R9)(SI*1), Y9
+	VPMADDUBSW   Y9, Y8, Y9
+	VPMADDWD     Y7, Y9, Y9
+	VPADDD       Y9, Y5, Y5
+	VMOVDQU      96(R9)(SI*2), Y9
+	VPMADDUBSW   Y9, Y8, Y9
+	VPMADDWD     Y7, Y9, Y9
+	VPADDD       Y9, Y6, Y6
+	VMOVDQU      48(DX), Y7
+	VPAND        kqThrees<>+0(SB), Y7, Y7
+	VPSHUFB      kqGroup0<>+0(SB), Y4, Y8
+	VMOVDQU      128(R9), Y9
+	VPMADDUBSW   Y9, Y7, Y9
+	VPMADDWD     Y8, Y9, Y9
+	VPADDD       Y9, Y3, Y3
+	VMOVDQU      128(R9)(SI*1), Y9
+	VPMADDUBSW   Y9, Y7, Y9
+	VPMADDWD     Y8, Y9, Y9
+	VPADDD       Y9, Y5, Y5
+	VMOVDQU      128(R9)(SI*2), Y9
+	VPMADDUBSW   Y9, Y7, Y9
+	VPMADDWD     Y8, Y9, Y9
+	VPADDD       Y9, Y6, Y6
+	VMOVDQU      48(DX), Y7
+	VPSRLW       $0x02, Y7, Y7
+	VPAND        kqThrees<>+0(SB), Y7, Y7
+	VPSHUFB      kqGroup1<>+0(SB), Y4, Y8
+	VMOVDQU      160(R9), Y9
+	VPMADDUBSW   Y9, Y7, Y9
+	VPMADDWD     Y8, Y9, Y9
+	VPADDD       Y9, Y3, Y3
+	VMOVDQU      160(R9)(SI*1), Y9
+	VPMADDUBSW   Y9, Y7, Y9
+	VPMADDWD     Y8, Y9, Y9
+	VPADDD       Y9, Y5, Y5
+	VMOVDQU      160(R9)(SI*2), Y9
+	VPMADDUBSW   Y9, Y7, Y9
+	VPMADDWD     Y8, Y9, Y9
+	VPADDD       Y9, Y6, Y6
+	VMOVDQU      48(DX), Y7
+	VPSRLW       $0x04, Y7, Y7
+	VPAND        kqThrees<>+0(SB), Y7, Y7
+	VPSHUFB      kqGroup2<>+0(SB), Y4, Y8
+	VMOVDQU      192(R9), Y9
+	VPMADDUBSW   Y9, Y7, Y9
+	VPMADDWD     Y8, Y9, Y9
+	VPADDD       Y9, Y3, Y3
+	VMOVDQU      192(R9)(SI*1), Y9
+	VPMADDUBSW   Y9, Y7, Y9
+	VPMADDWD     Y8, Y9, Y9
+	VPADDD       Y9, Y5, Y5
+	VMOVDQU      192(R9)(SI*2), Y9
+	VPMADDUBSW   Y9, Y7, Y9
+	VPMADDWD     Y8, Y9, Y9
+	VPADDD       Y9, Y6, Y6
+	VMOVDQU      48(DX), Y7
+	VPSRLW       $0x06, Y7, Y7
+	VPAND        kqThrees<>+0(SB), Y7, Y7
+	VPSHUFB      kqGroup3<>+0(SB), Y4, Y4
+	VMOVDQU      224(R9), Y8
+	VPMADDUBSW   Y8, Y7, Y8
+	VPMADDWD     Y4, Y8, Y8
+	VPADDD       Y8, Y3, Y3
+	VMOVDQU      224(R9)(SI*1), Y8
+	VPMADDUBSW   Y8, Y7, Y8
+	VPMADDWD     Y4, Y8, Y8
+	VPADDD       Y8, Y5, Y5
+	VMOVDQU      224(R9)(SI*2), Y8
+	VPMADDUBSW   Y8, Y7, Y8
+	VPMADDWD     Y4, Y8, Y8
+	VPADDD       Y8, Y6, Y6
+	MOVWLZX      80(DX), R13
+	VMOVD        R13, X4
+	VCVTPH2PS    X4, X4
+	VBROADCASTSS X4, Y4
+	VBROADCASTSS (R10), Y7
+	VMULPS       Y4, Y7, Y7
+	VCVTDQ2PS    Y3, Y3
+	VFMADD231PS  Y7, Y3, Y0
+	VBROADCASTSS (R10)(DI*1), Y3
+	VMULPS       Y4, Y3, Y3
+	VCVTDQ2PS    Y5, Y5
+	VFMADD231PS  Y3, Y5, Y1
+	VBROADCASTSS (R10)(DI*2), Y3
+	VMULPS       Y4, Y3, Y3
+	VCVTDQ2PS    Y6, Y6
+	VFMADD231PS  Y3, Y6, Y2
+	ADDQ         $0x00000054, DX
+	ADDQ         $0x00000100, R9
+	ADDQ         $0x04, R10
+	ADDQ         $0x20, R11
+	DECQ         R12
+	JNZ          block
+	VEXTRACTF128 $0x01, Y0, X3
+	VADDPS       X3, X0, X0
+	VMOVHLPS     X0, X3, X3
+	VADDPS       X3, X0, X0
+	VMOVSHDUP    X0, X3
+	VADDSS       X3, X0, X0
+	VMOVSS       X0, (AX)
+	VEXTRACTF128 $0x01, Y1, X0
+	VADDPS       X0, X1, X1
+	VMOVHLPS     X1, X0, X0
+	VADDPS       X0, X1, X1
+	VMOVSHDUP    X1, X0
+	VADDSS       X0, X1, X1
+	VMOVSS       X1, (AX)(CX*1)
+	VEXTRACTF128 $0x01, Y2, X0
+	VADDPS       X0, X2, X2
+	VMOVHLPS     X2, X0, X0
+	VADDPS       X0, X2, X2
+	VMOVSHDUP    X2, X0
+	VADDSS       X0, X2, X2
+	VMOVSS       X2, (AX)(CX*2)
+	ADDQ         $0x04, AX
+	DECQ         BX
+	JNZ          row
+	VZEROUPPER
+	RET
+
+// func Q3_KMatVecAVX2(y []float32, w []byte, xq []int8, xs []float32, xsum []int16, k int, n int)
+// Requires: AVX, AVX2, F16C, FMA3, MMX+
+TEXT ·Q3_KMatVecAVX2(SB), NOSPLIT, $0-136
+	MOVQ y_base+0(FP), AX
+	MOVQ w_base+24(FP), CX
+	MOVQ n+128(FP), DX
+
+row:
+	MOVQ    xq_base+48(FP), BX
+	MOVQ    xs_base+72(FP), SI
+	MOVQ    xsum_base+96(FP), DI
+	MOVQ    k+120(FP), R8
+	SHRQ    $0x08, R8
+	VMOVUPS kqZeros<>+0(SB), Y0
+
+block:
+	PREFETCHT0   880(CX)
+	VMOVQ        96(CX), X1
+	VPINSRD      $0x02, 104(CX), X1, X1
+	VPSHUFD      $0x44, X1, X2
+	VPSRLVD      kqQ3Low<>+0(SB), X2, X2
+	VPAND        kqNibbles<>+0(SB), X2, X2
+	VPSHUFD      $0xaa, X1, X1
+	VPSRLVD      kqQ3High<>+0(SB), X1, X1
+	VPAND        kqThrees<>+0(SB), X1, X1
+	VPSLLD       $0x04, X1, X1
+	VPOR         X1, X2, X2
+	VPSUBB       kqThirtyTwos<>+0(SB), X2, X2
+	VPMOVSXBW    X2, Y1
+	VMOVUPS      kqZeros<>+0(SB), Y2
+	VMOVDQU      (DI), Y3
+	VPMADDWD     Y1, Y3, Y3
+	VPSLLD       $0x02, Y3, Y3
+	VPSUBD       Y3, Y2, Y2
+	VPERMQ       $0x44, Y1, Y3
+	VPERMQ       $0xee, Y1, Y1
+	VMOVDQU      32(CX), Y4
+	VPAND        kqThrees<>+0(SB), Y4, Y4
+	VMOVDQU      (CX), Y5
+	VPAND        kqLowBit<>+0(SB), Y5, Y5
+	VPSLLW       $0x02, Y5, Y5
+	VPOR         Y5, Y4, Y4
+	VPSHUFB      kqGroup0<>+0(SB), Y3, Y5
+	VMOVDQU      (BX), Y6
+	VPMADDUBSW   Y6, Y4, Y6
+	VPMADDWD     Y5, Y6, Y6
+	VPADDD       Y6, Y2, Y2
+	VMOVDQU      32(CX), Y4
+	VPSRLW       $0x02, Y4, Y4
+	VPAND        kqThrees<>+0(SB), Y4, Y4
+	VMOVDQU      (CX), Y5
+	VPSRLW       $0x01, Y5, Y5
+	VPAND        kqLowBit<>+0(SB), Y5, Y5
+	VPSLLW       $0x02, Y5, Y5
+	VPOR         Y5, Y4, Y4
+	VPSHUFB      kqGroup1<>+0(SB), Y3, Y5
+	VMOVDQU      32(BX), Y6
+	VPMADDUBSW   Y6, Y4, Y6
+	VPMADDWD     Y5, Y6, Y6
+	VPADDD       Y6, Y2, Y2
+	VMOVDQU      32(CX), Y4
+	VPSRLW       $0x04, Y4, Y4
+	VPAND        kqThrees<>+0(SB), Y4, Y4
+	VMOVDQU      (CX), Y5
+	VPSRLW       $0x02, Y5, Y5
+	VPAND        kqLowBit<>+0(SB), Y5, Y5
+	VPSLLW       $0x02, Y5, Y5
+	VPOR         Y5, Y4, Y4
+	VPSHUFB      kqGroup2<>+0(SB), Y3, Y5
+	VMOVDQU      64(BX), Y6
+	VPMADDUBSW   Y6, Y4, Y6
+	VPMADDWD     Y5, Y6, Y6
+	VPADDD       Y6, Y2, Y2
+	VMOVDQU      32(CX), Y4
+	VPSRLW       $0x06, Y4, Y4
+	VPAND        kqThrees<>+0(SB), Y4, Y4
+	VMOVDQU      (CX), Y5
+	VPSRLW       $0x03, Y5, Y5
+	VPAND        kqLowBit<>+0(SB), Y5, Y5
+	VPSLLW       $0x02, Y5, Y5
+	VPOR         Y5, Y4, Y4
+	VPSHUFB      kqGroup3<>+0(SB), Y3, Y3
+	VMOVDQU      96(BX), Y5
+	VPMADDUBSW   Y5, Y4, Y5
+	VPMADDWD     Y3, Y5, Y5
+	VPADDD       Y5, Y2, Y2
+	VMOVDQU      64(CX), Y3
+	VPAND        kqThrees<>+0(SB), Y3, Y3
+	VMOVDQU      (CX), Y4
+	VPSRLW       $0x04, Y4, Y4
+	VPAND        kqLowBit<>+0(SB), Y4, Y4
+	VPSLLW       $0x02, Y4, Y4
+	VPOR         Y4, Y3, Y3
+	VPSHUFB      kqGroup0<>+0(SB), Y1, Y4
+	VMOVDQU      128(BX), Y5
+	VPMADDUBSW   Y5, Y3, Y5
+	VPMADDWD     Y4, Y5, Y5
+	VPADDD       Y5, Y2, Y2
+	VMOVDQU      64(CX), Y3
+	VPSRLW       $0x02, Y3, Y3
+	VPAND        kqThrees<>+0(SB), Y3, Y3
+	VMOVDQU      (CX), Y4
+	VPSRLW       $0x05, Y4, Y4
+	VPAND        kqLowBit<>+0(SB), Y4, Y4
+	VPSLLW       $0x02, Y4, Y4
+	VPOR         Y4, Y3, Y3
+	VPSHUFB      kqGroup1<>+0(SB), Y1, Y4
+	VMOVDQU      160(BX), Y5
+	VPMADDUBSW   Y5, Y3, Y5
+	VPMADDWD     Y4, Y5, Y5
+	VPADDD       Y5, Y2, Y2
+	VMOVDQU      64(CX), Y3
+	VPSRLW       $0x04, Y3, Y3
+	VPAND        kqThrees<>+0(SB), Y3, Y3
+	VMOVDQU      (CX), Y4
+	VPSRLW       $0x06, Y4, Y4
+	VPAND        kqLowBit<>+0(SB), Y4, Y4
+	VPSLLW       $0x02, Y4, Y4
+	VPOR         Y4, Y3, Y3
+	VPSHUFB      kqGroup2<>+0(SB), Y1, Y4
+	VMOVDQU      192(BX), Y5
+	VPMADDUBSW   Y5, Y3, Y5
+	VPMADDWD     Y4, Y5, Y5
+	VPADDD       Y5, Y2, Y2
+	VMOVDQU      64(CX), Y3
+	VPSRLW       $0x06, Y3, Y3
+	VPAND        kqThrees<>+0(SB), Y3, Y3
+	VMOVDQU      (CX), Y4
+	VPSRLW       $0x07, Y4, Y4
+	VPAND        kqLowBit<>+0(SB), Y4, Y4
+	VPSLLW       $0x02, Y4, Y4
+	VPOR         Y4, Y3, Y3
+	VPSHUFB      kqGroup3<>+0(SB), Y1, Y1
+	VMOVDQU      224(BX), Y4
+	VPMADDUBSW   Y4, Y3, Y4
+	VPMADDWD     Y1, Y4, Y4
+	VPADDD       Y4, Y2, Y2
+	MOVWLZX      108(CX), R9
+	VMOVD        R9, X1
+	VCVTPH2PS    X1, X1
+	VBROADCASTSS X1, Y1
+	VBROADCASTSS (SI), Y3
+	VMULPS       Y1, Y3, Y3
+	VCVTDQ2PS    Y2, Y2
+	VFMADD231PS  Y3, Y2, Y0
+	ADDQ         $0x0000006e, CX
+	ADDQ         $0x00000100, BX
+	ADDQ         $0x04, SI
+	ADDQ         $0x20, DI
+	DECQ         R8
+	JNZ          block
+	VEXTRACTF128 $0x01, Y0, X1
+	VADDPS       X1, X0, X0
+	VMOVHLPS     X0, X1, X1
+	VADDPS       X1, X0, X0
+	VMOVSHDUP    X0, X1
+	VADDSS       X1, X0, X0
+	VMOVSS       X0, (AX)
+	ADDQ         $0x04, AX
+	DECQ         DX
+	JNZ          row
+	VZEROUPPER
+	RET
+
+// func Q3_KMatMul3AVX2(c []float32, ldc int, w []byte, aq []int8, as []float32, asum []int16, k int, n int)
+// Requires: AVX, AVX2, F16C, FMA3, MMX+
+TEXT ·Q3_KMatMul3AVX2(SB), NOSPLIT, $0-144
+	MOVQ c_base+0(FP), AX
+	MOVQ ldc+24(FP), CX
+	SHLQ $0x02, CX
+	MOVQ w_base+32(FP), DX
+	MOVQ n+136(FP), BX
+	MOVQ k+128(FP), SI
+	MOVQ SI, DI
+	SHRQ $0x06, DI
+	MOVQ SI, R8
+	SHRQ $0x03, R8
+
+row:
+	MOVQ    aq_base+56(FP), R9
+	MOVQ    as_base+80(FP), R10
+	MOVQ    asum_base+104(FP), R11
+	MOVQ    k+128(FP), R12
+	SHRQ    $0x08, R12
+	VMOVUPS kqZeros<>+0(SB), Y0
+	VMOVUPS kqZeros<>+0(SB), Y1
+	VMOVUPS kqZeros<>+0(SB), Y2
+
+block:
+	PREFETCHT0   880(DX)
+	VMOVQ        96(DX), X3
+	VPINSRD      $0x02, 104(DX), X3, X3
+	VPSHUFD      $0x44, X3, X4
+	VPSRLVD      kqQ3Low<>+0(SB), X4, X4
+	VPAND        kqNibbles<>+0(SB), X4, X4
+	VPSHUFD      $0xaa, X3, X3
+	VPSRLVD      kqQ3High<>+0(SB), X3, X3
+	VPAND        kqThrees<>+0(SB), X3, X3
+	VPSLLD       $0x04, X3, X3
+	VPOR         X3, X4, X4
+	VPSUBB       kqThirtyTwos<>+0(SB), X4, X4
+	VPMOVSXBW    X4, Y3
+	VMOVUPS      kqZeros<>+0(SB), Y4
+	VMOVUPS      kqZeros<>+0(SB), Y5
+	VMOVUPS      kqZeros<>+0(SB), Y6
+	VMOVDQU      (R11), Y7
+	VPMADDWD     Y3, Y7, Y7
+	VPSLLD       $0x02, Y7, Y7
+	VPSUBD       Y7, Y4, Y4
+	VMOVDQU      (R11)(R8*1), Y7
+	VPMADDWD     Y3, Y7, Y7
+	VPSLLD       $0x02, Y7, Y7
+	VPSUBD       Y7, Y5, Y5
+	VMOVDQU      (R11)(R8*2), Y7
+	VPMADDWD     Y3, Y7, Y7
+	VPSLLD       $0x02, Y7, Y7
+	VPSUBD       Y7, Y6, Y6
+	VPERMQ       $0x44, Y3, Y7
+	VPERMQ       $0xee, Y3, Y3
+	VMOVDQU      32(DX), Y8
+	VPAND        kqThrees<>+0(SB), Y8, Y8
+	VMOVDQU      (DX), Y9
+	VPAND        kqLowBit<>+0(SB), Y9, Y9
+	VPSLLW       $0x02, Y9, Y9
+	VPOR         Y9, Y8, Y8
+	VPSHUFB      kqGroup0<>+0(SB), Y7, Y9
+	VMOVDQU      (R9), Y10
+	VPMADDUBSW   Y10, Y8, Y10
+	VPMADDWD     Y9, Y10, Y10
+	VPADDD       Y10, Y4, Y4
+	VMOVDQU      (R9)(SI*1), Y10
+	VPMADDUBSW   Y10, Y8, Y10
+	VPMADDWD     Y9, Y10, Y10
+	VPADDD       Y10, Y5, Y5
+	VMOVDQU      (R9)(SI*2), Y10
+	VPMADDUBSW   Y10, Y8, Y10
+	VPMADDWD     Y9, Y10, Y10
+	VPADDD       Y10, Y6, Y6
+	VMOVDQU      32(DX), Y8
+	VPSRLW       $0x02, Y8, Y8
+	VPAND        kqThrees<>+0(SB), Y8, Y8
+	VMOVDQU      (DX), Y9
+	VPSRLW       $0x01, Y9, Y9
+	VPAND        kqLowBit<>+0(SB), Y9, Y9
+	VPSLLW       $0x02, Y9, Y9
+	VPOR         Y9, Y8, Y8
+	VPSHUFB      kqGroup1<>+0(SB), Y7, Y9
+	VMOVDQU      32(R9), Y10
+	VPMADDUBSW   Y10, Y8, Y10
+	VPMADDWD     Y9, Y10, Y10
+	VPADDD       Y10, Y4, Y4
+	VMOVDQU      32(R9)(SI*1), Y10
+	VPMADDUBSW   Y10, Y8, Y10
+	VPMADDWD     Y9, Y10, Y10
+	VPADDD       Y10, Y5, Y5
+	VMOVDQU      32(R9)(SI*2), Y10
+	VPMADDUBSW   Y10, Y8, Y10
+	VPMADDWD     Y9, Y10, Y10
+	VPADDD       Y10, Y6, Y6
+	VMOVDQU      32(DX), Y8
+	VPSRLW       $0x04, Y8, Y8
+	VPAND        kqThrees<>+0(SB), Y8, Y8
+	VMOVDQU      (DX), Y9
+	VPSRLW       $0x02, Y9, Y9
+	VPAND        kqLowBit<>+0(SB), Y9, Y9
+	VPSLLW       $0x02, Y9, Y9
+	VPOR         Y9, Y8, Y8
+	VPSHUFB      kqGroup2<>+0(SB), Y7, Y9
+	VMOVDQU      64(R9), Y10
+	VPMADDUBSW   Y10, Y8, Y10
+	VPMADDWD     Y9, Y10, Y10
+	VPADDD       Y10, Y4, Y4
+	VMOVDQU      64(R9)(SI*1), Y10
+	VPMADDUBSW   Y10, Y8, Y10
+	VPMADDWD     Y9, Y10, Y10
+	VPADDD       Y10, Y5, Y5
+	VMOVDQU      64(R9)(SI*2), Y10
+	VPMADDUBSW   Y10, Y8, Y10
+	VPMADDWD     Y9, Y10, Y10
+	VPADDD       Y10, Y6, Y6
+	VMOVDQU      32(DX), Y8
+	VPSRLW       $0x06, Y8, Y8
+	VPAND        kqThrees<>+0(SB), Y8, Y8
+	VMOVDQU      (DX), Y9
+	VPSRLW       $0x03, Y9, Y9
+	VPAND        kqLowBit<>+0(SB), Y9, Y9
+	VPSLLW       $0x02, Y9, Y9
+	VPOR         Y9, Y8, Y8
+	VPSHUFB      kqGroup3<>+0(SB), Y7, Y7
+	VMOVDQU      96(R9), Y9
+	VPMADDUBSW   Y9, Y8, Y9
+	VPMADDWD     Y7, Y9, Y9
+	VPADDD       Y9, Y4, Y4
+	VMOVDQU      96(R9)(SI*1), Y9
+	VPMADDUBSW   Y9, Y8, Y9
+	VPMADDWD     Y7, Y9, Y9
+	VPADDD       Y9, Y5, Y5
+	VMOVDQU      96(R9)(SI*2), Y9
+	VPMADDUBSW   Y9, Y8, Y9
+	VPMADDWD     Y7, Y9, Y9
+	VPADDD       Y9, Y6, Y6
+	VMOVDQU      64(DX), Y7
+	VPAND        kqThrees<>+0(SB), Y7, Y7
+	VMOVDQU      (DX), Y8
+	VPSRLW       $0x04, Y8, Y8
+	VPAND        kqLowBit<>+0(SB), Y8, Y8
+	VPSLLW       $0x02, Y8, Y8
+	VPOR         Y8, Y7, Y7
+	VPSHUFB      kqGroup0<>+0(SB), Y3, Y8
+	VMOVDQU      128(R9), Y9
+	VPMADDUBSW   Y9, Y7, Y9
+	VPMADDWD     Y8, Y9, Y9
+	VPADDD       Y9, Y4, Y4
+	VMOVDQU      128(R9)(SI*1), Y9
+	VPMADDUBSW   Y9, Y7, Y9
+	VPMADDWD     Y8, Y9, Y9
+	VPADDD       Y9, Y5, Y5
+	VMOVDQU      128(R9)(SI*2), Y9
+	VPMADDUBSW   Y9, Y7, Y9
+	VPMADDWD     Y8, Y9, Y9
+	VPADDD       Y9, Y6, Y6
+	VMOVDQU      64(DX), Y7
+	VPSRLW       $0x02, Y7, Y7
+	VPAND        kqThrees<>+0(SB), Y7, Y7
+	VMOVDQU      (DX), Y8
+	VPSRLW       $0x05, Y8, Y8
+	VPAND        kqLowBit<>+0(SB), Y8, Y8
+	VPSLLW       $0x02, Y8, Y8
+	VPOR         Y8, Y7, Y7
+	VPSHUFB      kqGroup1<>+0(SB), Y3, Y8
+	VMOVDQU      160(R9), Y9
+	VPMADDUBSW   Y9, Y7, Y9
+	VPMADDWD     Y8, Y9, Y9
+	VPADDD       Y9, Y4, Y4
+	VMOVDQU      160(R9)(SI*1), Y9
+	VPMADDUBSW   Y9, Y7, Y9
+	VPMADDWD     Y8, Y9, Y9
+	VPADDD       Y9, Y5, Y5
+	VMOVDQU      160(R9)(SI*2), Y9
+	VPMADDUBSW   Y9, Y7, Y9
+	VPMADDWD     Y8, Y9, Y9
+	VPADDD       Y9, Y6, Y6
+	VMOVDQU      64(DX), Y7
+	VPSRLW       $0x04, Y7, Y7
+	VPAND        kqThrees<>+0(SB), Y7, Y7
+	VMOVDQU      (DX), Y8
+	VPSRLW       $0x06, Y8, Y8
+	VPAND        kqLowBit<>+0(SB), Y8, Y8
+	VPSLLW       $0x02, Y8, Y8
+	VPOR         Y8, Y7, Y7
+	VPSHUFB      kqGroup2<>+0(SB), Y3, Y8
+	VMOVDQU      192(R9), Y9
+	VPMADDUBSW   Y9, Y7, Y9
+	VPMADDWD     Y8, Y9, Y9
+	VPADDD       Y9, Y4, Y4
+	VMOVDQU      192(R9)(SI*1), Y9
+	VPMADDUBSW   Y9, Y7, Y9
+	VPMADDWD     Y8, Y9, Y9
+	VPADDD       Y9, Y5, Y5
+	VMOVDQU      192(R9)(SI*2), Y9
+	VPMADDUBSW   Y9, Y7, Y9
+	VPMADDWD     Y8, Y9, Y9
+	VPADDD       Y9, Y6, Y6
+	VMOVDQU      64(DX), Y7
+	VPSRLW       $0x06, Y7, Y7
+	VPAND        kqThrees<>+0(SB), Y7, Y7
+	VMOVDQU      (DX), Y8
+	VPSRLW       $0x07, Y8, Y8
+	VPAND        kqLowBit<>+0(SB), Y8, Y8
+	VPSLLW       $0x02, Y8, Y8
+	VPOR         Y8, Y7, Y7
+	VPSHUFB      kqGroup3<>+0(SB), Y3, Y3
+	VMOVDQU      224(R9), Y8
+	VPMADDUBSW   Y8, Y7, Y8
+	VPMADDWD     Y3, Y8, Y8
+	VPADDD       Y8, Y4, Y4
+	VMOVDQU      224(R9)(SI*1), Y8
+	VPMADDUBSW   Y8, Y7, Y8
+	VPMADDWD     Y3, Y8, Y8
+	VPADDD       Y8, Y5, Y5
+	VMOVDQU      224(R9)(SI*2), Y8
+	VPMADDUBSW   Y8, Y7, Y8
+	VPMADDWD     Y3, Y8, Y8
+	VPADDD       Y8, Y6, Y6
+	MOVWLZX      108(DX), R13
+	VMOVD        R13, X3
+	VCVTPH2PS    X3, X3
+	VBROADCASTSS X3, Y3
+	VBROADCASTSS (R10), Y7
+	VMULPS       Y3, Y7, Y7
+	VCVTDQ2PS    Y4, Y4
+	VFMADD231PS  Y7, Y4, Y0
+	VBROADCASTSS (R10)(DI*1), Y4
+	VMULPS       Y3, Y4, Y4
+	VCVTDQ2PS    Y5, Y5
+	VFMADD231PS  Y4, Y5, Y1
+	VBROADCASTSS (R10)(DI*2), Y4
+	VMULPS       Y3, Y4, Y4
+	VCVTDQ2PS    Y6, Y6
+	VFMADD231PS  Y4, Y6, Y2
+	ADDQ         $0x0000006e, DX
+	ADDQ         $0x00000100, R9
+	ADDQ         $0x04, R10
+	ADDQ         $0x20, R11
+	DECQ         R12
 	JNZ          block
 	VEXTRACTF128 $0x01, Y0, X3
 	VADDPS       X3, X0, X0
@@ -2936,6 +3841,716 @@ block:
 	ADDQ         $0x04, R10
 	ADDQ         $0x20, R11
 	DECQ         R12
+	JNZ          block
+	VEXTRACTF128 $0x01, Y0, X3
+	VADDPS       X3, X0, X0
+	VMOVHLPS     X0, X3, X3
+	VADDPS       X3, X0, X0
+	VMOVSHDUP    X0, X3
+	VADDSS       X3, X0, X0
+	VMOVSS       X0, (AX)
+	VEXTRACTF128 $0x01, Y1, X0
+	VADDPS       X0, X1, X1
+	VMOVHLPS     X1, X0, X0
+	VADDPS       X0, X1, X1
+	VMOVSHDUP    X1, X0
+	VADDSS       X0, X1, X1
+	VMOVSS       X1, (AX)(CX*1)
+	VEXTRACTF128 $0x01, Y2, X0
+	VADDPS       X0, X2, X2
+	VMOVHLPS     X2, X0, X0
+	VADDPS       X0, X2, X2
+	VMOVSHDUP    X2, X0
+	VADDSS       X0, X2, X2
+	VMOVSS       X2, (AX)(CX*2)
+	ADDQ         $0x04, AX
+	DECQ         BX
+	JNZ          row
+	VZEROUPPER
+	RET
+
+// func IQ4_NLMatVecAVX2(y []float32, w []byte, xq []int8, xs []float32, xsum []int16, k int, n int)
+// Requires: AVX, AVX2, F16C, FMA3, MMX+
+TEXT ·IQ4_NLMatVecAVX2(SB), NOSPLIT, $0-136
+	MOVQ y_base+0(FP), AX
+	MOVQ w_base+24(FP), CX
+	MOVQ n+128(FP), DX
+
+row:
+	MOVQ    xq_base+48(FP), BX
+	MOVQ    xs_base+72(FP), SI
+	MOVQ    xsum_base+96(FP), DI
+	MOVQ    k+120(FP), R8
+	SHRQ    $0x05, R8
+	VMOVUPS kqZeros<>+0(SB), Y0
+
+block:
+	PREFETCHT0   144(CX)
+	MOVWLZX      (CX), R9
+	VMOVD        R9, X1
+	VCVTPH2PS    X1, X1
+	VBROADCASTSS X1, Y1
+	VMOVDQU      2(CX), X2
+	VPSRLW       $0x04, X2, X3
+	VINSERTI128  $0x01, X3, Y2, Y3
+	VPAND        kqNibbles<>+0(SB), Y3, Y3
+	VMOVDQU      kqIQ4Levels<>+0(SB), Y4
+	VPSHUFB      Y3, Y4, Y3
+	VPSIGNB      Y3, Y3, Y4
+	VMOVDQU      (BX), Y5
+	VPSIGNB      Y3, Y5, Y5
+	VPMADDUBSW   Y5, Y4, Y5
+	VPMADDWD     kqOnes16<>+0(SB), Y5, Y5
+	VCVTDQ2PS    Y5, Y5
+	VBROADCASTSS (SI), Y3
+	VMULPS       Y1, Y3, Y3
+	VFMADD231PS  Y3, Y5, Y0
+	ADDQ         $0x00000012, CX
+	ADDQ         $0x00000020, BX
+	ADDQ         $0x04, SI
+	ADDQ         $0x02, DI
+	DECQ         R8
+	JNZ          block
+	VEXTRACTF128 $0x01, Y0, X1
+	VADDPS       X1, X0, X0
+	VMOVHLPS     X0, X1, X1
+	VADDPS       X1, X0, X0
+	VMOVSHDUP    X0, X1
+	VADDSS       X1, X0, X0
+	VMOVSS       X0, (AX)
+	ADDQ         $0x04, AX
+	DECQ         DX
+	JNZ          row
+	VZEROUPPER
+	RET
+
+// func IQ4_NLMatMul3AVX2(c []float32, ldc int, w []byte, aq []int8, as []float32, asum []int16, k int, n int)
+// Requires: AVX, AVX2, F16C, FMA3, MMX+
+TEXT ·IQ4_NLMatMul3AVX2(SB), NOSPLIT, $0-144
+	MOVQ c_base+0(FP), AX
+	MOVQ ldc+24(FP), CX
+	SHLQ $0x02, CX
+	MOVQ w_base+32(FP), DX
+	MOVQ n+136(FP), BX
+	MOVQ k+128(FP), SI
+	MOVQ SI, DI
+	SHRQ $0x03, DI
+	MOVQ SI, R8
+	SHRQ $0x04, R8
+
+row:
+	MOVQ    aq_base+56(FP), R8
+	MOVQ    as_base+80(FP), R9
+	MOVQ    asum_base+104(FP), R10
+	MOVQ    k+128(FP), R11
+	SHRQ    $0x05, R11
+	VMOVUPS kqZeros<>+0(SB), Y0
+	VMOVUPS kqZeros<>+0(SB), Y1
+	VMOVUPS kqZeros<>+0(SB), Y2
+
+block:
+	PREFETCHT0   144(DX)
+	MOVWLZX      (DX), R12
+	VMOVD        R12, X3
+	VCVTPH2PS    X3, X3
+	VBROADCASTSS X3, Y3
+	VMOVDQU      2(DX), X4
+	VPSRLW       $0x04, X4, X5
+	VINSERTI128  $0x01, X5, Y4, Y5
+	VPAND        kqNibbles<>+0(SB), Y5, Y5
+	VMOVDQU      kqIQ4Levels<>+0(SB), Y6
+	VPSHUFB      Y5, Y6, Y5
+	VPSIGNB      Y5, Y5, Y6
+	VMOVDQU      (R8), Y7
+	VPSIGNB      Y5, Y7, Y7
+	VPMADDUBSW   Y7, Y6, Y7
+	VPMADDWD     kqOnes16<>+0(SB), Y7, Y7
+	VCVTDQ2PS    Y7, Y7
+	VBROADCASTSS (R9), Y8
+	VMULPS       Y3, Y8, Y8
+	VFMADD231PS  Y8, Y7, Y0
+	VMOVDQU      (R8)(SI*1), Y7
+	VPSIGNB      Y5, Y7, Y7
+	VPMADDUBSW   Y7, Y6, Y7
+	VPMADDWD     kqOnes16<>+0(SB), Y7, Y7
+	VCVTDQ2PS    Y7, Y7
+	VBROADCASTSS (R9)(DI*1), Y8
+	VMULPS       Y3, Y8, Y8
+	VFMADD231PS  Y8, Y7, Y1
+	VMOVDQU      (R8)(SI*2), Y7
+	VPSIGNB      Y5, Y7, Y7
+	VPMADDUBSW   Y7, Y6, Y7
+	VPMADDWD     kqOnes16<>+0(SB), Y7, Y7
+	VCVTDQ2PS    Y7, Y7
+	VBROADCASTSS (R9)(DI*2), Y5
+	VMULPS       Y3, Y5, Y5
+	VFMADD231PS  Y5, Y7, Y2
+	ADDQ         $0x00000012, DX
+	ADDQ         $0x00000020, R8
+	ADDQ         $0x04, R9
+	ADDQ         $0x02, R10
+	DECQ         R11
+	JNZ          block
+	VEXTRACTF128 $0x01, Y0, X3
+	VADDPS       X3, X0, X0
+	VMOVHLPS     X0, X3, X3
+	VADDPS       X3, X0, X0
+	VMOVSHDUP    X0, X3
+	VADDSS       X3, X0, X0
+	VMOVSS       X0, (AX)
+	VEXTRACTF128 $0x01, Y1, X0
+	VADDPS       X0, X1, X1
+	VMOVHLPS     X1, X0, X0
+	VADDPS       X0, X1, X1
+	VMOVSHDUP    X1, X0
+	VADDSS       X0, X1, X1
+	VMOVSS       X1, (AX)(CX*1)
+	VEXTRACTF128 $0x01, Y2, X0
+	VADDPS       X0, X2, X2
+	VMOVHLPS     X2, X0, X0
+	VADDPS       X0, X2, X2
+	VMOVSHDUP    X2, X0
+	VADDSS       X0, X2, X2
+	VMOVSS       X2, (AX)(CX*2)
+	ADDQ         $0x04, AX
+	DECQ         BX
+	JNZ          row
+	VZEROUPPER
+	RET
+
+// func IQ4_XSMatVecAVX2(y []float32, w []byte, xq []int8, xs []float32, xsum []int16, k int, n int)
+// Requires: AVX, AVX2, F16C, FMA3, MMX+
+TEXT ·IQ4_XSMatVecAVX2(SB), NOSPLIT, $0-136
+	MOVQ y_base+0(FP), AX
+	MOVQ w_base+24(FP), CX
+	MOVQ n+128(FP), DX
+
+row:
+	MOVQ    xq_base+48(FP), BX
+	MOVQ    xs_base+72(FP), SI
+	MOVQ    xsum_base+96(FP), DI
+	MOVQ    k+120(FP), R8
+	SHRQ    $0x08, R8
+	VMOVUPS kqZeros<>+0(SB), Y0
+
+block:
+	PREFETCHT0   1088(CX)
+	VMOVUPS      kqZeros<>+0(SB), Y1
+	VMOVDQU      8(CX), X2
+	VPSRLW       $0x04, X2, X3
+	VINSERTI128  $0x01, X3, Y2, Y3
+	VPAND        kqNibbles<>+0(SB), Y3, Y3
+	VMOVDQU      kqIQ4Levels<>+0(SB), Y4
+	VPSHUFB      Y3, Y4, Y3
+	MOVBLZX      4(CX), R9
+	ANDL         $0x0f, R9
+	MOVWLZX      2(CX), R10
+	ANDL         $0x03, R10
+	SHLL         $0x04, R10
+	ORL          R10, R9
+	SUBL         $0x20, R9
+	VMOVD        R9, X4
+	VPBROADCASTW X4, Y4
+	VPSIGNB      Y3, Y3, Y5
+	VMOVDQU      (BX), Y6
+	VPSIGNB      Y3, Y6, Y6
+	VPMADDUBSW   Y6, Y5, Y6
+	VPMADDWD     Y4, Y6, Y6
+	VPADDD       Y6, Y1, Y1
+	VMOVDQU      24(CX), X2
+	VPSRLW       $0x04, X2, X3
+	VINSERTI128  $0x01, X3, Y2, Y3
+	VPAND        kqNibbles<>+0(SB), Y3, Y3
+	VMOVDQU      kqIQ4Levels<>+0(SB), Y4
+	VPSHUFB      Y3, Y4, Y3
+	MOVBLZX      4(CX), R9
+	SHRL         $0x04, R9
+	ANDL         $0x0f, R9
+	MOVWLZX      2(CX), R10
+	SHRL         $0x02, R10
+	ANDL         $0x03, R10
+	SHLL         $0x04, R10
+	ORL          R10, R9
+	SUBL         $0x20, R9
+	VMOVD        R9, X4
+	VPBROADCASTW X4, Y4
+	VPSIGNB      Y3, Y3, Y5
+	VMOVDQU      32(BX), Y6
+	VPSIGNB      Y3, Y6, Y6
+	VPMADDUBSW   Y6, Y5, Y6
+	VPMADDWD     Y4, Y6, Y6
+	VPADDD       Y6, Y1, Y1
+	VMOVDQU      40(CX), X2
+	VPSRLW       $0x04, X2, X3
+	VINSERTI128  $0x01, X3, Y2, Y3
+	VPAND        kqNibbles<>+0(SB), Y3, Y3
+	VMOVDQU      kqIQ4Levels<>+0(SB), Y4
+	VPSHUFB      Y3, Y4, Y3
+	MOVBLZX      5(CX), R9
+	ANDL         $0x0f, R9
+	MOVWLZX      2(CX), R10
+	SHRL         $0x04, R10
+	ANDL         $0x03, R10
+	SHLL         $0x04, R10
+	ORL          R10, R9
+	SUBL         $0x20, R9
+	VMOVD        R9, X4
+	VPBROADCASTW X4, Y4
+	VPSIGNB      Y3, Y3, Y5
+	VMOVDQU      64(BX), Y6
+	VPSIGNB      Y3, Y6, Y6
+	VPMADDUBSW   Y6, Y5, Y6
+	VPMADDWD     Y4, Y6, Y6
+	VPADDD       Y6, Y1, Y1
+	VMOVDQU      56(CX), X2
+	VPSRLW       $0x04, X2, X3
+	VINSERTI128  $0x01, X3, Y2, Y3
+	VPAND        kqNibbles<>+0(SB), Y3, Y3
+	VMOVDQU      kqIQ4Levels<>+0(SB), Y4
+	VPSHUFB      Y3, Y4, Y3
+	MOVBLZX      5(CX), R9
+	SHRL         $0x04, R9
+	ANDL         $0x0f, R9
+	MOVWLZX      2(CX), R10
+	SHRL         $0x06, R10
+	ANDL         $0x03, R10
+	SHLL         $0x04, R10
+	ORL          R10, R9
+	SUBL         $0x20, R9
+	VMOVD        R9, X4
+	VPBROADCASTW X4, Y4
+	VPSIGNB      Y3, Y3, Y5
+	VMOVDQU      96(BX), Y6
+	VPSIGNB      Y3, Y6, Y6
+	VPMADDUBSW   Y6, Y5, Y6
+	VPMADDWD     Y4, Y6, Y6
+	VPADDD       Y6, Y1, Y1
+	VMOVDQU      72(CX), X2
+	VPSRLW       $0x04, X2, X3
+	VINSERTI128  $0x01, X3, Y2, Y3
+	VPAND        kqNibbles<>+0(SB), Y3, Y3
+	VMOVDQU      kqIQ4Levels<>+0(SB), Y4
+	VPSHUFB      Y3, Y4, Y3
+	MOVBLZX      6(CX), R9
+	ANDL         $0x0f, R9
+	MOVWLZX      2(CX), R10
+	SHRL         $0x08, R10
+	ANDL         $0x03, R10
+	SHLL         $0x04, R10
+	ORL          R10, R9
+	SUBL         $0x20, R9
+	VMOVD        R9, X4
+	VPBROADCASTW X4, Y4
+	VPSIGNB      Y3, Y3, Y5
+	VMOVDQU      128(BX), Y6
+	VPSIGNB      Y3, Y6, Y6
+	VPMADDUBSW   Y6, Y5, Y6
+	VPMADDWD     Y4, Y6, Y6
+	VPADDD       Y6, Y1, Y1
+	VMOVDQU      88(CX), X2
+	VPSRLW       $0x04, X2, X3
+	VINSERTI128  $0x01, X3, Y2, Y3
+	VPAND        kqNibbles<>+0(SB), Y3, Y3
+	VMOVDQU      kqIQ4Levels<>+0(SB), Y4
+	VPSHUFB      Y3, Y4, Y3
+	MOVBLZX      6(CX), R9
+	SHRL         $0x04, R9
+	ANDL         $0x0f, R9
+	MOVWLZX      2(CX), R10
+	SHRL         $0x0a, R10
+	ANDL         $0x03, R10
+	SHLL         $0x04, R10
+	ORL          R10, R9
+	SUBL         $0x20, R9
+	VMOVD        R9, X4
+	VPBROADCASTW X4, Y4
+	VPSIGNB      Y3, Y3, Y5
+	VMOVDQU      160(BX), Y6
+	VPSIGNB      Y3, Y6, Y6
+	VPMADDUBSW   Y6, Y5, Y6
+	VPMADDWD     Y4, Y6, Y6
+	VPADDD       Y6, Y1, Y1
+	VMOVDQU      104(CX), X2
+	VPSRLW       $0x04, X2, X3
+	VINSERTI128  $0x01, X3, Y2, Y3
+	VPAND        kqNibbles<>+0(SB), Y3, Y3
+	VMOVDQU      kqIQ4Levels<>+0(SB), Y4
+	VPSHUFB      Y3, Y4, Y3
+	MOVBLZX      7(CX), R9
+	ANDL         $0x0f, R9
+	MOVWLZX      2(CX), R10
+	SHRL         $0x0c, R10
+	ANDL         $0x03, R10
+	SHLL         $0x04, R10
+	ORL          R10, R9
+	SUBL         $0x20, R9
+	VMOVD        R9, X4
+	VPBROADCASTW X4, Y4
+	VPSIGNB      Y3, Y3, Y5
+	VMOVDQU      192(BX), Y6
+	VPSIGNB      Y3, Y6, Y6
+	VPMADDUBSW   Y6, Y5, Y6
+	VPMADDWD     Y4, Y6, Y6
+	VPADDD       Y6, Y1, Y1
+	VMOVDQU      120(CX), X2
+	VPSRLW       $0x04, X2, X3
+	VINSERTI128  $0x01, X3, Y2, Y3
+	VPAND        kqNibbles<>+0(SB), Y3, Y3
+	VMOVDQU      kqIQ4Levels<>+0(SB), Y4
+	VPSHUFB      Y3, Y4, Y3
+	MOVBLZX      7(CX), R9
+	SHRL         $0x04, R9
+	ANDL         $0x0f, R9
+	MOVWLZX      2(CX), R10
+	SHRL         $0x0e, R10
+	ANDL         $0x03, R10
+	SHLL         $0x04, R10
+	ORL          R10, R9
+	SUBL         $0x20, R9
+	VMOVD        R9, X4
+	VPBROADCASTW X4, Y4
+	VPSIGNB      Y3, Y3, Y5
+	VMOVDQU      224(BX), Y6
+	VPSIGNB      Y3, Y6, Y6
+	VPMADDUBSW   Y6, Y5, Y6
+	VPMADDWD     Y4, Y6, Y6
+	VPADDD       Y6, Y1, Y1
+	MOVWLZX      (CX), R9
+	VMOVD        R9, X2
+	VCVTPH2PS    X2, X2
+	VBROADCASTSS X2, Y3
+	VBROADCASTSS (SI), Y4
+	VMULPS       Y3, Y4, Y4
+	VCVTDQ2PS    Y1, Y1
+	VFMADD231PS  Y4, Y1, Y0
+	ADDQ         $0x00000088, CX
+	ADDQ         $0x00000100, BX
+	ADDQ         $0x04, SI
+	ADDQ         $0x20, DI
+	DECQ         R8
+	JNZ          block
+	VEXTRACTF128 $0x01, Y0, X1
+	VADDPS       X1, X0, X0
+	VMOVHLPS     X0, X1, X1
+	VADDPS       X1, X0, X0
+	VMOVSHDUP    X0, X1
+	VADDSS       X1, X0, X0
+	VMOVSS       X0, (AX)
+	ADDQ         $0x04, AX
+	DECQ         DX
+	JNZ          row
+	VZEROUPPER
+	RET
+
+// func IQ4_XSMatMul3AVX2(c []float32, ldc int, w []byte, aq []int8, as []float32, asum []int16, k int, n int)
+// Requires: AVX, AVX2, F16C, FMA3, MMX+
+TEXT ·IQ4_XSMatMul3AVX2(SB), NOSPLIT, $0-144
+	MOVQ c_base+0(FP), AX
+	MOVQ ldc+24(FP), CX
+	SHLQ $0x02, CX
+	MOVQ w_base+32(FP), DX
+	MOVQ n+136(FP), BX
+	MOVQ k+128(FP), SI
+	MOVQ SI, DI
+	SHRQ $0x06, DI
+	MOVQ SI, R8
+	SHRQ $0x03, R8
+
+row:
+	MOVQ    aq_base+56(FP), R8
+	MOVQ    as_base+80(FP), R9
+	MOVQ    asum_base+104(FP), R10
+	MOVQ    k+128(FP), R11
+	SHRQ    $0x08, R11
+	VMOVUPS kqZeros<>+0(SB), Y0
+	VMOVUPS kqZeros<>+0(SB), Y1
+	VMOVUPS kqZeros<>+0(SB), Y2
+
+block:
+	PREFETCHT0   1088(DX)
+	VMOVUPS      kqZeros<>+0(SB), Y3
+	VMOVUPS      kqZeros<>+0(SB), Y4
+	VMOVUPS      kqZeros<>+0(SB), Y5
+	VMOVDQU      8(DX), X6
+	VPSRLW       $0x04, X6, X7
+	VINSERTI128  $0x01, X7, Y6, Y7
+	VPAND        kqNibbles<>+0(SB), Y7, Y7
+	VMOVDQU      kqIQ4Levels<>+0(SB), Y8
+	VPSHUFB      Y7, Y8, Y7
+	MOVBLZX      4(DX), R12
+	ANDL         $0x0f, R12
+	MOVWLZX      2(DX), R13
+	ANDL         $0x03, R13
+	SHLL         $0x04, R13
+	ORL          R13, R12
+	SUBL         $0x20, R12
+	VMOVD        R12, X8
+	VPBROADCASTW X8, Y8
+	VPSIGNB      Y7, Y7, Y9
+	VMOVDQU      (R8), Y10
+	VPSIGNB      Y7, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y8, Y10, Y10
+	VPADDD       Y10, Y3, Y3
+	VMOVDQU      (R8)(SI*1), Y10
+	VPSIGNB      Y7, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y8, Y10, Y10
+	VPADDD       Y10, Y4, Y4
+	VMOVDQU      (R8)(SI*2), Y10
+	VPSIGNB      Y7, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y8, Y10, Y10
+	VPADDD       Y10, Y5, Y5
+	VMOVDQU      24(DX), X6
+	VPSRLW       $0x04, X6, X7
+	VINSERTI128  $0x01, X7, Y6, Y7
+	VPAND        kqNibbles<>+0(SB), Y7, Y7
+	VMOVDQU      kqIQ4Levels<>+0(SB), Y8
+	VPSHUFB      Y7, Y8, Y7
+	MOVBLZX      4(DX), R12
+	SHRL         $0x04, R12
+	ANDL         $0x0f, R12
+	MOVWLZX      2(DX), R13
+	SHRL         $0x02, R13
+	ANDL         $0x03, R13
+	SHLL         $0x04, R13
+	ORL          R13, R12
+	SUBL         $0x20, R12
+	VMOVD        R12, X8
+	VPBROADCASTW X8, Y8
+	VPSIGNB      Y7, Y7, Y9
+	VMOVDQU      32(R8), Y10
+	VPSIGNB      Y7, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y8, Y10, Y10
+	VPADDD       Y10, Y3, Y3
+	VMOVDQU      32(R8)(SI*1), Y10
+	VPSIGNB      Y7, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y8, Y10, Y10
+	VPADDD       Y10, Y4, Y4
+	VMOVDQU      32(R8)(SI*2), Y10
+	VPSIGNB      Y7, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y8, Y10, Y10
+	VPADDD       Y10, Y5, Y5
+	VMOVDQU      40(DX), X6
+	VPSRLW       $0x04, X6, X7
+	VINSERTI128  $0x01, X7, Y6, Y7
+	VPAND        kqNibbles<>+0(SB), Y7, Y7
+	VMOVDQU      kqIQ4Levels<>+0(SB), Y8
+	VPSHUFB      Y7, Y8, Y7
+	MOVBLZX      5(DX), R12
+	ANDL         $0x0f, R12
+	MOVWLZX      2(DX), R13
+	SHRL         $0x04, R13
+	ANDL         $0x03, R13
+	SHLL         $0x04, R13
+	ORL          R13, R12
+	SUBL         $0x20, R12
+	VMOVD        R12, X8
+	VPBROADCASTW X8, Y8
+	VPSIGNB      Y7, Y7, Y9
+	VMOVDQU      64(R8), Y10
+	VPSIGNB      Y7, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y8, Y10, Y10
+	VPADDD       Y10, Y3, Y3
+	VMOVDQU      64(R8)(SI*1), Y10
+	VPSIGNB      Y7, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y8, Y10, Y10
+	VPADDD       Y10, Y4, Y4
+	VMOVDQU      64(R8)(SI*2), Y10
+	VPSIGNB      Y7, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y8, Y10, Y10
+	VPADDD       Y10, Y5, Y5
+	VMOVDQU      56(DX), X6
+	VPSRLW       $0x04, X6, X7
+	VINSERTI128  $0x01, X7, Y6, Y7
+	VPAND        kqNibbles<>+0(SB), Y7, Y7
+	VMOVDQU      kqIQ4Levels<>+0(SB), Y8
+	VPSHUFB      Y7, Y8, Y7
+	MOVBLZX      5(DX), R12
+	SHRL         $0x04, R12
+	ANDL         $0x0f, R12
+	MOVWLZX      2(DX), R13
+	SHRL         $0x06, R13
+	ANDL         $0x03, R13
+	SHLL         $0x04, R13
+	ORL          R13, R12
+	SUBL         $0x20, R12
+	VMOVD        R12, X8
+	VPBROADCASTW X8, Y8
+	VPSIGNB      Y7, Y7, Y9
+	VMOVDQU      96(R8), Y10
+	VPSIGNB      Y7, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y8, Y10, Y10
+	VPADDD       Y10, Y3, Y3
+	VMOVDQU      96(R8)(SI*1), Y10
+	VPSIGNB      Y7, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y8, Y10, Y10
+	VPADDD       Y10, Y4, Y4
+	VMOVDQU      96(R8)(SI*2), Y10
+	VPSIGNB      Y7, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y8, Y10, Y10
+	VPADDD       Y10, Y5, Y5
+	VMOVDQU      72(DX), X6
+	VPSRLW       $0x04, X6, X7
+	VINSERTI128  $0x01, X7, Y6, Y7
+	VPAND        kqNibbles<>+0(SB), Y7, Y7
+	VMOVDQU      kqIQ4Levels<>+0(SB), Y8
+	VPSHUFB      Y7, Y8, Y7
+	MOVBLZX      6(DX), R12
+	ANDL         $0x0f, R12
+	MOVWLZX      2(DX), R13
+	SHRL         $0x08, R13
+	ANDL         $0x03, R13
+	SHLL         $0x04, R13
+	ORL          R13, R12
+	SUBL         $0x20, R12
+	VMOVD        R12, X8
+	VPBROADCASTW X8, Y8
+	VPSIGNB      Y7, Y7, Y9
+	VMOVDQU      128(R8), Y10
+	VPSIGNB      Y7, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y8, Y10, Y10
+	VPADDD       Y10, Y3, Y3
+	VMOVDQU      128(R8)(SI*1), Y10
+	VPSIGNB      Y7, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y8, Y10, Y10
+	VPADDD       Y10, Y4, Y4
+	VMOVDQU      128(R8)(SI*2), Y10
+	VPSIGNB      Y7, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y8, Y10, Y10
+	VPADDD       Y10, Y5, Y5
+	VMOVDQU      88(DX), X6
+	VPSRLW       $0x04, X6, X7
+	VINSERTI128  $0x01, X7, Y6, Y7
+	VPAND        kqNibbles<>+0(SB), Y7, Y7
+	VMOVDQU      kqIQ4Levels<>+0(SB), Y8
+	VPSHUFB      Y7, Y8, Y7
+	MOVBLZX      6(DX), R12
+	SHRL         $0x04, R12
+	ANDL         $0x0f, R12
+	MOVWLZX      2(DX), R13
+	SHRL         $0x0a, R13
+	ANDL         $0x03, R13
+	SHLL         $0x04, R13
+	ORL          R13, R12
+	SUBL         $0x20, R12
+	VMOVD        R12, X8
+	VPBROADCASTW X8, Y8
+	VPSIGNB      Y7, Y7, Y9
+	VMOVDQU      160(R8), Y10
+	VPSIGNB      Y7, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y8, Y10, Y10
+	VPADDD       Y10, Y3, Y3
+	VMOVDQU      160(R8)(SI*1), Y10
+	VPSIGNB      Y7, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y8, Y10, Y10
+	VPADDD       Y10, Y4, Y4
+	VMOVDQU      160(R8)(SI*2), Y10
+	VPSIGNB      Y7, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y8, Y10, Y10
+	VPADDD       Y10, Y5, Y5
+	VMOVDQU      104(DX), X6
+	VPSRLW       $0x04, X6, X7
+	VINSERTI128  $0x01, X7, Y6, Y7
+	VPAND        kqNibbles<>+0(SB), Y7, Y7
+	VMOVDQU      kqIQ4Levels<>+0(SB), Y8
+	VPSHUFB      Y7, Y8, Y7
+	MOVBLZX      7(DX), R12
+	ANDL         $0x0f, R12
+	MOVWLZX      2(DX), R13
+	SHRL         $0x0c, R13
+	ANDL         $0x03, R13
+	SHLL         $0x04, R13
+	ORL          R13, R12
+	SUBL         $0x20, R12
+	VMOVD        R12, X8
+	VPBROADCASTW X8, Y8
+	VPSIGNB      Y7, Y7, Y9
+	VMOVDQU      192(R8), Y10
+	VPSIGNB      Y7, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y8, Y10, Y10
+	VPADDD       Y10, Y3, Y3
+	VMOVDQU      192(R8)(SI*1), Y10
+	VPSIGNB      Y7, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y8, Y10, Y10
+	VPADDD       Y10, Y4, Y4
+	VMOVDQU      192(R8)(SI*2), Y10
+	VPSIGNB      Y7, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y8, Y10, Y10
+	VPADDD       Y10, Y5, Y5
+	VMOVDQU      120(DX), X6
+	VPSRLW       $0x04, X6, X7
+	VINSERTI128  $0x01, X7, Y6, Y7
+	VPAND        kqNibbles<>+0(SB), Y7, Y7
+	VMOVDQU      kqIQ4Levels<>+0(SB), Y8
+	VPSHUFB      Y7, Y8, Y7
+	MOVBLZX      7(DX), R12
+	SHRL         $0x04, R12
+	ANDL         $0x0f, R12
+	MOVWLZX      2(DX), R13
+	SHRL         $0x0e, R13
+	ANDL         $0x03, R13
+	SHLL         $0x04, R13
+	ORL          R13, R12
+	SUBL         $0x20, R12
+	VMOVD        R12, X8
+	VPBROADCASTW X8, Y8
+	VPSIGNB      Y7, Y7, Y9
+	VMOVDQU      224(R8), Y10
+	VPSIGNB      Y7, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y8, Y10, Y10
+	VPADDD       Y10, Y3, Y3
+	VMOVDQU      224(R8)(SI*1), Y10
+	VPSIGNB      Y7, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y8, Y10, Y10
+	VPADDD       Y10, Y4, Y4
+	VMOVDQU      224(R8)(SI*2), Y10
+	VPSIGNB      Y7, Y10, Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y8, Y10, Y10
+	VPADDD       Y10, Y5, Y5
+	MOVWLZX      (DX), R12
+	VMOVD        R12, X6
+	VCVTPH2PS    X6, X6
+	VBROADCASTSS X6, Y7
+	VBROADCASTSS (R9), Y8
+	VMULPS       Y7, Y8, Y8
+	VCVTDQ2PS    Y3, Y3
+	VFMADD231PS  Y8, Y3, Y0
+	VBROADCASTSS (R9)(DI*1), Y3
+	VMULPS       Y7, Y3, Y3
+	VCVTDQ2PS    Y4, Y4
+	VFMADD231PS  Y3, Y4, Y1
+	VBROADCASTSS (R9)(DI*2), Y3
+	VMULPS       Y7, Y3, Y3
+	VCVTDQ2PS    Y5, Y5
+	VFMADD231PS  Y3, Y5, Y2
+	ADDQ         $0x00000088, DX
+	ADDQ         $0x00000100, R8
+	ADDQ         $0x04, R9
+	ADDQ         $0x20, R10
+	DECQ         R11
 	JNZ          block
 	VEXTRACTF128 $0x01, Y0, X3
 	VADDPS       X3, X0, X0

@@ -4,27 +4,6 @@
 
 package asm
 
-// Q8KQuantizeAVX2 quantizes x into Q8_K blocks of 256 (kernels.QuantizeActivations):
-//
-//	for b := 0; b < len(x)/256; b++ {
-//		amax := max |x[256b+i]| over i < 256
-//		d := amax / 127
-//		id := 1 / d // 0, and d = 0, when d < 2⁻¹²⁶
-//		for i := 0; i < 256; i++ {
-//			xq[256b+i] = int8(roundHalfAwayFromZero(x[256b+i] * id))
-//		}
-//		xs[b] = d
-//	}
-//	for s := range xsum {
-//		xsum[s] = Σ xq[16s+i] over i < 16
-//	}
-//
-// every step in float32. len(x) is a positive multiple of 256; xq, xs and xsum
-// hold len(x), len(x)/256 and len(x)/16 elements. It needs AVX2.
-//
-//go:noescape
-func Q8KQuantizeAVX2(xq []int8, xs []float32, xsum []int16, x []float32)
-
 // Q4_0MatVecAVX2 computes y = W·x for a Q4_0 matrix W [n×k] of GGUF blocks
 // and x quantized by kernels.QuantizeActivations (kernels.QuantMatVec):
 //
@@ -56,6 +35,37 @@ func Q4_0MatVecAVX2(y []float32, w []byte, xq []int8, xs []float32, xsum []int16
 //go:noescape
 func Q4_0MatMul3AVX2(c []float32, ldc int, w []byte, aq []int8, as []float32, asum []int16, k int, n int)
 
+// Q4_1MatVecAVX2 computes y = W·x for a Q4_1 matrix W [n×k] of GGUF blocks
+// and x quantized by kernels.QuantizeActivations (kernels.QuantMatVec):
+//
+//	for j := 0; j < n; j++ {
+//		var s float32
+//		for b := 0; b < k/32; b++ {
+//			s += dotQ4_1(block b of row j, x's block b)
+//		}
+//		y[j] = s
+//	}
+//
+// with exact integer sums and the float32 sum in another order. k is a positive
+// multiple of 32 and n ≥ 1. It needs AVX2, FMA and F16C.
+//
+//go:noescape
+func Q4_1MatVecAVX2(y []float32, w []byte, xq []int8, xs []float32, xsum []int16, k int, n int)
+
+// Q4_1MatMul3AVX2 computes 3 rows of C = A·Wᵀ for a Q4_1 matrix W [n×k] of GGUF
+// blocks and activations A quantized by kernels.QuantizeActivations
+// (kernels.QuantMatMul):
+//
+//	for i := 0; i < 3; i++ {
+//		Q4_1MatVecAVX2(c[i*ldc:i*ldc+n], w, row i of aq, as and asum, k, n)
+//	}
+//
+// bit for bit. k is a positive multiple of the block and n ≥ 1. It needs AVX2,
+// FMA and F16C.
+//
+//go:noescape
+func Q4_1MatMul3AVX2(c []float32, ldc int, w []byte, aq []int8, as []float32, asum []int16, k int, n int)
+
 // Q5_0MatVecAVX2 computes y = W·x for a Q5_0 matrix W [n×k] of GGUF blocks
 // and x quantized by kernels.QuantizeActivations (kernels.QuantMatVec):
 //
@@ -86,6 +96,99 @@ func Q5_0MatVecAVX2(y []float32, w []byte, xq []int8, xs []float32, xsum []int16
 //
 //go:noescape
 func Q5_0MatMul3AVX2(c []float32, ldc int, w []byte, aq []int8, as []float32, asum []int16, k int, n int)
+
+// Q5_1MatVecAVX2 computes y = W·x for a Q5_1 matrix W [n×k] of GGUF blocks
+// and x quantized by kernels.QuantizeActivations (kernels.QuantMatVec):
+//
+//	for j := 0; j < n; j++ {
+//		var s float32
+//		for b := 0; b < k/32; b++ {
+//			s += dotQ5_1(block b of row j, x's block b)
+//		}
+//		y[j] = s
+//	}
+//
+// with exact integer sums and the float32 sum in another order. k is a positive
+// multiple of 32 and n ≥ 1. It needs AVX2, FMA and F16C.
+//
+//go:noescape
+func Q5_1MatVecAVX2(y []float32, w []byte, xq []int8, xs []float32, xsum []int16, k int, n int)
+
+// Q5_1MatMul3AVX2 computes 3 rows of C = A·Wᵀ for a Q5_1 matrix W [n×k] of GGUF
+// blocks and activations A quantized by kernels.QuantizeActivations
+// (kernels.QuantMatMul):
+//
+//	for i := 0; i < 3; i++ {
+//		Q5_1MatVecAVX2(c[i*ldc:i*ldc+n], w, row i of aq, as and asum, k, n)
+//	}
+//
+// bit for bit. k is a positive multiple of the block and n ≥ 1. It needs AVX2,
+// FMA and F16C.
+//
+//go:noescape
+func Q5_1MatMul3AVX2(c []float32, ldc int, w []byte, aq []int8, as []float32, asum []int16, k int, n int)
+
+// Q2_KMatVecAVX2 computes y = W·x for a Q2_K matrix W [n×k] of GGUF blocks
+// and x quantized by kernels.QuantizeActivations (kernels.QuantMatVec):
+//
+//	for j := 0; j < n; j++ {
+//		var s float32
+//		for b := 0; b < k/256; b++ {
+//			s += dotQ2_K(block b of row j, x's block b)
+//		}
+//		y[j] = s
+//	}
+//
+// with exact integer sums and the float32 sum in another order. k is a positive
+// multiple of 256 and n ≥ 1. It needs AVX2, FMA and F16C.
+//
+//go:noescape
+func Q2_KMatVecAVX2(y []float32, w []byte, xq []int8, xs []float32, xsum []int16, k int, n int)
+
+// Q2_KMatMul3AVX2 computes 3 rows of C = A·Wᵀ for a Q2_K matrix W [n×k] of GGUF
+// blocks and activations A quantized by kernels.QuantizeActivations
+// (kernels.QuantMatMul):
+//
+//	for i := 0; i < 3; i++ {
+//		Q2_KMatVecAVX2(c[i*ldc:i*ldc+n], w, row i of aq, as and asum, k, n)
+//	}
+//
+// bit for bit. k is a positive multiple of the block and n ≥ 1. It needs AVX2,
+// FMA and F16C.
+//
+//go:noescape
+func Q2_KMatMul3AVX2(c []float32, ldc int, w []byte, aq []int8, as []float32, asum []int16, k int, n int)
+
+// Q3_KMatVecAVX2 computes y = W·x for a Q3_K matrix W [n×k] of GGUF blocks
+// and x quantized by kernels.QuantizeActivations (kernels.QuantMatVec):
+//
+//	for j := 0; j < n; j++ {
+//		var s float32
+//		for b := 0; b < k/256; b++ {
+//			s += dotQ3_K(block b of row j, x's block b)
+//		}
+//		y[j] = s
+//	}
+//
+// with exact integer sums and the float32 sum in another order. k is a positive
+// multiple of 256 and n ≥ 1. It needs AVX2, FMA and F16C.
+//
+//go:noescape
+func Q3_KMatVecAVX2(y []float32, w []byte, xq []int8, xs []float32, xsum []int16, k int, n int)
+
+// Q3_KMatMul3AVX2 computes 3 rows of C = A·Wᵀ for a Q3_K matrix W [n×k] of GGUF
+// blocks and activations A quantized by kernels.QuantizeActivations
+// (kernels.QuantMatMul):
+//
+//	for i := 0; i < 3; i++ {
+//		Q3_KMatVecAVX2(c[i*ldc:i*ldc+n], w, row i of aq, as and asum, k, n)
+//	}
+//
+// bit for bit. k is a positive multiple of the block and n ≥ 1. It needs AVX2,
+// FMA and F16C.
+//
+//go:noescape
+func Q3_KMatMul3AVX2(c []float32, ldc int, w []byte, aq []int8, as []float32, asum []int16, k int, n int)
 
 // Q4_KMatVecAVX2 computes y = W·x for a Q4_K matrix W [n×k] of GGUF blocks
 // and x quantized by kernels.QuantizeActivations (kernels.QuantMatVec):
@@ -179,3 +282,65 @@ func Q6_KMatVecAVX2(y []float32, w []byte, xq []int8, xs []float32, xsum []int16
 //
 //go:noescape
 func Q6_KMatMul3AVX2(c []float32, ldc int, w []byte, aq []int8, as []float32, asum []int16, k int, n int)
+
+// IQ4_NLMatVecAVX2 computes y = W·x for a IQ4_NL matrix W [n×k] of GGUF blocks
+// and x quantized by kernels.QuantizeActivations (kernels.QuantMatVec):
+//
+//	for j := 0; j < n; j++ {
+//		var s float32
+//		for b := 0; b < k/32; b++ {
+//			s += dotIQ4_NL(block b of row j, x's block b)
+//		}
+//		y[j] = s
+//	}
+//
+// with exact integer sums and the float32 sum in another order. k is a positive
+// multiple of 32 and n ≥ 1. It needs AVX2, FMA and F16C.
+//
+//go:noescape
+func IQ4_NLMatVecAVX2(y []float32, w []byte, xq []int8, xs []float32, xsum []int16, k int, n int)
+
+// IQ4_NLMatMul3AVX2 computes 3 rows of C = A·Wᵀ for a IQ4_NL matrix W [n×k] of GGUF
+// blocks and activations A quantized by kernels.QuantizeActivations
+// (kernels.QuantMatMul):
+//
+//	for i := 0; i < 3; i++ {
+//		IQ4_NLMatVecAVX2(c[i*ldc:i*ldc+n], w, row i of aq, as and asum, k, n)
+//	}
+//
+// bit for bit. k is a positive multiple of the block and n ≥ 1. It needs AVX2,
+// FMA and F16C.
+//
+//go:noescape
+func IQ4_NLMatMul3AVX2(c []float32, ldc int, w []byte, aq []int8, as []float32, asum []int16, k int, n int)
+
+// IQ4_XSMatVecAVX2 computes y = W·x for a IQ4_XS matrix W [n×k] of GGUF blocks
+// and x quantized by kernels.QuantizeActivations (kernels.QuantMatVec):
+//
+//	for j := 0; j < n; j++ {
+//		var s float32
+//		for b := 0; b < k/256; b++ {
+//			s += dotIQ4_XS(block b of row j, x's block b)
+//		}
+//		y[j] = s
+//	}
+//
+// with exact integer sums and the float32 sum in another order. k is a positive
+// multiple of 256 and n ≥ 1. It needs AVX2, FMA and F16C.
+//
+//go:noescape
+func IQ4_XSMatVecAVX2(y []float32, w []byte, xq []int8, xs []float32, xsum []int16, k int, n int)
+
+// IQ4_XSMatMul3AVX2 computes 3 rows of C = A·Wᵀ for a IQ4_XS matrix W [n×k] of GGUF
+// blocks and activations A quantized by kernels.QuantizeActivations
+// (kernels.QuantMatMul):
+//
+//	for i := 0; i < 3; i++ {
+//		IQ4_XSMatVecAVX2(c[i*ldc:i*ldc+n], w, row i of aq, as and asum, k, n)
+//	}
+//
+// bit for bit. k is a positive multiple of the block and n ≥ 1. It needs AVX2,
+// FMA and F16C.
+//
+//go:noescape
+func IQ4_XSMatMul3AVX2(c []float32, ldc int, w []byte, aq []int8, as []float32, asum []int16, k int, n int)

@@ -4,8 +4,76 @@
 
 package asm
 
+// Q4_0MatVecNEONDot computes y = W·x for a Q4_0 matrix W [n×k] of GGUF blocks and x
+// quantized by kernels.QuantizeActivations (kernels.QuantMatVec):
+//
+//	for j := 0; j < n; j++ {
+//		var s float32
+//		for b := 0; b < k/32; b++ {
+//			s += dotQ4_0(block b of row j, x's block b)
+//		}
+//		y[j] = s
+//	}
+//
+// with exact integer sums. k is a positive multiple of 32 and n ≥ 1.
+// It needs the dotprod extension (cpu.ARM64.HasASIMDDP).
+//
+//go:noescape
+func Q4_0MatVecNEONDot(y []float32, w []byte, xq []int8, xs []float32, xsum []int16, k, n int)
+
+// Q4_0MatVecNEON computes y = W·x for a Q4_0 matrix W [n×k] of GGUF blocks and x
+// quantized by kernels.QuantizeActivations (kernels.QuantMatVec):
+//
+//	for j := 0; j < n; j++ {
+//		var s float32
+//		for b := 0; b < k/32; b++ {
+//			s += dotQ4_0(block b of row j, x's block b)
+//		}
+//		y[j] = s
+//	}
+//
+// with exact integer sums. k is a positive multiple of 32 and n ≥ 1.
+// It runs on every ARMv8.0 core: widening multiplies, no dotprod.
+//
+//go:noescape
+func Q4_0MatVecNEON(y []float32, w []byte, xq []int8, xs []float32, xsum []int16, k, n int)
+
+// Q5_0MatVecNEONDot computes y = W·x for a Q5_0 matrix W [n×k] of GGUF blocks and x
+// quantized by kernels.QuantizeActivations (kernels.QuantMatVec):
+//
+//	for j := 0; j < n; j++ {
+//		var s float32
+//		for b := 0; b < k/32; b++ {
+//			s += dotQ5_0(block b of row j, x's block b)
+//		}
+//		y[j] = s
+//	}
+//
+// with exact integer sums. k is a positive multiple of 32 and n ≥ 1.
+// It needs the dotprod extension (cpu.ARM64.HasASIMDDP).
+//
+//go:noescape
+func Q5_0MatVecNEONDot(y []float32, w []byte, xq []int8, xs []float32, xsum []int16, k, n int)
+
+// Q5_0MatVecNEON computes y = W·x for a Q5_0 matrix W [n×k] of GGUF blocks and x
+// quantized by kernels.QuantizeActivations (kernels.QuantMatVec):
+//
+//	for j := 0; j < n; j++ {
+//		var s float32
+//		for b := 0; b < k/32; b++ {
+//			s += dotQ5_0(block b of row j, x's block b)
+//		}
+//		y[j] = s
+//	}
+//
+// with exact integer sums. k is a positive multiple of 32 and n ≥ 1.
+// It runs on every ARMv8.0 core: widening multiplies, no dotprod.
+//
+//go:noescape
+func Q5_0MatVecNEON(y []float32, w []byte, xq []int8, xs []float32, xsum []int16, k, n int)
+
 // Q4_KMatVecNEONDot computes y = W·x for a Q4_K matrix W [n×k] of GGUF blocks and x
-// quantized to Q8_K by kernels.QuantizeActivations (kernels.QuantMatVec):
+// quantized by kernels.QuantizeActivations (kernels.QuantMatVec):
 //
 //	for j := 0; j < n; j++ {
 //		var s float32
@@ -22,7 +90,7 @@ package asm
 func Q4_KMatVecNEONDot(y []float32, w []byte, xq []int8, xs []float32, xsum []int16, k, n int)
 
 // Q4_KMatVecNEON computes y = W·x for a Q4_K matrix W [n×k] of GGUF blocks and x
-// quantized to Q8_K by kernels.QuantizeActivations (kernels.QuantMatVec):
+// quantized by kernels.QuantizeActivations (kernels.QuantMatVec):
 //
 //	for j := 0; j < n; j++ {
 //		var s float32
@@ -39,7 +107,7 @@ func Q4_KMatVecNEONDot(y []float32, w []byte, xq []int8, xs []float32, xsum []in
 func Q4_KMatVecNEON(y []float32, w []byte, xq []int8, xs []float32, xsum []int16, k, n int)
 
 // Q6_KMatVecNEONDot computes y = W·x for a Q6_K matrix W [n×k] of GGUF blocks and x
-// quantized to Q8_K by kernels.QuantizeActivations (kernels.QuantMatVec):
+// quantized by kernels.QuantizeActivations (kernels.QuantMatVec):
 //
 //	for j := 0; j < n; j++ {
 //		var s float32
@@ -56,7 +124,7 @@ func Q4_KMatVecNEON(y []float32, w []byte, xq []int8, xs []float32, xsum []int16
 func Q6_KMatVecNEONDot(y []float32, w []byte, xq []int8, xs []float32, xsum []int16, k, n int)
 
 // Q6_KMatVecNEON computes y = W·x for a Q6_K matrix W [n×k] of GGUF blocks and x
-// quantized to Q8_K by kernels.QuantizeActivations (kernels.QuantMatVec):
+// quantized by kernels.QuantizeActivations (kernels.QuantMatVec):
 //
 //	for j := 0; j < n; j++ {
 //		var s float32

@@ -4,6 +4,244 @@
 
 #include "textflag.h"
 
+// func Q4_0MatVecNEONDot(y []float32, w []byte, xq []int8, xs []float32, xsum []int16, k, n int)
+TEXT ·Q4_0MatVecNEONDot(SB), NOSPLIT, $0-136
+	MOVD y_base+0(FP), R0
+	MOVD w_base+24(FP), R1
+	MOVD n+128(FP), R5
+	VMOVI $15, V31.B16
+	VMOVI $32, V30.B16
+	VMOVI $48, V29.B16
+	VMOVI $8, V28.B16
+	VMOVI $16, V27.B16
+row:
+	MOVD xq_base+48(FP), R2
+	MOVD xs_base+72(FP), R3
+	MOVD xsum_base+96(FP), R4
+	MOVD k+120(FP), R6
+	LSR $5, R6, R6
+	FMOVS ZR, F0
+block:
+	FMOVS.P 4(R3), F3
+	MOVHU 0(R1), R8
+	FMOVS R8, F1
+	FCVTHS F1, F1
+	FMULS F3, F1, F1
+	ADD $2, R4, R4
+	ADD $2, R1, R13
+	VLD1 (R13), [V6.B16]
+	VAND V31.B16, V6.B16, V4.B16
+	VUSHR $4, V6.B16, V5.B16
+	VSUB V28.B16, V4.B16, V4.B16
+	VSUB V28.B16, V5.B16, V5.B16
+	VLD1.P 32(R2), [V16.B16, V17.B16]
+	VEOR V8.B16, V8.B16, V8.B16
+	WORD $0x4e909488 // sdot v8.4s, v4.16b, v16.16b
+	WORD $0x4e9194a8 // sdot v8.4s, v5.16b, v17.16b
+	WORD $0x4eb1b908 // addv s8, v8.4s
+	VMOV V8.S[0], R9
+	SCVTFWS R9, F3
+	FMULS F3, F1, F1
+	FADDS F1, F0, F0
+	ADD $18, R1, R1
+	SUBS $1, R6, R6
+	BNE block
+	FMOVS.P F0, 4(R0)
+	SUBS $1, R5, R5
+	BNE row
+	RET
+
+// func Q4_0MatVecNEON(y []float32, w []byte, xq []int8, xs []float32, xsum []int16, k, n int)
+TEXT ·Q4_0MatVecNEON(SB), NOSPLIT, $0-136
+	MOVD y_base+0(FP), R0
+	MOVD w_base+24(FP), R1
+	MOVD n+128(FP), R5
+	VMOVI $15, V31.B16
+	VMOVI $32, V30.B16
+	VMOVI $48, V29.B16
+	VMOVI $8, V28.B16
+	VMOVI $16, V27.B16
+row:
+	MOVD xq_base+48(FP), R2
+	MOVD xs_base+72(FP), R3
+	MOVD xsum_base+96(FP), R4
+	MOVD k+120(FP), R6
+	LSR $5, R6, R6
+	FMOVS ZR, F0
+block:
+	FMOVS.P 4(R3), F3
+	MOVHU 0(R1), R8
+	FMOVS R8, F1
+	FCVTHS F1, F1
+	FMULS F3, F1, F1
+	ADD $2, R4, R4
+	ADD $2, R1, R13
+	VLD1 (R13), [V6.B16]
+	VAND V31.B16, V6.B16, V4.B16
+	VUSHR $4, V6.B16, V5.B16
+	VSUB V28.B16, V4.B16, V4.B16
+	VSUB V28.B16, V5.B16, V5.B16
+	VLD1.P 32(R2), [V16.B16, V17.B16]
+	WORD $0x0e30c08c // smull v12.8h, v4.8b, v16.8b
+	WORD $0x4e30c08d // smull2 v13.8h, v4.16b, v16.16b
+	WORD $0x4e602988 // saddlp v8.4s, v12.8h
+	WORD $0x4e6069a8 // sadalp v8.4s, v13.8h
+	WORD $0x0e31c0ac // smull v12.8h, v5.8b, v17.8b
+	WORD $0x4e31c0ad // smull2 v13.8h, v5.16b, v17.16b
+	WORD $0x4e606988 // sadalp v8.4s, v12.8h
+	WORD $0x4e6069a8 // sadalp v8.4s, v13.8h
+	WORD $0x4eb1b908 // addv s8, v8.4s
+	VMOV V8.S[0], R9
+	SCVTFWS R9, F3
+	FMULS F3, F1, F1
+	FADDS F1, F0, F0
+	ADD $18, R1, R1
+	SUBS $1, R6, R6
+	BNE block
+	FMOVS.P F0, 4(R0)
+	SUBS $1, R5, R5
+	BNE row
+	RET
+
+// func Q5_0MatVecNEONDot(y []float32, w []byte, xq []int8, xs []float32, xsum []int16, k, n int)
+TEXT ·Q5_0MatVecNEONDot(SB), NOSPLIT, $0-136
+	MOVD y_base+0(FP), R0
+	MOVD w_base+24(FP), R1
+	MOVD n+128(FP), R5
+	VMOVI $15, V31.B16
+	VMOVI $32, V30.B16
+	VMOVI $48, V29.B16
+	VMOVI $8, V28.B16
+	VMOVI $16, V27.B16
+	MOVD $0x0101010101010101, R8
+	VMOV ZR, V14.D[0]
+	VMOV R8, V14.D[1]
+	MOVD $0x0202020202020202, R9
+	VMOV R9, V15.D[0]
+	MOVD $0x0303030303030303, R9
+	VMOV R9, V15.D[1]
+	MOVD $0x8040201008040201, R9
+	VMOV R9, V22.D[0]
+	VMOV R9, V22.D[1]
+row:
+	MOVD xq_base+48(FP), R2
+	MOVD xs_base+72(FP), R3
+	MOVD xsum_base+96(FP), R4
+	MOVD k+120(FP), R6
+	LSR $5, R6, R6
+	FMOVS ZR, F0
+block:
+	FMOVS.P 4(R3), F3
+	MOVHU 0(R1), R8
+	FMOVS R8, F1
+	FCVTHS F1, F1
+	FMULS F3, F1, F1
+	ADD $2, R4, R4
+	ADD $6, R1, R13
+	VLD1 (R13), [V6.B16]
+	VAND V31.B16, V6.B16, V4.B16
+	VUSHR $4, V6.B16, V5.B16
+	MOVWU 2(R1), R8
+	VMOV R8, V7.S[0]
+	VTBL V14.B16, [V7.B16], V6.B16
+	VCMTST V22.B16, V6.B16, V6.B16
+	VAND V27.B16, V6.B16, V6.B16
+	VORR V6.B16, V4.B16, V4.B16
+	VSUB V27.B16, V4.B16, V4.B16
+	VTBL V15.B16, [V7.B16], V6.B16
+	VCMTST V22.B16, V6.B16, V6.B16
+	VAND V27.B16, V6.B16, V6.B16
+	VORR V6.B16, V5.B16, V5.B16
+	VSUB V27.B16, V5.B16, V5.B16
+	VLD1.P 32(R2), [V16.B16, V17.B16]
+	VEOR V8.B16, V8.B16, V8.B16
+	WORD $0x4e909488 // sdot v8.4s, v4.16b, v16.16b
+	WORD $0x4e9194a8 // sdot v8.4s, v5.16b, v17.16b
+	WORD $0x4eb1b908 // addv s8, v8.4s
+	VMOV V8.S[0], R9
+	SCVTFWS R9, F3
+	FMULS F3, F1, F1
+	FADDS F1, F0, F0
+	ADD $22, R1, R1
+	SUBS $1, R6, R6
+	BNE block
+	FMOVS.P F0, 4(R0)
+	SUBS $1, R5, R5
+	BNE row
+	RET
+
+// func Q5_0MatVecNEON(y []float32, w []byte, xq []int8, xs []float32, xsum []int16, k, n int)
+TEXT ·Q5_0MatVecNEON(SB), NOSPLIT, $0-136
+	MOVD y_base+0(FP), R0
+	MOVD w_base+24(FP), R1
+	MOVD n+128(FP), R5
+	VMOVI $15, V31.B16
+	VMOVI $32, V30.B16
+	VMOVI $48, V29.B16
+	VMOVI $8, V28.B16
+	VMOVI $16, V27.B16
+	MOVD $0x0101010101010101, R8
+	VMOV ZR, V14.D[0]
+	VMOV R8, V14.D[1]
+	MOVD $0x0202020202020202, R9
+	VMOV R9, V15.D[0]
+	MOVD $0x0303030303030303, R9
+	VMOV R9, V15.D[1]
+	MOVD $0x8040201008040201, R9
+	VMOV R9, V22.D[0]
+	VMOV R9, V22.D[1]
+row:
+	MOVD xq_base+48(FP), R2
+	MOVD xs_base+72(FP), R3
+	MOVD xsum_base+96(FP), R4
+	MOVD k+120(FP), R6
+	LSR $5, R6, R6
+	FMOVS ZR, F0
+block:
+	FMOVS.P 4(R3), F3
+	MOVHU 0(R1), R8
+	FMOVS R8, F1
+	FCVTHS F1, F1
+	FMULS F3, F1, F1
+	ADD $2, R4, R4
+	ADD $6, R1, R13
+	VLD1 (R13), [V6.B16]
+	VAND V31.B16, V6.B16, V4.B16
+	VUSHR $4, V6.B16, V5.B16
+	MOVWU 2(R1), R8
+	VMOV R8, V7.S[0]
+	VTBL V14.B16, [V7.B16], V6.B16
+	VCMTST V22.B16, V6.B16, V6.B16
+	VAND V27.B16, V6.B16, V6.B16
+	VORR V6.B16, V4.B16, V4.B16
+	VSUB V27.B16, V4.B16, V4.B16
+	VTBL V15.B16, [V7.B16], V6.B16
+	VCMTST V22.B16, V6.B16, V6.B16
+	VAND V27.B16, V6.B16, V6.B16
+	VORR V6.B16, V5.B16, V5.B16
+	VSUB V27.B16, V5.B16, V5.B16
+	VLD1.P 32(R2), [V16.B16, V17.B16]
+	WORD $0x0e30c08c // smull v12.8h, v4.8b, v16.8b
+	WORD $0x4e30c08d // smull2 v13.8h, v4.16b, v16.16b
+	WORD $0x4e602988 // saddlp v8.4s, v12.8h
+	WORD $0x4e6069a8 // sadalp v8.4s, v13.8h
+	WORD $0x0e31c0ac // smull v12.8h, v5.8b, v17.8b
+	WORD $0x4e31c0ad // smull2 v13.8h, v5.16b, v17.16b
+	WORD $0x4e606988 // sadalp v8.4s, v12.8h
+	WORD $0x4e6069a8 // sadalp v8.4s, v13.8h
+	WORD $0x4eb1b908 // addv s8, v8.4s
+	VMOV V8.S[0], R9
+	SCVTFWS R9, F3
+	FMULS F3, F1, F1
+	FADDS F1, F0, F0
+	ADD $22, R1, R1
+	SUBS $1, R6, R6
+	BNE block
+	FMOVS.P F0, 4(R0)
+	SUBS $1, R5, R5
+	BNE row
+	RET
+
 // func Q4_KMatVecNEONDot(y []float32, w []byte, xq []int8, xs []float32, xsum []int16, k, n int)
 TEXT ·Q4_KMatVecNEONDot(SB), NOSPLIT, $0-136
 	MOVD y_base+0(FP), R0
@@ -12,6 +250,8 @@ TEXT ·Q4_KMatVecNEONDot(SB), NOSPLIT, $0-136
 	VMOVI $15, V31.B16
 	VMOVI $32, V30.B16
 	VMOVI $48, V29.B16
+	VMOVI $8, V28.B16
+	VMOVI $16, V27.B16
 row:
 	MOVD xq_base+48(FP), R2
 	MOVD xs_base+72(FP), R3
@@ -156,6 +396,8 @@ TEXT ·Q4_KMatVecNEON(SB), NOSPLIT, $0-136
 	VMOVI $15, V31.B16
 	VMOVI $32, V30.B16
 	VMOVI $48, V29.B16
+	VMOVI $8, V28.B16
+	VMOVI $16, V27.B16
 row:
 	MOVD xq_base+48(FP), R2
 	MOVD xs_base+72(FP), R3
@@ -340,6 +582,8 @@ TEXT ·Q6_KMatVecNEONDot(SB), NOSPLIT, $0-136
 	VMOVI $15, V31.B16
 	VMOVI $32, V30.B16
 	VMOVI $48, V29.B16
+	VMOVI $8, V28.B16
+	VMOVI $16, V27.B16
 row:
 	MOVD xq_base+48(FP), R2
 	MOVD xs_base+72(FP), R3
@@ -583,6 +827,8 @@ TEXT ·Q6_KMatVecNEON(SB), NOSPLIT, $0-136
 	VMOVI $15, V31.B16
 	VMOVI $32, V30.B16
 	VMOVI $48, V29.B16
+	VMOVI $8, V28.B16
+	VMOVI $16, V27.B16
 row:
 	MOVD xq_base+48(FP), R2
 	MOVD xs_base+72(FP), R3

@@ -605,6 +605,23 @@ rows1Done:
 	VZEROUPPER
 	RET
 
+DATA q8QuantizeConst<>+0(SB)/4, $0x7fffffff
+DATA q8QuantizeConst<>+4(SB)/4, $0x42fe0000
+DATA q8QuantizeConst<>+8(SB)/4, $0x3f800000
+DATA q8QuantizeConst<>+12(SB)/4, $0x3f000000
+DATA q8QuantizeConst<>+16(SB)/4, $0x00800000
+GLOBL q8QuantizeConst<>(SB), RODATA|NOPTR, $20
+
+DATA q8QuantizePerm<>+0(SB)/4, $0x00000000
+DATA q8QuantizePerm<>+4(SB)/4, $0x00000004
+DATA q8QuantizePerm<>+8(SB)/4, $0x00000001
+DATA q8QuantizePerm<>+12(SB)/4, $0x00000005
+DATA q8QuantizePerm<>+16(SB)/4, $0x00000002
+DATA q8QuantizePerm<>+20(SB)/4, $0x00000006
+DATA q8QuantizePerm<>+24(SB)/4, $0x00000003
+DATA q8QuantizePerm<>+28(SB)/4, $0x00000007
+GLOBL q8QuantizePerm<>(SB), RODATA|NOPTR, $32
+
 // func Q8QuantizeAVX2(xq []int8, xs []float32, x []float32)
 // Requires: AVX, AVX2
 TEXT ·Q8QuantizeAVX2(SB), NOSPLIT, $0-72
@@ -692,22 +709,529 @@ quantBlock:
 	VZEROUPPER
 	RET
 
-DATA q8QuantizeConst<>+0(SB)/4, $0x7fffffff
-DATA q8QuantizeConst<>+4(SB)/4, $0x42fe0000
-DATA q8QuantizeConst<>+8(SB)/4, $0x3f800000
-DATA q8QuantizeConst<>+12(SB)/4, $0x3f000000
-DATA q8QuantizeConst<>+16(SB)/4, $0x00800000
-GLOBL q8QuantizeConst<>(SB), RODATA|NOPTR, $20
+// func Q8KQuantizeAVX2(xq []int8, xs []float32, xsum []int16, x []float32)
+// Requires: AVX, AVX2
+TEXT ·Q8KQuantizeAVX2(SB), NOSPLIT, $0-96
+	MOVQ         xq_base+0(FP), AX
+	MOVQ         xs_base+24(FP), CX
+	MOVQ         xsum_base+48(FP), DX
+	MOVQ         x_base+72(FP), BX
+	MOVQ         x_len+80(FP), SI
+	SHRQ         $0x08, SI
+	VBROADCASTSS q8QuantizeConst<>+0(SB), Y0
+	VBROADCASTSS q8QuantizeConst<>+8(SB), Y1
+	VBROADCASTSS q8QuantizeConst<>+12(SB), Y2
+	VMOVDQU      q8QuantizePerm<>+0(SB), Y3
 
-DATA q8QuantizePerm<>+0(SB)/4, $0x00000000
-DATA q8QuantizePerm<>+4(SB)/4, $0x00000004
-DATA q8QuantizePerm<>+8(SB)/4, $0x00000001
-DATA q8QuantizePerm<>+12(SB)/4, $0x00000005
-DATA q8QuantizePerm<>+16(SB)/4, $0x00000002
-DATA q8QuantizePerm<>+20(SB)/4, $0x00000006
-DATA q8QuantizePerm<>+24(SB)/4, $0x00000003
-DATA q8QuantizePerm<>+28(SB)/4, $0x00000007
-GLOBL q8QuantizePerm<>(SB), RODATA|NOPTR, $32
+q8KBlock:
+	VANDPS       (BX), Y0, Y4
+	VANDPS       32(BX), Y0, Y5
+	VMAXPS       Y5, Y4, Y4
+	VANDPS       64(BX), Y0, Y5
+	VMAXPS       Y5, Y4, Y4
+	VANDPS       96(BX), Y0, Y5
+	VMAXPS       Y5, Y4, Y4
+	VANDPS       128(BX), Y0, Y5
+	VMAXPS       Y5, Y4, Y4
+	VANDPS       160(BX), Y0, Y5
+	VMAXPS       Y5, Y4, Y4
+	VANDPS       192(BX), Y0, Y5
+	VMAXPS       Y5, Y4, Y4
+	VANDPS       224(BX), Y0, Y5
+	VMAXPS       Y5, Y4, Y4
+	VANDPS       256(BX), Y0, Y5
+	VMAXPS       Y5, Y4, Y4
+	VANDPS       288(BX), Y0, Y5
+	VMAXPS       Y5, Y4, Y4
+	VANDPS       320(BX), Y0, Y5
+	VMAXPS       Y5, Y4, Y4
+	VANDPS       352(BX), Y0, Y5
+	VMAXPS       Y5, Y4, Y4
+	VANDPS       384(BX), Y0, Y5
+	VMAXPS       Y5, Y4, Y4
+	VANDPS       416(BX), Y0, Y5
+	VMAXPS       Y5, Y4, Y4
+	VANDPS       448(BX), Y0, Y5
+	VMAXPS       Y5, Y4, Y4
+	VANDPS       480(BX), Y0, Y5
+	VMAXPS       Y5, Y4, Y4
+	VANDPS       512(BX), Y0, Y5
+	VMAXPS       Y5, Y4, Y4
+	VANDPS       544(BX), Y0, Y5
+	VMAXPS       Y5, Y4, Y4
+	VANDPS       576(BX), Y0, Y5
+	VMAXPS       Y5, Y4, Y4
+	VANDPS       608(BX), Y0, Y5
+	VMAXPS       Y5, Y4, Y4
+	VANDPS       640(BX), Y0, Y5
+	VMAXPS       Y5, Y4, Y4
+	VANDPS       672(BX), Y0, Y5
+	VMAXPS       Y5, Y4, Y4
+	VANDPS       704(BX), Y0, Y5
+	VMAXPS       Y5, Y4, Y4
+	VANDPS       736(BX), Y0, Y5
+	VMAXPS       Y5, Y4, Y4
+	VANDPS       768(BX), Y0, Y5
+	VMAXPS       Y5, Y4, Y4
+	VANDPS       800(BX), Y0, Y5
+	VMAXPS       Y5, Y4, Y4
+	VANDPS       832(BX), Y0, Y5
+	VMAXPS       Y5, Y4, Y4
+	VANDPS       864(BX), Y0, Y5
+	VMAXPS       Y5, Y4, Y4
+	VANDPS       896(BX), Y0, Y5
+	VMAXPS       Y5, Y4, Y4
+	VANDPS       928(BX), Y0, Y5
+	VMAXPS       Y5, Y4, Y4
+	VANDPS       960(BX), Y0, Y5
+	VMAXPS       Y5, Y4, Y4
+	VANDPS       992(BX), Y0, Y5
+	VMAXPS       Y5, Y4, Y4
+	VEXTRACTF128 $0x01, Y4, X5
+	VMAXPS       X5, X4, X4
+	VPERMILPS    $0x4e, X4, X5
+	VMAXPS       X5, X4, X4
+	VPERMILPS    $0xb1, X4, X5
+	VMAXPS       X5, X4, X4
+	VDIVSS       q8QuantizeConst<>+4(SB), X4, X4
+	VCMPSS       $0x1d, q8QuantizeConst<>+16(SB), X4, X6
+	VDIVSS       X4, X1, X5
+	VANDPS       X6, X5, X5
+	VANDPS       X6, X4, X4
+	VMOVSS       X4, (CX)
+	VBROADCASTSS X5, Y4
+	VMOVUPS      (BX), Y5
+	VMOVUPS      32(BX), Y6
+	VMOVUPS      64(BX), Y7
+	VMOVUPS      96(BX), Y8
+	VMULPS       Y4, Y5, Y5
+	VANDPS       Y0, Y5, Y9
+	VROUNDPS     $0x03, Y9, Y10
+	VSUBPS       Y10, Y9, Y9
+	VCMPPS       $0x1d, Y2, Y9, Y9
+	VANDPS       Y1, Y9, Y9
+	VADDPS       Y9, Y10, Y10
+	VCVTTPS2DQ   Y10, Y10
+	VPSIGND      Y5, Y10, Y5
+	VMULPS       Y4, Y6, Y6
+	VANDPS       Y0, Y6, Y9
+	VROUNDPS     $0x03, Y9, Y10
+	VSUBPS       Y10, Y9, Y9
+	VCMPPS       $0x1d, Y2, Y9, Y9
+	VANDPS       Y1, Y9, Y9
+	VADDPS       Y9, Y10, Y10
+	VCVTTPS2DQ   Y10, Y10
+	VPSIGND      Y6, Y10, Y6
+	VMULPS       Y4, Y7, Y7
+	VANDPS       Y0, Y7, Y9
+	VROUNDPS     $0x03, Y9, Y10
+	VSUBPS       Y10, Y9, Y9
+	VCMPPS       $0x1d, Y2, Y9, Y9
+	VANDPS       Y1, Y9, Y9
+	VADDPS       Y9, Y10, Y10
+	VCVTTPS2DQ   Y10, Y10
+	VPSIGND      Y7, Y10, Y7
+	VMULPS       Y4, Y8, Y8
+	VANDPS       Y0, Y8, Y9
+	VROUNDPS     $0x03, Y9, Y10
+	VSUBPS       Y10, Y9, Y9
+	VCMPPS       $0x1d, Y2, Y9, Y9
+	VANDPS       Y1, Y9, Y9
+	VADDPS       Y9, Y10, Y10
+	VCVTTPS2DQ   Y10, Y10
+	VPSIGND      Y8, Y10, Y8
+	VPADDD       Y6, Y5, Y9
+	VPADDD       Y8, Y7, Y10
+	VPHADDD      Y10, Y9, Y9
+	VPHADDD      Y9, Y9, Y9
+	VEXTRACTI128 $0x01, Y9, X10
+	VPADDD       X10, X9, X10
+	VPACKSSDW    X10, X10, X10
+	VMOVD        X10, (DX)
+	VPACKSSDW    Y6, Y5, Y5
+	VPACKSSDW    Y8, Y7, Y7
+	VPACKSSWB    Y7, Y5, Y5
+	VPERMD       Y5, Y3, Y5
+	VMOVDQU      Y5, (AX)
+	VMOVUPS      128(BX), Y5
+	VMOVUPS      160(BX), Y6
+	VMOVUPS      192(BX), Y7
+	VMOVUPS      224(BX), Y8
+	VMULPS       Y4, Y5, Y5
+	VANDPS       Y0, Y5, Y9
+	VROUNDPS     $0x03, Y9, Y10
+	VSUBPS       Y10, Y9, Y9
+	VCMPPS       $0x1d, Y2, Y9, Y9
+	VANDPS       Y1, Y9, Y9
+	VADDPS       Y9, Y10, Y10
+	VCVTTPS2DQ   Y10, Y10
+	VPSIGND      Y5, Y10, Y5
+	VMULPS       Y4, Y6, Y6
+	VANDPS       Y0, Y6, Y9
+	VROUNDPS     $0x03, Y9, Y10
+	VSUBPS       Y10, Y9, Y9
+	VCMPPS       $0x1d, Y2, Y9, Y9
+	VANDPS       Y1, Y9, Y9
+	VADDPS       Y9, Y10, Y10
+	VCVTTPS2DQ   Y10, Y10
+	VPSIGND      Y6, Y10, Y6
+	VMULPS       Y4, Y7, Y7
+	VANDPS       Y0, Y7, Y9
+	VROUNDPS     $0x03, Y9, Y10
+	VSUBPS       Y10, Y9, Y9
+	VCMPPS       $0x1d, Y2, Y9, Y9
+	VANDPS       Y1, Y9, Y9
+	VADDPS       Y9, Y10, Y10
+	VCVTTPS2DQ   Y10, Y10
+	VPSIGND      Y7, Y10, Y7
+	VMULPS       Y4, Y8, Y8
+	VANDPS       Y0, Y8, Y9
+	VROUNDPS     $0x03, Y9, Y10
+	VSUBPS       Y10, Y9, Y9
+	VCMPPS       $0x1d, Y2, Y9, Y9
+	VANDPS       Y1, Y9, Y9
+	VADDPS       Y9, Y10, Y10
+	VCVTTPS2DQ   Y10, Y10
+	VPSIGND      Y8, Y10, Y8
+	VPADDD       Y6, Y5, Y9
+	VPADDD       Y8, Y7, Y10
+	VPHADDD      Y10, Y9, Y9
+	VPHADDD      Y9, Y9, Y9
+	VEXTRACTI128 $0x01, Y9, X10
+	VPADDD       X10, X9, X10
+	VPACKSSDW    X10, X10, X10
+	VMOVD        X10, 4(DX)
+	VPACKSSDW    Y6, Y5, Y5
+	VPACKSSDW    Y8, Y7, Y7
+	VPACKSSWB    Y7, Y5, Y5
+	VPERMD       Y5, Y3, Y5
+	VMOVDQU      Y5, 32(AX)
+	VMOVUPS      256(BX), Y5
+	VMOVUPS      288(BX), Y6
+	VMOVUPS      320(BX), Y7
+	VMOVUPS      352(BX), Y8
+	VMULPS       Y4, Y5, Y5
+	VANDPS       Y0, Y5, Y9
+	VROUNDPS     $0x03, Y9, Y10
+	VSUBPS       Y10, Y9, Y9
+	VCMPPS       $0x1d, Y2, Y9, Y9
+	VANDPS       Y1, Y9, Y9
+	VADDPS       Y9, Y10, Y10
+	VCVTTPS2DQ   Y10, Y10
+	VPSIGND      Y5, Y10, Y5
+	VMULPS       Y4, Y6, Y6
+	VANDPS       Y0, Y6, Y9
+	VROUNDPS     $0x03, Y9, Y10
+	VSUBPS       Y10, Y9, Y9
+	VCMPPS       $0x1d, Y2, Y9, Y9
+	VANDPS       Y1, Y9, Y9
+	VADDPS       Y9, Y10, Y10
+	VCVTTPS2DQ   Y10, Y10
+	VPSIGND      Y6, Y10, Y6
+	VMULPS       Y4, Y7, Y7
+	VANDPS       Y0, Y7, Y9
+	VROUNDPS     $0x03, Y9, Y10
+	VSUBPS       Y10, Y9, Y9
+	VCMPPS       $0x1d, Y2, Y9, Y9
+	VANDPS       Y1, Y9, Y9
+	VADDPS       Y9, Y10, Y10
+	VCVTTPS2DQ   Y10, Y10
+	VPSIGND      Y7, Y10, Y7
+	VMULPS       Y4, Y8, Y8
+	VANDPS       Y0, Y8, Y9
+	VROUNDPS     $0x03, Y9, Y10
+	VSUBPS       Y10, Y9, Y9
+	VCMPPS       $0x1d, Y2, Y9, Y9
+	VANDPS       Y1, Y9, Y9
+	VADDPS       Y9, Y10, Y10
+	VCVTTPS2DQ   Y10, Y10
+	VPSIGND      Y8, Y10, Y8
+	VPADDD       Y6, Y5, Y9
+	VPADDD       Y8, Y7, Y10
+	VPHADDD      Y10, Y9, Y9
+	VPHADDD      Y9, Y9, Y9
+	VEXTRACTI128 $0x01, Y9, X10
+	VPADDD       X10, X9, X10
+	VPACKSSDW    X10, X10, X10
+	VMOVD        X10, 8(DX)
+	VPACKSSDW    Y6, Y5, Y5
+	VPACKSSDW    Y8, Y7, Y7
+	VPACKSSWB    Y7, Y5, Y5
+	VPERMD       Y5, Y3, Y5
+	VMOVDQU      Y5, 64(AX)
+	VMOVUPS      384(BX), Y5
+	VMOVUPS      416(BX), Y6
+	VMOVUPS      448(BX), Y7
+	VMOVUPS      480(BX), Y8
+	VMULPS       Y4, Y5, Y5
+	VANDPS       Y0, Y5, Y9
+	VROUNDPS     $0x03, Y9, Y10
+	VSUBPS       Y10, Y9, Y9
+	VCMPPS       $0x1d, Y2, Y9, Y9
+	VANDPS       Y1, Y9, Y9
+	VADDPS       Y9, Y10, Y10
+	VCVTTPS2DQ   Y10, Y10
+	VPSIGND      Y5, Y10, Y5
+	VMULPS       Y4, Y6, Y6
+	VANDPS       Y0, Y6, Y9
+	VROUNDPS     $0x03, Y9, Y10
+	VSUBPS       Y10, Y9, Y9
+	VCMPPS       $0x1d, Y2, Y9, Y9
+	VANDPS       Y1, Y9, Y9
+	VADDPS       Y9, Y10, Y10
+	VCVTTPS2DQ   Y10, Y10
+	VPSIGND      Y6, Y10, Y6
+	VMULPS       Y4, Y7, Y7
+	VANDPS       Y0, Y7, Y9
+	VROUNDPS     $0x03, Y9, Y10
+	VSUBPS       Y10, Y9, Y9
+	VCMPPS       $0x1d, Y2, Y9, Y9
+	VANDPS       Y1, Y9, Y9
+	VADDPS       Y9, Y10, Y10
+	VCVTTPS2DQ   Y10, Y10
+	VPSIGND      Y7, Y10, Y7
+	VMULPS       Y4, Y8, Y8
+	VANDPS       Y0, Y8, Y9
+	VROUNDPS     $0x03, Y9, Y10
+	VSUBPS       Y10, Y9, Y9
+	VCMPPS       $0x1d, Y2, Y9, Y9
+	VANDPS       Y1, Y9, Y9
+	VADDPS       Y9, Y10, Y10
+	VCVTTPS2DQ   Y10, Y10
+	VPSIGND      Y8, Y10, Y8
+	VPADDD       Y6, Y5, Y9
+	VPADDD       Y8, Y7, Y10
+	VPHADDD      Y10, Y9, Y9
+	VPHADDD      Y9, Y9, Y9
+	VEXTRACTI128 $0x01, Y9, X10
+	VPADDD       X10, X9, X10
+	VPACKSSDW    X10, X10, X10
+	VMOVD        X10, 12(DX)
+	VPACKSSDW    Y6, Y5, Y5
+	VPACKSSDW    Y8, Y7, Y7
+	VPACKSSWB    Y7, Y5, Y5
+	VPERMD       Y5, Y3, Y5
+	VMOVDQU      Y5, 96(AX)
+	VMOVUPS      512(BX), Y5
+	VMOVUPS      544(BX), Y6
+	VMOVUPS      576(BX), Y7
+	VMOVUPS      608(BX), Y8
+	VMULPS       Y4, Y5, Y5
+	VANDPS       Y0, Y5, Y9
+	VROUNDPS     $0x03, Y9, Y10
+	VSUBPS       Y10, Y9, Y9
+	VCMPPS       $0x1d, Y2, Y9, Y9
+	VANDPS       Y1, Y9, Y9
+	VADDPS       Y9, Y10, Y10
+	VCVTTPS2DQ   Y10, Y10
+	VPSIGND      Y5, Y10, Y5
+	VMULPS       Y4, Y6, Y6
+	VANDPS       Y0, Y6, Y9
+	VROUNDPS     $0x03, Y9, Y10
+	VSUBPS       Y10, Y9, Y9
+	VCMPPS       $0x1d, Y2, Y9, Y9
+	VANDPS       Y1, Y9, Y9
+	VADDPS       Y9, Y10, Y10
+	VCVTTPS2DQ   Y10, Y10
+	VPSIGND      Y6, Y10, Y6
+	VMULPS       Y4, Y7, Y7
+	VANDPS       Y0, Y7, Y9
+	VROUNDPS     $0x03, Y9, Y10
+	VSUBPS       Y10, Y9, Y9
+	VCMPPS       $0x1d, Y2, Y9, Y9
+	VANDPS       Y1, Y9, Y9
+	VADDPS       Y9, Y10, Y10
+	VCVTTPS2DQ   Y10, Y10
+	VPSIGND      Y7, Y10, Y7
+	VMULPS       Y4, Y8, Y8
+	VANDPS       Y0, Y8, Y9
+	VROUNDPS     $0x03, Y9, Y10
+	VSUBPS       Y10, Y9, Y9
+	VCMPPS       $0x1d, Y2, Y9, Y9
+	VANDPS       Y1, Y9, Y9
+	VADDPS       Y9, Y10, Y10
+	VCVTTPS2DQ   Y10, Y10
+	VPSIGND      Y8, Y10, Y8
+	VPADDD       Y6, Y5, Y9
+	VPADDD       Y8, Y7, Y10
+	VPHADDD      Y10, Y9, Y9
+	VPHADDD      Y9, Y9, Y9
+	VEXTRACTI128 $0x01, Y9, X10
+	VPADDD       X10, X9, X10
+	VPACKSSDW    X10, X10, X10
+	VMOVD        X10, 16(DX)
+	VPACKSSDW    Y6, Y5, Y5
+	VPACKSSDW    Y8, Y7, Y7
+	VPACKSSWB    Y7, Y5, Y5
+	VPERMD       Y5, Y3, Y5
+	VMOVDQU      Y5, 128(AX)
+	VMOVUPS      640(BX), Y5
+	VMOVUPS      672(BX), Y6
+	VMOVUPS      704(BX), Y7
+	VMOVUPS      736(BX), Y8
+	VMULPS       Y4, Y5, Y5
+	VANDPS       Y0, Y5, Y9
+	VROUNDPS     $0x03, Y9, Y10
+	VSUBPS       Y10, Y9, Y9
+	VCMPPS       $0x1d, Y2, Y9, Y9
+	VANDPS       Y1, Y9, Y9
+	VADDPS       Y9, Y10, Y10
+	VCVTTPS2DQ   Y10, Y10
+	VPSIGND      Y5, Y10, Y5
+	VMULPS       Y4, Y6, Y6
+	VANDPS       Y0, Y6, Y9
+	VROUNDPS     $0x03, Y9, Y10
+	VSUBPS       Y10, Y9, Y9
+	VCMPPS       $0x1d, Y2, Y9, Y9
+	VANDPS       Y1, Y9, Y9
+	VADDPS       Y9, Y10, Y10
+	VCVTTPS2DQ   Y10, Y10
+	VPSIGND      Y6, Y10, Y6
+	VMULPS       Y4, Y7, Y7
+	VANDPS       Y0, Y7, Y9
+	VROUNDPS     $0x03, Y9, Y10
+	VSUBPS       Y10, Y9, Y9
+	VCMPPS       $0x1d, Y2, Y9, Y9
+	VANDPS       Y1, Y9, Y9
+	VADDPS       Y9, Y10, Y10
+	VCVTTPS2DQ   Y10, Y10
+	VPSIGND      Y7, Y10, Y7
+	VMULPS       Y4, Y8, Y8
+	VANDPS       Y0, Y8, Y9
+	VROUNDPS     $0x03, Y9, Y10
+	VSUBPS       Y10, Y9, Y9
+	VCMPPS       $0x1d, Y2, Y9, Y9
+	VANDPS       Y1, Y9, Y9
+	VADDPS       Y9, Y10, Y10
+	VCVTTPS2DQ   Y10, Y10
+	VPSIGND      Y8, Y10, Y8
+	VPADDD       Y6, Y5, Y9
+	VPADDD       Y8, Y7, Y10
+	VPHADDD      Y10, Y9, Y9
+	VPHADDD      Y9, Y9, Y9
+	VEXTRACTI128 $0x01, Y9, X10
+	VPADDD       X10, X9, X10
+	VPACKSSDW    X10, X10, X10
+	VMOVD        X10, 20(DX)
+	VPACKSSDW    Y6, Y5, Y5
+	VPACKSSDW    Y8, Y7, Y7
+	VPACKSSWB    Y7, Y5, Y5
+	VPERMD       Y5, Y3, Y5
+	VMOVDQU      Y5, 160(AX)
+	VMOVUPS      768(BX), Y5
+	VMOVUPS      800(BX), Y6
+	VMOVUPS      832(BX), Y7
+	VMOVUPS      864(BX), Y8
+	VMULPS       Y4, Y5, Y5
+	VANDPS       Y0, Y5, Y9
+	VROUNDPS     $0x03, Y9, Y10
+	VSUBPS       Y10, Y9, Y9
+	VCMPPS       $0x1d, Y2, Y9, Y9
+	VANDPS       Y1, Y9, Y9
+	VADDPS       Y9, Y10, Y10
+	VCVTTPS2DQ   Y10, Y10
+	VPSIGND      Y5, Y10, Y5
+	VMULPS       Y4, Y6, Y6
+	VANDPS       Y0, Y6, Y9
+	VROUNDPS     $0x03, Y9, Y10
+	VSUBPS       Y10, Y9, Y9
+	VCMPPS       $0x1d, Y2, Y9, Y9
+	VANDPS       Y1, Y9, Y9
+	VADDPS       Y9, Y10, Y10
+	VCVTTPS2DQ   Y10, Y10
+	VPSIGND      Y6, Y10, Y6
+	VMULPS       Y4, Y7, Y7
+	VANDPS       Y0, Y7, Y9
+	VROUNDPS     $0x03, Y9, Y10
+	VSUBPS       Y10, Y9, Y9
+	VCMPPS       $0x1d, Y2, Y9, Y9
+	VANDPS       Y1, Y9, Y9
+	VADDPS       Y9, Y10, Y10
+	VCVTTPS2DQ   Y10, Y10
+	VPSIGND      Y7, Y10, Y7
+	VMULPS       Y4, Y8, Y8
+	VANDPS       Y0, Y8, Y9
+	VROUNDPS     $0x03, Y9, Y10
+	VSUBPS       Y10, Y9, Y9
+	VCMPPS       $0x1d, Y2, Y9, Y9
+	VANDPS       Y1, Y9, Y9
+	VADDPS       Y9, Y10, Y10
+	VCVTTPS2DQ   Y10, Y10
+	VPSIGND      Y8, Y10, Y8
+	VPADDD       Y6, Y5, Y9
+	VPADDD       Y8, Y7, Y10
+	VPHADDD      Y10, Y9, Y9
+	VPHADDD      Y9, Y9, Y9
+	VEXTRACTI128 $0x01, Y9, X10
+	VPADDD       X10, X9, X10
+	VPACKSSDW    X10, X10, X10
+	VMOVD        X10, 24(DX)
+	VPACKSSDW    Y6, Y5, Y5
+	VPACKSSDW    Y8, Y7, Y7
+	VPACKSSWB    Y7, Y5, Y5
+	VPERMD       Y5, Y3, Y5
+	VMOVDQU      Y5, 192(AX)
+	VMOVUPS      896(BX), Y5
+	VMOVUPS      928(BX), Y6
+	VMOVUPS      960(BX), Y7
+	VMOVUPS      992(BX), Y8
+	VMULPS       Y4, Y5, Y5
+	VANDPS       Y0, Y5, Y9
+	VROUNDPS     $0x03, Y9, Y10
+	VSUBPS       Y10, Y9, Y9
+	VCMPPS       $0x1d, Y2, Y9, Y9
+	VANDPS       Y1, Y9, Y9
+	VADDPS       Y9, Y10, Y10
+	VCVTTPS2DQ   Y10, Y10
+	VPSIGND      Y5, Y10, Y5
+	VMULPS       Y4, Y6, Y6
+	VANDPS       Y0, Y6, Y9
+	VROUNDPS     $0x03, Y9, Y10
+	VSUBPS       Y10, Y9, Y9
+	VCMPPS       $0x1d, Y2, Y9, Y9
+	VANDPS       Y1, Y9, Y9
+	VADDPS       Y9, Y10, Y10
+	VCVTTPS2DQ   Y10, Y10
+	VPSIGND      Y6, Y10, Y6
+	VMULPS       Y4, Y7, Y7
+	VANDPS       Y0, Y7, Y9
+	VROUNDPS     $0x03, Y9, Y10
+	VSUBPS       Y10, Y9, Y9
+	VCMPPS       $0x1d, Y2, Y9, Y9
+	VANDPS       Y1, Y9, Y9
+	VADDPS       Y9, Y10, Y10
+	VCVTTPS2DQ   Y10, Y10
+	VPSIGND      Y7, Y10, Y7
+	VMULPS       Y4, Y8, Y8
+	VANDPS       Y0, Y8, Y4
+	VROUNDPS     $0x03, Y4, Y9
+	VSUBPS       Y9, Y4, Y4
+	VCMPPS       $0x1d, Y2, Y4, Y4
+	VANDPS       Y1, Y4, Y4
+	VADDPS       Y4, Y9, Y9
+	VCVTTPS2DQ   Y9, Y9
+	VPSIGND      Y8, Y9, Y8
+	VPADDD       Y6, Y5, Y4
+	VPADDD       Y8, Y7, Y9
+	VPHADDD      Y9, Y4, Y4
+	VPHADDD      Y4, Y4, Y4
+	VEXTRACTI128 $0x01, Y4, X9
+	VPADDD       X9, X4, X9
+	VPACKSSDW    X9, X9, X9
+	VMOVD        X9, 28(DX)
+	VPACKSSDW    Y6, Y5, Y5
+	VPACKSSDW    Y8, Y7, Y7
+	VPACKSSWB    Y7, Y5, Y5
+	VPERMD       Y5, Y3, Y5
+	VMOVDQU      Y5, 224(AX)
+	ADDQ         $0x00000400, BX
+	ADDQ         $0x00000100, AX
+	ADDQ         $0x04, CX
+	ADDQ         $0x20, DX
+	DECQ         SI
+	JNZ          q8KBlock
+	VZEROUPPER
+	RET
 
 // func Q8MatMul3VNNI(c []float32, ldc int, aq []int8, as []float32, wq []int8, ws []float32, k int, n int)
 // Requires: AVX, AVX2, AVX512BW, AVX512DQ, AVX512F, AVX512VL, AVX512VNNI

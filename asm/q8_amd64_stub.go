@@ -68,6 +68,27 @@ func Q8MatVecAVX2(y []float32, wq []int8, ws []float32, xq []int8, xs []float32,
 //go:noescape
 func Q8QuantizeAVX2(xq []int8, xs []float32, x []float32)
 
+// Q8KQuantizeAVX2 quantizes x into Q8_K blocks of 256 (kernels.QuantizeActivations):
+//
+//	for b := 0; b < len(x)/256; b++ {
+//		amax := max |x[256b+i]| over i < 256
+//		d := amax / 127
+//		id := 1 / d // 0, and d = 0, when d < 2⁻¹²⁶
+//		for i := 0; i < 256; i++ {
+//			xq[256b+i] = int8(roundHalfAwayFromZero(x[256b+i] * id))
+//		}
+//		xs[b] = d
+//	}
+//	for s := range xsum {
+//		xsum[s] = Σ xq[16s+i] over i < 16
+//	}
+//
+// every step in float32. len(x) is a positive multiple of 256; xq, xs and xsum
+// hold len(x), len(x)/256 and len(x)/16 elements. It needs AVX2.
+//
+//go:noescape
+func Q8KQuantizeAVX2(xq []int8, xs []float32, xsum []int16, x []float32)
+
 // Q8MatMul3VNNI computes 3 rows of C = A·Wᵀ for int8 blocks of 32 (kernels.Q8MatMul):
 //
 //	nb := k / 32

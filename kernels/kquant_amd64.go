@@ -26,7 +26,13 @@ func useKQuantAVX2(t *impl) {
 		tile   func(c []float32, ldc int, w []byte, aq []int8, as []float32, asum []int16, k, n int)
 	}{
 		{Q4_0, asm.Q4_0MatVecAVX2, asm.Q4_0MatMul3AVX2},
+		{Q4_1, asm.Q4_1MatVecAVX2, asm.Q4_1MatMul3AVX2},
 		{Q5_0, asm.Q5_0MatVecAVX2, asm.Q5_0MatMul3AVX2},
+		{Q5_1, asm.Q5_1MatVecAVX2, asm.Q5_1MatMul3AVX2},
+		{IQ4_NL, asm.IQ4_NLMatVecAVX2, asm.IQ4_NLMatMul3AVX2},
+		{IQ4_XS, asm.IQ4_XSMatVecAVX2, asm.IQ4_XSMatMul3AVX2},
+		{Q2_K, asm.Q2_KMatVecAVX2, asm.Q2_KMatMul3AVX2},
+		{Q3_K, asm.Q3_KMatVecAVX2, asm.Q3_KMatMul3AVX2},
 		{Q4_K, asm.Q4_KMatVecAVX2, asm.Q4_KMatMul3AVX2},
 		{Q5_K, asm.Q5_KMatVecAVX2, asm.Q5_KMatMul3AVX2},
 		{Q6_K, asm.Q6_KMatVecAVX2, asm.Q6_KMatMul3AVX2},

@@ -18,10 +18,10 @@ func useKQuantNEON(t *impl) {
 func kquantNEON(dotProd bool) map[WeightType]func(y []float32, w []byte, xq []int8, xs []float32, xsum []int16, k, n int) {
 	if dotProd {
 		return map[WeightType]func(y []float32, w []byte, xq []int8, xs []float32, xsum []int16, k, n int){
-			Q4_K: asm.Q4_KMatVecNEONDot, Q6_K: asm.Q6_KMatVecNEONDot,
+			Q4_0: asm.Q4_0MatVecNEONDot, Q5_0: asm.Q5_0MatVecNEONDot, Q4_K: asm.Q4_KMatVecNEONDot, Q6_K: asm.Q6_KMatVecNEONDot,
 		}
 	}
 	return map[WeightType]func(y []float32, w []byte, xq []int8, xs []float32, xsum []int16, k, n int){
-		Q4_K: asm.Q4_KMatVecNEON, Q6_K: asm.Q6_KMatVecNEON,
+		Q4_0: asm.Q4_0MatVecNEON, Q5_0: asm.Q5_0MatVecNEON, Q4_K: asm.Q4_KMatVecNEON, Q6_K: asm.Q6_KMatVecNEON,
 	}
 }

@@ -18,12 +18,12 @@ func TestKQuantNEONVariants(t *testing.T) {
 	if hasDotProd {
 		variants["sdot"] = true
 	}
-	scales := map[WeightType][]int{Q4_K: {0, 2}, Q6_K: {208}}
+	scales := map[WeightType][]int{Q4_0: {0}, Q5_0: {0}, Q4_K: {0, 2}, Q6_K: {208}}
 	for name, dot := range variants {
 		for typ, kernel := range kquantNEON(dot) {
 			for i, s := range [][2]int{{1, 1}, {2, 3}, {4, 7}, {1, 17}, {12, 5}} {
 				blocks, n := s[0], s[1]
-				k := blocks * QK
+				k := blocks * typ.BlockLen()
 				rng := rand.New(rand.NewPCG(uint64(i), uint64(typ)))
 				w := make([]byte, n*typ.RowBytes(k))
 				for p := range w {
@@ -35,8 +35,9 @@ func TestKQuantNEONVariants(t *testing.T) {
 					}
 				}
 				x := randVec(uint64(10+i), k, 2)
-				xq, xs, xsum := make([]int8, k), make([]float32, k/QK), make([]int16, k/16)
-				q8KQuantizeGeneric(xq, xs, xsum, x)
+				ns, nsum := typ.ActivationLens(k)
+				xq, xs, xsum := make([]int8, k), make([]float32, ns), make([]int16, nsum)
+				QuantizeActivations(typ, xq, xs, xsum, x)
 				want := make([]float32, n)
 				genericImpl.types[typ].blockMatVec(want, w, xq, xs, xsum, k, n)
 				got := newGuarded(n, i%3)

@@ -53,16 +53,22 @@ func Q8MatMul(c []float32, aq []int8, as []float32, wq []int8, ws []float32, bia
 	}
 	c = c[:m*n]
 	if k == 0 {
-		for i := range m {
-			if bias != nil {
-				copy(c[i*n:(i+1)*n], bias)
-			} else {
-				clear(c[i*n : (i+1)*n])
-			}
-		}
+		biasRows(c, bias, m, n)
 		return
 	}
 	q8MatMul(active, c, aq[:m*k], as[:m*nb], wq[:n*k], ws[:n*nb], bias, m, k, n)
+}
+
+// biasRows is the product of an empty k: every row of C is the bias, or
+// zeros without one.
+func biasRows(c, bias []float32, m, n int) {
+	for i := range m {
+		if bias != nil {
+			copy(c[i*n:(i+1)*n], bias)
+		} else {
+			clear(c[i*n : (i+1)*n])
+		}
+	}
 }
 
 // q8Tile is a tier's int8 GEMM kernel: rows rows of A against n rows of W,

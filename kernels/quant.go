@@ -155,13 +155,7 @@ func QuantMatMul(t WeightType, c []float32, aq []int8, as []float32, asum []int1
 	}
 	c = c[:m*n]
 	if k == 0 {
-		for i := range m {
-			if bias != nil {
-				copy(c[i*n:(i+1)*n], bias)
-			} else {
-				clear(c[i*n : (i+1)*n])
-			}
-		}
+		biasRows(c, bias, m, n)
 		return
 	}
 	quantMatMul(active, t, c, aq[:m*k], as[:m*ns], asum[:m*nsum], w[:n*t.RowBytes(k)], bias, m, k, n)

@@ -51,6 +51,12 @@ func FromBlocks(t kernels.WeightType, data []byte, rows, cols int) (*BlockMatrix
 // Bytes is the size of the matrix's blocks: what a product reads.
 func (m *BlockMatrix) Bytes() int { return len(m.Data) }
 
+// Shape is the matrix's rows and columns.
+func (m *BlockMatrix) Shape() (rows, cols int) { return m.Rows, m.Cols }
+
+// WeightType is the matrix's block type, m.Type.
+func (m *BlockMatrix) WeightType() kernels.WeightType { return m.Type }
+
 // Row writes row i, dequantized as ggml dequantizes it, into dst[:Cols]:
 // the embedding lookup of token i. An index out of range is a bug and
 // panics.

@@ -134,6 +134,15 @@ func (m *Matrix) MatMul(c, a []float32, rows int, bias []float32, s *Scratch) {
 	kernels.Q8MatMul(c, s.xq, s.xs, m.Q, m.Scales, bias, rows, m.Cols, m.Rows)
 }
 
+// Shape is the matrix's rows and columns.
+func (m *Matrix) Shape() (rows, cols int) { return m.Rows, m.Cols }
+
+// WeightType is kernels.Q8_0: every Matrix is int8 blocks of 32.
+func (m *Matrix) WeightType() kernels.WeightType { return kernels.Q8_0 }
+
+// Bytes is the size of the values and scales: what a product reads.
+func (m *Matrix) Bytes() int { return len(m.Q) + 4*len(m.Scales) }
+
 // RowRange returns rows [r0, r1) of m, sharing its memory.
 func (m *Matrix) RowRange(r0, r1 int) *Matrix {
 	if r0 < 0 || r1 < r0 || r1 > m.Rows {

@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+	"unsafe"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -128,12 +129,12 @@ func TestBlockWeightsMatchReference(t *testing.T) {
 			w := randomWeights(cfg, 3)
 			withBlocks(cfg, w, mix, 7)
 			m := newModelFrom(t, cfg, w, Options{})
-			require.IsType(t, &blockTable{}, m.tokens)
+			require.Equal(t, mix.embedding, tableType(m.tokens))
 			stacked := mix.q != mix.v || mix.gate != mix.up
 			if stacked {
 				assert.IsType(t, &stackedLinear{}, m.layers[0].qkv)
 			} else {
-				assert.IsType(t, &blockLinear{}, m.layers[0].qkv)
+				assert.Equal(t, mix.q, linearType(m.layers[0].qkv))
 			}
 			ids := randomIDs(4, 12, cfg.VocabSize)
 			want := refLogits(cfg, w, ids)
@@ -178,4 +179,34 @@ func TestBlockDecodeAllocatesNothing(t *testing.T) {
 		})
 		assert.Zero(t, allocs, name)
 	}
+}
+
+// TestBlockWeightsPlaced: GGUF blocks copied to the huge-page arena, the
+// parts of a stacked linear included, give the same logits bit for bit.
+func TestBlockWeightsPlaced(t *testing.T) {
+	cfg := blockConfig(false)
+	w := randomWeights(cfg, 6)
+	withBlocks(cfg, w, blockMixes()["Q4_K_M"], 8)
+	build := func(place bool) *Model {
+		saved := placeHugePages
+		placeHugePages = place
+		defer func() { placeHugePages = saved }()
+		m, err := newModel(cfg, w, Options{})
+		require.NoError(t, err)
+		return m
+	}
+	plain, placed := build(false), build(true)
+	if hugePages {
+		a := placed.arena
+		require.NotNil(t, a)
+		st := placed.layers[len(placed.layers)-1].qkv.(*stackedLinear)
+		for _, p := range st.parts {
+			b := p.(*quantLinear).m.(*quant.BlockMatrix)
+			assert.True(t, inArena(a, unsafe.Pointer(&b.Data[0]), len(b.Data)))
+		}
+		head := placed.head.(*quantTable).m.(*quant.BlockMatrix)
+		assert.True(t, inArena(a, unsafe.Pointer(&head.Data[0]), len(head.Data)))
+	}
+	ids := randomIDs(2, 9, cfg.VocabSize)
+	assert.Equal(t, allRowLogits(t, plain, ids), allRowLogits(t, placed, ids))
 }

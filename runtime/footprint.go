@@ -47,21 +47,15 @@ func (m *Model) Footprint() Footprint {
 }
 
 func linearType(l linear) kernels.WeightType {
-	switch l := l.(type) {
-	case *q8Linear:
-		return kernels.Q8_0
-	case *blockLinear:
-		return l.m.Type
+	if q, ok := l.(*quantLinear); ok {
+		return q.m.WeightType()
 	}
 	return kernels.F32
 }
 
 func tableType(t tokenTable) kernels.WeightType {
-	switch t := t.(type) {
-	case *q8Table:
-		return kernels.Q8_0
-	case *blockTable:
-		return t.m.Type
+	if q, ok := t.(*quantTable); ok {
+		return q.m.WeightType()
 	}
 	return kernels.F32
 }

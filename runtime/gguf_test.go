@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/goformer/goformer/kernels"
 	"github.com/goformer/goformer/model"
 	"github.com/goformer/goformer/model/tokenizer"
 	"github.com/goformer/goformer/quant"
@@ -113,14 +114,14 @@ func TestGGUFQ8_0(t *testing.T) {
 	m, err := Load(path, Options{Embeddings: F32Embeddings})
 	require.NoError(t, err)
 	defer m.Close()
-	require.IsType(t, &q8Table{}, m.tokens)
+	require.Equal(t, kernels.Q8_0, tableType(m.tokens))
 	assert.Same(t, m.tokens, m.head)
 	for i, L := range m.layers {
 		for _, l := range []linear{L.qkv, L.out, L.up, L.down} {
-			assert.IsType(t, &q8Linear{}, l, "layer %d", i)
+			assert.Equal(t, kernels.Q8_0, linearType(l), "layer %d", i)
 		}
 	}
-	table := m.tokens.(*q8Table).m
+	table := m.tokens.(*quantTable).m.(*quant.Matrix)
 
 	ck, err := model.LoadDir(fixtureDir)
 	require.NoError(t, err)

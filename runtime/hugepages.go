@@ -107,16 +107,14 @@ func (m *Model) placeWeights() {
 		return
 	}
 	var sizes []int
-	visit := func(f32 func(*[]float32), q8 func(**quant.Matrix), blocks func(**quant.BlockMatrix)) {
+	visit := func(f32 func(*[]float32), q func(*quantMatrix)) {
 		var place func(l linear)
 		place = func(l linear) {
 			switch l := l.(type) {
 			case *f32Linear:
 				f32(&l.w)
-			case *q8Linear:
-				q8(&l.m)
-			case *blockLinear:
-				blocks(&l.m)
+			case *quantLinear:
+				q(&l.m)
 			case *stackedLinear:
 				for _, p := range l.parts {
 					place(p)
@@ -137,19 +135,29 @@ func (m *Model) placeWeights() {
 			switch t := t.(type) {
 			case *f32Table:
 				f32(&t.w)
-			case *q8Table:
-				q8(&t.m)
-			case *blockTable:
-				blocks(&t.m)
+			case *quantTable:
+				q(&t.m)
 			}
 		}
 	}
 	visit(func(w *[]float32) { sizes = append(sizes, 4*len(*w)) },
-		func(q **quant.Matrix) { sizes = append(sizes, len((*q).Q), 4*len((*q).Scales)) },
-		func(b **quant.BlockMatrix) { sizes = append(sizes, len((*b).Data)) })
+		func(q *quantMatrix) {
+			switch m := (*q).(type) {
+			case *quant.Matrix:
+				sizes = append(sizes, len(m.Q), 4*len(m.Scales))
+			case *quant.BlockMatrix:
+				sizes = append(sizes, len(m.Data))
+			}
+		})
 	a := &weightArena{buf: hugePageBytes(arenaBytes(sizes))}
 	visit(func(w *[]float32) { *w = a.floats(*w) },
-		func(q **quant.Matrix) { *q = a.matrix(*q) },
-		func(b **quant.BlockMatrix) { *b = a.blockMatrix(*b) })
+		func(q *quantMatrix) {
+			switch m := (*q).(type) {
+			case *quant.Matrix:
+				*q = a.matrix(m)
+			case *quant.BlockMatrix:
+				*q = a.blockMatrix(m)
+			}
+		})
 	m.arena = a
 }

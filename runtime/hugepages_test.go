@@ -52,17 +52,19 @@ func TestPlacedWeightsChangeNothing(t *testing.T) {
 						case *f32Linear:
 							assert.True(t, inArena(a, unsafe.Pointer(&l.w[0]), 4*len(l.w)), "layer %d", i)
 							assert.Zero(t, uintptr(unsafe.Pointer(&l.w[0]))%arenaAlign, "layer %d", i)
-						case *q8Linear:
-							assert.True(t, inArena(a, unsafe.Pointer(&l.m.Q[0]), len(l.m.Q)), "layer %d", i)
-							assert.True(t, inArena(a, unsafe.Pointer(&l.m.Scales[0]), 4*len(l.m.Scales)), "layer %d", i)
+						case *quantLinear:
+							q := l.m.(*quant.Matrix)
+							assert.True(t, inArena(a, unsafe.Pointer(&q.Q[0]), len(q.Q)), "layer %d", i)
+							assert.True(t, inArena(a, unsafe.Pointer(&q.Scales[0]), 4*len(q.Scales)), "layer %d", i)
 						}
 					}
 				}
 				switch tab := placed.tokens.(type) {
 				case *f32Table:
 					assert.True(t, inArena(a, unsafe.Pointer(&tab.w[0]), 4*len(tab.w)))
-				case *q8Table:
-					assert.True(t, inArena(a, unsafe.Pointer(&tab.m.Q[0]), len(tab.m.Q)))
+				case *quantTable:
+					q := tab.m.(*quant.Matrix)
+					assert.True(t, inArena(a, unsafe.Pointer(&q.Q[0]), len(q.Q)))
 				}
 			}
 			assert.Equal(t, allRowLogits(t, plain, ids), allRowLogits(t, placed, ids))

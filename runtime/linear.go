@@ -48,39 +48,28 @@ func (l *f32Linear) apply(y, x, bias []float32, t int, _ *scratch) {
 
 func (l *f32Linear) bytes() int { return 4 * len(l.w) }
 
-// q8Linear is an int8 block matrix (GGUF Q8_0). Each row of x is quantized
-// to int8 blocks, as llama.cpp does for Q8_0 weights, then multiplied: one
-// GEMV for a single row (decode), one int8 GEMM (quant.Matrix.MatMul) for
-// several, whose rows equal the GEMV's bit for bit, so a token's result
-// does not depend on how many rows its pass has.
-type q8Linear struct{ m *quant.Matrix }
-
-func (l *q8Linear) apply(y, x, bias []float32, t int, sc *scratch) {
-	out, in := l.m.Rows, l.m.Cols
-	if t > 1 {
-		l.m.MatMul(y[:t*out], x[:t*in], t, bias, sc.q)
-		return
-	}
-	for i := range t {
-		row := y[i*out : (i+1)*out]
-		l.m.MatVec(row, x[i*in:(i+1)*in], sc.q)
-		if bias != nil {
-			kernels.Add(row, row, bias)
-		}
-	}
+// quantMatrix is a matrix the quantized kernels multiply: int8 blocks
+// (quant.Matrix, GGUF's Q8_0 or goformer's own int8 weights) or a GGUF
+// block type kept as the file stores it (quant.BlockMatrix). Each row of
+// x is quantized on the fly to the int8 form the type multiplies (Q8_0
+// blocks of 32 for the types of 32, Q8_K blocks of 256 for the K-quants),
+// as llama.cpp does; MatMul's rows equal MatVec's bit for bit.
+type quantMatrix interface {
+	Shape() (rows, cols int)
+	WeightType() kernels.WeightType
+	Bytes() int
+	Row(i int, dst []float32)
+	MatVec(y, x []float32, s *quant.Scratch)
+	MatMul(c, a []float32, rows int, bias []float32, s *quant.Scratch)
 }
 
-func (l *q8Linear) bytes() int { return len(l.m.Q) + 4*len(l.m.Scales) }
+// quantLinear is a quantized matrix of any type: one GEMV for a single row
+// (decode), one GEMM for several, so a token's result does not depend on
+// how many rows its pass has.
+type quantLinear struct{ m quantMatrix }
 
-// blockLinear is a matrix of GGUF blocks (Q4_0 … Q6_K, IQ4_NL, IQ4_XS),
-// multiplied as the file stores it. Each row of x is quantized to the int8
-// form its type multiplies, as llama.cpp does (Q8_0 blocks of 32 for the
-// types of 32, Q8_K blocks of 256 for the K-quants): one GEMV for a single
-// row, one GEMM for several, whose rows equal the GEMV's bit for bit.
-type blockLinear struct{ m *quant.BlockMatrix }
-
-func (l *blockLinear) apply(y, x, bias []float32, t int, sc *scratch) {
-	out, in := l.m.Rows, l.m.Cols
+func (l *quantLinear) apply(y, x, bias []float32, t int, sc *scratch) {
+	out, in := l.m.Shape()
 	if t > 1 {
 		l.m.MatMul(y[:t*out], x[:t*in], t, bias, sc.q)
 		return
@@ -91,7 +80,7 @@ func (l *blockLinear) apply(y, x, bias []float32, t int, sc *scratch) {
 	}
 }
 
-func (l *blockLinear) bytes() int { return l.m.Bytes() }
+func (l *quantLinear) bytes() int { return l.m.Bytes() }
 
 // stackedLinear is matrices of one width but different types stacked by
 // rows, [part 0 | part 1 | …]: a fused query/key/value whose value matrix

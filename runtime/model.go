@@ -153,9 +153,9 @@ func newModel(cfg model.Config, w *model.Weights, opts Options) (*Model, error) 
 func newTokenTable(w *model.Matrix, keepF32 bool) (tokenTable, error) {
 	switch {
 	case w.Blocks != nil:
-		return &blockTable{m: w.Blocks}, nil
+		return &quantTable{m: w.Blocks}, nil
 	case w.Int8 != nil:
-		return &q8Table{m: w.Int8}, nil
+		return &quantTable{m: w.Int8}, nil
 	case keepF32 || w.Cols%kernels.Q8Block != 0:
 		return &f32Table{w: w.F32, rows: w.Rows, d: w.Cols}, nil
 	}

@@ -48,9 +48,9 @@ func ParseWeights(s string) (Weights, error) {
 func newLinear(name string, m *model.Matrix, opts Options) (linear, error) {
 	switch {
 	case m.Blocks != nil:
-		return &blockLinear{m: m.Blocks}, nil
+		return &quantLinear{m: m.Blocks}, nil
 	case m.Type() == kernels.Q8_0:
-		return &q8Linear{m: m.Int8}, nil
+		return &quantLinear{m: m.Int8}, nil
 	case m.Type() != kernels.F32:
 		return nil, fmt.Errorf("%s: weight type %s has no linear", name, m.Type())
 	case opts.Weights == F32Weights:
@@ -64,7 +64,7 @@ func newLinear(name string, m *model.Matrix, opts Options) (linear, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
-	return &q8Linear{m: q}, nil
+	return &quantLinear{m: q}, nil
 }
 
 // newLayerLinears builds a block's linears, fusing q/k/v and gate/up.

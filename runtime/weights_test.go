@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/goformer/goformer/kernels"
 	"github.com/goformer/goformer/model"
 	"github.com/goformer/goformer/model/demo"
 	"github.com/stretchr/testify/assert"
@@ -28,11 +29,11 @@ func TestInt8WeightsMatchF32(t *testing.T) {
 			require.NoError(t, err)
 			for _, l := range m.layers {
 				for _, lin := range []linear{l.qkv, l.out, l.up, l.down} {
-					assert.IsType(t, &q8Linear{}, lin)
+					assert.Equal(t, kernels.Q8_0, linearType(lin))
 				}
 			}
 			if !cfg.Arch.TiedEmbeddings {
-				assert.IsType(t, &q8Table{}, m.head)
+				assert.Equal(t, kernels.Q8_0, tableType(m.head))
 			}
 			ids := randomIDs(4, 20, cfg.VocabSize)
 			want := refLogits(cfg, w, ids)

@@ -1,6 +1,6 @@
 // Command kquant writes the AVX2 kernels of goformer's blocked GGUF types
-// (kernels/quant.go) into asm/kquant_amd64.s: for Q4_0, Q5_0, Q4_K, Q5_K
-// and Q6_K
+// (kernels/quant.go) into asm/kquant_amd64.s: for every one (Q4_0, Q4_1,
+// Q5_0, Q5_1, Q2_K to Q6_K, IQ4_NL and IQ4_XS)
 // a matrix-vector product over the file's blocks and a GEMM tile of three
 // activation rows, each against activations quantized to int8 (Q8_0
 // blocks for Q4_0, Q8_K for the K-quants).
@@ -33,8 +33,7 @@ import (
 func main() {
 	ConstraintExpr("amd64,!purego")
 	constants()
-	q8KQuantizeAVX2()
-	for _, t := range []blockType{q4_0, q5_0, q4K, q5K, q6K} {
+	for _, t := range []blockType{q4_0, q4_1, q5_0, q5_1, q2K, q3K, q4K, q5K, q6K, iq4NL, iq4XS} {
 		kernel(t, 1)
 		kernel(t, tileRows)
 	}
@@ -217,6 +216,10 @@ var (
 	q6HighMask                     Mem
 	bitBytes, bitMasks             Mem // Q5_0's fifth bits as bytes
 	allOnes, highNibbles           Mem
+	sixteens, iq4Levels            Mem
+	threes, thirtyTwos             Mem
+	groupShuffle                   [4]Mem // int16 lane 2j in the low half, 2j+1 in the high
+	q3LowShift, q3HighShift        Mem
 )
 
 func bytes32(name string, f func(i int) byte) Mem {
@@ -238,6 +241,20 @@ func constants() {
 	bitMasks = bytes32("kqBitMasks", func(i int) byte { return ^byte(1 << (i % 8)) })
 	allOnes = bytes32("kqAllOnes", func(int) byte { return 0xff })
 	highNibbles = bytes32("kqHighNibbles", func(int) byte { return 0xf0 })
+	sixteens = bytes32("kqSixteens", func(int) byte { return 0x10 })
+	threes = bytes32("kqThrees", func(int) byte { return 3 })
+	thirtyTwos = bytes32("kqThirtyTwos", func(int) byte { return 32 })
+	for j := range 4 {
+		groupShuffle[j] = bytes32(fmt.Sprintf("kqGroup%d", j), func(b int) byte {
+			g := 2 * j
+			if b >= 16 {
+				g++
+			}
+			return byte(2*g + b%2)
+		})
+	}
+	levels := []int8{-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113}
+	iq4Levels = bytes32("kqIQ4Levels", func(i int) byte { return byte(levels[i%16]) })
 	dwords := func(name string, v [4]uint32) Mem {
 		m := GLOBL(name, RODATA|NOPTR)
 		for i, d := range v {
@@ -248,6 +265,8 @@ func constants() {
 	k4ScaleShift = dwords("kqK4Shift", [4]uint32{0, 0, 0, 4})
 	k4ScaleMask = dwords("kqK4Mask", [4]uint32{0x3f3f3f3f, 0x0f0f0f0f, 0x3f3f3f3f, 0x0f0f0f0f})
 	k4HighMask = dwords("kqK4High", [4]uint32{0, 0x03030303, 0, 0x03030303})
+	q3LowShift = dwords("kqQ3Low", [4]uint32{0, 0, 4, 4})
+	q3HighShift = dwords("kqQ3High", [4]uint32{0, 2, 4, 6})
 	for i := range 8 {
 		pairShuffle[i] = bytes32(fmt.Sprintf("kqPair%d", i), func(b int) byte { return byte(2*i + b%2) })
 		q6ScaleShuffle[i] = bytes32(fmt.Sprintf("kqQ6Scale%d", i), func(b int) byte {
@@ -296,24 +315,9 @@ func zeroed(n int) []VecVirtual {
 var q4_0 = blockType{name: "Q4_0", blockLen: 32, blockBytes: 18, sumBytes: 2, meaning: "dotQ4_0",
 	body: func(w Register, a acts, acc []VecVirtual) {
 		d := blockScale(Mem{Base: w})
-		lo, hi, q, aq := XMM(), XMM(), YMM(), YMM()
-		VMOVDQU(Mem{Base: w, Disp: 2}, lo)
-		VPSRLW(U8(4), lo, hi)
-		VINSERTI128(U8(1), hi, lo.AsY(), q)
-		VPAND(nibbles, q, q)
+		q := nibbles32(Mem{Base: w, Disp: 2})
 		VPSUBB(eights, q, q)
-		VPSIGNB(q, q, aq)
-		for r := range acc {
-			x, xs := YMM(), YMM()
-			VMOVDQU(a.values(r, 0), x)
-			VPSIGNB(q, x, x)
-			VPMADDUBSW(x, aq, x)
-			VPMADDWD(ones16, x, x)
-			VCVTDQ2PS(x, x)
-			VBROADCASTSS(a.scale(r), xs)
-			VMULPS(d, xs, xs)
-			VFMADD231PS(xs, x, acc[r])
-		}
+		signedProducts(q, d, a, acc)
 	}}
 
 // q5_0: d (fp16), the 32 fifth bits qh (bit j for value j), then the low
@@ -323,32 +327,253 @@ var q4_0 = blockType{name: "Q4_0", blockLen: 32, blockBytes: 18, sumBytes: 2, me
 var q5_0 = blockType{name: "Q5_0", blockLen: 32, blockBytes: 22, sumBytes: 2, meaning: "dotQ5_0",
 	body: func(w Register, a acts, acc []VecVirtual) {
 		d := blockScale(Mem{Base: w})
-		lo, hi, q, aq, h := XMM(), XMM(), YMM(), YMM(), YMM()
-		VMOVDQU(Mem{Base: w, Disp: 6}, lo)
-		VPSRLW(U8(4), lo, hi)
-		VINSERTI128(U8(1), hi, lo.AsY(), q)
-		VPAND(nibbles, q, q)
-		// Byte j of h: byte j/8 of qh, all bits set but bit j%8; equal to
-		// all ones exactly where bit j of qh is set.
-		VPBROADCASTD(Mem{Base: w, Disp: 2}, h)
-		VPSHUFB(bitBytes, h, h)
-		VPOR(bitMasks, h, h)
-		VPCMPEQB(allOnes, h, h)
+		q, h := nibbles32(Mem{Base: w, Disp: 6}), YMM()
+		fifthBits(Mem{Base: w, Disp: 2}, h)
 		VPANDN(highNibbles, h, h) // 0xf0 where the fifth bit is clear
 		VPOR(h, q, q)
-		VPSIGNB(q, q, aq)
-		for r := range acc {
-			x, xs := YMM(), YMM()
-			VMOVDQU(a.values(r, 0), x)
-			VPSIGNB(q, x, x)
-			VPMADDUBSW(x, aq, x)
-			VPMADDWD(ones16, x, x)
-			VCVTDQ2PS(x, x)
-			VBROADCASTSS(a.scale(r), xs)
-			VMULPS(d, xs, xs)
-			VFMADD231PS(xs, x, acc[r])
-		}
+		signedProducts(q, d, a, acc)
 	}}
+
+// fifthBits sets byte j of h to all ones where bit j of the 32 bits at qh
+// is set, to zero where not: byte j/8 of qh in byte j, all bits set but
+// bit j%8, compared with all ones.
+func fifthBits(qh Mem, h VecVirtual) {
+	VPBROADCASTD(qh, h)
+	VPSHUFB(bitBytes, h, h)
+	VPOR(bitMasks, h, h)
+	VPCMPEQB(allOnes, h, h)
+}
+
+// nibbles32 loads the 16 bytes at m and returns the 32 nibbles as bytes:
+// the low ones (values 0..15), then the high ones (16..31).
+func nibbles32(m Mem) VecVirtual {
+	lo, hi, q := XMM(), XMM(), YMM()
+	VMOVDQU(m, lo)
+	VPSRLW(U8(4), lo, hi)
+	VINSERTI128(U8(1), hi, lo.AsY(), q)
+	VPAND(nibbles, q, q)
+	return q
+}
+
+// iq4Codes maps the 32 indices of q to IQ4's levels, in place.
+func iq4Codes(q VecVirtual) {
+	tbl := YMM()
+	VMOVDQU(iq4Levels, tbl)
+	VPSHUFB(q, tbl, q)
+}
+
+// iq4NL: d (fp16), then IQ4's 4-bit indices laid out as Q4_0's nibbles.
+var iq4NL = blockType{name: "IQ4_NL", blockLen: 32, blockBytes: 18, sumBytes: 2, meaning: "dotIQ4_NL",
+	body: func(w Register, a acts, acc []VecVirtual) {
+		d := blockScale(Mem{Base: w})
+		q := nibbles32(Mem{Base: w, Disp: 2})
+		iq4Codes(q)
+		signedProducts(q, d, a, acc)
+	}}
+
+// iq4XS: d (fp16), the high bit pairs of eight 6-bit scales (a uint16),
+// their low nibbles (bytes 4..7), then IQ4_NL's indices for eight
+// sub-blocks of 32; each sub-block's products are scaled by ls − 32 in
+// int32.
+var iq4XS = blockType{name: "IQ4_XS", blockLen: 256, blockBytes: 136, sumBytes: 32, meaning: "dotIQ4_XS",
+	body: func(w Register, a acts, acc []VecVirtual) {
+		sumi := zeroed(len(acc))
+		for sb := range 8 {
+			q := nibbles32(Mem{Base: w, Disp: 8 + 16*sb})
+			iq4Codes(q)
+			ls, hi := GP32(), GP32()
+			MOVBLZX(Mem{Base: w, Disp: 4 + sb/2}, ls)
+			if sb%2 == 1 {
+				SHRL(U8(4), ls)
+			}
+			ANDL(U8(0xf), ls)
+			MOVWLZX(Mem{Base: w, Disp: 2}, hi)
+			if sb > 0 {
+				SHRL(U8(2*sb), hi)
+			}
+			ANDL(U8(3), hi)
+			SHLL(U8(4), hi)
+			ORL(hi, ls)
+			SUBL(U8(32), ls)
+			sc := YMM()
+			VMOVD(ls, sc.AsX())
+			VPBROADCASTW(sc.AsX(), sc)
+			aq := YMM()
+			VPSIGNB(q, q, aq)
+			for r := range sumi {
+				x := YMM()
+				VMOVDQU(a.values(r, 32*sb), x)
+				VPSIGNB(q, x, x)
+				VPMADDUBSW(x, aq, x)
+				VPMADDWD(sc, x, x)
+				VPADDD(x, sumi[r], sumi[r])
+			}
+		}
+		finish(blockScale(Mem{Base: w}), a, sumi, acc)
+	}}
+
+// withMin is the body of Q4_1 and Q5_1: d and m (fp16), the unsigned
+// codes q (codes builds them), and per row d·xs·Σ q·x in the lanes plus
+// m·xs·Σx in lane 0.
+func withMin(w Register, a acts, acc []VecVirtual, codes func() VecVirtual) {
+	d, m := blockScale(Mem{Base: w}), blockScale(Mem{Base: w, Disp: 2})
+	q := codes()
+	for r := range acc {
+		x, xs, t, sum := YMM(), YMM(), YMM(), XMM()
+		VMOVDQU(a.values(r, 0), x)
+		VPMADDUBSW(x, q, x)
+		VPMADDWD(ones16, x, x)
+		VCVTDQ2PS(x, x)
+		VBROADCASTSS(a.scale(r), xs)
+		VMULPS(d, xs, t)
+		VFMADD231PS(t, x, acc[r])
+		g := GP32()
+		MOVWLSX(a.sums(r, 0), g)
+		VMOVD(g, sum) // lanes 1-7 zero
+		VCVTDQ2PS(sum, sum)
+		VMULPS(m, xs, t)
+		VFMADD231PS(t, sum.AsY(), acc[r])
+	}
+}
+
+// q4_1: d, m, then Q4_0's nibbles; value q·d + m.
+var q4_1 = blockType{name: "Q4_1", blockLen: 32, blockBytes: 20, sumBytes: 2, meaning: "dotQ4_1",
+	body: func(w Register, a acts, acc []VecVirtual) {
+		withMin(w, a, acc, func() VecVirtual { return nibbles32(Mem{Base: w, Disp: 4}) })
+	}}
+
+// q5_1: d, m, the fifth bits qh, then the low nibbles; value q·d + m.
+var q5_1 = blockType{name: "Q5_1", blockLen: 32, blockBytes: 24, sumBytes: 2, meaning: "dotQ5_1",
+	body: func(w Register, a acts, acc []VecVirtual) {
+		withMin(w, a, acc, func() VecVirtual {
+			q, h := nibbles32(Mem{Base: w, Disp: 8}), YMM()
+			fifthBits(Mem{Base: w, Disp: 4}, h)
+			VPAND(sixteens, h, h)
+			VPOR(h, q, q)
+			return q
+		})
+	}}
+
+// halves returns the int16 scales of 16 groups (lanes 0-15 of all) as
+// two registers, groups 0-7 and 8-15, each in both 128-bit halves: the
+// form VPSHUFB with groupShuffle picks a chunk's two scales from.
+func halves(all VecVirtual) [2]VecVirtual {
+	lo, hi := YMM(), YMM()
+	VPERMQ(U8(0b01_00_01_00), all, lo)
+	VPERMQ(U8(0b11_10_11_10), all, hi)
+	return [2]VecVirtual{lo, hi}
+}
+
+// twoBitChunks runs the 32-value chunks of a Q2_K or Q3_K super-block:
+// chunk c (values 32c..) of half n = c/4 takes bit pair j = c%4 of the 32
+// bytes at qs+32n, plus code(c, q) (Q3_K's high bits; nil for none), and
+// groups 2c and 2c+1's scales.
+func twoBitChunks(w Register, qs int, scales [2]VecVirtual, a acts, sumi []VecVirtual, code func(c int, q VecVirtual)) {
+	for c := range 8 {
+		n, j := c/4, c%4
+		q, sc := YMM(), YMM()
+		VMOVDQU(Mem{Base: w, Disp: qs + 32*n}, q)
+		if j > 0 {
+			VPSRLW(U8(2*j), q, q)
+		}
+		VPAND(threes, q, q)
+		if code != nil {
+			code(c, q)
+		}
+		VPSHUFB(groupShuffle[j], scales[n], sc)
+		kProducts(q, sc, a, 32*c, sumi)
+	}
+}
+
+// q2K: 16 bytes of 4-bit scales (low nibble) and mins (high) of groups of
+// 16, 64 bytes of 2-bit codes, d and dmin (fp16).
+var q2K = blockType{name: "Q2_K", blockLen: 256, blockBytes: 84, sumBytes: 32, meaning: "dotQ2_K",
+	body: func(w Register, a acts, acc []VecVirtual) {
+		raw, b := XMM(), XMM()
+		VMOVDQU(Mem{Base: w}, raw)
+		VPAND(nibbles.Offset(0), raw, b)
+		sc := YMM()
+		VPMOVZXBW(b, sc)
+		VPSRLW(U8(4), raw, raw)
+		VPAND(nibbles.Offset(0), raw, raw)
+		mins := YMM()
+		VPMOVZXBW(raw, mins)
+		dmin := blockScale(Mem{Base: w, Disp: 82})
+		for r := range acc {
+			bs, xs := YMM(), YMM()
+			VMOVDQU(a.sums(r, 0), bs)
+			VPMADDWD(mins, bs, bs)
+			VCVTDQ2PS(bs, bs)
+			VBROADCASTSS(a.scale(r), xs)
+			VMULPS(dmin, xs, xs)
+			VFNMADD231PS(xs, bs, acc[r])
+		}
+		sumi := zeroed(len(acc))
+		twoBitChunks(w, 16, halves(sc), a, sumi, nil)
+		finish(blockScale(Mem{Base: w, Disp: 80}), a, sumi, acc)
+	}}
+
+// q3K: 32 bytes of high bits hm, 64 of 2-bit low bits, 12 bytes of 6-bit
+// scales (biased by 32) of groups of 16, d (fp16). The code low + 4·high
+// (0..7) stands for it − 4, corrected by −4·Σ sc_g·xsum_g.
+var q3K = blockType{name: "Q3_K", blockLen: 256, blockBytes: 110, sumBytes: 32, meaning: "dotQ3_K",
+	body: func(w Register, a acts, acc []VecVirtual) {
+		// The 12 scale bytes as dwords a0, a1, t: the scales are
+		// a0 & 15, a1 & 15, a0 >> 4 & 15, a1 >> 4 & 15 (four bytes each)
+		// with bit pairs 0, 2, 4 and 6 of t's bytes on top, minus 32.
+		u, lo, hi := XMM(), XMM(), XMM()
+		VMOVQ(Mem{Base: w, Disp: 96}, u)
+		VPINSRD(U8(2), Mem{Base: w, Disp: 104}, u, u) // no read past the block's 110 bytes
+		VPSHUFD(U8(0b01_00_01_00), u, lo)             // a0, a1, a0, a1
+		VPSRLVD(q3LowShift, lo, lo)
+		VPAND(nibbles.Offset(0), lo, lo)
+		VPSHUFD(U8(0b10_10_10_10), u, hi) // t, t, t, t
+		VPSRLVD(q3HighShift, hi, hi)
+		VPAND(threes.Offset(0), hi, hi)
+		VPSLLD(U8(4), hi, hi)
+		VPOR(hi, lo, lo)
+		VPSUBB(thirtyTwos.Offset(0), lo, lo)
+		sc := YMM()
+		VPMOVSXBW(lo, sc)
+		sumi := zeroed(len(acc))
+		for r := range sumi {
+			bs := YMM()
+			VMOVDQU(a.sums(r, 0), bs)
+			VPMADDWD(sc, bs, bs)
+			VPSLLD(U8(2), bs, bs)
+			VPSUBD(bs, sumi[r], sumi[r])
+		}
+		twoBitChunks(w, 32, halves(sc), a, sumi, func(c int, q VecVirtual) {
+			h := YMM()
+			VMOVDQU(Mem{Base: w}, h)
+			if c > 0 {
+				VPSRLW(U8(c), h, h)
+			}
+			VPAND(lowBits, h, h)
+			VPSLLW(U8(2), h, h)
+			VPOR(h, q, q)
+		})
+		finish(blockScale(Mem{Base: w, Disp: 108}), a, sumi, acc)
+	}}
+
+// signedProducts adds d·xs·Σ q·x of a block of 32 signed codes q to every
+// row's accumulator: |q| times x with q's sign (VPSIGNB; |q| ≤ 127 and
+// |x| ≤ 127, so the pair sums, at most 32258, fit int16).
+func signedProducts(q, d VecVirtual, a acts, acc []VecVirtual) {
+	aq := YMM()
+	VPSIGNB(q, q, aq)
+	for r := range acc {
+		x, xs := YMM(), YMM()
+		VMOVDQU(a.values(r, 0), x)
+		VPSIGNB(q, x, x)
+		VPMADDUBSW(x, aq, x)
+		VPMADDWD(ones16, x, x)
+		VCVTDQ2PS(x, x)
+		VBROADCASTSS(a.scale(r), xs)
+		VMULPS(d, xs, xs)
+		VFMADD231PS(xs, x, acc[r])
+	}
+}
 
 // k4Scales unpacks the eight 6-bit scales and mins of a Q4_K or Q5_K
 // super-block (bytes 4..15) as int16: scales in both 128-bit halves of the
@@ -400,22 +625,42 @@ func kMins(w Register, mins VecVirtual, a acts, acc []VecVirtual) {
 // q4K: d, dmin, scales, then 128 bytes of nibbles: bytes 32j..32j+31 hold
 // values 64j.. (low nibbles, scale 2j) and 64j+32.. (high, scale 2j+1).
 var q4K = blockType{name: "Q4_K", blockLen: 256, blockBytes: 144, sumBytes: 32, meaning: "dotQ4_K",
-	body: func(w Register, a acts, acc []VecVirtual) {
-		scales, mins := k4Scales(w)
-		kMins(w, mins, a, acc)
-		sumi := zeroed(len(acc))
-		for s := range 8 {
-			q, sc := YMM(), YMM()
-			VMOVDQU(Mem{Base: w, Disp: 16 + 32*(s/2)}, q)
-			if s%2 == 1 {
-				VPSRLW(U8(4), q, q)
-			}
-			VPAND(nibbles, q, q)
-			VPSHUFB(pairShuffle[s], scales, sc)
-			kProducts(q, sc, a, 32*s, sumi)
+	body: func(w Register, a acts, acc []VecVirtual) { kBody(w, a, acc, 16, false) }}
+
+// q5K: Q4_K with the fifth bits in bytes 16..47 (bit s of byte l for
+// value 32s+l) and the nibbles in 48..175.
+var q5K = blockType{name: "Q5_K", blockLen: 256, blockBytes: 176, sumBytes: 32, meaning: "dotQ5_K",
+	body: func(w Register, a acts, acc []VecVirtual) { kBody(w, a, acc, 48, true) }}
+
+// kBody is the super-block of Q4_K (fifth false) or Q5_K: the mins, then
+// each sub-block's codes (nibbles at qs, and fifth bits at 16) times its
+// scale.
+func kBody(w Register, a acts, acc []VecVirtual, qs int, fifth bool) {
+	scales, mins := k4Scales(w)
+	kMins(w, mins, a, acc)
+	sumi := zeroed(len(acc))
+	for s := range 8 {
+		q, sc := YMM(), YMM()
+		VMOVDQU(Mem{Base: w, Disp: qs + 32*(s/2)}, q)
+		if s%2 == 1 {
+			VPSRLW(U8(4), q, q)
 		}
-		finish(blockScale(Mem{Base: w}), a, sumi, acc)
-	}}
+		VPAND(nibbles, q, q)
+		if fifth {
+			h := YMM()
+			VMOVDQU(Mem{Base: w, Disp: 16}, h)
+			if s > 0 {
+				VPSRLW(U8(s), h, h)
+			}
+			VPAND(lowBits, h, h)
+			VPSLLW(U8(4), h, h)
+			VPOR(h, q, q)
+		}
+		VPSHUFB(pairShuffle[s], scales, sc)
+		kProducts(q, sc, a, 32*s, sumi)
+	}
+	finish(blockScale(Mem{Base: w}), a, sumi, acc)
+}
 
 // kProducts adds Σ_pairs sc·q·x of the 32 values at disp of every row to
 // its int32 sums.
@@ -428,33 +673,6 @@ func kProducts(q, sc VecVirtual, a acts, disp int, sumi []VecVirtual) {
 		VPADDD(x, sumi[r], sumi[r])
 	}
 }
-
-// q5K: Q4_K with the fifth bits in bytes 16..47 (bit s of byte l for
-// value 32s+l) and the nibbles in 48..175.
-var q5K = blockType{name: "Q5_K", blockLen: 256, blockBytes: 176, sumBytes: 32, meaning: "dotQ5_K",
-	body: func(w Register, a acts, acc []VecVirtual) {
-		scales, mins := k4Scales(w)
-		kMins(w, mins, a, acc)
-		sumi := zeroed(len(acc))
-		for s := range 8 {
-			q, h, sc := YMM(), YMM(), YMM()
-			VMOVDQU(Mem{Base: w, Disp: 48 + 32*(s/2)}, q)
-			if s%2 == 1 {
-				VPSRLW(U8(4), q, q)
-			}
-			VPAND(nibbles, q, q)
-			VMOVDQU(Mem{Base: w, Disp: 16}, h)
-			if s > 0 {
-				VPSRLW(U8(s), h, h)
-			}
-			VPAND(lowBits, h, h)
-			VPSLLW(U8(4), h, h)
-			VPOR(h, q, q)
-			VPSHUFB(pairShuffle[s], scales, sc)
-			kProducts(q, sc, a, 32*s, sumi)
-		}
-		finish(blockScale(Mem{Base: w}), a, sumi, acc)
-	}}
 
 // q6K: 128 bytes of low nibbles, 64 of high bit pairs, 16 int8 scales of
 // 16 values, d. Half h, quarter i (32 values at 128h+32i) takes the low

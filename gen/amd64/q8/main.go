@@ -34,7 +34,9 @@ func main() {
 	ConstraintExpr("amd64,!purego")
 	q8MatVecVNNI()
 	q8MatVecAVX2()
+	quantizeData()
 	q8QuantizeAVX2()
+	q8KQuantizeAVX2()
 	q8MatMulVNNI(q8TileRowsVNNI, 5)
 	q8MatMulAVX2(q8TileRowsAVX2, 2)
 	Generate()
@@ -333,6 +335,79 @@ func q8MatVecAVX2() {
 	})
 }
 
+var quantizeConst, quantizePerm Mem
+
+// quantizeData defines the quantizers' constants: q8QuantizeConst, the
+// float32 |v| mask, 127, 1, 0.5 and 2⁻¹²⁶ (the smallest normal float32),
+// and q8QuantizePerm, the dword order that puts the 32 bytes VPACKSSDW and
+// VPACKSSWB leave lane by lane back in sequence.
+func quantizeData() {
+	quantizeConst = GLOBL("q8QuantizeConst", RODATA|NOPTR)
+	for i, v := range []uint32{0x7fffffff, 0x42fe0000, 0x3f800000, 0x3f000000, 0x00800000} {
+		DATA(4*i, U32(v))
+	}
+	quantizePerm = GLOBL("q8QuantizePerm", RODATA|NOPTR)
+	for i, v := range []uint32{0, 4, 1, 5, 2, 6, 3, 7} {
+		DATA(4*i, U32(v))
+	}
+}
+
+// quantConsts are the float32 constants of the rounding, broadcast.
+type quantConsts struct{ absMask, one, half VecVirtual }
+
+// blockScale reduces m, eight lanes of |x| maxima, to the block's amax,
+// stores d = amax/127 at xs (0 when below 2⁻¹²⁶) and returns 1/d (0 then)
+// in every lane. c is q8QuantizeConst.
+func blockScale(m VecVirtual, c Mem, one VecVirtual, xs Mem) VecVirtual {
+	mx, tx := m.AsX(), XMM()
+	VEXTRACTF128(U8(1), m, tx)
+	VMAXPS(tx, mx, mx)
+	VPERMILPS(U8(0x4e), mx, tx)
+	VMAXPS(tx, mx, mx)
+	VPERMILPS(U8(0xb1), mx, tx)
+	VMAXPS(tx, mx, mx) // amax in every lane
+
+	d, id, ok := XMM(), XMM(), XMM()
+	VDIVSS(c.Offset(4), mx, d)
+	VCMPSS(U8(0x1d), c.Offset(16), d, ok) // d ≥ 2⁻¹²⁶ (GE, ordered, quiet)
+	VDIVSS(d, one.AsX(), id)
+	VANDPS(ok, id, id)
+	VANDPS(ok, d, d)
+	VMOVSS(d, xs)
+	ids := YMM()
+	VBROADCASTSS(id, ids)
+	return ids
+}
+
+// roundToInt32 turns the 32 float32 of v (four YMM) into int32 codes
+// round(v·ids), half away from zero, in place: truncate |v·id|, add 1
+// where the fraction (exact: both below 2²³) is at least 0.5, then give
+// the integer the sign of v·id.
+func roundToInt32(v []VecVirtual, ids VecVirtual, c quantConsts) {
+	for i := range v {
+		p, a, f := v[i], YMM(), YMM()
+		VMULPS(ids, p, p)
+		VANDPS(c.absMask, p, a)
+		VROUNDPS(U8(3), a, f)
+		VSUBPS(f, a, a)
+		VCMPPS(U8(0x1d), c.half, a, a)
+		VANDPS(c.one, a, a)
+		VADDPS(a, f, f)
+		VCVTTPS2DQ(f, f)
+		VPSIGND(p, f, p)
+	}
+}
+
+// packBytes narrows the 32 int32 codes of v (each in [-127, 127]) to
+// bytes and stores them in order at dst; order is q8QuantizePerm.
+func packBytes(v []VecVirtual, order VecVirtual, dst Mem) {
+	VPACKSSDW(v[1], v[0], v[0])
+	VPACKSSDW(v[3], v[2], v[2])
+	VPACKSSWB(v[2], v[0], v[0])
+	VPERMD(v[0], order, v[0])
+	VMOVDQU(v[0], dst)
+}
+
 // q8QuantizeAVX2 quantizes one block of 32 float32 per step. It runs once
 // per token on a vector of d values, so it does not need AVX-512.
 func q8QuantizeAVX2() {
@@ -354,22 +429,7 @@ func q8QuantizeAVX2() {
 		"every step in float32. len(x) is a positive multiple of 32; xq and xs",
 		"hold len(x) and len(x)/32 elements. It needs AVX2.",
 	)
-	c := GLOBL("q8QuantizeConst", RODATA|NOPTR)
-	for i, v := range []uint32{
-		0x7fffffff, // |v| mask
-		0x42fe0000, // 127
-		0x3f800000, // 1
-		0x3f000000, // 0.5
-		0x00800000, // 2⁻¹²⁶, the smallest normal float32
-	} {
-		DATA(4*i, U32(v))
-	}
-	perm := GLOBL("q8QuantizePerm", RODATA|NOPTR)
-	// VPACKSSDW and VPACKSSWB pack within 128-bit lanes; this dword order
-	// puts the 32 bytes back in sequence.
-	for i, v := range []uint32{0, 4, 1, 5, 2, 6, 3, 7} {
-		DATA(4*i, U32(v))
-	}
+	c, perm := quantizeConst, quantizePerm
 
 	xq := Load(Param("xq").Base(), GP64())
 	xs := Load(Param("xs").Base(), GP64())
@@ -395,44 +455,9 @@ func q8QuantizeAVX2() {
 		VANDPS(absMask, v[i], t)
 		VMAXPS(t, m, m)
 	}
-	mx, tx := m.AsX(), XMM()
-	VEXTRACTF128(U8(1), m, tx)
-	VMAXPS(tx, mx, mx)
-	VPERMILPS(U8(0x4e), mx, tx)
-	VMAXPS(tx, mx, mx)
-	VPERMILPS(U8(0xb1), mx, tx)
-	VMAXPS(tx, mx, mx) // amax in every lane
-
-	d, id, ok := XMM(), XMM(), XMM()
-	VDIVSS(c.Offset(4), mx, d)
-	VCMPSS(U8(0x1d), c.Offset(16), d, ok) // d ≥ 2⁻¹²⁶ (GE, ordered, quiet)
-	VDIVSS(d, one.AsX(), id)
-	VANDPS(ok, id, id)
-	VANDPS(ok, d, d)
-	VMOVSS(d, Mem{Base: xs})
-	ids := YMM()
-	VBROADCASTSS(id, ids)
-
-	for i := range v {
-		// Round half away from zero: truncate |v·id|, add 1 where the
-		// fraction (exact: both below 2²³) is at least 0.5, then give the
-		// integer the sign of v·id.
-		p, a, f := v[i], YMM(), YMM()
-		VMULPS(ids, p, p)
-		VANDPS(absMask, p, a)
-		VROUNDPS(U8(3), a, f)
-		VSUBPS(f, a, a)
-		VCMPPS(U8(0x1d), half, a, a)
-		VANDPS(one, a, a)
-		VADDPS(a, f, f)
-		VCVTTPS2DQ(f, f)
-		VPSIGND(p, f, p)
-	}
-	VPACKSSDW(v[1], v[0], v[0])
-	VPACKSSDW(v[3], v[2], v[2])
-	VPACKSSWB(v[2], v[0], v[0])
-	VPERMD(v[0], order, v[0])
-	VMOVDQU(v[0], Mem{Base: xq})
+	ids := blockScale(m, c, one, Mem{Base: xs})
+	roundToInt32(v, ids, quantConsts{absMask, one, half})
+	packBytes(v, order, Mem{Base: xq})
 
 	ADDQ(U32(128), x)
 	ADDQ(U8(32), xq)

@@ -1,13 +1,15 @@
 // Command kquant writes the NEON kernels of goformer's blocked GGUF types
 // (kernels/quant.go) to asm/kquant_arm64.s and their Go declarations to
 // asm/kquant_arm64.go: the matrix-vector products of Q4_K and Q6_K, the
-// types of a Q4_K_M file, once with SDOT (the dotprod extension) and once
-// with widening multiplies for ARMv8.0 cores.
+// types of a Q4_K_M file, and of Q4_0 and Q5_0 (Q5_0 is what Q4_K_M files
+// hold where a row is not whole super-blocks), once with SDOT (the dotprod
+// extension) and once with widening multiplies for ARMv8.0 cores.
 //
 // Assembly because Go cannot reach the byte multiplies (SDOT, SMULL), and
 // a Q4_K_M decode step is these products over every weight.
 //
-// Every code is a signed byte here (Q4_K's 0..15, Q6_K's q − 32), and every
+// Every code is a signed byte here (Q4_K's 0..15, Q6_K's q − 32, Q4_0's
+// q − 8, Q5_0's q − 16), and every
 // integer sum is exact: SDOT adds four byte products into an int32 lane;
 // the widening path multiplies bytes into int16 lanes (|q·x| ≤ 32·127 fits)
 // and adds adjacent pairs into int32 lanes, never summing in int16. Each
@@ -19,6 +21,7 @@ package main
 
 import (
 	"flag"
+	"fmt"
 	"log"
 
 	. "github.com/goformer/goformer/gen/arm64"
@@ -30,7 +33,7 @@ func main() {
 	flag.Parse()
 
 	f := NewFile("gen/arm64/kquant")
-	for _, t := range []blockType{q4K, q6K} {
+	for _, t := range []blockType{q4_0, q5_0, q4K, q6K} {
 		for _, p := range []product{sdot, widening} {
 			matVec(f, t, p)
 		}
@@ -65,6 +68,9 @@ const (
 	vX, vQ, vDot, vTmp V = 16, 4, 8, 12
 	vNibble, vThirty2  V = 31, 30 // 0x0f and 32 in every byte
 	vHigh              V = 29     // 0x30 in every byte
+	vEight, vSixteen   V = 28, 27
+	// Q5_0's: qh's bytes spread eight apiece, and each byte's bit.
+	vSpreadLo, vSpreadHi, vBits V = 14, 15, 22
 )
 
 // product is one way to multiply 32 bytes: dot emits acc = Σ of the int32
@@ -105,26 +111,27 @@ var widening = product{
 // blockType is one GGUF block type's NEON body: it adds the super-block
 // at rW to F0, the row's sum.
 type blockType struct {
-	name, meaning string
-	blockBytes    int
-	body          func(f *File, p product)
+	name, meaning        string
+	blockLen, blockBytes int
+	setup                func(f *File) // constants of the body; may be nil
+	body                 func(f *File, p product)
 }
 
 func matVec(f *File, t blockType, p product) {
 	name := t.name + "MatVec" + p.suffix
 	fn := f.Func(name, []string{
 		name + " computes y = W·x for a " + t.name + " matrix W [n×k] of GGUF blocks and x",
-		"quantized to Q8_K by kernels.QuantizeActivations (kernels.QuantMatVec):",
+		"quantized by kernels.QuantizeActivations (kernels.QuantMatVec):",
 		"",
 		"\tfor j := 0; j < n; j++ {",
 		"\t\tvar s float32",
-		"\t\tfor b := 0; b < k/256; b++ {",
+		fmt.Sprintf("\t\tfor b := 0; b < k/%d; b++ {", t.blockLen),
 		"\t\t\ts += " + t.meaning + "(block b of row j, x's block b)",
 		"\t\t}",
 		"\t\ty[j] = s",
 		"\t}",
 		"",
-		"with exact integer sums. k is a positive multiple of 256 and n ≥ 1.",
+		fmt.Sprintf("with exact integer sums. k is a positive multiple of %d and n ≥ 1.", t.blockLen),
 		p.needs,
 	}, matVecParams, nil)
 	f.Op("MOVD %s, %s", fn.Base("y"), rY)
@@ -133,12 +140,21 @@ func matVec(f *File, t blockType, p product) {
 	f.Op("VMOVI $15, V%d.B16", vNibble)
 	f.Op("VMOVI $32, V%d.B16", vThirty2)
 	f.Op("VMOVI $48, V%d.B16", vHigh)
+	f.Op("VMOVI $8, V%d.B16", vEight)
+	f.Op("VMOVI $16, V%d.B16", vSixteen)
+	if t.setup != nil {
+		t.setup(f)
+	}
 	f.Label("row")
 	f.Op("MOVD %s, %s", fn.Base("xq"), rX)
 	f.Op("MOVD %s, %s", fn.Base("xs"), rXS)
 	f.Op("MOVD %s, %s", fn.Base("xsum"), rSum)
 	f.Op("MOVD %s, %s", fn.Arg("k"), rBlocks)
-	f.Op("LSR $8, %s, %s", rBlocks, rBlocks)
+	shift := 5
+	if t.blockLen == 256 {
+		shift = 8
+	}
+	f.Op("LSR $%d, %s, %s", shift, rBlocks, rBlocks)
 	f.Op("FMOVS ZR, F%d", fRow)
 	f.Label("block")
 	t.body(f, p)
@@ -168,9 +184,75 @@ func subBlock(f *File, p product, x V, sc string, lane int) {
 	f.Op("MADDW %s, %s, %s, %s", rT2, rSumi, rT1, rSumi)
 }
 
+// legacy is the body of Q4_0 and Q5_0: d (fp16), the codes of 32 values
+// as signed bytes in vQ, vQ+1 (codes sets them up), their product with the
+// block's x, scaled by d·xs.
+func legacy(f *File, p product, codes func()) {
+	f.Op("FMOVS.P 4(%s), F%d", rXS, fXS)
+	half(f, 0, fD)
+	f.Op("FMULS F%d, F%d, F%d", fXS, fD, fD)
+	f.Op("ADD $2, %s, %s", rSum, rSum) // no sums
+	codes()
+	f.Op("VLD1.P 32(%s), [V%d.B16, V%d.B16]", rX, vX, vX+1)
+	p.dot(f, vDot, vQ, vX)
+	f.Inst(AddV(vDot, vDot))
+	f.Op("VMOV V%d.S[0], %s", vDot, rT1)
+	f.Op("SCVTFWS %s, F%d", rT1, fT)
+	f.Op("FMULS F%d, F%d, F%d", fT, fD, fD)
+	f.Op("FADDS F%d, F%d, F%d", fD, fRow, fRow)
+}
+
+// nibbles loads the 16 bytes at off(rW) and leaves their low nibbles in
+// vQ and their high ones in vQ+1: values 0..15 and 16..31.
+func nibbles(f *File, off int) {
+	f.Op("ADD $%d, %s, %s", off, rW, rQ)
+	f.Op("VLD1 (%s), [V%d.B16]", rQ, vQ+2)
+	f.Op("VAND V%d.B16, V%d.B16, V%d.B16", vNibble, vQ+2, vQ)
+	f.Op("VUSHR $4, V%d.B16, V%d.B16", vQ+2, vQ+1)
+}
+
+// q4_0: d, then 16 bytes of nibbles; the code is q − 8.
+var q4_0 = blockType{name: "Q4_0", meaning: "dotQ4_0", blockLen: 32, blockBytes: 18, body: func(f *File, p product) {
+	legacy(f, p, func() {
+		nibbles(f, 2)
+		for b := range V(2) {
+			f.Op("VSUB V%d.B16, V%d.B16, V%d.B16", vEight, vQ+b, vQ+b)
+		}
+	})
+}}
+
+// q5_0: d, the fifth bits qh (bit j for value j), then the low nibbles;
+// the code is (low | fifth << 4) − 16.
+var q5_0 = blockType{name: "Q5_0", meaning: "dotQ5_0", blockLen: 32, blockBytes: 22, setup: func(f *File) {
+	f.Op("MOVD $0x0101010101010101, %s", rT0)
+	f.Op("VMOV ZR, V%d.D[0]", vSpreadLo)
+	f.Op("VMOV %s, V%d.D[1]", rT0, vSpreadLo)
+	f.Op("MOVD $0x0202020202020202, %s", rT1)
+	f.Op("VMOV %s, V%d.D[0]", rT1, vSpreadHi)
+	f.Op("MOVD $0x0303030303030303, %s", rT1)
+	f.Op("VMOV %s, V%d.D[1]", rT1, vSpreadHi)
+	f.Op("MOVD $0x8040201008040201, %s", rT1)
+	f.Op("VMOV %s, V%d.D[0]", rT1, vBits)
+	f.Op("VMOV %s, V%d.D[1]", rT1, vBits)
+}, body: func(f *File, p product) {
+	legacy(f, p, func() {
+		nibbles(f, 6)
+		f.Op("MOVWU 2(%s), %s", rW, rT0)
+		f.Op("VMOV %s, V%d.S[0]", rT0, vQ+3)
+		for b, spread := range []V{vSpreadLo, vSpreadHi} {
+			q := vQ + V(b)
+			f.Op("VTBL V%d.B16, [V%d.B16], V%d.B16", spread, vQ+3, vQ+2)
+			f.Op("VCMTST V%d.B16, V%d.B16, V%d.B16", vBits, vQ+2, vQ+2)
+			f.Op("VAND V%d.B16, V%d.B16, V%d.B16", vSixteen, vQ+2, vQ+2)
+			f.Op("VORR V%d.B16, V%d.B16, V%d.B16", vQ+2, q, q)
+			f.Op("VSUB V%d.B16, V%d.B16, V%d.B16", vSixteen, q, q)
+		}
+	})
+}}
+
 // q4K: d, dmin, 12 bytes of 6-bit scales and mins, 128 bytes of nibbles;
 // bytes 32j.. hold values 64j.. (low, scale 2j) and 64j+32.. (high, 2j+1).
-var q4K = blockType{name: "Q4_K", meaning: "dotQ4_K", blockBytes: 144, body: func(f *File, p product) {
+var q4K = blockType{name: "Q4_K", meaning: "dotQ4_K", blockLen: 256, blockBytes: 144, body: func(f *File, p product) {
 	f.Op("FMOVS.P 4(%s), F%d", rXS, fXS)
 	half(f, 0, fD)
 	half(f, 2, fDmin)
@@ -233,7 +315,7 @@ var q4K = blockType{name: "Q4_K", meaning: "dotQ4_K", blockBytes: 144, body: fun
 // scales of 16 values, d. Quarter i of half h (values 128h+32i..) has the
 // low nibbles of ql[64h+32(i%2)..] (high nibbles for i ≥ 2) and bit pair i
 // of qh[32h..]; the code q − 32 is a signed byte.
-var q6K = blockType{name: "Q6_K", meaning: "dotQ6_K", blockBytes: 210, body: func(f *File, p product) {
+var q6K = blockType{name: "Q6_K", meaning: "dotQ6_K", blockLen: 256, blockBytes: 210, body: func(f *File, p product) {
 	f.Op("FMOVS.P 4(%s), F%d", rXS, fXS)
 	half(f, 208, fD)
 	f.Op("FMULS F%d, F%d, F%d", fXS, fD, fD)
