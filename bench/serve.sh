@@ -39,18 +39,22 @@ port=$((20000 + RANDOM % 20000))
   --max-queue 1024 --max-tokens "$max_tokens" ${GOFORMER_FLAGS:-} 2>"$tmp/goformer.log" &
 pids+=($!)
 wait_health "http://127.0.0.1:$port"
-"$tmp/loadgen" -url "http://127.0.0.1:$port" -c "$levels" -max-tokens "$max_tokens" -label "goformer $name"
+"$tmp/loadgen" -url "http://127.0.0.1:$port" -c "$levels" -max-tokens "$max_tokens" -label "goformer $name" -new-conns
 kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true
 
 if [ -x "$llama" ]; then
   port=$((20000 + RANDOM % 20000))
   # -c is the KV cache of all slots together; each gets ctx. No prompt
-  # cache: the load generator's prompts share no prefixes anyway.
+  # cache: the load generator's prompts share no prefixes anyway. An HTTP
+  # thread per stream: llama-server serves a connection on one thread, and
+  # its default (slots + 4) would queue the streams beyond it outside the
+  # slots' queue. Every request on a new connection (both servers), since
+  # llama-server closes idle keep-alive connections under the client.
   "$llama" -m "$model" --host 127.0.0.1 --port "$port" -np "$slots" -c $((slots * ctx)) -t "$threads" -tb "$threads" \
-    -cb --no-webui --cache-ram 0 >"$tmp/llama.log" 2>&1 &
+    -cb --no-webui --cache-ram 0 --threads-http $(( $(echo "$levels" | tr , '\n' | sort -n | tail -1) + 4 )) >"$tmp/llama.log" 2>&1 &
   pids+=($!)
   wait_health "http://127.0.0.1:$port"
-  "$tmp/loadgen" -url "http://127.0.0.1:$port" -c "$levels" -max-tokens "$max_tokens" -label "llama-server $name" | tail -n +3
+  "$tmp/loadgen" -url "http://127.0.0.1:$port" -c "$levels" -max-tokens "$max_tokens" -label "llama-server $name" -new-conns | tail -n +3
   kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true
 else
   echo "serve.sh: no llama-server at $llama: goformer alone" >&2

@@ -38,6 +38,7 @@ func main() {
 	apiKey := flag.String("api-key", os.Getenv("GOFORMER_API_KEY"), "bearer key, if the server wants one")
 	label := flag.String("label", "", "the server's name in the table (default: the URL)")
 	timeout := flag.Duration("timeout", 10*time.Minute, "bound on each level")
+	newConns := flag.Bool("new-conns", false, "a new connection for every request (no keep-alive), for servers that close idle connections under the client")
 	asJSON := flag.Bool("json", false, "print one JSON object per level instead of a table row")
 	flag.Parse()
 	if *label == "" {
@@ -53,7 +54,7 @@ func main() {
 		os.Exit(2)
 	}
 	g := generator{url: strings.TrimSuffix(*url, "/"), apiKey: *apiKey, maxTokens: *maxTokens, words: words,
-		client: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256}}}
+		client: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256, DisableKeepAlives: *newConns}}}
 	if !*asJSON {
 		fmt.Printf("| server | streams | requests | ok | 429 | errors | tokens/s | TTFT p50 ms | TTFT p99 ms | ITL p50 ms |\n")
 		fmt.Printf("|---|---|---|---|---|---|---|---|---|---|\n")
@@ -181,7 +182,10 @@ func (g *generator) one(ctx context.Context, i int, r *result) {
 	sc.Buffer(nil, 1<<20)
 	for sc.Scan() {
 		data, ok := strings.CutPrefix(sc.Text(), "data: ")
-		if !ok || data == "[DONE]" {
+		if data == "[DONE]" {
+			break // as OpenAI's clients do, whenever the server ends the body
+		}
+		if !ok {
 			continue
 		}
 		var ev struct {
