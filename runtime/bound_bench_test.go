@@ -11,14 +11,9 @@ import (
 )
 
 // streamedBytes is what one decode step at position pos reads from memory:
-// every layer's matrices, the output table, and pos+1 keys and values per
-// layer. Norms and biases are left out (a few KB).
+// the weights Footprint counts, and pos+1 keys and values per layer.
 func (m *Model) streamedBytes(pos int) int {
-	n := m.head.bytes()
-	for _, L := range m.layers {
-		n += L.qkv.bytes() + L.out.bytes() + L.up.bytes() + L.down.bytes()
-	}
-	return n + (pos+1)*2*m.cfg.NLayer*m.cfg.KVDim()*4
+	return m.Footprint().BytesPerToken + (pos+1)*2*m.cfg.NLayer*m.cfg.KVDim()*4
 }
 
 // BenchmarkDecodeShareOfBound measures decode against the memory bound on
