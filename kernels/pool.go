@@ -34,8 +34,8 @@ type task interface {
 type pool struct {
 	mu sync.Mutex // held by the caller whose job is running
 
-	// state packs the job generation (high 32 bits), the number of runs
-	// (16 bits) and of pieces (low 16 bits).
+	// state packs the job generation (high 32 bits) and its number of runs
+	// (low 16 bits).
 	state atomic.Uint64
 	// runs[i] is run i's unclaimed pieces [front, back), packed with the
 	// generation of its job (see packRun), so that claiming a piece also
@@ -83,7 +83,7 @@ const (
 	// threads ran 176-184 tokens/s against 204-230 now. waitDone, the
 	// caller waiting for the last pieces of its own job, spins as long.
 	spinRounds = 1 << 14
-	// maxPieces keeps the piece count inside its 16 bits of state.
+	// maxPieces keeps piece indices inside the 16-bit fields of a run.
 	maxPieces = 1<<16 - 1
 	// maxThreads is the most goroutines SetThreads allows, the runs' array.
 	maxThreads = 1 << 10
@@ -91,11 +91,9 @@ const (
 
 var workPool pool
 
-func packState(gen, runs, pieces uint64) uint64 { return gen<<32 | runs<<16 | pieces }
+func packState(gen, runs uint64) uint64 { return gen<<32 | runs }
 
-func unpackState(s uint64) (gen, runs, pieces uint64) {
-	return s >> 32, s >> 16 & 0xffff, s & 0xffff
-}
+func unpackState(s uint64) (gen, runs uint64) { return s >> 32, s & 0xffff }
 
 func packRun(gen, front, back uint64) uint64 { return gen<<32 | front<<16 | back }
 
@@ -136,13 +134,13 @@ func (p *pool) run(t task, n, align, pieces int) {
 	pieces = max(1, min(pieces, maxPieces, (n+align-1)/align))
 	p.job, p.n, p.align, p.pieces = t, n, align, pieces
 	p.done.Store(0)
-	gen, _, _ := unpackState(p.state.Load())
+	gen, _ := unpackState(p.state.Load())
 	gen = (gen + 1) & 0xffffffff
 	runs := min(len(p.workers)+1, pieces)
 	for i := range runs {
 		p.runs[i].r.Store(packRun(gen, uint64(pieces*i/runs), uint64(pieces*(i+1)/runs)))
 	}
-	p.state.Store(packState(gen, uint64(runs), uint64(pieces)))
+	p.state.Store(packState(gen, uint64(runs)))
 	if p.sleepers.Load() > 0 {
 		for _, w := range p.workers[:runs-1] {
 			if w.parked.CompareAndSwap(true, false) {
@@ -178,7 +176,7 @@ func (p *pool) waitDone(pieces int32) {
 // work runs pieces of job gen until none is left: those of run id from the
 // front, then those of the other runs from the back.
 func (p *pool) work(gen uint64, id int) {
-	g, runs, _ := unpackState(p.state.Load())
+	g, runs := unpackState(p.state.Load())
 	if g != gen {
 		return
 	}
@@ -251,7 +249,7 @@ func (p *pool) loop(w *worker, seen uint64) {
 // waitJob spins, then parks, until the job generation differs from seen.
 func (p *pool) waitJob(w *worker, seen uint64) uint64 {
 	for i := 0; i < spinRounds; i++ {
-		if g, _, _ := unpackState(p.state.Load()); g != seen || w.quit.Load() {
+		if g, _ := unpackState(p.state.Load()); g != seen || w.quit.Load() {
 			return g
 		}
 		if i%64 == 63 {
@@ -260,14 +258,14 @@ func (p *pool) waitJob(w *worker, seen uint64) uint64 {
 	}
 	w.parked.Store(true)
 	p.sleepers.Add(1)
-	if g, _, _ := unpackState(p.state.Load()); g == seen && !w.quit.Load() {
+	if g, _ := unpackState(p.state.Load()); g == seen && !w.quit.Load() {
 		<-w.wake // whoever cleared parked sends exactly one token
 	} else if w.parked.CompareAndSwap(true, false) {
 		p.sleepers.Add(-1)
 	} else {
 		<-w.wake // a caller cleared parked just now and is sending
 	}
-	g, _, _ := unpackState(p.state.Load())
+	g, _ := unpackState(p.state.Load())
 	return g
 }
 
@@ -278,7 +276,7 @@ func (p *pool) ensureWorkers() {
 	for len(p.workers) < want {
 		w := &worker{id: len(p.workers) + 1, wake: make(chan struct{}, 1)}
 		p.workers = append(p.workers, w)
-		seen, _, _ := unpackState(p.state.Load())
+		seen, _ := unpackState(p.state.Load())
 		go p.loop(w, seen)
 	}
 	for len(p.workers) > want {
