@@ -267,3 +267,28 @@ func setTensor(name string, mod func(*gt.Tensor)) func(*gt.File) {
 		}
 	}
 }
+
+// TestLoadGGUFTruncatedBlocks: a file cut short inside its last tensor, a
+// Q4_K one, is an error naming that tensor.
+func TestLoadGGUFTruncatedBlocks(t *testing.T) {
+	f := tinyLlamaGGUF("llama")
+	setKV("llama.embedding_length", gt.Uint32, 256)(&f)
+	var last gt.Tensor
+	for i, tn := range f.Tensors {
+		if tn.Name == "blk.0.ffn_gate.weight" {
+			last = tn
+			f.Tensors = append(f.Tensors[:i:i], f.Tensors[i+1:]...)
+			break
+		}
+	}
+	last.Type, last.Dims, last.Data = 12, []uint64{256, 64}, make([]byte, 64*144)
+	f.Tensors = append(f.Tensors, last)
+	path := writeGGUF(t, f)
+	info, err := os.Stat(path)
+	require.NoError(t, err)
+	require.NoError(t, os.Truncate(path, info.Size()-100))
+	_, err = LoadGGUF(path)
+	require.Error(t, err)
+	assert.ErrorIs(t, err, gguf.ErrInvalid)
+	assert.ErrorContains(t, err, `tensor "blk.0.ffn_gate.weight" (Q4_K [256 64]) needs bytes`)
+}

@@ -317,7 +317,7 @@ var q4_0 = blockType{name: "Q4_0", blockLen: 32, blockBytes: 18, sumBytes: 2, me
 		d := blockScale(Mem{Base: w})
 		q := nibbles32(Mem{Base: w, Disp: 2})
 		VPSUBB(eights, q, q)
-		signedProducts(q, d, a, acc)
+		blockProducts(q, d, a, acc, true)
 	}}
 
 // q5_0: d (fp16), the 32 fifth bits qh (bit j for value j), then the low
@@ -331,7 +331,7 @@ var q5_0 = blockType{name: "Q5_0", blockLen: 32, blockBytes: 22, sumBytes: 2, me
 		fifthBits(Mem{Base: w, Disp: 2}, h)
 		VPANDN(highNibbles, h, h) // 0xf0 where the fifth bit is clear
 		VPOR(h, q, q)
-		signedProducts(q, d, a, acc)
+		blockProducts(q, d, a, acc, true)
 	}}
 
 // fifthBits sets byte j of h to all ones where bit j of the 32 bits at qh
@@ -368,7 +368,7 @@ var iq4NL = blockType{name: "IQ4_NL", blockLen: 32, blockBytes: 18, sumBytes: 2,
 		d := blockScale(Mem{Base: w})
 		q := nibbles32(Mem{Base: w, Disp: 2})
 		iq4Codes(q)
-		signedProducts(q, d, a, acc)
+		blockProducts(q, d, a, acc, true)
 	}}
 
 // iq4XS: d (fp16), the high bit pairs of eight 6-bit scales (a uint16),
@@ -417,22 +417,16 @@ var iq4XS = blockType{name: "IQ4_XS", blockLen: 256, blockBytes: 136, sumBytes: 
 // m·xs·Σx in lane 0.
 func withMin(w Register, a acts, acc []VecVirtual, codes func() VecVirtual) {
 	d, m := blockScale(Mem{Base: w}), blockScale(Mem{Base: w, Disp: 2})
-	q := codes()
+	blockProducts(codes(), d, a, acc, false)
 	for r := range acc {
-		x, xs, t, sum := YMM(), YMM(), YMM(), XMM()
-		VMOVDQU(a.values(r, 0), x)
-		VPMADDUBSW(x, q, x)
-		VPMADDWD(ones16, x, x)
-		VCVTDQ2PS(x, x)
-		VBROADCASTSS(a.scale(r), xs)
-		VMULPS(d, xs, t)
-		VFMADD231PS(t, x, acc[r])
+		xs, sum := YMM(), XMM()
 		g := GP32()
 		MOVWLSX(a.sums(r, 0), g)
 		VMOVD(g, sum) // lanes 1-7 zero
 		VCVTDQ2PS(sum, sum)
-		VMULPS(m, xs, t)
-		VFMADD231PS(t, sum.AsY(), acc[r])
+		VBROADCASTSS(a.scale(r), xs)
+		VMULPS(m, xs, xs)
+		VFMADD231PS(xs, sum.AsY(), acc[r])
 	}
 }
 
@@ -556,16 +550,22 @@ var q3K = blockType{name: "Q3_K", blockLen: 256, blockBytes: 110, sumBytes: 32, 
 		finish(blockScale(Mem{Base: w, Disp: 108}), a, sumi, acc)
 	}}
 
-// signedProducts adds d·xs·Σ q·x of a block of 32 signed codes q to every
-// row's accumulator: |q| times x with q's sign (VPSIGNB; |q| ≤ 127 and
-// |x| ≤ 127, so the pair sums, at most 32258, fit int16).
-func signedProducts(q, d VecVirtual, a acts, acc []VecVirtual) {
-	aq := YMM()
-	VPSIGNB(q, q, aq)
+// blockProducts adds d·xs·Σ q·x of a block of 32 codes q to every row's
+// accumulator. Unsigned codes go straight into VPMADDUBSW; signed ones as
+// |q| times x with q's sign (VPSIGNB; |q| ≤ 127 and |x| ≤ 127, so the
+// pair sums, at most 32258, fit int16).
+func blockProducts(q, d VecVirtual, a acts, acc []VecVirtual, signed bool) {
+	aq := q
+	if signed {
+		aq = YMM()
+		VPSIGNB(q, q, aq)
+	}
 	for r := range acc {
 		x, xs := YMM(), YMM()
 		VMOVDQU(a.values(r, 0), x)
-		VPSIGNB(q, x, x)
+		if signed {
+			VPSIGNB(q, x, x)
+		}
 		VPMADDUBSW(x, aq, x)
 		VPMADDWD(ones16, x, x)
 		VCVTDQ2PS(x, x)
