@@ -132,8 +132,12 @@ func TestBatchLogitsMatchAlone(t *testing.T) {
 		}
 	}
 	t.Run("gpt2/every-order", func(t *testing.T) {
+		orders := permutations(len(lengths))
+		if raceEnabled { // the goroutines of a pass do not depend on its order
+			orders = orders[:3]
+		}
 		forEachISA(t, func(t *testing.T) {
-			check(t, newBatchTestModel(t, variants["gpt2"], 3), permutations(len(lengths)), 48)
+			check(t, newBatchTestModel(t, variants["gpt2"], 3), orders, 48)
 		})
 	})
 	for name, cfg := range testVariants() {

@@ -11,13 +11,13 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/goformer/goformer/model/chat"
-	"github.com/goformer/goformer/model/demo"
 )
 
 // TestChatTemplateLlamaMini: the llama-mini folder's template, with its
 // tokenizer_config.json's tokens, renders the reference's chat prompt to
 // its text and ids.
 func TestChatTemplateLlamaMini(t *testing.T) {
+	skipUnderRace(t)
 	m, _ := loadNamedFixture(t, "llama-mini", Options{})
 	raw, err := os.ReadFile(filepath.Join(sharedFixture("llama-mini"), "reference.json"))
 	require.NoError(t, err)
@@ -51,9 +51,8 @@ func TestChatTemplateLlamaMini(t *testing.T) {
 }
 
 func TestChatTemplateAbsent(t *testing.T) {
-	m, err := LoadFS(demo.FS, Options{})
-	require.NoError(t, err)
-	_, err = m.ChatTemplate()
+	m := demoModel(t)
+	_, err := m.ChatTemplate()
 	assert.ErrorIs(t, err, chat.ErrNoTemplate)
 }
 
@@ -74,8 +73,8 @@ func generated(t *testing.T, s *Session, prompt []int, opts GenerateOptions) ([]
 // sequence of the whole prompt does, bit for bit; the session then holds
 // the prompt and the generated tokens run.
 func TestRewindContinue(t *testing.T) {
-	m, err := LoadFS(demo.FS, Options{})
-	require.NoError(t, err)
+	skipUnderRace(t)
+	m := demoModel(t)
 	prompt := m.Tokenizer().Encode("Once upon a time there was a little girl who")
 	require.Greater(t, len(prompt), 6)
 	p1, p2 := prompt[:5], prompt[5:]
@@ -109,6 +108,7 @@ func TestRewindContinue(t *testing.T) {
 // TestRewindAfterSlide: once a RoPE session has slid past its capacity, a
 // rewind that keeps part of it is refused.
 func TestRewindAfterSlide(t *testing.T) {
+	skipUnderRace(t)
 	m, _ := loadNamedFixture(t, "llama-mini", Options{})
 	s, err := m.NewSession(SessionOptions{Capacity: 8})
 	require.NoError(t, err)

@@ -5,12 +5,31 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 
 	"github.com/goformer/goformer/model/demo"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
+
+var demoOnce struct {
+	sync.Once
+	m   *Model
+	err error
+}
+
+// demoModel is the demo model with the default options, loaded once per
+// test binary and shared: a Model is read-only once loaded, and parsing its
+// vocabulary and quantizing its embeddings again in every test is most of
+// what those tests would cost (and ten times that under the race detector).
+// Tests that close or load with other options load their own.
+func demoModel(t *testing.T) *Model {
+	t.Helper()
+	demoOnce.Do(func() { demoOnce.m, demoOnce.err = LoadFS(demo.FS, Options{}) })
+	require.NoError(t, demoOnce.err)
+	return demoOnce.m
+}
 
 // TestDemoMatchesReference: the demo model the repository ships, loaded
 // from its embedded files, against the float64 PyTorch reference its

@@ -13,11 +13,18 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// forEachISA runs f once per kernel tier this CPU runs.
+// forEachISA runs f once per kernel tier this CPU runs; under the race
+// detector, on the current tier only: what it checks is the goroutines of
+// sessions, batches and the worker pool, which are the same on every tier
+// (the kernels' own race run covers the tiers' parallel kernels).
 func forEachISA(t *testing.T, f func(t *testing.T)) {
 	saved := kernels.ISA()
 	defer func() { require.NoError(t, kernels.SetISA(saved)) }()
-	for _, isa := range kernels.ISAs() {
+	isas := kernels.ISAs()
+	if raceEnabled {
+		isas = []string{saved}
+	}
+	for _, isa := range isas {
 		require.NoError(t, kernels.SetISA(isa))
 		t.Run(isa, f)
 	}
@@ -82,17 +89,32 @@ var variants = map[string]model.Config{
 	}),
 }
 
-// shortVariants are the variants the -short runs (the race detector, the
-// emulated tiers) prove every property on: one of each kind of choice.
+// shortVariants are the variants the -short runs (the emulated tiers and
+// purego) prove every property on: one of each kind of choice.
 var shortVariants = []string{"gpt2", "post-norm", "rope-gptj", "llama-gqa2", "llama-gqa4-head-dim", "qwen2-bias", "llama3-rope", "mistral-window"}
 
-// testVariants is every variant, or shortVariants in -short mode.
+// raceVariants are the variants the race detector runs: GPT-2's block and
+// Llama's with grouped-query attention split by kv-head group and biases,
+// the shapes whose goroutines differ.
+var raceVariants = []string{"gpt2", "llama-gqa4-head-dim", "qwen2-bias"}
+
+// testVariants is every variant, shortVariants in -short mode, or
+// raceVariants under the race detector.
 func testVariants() map[string]model.Config {
-	if !testing.Short() {
+	names := shortVariants
+	switch {
+	case raceEnabled:
+		names = raceVariants
+	case !testing.Short():
 		return variants
 	}
-	some := make(map[string]model.Config, len(shortVariants))
-	for _, name := range shortVariants {
+	return variantsNamed(names)
+}
+
+// variantsNamed is the variants of those names.
+func variantsNamed(names []string) map[string]model.Config {
+	some := make(map[string]model.Config, len(names))
+	for _, name := range names {
 		some[name] = variants[name]
 	}
 	return some
@@ -115,6 +137,7 @@ func newTestModel(t *testing.T, cfg model.Config, seed uint64) *Model {
 // decode step by step through the KV cache; every set of logits must equal
 // the float64 reference recomputed from scratch over the whole sequence.
 func TestForwardMatchesReference(t *testing.T) {
+	skipUnderRace(t)
 	forEachISA(t, func(t *testing.T) {
 		for name, cfg := range testVariants() {
 			m := newTestModel(t, cfg, 7)
@@ -142,6 +165,7 @@ func TestForwardMatchesReference(t *testing.T) {
 // TestVariantsChangeTheComputation: each architecture flag must really
 // change the reference's output, or the test above proves nothing about it.
 func TestVariantsChangeTheComputation(t *testing.T) {
+	skipUnderRace(t)
 	ids := randomIDs(4, 9, 211)
 	// Each Llama variant is compared with plain llama-gqa2, each GPT-2 one
 	// with gpt2, on the same random draws where the shapes allow.

@@ -174,6 +174,7 @@ func TestGGUFQ8_0(t *testing.T) {
 // ids of the vocab.json/merges.txt one on every fixture case, specials
 // included.
 func TestGGUFTokenizer(t *testing.T) {
+	skipUnderRace(t)
 	path := fixtureGGUF(t, "q8_0")
 	ck, err := model.LoadGGUF(path)
 	require.NoError(t, err)

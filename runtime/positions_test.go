@@ -20,6 +20,7 @@ var ropeVariants = []string{"rope-neox", "rope-gptj", "llama-gqa2", "llama3-rope
 // ring. One prompt chunk crosses the wrap, longer than the ring's free
 // space.
 func TestRoPESlidingMatchesReference(t *testing.T) {
+	skipUnderRace(t)
 	const capacity = 8
 	forEachISA(t, func(t *testing.T) {
 		for _, name := range ropeVariants {
@@ -91,6 +92,7 @@ func shiftedTokens(ids []int, capacity, keep int) [][]int {
 // session fed the kept tokens (bit for bit) and of the float64 reference
 // over them.
 func TestContextShift(t *testing.T) {
+	skipUnderRace(t)
 	const capacity, keep = 16, 3
 	forEachISA(t, func(t *testing.T) {
 		for _, name := range []string{"gpt2", "sinusoidal"} {

@@ -471,6 +471,6 @@ func randomFloats(seed uint64, n int) []float32 {
 func skipUnderRace(t *testing.T) {
 	t.Helper()
 	if raceEnabled {
-		t.Skip("skipping a numerics test under the race detector")
+		t.Skip("skipping under the race detector: this test checks arithmetic or loading, not goroutines (the batch, threads and pool tests do)")
 	}
 }

@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	"github.com/goformer/goformer/model"
-	"github.com/goformer/goformer/model/demo"
 	"github.com/goformer/goformer/model/tokenizer"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -239,8 +238,7 @@ func TestSamplingSkipsPaddedIDs(t *testing.T) {
 func TestRandomSeed(t *testing.T) {
 	a, b := RandomSeed(), RandomSeed()
 	assert.NotEqual(t, a, b)
-	m, err := LoadFS(demo.FS, Options{})
-	require.NoError(t, err)
+	m := demoModel(t)
 	s, err := m.NewSession(SessionOptions{})
 	require.NoError(t, err)
 	gen := func(seed uint64) []int {
@@ -260,8 +258,7 @@ func TestRandomSeed(t *testing.T) {
 // TestEmptyPromptStartsFromBOS: Generate with an empty prompt is Generate
 // from the beginning-of-text token alone, and a batch does the same.
 func TestEmptyPromptStartsFromBOS(t *testing.T) {
-	m, err := LoadFS(demo.FS, Options{})
-	require.NoError(t, err)
+	m := demoModel(t)
 	s, err := m.NewSession(SessionOptions{})
 	require.NoError(t, err)
 	opts := GenerateOptions{MaxTokens: 8, IgnoreEOS: true}

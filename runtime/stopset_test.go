@@ -14,6 +14,7 @@ import (
 // (tokenizer.EndOfGeneration), after its EOS; with the file the list is
 // the file's.
 func TestStopSetHasEndOfTurn(t *testing.T) {
+	skipUnderRace(t)
 	src := sharedFixture("llama-mini")
 	if _, err := os.Stat(filepath.Join(src, "model.safetensors")); err != nil {
 		t.Skipf("skipping: the llama-mini fixture is not at hand: %v", err)

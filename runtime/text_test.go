@@ -6,7 +6,6 @@ import (
 	"testing"
 	"unicode/utf8"
 
-	"github.com/goformer/goformer/model/demo"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -16,8 +15,7 @@ import (
 // concatenation is the text, invalid bytes passed through; a whole token
 // with nothing held back allocates nothing.
 func TestTextStreamWholeCharacters(t *testing.T) {
-	m, err := LoadFS(demo.FS, Options{})
-	require.NoError(t, err)
+	m := demoModel(t)
 	tok := m.Tokenizer()
 	text := "Hi 🙂, naïve 中文 \xff end"
 	ids := tok.Encode(text)
@@ -52,8 +50,7 @@ func TestTextStreamWholeCharacters(t *testing.T) {
 // text of Generate's tokens, and a longer generation allocates no more:
 // nothing per token.
 func TestGenerateTextIsGenerate(t *testing.T) {
-	m, err := LoadFS(demo.FS, Options{})
-	require.NoError(t, err)
+	m := demoModel(t)
 	s, err := m.NewSession(SessionOptions{})
 	require.NoError(t, err)
 	ctx := context.Background()
