@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	goruntime "runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -221,6 +222,11 @@ func (s *signalOnWrite) Write(p []byte) (int, error) {
 	if !s.sent {
 		s.sent = true
 		s.sigs <- os.Interrupt
+		// Wait until the chat has read it, so that the reply's remaining
+		// tokens, not the scheduler, decide whether it stops early.
+		for len(s.sigs) > 0 {
+			goruntime.Gosched()
+		}
 	}
 	return s.w.Write(p)
 }
