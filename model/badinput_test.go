@@ -144,6 +144,7 @@ func badInputCorpus() []badInput {
 		}
 	})
 	ggufCase("overlapping tensors", func(f *gt.File) { f.Tensors[1].Offset = 0 })
+	corpus = append(corpus, badInput{name: "gguf data no tensor covers", gguf: append(tinyGGUF(gt.F32).Bytes(), make([]byte, 64)...)})
 	ggufCase("tensor dims larger than its data", func(f *gt.File) { f.Tensors[0].Dims = []uint64{32, 300} })
 	for _, kv := range []gt.KV{
 		{Key: "general.architecture", Type: gt.String, Value: "mamba"},
