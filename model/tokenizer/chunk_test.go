@@ -2,7 +2,6 @@ package tokenizer
 
 import (
 	"errors"
-	"fmt"
 	"io"
 	"math/rand/v2"
 	"os"
@@ -118,24 +117,7 @@ func TestChunkedEqualsWhole(t *testing.T) {
 // letter and a line break ("d\n", "\nw", "o\r"), so that some cuts are
 // forbidden, with a control and a user-defined token.
 func chunkSentencePiece(t *testing.T) *Tokenizer {
-	tokens := []string{"<unk>", "<s>", "</s>"}
-	types := []TokenType{TokenUnknown, TokenControl, TokenControl}
-	for b := range 256 {
-		tokens = append(tokens, fmt.Sprintf("<0x%02X>", b))
-		types = append(types, TokenByte)
-	}
-	for _, p := range []string{"▁", "a", "Z", "9", "d", "w", "o", "é", "\n", "\r", ".", "▁a", "aZ", "Z9", "d\n", "\nw", "o\r", "▁▁", "\n\n", "<user>"} {
-		tokens = append(tokens, p)
-		types = append(types, TokenNormal)
-	}
-	types[len(types)-1] = TokenUserDefined
-	scores := make([]float32, len(tokens))
-	for i := range scores {
-		scores[i] = float32(len(tokens[i])) - float32(i)/1000
-	}
-	tok, err := NewSentencePiece(tokens, scores, types, 0, true, Options{BOS: 1, EOS: 2})
-	require.NoError(t, err)
-	return tok
+	return sentencePieceOf(t, []string{"▁", "a", "Z", "9", "d", "w", "o", "é", "\n", "\r", ".", "▁a", "aZ", "Z9", "d\n", "\nw", "o\r", "▁▁", "\n\n", "<user>"})
 }
 
 // TestEncodeReaderBounded: a 2.5 MiB text of short lines is encoded in
