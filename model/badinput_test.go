@@ -1,205 +1,29 @@
 package model
 
 import (
-	"bytes"
-	"encoding/binary"
-	"fmt"
-	"math"
-	"os"
-	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	gt "github.com/goformer/goformer/model/internal/gguftest"
+	"github.com/goformer/goformer/model/modeltest"
 	"github.com/goformer/goformer/model/tokenizer"
 )
 
-// badInput is one case of the bad-input corpus: the files of a checkpoint
-// directory, or a GGUF file's bytes, that some loader must refuse.
-type badInput struct {
-	name  string
-	files map[string][]byte // a directory's files; nil for a GGUF file
-	gguf  []byte
-	fault string // the file the error must name
-}
-
-// badInputCorpus generates the bad-input corpus: every safetensors, GGUF,
-// config.json, vocab.json, merges.txt and tokenizer.json fault the loaders
-// know, plus truncations and byte flips of valid files. It is generated,
-// not committed, so that it grows with the loaders: a new format or loader
-// adds its cases here and runs the same checks.
-func badInputCorpus() []badInput {
-	var corpus []badInput
-	ts := tinyTensors(11)
-	good := encodeTensors(ts, "F32", "")
-	vocab := []byte(`{"a": 0}`)
-	dir := func(name, fault string, over map[string][]byte) {
-		files := map[string][]byte{ConfigFile: []byte(tinyConfigJSON), SafetensorsFile: good, VocabFile: vocab, MergesFile: []byte("#version: 0.2\n")}
-		for k, v := range over {
-			if v == nil {
-				delete(files, k)
-				continue
-			}
-			files[k] = v
-		}
-		corpus = append(corpus, badInput{name: name, files: files, fault: fault})
-	}
-
-	// safetensors: every truncation point of the header and a spread of
-	// them through the data; byte flips in the length and the header; the
-	// faults of each field.
-	n := int(binary.LittleEndian.Uint64(good))
-	for _, cut := range []int{0, 1, 7, 8, 9, 8 + n/2, 8 + n - 1, 8 + n, 8 + n + 1, len(good) / 2, len(good) - 4, len(good) - 1} {
-		dir(fmt.Sprintf("safetensors cut at %d", cut), SafetensorsFile, map[string][]byte{SafetensorsFile: good[:cut]})
-	}
-	for _, at := range []int{0, 3, 7, 8, 12, 8 + n/3, 8 + n/2, 8 + n - 2} {
-		for _, b := range []byte{0x00, 0xff, '"', '}', '9'} {
-			bad := bytes.Clone(good)
-			bad[at] = b
-			if bytes.Equal(bad, good) {
-				continue
-			}
-			dir(fmt.Sprintf("safetensors byte %d = %#x", at, b), SafetensorsFile, map[string][]byte{SafetensorsFile: bad})
-		}
-	}
-	header := func(h string, data int) []byte {
-		out := binary.LittleEndian.AppendUint64(nil, uint64(len(h)))
-		return append(append(out, h...), make([]byte, data)...)
-	}
-	for i, h := range []string{
-		`{}x`, `[]`, `{"w": 1}`, `{"w": {"dtype": "F32"}}`, `{"w": {"dtype": "F99", "shape": [1], "data_offsets": [0, 4]}}`,
-		`{"w": {"dtype": "F32", "shape": [1], "data_offsets": [0, 8]}}`, `{"w": {"dtype": "F32", "shape": [-1], "data_offsets": [0, 4]}}`,
-		`{"w": {"dtype": "F32", "shape": [4294967296, 4294967296], "data_offsets": [0, 4]}}`,
-		`{"w": {"dtype": "F32", "shape": [1], "data_offsets": [4, 0]}}`,
-		`{"w": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}, "w": {"dtype": "F32", "shape": [1], "data_offsets": [4, 8]}}`,
-		`{"a": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}, "b": {"dtype": "F32", "shape": [2], "data_offsets": [4, 12]}}`,
-		`{"a": {"dtype": "F32", "shape": [1], "data_offsets": [4, 8]}}`,
-		`{"__metadata__": {"a": 1}}`,
-	} {
-		dir(fmt.Sprintf("safetensors header %d", i), SafetensorsFile, map[string][]byte{SafetensorsFile: header(h, 16)})
-	}
-	for _, x := range []float32{float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1))} {
-		for _, dtype := range []string{"F32", "F16", "BF16"} {
-			bad := findTiny(ts, "h.1.mlp.c_fc.weight")
-			bad.values = append([]float32(nil), bad.values...)
-			bad.values[len(bad.values)-1] = x
-			dir(fmt.Sprintf("safetensors %s %v", dtype, x), SafetensorsFile, map[string][]byte{SafetensorsFile: encodeTensors(replaced(ts, bad), dtype, "")})
-		}
-	}
-	dir("index without shards", "model-00001-of-00002.safetensors", map[string][]byte{SafetensorsFile: nil,
-		"model.safetensors.index.json": writeIndex(map[string][]string{"model-00001-of-00002.safetensors": {"wte.weight"}})})
-	dir("index malformed", "model.safetensors.index.json", map[string][]byte{SafetensorsFile: nil, "model.safetensors.index.json": []byte(`{"weight_map": [`)})
-
-	// config.json and generation_config.json.
-	for i, c := range []string{
-		``, `{`, `[]`, `null`, `{"model_type": "gpt2"}`, `{"model_type": "bert"}`,
-		strings.Replace(tinyConfigJSON, `"n_embd": 4`, `"n_embd": -4`, 1),
-		strings.Replace(tinyConfigJSON, `"n_embd": 4`, `"n_embd": 1e300`, 1),
-		strings.Replace(tinyConfigJSON, `"n_embd": 4`, `"n_embd": "4"`, 1),
-		strings.Replace(tinyConfigJSON, `"n_head": 2`, `"n_head": 3`, 1),
-		strings.Replace(tinyConfigJSON, `"n_layer": 2`, `"n_layer": 99999999`, 1),
-		strings.Replace(tinyConfigJSON, `"vocab_size": 7`, `"vocab_size": 0`, 1),
-		strings.Replace(tinyConfigJSON, `"layer_norm_epsilon": 1e-5`, `"layer_norm_epsilon": -1`, 1),
-		strings.Replace(tinyConfigJSON, `"eos_token_id": 5`, `"eos_token_id": 700`, 1),
-	} {
-		dir(fmt.Sprintf("config %d", i), ConfigFile, map[string][]byte{ConfigFile: []byte(c)})
-	}
-	for i, g := range []string{`{`, `{"eos_token_id": 99}`, `{"eos_token_id": "x"}`, `{"eos_token_id": [1, -1]}`} {
-		dir(fmt.Sprintf("generation config %d", i), GenerationFile, map[string][]byte{GenerationFile: []byte(g)})
-	}
-
-	// GGUF: truncations, flips of the header's counts and of the first
-	// tensor infos, and the faults of each part.
-	gg := tinyGGUF(gt.Q8_0).Bytes()
-	step := max(1, len(gg)/97)
-	for cut := 0; cut < len(gg); cut += step {
-		corpus = append(corpus, badInput{name: fmt.Sprintf("gguf cut at %d", cut), gguf: gg[:cut]})
-	}
-	for _, at := range []int{0, 4, 5, 8, 12, 15, 16, 23, 24, 30, 40, 60} {
-		for _, b := range []byte{0x00, 0xff, 0x7f} {
-			bad := bytes.Clone(gg)
-			bad[at] = b
-			if !bytes.Equal(bad, gg) {
-				corpus = append(corpus, badInput{name: fmt.Sprintf("gguf byte %d = %#x", at, b), gguf: bad})
-			}
-		}
-	}
-	ggufCase := func(name string, mod func(*gt.File)) {
-		f := tinyGGUF(gt.F32)
-		mod(&f)
-		corpus = append(corpus, badInput{name: "gguf " + name, gguf: f.Bytes()})
-	}
-	for _, x := range []float32{float32(math.NaN()), float32(math.Inf(1))} {
-		ggufCase(fmt.Sprintf("F32 %v", x), func(f *gt.File) { copy(f.Tensors[3].Data, gt.F32Bytes([]float32{x})) })
-	}
-	ggufCase("Q8_0 scale NaN", func(f *gt.File) {
-		for i := range f.Tensors {
-			if f.Tensors[i].Name == "blk.0.ffn_up.weight" {
-				f.Tensors[i].Type, f.Tensors[i].Data = gt.Q8_0, make([]byte, 64*34)
-				f.Tensors[i].Data[0], f.Tensors[i].Data[1] = 0x00, 0x7e
-			}
-		}
-	})
-	ggufCase("overlapping tensors", func(f *gt.File) { f.Tensors[1].Offset = 0 })
-	ggufCase("tensor dims larger than its data", func(f *gt.File) { f.Tensors[0].Dims = []uint64{32, 300} })
-	for _, kv := range []gt.KV{
-		{Key: "general.architecture", Type: gt.String, Value: "mamba"},
-		{Key: "gpt2.block_count", Type: gt.Uint32, Value: 0},
-		{Key: "gpt2.embedding_length", Type: gt.Uint64, Value: uint64(1 << 62)},
-		{Key: "tokenizer.ggml.bos_token_id", Type: gt.Int64, Value: int64(-1 << 62)},
-		{Key: "tokenizer.ggml.tokens", Type: gt.Array, Elem: gt.String, Value: []any{}},
-		{Key: "tokenizer.ggml.merges", Type: gt.Array, Elem: gt.String, Value: []any{"a"}},
-		{Key: "tokenizer.ggml.model", Type: gt.String, Value: "llama"},
-	} {
-		ggufCase("key "+kv.Key, func(f *gt.File) {
-			for i := range f.KVs {
-				if f.KVs[i].Key == kv.Key {
-					f.KVs[i] = kv
-				}
-			}
-		})
-	}
-
-	// vocab.json and merges.txt, as tokenizer.LoadDir reads them.
-	for i, v := range []string{``, `{`, `[]`, `{"a": -1}`, `{"a": 0, "b": 0}`, `{"a": 0, "a": 1}`, `{"a": 1}`, `{"a": "0"}`, `{"a": 0} x`} {
-		dir(fmt.Sprintf("vocab %d", i), VocabFile, map[string][]byte{VocabFile: []byte(v)})
-	}
-	for i, m := range []string{"a\n", "a  b\n", " a\n", "#version: 0.2\na b c\n"} {
-		dir(fmt.Sprintf("merges %d", i), MergesFile, map[string][]byte{MergesFile: []byte(m)})
-	}
-	for i, j := range []string{``, `{`, `{"model": {"type": "Unigram"}}`, `{"model": {"type": "BPE", "vocab": [], "merges": []}}`} {
-		dir(fmt.Sprintf("tokenizer.json %d", i), TokenizerFile, map[string][]byte{VocabFile: nil, MergesFile: nil, TokenizerFile: []byte(j)})
-	}
-	return corpus
-}
-
-// TestBadInputCorpus runs every loader over the corpus: each case is an
-// error, never a panic, of one line naming the file at fault.
+// TestBadInputCorpus runs every loader over the corpus (modeltest.BadInputs):
+// each case is an error, never a panic, of one line naming the file at
+// fault.
 func TestBadInputCorpus(t *testing.T) {
-	corpus := badInputCorpus()
+	corpus := modeltest.BadInputs()
 	counts := map[string]int{}
 	for _, c := range corpus {
-		kind := strings.Fields(c.name)[0]
-		counts[kind]++
-		t.Run(c.name, func(t *testing.T) {
-			root := t.TempDir()
-			var path, want string
-			if c.files == nil {
-				path = filepath.Join(root, "bad.gguf")
-				require.NoError(t, os.WriteFile(path, c.gguf, 0o644))
-				want = path
-			} else {
-				for name, data := range c.files {
-					require.NoError(t, os.WriteFile(filepath.Join(root, name), data, 0o644))
-				}
-				path, want = root, c.fault
-			}
-			err := noPanic(t, func() error {
+		counts[c.Kind()]++
+		t.Run(c.Name, func(t *testing.T) {
+			path, want, err := c.Write(t.TempDir())
+			require.NoError(t, err)
+			err = noPanic(t, func() error {
 				ck, err := Load(path)
-				if err == nil && c.files != nil {
+				if err == nil && c.Files != nil {
 					// The weights loaded: the fault is in the tokenizer's files.
 					_, err = tokenizer.LoadDir(path)
 				}

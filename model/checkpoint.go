@@ -82,6 +82,10 @@ type Checkpoint struct {
 	// Tokenizer is the tokenizer a GGUF file carries in its metadata; nil for
 	// a directory, whose tokenizer is in FS.
 	Tokenizer *tokenizer.Tokenizer
+	// Warnings are doubts about the files that did not stop the load, each
+	// one line naming the file: an lm_head the config's tie_word_embeddings
+	// leaves unused. The tokenizer's own doubt is its Warning.
+	Warnings []string
 
 	release func() error
 }
@@ -216,11 +220,15 @@ func load(files checkpointFiles) (*Checkpoint, error) {
 	if cfg.ModelType != "gpt2" {
 		weights = llamaWeights
 	}
-	w, err := weights(&cfg, tensors)
+	w, warning, err := weights(&cfg, tensors)
 	if err != nil {
 		return nil, err
 	}
-	return &Checkpoint{Config: cfg, Weights: w}, nil
+	ck := &Checkpoint{Config: cfg, Weights: w}
+	if warning != "" {
+		ck.Warnings = append(ck.Warnings, warning)
+	}
+	return ck, nil
 }
 
 // storedTensor is one tensor of the checkpoint and the file that holds it.

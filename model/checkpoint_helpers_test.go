@@ -1,15 +1,11 @@
 package model
 
 import (
-	"encoding/json"
-	"fmt"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"strconv"
 	"testing"
 
-	"github.com/goformer/goformer/model/internal/safetensorstest"
+	"github.com/goformer/goformer/model/modeltest"
 	"github.com/stretchr/testify/require"
 )
 
@@ -20,36 +16,14 @@ type tinyTensor struct {
 	values []float32
 }
 
-// tinyTensors makes the tensors of a GPT-2 with tinyConfigJSON's shape (vocab
-// 7, 5 positions, d 4, 2 layers, d_ff 12), in file order. Every value is a
-// multiple of 1/64 below 2 in magnitude, so F16 and BF16 hold it exactly and
-// a conversion must reproduce it bit for bit.
+// tinyTensors is modeltest.TinyTensors: a GPT-2 with tinyConfigJSON's
+// shape, every value exact in F16 and BF16.
 func tinyTensors(seed uint64) []tinyTensor {
-	rng := rand.New(rand.NewPCG(seed, 7))
-	mk := func(name string, shape ...int) tinyTensor {
-		n := 1
-		for _, d := range shape {
-			n *= d
-		}
-		v := make([]float32, n)
-		for i := range v {
-			v[i] = float32(rng.IntN(255)-127) / 64
-		}
-		return tinyTensor{name, shape, v}
+	var ts []tinyTensor
+	for _, t := range modeltest.TinyTensors(seed) {
+		ts = append(ts, tinyTensor{t.Name, t.Shape, t.Values})
 	}
-	ts := []tinyTensor{mk("wte.weight", 7, 4), mk("wpe.weight", 5, 4)}
-	for l := range 2 {
-		h := "h." + strconv.Itoa(l) + "."
-		ts = append(ts,
-			mk(h+"ln_1.weight", 4), mk(h+"ln_1.bias", 4),
-			mk(h+"attn.c_attn.weight", 4, 12), mk(h+"attn.c_attn.bias", 12),
-			mk(h+"attn.c_proj.weight", 4, 4), mk(h+"attn.c_proj.bias", 4),
-			mk(h+"ln_2.weight", 4), mk(h+"ln_2.bias", 4),
-			mk(h+"mlp.c_fc.weight", 4, 12), mk(h+"mlp.c_fc.bias", 12),
-			mk(h+"mlp.c_proj.weight", 12, 4), mk(h+"mlp.c_proj.bias", 4),
-		)
-	}
-	return append(ts, mk("ln_f.weight", 4), mk("ln_f.bias", 4))
+	return ts
 }
 
 func findTiny(ts []tinyTensor, name string) tinyTensor {
@@ -62,15 +36,13 @@ func findTiny(ts []tinyTensor, name string) tinyTensor {
 }
 
 // encodeTensors writes ts as one safetensors file in dtype, each name
-// prefixed with prefix.
+// prefixed with prefix (modeltest.EncodeTensors).
 func encodeTensors(ts []tinyTensor, dtype, prefix string) []byte {
-	enc := map[string]func([]float32) []byte{
-		"F32": safetensorstest.F32, "F16": safetensorstest.F16, "BF16": safetensorstest.BF16}[dtype]
-	var out []safetensorstest.Tensor
-	for _, t := range ts {
-		out = append(out, safetensorstest.Tensor{Name: prefix + t.name, DType: dtype, Shape: t.shape, Data: enc(t.values)})
+	out := make([]modeltest.Tensor, len(ts))
+	for i, t := range ts {
+		out[i] = modeltest.Tensor{Name: t.name, Shape: t.shape, Values: t.values}
 	}
-	return safetensorstest.Encode(map[string]string{"format": "pt"}, out...)
+	return modeltest.EncodeTensors(out, dtype, prefix)
 }
 
 // writeCheckpointDir writes a checkpoint directory: config, tokenizer files
@@ -93,19 +65,7 @@ func writeCheckpointDir(t *testing.T, config string, weights map[string][]byte) 
 }
 
 // writeIndex encodes a model.safetensors.index.json for the given shards.
-func writeIndex(shards map[string][]string) []byte {
-	wm := map[string]string{}
-	for shard, names := range shards {
-		for _, n := range names {
-			wm[n] = shard
-		}
-	}
-	b, err := json.Marshal(map[string]any{"metadata": map[string]any{"total_size": 0}, "weight_map": wm})
-	if err != nil {
-		panic(fmt.Sprint(err))
-	}
-	return b
-}
+var writeIndex = modeltest.Index
 
 // transposed is the reference for a Conv1D weight's run-time layout: the
 // stored [in][out] matrix read column by column.

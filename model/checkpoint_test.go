@@ -77,7 +77,8 @@ func TestLoadTiny(t *testing.T) {
 }
 
 // Hugging Face's causal-mask buffers are skipped; an lm_head equal to wte is
-// tied, a different one is the output projection.
+// tied, a different one is the output projection when config.json says
+// tie_word_embeddings false (TestTiedConfigFollowedOverLMHead: otherwise).
 func TestLoadBuffersAndLMHead(t *testing.T) {
 	ts := tinyTensors(2)
 	want := tinyWant(ts)
@@ -110,18 +111,20 @@ func TestLoadBuffersAndLMHead(t *testing.T) {
 	assert.Nil(t, ck.Weights.Output)
 	assert.True(t, ck.Config.Arch.TiedEmbeddings)
 
-	dir = writeCheckpointDir(t, tinyConfigJSON, map[string][]byte{SafetensorsFile: withPrefix(untied)})
+	untiedConfig := strings.Replace(tinyConfigJSON, `"n_inner": 12,`, `"n_inner": 12, "tie_word_embeddings": false,`, 1)
+	dir = writeCheckpointDir(t, untiedConfig, map[string][]byte{SafetensorsFile: withPrefix(untied)})
 	ck, err = LoadDir(dir)
 	require.NoError(t, err)
 	assert.Equal(t, untied.values, ck.Weights.Output.F32)
 	assert.Equal(t, wte.values, ck.Weights.TokenEmbedding.F32)
 	assert.False(t, ck.Config.Arch.TiedEmbeddings)
 
-	untiedConfig := strings.Replace(tinyConfigJSON, `"n_inner": 12,`, `"n_inner": 12, "tie_word_embeddings": false,`, 1)
-	dir = writeCheckpointDir(t, untiedConfig, map[string][]byte{SafetensorsFile: withPrefix(untied)})
+	// Untied by the config, but lm_head is a copy of wte: one table.
+	dir = writeCheckpointDir(t, untiedConfig, map[string][]byte{SafetensorsFile: withPrefix(tied)})
 	ck, err = LoadDir(dir)
 	require.NoError(t, err)
-	assert.Equal(t, untied.values, ck.Weights.Output.F32)
+	assert.Nil(t, ck.Weights.Output)
+	assert.True(t, ck.Config.Arch.TiedEmbeddings)
 
 	dir = writeCheckpointDir(t, untiedConfig, map[string][]byte{SafetensorsFile: withPrefix()})
 	_, err = LoadDir(dir)

@@ -13,98 +13,13 @@ import (
 	"github.com/goformer/goformer/kernels"
 	"github.com/goformer/goformer/model/gguf"
 	gt "github.com/goformer/goformer/model/internal/gguftest"
+	"github.com/goformer/goformer/model/modeltest"
 )
 
-// byteAlphabet is GPT-2's 256 byte tokens in byte order.
-func byteAlphabet() []any {
-	var out []any
-	n := 0
-	for b := range 256 {
-		if (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || b >= 0xAE {
-			out = append(out, string(rune(b)))
-		} else {
-			out = append(out, string(rune(256+n)))
-			n++
-		}
-	}
-	return out
-}
-
-// tinyGGUF is a one-block gpt2 file (d 32, 2 heads, d_ff 64, 8 positions)
-// with the 256 byte tokens, one merge ("Ġ" + "t") and <|endoftext|>.
-func tinyGGUF(matrixType uint32) gt.File {
-	const d, ff, ctx = 32, 64, 8
-	tokens := append(byteAlphabet(), "Ġt", "<|endoftext|>")
-	v := len(tokens)
-	types := make([]any, v)
-	for i := range types {
-		types[i] = 1
-	}
-	types[v-1] = 3
-	kv := []gt.KV{
-		{Key: "general.architecture", Type: gt.String, Value: "gpt2"},
-		{Key: "gpt2.context_length", Type: gt.Uint32, Value: ctx},
-		{Key: "gpt2.embedding_length", Type: gt.Uint32, Value: d},
-		{Key: "gpt2.feed_forward_length", Type: gt.Uint32, Value: ff},
-		{Key: "gpt2.block_count", Type: gt.Uint32, Value: 1},
-		{Key: "gpt2.attention.head_count", Type: gt.Uint32, Value: 2},
-		{Key: "gpt2.attention.layer_norm_epsilon", Type: gt.Float32, Value: 1e-5},
-		{Key: "tokenizer.ggml.model", Type: gt.String, Value: "gpt2"},
-		{Key: "tokenizer.ggml.pre", Type: gt.String, Value: "gpt-2"},
-		{Key: "tokenizer.ggml.tokens", Type: gt.Array, Elem: gt.String, Value: tokens},
-		{Key: "tokenizer.ggml.token_type", Type: gt.Array, Elem: gt.Int32, Value: types},
-		{Key: "tokenizer.ggml.merges", Type: gt.Array, Elem: gt.String, Value: []any{"Ġ t"}},
-		{Key: "tokenizer.ggml.bos_token_id", Type: gt.Uint32, Value: v - 1},
-		{Key: "tokenizer.ggml.eos_token_id", Type: gt.Uint32, Value: v - 1},
-	}
-	seed := 1
-	data := func(typ uint32, n int) []byte {
-		vals := make([]float32, n)
-		for i := range vals {
-			seed = seed*1103515245 + 12345
-			vals[i] = float32(seed%2001-1000) / 1e4
-		}
-		switch typ {
-		case gt.Q8_0:
-			var b []byte
-			for blk := 0; blk < n; blk += 32 {
-				b = append(b, 0x00, 0x20) // scale 2^-7 as fp16
-				for i := range 32 {
-					b = append(b, byte(int8(vals[blk+i]*1270)))
-				}
-			}
-			return b
-		case gt.F16:
-			return make([]byte, 2*n)
-		}
-		return gt.F32Bytes(vals)
-	}
-	var ts []gt.Tensor
-	add := func(name string, typ uint32, dims ...uint64) {
-		n := 1
-		for _, x := range dims {
-			n *= int(x)
-		}
-		ts = append(ts, gt.Tensor{Name: name, Type: typ, Dims: dims, Data: data(typ, n), Offset: -1})
-	}
-	add("token_embd.weight", matrixType, d, uint64(v))
-	add("position_embd.weight", gt.F32, d, ctx)
-	for _, n := range []string{"attn_norm", "ffn_norm"} {
-		add("blk.0."+n+".weight", gt.F32, d)
-		add("blk.0."+n+".bias", gt.F32, d)
-	}
-	add("blk.0.attn_qkv.weight", matrixType, d, 3*d)
-	add("blk.0.attn_qkv.bias", gt.F32, 3*d)
-	add("blk.0.attn_output.weight", matrixType, d, d)
-	add("blk.0.attn_output.bias", gt.F32, d)
-	add("blk.0.ffn_up.weight", matrixType, d, ff)
-	add("blk.0.ffn_up.bias", gt.F32, ff)
-	add("blk.0.ffn_down.weight", matrixType, ff, d)
-	add("blk.0.ffn_down.bias", gt.F32, d)
-	add("output_norm.weight", gt.F32, d)
-	add("output_norm.bias", gt.F32, d)
-	return gt.File{KVs: kv, Tensors: ts}
-}
+// tinyGGUF is modeltest.TinyGGUF: a one-block gpt2 file (d 32, 2 heads,
+// d_ff 64, 8 positions) with the 256 byte tokens, one merge and
+// <|endoftext|>.
+func tinyGGUF(matrixType uint32) gt.File { return modeltest.TinyGGUF(matrixType) }
 
 func writeGGUF(t *testing.T, f gt.File) string {
 	path := filepath.Join(t.TempDir(), "tiny.gguf")

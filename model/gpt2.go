@@ -54,10 +54,12 @@ const lmHeadName = "lm_head.weight"
 var layerName = regexp.MustCompile(`^h\.(\d+)\.(.*)$`)
 
 // gpt2Weights checks every tensor of tt against c before converting any, then
-// converts them to fp32 in run-time layout. An lm_head equal to wte is tied,
-// otherwise it becomes Weights.Output; c.Arch.TiedEmbeddings is set to
-// whichever the weights say.
-func gpt2Weights(c *Config, tt *tensorTable) (Weights, error) {
+// converts them to fp32 in run-time layout. With tie_word_embeddings true
+// (GPT-2's default) the output projection is wte, as Hugging Face ties it;
+// a stored lm_head that differs is not used, and the returned warning says
+// so (tiedHeadWarning). With tie_word_embeddings false an lm_head equal to
+// wte is still tied (one table), otherwise it becomes Weights.Output.
+func gpt2Weights(c *Config, tt *tensorTable) (Weights, string, error) {
 	w := Weights{Layers: make([]Layer, c.NLayer)}
 	qkv := make([]*Matrix, c.NLayer)
 	layout := gpt2Layout(c, &w, qkv)
@@ -66,13 +68,13 @@ func gpt2Weights(c *Config, tt *tensorTable) (Weights, error) {
 	if hasHead {
 		layout = append(layout, hfMatrix(lmHeadName, c.VocabSize, c.NEmbd, &lmHead))
 	} else if !c.Arch.TiedEmbeddings {
-		return Weights{}, fmt.Errorf("%s: %w: tensor %q %v is missing, and config.json says tie_word_embeddings false",
+		return Weights{}, "", fmt.Errorf("%s: %w: tensor %q %v is missing, and config.json says tie_word_embeddings false",
 			tt.source, ErrTensorMismatch, lmHeadName, []int{c.VocabSize, c.NEmbd})
 	}
 	if err := loadHFTensors(tt, layout, func(name string, t storedTensor) error {
 		return gpt2Unknown(c, name, t)
 	}); err != nil {
-		return Weights{}, err
+		return Weights{}, "", err
 	}
 	d := c.NEmbd
 	for i := range w.Layers {
@@ -81,11 +83,15 @@ func gpt2Weights(c *Config, tt *tensorTable) (Weights, error) {
 		b := l.QBias
 		l.QBias, l.KBias, l.VBias = b[:d:d], b[d:2*d:2*d], b[2*d:]
 	}
-	c.Arch.TiedEmbeddings = !hasHead || sameBits(lmHead.F32, w.TokenEmbedding.F32)
-	if !c.Arch.TiedEmbeddings {
+	if c.Arch.TiedEmbeddings {
+		return w, tiedHeadWarning(tt, lmHead, w.TokenEmbedding, "wte.weight"), nil
+	}
+	if sameBits(lmHead.F32, w.TokenEmbedding.F32) {
+		c.Arch.TiedEmbeddings = true
+	} else {
 		w.Output = lmHead
 	}
-	return w, nil
+	return w, "", nil
 }
 
 // gpt2Unknown rejects a tensor the layout did not claim, except the causal

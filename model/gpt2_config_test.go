@@ -4,13 +4,12 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/goformer/goformer/model/modeltest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
-const tinyConfigJSON = `{"model_type": "gpt2", "architectures": ["GPT2LMHeadModel"], "vocab_size": 7,
-	"n_positions": 5, "n_embd": 4, "n_layer": 2, "n_head": 2, "n_inner": 12,
-	"layer_norm_epsilon": 1e-5, "activation_function": "gelu_new", "bos_token_id": 6, "eos_token_id": 5}`
+const tinyConfigJSON = modeltest.TinyConfigJSON
 
 func TestParseConfig(t *testing.T) {
 	c, err := ParseConfig([]byte(tinyConfigJSON))

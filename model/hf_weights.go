@@ -141,3 +141,17 @@ func transpose(dst, src []float32, rows, cols int) {
 		}
 	}
 }
+
+// tiedHeadWarning is the warning for a checkpoint whose config ties the
+// output projection to the embedding (tie_word_embeddings true) but which
+// also stores an lm_head that differs from it: the model follows the
+// config, as Hugging Face's tie_weights does, and lm_head is not used. It
+// is "" when lm_head is absent (nil) or a copy of the embedding.
+func tiedHeadWarning(tt *tensorTable, lmHead, emb *Matrix, embName string) string {
+	if lmHead == nil || sameBits(lmHead.F32, emb.F32) {
+		return ""
+	}
+	head, embedding := tt.byName[lmHeadName], tt.byName[embName]
+	return fmt.Sprintf("%s: tensor %q differs from %q, but config.json says tie_word_embeddings true: the output projection is %q, as the config says, and %q is not used",
+		head.file, head.Name, embedding.Name, embedding.Name, head.Name)
+}

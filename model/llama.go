@@ -54,8 +54,9 @@ var llamaLayerName = regexp.MustCompile(`^model\.layers\.(\d+)\.(.*)$`)
 
 // llamaWeights checks every tensor of tt against c before converting any,
 // then converts them to fp32 in run-time layout. A tied model may still
-// store lm_head, but only as a copy of the embedding.
-func llamaWeights(c *Config, tt *tensorTable) (Weights, error) {
+// store lm_head; the output projection is the embedding, as the config says,
+// and a stored lm_head that differs is not used (tiedHeadWarning).
+func llamaWeights(c *Config, tt *tensorTable) (Weights, string, error) {
 	w := Weights{Layers: make([]Layer, c.NLayer)}
 	layout := llamaLayout(c, &w, llamaBiasesOf(c))
 	var lmHead *Matrix
@@ -64,7 +65,7 @@ func llamaWeights(c *Config, tt *tensorTable) (Weights, error) {
 	case hasHead:
 		layout = append(layout, hfMatrix(lmHeadName, c.VocabSize, c.NEmbd, &lmHead))
 	case !c.Arch.TiedEmbeddings:
-		return Weights{}, fmt.Errorf("%s: %w: tensor %q %v is missing, and config.json says tie_word_embeddings false",
+		return Weights{}, "", fmt.Errorf("%s: %w: tensor %q %v is missing, and config.json says tie_word_embeddings false",
 			tt.source, ErrTensorMismatch, lmHeadName, []int{c.VocabSize, c.NEmbd})
 	}
 	err := loadHFTensors(tt, layout, func(name string, t storedTensor) error {
@@ -80,16 +81,13 @@ func llamaWeights(c *Config, tt *tensorTable) (Weights, error) {
 		return unknownTensor(t, "")
 	})
 	if err != nil {
-		return Weights{}, err
+		return Weights{}, "", err
 	}
-	switch {
-	case !c.Arch.TiedEmbeddings:
+	if !c.Arch.TiedEmbeddings {
 		w.Output = lmHead
-	case hasHead && !sameBits(lmHead.F32, w.TokenEmbedding.F32):
-		return Weights{}, fmt.Errorf("%s: %w: config.json says tie_word_embeddings true, but %q differs from %q",
-			tt.source, ErrTensorMismatch, lmHeadName, "model.embed_tokens.weight")
+		return w, "", nil
 	}
-	return w, nil
+	return w, tiedHeadWarning(tt, lmHead, w.TokenEmbedding, "model.embed_tokens.weight"), nil
 }
 
 // llamaBiasesOf says which biases a checkpoint of config c holds.

@@ -68,11 +68,21 @@ func fromCheckpoint(ck *model.Checkpoint, tok *tokenizer.Tokenizer, name string,
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	m.tok = tok
+	m.warnings = slices.Clip(ck.Warnings)
+	if w := tok.Warning(); w != "" {
+		m.warnings = append(m.warnings, w)
+	}
 	return m, nil
 }
 
 // Tokenizer returns the model's tokenizer.
 func (m *Model) Tokenizer() *tokenizer.Tokenizer { return m.tok }
+
+// Warnings are the doubts about the checkpoint's files that did not stop the
+// load, each one line naming the file: a stored lm_head that the config's
+// tie_word_embeddings leaves unused, a merges file that seems cut short
+// (the tokenizer's Warning). A command prints them; nil when there are none.
+func (m *Model) Warnings() []string { return m.warnings }
 
 // endIDs is the stop set of generation: the config's end ids (the
 // checkpoint's EOS, GGUF's eot and eom ids, generation_config.json's

@@ -63,6 +63,7 @@ type Model struct {
 	// without one): the room a pass's scratch keeps for them.
 	widestPart int
 	tok        *tokenizer.Tokenizer
+	warnings   []string // Warnings
 	release    func() error
 	closed     atomic.Bool  // set by Close: sessions and batches then fail with ErrClosed
 	arena      *weightArena // the huge-page block the streamed matrices were copied to, or nil

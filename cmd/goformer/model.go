@@ -54,8 +54,10 @@ func (f *modelFlags) load(ctx context.Context) (*runtime.Model, error) {
 		}
 		return loadPath(f.path, opts)
 	}, func(m *runtime.Model) { m.Close() })
-	if err == nil {
-		warnTokenizer(f.stderr, m.Tokenizer())
+	if err == nil && f.stderr != nil {
+		for _, w := range m.Warnings() {
+			fmt.Fprintf(f.stderr, "goformer: warning: %s\n", w)
+		}
 	}
 	return m, err
 }

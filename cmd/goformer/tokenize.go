@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"strconv"
+	"strings"
 
 	"github.com/goformer/goformer/model"
 	"github.com/goformer/goformer/model/demo"
@@ -42,39 +43,56 @@ func runTokenize(ctx context.Context, args []string, stdin io.Reader, stdout, st
 		return err
 	}
 	warnTokenizer(stderr, tok)
-	text := []byte(*textFlag)
+	var in io.Reader = strings.NewReader(*textFlag)
 	if !textSet {
-		if text, err = readInput(ctx, files, stdin); err != nil {
+		r, err := openInput(ctx, files, stdin)
+		if err != nil {
+			return err
+		}
+		defer r.Close()
+		in = r
+	}
+	return writeTokens(ctx, bufio.NewWriter(stdout), tok, in, *special, *asJSON)
+}
+
+// writeTokens writes the ids of the text in reads, as it encodes them chunk
+// by chunk (Tokenizer.EncodeReader): a text of any size takes the memory of
+// a chunk, and the output is that of the whole text's ids, space-separated
+// or as {"tokens":[...],"tokenizer":KIND}, then a newline.
+func writeTokens(ctx context.Context, w *bufio.Writer, tok *tokenizer.Tokenizer, in io.Reader, special, asJSON bool) error {
+	sep := byte(' ')
+	if asJSON {
+		w.WriteString(`{"tokens":[`)
+		sep = ','
+	}
+	var buf []byte
+	n := 0
+	for ids, err := range tok.EncodeReader(in, special) {
+		if err != nil {
+			return err
+		}
+		for _, id := range ids {
+			if n > 0 {
+				buf = append(buf, sep)
+			}
+			buf = strconv.AppendInt(buf, int64(id), 10)
+			n++
+		}
+		if _, err := w.Write(buf); err != nil {
+			return err
+		}
+		buf = buf[:0]
+		if err := ctx.Err(); err != nil {
 			return err
 		}
 	}
-	encode := tok.Encode
-	if *special {
-		encode = tok.EncodeSpecial
+	if asJSON {
+		kind, _ := json.Marshal(tok.Kind())
+		w.WriteString(`],"tokenizer":`)
+		w.Write(kind)
+		w.WriteByte('}')
 	}
-	ids := encode(string(text))
-
-	w := bufio.NewWriter(stdout)
-	if *asJSON {
-		if ids == nil {
-			ids = []int{}
-		}
-		out, _ := json.Marshal(struct {
-			Tokens    []int  `json:"tokens"`
-			Tokenizer string `json:"tokenizer"`
-		}{ids, tok.Kind()})
-		w.Write(out)
-		w.WriteByte('\n')
-	} else {
-		var buf []byte
-		for i, id := range ids {
-			if i > 0 {
-				buf = append(buf, ' ')
-			}
-			buf = strconv.AppendInt(buf, int64(id), 10)
-		}
-		w.Write(append(buf, '\n'))
-	}
+	w.WriteByte('\n')
 	return w.Flush()
 }
 

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"math/bits"
 	"slices"
+
+	"github.com/goformer/goformer/model/internal/dataarea"
 )
 
 // ErrInvalid marks bytes that are not a GGUF file goformer can read.
@@ -189,7 +191,34 @@ func Parse(buf []byte) (*File, error) {
 	if err := checkOverlaps(f.Tensors); err != nil {
 		return nil, err
 	}
+	if err := f.checkCovered(len(buf)); err != nil {
+		return nil, err
+	}
 	return f, nil
+}
+
+// checkCovered rejects data-section bytes that no tensor holds beyond the
+// padding that aligns each tensor (llama.cpp and gguf-py write the tensors
+// back to back, each padded to the alignment): stray bytes mean the tensor
+// infos and the data disagree, as in a file whose infos lost a tensor.
+// The tensors do not overlap (checkOverlaps).
+func (f *File) checkCovered(fileLen int) error {
+	spans := make([]dataarea.Span, 0, len(f.Tensors))
+	for _, t := range f.Tensors {
+		spans = append(spans, dataarea.Span{Name: t.Name, Begin: uint64(t.Offset), End: uint64(t.Offset + len(t.Data))})
+	}
+	slices.SortStableFunc(spans, func(a, b dataarea.Span) int { return cmp.Compare(a.Begin, b.Begin) })
+	gap, ok := dataarea.Uncovered(spans, uint64(max(0, fileLen-f.DataOffset)), uint64(f.Alignment))
+	if !ok {
+		return nil
+	}
+	where := "after the last tensor"
+	if gap.Next != "" {
+		t := f.Tensors[f.byName[gap.Next]]
+		where = fmt.Sprintf("before tensor %q (%s %v)", t.Name, t.Type, t.Dims)
+	}
+	return fmt.Errorf("%w: data offsets %d..%d (file bytes %d..%d), %s, belong to no tensor: more than the padding to the alignment of %d",
+		ErrInvalid, gap.Begin, gap.End, uint64(f.DataOffset)+gap.Begin, uint64(f.DataOffset)+gap.End, where, f.Alignment)
 }
 
 // checkOverlaps rejects two tensors sharing a byte of the data section: a

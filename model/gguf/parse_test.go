@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -112,6 +113,15 @@ func TestAlignment(t *testing.T) {
 	assert.Equal(t, 64, h.Offset)
 }
 
+// TestPaddingAfterLastTensor: the data section may end anywhere up to the
+// last tensor's padding to the alignment, as llama.cpp and gguf-py write it.
+func TestPaddingAfterLastTensor(t *testing.T) {
+	for _, pad := range []int{0, 1, 28} { // q ends at data offset 132; 160 is aligned
+		_, err := Parse(append(sample().Bytes(), make([]byte, pad)...))
+		assert.NoError(t, err, "%d bytes of padding", pad)
+	}
+}
+
 func TestOpen(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "m.gguf")
 	require.NoError(t, os.WriteFile(path, sample().Bytes(), 0o644))
@@ -129,6 +139,9 @@ func TestOpen(t *testing.T) {
 
 func TestBadInput(t *testing.T) {
 	good := sample()
+	parsed, err := Parse(good.Bytes())
+	require.NoError(t, err)
+	goodData := parsed.DataOffset
 	header := func(version uint32, nTensors, nKV uint64) []byte {
 		b := []byte("GGUF")
 		b = binary.LittleEndian.AppendUint32(b, version)
@@ -200,6 +213,18 @@ func TestBadInput(t *testing.T) {
 			s.Tensors[1].Offset = 0 // written over w's bytes
 			return s.Bytes()
 		}(), `tensor "h" (F16 [5]) at data offsets 0..10 overlaps tensor "w" (F32 [3 2]) at 0..24`},
+		// The data section holds w at 0..24, h at 32..42 and q at 64..132,
+		// each at the next multiple of 32: 33 bytes after q are more than
+		// its padding to 160, and q moved to 96 leaves 42..96 to no tensor.
+		{"bytes after the last tensor", append(good.Bytes(), make([]byte, 29)...),
+			fmt.Sprintf("data offsets 132..161 (file bytes %d..%d), after the last tensor, belong to no tensor: more than the padding to the alignment of 32", goodData+132, goodData+161)},
+		{"bytes between tensors", func() []byte {
+			s := good
+			s.Tensors = append([]gt.Tensor(nil), good.Tensors...)
+			s.Tensors[2].Offset = 96 // placed by hand: written below
+			b := s.Bytes()
+			return append(append(b, make([]byte, goodData+96-len(b))...), good.Tensors[2].Data...)
+		}(), fmt.Sprintf(`data offsets 42..96 (file bytes %d..%d), before tensor "q" (Q8_0 [64 1]), belong to no tensor: more than the padding to the alignment of 32`, goodData+42, goodData+96)},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -10,6 +10,8 @@ import (
 	"math"
 	"math/bits"
 	"sort"
+
+	"github.com/goformer/goformer/model/internal/dataarea"
 )
 
 // ErrInvalid marks bytes that are not a valid safetensors file.
@@ -96,11 +98,9 @@ type tensorHeader struct {
 	DataOffsets *[]uint64 `json:"data_offsets"`
 }
 
-// span is a tensor's byte range in the data area, kept for the overlap check.
-type span struct {
-	name       string
-	begin, end uint64
-}
+// span is a tensor's byte range in the data area, kept for the overlap and
+// coverage checks.
+type span = dataarea.Span
 
 // Parse reads a safetensors file held in buf. The returned File's tensors
 // alias buf. Any inconsistency (a header length past the end, offsets past
@@ -148,7 +148,7 @@ func Parse(buf []byte) (*File, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%w: tensor %q: %v", ErrInvalid, name, err)
 		}
-		t.Data = data[s.begin:s.end:s.end]
+		t.Data = data[s.Begin:s.End:s.End]
 		byName[name] = t
 		spans = append(spans, s)
 	}
@@ -161,8 +161,8 @@ func Parse(buf []byte) (*File, error) {
 	}
 	f.tensors = make([]Tensor, len(spans))
 	for i, s := range spans {
-		f.tensors[i] = byName[s.name]
-		f.byName[s.name] = i
+		f.tensors[i] = byName[s.Name]
+		f.byName[s.Name] = i
 	}
 	return f, nil
 }
@@ -211,30 +211,24 @@ func headerEntries(header []byte) (map[string]json.RawMessage, error) {
 // the end of the file, so stray bytes mean the header and the data
 // disagree. spans are sorted and do not overlap.
 func checkCovered(spans []span, dataLen uint64) error {
-	var end uint64
-	for _, s := range spans {
-		if s.begin == s.end {
-			continue
-		}
-		if s.begin > end {
-			return fmt.Errorf("%w: data bytes [%d, %d) before tensor %q belong to no tensor", ErrInvalid, end, s.begin, s.name)
-		}
-		end = s.end
+	gap, ok := dataarea.Uncovered(spans, dataLen, 1)
+	switch {
+	case !ok:
+		return nil
+	case gap.Next != "":
+		return fmt.Errorf("%w: data bytes [%d, %d) before tensor %q belong to no tensor", ErrInvalid, gap.Begin, gap.End, gap.Next)
 	}
-	if end < dataLen {
-		return fmt.Errorf("%w: the last %d bytes of the %d-byte data area, from %d, belong to no tensor", ErrInvalid, dataLen-end, dataLen, end)
-	}
-	return nil
+	return fmt.Errorf("%w: the last %d bytes of the %d-byte data area, from %d, belong to no tensor", ErrInvalid, dataLen-gap.Begin, dataLen, gap.Begin)
 }
 
 func spanLess(a, b span) bool {
-	if a.begin != b.begin {
-		return a.begin < b.begin
+	if a.Begin != b.Begin {
+		return a.Begin < b.Begin
 	}
-	if a.end != b.end {
-		return a.end < b.end
+	if a.End != b.End {
+		return a.End < b.End
 	}
-	return a.name < b.name
+	return a.Name < b.Name
 }
 
 // parseTensor validates one header entry against a data area of dataLen bytes.
@@ -281,7 +275,7 @@ func parseTensor(name string, raw json.RawMessage, dataLen uint64) (Tensor, span
 		return Tensor{}, span{}, fmt.Errorf("data_offsets [%d, %d] hold %d bytes, but %s %v needs %d",
 			begin, end, end-begin, dtype, shape, nbytes)
 	}
-	return Tensor{Name: name, DType: dtype, Shape: shape}, span{name, begin, end}, nil
+	return Tensor{Name: name, DType: dtype, Shape: shape}, span{Name: name, Begin: begin, End: end}, nil
 }
 
 // checkOverlaps rejects two tensors sharing a byte; spans are sorted. Empty
@@ -290,14 +284,14 @@ func checkOverlaps(spans []span) error {
 	var prev *span
 	for i := range spans {
 		s := &spans[i]
-		if s.begin == s.end {
+		if s.Begin == s.End {
 			continue
 		}
-		if prev != nil && s.begin < prev.end {
+		if prev != nil && s.Begin < prev.End {
 			return fmt.Errorf("%w: tensors %q [%d, %d] and %q [%d, %d] overlap",
-				ErrInvalid, prev.name, prev.begin, prev.end, s.name, s.begin, s.end)
+				ErrInvalid, prev.Name, prev.Begin, prev.End, s.Name, s.Begin, s.End)
 		}
-		if prev == nil || s.end > prev.end {
+		if prev == nil || s.End > prev.End {
 			prev = s
 		}
 	}

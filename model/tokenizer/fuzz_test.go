@@ -10,6 +10,13 @@ import (
 // tinySentencePiece is a SentencePiece BPE vocabulary: unk, bos, eos, the
 // 256 byte tokens, and pieces with scores that favour longer ones.
 func tinySentencePiece(tb testing.TB) *Tokenizer {
+	return sentencePieceOf(tb, []string{"▁", "h", "e", "l", "o", "w", "r", "d", "é", "▁h", "he", "ll", "llo", "hell", "hello", "▁hello", "▁w", "or", "▁wor", "▁world", "ld", "▁▁", "<user>"})
+}
+
+// sentencePieceOf is a SentencePiece BPE vocabulary of unk, bos, eos, the
+// 256 byte tokens and pieces, the last of them user-defined, with scores
+// that favour longer pieces.
+func sentencePieceOf(tb testing.TB, pieces []string) *Tokenizer {
 	tb.Helper()
 	tokens := []string{"<unk>", "<s>", "</s>"}
 	types := []TokenType{TokenUnknown, TokenControl, TokenControl}
@@ -17,7 +24,7 @@ func tinySentencePiece(tb testing.TB) *Tokenizer {
 		tokens = append(tokens, fmt.Sprintf("<0x%02X>", b))
 		types = append(types, TokenByte)
 	}
-	for _, p := range []string{"▁", "h", "e", "l", "o", "w", "r", "d", "é", "▁h", "he", "ll", "llo", "hell", "hello", "▁hello", "▁w", "or", "▁wor", "▁world", "ld", "▁▁", "<user>"} {
+	for _, p := range pieces {
 		tokens = append(tokens, p)
 		types = append(types, TokenNormal)
 	}

@@ -35,6 +35,7 @@ type Tokenizer struct {
 	// token's bytes to its id for that.
 	ignoreMerges bool
 	pieceIDs     map[string]int32
+	cuts         chunkCuts // where EncodeReader may cut a text
 	// missingBytes: some byteToken are noByte, to be dropped from encodings.
 	missingBytes bool
 	// always counts the specials matched by Encode too (user-defined tokens).
@@ -373,10 +374,8 @@ func (t *Tokenizer) Encode(text string) []int {
 // EncodeTo appends the token ids of text to dst and returns the extended
 // slice. Once the word cache is warm it allocates nothing if dst has room.
 func (t *Tokenizer) EncodeTo(dst []int, text string) []int {
-	if t.always == 0 {
-		return t.encodeOrdinary(dst, text, true)
-	}
-	return t.encodeSplit(dst, text, false)
+	dst, _ = t.encodeFragments(dst, text, false, true)
+	return dst
 }
 
 // EncodeSpecial is Encode, except that the text of a special token becomes
@@ -388,26 +387,33 @@ func (t *Tokenizer) EncodeSpecial(text string) []int {
 // EncodeSpecialTo is EncodeTo, except that the text of a special token
 // becomes that token's id.
 func (t *Tokenizer) EncodeSpecialTo(dst []int, text string) []int {
-	return t.encodeSplit(dst, text, true)
+	dst, _ = t.encodeFragments(dst, text, true, true)
+	return dst
 }
 
-// encodeSplit encodes text with the specials matched in it: all of them,
-// or only those matched always.
-func (t *Tokenizer) encodeSplit(dst []int, text string, all bool) []int {
-	first := true // a SentencePiece fragment is prefixed at the start and after a special
+// encodeFragments encodes text as EncodeTo (EncodeSpecialTo with all)
+// does, where first says that text starts a fragment (the input's start,
+// or just after a special), for SentencePiece's dummy prefix. It returns
+// whether text ended a fragment in turn: whether its end is just after a
+// special that the dummy prefix follows.
+func (t *Tokenizer) encodeFragments(dst []int, text string, all, first bool) ([]int, bool) {
+	if !all && t.always == 0 {
+		return t.encodeOrdinary(dst, text, first), false
+	}
+	afterSpecial := t.spm == nil || !t.spm.prefixAtStartOnly
 	for len(text) > 0 {
 		at, s := t.nextSpecial(text, all)
 		if s == nil {
-			return t.encodeOrdinary(dst, text, first)
+			return t.encodeOrdinary(dst, text, first), false
 		}
 		if at > 0 {
 			dst = t.encodeOrdinary(dst, text[:at], first)
 		}
 		dst = append(dst, s.id)
 		text = text[at+len(s.text):]
-		first = t.spm == nil || !t.spm.prefixAtStartOnly
+		first = afterSpecial
 	}
-	return dst
+	return dst, first
 }
 
 // nextSpecial finds the earliest special token in text, the longest one
