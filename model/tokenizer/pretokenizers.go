@@ -96,9 +96,9 @@ var preTokenizerStages = map[string]func() []stage{
 		return []stage{
 			newlineStage(fl),
 			&runStage{fl: fl, in: deepseekLetters.has, leadSpace: true},
-			&runStage{fl: fl, in: deepseekPunct.has, leadSpace: true},
+			&runStage{fl: fl, in: deepseekPunct.noSpace, leadSpace: true},
 			&trailingSpaceStage{fl: fl},
-			&runStage{fl: fl, in: deepseekCJK.has},
+			&runStage{fl: fl, in: deepseekCJK.noSpace},
 			&runStage{fl: fl, in: func(_ rune, f runeFlags) bool { return f&flagNumber != 0 }},
 		}
 	},
@@ -109,7 +109,7 @@ var preTokenizerStages = map[string]func() []stage{
 			newlineStage(fl),
 			&runStage{fl: fl, in: func(_ rune, f runeFlags) bool { return f&flagLetter != 0 }, leadSpace: true},
 			&runStage{fl: fl, in: func(_ rune, f runeFlags) bool { return f&flagPunct != 0 }, leadSpace: true},
-			&runStage{fl: fl, in: deepseekCJK.has},
+			&runStage{fl: fl, in: deepseekCJK.noSpace},
 			&runStage{fl: fl, in: func(_ rune, f runeFlags) bool { return f&flagNumber != 0 }, exactly: 1},
 		}
 	},
@@ -367,6 +367,14 @@ func (s runeSet) has(r rune, _ runeFlags) bool {
 	}
 	return lo < len(s)/2 && s[2*lo] <= r
 }
+
+// noSpace is has without White_Space. It is how llama.cpp matches a class
+// of literal characters: such a pattern runs through std::wregex on the
+// text with every non-ASCII White_Space character rewritten to \v
+// (unicode_regex_split, so that \s finds them): for llama.cpp U+3000 is not
+// in DeepSeek's [　-。], nor are U+1680, U+2000..U+200A, U+2028, U+2029,
+// U+202F, U+205F and U+3000 in its [ࠀ-一].
+func (s runeSet) noSpace(r rune, f runeFlags) bool { return f&flagSpace == 0 && s.has(r, f) }
 
 // DeepSeek's character classes, from its tokenizer.json.
 var (
