@@ -221,12 +221,16 @@ func ggufTokenizer(f *gguf.File) (tok *tokenizer.Tokenizer, n, bos, eos int, err
 	if model != "gpt2" && model != "llama" {
 		return fail(fmt.Errorf("%w: %s %q (goformer reads gpt2, byte-level BPE, and llama, SentencePiece BPE)", ErrUnsupported, ggufTokModelKey, model))
 	}
-	// Absent, llama.cpp would fall back to its "default" pre-tokenizer; the
-	// byte-level files goformer reads without one are GPT-2's, whose
-	// converter always writes gpt-2. SentencePiece has no pre-tokenizer.
-	pre := ""
-	if _, ok := f.Lookup(ggufTokPreKey); ok && model == "gpt2" {
-		if pre, err = f.String(ggufTokPreKey); err != nil {
+	// A byte-level file without a pre-tokenizer is split as llama.cpp
+	// splits it, with its "default" one, and the loader says so: llama.cpp
+	// warns that generation quality will be degraded. SentencePiece has no
+	// pre-tokenizer.
+	pre, warning := "", ""
+	if model == "gpt2" {
+		if _, ok := f.Lookup(ggufTokPreKey); !ok {
+			pre = "default"
+			warning = fmt.Sprintf("%s is missing: splitting text with llama.cpp's \"default\" pre-tokenizer, as llama.cpp does; the model's own may differ (regenerate the GGUF file with a current converter)", ggufTokPreKey)
+		} else if pre, err = f.String(ggufTokPreKey); err != nil {
 			return fail(err)
 		}
 		if !slices.Contains(tokenizer.PreTokenizers(), pre) {
@@ -265,7 +269,7 @@ func ggufTokenizer(f *gguf.File) (tok *tokenizer.Tokenizer, n, bos, eos int, err
 		*id.dst = int(v)
 	}
 	// llama.cpp gives Llama 3's names ignore_merges, as its tokenizer.json has.
-	opts := tokenizer.Options{PreTokenizer: pre, IgnoreMerges: llama3, AddBOS: addBOS, BOS: bos, EOS: eos}
+	opts := tokenizer.Options{PreTokenizer: pre, IgnoreMerges: llama3, AddBOS: addBOS, BOS: bos, EOS: eos, Warning: warning}
 	for _, b := range []struct {
 		key string
 		dst *bool

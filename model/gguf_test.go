@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -159,6 +160,26 @@ func TestLoadGGUFChatTemplates(t *testing.T) {
 	defer ck2.Close()
 	_, ok = ck2.Tokenizer.ChatTemplate("")
 	assert.False(t, ok)
+}
+
+// TestLoadGGUFWithoutPreTokenizer: a byte-level file that names no
+// pre-tokenizer is split with llama.cpp's "default" one, as llama.cpp does,
+// and the tokenizer's Warning says so; SentencePiece needs none.
+func TestLoadGGUFWithoutPreTokenizer(t *testing.T) {
+	f := tinyGGUF(gt.F32)
+	f.KVs = slices.DeleteFunc(f.KVs, func(kv gt.KV) bool { return kv.Key == "tokenizer.ggml.pre" })
+	ck, err := LoadGGUF(writeGGUF(t, f))
+	require.NoError(t, err)
+	defer ck.Close()
+	assert.Equal(t, "bpe/default", ck.Tokenizer.Kind())
+	assert.Equal(t, `tokenizer.ggml.pre is missing: splitting text with llama.cpp's "default" pre-tokenizer, as llama.cpp does; the model's own may differ (regenerate the GGUF file with a current converter)`,
+		ck.Tokenizer.Warning())
+
+	ck2, err := LoadGGUF(writeGGUF(t, tinyGGUF(gt.F32)))
+	require.NoError(t, err)
+	defer ck2.Close()
+	assert.Equal(t, "bpe/gpt-2", ck2.Tokenizer.Kind())
+	assert.Empty(t, ck2.Tokenizer.Warning())
 }
 
 func TestLoadGGUFUntied(t *testing.T) {

@@ -53,11 +53,25 @@ func newPreTokenizer(name string) (*preTokenizer, error) {
 // has no lookahead) runs in the encoder.
 var preTokenizerStages = map[string]func() []stage{
 	// 's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+
-	"gpt-2":    gpt2Stages,
-	"mpt":      gpt2Stages, // MPT and GPT-NeoX use GPT-2's pattern
-	"gpt-neox": gpt2Stages,
-	"olmo":     gpt2Stages,
-	"phi-2":    gpt2Stages,
+	"gpt-2": gpt2Stages,
+	"mpt":   gpt2Stages, // MPT uses GPT-2's pattern
+	"olmo":  gpt2Stages,
+	"phi-2": gpt2Stages,
+
+	// llama.cpp's own, for a byte-level file without tokenizer.ggml.pre
+	// (Aquila's, GPT-NeoX's): [\p{P}\$\+<=>\^~\|]+, GPT-2's pattern, \p{N}+,
+	// [0-9][0-9][0-9]. It is Falcon's without the backtick, with digit runs
+	// cut from the space before them.
+	"default": func() []stage {
+		fl := bmpFlags()
+		punct := func(r rune, f runeFlags) bool { return f&flagPunct != 0 || strings.ContainsRune("$+<=>^~|", r) }
+		return []stage{
+			&runStage{fl: fl, in: punct},
+			&gpt2Stage{bmp: bmpClasses()},
+			&runStage{fl: fl, in: func(_ rune, f runeFlags) bool { return f&flagNumber != 0 }},
+			&runStage{fl: fl, in: func(r rune, _ runeFlags) bool { return '0' <= r && r <= '9' }, exactly: 3},
+		}
+	},
 
 	// (?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+
 	"llama-bpe": llama3Stages,

@@ -45,6 +45,7 @@ func referencePatterns() map[string][]string {
 		"qwen35":    {`(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?[\p{L}\p{M}]+|\p{N}| ?[^\s\p{L}\p{M}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+`},
 		"starcoder": {`\p{N}`, gpt2Pattern},
 		"falcon":    {"[\\p{P}\\$\\+<=>\\^~\\|`]+", gpt2Pattern, `[0-9][0-9][0-9]`},
+		"default":   {`[\p{P}\$\+<=>\^~\|]+`, gpt2Pattern, `\p{N}+`, `[0-9][0-9][0-9]`},
 		// DeepSeek's classes of literal characters leave out White_Space
 		// (.NET's class subtraction), as llama.cpp's std::wregex sees them.
 		"deepseek-llm": {`[\r\n]`, `\s?[` + classPattern(deepseekLetters) + `-[\s]]+`, `\s?[` + classPattern(deepseekPunct) + `-[\s]]+`,

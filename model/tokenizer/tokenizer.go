@@ -69,7 +69,8 @@ func (t *Tokenizer) LongestToken() int {
 // Warning is a doubt about the files the tokenizer was read from that is not
 // an error, or "": vocabulary tokens that no merge produces and that do not
 // look like special tokens, the mark of a merges.txt cut short (Encode never
-// produces them). Commands print it on stderr.
+// produces them), or a GGUF file without tokenizer.ggml.pre. Commands print
+// it on stderr.
 func (t *Tokenizer) Warning() string { return t.warning }
 
 // New builds a tokenizer from its token list, indexed by id, and its merge
@@ -110,6 +111,9 @@ type Options struct {
 	// name, DefaultChatTemplate for the one it uses by default: GGUF's
 	// tokenizer.chat_template and tokenizer.chat_template.NAME.
 	ChatTemplates map[string]string
+	// Warning is a doubt of the loader about the file (see Warning), such
+	// as a GGUF file that names no pre-tokenizer.
+	Warning string
 }
 
 // NewBPE builds a byte-level BPE tokenizer, as New does, with the
@@ -157,6 +161,7 @@ func (t *Tokenizer) frame(opts Options) error {
 	t.bos, t.eos, t.addBOS, t.addEOS = opts.BOS, opts.EOS, opts.AddBOS, opts.AddEOS
 	t.hasBOS, t.hasEOS = true, true
 	t.chatTemplates = opts.ChatTemplates
+	t.warning = opts.Warning
 	return nil
 }
 
