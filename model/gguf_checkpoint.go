@@ -284,6 +284,12 @@ func ggufTokenizer(f *gguf.File) (tok *tokenizer.Tokenizer, n, bos, eos int, err
 	if opts.ChatTemplates, err = ggufChatTemplates(f); err != nil {
 		return fail(err)
 	}
+	fim, err := ggufFIM(f, len(tokens))
+	if err != nil {
+		return fail(err)
+	}
+	fim, guessed := tokenizer.GuessFIM(tokens, fim)
+	opts.FIM = &fim
 
 	var types []int64
 	if _, ok := f.Lookup(ggufTokenTypeKey); ok {
@@ -301,6 +307,13 @@ func ggufTokenizer(f *gguf.File) (tok *tokenizer.Tokenizer, n, bos, eos int, err
 				types[id] = ggufTokenControl
 			}
 		}
+		// So does it with the fill-in-the-middle tokens it finds by their
+		// text (DeepSeek Coder's <｜fim▁begin｜>…).
+		for _, id := range guessed {
+			if types[id] == ggufTokenUserDefined {
+				types[id] = ggufTokenControl
+			}
+		}
 	}
 	if model == "llama" {
 		tok, err = ggufSentencePiece(f, tokens, types, unknown, opts)
@@ -311,6 +324,45 @@ func ggufTokenizer(f *gguf.File) (tok *tokenizer.Tokenizer, n, bos, eos int, err
 		return fail(err)
 	}
 	return tok, len(tokens), bos, eos, nil
+}
+
+// ggufFIMKeys are the keys of the fill-in-the-middle token ids, in the
+// order llama.cpp reads them: the older prefix, suffix and middle keys come
+// last, so where a file has both spellings they win, as in llama.cpp.
+var ggufFIMKeys = []struct {
+	key string
+	dst func(*tokenizer.FIMTokens) *int
+}{
+	{"tokenizer.ggml.fim_pre_token_id", func(f *tokenizer.FIMTokens) *int { return &f.Prefix }},
+	{"tokenizer.ggml.fim_suf_token_id", func(f *tokenizer.FIMTokens) *int { return &f.Suffix }},
+	{"tokenizer.ggml.fim_mid_token_id", func(f *tokenizer.FIMTokens) *int { return &f.Middle }},
+	{"tokenizer.ggml.fim_pad_token_id", func(f *tokenizer.FIMTokens) *int { return &f.Pad }},
+	{"tokenizer.ggml.fim_rep_token_id", func(f *tokenizer.FIMTokens) *int { return &f.Repo }},
+	{"tokenizer.ggml.fim_sep_token_id", func(f *tokenizer.FIMTokens) *int { return &f.Sep }},
+	{"tokenizer.ggml.prefix_token_id", func(f *tokenizer.FIMTokens) *int { return &f.Prefix }},
+	{"tokenizer.ggml.suffix_token_id", func(f *tokenizer.FIMTokens) *int { return &f.Suffix }},
+	{"tokenizer.ggml.middle_token_id", func(f *tokenizer.FIMTokens) *int { return &f.Middle }},
+}
+
+// ggufFIM reads the fill-in-the-middle token ids a file names, -1 for the
+// others. An id outside the vocabulary of n tokens is an error (llama.cpp
+// warns and ignores it).
+func ggufFIM(f *gguf.File, n int) (tokenizer.FIMTokens, error) {
+	fim := tokenizer.NoFIM
+	for _, k := range ggufFIMKeys {
+		if _, ok := f.Lookup(k.key); !ok {
+			continue
+		}
+		v, err := f.Int(k.key)
+		if err != nil {
+			return fim, err
+		}
+		if v < 0 || v >= int64(n) {
+			return fim, fmt.Errorf("%w: %s %d is outside the vocabulary of %d tokens", ErrInvalidConfig, k.key, v, n)
+		}
+		*k.dst(&fim) = int(v)
+	}
+	return fim, nil
 }
 
 // ggufChatTemplates reads tokenizer.chat_template and the named templates

@@ -64,6 +64,7 @@ func NewSentencePiece(tokens []string, scores []float32, types []TokenType, unkn
 		sp.byteToken[b] = int32(unknown)
 	}
 	t := &Tokenizer{bmp: bmpClasses(), spm: sp}
+	t.fim, _ = GuessFIM(tokens, NoFIM)
 	t.tokenEnd = make([]int32, n)
 	var user []string
 	for id, text := range tokens {

@@ -47,6 +47,7 @@ type Tokenizer struct {
 	addBOS, addEOS bool
 
 	chatTemplates map[string]string // by name; DefaultChatTemplate is the model's own
+	fim           FIMTokens
 }
 
 type special struct {
@@ -114,6 +115,10 @@ type Options struct {
 	// Warning is a doubt of the loader about the file (see Warning), such
 	// as a GGUF file that names no pre-tokenizer.
 	Warning string
+	// FIM, where set, are the fill-in-the-middle tokens (a loader's
+	// GuessFIM of what the file names); nil guesses them from the token
+	// texts.
+	FIM *FIMTokens
 }
 
 // NewBPE builds a byte-level BPE tokenizer, as New does, with the
@@ -162,6 +167,14 @@ func (t *Tokenizer) frame(opts Options) error {
 	t.hasBOS, t.hasEOS = true, true
 	t.chatTemplates = opts.ChatTemplates
 	t.warning = opts.Warning
+	if opts.FIM != nil {
+		for _, id := range opts.FIM.fields() {
+			if *id < -1 || *id >= len(t.tokenEnd) {
+				return fmt.Errorf("fill-in-the-middle token id %d is outside the vocabulary of %d tokens", *id, len(t.tokenEnd))
+			}
+		}
+		t.fim = *opts.FIM
+	}
 	return nil
 }
 
@@ -282,6 +295,7 @@ func (l labels) mergeName(mergeList [][2]string, i int) string {
 
 func build(tokens []string, mergeList [][2]string, specialList []string, names labels) (*Tokenizer, error) {
 	t := &Tokenizer{bmp: bmpClasses(), vocabFile: names.vocab}
+	t.fim, _ = GuessFIM(tokens, NoFIM)
 	t.heapScratch.New = func() any { return new(heapScratch) }
 	t.cache.init()
 
