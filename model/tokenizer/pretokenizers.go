@@ -62,16 +62,7 @@ var preTokenizerStages = map[string]func() []stage{
 	// (Aquila's, GPT-NeoX's): [\p{P}\$\+<=>\^~\|]+, GPT-2's pattern, \p{N}+,
 	// [0-9][0-9][0-9]. It is Falcon's without the backtick, with digit runs
 	// cut from the space before them.
-	"default": func() []stage {
-		fl := bmpFlags()
-		punct := func(r rune, f runeFlags) bool { return f&flagPunct != 0 || strings.ContainsRune("$+<=>^~|", r) }
-		return []stage{
-			&runStage{fl: fl, in: punct},
-			&gpt2Stage{bmp: bmpClasses()},
-			&runStage{fl: fl, in: func(_ rune, f runeFlags) bool { return f&flagNumber != 0 }},
-			&runStage{fl: fl, in: func(r rune, _ runeFlags) bool { return '0' <= r && r <= '9' }, exactly: 3},
-		}
-	},
+	"default": func() []stage { return punctThenGPT2("$+<=>^~|", true) },
 
 	// (?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+
 	"llama-bpe": llama3Stages,
@@ -93,15 +84,7 @@ var preTokenizerStages = map[string]func() []stage{
 	"codeshell": digitsThenGPT2,
 
 	// [\p{P}\$\+<=>\^~\|`]+, GPT-2's pattern, [0-9][0-9][0-9]
-	"falcon": func() []stage {
-		fl := bmpFlags()
-		punct := func(r rune, f runeFlags) bool { return f&flagPunct != 0 || strings.ContainsRune("$+<=>^~|`", r) }
-		return []stage{
-			&runStage{fl: fl, in: punct},
-			&gpt2Stage{bmp: bmpClasses()},
-			&runStage{fl: fl, in: func(r rune, _ runeFlags) bool { return '0' <= r && r <= '9' }, exactly: 3},
-		}
-	},
+	"falcon": func() []stage { return punctThenGPT2("$+<=>^~|`", false) },
 
 	// [\r\n], \s?[Latin, Greek, Cyrillic… letters]+, \s?[ASCII and
 	// full-width punctuation]+, \s+$, [CJK and Hangul]+, \p{N}+
@@ -138,6 +121,19 @@ func digitsThenGPT2() []stage {
 		&runStage{fl: bmpFlags(), in: func(_ rune, f runeFlags) bool { return f&flagNumber != 0 }, exactly: 1},
 		&gpt2Stage{bmp: bmpClasses()},
 	}
+}
+
+// punctThenGPT2 is Falcon's pre-tokenizer and llama.cpp's "default": runs
+// of \p{P} and the symbols given, GPT-2's pattern, runs of \p{N} where
+// numberRuns is set, then ASCII digits in threes.
+func punctThenGPT2(symbols string, numberRuns bool) []stage {
+	fl := bmpFlags()
+	punct := func(r rune, f runeFlags) bool { return f&flagPunct != 0 || strings.ContainsRune(symbols, r) }
+	stages := []stage{&runStage{fl: fl, in: punct}, &gpt2Stage{bmp: bmpClasses()}}
+	if numberRuns {
+		stages = append(stages, &runStage{fl: fl, in: func(_ rune, f runeFlags) bool { return f&flagNumber != 0 }})
+	}
+	return append(stages, &runStage{fl: fl, in: func(r rune, _ runeFlags) bool { return '0' <= r && r <= '9' }, exactly: 3})
 }
 
 func newlineStage(fl *[0x10000]runeFlags) stage {
