@@ -8,6 +8,7 @@
 //
 //	llamacpp_tokenize VOCAB.gguf ids IN OUT   # IN: records "LEN\n" + LEN bytes; OUT: a line of ids per record
 //	llamacpp_tokenize VOCAB.gguf eog          # the ids llama_vocab_is_eog accepts, one line
+//	llamacpp_tokenize VOCAB.gguf fim          # the FIM prefix, suffix, middle, pad, repo and separator ids (-1: none), one line
 //	llamacpp_tokenize VOCAB.gguf bench FILE REPS  # tokenizes FILE REPS times; prints JSON timings
 //
 // Every mode tokenizes as tests/test-tokenizer-0.cpp does: no BOS or EOS
@@ -53,7 +54,7 @@ static std::string slurp(const char * path) {
 
 int main(int argc, char ** argv) {
     if (argc < 3) {
-        fprintf(stderr, "usage: %s VOCAB.gguf ids IN OUT | eog | bench FILE REPS\n", argv[0]);
+        fprintf(stderr, "usage: %s VOCAB.gguf ids IN OUT | eog | fim | bench FILE REPS\n", argv[0]);
         return 2;
     }
     llama_log_set(quiet, nullptr);
@@ -76,6 +77,9 @@ int main(int argc, char ** argv) {
             }
         }
         printf("\n");
+    } else if (mode == "fim") {
+        printf("%d %d %d %d %d %d\n", llama_vocab_fim_pre(vocab), llama_vocab_fim_suf(vocab), llama_vocab_fim_mid(vocab),
+               llama_vocab_fim_pad(vocab), llama_vocab_fim_rep(vocab), llama_vocab_fim_sep(vocab));
     } else if (mode == "ids" && argc == 5) {
         std::string in = slurp(argv[3]);
         FILE * out = fopen(argv[4], "wb");

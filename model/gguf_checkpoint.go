@@ -221,12 +221,16 @@ func ggufTokenizer(f *gguf.File) (tok *tokenizer.Tokenizer, n, bos, eos int, err
 	if model != "gpt2" && model != "llama" {
 		return fail(fmt.Errorf("%w: %s %q (goformer reads gpt2, byte-level BPE, and llama, SentencePiece BPE)", ErrUnsupported, ggufTokModelKey, model))
 	}
-	// Absent, llama.cpp would fall back to its "default" pre-tokenizer; the
-	// byte-level files goformer reads without one are GPT-2's, whose
-	// converter always writes gpt-2. SentencePiece has no pre-tokenizer.
-	pre := ""
-	if _, ok := f.Lookup(ggufTokPreKey); ok && model == "gpt2" {
-		if pre, err = f.String(ggufTokPreKey); err != nil {
+	// A byte-level file without a pre-tokenizer is split as llama.cpp
+	// splits it, with its "default" one, and the loader says so: llama.cpp
+	// warns that generation quality will be degraded. SentencePiece has no
+	// pre-tokenizer.
+	pre, warning := "", ""
+	if model == "gpt2" {
+		if _, ok := f.Lookup(ggufTokPreKey); !ok {
+			pre = "default"
+			warning = fmt.Sprintf("%s is missing: splitting text with llama.cpp's \"default\" pre-tokenizer, as llama.cpp does; the model's own may differ (regenerate the GGUF file with a current converter)", ggufTokPreKey)
+		} else if pre, err = f.String(ggufTokPreKey); err != nil {
 			return fail(err)
 		}
 		if !slices.Contains(tokenizer.PreTokenizers(), pre) {
@@ -265,7 +269,7 @@ func ggufTokenizer(f *gguf.File) (tok *tokenizer.Tokenizer, n, bos, eos int, err
 		*id.dst = int(v)
 	}
 	// llama.cpp gives Llama 3's names ignore_merges, as its tokenizer.json has.
-	opts := tokenizer.Options{PreTokenizer: pre, IgnoreMerges: llama3, AddBOS: addBOS, BOS: bos, EOS: eos}
+	opts := tokenizer.Options{PreTokenizer: pre, IgnoreMerges: llama3, AddBOS: addBOS, BOS: bos, EOS: eos, Warning: warning}
 	for _, b := range []struct {
 		key string
 		dst *bool
@@ -280,6 +284,12 @@ func ggufTokenizer(f *gguf.File) (tok *tokenizer.Tokenizer, n, bos, eos int, err
 	if opts.ChatTemplates, err = ggufChatTemplates(f); err != nil {
 		return fail(err)
 	}
+	fim, err := ggufFIM(f, len(tokens))
+	if err != nil {
+		return fail(err)
+	}
+	fim, guessed := tokenizer.GuessFIM(tokens, fim)
+	opts.FIM = &fim
 
 	var types []int64
 	if _, ok := f.Lookup(ggufTokenTypeKey); ok {
@@ -297,6 +307,13 @@ func ggufTokenizer(f *gguf.File) (tok *tokenizer.Tokenizer, n, bos, eos int, err
 				types[id] = ggufTokenControl
 			}
 		}
+		// So does it with the fill-in-the-middle tokens it finds by their
+		// text (DeepSeek Coder's <｜fim▁begin｜>…).
+		for _, id := range guessed {
+			if types[id] == ggufTokenUserDefined {
+				types[id] = ggufTokenControl
+			}
+		}
 	}
 	if model == "llama" {
 		tok, err = ggufSentencePiece(f, tokens, types, unknown, opts)
@@ -307,6 +324,45 @@ func ggufTokenizer(f *gguf.File) (tok *tokenizer.Tokenizer, n, bos, eos int, err
 		return fail(err)
 	}
 	return tok, len(tokens), bos, eos, nil
+}
+
+// ggufFIMKeys are the keys of the fill-in-the-middle token ids, in the
+// order llama.cpp reads them: the older prefix, suffix and middle keys come
+// last, so where a file has both spellings they win, as in llama.cpp.
+var ggufFIMKeys = []struct {
+	key string
+	dst func(*tokenizer.FIMTokens) *int
+}{
+	{"tokenizer.ggml.fim_pre_token_id", func(f *tokenizer.FIMTokens) *int { return &f.Prefix }},
+	{"tokenizer.ggml.fim_suf_token_id", func(f *tokenizer.FIMTokens) *int { return &f.Suffix }},
+	{"tokenizer.ggml.fim_mid_token_id", func(f *tokenizer.FIMTokens) *int { return &f.Middle }},
+	{"tokenizer.ggml.fim_pad_token_id", func(f *tokenizer.FIMTokens) *int { return &f.Pad }},
+	{"tokenizer.ggml.fim_rep_token_id", func(f *tokenizer.FIMTokens) *int { return &f.Repo }},
+	{"tokenizer.ggml.fim_sep_token_id", func(f *tokenizer.FIMTokens) *int { return &f.Sep }},
+	{"tokenizer.ggml.prefix_token_id", func(f *tokenizer.FIMTokens) *int { return &f.Prefix }},
+	{"tokenizer.ggml.suffix_token_id", func(f *tokenizer.FIMTokens) *int { return &f.Suffix }},
+	{"tokenizer.ggml.middle_token_id", func(f *tokenizer.FIMTokens) *int { return &f.Middle }},
+}
+
+// ggufFIM reads the fill-in-the-middle token ids a file names, -1 for the
+// others. An id outside the vocabulary of n tokens is an error (llama.cpp
+// warns and ignores it).
+func ggufFIM(f *gguf.File, n int) (tokenizer.FIMTokens, error) {
+	fim := tokenizer.NoFIM
+	for _, k := range ggufFIMKeys {
+		if _, ok := f.Lookup(k.key); !ok {
+			continue
+		}
+		v, err := f.Int(k.key)
+		if err != nil {
+			return fim, err
+		}
+		if v < 0 || v >= int64(n) {
+			return fim, fmt.Errorf("%w: %s %d is outside the vocabulary of %d tokens", ErrInvalidConfig, k.key, v, n)
+		}
+		*k.dst(&fim) = int(v)
+	}
+	return fim, nil
 }
 
 // ggufChatTemplates reads tokenizer.chat_template and the named templates

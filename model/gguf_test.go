@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -14,6 +15,7 @@ import (
 	"github.com/goformer/goformer/model/gguf"
 	gt "github.com/goformer/goformer/model/internal/gguftest"
 	"github.com/goformer/goformer/model/modeltest"
+	"github.com/goformer/goformer/model/tokenizer"
 )
 
 // tinyGGUF is modeltest.TinyGGUF: a one-block gpt2 file (d 32, 2 heads,
@@ -74,6 +76,60 @@ func TestLoadGGUFChatTemplates(t *testing.T) {
 	defer ck2.Close()
 	_, ok = ck2.Tokenizer.ChatTemplate("")
 	assert.False(t, ok)
+}
+
+// TestLoadGGUFWithoutPreTokenizer: a byte-level file that names no
+// pre-tokenizer is split with llama.cpp's "default" one, as llama.cpp does,
+// and the tokenizer's Warning says so; SentencePiece needs none.
+func TestLoadGGUFWithoutPreTokenizer(t *testing.T) {
+	f := tinyGGUF(gt.F32)
+	f.KVs = slices.DeleteFunc(f.KVs, func(kv gt.KV) bool { return kv.Key == "tokenizer.ggml.pre" })
+	ck, err := LoadGGUF(writeGGUF(t, f))
+	require.NoError(t, err)
+	defer ck.Close()
+	assert.Equal(t, "bpe/default", ck.Tokenizer.Kind())
+	assert.Equal(t, `tokenizer.ggml.pre is missing: splitting text with llama.cpp's "default" pre-tokenizer, as llama.cpp does; the model's own may differ (regenerate the GGUF file with a current converter)`,
+		ck.Tokenizer.Warning())
+
+	ck2, err := LoadGGUF(writeGGUF(t, tinyGGUF(gt.F32)))
+	require.NoError(t, err)
+	defer ck2.Close()
+	assert.Equal(t, "bpe/gpt-2", ck2.Tokenizer.Kind())
+	assert.Empty(t, ck2.Tokenizer.Warning())
+}
+
+// TestLoadGGUFFillInTheMiddle: tokenizer.ggml.fim_*_token_id name the
+// fill-in-the-middle tokens, the older prefix/suffix/middle keys winning
+// where a file has both (as llama.cpp reads them); the padding and
+// separators end generation whatever their text. (The ids llama.cpp guesses
+// from token texts are checked against it in TestLlamaCppRandomStrings.)
+func TestLoadGGUFFillInTheMiddle(t *testing.T) {
+	f := tinyGGUF(gt.F32)
+	for _, kv := range []struct {
+		key string
+		id  int
+	}{
+		{"tokenizer.ggml.fim_pre_token_id", 5}, {"tokenizer.ggml.fim_suf_token_id", 6}, {"tokenizer.ggml.fim_mid_token_id", 7},
+		{"tokenizer.ggml.fim_pad_token_id", 100}, {"tokenizer.ggml.fim_rep_token_id", 101}, {"tokenizer.ggml.fim_sep_token_id", 102},
+		{"tokenizer.ggml.prefix_token_id", 50},
+	} {
+		setKV(kv.key, gt.Uint32, kv.id)(&f)
+	}
+	ck, err := LoadGGUF(writeGGUF(t, f))
+	require.NoError(t, err)
+	defer ck.Close()
+	assert.Equal(t, tokenizer.FIMTokens{Prefix: 50, Suffix: 6, Middle: 7, Pad: 100, Repo: 101, Sep: 102}, ck.Tokenizer.FIM())
+	assert.Equal(t, []int{257, 100, 101, 102}, ck.Tokenizer.EndOfGeneration())
+
+	ck2, err := LoadGGUF(writeGGUF(t, tinyGGUF(gt.F32)))
+	require.NoError(t, err)
+	defer ck2.Close()
+	assert.Equal(t, tokenizer.NoFIM, ck2.Tokenizer.FIM())
+
+	setKV("tokenizer.ggml.fim_sep_token_id", gt.Uint32, 258)(&f)
+	_, err = LoadGGUF(writeGGUF(t, f))
+	assert.ErrorIs(t, err, ErrInvalidConfig)
+	assert.ErrorContains(t, err, "tokenizer.ggml.fim_sep_token_id 258 is outside the vocabulary of 258 tokens")
 }
 
 func TestLoadGGUFUntied(t *testing.T) {

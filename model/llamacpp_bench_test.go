@@ -21,7 +21,8 @@ import (
 // the call) on llama.cpp's Llama 2 (llama-spm, SentencePiece) and Llama 3
 // (llama-bpe) vocabularies, in one run: MB/s and tokens/s for goformer,
 // llamacpp-MB/s for llama.cpp, and x-llamacpp, goformer's speed over
-// llama.cpp's. Needs GOFORMER_LLAMACPP_SRC (or GOFORMER_LLAMACPP) and,
+// llama.cpp's; NAME/cold is goformer's MB/s on a tokenizer just loaded,
+// whose word cache is empty (llama.cpp keeps none). Needs GOFORMER_LLAMACPP_SRC (or GOFORMER_LLAMACPP) and,
 // for the llama.cpp side, GOFORMER_LLAMACPP_NATIVE.
 //
 //	GOFORMER_LLAMACPP_SRC=/tmp/llama-src GOFORMER_LLAMACPP_NATIVE=/tmp/llamacpp-native/build/bin \
@@ -58,6 +59,19 @@ func BenchmarkTokenizerVsLlamaCpp(b *testing.B) {
 					mbs := float64(len(text)) / sec / 1e6
 					b.ReportMetric(peer, "llamacpp-MB/s")
 					b.ReportMetric(mbs/peer, "x-llamacpp")
+				}
+			})
+			// cold: each pass on a tokenizer just loaded, whose word cache
+			// is empty (llama.cpp's has none).
+			b.Run(vocab+"/"+tx.name+"/cold", func(b *testing.B) {
+				b.SetBytes(int64(len(text)))
+				var dst []int
+				for b.Loop() {
+					b.StopTimer()
+					fresh, err := LoadGGUFTokenizer(path)
+					require.NoError(b, err)
+					b.StartTimer()
+					dst = fresh.EncodeTo(dst[:0], text)
 				}
 			})
 		}

@@ -37,6 +37,9 @@ type randomDigest struct {
 	Digests string `json:"digests"`
 	// EOG are the ids llama_vocab_is_eog accepts, in id order.
 	EOG []int `json:"eog"`
+	// FIM are llama.cpp's fill-in-the-middle ids: prefix, suffix,
+	// middle, pad, repo and separator, -1 for none.
+	FIM []int `json:"fim"`
 	// Differ lists the strings (by index) goformer does not tokenize as
 	// llama.cpp does, known and explained in the report of issue 13;
 	// the test holds them to exactly this list.
@@ -44,13 +47,6 @@ type randomDigest struct {
 }
 
 const randomStringsPerVocab = 2000
-
-// randomStringsLeftOut are the vocabularies goformer loads but does not
-// tokenize as llama.cpp does, and why.
-var randomStringsLeftOut = map[string]string{
-	"aquila":   "no tokenizer.ggml.pre: llama.cpp splits with its \"default\" pre-tokenizer, goformer with GPT-2's",
-	"gpt-neox": "no tokenizer.ggml.pre: llama.cpp splits with its \"default\" pre-tokenizer, goformer with GPT-2's",
-}
 
 // randomStrings are seeded random strings for one vocabulary: words of
 // many scripts, emoji sequences, whitespace runs, digits, code, special
@@ -77,6 +73,7 @@ func randomStrings(name string) []string {
 	specials := []string{
 		"<s>", "</s>", "<unk>", "<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|eot_id|>", "<|begin_of_text|>",
 		"<0x0A>", "<0xFF>", "▁", "▁▁", "<|end|>", "[INST]", "<BOS_TOKEN>", "<pad>", "<mask>", "Ġ", "Ċ",
+		"<｜fim▁begin｜>", "<｜fim▁hole｜>", "<fim_prefix>", "<fim_pad>", "<|fim_middle|>", "<reponame>", "<|file_sep|>", "<PRE>",
 	}
 	emoji := []string{
 		"😀", "🤖", "👍🏽", "👨‍👩‍👧‍👦", "🏳️‍🌈", "🇫🇷", "🇯🇵", "❤️", "☺︎", "#️⃣", "🧑🏿‍💻", "🦀", "𝄞", "𝔘𝔫𝔦", "🀄",
@@ -268,10 +265,6 @@ func TestLlamaCppRandomStrings(t *testing.T) {
 			require.ErrorIs(t, err, ErrUnsupported)
 			continue
 		}
-		if reason, ok := randomStringsLeftOut[name]; ok {
-			table = append(table, name+": left out: "+reason)
-			continue
-		}
 		seen[name] = true
 		t.Run(name, func(t *testing.T) {
 			texts := randomStrings(name)
@@ -295,9 +288,13 @@ func TestLlamaCppRandomStrings(t *testing.T) {
 			}
 			want, ok := fixture.Vocabs[name]
 			eog := slices.Sorted(slices.Values(tok.EndOfGeneration()))
+			f := tok.FIM()
+			fim := []int{f.Prefix, f.Suffix, f.Middle, f.Pad, f.Repo, f.Sep}
 			if helper != "" {
 				lceog := llamaCppEOG(t, helper, path)
 				assert.Equal(t, lceog, eog, "%s: end-of-generation ids", name)
+				lcfim := llamaCppFIM(t, helper, path)
+				assert.Equal(t, lcfim, fim, "%s: fill-in-the-middle ids", name)
 				lines := llamaCppIDs(t, helper, path, texts)
 				var digests strings.Builder
 				var differ []int
@@ -313,7 +310,7 @@ func TestLlamaCppRandomStrings(t *testing.T) {
 				agree := len(texts) - len(differ)
 				table = append(table, fmt.Sprintf("%s (%s): %d/%d agree with llama.cpp (%d with invalid UTF-8, %s), %d tokens", name, tok.Kind(), agree, len(texts), invalid, how, tokens))
 				if record {
-					fixture.Vocabs[name] = randomDigest{Strings: len(texts), Tokens: tokens, Digests: digests.String(), EOG: lceog, Differ: differ}
+					fixture.Vocabs[name] = randomDigest{Strings: len(texts), Tokens: tokens, Digests: digests.String(), EOG: lceog, FIM: lcfim, Differ: differ}
 					return
 				}
 				require.True(t, ok, "%s has no entry in %s: run with GOFORMER_RECORD=1", name, fixturePath)
@@ -323,6 +320,7 @@ func TestLlamaCppRandomStrings(t *testing.T) {
 			}
 			require.True(t, ok, "%s has no entry in %s", name, fixturePath)
 			assert.Equal(t, want.EOG, eog, "%s: end-of-generation ids", name)
+			assert.Equal(t, want.FIM, fim, "%s: fill-in-the-middle ids", name)
 			require.Equal(t, len(texts), want.Strings)
 			require.Len(t, want.Digests, 8*len(texts))
 			var differ []int
@@ -424,9 +422,16 @@ func llamaCppIDs(t *testing.T, tool, path string, texts []string) []string {
 
 // llamaCppEOG is the ids llama.cpp ends generation at with the vocabulary
 // at path.
-func llamaCppEOG(t *testing.T, tool, path string) []int {
+func llamaCppEOG(t *testing.T, tool, path string) []int { return llamaCppInts(t, tool, path, "eog") }
+
+// llamaCppFIM is llama.cpp's fill-in-the-middle ids for the vocabulary at
+// path: prefix, suffix, middle, pad, repo and separator, -1 for none.
+func llamaCppFIM(t *testing.T, tool, path string) []int { return llamaCppInts(t, tool, path, "fim") }
+
+// llamaCppInts is the line of ids the helper prints in mode.
+func llamaCppInts(t *testing.T, tool, path, mode string) []int {
 	t.Helper()
-	out, err := exec.Command(tool, path, "eog").Output()
+	out, err := exec.Command(tool, path, mode).Output()
 	require.NoError(t, err)
 	var ids []int
 	for _, f := range strings.Fields(string(out)) {

@@ -5,18 +5,13 @@ import "slices"
 // endOfGenerationTexts are the tokens llama.cpp stops generation at
 // whatever the metadata says (llama-vocab.cpp, which finds them by their
 // text, llama.cpp issue 9606): end of turn, of message, of text, in the
-// spellings of the families that use them, and the fill-in-the-middle
-// padding and separators. (llama.cpp takes one token of each FIM kind,
-// the first its hash map yields, or the one tokenizer.ggml.fim_*_token_id
-// names; a vocabulary with two spellings of one kind is not known.)
+// spellings of the families that use them. The fill-in-the-middle padding
+// and separators end generation too, one token of each kind (FIM).
 var endOfGenerationTexts = []string{
 	"<|eot_id|>", "<|im_end|>", "<|end|>", "<|return|>", "<|call|>", "<|flush|>", "<|calls|>",
 	"<end_of_turn>", "<|endoftext|>", "</s>", "<|eom_id|>", "<EOT>", "_<EOT>", "[EOT]", "[EOS]",
 	"<|end_of_text|>", "<end_of_utterance>", "<eos>", "<turn|>", "<|tool_response>",
 	"<｜end▁of▁sentence｜>", "[e~[",
-	// fill-in-the-middle padding, repository and file separators
-	"<|fim_pad|>", "<fim-pad>", "<fim_pad>", "<PAD>", "[PAD]",
-	"<|fim_repo|>", "<|repo_name|>", "<fim-repo>", "<REPO>", "<reponame>", "<|file_sep|>",
 }
 
 // IsEndOfGenerationText reports whether a token of this text ends
@@ -28,8 +23,9 @@ func IsEndOfGenerationText(text string) bool {
 }
 
 // EndOfGeneration returns the ids that end generation as llama.cpp
-// decides them: EOS first where the tokenizer knows it, then every token
-// whose text IsEndOfGenerationText, in id order. As llama.cpp does,
+// decides them: EOS first where the tokenizer knows it, then, in id order,
+// every token whose text IsEndOfGenerationText and the fill-in-the-middle
+// padding and separators (FIM's Pad, Repo and Sep). As llama.cpp does,
 // <|end|> is left out of a vocabulary that also has <|return|> and
 // <|call|> (gpt-oss) or <|calls|> and <|flush|> (Solar Open), where it
 // ends a message, not the generation; and </s> out of one with
@@ -40,6 +36,11 @@ func (t *Tokenizer) EndOfGeneration() []int {
 		ids = append(ids, t.eos)
 	}
 	found := map[string]int{}
+	for _, id := range []int{t.fim.Pad, t.fim.Repo, t.fim.Sep} {
+		if id >= 0 && !slices.Contains(ids, id) {
+			ids = append(ids, id)
+		}
+	}
 	for id := range t.VocabSize() {
 		b, err := t.Token(id)
 		if err != nil || len(b) < 3 || len(b) > 32 {
@@ -62,6 +63,11 @@ func (t *Tokenizer) EndOfGeneration() []int {
 	_, toolResponse := found["<|tool_response>"]
 	if s, ok := found["</s>"]; ok && toolResponse && !(t.hasEOS && t.eos == s) {
 		ids = slices.DeleteFunc(ids, func(id int) bool { return id == s })
+	}
+	if len(ids) > 0 && t.hasEOS {
+		slices.Sort(ids[1:])
+	} else {
+		slices.Sort(ids)
 	}
 	return ids
 }

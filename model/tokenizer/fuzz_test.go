@@ -2,6 +2,7 @@ package tokenizer
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -42,15 +43,25 @@ func sentencePieceOf(tb testing.TB, pieces []string) *Tokenizer {
 
 // FuzzSentencePiece: any valid UTF-8 text (without "▁" or a user-defined
 // token's text) round-trips through the SentencePiece encoder (byte fallback leaves no unk), any text at all
-// encodes to ids of the vocabulary without a panic, and EncodeSpecial
-// agrees with Encode on text without special tokens' text.
+// encodes to ids of the vocabulary without a panic, and to the same ids
+// word by word (through the word cache) as in one run over the whole text,
+// and EncodeSpecial agrees with Encode on text without special tokens' text.
 func FuzzSentencePiece(f *testing.F) {
-	for _, s := range []string{"hello world", " hello  world ", "héllo\tw\x00rld 🦙", "<user>hi</s><s>", "\xff\xfe bad", "", "▁▁ ▁"} {
+	for _, s := range []string{"hello world", " hello  world ", "héllo\tw\x00rld 🦙", "<user>hi</s><s>", "\xff\xfe bad", "", "▁▁ ▁",
+		"\xf0 world", "ぁ world \xe2\x96 \xe2\x96\x81\x81 hello"} {
 		f.Add(s)
 	}
 	tok := tinySentencePiece(f)
+	whole := tinySentencePiece(f)
+	if !tok.spm.wordSplit {
+		f.Fatal("the tiny vocabulary is encoded word by word")
+	}
+	whole.spm.wordSplit = false
 	f.Fuzz(func(t *testing.T, s string) {
 		ids := tok.Encode(s)
+		if want := whole.Encode(s); !slices.Equal(ids, want) {
+			t.Fatalf("Encode(%q) = %v word by word, %v in one run", s, ids, want)
+		}
 		for _, id := range ids {
 			if id < 0 || id >= tok.VocabSize() {
 				t.Fatalf("Encode(%q) has id %d outside the vocabulary", s, id)

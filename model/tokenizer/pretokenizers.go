@@ -53,11 +53,16 @@ func newPreTokenizer(name string) (*preTokenizer, error) {
 // has no lookahead) runs in the encoder.
 var preTokenizerStages = map[string]func() []stage{
 	// 's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+
-	"gpt-2":    gpt2Stages,
-	"mpt":      gpt2Stages, // MPT and GPT-NeoX use GPT-2's pattern
-	"gpt-neox": gpt2Stages,
-	"olmo":     gpt2Stages,
-	"phi-2":    gpt2Stages,
+	"gpt-2": gpt2Stages,
+	"mpt":   gpt2Stages, // MPT uses GPT-2's pattern
+	"olmo":  gpt2Stages,
+	"phi-2": gpt2Stages,
+
+	// llama.cpp's own, for a byte-level file without tokenizer.ggml.pre
+	// (Aquila's, GPT-NeoX's): [\p{P}\$\+<=>\^~\|]+, GPT-2's pattern, \p{N}+,
+	// [0-9][0-9][0-9]. It is Falcon's without the backtick, with digit runs
+	// cut from the space before them.
+	"default": func() []stage { return punctThenGPT2("$+<=>^~|", true) },
 
 	// (?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+
 	"llama-bpe": llama3Stages,
@@ -79,15 +84,7 @@ var preTokenizerStages = map[string]func() []stage{
 	"codeshell": digitsThenGPT2,
 
 	// [\p{P}\$\+<=>\^~\|`]+, GPT-2's pattern, [0-9][0-9][0-9]
-	"falcon": func() []stage {
-		fl := bmpFlags()
-		punct := func(r rune, f runeFlags) bool { return f&flagPunct != 0 || strings.ContainsRune("$+<=>^~|`", r) }
-		return []stage{
-			&runStage{fl: fl, in: punct},
-			&gpt2Stage{bmp: bmpClasses()},
-			&runStage{fl: fl, in: func(r rune, _ runeFlags) bool { return '0' <= r && r <= '9' }, exactly: 3},
-		}
-	},
+	"falcon": func() []stage { return punctThenGPT2("$+<=>^~|`", false) },
 
 	// [\r\n], \s?[Latin, Greek, Cyrillic… letters]+, \s?[ASCII and
 	// full-width punctuation]+, \s+$, [CJK and Hangul]+, \p{N}+
@@ -96,9 +93,9 @@ var preTokenizerStages = map[string]func() []stage{
 		return []stage{
 			newlineStage(fl),
 			&runStage{fl: fl, in: deepseekLetters.has, leadSpace: true},
-			&runStage{fl: fl, in: deepseekPunct.has, leadSpace: true},
+			&runStage{fl: fl, in: deepseekPunct.noSpace, leadSpace: true},
 			&trailingSpaceStage{fl: fl},
-			&runStage{fl: fl, in: deepseekCJK.has},
+			&runStage{fl: fl, in: deepseekCJK.noSpace},
 			&runStage{fl: fl, in: func(_ rune, f runeFlags) bool { return f&flagNumber != 0 }},
 		}
 	},
@@ -109,7 +106,7 @@ var preTokenizerStages = map[string]func() []stage{
 			newlineStage(fl),
 			&runStage{fl: fl, in: func(_ rune, f runeFlags) bool { return f&flagLetter != 0 }, leadSpace: true},
 			&runStage{fl: fl, in: func(_ rune, f runeFlags) bool { return f&flagPunct != 0 }, leadSpace: true},
-			&runStage{fl: fl, in: deepseekCJK.has},
+			&runStage{fl: fl, in: deepseekCJK.noSpace},
 			&runStage{fl: fl, in: func(_ rune, f runeFlags) bool { return f&flagNumber != 0 }, exactly: 1},
 		}
 	},
@@ -124,6 +121,19 @@ func digitsThenGPT2() []stage {
 		&runStage{fl: bmpFlags(), in: func(_ rune, f runeFlags) bool { return f&flagNumber != 0 }, exactly: 1},
 		&gpt2Stage{bmp: bmpClasses()},
 	}
+}
+
+// punctThenGPT2 is Falcon's pre-tokenizer and llama.cpp's "default": runs
+// of \p{P} and the symbols given, GPT-2's pattern, runs of \p{N} where
+// numberRuns is set, then ASCII digits in threes.
+func punctThenGPT2(symbols string, numberRuns bool) []stage {
+	fl := bmpFlags()
+	punct := func(r rune, f runeFlags) bool { return f&flagPunct != 0 || strings.ContainsRune(symbols, r) }
+	stages := []stage{&runStage{fl: fl, in: punct}, &gpt2Stage{bmp: bmpClasses()}}
+	if numberRuns {
+		stages = append(stages, &runStage{fl: fl, in: func(_ rune, f runeFlags) bool { return f&flagNumber != 0 }})
+	}
+	return append(stages, &runStage{fl: fl, in: func(r rune, _ runeFlags) bool { return '0' <= r && r <= '9' }, exactly: 3})
 }
 
 func newlineStage(fl *[0x10000]runeFlags) stage {
@@ -367,6 +377,14 @@ func (s runeSet) has(r rune, _ runeFlags) bool {
 	}
 	return lo < len(s)/2 && s[2*lo] <= r
 }
+
+// noSpace is has without White_Space. It is how llama.cpp matches a class
+// of literal characters: such a pattern runs through std::wregex on the
+// text with every non-ASCII White_Space character rewritten to \v
+// (unicode_regex_split, so that \s finds them): for llama.cpp U+3000 is not
+// in DeepSeek's [　-。], nor are U+1680, U+2000..U+200A, U+2028, U+2029,
+// U+202F, U+205F and U+3000 in its [ࠀ-一].
+func (s runeSet) noSpace(r rune, f runeFlags) bool { return f&flagSpace == 0 && s.has(r, f) }
 
 // DeepSeek's character classes, from its tokenizer.json.
 var (

@@ -35,7 +35,8 @@ const gpt2Pattern = `'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]
 
 // referencePatterns are the pre-tokenizers as the models' tokenizer.json
 // files write them (Llama 3's case-insensitive group as such), run below by
-// a backtracking regexp engine with lookahead.
+// a backtracking regexp engine with lookahead; DeepSeek's as llama.cpp runs
+// them.
 func referencePatterns() map[string][]string {
 	return map[string][]string{
 		"gpt-2":     {gpt2Pattern},
@@ -44,9 +45,12 @@ func referencePatterns() map[string][]string {
 		"qwen35":    {`(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?[\p{L}\p{M}]+|\p{N}| ?[^\s\p{L}\p{M}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+`},
 		"starcoder": {`\p{N}`, gpt2Pattern},
 		"falcon":    {"[\\p{P}\\$\\+<=>\\^~\\|`]+", gpt2Pattern, `[0-9][0-9][0-9]`},
-		"deepseek-llm": {`[\r\n]`, `\s?[` + classPattern(deepseekLetters) + `]+`, `\s?[` + classPattern(deepseekPunct) + `]+`,
-			`\s+$`, `[` + classPattern(deepseekCJK) + `]+`, `\p{N}+`},
-		"deepseek-coder": {`[\r\n]`, `\s?\p{L}+`, `\s?\p{P}+`, `[` + classPattern(deepseekCJK) + `]+`, `\p{N}`},
+		"default":   {`[\p{P}\$\+<=>\^~\|]+`, gpt2Pattern, `\p{N}+`, `[0-9][0-9][0-9]`},
+		// DeepSeek's classes of literal characters leave out White_Space
+		// (.NET's class subtraction), as llama.cpp's std::wregex sees them.
+		"deepseek-llm": {`[\r\n]`, `\s?[` + classPattern(deepseekLetters) + `-[\s]]+`, `\s?[` + classPattern(deepseekPunct) + `-[\s]]+`,
+			`\s+$`, `[` + classPattern(deepseekCJK) + `-[\s]]+`, `\p{N}+`},
+		"deepseek-coder": {`[\r\n]`, `\s?\p{L}+`, `\s?\p{P}+`, `[` + classPattern(deepseekCJK) + `-[\s]]+`, `\p{N}`},
 	}
 }
 

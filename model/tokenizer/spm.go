@@ -33,7 +33,23 @@ type sentencePiece struct {
 	// text only, not after each special token (a tokenizer.json's Metaspace
 	// prepend_scheme "first").
 	prefixAtStartOnly bool
-	scratch           sync.Pool
+	// wordSplit: no piece has a ▁ after anything but ▁ (Llama 2's, Phi-3's
+	// and Baichuan's vocabularies), so no join crosses into a ▁ that
+	// follows another character, and the text is encoded word by word,
+	// each cut at such a ▁, through the word cache.
+	wordSplit bool
+	scratch   sync.Pool
+}
+
+// joinsBeforeSpace reports whether a piece has a ▁ after something other
+// than ▁: a join that could cross the start of a word.
+func joinsBeforeSpace(piece string) bool {
+	for o := 1; o+len(spaceMark) <= len(piece); o++ {
+		if piece[o:o+len(spaceMark)] == spaceMark && (o < len(spaceMark) || piece[o-len(spaceMark):o] != spaceMark) {
+			return true
+		}
+	}
+	return false
 }
 
 // NewSentencePiece builds a SentencePiece BPE tokenizer (GGUF's
@@ -58,12 +74,14 @@ func NewSentencePiece(tokens []string, scores []float32, types []TokenType, unkn
 	case unknown < 0 || unknown >= n:
 		return nil, fmt.Errorf("unknown token id %d is outside the vocabulary of %d tokens", unknown, n)
 	}
-	sp := &sentencePiece{pieces: make(map[string]int32, n), scores: scores, unknown: int32(unknown), dummyPrefix: dummyPrefix}
+	sp := &sentencePiece{pieces: make(map[string]int32, n), scores: scores, unknown: int32(unknown), dummyPrefix: dummyPrefix, wordSplit: true}
 	sp.scratch.New = func() any { return new(spmScratch) }
 	for b := range sp.byteToken {
 		sp.byteToken[b] = int32(unknown)
 	}
 	t := &Tokenizer{bmp: bmpClasses(), spm: sp}
+	t.cache.init()
+	t.fim, _ = GuessFIM(tokens, NoFIM)
 	t.tokenEnd = make([]int32, n)
 	var user []string
 	for id, text := range tokens {
@@ -72,6 +90,9 @@ func NewSentencePiece(tokens []string, scores []float32, types []TokenType, unkn
 		case TokenNormal, TokenUserDefined, TokenUnused:
 			if _, dup := sp.pieces[text]; !dup {
 				sp.pieces[text] = int32(id)
+				if sp.wordSplit && joinsBeforeSpace(text) {
+					sp.wordSplit = false
+				}
 			}
 			b = []byte(strings.ReplaceAll(text, spaceMark, " "))
 			if types[id] == TokenUserDefined {
@@ -176,6 +197,46 @@ func (t *Tokenizer) encodeSentencePiece(dst []int, text string, first bool) []in
 		return dst
 	}
 
+	if !sp.wordSplit {
+		return t.spmJoin(dst, buf, sc)
+	}
+	// Cut before each ▁ that follows another character, at symbol
+	// boundaries (see spmJoin: a stray lead byte takes the ▁ after it into
+	// its symbol), where the last byte before the ▁ is not 0x81, the last
+	// of ▁ itself.
+	word := 0
+	for i := 0; i < len(buf); {
+		if i > word && buf[i] == spaceMark[0] && i+len(spaceMark) <= len(buf) &&
+			string(buf[i:i+len(spaceMark)]) == spaceMark && buf[i-1] != spaceMark[len(spaceMark)-1] {
+			dst = t.spmWord(dst, buf[word:i], sc)
+			word = i
+		}
+		i += utf8LenByLead(buf[i])
+	}
+	return t.spmWord(dst, buf[word:], sc)
+}
+
+// spmWord encodes one word of a wordSplit vocabulary, through the word
+// cache where it is short.
+func (t *Tokenizer) spmWord(dst []int, word []byte, sc *spmScratch) []int {
+	if len(word) > maxCachedPiece {
+		return t.spmJoin(dst, word, sc)
+	}
+	dst, ok := t.cache.appendTo(dst, string(word))
+	if ok {
+		return dst
+	}
+	n := len(dst)
+	dst = t.spmJoin(dst, word, sc)
+	t.cache.add(string(word), dst[n:])
+	return dst
+}
+
+// spmJoin encodes buf (text with ▁ for spaces) by SentencePiece's BPE:
+// adjacent symbols are joined, best-scored join first, while the join is a
+// piece; a symbol that is no piece becomes its bytes' tokens.
+func (t *Tokenizer) spmJoin(dst []int, buf []byte, sc *spmScratch) []int {
+	sp := t.spm
 	// One symbol per character, its length told by its first byte alone
 	// (clipped at the end), as llama.cpp splits: in invalid UTF-8 a stray
 	// lead byte takes the bytes after it into its symbol, which matches no

@@ -48,6 +48,7 @@ type Tokenizer struct {
 	addBOS, addEOS bool
 
 	chatTemplates map[string]string // by name; DefaultChatTemplate is the model's own
+	fim           FIMTokens
 }
 
 type special struct {
@@ -70,7 +71,8 @@ func (t *Tokenizer) LongestToken() int {
 // Warning is a doubt about the files the tokenizer was read from that is not
 // an error, or "": vocabulary tokens that no merge produces and that do not
 // look like special tokens, the mark of a merges.txt cut short (Encode never
-// produces them). Commands print it on stderr.
+// produces them), or a GGUF file without tokenizer.ggml.pre. Commands print
+// it on stderr.
 func (t *Tokenizer) Warning() string { return t.warning }
 
 // New builds a tokenizer from its token list, indexed by id, and its merge
@@ -111,6 +113,13 @@ type Options struct {
 	// name, DefaultChatTemplate for the one it uses by default: GGUF's
 	// tokenizer.chat_template and tokenizer.chat_template.NAME.
 	ChatTemplates map[string]string
+	// Warning is a doubt of the loader about the file (see Warning), such
+	// as a GGUF file that names no pre-tokenizer.
+	Warning string
+	// FIM, where set, are the fill-in-the-middle tokens (a loader's
+	// GuessFIM of what the file names); nil guesses them from the token
+	// texts.
+	FIM *FIMTokens
 }
 
 // NewBPE builds a byte-level BPE tokenizer, as New does, with the
@@ -158,6 +167,15 @@ func (t *Tokenizer) frame(opts Options) error {
 	t.bos, t.eos, t.addBOS, t.addEOS = opts.BOS, opts.EOS, opts.AddBOS, opts.AddEOS
 	t.hasBOS, t.hasEOS = true, true
 	t.chatTemplates = opts.ChatTemplates
+	t.warning = opts.Warning
+	if opts.FIM != nil {
+		for _, id := range opts.FIM.fields() {
+			if *id < -1 || *id >= len(t.tokenEnd) {
+				return fmt.Errorf("fill-in-the-middle token id %d is outside the vocabulary of %d tokens", *id, len(t.tokenEnd))
+			}
+		}
+		t.fim = *opts.FIM
+	}
 	return nil
 }
 
@@ -278,6 +296,7 @@ func (l labels) mergeName(mergeList [][2]string, i int) string {
 
 func build(tokens []string, mergeList [][2]string, specialList []string, names labels) (*Tokenizer, error) {
 	t := &Tokenizer{bmp: bmpClasses(), vocabFile: names.vocab}
+	t.fim, _ = GuessFIM(tokens, NoFIM)
 	t.heapScratch.New = func() any { return new(heapScratch) }
 	t.cache.init()
 
