@@ -37,7 +37,9 @@ type QuantizeReport struct {
 // types preset and QuantizeRule choose, its metadata that of in plus
 // general.file_type and general.quantization_version, as llama-quantize
 // does. in is a GGUF file of F32, F16 or BF16 tensors (quantized ones are
-// requantized, unless already coarser than their target). out appears
+// requantized, unless already coarser than their target), or a Hugging
+// Face folder of the Llama family, converted first as llama.cpp's
+// convert_hf_to_gguf.py would (openHFSource). out appears
 // whole or not at all: the file is written beside it and renamed.
 func Quantize(ctx context.Context, in, out string, preset QuantizePreset) (*QuantizeReport, error) {
 	src, err := openQuantizeSource(in)
@@ -94,7 +96,7 @@ func openQuantizeSource(in string) (*quantizeSource, error) {
 		return nil, err
 	}
 	if st.IsDir() {
-		return nil, fmt.Errorf("%w: %s is a folder: goformer quantize reads GGUF files (convert a Hugging Face folder with llama.cpp's convert_hf_to_gguf.py first)", ErrUnsupported, in)
+		return openHFSource(in)
 	}
 	f, err := gguf.Open(in)
 	if err != nil {
