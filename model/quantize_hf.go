@@ -241,10 +241,12 @@ func hfKVs(dir string, c *Config, arch string, tok *tokenizer.Tokenizer) ([]gguf
 		kv("tokenizer.ggml.tokens", gguf.MakeStrings(tokens)),
 		kv("tokenizer.ggml.token_type", gguf.MakeInt32s(types)),
 		kv("tokenizer.ggml.merges", gguf.MakeStrings(merges)))
-	if id, ok := tok.BOS(); ok {
+	// A tokenizer without a config names GPT-2's <|endoftext|> (50256)
+	// whatever its size: only ids in the vocabulary are written.
+	if id, ok := tok.BOS(); ok && id < n {
 		kvs = append(kvs, kv("tokenizer.ggml.bos_token_id", u32(id)))
 	}
-	if id, ok := tok.EOS(); ok {
+	if id, ok := tok.EOS(); ok && id < n {
 		kvs = append(kvs, kv("tokenizer.ggml.eos_token_id", u32(id)))
 	}
 	_, addBOS := tok.AddsBOS()
