@@ -249,9 +249,20 @@ func hfKVs(dir string, c *Config, arch string, tok *tokenizer.Tokenizer) ([]gguf
 	if id, ok := tok.EOS(); ok && id < n {
 		kvs = append(kvs, kv("tokenizer.ggml.eos_token_id", u32(id)))
 	}
-	_, addBOS := tok.AddsBOS()
-	_, addEOS := tok.AddsEOS()
-	kvs = append(kvs, kv("tokenizer.ggml.add_bos_token", gguf.MakeBool(addBOS)), kv("tokenizer.ggml.add_eos_token", gguf.MakeBool(addEOS)))
+	// The converter writes add_bos_token and add_eos_token only where
+	// tokenizer_config.json has them.
+	var tc map[string]json.RawMessage
+	if raw, err := sidefile.Read(filepath.Join(dir, "tokenizer_config.json")); err == nil {
+		json.Unmarshal(raw, &tc) // a malformed file failed tokenizer.LoadDir already
+	}
+	if _, ok := tc["add_bos_token"]; ok {
+		_, add := tok.AddsBOS()
+		kvs = append(kvs, kv("tokenizer.ggml.add_bos_token", gguf.MakeBool(add)))
+	}
+	if _, ok := tc["add_eos_token"]; ok {
+		_, add := tok.AddsEOS()
+		kvs = append(kvs, kv("tokenizer.ggml.add_eos_token", gguf.MakeBool(add)))
+	}
 	for _, name := range tok.ChatTemplateNames() {
 		t, _ := tok.ChatTemplate(name)
 		key := "tokenizer.chat_template"

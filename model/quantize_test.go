@@ -148,7 +148,7 @@ func TestQuantizeErrors(t *testing.T) {
 	_, err = Quantize(context.Background(), filepath.Join(dir, "missing.gguf"), out, preset(t, "Q8_0"))
 	assert.ErrorContains(t, err, "missing.gguf")
 	_, err = Quantize(context.Background(), dir, out, preset(t, "Q8_0"))
-	assert.ErrorContains(t, err, "is a folder")
+	assert.ErrorContains(t, err, "config.json", "an empty folder is no checkpoint")
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	_, err = Quantize(ctx, src, out, preset(t, "Q8_0"))
