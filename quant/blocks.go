@@ -73,14 +73,11 @@ func FormatOf(t kernels.WeightType) *BlockFormat { return formats[t] }
 // DequantizeRows expands the rows of a block-quantized tensor, data holding
 // len(dst)/BlockLen blocks one after another.
 func (f *BlockFormat) DequantizeRows(dst []float32, data []byte) error {
+	n, err := f.blockCount(len(dst), len(data))
+	if err != nil {
+		return err
+	}
 	bl, bb := f.BlockLen(), f.BlockBytes()
-	if len(dst)%bl != 0 {
-		return fmt.Errorf("quant: %d values are not whole %s blocks of %d", len(dst), f.Name(), bl)
-	}
-	n := len(dst) / bl
-	if len(data) != n*bb {
-		return fmt.Errorf("quant: %d bytes for %d %s blocks, want %d", len(data), n, f.Name(), n*bb)
-	}
 	for b := range n {
 		f.Dequantize(dst[b*bl:(b+1)*bl], data[b*bb:(b+1)*bb])
 	}
@@ -93,18 +90,29 @@ func (f *BlockFormat) QuantizeRows(data []byte, src []float32) error {
 	if f.Quantize == nil {
 		return fmt.Errorf("quant: goformer does not quantize to %s", f.Name())
 	}
+	n, err := f.blockCount(len(src), len(data))
+	if err != nil {
+		return err
+	}
 	bl, bb := f.BlockLen(), f.BlockBytes()
-	if len(src)%bl != 0 {
-		return fmt.Errorf("quant: %d values are not whole %s blocks of %d", len(src), f.Name(), bl)
-	}
-	n := len(src) / bl
-	if len(data) != n*bb {
-		return fmt.Errorf("quant: %d bytes for %d %s blocks, want %d", len(data), n, f.Name(), n*bb)
-	}
 	for b := range n {
 		f.Quantize(data[b*bb:(b+1)*bb], src[b*bl:(b+1)*bl])
 	}
 	return nil
+}
+
+// blockCount is the number of blocks of values values in bytes bytes, or
+// an error when the two do not make whole blocks of one count.
+func (f *BlockFormat) blockCount(values, bytes int) (int, error) {
+	bl, bb := f.BlockLen(), f.BlockBytes()
+	if values%bl != 0 {
+		return 0, fmt.Errorf("quant: %d values are not whole %s blocks of %d", values, f.Name(), bl)
+	}
+	n := values / bl
+	if bytes != n*bb {
+		return 0, fmt.Errorf("quant: %d bytes for %d %s blocks, want %d", bytes, n, f.Name(), n*bb)
+	}
+	return n, nil
 }
 
 func fp16(b []byte) float32 { return kernels.Float16ToFloat32(binary.LittleEndian.Uint16(b)) }
