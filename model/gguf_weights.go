@@ -216,35 +216,40 @@ func ggufFloat32(t *gguf.Tensor) []float32 {
 		return unsafe.Slice((*float32)(unsafe.Pointer(&t.Data[0])), n)
 	}
 	out := make([]float32, n)
-	if f := ggufBlockType(t); f != nil {
-		// A vector in a block type (llama-quantize writes none): the
-		// checks before placed it whole, so its blocks divide evenly.
-		if err := f.DequantizeRows(out, t.Data); err != nil {
-			panic(err)
-		}
-		return out
-	}
-	switch t.Type {
-	case gguf.F32:
-		for i := range out {
-			out[i] = math.Float32frombits(binary.LittleEndian.Uint32(t.Data[4*i:]))
-		}
-	case gguf.F16:
-		for i := range out {
-			out[i] = kernels.Float16ToFloat32(binary.LittleEndian.Uint16(t.Data[2*i:]))
-		}
-	case gguf.BF16:
-		for i := range out {
-			out[i] = math.Float32frombits(uint32(binary.LittleEndian.Uint16(t.Data[2*i:])) << 16)
-		}
-	case gguf.Q8_0:
-		for b := range n / kernels.Q8Block {
-			blk := t.Data[b*quant.Q8_0BlockBytes:]
-			d := kernels.Float16ToFloat32(binary.LittleEndian.Uint16(blk))
-			for i, q := range blk[2:quant.Q8_0BlockBytes] {
-				out[b*kernels.Q8Block+i] = d * float32(int8(q))
-			}
-		}
+	// The checks before placed the tensor whole, so its blocks (a vector in
+	// a block type, which llama-quantize writes none of) divide evenly.
+	if err := ggufDecode(t.Type, out, t.Data); err != nil {
+		panic(err)
 	}
 	return out
+}
+
+// ggufDecode expands data, values of GGUF type typ (F32, F16, BF16 or a
+// block type), to dst.
+func ggufDecode(typ gguf.TensorType, dst []float32, data []byte) error {
+	if f := quant.BlockFormats[uint32(typ)]; f != nil {
+		return f.DequantizeRows(dst, data)
+	}
+	size := map[gguf.TensorType]int{gguf.F32: 4, gguf.F16: 2, gguf.BF16: 2}[typ]
+	if size == 0 {
+		return fmt.Errorf("%w: tensor type %s", ErrUnsupported, typ)
+	}
+	if len(data) != size*len(dst) {
+		return fmt.Errorf("%d bytes of %s for %d values", len(data), typ, len(dst))
+	}
+	switch typ {
+	case gguf.F32:
+		for i := range dst {
+			dst[i] = math.Float32frombits(binary.LittleEndian.Uint32(data[4*i:]))
+		}
+	case gguf.F16:
+		for i := range dst {
+			dst[i] = kernels.Float16ToFloat32(binary.LittleEndian.Uint16(data[2*i:]))
+		}
+	case gguf.BF16:
+		for i := range dst {
+			dst[i] = math.Float32frombits(uint32(binary.LittleEndian.Uint16(data[2*i:])) << 16)
+		}
+	}
+	return nil
 }

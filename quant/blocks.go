@@ -24,6 +24,10 @@ type BlockFormat struct {
 	// Dequantize writes the BlockLen values of blk (BlockBytes bytes) to
 	// dst.
 	Dequantize func(dst []float32, blk []byte)
+	// Quantize writes to blk the block ggml's reference quantizer makes of
+	// the BlockLen values x, byte for byte; nil for a type goformer reads
+	// but does not write.
+	Quantize func(blk []byte, x []float32)
 }
 
 // Name is the GGUF name of the type.
@@ -40,18 +44,18 @@ const QK = kernels.QK
 
 // BlockFormats are the block types goformer can read, by ggml type number.
 var BlockFormats = map[uint32]*BlockFormat{
-	2:  {kernels.Q4_0, 2, []int{0}, dequantQ4_0},
-	3:  {kernels.Q4_1, 3, []int{0, 2}, dequantQ4_1},
-	6:  {kernels.Q5_0, 6, []int{0}, dequantQ5_0},
-	7:  {kernels.Q5_1, 7, []int{0, 2}, dequantQ5_1},
-	8:  {kernels.Q8_0, 8, []int{0}, dequantQ8_0},
-	10: {kernels.Q2_K, 10, []int{80, 82}, dequantQ2_K},
-	11: {kernels.Q3_K, 11, []int{108}, dequantQ3_K},
-	12: {kernels.Q4_K, 12, []int{0, 2}, dequantQ4_K},
-	13: {kernels.Q5_K, 13, []int{0, 2}, dequantQ5_K},
-	14: {kernels.Q6_K, 14, []int{208}, dequantQ6_K},
-	20: {kernels.IQ4_NL, 20, []int{0}, dequantIQ4_NL},
-	23: {kernels.IQ4_XS, 23, []int{0}, dequantIQ4_XS},
+	2:  {kernels.Q4_0, 2, []int{0}, dequantQ4_0, quantQ4_0},
+	3:  {kernels.Q4_1, 3, []int{0, 2}, dequantQ4_1, quantQ4_1},
+	6:  {kernels.Q5_0, 6, []int{0}, dequantQ5_0, quantQ5_0},
+	7:  {kernels.Q5_1, 7, []int{0, 2}, dequantQ5_1, quantQ5_1},
+	8:  {kernels.Q8_0, 8, []int{0}, dequantQ8_0, quantQ8_0},
+	10: {kernels.Q2_K, 10, []int{80, 82}, dequantQ2_K, nil},
+	11: {kernels.Q3_K, 11, []int{108}, dequantQ3_K, nil},
+	12: {kernels.Q4_K, 12, []int{0, 2}, dequantQ4_K, quantQ4_K},
+	13: {kernels.Q5_K, 13, []int{0, 2}, dequantQ5_K, quantQ5_K},
+	14: {kernels.Q6_K, 14, []int{208}, dequantQ6_K, quantQ6_K},
+	20: {kernels.IQ4_NL, 20, []int{0}, dequantIQ4_NL, nil},
+	23: {kernels.IQ4_XS, 23, []int{0}, dequantIQ4_XS, nil},
 }
 
 // formats are BlockFormats by weight type.
@@ -69,18 +73,46 @@ func FormatOf(t kernels.WeightType) *BlockFormat { return formats[t] }
 // DequantizeRows expands the rows of a block-quantized tensor, data holding
 // len(dst)/BlockLen blocks one after another.
 func (f *BlockFormat) DequantizeRows(dst []float32, data []byte) error {
+	n, err := f.blockCount(len(dst), len(data))
+	if err != nil {
+		return err
+	}
 	bl, bb := f.BlockLen(), f.BlockBytes()
-	if len(dst)%bl != 0 {
-		return fmt.Errorf("quant: %d values are not whole %s blocks of %d", len(dst), f.Name(), bl)
-	}
-	n := len(dst) / bl
-	if len(data) != n*bb {
-		return fmt.Errorf("quant: %d bytes for %d %s blocks, want %d", len(data), n, f.Name(), n*bb)
-	}
 	for b := range n {
 		f.Dequantize(dst[b*bl:(b+1)*bl], data[b*bb:(b+1)*bb])
 	}
 	return nil
+}
+
+// QuantizeRows quantizes src into data, len(src)/BlockLen blocks one after
+// another, as ggml's reference quantizer does (see Quantize).
+func (f *BlockFormat) QuantizeRows(data []byte, src []float32) error {
+	if f.Quantize == nil {
+		return fmt.Errorf("quant: goformer does not quantize to %s", f.Name())
+	}
+	n, err := f.blockCount(len(src), len(data))
+	if err != nil {
+		return err
+	}
+	bl, bb := f.BlockLen(), f.BlockBytes()
+	for b := range n {
+		f.Quantize(data[b*bb:(b+1)*bb], src[b*bl:(b+1)*bl])
+	}
+	return nil
+}
+
+// blockCount is the number of blocks of values values in bytes bytes, or
+// an error when the two do not make whole blocks of one count.
+func (f *BlockFormat) blockCount(values, bytes int) (int, error) {
+	bl, bb := f.BlockLen(), f.BlockBytes()
+	if values%bl != 0 {
+		return 0, fmt.Errorf("quant: %d values are not whole %s blocks of %d", values, f.Name(), bl)
+	}
+	n := values / bl
+	if bytes != n*bb {
+		return 0, fmt.Errorf("quant: %d bytes for %d %s blocks, want %d", bytes, n, f.Name(), n*bb)
+	}
+	return n, nil
 }
 
 func fp16(b []byte) float32 { return kernels.Float16ToFloat32(binary.LittleEndian.Uint16(b)) }

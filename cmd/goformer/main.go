@@ -24,6 +24,7 @@ type command struct {
 var commands = map[string]command{
 	"bench":    {"measure prefill and decode tokens/s (llama-bench's pp and tg)", runBench},
 	"chat":     {"talk with an instruction-tuned model, formatted by its chat template", runChat},
+	"quantize": {"write a GGUF file in Q8_0, Q4_0, Q4_K_M, Q5_K_M or Q6_K, as llama-quantize does", runQuantize},
 	"run":      {"generate text from a prompt", runRun},
 	"score":    {"print the log-likelihood and perplexity of a text", runScore},
 	"serve":    {"serve the model over HTTP with OpenAI's API (completions, chat, streaming)", runServe},
