@@ -13,13 +13,14 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/goformer/goformer/model/gguf"
+	"github.com/goformer/goformer/model/modeltest"
 )
 
 // tinyTokenizerJSON is a byte-level BPE tokenizer.json of 258 tokens: the
 // 256 bytes, one merge and a special token.
 func tinyTokenizerJSON() []byte {
 	vocab := map[string]int{"!\"": 256}
-	for i, b := range byteAlphabet() {
+	for i, b := range modeltest.ByteAlphabet() {
 		vocab[b.(string)] = i
 	}
 	tj := map[string]any{

@@ -97,8 +97,8 @@ func Index(shards map[string][]string) []byte {
 	return b
 }
 
-// byteAlphabet is GPT-2's 256 byte tokens in byte order.
-func byteAlphabet() []any {
+// ByteAlphabet is GPT-2's 256 byte tokens in byte order.
+func ByteAlphabet() []any {
 	var out []any
 	n := 0
 	for b := range 256 {
@@ -116,7 +116,7 @@ func byteAlphabet() []any {
 // with the 256 byte tokens, one merge ("Ġ" + "t") and <|endoftext|>.
 func TinyGGUF(matrixType uint32) gt.File {
 	const d, ff, ctx = 32, 64, 8
-	tokens := append(byteAlphabet(), "Ġt", "<|endoftext|>")
+	tokens := append(ByteAlphabet(), "Ġt", "<|endoftext|>")
 	v := len(tokens)
 	types := make([]any, v)
 	for i := range types {
