@@ -1,0 +1,321 @@
+package main
+
+// The block-chain kernels of Q4_0 and Q5_0, the 32-value types of most
+// small models' Q4_K_M files (widths like 576 are not whole super-blocks):
+// every output is one float32 chain over the row's blocks,
+//
+//	s := float32(0)
+//	for b := range k / 32 {
+//		s = fma(float32(Σ q·x − off·xsum), d·xs, s) // one rounding
+//	}
+//
+// with unsigned codes q (0..15 or 0..31) and the offset off (8 or 16)
+// taken out through the activations' block sums. The chain is the same
+// whether the outputs sit in lanes by rows of W (the GEMV, eight rows at a
+// time, with horizontal adds of the integer products) or by rows of A (the
+// GEMM tile, eight activation rows rearranged by kernels.packPanels, so
+// that one weight block is unpacked once for eight rows and no horizontal
+// reduction is needed): prefill equals decode bit for bit.
+//
+// The int16 sums stay exact: a VPMADDUBSW pair is at most 2·31·127 = 7874,
+// four of them 31496 < 32767 (Q4_0: 2·15·127 = 3810, eight 30480).
+
+import (
+	"fmt"
+
+	. "github.com/mmcloughlin/avo/build"
+	. "github.com/mmcloughlin/avo/operand"
+	. "github.com/mmcloughlin/avo/reg"
+)
+
+// chainType is a 32-value type with a block-chain GEMV and panel tile.
+type chainType struct {
+	name       string
+	blockBytes int
+	off        uint8 // log2 of the code offset: 3 (8) or 4 (16)
+	codes      func(w Mem) VecVirtual
+	// int16 says whether the tile may add its two halves' sums in int16
+	// (Q4_0's, at most 30480) before widening.
+	int16 bool
+}
+
+// panelBlockBytes is one block of eight activation rows as packPanels
+// writes it: eight 32-byte registers of values, eight float32 scales,
+// eight int32 offset sums.
+const panelBlockBytes = 320
+
+var chainTypes = []chainType{
+	{name: "Q4_0", blockBytes: 18, off: 3, int16: true, codes: func(w Mem) VecVirtual {
+		return nibbles32(w.Offset(2))
+	}},
+	{name: "Q5_0", blockBytes: 22, off: 4, codes: func(w Mem) VecVirtual {
+		q, h := nibbles32(w.Offset(6)), YMM()
+		fifthBits(w.Offset(2), h)
+		VPAND(sixteens, h, h)
+		VPOR(h, q, q)
+		return q
+	}},
+}
+
+// chainMatVec emits the GEMV: groups of eight rows of W in the lanes, then
+// the rows left over one at a time, each output the same chain.
+func chainMatVec(t chainType) {
+	name := t.name + "MatVecAVX2"
+	TEXT(name, NOSPLIT, matVecSig)
+	Pragma("noescape")
+	Doc(
+		fmt.Sprintf("%s computes y = W·x for a %s matrix W [n×k] of GGUF blocks", name, t.name),
+		"and x quantized by kernels.QuantizeActivations (kernels.QuantMatVec):",
+		"",
+		"	for j := 0; j < n; j++ {",
+		"		var s float32",
+		"		for b := 0; b < k/32; b++ {",
+		fmt.Sprintf("			// q: the unsigned codes of block b of row j, d its scale; off = %d", 1<<t.off),
+		"			s = fma(float32(Σ q·x[32b:] − off·xsum[b]), d·xs[b], s)",
+		"		}",
+		"		y[j] = s",
+		"	}",
+		"",
+		"with exact integer sums and one float32 rounding per block (fma). Every row's",
+		fmt.Sprintf("chain is the one %sMatMul8AVX2 runs. k is a positive multiple of 32 and", t.name),
+		"n ≥ 1. It needs AVX2, FMA and F16C.",
+	)
+	y := Load(Param("y").Base(), GP64())
+	w := Load(Param("w").Base(), GP64())
+	n := Load(Param("n"), GP64())
+	rb := Load(Param("k"), GP64())
+	SHRQ(U8(5), rb)
+	IMUL3Q(U32(t.blockBytes), rb, rb) // bytes per row of W
+
+	CMPQ(n, U8(8))
+	JB(LabelRef(t.name + "mvTail"))
+	Label(t.name + "mvGroup")
+	{
+		xq := Load(Param("xq").Base(), GP64())
+		xs := Load(Param("xs").Base(), GP64())
+		xsum := Load(Param("xsum").Base(), GP64())
+		blocks := Load(Param("k"), GP64())
+		SHRQ(U8(5), blocks)
+		rb3, w4 := GP64(), GP64()
+		LEAQ(Mem{Base: rb, Index: rb, Scale: 2}, rb3)
+		LEAQ(Mem{Base: w, Index: rb, Scale: 4}, w4)
+		row := func(i int) Mem {
+			base := w
+			if i >= 4 {
+				base = w4
+			}
+			switch i % 4 {
+			case 0:
+				return Mem{Base: base}
+			case 1:
+				return Mem{Base: base, Index: rb, Scale: 1}
+			case 2:
+				return Mem{Base: base, Index: rb, Scale: 2}
+			}
+			return Mem{Base: base, Index: rb3, Scale: 1}
+		}
+		acc := YMM()
+		VMOVUPS(zeros, acc)
+		Label(t.name + "mvBlock")
+		x := YMM()
+		VMOVDQU(Mem{Base: xq}, x)
+		// Four rows' int32 sums in each half, twice.
+		var quads [2]VecVirtual
+		for h := range 2 {
+			var pairs [2]VecVirtual
+			for p := range 2 {
+				var prod [2]VecVirtual
+				for r := range 2 {
+					q := t.codes(row(4*h + 2*p + r))
+					VPMADDUBSW(x, q, q)
+					prod[r] = q
+				}
+				VPHADDW(prod[1], prod[0], prod[0])
+				pairs[p] = prod[0]
+			}
+			VPHADDW(pairs[1], pairs[0], pairs[0])
+			VPMADDWD(ones16, pairs[0], pairs[0])
+			quads[h] = pairs[0]
+		}
+		s, hi := YMM(), YMM()
+		VPERM2I128(U8(0x20), quads[1], quads[0], s)  // low halves: rows 0-3, 4-7
+		VPERM2I128(U8(0x31), quads[1], quads[0], hi) // high halves
+		VPADDD(hi, s, s)
+		g, corr := GP32(), XMM()
+		MOVWLSX(Mem{Base: xsum}, g)
+		SHLL(U8(t.off), g)
+		VMOVD(g, corr)
+		VPBROADCASTD(corr, corr.AsY())
+		VPSUBD(corr.AsY(), s, s)
+		VCVTDQ2PS(s, s)
+		// The eight rows' scales d.
+		d := XMM()
+		MOVWLZX(row(0), g)
+		VMOVD(g, d)
+		for i := 1; i < 8; i++ {
+			VPINSRW(U8(i), row(i), d, d)
+		}
+		dy, m := YMM(), YMM()
+		VCVTPH2PS(d, dy)
+		VBROADCASTSS(Mem{Base: xs}, m)
+		VMULPS(m, dy, m)
+		VFMADD231PS(m, s, acc)
+		ADDQ(U8(t.blockBytes), w)
+		ADDQ(U8(t.blockBytes), w4)
+		ADDQ(U8(32), xq)
+		ADDQ(U8(4), xs)
+		ADDQ(U8(2), xsum)
+		DECQ(blocks)
+		JNZ(LabelRef(t.name + "mvBlock"))
+		VMOVUPS(acc, Mem{Base: y})
+		// w4 is past the group's fifth row: on to its ninth.
+		LEAQ(Mem{Base: w4, Index: rb3, Scale: 1}, w)
+		ADDQ(U8(32), y)
+		SUBQ(U8(8), n)
+		CMPQ(n, U8(8))
+		JAE(LabelRef(t.name + "mvGroup"))
+	}
+	Label(t.name + "mvTail")
+	TESTQ(n, n)
+	JZ(LabelRef(t.name + "mvDone"))
+	Label(t.name + "mvRow")
+	{
+		xq := Load(Param("xq").Base(), GP64())
+		xs := Load(Param("xs").Base(), GP64())
+		xsum := Load(Param("xsum").Base(), GP64())
+		blocks := Load(Param("k"), GP64())
+		SHRQ(U8(5), blocks)
+		acc := XMM()
+		VMOVUPS(zeros.Offset(0), acc)
+		Label(t.name + "mvRowBlock")
+		q := t.codes(Mem{Base: w})
+		VPMADDUBSW(Mem{Base: xq}, q, q)
+		VPMADDWD(ones16, q, q)
+		s := XMM()
+		VEXTRACTI128(U8(1), q, s)
+		VPADDD(q.AsX(), s, s)
+		t2 := XMM()
+		VPSHUFD(U8(0b01_00_11_10), s, t2)
+		VPADDD(t2, s, s)
+		VPSHUFD(U8(0b10_11_00_01), s, t2)
+		VPADDD(t2, s, s)
+		g, corr := GP32(), XMM()
+		MOVWLSX(Mem{Base: xsum}, g)
+		SHLL(U8(t.off), g)
+		VMOVD(g, corr)
+		VPSUBD(corr, s, s)
+		VCVTDQ2PS(s, s)
+		d := XMM()
+		MOVWLZX(Mem{Base: w}, g)
+		VMOVD(g, d)
+		VCVTPH2PS(d, d)
+		VMULSS(Mem{Base: xs}, d, d)
+		VFMADD231SS(d, s, acc)
+		ADDQ(U8(t.blockBytes), w)
+		ADDQ(U8(32), xq)
+		ADDQ(U8(4), xs)
+		ADDQ(U8(2), xsum)
+		DECQ(blocks)
+		JNZ(LabelRef(t.name + "mvRowBlock"))
+		VMOVSS(acc, Mem{Base: y})
+		ADDQ(U8(4), y)
+		DECQ(n)
+		JNZ(LabelRef(t.name + "mvRow"))
+	}
+	Label(t.name + "mvDone")
+	VZEROUPPER()
+	RET()
+}
+
+// chainTile emits the GEMM tile: eight rows of A, packed by
+// kernels.packPanels, against n rows of W, one row of W at a time with
+// the eight activation rows in the lanes.
+func chainTile(t chainType) {
+	name := t.name + "MatMul8AVX2"
+	TEXT(name, NOSPLIT, "func(c []float32, ldc int, w []byte, panel []byte, k, n int)")
+	Pragma("noescape")
+	Doc(
+		fmt.Sprintf("%s computes 8 rows of C = A·Wᵀ for a %s matrix W [n×k] of GGUF", name, t.name),
+		"blocks and eight rows of activations packed by kernels.packPanels (values,",
+		"scales and offset sums of each block of 32, rearranged for the lanes):",
+		"",
+		"	for i := 0; i < 8; i++ {",
+		fmt.Sprintf("		%sMatVecAVX2(c[i*ldc:i*ldc+n], w, row i of A, k, n)", t.name),
+		"	}",
+		"",
+		"bit for bit. k is a positive multiple of 32 and n ≥ 1. It needs AVX2, FMA",
+		"and F16C.",
+	)
+	c := Load(Param("c").Base(), GP64())
+	w := Load(Param("w").Base(), GP64())
+	n := Load(Param("n"), GP64())
+	Label(t.name + "mmRow")
+	p := Load(Param("panel").Base(), GP64())
+	blocks := Load(Param("k"), GP64())
+	SHRQ(U8(5), blocks)
+	acc := YMM()
+	VMOVUPS(zeros, acc)
+	Label(t.name + "mmBlock")
+	q := t.codes(Mem{Base: w})
+	var sums [2]VecVirtual // rows 0-3 | 4-7, rows 4-7 | 0-3
+	for g := range 4 {
+		wg := YMM()
+		VPSHUFD(U8(0x55*g), q, wg)
+		for h := range 2 {
+			src := Mem{Base: p, Disp: 64*g + 32*h}
+			if g == 0 {
+				sums[h] = YMM()
+				VPMADDUBSW(src, wg, sums[h])
+				continue
+			}
+			prod := YMM()
+			VPMADDUBSW(src, wg, prod)
+			VPADDW(prod, sums[h], sums[h])
+		}
+	}
+	s := sums[0]
+	if t.int16 {
+		VPERMQ(U8(0b01_00_11_10), sums[1], sums[1])
+		VPADDW(sums[1], s, s)
+		VPMADDWD(ones16, s, s)
+	} else {
+		VPMADDWD(ones16, s, s)
+		VPMADDWD(ones16, sums[1], sums[1])
+		VPERMQ(U8(0b01_00_11_10), sums[1], sums[1])
+		VPADDD(sums[1], s, s)
+	}
+	VPSUBD(Mem{Base: p, Disp: 288}, s, s)
+	VCVTDQ2PS(s, s)
+	d, dy := XMM(), YMM()
+	VPBROADCASTW(Mem{Base: w}, d)
+	VCVTPH2PS(d, dy)
+	VMULPS(Mem{Base: p, Disp: 256}, dy, dy)
+	VFMADD231PS(dy, s, acc)
+	ADDQ(U8(t.blockBytes), w)
+	ADDQ(U32(panelBlockBytes), p)
+	DECQ(blocks)
+	JNZ(LabelRef(t.name + "mmBlock"))
+
+	// Lane i is row i of C.
+	ldc, ldc3, c4 := Load(Param("ldc"), GP64()), GP64(), GP64()
+	SHLQ(U8(2), ldc)
+	LEAQ(Mem{Base: ldc, Index: ldc, Scale: 2}, ldc3)
+	LEAQ(Mem{Base: c, Index: ldc, Scale: 4}, c4)
+	hi := XMM()
+	VEXTRACTF128(U8(1), acc, hi)
+	for h := range 2 {
+		src, base := acc.AsX(), c
+		if h == 1 {
+			src, base = hi, c4
+		}
+		VMOVSS(src, Mem{Base: base})
+		VEXTRACTPS(U8(1), src, Mem{Base: base, Index: ldc, Scale: 1})
+		VEXTRACTPS(U8(2), src, Mem{Base: base, Index: ldc, Scale: 2})
+		VEXTRACTPS(U8(3), src, Mem{Base: base, Index: ldc3, Scale: 1})
+	}
+	ADDQ(U8(4), c)
+	DECQ(n)
+	JNZ(LabelRef(t.name + "mmRow"))
+	VZEROUPPER()
+	RET()
+}
