@@ -1191,7 +1191,7 @@ DATA kqQ6Scale7<>+31(SB)/1, $0x0f
 GLOBL kqQ6Scale7<>(SB), RODATA|NOPTR, $32
 
 // func Q4_0MatVecAVX2(y []float32, w []byte, xq []int8, xs []float32, xsum []int16, k int, n int)
-// Requires: AVX, AVX2, F16C, FMA3
+// Requires: AVX, AVX2, F16C, FMA3, MMX+
 TEXT ·Q4_0MatVecAVX2(SB), NOSPLIT, $0-136
 	MOVQ   y_base+0(FP), AX
 	MOVQ   w_base+24(FP), CX
@@ -1210,9 +1210,13 @@ Q4_0mvGroup:
 	SHRQ    $0x05, R9
 	LEAQ    (BX)(BX*2), R10
 	LEAQ    (CX)(BX*4), R11
+	LEAQ    (R11)(BX*4), R12
 	VMOVUPS kqZeros<>+0(SB), Y0
 
 Q4_0mvBlock:
+	PREFETCHT0   (R12)
+	PREFETCHT0   64(R12)
+	PREFETCHT0   128(R12)
 	VMOVDQU      (SI), Y1
 	VMOVDQU      2(CX), X2
 	VPSRLW       $0x04, X2, X3
@@ -1265,14 +1269,14 @@ Q4_0mvBlock:
 	VPERM2I128   $0x20, Y4, Y3, Y1
 	VPERM2I128   $0x31, Y4, Y3, Y3
 	VPADDD       Y3, Y1, Y1
-	MOVWLSX      (R8), R12
-	SHLL         $0x03, R12
-	VMOVD        R12, X3
+	MOVWLSX      (R8), R13
+	SHLL         $0x03, R13
+	VMOVD        R13, X3
 	VPBROADCASTD X3, Y3
 	VPSUBD       Y3, Y1, Y1
 	VCVTDQ2PS    Y1, Y1
-	MOVWLZX      (CX), R12
-	VMOVD        R12, X2
+	MOVWLZX      (CX), R13
+	VMOVD        R13, X2
 	VPINSRW      $0x01, (CX)(BX*1), X2, X2
 	VPINSRW      $0x02, (CX)(BX*2), X2, X2
 	VPINSRW      $0x03, (CX)(R10*1), X2, X2
@@ -1286,6 +1290,7 @@ Q4_0mvBlock:
 	VFMADD231PS  Y4, Y1, Y0
 	ADDQ         $0x12, CX
 	ADDQ         $0x12, R11
+	ADDQ         $0x00000090, R12
 	ADDQ         $0x20, SI
 	ADDQ         $0x04, DI
 	ADDQ         $0x02, R8
@@ -1417,7 +1422,7 @@ Q4_0mmBlock:
 	RET
 
 // func Q5_0MatVecAVX2(y []float32, w []byte, xq []int8, xs []float32, xsum []int16, k int, n int)
-// Requires: AVX, AVX2, F16C, FMA3
+// Requires: AVX, AVX2, F16C, FMA3, MMX+
 TEXT ·Q5_0MatVecAVX2(SB), NOSPLIT, $0-136
 	MOVQ   y_base+0(FP), AX
 	MOVQ   w_base+24(FP), CX
@@ -1436,9 +1441,13 @@ Q5_0mvGroup:
 	SHRQ    $0x05, R9
 	LEAQ    (BX)(BX*2), R10
 	LEAQ    (CX)(BX*4), R11
+	LEAQ    (R11)(BX*4), R12
 	VMOVUPS kqZeros<>+0(SB), Y0
 
 Q5_0mvBlock:
+	PREFETCHT0   (R12)
+	PREFETCHT0   64(R12)
+	PREFETCHT0   128(R12)
 	VMOVDQU      (SI), Y1
 	VMOVDQU      6(CX), X2
 	VPSRLW       $0x04, X2, X3
@@ -1539,14 +1548,14 @@ Q5_0mvBlock:
 	VPERM2I128   $0x20, Y4, Y3, Y1
 	VPERM2I128   $0x31, Y4, Y3, Y3
 	VPADDD       Y3, Y1, Y1
-	MOVWLSX      (R8), R12
-	SHLL         $0x04, R12
-	VMOVD        R12, X3
+	MOVWLSX      (R8), R13
+	SHLL         $0x04, R13
+	VMOVD        R13, X3
 	VPBROADCASTD X3, Y3
 	VPSUBD       Y3, Y1, Y1
 	VCVTDQ2PS    Y1, Y1
-	MOVWLZX      (CX), R12
-	VMOVD        R12, X2
+	MOVWLZX      (CX), R13
+	VMOVD        R13, X2
 	VPINSRW      $0x01, (CX)(BX*1), X2, X2
 	VPINSRW      $0x02, (CX)(BX*2), X2, X2
 	VPINSRW      $0x03, (CX)(R10*1), X2, X2
@@ -1560,6 +1569,7 @@ Q5_0mvBlock:
 	VFMADD231PS  Y4, Y1, Y0
 	ADDQ         $0x16, CX
 	ADDQ         $0x16, R11
+	ADDQ         $0x000000b0, R12
 	ADDQ         $0x20, SI
 	ADDQ         $0x04, DI
 	ADDQ         $0x02, R8

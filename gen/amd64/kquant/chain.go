@@ -96,9 +96,14 @@ func chainMatVec(t chainType) {
 		xsum := Load(Param("xsum").Base(), GP64())
 		blocks := Load(Param("k"), GP64())
 		SHRQ(U8(5), blocks)
-		rb3, w4 := GP64(), GP64()
+		rb3, w4, pf := GP64(), GP64(), GP64()
 		LEAQ(Mem{Base: rb, Index: rb, Scale: 2}, rb3)
 		LEAQ(Mem{Base: w, Index: rb, Scale: 4}, w4)
+		// The next group of rows is one run of 8·rb bytes: fetch 8 blocks'
+		// worth of it per block. The eight rows of this one are streams
+		// too short (rb is 324 bytes at k = 576) for the hardware
+		// prefetcher to pick up.
+		LEAQ(Mem{Base: w4, Index: rb, Scale: 4}, pf)
 		row := func(i int) Mem {
 			base := w
 			if i >= 4 {
@@ -117,6 +122,9 @@ func chainMatVec(t chainType) {
 		acc := YMM()
 		VMOVUPS(zeros, acc)
 		Label(t.name + "mvBlock")
+		for l := 0; l < 8*t.blockBytes; l += 64 {
+			PREFETCHT0(Mem{Base: pf, Disp: l})
+		}
 		x := YMM()
 		VMOVDQU(Mem{Base: xq}, x)
 		// Four rows' int32 sums in each half, twice.
@@ -162,6 +170,7 @@ func chainMatVec(t chainType) {
 		VFMADD231PS(m, s, acc)
 		ADDQ(U8(t.blockBytes), w)
 		ADDQ(U8(t.blockBytes), w4)
+		ADDQ(U32(8*t.blockBytes), pf)
 		ADDQ(U8(32), xq)
 		ADDQ(U8(4), xs)
 		ADDQ(U8(2), xsum)
