@@ -24,7 +24,7 @@ package asm
 func Q4_0MatVecAVX2(y []float32, w []byte, xq []int8, xs []float32, xsum []int16, k int, n int)
 
 // Q4_0MatMul8AVX2 computes 8 rows of C = A·Wᵀ for a Q4_0 matrix W [n×k] of GGUF
-// blocks and eight rows of activations packed by kernels.packPanels (values,
+// blocks and eight rows of activations packed by kernels.packChainPanels (values,
 // scales and offset sums of each block of 32, rearranged for the lanes):
 //
 //	for i := 0; i < 8; i++ {
@@ -57,7 +57,7 @@ func Q4_0MatMul8AVX2(c []float32, ldc int, w []byte, panel []byte, k int, n int)
 func Q5_0MatVecAVX2(y []float32, w []byte, xq []int8, xs []float32, xsum []int16, k int, n int)
 
 // Q5_0MatMul8AVX2 computes 8 rows of C = A·Wᵀ for a Q5_0 matrix W [n×k] of GGUF
-// blocks and eight rows of activations packed by kernels.packPanels (values,
+// blocks and eight rows of activations packed by kernels.packChainPanels (values,
 // scales and offset sums of each block of 32, rearranged for the lanes):
 //
 //	for i := 0; i < 8; i++ {

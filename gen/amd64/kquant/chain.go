@@ -13,7 +13,7 @@ package main
 // taken out through the activations' block sums. The chain is the same
 // whether the outputs sit in lanes by rows of W (the GEMV, eight rows at a
 // time, with horizontal adds of the integer products) or by rows of A (the
-// GEMM tile, eight activation rows rearranged by kernels.packPanels, so
+// GEMM tile, eight activation rows rearranged by kernels.packChainPanels, so
 // that one weight block is unpacked once for eight rows and no horizontal
 // reduction is needed): prefill equals decode bit for bit.
 //
@@ -39,9 +39,10 @@ type chainType struct {
 	int16 bool
 }
 
-// panelBlockBytes is one block of eight activation rows as packPanels
-// writes it: eight 32-byte registers of values, eight float32 scales,
-// eight int32 offset sums.
+// panelBlockBytes is one block of eight activation rows as
+// kernels.packChainPanels writes it (kernels.chainPanelBlock): eight
+// 32-byte registers of values, eight float32 scales, eight int32 offset
+// sums.
 const panelBlockBytes = 320
 
 var chainTypes = []chainType{
@@ -91,11 +92,7 @@ func chainMatVec(t chainType) {
 	JB(LabelRef(t.name + "mvTail"))
 	Label(t.name + "mvGroup")
 	{
-		xq := Load(Param("xq").Base(), GP64())
-		xs := Load(Param("xs").Base(), GP64())
-		xsum := Load(Param("xsum").Base(), GP64())
-		blocks := Load(Param("k"), GP64())
-		SHRQ(U8(5), blocks)
+		xq, xs, xsum, blocks := vectorStart()
 		rb3, w4, pf := GP64(), GP64(), GP64()
 		LEAQ(Mem{Base: rb, Index: rb, Scale: 2}, rb3)
 		LEAQ(Mem{Base: w, Index: rb, Scale: 4}, w4)
@@ -189,11 +186,7 @@ func chainMatVec(t chainType) {
 	JZ(LabelRef(t.name + "mvDone"))
 	Label(t.name + "mvRow")
 	{
-		xq := Load(Param("xq").Base(), GP64())
-		xs := Load(Param("xs").Base(), GP64())
-		xsum := Load(Param("xsum").Base(), GP64())
-		blocks := Load(Param("k"), GP64())
-		SHRQ(U8(5), blocks)
+		xq, xs, xsum, blocks := vectorStart()
 		acc := XMM()
 		VMOVUPS(zeros.Offset(0), acc)
 		Label(t.name + "mvRowBlock")
@@ -236,8 +229,19 @@ func chainMatVec(t chainType) {
 	RET()
 }
 
+// vectorStart loads the GEMV's pointers to x's values, scales and sums,
+// and its count of blocks, for a pass over rows of W.
+func vectorStart() (xq, xs, xsum, blocks Register) {
+	xq = Load(Param("xq").Base(), GP64())
+	xs = Load(Param("xs").Base(), GP64())
+	xsum = Load(Param("xsum").Base(), GP64())
+	blocks = Load(Param("k"), GP64())
+	SHRQ(U8(5), blocks)
+	return xq, xs, xsum, blocks
+}
+
 // chainTile emits the GEMM tile: eight rows of A, packed by
-// kernels.packPanels, against n rows of W, one row of W at a time with
+// kernels.packChainPanels, against n rows of W, one row of W at a time with
 // the eight activation rows in the lanes.
 func chainTile(t chainType) {
 	name := t.name + "MatMul8AVX2"
@@ -245,7 +249,7 @@ func chainTile(t chainType) {
 	Pragma("noescape")
 	Doc(
 		fmt.Sprintf("%s computes 8 rows of C = A·Wᵀ for a %s matrix W [n×k] of GGUF", name, t.name),
-		"blocks and eight rows of activations packed by kernels.packPanels (values,",
+		"blocks and eight rows of activations packed by kernels.packChainPanels (values,",
 		"scales and offset sums of each block of 32, rearranged for the lanes):",
 		"",
 		"	for i := 0; i < 8; i++ {",
