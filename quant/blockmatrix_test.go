@@ -172,6 +172,21 @@ func TestQuantMatMulRowsEqualMatVec(t *testing.T) {
 	})
 }
 
+// TestQuantMatMulAllocatesNothing: the packed rows of A the eight-row
+// tiles read come from a pool, so a prefill or a batch of eight sequences
+// allocates nothing once warm.
+func TestQuantMatMulAllocatesNothing(t *testing.T) {
+	for _, f := range []*BlockFormat{FormatOf(kernels.Q4_0), FormatOf(kernels.Q5_0)} {
+		const m, n = 17, 24
+		k := 3 * f.BlockLen()
+		w := randomBlocks(f, n*3, 7)
+		a := quantizeFor(f.Type, randF32(8, m*k, 2), m)
+		c := make([]float32, m*n)
+		kernels.QuantMatMul(f.Type, c, a.q, a.s, a.sum, w, nil, m, k, n)
+		assert.Zero(t, testing.AllocsPerRun(10, func() { kernels.QuantMatMul(f.Type, c, a.q, a.s, a.sum, w, nil, m, k, n) }), f.Name())
+	}
+}
+
 func TestQuantizeActivations(t *testing.T) {
 	x := randF32(5, 2*QK, 4)
 	x[17] = 9 // the extreme of the first Q8_K block and of its third block of 32
