@@ -168,11 +168,7 @@ func chainMatVec(t chainType) {
 		ADDQ(U8(t.blockBytes), w)
 		ADDQ(U8(t.blockBytes), w4)
 		ADDQ(U32(8*t.blockBytes), pf)
-		ADDQ(U8(32), xq)
-		ADDQ(U8(4), xs)
-		ADDQ(U8(2), xsum)
-		DECQ(blocks)
-		JNZ(LabelRef(t.name + "mvBlock"))
+		nextBlock(xq, xs, xsum, blocks, t.name+"mvBlock")
 		VMOVUPS(acc, Mem{Base: y})
 		// w4 is past the group's fifth row: on to its ninth.
 		LEAQ(Mem{Base: w4, Index: rb3, Scale: 1}, w)
@@ -214,11 +210,7 @@ func chainMatVec(t chainType) {
 		VMULSS(Mem{Base: xs}, d, d)
 		VFMADD231SS(d, s, acc)
 		ADDQ(U8(t.blockBytes), w)
-		ADDQ(U8(32), xq)
-		ADDQ(U8(4), xs)
-		ADDQ(U8(2), xsum)
-		DECQ(blocks)
-		JNZ(LabelRef(t.name + "mvRowBlock"))
+		nextBlock(xq, xs, xsum, blocks, t.name+"mvRowBlock")
 		VMOVSS(acc, Mem{Base: y})
 		ADDQ(U8(4), y)
 		DECQ(n)
@@ -238,6 +230,16 @@ func vectorStart() (xq, xs, xsum, blocks Register) {
 	blocks = Load(Param("k"), GP64())
 	SHRQ(U8(5), blocks)
 	return xq, xs, xsum, blocks
+}
+
+// nextBlock steps the GEMV's activation pointers to the next block and
+// loops to label while blocks remain.
+func nextBlock(xq, xs, xsum, blocks Register, label string) {
+	ADDQ(U8(32), xq)
+	ADDQ(U8(4), xs)
+	ADDQ(U8(2), xsum)
+	DECQ(blocks)
+	JNZ(LabelRef(label))
 }
 
 // chainTile emits the GEMM tile: eight rows of A, packed by
