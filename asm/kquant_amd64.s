@@ -1356,17 +1356,19 @@ Q4_0mvDone:
 // func Q4_0MatMul8AVX2(c []float32, ldc int, w []byte, panel []byte, k int, n int)
 // Requires: AVX, AVX2, F16C, FMA3
 TEXT ·Q4_0MatMul8AVX2(SB), NOSPLIT, $0-96
-	MOVQ c_base+0(FP), AX
-	MOVQ w_base+32(FP), CX
-	MOVQ n+88(FP), DX
+	MOVQ   c_base+0(FP), AX
+	MOVQ   w_base+32(FP), CX
+	MOVQ   n+88(FP), DX
+	MOVQ   k+80(FP), BX
+	IMUL3Q $0x0a, BX, BX
 
-Q4_0mmRow:
+Q4_0MatMul8AVX2Row:
 	MOVQ    panel_base+56(FP), BX
 	MOVQ    k+80(FP), SI
 	SHRQ    $0x05, SI
 	VMOVUPS kqZeros<>+0(SB), Y0
 
-Q4_0mmBlock:
+Q4_0MatMul8AVX2Block:
 	VMOVDQU      2(CX), X1
 	VPSRLW       $0x04, X1, X2
 	VINSERTI128  $0x01, X2, Y1, Y2
@@ -1389,35 +1391,140 @@ Q4_0mmBlock:
 	VPADDW       Y5, Y4, Y4
 	VPMADDUBSW   224(BX), Y2, Y2
 	VPADDW       Y2, Y3, Y3
+	VPBROADCASTW (CX), X1
+	VCVTPH2PS    X1, Y2
 	VPERMQ       $0x4e, Y3, Y3
 	VPADDW       Y3, Y4, Y4
 	VPMADDWD     kqOnes16<>+0(SB), Y4, Y4
 	VPSUBD       288(BX), Y4, Y4
 	VCVTDQ2PS    Y4, Y4
-	VPBROADCASTW (CX), X1
-	VCVTPH2PS    X1, Y2
 	VMULPS       256(BX), Y2, Y2
 	VFMADD231PS  Y2, Y4, Y0
 	ADDQ         $0x12, CX
 	ADDQ         $0x00000140, BX
 	DECQ         SI
-	JNZ          Q4_0mmBlock
+	JNZ          Q4_0MatMul8AVX2Block
 	MOVQ         ldc+24(FP), BX
 	SHLQ         $0x02, BX
 	LEAQ         (BX)(BX*2), SI
-	LEAQ         (AX)(BX*4), DI
+	MOVQ         AX, DI
 	VEXTRACTF128 $0x01, Y0, X1
-	VMOVSS       X0, (AX)
-	VEXTRACTPS   $0x01, X0, (AX)(BX*1)
-	VEXTRACTPS   $0x02, X0, (AX)(BX*2)
-	VEXTRACTPS   $0x03, X0, (AX)(SI*1)
+	VMOVSS       X0, (DI)
+	VEXTRACTPS   $0x01, X0, (DI)(BX*1)
+	VEXTRACTPS   $0x02, X0, (DI)(BX*2)
+	VEXTRACTPS   $0x03, X0, (DI)(SI*1)
+	LEAQ         (DI)(BX*4), DI
 	VMOVSS       X1, (DI)
 	VEXTRACTPS   $0x01, X1, (DI)(BX*1)
 	VEXTRACTPS   $0x02, X1, (DI)(BX*2)
 	VEXTRACTPS   $0x03, X1, (DI)(SI*1)
 	ADDQ         $0x04, AX
 	DECQ         DX
-	JNZ          Q4_0mmRow
+	JNZ          Q4_0MatMul8AVX2Row
+	VZEROUPPER
+	RET
+
+// func Q4_0MatMul16AVX2(c []float32, ldc int, w []byte, panel []byte, k int, n int)
+// Requires: AVX, AVX2, F16C, FMA3
+TEXT ·Q4_0MatMul16AVX2(SB), NOSPLIT, $0-96
+	MOVQ   c_base+0(FP), AX
+	MOVQ   w_base+32(FP), CX
+	MOVQ   n+88(FP), DX
+	MOVQ   k+80(FP), BX
+	IMUL3Q $0x0a, BX, BX
+
+Q4_0MatMul16AVX2Row:
+	MOVQ    panel_base+56(FP), SI
+	MOVQ    k+80(FP), DI
+	SHRQ    $0x05, DI
+	VMOVUPS kqZeros<>+0(SB), Y0
+	VMOVUPS kqZeros<>+0(SB), Y1
+
+Q4_0MatMul16AVX2Block:
+	VMOVDQU      2(CX), X2
+	VPSRLW       $0x04, X2, X3
+	VINSERTI128  $0x01, X3, Y2, Y3
+	VPAND        kqNibbles<>+0(SB), Y3, Y3
+	VPSHUFD      $0x00, Y3, Y4
+	VPMADDUBSW   (SI), Y4, Y5
+	VPMADDUBSW   32(SI), Y4, Y6
+	VPMADDUBSW   (SI)(BX*1), Y4, Y7
+	VPMADDUBSW   32(SI)(BX*1), Y4, Y4
+	VPSHUFD      $0x55, Y3, Y8
+	VPMADDUBSW   64(SI), Y8, Y9
+	VPADDW       Y9, Y5, Y5
+	VPMADDUBSW   96(SI), Y8, Y9
+	VPADDW       Y9, Y6, Y6
+	VPMADDUBSW   64(SI)(BX*1), Y8, Y9
+	VPADDW       Y9, Y7, Y7
+	VPMADDUBSW   96(SI)(BX*1), Y8, Y8
+	VPADDW       Y8, Y4, Y4
+	VPSHUFD      $0xaa, Y3, Y8
+	VPMADDUBSW   128(SI), Y8, Y9
+	VPADDW       Y9, Y5, Y5
+	VPMADDUBSW   160(SI), Y8, Y9
+	VPADDW       Y9, Y6, Y6
+	VPMADDUBSW   128(SI)(BX*1), Y8, Y9
+	VPADDW       Y9, Y7, Y7
+	VPMADDUBSW   160(SI)(BX*1), Y8, Y8
+	VPADDW       Y8, Y4, Y4
+	VPSHUFD      $0xff, Y3, Y3
+	VPMADDUBSW   192(SI), Y3, Y8
+	VPADDW       Y8, Y5, Y5
+	VPMADDUBSW   224(SI), Y3, Y8
+	VPADDW       Y8, Y6, Y6
+	VPMADDUBSW   192(SI)(BX*1), Y3, Y8
+	VPADDW       Y8, Y7, Y7
+	VPMADDUBSW   224(SI)(BX*1), Y3, Y3
+	VPADDW       Y3, Y4, Y4
+	VPBROADCASTW (CX), X2
+	VCVTPH2PS    X2, Y3
+	VPERMQ       $0x4e, Y6, Y6
+	VPADDW       Y6, Y5, Y5
+	VPMADDWD     kqOnes16<>+0(SB), Y5, Y5
+	VPSUBD       288(SI), Y5, Y5
+	VCVTDQ2PS    Y5, Y5
+	VMULPS       256(SI), Y3, Y6
+	VFMADD231PS  Y6, Y5, Y0
+	VPERMQ       $0x4e, Y4, Y4
+	VPADDW       Y4, Y7, Y7
+	VPMADDWD     kqOnes16<>+0(SB), Y7, Y7
+	VPSUBD       288(SI)(BX*1), Y7, Y7
+	VCVTDQ2PS    Y7, Y7
+	VMULPS       256(SI)(BX*1), Y3, Y3
+	VFMADD231PS  Y3, Y7, Y1
+	ADDQ         $0x12, CX
+	ADDQ         $0x00000140, SI
+	DECQ         DI
+	JNZ          Q4_0MatMul16AVX2Block
+	MOVQ         ldc+24(FP), SI
+	SHLQ         $0x02, SI
+	LEAQ         (SI)(SI*2), DI
+	MOVQ         AX, R8
+	VEXTRACTF128 $0x01, Y0, X2
+	VMOVSS       X0, (R8)
+	VEXTRACTPS   $0x01, X0, (R8)(SI*1)
+	VEXTRACTPS   $0x02, X0, (R8)(SI*2)
+	VEXTRACTPS   $0x03, X0, (R8)(DI*1)
+	LEAQ         (R8)(SI*4), R8
+	VMOVSS       X2, (R8)
+	VEXTRACTPS   $0x01, X2, (R8)(SI*1)
+	VEXTRACTPS   $0x02, X2, (R8)(SI*2)
+	VEXTRACTPS   $0x03, X2, (R8)(DI*1)
+	VEXTRACTF128 $0x01, Y1, X0
+	LEAQ         (R8)(SI*4), R8
+	VMOVSS       X1, (R8)
+	VEXTRACTPS   $0x01, X1, (R8)(SI*1)
+	VEXTRACTPS   $0x02, X1, (R8)(SI*2)
+	VEXTRACTPS   $0x03, X1, (R8)(DI*1)
+	LEAQ         (R8)(SI*4), R8
+	VMOVSS       X0, (R8)
+	VEXTRACTPS   $0x01, X0, (R8)(SI*1)
+	VEXTRACTPS   $0x02, X0, (R8)(SI*2)
+	VEXTRACTPS   $0x03, X0, (R8)(DI*1)
+	ADDQ         $0x04, AX
+	DECQ         DX
+	JNZ          Q4_0MatMul16AVX2Row
 	VZEROUPPER
 	RET
 
@@ -1641,17 +1748,19 @@ Q5_0mvDone:
 // func Q5_0MatMul8AVX2(c []float32, ldc int, w []byte, panel []byte, k int, n int)
 // Requires: AVX, AVX2, F16C, FMA3
 TEXT ·Q5_0MatMul8AVX2(SB), NOSPLIT, $0-96
-	MOVQ c_base+0(FP), AX
-	MOVQ w_base+32(FP), CX
-	MOVQ n+88(FP), DX
+	MOVQ   c_base+0(FP), AX
+	MOVQ   w_base+32(FP), CX
+	MOVQ   n+88(FP), DX
+	MOVQ   k+80(FP), BX
+	IMUL3Q $0x0a, BX, BX
 
-Q5_0mmRow:
+Q5_0MatMul8AVX2Row:
 	MOVQ    panel_base+56(FP), BX
 	MOVQ    k+80(FP), SI
 	SHRQ    $0x05, SI
 	VMOVUPS kqZeros<>+0(SB), Y0
 
-Q5_0mmBlock:
+Q5_0MatMul8AVX2Block:
 	VMOVDQU      6(CX), X1
 	VPSRLW       $0x04, X1, X2
 	VINSERTI128  $0x01, X2, Y1, Y2
@@ -1680,36 +1789,149 @@ Q5_0mmBlock:
 	VPADDW       Y5, Y4, Y4
 	VPMADDUBSW   224(BX), Y2, Y2
 	VPADDW       Y2, Y3, Y3
+	VPBROADCASTW (CX), X1
+	VCVTPH2PS    X1, Y2
 	VPMADDWD     kqOnes16<>+0(SB), Y4, Y4
 	VPMADDWD     kqOnes16<>+0(SB), Y3, Y3
 	VPERMQ       $0x4e, Y3, Y3
 	VPADDD       Y3, Y4, Y4
 	VPSUBD       288(BX), Y4, Y4
 	VCVTDQ2PS    Y4, Y4
-	VPBROADCASTW (CX), X1
-	VCVTPH2PS    X1, Y2
 	VMULPS       256(BX), Y2, Y2
 	VFMADD231PS  Y2, Y4, Y0
 	ADDQ         $0x16, CX
 	ADDQ         $0x00000140, BX
 	DECQ         SI
-	JNZ          Q5_0mmBlock
+	JNZ          Q5_0MatMul8AVX2Block
 	MOVQ         ldc+24(FP), BX
 	SHLQ         $0x02, BX
 	LEAQ         (BX)(BX*2), SI
-	LEAQ         (AX)(BX*4), DI
+	MOVQ         AX, DI
 	VEXTRACTF128 $0x01, Y0, X1
-	VMOVSS       X0, (AX)
-	VEXTRACTPS   $0x01, X0, (AX)(BX*1)
-	VEXTRACTPS   $0x02, X0, (AX)(BX*2)
-	VEXTRACTPS   $0x03, X0, (AX)(SI*1)
+	VMOVSS       X0, (DI)
+	VEXTRACTPS   $0x01, X0, (DI)(BX*1)
+	VEXTRACTPS   $0x02, X0, (DI)(BX*2)
+	VEXTRACTPS   $0x03, X0, (DI)(SI*1)
+	LEAQ         (DI)(BX*4), DI
 	VMOVSS       X1, (DI)
 	VEXTRACTPS   $0x01, X1, (DI)(BX*1)
 	VEXTRACTPS   $0x02, X1, (DI)(BX*2)
 	VEXTRACTPS   $0x03, X1, (DI)(SI*1)
 	ADDQ         $0x04, AX
 	DECQ         DX
-	JNZ          Q5_0mmRow
+	JNZ          Q5_0MatMul8AVX2Row
+	VZEROUPPER
+	RET
+
+// func Q5_0MatMul16AVX2(c []float32, ldc int, w []byte, panel []byte, k int, n int)
+// Requires: AVX, AVX2, F16C, FMA3
+TEXT ·Q5_0MatMul16AVX2(SB), NOSPLIT, $0-96
+	MOVQ   c_base+0(FP), AX
+	MOVQ   w_base+32(FP), CX
+	MOVQ   n+88(FP), DX
+	MOVQ   k+80(FP), BX
+	IMUL3Q $0x0a, BX, BX
+
+Q5_0MatMul16AVX2Row:
+	MOVQ    panel_base+56(FP), SI
+	MOVQ    k+80(FP), DI
+	SHRQ    $0x05, DI
+	VMOVUPS kqZeros<>+0(SB), Y0
+	VMOVUPS kqZeros<>+0(SB), Y1
+
+Q5_0MatMul16AVX2Block:
+	VMOVDQU      6(CX), X2
+	VPSRLW       $0x04, X2, X3
+	VINSERTI128  $0x01, X3, Y2, Y3
+	VPAND        kqNibbles<>+0(SB), Y3, Y3
+	VPBROADCASTD 2(CX), Y4
+	VPSHUFB      kqBitBytes<>+0(SB), Y4, Y4
+	VPOR         kqBitMasks<>+0(SB), Y4, Y4
+	VPCMPEQB     kqAllOnes<>+0(SB), Y4, Y4
+	VPAND        kqSixteens<>+0(SB), Y4, Y4
+	VPOR         Y4, Y3, Y3
+	VPSHUFD      $0x00, Y3, Y4
+	VPMADDUBSW   (SI), Y4, Y5
+	VPMADDUBSW   32(SI), Y4, Y6
+	VPMADDUBSW   (SI)(BX*1), Y4, Y7
+	VPMADDUBSW   32(SI)(BX*1), Y4, Y4
+	VPSHUFD      $0x55, Y3, Y8
+	VPMADDUBSW   64(SI), Y8, Y9
+	VPADDW       Y9, Y5, Y5
+	VPMADDUBSW   96(SI), Y8, Y9
+	VPADDW       Y9, Y6, Y6
+	VPMADDUBSW   64(SI)(BX*1), Y8, Y9
+	VPADDW       Y9, Y7, Y7
+	VPMADDUBSW   96(SI)(BX*1), Y8, Y8
+	VPADDW       Y8, Y4, Y4
+	VPSHUFD      $0xaa, Y3, Y8
+	VPMADDUBSW   128(SI), Y8, Y9
+	VPADDW       Y9, Y5, Y5
+	VPMADDUBSW   160(SI), Y8, Y9
+	VPADDW       Y9, Y6, Y6
+	VPMADDUBSW   128(SI)(BX*1), Y8, Y9
+	VPADDW       Y9, Y7, Y7
+	VPMADDUBSW   160(SI)(BX*1), Y8, Y8
+	VPADDW       Y8, Y4, Y4
+	VPSHUFD      $0xff, Y3, Y3
+	VPMADDUBSW   192(SI), Y3, Y8
+	VPADDW       Y8, Y5, Y5
+	VPMADDUBSW   224(SI), Y3, Y8
+	VPADDW       Y8, Y6, Y6
+	VPMADDUBSW   192(SI)(BX*1), Y3, Y8
+	VPADDW       Y8, Y7, Y7
+	VPMADDUBSW   224(SI)(BX*1), Y3, Y3
+	VPADDW       Y3, Y4, Y4
+	VPBROADCASTW (CX), X2
+	VCVTPH2PS    X2, Y3
+	VPMADDWD     kqOnes16<>+0(SB), Y5, Y5
+	VPMADDWD     kqOnes16<>+0(SB), Y6, Y6
+	VPERMQ       $0x4e, Y6, Y6
+	VPADDD       Y6, Y5, Y5
+	VPSUBD       288(SI), Y5, Y5
+	VCVTDQ2PS    Y5, Y5
+	VMULPS       256(SI), Y3, Y6
+	VFMADD231PS  Y6, Y5, Y0
+	VPMADDWD     kqOnes16<>+0(SB), Y7, Y7
+	VPMADDWD     kqOnes16<>+0(SB), Y4, Y4
+	VPERMQ       $0x4e, Y4, Y4
+	VPADDD       Y4, Y7, Y7
+	VPSUBD       288(SI)(BX*1), Y7, Y7
+	VCVTDQ2PS    Y7, Y7
+	VMULPS       256(SI)(BX*1), Y3, Y3
+	VFMADD231PS  Y3, Y7, Y1
+	ADDQ         $0x16, CX
+	ADDQ         $0x00000140, SI
+	DECQ         DI
+	JNZ          Q5_0MatMul16AVX2Block
+	MOVQ         ldc+24(FP), SI
+	SHLQ         $0x02, SI
+	LEAQ         (SI)(SI*2), DI
+	MOVQ         AX, R8
+	VEXTRACTF128 $0x01, Y0, X2
+	VMOVSS       X0, (R8)
+	VEXTRACTPS   $0x01, X0, (R8)(SI*1)
+	VEXTRACTPS   $0x02, X0, (R8)(SI*2)
+	VEXTRACTPS   $0x03, X0, (R8)(DI*1)
+	LEAQ         (R8)(SI*4), R8
+	VMOVSS       X2, (R8)
+	VEXTRACTPS   $0x01, X2, (R8)(SI*1)
+	VEXTRACTPS   $0x02, X2, (R8)(SI*2)
+	VEXTRACTPS   $0x03, X2, (R8)(DI*1)
+	VEXTRACTF128 $0x01, Y1, X0
+	LEAQ         (R8)(SI*4), R8
+	VMOVSS       X1, (R8)
+	VEXTRACTPS   $0x01, X1, (R8)(SI*1)
+	VEXTRACTPS   $0x02, X1, (R8)(SI*2)
+	VEXTRACTPS   $0x03, X1, (R8)(DI*1)
+	LEAQ         (R8)(SI*4), R8
+	VMOVSS       X0, (R8)
+	VEXTRACTPS   $0x01, X0, (R8)(SI*1)
+	VEXTRACTPS   $0x02, X0, (R8)(SI*2)
+	VEXTRACTPS   $0x03, X0, (R8)(DI*1)
+	ADDQ         $0x04, AX
+	DECQ         DX
+	JNZ          Q5_0MatMul16AVX2Row
 	VZEROUPPER
 	RET
 

@@ -24,7 +24,8 @@ package asm
 func Q4_0MatVecAVX2(y []float32, w []byte, xq []int8, xs []float32, xsum []int16, k int, n int)
 
 // Q4_0MatMul8AVX2 computes 8 rows of C = A·Wᵀ for a Q4_0 matrix W [n×k] of GGUF
-// blocks and eight rows of activations packed by kernels.packChainPanels (values,
+// blocks and 1 groups of eight rows of activations packed by
+// kernels.packChainPanels, one after the other (values,
 // scales and offset sums of each block of 32, rearranged for the lanes):
 //
 //	for i := 0; i < 8; i++ {
@@ -36,6 +37,21 @@ func Q4_0MatVecAVX2(y []float32, w []byte, xq []int8, xs []float32, xsum []int16
 //
 //go:noescape
 func Q4_0MatMul8AVX2(c []float32, ldc int, w []byte, panel []byte, k int, n int)
+
+// Q4_0MatMul16AVX2 computes 16 rows of C = A·Wᵀ for a Q4_0 matrix W [n×k] of GGUF
+// blocks and 2 groups of eight rows of activations packed by
+// kernels.packChainPanels, one after the other (values,
+// scales and offset sums of each block of 32, rearranged for the lanes):
+//
+//	for i := 0; i < 16; i++ {
+//		Q4_0MatVecAVX2(c[i*ldc:i*ldc+n], w, row i of A, k, n)
+//	}
+//
+// bit for bit. k is a positive multiple of 32 and n ≥ 1. It needs AVX2, FMA
+// and F16C.
+//
+//go:noescape
+func Q4_0MatMul16AVX2(c []float32, ldc int, w []byte, panel []byte, k int, n int)
 
 // Q5_0MatVecAVX2 computes y = W·x for a Q5_0 matrix W [n×k] of GGUF blocks
 // and x quantized by kernels.QuantizeActivations (kernels.QuantMatVec):
@@ -57,7 +73,8 @@ func Q4_0MatMul8AVX2(c []float32, ldc int, w []byte, panel []byte, k int, n int)
 func Q5_0MatVecAVX2(y []float32, w []byte, xq []int8, xs []float32, xsum []int16, k int, n int)
 
 // Q5_0MatMul8AVX2 computes 8 rows of C = A·Wᵀ for a Q5_0 matrix W [n×k] of GGUF
-// blocks and eight rows of activations packed by kernels.packChainPanels (values,
+// blocks and 1 groups of eight rows of activations packed by
+// kernels.packChainPanels, one after the other (values,
 // scales and offset sums of each block of 32, rearranged for the lanes):
 //
 //	for i := 0; i < 8; i++ {
@@ -69,6 +86,21 @@ func Q5_0MatVecAVX2(y []float32, w []byte, xq []int8, xs []float32, xsum []int16
 //
 //go:noescape
 func Q5_0MatMul8AVX2(c []float32, ldc int, w []byte, panel []byte, k int, n int)
+
+// Q5_0MatMul16AVX2 computes 16 rows of C = A·Wᵀ for a Q5_0 matrix W [n×k] of GGUF
+// blocks and 2 groups of eight rows of activations packed by
+// kernels.packChainPanels, one after the other (values,
+// scales and offset sums of each block of 32, rearranged for the lanes):
+//
+//	for i := 0; i < 16; i++ {
+//		Q5_0MatVecAVX2(c[i*ldc:i*ldc+n], w, row i of A, k, n)
+//	}
+//
+// bit for bit. k is a positive multiple of 32 and n ≥ 1. It needs AVX2, FMA
+// and F16C.
+//
+//go:noescape
+func Q5_0MatMul16AVX2(c []float32, ldc int, w []byte, panel []byte, k int, n int)
 
 // Q4_1MatVecAVX2 computes y = W·x for a Q4_1 matrix W [n×k] of GGUF blocks
 // and x quantized by kernels.QuantizeActivations (kernels.QuantMatVec):

@@ -9,13 +9,15 @@ import (
 
 // chainTile is a tier's GEMM tile for Q4_0 and Q5_0 whose GEMV sums every
 // output as one float32 chain over its blocks (gen/amd64/kquant/chain.go):
-// eight rows of A, rearranged by packChainPanels, against n rows of W,
-// storing C's rows ldc floats apart; each row equals the tier's
-// blockMatVec of that row of A bit for bit. off is the codes' offset the
-// kernels take out through the block sums: 8 (Q4_0) or 16 (Q5_0).
+// eight rows of A (fn) or sixteen (fn16, two packed groups one after the
+// other, each block of W unpacked once for both), rearranged by
+// packChainPanels, against n rows of W, storing C's rows ldc floats
+// apart; each row equals the tier's blockMatVec of that row of A bit for
+// bit. off is the codes' offset the kernels take out through the block
+// sums: 8 (Q4_0) or 16 (Q5_0).
 type chainTile struct {
-	fn  func(c []float32, ldc int, w []byte, panel []byte, k, n int)
-	off int32
+	fn, fn16 func(c []float32, ldc int, w []byte, panel []byte, k, n int)
+	off      int32
 }
 
 const (

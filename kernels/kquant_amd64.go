@@ -41,7 +41,7 @@ func useKQuantAVX2(t *impl) {
 	// Q4_0 and Q5_0 sum each output as one chain over its blocks, eight
 	// outputs in the lanes (gen/amd64/kquant/chain.go).
 	t.types[Q4_0].blockMatVec = asm.Q4_0MatVecAVX2
-	t.types[Q4_0].chainTile = chainTile{fn: asm.Q4_0MatMul8AVX2, off: 8}
+	t.types[Q4_0].chainTile = chainTile{fn: asm.Q4_0MatMul8AVX2, fn16: asm.Q4_0MatMul16AVX2, off: 8}
 	t.types[Q5_0].blockMatVec = asm.Q5_0MatVecAVX2
-	t.types[Q5_0].chainTile = chainTile{fn: asm.Q5_0MatMul8AVX2, off: 16}
+	t.types[Q5_0].chainTile = chainTile{fn: asm.Q5_0MatMul8AVX2, fn16: asm.Q5_0MatMul16AVX2, off: 16}
 }

@@ -183,11 +183,15 @@ func quantMatMulColumns(tr *impl, t WeightType, c []float32, aq []int8, as []flo
 		cols := min(wPanel, j1-jc)
 		wp := w[jc*rb : (jc+cols)*rb]
 		i := 0
-		if q.chainTile.fn != nil {
+		if ct := &q.chainTile; ct.fn != nil {
 			gb := (k / 32) * chainPanelBlock
+			for ; i+2*chainRows <= m; i += 2 * chainRows {
+				g := i / chainRows
+				ct.fn16(c[i*n+jc:(i+2*chainRows-1)*n+jc+cols], n, wp, panel[g*gb:(g+2)*gb], k, cols)
+			}
 			for ; i+chainRows <= m; i += chainRows {
 				g := i / chainRows
-				q.chainTile.fn(c[i*n+jc:(i+chainRows-1)*n+jc+cols], n, wp, panel[g*gb:(g+1)*gb], k, cols)
+				ct.fn(c[i*n+jc:(i+chainRows-1)*n+jc+cols], n, wp, panel[g*gb:(g+1)*gb], k, cols)
 			}
 		} else if r := q.blockTile.rows; r > 0 {
 			for ; i+r <= m; i += r {

@@ -142,9 +142,10 @@ func poisoned(n int) []float32 {
 func TestQuantMatMulRowsEqualMatVec(t *testing.T) {
 	forEachISA(t, func(t *testing.T) {
 		for _, f := range blockedFormats() {
-			// The last three are large enough to split across threads; 9, 13 and
-			// 17 rows are whole eight-row tiles and rows left over.
-			for i, s := range []struct{ m, blocks, n int }{{1, 2, 5}, {2, 1, 9}, {3, 3, 17}, {4, 1, 4}, {5, 2, 33}, {7, 4, 6}, {9, 1, 70}, {13, 3, 40}, {1, 32, 300}, {4, 32, 100}, {17, 32, 70}} {
+			// {1,32,300} to {17,32,70} are large enough to split across
+			// threads; 9 to 27 rows are tiles of sixteen and eight rows and
+			// rows left over.
+			for i, s := range []struct{ m, blocks, n int }{{1, 2, 5}, {2, 1, 9}, {3, 3, 17}, {4, 1, 4}, {5, 2, 33}, {7, 4, 6}, {9, 1, 70}, {13, 3, 40}, {1, 32, 300}, {4, 32, 100}, {17, 32, 70}, {27, 2, 19}} {
 				if f.BlockLen() == QK && s.blocks == 32 {
 					s.blocks = 4
 				}

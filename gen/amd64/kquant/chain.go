@@ -45,6 +45,9 @@ type chainType struct {
 // sums.
 const panelBlockBytes = 320
 
+// chainGroup is the rows of A in one packed group: the eight lanes.
+const chainGroup = 8
+
 var chainTypes = []chainType{
 	{name: "Q4_0", blockBytes: 18, off: 3, int16: true, codes: func(w Mem) VecVirtual {
 		return nibbles32(w.Offset(2))
@@ -242,19 +245,22 @@ func nextBlock(xq, xs, xsum, blocks Register, label string) {
 	JNZ(LabelRef(label))
 }
 
-// chainTile emits the GEMM tile: eight rows of A, packed by
-// kernels.packChainPanels, against n rows of W, one row of W at a time with
-// the eight activation rows in the lanes.
-func chainTile(t chainType) {
-	name := t.name + "MatMul8AVX2"
+// chainTile emits a GEMM tile: groups of eight rows of A, packed by
+// kernels.packChainPanels, against n rows of W, one row of W at a time
+// with each group's eight activation rows in the lanes of an accumulator:
+// each block of W is unpacked once for all of them.
+func chainTile(t chainType, groups int) {
+	rows := chainGroup * groups
+	name := fmt.Sprintf("%sMatMul%dAVX2", t.name, rows)
 	TEXT(name, NOSPLIT, "func(c []float32, ldc int, w []byte, panel []byte, k, n int)")
 	Pragma("noescape")
 	Doc(
-		fmt.Sprintf("%s computes 8 rows of C = A·Wᵀ for a %s matrix W [n×k] of GGUF", name, t.name),
-		"blocks and eight rows of activations packed by kernels.packChainPanels (values,",
+		fmt.Sprintf("%s computes %d rows of C = A·Wᵀ for a %s matrix W [n×k] of GGUF", name, rows, t.name),
+		fmt.Sprintf("blocks and %d groups of eight rows of activations packed by", groups),
+		"kernels.packChainPanels, one after the other (values,",
 		"scales and offset sums of each block of 32, rearranged for the lanes):",
 		"",
-		"	for i := 0; i < 8; i++ {",
+		fmt.Sprintf("	for i := 0; i < %d; i++ {", rows),
 		fmt.Sprintf("		%sMatVecAVX2(c[i*ldc:i*ldc+n], w, row i of A, k, n)", t.name),
 		"	}",
 		"",
@@ -264,73 +270,88 @@ func chainTile(t chainType) {
 	c := Load(Param("c").Base(), GP64())
 	w := Load(Param("w").Base(), GP64())
 	n := Load(Param("n"), GP64())
-	Label(t.name + "mmRow")
+	// The groups' panels are k/32·320 = 10k bytes apart.
+	gs := Load(Param("k"), GP64())
+	IMUL3Q(U8(10), gs, gs)
+	Label(name + "Row")
 	p := Load(Param("panel").Base(), GP64())
 	blocks := Load(Param("k"), GP64())
 	SHRQ(U8(5), blocks)
-	acc := YMM()
-	VMOVUPS(zeros, acc)
-	Label(t.name + "mmBlock")
+	acc := zeroed(groups)
+	Label(name + "Block")
 	q := t.codes(Mem{Base: w})
-	var sums [2]VecVirtual // rows 0-3 | 4-7, rows 4-7 | 0-3
+	panel := func(gi, disp int) Mem {
+		if gi == 0 {
+			return Mem{Base: p, Disp: disp}
+		}
+		return Mem{Base: p, Index: gs, Scale: 1, Disp: disp}
+	}
+	// Per group: rows 0-3 | 4-7, and rows 4-7 | 0-3.
+	sums := make([][2]VecVirtual, groups)
 	for g := range 4 {
 		wg := YMM()
 		VPSHUFD(U8(0x55*g), q, wg)
-		for h := range 2 {
-			src := Mem{Base: p, Disp: 64*g + 32*h}
-			if g == 0 {
-				sums[h] = YMM()
-				VPMADDUBSW(src, wg, sums[h])
-				continue
+		for gi := range groups {
+			for h := range 2 {
+				src := panel(gi, 64*g+32*h)
+				if g == 0 {
+					sums[gi][h] = YMM()
+					VPMADDUBSW(src, wg, sums[gi][h])
+					continue
+				}
+				prod := YMM()
+				VPMADDUBSW(src, wg, prod)
+				VPADDW(prod, sums[gi][h], sums[gi][h])
 			}
-			prod := YMM()
-			VPMADDUBSW(src, wg, prod)
-			VPADDW(prod, sums[h], sums[h])
 		}
 	}
-	s := sums[0]
-	if t.int16 {
-		VPERMQ(U8(0b01_00_11_10), sums[1], sums[1])
-		VPADDW(sums[1], s, s)
-		VPMADDWD(ones16, s, s)
-	} else {
-		VPMADDWD(ones16, s, s)
-		VPMADDWD(ones16, sums[1], sums[1])
-		VPERMQ(U8(0b01_00_11_10), sums[1], sums[1])
-		VPADDD(sums[1], s, s)
-	}
-	VPSUBD(Mem{Base: p, Disp: 288}, s, s)
-	VCVTDQ2PS(s, s)
 	d, dy := XMM(), YMM()
 	VPBROADCASTW(Mem{Base: w}, d)
 	VCVTPH2PS(d, dy)
-	VMULPS(Mem{Base: p, Disp: 256}, dy, dy)
-	VFMADD231PS(dy, s, acc)
+	for gi := range groups {
+		s, o := sums[gi][0], sums[gi][1]
+		if t.int16 {
+			VPERMQ(U8(0b01_00_11_10), o, o)
+			VPADDW(o, s, s)
+			VPMADDWD(ones16, s, s)
+		} else {
+			VPMADDWD(ones16, s, s)
+			VPMADDWD(ones16, o, o)
+			VPERMQ(U8(0b01_00_11_10), o, o)
+			VPADDD(o, s, s)
+		}
+		VPSUBD(panel(gi, 288), s, s)
+		VCVTDQ2PS(s, s)
+		m := YMM()
+		VMULPS(panel(gi, 256), dy, m)
+		VFMADD231PS(m, s, acc[gi])
+	}
 	ADDQ(U8(t.blockBytes), w)
 	ADDQ(U32(panelBlockBytes), p)
 	DECQ(blocks)
-	JNZ(LabelRef(t.name + "mmBlock"))
+	JNZ(LabelRef(name + "Block"))
 
-	// Lane i is row i of C.
-	ldc, ldc3, c4 := Load(Param("ldc"), GP64()), GP64(), GP64()
+	// Lane i of group gi's accumulator is row 8·gi + i of C.
+	ldc, ldc3, base := Load(Param("ldc"), GP64()), GP64(), GP64()
 	SHLQ(U8(2), ldc)
 	LEAQ(Mem{Base: ldc, Index: ldc, Scale: 2}, ldc3)
-	LEAQ(Mem{Base: c, Index: ldc, Scale: 4}, c4)
-	hi := XMM()
-	VEXTRACTF128(U8(1), acc, hi)
-	for h := range 2 {
-		src, base := acc.AsX(), c
-		if h == 1 {
-			src, base = hi, c4
+	MOVQ(c, base)
+	for gi := range groups {
+		hi := XMM()
+		VEXTRACTF128(U8(1), acc[gi], hi)
+		for h, src := range []Op{acc[gi].AsX(), hi} {
+			if gi+h > 0 {
+				LEAQ(Mem{Base: base, Index: ldc, Scale: 4}, base)
+			}
+			VMOVSS(src, Mem{Base: base})
+			VEXTRACTPS(U8(1), src, Mem{Base: base, Index: ldc, Scale: 1})
+			VEXTRACTPS(U8(2), src, Mem{Base: base, Index: ldc, Scale: 2})
+			VEXTRACTPS(U8(3), src, Mem{Base: base, Index: ldc3, Scale: 1})
 		}
-		VMOVSS(src, Mem{Base: base})
-		VEXTRACTPS(U8(1), src, Mem{Base: base, Index: ldc, Scale: 1})
-		VEXTRACTPS(U8(2), src, Mem{Base: base, Index: ldc, Scale: 2})
-		VEXTRACTPS(U8(3), src, Mem{Base: base, Index: ldc3, Scale: 1})
 	}
 	ADDQ(U8(4), c)
 	DECQ(n)
-	JNZ(LabelRef(t.name + "mmRow"))
+	JNZ(LabelRef(name + "Row"))
 	VZEROUPPER()
 	RET()
 }
