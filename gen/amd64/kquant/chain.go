@@ -13,9 +13,10 @@ package main
 // taken out through the activations' block sums. The chain is the same
 // whether the outputs sit in lanes by rows of W (the GEMV, eight rows at a
 // time, with horizontal adds of the integer products) or by rows of A (the
-// GEMM tile, eight activation rows rearranged by kernels.packChainPanels, so
-// that one weight block is unpacked once for eight rows and no horizontal
-// reduction is needed): prefill equals decode bit for bit.
+// GEMM tiles, groups of eight activation rows rearranged by
+// kernels.packChainPanels, so that one weight block is unpacked once for
+// eight or sixteen rows and no horizontal reduction is needed): prefill
+// equals decode bit for bit.
 //
 // The int16 sums stay exact: a VPMADDUBSW pair is at most 2·31·127 = 7874,
 // four of them 31496 < 32767 (Q4_0: 2·15·127 = 3810, eight 30480).

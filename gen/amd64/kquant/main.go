@@ -15,7 +15,7 @@
 //
 // Q4_0 and Q5_0 (chain.go) sum each output as one float32 chain over its
 // blocks, eight outputs in the lanes: rows of W in the GEMV, rows of A in
-// the tile of eight activation rows. For the other types the float32 work
+// the tiles of eight and sixteen activation rows. For the other types the float32 work
 // is per block: the integer sums of eight lanes are converted once and
 // multiplied by d·xs (and the mins by dmin·xs) into eight float32 lanes per
 // row, summed across lanes at the end of the row; their tile of three
