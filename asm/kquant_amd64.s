@@ -1193,147 +1193,745 @@ GLOBL kqQ6Scale7<>(SB), RODATA|NOPTR, $32
 // func Q4_0MatVecAVX2(y []float32, w []byte, xq []int8, xs []float32, xsum []int16, k int, n int)
 // Requires: AVX, AVX2, F16C, FMA3, MMX+
 TEXT ·Q4_0MatVecAVX2(SB), NOSPLIT, $0-136
-	MOVQ y_base+0(FP), AX
-	MOVQ w_base+24(FP), CX
-	MOVQ n+128(FP), DX
+	MOVQ   y_base+0(FP), AX
+	MOVQ   w_base+24(FP), CX
+	MOVQ   n+128(FP), DX
+	MOVQ   k+120(FP), BX
+	SHRQ   $0x05, BX
+	IMUL3Q $0x00000012, BX, BX
+	CMPQ   DX, $0x08
+	JB     Q4_0mvTail
 
-row:
+Q4_0mvGroup:
+	MOVQ    xq_base+48(FP), SI
+	MOVQ    xs_base+72(FP), DI
+	MOVQ    xsum_base+96(FP), R8
+	MOVQ    k+120(FP), R9
+	SHRQ    $0x05, R9
+	LEAQ    (BX)(BX*2), R10
+	LEAQ    (CX)(BX*4), R11
+	LEAQ    (R11)(BX*4), R12
+	VMOVUPS kqZeros<>+0(SB), Y0
+
+Q4_0mvBlock:
+	PREFETCHT0   (R12)
+	PREFETCHT0   64(R12)
+	PREFETCHT0   128(R12)
+	VMOVDQU      (SI), Y1
+	VMOVDQU      2(CX), X2
+	VPSRLW       $0x04, X2, X3
+	VINSERTI128  $0x01, X3, Y2, Y3
+	VPAND        kqNibbles<>+0(SB), Y3, Y3
+	VPMADDUBSW   Y1, Y3, Y3
+	VMOVDQU      2(CX)(BX*1), X2
+	VPSRLW       $0x04, X2, X4
+	VINSERTI128  $0x01, X4, Y2, Y4
+	VPAND        kqNibbles<>+0(SB), Y4, Y4
+	VPMADDUBSW   Y1, Y4, Y4
+	VPHADDW      Y4, Y3, Y3
+	VMOVDQU      2(CX)(BX*2), X2
+	VPSRLW       $0x04, X2, X4
+	VINSERTI128  $0x01, X4, Y2, Y4
+	VPAND        kqNibbles<>+0(SB), Y4, Y4
+	VPMADDUBSW   Y1, Y4, Y4
+	VMOVDQU      2(CX)(R10*1), X2
+	VPSRLW       $0x04, X2, X5
+	VINSERTI128  $0x01, X5, Y2, Y5
+	VPAND        kqNibbles<>+0(SB), Y5, Y5
+	VPMADDUBSW   Y1, Y5, Y5
+	VPHADDW      Y5, Y4, Y4
+	VPHADDW      Y4, Y3, Y3
+	VPMADDWD     kqOnes16<>+0(SB), Y3, Y3
+	VMOVDQU      2(R11), X2
+	VPSRLW       $0x04, X2, X4
+	VINSERTI128  $0x01, X4, Y2, Y4
+	VPAND        kqNibbles<>+0(SB), Y4, Y4
+	VPMADDUBSW   Y1, Y4, Y4
+	VMOVDQU      2(R11)(BX*1), X2
+	VPSRLW       $0x04, X2, X5
+	VINSERTI128  $0x01, X5, Y2, Y5
+	VPAND        kqNibbles<>+0(SB), Y5, Y5
+	VPMADDUBSW   Y1, Y5, Y5
+	VPHADDW      Y5, Y4, Y4
+	VMOVDQU      2(R11)(BX*2), X2
+	VPSRLW       $0x04, X2, X5
+	VINSERTI128  $0x01, X5, Y2, Y5
+	VPAND        kqNibbles<>+0(SB), Y5, Y5
+	VPMADDUBSW   Y1, Y5, Y5
+	VMOVDQU      2(R11)(R10*1), X2
+	VPSRLW       $0x04, X2, X6
+	VINSERTI128  $0x01, X6, Y2, Y6
+	VPAND        kqNibbles<>+0(SB), Y6, Y6
+	VPMADDUBSW   Y1, Y6, Y6
+	VPHADDW      Y6, Y5, Y5
+	VPHADDW      Y5, Y4, Y4
+	VPMADDWD     kqOnes16<>+0(SB), Y4, Y4
+	VPERM2I128   $0x20, Y4, Y3, Y1
+	VPERM2I128   $0x31, Y4, Y3, Y3
+	VPADDD       Y3, Y1, Y1
+	MOVWLSX      (R8), R13
+	SHLL         $0x03, R13
+	VMOVD        R13, X3
+	VPBROADCASTD X3, Y3
+	VPSUBD       Y3, Y1, Y1
+	VCVTDQ2PS    Y1, Y1
+	MOVWLZX      (CX), R13
+	VMOVD        R13, X2
+	VPINSRW      $0x01, (CX)(BX*1), X2, X2
+	VPINSRW      $0x02, (CX)(BX*2), X2, X2
+	VPINSRW      $0x03, (CX)(R10*1), X2, X2
+	VPINSRW      $0x04, (R11), X2, X2
+	VPINSRW      $0x05, (R11)(BX*1), X2, X2
+	VPINSRW      $0x06, (R11)(BX*2), X2, X2
+	VPINSRW      $0x07, (R11)(R10*1), X2, X2
+	VCVTPH2PS    X2, Y3
+	VBROADCASTSS (DI), Y4
+	VMULPS       Y4, Y3, Y4
+	VFMADD231PS  Y4, Y1, Y0
+	ADDQ         $0x12, CX
+	ADDQ         $0x12, R11
+	ADDQ         $0x00000090, R12
+	ADDQ         $0x20, SI
+	ADDQ         $0x04, DI
+	ADDQ         $0x02, R8
+	DECQ         R9
+	JNZ          Q4_0mvBlock
+	VMOVUPS      Y0, (AX)
+	LEAQ         (R11)(R10*1), CX
+	ADDQ         $0x20, AX
+	SUBQ         $0x08, DX
+	CMPQ         DX, $0x08
+	JAE          Q4_0mvGroup
+
+Q4_0mvTail:
+	TESTQ DX, DX
+	JZ    Q4_0mvDone
+
+Q4_0mvRow:
 	MOVQ    xq_base+48(FP), BX
 	MOVQ    xs_base+72(FP), SI
 	MOVQ    xsum_base+96(FP), DI
 	MOVQ    k+120(FP), R8
 	SHRQ    $0x05, R8
-	VMOVUPS kqZeros<>+0(SB), Y0
+	VMOVUPS kqZeros<>+0(SB), X0
 
-block:
-	PREFETCHT0   144(CX)
+Q4_0mvRowBlock:
+	VMOVDQU      2(CX), X2
+	VPSRLW       $0x04, X2, X1
+	VINSERTI128  $0x01, X1, Y2, Y1
+	VPAND        kqNibbles<>+0(SB), Y1, Y1
+	VPMADDUBSW   (BX), Y1, Y1
+	VPMADDWD     kqOnes16<>+0(SB), Y1, Y1
+	VEXTRACTI128 $0x01, Y1, X2
+	VPADDD       X1, X2, X2
+	VPSHUFD      $0x4e, X2, X1
+	VPADDD       X1, X2, X2
+	VPSHUFD      $0xb1, X2, X1
+	VPADDD       X1, X2, X2
+	MOVWLSX      (DI), R9
+	SHLL         $0x03, R9
+	VMOVD        R9, X1
+	VPSUBD       X1, X2, X2
+	VCVTDQ2PS    X2, X2
 	MOVWLZX      (CX), R9
 	VMOVD        R9, X1
 	VCVTPH2PS    X1, X1
-	VBROADCASTSS X1, Y1
+	VMULSS       (SI), X1, X1
+	VFMADD231SS  X1, X2, X0
+	ADDQ         $0x12, CX
+	ADDQ         $0x20, BX
+	ADDQ         $0x04, SI
+	ADDQ         $0x02, DI
+	DECQ         R8
+	JNZ          Q4_0mvRowBlock
+	VMOVSS       X0, (AX)
+	ADDQ         $0x04, AX
+	DECQ         DX
+	JNZ          Q4_0mvRow
+
+Q4_0mvDone:
+	VZEROUPPER
+	RET
+
+// func Q4_0MatMul8AVX2(c []float32, ldc int, w []byte, panel []byte, k int, n int)
+// Requires: AVX, AVX2, F16C, FMA3
+TEXT ·Q4_0MatMul8AVX2(SB), NOSPLIT, $0-96
+	MOVQ   c_base+0(FP), AX
+	MOVQ   w_base+32(FP), CX
+	MOVQ   n+88(FP), DX
+	MOVQ   k+80(FP), BX
+	IMUL3Q $0x0a, BX, BX
+
+Q4_0MatMul8AVX2Row:
+	MOVQ    panel_base+56(FP), BX
+	MOVQ    k+80(FP), SI
+	SHRQ    $0x05, SI
+	VMOVUPS kqZeros<>+0(SB), Y0
+
+Q4_0MatMul8AVX2Block:
+	VMOVDQU      2(CX), X1
+	VPSRLW       $0x04, X1, X2
+	VINSERTI128  $0x01, X2, Y1, Y2
+	VPAND        kqNibbles<>+0(SB), Y2, Y2
+	VPSHUFD      $0x00, Y2, Y3
+	VPMADDUBSW   (BX), Y3, Y4
+	VPMADDUBSW   32(BX), Y3, Y3
+	VPSHUFD      $0x55, Y2, Y5
+	VPMADDUBSW   64(BX), Y5, Y6
+	VPADDW       Y6, Y4, Y4
+	VPMADDUBSW   96(BX), Y5, Y5
+	VPADDW       Y5, Y3, Y3
+	VPSHUFD      $0xaa, Y2, Y5
+	VPMADDUBSW   128(BX), Y5, Y6
+	VPADDW       Y6, Y4, Y4
+	VPMADDUBSW   160(BX), Y5, Y5
+	VPADDW       Y5, Y3, Y3
+	VPSHUFD      $0xff, Y2, Y2
+	VPMADDUBSW   192(BX), Y2, Y5
+	VPADDW       Y5, Y4, Y4
+	VPMADDUBSW   224(BX), Y2, Y2
+	VPADDW       Y2, Y3, Y3
+	VPBROADCASTW (CX), X1
+	VCVTPH2PS    X1, Y2
+	VPERMQ       $0x4e, Y3, Y3
+	VPADDW       Y3, Y4, Y4
+	VPMADDWD     kqOnes16<>+0(SB), Y4, Y4
+	VPSUBD       288(BX), Y4, Y4
+	VCVTDQ2PS    Y4, Y4
+	VMULPS       256(BX), Y2, Y2
+	VFMADD231PS  Y2, Y4, Y0
+	ADDQ         $0x12, CX
+	ADDQ         $0x00000140, BX
+	DECQ         SI
+	JNZ          Q4_0MatMul8AVX2Block
+	MOVQ         ldc+24(FP), BX
+	SHLQ         $0x02, BX
+	LEAQ         (BX)(BX*2), SI
+	MOVQ         AX, DI
+	VEXTRACTF128 $0x01, Y0, X1
+	VMOVSS       X0, (DI)
+	VEXTRACTPS   $0x01, X0, (DI)(BX*1)
+	VEXTRACTPS   $0x02, X0, (DI)(BX*2)
+	VEXTRACTPS   $0x03, X0, (DI)(SI*1)
+	LEAQ         (DI)(BX*4), DI
+	VMOVSS       X1, (DI)
+	VEXTRACTPS   $0x01, X1, (DI)(BX*1)
+	VEXTRACTPS   $0x02, X1, (DI)(BX*2)
+	VEXTRACTPS   $0x03, X1, (DI)(SI*1)
+	ADDQ         $0x04, AX
+	DECQ         DX
+	JNZ          Q4_0MatMul8AVX2Row
+	VZEROUPPER
+	RET
+
+// func Q4_0MatMul16AVX2(c []float32, ldc int, w []byte, panel []byte, k int, n int)
+// Requires: AVX, AVX2, F16C, FMA3
+TEXT ·Q4_0MatMul16AVX2(SB), NOSPLIT, $0-96
+	MOVQ   c_base+0(FP), AX
+	MOVQ   w_base+32(FP), CX
+	MOVQ   n+88(FP), DX
+	MOVQ   k+80(FP), BX
+	IMUL3Q $0x0a, BX, BX
+
+Q4_0MatMul16AVX2Row:
+	MOVQ    panel_base+56(FP), SI
+	MOVQ    k+80(FP), DI
+	SHRQ    $0x05, DI
+	VMOVUPS kqZeros<>+0(SB), Y0
+	VMOVUPS kqZeros<>+0(SB), Y1
+
+Q4_0MatMul16AVX2Block:
 	VMOVDQU      2(CX), X2
 	VPSRLW       $0x04, X2, X3
 	VINSERTI128  $0x01, X3, Y2, Y3
 	VPAND        kqNibbles<>+0(SB), Y3, Y3
-	VPSUBB       kqEights<>+0(SB), Y3, Y3
-	VPSIGNB      Y3, Y3, Y4
-	VMOVDQU      (BX), Y5
-	VPSIGNB      Y3, Y5, Y5
-	VPMADDUBSW   Y5, Y4, Y5
+	VPSHUFD      $0x00, Y3, Y4
+	VPMADDUBSW   (SI), Y4, Y5
+	VPMADDUBSW   32(SI), Y4, Y6
+	VPMADDUBSW   (SI)(BX*1), Y4, Y7
+	VPMADDUBSW   32(SI)(BX*1), Y4, Y4
+	VPSHUFD      $0x55, Y3, Y8
+	VPMADDUBSW   64(SI), Y8, Y9
+	VPADDW       Y9, Y5, Y5
+	VPMADDUBSW   96(SI), Y8, Y9
+	VPADDW       Y9, Y6, Y6
+	VPMADDUBSW   64(SI)(BX*1), Y8, Y9
+	VPADDW       Y9, Y7, Y7
+	VPMADDUBSW   96(SI)(BX*1), Y8, Y8
+	VPADDW       Y8, Y4, Y4
+	VPSHUFD      $0xaa, Y3, Y8
+	VPMADDUBSW   128(SI), Y8, Y9
+	VPADDW       Y9, Y5, Y5
+	VPMADDUBSW   160(SI), Y8, Y9
+	VPADDW       Y9, Y6, Y6
+	VPMADDUBSW   128(SI)(BX*1), Y8, Y9
+	VPADDW       Y9, Y7, Y7
+	VPMADDUBSW   160(SI)(BX*1), Y8, Y8
+	VPADDW       Y8, Y4, Y4
+	VPSHUFD      $0xff, Y3, Y3
+	VPMADDUBSW   192(SI), Y3, Y8
+	VPADDW       Y8, Y5, Y5
+	VPMADDUBSW   224(SI), Y3, Y8
+	VPADDW       Y8, Y6, Y6
+	VPMADDUBSW   192(SI)(BX*1), Y3, Y8
+	VPADDW       Y8, Y7, Y7
+	VPMADDUBSW   224(SI)(BX*1), Y3, Y3
+	VPADDW       Y3, Y4, Y4
+	VPBROADCASTW (CX), X2
+	VCVTPH2PS    X2, Y3
+	VPERMQ       $0x4e, Y6, Y6
+	VPADDW       Y6, Y5, Y5
 	VPMADDWD     kqOnes16<>+0(SB), Y5, Y5
+	VPSUBD       288(SI), Y5, Y5
 	VCVTDQ2PS    Y5, Y5
-	VBROADCASTSS (SI), Y3
-	VMULPS       Y1, Y3, Y3
-	VFMADD231PS  Y3, Y5, Y0
-	ADDQ         $0x00000012, CX
-	ADDQ         $0x00000020, BX
-	ADDQ         $0x04, SI
-	ADDQ         $0x02, DI
-	DECQ         R8
-	JNZ          block
-	VEXTRACTF128 $0x01, Y0, X1
-	VADDPS       X1, X0, X0
-	VMOVHLPS     X0, X1, X1
-	VADDPS       X1, X0, X0
-	VMOVSHDUP    X0, X1
-	VADDSS       X1, X0, X0
-	VMOVSS       X0, (AX)
+	VMULPS       256(SI), Y3, Y6
+	VFMADD231PS  Y6, Y5, Y0
+	VPERMQ       $0x4e, Y4, Y4
+	VPADDW       Y4, Y7, Y7
+	VPMADDWD     kqOnes16<>+0(SB), Y7, Y7
+	VPSUBD       288(SI)(BX*1), Y7, Y7
+	VCVTDQ2PS    Y7, Y7
+	VMULPS       256(SI)(BX*1), Y3, Y3
+	VFMADD231PS  Y3, Y7, Y1
+	ADDQ         $0x12, CX
+	ADDQ         $0x00000140, SI
+	DECQ         DI
+	JNZ          Q4_0MatMul16AVX2Block
+	MOVQ         ldc+24(FP), SI
+	SHLQ         $0x02, SI
+	LEAQ         (SI)(SI*2), DI
+	MOVQ         AX, R8
+	VEXTRACTF128 $0x01, Y0, X2
+	VMOVSS       X0, (R8)
+	VEXTRACTPS   $0x01, X0, (R8)(SI*1)
+	VEXTRACTPS   $0x02, X0, (R8)(SI*2)
+	VEXTRACTPS   $0x03, X0, (R8)(DI*1)
+	LEAQ         (R8)(SI*4), R8
+	VMOVSS       X2, (R8)
+	VEXTRACTPS   $0x01, X2, (R8)(SI*1)
+	VEXTRACTPS   $0x02, X2, (R8)(SI*2)
+	VEXTRACTPS   $0x03, X2, (R8)(DI*1)
+	VEXTRACTF128 $0x01, Y1, X0
+	LEAQ         (R8)(SI*4), R8
+	VMOVSS       X1, (R8)
+	VEXTRACTPS   $0x01, X1, (R8)(SI*1)
+	VEXTRACTPS   $0x02, X1, (R8)(SI*2)
+	VEXTRACTPS   $0x03, X1, (R8)(DI*1)
+	LEAQ         (R8)(SI*4), R8
+	VMOVSS       X0, (R8)
+	VEXTRACTPS   $0x01, X0, (R8)(SI*1)
+	VEXTRACTPS   $0x02, X0, (R8)(SI*2)
+	VEXTRACTPS   $0x03, X0, (R8)(DI*1)
 	ADDQ         $0x04, AX
 	DECQ         DX
-	JNZ          row
+	JNZ          Q4_0MatMul16AVX2Row
 	VZEROUPPER
 	RET
 
-// func Q4_0MatMul3AVX2(c []float32, ldc int, w []byte, aq []int8, as []float32, asum []int16, k int, n int)
+// func Q5_0MatVecAVX2(y []float32, w []byte, xq []int8, xs []float32, xsum []int16, k int, n int)
 // Requires: AVX, AVX2, F16C, FMA3, MMX+
-TEXT ·Q4_0MatMul3AVX2(SB), NOSPLIT, $0-144
-	MOVQ c_base+0(FP), AX
-	MOVQ ldc+24(FP), CX
-	SHLQ $0x02, CX
-	MOVQ w_base+32(FP), DX
-	MOVQ n+136(FP), BX
-	MOVQ k+128(FP), SI
-	MOVQ SI, DI
-	SHRQ $0x03, DI
-	MOVQ SI, R8
-	SHRQ $0x04, R8
+TEXT ·Q5_0MatVecAVX2(SB), NOSPLIT, $0-136
+	MOVQ   y_base+0(FP), AX
+	MOVQ   w_base+24(FP), CX
+	MOVQ   n+128(FP), DX
+	MOVQ   k+120(FP), BX
+	SHRQ   $0x05, BX
+	IMUL3Q $0x00000016, BX, BX
+	CMPQ   DX, $0x08
+	JB     Q5_0mvTail
 
-row:
-	MOVQ    aq_base+56(FP), R8
-	MOVQ    as_base+80(FP), R9
-	MOVQ    asum_base+104(FP), R10
-	MOVQ    k+128(FP), R11
-	SHRQ    $0x05, R11
+Q5_0mvGroup:
+	MOVQ    xq_base+48(FP), SI
+	MOVQ    xs_base+72(FP), DI
+	MOVQ    xsum_base+96(FP), R8
+	MOVQ    k+120(FP), R9
+	SHRQ    $0x05, R9
+	LEAQ    (BX)(BX*2), R10
+	LEAQ    (CX)(BX*4), R11
+	LEAQ    (R11)(BX*4), R12
+	VMOVUPS kqZeros<>+0(SB), Y0
+
+Q5_0mvBlock:
+	PREFETCHT0   (R12)
+	PREFETCHT0   64(R12)
+	PREFETCHT0   128(R12)
+	VMOVDQU      (SI), Y1
+	VMOVDQU      6(CX), X2
+	VPSRLW       $0x04, X2, X3
+	VINSERTI128  $0x01, X3, Y2, Y3
+	VPAND        kqNibbles<>+0(SB), Y3, Y3
+	VPBROADCASTD 2(CX), Y4
+	VPSHUFB      kqBitBytes<>+0(SB), Y4, Y4
+	VPOR         kqBitMasks<>+0(SB), Y4, Y4
+	VPCMPEQB     kqAllOnes<>+0(SB), Y4, Y4
+	VPAND        kqSixteens<>+0(SB), Y4, Y4
+	VPOR         Y4, Y3, Y3
+	VPMADDUBSW   Y1, Y3, Y3
+	VMOVDQU      6(CX)(BX*1), X2
+	VPSRLW       $0x04, X2, X4
+	VINSERTI128  $0x01, X4, Y2, Y4
+	VPAND        kqNibbles<>+0(SB), Y4, Y4
+	VPBROADCASTD 2(CX)(BX*1), Y5
+	VPSHUFB      kqBitBytes<>+0(SB), Y5, Y5
+	VPOR         kqBitMasks<>+0(SB), Y5, Y5
+	VPCMPEQB     kqAllOnes<>+0(SB), Y5, Y5
+	VPAND        kqSixteens<>+0(SB), Y5, Y5
+	VPOR         Y5, Y4, Y4
+	VPMADDUBSW   Y1, Y4, Y4
+	VPHADDW      Y4, Y3, Y3
+	VMOVDQU      6(CX)(BX*2), X2
+	VPSRLW       $0x04, X2, X4
+	VINSERTI128  $0x01, X4, Y2, Y4
+	VPAND        kqNibbles<>+0(SB), Y4, Y4
+	VPBROADCASTD 2(CX)(BX*2), Y5
+	VPSHUFB      kqBitBytes<>+0(SB), Y5, Y5
+	VPOR         kqBitMasks<>+0(SB), Y5, Y5
+	VPCMPEQB     kqAllOnes<>+0(SB), Y5, Y5
+	VPAND        kqSixteens<>+0(SB), Y5, Y5
+	VPOR         Y5, Y4, Y4
+	VPMADDUBSW   Y1, Y4, Y4
+	VMOVDQU      6(CX)(R10*1), X2
+	VPSRLW       $0x04, X2, X5
+	VINSERTI128  $0x01, X5, Y2, Y5
+	VPAND        kqNibbles<>+0(SB), Y5, Y5
+	VPBROADCASTD 2(CX)(R10*1), Y6
+	VPSHUFB      kqBitBytes<>+0(SB), Y6, Y6
+	VPOR         kqBitMasks<>+0(SB), Y6, Y6
+	VPCMPEQB     kqAllOnes<>+0(SB), Y6, Y6
+	VPAND        kqSixteens<>+0(SB), Y6, Y6
+	VPOR         Y6, Y5, Y5
+	VPMADDUBSW   Y1, Y5, Y5
+	VPHADDW      Y5, Y4, Y4
+	VPHADDW      Y4, Y3, Y3
+	VPMADDWD     kqOnes16<>+0(SB), Y3, Y3
+	VMOVDQU      6(R11), X2
+	VPSRLW       $0x04, X2, X4
+	VINSERTI128  $0x01, X4, Y2, Y4
+	VPAND        kqNibbles<>+0(SB), Y4, Y4
+	VPBROADCASTD 2(R11), Y5
+	VPSHUFB      kqBitBytes<>+0(SB), Y5, Y5
+	VPOR         kqBitMasks<>+0(SB), Y5, Y5
+	VPCMPEQB     kqAllOnes<>+0(SB), Y5, Y5
+	VPAND        kqSixteens<>+0(SB), Y5, Y5
+	VPOR         Y5, Y4, Y4
+	VPMADDUBSW   Y1, Y4, Y4
+	VMOVDQU      6(R11)(BX*1), X2
+	VPSRLW       $0x04, X2, X5
+	VINSERTI128  $0x01, X5, Y2, Y5
+	VPAND        kqNibbles<>+0(SB), Y5, Y5
+	VPBROADCASTD 2(R11)(BX*1), Y6
+	VPSHUFB      kqBitBytes<>+0(SB), Y6, Y6
+	VPOR         kqBitMasks<>+0(SB), Y6, Y6
+	VPCMPEQB     kqAllOnes<>+0(SB), Y6, Y6
+	VPAND        kqSixteens<>+0(SB), Y6, Y6
+	VPOR         Y6, Y5, Y5
+	VPMADDUBSW   Y1, Y5, Y5
+	VPHADDW      Y5, Y4, Y4
+	VMOVDQU      6(R11)(BX*2), X2
+	VPSRLW       $0x04, X2, X5
+	VINSERTI128  $0x01, X5, Y2, Y5
+	VPAND        kqNibbles<>+0(SB), Y5, Y5
+	VPBROADCASTD 2(R11)(BX*2), Y6
+	VPSHUFB      kqBitBytes<>+0(SB), Y6, Y6
+	VPOR         kqBitMasks<>+0(SB), Y6, Y6
+	VPCMPEQB     kqAllOnes<>+0(SB), Y6, Y6
+	VPAND        kqSixteens<>+0(SB), Y6, Y6
+	VPOR         Y6, Y5, Y5
+	VPMADDUBSW   Y1, Y5, Y5
+	VMOVDQU      6(R11)(R10*1), X2
+	VPSRLW       $0x04, X2, X6
+	VINSERTI128  $0x01, X6, Y2, Y6
+	VPAND        kqNibbles<>+0(SB), Y6, Y6
+	VPBROADCASTD 2(R11)(R10*1), Y7
+	VPSHUFB      kqBitBytes<>+0(SB), Y7, Y7
+	VPOR         kqBitMasks<>+0(SB), Y7, Y7
+	VPCMPEQB     kqAllOnes<>+0(SB), Y7, Y7
+	VPAND        kqSixteens<>+0(SB), Y7, Y7
+	VPOR         Y7, Y6, Y6
+	VPMADDUBSW   Y1, Y6, Y6
+	VPHADDW      Y6, Y5, Y5
+	VPHADDW      Y5, Y4, Y4
+	VPMADDWD     kqOnes16<>+0(SB), Y4, Y4
+	VPERM2I128   $0x20, Y4, Y3, Y1
+	VPERM2I128   $0x31, Y4, Y3, Y3
+	VPADDD       Y3, Y1, Y1
+	MOVWLSX      (R8), R13
+	SHLL         $0x04, R13
+	VMOVD        R13, X3
+	VPBROADCASTD X3, Y3
+	VPSUBD       Y3, Y1, Y1
+	VCVTDQ2PS    Y1, Y1
+	MOVWLZX      (CX), R13
+	VMOVD        R13, X2
+	VPINSRW      $0x01, (CX)(BX*1), X2, X2
+	VPINSRW      $0x02, (CX)(BX*2), X2, X2
+	VPINSRW      $0x03, (CX)(R10*1), X2, X2
+	VPINSRW      $0x04, (R11), X2, X2
+	VPINSRW      $0x05, (R11)(BX*1), X2, X2
+	VPINSRW      $0x06, (R11)(BX*2), X2, X2
+	VPINSRW      $0x07, (R11)(R10*1), X2, X2
+	VCVTPH2PS    X2, Y3
+	VBROADCASTSS (DI), Y4
+	VMULPS       Y4, Y3, Y4
+	VFMADD231PS  Y4, Y1, Y0
+	ADDQ         $0x16, CX
+	ADDQ         $0x16, R11
+	ADDQ         $0x000000b0, R12
+	ADDQ         $0x20, SI
+	ADDQ         $0x04, DI
+	ADDQ         $0x02, R8
+	DECQ         R9
+	JNZ          Q5_0mvBlock
+	VMOVUPS      Y0, (AX)
+	LEAQ         (R11)(R10*1), CX
+	ADDQ         $0x20, AX
+	SUBQ         $0x08, DX
+	CMPQ         DX, $0x08
+	JAE          Q5_0mvGroup
+
+Q5_0mvTail:
+	TESTQ DX, DX
+	JZ    Q5_0mvDone
+
+Q5_0mvRow:
+	MOVQ    xq_base+48(FP), BX
+	MOVQ    xs_base+72(FP), SI
+	MOVQ    xsum_base+96(FP), DI
+	MOVQ    k+120(FP), R8
+	SHRQ    $0x05, R8
+	VMOVUPS kqZeros<>+0(SB), X0
+
+Q5_0mvRowBlock:
+	VMOVDQU      6(CX), X2
+	VPSRLW       $0x04, X2, X1
+	VINSERTI128  $0x01, X1, Y2, Y1
+	VPAND        kqNibbles<>+0(SB), Y1, Y1
+	VPBROADCASTD 2(CX), Y3
+	VPSHUFB      kqBitBytes<>+0(SB), Y3, Y3
+	VPOR         kqBitMasks<>+0(SB), Y3, Y3
+	VPCMPEQB     kqAllOnes<>+0(SB), Y3, Y3
+	VPAND        kqSixteens<>+0(SB), Y3, Y3
+	VPOR         Y3, Y1, Y1
+	VPMADDUBSW   (BX), Y1, Y1
+	VPMADDWD     kqOnes16<>+0(SB), Y1, Y1
+	VEXTRACTI128 $0x01, Y1, X2
+	VPADDD       X1, X2, X2
+	VPSHUFD      $0x4e, X2, X1
+	VPADDD       X1, X2, X2
+	VPSHUFD      $0xb1, X2, X1
+	VPADDD       X1, X2, X2
+	MOVWLSX      (DI), R9
+	SHLL         $0x04, R9
+	VMOVD        R9, X1
+	VPSUBD       X1, X2, X2
+	VCVTDQ2PS    X2, X2
+	MOVWLZX      (CX), R9
+	VMOVD        R9, X1
+	VCVTPH2PS    X1, X1
+	VMULSS       (SI), X1, X1
+	VFMADD231SS  X1, X2, X0
+	ADDQ         $0x16, CX
+	ADDQ         $0x20, BX
+	ADDQ         $0x04, SI
+	ADDQ         $0x02, DI
+	DECQ         R8
+	JNZ          Q5_0mvRowBlock
+	VMOVSS       X0, (AX)
+	ADDQ         $0x04, AX
+	DECQ         DX
+	JNZ          Q5_0mvRow
+
+Q5_0mvDone:
+	VZEROUPPER
+	RET
+
+// func Q5_0MatMul8AVX2(c []float32, ldc int, w []byte, panel []byte, k int, n int)
+// Requires: AVX, AVX2, F16C, FMA3
+TEXT ·Q5_0MatMul8AVX2(SB), NOSPLIT, $0-96
+	MOVQ   c_base+0(FP), AX
+	MOVQ   w_base+32(FP), CX
+	MOVQ   n+88(FP), DX
+	MOVQ   k+80(FP), BX
+	IMUL3Q $0x0a, BX, BX
+
+Q5_0MatMul8AVX2Row:
+	MOVQ    panel_base+56(FP), BX
+	MOVQ    k+80(FP), SI
+	SHRQ    $0x05, SI
+	VMOVUPS kqZeros<>+0(SB), Y0
+
+Q5_0MatMul8AVX2Block:
+	VMOVDQU      6(CX), X1
+	VPSRLW       $0x04, X1, X2
+	VINSERTI128  $0x01, X2, Y1, Y2
+	VPAND        kqNibbles<>+0(SB), Y2, Y2
+	VPBROADCASTD 2(CX), Y3
+	VPSHUFB      kqBitBytes<>+0(SB), Y3, Y3
+	VPOR         kqBitMasks<>+0(SB), Y3, Y3
+	VPCMPEQB     kqAllOnes<>+0(SB), Y3, Y3
+	VPAND        kqSixteens<>+0(SB), Y3, Y3
+	VPOR         Y3, Y2, Y2
+	VPSHUFD      $0x00, Y2, Y3
+	VPMADDUBSW   (BX), Y3, Y4
+	VPMADDUBSW   32(BX), Y3, Y3
+	VPSHUFD      $0x55, Y2, Y5
+	VPMADDUBSW   64(BX), Y5, Y6
+	VPADDW       Y6, Y4, Y4
+	VPMADDUBSW   96(BX), Y5, Y5
+	VPADDW       Y5, Y3, Y3
+	VPSHUFD      $0xaa, Y2, Y5
+	VPMADDUBSW   128(BX), Y5, Y6
+	VPADDW       Y6, Y4, Y4
+	VPMADDUBSW   160(BX), Y5, Y5
+	VPADDW       Y5, Y3, Y3
+	VPSHUFD      $0xff, Y2, Y2
+	VPMADDUBSW   192(BX), Y2, Y5
+	VPADDW       Y5, Y4, Y4
+	VPMADDUBSW   224(BX), Y2, Y2
+	VPADDW       Y2, Y3, Y3
+	VPBROADCASTW (CX), X1
+	VCVTPH2PS    X1, Y2
+	VPMADDWD     kqOnes16<>+0(SB), Y4, Y4
+	VPMADDWD     kqOnes16<>+0(SB), Y3, Y3
+	VPERMQ       $0x4e, Y3, Y3
+	VPADDD       Y3, Y4, Y4
+	VPSUBD       288(BX), Y4, Y4
+	VCVTDQ2PS    Y4, Y4
+	VMULPS       256(BX), Y2, Y2
+	VFMADD231PS  Y2, Y4, Y0
+	ADDQ         $0x16, CX
+	ADDQ         $0x00000140, BX
+	DECQ         SI
+	JNZ          Q5_0MatMul8AVX2Block
+	MOVQ         ldc+24(FP), BX
+	SHLQ         $0x02, BX
+	LEAQ         (BX)(BX*2), SI
+	MOVQ         AX, DI
+	VEXTRACTF128 $0x01, Y0, X1
+	VMOVSS       X0, (DI)
+	VEXTRACTPS   $0x01, X0, (DI)(BX*1)
+	VEXTRACTPS   $0x02, X0, (DI)(BX*2)
+	VEXTRACTPS   $0x03, X0, (DI)(SI*1)
+	LEAQ         (DI)(BX*4), DI
+	VMOVSS       X1, (DI)
+	VEXTRACTPS   $0x01, X1, (DI)(BX*1)
+	VEXTRACTPS   $0x02, X1, (DI)(BX*2)
+	VEXTRACTPS   $0x03, X1, (DI)(SI*1)
+	ADDQ         $0x04, AX
+	DECQ         DX
+	JNZ          Q5_0MatMul8AVX2Row
+	VZEROUPPER
+	RET
+
+// func Q5_0MatMul16AVX2(c []float32, ldc int, w []byte, panel []byte, k int, n int)
+// Requires: AVX, AVX2, F16C, FMA3
+TEXT ·Q5_0MatMul16AVX2(SB), NOSPLIT, $0-96
+	MOVQ   c_base+0(FP), AX
+	MOVQ   w_base+32(FP), CX
+	MOVQ   n+88(FP), DX
+	MOVQ   k+80(FP), BX
+	IMUL3Q $0x0a, BX, BX
+
+Q5_0MatMul16AVX2Row:
+	MOVQ    panel_base+56(FP), SI
+	MOVQ    k+80(FP), DI
+	SHRQ    $0x05, DI
 	VMOVUPS kqZeros<>+0(SB), Y0
 	VMOVUPS kqZeros<>+0(SB), Y1
-	VMOVUPS kqZeros<>+0(SB), Y2
 
-block:
-	PREFETCHT0   144(DX)
-	MOVWLZX      (DX), R12
-	VMOVD        R12, X3
-	VCVTPH2PS    X3, X3
-	VBROADCASTSS X3, Y3
-	VMOVDQU      2(DX), X4
-	VPSRLW       $0x04, X4, X5
-	VINSERTI128  $0x01, X5, Y4, Y5
-	VPAND        kqNibbles<>+0(SB), Y5, Y5
-	VPSUBB       kqEights<>+0(SB), Y5, Y5
-	VPSIGNB      Y5, Y5, Y6
-	VMOVDQU      (R8), Y7
-	VPSIGNB      Y5, Y7, Y7
-	VPMADDUBSW   Y7, Y6, Y7
+Q5_0MatMul16AVX2Block:
+	VMOVDQU      6(CX), X2
+	VPSRLW       $0x04, X2, X3
+	VINSERTI128  $0x01, X3, Y2, Y3
+	VPAND        kqNibbles<>+0(SB), Y3, Y3
+	VPBROADCASTD 2(CX), Y4
+	VPSHUFB      kqBitBytes<>+0(SB), Y4, Y4
+	VPOR         kqBitMasks<>+0(SB), Y4, Y4
+	VPCMPEQB     kqAllOnes<>+0(SB), Y4, Y4
+	VPAND        kqSixteens<>+0(SB), Y4, Y4
+	VPOR         Y4, Y3, Y3
+	VPSHUFD      $0x00, Y3, Y4
+	VPMADDUBSW   (SI), Y4, Y5
+	VPMADDUBSW   32(SI), Y4, Y6
+	VPMADDUBSW   (SI)(BX*1), Y4, Y7
+	VPMADDUBSW   32(SI)(BX*1), Y4, Y4
+	VPSHUFD      $0x55, Y3, Y8
+	VPMADDUBSW   64(SI), Y8, Y9
+	VPADDW       Y9, Y5, Y5
+	VPMADDUBSW   96(SI), Y8, Y9
+	VPADDW       Y9, Y6, Y6
+	VPMADDUBSW   64(SI)(BX*1), Y8, Y9
+	VPADDW       Y9, Y7, Y7
+	VPMADDUBSW   96(SI)(BX*1), Y8, Y8
+	VPADDW       Y8, Y4, Y4
+	VPSHUFD      $0xaa, Y3, Y8
+	VPMADDUBSW   128(SI), Y8, Y9
+	VPADDW       Y9, Y5, Y5
+	VPMADDUBSW   160(SI), Y8, Y9
+	VPADDW       Y9, Y6, Y6
+	VPMADDUBSW   128(SI)(BX*1), Y8, Y9
+	VPADDW       Y9, Y7, Y7
+	VPMADDUBSW   160(SI)(BX*1), Y8, Y8
+	VPADDW       Y8, Y4, Y4
+	VPSHUFD      $0xff, Y3, Y3
+	VPMADDUBSW   192(SI), Y3, Y8
+	VPADDW       Y8, Y5, Y5
+	VPMADDUBSW   224(SI), Y3, Y8
+	VPADDW       Y8, Y6, Y6
+	VPMADDUBSW   192(SI)(BX*1), Y3, Y8
+	VPADDW       Y8, Y7, Y7
+	VPMADDUBSW   224(SI)(BX*1), Y3, Y3
+	VPADDW       Y3, Y4, Y4
+	VPBROADCASTW (CX), X2
+	VCVTPH2PS    X2, Y3
+	VPMADDWD     kqOnes16<>+0(SB), Y5, Y5
+	VPMADDWD     kqOnes16<>+0(SB), Y6, Y6
+	VPERMQ       $0x4e, Y6, Y6
+	VPADDD       Y6, Y5, Y5
+	VPSUBD       288(SI), Y5, Y5
+	VCVTDQ2PS    Y5, Y5
+	VMULPS       256(SI), Y3, Y6
+	VFMADD231PS  Y6, Y5, Y0
 	VPMADDWD     kqOnes16<>+0(SB), Y7, Y7
+	VPMADDWD     kqOnes16<>+0(SB), Y4, Y4
+	VPERMQ       $0x4e, Y4, Y4
+	VPADDD       Y4, Y7, Y7
+	VPSUBD       288(SI)(BX*1), Y7, Y7
 	VCVTDQ2PS    Y7, Y7
-	VBROADCASTSS (R9), Y8
-	VMULPS       Y3, Y8, Y8
-	VFMADD231PS  Y8, Y7, Y0
-	VMOVDQU      (R8)(SI*1), Y7
-	VPSIGNB      Y5, Y7, Y7
-	VPMADDUBSW   Y7, Y6, Y7
-	VPMADDWD     kqOnes16<>+0(SB), Y7, Y7
-	VCVTDQ2PS    Y7, Y7
-	VBROADCASTSS (R9)(DI*1), Y8
-	VMULPS       Y3, Y8, Y8
-	VFMADD231PS  Y8, Y7, Y1
-	VMOVDQU      (R8)(SI*2), Y7
-	VPSIGNB      Y5, Y7, Y7
-	VPMADDUBSW   Y7, Y6, Y7
-	VPMADDWD     kqOnes16<>+0(SB), Y7, Y7
-	VCVTDQ2PS    Y7, Y7
-	VBROADCASTSS (R9)(DI*2), Y5
-	VMULPS       Y3, Y5, Y5
-	VFMADD231PS  Y5, Y7, Y2
-	ADDQ         $0x00000012, DX
-	ADDQ         $0x00000020, R8
-	ADDQ         $0x04, R9
-	ADDQ         $0x02, R10
-	DECQ         R11
-	JNZ          block
-	VEXTRACTF128 $0x01, Y0, X3
-	VADDPS       X3, X0, X0
-	VMOVHLPS     X0, X3, X3
-	VADDPS       X3, X0, X0
-	VMOVSHDUP    X0, X3
-	VADDSS       X3, X0, X0
-	VMOVSS       X0, (AX)
+	VMULPS       256(SI)(BX*1), Y3, Y3
+	VFMADD231PS  Y3, Y7, Y1
+	ADDQ         $0x16, CX
+	ADDQ         $0x00000140, SI
+	DECQ         DI
+	JNZ          Q5_0MatMul16AVX2Block
+	MOVQ         ldc+24(FP), SI
+	SHLQ         $0x02, SI
+	LEAQ         (SI)(SI*2), DI
+	MOVQ         AX, R8
+	VEXTRACTF128 $0x01, Y0, X2
+	VMOVSS       X0, (R8)
+	VEXTRACTPS   $0x01, X0, (R8)(SI*1)
+	VEXTRACTPS   $0x02, X0, (R8)(SI*2)
+	VEXTRACTPS   $0x03, X0, (R8)(DI*1)
+	LEAQ         (R8)(SI*4), R8
+	VMOVSS       X2, (R8)
+	VEXTRACTPS   $0x01, X2, (R8)(SI*1)
+	VEXTRACTPS   $0x02, X2, (R8)(SI*2)
+	VEXTRACTPS   $0x03, X2, (R8)(DI*1)
 	VEXTRACTF128 $0x01, Y1, X0
-	VADDPS       X0, X1, X1
-	VMOVHLPS     X1, X0, X0
-	VADDPS       X0, X1, X1
-	VMOVSHDUP    X1, X0
-	VADDSS       X0, X1, X1
-	VMOVSS       X1, (AX)(CX*1)
-	VEXTRACTF128 $0x01, Y2, X0
-	VADDPS       X0, X2, X2
-	VMOVHLPS     X2, X0, X0
-	VADDPS       X0, X2, X2
-	VMOVSHDUP    X2, X0
-	VADDSS       X0, X2, X2
-	VMOVSS       X2, (AX)(CX*2)
+	LEAQ         (R8)(SI*4), R8
+	VMOVSS       X1, (R8)
+	VEXTRACTPS   $0x01, X1, (R8)(SI*1)
+	VEXTRACTPS   $0x02, X1, (R8)(SI*2)
+	VEXTRACTPS   $0x03, X1, (R8)(DI*1)
+	LEAQ         (R8)(SI*4), R8
+	VMOVSS       X0, (R8)
+	VEXTRACTPS   $0x01, X0, (R8)(SI*1)
+	VEXTRACTPS   $0x02, X0, (R8)(SI*2)
+	VEXTRACTPS   $0x03, X0, (R8)(DI*1)
 	ADDQ         $0x04, AX
-	DECQ         BX
-	JNZ          row
+	DECQ         DX
+	JNZ          Q5_0MatMul16AVX2Row
 	VZEROUPPER
 	RET
 
@@ -1480,163 +2078,6 @@ block:
 	ADDQ         $0x04, R10
 	ADDQ         $0x02, R11
 	DECQ         R12
-	JNZ          block
-	VEXTRACTF128 $0x01, Y0, X3
-	VADDPS       X3, X0, X0
-	VMOVHLPS     X0, X3, X3
-	VADDPS       X3, X0, X0
-	VMOVSHDUP    X0, X3
-	VADDSS       X3, X0, X0
-	VMOVSS       X0, (AX)
-	VEXTRACTF128 $0x01, Y1, X0
-	VADDPS       X0, X1, X1
-	VMOVHLPS     X1, X0, X0
-	VADDPS       X0, X1, X1
-	VMOVSHDUP    X1, X0
-	VADDSS       X0, X1, X1
-	VMOVSS       X1, (AX)(CX*1)
-	VEXTRACTF128 $0x01, Y2, X0
-	VADDPS       X0, X2, X2
-	VMOVHLPS     X2, X0, X0
-	VADDPS       X0, X2, X2
-	VMOVSHDUP    X2, X0
-	VADDSS       X0, X2, X2
-	VMOVSS       X2, (AX)(CX*2)
-	ADDQ         $0x04, AX
-	DECQ         BX
-	JNZ          row
-	VZEROUPPER
-	RET
-
-// func Q5_0MatVecAVX2(y []float32, w []byte, xq []int8, xs []float32, xsum []int16, k int, n int)
-// Requires: AVX, AVX2, F16C, FMA3, MMX+
-TEXT ·Q5_0MatVecAVX2(SB), NOSPLIT, $0-136
-	MOVQ y_base+0(FP), AX
-	MOVQ w_base+24(FP), CX
-	MOVQ n+128(FP), DX
-
-row:
-	MOVQ    xq_base+48(FP), BX
-	MOVQ    xs_base+72(FP), SI
-	MOVQ    xsum_base+96(FP), DI
-	MOVQ    k+120(FP), R8
-	SHRQ    $0x05, R8
-	VMOVUPS kqZeros<>+0(SB), Y0
-
-block:
-	PREFETCHT0   176(CX)
-	MOVWLZX      (CX), R9
-	VMOVD        R9, X1
-	VCVTPH2PS    X1, X1
-	VBROADCASTSS X1, Y1
-	VMOVDQU      6(CX), X2
-	VPSRLW       $0x04, X2, X3
-	VINSERTI128  $0x01, X3, Y2, Y3
-	VPAND        kqNibbles<>+0(SB), Y3, Y3
-	VPBROADCASTD 2(CX), Y4
-	VPSHUFB      kqBitBytes<>+0(SB), Y4, Y4
-	VPOR         kqBitMasks<>+0(SB), Y4, Y4
-	VPCMPEQB     kqAllOnes<>+0(SB), Y4, Y4
-	VPANDN       kqHighNibbles<>+0(SB), Y4, Y4
-	VPOR         Y4, Y3, Y3
-	VPSIGNB      Y3, Y3, Y4
-	VMOVDQU      (BX), Y5
-	VPSIGNB      Y3, Y5, Y5
-	VPMADDUBSW   Y5, Y4, Y5
-	VPMADDWD     kqOnes16<>+0(SB), Y5, Y5
-	VCVTDQ2PS    Y5, Y5
-	VBROADCASTSS (SI), Y3
-	VMULPS       Y1, Y3, Y3
-	VFMADD231PS  Y3, Y5, Y0
-	ADDQ         $0x00000016, CX
-	ADDQ         $0x00000020, BX
-	ADDQ         $0x04, SI
-	ADDQ         $0x02, DI
-	DECQ         R8
-	JNZ          block
-	VEXTRACTF128 $0x01, Y0, X1
-	VADDPS       X1, X0, X0
-	VMOVHLPS     X0, X1, X1
-	VADDPS       X1, X0, X0
-	VMOVSHDUP    X0, X1
-	VADDSS       X1, X0, X0
-	VMOVSS       X0, (AX)
-	ADDQ         $0x04, AX
-	DECQ         DX
-	JNZ          row
-	VZEROUPPER
-	RET
-
-// func Q5_0MatMul3AVX2(c []float32, ldc int, w []byte, aq []int8, as []float32, asum []int16, k int, n int)
-// Requires: AVX, AVX2, F16C, FMA3, MMX+
-TEXT ·Q5_0MatMul3AVX2(SB), NOSPLIT, $0-144
-	MOVQ c_base+0(FP), AX
-	MOVQ ldc+24(FP), CX
-	SHLQ $0x02, CX
-	MOVQ w_base+32(FP), DX
-	MOVQ n+136(FP), BX
-	MOVQ k+128(FP), SI
-	MOVQ SI, DI
-	SHRQ $0x03, DI
-	MOVQ SI, R8
-	SHRQ $0x04, R8
-
-row:
-	MOVQ    aq_base+56(FP), R8
-	MOVQ    as_base+80(FP), R9
-	MOVQ    asum_base+104(FP), R10
-	MOVQ    k+128(FP), R11
-	SHRQ    $0x05, R11
-	VMOVUPS kqZeros<>+0(SB), Y0
-	VMOVUPS kqZeros<>+0(SB), Y1
-	VMOVUPS kqZeros<>+0(SB), Y2
-
-block:
-	PREFETCHT0   176(DX)
-	MOVWLZX      (DX), R12
-	VMOVD        R12, X3
-	VCVTPH2PS    X3, X3
-	VBROADCASTSS X3, Y3
-	VMOVDQU      6(DX), X4
-	VPSRLW       $0x04, X4, X5
-	VINSERTI128  $0x01, X5, Y4, Y5
-	VPAND        kqNibbles<>+0(SB), Y5, Y5
-	VPBROADCASTD 2(DX), Y6
-	VPSHUFB      kqBitBytes<>+0(SB), Y6, Y6
-	VPOR         kqBitMasks<>+0(SB), Y6, Y6
-	VPCMPEQB     kqAllOnes<>+0(SB), Y6, Y6
-	VPANDN       kqHighNibbles<>+0(SB), Y6, Y6
-	VPOR         Y6, Y5, Y5
-	VPSIGNB      Y5, Y5, Y6
-	VMOVDQU      (R8), Y7
-	VPSIGNB      Y5, Y7, Y7
-	VPMADDUBSW   Y7, Y6, Y7
-	VPMADDWD     kqOnes16<>+0(SB), Y7, Y7
-	VCVTDQ2PS    Y7, Y7
-	VBROADCASTSS (R9), Y8
-	VMULPS       Y3, Y8, Y8
-	VFMADD231PS  Y8, Y7, Y0
-	VMOVDQU      (R8)(SI*1), Y7
-	VPSIGNB      Y5, Y7, Y7
-	VPMADDUBSW   Y7, Y6, Y7
-	VPMADDWD     kqOnes16<>+0(SB), Y7, Y7
-	VCVTDQ2PS    Y7, Y7
-	VBROADCASTSS (R9)(DI*1), Y8
-	VMULPS       Y3, Y8, Y8
-	VFMADD231PS  Y8, Y7, Y1
-	VMOVDQU      (R8)(SI*2), Y7
-	VPSIGNB      Y5, Y7, Y7
-	VPMADDUBSW   Y7, Y6, Y7
-	VPMADDWD     kqOnes16<>+0(SB), Y7, Y7
-	VCVTDQ2PS    Y7, Y7
-	VBROADCASTSS (R9)(DI*2), Y5
-	VMULPS       Y3, Y5, Y5
-	VFMADD231PS  Y5, Y7, Y2
-	ADDQ         $0x00000016, DX
-	ADDQ         $0x00000020, R8
-	ADDQ         $0x04, R9
-	ADDQ         $0x02, R10
-	DECQ         R11
 	JNZ          block
 	VEXTRACTF128 $0x01, Y0, X3
 	VADDPS       X3, X0, X0

@@ -25,9 +25,7 @@ func useKQuantAVX2(t *impl) {
 		matVec func(y []float32, w []byte, xq []int8, xs []float32, xsum []int16, k, n int)
 		tile   func(c []float32, ldc int, w []byte, aq []int8, as []float32, asum []int16, k, n int)
 	}{
-		{Q4_0, asm.Q4_0MatVecAVX2, asm.Q4_0MatMul3AVX2},
 		{Q4_1, asm.Q4_1MatVecAVX2, asm.Q4_1MatMul3AVX2},
-		{Q5_0, asm.Q5_0MatVecAVX2, asm.Q5_0MatMul3AVX2},
 		{Q5_1, asm.Q5_1MatVecAVX2, asm.Q5_1MatMul3AVX2},
 		{IQ4_NL, asm.IQ4_NLMatVecAVX2, asm.IQ4_NLMatMul3AVX2},
 		{IQ4_XS, asm.IQ4_XSMatVecAVX2, asm.IQ4_XSMatMul3AVX2},
@@ -40,4 +38,10 @@ func useKQuantAVX2(t *impl) {
 		t.types[k.typ].blockMatVec = k.matVec
 		t.types[k.typ].blockTile = blockTile{rows: 3, fn: k.tile}
 	}
+	// Q4_0 and Q5_0 sum each output as one chain over its blocks, eight
+	// outputs in the lanes (gen/amd64/kquant/chain.go).
+	t.types[Q4_0].blockMatVec = asm.Q4_0MatVecAVX2
+	t.types[Q4_0].chainTile = chainTile{fn: asm.Q4_0MatMul8AVX2, fn16: asm.Q4_0MatMul16AVX2, off: 8}
+	t.types[Q5_0].blockMatVec = asm.Q5_0MatVecAVX2
+	t.types[Q5_0].chainTile = chainTile{fn: asm.Q5_0MatMul8AVX2, fn16: asm.Q5_0MatMul16AVX2, off: 16}
 }

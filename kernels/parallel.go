@@ -198,25 +198,32 @@ type quantMatMulJob struct {
 	c, as, bias []float32
 	aq          []int8
 	asum        []int16
-	w           []byte
+	panel, w    []byte
 	m, k, n     int
 }
 
 func (j *quantMatMulJob) run(lo, hi int) {
-	quantMatMulColumns(j.tr, j.t, j.c, j.aq, j.as, j.asum, j.w, j.bias, j.m, j.k, j.n, lo, hi)
+	quantMatMulColumns(j.tr, j.t, j.c, j.aq, j.as, j.asum, j.panel, j.w, j.bias, j.m, j.k, j.n, lo, hi)
 }
 
 // quantMatMul splits the GEMM of a blocked type by columns (rows of W)
-// across the pool when it is large, as q8MatMul does.
+// across the pool when it is large, as q8MatMul does. A type with a chain
+// tile has A's groups of eight rows packed once, before the split.
 func quantMatMul(tr *impl, t WeightType, c []float32, aq []int8, as []float32, asum []int16, w []byte, bias []float32, m, k, n int) {
+	var panel []byte
+	if ct := &tr.types[t].chainTile; ct.fn != nil && m >= chainRows {
+		buf := packedChainPanels(ct, aq, as, asum, m, k)
+		defer chainPanels.Put(buf)
+		panel = *buf
+	}
 	if m*k*n >= minParallelMACs && n >= 32 && workPool.acquire() {
 		j := &workPool.jobs.qMatMul
-		*j = quantMatMulJob{tr: tr, t: t, c: c, aq: aq, as: as, asum: asum, w: w, bias: bias, m: m, k: k, n: n}
+		*j = quantMatMulJob{tr: tr, t: t, c: c, aq: aq, as: as, asum: asum, panel: panel, w: w, bias: bias, m: m, k: k, n: n}
 		workPool.run(j, n, 16, chunksPerThread*Threads())
 		workPool.release()
 		return
 	}
-	quantMatMulColumns(tr, t, c, aq, as, asum, w, bias, m, k, n, 0, n)
+	quantMatMulColumns(tr, t, c, aq, as, asum, panel, w, bias, m, k, n, 0, n)
 }
 
 // bodyJob is a caller's function over [lo, hi).

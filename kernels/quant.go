@@ -172,17 +172,28 @@ type blockTile struct {
 
 // quantMatMulColumns computes columns [j0, j1) of C = A·Wᵀ + bias: panels
 // of W rows that stay in L2, each multiplied by every tile of A rows, then
-// the rows of A left over one at a time.
-func quantMatMulColumns(tr *impl, t WeightType, c []float32, aq []int8, as []float32, asum []int16, w []byte, bias []float32, m, k, n, j0, j1 int) {
+// the rows of A left over one at a time. panel holds A's groups of eight
+// rows packed for the type's chain tile, if it has one.
+func quantMatMulColumns(tr *impl, t WeightType, c []float32, aq []int8, as []float32, asum []int16, panel, w []byte, bias []float32, m, k, n, j0, j1 int) {
 	rb := t.RowBytes(k)
 	ns, nsum := t.ActivationLens(k)
 	q := &tr.types[t]
-	panel := max(16, q8PanelBytes/rb)
-	for jc := j0; jc < j1; jc += panel {
-		cols := min(panel, j1-jc)
+	wPanel := max(16, q8PanelBytes/rb)
+	for jc := j0; jc < j1; jc += wPanel {
+		cols := min(wPanel, j1-jc)
 		wp := w[jc*rb : (jc+cols)*rb]
 		i := 0
-		if r := q.blockTile.rows; r > 0 {
+		if ct := &q.chainTile; ct.fn != nil {
+			gb := (k / 32) * chainPanelBlock
+			for ; i+2*chainRows <= m; i += 2 * chainRows {
+				g := i / chainRows
+				ct.fn16(c[i*n+jc:(i+2*chainRows-1)*n+jc+cols], n, wp, panel[g*gb:(g+2)*gb], k, cols)
+			}
+			for ; i+chainRows <= m; i += chainRows {
+				g := i / chainRows
+				ct.fn(c[i*n+jc:(i+chainRows-1)*n+jc+cols], n, wp, panel[g*gb:(g+1)*gb], k, cols)
+			}
+		} else if r := q.blockTile.rows; r > 0 {
 			for ; i+r <= m; i += r {
 				q.blockTile.fn(c[i*n+jc:(i+r-1)*n+jc+cols], n, wp, aq[i*k:(i+r)*k], as[i*ns:(i+r)*ns], asum[i*nsum:(i+r)*nsum], k, cols)
 			}

@@ -137,4 +137,5 @@ type typeKernels struct {
 	quantizeQ8K func(xq []int8, xs []float32, xsum []int16, x []float32)
 	blockMatVec func(y []float32, w []byte, xq []int8, xs []float32, xsum []int16, k, n int)
 	blockTile   blockTile
+	chainTile   chainTile // instead of blockTile where fn is not nil
 }

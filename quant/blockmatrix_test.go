@@ -142,8 +142,10 @@ func poisoned(n int) []float32 {
 func TestQuantMatMulRowsEqualMatVec(t *testing.T) {
 	forEachISA(t, func(t *testing.T) {
 		for _, f := range blockedFormats() {
-			// The last two are large enough to split across threads.
-			for i, s := range []struct{ m, blocks, n int }{{1, 2, 5}, {2, 1, 9}, {3, 3, 17}, {4, 1, 4}, {5, 2, 33}, {7, 4, 6}, {9, 1, 70}, {13, 3, 40}, {1, 32, 300}, {4, 32, 100}} {
+			// {1,32,300} to {17,32,70} are large enough to split across
+			// threads; 9 to 27 rows are tiles of sixteen and eight rows and
+			// rows left over.
+			for i, s := range []struct{ m, blocks, n int }{{1, 2, 5}, {2, 1, 9}, {3, 3, 17}, {4, 1, 4}, {5, 2, 33}, {7, 4, 6}, {9, 1, 70}, {13, 3, 40}, {1, 32, 300}, {4, 32, 100}, {17, 32, 70}, {27, 2, 19}} {
 				if f.BlockLen() == QK && s.blocks == 32 {
 					s.blocks = 4
 				}
@@ -169,6 +171,21 @@ func TestQuantMatMulRowsEqualMatVec(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestQuantMatMulAllocatesNothing: the packed rows of A the eight-row
+// tiles read come from a pool, so a prefill or a batch of eight sequences
+// allocates nothing once warm.
+func TestQuantMatMulAllocatesNothing(t *testing.T) {
+	for _, f := range []*BlockFormat{FormatOf(kernels.Q4_0), FormatOf(kernels.Q5_0)} {
+		const m, n = 17, 24
+		k := 3 * f.BlockLen()
+		w := randomBlocks(f, n*3, 7)
+		a := quantizeFor(f.Type, randF32(8, m*k, 2), m)
+		c := make([]float32, m*n)
+		kernels.QuantMatMul(f.Type, c, a.q, a.s, a.sum, w, nil, m, k, n)
+		assert.Zero(t, testing.AllocsPerRun(10, func() { kernels.QuantMatMul(f.Type, c, a.q, a.s, a.sum, w, nil, m, k, n) }), f.Name())
+	}
 }
 
 func TestQuantizeActivations(t *testing.T) {

@@ -1,9 +1,8 @@
 // Command kquant writes the AVX2 kernels of goformer's blocked GGUF types
 // (kernels/quant.go) into asm/kquant_amd64.s: for every one (Q4_0, Q4_1,
-// Q5_0, Q5_1, Q2_K to Q6_K, IQ4_NL and IQ4_XS)
-// a matrix-vector product over the file's blocks and a GEMM tile of three
-// activation rows, each against activations quantized to int8 (Q8_0
-// blocks for Q4_0, Q8_K for the K-quants).
+// Q5_0, Q5_1, Q2_K to Q6_K, IQ4_NL and IQ4_XS) a matrix-vector product over
+// the file's blocks and a GEMM tile, each against activations quantized to
+// int8 (Q8_0 blocks for the 32-value types, Q8_K for the K-quants).
 //
 // Assembly because Go cannot reach the byte dot products (VPMADDUBSW) at
 // all, and a Q4_K_M decode step is these products over every weight.
@@ -11,15 +10,18 @@
 // Every integer sum is exact: VPMADDUBSW multiplies an unsigned weight code
 // (at most 63) by a signed activation (|x| ≤ 127) and adds pairs into int16,
 // at most 2·63·127 = 16002 < 32767; VPMADDWD by the int16 sub-block scales
-// then adds pairs into int32. Q4_0's and Q5_0's codes are signed (q − 8,
-// q − 16), so the sign of q moves onto x (VPSIGNB) as in the int8 kernels. The float32 work is
-// per block: the integer sums of eight lanes are converted once and
-// multiplied by d·xs (and the mins by dmin·xs) into eight float32 lanes per
-// row, summed across lanes at the end of the row.
+// then adds pairs into int32. IQ4_NL's and IQ4_XS's codes are signed, so
+// the sign of q moves onto x (VPSIGNB) as in the int8 kernels.
 //
-// A tile runs, per activation row, exactly the GEMV's instructions on the
-// same weight registers, so every row of the GEMM equals the GEMV of that
-// row bit for bit.
+// Q4_0 and Q5_0 (chain.go) sum each output as one float32 chain over its
+// blocks, eight outputs in the lanes: rows of W in the GEMV, rows of A in
+// the tiles of eight and sixteen activation rows. For the other types the float32 work
+// is per block: the integer sums of eight lanes are converted once and
+// multiplied by d·xs (and the mins by dmin·xs) into eight float32 lanes per
+// row, summed across lanes at the end of the row; their tile of three
+// activation rows runs, per row, exactly the GEMV's instructions on the
+// same weight registers. Either way every row of the GEMM equals the GEMV
+// of that row bit for bit.
 package main
 
 import (
@@ -33,7 +35,12 @@ import (
 func main() {
 	ConstraintExpr("amd64,!purego")
 	constants()
-	for _, t := range []blockType{q4_0, q4_1, q5_0, q5_1, q2K, q3K, q4K, q5K, q6K, iq4NL, iq4XS} {
+	for _, t := range chainTypes {
+		chainMatVec(t)
+		chainTile(t, 1)
+		chainTile(t, 2)
+	}
+	for _, t := range []blockType{q4_1, q5_1, q2K, q3K, q4K, q5K, q6K, iq4NL, iq4XS} {
 		kernel(t, 1)
 		kernel(t, tileRows)
 	}
@@ -308,31 +315,6 @@ func zeroed(n int) []VecVirtual {
 	}
 	return v
 }
-
-// q4_0: d (fp16), then 16 bytes of nibbles, values 0..15 low and 16..31
-// high; the codes q − 8 are signed, so the sign trick of the int8 kernels
-// applies: |q − 8| times x·sign(q − 8).
-var q4_0 = blockType{name: "Q4_0", blockLen: 32, blockBytes: 18, sumBytes: 2, meaning: "dotQ4_0",
-	body: func(w Register, a acts, acc []VecVirtual) {
-		d := blockScale(Mem{Base: w})
-		q := nibbles32(Mem{Base: w, Disp: 2})
-		VPSUBB(eights, q, q)
-		blockProducts(q, d, a, acc, true)
-	}}
-
-// q5_0: d (fp16), the 32 fifth bits qh (bit j for value j), then the low
-// four bits as Q4_0's nibbles; the code q − 16 is the low bits where the
-// fifth bit is set and the low bits − 16 (the byte with its high nibble
-// set) where it is not.
-var q5_0 = blockType{name: "Q5_0", blockLen: 32, blockBytes: 22, sumBytes: 2, meaning: "dotQ5_0",
-	body: func(w Register, a acts, acc []VecVirtual) {
-		d := blockScale(Mem{Base: w})
-		q, h := nibbles32(Mem{Base: w, Disp: 6}), YMM()
-		fifthBits(Mem{Base: w, Disp: 2}, h)
-		VPANDN(highNibbles, h, h) // 0xf0 where the fifth bit is clear
-		VPOR(h, q, q)
-		blockProducts(q, d, a, acc, true)
-	}}
 
 // fifthBits sets byte j of h to all ones where bit j of the 32 bits at qh
 // is set, to zero where not: byte j/8 of qh in byte j, all bits set but

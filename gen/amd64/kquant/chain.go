@@ -1,0 +1,358 @@
+package main
+
+// The block-chain kernels of Q4_0 and Q5_0, the 32-value types of most
+// small models' Q4_K_M files (widths like 576 are not whole super-blocks):
+// every output is one float32 chain over the row's blocks,
+//
+//	s := float32(0)
+//	for b := range k / 32 {
+//		s = fma(float32(Σ q·x − off·xsum), d·xs, s) // one rounding
+//	}
+//
+// with unsigned codes q (0..15 or 0..31) and the offset off (8 or 16)
+// taken out through the activations' block sums. The chain is the same
+// whether the outputs sit in lanes by rows of W (the GEMV, eight rows at a
+// time, with horizontal adds of the integer products) or by rows of A (the
+// GEMM tiles, groups of eight activation rows rearranged by
+// kernels.packChainPanels, so that one weight block is unpacked once for
+// eight or sixteen rows and no horizontal reduction is needed): prefill
+// equals decode bit for bit.
+//
+// The int16 sums stay exact: a VPMADDUBSW pair is at most 2·31·127 = 7874,
+// four of them 31496 < 32767 (Q4_0: 2·15·127 = 3810, eight 30480).
+
+import (
+	"fmt"
+
+	. "github.com/mmcloughlin/avo/build"
+	. "github.com/mmcloughlin/avo/operand"
+	. "github.com/mmcloughlin/avo/reg"
+)
+
+// chainType is a 32-value type with a block-chain GEMV and panel tile.
+type chainType struct {
+	name       string
+	blockBytes int
+	off        uint8 // log2 of the code offset: 3 (8) or 4 (16)
+	codes      func(w Mem) VecVirtual
+	// int16 says whether the tile may add its two halves' sums in int16
+	// (Q4_0's, at most 30480) before widening.
+	int16 bool
+}
+
+// panelBlockBytes is one block of eight activation rows as
+// kernels.packChainPanels writes it (kernels.chainPanelBlock): eight
+// 32-byte registers of values, eight float32 scales, eight int32 offset
+// sums.
+const panelBlockBytes = 320
+
+// chainGroup is the rows of A in one packed group: the eight lanes.
+const chainGroup = 8
+
+var chainTypes = []chainType{
+	{name: "Q4_0", blockBytes: 18, off: 3, int16: true, codes: func(w Mem) VecVirtual {
+		return nibbles32(w.Offset(2))
+	}},
+	{name: "Q5_0", blockBytes: 22, off: 4, codes: func(w Mem) VecVirtual {
+		q, h := nibbles32(w.Offset(6)), YMM()
+		fifthBits(w.Offset(2), h)
+		VPAND(sixteens, h, h)
+		VPOR(h, q, q)
+		return q
+	}},
+}
+
+// chainMatVec emits the GEMV: groups of eight rows of W in the lanes, then
+// the rows left over one at a time, each output the same chain.
+func chainMatVec(t chainType) {
+	name := t.name + "MatVecAVX2"
+	TEXT(name, NOSPLIT, matVecSig)
+	Pragma("noescape")
+	Doc(
+		fmt.Sprintf("%s computes y = W·x for a %s matrix W [n×k] of GGUF blocks", name, t.name),
+		"and x quantized by kernels.QuantizeActivations (kernels.QuantMatVec):",
+		"",
+		"	for j := 0; j < n; j++ {",
+		"		var s float32",
+		"		for b := 0; b < k/32; b++ {",
+		fmt.Sprintf("			// q: the unsigned codes of block b of row j, d its scale; off = %d", 1<<t.off),
+		"			s = fma(float32(Σ q·x[32b:] − off·xsum[b]), d·xs[b], s)",
+		"		}",
+		"		y[j] = s",
+		"	}",
+		"",
+		"with exact integer sums and one float32 rounding per block (fma). Every row's",
+		fmt.Sprintf("chain is the one %sMatMul8AVX2 runs. k is a positive multiple of 32 and", t.name),
+		"n ≥ 1. It needs AVX2, FMA and F16C.",
+	)
+	y := Load(Param("y").Base(), GP64())
+	w := Load(Param("w").Base(), GP64())
+	n := Load(Param("n"), GP64())
+	rb := Load(Param("k"), GP64())
+	SHRQ(U8(5), rb)
+	IMUL3Q(U32(t.blockBytes), rb, rb) // bytes per row of W
+
+	CMPQ(n, U8(8))
+	JB(LabelRef(t.name + "mvTail"))
+	Label(t.name + "mvGroup")
+	{
+		xq, xs, xsum, blocks := vectorStart()
+		rb3, w4, pf := GP64(), GP64(), GP64()
+		LEAQ(Mem{Base: rb, Index: rb, Scale: 2}, rb3)
+		LEAQ(Mem{Base: w, Index: rb, Scale: 4}, w4)
+		// The next group of rows is one run of 8·rb bytes: fetch 8 blocks'
+		// worth of it per block. The eight rows of this one are streams
+		// too short (rb is 324 bytes at k = 576) for the hardware
+		// prefetcher to pick up.
+		LEAQ(Mem{Base: w4, Index: rb, Scale: 4}, pf)
+		row := func(i int) Mem {
+			base := w
+			if i >= 4 {
+				base = w4
+			}
+			switch i % 4 {
+			case 0:
+				return Mem{Base: base}
+			case 1:
+				return Mem{Base: base, Index: rb, Scale: 1}
+			case 2:
+				return Mem{Base: base, Index: rb, Scale: 2}
+			}
+			return Mem{Base: base, Index: rb3, Scale: 1}
+		}
+		acc := YMM()
+		VMOVUPS(zeros, acc)
+		Label(t.name + "mvBlock")
+		for l := 0; l < 8*t.blockBytes; l += 64 {
+			PREFETCHT0(Mem{Base: pf, Disp: l})
+		}
+		x := YMM()
+		VMOVDQU(Mem{Base: xq}, x)
+		// Four rows' int32 sums in each half, twice.
+		var quads [2]VecVirtual
+		for h := range 2 {
+			var pairs [2]VecVirtual
+			for p := range 2 {
+				var prod [2]VecVirtual
+				for r := range 2 {
+					q := t.codes(row(4*h + 2*p + r))
+					VPMADDUBSW(x, q, q)
+					prod[r] = q
+				}
+				VPHADDW(prod[1], prod[0], prod[0])
+				pairs[p] = prod[0]
+			}
+			VPHADDW(pairs[1], pairs[0], pairs[0])
+			VPMADDWD(ones16, pairs[0], pairs[0])
+			quads[h] = pairs[0]
+		}
+		s, hi := YMM(), YMM()
+		VPERM2I128(U8(0x20), quads[1], quads[0], s)  // low halves: rows 0-3, 4-7
+		VPERM2I128(U8(0x31), quads[1], quads[0], hi) // high halves
+		VPADDD(hi, s, s)
+		g, corr := GP32(), XMM()
+		MOVWLSX(Mem{Base: xsum}, g)
+		SHLL(U8(t.off), g)
+		VMOVD(g, corr)
+		VPBROADCASTD(corr, corr.AsY())
+		VPSUBD(corr.AsY(), s, s)
+		VCVTDQ2PS(s, s)
+		// The eight rows' scales d.
+		d := XMM()
+		MOVWLZX(row(0), g)
+		VMOVD(g, d)
+		for i := 1; i < 8; i++ {
+			VPINSRW(U8(i), row(i), d, d)
+		}
+		dy, m := YMM(), YMM()
+		VCVTPH2PS(d, dy)
+		VBROADCASTSS(Mem{Base: xs}, m)
+		VMULPS(m, dy, m)
+		VFMADD231PS(m, s, acc)
+		ADDQ(U8(t.blockBytes), w)
+		ADDQ(U8(t.blockBytes), w4)
+		ADDQ(U32(8*t.blockBytes), pf)
+		nextBlock(xq, xs, xsum, blocks, t.name+"mvBlock")
+		VMOVUPS(acc, Mem{Base: y})
+		// w4 is past the group's fifth row: on to its ninth.
+		LEAQ(Mem{Base: w4, Index: rb3, Scale: 1}, w)
+		ADDQ(U8(32), y)
+		SUBQ(U8(8), n)
+		CMPQ(n, U8(8))
+		JAE(LabelRef(t.name + "mvGroup"))
+	}
+	Label(t.name + "mvTail")
+	TESTQ(n, n)
+	JZ(LabelRef(t.name + "mvDone"))
+	Label(t.name + "mvRow")
+	{
+		xq, xs, xsum, blocks := vectorStart()
+		acc := XMM()
+		VMOVUPS(zeros.Offset(0), acc)
+		Label(t.name + "mvRowBlock")
+		q := t.codes(Mem{Base: w})
+		VPMADDUBSW(Mem{Base: xq}, q, q)
+		VPMADDWD(ones16, q, q)
+		s := XMM()
+		VEXTRACTI128(U8(1), q, s)
+		VPADDD(q.AsX(), s, s)
+		t2 := XMM()
+		VPSHUFD(U8(0b01_00_11_10), s, t2)
+		VPADDD(t2, s, s)
+		VPSHUFD(U8(0b10_11_00_01), s, t2)
+		VPADDD(t2, s, s)
+		g, corr := GP32(), XMM()
+		MOVWLSX(Mem{Base: xsum}, g)
+		SHLL(U8(t.off), g)
+		VMOVD(g, corr)
+		VPSUBD(corr, s, s)
+		VCVTDQ2PS(s, s)
+		d := XMM()
+		MOVWLZX(Mem{Base: w}, g)
+		VMOVD(g, d)
+		VCVTPH2PS(d, d)
+		VMULSS(Mem{Base: xs}, d, d)
+		VFMADD231SS(d, s, acc)
+		ADDQ(U8(t.blockBytes), w)
+		nextBlock(xq, xs, xsum, blocks, t.name+"mvRowBlock")
+		VMOVSS(acc, Mem{Base: y})
+		ADDQ(U8(4), y)
+		DECQ(n)
+		JNZ(LabelRef(t.name + "mvRow"))
+	}
+	Label(t.name + "mvDone")
+	VZEROUPPER()
+	RET()
+}
+
+// vectorStart loads the GEMV's pointers to x's values, scales and sums,
+// and its count of blocks, for a pass over rows of W.
+func vectorStart() (xq, xs, xsum, blocks Register) {
+	xq = Load(Param("xq").Base(), GP64())
+	xs = Load(Param("xs").Base(), GP64())
+	xsum = Load(Param("xsum").Base(), GP64())
+	blocks = Load(Param("k"), GP64())
+	SHRQ(U8(5), blocks)
+	return xq, xs, xsum, blocks
+}
+
+// nextBlock steps the GEMV's activation pointers to the next block and
+// loops to label while blocks remain.
+func nextBlock(xq, xs, xsum, blocks Register, label string) {
+	ADDQ(U8(32), xq)
+	ADDQ(U8(4), xs)
+	ADDQ(U8(2), xsum)
+	DECQ(blocks)
+	JNZ(LabelRef(label))
+}
+
+// chainTile emits a GEMM tile: groups of eight rows of A, packed by
+// kernels.packChainPanels, against n rows of W, one row of W at a time
+// with each group's eight activation rows in the lanes of an accumulator:
+// each block of W is unpacked once for all of them.
+func chainTile(t chainType, groups int) {
+	rows := chainGroup * groups
+	name := fmt.Sprintf("%sMatMul%dAVX2", t.name, rows)
+	TEXT(name, NOSPLIT, "func(c []float32, ldc int, w []byte, panel []byte, k, n int)")
+	Pragma("noescape")
+	Doc(
+		fmt.Sprintf("%s computes %d rows of C = A·Wᵀ for a %s matrix W [n×k] of GGUF", name, rows, t.name),
+		fmt.Sprintf("blocks and %d groups of eight rows of activations packed by", groups),
+		"kernels.packChainPanels, one after the other (values,",
+		"scales and offset sums of each block of 32, rearranged for the lanes):",
+		"",
+		fmt.Sprintf("	for i := 0; i < %d; i++ {", rows),
+		fmt.Sprintf("		%sMatVecAVX2(c[i*ldc:i*ldc+n], w, row i of A, k, n)", t.name),
+		"	}",
+		"",
+		"bit for bit. k is a positive multiple of 32 and n ≥ 1. It needs AVX2, FMA",
+		"and F16C.",
+	)
+	c := Load(Param("c").Base(), GP64())
+	w := Load(Param("w").Base(), GP64())
+	n := Load(Param("n"), GP64())
+	// The groups' panels are k/32·320 = 10k bytes apart.
+	gs := Load(Param("k"), GP64())
+	IMUL3Q(U8(10), gs, gs)
+	Label(name + "Row")
+	p := Load(Param("panel").Base(), GP64())
+	blocks := Load(Param("k"), GP64())
+	SHRQ(U8(5), blocks)
+	acc := zeroed(groups)
+	Label(name + "Block")
+	q := t.codes(Mem{Base: w})
+	panel := func(gi, disp int) Mem {
+		if gi == 0 {
+			return Mem{Base: p, Disp: disp}
+		}
+		return Mem{Base: p, Index: gs, Scale: 1, Disp: disp}
+	}
+	// Per group: rows 0-3 | 4-7, and rows 4-7 | 0-3.
+	sums := make([][2]VecVirtual, groups)
+	for g := range 4 {
+		wg := YMM()
+		VPSHUFD(U8(0x55*g), q, wg)
+		for gi := range groups {
+			for h := range 2 {
+				src := panel(gi, 64*g+32*h)
+				if g == 0 {
+					sums[gi][h] = YMM()
+					VPMADDUBSW(src, wg, sums[gi][h])
+					continue
+				}
+				prod := YMM()
+				VPMADDUBSW(src, wg, prod)
+				VPADDW(prod, sums[gi][h], sums[gi][h])
+			}
+		}
+	}
+	d, dy := XMM(), YMM()
+	VPBROADCASTW(Mem{Base: w}, d)
+	VCVTPH2PS(d, dy)
+	for gi := range groups {
+		s, o := sums[gi][0], sums[gi][1]
+		if t.int16 {
+			VPERMQ(U8(0b01_00_11_10), o, o)
+			VPADDW(o, s, s)
+			VPMADDWD(ones16, s, s)
+		} else {
+			VPMADDWD(ones16, s, s)
+			VPMADDWD(ones16, o, o)
+			VPERMQ(U8(0b01_00_11_10), o, o)
+			VPADDD(o, s, s)
+		}
+		VPSUBD(panel(gi, 288), s, s)
+		VCVTDQ2PS(s, s)
+		m := YMM()
+		VMULPS(panel(gi, 256), dy, m)
+		VFMADD231PS(m, s, acc[gi])
+	}
+	ADDQ(U8(t.blockBytes), w)
+	ADDQ(U32(panelBlockBytes), p)
+	DECQ(blocks)
+	JNZ(LabelRef(name + "Block"))
+
+	// Lane i of group gi's accumulator is row 8·gi + i of C.
+	ldc, ldc3, base := Load(Param("ldc"), GP64()), GP64(), GP64()
+	SHLQ(U8(2), ldc)
+	LEAQ(Mem{Base: ldc, Index: ldc, Scale: 2}, ldc3)
+	MOVQ(c, base)
+	for gi := range groups {
+		hi := XMM()
+		VEXTRACTF128(U8(1), acc[gi], hi)
+		for h, src := range []Op{acc[gi].AsX(), hi} {
+			if gi+h > 0 {
+				LEAQ(Mem{Base: base, Index: ldc, Scale: 4}, base)
+			}
+			VMOVSS(src, Mem{Base: base})
+			VEXTRACTPS(U8(1), src, Mem{Base: base, Index: ldc, Scale: 1})
+			VEXTRACTPS(U8(2), src, Mem{Base: base, Index: ldc, Scale: 2})
+			VEXTRACTPS(U8(3), src, Mem{Base: base, Index: ldc3, Scale: 1})
+		}
+	}
+	ADDQ(U8(4), c)
+	DECQ(n)
+	JNZ(LabelRef(name + "Row"))
+	VZEROUPPER()
+	RET()
+}
