@@ -50,7 +50,7 @@ func TestBenchThreads(t *testing.T) {
 }
 
 // TestBenchDefaultsFitTheModel: llama-bench's pp512 and tg128 are the
-// defaults, capped at the demo model's 256 positions.
+// defaults, capped at the demo model's 256 positions, and bench says so.
 func TestBenchDefaultsFitTheModel(t *testing.T) {
 	code, out, errOut := runCLI("", "bench", "--reps", "1", "--json")
 	require.Equal(t, 0, code, errOut)
@@ -58,12 +58,36 @@ func TestBenchDefaultsFitTheModel(t *testing.T) {
 	require.NoError(t, json.Unmarshal([]byte(out), &res))
 	assert.Equal(t, 256, res.PromptTokens)
 	assert.Equal(t, 128, res.GenTokens)
+	assert.Contains(t, errOut, "goformer bench: --prompt-tokens 512 capped at the model's 256 positions\n")
+	assert.NotContains(t, errOut, "--gen", "128 fits: no notice")
+}
+
+// TestBenchProgress: each warm-up and repetition is a line on stderr as it
+// ends; on a terminal one line is rewritten in place and cleared at the
+// end.
+func TestBenchProgress(t *testing.T) {
+	code, _, errOut := runCLI("", "bench", "--prompt-tokens", "8", "--gen", "2", "--reps", "2")
+	require.Equal(t, 0, code, errOut)
+	lines := strings.Split(strings.TrimSuffix(errOut, "\n"), "\n")
+	require.Len(t, lines, 6, errOut)
+	for i, prefix := range []string{"pp8 warm-up", "pp8 rep 1/2 ", "pp8 rep 2/2 ", "tg2 warm-up", "tg2 rep 1/2 ", "tg2 rep 2/2 "} {
+		assert.True(t, strings.HasPrefix(lines[i], prefix), "line %d: %q", i, lines[i])
+	}
+	assert.Regexp(t, `^pp8 rep 1/2 +[0-9.]+ tokens/s$`, lines[1])
+
+	var b strings.Builder
+	p := benchProgress{w: &b, tty: true}
+	p.report("tg2 rep %d/%d", 1, 2)
+	p.report("tg2 rep %d/%d", 2, 2)
+	p.done()
+	assert.Equal(t, "\r\033[Ktg2 rep 1/2\r\033[Ktg2 rep 2/2\r\033[K", b.String())
 }
 
 func TestBenchText(t *testing.T) {
 	code, out, errOut := runCLI("", "bench", "--prompt-tokens", "0", "--gen", "3", "--reps", "1", "--threads", "1")
 	require.Equal(t, 0, code, errOut)
-	assert.Contains(t, out, "model demo  weights f32  embeddings int8  threads 1")
+	assert.Contains(t, out, "model demo  threads 1  isa ")
+	assert.NotContains(t, out, "weights", "the header names what runs (the model line), not the flags")
 	assert.Contains(t, out, "\ngpt2  3 layers  d 128  4 heads  4 kv heads  head dim 32  d_ff 512  vocab 50257  tied  file F16 ×40  runs layers f32, token table int8\n")
 	assert.Contains(t, out, "tg3 ")
 	assert.NotContains(t, out, "pp")
