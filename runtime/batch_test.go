@@ -102,6 +102,10 @@ func permutations(n int) [][]int {
 // logits each gives alone. Rows of 48 split the prompts across passes that
 // also carry other sequences' decode rows. The caches start as NaN: a row
 // that attended padding or unwritten positions would turn NaN.
+//
+// The subtests small/VARIANT do the same with three short sequences on the
+// tier in use only: what the emulated tiers run (make test-arm64,
+// test-haswell, test-purego), where the full sizes would take minutes.
 func TestBatchLogitsMatchAlone(t *testing.T) {
 	lengths := []int{1, 7, 64, 200}
 	steps := []int{6, 1, 9, 3}
@@ -141,6 +145,14 @@ func TestBatchLogitsMatchAlone(t *testing.T) {
 			m := newBatchTestModel(t, cfg, 3)
 			check(t, m, [][]int{{3, 0, 2, 1}}, 48)
 			check(t, m, [][]int{{1, 3, 0, 2}}, 256)
+		})
+	}
+	// Rows of 8 still split the 13-token prompt across passes that carry
+	// the others' decode rows.
+	lengths, steps = []int{1, 5, 13}, []int{3, 1, 2}
+	for name, cfg := range testVariants() {
+		t.Run("small/"+name, func(t *testing.T) {
+			check(t, newBatchTestModel(t, cfg, 3), [][]int{{2, 0, 1}}, 8)
 		})
 	}
 }

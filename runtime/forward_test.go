@@ -117,24 +117,26 @@ func newTestModel(t *testing.T, cfg model.Config, seed uint64) *Model {
 func TestForwardMatchesReference(t *testing.T) {
 	forEachISA(t, func(t *testing.T) {
 		for name, cfg := range testVariants() {
-			m := newTestModel(t, cfg, 7)
-			ids := randomIDs(3, 30, m.cfg.VocabSize)
-			want := refLogits(m.cfg, weightsOf(t, m), ids)
-			for _, batch := range []int{256, 5} {
-				s, err := m.NewSession(SessionOptions{Batch: batch})
-				require.NoError(t, err)
-				const prompt = 13
-				logits, err := s.Prefill(ids[:prompt])
-				require.NoError(t, err)
-				assert.Less(t, relErr(logits, want[prompt-1]), logitsTol, "%s batch %d: prefill", name, batch)
-				for p := prompt; p < len(ids); p++ {
-					logits, err = s.Decode(ids[p])
+			t.Run(name, func(t *testing.T) {
+				m := newTestModel(t, cfg, 7)
+				ids := randomIDs(3, 30, m.cfg.VocabSize)
+				want := refLogits(m.cfg, weightsOf(t, m), ids)
+				for _, batch := range []int{256, 5} {
+					s, err := m.NewSession(SessionOptions{Batch: batch})
 					require.NoError(t, err)
-					if e := relErr(logits, want[p]); e > logitsTol {
-						t.Fatalf("%s batch %d: decode at position %d: relative error %.3g", name, batch, p, e)
+					const prompt = 13
+					logits, err := s.Prefill(ids[:prompt])
+					require.NoError(t, err)
+					assert.Less(t, relErr(logits, want[prompt-1]), logitsTol, "batch %d: prefill", batch)
+					for p := prompt; p < len(ids); p++ {
+						logits, err = s.Decode(ids[p])
+						require.NoError(t, err)
+						if e := relErr(logits, want[p]); e > logitsTol {
+							t.Fatalf("batch %d: decode at position %d: relative error %.3g", batch, p, e)
+						}
 					}
 				}
-			}
+			})
 		}
 	})
 }
