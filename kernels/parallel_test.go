@@ -8,6 +8,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/goformer/goformer/internal/testkit"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -32,9 +33,9 @@ var parallelCases = []q8MMShape{{1, 768, 2304}, {1, 3072, 771}, {1, 256, 1027}, 
 func TestParallelMatchesOneThread(t *testing.T) {
 	forEachTier(t, func(t *testing.T) {
 		for i, s := range parallelCases {
-			a := randVec(uint64(10*i+1), s.m*s.k, 1)
-			w := randVec(uint64(10*i+2), s.n*s.k, 1)
-			bias := randVec(uint64(10*i+3), s.n, 1)
+			a := testkit.RandF32(uint64(10*i+1), s.m*s.k, 1)
+			w := testkit.RandF32(uint64(10*i+2), s.n*s.k, 1)
+			bias := testkit.RandF32(uint64(10*i+3), s.n, 1)
 			aq, as, wq, ws, _ := q8MatMulInputs(i, s)
 			run := func(n int) (mm, q8v, q8m []float32) {
 				mm, q8v, q8m = make([]float32, s.m*s.n), make([]float32, s.n), make([]float32, s.m*s.n)
@@ -46,7 +47,7 @@ func TestParallelMatchesOneThread(t *testing.T) {
 				return mm, q8v, q8m
 			}
 			mm1, q8v1, q8m1 := run(1)
-			require.Less(t, relL2(mm1, matMul64(a, w, bias, s.m, s.k, s.n)), matMulTol)
+			require.Less(t, testkit.RelL2(mm1, matMul64(a, w, bias, s.m, s.k, s.n)), matMulTol)
 			for _, n := range []int{2, 3, 7} {
 				// Until a worker has run pieces of them (usually the first
 				// time), so that the products were really split.
@@ -70,8 +71,8 @@ func TestParallelMatchesOneThread(t *testing.T) {
 // result must still be exact.
 func TestParallelConcurrentCallers(t *testing.T) {
 	s := q8MMShape{1, 768, 1024}
-	a := randVec(1, s.k, 1)
-	w := randVec(2, s.n*s.k, 1)
+	a := testkit.RandF32(1, s.k, 1)
+	w := testkit.RandF32(2, s.n*s.k, 1)
 	want := make([]float32, s.n)
 	withThreads(1, func() { MatMul(want, a, w, nil, 1, s.k, s.n) })
 	withThreads(3, func() {
@@ -140,10 +141,10 @@ func (s *summer) scale(lo, hi int) {
 // decode step stays allocation-free with threads.
 func TestParallelNoAllocs(t *testing.T) {
 	s := q8MMShape{1, 768, 2304}
-	a, w := randVec(1, s.k, 1), randVec(2, s.n*s.k, 1)
+	a, w := testkit.RandF32(1, s.k, 1), testkit.RandF32(2, s.n*s.k, 1)
 	y := make([]float32, s.n)
 	aq, as, wq, ws, _ := q8MatMulInputs(1, s)
-	sm := &summer{x: randVec(3, 64, 1)}
+	sm := &summer{x: testkit.RandF32(3, 64, 1)}
 	sm.body = sm.scale
 	withThreads(2, func() {
 		MatMul(y, a, w, nil, 1, s.k, s.n) // start the workers

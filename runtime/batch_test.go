@@ -7,6 +7,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/goformer/goformer/internal/testkit"
 	"github.com/goformer/goformer/model"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -79,7 +80,7 @@ func relErr32(got, want []float32) float64 {
 	for i, v := range want {
 		w[i] = float64(v)
 	}
-	return relErr(got, w)
+	return testkit.RelL2(got, w)
 }
 
 func permutations(n int) [][]int {
@@ -206,7 +207,7 @@ func TestBatchMaskPlantedNeighbour(t *testing.T) {
 				require.NoError(t, err)
 				poisonCaches(b)
 				got := batchLogits(t, b, [][]int{neighbour, target[:len(target)-1]}, [][]int{nil, target[len(target)-1:]})
-				assert.Less(t, relErr(got[1][1], want), logitsTol, "%s rows %d", name, rows)
+				assert.Less(t, testkit.RelL2(got[1][1], want), logitsTol, "%s rows %d", name, rows)
 			}
 		}
 	})

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/goformer/goformer/internal/testkit"
 	"github.com/goformer/goformer/kernels"
 	"github.com/goformer/goformer/model"
 	"github.com/goformer/goformer/quant"
@@ -143,7 +144,7 @@ func TestBlockWeightsMatchReference(t *testing.T) {
 			// TestInt8WeightsMatchF32 budgets it for SwiGLU (7%).
 			var worst float64
 			for i := range ids {
-				e := relErr(got[i], want[i])
+				e := testkit.RelL2(got[i], want[i])
 				worst = max(worst, e)
 				assert.Less(t, e, 0.07, "row %d", i)
 				assert.Greater(t, e, logitsTol, "row %d: 8-bit activations should show", i)

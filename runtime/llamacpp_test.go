@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"testing"
 
+	"github.com/goformer/goformer/internal/testkit"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -21,7 +22,7 @@ func llamaCppModules(t *testing.T) string {
 	if _, err := exec.LookPath("node"); err != nil {
 		t.Skip("skipping: node (≥ 20) is not installed; llama.cpp runs through node-llama-cpp")
 	}
-	for _, dir := range []string{os.Getenv("GOFORMER_LLAMACPP"), peersDir} {
+	for _, dir := range []string{os.Getenv("GOFORMER_LLAMACPP"), testkit.Shared("peers")} {
 		if dir == "" {
 			continue
 		}
@@ -30,7 +31,7 @@ func llamaCppModules(t *testing.T) string {
 		}
 	}
 	t.Skipf("skipping: node-llama-cpp is not installed: run `npm i -E node-llama-cpp@3.21.1` in a folder "+
-		"(a copy of %s, say) and set GOFORMER_LLAMACPP to it", peersDir)
+		"(a copy of %s, say) and set GOFORMER_LLAMACPP to it", testkit.Shared("peers"))
 	return ""
 }
 
@@ -87,7 +88,7 @@ func TestLlamaCppAgreement(t *testing.T) {
 		{"llama-mini", "f32", 1e-3}, {"llama-mini", "q8_0", 3e-2}, {"qwen2-mini", "f32", 1e-3},
 	} {
 		t.Run(c.fixture+"/"+c.typ, func(t *testing.T) {
-			path := convertedGGUF(t, c.fixture, c.typ)
+			path := testkit.ConvertedGGUF(t, c.fixture, c.typ)
 			m, ref := loadNamedFixture(t, c.fixture, Options{Embeddings: F32Embeddings}, path)
 			var prompts [][]int
 			for _, p := range ref.Prompts {

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/goformer/goformer/internal/testkit"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -14,7 +15,7 @@ import (
 // (tokenizer.EndOfGeneration), after its EOS; with the file the list is
 // the file's.
 func TestStopSetHasEndOfTurn(t *testing.T) {
-	src := sharedFixture("llama-mini")
+	src := testkit.Fixture("llama-mini")
 	if _, err := os.Stat(filepath.Join(src, "model.safetensors")); err != nil {
 		t.Skipf("skipping: the llama-mini fixture is not at hand: %v", err)
 	}

@@ -3,12 +3,11 @@ package main
 import (
 	"encoding/json"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/goformer/goformer/internal/testkit"
 	"github.com/goformer/goformer/kernels"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -122,7 +121,7 @@ func TestBenchLlamaFamily(t *testing.T) {
 			KVBytesPerToken: 2 * 2 * 2 * 32 * 4, FileTypes: map[string]int{"F32": 26}, Layers: "f32", TokenTable: "int8", Output: "tied",
 			WeightBytesPerToken: 4*2*(2*128*128+2*64*128+3*384*128) + int8Row(50257*128) + int8Row(128)}, 256},
 	} {
-		dir := filepath.Join(filepath.Dir(fixtureDir), c.fixture)
+		dir := testkit.Fixture(c.fixture)
 		if _, err := os.Stat(dir); err != nil {
 			t.Skipf("skipping: the %s fixture is not at %s", c.fixture, dir)
 		}
@@ -148,29 +147,7 @@ func TestBenchLlamaFamily(t *testing.T) {
 // and --embeddings say. The file is qwen2-mini converted by the project's
 // llama_gguf_convert.py (../shared/peers).
 func TestBenchQ8GGUF(t *testing.T) {
-	shared := filepath.Dir(filepath.Dir(fixtureDir))
-	convert := filepath.Join(shared, "peers", "llama_gguf_convert.py")
-	fixture := filepath.Join(shared, "fixtures", "qwen2-mini")
-	for _, p := range []string{convert, fixture} {
-		if _, err := os.Stat(p); err != nil {
-			t.Skipf("skipping: %s is absent", p)
-		}
-	}
-	py := ""
-	for _, p := range []string{"python3", "/usr/bin/python3"} {
-		if exec.Command(p, "-c", "import numpy").Run() == nil {
-			py = p
-			break
-		}
-	}
-	if py == "" {
-		t.Skip("skipping: no python3 with numpy to run llama_gguf_convert.py")
-	}
-	path := filepath.Join(t.TempDir(), "qwen2-mini-q8_0.gguf")
-	cmd := exec.Command(py, convert, fixture, "--type", "q8_0", "-o", path)
-	cmd.Env = append(os.Environ(), "PYTHONDONTWRITEBYTECODE=1") // ../shared is read-only
-	out, err := cmd.CombinedOutput()
-	require.NoError(t, err, "%s", out)
+	path := testkit.ConvertedGGUF(t, "qwen2-mini", "q8_0")
 	code, stdout, errOut := runCLI("", "bench", "-m", path, "--weights", "f32", "--embeddings", "f32", "--reps", "1", "--prompt-tokens", "4", "--gen", "2", "--json")
 	require.Equal(t, 0, code, errOut)
 	var res benchResult
