@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/goformer/goformer/internal/testkit"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -37,9 +38,9 @@ func TestAxpyRows(t *testing.T) {
 				for _, n := range []int{1, 15, 16, 17, 63, 64, 65, 130, 200} {
 					ldc, lda, ldb := n+3, k+5, n+7
 					seed := uint64(m*10000 + k*100 + n)
-					a := randVec(seed, (m-1)*lda+k, 1)
-					b := randVec(seed+1, (k-1)*ldb+n, 1)
-					c0 := randVec(seed+2, (m-1)*ldc+n, 1)
+					a := testkit.RandF32(seed, (m-1)*lda+k, 1)
+					b := testkit.RandF32(seed+1, (k-1)*ldb+n, 1)
+					c0 := testkit.RandF32(seed+2, (m-1)*ldc+n, 1)
 					for i := 0; i < m-1; i++ {
 						for j := n; j < ldc; j++ {
 							c0[i*ldc+j] = sentinel
@@ -58,7 +59,7 @@ func TestAxpyRows(t *testing.T) {
 					got.check(t)
 					name := fmt.Sprintf("%d×%d×%d", m, k, n)
 					require.Equal(t, def, got.data, "%s: not bit for bit its definition", name)
-					assert.Less(t, relL2(got.data, want), 1e-6, name)
+					assert.Less(t, testkit.RelL2(got.data, want), 1e-6, name)
 				}
 			}
 		}
@@ -67,10 +68,10 @@ func TestAxpyRows(t *testing.T) {
 
 // TestAxpyRowsEmpty: an empty shape touches nothing.
 func TestAxpyRowsEmpty(t *testing.T) {
-	c := guardedCopy(randVec(1, 4, 1), 0)
+	c := guardedCopy(testkit.RandF32(1, 4, 1), 0)
 	before := append([]float32(nil), c.data...)
 	AxpyRows(c.data, 2, nil, 0, nil, 2, 2, 0, 2)
-	AxpyRows(c.data, 2, randVec(2, 4, 1), 2, randVec(3, 4, 1), 2, 0, 2, 2)
+	AxpyRows(c.data, 2, testkit.RandF32(2, 4, 1), 2, testkit.RandF32(3, 4, 1), 2, 0, 2, 2)
 	assert.Equal(t, before, c.data)
 	c.check(t)
 }
@@ -78,7 +79,7 @@ func TestAxpyRowsEmpty(t *testing.T) {
 // TestAxpyRowsMisuse: a short slice or a stride narrower than its row is
 // a panic naming the kernel and the fault.
 func TestAxpyRowsMisuse(t *testing.T) {
-	a, b, c := randVec(1, 6, 1), randVec(2, 6, 1), randVec(3, 4, 1)
+	a, b, c := testkit.RandF32(1, 6, 1), testkit.RandF32(2, 6, 1), testkit.RandF32(3, 4, 1)
 	assert.PanicsWithValue(t, "kernels.AxpyRows: len(c) = 4, need 5", func() { AxpyRows(c, 3, a, 3, b, 2, 2, 3, 2) })
 	assert.PanicsWithValue(t, "kernels.AxpyRows: strides ldc 1, lda 3, ldb 2 for 2×3×2", func() { AxpyRows(c, 1, a, 3, b, 2, 2, 3, 2) })
 	assert.PanicsWithValue(t, "kernels.AxpyRows: negative shape -1×3×2", func() { AxpyRows(c, 2, a, 3, b, 2, -1, 3, 2) })

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/goformer/goformer/internal/testkit"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -21,7 +22,7 @@ const (
 func TestGELU(t *testing.T) {
 	forEachTier(t, func(t *testing.T) {
 		for i, n := range ragged() {
-			x := randVec(uint64(700+i), n, 8)
+			x := testkit.RandF32(uint64(700+i), n, 8)
 			g := newGuarded(n, i%4)
 			GELU(g.data, x)
 			g.check(t)
@@ -29,7 +30,7 @@ func TestGELU(t *testing.T) {
 			if d := maxAbsDiff(g.data, want); d > geluTolAbs {
 				t.Fatalf("n=%d: max abs error %.3g", n, d)
 			}
-			assert.LessOrEqual(t, relL2(g.data, want), geluTolL2)
+			assert.LessOrEqual(t, testkit.RelL2(g.data, want), geluTolL2)
 		}
 		// Far tails: GELU(x) → x for large x and → 0 for very negative x.
 		// A polynomial or exp-based tanh must saturate, not overflow to NaN.
@@ -91,8 +92,8 @@ func TestSwiGLU(t *testing.T) {
 	forEachTier(t, func(t *testing.T) {
 		var worst float64
 		for i, n := range lengths {
-			gate := guardedCopy(randVec(uint64(1100+i), n, 12), (i+1)%4)
-			up := guardedCopy(randVec(uint64(1200+i), n, 4), (i+2)%4)
+			gate := guardedCopy(testkit.RandF32(uint64(1100+i), n, 12), (i+1)%4)
+			up := guardedCopy(testkit.RandF32(uint64(1200+i), n, 4), (i+2)%4)
 			gate0, up0 := slices.Clone(gate.data), slices.Clone(up.data)
 			want := swiglu64(gate.data, up.data)
 
@@ -128,7 +129,7 @@ func TestSwiGLU(t *testing.T) {
 func TestAddScaleDotAxpy(t *testing.T) {
 	forEachTier(t, func(t *testing.T) {
 		for i, n := range ragged() {
-			a, b := randVec(uint64(800+i), n, 1), randVec(uint64(900+i), n, 1)
+			a, b := testkit.RandF32(uint64(800+i), n, 1), testkit.RandF32(uint64(900+i), n, 1)
 
 			dst := newGuarded(n, i%4)
 			Add(dst.data, a, b)

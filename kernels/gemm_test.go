@@ -1,6 +1,9 @@
 package kernels
 
-import "testing"
+import (
+	"github.com/goformer/goformer/internal/testkit"
+	"testing"
+)
 
 // goMicroKernel is the micro-kernel contract written in Go. It lets the
 // blocking and packing of gemmBlocked be tested apart from any assembly.
@@ -24,16 +27,16 @@ func TestGemmBlocked(t *testing.T) {
 		if s.m < 2 {
 			continue
 		}
-		a := randVec(uint64(2*i+1), s.m*s.k, 1)
-		w := randVec(uint64(2*i+2), s.n*s.k, 1)
+		a := testkit.RandF32(uint64(2*i+1), s.m*s.k, 1)
+		w := testkit.RandF32(uint64(2*i+2), s.n*s.k, 1)
 		var bias []float32
 		if i%2 == 1 {
-			bias = randVec(uint64(i), s.n, 1)
+			bias = testkit.RandF32(uint64(i), s.n, 1)
 		}
 		c := newGuarded(s.m*s.n, i%3)
 		gemmBlocked(mk, c.data, a, w, bias, s.m, s.k, s.n)
 		c.check(t)
-		if err := relL2(c.data, matMul64(a, w, bias, s.m, s.k, s.n)); err > matMulTol {
+		if err := testkit.RelL2(c.data, matMul64(a, w, bias, s.m, s.k, s.n)); err > matMulTol {
 			t.Fatalf("%d×%d×%d: relative L2 error %.3g", s.m, s.k, s.n, err)
 		}
 	}

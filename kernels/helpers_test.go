@@ -2,7 +2,6 @@ package kernels
 
 import (
 	"math"
-	"math/rand/v2"
 	"os"
 	"testing"
 
@@ -54,19 +53,6 @@ func TestSetISA(t *testing.T) {
 	assert.ErrorContains(t, err, "GOFORMER_ISA=bogus")
 }
 
-// randVec returns n values uniform in [-scale, scale], none of them zero, from
-// a generator seeded by seed.
-func randVec(seed uint64, n int, scale float32) []float32 {
-	rng := rand.New(rand.NewPCG(seed, 0x9e3779b97f4a7c15))
-	v := make([]float32, n)
-	for i := range v {
-		for v[i] == 0 {
-			v[i] = (rng.Float32()*2 - 1) * scale
-		}
-	}
-	return v
-}
-
 // guarded is a slice of n elements at an unaligned offset inside a larger
 // buffer: the elements are poisoned with NaN, and guard elements on both
 // sides hold a sentinel that check asserts is untouched.
@@ -113,24 +99,6 @@ func (g *guarded) check(t *testing.T) {
 			t.Fatalf("guard element %d after the output was overwritten: %v", i-g.off-g.n, g.buf[i])
 		}
 	}
-}
-
-// relL2 is ‖got − want‖₂ / ‖want‖₂, or ‖got‖₂ when want is all zeros. A NaN
-// anywhere makes it +Inf.
-func relL2(got []float32, want []float64) float64 {
-	var num, den float64
-	for i, w := range want {
-		g := float64(got[i])
-		if math.IsNaN(g) || math.IsInf(g, 0) {
-			return math.Inf(1)
-		}
-		num += (g - w) * (g - w)
-		den += w * w
-	}
-	if den == 0 {
-		return math.Sqrt(num)
-	}
-	return math.Sqrt(num / den)
 }
 
 // maxAbsDiff is max |got − want|; a NaN makes it +Inf.

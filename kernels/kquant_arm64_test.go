@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/goformer/goformer/internal/testkit"
 	"github.com/stretchr/testify/assert"
 )
 
@@ -34,7 +35,7 @@ func TestKQuantNEONVariants(t *testing.T) {
 						binary.LittleEndian.PutUint16(w[b+off:], 0x2000|uint16(rng.IntN(0x400))|uint16(rng.IntN(2))<<15)
 					}
 				}
-				x := randVec(uint64(10+i), k, 2)
+				x := testkit.RandF32(uint64(10+i), k, 2)
 				ns, nsum := typ.ActivationLens(k)
 				xq, xs, xsum := make([]int8, k), make([]float32, ns), make([]int16, nsum)
 				QuantizeActivations(typ, xq, xs, xsum, x)
@@ -47,7 +48,7 @@ func TestKQuantNEONVariants(t *testing.T) {
 				for j, v := range want {
 					w64[j] = float64(v)
 				}
-				assert.Less(t, relL2(got.data, w64), 1e-6, "%s %s %d×%d", name, typ, n, k)
+				assert.Less(t, testkit.RelL2(got.data, w64), 1e-6, "%s %s %d×%d", name, typ, n, k)
 			}
 		}
 	}

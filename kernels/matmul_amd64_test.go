@@ -5,6 +5,7 @@ package kernels
 import (
 	"testing"
 
+	"github.com/goformer/goformer/internal/testkit"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -26,10 +27,10 @@ func TestGemmKernelAMD64(t *testing.T) {
 			mk := tc.mk
 			want := goMicroKernel(mk.mr, mk.nr)
 			for _, kc := range []int{1, 2, 3, 4, 5, 7, 8, 64, 255, 256} {
-				a := randVec(uint64(kc), kc*mk.mr, 1)
-				b := randVec(uint64(kc)+100, kc*mk.nr, 1)
+				a := testkit.RandF32(uint64(kc), kc*mk.mr, 1)
+				b := testkit.RandF32(uint64(kc)+100, kc*mk.nr, 1)
 				ldc := mk.nr + 3
-				c := guardedCopy(randVec(uint64(kc)+200, (mk.mr-1)*ldc+mk.nr, 1), kc%4)
+				c := guardedCopy(testkit.RandF32(uint64(kc)+200, (mk.mr-1)*ldc+mk.nr, 1), kc%4)
 				ref := append([]float32(nil), c.data...)
 				mk.fn(kc, a, b, c.data, ldc)
 				want(kc, a, b, ref, ldc)
@@ -53,7 +54,7 @@ func TestPackTransposeAVX2(t *testing.T) {
 		t.Skip("needs AVX2")
 	}
 	for _, s := range []struct{ rows, cols, ld int }{{4, 8, 8}, {4, 8, 13}, {8, 16, 21}, {24, 64, 77}, {48, 256, 771}} {
-		src := randVec(uint64(s.ld), (s.rows-1)*s.ld+s.cols, 1)
+		src := testkit.RandF32(uint64(s.ld), (s.rows-1)*s.ld+s.cols, 1)
 		want := make([]float32, s.rows*s.cols)
 		packPanels(want, src, s.ld, 0, s.rows, 0, s.cols, s.rows, nil)
 		got := newGuarded(s.rows*s.cols, s.ld%3)
@@ -102,11 +103,11 @@ func TestGemvBatchAMD64(t *testing.T) {
 					for ni, n := range ns {
 						seed := uint64(m*10000 + ki*100 + ni)
 						ldc := n + ni%3
-						a := guardedCopy(randVec(seed, m*k, 1), ki%5)
-						w := guardedCopy(randVec(seed+1, n*k, 1), ni%7)
+						a := guardedCopy(testkit.RandF32(seed, m*k, 1), ki%5)
+						w := guardedCopy(testkit.RandF32(seed+1, n*k, 1), ni%7)
 						var bias []float32
 						if (m+ki+ni)%2 == 0 {
-							bias = guardedCopy(randVec(seed+2, n, 1), m%3).data
+							bias = guardedCopy(testkit.RandF32(seed+2, n, 1), m%3).data
 						}
 						c := newGuarded((m-1)*ldc+n, (m+ki)%4)
 						want := make([]float32, len(c.data))

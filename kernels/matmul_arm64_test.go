@@ -5,6 +5,7 @@ package kernels
 import (
 	"testing"
 
+	"github.com/goformer/goformer/internal/testkit"
 	"github.com/stretchr/testify/assert"
 )
 
@@ -16,9 +17,9 @@ func TestGemmKernelNEON(t *testing.T) {
 	want := goMicroKernel(mk.mr, mk.nr)
 	for _, kc := range []int{1, 2, 3, 4, 7, 8, 64, 255, 256} {
 		ldc := mk.nr + 3 + kc%5
-		a := randVec(uint64(kc), kc*mk.mr, 1)
-		b := randVec(uint64(kc+1000), kc*mk.nr, 1)
-		c0 := randVec(uint64(kc+2000), mk.mr*ldc, 1)
+		a := testkit.RandF32(uint64(kc), kc*mk.mr, 1)
+		b := testkit.RandF32(uint64(kc+1000), kc*mk.nr, 1)
+		c0 := testkit.RandF32(uint64(kc+2000), mk.mr*ldc, 1)
 		g := guardedCopy(c0, kc%3)
 		mk.fn(kc, a, b, g.data, ldc)
 		g.check(t)

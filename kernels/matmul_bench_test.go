@@ -2,6 +2,7 @@ package kernels
 
 import (
 	"fmt"
+	"github.com/goformer/goformer/internal/testkit"
 	"testing"
 )
 
@@ -28,9 +29,9 @@ func BenchmarkMatMul(b *testing.B) {
 			}
 			b.Run(fmt.Sprintf("%s/%dx%dx%d", tier.name, s.m, s.k, s.n), func(b *testing.B) {
 				active = tier
-				a := randVec(1, s.m*s.k, 1)
-				w := randVec(2, s.n*s.k, 1)
-				bias := randVec(3, s.n, 1)
+				a := testkit.RandF32(1, s.m*s.k, 1)
+				w := testkit.RandF32(2, s.n*s.k, 1)
+				bias := testkit.RandF32(3, s.n, 1)
 				c := make([]float32, s.m*s.n)
 				MatMul(c, a, w, bias, s.m, s.k, s.n) // warm the scratch pools
 				b.ResetTimer()

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/goformer/goformer/internal/testkit"
 	"github.com/stretchr/testify/assert"
 )
 
@@ -50,11 +51,11 @@ func TestMatMul(t *testing.T) {
 	shapes := matMulShapes(testing.Short())
 	forEachTier(t, func(t *testing.T) {
 		for i, s := range shapes {
-			a := randVec(uint64(3*i+1), s.m*s.k, 1)
-			w := randVec(uint64(3*i+2), s.n*s.k, 1)
+			a := testkit.RandF32(uint64(3*i+1), s.m*s.k, 1)
+			w := testkit.RandF32(uint64(3*i+2), s.n*s.k, 1)
 			var bias []float32
 			if i%2 == 0 {
-				bias = randVec(uint64(3*i+3), s.n, 1)
+				bias = testkit.RandF32(uint64(3*i+3), s.n, 1)
 			}
 			// Unaligned starts for the inputs too: a SIMD load must not
 			// assume 16-, 32- or 64-byte alignment.
@@ -63,7 +64,7 @@ func TestMatMul(t *testing.T) {
 			MatMul(gc.data, ga.data, gw.data, bias, s.m, s.k, s.n)
 			gc.check(t)
 			want := matMul64(a, w, bias, s.m, s.k, s.n)
-			if err := relL2(gc.data, want); err > matMulTol {
+			if err := testkit.RelL2(gc.data, want); err > matMulTol {
 				t.Fatalf("%d×%d×%d bias=%v: relative L2 error %.3g > %g", s.m, s.k, s.n, bias != nil, err, matMulTol)
 			}
 		}
@@ -75,11 +76,11 @@ func TestMatMul(t *testing.T) {
 func TestMatMulLongerSlices(t *testing.T) {
 	forEachTier(t, func(t *testing.T) {
 		for _, m := range []int{1, 9} {
-			a := randVec(11, m*40+13, 1)
-			w := randVec(12, 33*40+7, 1)
+			a := testkit.RandF32(11, m*40+13, 1)
+			w := testkit.RandF32(12, 33*40+7, 1)
 			c := newGuarded(m*33+5, 0)
 			MatMul(c.data, a, w, nil, m, 40, 33)
-			assert.Less(t, relL2(c.data[:m*33], matMul64(a, w, nil, m, 40, 33)), matMulTol)
+			assert.Less(t, testkit.RelL2(c.data[:m*33], matMul64(a, w, nil, m, 40, 33)), matMulTol)
 			for _, v := range c.data[m*33:] {
 				assert.True(t, v != v, "elements past m*n must stay untouched (poisoned NaN)")
 			}

@@ -3,6 +3,7 @@ package kernels
 import (
 	"testing"
 
+	"github.com/goformer/goformer/internal/testkit"
 	"github.com/stretchr/testify/assert"
 )
 
@@ -22,11 +23,11 @@ func TestLayerNorm(t *testing.T) {
 		for i, d := range normSizes() {
 			rows := 1 + i%3
 			// An offset far from zero catches a one-pass variance that cancels.
-			x := randVec(uint64(200+i), rows*d, 3)
+			x := testkit.RandF32(uint64(200+i), rows*d, 3)
 			for j := range x {
 				x[j] += 5
 			}
-			gain, bias := randVec(uint64(300+i), d, 2), randVec(uint64(400+i), d, 1)
+			gain, bias := testkit.RandF32(uint64(300+i), d, 2), testkit.RandF32(uint64(400+i), d, 1)
 			out := newGuarded(rows*d, i%4)
 			LayerNorm(out.data, x, gain, bias, 1e-5)
 			out.check(t)
@@ -37,13 +38,13 @@ func TestLayerNorm(t *testing.T) {
 			if d < 8 {
 				tol = 2e-4
 			}
-			if err := relL2(out.data, layerNorm64(x, gain, bias, 1e-5)); err > tol {
+			if err := testkit.RelL2(out.data, layerNorm64(x, gain, bias, 1e-5)); err > tol {
 				t.Fatalf("d=%d rows=%d: relative L2 error %.3g", d, rows, err)
 			}
 			// In place.
 			y := append([]float32(nil), x...)
 			LayerNorm(y, y, gain, bias, 1e-5)
-			assert.Less(t, relL2(y, layerNorm64(x, gain, bias, 1e-5)), tol)
+			assert.Less(t, testkit.RelL2(y, layerNorm64(x, gain, bias, 1e-5)), tol)
 		}
 	})
 }
@@ -53,8 +54,8 @@ func TestLayerNorm(t *testing.T) {
 func TestLayerNormFeatureAxis(t *testing.T) {
 	forEachTier(t, func(t *testing.T) {
 		d := 37
-		x := randVec(5, 2*d, 1)
-		gain, bias := randVec(6, d, 1), randVec(7, d, 1)
+		x := testkit.RandF32(5, 2*d, 1)
+		gain, bias := testkit.RandF32(6, d, 1), testkit.RandF32(7, d, 1)
 		a := make([]float32, 2*d)
 		LayerNorm(a, x, gain, bias, 1e-5)
 		for i := d; i < 2*d; i++ {
@@ -70,12 +71,12 @@ func TestRMSNorm(t *testing.T) {
 	forEachTier(t, func(t *testing.T) {
 		for i, d := range normSizes() {
 			rows := 1 + i%3
-			x := randVec(uint64(500+i), rows*d, 3)
-			gain := randVec(uint64(600+i), d, 2)
+			x := testkit.RandF32(uint64(500+i), rows*d, 3)
+			gain := testkit.RandF32(uint64(600+i), d, 2)
 			out := newGuarded(rows*d, i%4)
 			RMSNorm(out.data, x, gain, 1e-6)
 			out.check(t)
-			if err := relL2(out.data, rmsNorm64(x, gain, 1e-6)); err > normTol {
+			if err := testkit.RelL2(out.data, rmsNorm64(x, gain, 1e-6)); err > normTol {
 				t.Fatalf("d=%d rows=%d: relative L2 error %.3g", d, rows, err)
 			}
 		}

@@ -259,3 +259,15 @@ func Parallel(n int, body func(lo, hi int)) {
 	workPool.run(j, n, 1, chunksPerThread*Threads())
 	workPool.release()
 }
+
+// WorkerPieces reports how many pieces of split kernels and Parallel calls
+// the pool's worker goroutines (not the callers) have run since the process
+// started: proof that a split really happened, which equal results on one
+// thread and on several cannot give.
+func WorkerPieces() uint64 {
+	var n uint64
+	for i := 1; i < len(workPool.runs); i++ {
+		n += workPool.runs[i].ran.Load()
+	}
+	return n
+}

@@ -2,6 +2,7 @@ package kernels
 
 import (
 	"fmt"
+	"github.com/goformer/goformer/internal/testkit"
 	"testing"
 )
 
@@ -27,7 +28,7 @@ func BenchmarkParallel(b *testing.B) {
 	}
 	var ks []kernel
 	for _, s := range []mmShape{{1, 768, 3072}, {1, 768, 50257}, {512, 768, 3072}} {
-		a, w, bias := randVec(1, s.m*s.k, 1), randVec(2, s.n*s.k, 1), randVec(3, s.n, 1)
+		a, w, bias := testkit.RandF32(1, s.m*s.k, 1), testkit.RandF32(2, s.n*s.k, 1), testkit.RandF32(3, s.n, 1)
 		c := make([]float32, s.m*s.n)
 		ks = append(ks, kernel{"MatMul", s.m, s.k, s.n, func() { MatMul(c, a, w, bias, s.m, s.k, s.n) }})
 	}

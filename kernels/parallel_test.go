@@ -6,10 +6,9 @@ import (
 	"runtime"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
-	"time"
 
+	"github.com/goformer/goformer/internal/testkit"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -27,13 +26,16 @@ var parallelCases = []q8MMShape{{1, 768, 2304}, {1, 3072, 771}, {1, 256, 1027}, 
 
 // TestParallelMatchesOneThread checks that every split kernel returns,
 // bit for bit, what it returns on one thread: the splits fall where the
-// per-element arithmetic does not change.
+// per-element arithmetic does not change. A split that never happened would
+// pass too, so each thread count runs until the workers have run pieces
+// (WorkerPieces): no deadline, a pool whose workers never join hangs until
+// go test's -timeout.
 func TestParallelMatchesOneThread(t *testing.T) {
 	forEachTier(t, func(t *testing.T) {
 		for i, s := range parallelCases {
-			a := randVec(uint64(10*i+1), s.m*s.k, 1)
-			w := randVec(uint64(10*i+2), s.n*s.k, 1)
-			bias := randVec(uint64(10*i+3), s.n, 1)
+			a := testkit.RandF32(uint64(10*i+1), s.m*s.k, 1)
+			w := testkit.RandF32(uint64(10*i+2), s.n*s.k, 1)
+			bias := testkit.RandF32(uint64(10*i+3), s.n, 1)
 			aq, as, wq, ws, _ := q8MatMulInputs(i, s)
 			run := func(n int) (mm, q8v, q8m []float32) {
 				mm, q8v, q8m = make([]float32, s.m*s.n), make([]float32, s.n), make([]float32, s.m*s.n)
@@ -45,12 +47,19 @@ func TestParallelMatchesOneThread(t *testing.T) {
 				return mm, q8v, q8m
 			}
 			mm1, q8v1, q8m1 := run(1)
-			require.Less(t, relL2(mm1, matMul64(a, w, bias, s.m, s.k, s.n)), matMulTol)
+			require.Less(t, testkit.RelL2(mm1, matMul64(a, w, bias, s.m, s.k, s.n)), matMulTol)
 			for _, n := range []int{2, 3, 7} {
-				mm, q8v, q8m := run(n)
-				require.Equal(t, mm1, mm, "MatMul %d×%d×%d, %d threads", s.m, s.k, s.n, n)
-				require.Equal(t, q8v1, q8v, "Q8MatVec %d×%d, %d threads", s.k, s.n, n)
-				require.Equal(t, q8m1, q8m, "Q8MatMul %d×%d×%d, %d threads", s.m, s.k, s.n, n)
+				// Until a worker has run pieces of them (usually the first
+				// time), so that the products were really split.
+				for before := WorkerPieces(); ; {
+					mm, q8v, q8m := run(n)
+					require.Equal(t, mm1, mm, "MatMul %d×%d×%d, %d threads", s.m, s.k, s.n, n)
+					require.Equal(t, q8v1, q8v, "Q8MatVec %d×%d, %d threads", s.k, s.n, n)
+					require.Equal(t, q8m1, q8m, "Q8MatMul %d×%d×%d, %d threads", s.m, s.k, s.n, n)
+					if WorkerPieces() > before {
+						break
+					}
+				}
 			}
 		}
 	})
@@ -62,8 +71,8 @@ func TestParallelMatchesOneThread(t *testing.T) {
 // result must still be exact.
 func TestParallelConcurrentCallers(t *testing.T) {
 	s := q8MMShape{1, 768, 1024}
-	a := randVec(1, s.k, 1)
-	w := randVec(2, s.n*s.k, 1)
+	a := testkit.RandF32(1, s.k, 1)
+	w := testkit.RandF32(2, s.n*s.k, 1)
 	want := make([]float32, s.n)
 	withThreads(1, func() { MatMul(want, a, w, nil, 1, s.k, s.n) })
 	withThreads(3, func() {
@@ -132,10 +141,10 @@ func (s *summer) scale(lo, hi int) {
 // decode step stays allocation-free with threads.
 func TestParallelNoAllocs(t *testing.T) {
 	s := q8MMShape{1, 768, 2304}
-	a, w := randVec(1, s.k, 1), randVec(2, s.n*s.k, 1)
+	a, w := testkit.RandF32(1, s.k, 1), testkit.RandF32(2, s.n*s.k, 1)
 	y := make([]float32, s.n)
 	aq, as, wq, ws, _ := q8MatMulInputs(1, s)
-	sm := &summer{x: randVec(3, 64, 1)}
+	sm := &summer{x: testkit.RandF32(3, 64, 1)}
 	sm.body = sm.scale
 	withThreads(2, func() {
 		MatMul(y, a, w, nil, 1, s.k, s.n) // start the workers
@@ -163,28 +172,44 @@ func TestCountCores(t *testing.T) {
 	assert.Equal(t, 0, countCores(bufio.NewScanner(strings.NewReader("processor\t: 0\nmodel name\t: X\n\n"))))
 }
 
-// TestParallelUsesWorkers: with n threads, n pieces of a job run at the same
-// time, on the very first job after the workers start too. Each piece waits
-// (up to a timeout) until all n have begun, which only happens if the
-// workers take part.
+// TestParallelUsesWorkers: with n threads every one of the n−1 workers
+// runs pieces of a job, on the very first job after the workers start too.
+// Each piece waits until the pool has counted a piece run by each worker
+// (the counts WorkerPieces sums), which only happens if they take part.
+// There is no deadline that a loaded machine could miss: a pool whose
+// workers never join hangs here until go test's -timeout, whose panic
+// names this test.
 func TestParallelUsesWorkers(t *testing.T) {
+	ran := func(n int) []uint64 {
+		c := make([]uint64, n)
+		for id := 1; id < n; id++ {
+			c[id] = workPool.runs[id].ran.Load()
+		}
+		return c
+	}
 	for _, n := range []int{2, 3, 2} { // 3 starts a new worker, 2 stops it
 		withThreads(n, func() {
 			for range 3 {
-				var started atomic.Int32
-				var late atomic.Int32
-				Parallel(n, func(lo, hi int) {
-					started.Add(1)
-					deadline := time.Now().Add(5 * time.Second)
-					for started.Load() < int32(n) {
-						if time.Now().After(deadline) {
-							late.Add(1)
-							return
+				before, total := ran(n), WorkerPieces()
+				allRan := func() bool {
+					now := ran(n)
+					for id := 1; id < n; id++ {
+						if now[id] == before[id] {
+							return false
 						}
+					}
+					return true
+				}
+				Parallel(4*n, func(lo, hi int) {
+					for !allRan() {
 						runtime.Gosched()
 					}
 				})
-				require.Zero(t, late.Load(), "threads=%d: the pieces did not run concurrently", n)
+				after := ran(n)
+				for id := 1; id < n; id++ {
+					assert.Greater(t, after[id], before[id], "threads=%d: worker %d ran no piece", n, id)
+				}
+				assert.GreaterOrEqual(t, WorkerPieces()-total, uint64(n-1), "threads=%d", n)
 			}
 		})
 	}

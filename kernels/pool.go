@@ -60,10 +60,12 @@ type pool struct {
 }
 
 // paddedRun is one goroutine's run of pieces, alone on its cache line: its
-// owner claims from it at every piece.
+// owner claims from it at every piece, and counts there every piece it runs
+// (its own run's or another's).
 type paddedRun struct {
-	r atomic.Uint64
-	_ [56]byte
+	r   atomic.Uint64
+	ran atomic.Uint64 // pieces run by the goroutine of this id, over all jobs
+	_   [48]byte
 }
 
 type worker struct {
@@ -182,18 +184,18 @@ func (p *pool) work(gen uint64, id int) {
 	}
 	n := int(runs)
 	if id < n {
-		for p.claim(id, gen, true) {
+		for p.claim(id, id, gen, true) {
 		}
 	}
 	for d := 1; d < n; d++ {
-		for p.claim((id+d)%n, gen, false) {
+		for p.claim(id, (id+d)%n, gen, false) {
 		}
 	}
 }
 
 // claim takes one piece of job gen from the front or the back of run i and
-// runs it, and reports whether there was one.
-func (p *pool) claim(i int, gen uint64, front bool) bool {
+// runs it on the goroutine of id, and reports whether there was one.
+func (p *pool) claim(id, i int, gen uint64, front bool) bool {
 	r := &p.runs[i].r
 	for {
 		v := r.Load()
@@ -209,6 +211,9 @@ func (p *pool) claim(i int, gen uint64, front bool) bool {
 			piece = b
 		}
 		if r.CompareAndSwap(v, packRun(g, f, b)) {
+			// Counted before the piece is done, so that the count is
+			// complete when the job's caller returns.
+			p.runs[id].ran.Add(1)
 			p.runPiece(int(piece))
 			return true
 		}

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/goformer/goformer/asm"
+	"github.com/goformer/goformer/internal/testkit"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -42,13 +43,13 @@ func TestQ8MatVecNEONVariants(t *testing.T) {
 				nb := s.k / 32
 				wq := int8At(randInt8(uint64(4*i+1), s.n*s.k, -128, 127), i%7)
 				xq := int8At(randInt8(uint64(4*i+2), s.k, -127, 127), (i+3)%5)
-				ws := guardedCopy(randVec(uint64(4*i+3), s.n*nb, 0.01), i%3).data
-				xs := guardedCopy(randVec(uint64(4*i+4), nb, 0.05), (i+1)%3).data
+				ws := guardedCopy(testkit.RandF32(uint64(4*i+3), s.n*nb, 0.01), i%3).data
+				xs := guardedCopy(testkit.RandF32(uint64(4*i+4), nb, 0.05), (i+1)%3).data
 				y := newGuarded(s.n, i%4)
 				kernel(y.data, wq, ws, xq, xs, s.k, s.n)
 				y.check(t)
 				want := q8MatVec64(wq, ws, xq, xs, s.k, s.n)
-				if err := relL2(y.data, want); err > q8MatVecTol {
+				if err := testkit.RelL2(y.data, want); err > q8MatVecTol {
 					t.Fatalf("k=%d n=%d: relative L2 error %.3g > %g against float64", s.k, s.n, err, q8MatVecTol)
 				}
 				twin := make([]float32, s.n)
@@ -57,7 +58,7 @@ func TestQ8MatVecNEONVariants(t *testing.T) {
 				for j, v := range twin {
 					twin64[j] = float64(v)
 				}
-				if err := relL2(y.data, twin64); err > q8MatVecTol {
+				if err := testkit.RelL2(y.data, twin64); err > q8MatVecTol {
 					t.Fatalf("k=%d n=%d: relative L2 error %.3g > %g against the generic twin", s.k, s.n, err, q8MatVecTol)
 				}
 

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/goformer/goformer/internal/testkit"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -79,13 +80,13 @@ func TestQ8MatVec(t *testing.T) {
 			// The whole int8 range for W, -128 included; [-127, 127] for x.
 			wq := int8At(randInt8(uint64(4*i+1), s.n*s.k, -128, 127), i%7)
 			xq := int8At(randInt8(uint64(4*i+2), s.k, -127, 127), (i+3)%5)
-			ws := guardedCopy(randVec(uint64(4*i+3), s.n*nb, 0.01), i%3).data
-			xs := guardedCopy(randVec(uint64(4*i+4), nb, 0.05), (i+1)%3).data
+			ws := guardedCopy(testkit.RandF32(uint64(4*i+3), s.n*nb, 0.01), i%3).data
+			xs := guardedCopy(testkit.RandF32(uint64(4*i+4), nb, 0.05), (i+1)%3).data
 			y := newGuarded(s.n, i%4)
 			Q8MatVec(y.data, wq, ws, xq, xs, s.k, s.n)
 			y.check(t)
 			want := q8MatVec64(wq, ws, xq, xs, s.k, s.n)
-			if err := relL2(y.data, want); err > q8MatVecTol {
+			if err := testkit.RelL2(y.data, want); err > q8MatVecTol {
 				t.Fatalf("k=%d n=%d: relative L2 error %.3g > %g", s.k, s.n, err, q8MatVecTol)
 			}
 		}
@@ -176,7 +177,7 @@ func q8QuantizeRef(x []float32) ([]int8, []float32) {
 func q8QuantizeInputs() [][]float32 {
 	var rows [][]float32
 	for i, nb := range []int{1, 2, 3, 4, 5, 7, 8, 9, 16, 17, 24, 33, 96} {
-		rows = append(rows, randVec(uint64(300+i), 32*nb, float32(1+i*7)))
+		rows = append(rows, testkit.RandF32(uint64(300+i), 32*nb, float32(1+i*7)))
 	}
 	ties := make([]float32, 96)
 	ties[0] = 127 // amax 127: d = 1, so x·id = x and halves are exact ties
@@ -251,15 +252,15 @@ func TestQ8EndToEnd(t *testing.T) {
 	const tol = 0.01
 	forEachTier(t, func(t *testing.T) {
 		for i, s := range []q8Shape{{768, 300}, {96, 513}, {3072, 40}} {
-			w := randVec(uint64(500+i), s.n*s.k, 0.1)
-			x := randVec(uint64(600+i), s.k, 3)
+			w := testkit.RandF32(uint64(500+i), s.n*s.k, 0.1)
+			x := testkit.RandF32(uint64(600+i), s.k, 3)
 			wq, ws := make([]int8, len(w)), make([]float32, len(w)/32)
 			Q8Quantize(wq, ws, w)
 			xq, xs := make([]int8, len(x)), make([]float32, len(x)/32)
 			Q8Quantize(xq, xs, x)
 			y := make([]float32, s.n)
 			Q8MatVec(y, wq, ws, xq, xs, s.k, s.n)
-			err := relL2(y, matMul64(x, w, nil, 1, s.k, s.n))
+			err := testkit.RelL2(y, matMul64(x, w, nil, 1, s.k, s.n))
 			t.Logf("k=%d n=%d: relative L2 error %.3g", s.k, s.n, err)
 			assert.Less(t, err, tol, "k=%d n=%d", s.k, s.n)
 			assert.Greater(t, err, 1e-4, "k=%d n=%d: quantization must show", s.k, s.n)
@@ -269,7 +270,7 @@ func TestQ8EndToEnd(t *testing.T) {
 
 func TestQ8Dequantize(t *testing.T) {
 	q := randInt8(7, 96, -128, 127)
-	s := randVec(8, 3, 0.5)
+	s := testkit.RandF32(8, 3, 0.5)
 	dst := newGuarded(96, 3)
 	Q8Dequantize(dst.data, q, s)
 	dst.check(t)
@@ -307,9 +308,9 @@ func BenchmarkQ8MatVec(b *testing.B) {
 		for _, s := range []q8Shape{{768, 50257}, {768, 3072}, {96, 50257}} {
 			nb := s.k / 32
 			wq := randInt8(1, s.n*s.k, -127, 127)
-			ws := randVec(2, s.n*nb, 0.01)
+			ws := testkit.RandF32(2, s.n*nb, 0.01)
 			xq := randInt8(3, s.k, -127, 127)
-			xs := randVec(4, nb, 0.05)
+			xs := testkit.RandF32(4, nb, 0.05)
 			y := make([]float32, s.n)
 			b.Run(fmt.Sprintf("%s/%dx%d", tier.name, s.k, s.n), func(b *testing.B) {
 				for b.Loop() {
@@ -331,7 +332,7 @@ func BenchmarkQ8Quantize(b *testing.B) {
 	defer func() { active = saved }()
 	for _, tier := range tiers {
 		active = tier
-		x := randVec(1, 768, 2)
+		x := testkit.RandF32(1, 768, 2)
 		xq, xs := make([]int8, 768), make([]float32, 24)
 		b.Run(tier.name+"/768", func(b *testing.B) {
 			b.SetBytes(4 * 768)

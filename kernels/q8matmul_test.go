@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/goformer/goformer/internal/testkit"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -51,10 +52,10 @@ func q8MatMulInputs(i int, s q8MMShape) (aq []int8, as []float32, wq []int8, ws,
 	nb := s.k / 32
 	aq = int8At(randInt8(uint64(5*i+1), s.m*s.k, -127, 127), i%5)
 	wq = int8At(randInt8(uint64(5*i+2), s.n*s.k, -128, 127), (i+2)%7)
-	as = guardedCopy(randVec(uint64(5*i+3), s.m*nb, 0.05), i%3).data
-	ws = guardedCopy(randVec(uint64(5*i+4), s.n*nb, 0.01), (i+1)%3).data
+	as = guardedCopy(testkit.RandF32(uint64(5*i+3), s.m*nb, 0.05), i%3).data
+	ws = guardedCopy(testkit.RandF32(uint64(5*i+4), s.n*nb, 0.01), (i+1)%3).data
 	if i%2 == 0 {
-		bias = randVec(uint64(5*i+5), s.n, 0.5)
+		bias = testkit.RandF32(uint64(5*i+5), s.n, 0.5)
 	}
 	return aq, as, wq, ws, bias
 }
@@ -68,7 +69,7 @@ func TestQ8MatMul(t *testing.T) {
 			Q8MatMul(c.data, aq, as, wq, ws, bias, s.m, s.k, s.n)
 			c.check(t)
 			want := q8MatMul64(aq, as, wq, ws, bias, s.m, s.k, s.n)
-			if err := relL2(c.data, want); err > q8MatVecTol {
+			if err := testkit.RelL2(c.data, want); err > q8MatVecTol {
 				t.Fatalf("%d×%d×%d: relative L2 error %.3g > %g", s.m, s.k, s.n, err, q8MatVecTol)
 			}
 			// Each row is the tier's Q8MatVec of that row, bit for bit.
@@ -172,9 +173,9 @@ func BenchmarkQ8MatMul(b *testing.B) {
 			}
 			nb := s.k / 32
 			aq := randInt8(1, s.m*s.k, -127, 127)
-			as := randVec(2, s.m*nb, 0.05)
+			as := testkit.RandF32(2, s.m*nb, 0.05)
 			wq := randInt8(3, s.n*s.k, -127, 127)
-			ws := randVec(4, s.n*nb, 0.01)
+			ws := testkit.RandF32(4, s.n*nb, 0.01)
 			c := make([]float32, s.m*s.n)
 			b.Run(fmt.Sprintf("%s/%dx%dx%d", tier.name, s.m, s.k, s.n), func(b *testing.B) {
 				active = tier

@@ -4,6 +4,7 @@ package kernels
 
 import (
 	"fmt"
+	"github.com/goformer/goformer/internal/testkit"
 	"syscall"
 	"testing"
 	"unsafe"
@@ -55,11 +56,11 @@ func BenchmarkQ8MatVecLayers(b *testing.B) {
 			q := unsafe.Slice((*int8)(unsafe.Pointer(&carve(n * k)[0])), n*k)
 			copy(q, randInt8(uint64(l*8+i), n*k, -127, 127))
 			sc := unsafe.Slice((*float32)(unsafe.Pointer(&carve(4 * n * k / Q8Block)[0])), n*k/Q8Block)
-			copy(sc, randVec(uint64(l*8+i), n*k/Q8Block, 0.01))
+			copy(sc, testkit.RandF32(uint64(l*8+i), n*k/Q8Block, 0.01))
 			mats = append(mats, mat{q, sc, n, k})
 		}
 	}
-	x := randVec(99, 1536, 1)
+	x := testkit.RandF32(99, 1536, 1)
 	xq, xs := make([]int8, 1536), make([]float32, 1536/Q8Block)
 	Q8Quantize(xq, xs, x)
 	y := make([]float32, 4608*layers)

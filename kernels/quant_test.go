@@ -4,6 +4,7 @@ import (
 	"math"
 	"testing"
 
+	"github.com/goformer/goformer/internal/testkit"
 	"github.com/stretchr/testify/assert"
 )
 
@@ -75,7 +76,7 @@ func q8KQuantizeRef(x []float32) ([]int8, []float32, []int16) {
 func TestQ8KQuantize(t *testing.T) {
 	var inputs [][]float32
 	for i, nb := range []int{1, 2, 3, 5} {
-		inputs = append(inputs, randVec(uint64(700+i), QK*nb, float32(1+3*i)))
+		inputs = append(inputs, testkit.RandF32(uint64(700+i), QK*nb, float32(1+3*i)))
 	}
 	crafted := make([]float32, 3*QK)
 	copy(crafted, q8QuantizeInputs()[len(q8QuantizeInputs())-1][:32]) // ties under d = 1

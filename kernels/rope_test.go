@@ -4,6 +4,7 @@ import (
 	"math"
 	"testing"
 
+	"github.com/goformer/goformer/internal/testkit"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -42,7 +43,7 @@ func TestRoPE(t *testing.T) {
 			for i, r := range dims {
 				for _, pos := range []int{0, 1, 37, 4095, 1_000_003} {
 					for _, theta := range []float64{10000, 500000} {
-						x := randVec(uint64(1000+i), r, 2)
+						x := testkit.RandF32(uint64(1000+i), r, 2)
 						cos, sin := make([]float32, r), make([]float32, r)
 						RoPETable(cos, sin, pos, RoPEFrequencies(theta, r), interleaved)
 						g := guardedCopy(x, i%5)
@@ -62,7 +63,7 @@ func TestRoPE(t *testing.T) {
 // TestRoPEConventionsDiffer: the two pairings are different rotations, or
 // the test above could not tell a swapped flag.
 func TestRoPEConventionsDiffer(t *testing.T) {
-	x := randVec(5, 64, 1)
+	x := testkit.RandF32(5, 64, 1)
 	a, b := rope64(x, 9, 10000, false), rope64(x, 9, 10000, true)
 	var diff float64
 	for i := range a {

@@ -4,6 +4,7 @@ import (
 	"math"
 	"testing"
 
+	"github.com/goformer/goformer/internal/testkit"
 	"github.com/stretchr/testify/assert"
 )
 
@@ -16,12 +17,12 @@ func TestSoftmax(t *testing.T) {
 	forEachTier(t, func(t *testing.T) {
 		for i, n := range ragged() {
 			for _, scale := range []float32{1, 30} {
-				x := randVec(uint64(100+i), n, scale)
+				x := testkit.RandF32(uint64(100+i), n, scale)
 				g := guardedCopy(x, i%4)
 				Softmax(g.data)
 				g.check(t)
 				want := softmax64(x)
-				if err := relL2(g.data, want); err > softmaxTol {
+				if err := testkit.RelL2(g.data, want); err > softmaxTol {
 					t.Fatalf("n=%d scale=%g: relative L2 error %.3g", n, scale, err)
 				}
 			}
@@ -34,7 +35,7 @@ func TestSoftmax(t *testing.T) {
 func TestSoftmaxExtremes(t *testing.T) {
 	forEachTier(t, func(t *testing.T) {
 		for _, n := range []int{1, 5, 17, 33, 70} {
-			x := randVec(7, n, 3)
+			x := testkit.RandF32(7, n, 3)
 			x[n/2] = 1e30
 			if n > 2 {
 				x[0] = float32(math.Inf(-1))

@@ -2,6 +2,7 @@ package kernels
 
 import (
 	"fmt"
+	"github.com/goformer/goformer/internal/testkit"
 	"testing"
 )
 
@@ -41,14 +42,14 @@ func BenchmarkSoftmax(b *testing.B) {
 	benchTiers(b, rowSizes, func(n int) int { return 5 * 4 * n }, func(n int) func() {
 		// Softmax of a distribution is again one, with no subnormals: the
 		// input can be reused across iterations.
-		x := randVec(1, n, 8)
+		x := testkit.RandF32(1, n, 8)
 		return func() { Softmax(x) }
 	})
 }
 
 func BenchmarkLayerNorm(b *testing.B) {
 	benchTiers(b, rowSizes, func(n int) int { return 6 * 4 * n }, func(n int) func() {
-		x, gain, bias := randVec(2, n, 3), randVec(3, n, 1), randVec(4, n, 1)
+		x, gain, bias := testkit.RandF32(2, n, 3), testkit.RandF32(3, n, 1), testkit.RandF32(4, n, 1)
 		out := make([]float32, n)
 		return func() { LayerNorm(out, x, gain, bias, 1e-5) }
 	})
@@ -56,7 +57,7 @@ func BenchmarkLayerNorm(b *testing.B) {
 
 func BenchmarkGELU(b *testing.B) {
 	benchTiers(b, []int{3072}, func(n int) int { return 2 * 4 * n }, func(n int) func() {
-		x, out := randVec(5, n, 4), make([]float32, n)
+		x, out := testkit.RandF32(5, n, 4), make([]float32, n)
 		return func() { GELU(out, x) }
 	})
 }
@@ -64,7 +65,7 @@ func BenchmarkGELU(b *testing.B) {
 // BenchmarkSwiGLU runs two MLP widths: GPT-2's 3072, as GELU, and 8192 (Llama 3.2 1B).
 func BenchmarkSwiGLU(b *testing.B) {
 	benchTiers(b, []int{3072, 8192}, func(n int) int { return 3 * 4 * n }, func(n int) func() {
-		gate, up, out := randVec(9, n, 4), randVec(10, n, 2), make([]float32, n)
+		gate, up, out := testkit.RandF32(9, n, 4), testkit.RandF32(10, n, 2), make([]float32, n)
 		return func() { SwiGLU(out, gate, up) }
 	})
 }
@@ -73,7 +74,7 @@ var dotSink float32
 
 func BenchmarkDot(b *testing.B) {
 	benchTiers(b, []int{3072}, func(n int) int { return 2 * 4 * n }, func(n int) func() {
-		x, y := randVec(6, n, 1), randVec(7, n, 1)
+		x, y := testkit.RandF32(6, n, 1), testkit.RandF32(7, n, 1)
 		return func() { dotSink = Dot(x, y) }
 	})
 }
@@ -85,7 +86,7 @@ func BenchmarkRoPE(b *testing.B) {
 		b.Run(fmt.Sprintf("interleaved=%v", interleaved), func(b *testing.B) {
 			benchTiers(b, []int{64, 128}, func(n int) int { return 4 * 4 * n }, func(n int) func() {
 				// A rotation keeps x's norm: the input can be reused.
-				x, cos, sin := randVec(8, n, 1), make([]float32, n), make([]float32, n)
+				x, cos, sin := testkit.RandF32(8, n, 1), make([]float32, n), make([]float32, n)
 				RoPETable(cos, sin, 100_000, RoPEFrequencies(10000, len(cos)), interleaved)
 				return func() { RoPE(x, cos, sin, interleaved) }
 			})

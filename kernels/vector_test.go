@@ -4,6 +4,7 @@ import (
 	"math"
 	"testing"
 
+	"github.com/goformer/goformer/internal/testkit"
 	"github.com/stretchr/testify/assert"
 )
 
@@ -50,14 +51,14 @@ func TestExpRange(t *testing.T) {
 func TestSoftmaxFarFromZero(t *testing.T) {
 	forEachTier(t, func(t *testing.T) {
 		for i, n := range ragged()[1:] {
-			x := randVec(uint64(1000+i), n, 1)
+			x := testkit.RandF32(uint64(1000+i), n, 1)
 			for j := range x {
 				x[j] -= 200
 			}
 			g := guardedCopy(x, i%4)
 			Softmax(g.data)
 			g.check(t)
-			if err := relL2(g.data, softmax64(x)); err > softmaxTol {
+			if err := testkit.RelL2(g.data, softmax64(x)); err > softmaxTol {
 				t.Fatalf("n=%d: relative L2 error %.3g", n, err)
 			}
 		}
@@ -103,7 +104,7 @@ func TestSwiGLUAccuracy(t *testing.T) {
 	for i := range gate {
 		gate[i] = -88.72 + 2*88.72*float32(i)/float32(len(gate)-1)
 	}
-	up := randVec(1300, len(gate), 4)
+	up := testkit.RandF32(1300, len(gate), 4)
 	want := swiglu64(gate, up)
 	out := make([]float32, len(gate))
 	forEachTier(t, func(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/goformer/goformer/internal/testkit"
 	"github.com/goformer/goformer/kernels"
 )
 
@@ -21,7 +22,7 @@ func BenchmarkQuantMatVec(b *testing.B) {
 			for _, s := range [][2]int{{4096, 4096}, {1024, 4096}} {
 				rows, cols := s[0], s[1]
 				w := randomBlocks(f, rows*cols/f.BlockLen(), 1)
-				x := quantizeFor(f.Type, randF32(2, cols, 1), 1)
+				x := quantizeFor(f.Type, testkit.RandF32(2, cols, 1), 1)
 				y := make([]float32, rows)
 				b.Run(fmt.Sprintf("%s/%s/%dx%d", f.Name(), isa, rows, cols), func(b *testing.B) {
 					if err := kernels.SetISA(isa); err != nil {
@@ -50,7 +51,7 @@ func BenchmarkQuantMatMul(b *testing.B) {
 		for _, isa := range kernels.ISAs() {
 			const m, rows, cols = 64, 1024, 4096
 			w := randomBlocks(f, rows*cols/f.BlockLen(), 1)
-			a := quantizeFor(f.Type, randF32(2, m*cols, 1), m)
+			a := quantizeFor(f.Type, testkit.RandF32(2, m*cols, 1), m)
 			c := make([]float32, m*rows)
 			b.Run(fmt.Sprintf("%s/%s/%dx%dx%d", f.Name(), isa, m, rows, cols), func(b *testing.B) {
 				if err := kernels.SetISA(isa); err != nil {

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/goformer/goformer/internal/testkit"
 	"github.com/goformer/goformer/kernels"
 )
 
@@ -106,7 +107,7 @@ func TestQuantMatVecMatchesDequantized(t *testing.T) {
 				buf := make([]byte, 1+s.n*f.Type.RowBytes(k))
 				w := buf[1:] // never aligned
 				copy(w, randomBlocks(f, s.n*s.blocks, uint64(40+i)))
-				x := quantizeFor(f.Type, randF32(uint64(70+i), k, 3), 1)
+				x := quantizeFor(f.Type, testkit.RandF32(uint64(70+i), k, 3), 1)
 				x.q = append(make([]int8, 3+i%5), x.q...)[3+i%5:] // unaligned
 				want, bound := blockMatVec64(f, w, x.f64, k, s.n)
 				y := poisoned(s.n + 2)
@@ -151,10 +152,10 @@ func TestQuantMatMulRowsEqualMatVec(t *testing.T) {
 				}
 				k := s.blocks * f.BlockLen()
 				w := randomBlocks(f, s.n*s.blocks, uint64(90+i))
-				a := quantizeFor(f.Type, randF32(uint64(95+i), s.m*k, 2), s.m)
+				a := quantizeFor(f.Type, testkit.RandF32(uint64(95+i), s.m*k, 2), s.m)
 				var bias []float32
 				if i%2 == 0 {
-					bias = randF32(uint64(99+i), s.n, 1)
+					bias = testkit.RandF32(uint64(99+i), s.n, 1)
 				}
 				c := poisoned(s.m*s.n + 1)
 				kernels.QuantMatMul(f.Type, c, a.q, a.s, a.sum, w, bias, s.m, k, s.n)
@@ -181,7 +182,7 @@ func TestQuantMatMulAllocatesNothing(t *testing.T) {
 		const m, n = 17, 24
 		k := 3 * f.BlockLen()
 		w := randomBlocks(f, n*3, 7)
-		a := quantizeFor(f.Type, randF32(8, m*k, 2), m)
+		a := quantizeFor(f.Type, testkit.RandF32(8, m*k, 2), m)
 		c := make([]float32, m*n)
 		kernels.QuantMatMul(f.Type, c, a.q, a.s, a.sum, w, nil, m, k, n)
 		assert.Zero(t, testing.AllocsPerRun(10, func() { kernels.QuantMatMul(f.Type, c, a.q, a.s, a.sum, w, nil, m, k, n) }), f.Name())
@@ -189,7 +190,7 @@ func TestQuantMatMulAllocatesNothing(t *testing.T) {
 }
 
 func TestQuantizeActivations(t *testing.T) {
-	x := randF32(5, 2*QK, 4)
+	x := testkit.RandF32(5, 2*QK, 4)
 	x[17] = 9 // the extreme of the first Q8_K block and of its third block of 32
 	forEachISA(t, func(t *testing.T) {
 		for _, typ := range []kernels.WeightType{kernels.Q4_0, kernels.Q4_K} {
@@ -231,7 +232,7 @@ func TestBlockMatrixEndToEnd(t *testing.T) {
 		k := blocks * f.BlockLen()
 		m, err := FromBlocks(f.Type, randomBlocks(f, rows*blocks, 3), rows, k)
 		require.NoError(t, err)
-		x := randF32(4, 2*k, 1)
+		x := testkit.RandF32(4, 2*k, 1)
 		y := poisoned(2 * rows)
 		s := NewScratch(k)
 		m.MatVec(y[:rows], x[:k], s)

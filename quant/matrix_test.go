@@ -4,28 +4,17 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
-	"math/rand/v2"
 	"testing"
 
+	"github.com/goformer/goformer/internal/testkit"
 	"github.com/goformer/goformer/kernels"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
-func randF32(seed uint64, n int, scale float32) []float32 {
-	rng := rand.New(rand.NewPCG(seed, 1))
-	v := make([]float32, n)
-	for i := range v {
-		for v[i] == 0 {
-			v[i] = (rng.Float32()*2 - 1) * scale
-		}
-	}
-	return v
-}
-
 func TestQuantizeMatrixRoundTrip(t *testing.T) {
 	const rows, cols = 37, 96
-	w := randF32(1, rows*cols, 2)
+	w := testkit.RandF32(1, rows*cols, 2)
 	m, err := QuantizeMatrix(w, rows, cols)
 	require.NoError(t, err)
 	row := make([]float32, cols)
@@ -63,8 +52,8 @@ func TestQuantizeMatrixErrors(t *testing.T) {
 // independently rounded factors. The bound is 1%.
 func TestMatVecAccuracy(t *testing.T) {
 	const rows, cols = 501, 768
-	w := randF32(2, rows*cols, 0.05)
-	x := randF32(3, cols, 4)
+	w := testkit.RandF32(2, rows*cols, 0.05)
+	x := testkit.RandF32(3, cols, 4)
 	m, err := QuantizeMatrix(w, rows, cols)
 	require.NoError(t, err)
 	y := make([]float32, rows+3)
@@ -91,9 +80,9 @@ func TestMatVecAccuracy(t *testing.T) {
 }
 
 func TestMatVecAllocatesNothing(t *testing.T) {
-	m, err := QuantizeMatrix(randF32(4, 64*128, 1), 64, 128)
+	m, err := QuantizeMatrix(testkit.RandF32(4, 64*128, 1), 64, 128)
 	require.NoError(t, err)
-	x, y, s := randF32(5, 128, 1), make([]float32, 64), NewScratch(128)
+	x, y, s := testkit.RandF32(5, 128, 1), make([]float32, 64), NewScratch(128)
 	assert.Zero(t, testing.AllocsPerRun(10, func() { m.MatVec(y, x, s) }))
 }
 
@@ -184,9 +173,9 @@ func ExampleMatrix() {
 // that row plus the bias, bit for bit, on every tier; the scratch grows once.
 func TestMatMulMatchesMatVec(t *testing.T) {
 	const rows, cols, tokens = 67, 96, 9
-	m, err := QuantizeMatrix(randF32(6, rows*cols, 0.1), rows, cols)
+	m, err := QuantizeMatrix(testkit.RandF32(6, rows*cols, 0.1), rows, cols)
 	require.NoError(t, err)
-	a, bias := randF32(7, tokens*cols, 3), randF32(8, rows, 1)
+	a, bias := testkit.RandF32(7, tokens*cols, 3), testkit.RandF32(8, rows, 1)
 	saved := kernels.ISA()
 	defer func() { require.NoError(t, kernels.SetISA(saved)) }()
 	for _, isa := range kernels.ISAs() {

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/goformer/goformer/internal/testkit"
 	"github.com/goformer/goformer/model"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -79,7 +80,7 @@ func relErr32(got, want []float32) float64 {
 	for i, v := range want {
 		w[i] = float64(v)
 	}
-	return relErr(got, w)
+	return testkit.RelL2(got, w)
 }
 
 func permutations(n int) [][]int {
@@ -102,6 +103,10 @@ func permutations(n int) [][]int {
 // logits each gives alone. Rows of 48 split the prompts across passes that
 // also carry other sequences' decode rows. The caches start as NaN: a row
 // that attended padding or unwritten positions would turn NaN.
+//
+// The subtests small/VARIANT do the same with three short sequences on the
+// tier in use only: what the emulated tiers run (make test-arm64,
+// test-haswell, test-purego), where the full sizes would take minutes.
 func TestBatchLogitsMatchAlone(t *testing.T) {
 	lengths := []int{1, 7, 64, 200}
 	steps := []int{6, 1, 9, 3}
@@ -145,6 +150,14 @@ func TestBatchLogitsMatchAlone(t *testing.T) {
 			m := newBatchTestModel(t, cfg, 3)
 			check(t, m, [][]int{{3, 0, 2, 1}}, 48)
 			check(t, m, [][]int{{1, 3, 0, 2}}, 256)
+		})
+	}
+	// Rows of 8 still split the 13-token prompt across passes that carry
+	// the others' decode rows.
+	lengths, steps = []int{1, 5, 13}, []int{3, 1, 2}
+	for name, cfg := range testVariants() {
+		t.Run("small/"+name, func(t *testing.T) {
+			check(t, newBatchTestModel(t, cfg, 3), [][]int{{2, 0, 1}}, 8)
 		})
 	}
 }
@@ -198,7 +211,7 @@ func TestBatchMaskPlantedNeighbour(t *testing.T) {
 				require.NoError(t, err)
 				poisonCaches(b)
 				got := batchLogits(t, b, [][]int{neighbour, target[:len(target)-1]}, [][]int{nil, target[len(target)-1:]})
-				assert.Less(t, relErr(got[1][1], want), logitsTol, "%s rows %d", name, rows)
+				assert.Less(t, testkit.RelL2(got[1][1], want), logitsTol, "%s rows %d", name, rows)
 			}
 		}
 	})

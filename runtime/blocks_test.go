@@ -5,11 +5,11 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
-	"unsafe"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/goformer/goformer/internal/testkit"
 	"github.com/goformer/goformer/kernels"
 	"github.com/goformer/goformer/model"
 	"github.com/goformer/goformer/quant"
@@ -144,7 +144,7 @@ func TestBlockWeightsMatchReference(t *testing.T) {
 			// TestInt8WeightsMatchF32 budgets it for SwiGLU (7%).
 			var worst float64
 			for i := range ids {
-				e := relErr(got[i], want[i])
+				e := testkit.RelL2(got[i], want[i])
 				worst = max(worst, e)
 				assert.Less(t, e, 0.07, "row %d", i)
 				assert.Greater(t, e, logitsTol, "row %d: 8-bit activations should show", i)
@@ -184,6 +184,7 @@ func TestBlockDecodeAllocatesNothing(t *testing.T) {
 // TestBlockWeightsPlaced: GGUF blocks copied to the huge-page arena, the
 // parts of a stacked linear included, give the same logits bit for bit.
 func TestBlockWeightsPlaced(t *testing.T) {
+	skipWithoutHugePages(t)
 	cfg := blockConfig(false)
 	w := randomWeights(cfg, 6)
 	withBlocks(cfg, w, blockMixes()["Q4_K_M"], 8)
@@ -196,17 +197,8 @@ func TestBlockWeightsPlaced(t *testing.T) {
 		return m
 	}
 	plain, placed := build(false), build(true)
-	if hugePages {
-		a := placed.arena
-		require.NotNil(t, a)
-		st := placed.layers[len(placed.layers)-1].qkv.(*stackedLinear)
-		for _, p := range st.parts {
-			b := p.(*quantLinear).m.(*quant.BlockMatrix)
-			assert.True(t, inArena(a, unsafe.Pointer(&b.Data[0]), len(b.Data)))
-		}
-		head := placed.head.(*quantTable).m.(*quant.BlockMatrix)
-		assert.True(t, inArena(a, unsafe.Pointer(&head.Data[0]), len(head.Data)))
-	}
+	require.IsType(t, &stackedLinear{}, placed.layers[len(placed.layers)-1].qkv)
+	assertPlaced(t, placed)
 	ids := randomIDs(2, 9, cfg.VocabSize)
 	assert.Equal(t, allRowLogits(t, plain, ids), allRowLogits(t, placed, ids))
 }

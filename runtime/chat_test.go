@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/goformer/goformer/internal/testkit"
 	"github.com/goformer/goformer/model/chat"
 )
 
@@ -19,7 +20,7 @@ import (
 func TestChatTemplateLlamaMini(t *testing.T) {
 	skipUnderRace(t)
 	m, _ := loadNamedFixture(t, "llama-mini", Options{})
-	raw, err := os.ReadFile(filepath.Join(sharedFixture("llama-mini"), "reference.json"))
+	raw, err := os.ReadFile(filepath.Join(testkit.Fixture("llama-mini"), "reference.json"))
 	require.NoError(t, err)
 	var ref struct {
 		Prompts []struct {

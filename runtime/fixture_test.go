@@ -8,19 +8,10 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/goformer/goformer/internal/testkit"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
-
-// sharedFixture is the path of one of the project's trained checkpoints
-// with float64 PyTorch references (gpt2-mini, llama-mini, qwen2-mini),
-// shared outside the repository.
-func sharedFixture(name string) string {
-	return filepath.Join("..", "..", "shared", "fixtures", name)
-}
-
-// fixtureDir is the gpt2-mini fixture.
-var fixtureDir = sharedFixture("gpt2-mini")
 
 type fixtureReference struct {
 	Prompts []struct {
@@ -55,7 +46,7 @@ func loadFixture(t *testing.T, emb Embeddings) (*Model, *fixtureReference) {
 // its GGUF files, when given) and its reference, or skips the test.
 func loadNamedFixture(t *testing.T, name string, opts Options, path ...string) (*Model, *fixtureReference) {
 	t.Helper()
-	dir := sharedFixture(name)
+	dir := testkit.Fixture(name)
 	if _, err := os.Stat(filepath.Join(dir, "reference.json")); err != nil {
 		t.Skipf("skipping: the %s fixture is not at %s (it lives in the project's shared/ folder)", name, dir)
 	}
@@ -199,7 +190,7 @@ func TestLlamaFixtureGGUF(t *testing.T) {
 	}
 	for _, name := range []string{"llama-mini", "qwen2-mini"} {
 		t.Run(name, func(t *testing.T) {
-			path := convertedGGUF(t, name, "f32")
+			path := testkit.ConvertedGGUF(t, name, "f32")
 			g, ref := loadNamedFixture(t, name, Options{Embeddings: F32Embeddings}, path)
 			hf, _ := loadNamedFixture(t, name, Options{Embeddings: F32Embeddings})
 			gc, hc := g.Config(), hf.Config()

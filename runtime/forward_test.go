@@ -7,6 +7,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/goformer/goformer/internal/testkit"
 	"github.com/goformer/goformer/kernels"
 	"github.com/goformer/goformer/model"
 	"github.com/stretchr/testify/assert"
@@ -34,19 +35,6 @@ func forEachISA(t *testing.T, f func(t *testing.T)) {
 // logits and the float64 reference: float32 rounding through a few layers
 // of sums over ≤ 136 terms stays near 1e-6.
 const logitsTol = 1e-5
-
-func relErr(got []float32, want []float64) float64 {
-	var num, den float64
-	for i, w := range want {
-		g := float64(got[i])
-		if math.IsNaN(g) {
-			return math.Inf(1)
-		}
-		num += (g - w) * (g - w)
-		den += w * w
-	}
-	return math.Sqrt(num / den)
-}
 
 // variants are the small random models every forward-pass property is
 // proven on: GPT-2's architecture choices one at a time, and the Llama
@@ -140,24 +128,26 @@ func TestForwardMatchesReference(t *testing.T) {
 	skipUnderRace(t)
 	forEachISA(t, func(t *testing.T) {
 		for name, cfg := range testVariants() {
-			m := newTestModel(t, cfg, 7)
-			ids := randomIDs(3, 30, m.cfg.VocabSize)
-			want := refLogits(m.cfg, weightsOf(t, m), ids)
-			for _, batch := range []int{256, 5} {
-				s, err := m.NewSession(SessionOptions{Batch: batch})
-				require.NoError(t, err)
-				const prompt = 13
-				logits, err := s.Prefill(ids[:prompt])
-				require.NoError(t, err)
-				assert.Less(t, relErr(logits, want[prompt-1]), logitsTol, "%s batch %d: prefill", name, batch)
-				for p := prompt; p < len(ids); p++ {
-					logits, err = s.Decode(ids[p])
+			t.Run(name, func(t *testing.T) {
+				m := newTestModel(t, cfg, 7)
+				ids := randomIDs(3, 30, m.cfg.VocabSize)
+				want := refLogits(m.cfg, weightsOf(t, m), ids)
+				for _, batch := range []int{256, 5} {
+					s, err := m.NewSession(SessionOptions{Batch: batch})
 					require.NoError(t, err)
-					if e := relErr(logits, want[p]); e > logitsTol {
-						t.Fatalf("%s batch %d: decode at position %d: relative error %.3g", name, batch, p, e)
+					const prompt = 13
+					logits, err := s.Prefill(ids[:prompt])
+					require.NoError(t, err)
+					assert.Less(t, testkit.RelL2(logits, want[prompt-1]), logitsTol, "batch %d: prefill", batch)
+					for p := prompt; p < len(ids); p++ {
+						logits, err = s.Decode(ids[p])
+						require.NoError(t, err)
+						if e := testkit.RelL2(logits, want[p]); e > logitsTol {
+							t.Fatalf("batch %d: decode at position %d: relative error %.3g", batch, p, e)
+						}
 					}
 				}
-			}
+			})
 		}
 	})
 }

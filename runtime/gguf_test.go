@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/goformer/goformer/internal/testkit"
 	"github.com/goformer/goformer/kernels"
 	"github.com/goformer/goformer/model"
 	"github.com/goformer/goformer/model/tokenizer"
@@ -64,7 +65,7 @@ func TestGGUFMatchesSafetensors(t *testing.T) {
 	skipUnderRace(t)
 	f32Path, f16Path := fixtureGGUF(t, "f32"), fixtureGGUF(t, "f16")
 	_, ref := loadFixture(t, F32Embeddings)
-	ck, err := model.LoadDir(fixtureDir)
+	ck, err := model.LoadDir(testkit.Fixture("gpt2-mini"))
 	require.NoError(t, err)
 	st := fromWeights(t, ck, &ck.Weights)
 
@@ -123,7 +124,7 @@ func TestGGUFQ8_0(t *testing.T) {
 	}
 	table := m.tokens.(*quantTable).m.(*quant.Matrix)
 
-	ck, err := model.LoadDir(fixtureDir)
+	ck, err := model.LoadDir(testkit.Fixture("gpt2-mini"))
 	require.NoError(t, err)
 	own, err := quant.QuantizeMatrix(ck.Weights.TokenEmbedding.F32, ck.Config.VocabSize, ck.Config.NEmbd)
 	require.NoError(t, err)
@@ -179,12 +180,12 @@ func TestGGUFTokenizer(t *testing.T) {
 	ck, err := model.LoadGGUF(path)
 	require.NoError(t, err)
 	defer ck.Close()
-	want, err := tokenizer.LoadDir(fixtureDir)
+	want, err := tokenizer.LoadDir(testkit.Fixture("gpt2-mini"))
 	require.NoError(t, err)
 	got := ck.Tokenizer
 	require.Equal(t, want.VocabSize(), got.VocabSize())
 
-	raw, err := os.ReadFile(filepath.Join(fixtureDir, "tokenizer_cases.json"))
+	raw, err := os.ReadFile(filepath.Join(testkit.Fixture("gpt2-mini"), "tokenizer_cases.json"))
 	require.NoError(t, err)
 	var cases struct {
 		Cases []struct {

@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"fmt"
 	goruntime "runtime"
 	"testing"
 	"unsafe"
@@ -17,56 +18,101 @@ func inArena(a *weightArena, p unsafe.Pointer, n int) bool {
 	return uintptr(p) >= lo && uintptr(p)+uintptr(n) <= lo+uintptr(len(a.buf))
 }
 
+// assertPlaced checks that every matrix m streams (each layer's linears,
+// the parts of stacked ones, the token table and an untied head) lies in
+// its huge-page arena, 64-byte aligned. A linear, table or matrix type it
+// does not know fails: placeWeights must learn to place it, and this to
+// check it.
+func assertPlaced(t *testing.T, m *Model) {
+	t.Helper()
+	a := m.arena
+	require.NotNil(t, a, "no huge-page arena on Linux")
+	if len(a.buf) >= hugePageSize {
+		assert.Zero(t, uintptr(unsafe.Pointer(&a.buf[0]))%hugePageSize)
+	}
+	in := func(what string, p unsafe.Pointer, n int) {
+		assert.True(t, inArena(a, p, n), "%s is not in the arena", what)
+		assert.Zero(t, uintptr(p)%arenaAlign, "%s is not aligned", what)
+	}
+	matrix := func(what string, q quantMatrix) {
+		switch q := q.(type) {
+		case *quant.Matrix:
+			in(what+" codes", unsafe.Pointer(&q.Q[0]), len(q.Q))
+			in(what+" scales", unsafe.Pointer(&q.Scales[0]), 4*len(q.Scales))
+		case *quant.BlockMatrix:
+			in(what+" blocks", unsafe.Pointer(&q.Data[0]), len(q.Data))
+		default:
+			t.Errorf("%s: matrix type %T is not placed", what, q)
+		}
+	}
+	var linearPlaced func(what string, l linear)
+	linearPlaced = func(what string, l linear) {
+		switch l := l.(type) {
+		case *f32Linear:
+			in(what, unsafe.Pointer(&l.w[0]), 4*len(l.w))
+		case *quantLinear:
+			matrix(what, l.m)
+		case *stackedLinear:
+			for p, part := range l.parts {
+				linearPlaced(fmt.Sprintf("%s part %d", what, p), part)
+			}
+		default:
+			t.Errorf("%s: linear type %T is not placed", what, l)
+		}
+	}
+	for i, L := range m.layers {
+		for name, l := range map[string]linear{"qkv": L.qkv, "out": L.out, "up": L.up, "down": L.down} {
+			linearPlaced(fmt.Sprintf("layer %d %s", i, name), l)
+		}
+	}
+	for name, tab := range map[string]tokenTable{"token table": m.tokens, "head": m.head} {
+		switch tab := tab.(type) {
+		case *f32Table:
+			in(name, unsafe.Pointer(&tab.w[0]), 4*len(tab.w))
+		case *quantTable:
+			matrix(name, tab.m)
+		default:
+			t.Errorf("%s: table type %T is not placed", name, tab)
+		}
+	}
+}
+
+// skipWithoutHugePages: without huge pages placeWeights does nothing, and
+// a placed model compared with a plain one would be compared with itself.
+func skipWithoutHugePages(t *testing.T) {
+	if !hugePages {
+		t.Skipf("skipping: no huge pages on %s, so weights are never placed", goruntime.GOOS)
+	}
+}
+
 // TestPlacedWeightsChangeNothing: a model whose matrices were moved into the
 // huge-page arena gives bit for bit the logits of the same model left where
-// the loader put them, for fp32 and int8 weights and embeddings; where
-// there are huge pages every streamed matrix (linear layers, token table)
-// really lives in the arena, 64-byte aligned.
+// the loader put them, for fp32 weights and embeddings on a tied model and
+// int8 ones on an untied model, and every streamed matrix really lives in the arena, 64-byte
+// aligned (assertPlaced).
 func TestPlacedWeightsChangeNothing(t *testing.T) {
-	cfg := threadsConfig(variants["gpt2"]) // sizes int8 blocks can tile
-	ids := randomIDs(3, 20, cfg.VocabSize)
-	for _, opts := range []Options{
-		{Embeddings: F32Embeddings, Weights: F32Weights},
-		{Embeddings: Int8Embeddings, Weights: Int8Weights},
+	skipWithoutHugePages(t)
+	ids := randomIDs(3, 20, 300)
+	for _, c := range []struct {
+		variant string
+		opts    Options
+	}{
+		{"gpt2", Options{Embeddings: F32Embeddings, Weights: F32Weights}},
+		{"untied", Options{Embeddings: Int8Embeddings, Weights: Int8Weights}},
 	} {
-		t.Run(opts.Weights.String()+"-"+opts.Embeddings.String(), func(t *testing.T) {
+		cfg := threadsConfig(variants[c.variant]) // sizes int8 blocks can tile
+		t.Run(fmt.Sprintf("%s/%s-%s", c.variant, c.opts.Weights, c.opts.Embeddings), func(t *testing.T) {
 			build := func(place bool) *Model {
 				saved := placeHugePages
 				placeHugePages = place
 				defer func() { placeHugePages = saved }()
-				m, err := newModel(cfg, randomWeights(cfg, 5), opts)
+				m, err := newModel(cfg, randomWeights(cfg, 5), c.opts)
 				require.NoError(t, err)
 				return m
 			}
 			plain, placed := build(false), build(true)
 			require.Nil(t, plain.arena)
-			if hugePages {
-				a := placed.arena
-				require.NotNil(t, a, "no huge-page arena on Linux")
-				if len(a.buf) >= hugePageSize {
-					assert.Zero(t, uintptr(unsafe.Pointer(&a.buf[0]))%hugePageSize)
-				}
-				for i, L := range placed.layers {
-					for _, l := range []linear{L.qkv, L.out, L.up, L.down} {
-						switch l := l.(type) {
-						case *f32Linear:
-							assert.True(t, inArena(a, unsafe.Pointer(&l.w[0]), 4*len(l.w)), "layer %d", i)
-							assert.Zero(t, uintptr(unsafe.Pointer(&l.w[0]))%arenaAlign, "layer %d", i)
-						case *quantLinear:
-							q := l.m.(*quant.Matrix)
-							assert.True(t, inArena(a, unsafe.Pointer(&q.Q[0]), len(q.Q)), "layer %d", i)
-							assert.True(t, inArena(a, unsafe.Pointer(&q.Scales[0]), 4*len(q.Scales)), "layer %d", i)
-						}
-					}
-				}
-				switch tab := placed.tokens.(type) {
-				case *f32Table:
-					assert.True(t, inArena(a, unsafe.Pointer(&tab.w[0]), 4*len(tab.w)))
-				case *quantTable:
-					q := tab.m.(*quant.Matrix)
-					assert.True(t, inArena(a, unsafe.Pointer(&q.Q[0]), len(q.Q)))
-				}
-			}
+			assertPlaced(t, placed)
 			assert.Equal(t, allRowLogits(t, plain, ids), allRowLogits(t, placed, ids))
 		})
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/goformer/goformer/internal/testkit"
 	"github.com/goformer/goformer/model"
 )
 
@@ -41,7 +42,7 @@ func quantizedGGUF(t *testing.T, fixture, typ string) string {
 		return p.(string)
 	}
 	quantize := llamaCppBin(t, "llama-quantize")
-	in := convertedGGUF(t, fixture, "f32")
+	in := testkit.ConvertedGGUF(t, fixture, "f32")
 	out := filepath.Join(filepath.Dir(in), fixture+"-"+typ+".gguf")
 	cmd := exec.Command(quantize, in, out, typ)
 	if b, err := cmd.CombinedOutput(); err != nil {

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"testing"
 
+	"github.com/goformer/goformer/internal/testkit"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -21,7 +22,7 @@ func llamaCppModules(t *testing.T) string {
 	if _, err := exec.LookPath("node"); err != nil {
 		t.Skip("skipping: node (≥ 20) is not installed; llama.cpp runs through node-llama-cpp")
 	}
-	for _, dir := range []string{os.Getenv("GOFORMER_LLAMACPP"), peersDir} {
+	for _, dir := range []string{os.Getenv("GOFORMER_LLAMACPP"), testkit.Shared("peers")} {
 		if dir == "" {
 			continue
 		}
@@ -30,7 +31,7 @@ func llamaCppModules(t *testing.T) string {
 		}
 	}
 	t.Skipf("skipping: node-llama-cpp is not installed: run `npm i -E node-llama-cpp@3.21.1` in a folder "+
-		"(a copy of %s, say) and set GOFORMER_LLAMACPP to it", peersDir)
+		"(a copy of %s, say) and set GOFORMER_LLAMACPP to it", testkit.Shared("peers"))
 	return ""
 }
 
@@ -70,10 +71,15 @@ func runLlamaCpp(t *testing.T, modules, gguf string, steps int, prompts [][]int)
 // llama-mini and qwen2-mini: the greedy paths must be equal for 32 steps
 // (fewer where gpt2-mini's 128-position context ends) on every fixture
 // prompt, and each step's log-prob must agree within the budget of the
-// file's type. llama.cpp's GELU reads an fp16 table, so even GPT-2's F32
-// agrees to ~1e-4, not 1e-6 (measured: 1.0e-4); with F16 weights llama.cpp
-// also rounds the activations to fp16 (9.7e-4); with Q8_0 both quantize the
-// activations to Q8_0 blocks but sum in different orders (1.2e-2).
+// file's type and fixture. llama.cpp's GELU reads an fp16 table, so even
+// GPT-2's F32 agrees to ~1e-4, not 1e-6; with F16 weights llama.cpp also
+// rounds the activations to fp16; with Q8_0 both quantize the activations
+// to Q8_0 blocks but sum in different orders. Each budget is the measured
+// max |Δ log p| (avx2, node-llama-cpp 3.21.1; stop 19 and issue 17's run)
+// times 1.4 to 2.4, room for a tier's or llama.cpp build's other summation
+// order (goformer's tiers move F32 log-probs by ~1e-6), not for a real
+// regression: gpt2-mini F32 1.02e-4, F16 9.65e-4, Q8_0 1.2e-2; llama-mini
+// F32 7.1e-4, Q8_0 8.9e-3; qwen2-mini F32 1.7e-5.
 func TestLlamaCppAgreement(t *testing.T) {
 	if testing.Short() {
 		t.Skip("skipping llama.cpp comparison in -short mode")
@@ -83,11 +89,11 @@ func TestLlamaCppAgreement(t *testing.T) {
 		fixture, typ string
 		budget       float64
 	}{
-		{"gpt2-mini", "f32", 1e-3}, {"gpt2-mini", "f16", 3e-3}, {"gpt2-mini", "q8_0", 3e-2},
-		{"llama-mini", "f32", 1e-3}, {"llama-mini", "q8_0", 3e-2}, {"qwen2-mini", "f32", 1e-3},
+		{"gpt2-mini", "f32", 2e-4}, {"gpt2-mini", "f16", 2e-3}, {"gpt2-mini", "q8_0", 2.5e-2},
+		{"llama-mini", "f32", 1e-3}, {"llama-mini", "q8_0", 2e-2}, {"qwen2-mini", "f32", 4e-5},
 	} {
 		t.Run(c.fixture+"/"+c.typ, func(t *testing.T) {
-			path := convertedGGUF(t, c.fixture, c.typ)
+			path := testkit.ConvertedGGUF(t, c.fixture, c.typ)
 			m, ref := loadNamedFixture(t, c.fixture, Options{Embeddings: F32Embeddings}, path)
 			var prompts [][]int
 			for _, p := range ref.Prompts {

@@ -6,6 +6,7 @@ import (
 	goruntime "runtime"
 	"testing"
 
+	"github.com/goformer/goformer/internal/testkit"
 	"github.com/goformer/goformer/model"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -36,15 +37,15 @@ func TestRoPESlidingMatchesReference(t *testing.T) {
 					require.NoError(t, err)
 					logits, err := s.Prefill(ids[:5])
 					require.NoError(t, err)
-					require.Less(t, relErr(logits, want[4]), logitsTol)
+					require.Less(t, testkit.RelL2(logits, want[4]), logitsTol)
 					const chunk = 11 // crosses the first wrap at position capacity
 					logits, err = s.Prefill(ids[5 : 5+chunk])
 					require.NoError(t, err)
-					require.Less(t, relErr(logits, want[5+chunk-1]), logitsTol, "%s keep %d batch %d: the chunk across the wrap", name, keep, batch)
+					require.Less(t, testkit.RelL2(logits, want[5+chunk-1]), logitsTol, "%s keep %d batch %d: the chunk across the wrap", name, keep, batch)
 					for p := 5 + chunk; p < len(ids); p++ {
 						logits, err = s.Decode(ids[p])
 						require.NoError(t, err)
-						if e := relErr(logits, want[p]); e > logitsTol {
+						if e := testkit.RelL2(logits, want[p]); e > logitsTol {
 							t.Fatalf("%s keep %d batch %d: position %d (%d wraps): relative error %.3g", name, keep, batch, p, (p-keep)/window, e)
 						}
 					}
@@ -122,7 +123,7 @@ func TestContextShift(t *testing.T) {
 					require.NoError(t, err)
 					require.Equal(t, want, logits, "%s batch %d: logits after the shift at token %d", name, batch, p)
 					ref := refLogits(m.cfg, weightsOf(t, m), held[p])
-					require.Less(t, relErr(logits, ref[len(ref)-1]), logitsTol)
+					require.Less(t, testkit.RelL2(logits, ref[len(ref)-1]), logitsTol)
 				}
 				assert.Equal(t, 8, shifts, "60 tokens through 16 slots: the first shift at token 16, then every 6 (3 kept, 6 dropped, 7 recent kept)")
 			}
@@ -178,7 +179,7 @@ func TestPositionLimits(t *testing.T) {
 	require.NoError(t, err)
 	held := shiftedTokens(ids, 16, 0)
 	want := refLogits(m.cfg, weightsOf(t, m), held[len(ids)-1])
-	assert.Less(t, relErr(logits, want[len(want)-1]), logitsTol)
+	assert.Less(t, testkit.RelL2(logits, want[len(want)-1]), logitsTol)
 
 	// Scoring never shifts: with absolute positions a text must fit.
 	_, err = s.Score(context.Background(), ids)

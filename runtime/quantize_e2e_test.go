@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/goformer/goformer/internal/testkit"
 	"github.com/goformer/goformer/model"
 )
 
@@ -28,7 +29,7 @@ func TestQuantizeLlamaMiniEndToEnd(t *testing.T) {
 		t.Skip("skipping: quantizes a 114 MB model in -short mode")
 	}
 	skipUnderRace(t)
-	in := convertedGGUF(t, "llama-mini", "f32")
+	in := testkit.ConvertedGGUF(t, "llama-mini", "f32")
 	preset, err := model.LookupQuantizePreset("Q4_K_M")
 	require.NoError(t, err)
 	out := filepath.Join(t.TempDir(), "llama-mini-Q4_K_M.gguf")
@@ -42,7 +43,7 @@ func TestQuantizeLlamaMiniEndToEnd(t *testing.T) {
 
 	// The Hugging Face folder itself gives the same file.
 	fromDir := filepath.Join(t.TempDir(), "from-folder.gguf")
-	_, err = model.Quantize(context.Background(), sharedFixture("llama-mini"), fromDir, preset)
+	_, err = model.Quantize(context.Background(), testkit.Fixture("llama-mini"), fromDir, preset)
 	require.NoError(t, err)
 	a, err := os.ReadFile(out)
 	require.NoError(t, err)

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/goformer/goformer/internal/testkit"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -15,7 +16,7 @@ import (
 // the file's.
 func TestStopSetHasEndOfTurn(t *testing.T) {
 	skipUnderRace(t)
-	src := sharedFixture("llama-mini")
+	src := testkit.Fixture("llama-mini")
 	if _, err := os.Stat(filepath.Join(src, "model.safetensors")); err != nil {
 		t.Skipf("skipping: the llama-mini fixture is not at hand: %v", err)
 	}

@@ -19,7 +19,11 @@ func threadsConfig(cfg model.Config) model.Config {
 }
 
 // withThreads runs f with the kernels on n threads and attention split
-// however small the pass, then restores the defaults.
+// however small the pass, then restores the defaults. With n > 1 it runs f
+// again until the kernels' workers have run pieces of its work
+// (kernels.WorkerPieces; usually the first time), so that a test comparing
+// thread counts compares a real split: no deadline, a pool whose workers
+// never join hangs until go test's -timeout.
 func withThreads(t *testing.T, n int, f func()) {
 	t.Helper()
 	saved := minParallelAttention
@@ -27,7 +31,12 @@ func withThreads(t *testing.T, n int, f func()) {
 	minParallelAttention = 0
 	kernels.SetThreads(n)
 	require.Equal(t, n, kernels.Threads())
-	f()
+	for before := kernels.WorkerPieces(); ; {
+		f()
+		if n == 1 || kernels.WorkerPieces() > before {
+			return
+		}
+	}
 }
 
 // sessionLogits prefills prompt in one pass (or in passes of the session's

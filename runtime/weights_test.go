@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/goformer/goformer/internal/testkit"
 	"github.com/goformer/goformer/kernels"
 	"github.com/goformer/goformer/model"
 	"github.com/goformer/goformer/model/demo"
@@ -48,7 +49,7 @@ func TestInt8WeightsMatchF32(t *testing.T) {
 				budget = 0.07
 			}
 			for i := range ids {
-				e := relErr(got[i], want[i])
+				e := testkit.RelL2(got[i], want[i])
 				assert.Less(t, e, budget, "row %d", i)
 				assert.Greater(t, e, logitsTol, "row %d: int8 weights should differ from fp32", i)
 			}

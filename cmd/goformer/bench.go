@@ -39,8 +39,11 @@ type benchResult struct {
 	PromptTokens int     `json:"prompt_tokens"`
 	GenTokens    int     `json:"gen_tokens"`
 	Reps         int     `json:"reps"`
-	Weights      string  `json:"weights"`
-	Embeddings   string  `json:"embeddings"`
+	// Weights and Embeddings are the flags as given; what the matrices
+	// run as (a Q8_0 GGUF's as int8 whatever --weights says) is Layers,
+	// TokenTable and Output.
+	Weights    string `json:"weights"`
+	Embeddings string `json:"embeddings"`
 	benchModel
 }
 
@@ -83,7 +86,8 @@ type benchModel struct {
 //     computing every logit and feeding back its argmax.
 //
 // Tokenization and sampling are not measured. Each runs once to warm up,
-// then --reps times.
+// then --reps times, each repetition reported on stderr as it ends (one
+// line each, or one line rewritten in place when stderr is a terminal).
 func runBench(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	var mf modelFlags
@@ -122,11 +126,14 @@ func runBench(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	n := m.Config().NPositions
-	if !set["prompt-tokens"] {
-		*pp = min(*pp, n)
-	}
-	if !set["gen"] {
-		*gen = min(*gen, n)
+	for _, c := range []struct {
+		name string
+		v    *int
+	}{{"prompt-tokens", pp}, {"gen", gen}} {
+		if !set[c.name] && *c.v > n {
+			fmt.Fprintf(stderr, "goformer bench: --%s %d capped at the model's %d positions\n", c.name, *c.v, n)
+			*c.v = n
+		}
 	}
 	if max(*pp, *gen) > n {
 		return usageError("--prompt-tokens %d --gen %d: the model has %d positions", *pp, *gen, n)
@@ -147,8 +154,9 @@ func runBench(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 		Threads: mf.threadCount(), ISA: kernels.ISA(), PromptTokens: *pp, GenTokens: *gen, Reps: *reps,
 		Weights: mf.weights, Embeddings: mf.embeddings, benchModel: describeModel(m, mf),
 	}
+	progress := benchProgress{w: stderr, tty: isTerminal(stderr)}
 	if *pp > 0 {
-		med, lo, hi, err := measure(*reps, *pp, func() error {
+		med, lo, hi, err := measure(fmt.Sprintf("pp%d", *pp), *reps, *pp, progress, func() error {
 			s.Reset()
 			_, err := s.Prefill(prompt)
 			return err
@@ -159,7 +167,7 @@ func runBench(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 		res.PPTokensPerS, res.PPMin, res.PPMax = med, lo, hi
 	}
 	if *gen > 0 {
-		med, lo, hi, err := measure(*reps, *gen, func() error {
+		med, lo, hi, err := measure(fmt.Sprintf("tg%d", *gen), *reps, *gen, progress, func() error {
 			s.Reset()
 			id := first
 			for range *gen {
@@ -185,8 +193,10 @@ func runBench(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 		}
 		w.Write(append(out, '\n'))
 	} else {
-		fmt.Fprintf(w, "model %s  weights %s  embeddings %s  threads %d  isa %s  reps %d\n",
-			mf.name(), res.Weights, res.Embeddings, res.Threads, res.ISA, res.Reps)
+		// What runs is the model line's "runs layers ..., token table
+		// ...": --weights and --embeddings are requests a quantized file
+		// overrides, so the header does not repeat them.
+		fmt.Fprintf(w, "model %s  threads %d  isa %s  reps %d\n", mf.name(), res.Threads, res.ISA, res.Reps)
 		fmt.Fprintln(w, res.benchModel)
 		if *pp > 0 {
 			fmt.Fprintf(w, "pp%-4d %10.1f tokens/s  [%.1f – %.1f]\n", *pp, res.PPTokensPerS, res.PPMin, res.PPMax)
@@ -198,27 +208,54 @@ func runBench(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 	return w.Flush()
 }
 
-// measure runs f once to warm up and then reps times, and returns the
-// median, slowest and fastest rate in tokens per second for tokens tokens
-// per call.
-func measure(reps, tokens int, f func() error) (median, lo, hi float64, err error) {
+// measure runs f once to warm up and then reps times, reporting each to
+// progress as name, and returns the median, slowest and fastest rate in
+// tokens per second for tokens tokens per call.
+func measure(name string, reps, tokens int, progress benchProgress, f func() error) (median, lo, hi float64, err error) {
+	progress.report("%s warm-up", name)
 	if err := f(); err != nil {
+		progress.done()
 		return 0, 0, 0, err
 	}
 	rates := make([]float64, reps)
 	for i := range rates {
 		start := time.Now()
 		if err := f(); err != nil {
+			progress.done()
 			return 0, 0, 0, err
 		}
 		rates[i] = float64(tokens) / time.Since(start).Seconds()
+		progress.report("%s rep %d/%d %10.1f tokens/s", name, i+1, reps, rates[i])
 	}
+	progress.done()
 	slices.Sort(rates)
 	median = rates[reps/2]
 	if reps%2 == 0 {
 		median = (rates[reps/2-1] + rates[reps/2]) / 2
 	}
 	return median, rates[0], rates[reps-1], nil
+}
+
+// benchProgress reports bench's repetitions on w: a line each, or, on a
+// terminal, one line rewritten in place and cleared at the end, so the
+// results on stdout stay the only lines left.
+type benchProgress struct {
+	w   io.Writer
+	tty bool
+}
+
+func (p benchProgress) report(format string, args ...any) {
+	if p.tty {
+		fmt.Fprintf(p.w, "\r\033[K"+format, args...)
+		return
+	}
+	fmt.Fprintf(p.w, format+"\n", args...)
+}
+
+func (p benchProgress) done() {
+	if p.tty {
+		fmt.Fprint(p.w, "\r\033[K")
+	}
 }
 
 // tokenStream returns llamacpp_bench.mjs's pseudo-random token ids

@@ -3,12 +3,11 @@ package main
 import (
 	"encoding/json"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/goformer/goformer/internal/testkit"
 	"github.com/goformer/goformer/kernels"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -50,7 +49,7 @@ func TestBenchThreads(t *testing.T) {
 }
 
 // TestBenchDefaultsFitTheModel: llama-bench's pp512 and tg128 are the
-// defaults, capped at the demo model's 256 positions.
+// defaults, capped at the demo model's 256 positions, and bench says so.
 func TestBenchDefaultsFitTheModel(t *testing.T) {
 	code, out, errOut := runCLI("", "bench", "--reps", "1", "--json")
 	require.Equal(t, 0, code, errOut)
@@ -58,12 +57,36 @@ func TestBenchDefaultsFitTheModel(t *testing.T) {
 	require.NoError(t, json.Unmarshal([]byte(out), &res))
 	assert.Equal(t, 256, res.PromptTokens)
 	assert.Equal(t, 128, res.GenTokens)
+	assert.Contains(t, errOut, "goformer bench: --prompt-tokens 512 capped at the model's 256 positions\n")
+	assert.NotContains(t, errOut, "--gen", "128 fits: no notice")
+}
+
+// TestBenchProgress: each warm-up and repetition is a line on stderr as it
+// ends; on a terminal one line is rewritten in place and cleared at the
+// end.
+func TestBenchProgress(t *testing.T) {
+	code, _, errOut := runCLI("", "bench", "--prompt-tokens", "8", "--gen", "2", "--reps", "2")
+	require.Equal(t, 0, code, errOut)
+	lines := strings.Split(strings.TrimSuffix(errOut, "\n"), "\n")
+	require.Len(t, lines, 6, errOut)
+	for i, prefix := range []string{"pp8 warm-up", "pp8 rep 1/2 ", "pp8 rep 2/2 ", "tg2 warm-up", "tg2 rep 1/2 ", "tg2 rep 2/2 "} {
+		assert.True(t, strings.HasPrefix(lines[i], prefix), "line %d: %q", i, lines[i])
+	}
+	assert.Regexp(t, `^pp8 rep 1/2 +[0-9.]+ tokens/s$`, lines[1])
+
+	var b strings.Builder
+	p := benchProgress{w: &b, tty: true}
+	p.report("tg2 rep %d/%d", 1, 2)
+	p.report("tg2 rep %d/%d", 2, 2)
+	p.done()
+	assert.Equal(t, "\r\033[Ktg2 rep 1/2\r\033[Ktg2 rep 2/2\r\033[K", b.String())
 }
 
 func TestBenchText(t *testing.T) {
 	code, out, errOut := runCLI("", "bench", "--prompt-tokens", "0", "--gen", "3", "--reps", "1", "--threads", "1")
 	require.Equal(t, 0, code, errOut)
-	assert.Contains(t, out, "model demo  weights f32  embeddings int8  threads 1")
+	assert.Contains(t, out, "model demo  threads 1  isa ")
+	assert.NotContains(t, out, "weights", "the header names what runs (the model line), not the flags")
 	assert.Contains(t, out, "\ngpt2  3 layers  d 128  4 heads  4 kv heads  head dim 32  d_ff 512  vocab 50257  tied  file F16 ×40  runs layers f32, token table int8\n")
 	assert.Contains(t, out, "tg3 ")
 	assert.NotContains(t, out, "pp")
@@ -98,7 +121,7 @@ func TestBenchLlamaFamily(t *testing.T) {
 			KVBytesPerToken: 2 * 2 * 2 * 32 * 4, FileTypes: map[string]int{"F32": 26}, Layers: "f32", TokenTable: "int8", Output: "tied",
 			WeightBytesPerToken: 4*2*(2*128*128+2*64*128+3*384*128) + int8Row(50257*128) + int8Row(128)}, 256},
 	} {
-		dir := filepath.Join(filepath.Dir(fixtureDir), c.fixture)
+		dir := testkit.Fixture(c.fixture)
 		if _, err := os.Stat(dir); err != nil {
 			t.Skipf("skipping: the %s fixture is not at %s", c.fixture, dir)
 		}
@@ -124,29 +147,7 @@ func TestBenchLlamaFamily(t *testing.T) {
 // and --embeddings say. The file is qwen2-mini converted by the project's
 // llama_gguf_convert.py (../shared/peers).
 func TestBenchQ8GGUF(t *testing.T) {
-	shared := filepath.Dir(filepath.Dir(fixtureDir))
-	convert := filepath.Join(shared, "peers", "llama_gguf_convert.py")
-	fixture := filepath.Join(shared, "fixtures", "qwen2-mini")
-	for _, p := range []string{convert, fixture} {
-		if _, err := os.Stat(p); err != nil {
-			t.Skipf("skipping: %s is absent", p)
-		}
-	}
-	py := ""
-	for _, p := range []string{"python3", "/usr/bin/python3"} {
-		if exec.Command(p, "-c", "import numpy").Run() == nil {
-			py = p
-			break
-		}
-	}
-	if py == "" {
-		t.Skip("skipping: no python3 with numpy to run llama_gguf_convert.py")
-	}
-	path := filepath.Join(t.TempDir(), "qwen2-mini-q8_0.gguf")
-	cmd := exec.Command(py, convert, fixture, "--type", "q8_0", "-o", path)
-	cmd.Env = append(os.Environ(), "PYTHONDONTWRITEBYTECODE=1") // ../shared is read-only
-	out, err := cmd.CombinedOutput()
-	require.NoError(t, err, "%s", out)
+	path := testkit.ConvertedGGUF(t, "qwen2-mini", "q8_0")
 	code, stdout, errOut := runCLI("", "bench", "-m", path, "--weights", "f32", "--embeddings", "f32", "--reps", "1", "--prompt-tokens", "4", "--gen", "2", "--json")
 	require.Equal(t, 0, code, errOut)
 	var res benchResult

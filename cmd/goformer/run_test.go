@@ -13,13 +13,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/goformer/goformer/internal/testkit"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
-
-// fixtureDir is the gpt2-mini checkpoint with float64 PyTorch references in
-// the project's shared folder.
-var fixtureDir = filepath.Join("..", "..", "..", "shared", "fixtures", "gpt2-mini")
 
 type fixturePrompt struct {
 	Text     string `json:"text"`
@@ -34,9 +31,9 @@ type fixturePrompt struct {
 }
 
 func fixturePrompts(t *testing.T) []fixturePrompt {
-	raw, err := os.ReadFile(filepath.Join(fixtureDir, "reference.json"))
+	raw, err := os.ReadFile(filepath.Join(testkit.Fixture("gpt2-mini"), "reference.json"))
 	if err != nil {
-		t.Skipf("skipping: the gpt2-mini fixture is not at %s (it lives in the project's shared/ folder)", fixtureDir)
+		t.Skipf("skipping: the gpt2-mini fixture is not at %s (it lives in the project's shared/ folder)", testkit.Fixture("gpt2-mini"))
 	}
 	var ref struct{ Prompts []fixturePrompt }
 	require.NoError(t, json.Unmarshal(raw, &ref))
@@ -46,7 +43,7 @@ func fixturePrompts(t *testing.T) []fixturePrompt {
 // TestRunGreedyMatchesReference: the CLI's greedy path equals PyTorch's.
 func TestRunGreedyMatchesReference(t *testing.T) {
 	p := fixturePrompts(t)[0]
-	code, out, errOut := runCLI("", "run", "-m", fixtureDir, "--embeddings", "f32", "--temp", "0", "-n", "24",
+	code, out, errOut := runCLI("", "run", "-m", testkit.Fixture("gpt2-mini"), "--embeddings", "f32", "--temp", "0", "-n", "24",
 		"--ignore-eos", "--top-logprobs", "3", "--json", p.Text)
 	require.Equal(t, 0, code, errOut)
 	var res runResult
@@ -67,7 +64,7 @@ func TestRunGreedyMatchesReference(t *testing.T) {
 
 func TestScoreMatchesReference(t *testing.T) {
 	for _, p := range fixturePrompts(t)[:3] {
-		code, out, errOut := runCLI(p.Text, "score", "-m", fixtureDir, "--embeddings", "f32", "--json")
+		code, out, errOut := runCLI(p.Text, "score", "-m", testkit.Fixture("gpt2-mini"), "--embeddings", "f32", "--json")
 		require.Equal(t, 0, code, errOut)
 		var sc struct {
 			Tokens        int     `json:"tokens"`

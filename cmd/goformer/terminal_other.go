@@ -3,17 +3,17 @@
 package main
 
 import (
-	"io"
 	"os"
 )
 
-// isTerminal reports whether r is a character device, most likely a
-// terminal (on Linux it asks the terminal driver).
-func isTerminal(r io.Reader) bool {
-	f, ok := r.(*os.File)
+// isTerminal reports whether f, a standard input or output, is a
+// character device, most likely a terminal (on Linux it asks the terminal
+// driver).
+func isTerminal(f any) bool {
+	file, ok := f.(*os.File)
 	if !ok {
 		return false
 	}
-	info, err := f.Stat()
+	info, err := file.Stat()
 	return err == nil && info.Mode()&os.ModeCharDevice != 0
 }

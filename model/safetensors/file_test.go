@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/goformer/goformer/internal/testkit"
 	"github.com/goformer/goformer/model/internal/safetensorstest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -318,10 +319,8 @@ func TestOpen(t *testing.T) {
 	assert.Contains(t, err.Error(), "not a regular file")
 }
 
-const fixtureDir = "/work/shared/fixtures/gpt2-mini"
-
 func TestOpenFixture(t *testing.T) {
-	path := filepath.Join(fixtureDir, "model.safetensors")
+	path := filepath.Join(testkit.Fixture("gpt2-mini"), "model.safetensors")
 	if _, err := os.Stat(path); err != nil {
 		t.Skipf("fixture %s not available: %v", path, err)
 	}

@@ -1,0 +1,65 @@
+//go:build amd64 && !purego
+
+package kernels
+
+import (
+	"os"
+	"reflect"
+	"testing"
+
+	"github.com/goformer/goformer/asm"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestQ8AVX512Selected checks that the avx512 tier runs the VNNI int8
+// kernels exactly when the CPU has VNNI, and that detection agrees with
+// /proc/cpuinfo's avx512_vnni flag, which the Makefile reads independently
+// of x/sys/cpu into GOFORMER_EXPECT_VNNI for the native run (as it reads
+// the tier into GOFORMER_EXPECT_ISA).
+func TestQ8AVX512Selected(t *testing.T) {
+	switch os.Getenv("GOFORMER_EXPECT_VNNI") {
+	case "":
+		t.Logf("GOFORMER_EXPECT_VNNI is not set: VNNI detected %v, not checked against /proc/cpuinfo", hasVNNI)
+	case "1":
+		assert.True(t, hasVNNI, "/proc/cpuinfo lists avx512_vnni, x/sys/cpu does not")
+	case "0":
+		assert.False(t, hasVNNI, "x/sys/cpu reports VNNI, /proc/cpuinfo does not list avx512_vnni")
+	default:
+		t.Fatalf("GOFORMER_EXPECT_VNNI=%q: want 1 or 0", os.Getenv("GOFORMER_EXPECT_VNNI"))
+	}
+	if !hasAVX512 {
+		t.Skip("no AVX-512 tier on this CPU: its VNNI choice could not be checked here")
+	}
+	want := reflect.ValueOf(asm.Q8MatVecAVX2).Pointer()
+	if hasVNNI {
+		want = reflect.ValueOf(asm.Q8MatVecVNNI).Pointer()
+	}
+	assert.Equal(t, want, reflect.ValueOf(tiers[0].types[Q8_0].matVec).Pointer(), "avx512 tier with VNNI %v", hasVNNI)
+}
+
+// TestQ8AVX512WithoutVNNI builds the avx512 tier as a core without VNNI
+// (Skylake-X) gets it, AVX-512 with the AVX2 int8 kernels inside, and runs
+// the int8 kernel tests on it: the combination no CPU with VNNI would run
+// otherwise, as the cortex-a53 run does for NEON without dotprod.
+func TestQ8AVX512WithoutVNNI(t *testing.T) {
+	if !hasAVX512 {
+		t.Skip("no AVX-512 on this CPU: the AVX-512-without-VNNI tier could not run here")
+	}
+	saved := hasVNNI
+	hasVNNI = false
+	forced := archTiers()[0]
+	hasVNNI = saved
+	require.Equal(t, "avx512", forced.name)
+	require.Equal(t, reflect.ValueOf(asm.Q8MatVecAVX2).Pointer(), reflect.ValueOf(forced.types[Q8_0].matVec).Pointer())
+
+	savedTiers := tiers
+	defer func() { tiers = savedTiers }()
+	tiers = []*impl{forced} // forEachTier runs the tests below on it alone
+	for name, test := range map[string]func(*testing.T){
+		"TestQ8MatVec": TestQ8MatVec, "TestQ8MatVecExact": TestQ8MatVecExact,
+		"TestQ8MatMul": TestQ8MatMul, "TestQ8MatMulExact": TestQ8MatMulExact,
+	} {
+		t.Run(name, test)
+	}
+}
