@@ -11,9 +11,11 @@ import (
 // as the Cortex-A53, which get the widening multiply-accumulate kernel.
 var hasDotProd = cpu.ARM64.HasASIMDDP
 
-// useQ8NEON installs the NEON int8 kernels.
+// useQ8NEON installs the NEON int8 kernels. The int16-activation GEMV
+// (Q8MatVec16, the logits of a tied int8 embedding) has no NEON kernel
+// yet and runs the generic twin.
 func useQ8NEON(t *impl) {
-	t.types[Q8_0] = typeKernels{quantize: asm.Q8QuantizeNEON, matVec: q8MatVecNEON(hasDotProd)}
+	t.types[Q8_0] = typeKernels{quantize: asm.Q8QuantizeNEON, matVec: q8MatVecNEON(hasDotProd), matVec16: q8MatVec16Generic}
 }
 
 // q8MatVecNEON returns the NEON int8 matrix-vector kernel for a core with
