@@ -195,7 +195,9 @@ func TestQ8MatVec16Panics(t *testing.T) {
 	assert.PanicsWithValue(t, "kernels.Q8MatVec16: k = 33 is not a multiple of 32", func() { Q8MatVec16(y, wq, ws, xq, xs, 33, 1) })
 	assert.PanicsWithValue(t, "kernels.Q8MatVec16: len(wq) = 64, need 96", func() { Q8MatVec16(y, wq, ws, xq, xs, 32, 3) })
 	assert.PanicsWithValue(t, "kernels.Q8MatVec16: len(xq) = 32, need 64", func() { Q8MatVec16(y, wq, ws, xq, xs, 64, 1) })
-	assert.PanicsWithValue(t, "kernels.Q8MatMul16: len(c) = 2, need 6", func() { Q8MatMul16(y, make([]int16, 64), make([]float32, 2), make([]int8, 96), make([]float32, 3), 2, 32, 3) })
+	assert.PanicsWithValue(t, "kernels.Q8MatMul16: len(c) = 2, need 6", func() {
+		Q8MatMul16(y, make([]int16, 64), make([]float32, 2), make([]int8, 96), make([]float32, 3), 2, 32, 3)
+	})
 }
 
 // TestQ8MatVec16NoAllocs: a decode step's logits allocate nothing, split
