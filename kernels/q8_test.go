@@ -304,7 +304,7 @@ func BenchmarkQ8MatVec(b *testing.B) {
 	oneThread(b)
 	for _, tier := range tiers {
 		active = tier
-		for _, s := range []q8Shape{{768, 50257}, {768, 3072}, {96, 50257}} {
+		for _, s := range []q8Shape{{768, 50257}, {576, 50257}, {768, 3072}, {96, 50257}} {
 			nb := s.k / 32
 			wq := randInt8(1, s.n*s.k, -127, 127)
 			ws := randVec(2, s.n*nb, 0.01)

@@ -1,6 +1,7 @@
 package kernels
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -211,5 +212,30 @@ func TestQ8MatVec16NoAllocs(t *testing.T) {
 			Q8MatVec16(y, wq, ws, xq, xs, k, n)
 			assert.Zero(t, testing.AllocsPerRun(20, func() { Q8MatVec16(y, wq, ws, xq, xs, k, n) }), "%d threads", th)
 		})
+	}
+}
+
+// BenchmarkQ8MatVec16 is BenchmarkQ8MatVec with int16 activations, on the
+// logits shapes of GPT-2 (768) and SmolLM2 (576): the same bytes streamed.
+func BenchmarkQ8MatVec16(b *testing.B) {
+	saved := active
+	defer func() { active = saved }()
+	oneThread(b)
+	for _, tier := range tiers {
+		active = tier
+		for _, s := range []q8Shape{{768, 50257}, {576, 50257}, {768, 3072}} {
+			nb := s.k / 32
+			wq, ws := randInt8(1, s.n*s.k, -127, 127), randVec(2, s.n*nb, 0.01)
+			xq, xs := randInt16(3, s.k, 32767), randVec(4, nb, 0.05)
+			y := make([]float32, s.n)
+			b.Run(fmt.Sprintf("%s/%dx%d", tier.name, s.k, s.n), func(b *testing.B) {
+				for b.Loop() {
+					Q8MatVec16(y, wq, ws, xq, xs, s.k, s.n)
+				}
+				sec := b.Elapsed().Seconds() / float64(b.N)
+				b.ReportMetric(2*float64(s.n*s.k)/sec/1e9, "GOP/s")
+				b.ReportMetric(float64(s.n*s.k+4*s.n*nb)/sec/1e9, "GB/s")
+			})
+		}
 	}
 }
