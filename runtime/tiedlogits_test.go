@@ -92,8 +92,8 @@ func TestTiedInt8Logits(t *testing.T) {
 				require.NoError(t, err)
 				h := s.h[:(n-1)*d]
 				got := make([]float32, (n-1)*rows)
-				table.scores(got, h, n-1, &s.sc) // the GEMM: a prefill's rows
-				one := make([]float32, rows) // then logSumExp64's buffer
+				table.scores(got, h, n-1, &s.sc)         // the GEMM: a prefill's rows
+				one := make([]float32, rows)             // then logSumExp64's buffer
 				table.scores(one, h[(n-2)*d:], 1, &s.sc) // the GEMV: a decode
 				require.Equal(t, got[(n-2)*rows:], one, "%s: the GEMM's last row equals the GEMV", p.Name)
 				want, best := make([]float32, len(got)), make([]float32, len(got))
