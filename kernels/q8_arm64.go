@@ -12,10 +12,10 @@ import (
 var hasDotProd = cpu.ARM64.HasASIMDDP
 
 // useQ8NEON installs the NEON int8 kernels. The int16-activation GEMV
-// (Q8MatVec16, the logits of a tied int8 embedding) has no NEON kernel
-// yet and runs the generic twin.
+// (Q8MatVec16) widens with ARMv8.0 multiplies on every core: SDOT has no
+// int8×int16 form.
 func useQ8NEON(t *impl) {
-	t.types[Q8_0] = typeKernels{quantize: asm.Q8QuantizeNEON, matVec: q8MatVecNEON(hasDotProd), matVec16: q8MatVec16Generic}
+	t.types[Q8_0] = typeKernels{quantize: asm.Q8QuantizeNEON, matVec: q8MatVecNEON(hasDotProd), matVec16: asm.Q8MatVec16NEON}
 }
 
 // q8MatVecNEON returns the NEON int8 matrix-vector kernel for a core with
