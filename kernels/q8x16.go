@@ -1,9 +1,6 @@
 package kernels
 
-import (
-	"fmt"
-	"math"
-)
+import "fmt"
 
 // Q16Max is the largest magnitude of a 16-bit activation code (Q16Quantize):
 // a block's amax maps to ±Q16Max.
@@ -35,26 +32,7 @@ func Q16Quantize(xq []int16, xs []float32, x []float32) {
 	}
 	need("Q16Quantize", "xq", len(xq), len(x))
 	need("Q16Quantize", "xs", len(xs), len(x)/Q8Block)
-	for b := range len(x) / Q8Block {
-		blk := x[b*Q8Block : (b+1)*Q8Block]
-		var amax float32
-		for _, v := range blk {
-			amax = max(amax, float32(math.Abs(float64(v))))
-		}
-		d := amax / Q16Max
-		var id float32
-		if d >= minNormal32 {
-			id = 1 / d
-		} else {
-			d = 0
-		}
-		for i, v := range blk {
-			// |v·id| ≤ 32767 up to a float32 rounding of amax·(1/d), far
-			// from 32767.5: the code always fits.
-			xq[b*Q8Block+i] = int16(math.Round(float64(v * id)))
-		}
-		xs[b] = d
-	}
+	quantizeBlocksGeneric(xq[:len(x)], xs[:len(x)/Q8Block], x, Q8Block, Q16Max)
 }
 
 // Q8MatVec16 computes y = W·x for an int8 matrix W [n×k] (values wq, scales

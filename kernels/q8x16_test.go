@@ -21,29 +21,6 @@ func randInt16(seed uint64, n, lim int) []int16 {
 	return v
 }
 
-// int16At copies src into a larger buffer at an odd offset.
-func int16At(src []int16, misalign int) []int16 {
-	buf := make([]int16, len(src)+misalign+32)
-	copy(buf[misalign:], src)
-	return buf[misalign : misalign+len(src) : misalign+len(src)]
-}
-
-// q8MatVec1664 is Q8MatVec16's meaning in float64.
-func q8MatVec1664(wq []int8, ws []float32, xq []int16, xs []float32, k, n int) []float64 {
-	nb := k / 32
-	y := make([]float64, n)
-	for j := range n {
-		for b := range nb {
-			var dot int64
-			for i := range 32 {
-				dot += int64(wq[j*k+32*b+i]) * int64(xq[32*b+i])
-			}
-			y[j] += float64(ws[j*nb+b]) * float64(xs[b]) * float64(dot)
-		}
-	}
-	return y
-}
-
 // q16QuantizeRef is Q16Quantize written independently: rounding half away
 // from zero as floor(|v| + 0.5) in float64, where the sum is exact.
 func q16QuantizeRef(x []float32) ([]int16, []float32) {
@@ -77,7 +54,7 @@ func TestQ16Quantize(t *testing.T) {
 	inputs = append(inputs, ties)
 	for i, x := range inputs {
 		wantQ, wantS := q16QuantizeRef(x)
-		xq := int16At(make([]int16, len(x)), i%3)
+		xq := int8At(make([]int16, len(x)), i%3)
 		for p := range xq {
 			xq[p] = -32768 // poison: never a code
 		}
@@ -99,13 +76,13 @@ func TestQ8MatVec16(t *testing.T) {
 		for i, s := range shapes {
 			nb := s.k / 32
 			wq := int8At(randInt8(uint64(4*i+1), s.n*s.k, -128, 127), i%7)
-			xq := int16At(randInt16(uint64(4*i+2), s.k, 32767), (i+3)%5)
+			xq := int8At(randInt16(uint64(4*i+2), s.k, 32767), (i+3)%5)
 			ws := guardedCopy(randVec(uint64(4*i+3), s.n*nb, 0.01), i%3).data
 			xs := guardedCopy(randVec(uint64(4*i+4), nb, 0.05), (i+1)%3).data
 			y := newGuarded(s.n, i%4)
 			Q8MatVec16(y.data, wq, ws, xq, xs, s.k, s.n)
 			y.check(t)
-			if err := relL2(y.data, q8MatVec1664(wq, ws, xq, xs, s.k, s.n)); err > q8MatVecTol {
+			if err := relL2(y.data, q8MatVec64(wq, ws, xq, xs, s.k, s.n)); err > q8MatVecTol {
 				t.Fatalf("k=%d n=%d: relative L2 error %.3g > %g", s.k, s.n, err, q8MatVecTol)
 			}
 		}
@@ -142,7 +119,7 @@ func TestQ8MatVec16Exact(t *testing.T) {
 			y := newGuarded(n, 1)
 			Q8MatVec16(y.data, wq, ws, xq, xs, k, n)
 			y.check(t)
-			for j, w := range q8MatVec1664(wq, ws, xq, xs, k, n) {
+			for j, w := range q8MatVec64(wq, ws, xq, xs, k, n) {
 				require.Equal(t, float32(w), y.data[j], "k=%d row %d", k, j)
 			}
 		}
@@ -167,7 +144,7 @@ func TestQ8MatMul16MatchesMatVec(t *testing.T) {
 		for i, s := range shapes {
 			nb := s.k / 32
 			wq := int8At(randInt8(uint64(7*i+1), s.n*s.k, -128, 127), i%5)
-			aq := int16At(randInt16(uint64(7*i+2), s.m*s.k, 32767), i%3)
+			aq := int8At(randInt16(uint64(7*i+2), s.m*s.k, 32767), i%3)
 			ws := randVec(uint64(7*i+3), s.n*nb, 0.01)
 			as := randVec(uint64(7*i+4), s.m*nb, 0.05)
 			var c1 []float32

@@ -21,26 +21,11 @@ import (
 func q8MatVec16AVX2() {
 	TEXT("Q8MatVec16AVX2", NOSPLIT, "func(y []float32, wq []int8, ws []float32, xq []int16, xs []float32, k, n int)")
 	Pragma("noescape")
-	Doc(
-		"Q8MatVec16AVX2 computes y = W·x for int8 rows against int16 activations",
-		"in blocks of 32 (kernels.Q8MatVec16):",
-		"",
-		"	nb := k / 32",
-		"	for j := 0; j < n; j++ {",
-		"		var s float32",
-		"		for b := 0; b < nb; b++ {",
-		"			var dot int32",
-		"			for i := 0; i < 32; i++ {",
-		"				dot += int32(wq[j*k+32*b+i]) * int32(xq[32*b+i])",
-		"			}",
-		"			s += ws[j*nb+b] * xs[b] * float32(dot)",
-		"		}",
-		"		y[j] = s",
-		"	}",
-		"",
-		"k is a positive multiple of 32 and n ≥ 1; the slices hold at least n*k,",
-		"n*k/32, k, k/32 and n elements. It needs AVX2 and FMA.",
-	)
+	// The meaning is Q8MatVec's loop with xq of int16 (matVecDoc[1:14]).
+	doc := []string{"Q8MatVec16AVX2 computes y = W·x for int8 rows against int16 activations", "in blocks of 32 (kernels.Q8MatVec16):"}
+	doc = append(doc, matVecDoc[1:14]...)
+	Doc(append(doc, "", "k is a positive multiple of 32 and n ≥ 1; the slices hold at least n*k,",
+		"n*k/32, k, k/32 and n elements. It needs AVX2 and FMA.")...)
 	products := AllocLocal(32) // ws·xs of eight blocks
 
 	matVecRows(1, false, func() VecVirtual { return YMM() }, func(g rowGroup, k Register) {

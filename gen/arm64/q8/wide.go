@@ -12,27 +12,13 @@ import (
 // FMLA by the block's ws·xs. One row after another, a single stream.
 func matVec16(f *File) {
 	const name = "Q8MatVec16NEON"
-	doc := []string{
-		name + " computes y = W·x for int8 rows against int16 activations in",
-		"blocks of 32 (kernels.Q8MatVec16):",
-		"",
-		"\tnb := k / 32",
-		"\tfor j := 0; j < n; j++ {",
-		"\t\tvar s float32",
-		"\t\tfor b := 0; b < nb; b++ {",
-		"\t\t\tvar dot int32",
-		"\t\t\tfor i := 0; i < 32; i++ {",
-		"\t\t\t\tdot += int32(wq[j*k+32*b+i]) * int32(xq[32*b+i])",
-		"\t\t\t}",
-		"\t\t\ts += ws[j*nb+b] * xs[b] * float32(dot)",
-		"\t\t}",
-		"\t\ty[j] = s",
-		"\t}",
-		"",
-		"k is a positive multiple of 32 and n ≥ 1; the slices hold at least n*k,",
+	// The meaning is Q8MatVec's loop with xq of int16 (lines 1-13 of
+	// matVecDoc).
+	doc := []string{name + " computes y = W·x for int8 rows against int16 activations in", "blocks of 32 (kernels.Q8MatVec16):"}
+	doc = append(doc, matVecDoc(name, "")[1:14]...)
+	doc = append(doc, "", "k is a positive multiple of 32 and n ≥ 1; the slices hold at least n*k,",
 		"n*k/32, k, k/32 and n elements. The integer sums are exact; the float32",
-		"sum over blocks runs in another order. It runs on every ARMv8.0 core.",
-	}
+		"sum over blocks runs in another order. It runs on every ARMv8.0 core.")
 	params := []Param{
 		P("y", "[]float32"), P("wq", "[]int8"), P("ws", "[]float32"),
 		P("xq", "[]int16"), P("xs", "[]float32"), P("k", "int"), P("n", "int"),
