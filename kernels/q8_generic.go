@@ -38,7 +38,8 @@ func quantizeBlocksGeneric[T int8 | int16](xq []T, xs []float32, x []float32, n 
 	}
 }
 
-func q8MatVecGeneric(y []float32, wq []int8, ws []float32, xq []int8, xs []float32, k, n int) {
+// q8MatVecGeneric is Q8MatVec, and Q8MatVec16 for int16 xq.
+func q8MatVecGeneric[X int8 | int16](y []float32, wq []int8, ws []float32, xq []X, xs []float32, k, n int) {
 	nb := k / Q8Block
 	for j := range n {
 		row := wq[j*k : (j+1)*k]

@@ -159,19 +159,3 @@ func q8MatMul16(t *impl, c []float32, aq []int16, as []float32, wq []int8, ws []
 	j := q8MatMul16Job{t: t, c: c, aq: aq, as: as, wq: wq, ws: ws, m: m, k: k, n: n}
 	j.run(0, n)
 }
-
-func q8MatVec16Generic(y []float32, wq []int8, ws []float32, xq []int16, xs []float32, k, n int) {
-	nb := k / Q8Block
-	for j := range n {
-		row := wq[j*k : (j+1)*k]
-		var s float32
-		for b := range nb {
-			var dot int32
-			for i, x := range xq[b*Q8Block : (b+1)*Q8Block] {
-				dot += int32(row[b*Q8Block+i]) * int32(x)
-			}
-			s += ws[j*nb+b] * xs[b] * float32(dot)
-		}
-		y[j] = s
-	}
-}
