@@ -50,6 +50,28 @@ func Q8MatVecVNNI(y []float32, wq []int8, ws []float32, xq []int8, xs []float32,
 //go:noescape
 func Q8MatVecAVX2(y []float32, wq []int8, ws []float32, xq []int8, xs []float32, k int, n int)
 
+// Q8MatVec16AVX2 computes y = W·x for int8 rows against int16 activations
+// in blocks of 32 (kernels.Q8MatVec16):
+//
+//	nb := k / 32
+//	for j := 0; j < n; j++ {
+//		var s float32
+//		for b := 0; b < nb; b++ {
+//			var dot int32
+//			for i := 0; i < 32; i++ {
+//				dot += int32(wq[j*k+32*b+i]) * int32(xq[32*b+i])
+//			}
+//			s += ws[j*nb+b] * xs[b] * float32(dot)
+//		}
+//		y[j] = s
+//	}
+//
+// k is a positive multiple of 32 and n ≥ 1; the slices hold at least n*k,
+// n*k/32, k, k/32 and n elements. It needs AVX2 and FMA.
+//
+//go:noescape
+func Q8MatVec16AVX2(y []float32, wq []int8, ws []float32, xq []int16, xs []float32, k int, n int)
+
 // Q8QuantizeAVX2 quantizes x into int8 blocks of 32 (kernels.Q8Quantize):
 //
 //	for b := 0; b < len(x)/32; b++ {

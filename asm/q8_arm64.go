@@ -50,6 +50,29 @@ func Q8MatVecNEONDot(y []float32, wq []int8, ws []float32, xq []int8, xs []float
 //go:noescape
 func Q8MatVecNEON(y []float32, wq []int8, ws []float32, xq []int8, xs []float32, k, n int)
 
+// Q8MatVec16NEON computes y = W·x for int8 rows against int16 activations in
+// blocks of 32 (kernels.Q8MatVec16):
+//
+//	nb := k / 32
+//	for j := 0; j < n; j++ {
+//		var s float32
+//		for b := 0; b < nb; b++ {
+//			var dot int32
+//			for i := 0; i < 32; i++ {
+//				dot += int32(wq[j*k+32*b+i]) * int32(xq[32*b+i])
+//			}
+//			s += ws[j*nb+b] * xs[b] * float32(dot)
+//		}
+//		y[j] = s
+//	}
+//
+// k is a positive multiple of 32 and n ≥ 1; the slices hold at least n*k,
+// n*k/32, k, k/32 and n elements. The integer sums are exact; the float32
+// sum over blocks runs in another order. It runs on every ARMv8.0 core.
+//
+//go:noescape
+func Q8MatVec16NEON(y []float32, wq []int8, ws []float32, xq []int16, xs []float32, k, n int)
+
 // Q8QuantizeNEON quantizes x into int8 blocks of 32 (kernels.Q8Quantize):
 //
 //	for b := 0; b < len(x)/32; b++ {

@@ -658,6 +658,49 @@ rows1sum:
 rows1done:
 	RET
 
+// func Q8MatVec16NEON(y []float32, wq []int8, ws []float32, xq []int16, xs []float32, k, n int)
+TEXT ·Q8MatVec16NEON(SB), NOSPLIT, $0-136
+	MOVD y_base+0(FP), R0
+	MOVD wq_base+24(FP), R1
+	MOVD ws_base+48(FP), R2
+	MOVD xq_base+72(FP), R3
+	MOVD xs_base+96(FP), R4
+	MOVD k+120(FP), R5
+	MOVD n+128(FP), R6
+wrow:
+	MOVD R3, R10
+	MOVD R4, R11
+	VEOR V12.B16, V12.B16, V12.B16
+	LSR $5, R5, R8
+wblock:
+	VLD1.P 32(R1), [V8.B16, V9.B16]
+	VLD1.P 64(R10), [V0.H8, V1.H8, V2.H8, V3.H8]
+	WORD $0x0f08a504 // sxtl v4.8h, v8.8b
+	WORD $0x4f08a505 // sxtl2 v5.8h, v8.16b
+	WORD $0x0f08a526 // sxtl v6.8h, v9.8b
+	WORD $0x4f08a527 // sxtl2 v7.8h, v9.16b
+	WORD $0x0e60c090 // smull v16.4s, v4.4h, v0.4h
+	WORD $0x4e608090 // smlal2 v16.4s, v4.8h, v0.8h
+	WORD $0x0e6180b0 // smlal v16.4s, v5.4h, v1.4h
+	WORD $0x4e6180b0 // smlal2 v16.4s, v5.8h, v1.8h
+	WORD $0x0e6280d0 // smlal v16.4s, v6.4h, v2.4h
+	WORD $0x4e6280d0 // smlal2 v16.4s, v6.8h, v2.8h
+	WORD $0x0e6380f0 // smlal v16.4s, v7.4h, v3.4h
+	WORD $0x4e6380f0 // smlal2 v16.4s, v7.8h, v3.8h
+	WORD $0x4e21da10 // scvtf v16.4s, v16.4s
+	FMOVS.P 4(R2), F17
+	FMOVS.P 4(R11), F18
+	FMULS F18, F17, F17
+	WORD $0x4f91120c // fmla v12.4s, v16.4s, v17.s[0]
+	SUBS $1, R8, R8
+	BNE wblock
+	WORD $0x6e2cd58c // faddp v12.4s, v12.4s, v12.4s
+	WORD $0x7e30d98c // faddp s12, v12.2s
+	FMOVS.P F12, 4(R0)
+	SUBS $1, R6, R6
+	BNE wrow
+	RET
+
 // func Q8QuantizeNEON(xq []int8, xs, x []float32)
 TEXT ·Q8QuantizeNEON(SB), NOSPLIT, $0-72
 	MOVD xq_base+0(FP), R0

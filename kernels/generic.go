@@ -30,7 +30,7 @@ var genericImpl = &impl{
 // genericTypes is the generic tier's kernels of every quantized type.
 func genericTypes() [numWeightTypes]typeKernels {
 	var ts [numWeightTypes]typeKernels
-	ts[Q8_0] = typeKernels{quantize: q8QuantizeGeneric, matVec: q8MatVecGeneric}
+	ts[Q8_0] = typeKernels{quantize: q8QuantizeGeneric, matVec: q8MatVecGeneric[int8], matVec16: q8MatVecGeneric[int16]}
 	ts[Q8_K] = typeKernels{quantizeQ8K: q8KQuantizeGeneric}
 	for t, dot := range blockDots {
 		ts[t] = typeKernels{blockMatVec: blockMatVecGeneric(t, dot)}

@@ -15,14 +15,15 @@ const chunksPerThread = 4
 // them: a call fills one under the pool's lock and passes its address, so
 // dispatch stores no new pointer on the heap and allocates nothing.
 type jobs struct {
-	gemv     gemvJob
-	batch    gemvBatchJob
-	gemm     gemmJob
-	q8MatVec q8MatVecJob
-	q8MatMul q8MatMulJob
-	qMatVec  quantMatVecJob
-	qMatMul  quantMatMulJob
-	body     bodyJob
+	gemv       gemvJob
+	batch      gemvBatchJob
+	gemm       gemmJob
+	q8MatVec   q8MatVecJob
+	q8MatMul   q8MatMulJob
+	q8MatMul16 q8MatMul16Job
+	qMatVec    quantMatVecJob
+	qMatMul    quantMatMulJob
+	body       bodyJob
 }
 
 // gemvJob is rows [lo, hi) of y = W·x + bias.

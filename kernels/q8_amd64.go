@@ -14,7 +14,9 @@ var hasVNNI = cpu.X86.HasAVX512VNNI
 // useQ8AVX512 installs the int8 kernels of the AVX-512 tier.
 func useQ8AVX512(t *impl) {
 	q := &t.types[Q8_0]
-	*q = typeKernels{quantize: asm.Q8QuantizeAVX2, matVec: asm.Q8MatVecAVX2, tile: q8Tile{rows: 3, fn: asm.Q8MatMul3AVX2}}
+	// The int16-activation GEMV streams the same bytes as the int8 one and
+	// is memory-bound at AVX2 width, so AVX-512 runs the AVX2 kernel.
+	*q = typeKernels{quantize: asm.Q8QuantizeAVX2, matVec: asm.Q8MatVecAVX2, tile: q8Tile{rows: 3, fn: asm.Q8MatMul3AVX2}, matVec16: asm.Q8MatVec16AVX2}
 	if hasVNNI {
 		q.matVec = asm.Q8MatVecVNNI
 		q.tile = q8Tile{rows: 3, fn: asm.Q8MatMul3VNNI}
@@ -23,5 +25,5 @@ func useQ8AVX512(t *impl) {
 
 // useQ8AVX2 installs the int8 kernels of the AVX2 tier.
 func useQ8AVX2(t *impl) {
-	t.types[Q8_0] = typeKernels{quantize: asm.Q8QuantizeAVX2, matVec: asm.Q8MatVecAVX2, tile: q8Tile{rows: 3, fn: asm.Q8MatMul3AVX2}}
+	t.types[Q8_0] = typeKernels{quantize: asm.Q8QuantizeAVX2, matVec: asm.Q8MatVecAVX2, tile: q8Tile{rows: 3, fn: asm.Q8MatMul3AVX2}, matVec16: asm.Q8MatVec16AVX2}
 }

@@ -30,17 +30,17 @@ func randInt8(seed uint64, n, lo, hi int) []int8 {
 	return v
 }
 
-// int8At copies src into a larger buffer at an odd offset, so SIMD loads
-// cannot rely on alignment.
-func int8At(src []int8, misalign int) []int8 {
-	buf := make([]int8, len(src)+misalign+64)
+// int8At copies src (int8 or int16 codes) into a larger buffer at an odd
+// offset, so SIMD loads cannot rely on alignment.
+func int8At[T int8 | int16](src []T, misalign int) []T {
+	buf := make([]T, len(src)+misalign+64)
 	copy(buf[misalign:], src)
 	return buf[misalign : misalign+len(src) : misalign+len(src)]
 }
 
-// q8MatVec64 is Q8MatVec's meaning in float64: exact integer block sums
-// scaled by the float32 scales.
-func q8MatVec64(wq []int8, ws []float32, xq []int8, xs []float32, k, n int) []float64 {
+// q8MatVec64 is Q8MatVec's meaning in float64 (and Q8MatVec16's, for
+// int16 xq): exact integer block sums scaled by the float32 scales.
+func q8MatVec64[X int8 | int16](wq []int8, ws []float32, xq []X, xs []float32, k, n int) []float64 {
 	nb := k / 32
 	y := make([]float64, n)
 	for j := range n {
@@ -305,7 +305,7 @@ func BenchmarkQ8MatVec(b *testing.B) {
 	oneThread(b)
 	for _, tier := range tiers {
 		active = tier
-		for _, s := range []q8Shape{{768, 50257}, {768, 3072}, {96, 50257}} {
+		for _, s := range []q8Shape{{768, 50257}, {576, 50257}, {768, 3072}, {96, 50257}} {
 			nb := s.k / 32
 			wq := randInt8(1, s.n*s.k, -127, 127)
 			ws := testkit.RandF32(2, s.n*nb, 0.01)

@@ -64,7 +64,7 @@ func blockSums(xsum []int16, xq []int8, n int) {
 }
 
 func q8KQuantizeGeneric(xq []int8, xs []float32, xsum []int16, x []float32) {
-	quantizeBlocksGeneric(xq, xs, x, QK)
+	quantizeBlocksGeneric(xq, xs, x, QK, 127)
 	blockSums(xsum, xq, q8KSumLen)
 }
 

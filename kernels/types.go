@@ -133,6 +133,8 @@ type typeKernels struct {
 	quantize func(xq []int8, xs []float32, x []float32)
 	matVec   func(y []float32, wq []int8, ws []float32, xq []int8, xs []float32, k, n int)
 	tile     q8Tile
+	// matVec16 is Q8_0's GEMV against int16 activations (Q8MatVec16).
+	matVec16 func(y []float32, wq []int8, ws []float32, xq []int16, xs []float32, k, n int)
 
 	quantizeQ8K func(xq []int8, xs []float32, xsum []int16, x []float32)
 	blockMatVec func(y []float32, w []byte, xq []int8, xs []float32, xsum []int16, k, n int)

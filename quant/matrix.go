@@ -73,6 +73,7 @@ type Scratch struct {
 	xq   []int8
 	xs   []float32 // a scale per 32 values: Q8_0's blocks, more than Q8_K needs
 	xsum []int16   // a sum per 16 values: Q8_K's, more than Q8_0 needs
+	x16  []int16   // the int16 activations of MatVec16 and MatMul16 (Reserve16)
 }
 
 // NewScratch returns a Scratch for matrices of up to cols columns.
@@ -90,7 +91,19 @@ func NewScratchRows(rows, cols int) *Scratch {
 // grow makes room for rows rows of cols values.
 func (s *Scratch) grow(rows, cols int) {
 	if len(s.xq) < rows*cols {
+		x16 := s.x16
 		*s = *NewScratchRows(rows, cols)
+		s.x16 = x16
+	}
+}
+
+// Reserve16 makes room for MatVec16 and MatMul16 on up to rows rows of up
+// to cols values, so that they allocate nothing. The int16 buffer is apart
+// from the int8 one because only an output projection needs it.
+func (s *Scratch) Reserve16(rows, cols int) {
+	s.grow(rows, cols)
+	if len(s.x16) < rows*cols {
+		s.x16 = make([]int16, rows*cols)
 	}
 }
 
@@ -132,6 +145,35 @@ func (m *Matrix) MatMul(c, a []float32, rows int, bias []float32, s *Scratch) {
 	n, nb := rows*m.Cols, rows*m.Cols/kernels.Q8Block
 	kernels.Q8Quantize(s.xq[:n], s.xs[:nb], a)
 	kernels.Q8MatMul(c, s.xq, s.xs, m.Q, m.Scales, bias, rows, m.Cols, m.Rows)
+}
+
+// MatVec16 computes y[:Rows] = M·x as MatVec does, but with x quantized to
+// int16 blocks (kernels.Q16Quantize) and multiplied by kernels.Q8MatVec16:
+// it reads the same int8 rows, and the activations' rounding, 258 times
+// finer than int8's, all but vanishes next to the rows' own. It is the
+// logits product of an int8 token table (TestTiedInt8Logits in runtime).
+// s grows on the first call that needs it unless Reserve16 made room.
+func (m *Matrix) MatVec16(y, x []float32, s *Scratch) {
+	if len(x) != m.Cols {
+		panic(fmt.Sprintf("quant.Matrix.MatVec16: len(x) = %d, want %d columns", len(x), m.Cols))
+	}
+	s.Reserve16(1, m.Cols)
+	nb := m.Cols / kernels.Q8Block
+	kernels.Q16Quantize(s.x16[:m.Cols], s.xs[:nb], x)
+	kernels.Q8MatVec16(y, m.Q, m.Scales, s.x16, s.xs, m.Cols, m.Rows)
+}
+
+// MatMul16 computes c[:rows*Rows] = A·Mᵀ for the row-major rows×Cols
+// matrix a, each row as MatVec16 computes it, bit for bit
+// (kernels.Q8MatMul16), reading M from memory once per call.
+func (m *Matrix) MatMul16(c, a []float32, rows int, s *Scratch) {
+	if rows < 0 || len(a) != rows*m.Cols {
+		panic(fmt.Sprintf("quant.Matrix.MatMul16: len(a) = %d, want %d rows of %d columns", len(a), rows, m.Cols))
+	}
+	s.Reserve16(rows, m.Cols)
+	n, nb := rows*m.Cols, rows*m.Cols/kernels.Q8Block
+	kernels.Q16Quantize(s.x16[:n], s.xs[:nb], a)
+	kernels.Q8MatMul16(c, s.x16, s.xs, m.Q, m.Scales, rows, m.Cols, m.Rows)
 }
 
 // Shape is the matrix's rows and columns.

@@ -80,6 +80,8 @@ func (p *pass) init(m *Model, rows, capacity int) {
 		// Every linear's MatMul quantizes all rows of its input at once.
 		sc: newScratch(rows, max(d, qd, c.NInner), m.widestPart),
 	}
+	// The output head's int16 activations (quantTable.scores).
+	p.sc.q.Reserve16(rows, d)
 	if c.Arch.MLP != model.SwiGLUMLP {
 		p.ff = p.up // GELU runs in place
 	}

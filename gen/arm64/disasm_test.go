@@ -48,6 +48,7 @@ func TestEncodingsDisassemble(t *testing.T) {
 			SMull(a, 1, 2, 3), SMlal(a, 28, 29, 30), SAddLP(a, 11, 12), SAdaLP(a, 13, 14))
 	}
 	ins = append(ins, Add(D2, 1, 2, 3), Sub(D2, 1, 2, 3), SShr(D2, 1, 2, 63), Shl(D2, 1, 2, 63))
+	ins = append(ins, SXtl(B8, 1, 30), SXtl(B16, 31, 0))
 
 	dir := t.TempDir()
 	var src bytes.Buffer

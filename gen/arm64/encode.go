@@ -287,3 +287,17 @@ var (
 	SAddLP = pairwise(0x0e202800, "saddlp")
 	SAdaLP = pairwise(0x0e206800, "sadalp")
 )
+
+// SXtl is sxtl d.8h, n.8b (src B8) or sxtl2 d.8h, n.16b (src B16, the
+// upper half): each byte sign-extended to an int16 lane (sshll by 0).
+func SXtl(src Arr, d, n V) Inst {
+	if src != B8 && src != B16 {
+		panic("arm64: sxtl from ." + src.String())
+	}
+	name := "sxtl"
+	if src.q() == 1 {
+		name += "2"
+	}
+	return Inst{0x0f08a400 | src.q()<<30 | uint32(n&31)<<5 | uint32(d&31),
+		fmt.Sprintf("%s %s, %s", name, reg(d, H8), reg(n, src))}
+}

@@ -34,6 +34,7 @@ func main() {
 	ConstraintExpr("amd64,!purego")
 	q8MatVecVNNI()
 	q8MatVecAVX2()
+	q8MatVec16AVX2()
 	quantizeData()
 	q8QuantizeAVX2()
 	q8KQuantizeAVX2()

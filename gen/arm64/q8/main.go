@@ -33,6 +33,7 @@ func main() {
 	f := NewFile("gen/arm64/q8")
 	matVec(f, sdot)
 	matVec(f, widening)
+	matVec16(f)
 	quantize(f)
 	if err := f.Write(*out, *decl, "asm"); err != nil {
 		log.Fatal(err)
