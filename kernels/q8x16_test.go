@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/goformer/goformer/internal/testkit"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -77,12 +78,12 @@ func TestQ8MatVec16(t *testing.T) {
 			nb := s.k / 32
 			wq := int8At(randInt8(uint64(4*i+1), s.n*s.k, -128, 127), i%7)
 			xq := int8At(randInt16(uint64(4*i+2), s.k, 32767), (i+3)%5)
-			ws := guardedCopy(randVec(uint64(4*i+3), s.n*nb, 0.01), i%3).data
-			xs := guardedCopy(randVec(uint64(4*i+4), nb, 0.05), (i+1)%3).data
+			ws := guardedCopy(testkit.RandF32(uint64(4*i+3), s.n*nb, 0.01), i%3).data
+			xs := guardedCopy(testkit.RandF32(uint64(4*i+4), nb, 0.05), (i+1)%3).data
 			y := newGuarded(s.n, i%4)
 			Q8MatVec16(y.data, wq, ws, xq, xs, s.k, s.n)
 			y.check(t)
-			if err := relL2(y.data, q8MatVec64(wq, ws, xq, xs, s.k, s.n)); err > q8MatVecTol {
+			if err := testkit.RelL2(y.data, q8MatVec64(wq, ws, xq, xs, s.k, s.n)); err > q8MatVecTol {
 				t.Fatalf("k=%d n=%d: relative L2 error %.3g > %g", s.k, s.n, err, q8MatVecTol)
 			}
 		}
@@ -145,8 +146,8 @@ func TestQ8MatMul16MatchesMatVec(t *testing.T) {
 			nb := s.k / 32
 			wq := int8At(randInt8(uint64(7*i+1), s.n*s.k, -128, 127), i%5)
 			aq := int8At(randInt16(uint64(7*i+2), s.m*s.k, 32767), i%3)
-			ws := randVec(uint64(7*i+3), s.n*nb, 0.01)
-			as := randVec(uint64(7*i+4), s.m*nb, 0.05)
+			ws := testkit.RandF32(uint64(7*i+3), s.n*nb, 0.01)
+			as := testkit.RandF32(uint64(7*i+4), s.m*nb, 0.05)
 			var c1 []float32
 			for _, th := range []int{1, 2, 3} {
 				c := newGuarded(s.m*s.n, i%4)
@@ -183,7 +184,7 @@ func TestQ8MatVec16Panics(t *testing.T) {
 func TestQ8MatVec16NoAllocs(t *testing.T) {
 	k, n := 256, 1027 // just large enough to be split
 	wq, xq := randInt8(1, n*k, -128, 127), randInt16(2, k, 32767)
-	ws, xs, y := randVec(3, n*k/32, 0.01), randVec(4, k/32, 0.05), make([]float32, n)
+	ws, xs, y := testkit.RandF32(3, n*k/32, 0.01), testkit.RandF32(4, k/32, 0.05), make([]float32, n)
 	for _, th := range []int{1, 2} {
 		withThreads(th, func() {
 			Q8MatVec16(y, wq, ws, xq, xs, k, n)
@@ -202,8 +203,8 @@ func BenchmarkQ8MatVec16(b *testing.B) {
 		active = tier
 		for _, s := range []q8Shape{{768, 50257}, {576, 50257}, {768, 3072}} {
 			nb := s.k / 32
-			wq, ws := randInt8(1, s.n*s.k, -127, 127), randVec(2, s.n*nb, 0.01)
-			xq, xs := randInt16(3, s.k, 32767), randVec(4, nb, 0.05)
+			wq, ws := randInt8(1, s.n*s.k, -127, 127), testkit.RandF32(2, s.n*nb, 0.01)
+			xq, xs := randInt16(3, s.k, 32767), testkit.RandF32(4, nb, 0.05)
 			y := make([]float32, s.n)
 			b.Run(fmt.Sprintf("%s/%dx%d", tier.name, s.k, s.n), func(b *testing.B) {
 				for b.Loop() {

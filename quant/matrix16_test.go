@@ -4,6 +4,7 @@ import (
 	"math"
 	"testing"
 
+	"github.com/goformer/goformer/internal/testkit"
 	"github.com/goformer/goformer/kernels"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -16,8 +17,8 @@ import (
 // every tier; MatMul16's rows equal MatVec16 bit for bit.
 func TestMatVec16Accuracy(t *testing.T) {
 	const rows, cols, tokens = 501, 768, 5
-	w := randF32(12, rows*cols, 0.05)
-	a := randF32(13, tokens*cols, 4)
+	w := testkit.RandF32(12, rows*cols, 0.05)
+	a := testkit.RandF32(13, tokens*cols, 4)
 	m, err := QuantizeMatrix(w, rows, cols)
 	require.NoError(t, err)
 	deq := make([]float32, rows*cols)
