@@ -244,11 +244,11 @@ func TestRunJSONReportsSeedAndFinish(t *testing.T) {
 	}
 	assert.Equal(t, " the", random.TopLogprobs[0][0].Text, "the demo's most likely first token")
 
-	// This seed samples the end of text after 55 tokens; past the 256
-	// positions the end is the context's.
+	// This seed samples the end of text after 78 tokens (with the int16
+	// tied logits); past the 256 positions the end is the context's.
 	stop := decode("-n", "250", "--temp", "1.2", "--top-k", "0", "--top-p", "1", "--seed", "2", "The end.")
 	assert.Equal(t, "stop", stop.FinishReason)
-	assert.Len(t, stop.Tokens, 55)
+	assert.Len(t, stop.Tokens, 78)
 	assert.Equal(t, uint64(0), decode("--temp", "0", "-n", "1", "--seed", "0", "Hi").Seed)
 
 	code, out, _ := runCLI("", "run", "--json", "-n", "300", "--ignore-eos", "The")
@@ -266,8 +266,8 @@ func TestRunTopLogprobsText(t *testing.T) {
 	code, out, errOut := runCLI("", "run", "--temp", "0", "-n", "3", "--top-logprobs", "2", "The meaning of life is")
 	require.Equal(t, 0, code, errOut)
 	assert.Equal(t, "The meaning of life is the world.\n", out)
-	assert.Equal(t, `1 " the" -2.76 | top: " the" -2.76, " a" -2.97
-2 " world" -3.69 | top: " world" -3.69, " same" -4.49
-3 "." -1.48 | top: "." -1.48, " of" -2.28
+	assert.Equal(t, `1 " the" -2.74 | top: " the" -2.74, " a" -2.96
+2 " world" -3.70 | top: " world" -3.70, " same" -4.53
+3 "." -1.49 | top: "." -1.49, " of" -2.28
 `, errOut)
 }
