@@ -56,9 +56,9 @@ func ExampleSession_Generate() {
 		fmt.Printf("%d %q %.2f\n", t.ID, piece, t.Logprob)
 	}
 	// Output:
-	// 262 " the" -2.76
-	// 995 " world" -3.69
-	// 13 "." -1.48
+	// 262 " the" -2.74
+	// 995 " world" -3.70
+	// 13 "." -1.49
 }
 
 // Load a checkpoint from disk: a Hugging Face directory or a GGUF file. It
