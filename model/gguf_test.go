@@ -263,3 +263,21 @@ func TestLoadGGUFTruncatedBlocks(t *testing.T) {
 	assert.ErrorIs(t, err, gguf.ErrInvalid)
 	assert.ErrorContains(t, err, `tensor "blk.0.ffn_gate.weight" (Q4_K [256 64]) needs bytes`)
 }
+
+// TestGGUFVectorsOutliveTheMapping: norms, biases and positions are copied
+// out of the file's mapping at load, so they stay readable after Close
+// unmaps it (a view into the mapping would fault here); only the large
+// matrices follow the mapping contract the README states.
+func TestGGUFVectorsOutliveTheMapping(t *testing.T) {
+	ck, err := Load(writeGGUF(t, tinyGGUF(gt.F32)))
+	require.NoError(t, err)
+	l := ck.Weights.Layers[0]
+	vectors := [][]float32{l.AttnNorm.Gain, l.AttnNorm.Bias, l.MLPNorm.Gain, l.DownBias, ck.Weights.PositionEmbedding}
+	var want [][]float32
+	for _, v := range vectors {
+		require.NotEmpty(t, v)
+		want = append(want, slices.Clone(v))
+	}
+	require.NoError(t, ck.Close())
+	assert.Equal(t, want, vectors)
+}
