@@ -22,8 +22,9 @@ type BadInput struct {
 	Fault string // the file the error must name, for a directory
 }
 
-// BadInputs generates the bad-input corpus: every safetensors, GGUF,
-// config.json, vocab.json, merges.txt and tokenizer.json fault the loaders
+// BadInputs generates the bad-input corpus: every safetensors, GGUF (each
+// block type's too), config.json, vocab.json, merges.txt and tokenizer.json
+// fault the loaders
 // know, plus truncations and byte flips of valid files. It is generated,
 // not committed, so that it grows with the loaders: a new format or loader
 // adds its cases here and runs the same checks.
@@ -143,6 +144,40 @@ func BadInputs() []BadInput {
 			}
 		}
 	})
+	// Every block type: for the 32-value ones a NaN scale in the first
+	// block; for the 256-value K-quants, whose super-blocks the tiny model's
+	// 32 columns cannot fill, rows that are not whole blocks (their NaN
+	// scales are quant's TestFromBlocksErrors: one check reads every format's scales).
+	for _, bt := range []struct {
+		name          string
+		typ           uint32
+		values, bytes int
+		scaleAt       int
+	}{
+		{"Q4_0", 2, 32, 18, 0}, {"Q4_1", 3, 32, 20, 0}, {"Q5_0", 6, 32, 22, 0}, {"Q5_1", 7, 32, 24, 0}, {"IQ4_NL", 20, 32, 18, 0},
+		{"Q2_K", 10, 256, 84, 80}, {"Q3_K", 11, 256, 110, 108}, {"Q4_K", 12, 256, 144, 0}, {"Q5_K", 13, 256, 176, 0},
+		{"Q6_K", 14, 256, 210, 208}, {"IQ4_XS", 23, 256, 136, 0},
+	} {
+		if bt.values == 32 {
+			ggufCase(bt.name+" scale NaN", func(f *gt.File) {
+				for i := range f.Tensors {
+					if f.Tensors[i].Name == "blk.0.ffn_up.weight" {
+						f.Tensors[i].Type, f.Tensors[i].Dims = bt.typ, []uint64{uint64(bt.values), 64 * 32 / uint64(bt.values)}
+						f.Tensors[i].Data = make([]byte, 64*32/bt.values*bt.bytes)
+						f.Tensors[i].Data[bt.scaleAt], f.Tensors[i].Data[bt.scaleAt+1] = 0x00, 0x7e // fp16 NaN
+					}
+				}
+			})
+		} else {
+			ggufCase(bt.name+" rows not whole blocks", func(f *gt.File) {
+				for i := range f.Tensors {
+					if f.Tensors[i].Name == "blk.0.ffn_up.weight" {
+						f.Tensors[i].Type, f.Tensors[i].Data = bt.typ, make([]byte, 8*bt.bytes)
+					}
+				}
+			})
+		}
+	}
 	ggufCase("overlapping tensors", func(f *gt.File) { f.Tensors[1].Offset = 0 })
 	corpus = append(corpus, BadInput{Name: "gguf data no tensor covers", GGUF: append(TinyGGUF(gt.F32).Bytes(), make([]byte, 64)...)})
 	ggufCase("tensor dims larger than its data", func(f *gt.File) { f.Tensors[0].Dims = []uint64{32, 300} })
