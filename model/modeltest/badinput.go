@@ -3,6 +3,7 @@ package modeltest
 import (
 	"bytes"
 	"encoding/binary"
+	"encoding/json"
 	"fmt"
 	"math"
 	"os"
@@ -23,8 +24,8 @@ type BadInput struct {
 }
 
 // BadInputs generates the bad-input corpus: every safetensors, GGUF (each
-// block type's too), config.json, vocab.json, merges.txt and tokenizer.json
-// fault the loaders
+// block type's too), config.json, vocab.json, merges.txt, tokenizer.json
+// and tokenizer_config.json fault the loaders
 // know, plus truncations and byte flips of valid files. It is generated,
 // not committed, so that it grows with the loaders: a new format or loader
 // adds its cases here and runs the same checks.
@@ -206,6 +207,14 @@ func BadInputs() []BadInput {
 	for i, m := range []string{"a\n", "a  b\n", " a\n", "#version: 0.2\na b c\n"} {
 		dir(fmt.Sprintf("merges %d", i), MergesFile, map[string][]byte{MergesFile: []byte(m)})
 	}
+	// tokenizer_config.json beside a vocabulary that loads (GPT-2's 256
+	// byte tokens, one merge and <|endoftext|>, with a model to match).
+	for i, c := range []string{``, `{`, `[]`, `{"add_bos_token": "yes"}`, `{"add_eos_token": 1}`, `{"chat_template": 5}`,
+		`{"chat_template": [{"name": "default"}]}`, `{"bos_token": 5}`, `{"eos_token": {"content": 5}}`} {
+		files := ByteLevelFiles()
+		files[TokenizerConfig] = []byte(c)
+		corpus = append(corpus, BadInput{Name: fmt.Sprintf("tokenizer_config.json %d", i), Files: files, Fault: TokenizerConfig})
+	}
 	for i, j := range []string{``, `{`, `{"model": {"type": "Unigram"}}`, `{"model": {"type": "BPE", "vocab": [], "merges": []}}`} {
 		dir(fmt.Sprintf("tokenizer.json %d", i), TokenizerFile, map[string][]byte{VocabFile: nil, MergesFile: nil, TokenizerFile: []byte(j)})
 	}
@@ -230,4 +239,30 @@ func (c BadInput) Write(root string) (path, fault string, err error) {
 		}
 	}
 	return root, c.Fault, nil
+}
+
+// ByteLevelFiles is a checkpoint directory that loads whole: TinyTensors'
+// GPT-2 widened to a vocabulary of GPT-2's 256 byte tokens, the merge
+// "Ġ t" and <|endoftext|> (258 tokens), with its vocab.json and merges.txt.
+func ByteLevelFiles() map[string][]byte {
+	ts := TinyTensors(12)
+	wte := make([]float32, 258*4)
+	for i := range wte {
+		wte[i] = float32(i%9-4) / 64
+	}
+	ts[0] = Tensor{Name: "wte.weight", Shape: []int{258, 4}, Values: wte}
+	vocab := map[string]int{"Ġt": 256, "<|endoftext|>": 257}
+	for i, b := range ByteAlphabet() {
+		vocab[b.(string)] = i
+	}
+	vj, err := json.Marshal(vocab)
+	if err != nil {
+		panic(err)
+	}
+	return map[string][]byte{
+		ConfigFile:      []byte(strings.Replace(TinyConfigJSON, `"vocab_size": 7`, `"vocab_size": 258`, 1)),
+		SafetensorsFile: EncodeTensors(ts, "F32", ""),
+		VocabFile:       vj,
+		MergesFile:      []byte("#version: 0.2\nĠ t\n"),
+	}
 }

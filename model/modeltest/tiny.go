@@ -22,6 +22,7 @@ const (
 	VocabFile       = "vocab.json"
 	MergesFile      = "merges.txt"
 	TokenizerFile   = "tokenizer.json"
+	TokenizerConfig = "tokenizer_config.json"
 	GenerationFile  = "generation_config.json"
 )
 
