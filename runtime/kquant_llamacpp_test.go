@@ -90,6 +90,13 @@ const tieMargin = 0.02
 //	llama-mini Q4_K_M  0.0098 0.052 0.052  rms 0.0013  0.0140 0.0140
 //	llama-mini Q5_K_M  0.0025 0.053 0.053  rms 0.00023 0.0149 0.0149
 //	llama-mini Q6_K    0.0033 0.055 0.055  rms 0.00039 0.0144 0.0144
+//	llama-mini Q4_1    0.019 0.038 0.038   rms 0.0035  0.0113 0.0110
+//	llama-mini Q5_0    0.018 0.038 0.045   rms 0.0043  0.0105 0.0106
+//	llama-mini Q5_1    0.013 0.043 0.047   rms 0.0035  0.0117 0.0116
+//	llama-mini IQ4_NL  0.017 0.040 0.037   rms 0.0037  0.0112 0.0115
+//	llama-mini IQ4_XS  0.023 0.048 0.051   rms 0.0049  0.0157 0.0152
+//	llama-mini Q3_K_M  0.019 0.047 0.051   rms 0.0029  0.0144 0.0146
+//	llama-mini Q2_K    0.0044 0.073 0.073  rms 0.00046 0.0168 0.0168
 //	gpt2-mini Q4_0     0.0095 0.028 0.027  rms 0.0020  0.0105 0.0105
 //	gpt2-mini Q4_K_M   0.0077 0.018 0.023  rms 0.0022  0.0080 0.0079
 //	gpt2-mini Q6_K     0.012 0.021 0.023   rms 0.0025  0.0093 0.0097
@@ -107,6 +114,8 @@ func TestLlamaCppAgreementQuantized(t *testing.T) {
 	modules := llamaCppModules(t)
 	for _, c := range []struct{ fixture, typ string }{
 		{"llama-mini", "Q4_0"}, {"llama-mini", "Q4_K_M"}, {"llama-mini", "Q5_K_M"}, {"llama-mini", "Q6_K"},
+		{"llama-mini", "Q4_1"}, {"llama-mini", "Q5_1"}, {"llama-mini", "Q5_0"}, {"llama-mini", "IQ4_NL"}, {"llama-mini", "IQ4_XS"},
+		{"llama-mini", "Q3_K_M"}, {"llama-mini", "Q2_K"},
 		{"gpt2-mini", "Q4_0"}, {"gpt2-mini", "Q4_K_M"}, {"gpt2-mini", "Q6_K"},
 	} {
 		fixture, typ := c.fixture, c.typ
