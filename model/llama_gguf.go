@@ -158,23 +158,26 @@ func ggufLlamaWeights(c *Config, f *gguf.File, arch string) (Weights, error) {
 	return w, nil
 }
 
+// ropeFileRow is the row of a llama.cpp query or key matrix that holds
+// Hugging Face row r: within each head of hd rows, row j is file row 2j
+// and row j + hd/2 is file row 2j+1 (convert_hf_to_gguf.py's permute).
+func ropeFileRow(r, hd int) int {
+	h, j := r/hd, r%hd
+	if half := hd / 2; j >= half {
+		return h*hd + 2*(j-half) + 1
+	}
+	return h*hd + 2*j
+}
+
 // unpermuteRoPE undoes llama.cpp's permutation of a query or key matrix
 // (and its bias): within each head of hd rows, file row 2j is Hugging Face
 // row j and file row 2j+1 is row j + hd/2. It returns new memory: an F32
 // matrix may alias the file's read-only mapping.
 func unpermuteRoPE(m *Matrix, bias []float32, hd int) (*Matrix, []float32) {
-	// src returns the file row that holds run-time row r.
-	src := func(r int) int {
-		h, j := r/hd, r%hd
-		if half := hd / 2; j >= half {
-			return h*hd + 2*(j-half) + 1
-		}
-		return h*hd + 2*j
-	}
 	if bias != nil {
 		b := make([]float32, len(bias))
 		for r := range b {
-			b[r] = bias[src(r)]
+			b[r] = bias[ropeFileRow(r, hd)]
 		}
 		bias = b
 	}
@@ -183,7 +186,7 @@ func unpermuteRoPE(m *Matrix, bias []float32, hd int) (*Matrix, []float32) {
 		rb := b.Type.RowBytes(cols)
 		out := &quant.BlockMatrix{Type: b.Type, Rows: b.Rows, Cols: cols, Data: make([]byte, len(b.Data))}
 		for r := range b.Rows {
-			s := src(r)
+			s := ropeFileRow(r, hd)
 			copy(out.Data[r*rb:(r+1)*rb], b.Data[s*rb:(s+1)*rb])
 		}
 		return BlockMatrix(out), bias
@@ -192,7 +195,7 @@ func unpermuteRoPE(m *Matrix, bias []float32, hd int) (*Matrix, []float32) {
 		nb := len(q.Scales) / q.Rows
 		out := &quant.Matrix{Rows: q.Rows, Cols: q.Cols, Q: make([]int8, len(q.Q)), Scales: make([]float32, len(q.Scales))}
 		for r := range q.Rows {
-			s := src(r)
+			s := ropeFileRow(r, hd)
 			copy(out.Q[r*cols:(r+1)*cols], q.Q[s*cols:(s+1)*cols])
 			copy(out.Scales[r*nb:(r+1)*nb], q.Scales[s*nb:(s+1)*nb])
 		}
@@ -200,7 +203,7 @@ func unpermuteRoPE(m *Matrix, bias []float32, hd int) (*Matrix, []float32) {
 	}
 	out := make([]float32, len(m.F32))
 	for r := range m.Rows {
-		s := src(r)
+		s := ropeFileRow(r, hd)
 		copy(out[r*cols:(r+1)*cols], m.F32[s*cols:(s+1)*cols])
 	}
 	return F32Matrix(out, m.Rows, cols), bias

@@ -3,12 +3,10 @@ package model
 import (
 	"context"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"sync"
 
@@ -208,26 +206,19 @@ func convertTensor(ctx context.Context, w io.Writer, t *gguf.Tensor, qt Quantize
 	return nil
 }
 
-// quantizeRowsParallel quantizes rows rows of x into dst, rows split over
-// GOMAXPROCS goroutines; each row's bytes depend on that row alone.
+// quantizeRowsParallel quantizes rows rows of x into dst, the rows split
+// across the kernels' threads (kernels.Parallel); each row's bytes depend
+// on that row alone. An error (a type goformer cannot write, or a slab that
+// is not whole blocks) is the same for every part: one copy is returned.
 func quantizeRowsParallel(to gguf.TensorType, dst []byte, x []float32, rows, cols, rowBytes int) error {
-	n := min(rows, runtime.GOMAXPROCS(0))
-	per := (rows + n - 1) / n
-	errs := make([]error, n)
-	var wg sync.WaitGroup
-	for g := range n {
-		r0, r1 := g*per, min(rows, (g+1)*per)
-		if r0 >= r1 {
-			continue
+	var once sync.Once
+	var first error
+	kernels.Parallel(rows, func(r0, r1 int) {
+		if err := quantizeRows(to, dst[r0*rowBytes:r1*rowBytes], x[r0*cols:r1*cols]); err != nil {
+			once.Do(func() { first = err })
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs[g] = quantizeRows(to, dst[r0*rowBytes:r1*rowBytes], x[r0*cols:r1*cols])
-		}()
-	}
-	wg.Wait()
-	return errors.Join(errs...)
+	})
+	return first
 }
 
 func quantizeRows(to gguf.TensorType, dst []byte, x []float32) error {

@@ -86,19 +86,12 @@ func openHFSource(dir string) (*quantizeSource, error) {
 	return s, nil
 }
 
-// permuteRoPE is unpermuteRoPE's inverse for rows of cols values: within
-// each head of hd rows, Hugging Face row j goes to file row 2j and row
-// j + hd/2 to 2j+1, as convert_hf_to_gguf.py's permute does.
+// permuteRoPE is unpermuteRoPE's inverse for rows of cols values: Hugging
+// Face row r goes to file row ropeFileRow(r, hd).
 func permuteRoPE(v []float32, cols, hd int) []float32 {
 	out := make([]float32, len(v))
-	rows := len(v) / cols
-	half := hd / 2
-	for r := range rows {
-		h, j := r/hd, r%hd
-		dst := h*hd + 2*j
-		if j >= half {
-			dst = h*hd + 2*(j-half) + 1
-		}
+	for r := range len(v) / cols {
+		dst := ropeFileRow(r, hd)
 		copy(out[dst*cols:(dst+1)*cols], v[r*cols:(r+1)*cols])
 	}
 	return out

@@ -137,35 +137,26 @@ func BadInputs() []BadInput {
 	for _, x := range []float32{float32(math.NaN()), float32(math.Inf(1))} {
 		ggufCase(fmt.Sprintf("F32 %v", x), func(f *gt.File) { copy(f.Tensors[3].Data, gt.F32Bytes([]float32{x})) })
 	}
-	ggufCase("Q8_0 scale NaN", func(f *gt.File) {
-		for i := range f.Tensors {
-			if f.Tensors[i].Name == "blk.0.ffn_up.weight" {
-				f.Tensors[i].Type, f.Tensors[i].Data = gt.Q8_0, make([]byte, 64*34)
-				f.Tensors[i].Data[0], f.Tensors[i].Data[1] = 0x00, 0x7e
-			}
-		}
-	})
-	// Every block type: for the 32-value ones a NaN scale in the first
-	// block; for the 256-value K-quants, whose super-blocks the tiny model's
-	// 32 columns cannot fill, rows that are not whole blocks (their NaN
-	// scales are quant's TestFromBlocksErrors: one check reads every format's scales).
+	// Every block type in blk.0.ffn_up.weight ([32 64]): for the 32-value
+	// ones a NaN scale in the first block; for the 256-value K-quants, whose
+	// super-blocks the tiny model's 32 columns cannot fill, rows that are
+	// not whole blocks (their NaN scales are quant's TestFromBlocksErrors:
+	// one check reads every format's scales).
 	for _, bt := range []struct {
 		name          string
 		typ           uint32
 		values, bytes int
-		scaleAt       int
 	}{
-		{"Q4_0", 2, 32, 18, 0}, {"Q4_1", 3, 32, 20, 0}, {"Q5_0", 6, 32, 22, 0}, {"Q5_1", 7, 32, 24, 0}, {"IQ4_NL", 20, 32, 18, 0},
-		{"Q2_K", 10, 256, 84, 80}, {"Q3_K", 11, 256, 110, 108}, {"Q4_K", 12, 256, 144, 0}, {"Q5_K", 13, 256, 176, 0},
-		{"Q6_K", 14, 256, 210, 208}, {"IQ4_XS", 23, 256, 136, 0},
+		{"Q8_0", gt.Q8_0, 32, 34}, {"Q4_0", 2, 32, 18}, {"Q4_1", 3, 32, 20}, {"Q5_0", 6, 32, 22}, {"Q5_1", 7, 32, 24}, {"IQ4_NL", 20, 32, 18},
+		{"Q2_K", 10, 256, 84}, {"Q3_K", 11, 256, 110}, {"Q4_K", 12, 256, 144}, {"Q5_K", 13, 256, 176},
+		{"Q6_K", 14, 256, 210}, {"IQ4_XS", 23, 256, 136},
 	} {
 		if bt.values == 32 {
 			ggufCase(bt.name+" scale NaN", func(f *gt.File) {
 				for i := range f.Tensors {
 					if f.Tensors[i].Name == "blk.0.ffn_up.weight" {
-						f.Tensors[i].Type, f.Tensors[i].Dims = bt.typ, []uint64{uint64(bt.values), 64 * 32 / uint64(bt.values)}
-						f.Tensors[i].Data = make([]byte, 64*32/bt.values*bt.bytes)
-						f.Tensors[i].Data[bt.scaleAt], f.Tensors[i].Data[bt.scaleAt+1] = 0x00, 0x7e // fp16 NaN
+						f.Tensors[i].Type, f.Tensors[i].Data = bt.typ, make([]byte, 64*bt.bytes)
+						f.Tensors[i].Data[0], f.Tensors[i].Data[1] = 0x00, 0x7e // d, the first block's fp16 scale: NaN
 					}
 				}
 			})
