@@ -95,7 +95,7 @@ func GemvBatchAVX2(c []float32, a []float32, w []float32, bias []float32, m int,
 //	for p := 0; p < kc; p++ {
 //		for i := 0; i < 8; i++ {
 //			for j := 0; j < 48; j++ {
-//				c[i*ldc+j] += a[p*8+i] * b[p*48+j]
+//				c[i*ldc+j] = fma(a[p*8+i], b[p*48+j], c[i*ldc+j]) // one rounding
 //			}
 //		}
 //	}
@@ -111,7 +111,7 @@ func GemmKernel8x48AVX512(kc int, a []float32, b []float32, c []float32, ldc int
 //	for p := 0; p < kc; p++ {
 //		for i := 0; i < 4; i++ {
 //			for j := 0; j < 24; j++ {
-//				c[i*ldc+j] += a[p*4+i] * b[p*24+j]
+//				c[i*ldc+j] = fma(a[p*4+i], b[p*24+j], c[i*ldc+j]) // one rounding
 //			}
 //		}
 //	}
@@ -135,3 +135,41 @@ func GemmKernel4x24AVX2(kc int, a []float32, b []float32, c []float32, ldc int)
 //
 //go:noescape
 func PackTransposeAVX2(dst []float32, src []float32, ld int, rows int, cols int)
+
+// PanelGemv48AVX512 is the panel GEMV of a decode step, for k = len(x) and
+// len(y)/48 panels of W packed as kernels.Panels with width 48:
+//
+//	for q := 0; q < len(y)/48; q++ {
+//		for j := 0; j < 48; j++ {
+//			s := y[q*48+j]
+//			for p := 0; p < k; p++ {
+//				s = fma(x[p], b[(q*k+p)*48+j], s) // one rounding
+//			}
+//			y[q*48+j] = s
+//		}
+//	}
+//
+// It needs len(y) a multiple of 48 and len(b) ≥ len(y)*k, and does not
+// check them.
+//
+//go:noescape
+func PanelGemv48AVX512(y []float32, x []float32, b []float32)
+
+// PanelGemv24AVX2 is the panel GEMV of a decode step, for k = len(x) and
+// len(y)/24 panels of W packed as kernels.Panels with width 24:
+//
+//	for q := 0; q < len(y)/24; q++ {
+//		for j := 0; j < 24; j++ {
+//			s := y[q*24+j]
+//			for p := 0; p < k; p++ {
+//				s = fma(x[p], b[(q*k+p)*24+j], s) // one rounding
+//			}
+//			y[q*24+j] = s
+//		}
+//	}
+//
+// It needs len(y) a multiple of 24 and len(b) ≥ len(y)*k, and does not
+// check them.
+//
+//go:noescape
+func PanelGemv24AVX2(y []float32, x []float32, b []float32)

@@ -26,7 +26,7 @@ func GemvNEON(y, x, w, bias []float32)
 //	for p := 0; p < kc; p++ {
 //		for i := 0; i < 8; i++ {
 //			for j := 0; j < 8; j++ {
-//				c[i*ldc+j] += a[p*8+i] * b[p*8+j]
+//				c[i*ldc+j] = fma(a[p*8+i], b[p*8+j], c[i*ldc+j]) // one rounding
 //			}
 //		}
 //	}
@@ -35,3 +35,21 @@ func GemvNEON(y, x, w, bias []float32)
 //
 //go:noescape
 func GemmKernel8x8NEON(kc int, a, b, c []float32, ldc int)
+
+// PanelGemv8NEON is the panel GEMV of a decode step, for k = len(x) and
+// len(y)/8 panels of W packed as kernels.Panels with width 8:
+//
+//	for q := 0; q < len(y)/8; q++ {
+//		for j := 0; j < 8; j++ {
+//			s := y[q*8+j]
+//			for p := 0; p < k; p++ {
+//				s = fma(x[p], b[(q*k+p)*8+j], s) // one rounding
+//			}
+//			y[q*8+j] = s
+//		}
+//	}
+//
+// len(y) is a multiple of 8 and len(b) ≥ len(y)*k; neither is checked.
+//
+//go:noescape
+func PanelGemv8NEON(y, x, b []float32)

@@ -242,3 +242,143 @@ store:
 	VST1 [V28.S4, V29.S4], (R10)
 	VST1 [V30.S4, V31.S4], (R11)
 	RET
+
+// func PanelGemv8NEON(y, x, b []float32)
+TEXT ·PanelGemv8NEON(SB), NOSPLIT, $0-72
+	MOVD y_base+0(FP), R0
+	MOVD y_len+8(FP), R1
+	MOVD x_base+24(FP), R2
+	MOVD x_len+32(FP), R3
+	MOVD b_base+48(FP), R4
+	LSL $5, R3, R7
+group:
+	CMP $32, R1
+	BLT group_end
+	MOVD R4, R8
+	ADD R7, R8, R9
+	ADD R7, R9, R10
+	ADD R7, R10, R11
+	MOVD R0, R14
+	VLD1.P 64(R14), [V16.S4, V17.S4, V18.S4, V19.S4]
+	VLD1.P 64(R14), [V20.S4, V21.S4, V22.S4, V23.S4]
+	MOVD R2, R12
+	MOVD R3, R13
+group_k4:
+	CMP $4, R13
+	BLT group_k1
+	VLD1.P 16(R12), [V0.S4]
+	VLD1.P 32(R8), [V2.S4, V3.S4]
+	VLD1.P 32(R9), [V4.S4, V5.S4]
+	VLD1.P 32(R10), [V6.S4, V7.S4]
+	VLD1.P 32(R11), [V8.S4, V9.S4]
+	WORD $0x4f801050 // fmla v16.4s, v2.4s, v0.s[0]
+	WORD $0x4f801071 // fmla v17.4s, v3.4s, v0.s[0]
+	WORD $0x4f801092 // fmla v18.4s, v4.4s, v0.s[0]
+	WORD $0x4f8010b3 // fmla v19.4s, v5.4s, v0.s[0]
+	WORD $0x4f8010d4 // fmla v20.4s, v6.4s, v0.s[0]
+	WORD $0x4f8010f5 // fmla v21.4s, v7.4s, v0.s[0]
+	WORD $0x4f801116 // fmla v22.4s, v8.4s, v0.s[0]
+	WORD $0x4f801137 // fmla v23.4s, v9.4s, v0.s[0]
+	VLD1.P 32(R8), [V2.S4, V3.S4]
+	VLD1.P 32(R9), [V4.S4, V5.S4]
+	VLD1.P 32(R10), [V6.S4, V7.S4]
+	VLD1.P 32(R11), [V8.S4, V9.S4]
+	WORD $0x4fa01050 // fmla v16.4s, v2.4s, v0.s[1]
+	WORD $0x4fa01071 // fmla v17.4s, v3.4s, v0.s[1]
+	WORD $0x4fa01092 // fmla v18.4s, v4.4s, v0.s[1]
+	WORD $0x4fa010b3 // fmla v19.4s, v5.4s, v0.s[1]
+	WORD $0x4fa010d4 // fmla v20.4s, v6.4s, v0.s[1]
+	WORD $0x4fa010f5 // fmla v21.4s, v7.4s, v0.s[1]
+	WORD $0x4fa01116 // fmla v22.4s, v8.4s, v0.s[1]
+	WORD $0x4fa01137 // fmla v23.4s, v9.4s, v0.s[1]
+	VLD1.P 32(R8), [V2.S4, V3.S4]
+	VLD1.P 32(R9), [V4.S4, V5.S4]
+	VLD1.P 32(R10), [V6.S4, V7.S4]
+	VLD1.P 32(R11), [V8.S4, V9.S4]
+	WORD $0x4f801850 // fmla v16.4s, v2.4s, v0.s[2]
+	WORD $0x4f801871 // fmla v17.4s, v3.4s, v0.s[2]
+	WORD $0x4f801892 // fmla v18.4s, v4.4s, v0.s[2]
+	WORD $0x4f8018b3 // fmla v19.4s, v5.4s, v0.s[2]
+	WORD $0x4f8018d4 // fmla v20.4s, v6.4s, v0.s[2]
+	WORD $0x4f8018f5 // fmla v21.4s, v7.4s, v0.s[2]
+	WORD $0x4f801916 // fmla v22.4s, v8.4s, v0.s[2]
+	WORD $0x4f801937 // fmla v23.4s, v9.4s, v0.s[2]
+	VLD1.P 32(R8), [V2.S4, V3.S4]
+	VLD1.P 32(R9), [V4.S4, V5.S4]
+	VLD1.P 32(R10), [V6.S4, V7.S4]
+	VLD1.P 32(R11), [V8.S4, V9.S4]
+	WORD $0x4fa01850 // fmla v16.4s, v2.4s, v0.s[3]
+	WORD $0x4fa01871 // fmla v17.4s, v3.4s, v0.s[3]
+	WORD $0x4fa01892 // fmla v18.4s, v4.4s, v0.s[3]
+	WORD $0x4fa018b3 // fmla v19.4s, v5.4s, v0.s[3]
+	WORD $0x4fa018d4 // fmla v20.4s, v6.4s, v0.s[3]
+	WORD $0x4fa018f5 // fmla v21.4s, v7.4s, v0.s[3]
+	WORD $0x4fa01916 // fmla v22.4s, v8.4s, v0.s[3]
+	WORD $0x4fa01937 // fmla v23.4s, v9.4s, v0.s[3]
+	SUB $4, R13
+	B group_k4
+group_k1:
+	CBZ R13, group_store
+	FMOVS.P 4(R12), F0
+	VLD1.P 32(R8), [V2.S4, V3.S4]
+	VLD1.P 32(R9), [V4.S4, V5.S4]
+	VLD1.P 32(R10), [V6.S4, V7.S4]
+	VLD1.P 32(R11), [V8.S4, V9.S4]
+	WORD $0x4f801050 // fmla v16.4s, v2.4s, v0.s[0]
+	WORD $0x4f801071 // fmla v17.4s, v3.4s, v0.s[0]
+	WORD $0x4f801092 // fmla v18.4s, v4.4s, v0.s[0]
+	WORD $0x4f8010b3 // fmla v19.4s, v5.4s, v0.s[0]
+	WORD $0x4f8010d4 // fmla v20.4s, v6.4s, v0.s[0]
+	WORD $0x4f8010f5 // fmla v21.4s, v7.4s, v0.s[0]
+	WORD $0x4f801116 // fmla v22.4s, v8.4s, v0.s[0]
+	WORD $0x4f801137 // fmla v23.4s, v9.4s, v0.s[0]
+	SUB $1, R13
+	B group_k1
+group_store:
+	VST1.P [V16.S4, V17.S4, V18.S4, V19.S4], 64(R0)
+	VST1.P [V20.S4, V21.S4, V22.S4, V23.S4], 64(R0)
+	MOVD R11, R4
+	SUB $32, R1
+	B group
+group_end:
+single:
+	CMP $8, R1
+	BLT single_end
+	MOVD R4, R8
+	MOVD R0, R14
+	VLD1.P 32(R14), [V16.S4, V17.S4]
+	MOVD R2, R12
+	MOVD R3, R13
+single_k4:
+	CMP $4, R13
+	BLT single_k1
+	VLD1.P 16(R12), [V0.S4]
+	VLD1.P 32(R8), [V2.S4, V3.S4]
+	WORD $0x4f801050 // fmla v16.4s, v2.4s, v0.s[0]
+	WORD $0x4f801071 // fmla v17.4s, v3.4s, v0.s[0]
+	VLD1.P 32(R8), [V2.S4, V3.S4]
+	WORD $0x4fa01050 // fmla v16.4s, v2.4s, v0.s[1]
+	WORD $0x4fa01071 // fmla v17.4s, v3.4s, v0.s[1]
+	VLD1.P 32(R8), [V2.S4, V3.S4]
+	WORD $0x4f801850 // fmla v16.4s, v2.4s, v0.s[2]
+	WORD $0x4f801871 // fmla v17.4s, v3.4s, v0.s[2]
+	VLD1.P 32(R8), [V2.S4, V3.S4]
+	WORD $0x4fa01850 // fmla v16.4s, v2.4s, v0.s[3]
+	WORD $0x4fa01871 // fmla v17.4s, v3.4s, v0.s[3]
+	SUB $4, R13
+	B single_k4
+single_k1:
+	CBZ R13, single_store
+	FMOVS.P 4(R12), F0
+	VLD1.P 32(R8), [V2.S4, V3.S4]
+	WORD $0x4f801050 // fmla v16.4s, v2.4s, v0.s[0]
+	WORD $0x4f801071 // fmla v17.4s, v3.4s, v0.s[0]
+	SUB $1, R13
+	B single_k1
+single_store:
+	VST1.P [V16.S4, V17.S4], 32(R0)
+	MOVD R8, R4
+	SUB $8, R1
+	B single
+single_end:
+	RET

@@ -8,12 +8,14 @@ import "sync"
 //	for p := 0; p < kc; p++ {
 //		for i := 0; i < mr; i++ {
 //			for j := 0; j < nr; j++ {
-//				c[i*ldc+j] += a[p*mr+i] * b[p*nr+j]
+//				c[i*ldc+j] = fma(a[p*mr+i], b[p*nr+j], c[i*ldc+j])
 //			}
 //		}
 //	}
 //
-// a is an A panel packed by packPanels (mr values per step), b a W panel
+// with one rounding per step: the kernels load the tile of c into their
+// accumulators and store it back, so that a GEMM's element is one FMA chain
+// over all of K, as the panel GEMV computes it. a is an A panel packed by packPanels (mr values per step), b a W panel
 // packed by packPanels (nr values per step). kc ≥ 1. The assembly kernels
 // read exactly kc*mr values of a and kc*nr of b, and touch only the mr×nr
 // tile of c.
@@ -36,14 +38,16 @@ type microKernel struct {
 // gemmBlocked computes c = a·wᵀ + bias with a micro-kernel over packed
 // panels, the GEMM of every SIMD tier.
 func gemmBlocked(mk *microKernel, c, a, w, bias []float32, m, k, n int) {
-	gemmBlockedColumns(mk, c, a, w, bias, m, k, n, 0, n)
+	gemmBlockedColumns(mk, c, a, w, nil, bias, m, k, n, 0, n)
 }
 
-// gemmBlockedColumns computes columns [j0, j1) of c = a·wᵀ + bias. Columns
-// are processed in independent nc-wide blocks, so the worker pool splits
-// [0, n) among threads; a split at a multiple of nr leaves every tile, and
-// so every element's arithmetic, as it is on one thread.
-func gemmBlockedColumns(mk *microKernel, c, a, w, bias []float32, m, k, n, j0, j1 int) {
+// gemmBlockedColumns computes columns [j0, j1) of c = a·wᵀ + bias, W given
+// either row-major (w) or packed at load (pw, whose Width is mk.nr; w is
+// then nil). Columns are processed in independent nc-wide blocks, so the
+// worker pool splits [0, n) among threads; a split at a multiple of nr
+// leaves every tile, and so every element's arithmetic, as it is on one
+// thread.
+func gemmBlockedColumns(mk *microKernel, c, a, w []float32, pw *Panels, bias []float32, m, k, n, j0, j1 int) {
 	for i := 0; i < m; i++ {
 		row := c[i*n+j0 : i*n+j1]
 		if bias != nil {
@@ -55,11 +59,13 @@ func gemmBlockedColumns(mk *microKernel, c, a, w, bias []float32, m, k, n, j0, j
 	if k == 0 {
 		return
 	}
-	gemmColumns(mk, c, a, w, m, k, n, j0, j1)
+	gemmColumns(mk, c, a, w, pw, m, k, n, j0, j1)
 }
 
-// gemmColumns accumulates columns [j0, j1) of c += a·wᵀ.
-func gemmColumns(mk *microKernel, c, a, w []float32, m, k, n, j0, j1 int) {
+// gemmColumns accumulates columns [j0, j1) of c += a·wᵀ. Each element of c
+// is one FMA chain over k in order, whatever the blocks: the micro-kernel
+// starts from the tile's values in c.
+func gemmColumns(mk *microKernel, c, a, w []float32, pw *Panels, m, k, n, j0, j1 int) {
 	mr, nr := mk.mr, mk.nr
 	s := getScratch(mk)
 	defer mk.scratch.Put(s)
@@ -67,12 +73,20 @@ func gemmColumns(mk *microKernel, c, a, w []float32, m, k, n, j0, j1 int) {
 		nc := min(mk.nc, j1-jc)
 		for pc := 0; pc < k; pc += mk.kc {
 			kc := min(mk.kc, k-pc)
-			packPanels(s.w, w, k, jc, nc, pc, kc, nr, mk.transpose)
+			if pw == nil {
+				packPanels(s.w, w, k, jc, nc, pc, kc, nr, mk.transpose)
+			}
 			for ic := 0; ic < m; ic += mk.mc {
 				mc := min(mk.mc, m-ic)
 				packPanels(s.a, a, k, ic, mc, pc, kc, mr, mk.transpose)
 				for jr := 0; jr < nc; jr += nr {
-					bp := s.w[(jr/nr)*kc*nr : (jr/nr+1)*kc*nr]
+					var bp []float32 // the kc×nr panel of W's columns jc+jr.., steps pc..
+					if pw == nil {
+						bp = s.w[(jr/nr)*kc*nr : (jr/nr+1)*kc*nr]
+					} else {
+						at := ((jc+jr)/nr*k + pc) * nr
+						bp = pw.Data[at : at+kc*nr]
+					}
 					cols := min(nr, nc-jr)
 					for ir := 0; ir < mc; ir += mr {
 						ap := s.a[(ir/mr)*kc*mr : (ir/mr+1)*kc*mr]
@@ -83,14 +97,15 @@ func gemmColumns(mk *microKernel, c, a, w []float32, m, k, n, j0, j1 int) {
 							continue
 						}
 						// An edge tile: run the full kernel on a scratch
-						// tile and add the part that exists.
+						// tile holding the part that exists, and copy that
+						// part back.
 						clear(s.tile)
+						for i := 0; i < rows; i++ {
+							copy(s.tile[i*nr:i*nr+cols], c[ci+i*n:ci+i*n+cols])
+						}
 						mk.fn(kc, ap, bp, s.tile, nr)
 						for i := 0; i < rows; i++ {
-							dst := c[ci+i*n : ci+i*n+cols]
-							for j, v := range s.tile[i*nr : i*nr+cols] {
-								dst[j] += v
-							}
+							copy(c[ci+i*n:ci+i*n+cols], s.tile[i*nr:i*nr+cols])
 						}
 					}
 				}

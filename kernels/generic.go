@@ -10,6 +10,11 @@ var genericImpl = &impl{
 	gemv:      gemvGeneric,
 	gemm:      gemmGeneric,
 	gemmAlign: 1,
+
+	panelWidth: 8,
+	panelGemv:  panelGemvGeneric,
+	panelGemm:  panelGemmGeneric,
+
 	softmax:   softmaxGeneric,
 	exp:       expGeneric,
 	layerNorm: layerNormGeneric,

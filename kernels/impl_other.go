@@ -4,3 +4,5 @@ package kernels
 
 // archTiers: this build has no assembly, so only the generic tier runs.
 func archTiers() []*impl { return nil }
+
+func archPackTranspose() func(dst, src []float32, ld, rows, cols int) { return nil }

@@ -24,6 +24,14 @@ type impl struct {
 	gemvBatch     func(c, a, w, bias []float32, m, k, n, ldc int)
 	gemvBatchMaxM int
 
+	// panelWidth is the Width PackPanels packs for this tier; panelGemv
+	// and panelGemm read Panels of that width (the generic tier's read any).
+	// panelGemm computes columns [j0, j1) of the product, splittable at
+	// multiples of panelWidth like gemm.
+	panelWidth int
+	panelGemv  panelGemvTile
+	panelGemm  func(c, a []float32, p *Panels, bias []float32, m, j0, j1 int)
+
 	softmax   func(x []float32)
 	exp       func(dst, x []float32)
 	layerNorm func(out, x, gain, bias []float32, eps float32)

@@ -31,9 +31,14 @@ func useMatMulAVX512(t *impl) {
 	t.gemv = gemvAVX512
 	t.gemvBatch, t.gemvBatchMaxM = gemvBatchAVX512, gemvBatchMaxMAVX512
 	t.gemm = func(c, a, w, bias []float32, m, k, n, j0, j1 int) {
-		gemmBlockedColumns(gemmAVX512, c, a, w, bias, m, k, n, j0, j1)
+		gemmBlockedColumns(gemmAVX512, c, a, w, nil, bias, m, k, n, j0, j1)
 	}
 	t.gemmAlign = gemmAVX512.nr
+	t.panelWidth = gemmAVX512.nr
+	t.panelGemv = func(y, x, b []float32, _ int) { asm.PanelGemv48AVX512(y, x, b) }
+	t.panelGemm = func(c, a []float32, p *Panels, bias []float32, m, j0, j1 int) {
+		gemmBlockedColumns(gemmAVX512, c, a, nil, p, bias, m, p.Cols, p.Rows, j0, j1)
+	}
 }
 
 // useMatMulAVX2 installs the AVX2+FMA GEMVs and GEMM.
@@ -41,9 +46,14 @@ func useMatMulAVX2(t *impl) {
 	t.gemv = gemvAVX2
 	t.gemvBatch, t.gemvBatchMaxM = gemvBatchAVX2, gemvBatchMaxMAVX2
 	t.gemm = func(c, a, w, bias []float32, m, k, n, j0, j1 int) {
-		gemmBlockedColumns(gemmAVX2, c, a, w, bias, m, k, n, j0, j1)
+		gemmBlockedColumns(gemmAVX2, c, a, w, nil, bias, m, k, n, j0, j1)
 	}
 	t.gemmAlign = gemmAVX2.nr
+	t.panelWidth = gemmAVX2.nr
+	t.panelGemv = func(y, x, b []float32, _ int) { asm.PanelGemv24AVX2(y, x, b) }
+	t.panelGemm = func(c, a []float32, p *Panels, bias []float32, m, j0, j1 int) {
+		gemmBlockedColumns(gemmAVX2, c, a, nil, p, bias, m, p.Cols, p.Rows, j0, j1)
+	}
 }
 
 // The assembly GEMVs take k and n from len(x) and len(y); MatMul has already
@@ -61,3 +71,10 @@ func gemvBatchAVX2(c, a, w, bias []float32, m, k, n, ldc int) {
 
 // asmPackTranspose is the panel packing of both tiers: it needs only AVX.
 var asmPackTranspose = asm.PackTransposeAVX2
+
+func archPackTranspose() func(dst, src []float32, ld, rows, cols int) {
+	if hasAVX2 {
+		return asmPackTranspose
+	}
+	return nil
+}

@@ -12,7 +12,14 @@ var gemmNEON = &microKernel{mr: 8, nr: 8, kc: 256, mc: 128, nc: 1024, fn: asm.Ge
 func useMatMulNEON(t *impl) {
 	t.gemv = func(y, x, w, bias []float32, k, n int) { asm.GemvNEON(y[:n], x[:k], w[:n*k], bias) }
 	t.gemm = func(c, a, w, bias []float32, m, k, n, j0, j1 int) {
-		gemmBlockedColumns(gemmNEON, c, a, w, bias, m, k, n, j0, j1)
+		gemmBlockedColumns(gemmNEON, c, a, w, nil, bias, m, k, n, j0, j1)
 	}
 	t.gemmAlign = gemmNEON.nr
+	t.panelWidth = gemmNEON.nr
+	t.panelGemv = func(y, x, b []float32, _ int) { asm.PanelGemv8NEON(y, x, b) }
+	t.panelGemm = func(c, a []float32, p *Panels, bias []float32, m, j0, j1 int) {
+		gemmBlockedColumns(gemmNEON, c, a, nil, p, bias, m, p.Cols, p.Rows, j0, j1)
+	}
 }
+
+func archPackTranspose() func(dst, src []float32, ld, rows, cols int) { return nil }

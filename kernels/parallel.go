@@ -18,6 +18,8 @@ type jobs struct {
 	gemv       gemvJob
 	batch      gemvBatchJob
 	gemm       gemmJob
+	panelGemv  panelGemvJob
+	panelGemm  panelGemmJob
 	q8MatVec   q8MatVecJob
 	q8MatMul   q8MatMulJob
 	q8MatMul16 q8MatMul16Job
@@ -107,6 +109,57 @@ func gemm(t *impl, c, a, w, bias []float32, m, k, n int) {
 		return
 	}
 	t.gemm(c, a, w, bias, m, k, n, 0, n)
+}
+
+// panelGemvJob is outputs [lo, hi) of y = W·x + bias for packed W.
+type panelGemvJob struct {
+	t    *impl
+	y, x []float32
+	p    *Panels
+	bias []float32
+}
+
+func (j *panelGemvJob) run(lo, hi int) { panelGemvColumns(j.t, j.y, j.x, j.p, j.bias, lo, hi) }
+
+// panelGemv runs the tier's panel GEMV, split by panels across the pool
+// when it is large: by groups of four panels, the SIMD kernels' stride, so
+// that only the last piece has a partial group.
+func panelGemv(t *impl, y, x []float32, p *Panels, bias []float32) {
+	n := p.Rows
+	if p.Cols*n >= minParallelMACs && n >= 8*p.Width && workPool.acquire() {
+		j := &workPool.jobs.panelGemv
+		*j = panelGemvJob{t: t, y: y, x: x, p: p, bias: bias}
+		workPool.run(j, n, 4*p.Width, chunksPerThread*Threads())
+		workPool.release()
+		return
+	}
+	panelGemvColumns(t, y, x, p, bias, 0, n)
+}
+
+// panelGemmJob is columns [lo, hi) of C = A·Wᵀ + bias for packed W.
+type panelGemmJob struct {
+	t    *impl
+	c, a []float32
+	p    *Panels
+	bias []float32
+	m    int
+}
+
+func (j *panelGemmJob) run(lo, hi int) { j.t.panelGemm(j.c, j.a, j.p, j.bias, j.m, lo, hi) }
+
+// panelGemm runs the tier's GEMM over packed W, split by columns (whole
+// panels) across the pool when it is large. W is not packed per call, so a
+// piece packs only its rows of A.
+func panelGemm(t *impl, c, a []float32, p *Panels, bias []float32, m int) {
+	n := p.Rows
+	if m*p.Cols*n >= minParallelMACs && n >= 2*p.Width && workPool.acquire() {
+		j := &workPool.jobs.panelGemm
+		*j = panelGemmJob{t: t, c: c, a: a, p: p, bias: bias, m: m}
+		workPool.run(j, n, p.Width, 2*Threads())
+		workPool.release()
+		return
+	}
+	t.panelGemm(c, a, p, bias, m, 0, n)
 }
 
 // q8MatVecJob is rows [lo, hi) of y = W·x in int8 blocks.

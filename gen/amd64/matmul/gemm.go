@@ -51,7 +51,7 @@ func gemmKernel(s gemmShape) {
 		"	for p := 0; p < kc; p++ {",
 		fmt.Sprintf("		for i := 0; i < %d; i++ {", s.mr),
 		fmt.Sprintf("			for j := 0; j < %d; j++ {", s.nr),
-		fmt.Sprintf("				c[i*ldc+j] += a[p*%d+i] * b[p*%d+j]", s.mr, s.nr),
+		fmt.Sprintf("				c[i*ldc+j] = fma(a[p*%d+i], b[p*%d+j], c[i*ldc+j]) // one rounding", s.mr, s.nr),
 		"			}",
 		"		}",
 		"	}",
@@ -70,9 +70,15 @@ func gemmKernel(s gemmShape) {
 	bv := func(v int) VecPhysical { return s.vec(v) }
 	bcast := s.vec(nv)
 	acc := func(i, v int) VecPhysical { return s.vec(nv + 1 + i*nv + v) }
+	// The tile starts from c, so that an element of a GEMM is one FMA
+	// chain over all of K whatever the blocking (kernels.Panels).
+	MOVQ(RDX, R9)
 	for i := 0; i < s.mr; i++ {
 		for v := 0; v < nv; v++ {
-			VXORPS(acc(i, v), acc(i, v), acc(i, v))
+			VMOVUPS(Mem{Base: R9, Disp: 4 * v * s.width}, acc(i, v))
+		}
+		if i < s.mr-1 {
+			ADDQ(R8, R9)
 		}
 	}
 	step := func(p int) {
@@ -110,9 +116,7 @@ func gemmKernel(s gemmShape) {
 	Label("store")
 	for i := 0; i < s.mr; i++ {
 		for v := 0; v < nv; v++ {
-			m := Mem{Base: RDX, Disp: 4 * v * s.width}
-			VADDPS(m, acc(i, v), acc(i, v))
-			VMOVUPS(acc(i, v), m)
+			VMOVUPS(acc(i, v), Mem{Base: RDX, Disp: 4 * v * s.width})
 		}
 		if i < s.mr-1 {
 			ADDQ(R8, RDX)

@@ -16,5 +16,7 @@ func main() {
 	gemmKernelAVX512()
 	gemmKernelAVX2()
 	packTransposeAVX2()
+	panelGemvAVX512()
+	panelGemvAVX2()
 	Generate()
 }

@@ -22,6 +22,7 @@ func main() {
 	f := NewFile("gen/arm64/matmul")
 	gemv(f)
 	gemmKernel(f)
+	panelGemv(f)
 	if err := f.Write(*out, *decl, "asm"); err != nil {
 		log.Fatal(err)
 	}
@@ -159,7 +160,7 @@ func gemmKernel(f *File) {
 		"\tfor p := 0; p < kc; p++ {",
 		fmt.Sprintf("\t\tfor i := 0; i < %d; i++ {", mr),
 		fmt.Sprintf("\t\t\tfor j := 0; j < %d; j++ {", nr),
-		fmt.Sprintf("\t\t\t\tc[i*ldc+j] += a[p*%d+i] * b[p*%d+j]", mr, nr),
+		fmt.Sprintf("\t\t\t\tc[i*ldc+j] = fma(a[p*%d+i], b[p*%d+j], c[i*ldc+j]) // one rounding", mr, nr),
 		"\t\t\t}",
 		"\t\t}",
 		"\t}",

@@ -1,0 +1,50 @@
+package kernels
+
+import "math"
+
+// fma32 is a·b + c rounded once to float32, what the SIMD tiers' fused
+// multiply-add instructions (VFMADD231PS, FMLA) compute: the definition the
+// panel kernels' generic twins use, so that every tier gives the same bits.
+//
+// The float64 product is exact (24+24 bits), and rounding the float64 sum
+// to float32 is the single rounding of the exact sum except when the
+// float64 sum lies exactly halfway between two float32 values while the
+// exact sum does not: then the exact sum's side of that midpoint decides.
+func fma32(a, b, c float32) float32 {
+	p := float64(float64(a) * float64(b)) // the conversions forbid fusing
+	s := float64(p + float64(c))
+	if math.Float64bits(s)&(1<<29-1) != 1<<28 && math.Abs(s) >= 0x1p-126 {
+		// Not a float32 midpoint (the 29 bits float32 drops are not
+		// 1000…0), and not in float32's subnormal range, whose midpoints
+		// are elsewhere: the exact sum is on s's side of every midpoint.
+		return float32(s)
+	}
+	return fma32Midpoint(p, float64(c), s)
+}
+
+// fma32Midpoint finishes fma32 where s = p + c, rounded, may be a float32
+// midpoint.
+func fma32Midpoint(p, c, s float64) float32 {
+	r := float32(s)
+	if float64(r) == s || math.IsInf(float64(r), 0) || math.IsNaN(s) {
+		return r
+	}
+	o := math.Nextafter32(r, float32(math.Inf(1)))
+	if float64(r) > s {
+		o = math.Nextafter32(r, float32(math.Inf(-1)))
+	}
+	if s-float64(r) != float64(o)-s {
+		return r // not a midpoint after all
+	}
+	// s is a midpoint: the rounding error of p + c (Knuth's TwoSum, exact)
+	// says which side of it the exact sum is on.
+	bb := float64(s - p)
+	e := float64(p-float64(s-bb)) + float64(c-bb)
+	switch {
+	case e == 0:
+		return r // an exact tie: to even, as float32(s) rounded it
+	case (e > 0) == (o > r):
+		return o
+	}
+	return r
+}
