@@ -37,7 +37,12 @@ gcc -O2 -o "$scratch/openblas_bench" "$scratch/openblas_bench.c" -lopenblas -lm
 (cd "$repo" && go test -c -o "$scratch/kernels.test" ./kernels)
 
 # M K N; M = 1 runs as sgemv N K.
-shapes=("1 768 2304" "1 768 3072" "1 768 50257" "7 768 3072" "64 3072 768" "128 768 2304" "512 768 3072")
+# GPT-2 124M's decode and prefill products, then the prefill products of
+# SmolLM2-135M and Qwen2.5-0.5B (kernels.prefillShapes).
+shapes=("1 768 2304" "1 768 3072" "1 768 50257" "7 768 3072" "64 3072 768" "128 768 2304" "512 768 3072"
+	"512 768 2304" "512 768 768" "512 3072 768"
+	"512 576 960" "512 576 576" "512 576 3072" "512 1536 576"
+	"512 896 1152" "512 896 896" "512 896 9728" "512 4864 896")
 blas_args=()
 for s in "${shapes[@]}"; do
 	read -r m k n <<<"$s"
@@ -62,12 +67,16 @@ for ((r = 1; r <= rounds; r++)); do
 		awk -v core="$core" '$1 == "sgemm" { print "openblas-" core, $2, $6 }
 			$1 == "sgemv" { split($2, d, "x"); print "openblas-" core, "1x" d[2] "x" d[1], $6 }' "$scratch/blas.out" >>"$results"
 	done
-	(cd "$repo/kernels" && GOMAXPROCS=1 "$scratch/kernels.test" -test.run '^$' -test.bench "^BenchmarkMatMul/($(
+	# BenchmarkMatMul takes W row-major and packs it per call, as sgemm
+	# does; BenchmarkPanels takes it packed at load (kernels.Panels), as the
+	# runtime's fp32 linears hold it.
+	(cd "$repo/kernels" && GOMAXPROCS=1 "$scratch/kernels.test" -test.run '^$' -test.bench "^Benchmark(MatMul|Panels)/($(
 		IFS='|'
 		echo "${tiers[*]}"
 	))/" -test.benchtime "${BENCH_TIME:-50ms}" -test.count "${BENCH_COUNT:-5}") >"$scratch/go.out"
-	awk '/^BenchmarkMatMul\// { split($1, p, "/"); sub(/-[0-9]+$/, "", p[3]);
-		for (i = 3; i < NF; i++) if ($(i + 1) == "GFLOP/s") print "goformer-" p[2], p[3], $i }' "$scratch/go.out" >>"$results"
+	awk '/^Benchmark(MatMul|Panels)\// { split($1, p, "/"); sub(/-[0-9]+$/, "", p[3]);
+		src = "goformer-" p[2] (p[1] == "BenchmarkPanels" ? "-packed" : "")
+		for (i = 3; i < NF; i++) if ($(i + 1) == "GFLOP/s") print src, p[3], $i }' "$scratch/go.out" >>"$results"
 done
 
 echo "# load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -79,7 +88,7 @@ awk -v shapes="$(printf '%s,' "${shapes[@]}")" -v tiers="${tiers[*]}" -v cores="
 		nt = split(tiers, t, " "); split(cores, c, " ")
 		head = "| M×K×N |"; rule = "|---|"
 		for (i = 1; i <= nt; i++) {
-			head = head " OpenBLAS " c[i] " | goformer " t[i] " | ratio |"; rule = rule "---:|---:|---:|"
+			head = head " OpenBLAS " c[i] " | goformer " t[i] " | ratio | packed at load | ratio |"; rule = rule "---:|---:|---:|---:|---:|"
 		}
 		print head; print rule
 		ns = split(shapes, s, ",")
@@ -88,7 +97,9 @@ awk -v shapes="$(printf '%s,' "${shapes[@]}")" -v tiers="${tiers[*]}" -v cores="
 			line = "| " shape (d[1] == 1 ? " (sgemv)" : "") " |"
 			for (i = 1; i <= nt; i++) {
 				b = best["openblas-" c[i] " " shape]; g = best["goformer-" t[i] " " shape]
-				line = line sprintf(" %.1f | %.1f | %s |", b, g, b > 0 ? sprintf("%.2f×", g / b) : "–")
+				pk = best["goformer-" t[i] "-packed " shape]
+				line = line sprintf(" %.1f | %.1f | %s | %.1f | %s |", b, g, b > 0 ? sprintf("%.2f×", g / b) : "–",
+					pk, b > 0 ? sprintf("%.2f×", pk / b) : "–")
 			}
 			print line
 		}

@@ -2,8 +2,9 @@ package kernels
 
 import (
 	"fmt"
-	"github.com/goformer/goformer/internal/testkit"
 	"testing"
+
+	"github.com/goformer/goformer/internal/testkit"
 )
 
 // benchShapes are GPT-2 124M's matmuls: decode (M = 1: attn_qkv, ffn_up and
@@ -17,13 +18,14 @@ var benchShapes = []mmShape{
 
 // BenchmarkMatMul reports GFLOP/s (2·M·K·N per call) on one thread for every
 // tier, and for M = 1 the GB/s of weights streamed, which bounds a decode
-// step.
+// step; W is row-major and a GEMM packs it per call, as sgemm does.
 func BenchmarkMatMul(b *testing.B) {
 	saved := active
 	defer func() { active = saved }()
 	oneThread(b)
+	shapes := append(append([]mmShape(nil), benchShapes...), prefillShapes...)
 	for _, tier := range tiers {
-		for _, s := range benchShapes {
+		for _, s := range shapes {
 			if tier == genericImpl && s.m*s.k*s.n > 1<<28 {
 				continue // minutes per call, and nobody's baseline
 			}
@@ -42,6 +44,51 @@ func BenchmarkMatMul(b *testing.B) {
 				b.ReportMetric(2*float64(s.m*s.k*s.n)/sec*1e-9, "GFLOP/s")
 				if s.m == 1 {
 					b.ReportMetric(4*float64(s.k*s.n)/sec*1e-9, "GB/s")
+				}
+			})
+		}
+	}
+}
+
+// prefillShapes are the products of a 512-token prefill besides
+// benchShapes' 512×768×3072: GPT-2 124M's fused q/k/v, attention output
+// and MLP down, and SmolLM2-135M's and Qwen2.5-0.5B's fused q/k/v with
+// grouped kv heads, attention output, fused gate/up and down.
+var prefillShapes = []mmShape{
+	{512, 768, 2304}, {512, 768, 768}, {512, 3072, 768},
+	{512, 576, 960}, {512, 576, 576}, {512, 576, 3072}, {512, 1536, 576},
+	{512, 896, 1152}, {512, 896, 896}, {512, 896, 9728}, {512, 4864, 896},
+}
+
+// BenchmarkPanels is BenchmarkMatMul's products with W packed at load
+// (kernels.Panels, what the runtime's fp32 linears hold), on one thread for
+// every tier: the decode shapes (M = 1: the panel GEMV, also in GB/s of
+// weights read), batched decode, and every prefill shape.
+func BenchmarkPanels(b *testing.B) {
+	saved := active
+	defer func() { active = saved }()
+	oneThread(b)
+	shapes := append(append([]mmShape(nil), benchShapes...), prefillShapes...)
+	for _, tier := range tiers {
+		for _, s := range shapes {
+			if tier == genericImpl && s.m*s.k*s.n > 1<<26 {
+				continue
+			}
+			b.Run(fmt.Sprintf("%s/%dx%dx%d", tier.name, s.m, s.k, s.n), func(b *testing.B) {
+				active = tier
+				a := testkit.RandF32(1, s.m*s.k, 1)
+				p := PackPanels(testkit.RandF32(2, s.n*s.k, 1), s.n, s.k)
+				bias := testkit.RandF32(3, s.n, 1)
+				c := make([]float32, s.m*s.n)
+				p.MatMul(c, a, s.m, bias) // warm the scratch pools
+				b.ResetTimer()
+				for b.Loop() {
+					p.MatMul(c, a, s.m, bias)
+				}
+				sec := b.Elapsed().Seconds() / float64(b.N)
+				b.ReportMetric(2*float64(s.m*s.k*s.n)/sec*1e-9, "GFLOP/s")
+				if s.m == 1 {
+					b.ReportMetric(float64(p.Bytes())/sec*1e-9, "GB/s")
 				}
 			})
 		}

@@ -16,16 +16,19 @@ type tokenTable interface {
 	bytes() int
 }
 
-// f32Table is an fp32 [rows][d] matrix.
-type f32Table struct {
-	w       []float32
-	rows, d int
+// f32Table is an fp32 [rows][d] matrix packed into the GEMM's panels: the
+// logits of a tied or untied fp32 head are a product like any linear's,
+// and a lookup gathers a row from its panel.
+type f32Table struct{ p *kernels.Panels }
+
+func newF32Table(w []float32, rows, d int) *f32Table {
+	return &f32Table{p: kernels.PackPanels(w, rows, d)}
 }
 
-func (t *f32Table) lookup(dst []float32, id int) { copy(dst, t.w[id*t.d:(id+1)*t.d]) }
+func (t *f32Table) lookup(dst []float32, id int) { t.p.Row(id, dst) }
 
 func (t *f32Table) scores(dst, h []float32, n int, _ *scratch) {
-	kernels.MatMul(dst, h, t.w, nil, n, t.d, t.rows)
+	t.p.MatMul(dst[:n*t.p.Rows], h[:n*t.p.Cols], n, nil)
 }
 
-func (t *f32Table) bytes() int { return 4 * len(t.w) }
+func (t *f32Table) bytes() int { return t.p.Bytes() }

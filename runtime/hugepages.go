@@ -112,7 +112,7 @@ func (m *Model) placeWeights() {
 		place = func(l linear) {
 			switch l := l.(type) {
 			case *f32Linear:
-				f32(&l.w)
+				f32(&l.p.Data)
 			case *quantLinear:
 				q(&l.m)
 			case *stackedLinear:
@@ -134,7 +134,7 @@ func (m *Model) placeWeights() {
 		for _, t := range tables {
 			switch t := t.(type) {
 			case *f32Table:
-				f32(&t.w)
+				f32(&t.p.Data)
 			case *quantTable:
 				q(&t.m)
 			}

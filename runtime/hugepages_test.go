@@ -49,7 +49,7 @@ func assertPlaced(t *testing.T, m *Model) {
 	linearPlaced = func(what string, l linear) {
 		switch l := l.(type) {
 		case *f32Linear:
-			in(what, unsafe.Pointer(&l.w[0]), 4*len(l.w))
+			in(what, unsafe.Pointer(&l.p.Data[0]), 4*len(l.p.Data))
 		case *quantLinear:
 			matrix(what, l.m)
 		case *stackedLinear:
@@ -68,7 +68,7 @@ func assertPlaced(t *testing.T, m *Model) {
 	for name, tab := range map[string]tokenTable{"token table": m.tokens, "head": m.head} {
 		switch tab := tab.(type) {
 		case *f32Table:
-			in(name, unsafe.Pointer(&tab.w[0]), 4*len(tab.w))
+			in(name, unsafe.Pointer(&tab.p.Data[0]), 4*len(tab.p.Data))
 		case *quantTable:
 			matrix(name, tab.m)
 		default:

@@ -125,6 +125,9 @@ func TestLlamaCppAgreementQuantized(t *testing.T) {
 	} {
 		fixture, typ := c.fixture, c.typ
 		t.Run(fixture+"/"+typ, func(t *testing.T) {
+			// In parallel (two at a time on two cores): a case spends a
+			// third of its time waiting on llama.cpp's node process.
+			t.Parallel()
 			path := quantizedGGUF(t, fixture, typ)
 			m, ref := loadNamedFixture(t, fixture, Options{}, path)
 			ck, err := model.Load(path)
@@ -172,9 +175,10 @@ func measurePaths(t *testing.T, m *Model, cfg *model.Config, w *model.Weights, p
 		seq := append(append([]int(nil), ids...), want.Tokens[:len(want.Tokens)-1]...)
 		rows := sessionLogits(t, m, seq, nil)
 		hidden := refHidden(*cfg, w, seq, func(t, j int) bool { return j <= t })
+		refRows := refLogitsOf(hidden[len(ids)-1:len(ids)-1+len(want.Tokens)], head)
 		for step, id := range want.Tokens {
 			r := len(ids) - 1 + step
-			logits, refLogits := rows[r], refLogitsOf(hidden[r], head)
+			logits, refLogits := rows[r], refRows[step]
 			goLP := float64(logits[id]) - s.sampler.logSumExp(logits)
 			refLP := refLogprob(refLogits, id)
 			gl, lr, gr := goLP-want.Logprobs[step], want.Logprobs[step]-refLP, goLP-refLP
@@ -194,16 +198,24 @@ func measurePaths(t *testing.T, m *Model, cfg *model.Config, w *model.Weights, p
 	return f
 }
 
-// refLogitsOf is head·h in float64.
-func refLogitsOf(h []float64, head []float64) []float64 {
-	d := len(h)
-	logits := make([]float64, len(head)/d)
-	for v := range logits {
-		var s float64
-		for i, x := range h {
-			s += x * head[v*d+i]
-		}
-		logits[v] = s
+// refLogitsOf is head·h in float64 for each hidden state h, each row of
+// the head read once for all of them: the vocabulary-wide products are
+// most of the comparison's time, bound by reading the float64 head.
+func refLogitsOf(hs [][]float64, head []float64) [][]float64 {
+	d := len(hs[0])
+	out := make([][]float64, len(hs))
+	for r := range out {
+		out[r] = make([]float64, len(head)/d)
 	}
-	return logits
+	for v := range len(head) / d {
+		row := head[v*d : (v+1)*d]
+		for r, h := range hs {
+			var s float64
+			for i, x := range h {
+				s += x * row[i]
+			}
+			out[r][v] = s
+		}
+	}
+	return out
 }

@@ -36,17 +36,16 @@ func newScratch(rows, cols, part int) scratch {
 	return scratch{q: quant.NewScratchRows(rows, cols), parts: make([]float32, rows*part)}
 }
 
-// f32Linear is an fp32 matrix: one kernels.MatMul for all t rows.
-type f32Linear struct {
-	w       []float32
-	out, in int
-}
+// f32Linear is an fp32 matrix packed at load into the GEMM's panels: one
+// kernels.Panels product for all t rows, whose rows equal a single row's
+// bit for bit.
+type f32Linear struct{ p *kernels.Panels }
 
 func (l *f32Linear) apply(y, x, bias []float32, t int, _ *scratch) {
-	kernels.MatMul(y[:t*l.out], x[:t*l.in], l.w, bias, t, l.in, l.out)
+	l.p.MatMul(y[:t*l.p.Rows], x[:t*l.p.Cols], t, bias)
 }
 
-func (l *f32Linear) bytes() int { return 4 * len(l.w) }
+func (l *f32Linear) bytes() int { return l.p.Bytes() }
 
 // quantMatrix is a matrix the quantized kernels multiply: int8 blocks
 // (quant.Matrix, GGUF's Q8_0 or goformer's own int8 weights) or a GGUF

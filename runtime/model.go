@@ -160,7 +160,7 @@ func newTokenTable(w *model.Matrix, keepF32 bool) (tokenTable, error) {
 	case w.Int8 != nil:
 		return &quantTable{m: w.Int8}, nil
 	case keepF32 || w.Cols%kernels.Q8Block != 0:
-		return &f32Table{w: w.F32, rows: w.Rows, d: w.Cols}, nil
+		return newF32Table(w.F32, w.Rows, w.Cols), nil
 	}
 	return newQ8Table(w.F32, w.Rows, w.Cols)
 }

@@ -119,25 +119,33 @@ func TestThreadsChangeNothing(t *testing.T) {
 	})
 }
 
-// TestInt8PrefillMatchesDecode: with int8 weights, a prompt prefilled in
-// one pass (the int8 GEMM) and the same prompt decoded token by token (the
-// int8 GEMV) give the same logits bit for bit, row by row, on one thread
-// and on two.
-func TestInt8PrefillMatchesDecode(t *testing.T) {
+// TestPrefillMatchesDecode: with fp32 weights (kernels.Panels: the panel
+// GEMM against the panel GEMV) and with int8 weights (the int8 GEMM
+// against the int8 GEMV), with the int8 and the fp32 token table, a prompt
+// prefilled in one pass and the same prompt decoded token by token give
+// the same logits bit for bit, row by row, on one thread and on two; for
+// a GPT-2 and a Llama-shaped model.
+func TestPrefillMatchesDecode(t *testing.T) {
 	forEachISA(t, func(t *testing.T) {
-		cfg := threadsConfig(variants["gpt2"])
-		m, err := newModel(cfg, randomWeights(cfg, 8), Options{Weights: Int8Weights})
-		require.NoError(t, err)
-		ids := randomIDs(9, 37, cfg.VocabSize)
-		for _, n := range []int{1, 2} {
-			withThreads(t, n, func() {
-				prefill := sessionLogits(t, m, ids, nil)
-				decode := sessionLogits(t, m, ids[:1], ids[1:])
-				require.Len(t, decode, len(prefill))
-				for r := range prefill {
-					assert.Equal(t, prefill[r], decode[r], "threads %d, row %d", n, r)
-				}
-			})
+		for _, name := range []string{"gpt2", "llama-gqa4-head-dim"} {
+			for _, opts := range []Options{{Weights: Int8Weights}, {Weights: F32Weights}, {Weights: F32Weights, Embeddings: F32Embeddings}} {
+				t.Run(fmt.Sprintf("%s/%s/%s", name, opts.Weights, opts.Embeddings), func(t *testing.T) {
+					cfg := threadsConfig(variants[name])
+					m, err := newModel(cfg, randomWeights(cfg, 8), opts)
+					require.NoError(t, err)
+					ids := randomIDs(9, 37, cfg.VocabSize)
+					for _, n := range []int{1, 2} {
+						withThreads(t, n, func() {
+							prefill := sessionLogits(t, m, ids, nil)
+							decode := sessionLogits(t, m, ids[:1], ids[1:])
+							require.Len(t, decode, len(prefill))
+							for r := range prefill {
+								assert.Equal(t, prefill[r], decode[r], "threads %d, row %d", n, r)
+							}
+						})
+					}
+				})
+			}
 		}
 	})
 }

@@ -68,16 +68,21 @@ func TestTiedInt8Logits(t *testing.T) {
 			if !ok {
 				// An untied fp32 head: the int8 table --weights int8 makes.
 				var err error
-				table, err = newQ8Table(exact.w, exact.rows, exact.d)
+				w := make([]float32, exact.p.Rows*exact.p.Cols)
+				for v := range exact.p.Rows {
+					exact.p.Row(v, w[v*exact.p.Cols:(v+1)*exact.p.Cols])
+				}
+				table, err = newQ8Table(w, exact.p.Rows, exact.p.Cols)
 				require.NoError(t, err)
 			}
 			q := table.m.(*quant.Matrix)
 			rows, d := q.Rows, q.Cols
 			// The int8 rows dequantized: what exact activations would score.
-			deq := &f32Table{w: make([]float32, rows*d), rows: rows, d: d}
+			dq := make([]float32, rows*d)
 			for v := range rows {
-				q.Row(v, deq.w[v*d:(v+1)*d])
+				q.Row(v, dq[v*d:(v+1)*d])
 			}
+			deq := newF32Table(dq, rows, d)
 
 			var worstPP, worstRowsLP, worstExactLP float64
 			var agreeRows, agreeExact, positions int

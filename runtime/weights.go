@@ -54,7 +54,7 @@ func newLinear(name string, m *model.Matrix, opts Options) (linear, error) {
 	case m.Type() != kernels.F32:
 		return nil, fmt.Errorf("%s: weight type %s has no linear", name, m.Type())
 	case opts.Weights == F32Weights:
-		return &f32Linear{w: m.F32, out: m.Rows, in: m.Cols}, nil
+		return &f32Linear{p: kernels.PackPanels(m.F32, m.Rows, m.Cols)}, nil
 	case opts.Weights != Int8Weights:
 		return nil, fmt.Errorf("unknown weights %d", opts.Weights)
 	case m.Cols%kernels.Q8Block != 0:

@@ -102,6 +102,19 @@ const (
 // int8Row is the bytes of n values as int8 with a float32 scale per 32.
 func int8Row(n int) int { return n + 4*n/32 }
 
+// panelBytes is the bytes of an fp32 rows×cols matrix packed into the
+// active tier's panels (kernels.Panels), rows rounded up to whole panels.
+func panelBytes(rows, cols int) int {
+	w := len(kernels.PackPanels([]float32{0}, 1, 1).Data)
+	return (rows + w - 1) / w * w * cols * 4
+}
+
+// f32Layers is the packed bytes of a Llama-family model's layers: the
+// fused q/k/v and gate/up, the attention output and down.
+func f32Layers(layers, d, kvRows, ff int) int {
+	return layers * (panelBytes(d+2*kvRows, d) + panelBytes(d, d) + panelBytes(2*ff, d) + panelBytes(d, ff))
+}
+
 // TestBenchLlamaFamily: the Llama-family fixtures bench at llama-bench's
 // pp512 and tg128 capped at their positions, and the header and --json
 // name the shape, the file's tensor types and what the matrices run as.
@@ -113,13 +126,13 @@ func TestBenchLlamaFamily(t *testing.T) {
 	}{
 		{"llama-mini", "f32", benchModel{ModelType: "llama", NLayer: 3, NEmbd: 256, NHead: 8, NKVHead: 2, HeadDim: 32, NInner: 768, Vocab: 50259,
 			KVBytesPerToken: 2 * 3 * 2 * 32 * 4, FileTypes: map[string]int{"BF16": 30}, Layers: "f32", TokenTable: "int8", Output: "f32",
-			WeightBytesPerToken: 4*llamaMiniLayers + 4*llamaMiniHead + int8Row(256)}, 512},
+			WeightBytesPerToken: f32Layers(3, 256, 64, 768) + panelBytes(50259, 256) + int8Row(256)}, 512},
 		{"llama-mini", "int8", benchModel{ModelType: "llama", NLayer: 3, NEmbd: 256, NHead: 8, NKVHead: 2, HeadDim: 32, NInner: 768, Vocab: 50259,
 			KVBytesPerToken: 2 * 3 * 2 * 32 * 4, FileTypes: map[string]int{"BF16": 30}, Layers: "int8", TokenTable: "int8", Output: "int8",
 			WeightBytesPerToken: int8Row(llamaMiniLayers) + int8Row(llamaMiniHead) + int8Row(256)}, 512},
 		{"qwen2-mini", "f32", benchModel{ModelType: "qwen2", NLayer: 2, NEmbd: 128, NHead: 4, NKVHead: 2, HeadDim: 32, NInner: 384, Vocab: 50257, Tied: true,
 			KVBytesPerToken: 2 * 2 * 2 * 32 * 4, FileTypes: map[string]int{"F32": 26}, Layers: "f32", TokenTable: "int8", Output: "tied",
-			WeightBytesPerToken: 4*2*(2*128*128+2*64*128+3*384*128) + int8Row(50257*128) + int8Row(128)}, 256},
+			WeightBytesPerToken: f32Layers(2, 128, 64, 384) + int8Row(50257*128) + int8Row(128)}, 256},
 	} {
 		dir := testkit.Fixture(c.fixture)
 		if _, err := os.Stat(dir); err != nil {

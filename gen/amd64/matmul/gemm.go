@@ -25,6 +25,10 @@ type gemmShape struct {
 // gemmUnroll is how many steps p one loop iteration runs.
 const gemmUnroll = 4
 
+// gemmPrefetch is how far ahead in the W panel the kernel prefetches, in
+// bytes.
+const gemmPrefetch = 2048
+
 func gemmKernelAVX512() {
 	zmm32 := []VecPhysical{Z0, Z1, Z2, Z3, Z4, Z5, Z6, Z7, Z8, Z9, Z10, Z11, Z12, Z13, Z14, Z15,
 		Z16, Z17, Z18, Z19, Z20, Z21, Z22, Z23, Z24, Z25, Z26, Z27, Z28, Z29, Z30, Z31}
@@ -98,6 +102,13 @@ func gemmKernel(s gemmShape) {
 	JB(LabelRef("single"))
 	for p := 0; p < gemmUnroll; p++ {
 		step(p)
+		// Prefetch the W panel gemmPrefetch bytes ahead, one line per
+		// 64 bytes consumed: with W packed at load a panel's first row
+		// tile reads it straight from L3 or DRAM, and a small M (a batched
+		// decode step) has no other tiles to hide that behind.
+		for line := p * 4 * s.nr / 64; line < (p+1)*4*s.nr/64; line++ {
+			PREFETCHT0(Mem{Base: RDI, Disp: gemmPrefetch + 64*line})
+		}
 	}
 	ADDQ(U32(4*gemmUnroll*s.mr), RSI)
 	ADDQ(U32(4*gemmUnroll*s.nr), RDI)
