@@ -50,6 +50,10 @@ var minParallelAttention = 1 << 15
 // L2, and a block is five of AxpyRows's six-row tiles.
 const attentionBlock = 30
 
+// scoreColumns is the column count blocked attention rounds its scores up
+// to: AxpyRows's AVX2 tile width (AVX-512's is 64, masked).
+const scoreColumns = 32
+
 // attentionMACs is the multiply-adds of attention over the first t rows:
 // a dot product and an axpy of every query head's width per attended
 // position.
@@ -216,14 +220,20 @@ func (s *pass) attendBlock(lo, hi, i0, i1 int) {
 		for b0 := i0; b0 < i1; b0 += attentionBlock {
 			b1 := min(b0+attentionBlock, i1)
 			m, e := b1-b0, s.rows[b1-1].pos+1
+			// The scores are computed over whole AxpyRows column tiles
+			// (ew ≥ e, within the cache): a partial tile runs column by
+			// column, a third of the products' time. The columns past e
+			// score slots no row attends, then are cleared: each score is
+			// computed alone, so the others do not change.
+			ew := min((e+scoreColumns-1)/scoreColumns*scoreColumns, cache.capacity)
 			for i := b0; i < b1; i++ {
 				s.scaleQuery(h, i)
 			}
-			scores := s.scores[h*s.scoresPerHead : h*s.scoresPerHead+m*e]
+			scores := s.scores[h*s.scoresPerHead : h*s.scoresPerHead+m*ew]
 			clear(scores)
-			kernels.AxpyRows(scores, e, s.qkv[hl.query(b0, h):], hl.stride, keys[g*hl.hd*cache.capacity:], cache.capacity, m, hl.hd, e)
+			kernels.AxpyRows(scores, ew, s.qkv[hl.query(b0, h):], hl.stride, keys[g*hl.hd*cache.capacity:], cache.capacity, m, hl.hd, ew)
 			for r := range m {
-				row := scores[r*e : (r+1)*e]
+				row := scores[r*ew : (r+1)*ew]
 				n := s.rows[b0+r].pos + 1
 				kernels.Softmax(row[:n])
 				clear(row[n:])
@@ -232,7 +242,7 @@ func (s *pass) attendBlock(lo, hi, i0, i1 int) {
 			for r := range m {
 				clear(out[r*hl.qd : r*hl.qd+hl.hd])
 			}
-			kernels.AxpyRows(out, hl.qd, scores, e, values[g*hl.hd:], cache.width, m, e, hl.hd)
+			kernels.AxpyRows(out, hl.qd, scores, ew, values[g*hl.hd:], cache.width, m, e, hl.hd)
 		}
 	}
 }
