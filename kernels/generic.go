@@ -12,7 +12,6 @@ var genericImpl = &impl{
 	gemmAlign: 1,
 
 	panelWidth: 8,
-	panelGemv:  panelGemvGeneric,
 	panelGemm:  panelGemmGeneric,
 
 	softmax:   softmaxGeneric,

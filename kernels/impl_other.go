@@ -6,3 +6,5 @@ package kernels
 func archTiers() []*impl { return nil }
 
 func archPackTranspose() func(dst, src []float32, ld, rows, cols int) { return nil }
+
+func archPanelGemv(y, x, b []float32, width int) { panic("kernels: no assembly in this build") }

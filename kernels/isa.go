@@ -24,12 +24,13 @@ type impl struct {
 	gemvBatch     func(c, a, w, bias []float32, m, k, n, ldc int)
 	gemvBatchMaxM int
 
-	// panelWidth is the Width PackPanels packs for this tier; panelGemv
+	// panelWidth is the Width PackPanels packs for this tier; its panel
+	// GEMV (panelAsm: archPanelGemv for that width, else the generic one)
 	// and panelGemm read Panels of that width (the generic tier's read any).
 	// panelGemm computes columns [j0, j1) of the product, splittable at
 	// multiples of panelWidth like gemm.
 	panelWidth int
-	panelGemv  panelGemvTile
+	panelAsm   bool
 	panelGemm  func(c, a []float32, p *Panels, bias []float32, m, j0, j1 int)
 
 	softmax   func(x []float32)

@@ -2,7 +2,11 @@
 
 package kernels
 
-import "github.com/goformer/goformer/asm"
+import (
+	"fmt"
+
+	"github.com/goformer/goformer/asm"
+)
 
 // The cache blocks of the micro-kernels. The kc×nr panel of packed W that
 // every micro-kernel call of a column block reuses takes kc·nr·4 bytes: 48
@@ -35,7 +39,7 @@ func useMatMulAVX512(t *impl) {
 	}
 	t.gemmAlign = gemmAVX512.nr
 	t.panelWidth = gemmAVX512.nr
-	t.panelGemv = func(y, x, b []float32, _ int) { asm.PanelGemv48AVX512(y, x, b) }
+	t.panelAsm = true
 	t.panelGemm = func(c, a []float32, p *Panels, bias []float32, m, j0, j1 int) {
 		gemmBlockedColumns(gemmAVX512, c, a, nil, p, bias, m, p.Cols, p.Rows, j0, j1)
 	}
@@ -50,7 +54,7 @@ func useMatMulAVX2(t *impl) {
 	}
 	t.gemmAlign = gemmAVX2.nr
 	t.panelWidth = gemmAVX2.nr
-	t.panelGemv = func(y, x, b []float32, _ int) { asm.PanelGemv24AVX2(y, x, b) }
+	t.panelAsm = true
 	t.panelGemm = func(c, a []float32, p *Panels, bias []float32, m, j0, j1 int) {
 		gemmBlockedColumns(gemmAVX2, c, a, nil, p, bias, m, p.Cols, p.Rows, j0, j1)
 	}
@@ -77,4 +81,19 @@ func archPackTranspose() func(dst, src []float32, ld, rows, cols int) {
 		return asmPackTranspose
 	}
 	return nil
+}
+
+// archPanelGemv is the panel GEMV of the tier whose panels are width wide
+// (48: AVX-512, 24: AVX2), called directly so that a caller's stack tile
+// does not escape (a call through a function value would move it to the
+// heap, and a decode step allocates nothing).
+func archPanelGemv(y, x, b []float32, width int) {
+	switch width {
+	case gemmAVX512.nr:
+		asm.PanelGemv48AVX512(y, x, b)
+	case gemmAVX2.nr:
+		asm.PanelGemv24AVX2(y, x, b)
+	default:
+		panic(fmt.Sprintf("kernels: no amd64 panel GEMV of width %d", width))
+	}
 }

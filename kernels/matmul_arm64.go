@@ -2,7 +2,11 @@
 
 package kernels
 
-import "github.com/goformer/goformer/asm"
+import (
+	"fmt"
+
+	"github.com/goformer/goformer/asm"
+)
 
 // gemmNEON blocks the GEMM for an 8×8 micro-kernel: a kc×8 W panel (8 KiB)
 // stays in L1 while the kernel sweeps a 128×kc block of A (128 KiB) in L2.
@@ -16,10 +20,19 @@ func useMatMulNEON(t *impl) {
 	}
 	t.gemmAlign = gemmNEON.nr
 	t.panelWidth = gemmNEON.nr
-	t.panelGemv = func(y, x, b []float32, _ int) { asm.PanelGemv8NEON(y, x, b) }
+	t.panelAsm = true
 	t.panelGemm = func(c, a []float32, p *Panels, bias []float32, m, j0, j1 int) {
 		gemmBlockedColumns(gemmNEON, c, a, nil, p, bias, m, p.Cols, p.Rows, j0, j1)
 	}
 }
 
 func archPackTranspose() func(dst, src []float32, ld, rows, cols int) { return nil }
+
+// archPanelGemv is the NEON panel GEMV (width 8), called directly so that
+// a caller's stack tile does not escape.
+func archPanelGemv(y, x, b []float32, width int) {
+	if width != gemmNEON.nr {
+		panic(fmt.Sprintf("kernels: no NEON panel GEMV of width %d", width))
+	}
+	asm.PanelGemv8NEON(y, x, b)
+}

@@ -1,9 +1,6 @@
 package kernels
 
-import (
-	"fmt"
-	"sync"
-)
+import "fmt"
 
 // Panels is an fp32 weight matrix W [Rows×Cols] (one row per output
 // feature, as MatMul takes it) packed once, at load, into the order the GEMM
@@ -100,7 +97,7 @@ func (p *Panels) MatMul(c, a []float32, m int, bias []float32) {
 	panelGemm(t, c[:m*n], a[:m*k], p, bias, m)
 }
 
-// panelGemvTile is the GEMV's work on whole panels: y has a multiple of
+// panelGemvWhole is tier t's GEMV on whole panels: y has a multiple of
 // width values, b as many panels of len(x)·width, and
 //
 //	for q := 0; q < len(y)/width; q++ {
@@ -112,7 +109,13 @@ func (p *Panels) MatMul(c, a []float32, m int, bias []float32) {
 //			y[q*width+j] = s
 //		}
 //	}
-type panelGemvTile func(y, x, b []float32, width int)
+func panelGemvWhole(t *impl, y, x, b []float32, width int) {
+	if t.panelAsm {
+		archPanelGemv(y, x, b, width)
+		return
+	}
+	panelGemvGeneric(y, x, b, width)
+}
 
 // panelGemvColumns computes outputs [j0, j1) of y = W·x + bias, j0 a
 // multiple of the width: whole panels in place, the last partial one
@@ -127,33 +130,23 @@ func panelGemvColumns(t *impl, y, x []float32, p *Panels, bias []float32, j0, j1
 		clear(row)
 	}
 	if whole > j0 {
-		t.panelGemv(row, x, p.Data[j0*k:whole*k], w)
+		panelGemvWhole(t, row, x, p.Data[j0*k:whole*k], w)
 	}
 	if whole == j1 {
 		return
 	}
-	tile, _ := panelTiles.Get().(*[maxPanelWidth]float32)
-	if tile == nil {
-		tile = new([maxPanelWidth]float32)
-	}
-	clear(tile[:w])
+	var tile [maxPanelWidth]float32 // on the stack: the kernels are direct calls
 	if bias != nil {
 		copy(tile[:], bias[whole:j1])
 	}
-	t.panelGemv(tile[:w], x, p.Data[whole*k:(whole+w)*k], w)
+	panelGemvWhole(t, tile[:w], x, p.Data[whole*k:(whole+w)*k], w)
 	copy(y[whole:j1], tile[:j1-whole])
-	panelTiles.Put(tile)
 }
 
 // maxPanelWidth bounds every tier's panel width (AVX-512: 48).
 const maxPanelWidth = 64
 
-// panelTiles holds the scratch tiles of partial panels: a tile passed to a
-// tier's kernel through its function value would escape, and a decode step
-// allocates nothing.
-var panelTiles sync.Pool
-
-// panelGemvGeneric is the definition of every tier's panelGemv.
+// panelGemvGeneric is the definition of every tier's panel GEMV.
 func panelGemvGeneric(y, x, b []float32, width int) {
 	k := len(x)
 	for q := range len(y) / width {
@@ -177,9 +170,10 @@ func panelGemmGeneric(c, a []float32, p *Panels, bias []float32, m, j0, j1 int) 
 	}
 }
 
-// genericPanels is the generic panel GEMV alone, for panelGemmGeneric (the
-// generic tier's table refers to that function, so it cannot refer back).
-var genericPanels = impl{panelGemv: panelGemvGeneric}
+// genericPanels is a tier without panel assembly, for panelGemmGeneric
+// (the generic tier's table refers to that function, so it cannot refer
+// back).
+var genericPanels impl
 
 // packTranspose is the fastest panel packing this CPU has (amd64: the AVX
 // transpose) or nil; PackPanels uses it whatever the tier.

@@ -72,6 +72,12 @@ func TestGenerateTextIsGenerate(t *testing.T) {
 	}
 	assert.Equal(t, want, got.String())
 
+	if raceEnabled {
+		// The race detector drops pooled buffers (the prefill GEMM's
+		// packing scratch) at random, so the counts differ run to run.
+		t.Log("allocation counts are meaningless under the race detector")
+		return
+	}
 	allocs := func(n int) float64 {
 		o := opts
 		o.MaxTokens = n
