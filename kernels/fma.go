@@ -13,10 +13,11 @@ import "math"
 func fma32(a, b, c float32) float32 {
 	p := float64(float64(a) * float64(b)) // the conversions forbid fusing
 	s := float64(p + float64(c))
-	if math.Float64bits(s)&(1<<29-1) != 1<<28 && math.Abs(s) >= 0x1p-126 {
-		// Not a float32 midpoint (the 29 bits float32 drops are not
-		// 1000…0), and not in float32's subnormal range, whose midpoints
-		// are elsewhere: the exact sum is on s's side of every midpoint.
+	if low := math.Float64bits(s) & (1<<29 - 1); low != 1<<28 && low != 0 {
+		// The 29 bits float32 drops are neither 1000…0 (a midpoint of
+		// normal float32s) nor all zero (which a midpoint of subnormal
+		// ones, further down, would be): the exact sum is on s's side of
+		// every midpoint. (panelGemvGeneric writes this case out.)
 		return float32(s)
 	}
 	return fma32Midpoint(p, float64(c), s)

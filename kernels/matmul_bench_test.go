@@ -20,34 +20,9 @@ var benchShapes = []mmShape{
 // tier, and for M = 1 the GB/s of weights streamed, which bounds a decode
 // step; W is row-major and a GEMM packs it per call, as sgemm does.
 func BenchmarkMatMul(b *testing.B) {
-	saved := active
-	defer func() { active = saved }()
-	oneThread(b)
-	shapes := append(append([]mmShape(nil), benchShapes...), prefillShapes...)
-	for _, tier := range tiers {
-		for _, s := range shapes {
-			if tier == genericImpl && s.m*s.k*s.n > 1<<28 {
-				continue // minutes per call, and nobody's baseline
-			}
-			b.Run(fmt.Sprintf("%s/%dx%dx%d", tier.name, s.m, s.k, s.n), func(b *testing.B) {
-				active = tier
-				a := testkit.RandF32(1, s.m*s.k, 1)
-				w := testkit.RandF32(2, s.n*s.k, 1)
-				bias := testkit.RandF32(3, s.n, 1)
-				c := make([]float32, s.m*s.n)
-				MatMul(c, a, w, bias, s.m, s.k, s.n) // warm the scratch pools
-				b.ResetTimer()
-				for b.Loop() {
-					MatMul(c, a, w, bias, s.m, s.k, s.n)
-				}
-				sec := b.Elapsed().Seconds() / float64(b.N)
-				b.ReportMetric(2*float64(s.m*s.k*s.n)/sec*1e-9, "GFLOP/s")
-				if s.m == 1 {
-					b.ReportMetric(4*float64(s.k*s.n)/sec*1e-9, "GB/s")
-				}
-			})
-		}
-	}
+	benchProducts(b, func(w []float32, n, k int) (func(c, a, bias []float32, m int), int) {
+		return func(c, a, bias []float32, m int) { MatMul(c, a, w, bias, m, k, n) }, 4 * n * k
+	})
 }
 
 // prefillShapes are the products of a 512-token prefill besides
@@ -61,34 +36,44 @@ var prefillShapes = []mmShape{
 }
 
 // BenchmarkPanels is BenchmarkMatMul's products with W packed at load
-// (kernels.Panels, what the runtime's fp32 linears hold), on one thread for
-// every tier: the decode shapes (M = 1: the panel GEMV, also in GB/s of
-// weights read), batched decode, and every prefill shape.
+// (kernels.Panels, what the runtime's fp32 linears hold): the decode shapes
+// run the panel GEMV, the others the GEMM over the panels.
 func BenchmarkPanels(b *testing.B) {
+	benchProducts(b, func(w []float32, n, k int) (func(c, a, bias []float32, m int), int) {
+		p := PackPanels(w, n, k)
+		return func(c, a, bias []float32, m int) { p.MatMul(c, a, m, bias) }, p.Bytes()
+	})
+}
+
+// benchProducts runs every benchShapes and prefillShapes product on one
+// thread for every tier (the generic one only up to 2²⁸ multiply-adds:
+// minutes per call, and nobody's baseline), through the product that
+// prepare makes of W, which reports the bytes of W it reads.
+func benchProducts(b *testing.B, prepare func(w []float32, n, k int) (product func(c, a, bias []float32, m int), bytes int)) {
 	saved := active
 	defer func() { active = saved }()
 	oneThread(b)
 	shapes := append(append([]mmShape(nil), benchShapes...), prefillShapes...)
 	for _, tier := range tiers {
 		for _, s := range shapes {
-			if tier == genericImpl && s.m*s.k*s.n > 1<<26 {
+			if tier == genericImpl && s.m*s.k*s.n > 1<<28 {
 				continue
 			}
 			b.Run(fmt.Sprintf("%s/%dx%dx%d", tier.name, s.m, s.k, s.n), func(b *testing.B) {
 				active = tier
 				a := testkit.RandF32(1, s.m*s.k, 1)
-				p := PackPanels(testkit.RandF32(2, s.n*s.k, 1), s.n, s.k)
+				product, bytes := prepare(testkit.RandF32(2, s.n*s.k, 1), s.n, s.k)
 				bias := testkit.RandF32(3, s.n, 1)
 				c := make([]float32, s.m*s.n)
-				p.MatMul(c, a, s.m, bias) // warm the scratch pools
+				product(c, a, bias, s.m) // warm the scratch pools
 				b.ResetTimer()
 				for b.Loop() {
-					p.MatMul(c, a, s.m, bias)
+					product(c, a, bias, s.m)
 				}
 				sec := b.Elapsed().Seconds() / float64(b.N)
 				b.ReportMetric(2*float64(s.m*s.k*s.n)/sec*1e-9, "GFLOP/s")
 				if s.m == 1 {
-					b.ReportMetric(float64(p.Bytes())/sec*1e-9, "GB/s")
+					b.ReportMetric(float64(bytes)/sec*1e-9, "GB/s")
 				}
 			})
 		}

@@ -1,6 +1,9 @@
 package kernels
 
-import "fmt"
+import (
+	"fmt"
+	"math"
+)
 
 // Panels is an fp32 weight matrix W [Rows×Cols] (one row per output
 // feature, as MatMul takes it) packed once, at load, into the order the GEMM
@@ -150,13 +153,20 @@ const maxPanelWidth = 64
 func panelGemvGeneric(y, x, b []float32, width int) {
 	k := len(x)
 	for q := range len(y) / width {
-		panel := b[q*k*width : (q+1)*k*width]
-		for j := range width {
-			s := y[q*width+j]
-			for i, v := range x {
-				s = fma32(v, panel[i*width+j], s)
+		panel, acc := b[q*k*width:(q+1)*k*width], y[q*width:(q+1)*width]
+		for i, v := range x { // each acc[j] is its own chain, in order of i
+			for j, w := range panel[i*width : (i+1)*width] {
+				// fma32(v, w, acc[j]), its common case written out: the
+				// function does not inline, and this loop is all of the
+				// generic tier's fp32 products.
+				p := float64(float64(v) * float64(w))
+				s := float64(p + float64(acc[j]))
+				if low := math.Float64bits(s) & (1<<29 - 1); low != 1<<28 && low != 0 {
+					acc[j] = float32(s)
+				} else {
+					acc[j] = fma32Midpoint(p, float64(acc[j]), s)
+				}
 			}
-			y[q*width+j] = s
 		}
 	}
 }
