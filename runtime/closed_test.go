@@ -9,9 +9,9 @@ import (
 )
 
 // TestClosedModel: after Close every session and batch call returns
-// ErrClosed, and so do NewSession and NewBatch. For a GGUF file, whose F32
-// matrices lie in the mapping Close releases, this is the difference
-// between an error and a SIGSEGV.
+// ErrClosed, and so do NewSession and NewBatch. For a GGUF file, whose
+// quantized matrices lie in the mapping Close releases, this is the
+// difference between an error and a SIGSEGV.
 func TestClosedModel(t *testing.T) {
 	t.Run("heap", func(t *testing.T) { testClosedModel(t, newTestModel(t, variants["gpt2"], 1)) })
 	t.Run("gguf", func(t *testing.T) {

@@ -88,8 +88,9 @@ type Model struct {
 // Config returns the model's configuration.
 func (m *Model) Config() model.Config { return m.cfg }
 
-// Close releases the model's memory maps. A GGUF file's F32 matrices are
-// used where they lie in the mapping, so from then on every Session and
+// Close releases the model's memory maps. A GGUF file's block-quantized
+// matrices are used where they lie in the mapping (fp32 ones are packed
+// into the kernels' panels at load), so from then on every Session and
 // Batch of the model, and NewSession and NewBatch, fail with ErrClosed
 // instead of reading it. Close must not run while a session's call is in
 // progress.
