@@ -11,21 +11,29 @@ import "math"
 // float64 sum lies exactly halfway between two float32 values while the
 // exact sum does not: then the exact sum's side of that midpoint decides.
 func fma32(a, b, c float32) float32 {
-	p := float64(float64(a) * float64(b)) // the conversions forbid fusing
-	s := float64(p + float64(c))
-	if low := math.Float64bits(s) & (1<<29 - 1); low != 1<<28 && low != 0 {
-		// The 29 bits float32 drops are neither 1000…0 (a midpoint of
-		// normal float32s) nor all zero (which a midpoint of subnormal
-		// ones, further down, would be): the exact sum is on s's side of
-		// every midpoint. (panelGemvGeneric writes this case out.)
-		return float32(s)
+	p, c64 := float64(float64(a)*float64(b)), float64(c) // the conversions forbid fusing
+	if r, ok := fma32Fast(p, c64); ok {
+		return r
 	}
-	return fma32Midpoint(p, float64(c), s)
+	return fma32Midpoint(p, c64)
 }
 
-// fma32Midpoint finishes fma32 where s = p + c, rounded, may be a float32
-// midpoint.
-func fma32Midpoint(p, c, s float64) float32 {
+// fma32Fast is p + c rounded to float32, for an exact product p of two
+// float32s, and whether that is the single rounding of the exact sum: it
+// is unless the 28 bits below the first of the 29 that float32 drops are
+// all zero (those 29 are then 1000…0, a midpoint of normal float32s, or
+// all zero, as a midpoint of subnormal ones further down would be). It
+// inlines, as fma32 with its slow path cannot: the generic tier's loops
+// call it once per multiply-add.
+func fma32Fast(p, c float64) (float32, bool) {
+	s := p + c
+	return float32(s), math.Float64bits(s)&(1<<28-1) != 0
+}
+
+// fma32Midpoint is fma32's slow path, where s = p + c, rounded, may be a
+// float32 midpoint.
+func fma32Midpoint(p, c float64) float32 {
+	s := p + c
 	r := float32(s)
 	if float64(r) == s || math.IsInf(float64(r), 0) || math.IsNaN(s) {
 		return r

@@ -14,9 +14,10 @@ import "sync"
 //	}
 //
 // with one rounding per step: the kernels load the tile of c into their
-// accumulators and store it back, so that a GEMM's element is one FMA chain
-// over all of K, as the panel GEMV computes it. a is an A panel packed by packPanels (mr values per step), b a W panel
-// packed by packPanels (nr values per step). kc ≥ 1. The assembly kernels
+// accumulators and store it back, so that a GEMM's element is one FMA
+// chain over all of K, as the panel GEMV computes it. a is an A panel
+// packed by packPanels (mr values per step), b a W panel packed by
+// packPanels (nr values per step). kc ≥ 1. The assembly kernels
 // read exactly kc*mr values of a and kc*nr of b, and touch only the mr×nr
 // tile of c.
 type microKernel struct {

@@ -38,11 +38,7 @@ func useMatMulAVX512(t *impl) {
 		gemmBlockedColumns(gemmAVX512, c, a, w, nil, bias, m, k, n, j0, j1)
 	}
 	t.gemmAlign = gemmAVX512.nr
-	t.panelWidth = gemmAVX512.nr
-	t.panelAsm = true
-	t.panelGemm = func(c, a []float32, p *Panels, bias []float32, m, j0, j1 int) {
-		gemmBlockedColumns(gemmAVX512, c, a, nil, p, bias, m, p.Cols, p.Rows, j0, j1)
-	}
+	usePanels(t, gemmAVX512)
 }
 
 // useMatMulAVX2 installs the AVX2+FMA GEMVs and GEMM.
@@ -53,11 +49,7 @@ func useMatMulAVX2(t *impl) {
 		gemmBlockedColumns(gemmAVX2, c, a, w, nil, bias, m, k, n, j0, j1)
 	}
 	t.gemmAlign = gemmAVX2.nr
-	t.panelWidth = gemmAVX2.nr
-	t.panelAsm = true
-	t.panelGemm = func(c, a []float32, p *Panels, bias []float32, m, j0, j1 int) {
-		gemmBlockedColumns(gemmAVX2, c, a, nil, p, bias, m, p.Cols, p.Rows, j0, j1)
-	}
+	usePanels(t, gemmAVX2)
 }
 
 // The assembly GEMVs take k and n from len(x) and len(y); MatMul has already

@@ -19,11 +19,7 @@ func useMatMulNEON(t *impl) {
 		gemmBlockedColumns(gemmNEON, c, a, w, nil, bias, m, k, n, j0, j1)
 	}
 	t.gemmAlign = gemmNEON.nr
-	t.panelWidth = gemmNEON.nr
-	t.panelAsm = true
-	t.panelGemm = func(c, a []float32, p *Panels, bias []float32, m, j0, j1 int) {
-		gemmBlockedColumns(gemmNEON, c, a, nil, p, bias, m, p.Cols, p.Rows, j0, j1)
-	}
+	usePanels(t, gemmNEON)
 }
 
 func archPackTranspose() func(dst, src []float32, ld, rows, cols int) { return nil }

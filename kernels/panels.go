@@ -1,9 +1,6 @@
 package kernels
 
-import (
-	"fmt"
-	"math"
-)
+import "fmt"
 
 // Panels is an fp32 weight matrix W [Rows×Cols] (one row per output
 // feature, as MatMul takes it) packed once, at load, into the order the GEMM
@@ -146,6 +143,16 @@ func panelGemvColumns(t *impl, y, x []float32, p *Panels, bias []float32, j0, j1
 	copy(y[whole:j1], tile[:j1-whole])
 }
 
+// usePanels installs a SIMD tier's Panels kernels: its micro-kernel's
+// width, the assembly panel GEMV of that width (archPanelGemv) and the
+// blocked GEMM over the panels.
+func usePanels(t *impl, mk *microKernel) {
+	t.panelWidth, t.panelAsm = mk.nr, true
+	t.panelGemm = func(c, a []float32, p *Panels, bias []float32, m, j0, j1 int) {
+		gemmBlockedColumns(mk, c, a, nil, p, bias, m, p.Cols, p.Rows, j0, j1)
+	}
+}
+
 // maxPanelWidth bounds every tier's panel width (AVX-512: 48).
 const maxPanelWidth = 64
 
@@ -156,15 +163,12 @@ func panelGemvGeneric(y, x, b []float32, width int) {
 		panel, acc := b[q*k*width:(q+1)*k*width], y[q*width:(q+1)*width]
 		for i, v := range x { // each acc[j] is its own chain, in order of i
 			for j, w := range panel[i*width : (i+1)*width] {
-				// fma32(v, w, acc[j]), its common case written out: the
-				// function does not inline, and this loop is all of the
-				// generic tier's fp32 products.
-				p := float64(float64(v) * float64(w))
-				s := float64(p + float64(acc[j]))
-				if low := math.Float64bits(s) & (1<<29 - 1); low != 1<<28 && low != 0 {
-					acc[j] = float32(s)
+				// fma32(v, w, acc[j]) with its fast path inlined.
+				p, c := float64(float64(v)*float64(w)), float64(acc[j])
+				if r, ok := fma32Fast(p, c); ok {
+					acc[j] = r
 				} else {
-					acc[j] = fma32Midpoint(p, float64(acc[j]), s)
+					acc[j] = fma32Midpoint(p, c)
 				}
 			}
 		}

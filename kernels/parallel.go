@@ -122,8 +122,9 @@ type panelGemvJob struct {
 func (j *panelGemvJob) run(lo, hi int) { panelGemvColumns(j.t, j.y, j.x, j.p, j.bias, lo, hi) }
 
 // panelGemv runs the tier's panel GEMV, split by panels across the pool
-// when it is large: by groups of four panels, the SIMD kernels' stride, so
-// that only the last piece has a partial group.
+// when it is large: by groups of four panels, the NEON kernel's stride
+// (it walks four side by side), so that only the last piece has a partial
+// group.
 func panelGemv(t *impl, y, x []float32, p *Panels, bias []float32) {
 	n := p.Rows
 	if p.Cols*n >= minParallelMACs && n >= 8*p.Width && workPool.acquire() {
@@ -148,8 +149,8 @@ type panelGemmJob struct {
 func (j *panelGemmJob) run(lo, hi int) { j.t.panelGemm(j.c, j.a, j.p, j.bias, j.m, lo, hi) }
 
 // panelGemm runs the tier's GEMM over packed W, split by columns (whole
-// panels) across the pool when it is large. W is not packed per call, so a
-// piece packs only its rows of A.
+// panels) across the pool when it is large. W is not packed per call: a
+// piece packs only A.
 func panelGemm(t *impl, c, a []float32, p *Panels, bias []float32, m int) {
 	n := p.Rows
 	if m*p.Cols*n >= minParallelMACs && n >= 2*p.Width && workPool.acquire() {
