@@ -186,7 +186,7 @@ func TestLoadGGUFErrors(t *testing.T) {
 			t.Type = gt.Q8_0
 			t.Data = make([]byte, 64*34)
 			t.Data[35], t.Data[34] = 0x7c, 0x00 // row 1: +Inf
-		}), nil, `tensor "blk.0.ffn_up.weight": quant: Q8_0 block 0 of row 1 has scale +Inf`},
+		}), ErrNonFinite, `tensor "blk.0.ffn_up.weight": quant: Q8_0 block 0 of row 1 has scale +Inf`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

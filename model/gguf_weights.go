@@ -163,7 +163,7 @@ func loadGGUFTensors(c *Config, f *gguf.File, w *Weights, layout []ggufTensor) e
 		if t.Type == gguf.Q8_0 {
 			m, err := quant.FromQ8_0(t.Data, rows, cols)
 			if err != nil {
-				return fmt.Errorf("tensor %q: %w", t.Name, err)
+				return fmt.Errorf("%w: tensor %q: %w", ErrNonFinite, t.Name, err) // the shapes were checked above: a scale is NaN or ±Inf
 			}
 			*want.matrix = Int8Matrix(m)
 			continue

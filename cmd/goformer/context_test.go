@@ -86,3 +86,19 @@ func TestRunPromptsBatchBoundByMemory(t *testing.T) {
 	assert.Empty(t, out)
 	assert.Regexp(t, `^goformer run: usage: --batch 100000: 100000 sequences need an estimated \d+\.\d GiB \(mostly their KV caches\), more than the \d+\.\d GiB of memory available: lower --batch or --ctx\n$`, errOut)
 }
+
+// TestScoreLinesBatchBoundByMemory: score --lines --batch is bounded the
+// same way: a batch larger than the machine's memory is refused naming the
+// estimate (it used to allocate the KV caches and die with "fatal error:
+// out of memory" and a goroutine trace).
+func TestScoreLinesBatchBoundByMemory(t *testing.T) {
+	if availableMemory() == 0 {
+		t.Skip("no MemAvailable on this platform")
+	}
+	file := filepath.Join(t.TempDir(), "many.jsonl")
+	require.NoError(t, os.WriteFile(file, bytes.Repeat([]byte("\"a b\"\n"), 100_000), 0o644))
+	code, out, errOut := runCLI("", "score", "--batch", "100000", "--lines", file)
+	assert.Equal(t, 2, code)
+	assert.Empty(t, out)
+	assert.Regexp(t, `^goformer score: usage: --batch 100000: 100000 sequences need an estimated \d+\.\d GiB \(mostly their KV caches\), more than the \d+\.\d GiB of memory available: lower --batch\n$`, errOut)
+}

@@ -43,7 +43,7 @@ func runPrompts(ctx context.Context, mf *modelFlags, br batchRun, opts runtime.G
 	defer m.Close()
 	// More slots than prompts would only cost memory.
 	bopts := runtime.BatchOptions{Sequences: max(1, min(br.sequences, len(texts))), Capacity: br.ctx, Keep: br.keep}
-	if err := checkBatchMemory(m, bopts, availableMemory(), "--batch"); err != nil {
+	if err := checkBatchMemory(m, bopts, availableMemory(), "--batch", "--batch or --ctx"); err != nil {
 		return err
 	}
 	b, err := m.NewBatch(bopts)
@@ -107,14 +107,15 @@ func runPrompts(ctx context.Context, mf *modelFlags, br batchRun, opts runtime.G
 // checkBatchMemory refuses a batch whose estimated memory is more than
 // avail bytes (0: unknown, nothing is refused), before allocating it: the
 // runtime would otherwise die out of memory with a stack trace. flag is
-// the option that set the number of sequences (--batch, --slots).
-func checkBatchMemory(m *runtime.Model, opts runtime.BatchOptions, avail int64, flag string) error {
+// the option that set the number of sequences (--batch, --slots); lower
+// names the options that would shrink the batch ("--batch or --ctx").
+func checkBatchMemory(m *runtime.Model, opts runtime.BatchOptions, avail int64, flag, lower string) error {
 	need, err := m.BatchMemory(opts)
 	if err != nil || avail == 0 || need <= avail {
 		return nil // NewBatch reports bad options itself
 	}
-	return usageError("%s %d: %d sequences need an estimated %s (mostly their KV caches), more than the %s of memory available: lower %s or --ctx",
-		flag, opts.Sequences, opts.Sequences, gib(need), gib(avail), flag)
+	return usageError("%s %d: %d sequences need an estimated %s (mostly their KV caches), more than the %s of memory available: lower %s",
+		flag, opts.Sequences, opts.Sequences, gib(need), gib(avail), lower)
 }
 
 // finishResult fills in a sequence's text, speeds and error when it ends;

@@ -208,7 +208,11 @@ func scoreLines(ctx context.Context, mf *modelFlags, file string, sequences int,
 		return err
 	}
 	defer m.Close()
-	b, err := m.NewBatch(runtime.BatchOptions{Sequences: max(1, min(sequences, len(texts)))})
+	bopts := runtime.BatchOptions{Sequences: max(1, min(sequences, len(texts)))}
+	if err := checkBatchMemory(m, bopts, availableMemory(), "--batch", "--batch"); err != nil {
+		return err
+	}
+	b, err := m.NewBatch(bopts)
 	if err != nil {
 		return usageError("--batch %d: %v", sequences, err)
 	}
