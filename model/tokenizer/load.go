@@ -122,6 +122,13 @@ func Parse(vocabName string, vocab []byte, mergesName string, mergeText []byte) 
 		return nil, fmt.Errorf("tokenizer: %w", err)
 	}
 	t.warning = unmergedWarning(vocabName, tokens, mergesName, len(mergeList), specials)
+	if t.warning != "" && len(mergeList) == 0 {
+		// An empty or header-only merges.txt beside a vocabulary of merged
+		// tokens encodes every text byte by byte: a broken download, not a
+		// tokenizer. A file of some merges fewer than the vocabulary implies
+		// stays a warning (a trimmed vocabulary can be deliberate).
+		return nil, fmt.Errorf("tokenizer: %s holds no merges, but %s's tokens need them: %s", mergesName, vocabName, t.warning)
+	}
 	return t, nil
 }
 

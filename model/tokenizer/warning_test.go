@@ -29,11 +29,14 @@ func TestMergesCutShortWarns(t *testing.T) {
 
 	lines := bytes.SplitAfter(merges, []byte("\n"))
 	half := bytes.Join(lines[:len(lines)/2], nil)
-	for name, text := range map[string][]byte{"half": half, "header only": lines[0], "empty": nil} {
-		tok, err := Parse("vocab.json", vocab, "merges.txt", text)
-		require.NoError(t, err, name)
-		assert.Regexp(t, `^merges.txt: \d+ of the 50257 tokens of vocab.json \(the first ".+"\) are produced by none of its \d+ merges and will never be encoded: is it cut short\?$`,
-			tok.Warning(), name)
+	tok, err = Parse("vocab.json", vocab, "merges.txt", half)
+	require.NoError(t, err, "half")
+	assert.Regexp(t, `^merges.txt: \d+ of the 50257 tokens of vocab.json \(the first ".+"\) are produced by none of its \d+ merges and will never be encoded: is it cut short\?$`,
+		tok.Warning(), "half")
+	// No merges at all beside merged tokens is an error (issue 18 defect 9).
+	for name, text := range map[string][]byte{"header only": lines[0], "empty": nil} {
+		_, err := Parse("vocab.json", vocab, "merges.txt", text)
+		assert.ErrorContains(t, err, "tokenizer: merges.txt holds no merges, but vocab.json's tokens need them: merges.txt: 50000 of the 50257 tokens of vocab.json", name)
 	}
 
 	var ids map[string]int
