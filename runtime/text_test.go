@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"context"
+	"math"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -78,16 +79,24 @@ func TestGenerateTextIsGenerate(t *testing.T) {
 		t.Log("allocation counts are meaningless under the race detector")
 		return
 	}
+	// The fewest of five rounds: a garbage collection empties the pools the
+	// prefill GEMM takes its scratch from, and the round it falls in
+	// allocates them again (CI saw 5 for 2 tokens against 3 for 40).
 	allocs := func(n int) float64 {
 		o := opts
 		o.MaxTokens = n
-		return testing.AllocsPerRun(3, func() {
-			for _, err := range s.GenerateText(ctx, prompt, o) {
-				if err != nil {
-					panic(err)
+		fewest := math.Inf(1)
+		for range 5 {
+			fewest = min(fewest, testing.AllocsPerRun(3, func() {
+				for _, err := range s.GenerateText(ctx, prompt, o) {
+					if err != nil {
+						panic(err)
+					}
 				}
-			}
-		})
+			}))
+		}
+		return fewest
 	}
-	assert.Equal(t, allocs(2), allocs(40), "GenerateText allocates per token")
+	// 38 more tokens allocate nothing more.
+	assert.LessOrEqual(t, allocs(40), allocs(2), "GenerateText allocates per token")
 }
