@@ -43,7 +43,7 @@ func runPrompts(ctx context.Context, mf *modelFlags, br batchRun, opts runtime.G
 	defer m.Close()
 	// More slots than prompts would only cost memory.
 	bopts := runtime.BatchOptions{Sequences: max(1, min(br.sequences, len(texts))), Capacity: br.ctx, Keep: br.keep}
-	if err := checkBatchMemory(m, bopts, availableMemory(), "--batch", "--batch or --ctx"); err != nil {
+	if err := checkBatchMemory(m, bopts, availableMemory(), "--batch", true); err != nil {
 		return err
 	}
 	b, err := m.NewBatch(bopts)
@@ -107,12 +107,17 @@ func runPrompts(ctx context.Context, mf *modelFlags, br batchRun, opts runtime.G
 // checkBatchMemory refuses a batch whose estimated memory is more than
 // avail bytes (0: unknown, nothing is refused), before allocating it: the
 // runtime would otherwise die out of memory with a stack trace. flag is
-// the option that set the number of sequences (--batch, --slots); lower
-// names the options that would shrink the batch ("--batch or --ctx").
-func checkBatchMemory(m *runtime.Model, opts runtime.BatchOptions, avail int64, flag, lower string) error {
+// the option that set the number of sequences (--batch, --slots); hasCtx
+// says whether the command also has --ctx to suggest (score --lines has
+// not).
+func checkBatchMemory(m *runtime.Model, opts runtime.BatchOptions, avail int64, flag string, hasCtx bool) error {
 	need, err := m.BatchMemory(opts)
 	if err != nil || avail == 0 || need <= avail {
 		return nil // NewBatch reports bad options itself
+	}
+	lower := flag
+	if hasCtx {
+		lower += " or --ctx"
 	}
 	return usageError("%s %d: %d sequences need an estimated %s (mostly their KV caches), more than the %s of memory available: lower %s",
 		flag, opts.Sequences, opts.Sequences, gib(need), gib(avail), lower)

@@ -209,7 +209,7 @@ func scoreLines(ctx context.Context, mf *modelFlags, file string, sequences int,
 	}
 	defer m.Close()
 	bopts := runtime.BatchOptions{Sequences: max(1, min(sequences, len(texts)))}
-	if err := checkBatchMemory(m, bopts, availableMemory(), "--batch", "--batch"); err != nil {
+	if err := checkBatchMemory(m, bopts, availableMemory(), "--batch", false); err != nil {
 		return err
 	}
 	b, err := m.NewBatch(bopts)

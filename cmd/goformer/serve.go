@@ -101,7 +101,7 @@ func runServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 			return nil, err
 		}
 		bopts := runtime.BatchOptions{Sequences: *slots, Capacity: *ctxLen}
-		if err := checkBatchMemory(m, bopts, availableMemory(), "--slots", "--slots or --ctx"); err != nil {
+		if err := checkBatchMemory(m, bopts, availableMemory(), "--slots", true); err != nil {
 			return nil, err
 		}
 		mem, err := m.BatchMemory(bopts)
