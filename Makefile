@@ -5,11 +5,15 @@ SHELL := /bin/bash
 # The tier the native CPU must get, read from /proc/cpuinfo independently of
 # x/sys/cpu, so a detection bug fails the suite instead of silently running a
 # slower tier.
-NATIVE_ISA := $(shell if grep -qw avx512bw /proc/cpuinfo 2>/dev/null && grep -qw avx512vl /proc/cpuinfo; then echo avx512; \
+NATIVE_ISA := $(shell if grep -qw amx_int8 /proc/cpuinfo 2>/dev/null && grep -qw amx_tile /proc/cpuinfo && grep -qw avx512_vnni /proc/cpuinfo && grep -qw avx512bw /proc/cpuinfo; then echo amx; \
+	elif grep -qw avx512bw /proc/cpuinfo 2>/dev/null && grep -qw avx512vl /proc/cpuinfo; then echo avx512; \
 	elif grep -qw avx2 /proc/cpuinfo 2>/dev/null && grep -qw fma /proc/cpuinfo; then echo avx2; \
 	elif [ "$$(uname -m)" = aarch64 ]; then echo neon; else echo generic; fi)
 # Whether the avx512 tier must run the VNNI int8 kernels, read the same way.
 NATIVE_VNNI := $(shell grep -qw avx512_vnni /proc/cpuinfo 2>/dev/null && echo 1 || echo 0)
+# Whether the amx tier must exist (AMX-INT8 and the tiles, on the avx512
+# tier with VNNI), read the same way.
+NATIVE_AMX := $(if $(filter amx,$(NATIVE_ISA)),1,0)
 # Packages holding kernels: they run on every tier, emulated ones included.
 KERNEL_PKGS := ./kernels ./quant
 QEMU_ARM64 ?= qemu-aarch64-static
@@ -50,7 +54,7 @@ vet:
 	$(GO) vet -tags purego ./...
 
 test-native:
-	GOFORMER_EXPECT_ISA=$(NATIVE_ISA) GOFORMER_EXPECT_VNNI=$(NATIVE_VNNI) $(GO) test -json -count=1 -timeout 30m ./... | $(TESTFMT) native
+	GOFORMER_EXPECT_ISA=$(NATIVE_ISA) GOFORMER_EXPECT_VNNI=$(NATIVE_VNNI) GOFORMER_EXPECT_AMX=$(NATIVE_AMX) $(GO) test -json -count=1 -timeout 30m ./... | $(TESTFMT) native
 
 # Sessions share one model across goroutines, the kernels' worker pool
 # across sessions, and the server its scheduler across request handlers:

@@ -13,6 +13,7 @@ package gen
 //go:generate go run ./amd64/q8 -out ../asm/q8_amd64.s -stubs ../asm/q8_amd64_stub.go -pkg asm
 //go:generate go run ./amd64/kquant -out ../asm/kquant_amd64.s -stubs ../asm/kquant_amd64_stub.go -pkg asm
 //go:generate go run ./amd64/axpyrows -out ../asm/axpyrows_amd64.s -stubs ../asm/axpyrows_amd64_stub.go -pkg asm
+//go:generate go run ./amd64/amx -out ../asm/amx_amd64.s -stubs ../asm/amx_amd64_stub.go
 //go:generate go run ./arm64/vector -out ../asm/vector_arm64.s -decl ../asm/vector_arm64.go
 //go:generate go run ./arm64/matmul -out ../asm/matmul_arm64.s -decl ../asm/matmul_arm64.go
 //go:generate go run ./arm64/q8 -out ../asm/q8_arm64.s -decl ../asm/q8_arm64.go

@@ -17,14 +17,23 @@ var (
 // (matmul_amd64.go, vector_amd64.go) put in their assembly.
 func archTiers() []*impl {
 	var ts []*impl
-	if hasAVX512 {
-		t := withGeneric("avx512")
+	avx512 := func(name string) *impl {
+		t := withGeneric(name)
 		useMatMulAVX512(t)
 		useVectorAVX512(t)
 		useQ8AVX512(t)
 		useKQuantAVX2(t)
 		useAxpyRowsAVX512(t)
+		return t
+	}
+	if hasAMX {
+		// The avx512 tier with the int8 products on AMX tiles.
+		t := avx512("amx")
+		useQ8AMX(t)
 		ts = append(ts, t)
+	}
+	if hasAVX512 {
+		ts = append(ts, avx512("avx512"))
 	}
 	if hasAVX2 {
 		t := withGeneric("avx2")

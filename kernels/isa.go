@@ -70,7 +70,9 @@ var tiers = append(archTiers(), genericImpl)
 // in dependency order, so both are set before any init function runs.
 var active, envError = selectFromEnv(os.Getenv("GOFORMER_ISA"))
 
-// ISA reports the tier the kernels run on: "avx512", "avx2", "neon" or "generic".
+// ISA reports the tier the kernels run on: "amx", "avx512", "avx2", "neon" or
+// "generic". The amx tier is the avx512 tier with its int8 (Q8_0) products
+// on AMX tiles.
 func ISA() string { return active.name }
 
 // ISAs lists the tiers this CPU can run in this build, best first; the last
@@ -103,7 +105,7 @@ func EnvError() error { return envError }
 
 func knownISA(name string) bool {
 	switch name {
-	case "generic", "avx2", "avx512", "neon":
+	case "generic", "avx2", "avx512", "amx", "neon":
 		return true
 	}
 	return false

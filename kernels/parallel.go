@@ -22,6 +22,7 @@ type jobs struct {
 	panelGemm  panelGemmJob
 	q8MatVec   q8MatVecJob
 	q8MatMul   q8MatMulJob
+	q8Packed   q8PackedJob
 	q8MatMul16 q8MatMul16Job
 	qMatVec    quantMatVecJob
 	qMatMul    quantMatMulJob
@@ -177,13 +178,14 @@ func (j *q8MatVecJob) run(lo, hi int) {
 	j.t.types[Q8_0].matVec(j.y[lo:hi], j.wq[lo*j.k:hi*j.k], j.ws[lo*nb:hi*nb], j.xq, j.xs, j.k, hi-lo)
 }
 
-// q8MatVec runs the tier's int8 GEMV, split by rows of W (multiples of 4,
-// the SIMD kernels' row block) across the pool when it is large.
+// q8MatVec runs the tier's int8 GEMV, split by rows of W (multiples of 16,
+// the amx tier's group of rows and a multiple of the others' row blocks)
+// across the pool when it is large.
 func q8MatVec(t *impl, y []float32, wq []int8, ws []float32, xq []int8, xs []float32, k, n int) {
 	if k*n >= minParallelMACs && n >= 8 && workPool.acquire() {
 		j := &workPool.jobs.q8MatVec
 		*j = q8MatVecJob{t: t, y: y, wq: wq, ws: ws, xq: xq, xs: xs, k: k}
-		workPool.run(j, n, 4, chunksPerThread*Threads())
+		workPool.run(j, n, 16, chunksPerThread*Threads())
 		workPool.release()
 		return
 	}
@@ -206,6 +208,10 @@ func (j *q8MatMulJob) run(lo, hi int) {
 // it is large. Every element's arithmetic is independent of the split, and
 // a piece packs nothing, so it is split as finely as the GEMVs.
 func q8MatMul(t *impl, c []float32, aq []int8, as []float32, wq []int8, ws, bias []float32, m, k, n int) {
+	if t.types[Q8_0].packedTile != nil {
+		q8MatMulPacked(t, c, aq, as, wq, ws, bias, m, k, n)
+		return
+	}
 	if m*k*n >= minParallelMACs && n >= 32 && workPool.acquire() {
 		j := &workPool.jobs.q8MatMul
 		*j = q8MatMulJob{t: t, c: c, aq: aq, as: as, wq: wq, ws: ws, bias: bias, m: m, k: k, n: n}

@@ -35,7 +35,7 @@ func TestQ8AVX512Selected(t *testing.T) {
 	if hasVNNI {
 		want = reflect.ValueOf(asm.Q8MatVecVNNI).Pointer()
 	}
-	assert.Equal(t, want, reflect.ValueOf(tiers[0].types[Q8_0].matVec).Pointer(), "avx512 tier with VNNI %v", hasVNNI)
+	assert.Equal(t, want, reflect.ValueOf(tierNamed(t, tiers, "avx512").types[Q8_0].matVec).Pointer(), "avx512 tier with VNNI %v", hasVNNI)
 }
 
 // TestQ8AVX512WithoutVNNI builds the avx512 tier as a core without VNNI
@@ -46,10 +46,10 @@ func TestQ8AVX512WithoutVNNI(t *testing.T) {
 	if !hasAVX512 {
 		t.Skip("no AVX-512 on this CPU: the AVX-512-without-VNNI tier could not run here")
 	}
-	saved := hasVNNI
-	hasVNNI = false
+	saved, savedAMX := hasVNNI, hasAMX
+	hasVNNI, hasAMX = false, false
 	forced := archTiers()[0]
-	hasVNNI = saved
+	hasVNNI, hasAMX = saved, savedAMX
 	require.Equal(t, "avx512", forced.name)
 	require.Equal(t, reflect.ValueOf(asm.Q8MatVecAVX2).Pointer(), reflect.ValueOf(forced.types[Q8_0].matVec).Pointer())
 
@@ -62,4 +62,45 @@ func TestQ8AVX512WithoutVNNI(t *testing.T) {
 	} {
 		t.Run(name, test)
 	}
+}
+
+// tierNamed returns the tier of ts with that name, failing the test when
+// there is none.
+func tierNamed(t *testing.T, ts []*impl, name string) *impl {
+	t.Helper()
+	for _, tr := range ts {
+		if tr.name == name {
+			return tr
+		}
+	}
+	t.Fatalf("no %s tier among %d", name, len(ts))
+	return nil
+}
+
+// TestAMXSelected checks that the amx tier exists exactly when the CPU has
+// AMX-INT8 (and the avx512 tier with VNNI) and Linux grants the tiles, that
+// detection agrees with /proc/cpuinfo's amx_int8 flag (GOFORMER_EXPECT_AMX,
+// which the Makefile reads for the native run), and that the tier runs the
+// AMX int8 kernels and the avx512 tier's everywhere else.
+func TestAMXSelected(t *testing.T) {
+	switch os.Getenv("GOFORMER_EXPECT_AMX") {
+	case "":
+		t.Logf("GOFORMER_EXPECT_AMX is not set: AMX usable %v, not checked against /proc/cpuinfo", hasAMX)
+	case "1":
+		assert.True(t, hasAMX, "/proc/cpuinfo lists amx_int8 and amx_tile, but the amx tier is not usable (x/sys/cpu or arch_prctl refused it)")
+	case "0":
+		assert.False(t, hasAMX, "the amx tier is usable, but /proc/cpuinfo does not list amx_int8 and amx_tile")
+	default:
+		t.Fatalf("GOFORMER_EXPECT_AMX=%q: want 1 or 0", os.Getenv("GOFORMER_EXPECT_AMX"))
+	}
+	if !hasAMX {
+		t.Skip("no AMX on this CPU (or no permission for it): the amx tier could not run here")
+	}
+	amx, avx512 := tierNamed(t, tiers, "amx"), tierNamed(t, tiers, "avx512")
+	require.Same(t, amx, tiers[0], "the amx tier comes first")
+	q := amx.types[Q8_0]
+	assert.Equal(t, reflect.ValueOf(q8MatVecAMX).Pointer(), reflect.ValueOf(q.matVec).Pointer())
+	assert.Equal(t, reflect.ValueOf(q8TileAMX).Pointer(), reflect.ValueOf(q.packedTile).Pointer())
+	assert.Equal(t, reflect.ValueOf(avx512.gemv).Pointer(), reflect.ValueOf(amx.gemv).Pointer(), "fp32 kernels are the avx512 tier's")
+	assert.Equal(t, reflect.ValueOf(avx512.types[Q8_0].matVec16).Pointer(), reflect.ValueOf(q.matVec16).Pointer(), "the int16 GEMV is the avx512 tier's")
 }

@@ -133,6 +133,10 @@ type typeKernels struct {
 	quantize func(xq []int8, xs []float32, x []float32)
 	matVec   func(y []float32, wq []int8, ws []float32, xq []int8, xs []float32, k, n int)
 	tile     q8Tile
+	// packedTile, where set, is Q8_0's GEMM over A packed once per product
+	// (q8MatMulPacked) in place of tile; the tier's matVec then computes the
+	// same block chain (q8packed.go).
+	packedTile q8PackedTile
 	// matVec16 is Q8_0's GEMV against int16 activations (Q8MatVec16).
 	matVec16 func(y []float32, wq []int8, ws []float32, xq []int16, xs []float32, k, n int)
 
