@@ -18,16 +18,7 @@ import (
 // of x/sys/cpu into GOFORMER_EXPECT_VNNI for the native run (as it reads
 // the tier into GOFORMER_EXPECT_ISA).
 func TestQ8AVX512Selected(t *testing.T) {
-	switch os.Getenv("GOFORMER_EXPECT_VNNI") {
-	case "":
-		t.Logf("GOFORMER_EXPECT_VNNI is not set: VNNI detected %v, not checked against /proc/cpuinfo", hasVNNI)
-	case "1":
-		assert.True(t, hasVNNI, "/proc/cpuinfo lists avx512_vnni, x/sys/cpu does not")
-	case "0":
-		assert.False(t, hasVNNI, "x/sys/cpu reports VNNI, /proc/cpuinfo does not list avx512_vnni")
-	default:
-		t.Fatalf("GOFORMER_EXPECT_VNNI=%q: want 1 or 0", os.Getenv("GOFORMER_EXPECT_VNNI"))
-	}
+	expectDetected(t, "GOFORMER_EXPECT_VNNI", hasVNNI, "VNNI (avx512_vnni)")
 	if !hasAVX512 {
 		t.Skip("no AVX-512 tier on this CPU: its VNNI choice could not be checked here")
 	}
@@ -83,16 +74,7 @@ func tierNamed(t *testing.T, ts []*impl, name string) *impl {
 // which the Makefile reads for the native run), and that the tier runs the
 // AMX int8 kernels and the avx512 tier's everywhere else.
 func TestAMXSelected(t *testing.T) {
-	switch os.Getenv("GOFORMER_EXPECT_AMX") {
-	case "":
-		t.Logf("GOFORMER_EXPECT_AMX is not set: AMX usable %v, not checked against /proc/cpuinfo", hasAMX)
-	case "1":
-		assert.True(t, hasAMX, "/proc/cpuinfo lists amx_int8 and amx_tile, but the amx tier is not usable (x/sys/cpu or arch_prctl refused it)")
-	case "0":
-		assert.False(t, hasAMX, "the amx tier is usable, but /proc/cpuinfo does not list amx_int8 and amx_tile")
-	default:
-		t.Fatalf("GOFORMER_EXPECT_AMX=%q: want 1 or 0", os.Getenv("GOFORMER_EXPECT_AMX"))
-	}
+	expectDetected(t, "GOFORMER_EXPECT_AMX", hasAMX, "AMX (amx_int8 and amx_tile, with the tiles granted by arch_prctl)")
 	if !hasAMX {
 		t.Skip("no AMX on this CPU (or no permission for it): the amx tier could not run here")
 	}
@@ -103,4 +85,21 @@ func TestAMXSelected(t *testing.T) {
 	assert.Equal(t, reflect.ValueOf(q8TileAMX).Pointer(), reflect.ValueOf(q.packedTile).Pointer())
 	assert.Equal(t, reflect.ValueOf(avx512.gemv).Pointer(), reflect.ValueOf(amx.gemv).Pointer(), "fp32 kernels are the avx512 tier's")
 	assert.Equal(t, reflect.ValueOf(avx512.types[Q8_0].matVec16).Pointer(), reflect.ValueOf(q.matVec16).Pointer(), "the int16 GEMV is the avx512 tier's")
+}
+
+// expectDetected checks a detected feature against what the Makefile read
+// from /proc/cpuinfo into the environment variable env ("1" or "0"), and
+// only logs when the variable is not set.
+func expectDetected(t *testing.T, env string, detected bool, what string) {
+	t.Helper()
+	switch os.Getenv(env) {
+	case "":
+		t.Logf("%s is not set: %s detected %v, not checked against /proc/cpuinfo", env, what, detected)
+	case "1":
+		assert.True(t, detected, "/proc/cpuinfo lists %s, but it was not detected", what)
+	case "0":
+		assert.False(t, detected, "%s was detected, but /proc/cpuinfo does not list it", what)
+	default:
+		t.Fatalf("%s=%q: want 1 or 0", env, os.Getenv(env))
+	}
 }

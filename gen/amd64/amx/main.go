@@ -41,6 +41,38 @@ func (e *emitter) maskRows(k, nreg, tmp string) {
 	e.f("KMOVW %s, %s", tmp, k)
 }
 
+// blockLoop emits the loop over the nb blocks (R12) of a group, two at a
+// time, even blocks on tiles 0, 2, 4 and odd ones on 1, 3, 5 so that a
+// block's TDPBSSD need not wait for the last one's tile to be read back,
+// then an odd last block; R13 counts; the code after it starts at "store".
+func (e *emitter) blockLoop(block func(p int)) {
+	e.f("MOVQ R12, R13")
+	e.f("SHRQ $1, R13")
+	e.f("JZ tail")
+	e.label("pair")
+	block(0)
+	block(1)
+	e.f("DECQ R13")
+	e.f("JNZ pair")
+	e.label("tail")
+	e.f("TESTQ $1, R12")
+	e.f("JZ store")
+	block(0)
+	e.label("store")
+}
+
+// blockDot emits one block's integer dots on the tiles of parity p: W's
+// block (rows R10 = k bytes apart, from w) as the A tile, the activations'
+// (rows AX bytes apart, from CX) as the B tile, C zeroed, multiplied and
+// stored AX bytes a row at p·cBytes(SP).
+func (e *emitter) blockDot(p int, w gpr, cBytes int) {
+	e.raw(tileloadd(2+p, w, r10, 0))
+	e.raw(tileloadd(4+p, rCX, rAX, 0))
+	e.raw(tilezero(p))
+	e.raw(tdpbssd(p, 2+p, 4+p))
+	e.raw(tilestored(p, rSP, rAX, cBytes*p))
+}
+
 // q8MatVecAMX is the GEMV: groups groups of rows rows of W, each multiplied
 // block by block against x (a B tile of 8 rows of 4 bytes read from x in
 // place), the block dots of the group's rows landing in one ZMM.
@@ -70,15 +102,8 @@ func q8MatVecAMX(e *emitter) {
 	e.f("MOVQ BX, R9")
 	e.f("MOVQ xq_base+72(FP), CX")
 	e.f("MOVQ xs_base+96(FP), DX")
-	e.f("MOVQ R12, R13")
-	e.f("SHRQ $1, R13")
-	e.f("JZ tail")
-	block := func(p int) {
-		e.raw(tileloadd(2+p, r8, r10, 0))
-		e.raw(tileloadd(4+p, rCX, rAX, 0))
-		e.raw(tilezero(p))
-		e.raw(tdpbssd(p, 2+p, 4+p))
-		e.raw(tilestored(p, rSP, rAX, 64*p))
+	e.blockLoop(func(p int) {
+		e.blockDot(p, r8, 64)
 		e.f("KMOVW K2, K1")
 		e.f("VGATHERDPS (R9)(Z0*4), K1, Z%d", 2+p)  // ws[r·nb + b]
 		e.f("VMULPS.BCST (DX), Z%d, Z%d", 2+p, 2+p) // · xs[b]
@@ -88,17 +113,7 @@ func q8MatVecAMX(e *emitter) {
 		e.f("ADDQ $4, R9")
 		e.f("ADDQ $32, CX")
 		e.f("ADDQ $4, DX")
-	}
-	e.label("pair")
-	block(0)
-	block(1)
-	e.f("DECQ R13")
-	e.f("JNZ pair")
-	e.label("tail")
-	e.f("TESTQ $1, R12")
-	e.f("JZ store")
-	block(0)
-	e.label("store")
+	})
 	e.f("VMOVUPS Z1, K2, (DI)")
 	e.f("MOVQ rows+128(FP), R13")
 	e.f("LEAQ (DI)(R13*4), DI")
@@ -152,15 +167,8 @@ func q8MatMulAMX(e *emitter) {
 	e.f("MOVQ wst_base+112(FP), BX")
 	e.f("MOVQ R8, CX")
 	e.f("MOVQ R9, DX")
-	e.f("MOVQ R12, R13")
-	e.f("SHRQ $1, R13")
-	e.f("JZ tail")
-	block := func(p int) {
-		e.raw(tileloadd(2+p, rSI, r10, 0))
-		e.raw(tileloadd(4+p, rCX, rAX, 0))
-		e.raw(tilezero(p))
-		e.raw(tdpbssd(p, 2+p, 4+p))
-		e.raw(tilestored(p, rSP, rAX, 1024*p))
+	e.blockLoop(func(p int) {
+		e.blockDot(p, rSI, 1024)
 		e.f("VMOVUPS (DX), Z19") // as[i,b] for the group's rows i
 		for r, acc := range accRegs {
 			f, d := 20+2*(r%4), 21+2*(r%4)
@@ -172,17 +180,7 @@ func q8MatMulAMX(e *emitter) {
 		e.f("ADDQ $64, BX")
 		e.f("ADDQ $512, CX")
 		e.f("ADDQ $64, DX")
-	}
-	e.label("pair")
-	block(0)
-	block(1)
-	e.f("DECQ R13")
-	e.f("JNZ pair")
-	e.label("tail")
-	e.f("TESTQ $1, R12")
-	e.f("JZ store")
-	block(0)
-	e.label("store")
+	})
 	// The rows of A this group holds: min(m left, 16).
 	e.f("MOVQ $16, R13")
 	e.f("CMPQ R11, R13")
