@@ -84,10 +84,7 @@ func packedChainPanels(ct *chainTile, aq []int8, as []float32, asum []int16, m, 
 	if buf == nil {
 		buf = new([]byte)
 	}
-	if cap(*buf) < need {
-		*buf = make([]byte, need)
-	}
-	*buf = (*buf)[:need]
+	*buf = grow(*buf, need)
 	packChainPanels(*buf, aq, as, asum, ct.off, groups, k)
 	return buf
 }

@@ -104,10 +104,17 @@ func q8MatMulColumns(t *impl, c []float32, aq []int8, as []float32, wq []int8, w
 			q.matVec(c[i*n+jc:i*n+jc+cols], w, s, aq[i*k:(i+1)*k], as[i*nb:(i+1)*nb], k, cols)
 		}
 	}
-	if bias != nil {
-		for i := range m {
-			row := c[i*n+j0 : i*n+j1]
-			t.add(row, row, bias[j0:j1])
-		}
+	addBiasColumns(t, c, bias, m, n, j0, j1)
+}
+
+// addBiasColumns adds bias[j0:j1] to columns [j0, j1) of every row of C
+// [m×n]; a nil bias adds nothing.
+func addBiasColumns(t *impl, c, bias []float32, m, n, j0, j1 int) {
+	if bias == nil {
+		return
+	}
+	for i := range m {
+		row := c[i*n+j0 : i*n+j1]
+		t.add(row, row, bias[j0:j1])
 	}
 }

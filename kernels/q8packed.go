@@ -178,10 +178,5 @@ func q8PackedColumns(t *impl, c []float32, pa []int8, pas []float32, wq []int8, 
 		rows := min(q8PackRows, j1-jg)
 		tile(c[jg:], n, pa, pas, m, wq[jg*k:(jg+rows)*k], wst[jg*nb:], k, rows)
 	}
-	if bias != nil {
-		for i := range m {
-			row := c[i*n+j0 : i*n+j1]
-			t.add(row, row, bias[j0:j1])
-		}
-	}
+	addBiasColumns(t, c, bias, m, n, j0, j1)
 }
