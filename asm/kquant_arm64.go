@@ -38,6 +38,40 @@ func Q4_0MatVecNEONDot(y []float32, w []byte, xq []int8, xs []float32, xsum []in
 //go:noescape
 func Q4_0MatVecNEON(y []float32, w []byte, xq []int8, xs []float32, xsum []int16, k, n int)
 
+// Q4_1MatVecNEONDot computes y = W·x for a Q4_1 matrix W [n×k] of GGUF blocks and x
+// quantized by kernels.QuantizeActivations (kernels.QuantMatVec):
+//
+//	for j := 0; j < n; j++ {
+//		var s float32
+//		for b := 0; b < k/32; b++ {
+//			s += dotQ4_1(block b of row j, x's block b)
+//		}
+//		y[j] = s
+//	}
+//
+// with exact integer sums. k is a positive multiple of 32 and n ≥ 1.
+// It needs the dotprod extension (cpu.ARM64.HasASIMDDP).
+//
+//go:noescape
+func Q4_1MatVecNEONDot(y []float32, w []byte, xq []int8, xs []float32, xsum []int16, k, n int)
+
+// Q4_1MatVecNEON computes y = W·x for a Q4_1 matrix W [n×k] of GGUF blocks and x
+// quantized by kernels.QuantizeActivations (kernels.QuantMatVec):
+//
+//	for j := 0; j < n; j++ {
+//		var s float32
+//		for b := 0; b < k/32; b++ {
+//			s += dotQ4_1(block b of row j, x's block b)
+//		}
+//		y[j] = s
+//	}
+//
+// with exact integer sums. k is a positive multiple of 32 and n ≥ 1.
+// It runs on every ARMv8.0 core: widening multiplies, no dotprod.
+//
+//go:noescape
+func Q4_1MatVecNEON(y []float32, w []byte, xq []int8, xs []float32, xsum []int16, k, n int)
+
 // Q5_0MatVecNEONDot computes y = W·x for a Q5_0 matrix W [n×k] of GGUF blocks and x
 // quantized by kernels.QuantizeActivations (kernels.QuantMatVec):
 //
@@ -71,6 +105,108 @@ func Q5_0MatVecNEONDot(y []float32, w []byte, xq []int8, xs []float32, xsum []in
 //
 //go:noescape
 func Q5_0MatVecNEON(y []float32, w []byte, xq []int8, xs []float32, xsum []int16, k, n int)
+
+// Q5_1MatVecNEONDot computes y = W·x for a Q5_1 matrix W [n×k] of GGUF blocks and x
+// quantized by kernels.QuantizeActivations (kernels.QuantMatVec):
+//
+//	for j := 0; j < n; j++ {
+//		var s float32
+//		for b := 0; b < k/32; b++ {
+//			s += dotQ5_1(block b of row j, x's block b)
+//		}
+//		y[j] = s
+//	}
+//
+// with exact integer sums. k is a positive multiple of 32 and n ≥ 1.
+// It needs the dotprod extension (cpu.ARM64.HasASIMDDP).
+//
+//go:noescape
+func Q5_1MatVecNEONDot(y []float32, w []byte, xq []int8, xs []float32, xsum []int16, k, n int)
+
+// Q5_1MatVecNEON computes y = W·x for a Q5_1 matrix W [n×k] of GGUF blocks and x
+// quantized by kernels.QuantizeActivations (kernels.QuantMatVec):
+//
+//	for j := 0; j < n; j++ {
+//		var s float32
+//		for b := 0; b < k/32; b++ {
+//			s += dotQ5_1(block b of row j, x's block b)
+//		}
+//		y[j] = s
+//	}
+//
+// with exact integer sums. k is a positive multiple of 32 and n ≥ 1.
+// It runs on every ARMv8.0 core: widening multiplies, no dotprod.
+//
+//go:noescape
+func Q5_1MatVecNEON(y []float32, w []byte, xq []int8, xs []float32, xsum []int16, k, n int)
+
+// Q2_KMatVecNEONDot computes y = W·x for a Q2_K matrix W [n×k] of GGUF blocks and x
+// quantized by kernels.QuantizeActivations (kernels.QuantMatVec):
+//
+//	for j := 0; j < n; j++ {
+//		var s float32
+//		for b := 0; b < k/256; b++ {
+//			s += dotQ2_K(block b of row j, x's block b)
+//		}
+//		y[j] = s
+//	}
+//
+// with exact integer sums. k is a positive multiple of 256 and n ≥ 1.
+// It needs the dotprod extension (cpu.ARM64.HasASIMDDP).
+//
+//go:noescape
+func Q2_KMatVecNEONDot(y []float32, w []byte, xq []int8, xs []float32, xsum []int16, k, n int)
+
+// Q2_KMatVecNEON computes y = W·x for a Q2_K matrix W [n×k] of GGUF blocks and x
+// quantized by kernels.QuantizeActivations (kernels.QuantMatVec):
+//
+//	for j := 0; j < n; j++ {
+//		var s float32
+//		for b := 0; b < k/256; b++ {
+//			s += dotQ2_K(block b of row j, x's block b)
+//		}
+//		y[j] = s
+//	}
+//
+// with exact integer sums. k is a positive multiple of 256 and n ≥ 1.
+// It runs on every ARMv8.0 core: widening multiplies, no dotprod.
+//
+//go:noescape
+func Q2_KMatVecNEON(y []float32, w []byte, xq []int8, xs []float32, xsum []int16, k, n int)
+
+// Q3_KMatVecNEONDot computes y = W·x for a Q3_K matrix W [n×k] of GGUF blocks and x
+// quantized by kernels.QuantizeActivations (kernels.QuantMatVec):
+//
+//	for j := 0; j < n; j++ {
+//		var s float32
+//		for b := 0; b < k/256; b++ {
+//			s += dotQ3_K(block b of row j, x's block b)
+//		}
+//		y[j] = s
+//	}
+//
+// with exact integer sums. k is a positive multiple of 256 and n ≥ 1.
+// It needs the dotprod extension (cpu.ARM64.HasASIMDDP).
+//
+//go:noescape
+func Q3_KMatVecNEONDot(y []float32, w []byte, xq []int8, xs []float32, xsum []int16, k, n int)
+
+// Q3_KMatVecNEON computes y = W·x for a Q3_K matrix W [n×k] of GGUF blocks and x
+// quantized by kernels.QuantizeActivations (kernels.QuantMatVec):
+//
+//	for j := 0; j < n; j++ {
+//		var s float32
+//		for b := 0; b < k/256; b++ {
+//			s += dotQ3_K(block b of row j, x's block b)
+//		}
+//		y[j] = s
+//	}
+//
+// with exact integer sums. k is a positive multiple of 256 and n ≥ 1.
+// It runs on every ARMv8.0 core: widening multiplies, no dotprod.
+//
+//go:noescape
+func Q3_KMatVecNEON(y []float32, w []byte, xq []int8, xs []float32, xsum []int16, k, n int)
 
 // Q4_KMatVecNEONDot computes y = W·x for a Q4_K matrix W [n×k] of GGUF blocks and x
 // quantized by kernels.QuantizeActivations (kernels.QuantMatVec):
@@ -106,6 +242,40 @@ func Q4_KMatVecNEONDot(y []float32, w []byte, xq []int8, xs []float32, xsum []in
 //go:noescape
 func Q4_KMatVecNEON(y []float32, w []byte, xq []int8, xs []float32, xsum []int16, k, n int)
 
+// Q5_KMatVecNEONDot computes y = W·x for a Q5_K matrix W [n×k] of GGUF blocks and x
+// quantized by kernels.QuantizeActivations (kernels.QuantMatVec):
+//
+//	for j := 0; j < n; j++ {
+//		var s float32
+//		for b := 0; b < k/256; b++ {
+//			s += dotQ5_K(block b of row j, x's block b)
+//		}
+//		y[j] = s
+//	}
+//
+// with exact integer sums. k is a positive multiple of 256 and n ≥ 1.
+// It needs the dotprod extension (cpu.ARM64.HasASIMDDP).
+//
+//go:noescape
+func Q5_KMatVecNEONDot(y []float32, w []byte, xq []int8, xs []float32, xsum []int16, k, n int)
+
+// Q5_KMatVecNEON computes y = W·x for a Q5_K matrix W [n×k] of GGUF blocks and x
+// quantized by kernels.QuantizeActivations (kernels.QuantMatVec):
+//
+//	for j := 0; j < n; j++ {
+//		var s float32
+//		for b := 0; b < k/256; b++ {
+//			s += dotQ5_K(block b of row j, x's block b)
+//		}
+//		y[j] = s
+//	}
+//
+// with exact integer sums. k is a positive multiple of 256 and n ≥ 1.
+// It runs on every ARMv8.0 core: widening multiplies, no dotprod.
+//
+//go:noescape
+func Q5_KMatVecNEON(y []float32, w []byte, xq []int8, xs []float32, xsum []int16, k, n int)
+
 // Q6_KMatVecNEONDot computes y = W·x for a Q6_K matrix W [n×k] of GGUF blocks and x
 // quantized by kernels.QuantizeActivations (kernels.QuantMatVec):
 //
@@ -139,3 +309,71 @@ func Q6_KMatVecNEONDot(y []float32, w []byte, xq []int8, xs []float32, xsum []in
 //
 //go:noescape
 func Q6_KMatVecNEON(y []float32, w []byte, xq []int8, xs []float32, xsum []int16, k, n int)
+
+// IQ4_NLMatVecNEONDot computes y = W·x for a IQ4_NL matrix W [n×k] of GGUF blocks and x
+// quantized by kernels.QuantizeActivations (kernels.QuantMatVec):
+//
+//	for j := 0; j < n; j++ {
+//		var s float32
+//		for b := 0; b < k/32; b++ {
+//			s += dotIQ4_NL(block b of row j, x's block b)
+//		}
+//		y[j] = s
+//	}
+//
+// with exact integer sums. k is a positive multiple of 32 and n ≥ 1.
+// It needs the dotprod extension (cpu.ARM64.HasASIMDDP).
+//
+//go:noescape
+func IQ4_NLMatVecNEONDot(y []float32, w []byte, xq []int8, xs []float32, xsum []int16, k, n int)
+
+// IQ4_NLMatVecNEON computes y = W·x for a IQ4_NL matrix W [n×k] of GGUF blocks and x
+// quantized by kernels.QuantizeActivations (kernels.QuantMatVec):
+//
+//	for j := 0; j < n; j++ {
+//		var s float32
+//		for b := 0; b < k/32; b++ {
+//			s += dotIQ4_NL(block b of row j, x's block b)
+//		}
+//		y[j] = s
+//	}
+//
+// with exact integer sums. k is a positive multiple of 32 and n ≥ 1.
+// It runs on every ARMv8.0 core: widening multiplies, no dotprod.
+//
+//go:noescape
+func IQ4_NLMatVecNEON(y []float32, w []byte, xq []int8, xs []float32, xsum []int16, k, n int)
+
+// IQ4_XSMatVecNEONDot computes y = W·x for a IQ4_XS matrix W [n×k] of GGUF blocks and x
+// quantized by kernels.QuantizeActivations (kernels.QuantMatVec):
+//
+//	for j := 0; j < n; j++ {
+//		var s float32
+//		for b := 0; b < k/256; b++ {
+//			s += dotIQ4_XS(block b of row j, x's block b)
+//		}
+//		y[j] = s
+//	}
+//
+// with exact integer sums. k is a positive multiple of 256 and n ≥ 1.
+// It needs the dotprod extension (cpu.ARM64.HasASIMDDP).
+//
+//go:noescape
+func IQ4_XSMatVecNEONDot(y []float32, w []byte, xq []int8, xs []float32, xsum []int16, k, n int)
+
+// IQ4_XSMatVecNEON computes y = W·x for a IQ4_XS matrix W [n×k] of GGUF blocks and x
+// quantized by kernels.QuantizeActivations (kernels.QuantMatVec):
+//
+//	for j := 0; j < n; j++ {
+//		var s float32
+//		for b := 0; b < k/256; b++ {
+//			s += dotIQ4_XS(block b of row j, x's block b)
+//		}
+//		y[j] = s
+//	}
+//
+// with exact integer sums. k is a positive multiple of 256 and n ≥ 1.
+// It runs on every ARMv8.0 core: widening multiplies, no dotprod.
+//
+//go:noescape
+func IQ4_XSMatVecNEON(y []float32, w []byte, xq []int8, xs []float32, xsum []int16, k, n int)

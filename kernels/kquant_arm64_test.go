@@ -13,15 +13,25 @@ import (
 
 // TestKQuantNEONVariants runs both NEON variants of every blocked kernel
 // directly, the dotprod one where the core has it (the tier holds only
-// one), against the generic twin on random blocks of ragged row counts.
+// one), against the generic twin on random blocks of ragged row counts;
+// every blocked type has both.
 func TestKQuantNEONVariants(t *testing.T) {
 	variants := map[string]bool{"widening": false}
 	if hasDotProd {
 		variants["sdot"] = true
 	}
-	scales := map[WeightType][]int{Q4_0: {0}, Q5_0: {0}, Q4_K: {0, 2}, Q6_K: {208}}
+	scales := map[WeightType][]int{
+		Q4_0: {0}, Q4_1: {0, 2}, Q5_0: {0}, Q5_1: {0, 2}, Q2_K: {80, 82}, Q3_K: {108},
+		Q4_K: {0, 2}, Q5_K: {0, 2}, Q6_K: {208}, IQ4_NL: {0}, IQ4_XS: {0},
+	}
 	for name, dot := range variants {
-		for typ, kernel := range kquantNEON(dot) {
+		kernels := kquantNEON(dot)
+		for typ := range numWeightTypes {
+			if typ.Blocked() {
+				assert.Contains(t, kernels, typ, "%s: no NEON kernel for %s", name, typ)
+			}
+		}
+		for typ, kernel := range kernels {
 			for i, s := range [][2]int{{1, 1}, {2, 3}, {4, 7}, {1, 17}, {12, 5}} {
 				blocks, n := s[0], s[1]
 				k := blocks * typ.BlockLen()

@@ -1,24 +1,25 @@
 // Command kquant writes the NEON kernels of goformer's blocked GGUF types
 // (kernels/quant.go) to asm/kquant_arm64.s and their Go declarations to
-// asm/kquant_arm64.go: the matrix-vector products of every blocked type
-// that has one on arm64, once with SDOT (the dotprod extension) and once
-// with widening multiplies for ARMv8.0 cores. The bodies live by family:
-// legacy.go the types of 32 with one scale (Q4_0, Q5_0 and the like),
-// k4.go the K-quants with 6-bit scales and mins per 32 (Q4_K), k16.go
-// those with a scale per 16 (Q6_K).
+// asm/kquant_arm64.go: the matrix-vector product of every blocked type,
+// once with SDOT (the dotprod extension) and once with widening multiplies
+// for ARMv8.0 cores. The bodies live by family: legacy.go the types of 32
+// (Q4_0, Q4_1, Q5_0, Q5_1), k4.go the K-quants with a 6-bit scale and min
+// per 32 (Q4_K, Q5_K), k16.go those with a scale per 16 (Q2_K, Q3_K, Q6_K),
+// iq4.go the non-linear IQ4_NL and IQ4_XS.
 //
 // Assembly because Go cannot reach the byte multiplies (SDOT, SMULL), and
 // a decode step is these products over every weight.
 //
-// Every code is a signed byte here (Q4_K's 0..15, Q6_K's q − 32, Q4_0's
-// q − 8, Q5_0's q − 16), and every
-// integer sum is exact: SDOT adds four byte products into an int32 lane;
-// the widening path multiplies bytes into int16 lanes (|q·x| ≤ 32·127 fits)
-// and adds adjacent pairs into int32 lanes, never summing in int16. Each
+// Every code is a signed byte here (the plain q of Q2_K, Q4_1, Q4_K, Q5_1
+// and Q5_K, at most 31; Q6_K's q − 32, Q3_K's q − 4, Q4_0's q − 8, Q5_0's
+// q − 16; the IQ4 levels −127..113), and every integer sum is exact: SDOT
+// adds four byte products into an int32 lane; the widening path
+// multiplies bytes into int16 lanes (|q·x| ≤ 128·127 fits) and adds
+// adjacent pairs into int32 lanes, never summing in int16. Each
 // sub-block's sum is reduced to a scalar and multiplied by its integer
 // scale in a general register, as the generic twin does; the float32 work
-// is per super-block and scalar. A tier's GEMM runs this GEMV row by row,
-// so its rows equal it bit for bit.
+// is per block or super-block and scalar. A tier's GEMM runs this GEMV
+// row by row, so its rows equal it bit for bit.
 package main
 
 import (
@@ -35,7 +36,7 @@ func main() {
 	flag.Parse()
 
 	f := NewFile("gen/arm64/kquant")
-	for _, t := range []blockType{q4_0, q5_0, q4K, q6K} {
+	for _, t := range []blockType{q4_0, q4_1, q5_0, q5_1, q2K, q3K, q4K, q5K, q6K, iq4NL, iq4XS} {
 		for _, p := range []product{sdot, widening} {
 			matVec(f, t, p)
 		}
