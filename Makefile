@@ -75,10 +75,10 @@ test-arm64:
 		run=.; [ $$p != ./runtime ] || run='$(call RUNTIME_SHORT,neon)'; \
 		GOARCH=arm64 $(GO) test -c -o "$$tmp/arm64.test" $$p; \
 		echo "$$p under $(QEMU_ARM64) (default CPU: dotprod)"; \
-		(cd $$p && GOFORMER_EXPECT_ISA=neon $(QEMU_ARM64) "$$tmp/arm64.test" -test.short -test.count=1 -test.v=test2json -test.run "$$run") 2>&1 \
+		(cd $$p && GOFORMER_EXPECT_ISA=neon GOFORMER_EMULATED=1 $(QEMU_ARM64) "$$tmp/arm64.test" -test.short -test.count=1 -test.v=test2json -test.run "$$run") 2>&1 \
 			| $(GO) tool test2json -p $${p#./} | $(TESTFMT) arm64; \
 		echo "$$p under $(QEMU_ARM64) (cortex-a53: ARMv8.0)"; \
-		(cd $$p && GOFORMER_EXPECT_ISA=neon QEMU_CPU=cortex-a53 $(QEMU_ARM64) "$$tmp/arm64.test" -test.short -test.count=1 -test.v=test2json -test.run "$$run") 2>&1 \
+		(cd $$p && GOFORMER_EXPECT_ISA=neon GOFORMER_EMULATED=1 QEMU_CPU=cortex-a53 $(QEMU_ARM64) "$$tmp/arm64.test" -test.short -test.count=1 -test.v=test2json -test.run "$$run") 2>&1 \
 			| $(GO) tool test2json -p $${p#./} | $(TESTFMT) arm64-a53; \
 	done
 
@@ -88,7 +88,7 @@ test-haswell:
 		run=.; [ $$p != ./runtime ] || run='$(call RUNTIME_SHORT,avx2)'; \
 		$(GO) test -c -o "$$tmp/amd64.test" $$p; \
 		echo "$$p under $(QEMU_X86) -cpu Haswell"; \
-		(cd $$p && GOFORMER_EXPECT_ISA=avx2 $(QEMU_X86) -cpu Haswell "$$tmp/amd64.test" -test.short -test.count=1 -test.v=test2json -test.run "$$run") 2>&1 \
+		(cd $$p && GOFORMER_EXPECT_ISA=avx2 GOFORMER_EMULATED=1 $(QEMU_X86) -cpu Haswell "$$tmp/amd64.test" -test.short -test.count=1 -test.v=test2json -test.run "$$run") 2>&1 \
 			| grep -v "TCG doesn't support requested feature" | $(GO) tool test2json -p $${p#./} | $(TESTFMT) haswell; \
 	done
 
