@@ -20,9 +20,7 @@ var iq4NL = blockType{name: "IQ4_NL", meaning: "dotIQ4_NL", blockLen: 32, blockB
 // nibbles (4 bytes), then IQ4_NL's indices for eight sub-blocks of 32; the
 // super-block is d·xs·Σ_s (ls_s − 32)·Σ level·x.
 var iq4XS = blockType{name: "IQ4_XS", meaning: "dotIQ4_XS", blockLen: 256, blockBytes: 136, setup: iq4Setup, body: func(f *File, p product) {
-	f.Op("FMOVS.P 4(%s), F%d", rXS, fXS)
-	half(f, 0, fD)
-	f.Op("FMULS F%d, F%d, F%d", fXS, fD, fD)
+	superScales(f, 0, -1)
 	f.Op("ADD $32, %s, %s", rSum, rSum) // no sums
 	f.Op("MOVHU 2(%s), %s", rW, rSc0)   // the high bit pairs
 	f.Op("MOVWU 4(%s), %s", rW, rSc1)   // the low nibbles
@@ -41,9 +39,7 @@ var iq4XS = blockType{name: "IQ4_XS", meaning: "dotIQ4_XS", blockLen: 256, block
 		f.Op("SUBW $32, %s, %s", rT2, rT2)
 		f.Op("MADDW %s, %s, %s, %s", rT2, rSumi, rT1, rSumi)
 	}
-	f.Op("SCVTFWS %s, F%d", rSumi, fT)
-	f.Op("FMULS F%d, F%d, F%d", fT, fD, fD)
-	f.Op("FADDS F%d, F%d, F%d", fD, fRow, fRow)
+	addSuperBlock(f, false)
 }}
 
 // iq4Setup puts the levels in vLevels.

@@ -14,11 +14,7 @@ const vGroupScales V = 26
 // j of qs[32n..]; the super-block is d·xs·Σ_g sc_g·Σ q·x − dmin·xs·Σ_g
 // m_g·Σx.
 var q2K = blockType{name: "Q2_K", meaning: "dotQ2_K", blockLen: 256, blockBytes: 84, setup: lowBitSetup, body: func(f *File, p product) {
-	f.Op("FMOVS.P 4(%s), F%d", rXS, fXS)
-	half(f, 80, fD)
-	half(f, 82, fDmin)
-	f.Op("FMULS F%d, F%d, F%d", fXS, fD, fD)
-	f.Op("FMULS F%d, F%d, F%d", fXS, fDmin, fDmin)
+	superScales(f, 80, 82)
 	f.Op("VLD1 (%s), [V%d.B16]", rW, vGroupScales)
 	// Σ m_g·xsum[g]: the mins widened to int16 (V11 groups 0-7, V10
 	// 8-15), times the sums, added across.
@@ -48,10 +44,7 @@ var q2K = blockType{name: "Q2_K", meaning: "dotQ2_K", blockLen: 256, blockBytes:
 			groups(f, p, 8*n+2*j)
 		}
 	}
-	f.Op("SCVTFWS %s, F%d", rSumi, fT)
-	f.Op("FMULS F%d, F%d, F%d", fT, fD, fD)
-	f.Op("FSUBS F%d, F%d, F%d", fDmin, fD, fD)
-	f.Op("FADDS F%d, F%d, F%d", fD, fRow, fRow)
+	addSuperBlock(f, true)
 }}
 
 // q3K: 32 bytes of high bits hm, 64 of 2-bit low bits qs, 12 of 6-bit
@@ -59,9 +52,7 @@ var q2K = blockType{name: "Q2_K", meaning: "dotQ2_K", blockLen: 256, blockBytes:
 // qs[32n..] and bit 4n+j of hm; the code low + 4·high − 4 is a signed
 // byte.
 var q3K = blockType{name: "Q3_K", meaning: "dotQ3_K", blockLen: 256, blockBytes: 110, setup: lowBitSetup, body: func(f *File, p product) {
-	f.Op("FMOVS.P 4(%s), F%d", rXS, fXS)
-	half(f, 108, fD)
-	f.Op("FMULS F%d, F%d, F%d", fXS, fD, fD)
+	superScales(f, 108, -1)
 	f.Op("ADD $32, %s, %s", rSum, rSum) // the codes are centred: no sums
 	// The scales as four words of bytes (A0, A1, T the three words):
 	// sc0-3 = A0 & 15 | (T & 3) << 4, sc4-7 = A1 & 15 | (T >> 2 & 3) << 4,
@@ -106,9 +97,7 @@ var q3K = blockType{name: "Q3_K", meaning: "dotQ3_K", blockLen: 256, blockBytes:
 			groups(f, p, 8*n+2*j)
 		}
 	}
-	f.Op("SCVTFWS %s, F%d", rSumi, fT)
-	f.Op("FMULS F%d, F%d, F%d", fT, fD, fD)
-	f.Op("FADDS F%d, F%d, F%d", fD, fRow, fRow)
+	addSuperBlock(f, false)
 }}
 
 // lowBitSetup makes Q2_K's and Q3_K's constants: 3 and 4 in every byte.
@@ -144,9 +133,7 @@ func groups(f *File, p product, first int) {
 // low nibbles of ql[64h+32(i%2)..] (high nibbles for i ≥ 2) and bit pair i
 // of qh[32h..]; the code q − 32 is a signed byte.
 var q6K = blockType{name: "Q6_K", meaning: "dotQ6_K", blockLen: 256, blockBytes: 210, body: func(f *File, p product) {
-	f.Op("FMOVS.P 4(%s), F%d", rXS, fXS)
-	half(f, 208, fD)
-	f.Op("FMULS F%d, F%d, F%d", fXS, fD, fD)
+	superScales(f, 208, -1)
 	f.Op("ADD $32, %s, %s", rSum, rSum) // Q6_K needs no sums
 	f.Op("MOVW ZR, %s", rSumi)
 	f.Op("ADD $192, %s, %s", rW, rQ)
@@ -173,7 +160,5 @@ var q6K = blockType{name: "Q6_K", meaning: "dotQ6_K", blockLen: 256, blockBytes:
 			groups(f, p, 8*h+2*i)
 		}
 	}
-	f.Op("SCVTFWS %s, F%d", rSumi, fT)
-	f.Op("FMULS F%d, F%d, F%d", fT, fD, fD)
-	f.Op("FADDS F%d, F%d, F%d", fD, fRow, fRow)
+	addSuperBlock(f, false)
 }}

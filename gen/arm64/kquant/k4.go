@@ -33,11 +33,7 @@ var q5K = blockType{name: "Q5_K", meaning: "dotQ5_K", blockLen: 256, blockBytes:
 // bytes in rSc0 (sub-blocks 0-3) and rSc1 (4-7), and dmin·xs·Σ mins in
 // fDmin.
 func kScalesMins(f *File) {
-	f.Op("FMOVS.P 4(%s), F%d", rXS, fXS)
-	half(f, 0, fD)
-	half(f, 2, fDmin)
-	f.Op("FMULS F%d, F%d, F%d", fXS, fD, fD)
-	f.Op("FMULS F%d, F%d, F%d", fXS, fDmin, fDmin)
+	superScales(f, 0, 2)
 	// The scales and mins as four words of bytes (U0..U2 the 12 bytes):
 	// sc0-3 = U0 & 63, sc4-7 = U2 & 15 | (U0 >> 6 & 3) << 4,
 	// mn0-3 = U1 & 63, mn4-7 = U2 >> 4 & 15 | (U1 >> 6 & 3) << 4.
@@ -100,8 +96,5 @@ func kCodes(f *File, p product, qsOff int, fifth func(s int)) {
 			f.Op("MADDW %s, %s, %s, %s", rT2, rSumi, rT1, rSumi)
 		}
 	}
-	f.Op("SCVTFWS %s, F%d", rSumi, fT)
-	f.Op("FMULS F%d, F%d, F%d", fT, fD, fD)
-	f.Op("FSUBS F%d, F%d, F%d", fDmin, fD, fD)
-	f.Op("FADDS F%d, F%d, F%d", fD, fRow, fRow)
+	addSuperBlock(f, true)
 }

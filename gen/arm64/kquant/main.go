@@ -225,3 +225,29 @@ func nibbles(f *File, off int) {
 	f.Op("VAND V%d.B16, V%d.B16, V%d.B16", vNibble, vQ+2, vQ)
 	f.Op("VUSHR $4, V%d.B16, V%d.B16", vQ+2, vQ+1)
 }
+
+// superScales reads the next activation scale xs, then leaves d·xs in fD
+// (d the fp16 at byte dOff of the block) and, unless dminOff < 0,
+// dmin·xs in fDmin.
+func superScales(f *File, dOff, dminOff int) {
+	f.Op("FMOVS.P 4(%s), F%d", rXS, fXS)
+	half(f, dOff, fD)
+	if dminOff >= 0 {
+		half(f, dminOff, fDmin)
+	}
+	f.Op("FMULS F%d, F%d, F%d", fXS, fD, fD)
+	if dminOff >= 0 {
+		f.Op("FMULS F%d, F%d, F%d", fXS, fDmin, fDmin)
+	}
+}
+
+// addSuperBlock adds a (super-)block to the row's sum: fRow +=
+// float32(sumi)·fD, less fDmin (dmin·xs·Σ m·xsum) where the type has mins.
+func addSuperBlock(f *File, withMin bool) {
+	f.Op("SCVTFWS %s, F%d", rSumi, fT)
+	f.Op("FMULS F%d, F%d, F%d", fT, fD, fD)
+	if withMin {
+		f.Op("FSUBS F%d, F%d, F%d", fDmin, fD, fD)
+	}
+	f.Op("FADDS F%d, F%d, F%d", fD, fRow, fRow)
+}
