@@ -27,10 +27,7 @@ var q2K = blockType{name: "Q2_K", meaning: "dotQ2_K", blockLen: 256, blockBytes:
 	f.Inst(SMlal(H8, 12, 8, 11))
 	f.Inst(SMlal(H4, 12, 9, 10))
 	f.Inst(SMlal(H8, 12, 9, 10))
-	f.Inst(AddV(12, 12))
-	f.Op("VMOV V12.S[0], %s", rT0)
-	f.Op("SCVTFWS %s, F%d", rT0, fT)
-	f.Op("FMULS F%d, F%d, F%d", fT, fDmin, fDmin) // dmin·xs·Σ mins
+	scaleMins(f, 12)
 
 	f.Op("MOVW ZR, %s", rSumi)
 	f.Op("ADD $16, %s, %s", rW, rQ)

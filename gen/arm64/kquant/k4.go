@@ -60,10 +60,7 @@ func kScalesMins(f *File) {
 	f.Op("VUXTL V11.B8, V11.H8")
 	f.Inst(SMull(H4, 8, 10, 11))
 	f.Inst(SMlal(H8, 8, 10, 11))
-	f.Inst(AddV(8, 8))
-	f.Op("VMOV V8.S[0], %s", rT0)
-	f.Op("SCVTFWS %s, F%d", rT0, fT)
-	f.Op("FMULS F%d, F%d, F%d", fT, fDmin, fDmin) // dmin·xs·Σ mins
+	scaleMins(f, 8)
 }
 
 // kCodes adds the super-block to F0 from the scales and the scaled mins

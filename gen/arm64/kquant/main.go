@@ -251,3 +251,12 @@ func addSuperBlock(f *File, withMin bool) {
 	}
 	f.Op("FADDS F%d, F%d, F%d", fD, fRow, fRow)
 }
+
+// scaleMins multiplies fDmin (dmin·xs) by Σ m·xsum, whose int32 partial
+// sums are in the four lanes of V(v): fDmin = dmin·xs·Σ mins.
+func scaleMins(f *File, v V) {
+	f.Inst(AddV(v, v))
+	f.Op("VMOV V%d.S[0], %s", v, rT0)
+	f.Op("SCVTFWS %s, F%d", rT0, fT)
+	f.Op("FMULS F%d, F%d, F%d", fT, fDmin, fDmin)
+}
