@@ -3,7 +3,6 @@ package kernels
 import (
 	"math"
 	"os"
-	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -12,14 +11,14 @@ import (
 
 // forEachTier runs f once per tier this CPU can run, generic included, with
 // that tier active. Under emulation (GOFORMER_EMULATED, set by the test
-// command's qemu steps) the generic tiers are left out: they are Go code the
+// command's qemu steps) the generic tier is left out: it is Go code the
 // purego step runs natively, and emulating it took a third of those steps.
 func forEachTier(t *testing.T, f func(t *testing.T)) {
 	t.Helper()
 	saved := active
 	defer func() { active = saved }()
 	for _, tier := range tiers {
-		if emulated && isGenericTier(tier) {
+		if emulated && tier == genericImpl {
 			continue
 		}
 		active = tier
@@ -29,9 +28,6 @@ func forEachTier(t *testing.T, f func(t *testing.T)) {
 
 // emulated: the tests run under qemu (see forEachTier).
 var emulated = os.Getenv("GOFORMER_EMULATED") != ""
-
-// isGenericTier: the tier's kernels are all Go (generic, generic-packed).
-func isGenericTier(tier *impl) bool { return strings.HasPrefix(tier.name, "generic") }
 
 // TestExpectedTier fails when the tier the CPU should get is not the one
 // detected. The test command sets GOFORMER_EXPECT_ISA for each run whose CPU
