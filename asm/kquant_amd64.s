@@ -276,6 +276,40 @@ DATA kqBitMasks<>+30(SB)/1, $0xbf
 DATA kqBitMasks<>+31(SB)/1, $0x7f
 GLOBL kqBitMasks<>(SB), RODATA|NOPTR, $32
 
+DATA kqBitSel<>+0(SB)/1, $0x01
+DATA kqBitSel<>+1(SB)/1, $0x02
+DATA kqBitSel<>+2(SB)/1, $0x04
+DATA kqBitSel<>+3(SB)/1, $0x08
+DATA kqBitSel<>+4(SB)/1, $0x10
+DATA kqBitSel<>+5(SB)/1, $0x20
+DATA kqBitSel<>+6(SB)/1, $0x40
+DATA kqBitSel<>+7(SB)/1, $0x80
+DATA kqBitSel<>+8(SB)/1, $0x01
+DATA kqBitSel<>+9(SB)/1, $0x02
+DATA kqBitSel<>+10(SB)/1, $0x04
+DATA kqBitSel<>+11(SB)/1, $0x08
+DATA kqBitSel<>+12(SB)/1, $0x10
+DATA kqBitSel<>+13(SB)/1, $0x20
+DATA kqBitSel<>+14(SB)/1, $0x40
+DATA kqBitSel<>+15(SB)/1, $0x80
+DATA kqBitSel<>+16(SB)/1, $0x01
+DATA kqBitSel<>+17(SB)/1, $0x02
+DATA kqBitSel<>+18(SB)/1, $0x04
+DATA kqBitSel<>+19(SB)/1, $0x08
+DATA kqBitSel<>+20(SB)/1, $0x10
+DATA kqBitSel<>+21(SB)/1, $0x20
+DATA kqBitSel<>+22(SB)/1, $0x40
+DATA kqBitSel<>+23(SB)/1, $0x80
+DATA kqBitSel<>+24(SB)/1, $0x01
+DATA kqBitSel<>+25(SB)/1, $0x02
+DATA kqBitSel<>+26(SB)/1, $0x04
+DATA kqBitSel<>+27(SB)/1, $0x08
+DATA kqBitSel<>+28(SB)/1, $0x10
+DATA kqBitSel<>+29(SB)/1, $0x20
+DATA kqBitSel<>+30(SB)/1, $0x40
+DATA kqBitSel<>+31(SB)/1, $0x80
+GLOBL kqBitSel<>(SB), RODATA|NOPTR, $32
+
 DATA kqAllOnes<>+0(SB)/1, $0xff
 DATA kqAllOnes<>+1(SB)/1, $0xff
 DATA kqAllOnes<>+2(SB)/1, $0xff
@@ -645,6 +679,12 @@ DATA kqQ3High<>+4(SB)/4, $0x00000002
 DATA kqQ3High<>+8(SB)/4, $0x00000004
 DATA kqQ3High<>+12(SB)/4, $0x00000006
 GLOBL kqQ3High<>(SB), RODATA|NOPTR, $16
+
+DATA kqNibbleShift<>+0(SB)/8, $0x0000000000000000
+DATA kqNibbleShift<>+8(SB)/8, $0x0000000000000000
+DATA kqNibbleShift<>+16(SB)/8, $0x0000000000000004
+DATA kqNibbleShift<>+24(SB)/8, $0x0000000000000004
+GLOBL kqNibbleShift<>(SB), RODATA|NOPTR, $32
 
 DATA kqPair0<>+0(SB)/1, $0x00
 DATA kqPair0<>+1(SB)/1, $0x01
@@ -1214,94 +1254,86 @@ Q4_0mvGroup:
 	VMOVUPS kqZeros<>+0(SB), Y0
 
 Q4_0mvBlock:
-	PREFETCHT0   (R12)
-	PREFETCHT0   64(R12)
-	PREFETCHT0   128(R12)
-	VMOVDQU      (SI), Y1
-	VMOVDQU      2(CX), X2
-	VPSRLW       $0x04, X2, X3
-	VINSERTI128  $0x01, X3, Y2, Y3
-	VPAND        kqNibbles<>+0(SB), Y3, Y3
-	VPMADDUBSW   Y1, Y3, Y3
-	VMOVDQU      2(CX)(BX*1), X2
-	VPSRLW       $0x04, X2, X4
-	VINSERTI128  $0x01, X4, Y2, Y4
-	VPAND        kqNibbles<>+0(SB), Y4, Y4
-	VPMADDUBSW   Y1, Y4, Y4
-	VPHADDW      Y4, Y3, Y3
-	VMOVDQU      2(CX)(BX*2), X2
-	VPSRLW       $0x04, X2, X4
-	VINSERTI128  $0x01, X4, Y2, Y4
-	VPAND        kqNibbles<>+0(SB), Y4, Y4
-	VPMADDUBSW   Y1, Y4, Y4
-	VMOVDQU      2(CX)(R10*1), X2
-	VPSRLW       $0x04, X2, X5
-	VINSERTI128  $0x01, X5, Y2, Y5
-	VPAND        kqNibbles<>+0(SB), Y5, Y5
-	VPMADDUBSW   Y1, Y5, Y5
-	VPHADDW      Y5, Y4, Y4
-	VPHADDW      Y4, Y3, Y3
-	VPMADDWD     kqOnes16<>+0(SB), Y3, Y3
-	VMOVDQU      2(R11), X2
-	VPSRLW       $0x04, X2, X4
-	VINSERTI128  $0x01, X4, Y2, Y4
-	VPAND        kqNibbles<>+0(SB), Y4, Y4
-	VPMADDUBSW   Y1, Y4, Y4
-	VMOVDQU      2(R11)(BX*1), X2
-	VPSRLW       $0x04, X2, X5
-	VINSERTI128  $0x01, X5, Y2, Y5
-	VPAND        kqNibbles<>+0(SB), Y5, Y5
-	VPMADDUBSW   Y1, Y5, Y5
-	VPHADDW      Y5, Y4, Y4
-	VMOVDQU      2(R11)(BX*2), X2
-	VPSRLW       $0x04, X2, X5
-	VINSERTI128  $0x01, X5, Y2, Y5
-	VPAND        kqNibbles<>+0(SB), Y5, Y5
-	VPMADDUBSW   Y1, Y5, Y5
-	VMOVDQU      2(R11)(R10*1), X2
-	VPSRLW       $0x04, X2, X6
-	VINSERTI128  $0x01, X6, Y2, Y6
-	VPAND        kqNibbles<>+0(SB), Y6, Y6
-	VPMADDUBSW   Y1, Y6, Y6
-	VPHADDW      Y6, Y5, Y5
-	VPHADDW      Y5, Y4, Y4
-	VPMADDWD     kqOnes16<>+0(SB), Y4, Y4
-	VPERM2I128   $0x20, Y4, Y3, Y1
-	VPERM2I128   $0x31, Y4, Y3, Y3
-	VPADDD       Y3, Y1, Y1
-	MOVWLSX      (R8), R13
-	SHLL         $0x03, R13
-	VMOVD        R13, X3
-	VPBROADCASTD X3, Y3
-	VPSUBD       Y3, Y1, Y1
-	VCVTDQ2PS    Y1, Y1
-	MOVWLZX      (CX), R13
-	VMOVD        R13, X2
-	VPINSRW      $0x01, (CX)(BX*1), X2, X2
-	VPINSRW      $0x02, (CX)(BX*2), X2, X2
-	VPINSRW      $0x03, (CX)(R10*1), X2, X2
-	VPINSRW      $0x04, (R11), X2, X2
-	VPINSRW      $0x05, (R11)(BX*1), X2, X2
-	VPINSRW      $0x06, (R11)(BX*2), X2, X2
-	VPINSRW      $0x07, (R11)(R10*1), X2, X2
-	VCVTPH2PS    X2, Y3
-	VBROADCASTSS (DI), Y4
-	VMULPS       Y4, Y3, Y4
-	VFMADD231PS  Y4, Y1, Y0
-	ADDQ         $0x12, CX
-	ADDQ         $0x12, R11
-	ADDQ         $0x00000090, R12
-	ADDQ         $0x20, SI
-	ADDQ         $0x04, DI
-	ADDQ         $0x02, R8
-	DECQ         R9
-	JNZ          Q4_0mvBlock
-	VMOVUPS      Y0, (AX)
-	LEAQ         (R11)(R10*1), CX
-	ADDQ         $0x20, AX
-	SUBQ         $0x08, DX
-	CMPQ         DX, $0x08
-	JAE          Q4_0mvGroup
+	PREFETCHT0     (R12)
+	PREFETCHT0     64(R12)
+	PREFETCHT0     128(R12)
+	VMOVDQU        (SI), Y1
+	VBROADCASTI128 2(CX), Y2
+	VPSRLVQ        kqNibbleShift<>+0(SB), Y2, Y2
+	VPAND          kqNibbles<>+0(SB), Y2, Y2
+	VPMADDUBSW     Y1, Y2, Y2
+	VBROADCASTI128 2(CX)(BX*1), Y3
+	VPSRLVQ        kqNibbleShift<>+0(SB), Y3, Y3
+	VPAND          kqNibbles<>+0(SB), Y3, Y3
+	VPMADDUBSW     Y1, Y3, Y3
+	VPHADDW        Y3, Y2, Y2
+	VBROADCASTI128 2(CX)(BX*2), Y3
+	VPSRLVQ        kqNibbleShift<>+0(SB), Y3, Y3
+	VPAND          kqNibbles<>+0(SB), Y3, Y3
+	VPMADDUBSW     Y1, Y3, Y3
+	VBROADCASTI128 2(CX)(R10*1), Y4
+	VPSRLVQ        kqNibbleShift<>+0(SB), Y4, Y4
+	VPAND          kqNibbles<>+0(SB), Y4, Y4
+	VPMADDUBSW     Y1, Y4, Y4
+	VPHADDW        Y4, Y3, Y3
+	VPHADDW        Y3, Y2, Y2
+	VPMADDWD       kqOnes16<>+0(SB), Y2, Y2
+	VBROADCASTI128 2(R11), Y3
+	VPSRLVQ        kqNibbleShift<>+0(SB), Y3, Y3
+	VPAND          kqNibbles<>+0(SB), Y3, Y3
+	VPMADDUBSW     Y1, Y3, Y3
+	VBROADCASTI128 2(R11)(BX*1), Y4
+	VPSRLVQ        kqNibbleShift<>+0(SB), Y4, Y4
+	VPAND          kqNibbles<>+0(SB), Y4, Y4
+	VPMADDUBSW     Y1, Y4, Y4
+	VPHADDW        Y4, Y3, Y3
+	VBROADCASTI128 2(R11)(BX*2), Y4
+	VPSRLVQ        kqNibbleShift<>+0(SB), Y4, Y4
+	VPAND          kqNibbles<>+0(SB), Y4, Y4
+	VPMADDUBSW     Y1, Y4, Y4
+	VBROADCASTI128 2(R11)(R10*1), Y5
+	VPSRLVQ        kqNibbleShift<>+0(SB), Y5, Y5
+	VPAND          kqNibbles<>+0(SB), Y5, Y5
+	VPMADDUBSW     Y1, Y5, Y5
+	VPHADDW        Y5, Y4, Y4
+	VPHADDW        Y4, Y3, Y3
+	VPMADDWD       kqOnes16<>+0(SB), Y3, Y3
+	VPERM2I128     $0x20, Y3, Y2, Y1
+	VPERM2I128     $0x31, Y3, Y2, Y2
+	VPADDD         Y2, Y1, Y1
+	MOVWLSX        (R8), R13
+	SHLL           $0x03, R13
+	VMOVD          R13, X2
+	VPBROADCASTD   X2, Y2
+	VPSUBD         Y2, Y1, Y1
+	VCVTDQ2PS      Y1, Y1
+	MOVWLZX        (CX), R13
+	VMOVD          R13, X2
+	VPINSRW        $0x01, (CX)(BX*1), X2, X2
+	VPINSRW        $0x02, (CX)(BX*2), X2, X2
+	VPINSRW        $0x03, (CX)(R10*1), X2, X2
+	VPINSRW        $0x04, (R11), X2, X2
+	VPINSRW        $0x05, (R11)(BX*1), X2, X2
+	VPINSRW        $0x06, (R11)(BX*2), X2, X2
+	VPINSRW        $0x07, (R11)(R10*1), X2, X2
+	VCVTPH2PS      X2, Y2
+	VBROADCASTSS   (DI), Y3
+	VMULPS         Y3, Y2, Y3
+	VFMADD231PS    Y3, Y1, Y0
+	ADDQ           $0x12, CX
+	ADDQ           $0x12, R11
+	ADDQ           $0x00000090, R12
+	ADDQ           $0x20, SI
+	ADDQ           $0x04, DI
+	ADDQ           $0x02, R8
+	DECQ           R9
+	JNZ            Q4_0mvBlock
+	VMOVUPS        Y0, (AX)
+	LEAQ           (R11)(R10*1), CX
+	ADDQ           $0x20, AX
+	SUBQ           $0x08, DX
+	CMPQ           DX, $0x08
+	JAE            Q4_0mvGroup
 
 Q4_0mvTail:
 	TESTQ DX, DX
@@ -1316,38 +1348,37 @@ Q4_0mvRow:
 	VMOVUPS kqZeros<>+0(SB), X0
 
 Q4_0mvRowBlock:
-	VMOVDQU      2(CX), X2
-	VPSRLW       $0x04, X2, X1
-	VINSERTI128  $0x01, X1, Y2, Y1
-	VPAND        kqNibbles<>+0(SB), Y1, Y1
-	VPMADDUBSW   (BX), Y1, Y1
-	VPMADDWD     kqOnes16<>+0(SB), Y1, Y1
-	VEXTRACTI128 $0x01, Y1, X2
-	VPADDD       X1, X2, X2
-	VPSHUFD      $0x4e, X2, X1
-	VPADDD       X1, X2, X2
-	VPSHUFD      $0xb1, X2, X1
-	VPADDD       X1, X2, X2
-	MOVWLSX      (DI), R9
-	SHLL         $0x03, R9
-	VMOVD        R9, X1
-	VPSUBD       X1, X2, X2
-	VCVTDQ2PS    X2, X2
-	MOVWLZX      (CX), R9
-	VMOVD        R9, X1
-	VCVTPH2PS    X1, X1
-	VMULSS       (SI), X1, X1
-	VFMADD231SS  X1, X2, X0
-	ADDQ         $0x12, CX
-	ADDQ         $0x20, BX
-	ADDQ         $0x04, SI
-	ADDQ         $0x02, DI
-	DECQ         R8
-	JNZ          Q4_0mvRowBlock
-	VMOVSS       X0, (AX)
-	ADDQ         $0x04, AX
-	DECQ         DX
-	JNZ          Q4_0mvRow
+	VBROADCASTI128 2(CX), Y1
+	VPSRLVQ        kqNibbleShift<>+0(SB), Y1, Y1
+	VPAND          kqNibbles<>+0(SB), Y1, Y1
+	VPMADDUBSW     (BX), Y1, Y1
+	VPMADDWD       kqOnes16<>+0(SB), Y1, Y1
+	VEXTRACTI128   $0x01, Y1, X2
+	VPADDD         X1, X2, X2
+	VPSHUFD        $0x4e, X2, X1
+	VPADDD         X1, X2, X2
+	VPSHUFD        $0xb1, X2, X1
+	VPADDD         X1, X2, X2
+	MOVWLSX        (DI), R9
+	SHLL           $0x03, R9
+	VMOVD          R9, X1
+	VPSUBD         X1, X2, X2
+	VCVTDQ2PS      X2, X2
+	MOVWLZX        (CX), R9
+	VMOVD          R9, X1
+	VCVTPH2PS      X1, X1
+	VMULSS         (SI), X1, X1
+	VFMADD231SS    X1, X2, X0
+	ADDQ           $0x12, CX
+	ADDQ           $0x20, BX
+	ADDQ           $0x04, SI
+	ADDQ           $0x02, DI
+	DECQ           R8
+	JNZ            Q4_0mvRowBlock
+	VMOVSS         X0, (AX)
+	ADDQ           $0x04, AX
+	DECQ           DX
+	JNZ            Q4_0mvRow
 
 Q4_0mvDone:
 	VZEROUPPER
@@ -1369,58 +1400,57 @@ Q4_0MatMul8AVX2Row:
 	VMOVUPS kqZeros<>+0(SB), Y0
 
 Q4_0MatMul8AVX2Block:
-	VMOVDQU      2(CX), X1
-	VPSRLW       $0x04, X1, X2
-	VINSERTI128  $0x01, X2, Y1, Y2
-	VPAND        kqNibbles<>+0(SB), Y2, Y2
-	VPSHUFD      $0x00, Y2, Y3
-	VPMADDUBSW   (BX), Y3, Y4
-	VPMADDUBSW   32(BX), Y3, Y3
-	VPSHUFD      $0x55, Y2, Y5
-	VPMADDUBSW   64(BX), Y5, Y6
-	VPADDW       Y6, Y4, Y4
-	VPMADDUBSW   96(BX), Y5, Y5
-	VPADDW       Y5, Y3, Y3
-	VPSHUFD      $0xaa, Y2, Y5
-	VPMADDUBSW   128(BX), Y5, Y6
-	VPADDW       Y6, Y4, Y4
-	VPMADDUBSW   160(BX), Y5, Y5
-	VPADDW       Y5, Y3, Y3
-	VPSHUFD      $0xff, Y2, Y2
-	VPMADDUBSW   192(BX), Y2, Y5
-	VPADDW       Y5, Y4, Y4
-	VPMADDUBSW   224(BX), Y2, Y2
-	VPADDW       Y2, Y3, Y3
-	VPBROADCASTW (CX), X1
-	VCVTPH2PS    X1, Y2
-	VPERMQ       $0x4e, Y3, Y3
-	VPADDW       Y3, Y4, Y4
-	VPMADDWD     kqOnes16<>+0(SB), Y4, Y4
-	VPSUBD       288(BX), Y4, Y4
-	VCVTDQ2PS    Y4, Y4
-	VMULPS       256(BX), Y2, Y2
-	VFMADD231PS  Y2, Y4, Y0
-	ADDQ         $0x12, CX
-	ADDQ         $0x00000140, BX
-	DECQ         SI
-	JNZ          Q4_0MatMul8AVX2Block
-	MOVQ         ldc+24(FP), BX
-	SHLQ         $0x02, BX
-	LEAQ         (BX)(BX*2), SI
-	MOVQ         AX, DI
-	VEXTRACTF128 $0x01, Y0, X1
-	VMOVSS       X0, (DI)
-	VEXTRACTPS   $0x01, X0, (DI)(BX*1)
-	VEXTRACTPS   $0x02, X0, (DI)(BX*2)
-	VEXTRACTPS   $0x03, X0, (DI)(SI*1)
-	LEAQ         (DI)(BX*4), DI
-	VMOVSS       X1, (DI)
-	VEXTRACTPS   $0x01, X1, (DI)(BX*1)
-	VEXTRACTPS   $0x02, X1, (DI)(BX*2)
-	VEXTRACTPS   $0x03, X1, (DI)(SI*1)
-	ADDQ         $0x04, AX
-	DECQ         DX
-	JNZ          Q4_0MatMul8AVX2Row
+	VBROADCASTI128 2(CX), Y1
+	VPSRLVQ        kqNibbleShift<>+0(SB), Y1, Y1
+	VPAND          kqNibbles<>+0(SB), Y1, Y1
+	VPSHUFD        $0x00, Y1, Y2
+	VPMADDUBSW     (BX), Y2, Y3
+	VPMADDUBSW     32(BX), Y2, Y2
+	VPSHUFD        $0x55, Y1, Y4
+	VPMADDUBSW     64(BX), Y4, Y5
+	VPADDW         Y5, Y3, Y3
+	VPMADDUBSW     96(BX), Y4, Y4
+	VPADDW         Y4, Y2, Y2
+	VPSHUFD        $0xaa, Y1, Y4
+	VPMADDUBSW     128(BX), Y4, Y5
+	VPADDW         Y5, Y3, Y3
+	VPMADDUBSW     160(BX), Y4, Y4
+	VPADDW         Y4, Y2, Y2
+	VPSHUFD        $0xff, Y1, Y1
+	VPMADDUBSW     192(BX), Y1, Y4
+	VPADDW         Y4, Y3, Y3
+	VPMADDUBSW     224(BX), Y1, Y1
+	VPADDW         Y1, Y2, Y2
+	VPBROADCASTW   (CX), X1
+	VCVTPH2PS      X1, Y1
+	VPERMQ         $0x4e, Y2, Y2
+	VPADDW         Y2, Y3, Y3
+	VPMADDWD       kqOnes16<>+0(SB), Y3, Y3
+	VPSUBD         288(BX), Y3, Y3
+	VCVTDQ2PS      Y3, Y3
+	VMULPS         256(BX), Y1, Y1
+	VFMADD231PS    Y1, Y3, Y0
+	ADDQ           $0x12, CX
+	ADDQ           $0x00000140, BX
+	DECQ           SI
+	JNZ            Q4_0MatMul8AVX2Block
+	MOVQ           ldc+24(FP), BX
+	SHLQ           $0x02, BX
+	LEAQ           (BX)(BX*2), SI
+	MOVQ           AX, DI
+	VEXTRACTF128   $0x01, Y0, X1
+	VMOVSS         X0, (DI)
+	VEXTRACTPS     $0x01, X0, (DI)(BX*1)
+	VEXTRACTPS     $0x02, X0, (DI)(BX*2)
+	VEXTRACTPS     $0x03, X0, (DI)(SI*1)
+	LEAQ           (DI)(BX*4), DI
+	VMOVSS         X1, (DI)
+	VEXTRACTPS     $0x01, X1, (DI)(BX*1)
+	VEXTRACTPS     $0x02, X1, (DI)(BX*2)
+	VEXTRACTPS     $0x03, X1, (DI)(SI*1)
+	ADDQ           $0x04, AX
+	DECQ           DX
+	JNZ            Q4_0MatMul8AVX2Row
 	VZEROUPPER
 	RET
 
@@ -1441,90 +1471,89 @@ Q4_0MatMul16AVX2Row:
 	VMOVUPS kqZeros<>+0(SB), Y1
 
 Q4_0MatMul16AVX2Block:
-	VMOVDQU      2(CX), X2
-	VPSRLW       $0x04, X2, X3
-	VINSERTI128  $0x01, X3, Y2, Y3
-	VPAND        kqNibbles<>+0(SB), Y3, Y3
-	VPSHUFD      $0x00, Y3, Y4
-	VPMADDUBSW   (SI), Y4, Y5
-	VPMADDUBSW   32(SI), Y4, Y6
-	VPMADDUBSW   (SI)(BX*1), Y4, Y7
-	VPMADDUBSW   32(SI)(BX*1), Y4, Y4
-	VPSHUFD      $0x55, Y3, Y8
-	VPMADDUBSW   64(SI), Y8, Y9
-	VPADDW       Y9, Y5, Y5
-	VPMADDUBSW   96(SI), Y8, Y9
-	VPADDW       Y9, Y6, Y6
-	VPMADDUBSW   64(SI)(BX*1), Y8, Y9
-	VPADDW       Y9, Y7, Y7
-	VPMADDUBSW   96(SI)(BX*1), Y8, Y8
-	VPADDW       Y8, Y4, Y4
-	VPSHUFD      $0xaa, Y3, Y8
-	VPMADDUBSW   128(SI), Y8, Y9
-	VPADDW       Y9, Y5, Y5
-	VPMADDUBSW   160(SI), Y8, Y9
-	VPADDW       Y9, Y6, Y6
-	VPMADDUBSW   128(SI)(BX*1), Y8, Y9
-	VPADDW       Y9, Y7, Y7
-	VPMADDUBSW   160(SI)(BX*1), Y8, Y8
-	VPADDW       Y8, Y4, Y4
-	VPSHUFD      $0xff, Y3, Y3
-	VPMADDUBSW   192(SI), Y3, Y8
-	VPADDW       Y8, Y5, Y5
-	VPMADDUBSW   224(SI), Y3, Y8
-	VPADDW       Y8, Y6, Y6
-	VPMADDUBSW   192(SI)(BX*1), Y3, Y8
-	VPADDW       Y8, Y7, Y7
-	VPMADDUBSW   224(SI)(BX*1), Y3, Y3
-	VPADDW       Y3, Y4, Y4
-	VPBROADCASTW (CX), X2
-	VCVTPH2PS    X2, Y3
-	VPERMQ       $0x4e, Y6, Y6
-	VPADDW       Y6, Y5, Y5
-	VPMADDWD     kqOnes16<>+0(SB), Y5, Y5
-	VPSUBD       288(SI), Y5, Y5
-	VCVTDQ2PS    Y5, Y5
-	VMULPS       256(SI), Y3, Y6
-	VFMADD231PS  Y6, Y5, Y0
-	VPERMQ       $0x4e, Y4, Y4
-	VPADDW       Y4, Y7, Y7
-	VPMADDWD     kqOnes16<>+0(SB), Y7, Y7
-	VPSUBD       288(SI)(BX*1), Y7, Y7
-	VCVTDQ2PS    Y7, Y7
-	VMULPS       256(SI)(BX*1), Y3, Y3
-	VFMADD231PS  Y3, Y7, Y1
-	ADDQ         $0x12, CX
-	ADDQ         $0x00000140, SI
-	DECQ         DI
-	JNZ          Q4_0MatMul16AVX2Block
-	MOVQ         ldc+24(FP), SI
-	SHLQ         $0x02, SI
-	LEAQ         (SI)(SI*2), DI
-	MOVQ         AX, R8
-	VEXTRACTF128 $0x01, Y0, X2
-	VMOVSS       X0, (R8)
-	VEXTRACTPS   $0x01, X0, (R8)(SI*1)
-	VEXTRACTPS   $0x02, X0, (R8)(SI*2)
-	VEXTRACTPS   $0x03, X0, (R8)(DI*1)
-	LEAQ         (R8)(SI*4), R8
-	VMOVSS       X2, (R8)
-	VEXTRACTPS   $0x01, X2, (R8)(SI*1)
-	VEXTRACTPS   $0x02, X2, (R8)(SI*2)
-	VEXTRACTPS   $0x03, X2, (R8)(DI*1)
-	VEXTRACTF128 $0x01, Y1, X0
-	LEAQ         (R8)(SI*4), R8
-	VMOVSS       X1, (R8)
-	VEXTRACTPS   $0x01, X1, (R8)(SI*1)
-	VEXTRACTPS   $0x02, X1, (R8)(SI*2)
-	VEXTRACTPS   $0x03, X1, (R8)(DI*1)
-	LEAQ         (R8)(SI*4), R8
-	VMOVSS       X0, (R8)
-	VEXTRACTPS   $0x01, X0, (R8)(SI*1)
-	VEXTRACTPS   $0x02, X0, (R8)(SI*2)
-	VEXTRACTPS   $0x03, X0, (R8)(DI*1)
-	ADDQ         $0x04, AX
-	DECQ         DX
-	JNZ          Q4_0MatMul16AVX2Row
+	VBROADCASTI128 2(CX), Y2
+	VPSRLVQ        kqNibbleShift<>+0(SB), Y2, Y2
+	VPAND          kqNibbles<>+0(SB), Y2, Y2
+	VPSHUFD        $0x00, Y2, Y3
+	VPMADDUBSW     (SI), Y3, Y4
+	VPMADDUBSW     32(SI), Y3, Y5
+	VPMADDUBSW     (SI)(BX*1), Y3, Y6
+	VPMADDUBSW     32(SI)(BX*1), Y3, Y3
+	VPSHUFD        $0x55, Y2, Y7
+	VPMADDUBSW     64(SI), Y7, Y8
+	VPADDW         Y8, Y4, Y4
+	VPMADDUBSW     96(SI), Y7, Y8
+	VPADDW         Y8, Y5, Y5
+	VPMADDUBSW     64(SI)(BX*1), Y7, Y8
+	VPADDW         Y8, Y6, Y6
+	VPMADDUBSW     96(SI)(BX*1), Y7, Y7
+	VPADDW         Y7, Y3, Y3
+	VPSHUFD        $0xaa, Y2, Y7
+	VPMADDUBSW     128(SI), Y7, Y8
+	VPADDW         Y8, Y4, Y4
+	VPMADDUBSW     160(SI), Y7, Y8
+	VPADDW         Y8, Y5, Y5
+	VPMADDUBSW     128(SI)(BX*1), Y7, Y8
+	VPADDW         Y8, Y6, Y6
+	VPMADDUBSW     160(SI)(BX*1), Y7, Y7
+	VPADDW         Y7, Y3, Y3
+	VPSHUFD        $0xff, Y2, Y2
+	VPMADDUBSW     192(SI), Y2, Y7
+	VPADDW         Y7, Y4, Y4
+	VPMADDUBSW     224(SI), Y2, Y7
+	VPADDW         Y7, Y5, Y5
+	VPMADDUBSW     192(SI)(BX*1), Y2, Y7
+	VPADDW         Y7, Y6, Y6
+	VPMADDUBSW     224(SI)(BX*1), Y2, Y2
+	VPADDW         Y2, Y3, Y3
+	VPBROADCASTW   (CX), X2
+	VCVTPH2PS      X2, Y2
+	VPERMQ         $0x4e, Y5, Y5
+	VPADDW         Y5, Y4, Y4
+	VPMADDWD       kqOnes16<>+0(SB), Y4, Y4
+	VPSUBD         288(SI), Y4, Y4
+	VCVTDQ2PS      Y4, Y4
+	VMULPS         256(SI), Y2, Y5
+	VFMADD231PS    Y5, Y4, Y0
+	VPERMQ         $0x4e, Y3, Y3
+	VPADDW         Y3, Y6, Y6
+	VPMADDWD       kqOnes16<>+0(SB), Y6, Y6
+	VPSUBD         288(SI)(BX*1), Y6, Y6
+	VCVTDQ2PS      Y6, Y6
+	VMULPS         256(SI)(BX*1), Y2, Y2
+	VFMADD231PS    Y2, Y6, Y1
+	ADDQ           $0x12, CX
+	ADDQ           $0x00000140, SI
+	DECQ           DI
+	JNZ            Q4_0MatMul16AVX2Block
+	MOVQ           ldc+24(FP), SI
+	SHLQ           $0x02, SI
+	LEAQ           (SI)(SI*2), DI
+	MOVQ           AX, R8
+	VEXTRACTF128   $0x01, Y0, X2
+	VMOVSS         X0, (R8)
+	VEXTRACTPS     $0x01, X0, (R8)(SI*1)
+	VEXTRACTPS     $0x02, X0, (R8)(SI*2)
+	VEXTRACTPS     $0x03, X0, (R8)(DI*1)
+	LEAQ           (R8)(SI*4), R8
+	VMOVSS         X2, (R8)
+	VEXTRACTPS     $0x01, X2, (R8)(SI*1)
+	VEXTRACTPS     $0x02, X2, (R8)(SI*2)
+	VEXTRACTPS     $0x03, X2, (R8)(DI*1)
+	VEXTRACTF128   $0x01, Y1, X0
+	LEAQ           (R8)(SI*4), R8
+	VMOVSS         X1, (R8)
+	VEXTRACTPS     $0x01, X1, (R8)(SI*1)
+	VEXTRACTPS     $0x02, X1, (R8)(SI*2)
+	VEXTRACTPS     $0x03, X1, (R8)(DI*1)
+	LEAQ           (R8)(SI*4), R8
+	VMOVSS         X0, (R8)
+	VEXTRACTPS     $0x01, X0, (R8)(SI*1)
+	VEXTRACTPS     $0x02, X0, (R8)(SI*2)
+	VEXTRACTPS     $0x03, X0, (R8)(DI*1)
+	ADDQ           $0x04, AX
+	DECQ           DX
+	JNZ            Q4_0MatMul16AVX2Row
 	VZEROUPPER
 	RET
 
@@ -1550,144 +1579,139 @@ Q5_0mvGroup:
 	LEAQ    (CX)(BX*4), R11
 	LEAQ    (R11)(BX*4), R12
 	VMOVUPS kqZeros<>+0(SB), Y0
+	VMOVDQU kqBitBytes<>+0(SB), Y1
+	VMOVDQU kqBitSel<>+0(SB), Y2
+	VMOVDQU kqSixteens<>+0(SB), Y3
 
 Q5_0mvBlock:
-	PREFETCHT0   (R12)
-	PREFETCHT0   64(R12)
-	PREFETCHT0   128(R12)
-	VMOVDQU      (SI), Y1
-	VMOVDQU      6(CX), X2
-	VPSRLW       $0x04, X2, X3
-	VINSERTI128  $0x01, X3, Y2, Y3
-	VPAND        kqNibbles<>+0(SB), Y3, Y3
-	VPBROADCASTD 2(CX), Y4
-	VPSHUFB      kqBitBytes<>+0(SB), Y4, Y4
-	VPOR         kqBitMasks<>+0(SB), Y4, Y4
-	VPCMPEQB     kqAllOnes<>+0(SB), Y4, Y4
-	VPAND        kqSixteens<>+0(SB), Y4, Y4
-	VPOR         Y4, Y3, Y3
-	VPMADDUBSW   Y1, Y3, Y3
-	VMOVDQU      6(CX)(BX*1), X2
-	VPSRLW       $0x04, X2, X4
-	VINSERTI128  $0x01, X4, Y2, Y4
-	VPAND        kqNibbles<>+0(SB), Y4, Y4
-	VPBROADCASTD 2(CX)(BX*1), Y5
-	VPSHUFB      kqBitBytes<>+0(SB), Y5, Y5
-	VPOR         kqBitMasks<>+0(SB), Y5, Y5
-	VPCMPEQB     kqAllOnes<>+0(SB), Y5, Y5
-	VPAND        kqSixteens<>+0(SB), Y5, Y5
-	VPOR         Y5, Y4, Y4
-	VPMADDUBSW   Y1, Y4, Y4
-	VPHADDW      Y4, Y3, Y3
-	VMOVDQU      6(CX)(BX*2), X2
-	VPSRLW       $0x04, X2, X4
-	VINSERTI128  $0x01, X4, Y2, Y4
-	VPAND        kqNibbles<>+0(SB), Y4, Y4
-	VPBROADCASTD 2(CX)(BX*2), Y5
-	VPSHUFB      kqBitBytes<>+0(SB), Y5, Y5
-	VPOR         kqBitMasks<>+0(SB), Y5, Y5
-	VPCMPEQB     kqAllOnes<>+0(SB), Y5, Y5
-	VPAND        kqSixteens<>+0(SB), Y5, Y5
-	VPOR         Y5, Y4, Y4
-	VPMADDUBSW   Y1, Y4, Y4
-	VMOVDQU      6(CX)(R10*1), X2
-	VPSRLW       $0x04, X2, X5
-	VINSERTI128  $0x01, X5, Y2, Y5
-	VPAND        kqNibbles<>+0(SB), Y5, Y5
-	VPBROADCASTD 2(CX)(R10*1), Y6
-	VPSHUFB      kqBitBytes<>+0(SB), Y6, Y6
-	VPOR         kqBitMasks<>+0(SB), Y6, Y6
-	VPCMPEQB     kqAllOnes<>+0(SB), Y6, Y6
-	VPAND        kqSixteens<>+0(SB), Y6, Y6
-	VPOR         Y6, Y5, Y5
-	VPMADDUBSW   Y1, Y5, Y5
-	VPHADDW      Y5, Y4, Y4
-	VPHADDW      Y4, Y3, Y3
-	VPMADDWD     kqOnes16<>+0(SB), Y3, Y3
-	VMOVDQU      6(R11), X2
-	VPSRLW       $0x04, X2, X4
-	VINSERTI128  $0x01, X4, Y2, Y4
-	VPAND        kqNibbles<>+0(SB), Y4, Y4
-	VPBROADCASTD 2(R11), Y5
-	VPSHUFB      kqBitBytes<>+0(SB), Y5, Y5
-	VPOR         kqBitMasks<>+0(SB), Y5, Y5
-	VPCMPEQB     kqAllOnes<>+0(SB), Y5, Y5
-	VPAND        kqSixteens<>+0(SB), Y5, Y5
-	VPOR         Y5, Y4, Y4
-	VPMADDUBSW   Y1, Y4, Y4
-	VMOVDQU      6(R11)(BX*1), X2
-	VPSRLW       $0x04, X2, X5
-	VINSERTI128  $0x01, X5, Y2, Y5
-	VPAND        kqNibbles<>+0(SB), Y5, Y5
-	VPBROADCASTD 2(R11)(BX*1), Y6
-	VPSHUFB      kqBitBytes<>+0(SB), Y6, Y6
-	VPOR         kqBitMasks<>+0(SB), Y6, Y6
-	VPCMPEQB     kqAllOnes<>+0(SB), Y6, Y6
-	VPAND        kqSixteens<>+0(SB), Y6, Y6
-	VPOR         Y6, Y5, Y5
-	VPMADDUBSW   Y1, Y5, Y5
-	VPHADDW      Y5, Y4, Y4
-	VMOVDQU      6(R11)(BX*2), X2
-	VPSRLW       $0x04, X2, X5
-	VINSERTI128  $0x01, X5, Y2, Y5
-	VPAND        kqNibbles<>+0(SB), Y5, Y5
-	VPBROADCASTD 2(R11)(BX*2), Y6
-	VPSHUFB      kqBitBytes<>+0(SB), Y6, Y6
-	VPOR         kqBitMasks<>+0(SB), Y6, Y6
-	VPCMPEQB     kqAllOnes<>+0(SB), Y6, Y6
-	VPAND        kqSixteens<>+0(SB), Y6, Y6
-	VPOR         Y6, Y5, Y5
-	VPMADDUBSW   Y1, Y5, Y5
-	VMOVDQU      6(R11)(R10*1), X2
-	VPSRLW       $0x04, X2, X6
-	VINSERTI128  $0x01, X6, Y2, Y6
-	VPAND        kqNibbles<>+0(SB), Y6, Y6
-	VPBROADCASTD 2(R11)(R10*1), Y7
-	VPSHUFB      kqBitBytes<>+0(SB), Y7, Y7
-	VPOR         kqBitMasks<>+0(SB), Y7, Y7
-	VPCMPEQB     kqAllOnes<>+0(SB), Y7, Y7
-	VPAND        kqSixteens<>+0(SB), Y7, Y7
-	VPOR         Y7, Y6, Y6
-	VPMADDUBSW   Y1, Y6, Y6
-	VPHADDW      Y6, Y5, Y5
-	VPHADDW      Y5, Y4, Y4
-	VPMADDWD     kqOnes16<>+0(SB), Y4, Y4
-	VPERM2I128   $0x20, Y4, Y3, Y1
-	VPERM2I128   $0x31, Y4, Y3, Y3
-	VPADDD       Y3, Y1, Y1
-	MOVWLSX      (R8), R13
-	SHLL         $0x04, R13
-	VMOVD        R13, X3
-	VPBROADCASTD X3, Y3
-	VPSUBD       Y3, Y1, Y1
-	VCVTDQ2PS    Y1, Y1
-	MOVWLZX      (CX), R13
-	VMOVD        R13, X2
-	VPINSRW      $0x01, (CX)(BX*1), X2, X2
-	VPINSRW      $0x02, (CX)(BX*2), X2, X2
-	VPINSRW      $0x03, (CX)(R10*1), X2, X2
-	VPINSRW      $0x04, (R11), X2, X2
-	VPINSRW      $0x05, (R11)(BX*1), X2, X2
-	VPINSRW      $0x06, (R11)(BX*2), X2, X2
-	VPINSRW      $0x07, (R11)(R10*1), X2, X2
-	VCVTPH2PS    X2, Y3
-	VBROADCASTSS (DI), Y4
-	VMULPS       Y4, Y3, Y4
-	VFMADD231PS  Y4, Y1, Y0
-	ADDQ         $0x16, CX
-	ADDQ         $0x16, R11
-	ADDQ         $0x000000b0, R12
-	ADDQ         $0x20, SI
-	ADDQ         $0x04, DI
-	ADDQ         $0x02, R8
-	DECQ         R9
-	JNZ          Q5_0mvBlock
-	VMOVUPS      Y0, (AX)
-	LEAQ         (R11)(R10*1), CX
-	ADDQ         $0x20, AX
-	SUBQ         $0x08, DX
-	CMPQ         DX, $0x08
-	JAE          Q5_0mvGroup
+	PREFETCHT0     (R12)
+	PREFETCHT0     64(R12)
+	PREFETCHT0     128(R12)
+	VMOVDQU        (SI), Y4
+	VBROADCASTI128 6(CX), Y5
+	VPSRLVQ        kqNibbleShift<>+0(SB), Y5, Y5
+	VPAND          kqNibbles<>+0(SB), Y5, Y5
+	VPBROADCASTD   2(CX), Y6
+	VPSHUFB        Y1, Y6, Y6
+	VPAND          Y2, Y6, Y6
+	VPCMPEQB       Y2, Y6, Y6
+	VPAND          Y3, Y6, Y6
+	VPOR           Y6, Y5, Y5
+	VPMADDUBSW     Y4, Y5, Y5
+	VBROADCASTI128 6(CX)(BX*1), Y6
+	VPSRLVQ        kqNibbleShift<>+0(SB), Y6, Y6
+	VPAND          kqNibbles<>+0(SB), Y6, Y6
+	VPBROADCASTD   2(CX)(BX*1), Y7
+	VPSHUFB        Y1, Y7, Y7
+	VPAND          Y2, Y7, Y7
+	VPCMPEQB       Y2, Y7, Y7
+	VPAND          Y3, Y7, Y7
+	VPOR           Y7, Y6, Y6
+	VPMADDUBSW     Y4, Y6, Y6
+	VPHADDW        Y6, Y5, Y5
+	VBROADCASTI128 6(CX)(BX*2), Y6
+	VPSRLVQ        kqNibbleShift<>+0(SB), Y6, Y6
+	VPAND          kqNibbles<>+0(SB), Y6, Y6
+	VPBROADCASTD   2(CX)(BX*2), Y7
+	VPSHUFB        Y1, Y7, Y7
+	VPAND          Y2, Y7, Y7
+	VPCMPEQB       Y2, Y7, Y7
+	VPAND          Y3, Y7, Y7
+	VPOR           Y7, Y6, Y6
+	VPMADDUBSW     Y4, Y6, Y6
+	VBROADCASTI128 6(CX)(R10*1), Y7
+	VPSRLVQ        kqNibbleShift<>+0(SB), Y7, Y7
+	VPAND          kqNibbles<>+0(SB), Y7, Y7
+	VPBROADCASTD   2(CX)(R10*1), Y8
+	VPSHUFB        Y1, Y8, Y8
+	VPAND          Y2, Y8, Y8
+	VPCMPEQB       Y2, Y8, Y8
+	VPAND          Y3, Y8, Y8
+	VPOR           Y8, Y7, Y7
+	VPMADDUBSW     Y4, Y7, Y7
+	VPHADDW        Y7, Y6, Y6
+	VPHADDW        Y6, Y5, Y5
+	VPMADDWD       kqOnes16<>+0(SB), Y5, Y5
+	VBROADCASTI128 6(R11), Y6
+	VPSRLVQ        kqNibbleShift<>+0(SB), Y6, Y6
+	VPAND          kqNibbles<>+0(SB), Y6, Y6
+	VPBROADCASTD   2(R11), Y7
+	VPSHUFB        Y1, Y7, Y7
+	VPAND          Y2, Y7, Y7
+	VPCMPEQB       Y2, Y7, Y7
+	VPAND          Y3, Y7, Y7
+	VPOR           Y7, Y6, Y6
+	VPMADDUBSW     Y4, Y6, Y6
+	VBROADCASTI128 6(R11)(BX*1), Y7
+	VPSRLVQ        kqNibbleShift<>+0(SB), Y7, Y7
+	VPAND          kqNibbles<>+0(SB), Y7, Y7
+	VPBROADCASTD   2(R11)(BX*1), Y8
+	VPSHUFB        Y1, Y8, Y8
+	VPAND          Y2, Y8, Y8
+	VPCMPEQB       Y2, Y8, Y8
+	VPAND          Y3, Y8, Y8
+	VPOR           Y8, Y7, Y7
+	VPMADDUBSW     Y4, Y7, Y7
+	VPHADDW        Y7, Y6, Y6
+	VBROADCASTI128 6(R11)(BX*2), Y7
+	VPSRLVQ        kqNibbleShift<>+0(SB), Y7, Y7
+	VPAND          kqNibbles<>+0(SB), Y7, Y7
+	VPBROADCASTD   2(R11)(BX*2), Y8
+	VPSHUFB        Y1, Y8, Y8
+	VPAND          Y2, Y8, Y8
+	VPCMPEQB       Y2, Y8, Y8
+	VPAND          Y3, Y8, Y8
+	VPOR           Y8, Y7, Y7
+	VPMADDUBSW     Y4, Y7, Y7
+	VBROADCASTI128 6(R11)(R10*1), Y8
+	VPSRLVQ        kqNibbleShift<>+0(SB), Y8, Y8
+	VPAND          kqNibbles<>+0(SB), Y8, Y8
+	VPBROADCASTD   2(R11)(R10*1), Y9
+	VPSHUFB        Y1, Y9, Y9
+	VPAND          Y2, Y9, Y9
+	VPCMPEQB       Y2, Y9, Y9
+	VPAND          Y3, Y9, Y9
+	VPOR           Y9, Y8, Y8
+	VPMADDUBSW     Y4, Y8, Y8
+	VPHADDW        Y8, Y7, Y7
+	VPHADDW        Y7, Y6, Y6
+	VPMADDWD       kqOnes16<>+0(SB), Y6, Y6
+	VPERM2I128     $0x20, Y6, Y5, Y4
+	VPERM2I128     $0x31, Y6, Y5, Y5
+	VPADDD         Y5, Y4, Y4
+	MOVWLSX        (R8), R13
+	SHLL           $0x04, R13
+	VMOVD          R13, X5
+	VPBROADCASTD   X5, Y5
+	VPSUBD         Y5, Y4, Y4
+	VCVTDQ2PS      Y4, Y4
+	MOVWLZX        (CX), R13
+	VMOVD          R13, X5
+	VPINSRW        $0x01, (CX)(BX*1), X5, X5
+	VPINSRW        $0x02, (CX)(BX*2), X5, X5
+	VPINSRW        $0x03, (CX)(R10*1), X5, X5
+	VPINSRW        $0x04, (R11), X5, X5
+	VPINSRW        $0x05, (R11)(BX*1), X5, X5
+	VPINSRW        $0x06, (R11)(BX*2), X5, X5
+	VPINSRW        $0x07, (R11)(R10*1), X5, X5
+	VCVTPH2PS      X5, Y5
+	VBROADCASTSS   (DI), Y6
+	VMULPS         Y6, Y5, Y6
+	VFMADD231PS    Y6, Y4, Y0
+	ADDQ           $0x16, CX
+	ADDQ           $0x16, R11
+	ADDQ           $0x000000b0, R12
+	ADDQ           $0x20, SI
+	ADDQ           $0x04, DI
+	ADDQ           $0x02, R8
+	DECQ           R9
+	JNZ            Q5_0mvBlock
+	VMOVUPS        Y0, (AX)
+	LEAQ           (R11)(R10*1), CX
+	ADDQ           $0x20, AX
+	SUBQ           $0x08, DX
+	CMPQ           DX, $0x08
+	JAE            Q5_0mvGroup
 
 Q5_0mvTail:
 	TESTQ DX, DX
@@ -1702,44 +1726,43 @@ Q5_0mvRow:
 	VMOVUPS kqZeros<>+0(SB), X0
 
 Q5_0mvRowBlock:
-	VMOVDQU      6(CX), X2
-	VPSRLW       $0x04, X2, X1
-	VINSERTI128  $0x01, X1, Y2, Y1
-	VPAND        kqNibbles<>+0(SB), Y1, Y1
-	VPBROADCASTD 2(CX), Y3
-	VPSHUFB      kqBitBytes<>+0(SB), Y3, Y3
-	VPOR         kqBitMasks<>+0(SB), Y3, Y3
-	VPCMPEQB     kqAllOnes<>+0(SB), Y3, Y3
-	VPAND        kqSixteens<>+0(SB), Y3, Y3
-	VPOR         Y3, Y1, Y1
-	VPMADDUBSW   (BX), Y1, Y1
-	VPMADDWD     kqOnes16<>+0(SB), Y1, Y1
-	VEXTRACTI128 $0x01, Y1, X2
-	VPADDD       X1, X2, X2
-	VPSHUFD      $0x4e, X2, X1
-	VPADDD       X1, X2, X2
-	VPSHUFD      $0xb1, X2, X1
-	VPADDD       X1, X2, X2
-	MOVWLSX      (DI), R9
-	SHLL         $0x04, R9
-	VMOVD        R9, X1
-	VPSUBD       X1, X2, X2
-	VCVTDQ2PS    X2, X2
-	MOVWLZX      (CX), R9
-	VMOVD        R9, X1
-	VCVTPH2PS    X1, X1
-	VMULSS       (SI), X1, X1
-	VFMADD231SS  X1, X2, X0
-	ADDQ         $0x16, CX
-	ADDQ         $0x20, BX
-	ADDQ         $0x04, SI
-	ADDQ         $0x02, DI
-	DECQ         R8
-	JNZ          Q5_0mvRowBlock
-	VMOVSS       X0, (AX)
-	ADDQ         $0x04, AX
-	DECQ         DX
-	JNZ          Q5_0mvRow
+	VBROADCASTI128 6(CX), Y1
+	VPSRLVQ        kqNibbleShift<>+0(SB), Y1, Y1
+	VPAND          kqNibbles<>+0(SB), Y1, Y1
+	VPBROADCASTD   2(CX), Y2
+	VPSHUFB        kqBitBytes<>+0(SB), Y2, Y2
+	VPAND          kqBitSel<>+0(SB), Y2, Y2
+	VPCMPEQB       kqBitSel<>+0(SB), Y2, Y2
+	VPAND          kqSixteens<>+0(SB), Y2, Y2
+	VPOR           Y2, Y1, Y1
+	VPMADDUBSW     (BX), Y1, Y1
+	VPMADDWD       kqOnes16<>+0(SB), Y1, Y1
+	VEXTRACTI128   $0x01, Y1, X2
+	VPADDD         X1, X2, X2
+	VPSHUFD        $0x4e, X2, X1
+	VPADDD         X1, X2, X2
+	VPSHUFD        $0xb1, X2, X1
+	VPADDD         X1, X2, X2
+	MOVWLSX        (DI), R9
+	SHLL           $0x04, R9
+	VMOVD          R9, X1
+	VPSUBD         X1, X2, X2
+	VCVTDQ2PS      X2, X2
+	MOVWLZX        (CX), R9
+	VMOVD          R9, X1
+	VCVTPH2PS      X1, X1
+	VMULSS         (SI), X1, X1
+	VFMADD231SS    X1, X2, X0
+	ADDQ           $0x16, CX
+	ADDQ           $0x20, BX
+	ADDQ           $0x04, SI
+	ADDQ           $0x02, DI
+	DECQ           R8
+	JNZ            Q5_0mvRowBlock
+	VMOVSS         X0, (AX)
+	ADDQ           $0x04, AX
+	DECQ           DX
+	JNZ            Q5_0mvRow
 
 Q5_0mvDone:
 	VZEROUPPER
@@ -1761,65 +1784,64 @@ Q5_0MatMul8AVX2Row:
 	VMOVUPS kqZeros<>+0(SB), Y0
 
 Q5_0MatMul8AVX2Block:
-	VMOVDQU      6(CX), X1
-	VPSRLW       $0x04, X1, X2
-	VINSERTI128  $0x01, X2, Y1, Y2
-	VPAND        kqNibbles<>+0(SB), Y2, Y2
-	VPBROADCASTD 2(CX), Y3
-	VPSHUFB      kqBitBytes<>+0(SB), Y3, Y3
-	VPOR         kqBitMasks<>+0(SB), Y3, Y3
-	VPCMPEQB     kqAllOnes<>+0(SB), Y3, Y3
-	VPAND        kqSixteens<>+0(SB), Y3, Y3
-	VPOR         Y3, Y2, Y2
-	VPSHUFD      $0x00, Y2, Y3
-	VPMADDUBSW   (BX), Y3, Y4
-	VPMADDUBSW   32(BX), Y3, Y3
-	VPSHUFD      $0x55, Y2, Y5
-	VPMADDUBSW   64(BX), Y5, Y6
-	VPADDW       Y6, Y4, Y4
-	VPMADDUBSW   96(BX), Y5, Y5
-	VPADDW       Y5, Y3, Y3
-	VPSHUFD      $0xaa, Y2, Y5
-	VPMADDUBSW   128(BX), Y5, Y6
-	VPADDW       Y6, Y4, Y4
-	VPMADDUBSW   160(BX), Y5, Y5
-	VPADDW       Y5, Y3, Y3
-	VPSHUFD      $0xff, Y2, Y2
-	VPMADDUBSW   192(BX), Y2, Y5
-	VPADDW       Y5, Y4, Y4
-	VPMADDUBSW   224(BX), Y2, Y2
-	VPADDW       Y2, Y3, Y3
-	VPBROADCASTW (CX), X1
-	VCVTPH2PS    X1, Y2
-	VPMADDWD     kqOnes16<>+0(SB), Y4, Y4
-	VPMADDWD     kqOnes16<>+0(SB), Y3, Y3
-	VPERMQ       $0x4e, Y3, Y3
-	VPADDD       Y3, Y4, Y4
-	VPSUBD       288(BX), Y4, Y4
-	VCVTDQ2PS    Y4, Y4
-	VMULPS       256(BX), Y2, Y2
-	VFMADD231PS  Y2, Y4, Y0
-	ADDQ         $0x16, CX
-	ADDQ         $0x00000140, BX
-	DECQ         SI
-	JNZ          Q5_0MatMul8AVX2Block
-	MOVQ         ldc+24(FP), BX
-	SHLQ         $0x02, BX
-	LEAQ         (BX)(BX*2), SI
-	MOVQ         AX, DI
-	VEXTRACTF128 $0x01, Y0, X1
-	VMOVSS       X0, (DI)
-	VEXTRACTPS   $0x01, X0, (DI)(BX*1)
-	VEXTRACTPS   $0x02, X0, (DI)(BX*2)
-	VEXTRACTPS   $0x03, X0, (DI)(SI*1)
-	LEAQ         (DI)(BX*4), DI
-	VMOVSS       X1, (DI)
-	VEXTRACTPS   $0x01, X1, (DI)(BX*1)
-	VEXTRACTPS   $0x02, X1, (DI)(BX*2)
-	VEXTRACTPS   $0x03, X1, (DI)(SI*1)
-	ADDQ         $0x04, AX
-	DECQ         DX
-	JNZ          Q5_0MatMul8AVX2Row
+	VBROADCASTI128 6(CX), Y1
+	VPSRLVQ        kqNibbleShift<>+0(SB), Y1, Y1
+	VPAND          kqNibbles<>+0(SB), Y1, Y1
+	VPBROADCASTD   2(CX), Y2
+	VPSHUFB        kqBitBytes<>+0(SB), Y2, Y2
+	VPAND          kqBitSel<>+0(SB), Y2, Y2
+	VPCMPEQB       kqBitSel<>+0(SB), Y2, Y2
+	VPAND          kqSixteens<>+0(SB), Y2, Y2
+	VPOR           Y2, Y1, Y1
+	VPSHUFD        $0x00, Y1, Y2
+	VPMADDUBSW     (BX), Y2, Y3
+	VPMADDUBSW     32(BX), Y2, Y2
+	VPSHUFD        $0x55, Y1, Y4
+	VPMADDUBSW     64(BX), Y4, Y5
+	VPADDW         Y5, Y3, Y3
+	VPMADDUBSW     96(BX), Y4, Y4
+	VPADDW         Y4, Y2, Y2
+	VPSHUFD        $0xaa, Y1, Y4
+	VPMADDUBSW     128(BX), Y4, Y5
+	VPADDW         Y5, Y3, Y3
+	VPMADDUBSW     160(BX), Y4, Y4
+	VPADDW         Y4, Y2, Y2
+	VPSHUFD        $0xff, Y1, Y1
+	VPMADDUBSW     192(BX), Y1, Y4
+	VPADDW         Y4, Y3, Y3
+	VPMADDUBSW     224(BX), Y1, Y1
+	VPADDW         Y1, Y2, Y2
+	VPBROADCASTW   (CX), X1
+	VCVTPH2PS      X1, Y1
+	VPMADDWD       kqOnes16<>+0(SB), Y3, Y3
+	VPMADDWD       kqOnes16<>+0(SB), Y2, Y2
+	VPERMQ         $0x4e, Y2, Y2
+	VPADDD         Y2, Y3, Y3
+	VPSUBD         288(BX), Y3, Y3
+	VCVTDQ2PS      Y3, Y3
+	VMULPS         256(BX), Y1, Y1
+	VFMADD231PS    Y1, Y3, Y0
+	ADDQ           $0x16, CX
+	ADDQ           $0x00000140, BX
+	DECQ           SI
+	JNZ            Q5_0MatMul8AVX2Block
+	MOVQ           ldc+24(FP), BX
+	SHLQ           $0x02, BX
+	LEAQ           (BX)(BX*2), SI
+	MOVQ           AX, DI
+	VEXTRACTF128   $0x01, Y0, X1
+	VMOVSS         X0, (DI)
+	VEXTRACTPS     $0x01, X0, (DI)(BX*1)
+	VEXTRACTPS     $0x02, X0, (DI)(BX*2)
+	VEXTRACTPS     $0x03, X0, (DI)(SI*1)
+	LEAQ           (DI)(BX*4), DI
+	VMOVSS         X1, (DI)
+	VEXTRACTPS     $0x01, X1, (DI)(BX*1)
+	VEXTRACTPS     $0x02, X1, (DI)(BX*2)
+	VEXTRACTPS     $0x03, X1, (DI)(SI*1)
+	ADDQ           $0x04, AX
+	DECQ           DX
+	JNZ            Q5_0MatMul8AVX2Row
 	VZEROUPPER
 	RET
 
@@ -1840,98 +1862,97 @@ Q5_0MatMul16AVX2Row:
 	VMOVUPS kqZeros<>+0(SB), Y1
 
 Q5_0MatMul16AVX2Block:
-	VMOVDQU      6(CX), X2
-	VPSRLW       $0x04, X2, X3
-	VINSERTI128  $0x01, X3, Y2, Y3
-	VPAND        kqNibbles<>+0(SB), Y3, Y3
-	VPBROADCASTD 2(CX), Y4
-	VPSHUFB      kqBitBytes<>+0(SB), Y4, Y4
-	VPOR         kqBitMasks<>+0(SB), Y4, Y4
-	VPCMPEQB     kqAllOnes<>+0(SB), Y4, Y4
-	VPAND        kqSixteens<>+0(SB), Y4, Y4
-	VPOR         Y4, Y3, Y3
-	VPSHUFD      $0x00, Y3, Y4
-	VPMADDUBSW   (SI), Y4, Y5
-	VPMADDUBSW   32(SI), Y4, Y6
-	VPMADDUBSW   (SI)(BX*1), Y4, Y7
-	VPMADDUBSW   32(SI)(BX*1), Y4, Y4
-	VPSHUFD      $0x55, Y3, Y8
-	VPMADDUBSW   64(SI), Y8, Y9
-	VPADDW       Y9, Y5, Y5
-	VPMADDUBSW   96(SI), Y8, Y9
-	VPADDW       Y9, Y6, Y6
-	VPMADDUBSW   64(SI)(BX*1), Y8, Y9
-	VPADDW       Y9, Y7, Y7
-	VPMADDUBSW   96(SI)(BX*1), Y8, Y8
-	VPADDW       Y8, Y4, Y4
-	VPSHUFD      $0xaa, Y3, Y8
-	VPMADDUBSW   128(SI), Y8, Y9
-	VPADDW       Y9, Y5, Y5
-	VPMADDUBSW   160(SI), Y8, Y9
-	VPADDW       Y9, Y6, Y6
-	VPMADDUBSW   128(SI)(BX*1), Y8, Y9
-	VPADDW       Y9, Y7, Y7
-	VPMADDUBSW   160(SI)(BX*1), Y8, Y8
-	VPADDW       Y8, Y4, Y4
-	VPSHUFD      $0xff, Y3, Y3
-	VPMADDUBSW   192(SI), Y3, Y8
-	VPADDW       Y8, Y5, Y5
-	VPMADDUBSW   224(SI), Y3, Y8
-	VPADDW       Y8, Y6, Y6
-	VPMADDUBSW   192(SI)(BX*1), Y3, Y8
-	VPADDW       Y8, Y7, Y7
-	VPMADDUBSW   224(SI)(BX*1), Y3, Y3
-	VPADDW       Y3, Y4, Y4
-	VPBROADCASTW (CX), X2
-	VCVTPH2PS    X2, Y3
-	VPMADDWD     kqOnes16<>+0(SB), Y5, Y5
-	VPMADDWD     kqOnes16<>+0(SB), Y6, Y6
-	VPERMQ       $0x4e, Y6, Y6
-	VPADDD       Y6, Y5, Y5
-	VPSUBD       288(SI), Y5, Y5
-	VCVTDQ2PS    Y5, Y5
-	VMULPS       256(SI), Y3, Y6
-	VFMADD231PS  Y6, Y5, Y0
-	VPMADDWD     kqOnes16<>+0(SB), Y7, Y7
-	VPMADDWD     kqOnes16<>+0(SB), Y4, Y4
-	VPERMQ       $0x4e, Y4, Y4
-	VPADDD       Y4, Y7, Y7
-	VPSUBD       288(SI)(BX*1), Y7, Y7
-	VCVTDQ2PS    Y7, Y7
-	VMULPS       256(SI)(BX*1), Y3, Y3
-	VFMADD231PS  Y3, Y7, Y1
-	ADDQ         $0x16, CX
-	ADDQ         $0x00000140, SI
-	DECQ         DI
-	JNZ          Q5_0MatMul16AVX2Block
-	MOVQ         ldc+24(FP), SI
-	SHLQ         $0x02, SI
-	LEAQ         (SI)(SI*2), DI
-	MOVQ         AX, R8
-	VEXTRACTF128 $0x01, Y0, X2
-	VMOVSS       X0, (R8)
-	VEXTRACTPS   $0x01, X0, (R8)(SI*1)
-	VEXTRACTPS   $0x02, X0, (R8)(SI*2)
-	VEXTRACTPS   $0x03, X0, (R8)(DI*1)
-	LEAQ         (R8)(SI*4), R8
-	VMOVSS       X2, (R8)
-	VEXTRACTPS   $0x01, X2, (R8)(SI*1)
-	VEXTRACTPS   $0x02, X2, (R8)(SI*2)
-	VEXTRACTPS   $0x03, X2, (R8)(DI*1)
-	VEXTRACTF128 $0x01, Y1, X0
-	LEAQ         (R8)(SI*4), R8
-	VMOVSS       X1, (R8)
-	VEXTRACTPS   $0x01, X1, (R8)(SI*1)
-	VEXTRACTPS   $0x02, X1, (R8)(SI*2)
-	VEXTRACTPS   $0x03, X1, (R8)(DI*1)
-	LEAQ         (R8)(SI*4), R8
-	VMOVSS       X0, (R8)
-	VEXTRACTPS   $0x01, X0, (R8)(SI*1)
-	VEXTRACTPS   $0x02, X0, (R8)(SI*2)
-	VEXTRACTPS   $0x03, X0, (R8)(DI*1)
-	ADDQ         $0x04, AX
-	DECQ         DX
-	JNZ          Q5_0MatMul16AVX2Row
+	VBROADCASTI128 6(CX), Y2
+	VPSRLVQ        kqNibbleShift<>+0(SB), Y2, Y2
+	VPAND          kqNibbles<>+0(SB), Y2, Y2
+	VPBROADCASTD   2(CX), Y3
+	VPSHUFB        kqBitBytes<>+0(SB), Y3, Y3
+	VPAND          kqBitSel<>+0(SB), Y3, Y3
+	VPCMPEQB       kqBitSel<>+0(SB), Y3, Y3
+	VPAND          kqSixteens<>+0(SB), Y3, Y3
+	VPOR           Y3, Y2, Y2
+	VPSHUFD        $0x00, Y2, Y3
+	VPMADDUBSW     (SI), Y3, Y4
+	VPMADDUBSW     32(SI), Y3, Y5
+	VPMADDUBSW     (SI)(BX*1), Y3, Y6
+	VPMADDUBSW     32(SI)(BX*1), Y3, Y3
+	VPSHUFD        $0x55, Y2, Y7
+	VPMADDUBSW     64(SI), Y7, Y8
+	VPADDW         Y8, Y4, Y4
+	VPMADDUBSW     96(SI), Y7, Y8
+	VPADDW         Y8, Y5, Y5
+	VPMADDUBSW     64(SI)(BX*1), Y7, Y8
+	VPADDW         Y8, Y6, Y6
+	VPMADDUBSW     96(SI)(BX*1), Y7, Y7
+	VPADDW         Y7, Y3, Y3
+	VPSHUFD        $0xaa, Y2, Y7
+	VPMADDUBSW     128(SI), Y7, Y8
+	VPADDW         Y8, Y4, Y4
+	VPMADDUBSW     160(SI), Y7, Y8
+	VPADDW         Y8, Y5, Y5
+	VPMADDUBSW     128(SI)(BX*1), Y7, Y8
+	VPADDW         Y8, Y6, Y6
+	VPMADDUBSW     160(SI)(BX*1), Y7, Y7
+	VPADDW         Y7, Y3, Y3
+	VPSHUFD        $0xff, Y2, Y2
+	VPMADDUBSW     192(SI), Y2, Y7
+	VPADDW         Y7, Y4, Y4
+	VPMADDUBSW     224(SI), Y2, Y7
+	VPADDW         Y7, Y5, Y5
+	VPMADDUBSW     192(SI)(BX*1), Y2, Y7
+	VPADDW         Y7, Y6, Y6
+	VPMADDUBSW     224(SI)(BX*1), Y2, Y2
+	VPADDW         Y2, Y3, Y3
+	VPBROADCASTW   (CX), X2
+	VCVTPH2PS      X2, Y2
+	VPMADDWD       kqOnes16<>+0(SB), Y4, Y4
+	VPMADDWD       kqOnes16<>+0(SB), Y5, Y5
+	VPERMQ         $0x4e, Y5, Y5
+	VPADDD         Y5, Y4, Y4
+	VPSUBD         288(SI), Y4, Y4
+	VCVTDQ2PS      Y4, Y4
+	VMULPS         256(SI), Y2, Y5
+	VFMADD231PS    Y5, Y4, Y0
+	VPMADDWD       kqOnes16<>+0(SB), Y6, Y6
+	VPMADDWD       kqOnes16<>+0(SB), Y3, Y3
+	VPERMQ         $0x4e, Y3, Y3
+	VPADDD         Y3, Y6, Y6
+	VPSUBD         288(SI)(BX*1), Y6, Y6
+	VCVTDQ2PS      Y6, Y6
+	VMULPS         256(SI)(BX*1), Y2, Y2
+	VFMADD231PS    Y2, Y6, Y1
+	ADDQ           $0x16, CX
+	ADDQ           $0x00000140, SI
+	DECQ           DI
+	JNZ            Q5_0MatMul16AVX2Block
+	MOVQ           ldc+24(FP), SI
+	SHLQ           $0x02, SI
+	LEAQ           (SI)(SI*2), DI
+	MOVQ           AX, R8
+	VEXTRACTF128   $0x01, Y0, X2
+	VMOVSS         X0, (R8)
+	VEXTRACTPS     $0x01, X0, (R8)(SI*1)
+	VEXTRACTPS     $0x02, X0, (R8)(SI*2)
+	VEXTRACTPS     $0x03, X0, (R8)(DI*1)
+	LEAQ           (R8)(SI*4), R8
+	VMOVSS         X2, (R8)
+	VEXTRACTPS     $0x01, X2, (R8)(SI*1)
+	VEXTRACTPS     $0x02, X2, (R8)(SI*2)
+	VEXTRACTPS     $0x03, X2, (R8)(DI*1)
+	VEXTRACTF128   $0x01, Y1, X0
+	LEAQ           (R8)(SI*4), R8
+	VMOVSS         X1, (R8)
+	VEXTRACTPS     $0x01, X1, (R8)(SI*1)
+	VEXTRACTPS     $0x02, X1, (R8)(SI*2)
+	VEXTRACTPS     $0x03, X1, (R8)(DI*1)
+	LEAQ           (R8)(SI*4), R8
+	VMOVSS         X0, (R8)
+	VEXTRACTPS     $0x01, X0, (R8)(SI*1)
+	VEXTRACTPS     $0x02, X0, (R8)(SI*2)
+	VEXTRACTPS     $0x03, X0, (R8)(DI*1)
+	ADDQ           $0x04, AX
+	DECQ           DX
+	JNZ            Q5_0MatMul16AVX2Row
 	VZEROUPPER
 	RET
 
@@ -1951,48 +1972,47 @@ row:
 	VMOVUPS kqZeros<>+0(SB), Y0
 
 block:
-	PREFETCHT0   160(CX)
-	MOVWLZX      (CX), R9
-	VMOVD        R9, X1
-	VCVTPH2PS    X1, X1
-	VBROADCASTSS X1, Y1
-	MOVWLZX      2(CX), R9
-	VMOVD        R9, X2
-	VCVTPH2PS    X2, X2
-	VBROADCASTSS X2, Y2
-	VMOVDQU      4(CX), X3
-	VPSRLW       $0x04, X3, X4
-	VINSERTI128  $0x01, X4, Y3, Y4
-	VPAND        kqNibbles<>+0(SB), Y4, Y4
-	VMOVDQU      (BX), Y5
-	VPMADDUBSW   Y5, Y4, Y5
-	VPMADDWD     kqOnes16<>+0(SB), Y5, Y5
-	VCVTDQ2PS    Y5, Y5
-	VBROADCASTSS (SI), Y4
-	VMULPS       Y1, Y4, Y4
-	VFMADD231PS  Y4, Y5, Y0
-	MOVWLSX      (DI), R9
-	VMOVD        R9, X3
-	VCVTDQ2PS    X3, X3
-	VBROADCASTSS (SI), Y1
-	VMULPS       Y2, Y1, Y1
-	VFMADD231PS  Y1, Y3, Y0
-	ADDQ         $0x00000014, CX
-	ADDQ         $0x00000020, BX
-	ADDQ         $0x04, SI
-	ADDQ         $0x02, DI
-	DECQ         R8
-	JNZ          block
-	VEXTRACTF128 $0x01, Y0, X1
-	VADDPS       X1, X0, X0
-	VMOVHLPS     X0, X1, X1
-	VADDPS       X1, X0, X0
-	VMOVSHDUP    X0, X1
-	VADDSS       X1, X0, X0
-	VMOVSS       X0, (AX)
-	ADDQ         $0x04, AX
-	DECQ         DX
-	JNZ          row
+	PREFETCHT0     160(CX)
+	MOVWLZX        (CX), R9
+	VMOVD          R9, X1
+	VCVTPH2PS      X1, X1
+	VBROADCASTSS   X1, Y1
+	MOVWLZX        2(CX), R9
+	VMOVD          R9, X2
+	VCVTPH2PS      X2, X2
+	VBROADCASTSS   X2, Y2
+	VBROADCASTI128 4(CX), Y3
+	VPSRLVQ        kqNibbleShift<>+0(SB), Y3, Y3
+	VPAND          kqNibbles<>+0(SB), Y3, Y3
+	VMOVDQU        (BX), Y4
+	VPMADDUBSW     Y4, Y3, Y4
+	VPMADDWD       kqOnes16<>+0(SB), Y4, Y4
+	VCVTDQ2PS      Y4, Y4
+	VBROADCASTSS   (SI), Y3
+	VMULPS         Y1, Y3, Y3
+	VFMADD231PS    Y3, Y4, Y0
+	MOVWLSX        (DI), R9
+	VMOVD          R9, X5
+	VCVTDQ2PS      X5, X5
+	VBROADCASTSS   (SI), Y1
+	VMULPS         Y2, Y1, Y1
+	VFMADD231PS    Y1, Y5, Y0
+	ADDQ           $0x00000014, CX
+	ADDQ           $0x00000020, BX
+	ADDQ           $0x04, SI
+	ADDQ           $0x02, DI
+	DECQ           R8
+	JNZ            block
+	VEXTRACTF128   $0x01, Y0, X1
+	VADDPS         X1, X0, X0
+	VMOVHLPS       X0, X1, X1
+	VADDPS         X1, X0, X0
+	VMOVSHDUP      X0, X1
+	VADDSS         X1, X0, X0
+	VMOVSS         X0, (AX)
+	ADDQ           $0x04, AX
+	DECQ           DX
+	JNZ            row
 	VZEROUPPER
 	RET
 
@@ -2021,88 +2041,87 @@ row:
 	VMOVUPS kqZeros<>+0(SB), Y2
 
 block:
-	PREFETCHT0   160(DX)
-	MOVWLZX      (DX), R13
-	VMOVD        R13, X3
-	VCVTPH2PS    X3, X3
-	VBROADCASTSS X3, Y3
-	MOVWLZX      2(DX), R13
-	VMOVD        R13, X4
-	VCVTPH2PS    X4, X4
-	VBROADCASTSS X4, Y4
-	VMOVDQU      4(DX), X5
-	VPSRLW       $0x04, X5, X6
-	VINSERTI128  $0x01, X6, Y5, Y6
-	VPAND        kqNibbles<>+0(SB), Y6, Y6
-	VMOVDQU      (R9), Y7
-	VPMADDUBSW   Y7, Y6, Y7
-	VPMADDWD     kqOnes16<>+0(SB), Y7, Y7
-	VCVTDQ2PS    Y7, Y7
-	VBROADCASTSS (R10), Y8
-	VMULPS       Y3, Y8, Y8
-	VFMADD231PS  Y8, Y7, Y0
-	VMOVDQU      (R9)(SI*1), Y7
-	VPMADDUBSW   Y7, Y6, Y7
-	VPMADDWD     kqOnes16<>+0(SB), Y7, Y7
-	VCVTDQ2PS    Y7, Y7
-	VBROADCASTSS (R10)(DI*1), Y8
-	VMULPS       Y3, Y8, Y8
-	VFMADD231PS  Y8, Y7, Y1
-	VMOVDQU      (R9)(SI*2), Y7
-	VPMADDUBSW   Y7, Y6, Y7
-	VPMADDWD     kqOnes16<>+0(SB), Y7, Y7
-	VCVTDQ2PS    Y7, Y7
-	VBROADCASTSS (R10)(DI*2), Y6
-	VMULPS       Y3, Y6, Y6
-	VFMADD231PS  Y6, Y7, Y2
-	MOVWLSX      (R11), R13
-	VMOVD        R13, X5
-	VCVTDQ2PS    X5, X5
-	VBROADCASTSS (R10), Y3
-	VMULPS       Y4, Y3, Y3
-	VFMADD231PS  Y3, Y5, Y0
-	MOVWLSX      (R11)(R8*1), R13
-	VMOVD        R13, X5
-	VCVTDQ2PS    X5, X5
-	VBROADCASTSS (R10)(DI*1), Y3
-	VMULPS       Y4, Y3, Y3
-	VFMADD231PS  Y3, Y5, Y1
-	MOVWLSX      (R11)(R8*2), R13
-	VMOVD        R13, X5
-	VCVTDQ2PS    X5, X5
-	VBROADCASTSS (R10)(DI*2), Y3
-	VMULPS       Y4, Y3, Y3
-	VFMADD231PS  Y3, Y5, Y2
-	ADDQ         $0x00000014, DX
-	ADDQ         $0x00000020, R9
-	ADDQ         $0x04, R10
-	ADDQ         $0x02, R11
-	DECQ         R12
-	JNZ          block
-	VEXTRACTF128 $0x01, Y0, X3
-	VADDPS       X3, X0, X0
-	VMOVHLPS     X0, X3, X3
-	VADDPS       X3, X0, X0
-	VMOVSHDUP    X0, X3
-	VADDSS       X3, X0, X0
-	VMOVSS       X0, (AX)
-	VEXTRACTF128 $0x01, Y1, X0
-	VADDPS       X0, X1, X1
-	VMOVHLPS     X1, X0, X0
-	VADDPS       X0, X1, X1
-	VMOVSHDUP    X1, X0
-	VADDSS       X0, X1, X1
-	VMOVSS       X1, (AX)(CX*1)
-	VEXTRACTF128 $0x01, Y2, X0
-	VADDPS       X0, X2, X2
-	VMOVHLPS     X2, X0, X0
-	VADDPS       X0, X2, X2
-	VMOVSHDUP    X2, X0
-	VADDSS       X0, X2, X2
-	VMOVSS       X2, (AX)(CX*2)
-	ADDQ         $0x04, AX
-	DECQ         BX
-	JNZ          row
+	PREFETCHT0     160(DX)
+	MOVWLZX        (DX), R13
+	VMOVD          R13, X3
+	VCVTPH2PS      X3, X3
+	VBROADCASTSS   X3, Y3
+	MOVWLZX        2(DX), R13
+	VMOVD          R13, X4
+	VCVTPH2PS      X4, X4
+	VBROADCASTSS   X4, Y4
+	VBROADCASTI128 4(DX), Y5
+	VPSRLVQ        kqNibbleShift<>+0(SB), Y5, Y5
+	VPAND          kqNibbles<>+0(SB), Y5, Y5
+	VMOVDQU        (R9), Y6
+	VPMADDUBSW     Y6, Y5, Y6
+	VPMADDWD       kqOnes16<>+0(SB), Y6, Y6
+	VCVTDQ2PS      Y6, Y6
+	VBROADCASTSS   (R10), Y7
+	VMULPS         Y3, Y7, Y7
+	VFMADD231PS    Y7, Y6, Y0
+	VMOVDQU        (R9)(SI*1), Y6
+	VPMADDUBSW     Y6, Y5, Y6
+	VPMADDWD       kqOnes16<>+0(SB), Y6, Y6
+	VCVTDQ2PS      Y6, Y6
+	VBROADCASTSS   (R10)(DI*1), Y7
+	VMULPS         Y3, Y7, Y7
+	VFMADD231PS    Y7, Y6, Y1
+	VMOVDQU        (R9)(SI*2), Y6
+	VPMADDUBSW     Y6, Y5, Y6
+	VPMADDWD       kqOnes16<>+0(SB), Y6, Y6
+	VCVTDQ2PS      Y6, Y6
+	VBROADCASTSS   (R10)(DI*2), Y5
+	VMULPS         Y3, Y5, Y5
+	VFMADD231PS    Y5, Y6, Y2
+	MOVWLSX        (R11), R13
+	VMOVD          R13, X8
+	VCVTDQ2PS      X8, X8
+	VBROADCASTSS   (R10), Y3
+	VMULPS         Y4, Y3, Y3
+	VFMADD231PS    Y3, Y8, Y0
+	MOVWLSX        (R11)(R8*1), R13
+	VMOVD          R13, X8
+	VCVTDQ2PS      X8, X8
+	VBROADCASTSS   (R10)(DI*1), Y3
+	VMULPS         Y4, Y3, Y3
+	VFMADD231PS    Y3, Y8, Y1
+	MOVWLSX        (R11)(R8*2), R13
+	VMOVD          R13, X8
+	VCVTDQ2PS      X8, X8
+	VBROADCASTSS   (R10)(DI*2), Y3
+	VMULPS         Y4, Y3, Y3
+	VFMADD231PS    Y3, Y8, Y2
+	ADDQ           $0x00000014, DX
+	ADDQ           $0x00000020, R9
+	ADDQ           $0x04, R10
+	ADDQ           $0x02, R11
+	DECQ           R12
+	JNZ            block
+	VEXTRACTF128   $0x01, Y0, X3
+	VADDPS         X3, X0, X0
+	VMOVHLPS       X0, X3, X3
+	VADDPS         X3, X0, X0
+	VMOVSHDUP      X0, X3
+	VADDSS         X3, X0, X0
+	VMOVSS         X0, (AX)
+	VEXTRACTF128   $0x01, Y1, X0
+	VADDPS         X0, X1, X1
+	VMOVHLPS       X1, X0, X0
+	VADDPS         X0, X1, X1
+	VMOVSHDUP      X1, X0
+	VADDSS         X0, X1, X1
+	VMOVSS         X1, (AX)(CX*1)
+	VEXTRACTF128   $0x01, Y2, X0
+	VADDPS         X0, X2, X2
+	VMOVHLPS       X2, X0, X0
+	VADDPS         X0, X2, X2
+	VMOVSHDUP      X2, X0
+	VADDSS         X0, X2, X2
+	VMOVSS         X2, (AX)(CX*2)
+	ADDQ           $0x04, AX
+	DECQ           BX
+	JNZ            row
 	VZEROUPPER
 	RET
 
@@ -2122,54 +2141,53 @@ row:
 	VMOVUPS kqZeros<>+0(SB), Y0
 
 block:
-	PREFETCHT0   192(CX)
-	MOVWLZX      (CX), R9
-	VMOVD        R9, X1
-	VCVTPH2PS    X1, X1
-	VBROADCASTSS X1, Y1
-	MOVWLZX      2(CX), R9
-	VMOVD        R9, X2
-	VCVTPH2PS    X2, X2
-	VBROADCASTSS X2, Y2
-	VMOVDQU      8(CX), X3
-	VPSRLW       $0x04, X3, X4
-	VINSERTI128  $0x01, X4, Y3, Y4
-	VPAND        kqNibbles<>+0(SB), Y4, Y4
-	VPBROADCASTD 4(CX), Y5
-	VPSHUFB      kqBitBytes<>+0(SB), Y5, Y5
-	VPOR         kqBitMasks<>+0(SB), Y5, Y5
-	VPCMPEQB     kqAllOnes<>+0(SB), Y5, Y5
-	VPAND        kqSixteens<>+0(SB), Y5, Y5
-	VPOR         Y5, Y4, Y4
-	VMOVDQU      (BX), Y5
-	VPMADDUBSW   Y5, Y4, Y5
-	VPMADDWD     kqOnes16<>+0(SB), Y5, Y5
-	VCVTDQ2PS    Y5, Y5
-	VBROADCASTSS (SI), Y4
-	VMULPS       Y1, Y4, Y4
-	VFMADD231PS  Y4, Y5, Y0
-	MOVWLSX      (DI), R9
-	VMOVD        R9, X3
-	VCVTDQ2PS    X3, X3
-	VBROADCASTSS (SI), Y1
-	VMULPS       Y2, Y1, Y1
-	VFMADD231PS  Y1, Y3, Y0
-	ADDQ         $0x00000018, CX
-	ADDQ         $0x00000020, BX
-	ADDQ         $0x04, SI
-	ADDQ         $0x02, DI
-	DECQ         R8
-	JNZ          block
-	VEXTRACTF128 $0x01, Y0, X1
-	VADDPS       X1, X0, X0
-	VMOVHLPS     X0, X1, X1
-	VADDPS       X1, X0, X0
-	VMOVSHDUP    X0, X1
-	VADDSS       X1, X0, X0
-	VMOVSS       X0, (AX)
-	ADDQ         $0x04, AX
-	DECQ         DX
-	JNZ          row
+	PREFETCHT0     192(CX)
+	MOVWLZX        (CX), R9
+	VMOVD          R9, X1
+	VCVTPH2PS      X1, X1
+	VBROADCASTSS   X1, Y1
+	MOVWLZX        2(CX), R9
+	VMOVD          R9, X2
+	VCVTPH2PS      X2, X2
+	VBROADCASTSS   X2, Y2
+	VBROADCASTI128 8(CX), Y3
+	VPSRLVQ        kqNibbleShift<>+0(SB), Y3, Y3
+	VPAND          kqNibbles<>+0(SB), Y3, Y3
+	VPBROADCASTD   4(CX), Y4
+	VPSHUFB        kqBitBytes<>+0(SB), Y4, Y4
+	VPOR           kqBitMasks<>+0(SB), Y4, Y4
+	VPCMPEQB       kqAllOnes<>+0(SB), Y4, Y4
+	VPAND          kqSixteens<>+0(SB), Y4, Y4
+	VPOR           Y4, Y3, Y3
+	VMOVDQU        (BX), Y4
+	VPMADDUBSW     Y4, Y3, Y4
+	VPMADDWD       kqOnes16<>+0(SB), Y4, Y4
+	VCVTDQ2PS      Y4, Y4
+	VBROADCASTSS   (SI), Y3
+	VMULPS         Y1, Y3, Y3
+	VFMADD231PS    Y3, Y4, Y0
+	MOVWLSX        (DI), R9
+	VMOVD          R9, X5
+	VCVTDQ2PS      X5, X5
+	VBROADCASTSS   (SI), Y1
+	VMULPS         Y2, Y1, Y1
+	VFMADD231PS    Y1, Y5, Y0
+	ADDQ           $0x00000018, CX
+	ADDQ           $0x00000020, BX
+	ADDQ           $0x04, SI
+	ADDQ           $0x02, DI
+	DECQ           R8
+	JNZ            block
+	VEXTRACTF128   $0x01, Y0, X1
+	VADDPS         X1, X0, X0
+	VMOVHLPS       X0, X1, X1
+	VADDPS         X1, X0, X0
+	VMOVSHDUP      X0, X1
+	VADDSS         X1, X0, X0
+	VMOVSS         X0, (AX)
+	ADDQ           $0x04, AX
+	DECQ           DX
+	JNZ            row
 	VZEROUPPER
 	RET
 
@@ -2198,94 +2216,93 @@ row:
 	VMOVUPS kqZeros<>+0(SB), Y2
 
 block:
-	PREFETCHT0   192(DX)
-	MOVWLZX      (DX), R13
-	VMOVD        R13, X3
-	VCVTPH2PS    X3, X3
-	VBROADCASTSS X3, Y3
-	MOVWLZX      2(DX), R13
-	VMOVD        R13, X4
-	VCVTPH2PS    X4, X4
-	VBROADCASTSS X4, Y4
-	VMOVDQU      8(DX), X5
-	VPSRLW       $0x04, X5, X6
-	VINSERTI128  $0x01, X6, Y5, Y6
-	VPAND        kqNibbles<>+0(SB), Y6, Y6
-	VPBROADCASTD 4(DX), Y7
-	VPSHUFB      kqBitBytes<>+0(SB), Y7, Y7
-	VPOR         kqBitMasks<>+0(SB), Y7, Y7
-	VPCMPEQB     kqAllOnes<>+0(SB), Y7, Y7
-	VPAND        kqSixteens<>+0(SB), Y7, Y7
-	VPOR         Y7, Y6, Y6
-	VMOVDQU      (R9), Y7
-	VPMADDUBSW   Y7, Y6, Y7
-	VPMADDWD     kqOnes16<>+0(SB), Y7, Y7
-	VCVTDQ2PS    Y7, Y7
-	VBROADCASTSS (R10), Y8
-	VMULPS       Y3, Y8, Y8
-	VFMADD231PS  Y8, Y7, Y0
-	VMOVDQU      (R9)(SI*1), Y7
-	VPMADDUBSW   Y7, Y6, Y7
-	VPMADDWD     kqOnes16<>+0(SB), Y7, Y7
-	VCVTDQ2PS    Y7, Y7
-	VBROADCASTSS (R10)(DI*1), Y8
-	VMULPS       Y3, Y8, Y8
-	VFMADD231PS  Y8, Y7, Y1
-	VMOVDQU      (R9)(SI*2), Y7
-	VPMADDUBSW   Y7, Y6, Y7
-	VPMADDWD     kqOnes16<>+0(SB), Y7, Y7
-	VCVTDQ2PS    Y7, Y7
-	VBROADCASTSS (R10)(DI*2), Y6
-	VMULPS       Y3, Y6, Y6
-	VFMADD231PS  Y6, Y7, Y2
-	MOVWLSX      (R11), R13
-	VMOVD        R13, X5
-	VCVTDQ2PS    X5, X5
-	VBROADCASTSS (R10), Y3
-	VMULPS       Y4, Y3, Y3
-	VFMADD231PS  Y3, Y5, Y0
-	MOVWLSX      (R11)(R8*1), R13
-	VMOVD        R13, X5
-	VCVTDQ2PS    X5, X5
-	VBROADCASTSS (R10)(DI*1), Y3
-	VMULPS       Y4, Y3, Y3
-	VFMADD231PS  Y3, Y5, Y1
-	MOVWLSX      (R11)(R8*2), R13
-	VMOVD        R13, X5
-	VCVTDQ2PS    X5, X5
-	VBROADCASTSS (R10)(DI*2), Y3
-	VMULPS       Y4, Y3, Y3
-	VFMADD231PS  Y3, Y5, Y2
-	ADDQ         $0x00000018, DX
-	ADDQ         $0x00000020, R9
-	ADDQ         $0x04, R10
-	ADDQ         $0x02, R11
-	DECQ         R12
-	JNZ          block
-	VEXTRACTF128 $0x01, Y0, X3
-	VADDPS       X3, X0, X0
-	VMOVHLPS     X0, X3, X3
-	VADDPS       X3, X0, X0
-	VMOVSHDUP    X0, X3
-	VADDSS       X3, X0, X0
-	VMOVSS       X0, (AX)
-	VEXTRACTF128 $0x01, Y1, X0
-	VADDPS       X0, X1, X1
-	VMOVHLPS     X1, X0, X0
-	VADDPS       X0, X1, X1
-	VMOVSHDUP    X1, X0
-	VADDSS       X0, X1, X1
-	VMOVSS       X1, (AX)(CX*1)
-	VEXTRACTF128 $0x01, Y2, X0
-	VADDPS       X0, X2, X2
-	VMOVHLPS     X2, X0, X0
-	VADDPS       X0, X2, X2
-	VMOVSHDUP    X2, X0
-	VADDSS       X0, X2, X2
-	VMOVSS       X2, (AX)(CX*2)
-	ADDQ         $0x04, AX
-	DECQ         BX
-	JNZ          row
+	PREFETCHT0     192(DX)
+	MOVWLZX        (DX), R13
+	VMOVD          R13, X3
+	VCVTPH2PS      X3, X3
+	VBROADCASTSS   X3, Y3
+	MOVWLZX        2(DX), R13
+	VMOVD          R13, X4
+	VCVTPH2PS      X4, X4
+	VBROADCASTSS   X4, Y4
+	VBROADCASTI128 8(DX), Y5
+	VPSRLVQ        kqNibbleShift<>+0(SB), Y5, Y5
+	VPAND          kqNibbles<>+0(SB), Y5, Y5
+	VPBROADCASTD   4(DX), Y6
+	VPSHUFB        kqBitBytes<>+0(SB), Y6, Y6
+	VPOR           kqBitMasks<>+0(SB), Y6, Y6
+	VPCMPEQB       kqAllOnes<>+0(SB), Y6, Y6
+	VPAND          kqSixteens<>+0(SB), Y6, Y6
+	VPOR           Y6, Y5, Y5
+	VMOVDQU        (R9), Y6
+	VPMADDUBSW     Y6, Y5, Y6
+	VPMADDWD       kqOnes16<>+0(SB), Y6, Y6
+	VCVTDQ2PS      Y6, Y6
+	VBROADCASTSS   (R10), Y8
+	VMULPS         Y3, Y8, Y8
+	VFMADD231PS    Y8, Y6, Y0
+	VMOVDQU        (R9)(SI*1), Y6
+	VPMADDUBSW     Y6, Y5, Y6
+	VPMADDWD       kqOnes16<>+0(SB), Y6, Y6
+	VCVTDQ2PS      Y6, Y6
+	VBROADCASTSS   (R10)(DI*1), Y8
+	VMULPS         Y3, Y8, Y8
+	VFMADD231PS    Y8, Y6, Y1
+	VMOVDQU        (R9)(SI*2), Y6
+	VPMADDUBSW     Y6, Y5, Y6
+	VPMADDWD       kqOnes16<>+0(SB), Y6, Y6
+	VCVTDQ2PS      Y6, Y6
+	VBROADCASTSS   (R10)(DI*2), Y5
+	VMULPS         Y3, Y5, Y5
+	VFMADD231PS    Y5, Y6, Y2
+	MOVWLSX        (R11), R13
+	VMOVD          R13, X7
+	VCVTDQ2PS      X7, X7
+	VBROADCASTSS   (R10), Y3
+	VMULPS         Y4, Y3, Y3
+	VFMADD231PS    Y3, Y7, Y0
+	MOVWLSX        (R11)(R8*1), R13
+	VMOVD          R13, X7
+	VCVTDQ2PS      X7, X7
+	VBROADCASTSS   (R10)(DI*1), Y3
+	VMULPS         Y4, Y3, Y3
+	VFMADD231PS    Y3, Y7, Y1
+	MOVWLSX        (R11)(R8*2), R13
+	VMOVD          R13, X7
+	VCVTDQ2PS      X7, X7
+	VBROADCASTSS   (R10)(DI*2), Y3
+	VMULPS         Y4, Y3, Y3
+	VFMADD231PS    Y3, Y7, Y2
+	ADDQ           $0x00000018, DX
+	ADDQ           $0x00000020, R9
+	ADDQ           $0x04, R10
+	ADDQ           $0x02, R11
+	DECQ           R12
+	JNZ            block
+	VEXTRACTF128   $0x01, Y0, X3
+	VADDPS         X3, X0, X0
+	VMOVHLPS       X0, X3, X3
+	VADDPS         X3, X0, X0
+	VMOVSHDUP      X0, X3
+	VADDSS         X3, X0, X0
+	VMOVSS         X0, (AX)
+	VEXTRACTF128   $0x01, Y1, X0
+	VADDPS         X0, X1, X1
+	VMOVHLPS       X1, X0, X0
+	VADDPS         X0, X1, X1
+	VMOVSHDUP      X1, X0
+	VADDSS         X0, X1, X1
+	VMOVSS         X1, (AX)(CX*1)
+	VEXTRACTF128   $0x01, Y2, X0
+	VADDPS         X0, X2, X2
+	VMOVHLPS       X2, X0, X0
+	VADDPS         X0, X2, X2
+	VMOVSHDUP      X2, X0
+	VADDSS         X0, X2, X2
+	VMOVSS         X2, (AX)(CX*2)
+	ADDQ           $0x04, AX
+	DECQ           BX
+	JNZ            row
 	VZEROUPPER
 	RET
 
@@ -4334,42 +4351,41 @@ row:
 	VMOVUPS kqZeros<>+0(SB), Y0
 
 block:
-	PREFETCHT0   144(CX)
-	MOVWLZX      (CX), R9
-	VMOVD        R9, X1
-	VCVTPH2PS    X1, X1
-	VBROADCASTSS X1, Y1
-	VMOVDQU      2(CX), X2
-	VPSRLW       $0x04, X2, X3
-	VINSERTI128  $0x01, X3, Y2, Y3
-	VPAND        kqNibbles<>+0(SB), Y3, Y3
-	VMOVDQU      kqIQ4Levels<>+0(SB), Y4
-	VPSHUFB      Y3, Y4, Y3
-	VPSIGNB      Y3, Y3, Y4
-	VMOVDQU      (BX), Y5
-	VPSIGNB      Y3, Y5, Y5
-	VPMADDUBSW   Y5, Y4, Y5
-	VPMADDWD     kqOnes16<>+0(SB), Y5, Y5
-	VCVTDQ2PS    Y5, Y5
-	VBROADCASTSS (SI), Y3
-	VMULPS       Y1, Y3, Y3
-	VFMADD231PS  Y3, Y5, Y0
-	ADDQ         $0x00000012, CX
-	ADDQ         $0x00000020, BX
-	ADDQ         $0x04, SI
-	ADDQ         $0x02, DI
-	DECQ         R8
-	JNZ          block
-	VEXTRACTF128 $0x01, Y0, X1
-	VADDPS       X1, X0, X0
-	VMOVHLPS     X0, X1, X1
-	VADDPS       X1, X0, X0
-	VMOVSHDUP    X0, X1
-	VADDSS       X1, X0, X0
-	VMOVSS       X0, (AX)
-	ADDQ         $0x04, AX
-	DECQ         DX
-	JNZ          row
+	PREFETCHT0     144(CX)
+	MOVWLZX        (CX), R9
+	VMOVD          R9, X1
+	VCVTPH2PS      X1, X1
+	VBROADCASTSS   X1, Y1
+	VBROADCASTI128 2(CX), Y2
+	VPSRLVQ        kqNibbleShift<>+0(SB), Y2, Y2
+	VPAND          kqNibbles<>+0(SB), Y2, Y2
+	VMOVDQU        kqIQ4Levels<>+0(SB), Y3
+	VPSHUFB        Y2, Y3, Y2
+	VPSIGNB        Y2, Y2, Y3
+	VMOVDQU        (BX), Y4
+	VPSIGNB        Y2, Y4, Y4
+	VPMADDUBSW     Y4, Y3, Y4
+	VPMADDWD       kqOnes16<>+0(SB), Y4, Y4
+	VCVTDQ2PS      Y4, Y4
+	VBROADCASTSS   (SI), Y2
+	VMULPS         Y1, Y2, Y2
+	VFMADD231PS    Y2, Y4, Y0
+	ADDQ           $0x00000012, CX
+	ADDQ           $0x00000020, BX
+	ADDQ           $0x04, SI
+	ADDQ           $0x02, DI
+	DECQ           R8
+	JNZ            block
+	VEXTRACTF128   $0x01, Y0, X1
+	VADDPS         X1, X0, X0
+	VMOVHLPS       X0, X1, X1
+	VADDPS         X1, X0, X0
+	VMOVSHDUP      X0, X1
+	VADDSS         X1, X0, X0
+	VMOVSS         X0, (AX)
+	ADDQ           $0x04, AX
+	DECQ           DX
+	JNZ            row
 	VZEROUPPER
 	RET
 
@@ -4398,72 +4414,71 @@ row:
 	VMOVUPS kqZeros<>+0(SB), Y2
 
 block:
-	PREFETCHT0   144(DX)
-	MOVWLZX      (DX), R12
-	VMOVD        R12, X3
-	VCVTPH2PS    X3, X3
-	VBROADCASTSS X3, Y3
-	VMOVDQU      2(DX), X4
-	VPSRLW       $0x04, X4, X5
-	VINSERTI128  $0x01, X5, Y4, Y5
-	VPAND        kqNibbles<>+0(SB), Y5, Y5
-	VMOVDQU      kqIQ4Levels<>+0(SB), Y6
-	VPSHUFB      Y5, Y6, Y5
-	VPSIGNB      Y5, Y5, Y6
-	VMOVDQU      (R8), Y7
-	VPSIGNB      Y5, Y7, Y7
-	VPMADDUBSW   Y7, Y6, Y7
-	VPMADDWD     kqOnes16<>+0(SB), Y7, Y7
-	VCVTDQ2PS    Y7, Y7
-	VBROADCASTSS (R9), Y8
-	VMULPS       Y3, Y8, Y8
-	VFMADD231PS  Y8, Y7, Y0
-	VMOVDQU      (R8)(SI*1), Y7
-	VPSIGNB      Y5, Y7, Y7
-	VPMADDUBSW   Y7, Y6, Y7
-	VPMADDWD     kqOnes16<>+0(SB), Y7, Y7
-	VCVTDQ2PS    Y7, Y7
-	VBROADCASTSS (R9)(DI*1), Y8
-	VMULPS       Y3, Y8, Y8
-	VFMADD231PS  Y8, Y7, Y1
-	VMOVDQU      (R8)(SI*2), Y7
-	VPSIGNB      Y5, Y7, Y7
-	VPMADDUBSW   Y7, Y6, Y7
-	VPMADDWD     kqOnes16<>+0(SB), Y7, Y7
-	VCVTDQ2PS    Y7, Y7
-	VBROADCASTSS (R9)(DI*2), Y5
-	VMULPS       Y3, Y5, Y5
-	VFMADD231PS  Y5, Y7, Y2
-	ADDQ         $0x00000012, DX
-	ADDQ         $0x00000020, R8
-	ADDQ         $0x04, R9
-	ADDQ         $0x02, R10
-	DECQ         R11
-	JNZ          block
-	VEXTRACTF128 $0x01, Y0, X3
-	VADDPS       X3, X0, X0
-	VMOVHLPS     X0, X3, X3
-	VADDPS       X3, X0, X0
-	VMOVSHDUP    X0, X3
-	VADDSS       X3, X0, X0
-	VMOVSS       X0, (AX)
-	VEXTRACTF128 $0x01, Y1, X0
-	VADDPS       X0, X1, X1
-	VMOVHLPS     X1, X0, X0
-	VADDPS       X0, X1, X1
-	VMOVSHDUP    X1, X0
-	VADDSS       X0, X1, X1
-	VMOVSS       X1, (AX)(CX*1)
-	VEXTRACTF128 $0x01, Y2, X0
-	VADDPS       X0, X2, X2
-	VMOVHLPS     X2, X0, X0
-	VADDPS       X0, X2, X2
-	VMOVSHDUP    X2, X0
-	VADDSS       X0, X2, X2
-	VMOVSS       X2, (AX)(CX*2)
-	ADDQ         $0x04, AX
-	DECQ         BX
-	JNZ          row
+	PREFETCHT0     144(DX)
+	MOVWLZX        (DX), R12
+	VMOVD          R12, X3
+	VCVTPH2PS      X3, X3
+	VBROADCASTSS   X3, Y3
+	VBROADCASTI128 2(DX), Y4
+	VPSRLVQ        kqNibbleShift<>+0(SB), Y4, Y4
+	VPAND          kqNibbles<>+0(SB), Y4, Y4
+	VMOVDQU        kqIQ4Levels<>+0(SB), Y5
+	VPSHUFB        Y4, Y5, Y4
+	VPSIGNB        Y4, Y4, Y5
+	VMOVDQU        (R8), Y6
+	VPSIGNB        Y4, Y6, Y6
+	VPMADDUBSW     Y6, Y5, Y6
+	VPMADDWD       kqOnes16<>+0(SB), Y6, Y6
+	VCVTDQ2PS      Y6, Y6
+	VBROADCASTSS   (R9), Y7
+	VMULPS         Y3, Y7, Y7
+	VFMADD231PS    Y7, Y6, Y0
+	VMOVDQU        (R8)(SI*1), Y6
+	VPSIGNB        Y4, Y6, Y6
+	VPMADDUBSW     Y6, Y5, Y6
+	VPMADDWD       kqOnes16<>+0(SB), Y6, Y6
+	VCVTDQ2PS      Y6, Y6
+	VBROADCASTSS   (R9)(DI*1), Y7
+	VMULPS         Y3, Y7, Y7
+	VFMADD231PS    Y7, Y6, Y1
+	VMOVDQU        (R8)(SI*2), Y6
+	VPSIGNB        Y4, Y6, Y6
+	VPMADDUBSW     Y6, Y5, Y6
+	VPMADDWD       kqOnes16<>+0(SB), Y6, Y6
+	VCVTDQ2PS      Y6, Y6
+	VBROADCASTSS   (R9)(DI*2), Y4
+	VMULPS         Y3, Y4, Y4
+	VFMADD231PS    Y4, Y6, Y2
+	ADDQ           $0x00000012, DX
+	ADDQ           $0x00000020, R8
+	ADDQ           $0x04, R9
+	ADDQ           $0x02, R10
+	DECQ           R11
+	JNZ            block
+	VEXTRACTF128   $0x01, Y0, X3
+	VADDPS         X3, X0, X0
+	VMOVHLPS       X0, X3, X3
+	VADDPS         X3, X0, X0
+	VMOVSHDUP      X0, X3
+	VADDSS         X3, X0, X0
+	VMOVSS         X0, (AX)
+	VEXTRACTF128   $0x01, Y1, X0
+	VADDPS         X0, X1, X1
+	VMOVHLPS       X1, X0, X0
+	VADDPS         X0, X1, X1
+	VMOVSHDUP      X1, X0
+	VADDSS         X0, X1, X1
+	VMOVSS         X1, (AX)(CX*1)
+	VEXTRACTF128   $0x01, Y2, X0
+	VADDPS         X0, X2, X2
+	VMOVHLPS       X2, X0, X0
+	VADDPS         X0, X2, X2
+	VMOVSHDUP      X2, X0
+	VADDSS         X0, X2, X2
+	VMOVSS         X2, (AX)(CX*2)
+	ADDQ           $0x04, AX
+	DECQ           BX
+	JNZ            row
 	VZEROUPPER
 	RET
 
@@ -4483,211 +4498,203 @@ row:
 	VMOVUPS kqZeros<>+0(SB), Y0
 
 block:
-	PREFETCHT0   1088(CX)
-	VMOVUPS      kqZeros<>+0(SB), Y1
-	VMOVDQU      8(CX), X2
-	VPSRLW       $0x04, X2, X3
-	VINSERTI128  $0x01, X3, Y2, Y3
-	VPAND        kqNibbles<>+0(SB), Y3, Y3
-	VMOVDQU      kqIQ4Levels<>+0(SB), Y4
-	VPSHUFB      Y3, Y4, Y3
-	MOVBLZX      4(CX), R9
-	ANDL         $0x0f, R9
-	MOVWLZX      2(CX), R10
-	ANDL         $0x03, R10
-	SHLL         $0x04, R10
-	ORL          R10, R9
-	SUBL         $0x20, R9
-	VMOVD        R9, X4
-	VPBROADCASTW X4, Y4
-	VPSIGNB      Y3, Y3, Y5
-	VMOVDQU      (BX), Y6
-	VPSIGNB      Y3, Y6, Y6
-	VPMADDUBSW   Y6, Y5, Y6
-	VPMADDWD     Y4, Y6, Y6
-	VPADDD       Y6, Y1, Y1
-	VMOVDQU      24(CX), X2
-	VPSRLW       $0x04, X2, X3
-	VINSERTI128  $0x01, X3, Y2, Y3
-	VPAND        kqNibbles<>+0(SB), Y3, Y3
-	VMOVDQU      kqIQ4Levels<>+0(SB), Y4
-	VPSHUFB      Y3, Y4, Y3
-	MOVBLZX      4(CX), R9
-	SHRL         $0x04, R9
-	ANDL         $0x0f, R9
-	MOVWLZX      2(CX), R10
-	SHRL         $0x02, R10
-	ANDL         $0x03, R10
-	SHLL         $0x04, R10
-	ORL          R10, R9
-	SUBL         $0x20, R9
-	VMOVD        R9, X4
-	VPBROADCASTW X4, Y4
-	VPSIGNB      Y3, Y3, Y5
-	VMOVDQU      32(BX), Y6
-	VPSIGNB      Y3, Y6, Y6
-	VPMADDUBSW   Y6, Y5, Y6
-	VPMADDWD     Y4, Y6, Y6
-	VPADDD       Y6, Y1, Y1
-	VMOVDQU      40(CX), X2
-	VPSRLW       $0x04, X2, X3
-	VINSERTI128  $0x01, X3, Y2, Y3
-	VPAND        kqNibbles<>+0(SB), Y3, Y3
-	VMOVDQU      kqIQ4Levels<>+0(SB), Y4
-	VPSHUFB      Y3, Y4, Y3
-	MOVBLZX      5(CX), R9
-	ANDL         $0x0f, R9
-	MOVWLZX      2(CX), R10
-	SHRL         $0x04, R10
-	ANDL         $0x03, R10
-	SHLL         $0x04, R10
-	ORL          R10, R9
-	SUBL         $0x20, R9
-	VMOVD        R9, X4
-	VPBROADCASTW X4, Y4
-	VPSIGNB      Y3, Y3, Y5
-	VMOVDQU      64(BX), Y6
-	VPSIGNB      Y3, Y6, Y6
-	VPMADDUBSW   Y6, Y5, Y6
-	VPMADDWD     Y4, Y6, Y6
-	VPADDD       Y6, Y1, Y1
-	VMOVDQU      56(CX), X2
-	VPSRLW       $0x04, X2, X3
-	VINSERTI128  $0x01, X3, Y2, Y3
-	VPAND        kqNibbles<>+0(SB), Y3, Y3
-	VMOVDQU      kqIQ4Levels<>+0(SB), Y4
-	VPSHUFB      Y3, Y4, Y3
-	MOVBLZX      5(CX), R9
-	SHRL         $0x04, R9
-	ANDL         $0x0f, R9
-	MOVWLZX      2(CX), R10
-	SHRL         $0x06, R10
-	ANDL         $0x03, R10
-	SHLL         $0x04, R10
-	ORL          R10, R9
-	SUBL         $0x20, R9
-	VMOVD        R9, X4
-	VPBROADCASTW X4, Y4
-	VPSIGNB      Y3, Y3, Y5
-	VMOVDQU      96(BX), Y6
-	VPSIGNB      Y3, Y6, Y6
-	VPMADDUBSW   Y6, Y5, Y6
-	VPMADDWD     Y4, Y6, Y6
-	VPADDD       Y6, Y1, Y1
-	VMOVDQU      72(CX), X2
-	VPSRLW       $0x04, X2, X3
-	VINSERTI128  $0x01, X3, Y2, Y3
-	VPAND        kqNibbles<>+0(SB), Y3, Y3
-	VMOVDQU      kqIQ4Levels<>+0(SB), Y4
-	VPSHUFB      Y3, Y4, Y3
-	MOVBLZX      6(CX), R9
-	ANDL         $0x0f, R9
-	MOVWLZX      2(CX), R10
-	SHRL         $0x08, R10
-	ANDL         $0x03, R10
-	SHLL         $0x04, R10
-	ORL          R10, R9
-	SUBL         $0x20, R9
-	VMOVD        R9, X4
-	VPBROADCASTW X4, Y4
-	VPSIGNB      Y3, Y3, Y5
-	VMOVDQU      128(BX), Y6
-	VPSIGNB      Y3, Y6, Y6
-	VPMADDUBSW   Y6, Y5, Y6
-	VPMADDWD     Y4, Y6, Y6
-	VPADDD       Y6, Y1, Y1
-	VMOVDQU      88(CX), X2
-	VPSRLW       $0x04, X2, X3
-	VINSERTI128  $0x01, X3, Y2, Y3
-	VPAND        kqNibbles<>+0(SB), Y3, Y3
-	VMOVDQU      kqIQ4Levels<>+0(SB), Y4
-	VPSHUFB      Y3, Y4, Y3
-	MOVBLZX      6(CX), R9
-	SHRL         $0x04, R9
-	ANDL         $0x0f, R9
-	MOVWLZX      2(CX), R10
-	SHRL         $0x0a, R10
-	ANDL         $0x03, R10
-	SHLL         $0x04, R10
-	ORL          R10, R9
-	SUBL         $0x20, R9
-	VMOVD        R9, X4
-	VPBROADCASTW X4, Y4
-	VPSIGNB      Y3, Y3, Y5
-	VMOVDQU      160(BX), Y6
-	VPSIGNB      Y3, Y6, Y6
-	VPMADDUBSW   Y6, Y5, Y6
-	VPMADDWD     Y4, Y6, Y6
-	VPADDD       Y6, Y1, Y1
-	VMOVDQU      104(CX), X2
-	VPSRLW       $0x04, X2, X3
-	VINSERTI128  $0x01, X3, Y2, Y3
-	VPAND        kqNibbles<>+0(SB), Y3, Y3
-	VMOVDQU      kqIQ4Levels<>+0(SB), Y4
-	VPSHUFB      Y3, Y4, Y3
-	MOVBLZX      7(CX), R9
-	ANDL         $0x0f, R9
-	MOVWLZX      2(CX), R10
-	SHRL         $0x0c, R10
-	ANDL         $0x03, R10
-	SHLL         $0x04, R10
-	ORL          R10, R9
-	SUBL         $0x20, R9
-	VMOVD        R9, X4
-	VPBROADCASTW X4, Y4
-	VPSIGNB      Y3, Y3, Y5
-	VMOVDQU      192(BX), Y6
-	VPSIGNB      Y3, Y6, Y6
-	VPMADDUBSW   Y6, Y5, Y6
-	VPMADDWD     Y4, Y6, Y6
-	VPADDD       Y6, Y1, Y1
-	VMOVDQU      120(CX), X2
-	VPSRLW       $0x04, X2, X3
-	VINSERTI128  $0x01, X3, Y2, Y3
-	VPAND        kqNibbles<>+0(SB), Y3, Y3
-	VMOVDQU      kqIQ4Levels<>+0(SB), Y4
-	VPSHUFB      Y3, Y4, Y3
-	MOVBLZX      7(CX), R9
-	SHRL         $0x04, R9
-	ANDL         $0x0f, R9
-	MOVWLZX      2(CX), R10
-	SHRL         $0x0e, R10
-	ANDL         $0x03, R10
-	SHLL         $0x04, R10
-	ORL          R10, R9
-	SUBL         $0x20, R9
-	VMOVD        R9, X4
-	VPBROADCASTW X4, Y4
-	VPSIGNB      Y3, Y3, Y5
-	VMOVDQU      224(BX), Y6
-	VPSIGNB      Y3, Y6, Y6
-	VPMADDUBSW   Y6, Y5, Y6
-	VPMADDWD     Y4, Y6, Y6
-	VPADDD       Y6, Y1, Y1
-	MOVWLZX      (CX), R9
-	VMOVD        R9, X2
-	VCVTPH2PS    X2, X2
-	VBROADCASTSS X2, Y3
-	VBROADCASTSS (SI), Y4
-	VMULPS       Y3, Y4, Y4
-	VCVTDQ2PS    Y1, Y1
-	VFMADD231PS  Y4, Y1, Y0
-	ADDQ         $0x00000088, CX
-	ADDQ         $0x00000100, BX
-	ADDQ         $0x04, SI
-	ADDQ         $0x20, DI
-	DECQ         R8
-	JNZ          block
-	VEXTRACTF128 $0x01, Y0, X1
-	VADDPS       X1, X0, X0
-	VMOVHLPS     X0, X1, X1
-	VADDPS       X1, X0, X0
-	VMOVSHDUP    X0, X1
-	VADDSS       X1, X0, X0
-	VMOVSS       X0, (AX)
-	ADDQ         $0x04, AX
-	DECQ         DX
-	JNZ          row
+	PREFETCHT0     1088(CX)
+	VMOVUPS        kqZeros<>+0(SB), Y1
+	VBROADCASTI128 8(CX), Y2
+	VPSRLVQ        kqNibbleShift<>+0(SB), Y2, Y2
+	VPAND          kqNibbles<>+0(SB), Y2, Y2
+	VMOVDQU        kqIQ4Levels<>+0(SB), Y3
+	VPSHUFB        Y2, Y3, Y2
+	MOVBLZX        4(CX), R9
+	ANDL           $0x0f, R9
+	MOVWLZX        2(CX), R10
+	ANDL           $0x03, R10
+	SHLL           $0x04, R10
+	ORL            R10, R9
+	SUBL           $0x20, R9
+	VMOVD          R9, X3
+	VPBROADCASTW   X3, Y3
+	VPSIGNB        Y2, Y2, Y4
+	VMOVDQU        (BX), Y5
+	VPSIGNB        Y2, Y5, Y5
+	VPMADDUBSW     Y5, Y4, Y5
+	VPMADDWD       Y3, Y5, Y5
+	VPADDD         Y5, Y1, Y1
+	VBROADCASTI128 24(CX), Y2
+	VPSRLVQ        kqNibbleShift<>+0(SB), Y2, Y2
+	VPAND          kqNibbles<>+0(SB), Y2, Y2
+	VMOVDQU        kqIQ4Levels<>+0(SB), Y3
+	VPSHUFB        Y2, Y3, Y2
+	MOVBLZX        4(CX), R9
+	SHRL           $0x04, R9
+	ANDL           $0x0f, R9
+	MOVWLZX        2(CX), R10
+	SHRL           $0x02, R10
+	ANDL           $0x03, R10
+	SHLL           $0x04, R10
+	ORL            R10, R9
+	SUBL           $0x20, R9
+	VMOVD          R9, X3
+	VPBROADCASTW   X3, Y3
+	VPSIGNB        Y2, Y2, Y4
+	VMOVDQU        32(BX), Y5
+	VPSIGNB        Y2, Y5, Y5
+	VPMADDUBSW     Y5, Y4, Y5
+	VPMADDWD       Y3, Y5, Y5
+	VPADDD         Y5, Y1, Y1
+	VBROADCASTI128 40(CX), Y2
+	VPSRLVQ        kqNibbleShift<>+0(SB), Y2, Y2
+	VPAND          kqNibbles<>+0(SB), Y2, Y2
+	VMOVDQU        kqIQ4Levels<>+0(SB), Y3
+	VPSHUFB        Y2, Y3, Y2
+	MOVBLZX        5(CX), R9
+	ANDL           $0x0f, R9
+	MOVWLZX        2(CX), R10
+	SHRL           $0x04, R10
+	ANDL           $0x03, R10
+	SHLL           $0x04, R10
+	ORL            R10, R9
+	SUBL           $0x20, R9
+	VMOVD          R9, X3
+	VPBROADCASTW   X3, Y3
+	VPSIGNB        Y2, Y2, Y4
+	VMOVDQU        64(BX), Y5
+	VPSIGNB        Y2, Y5, Y5
+	VPMADDUBSW     Y5, Y4, Y5
+	VPMADDWD       Y3, Y5, Y5
+	VPADDD         Y5, Y1, Y1
+	VBROADCASTI128 56(CX), Y2
+	VPSRLVQ        kqNibbleShift<>+0(SB), Y2, Y2
+	VPAND          kqNibbles<>+0(SB), Y2, Y2
+	VMOVDQU        kqIQ4Levels<>+0(SB), Y3
+	VPSHUFB        Y2, Y3, Y2
+	MOVBLZX        5(CX), R9
+	SHRL           $0x04, R9
+	ANDL           $0x0f, R9
+	MOVWLZX        2(CX), R10
+	SHRL           $0x06, R10
+	ANDL           $0x03, R10
+	SHLL           $0x04, R10
+	ORL            R10, R9
+	SUBL           $0x20, R9
+	VMOVD          R9, X3
+	VPBROADCASTW   X3, Y3
+	VPSIGNB        Y2, Y2, Y4
+	VMOVDQU        96(BX), Y5
+	VPSIGNB        Y2, Y5, Y5
+	VPMADDUBSW     Y5, Y4, Y5
+	VPMADDWD       Y3, Y5, Y5
+	VPADDD         Y5, Y1, Y1
+	VBROADCASTI128 72(CX), Y2
+	VPSRLVQ        kqNibbleShift<>+0(SB), Y2, Y2
+	VPAND          kqNibbles<>+0(SB), Y2, Y2
+	VMOVDQU        kqIQ4Levels<>+0(SB), Y3
+	VPSHUFB        Y2, Y3, Y2
+	MOVBLZX        6(CX), R9
+	ANDL           $0x0f, R9
+	MOVWLZX        2(CX), R10
+	SHRL           $0x08, R10
+	ANDL           $0x03, R10
+	SHLL           $0x04, R10
+	ORL            R10, R9
+	SUBL           $0x20, R9
+	VMOVD          R9, X3
+	VPBROADCASTW   X3, Y3
+	VPSIGNB        Y2, Y2, Y4
+	VMOVDQU        128(BX), Y5
+	VPSIGNB        Y2, Y5, Y5
+	VPMADDUBSW     Y5, Y4, Y5
+	VPMADDWD       Y3, Y5, Y5
+	VPADDD         Y5, Y1, Y1
+	VBROADCASTI128 88(CX), Y2
+	VPSRLVQ        kqNibbleShift<>+0(SB), Y2, Y2
+	VPAND          kqNibbles<>+0(SB), Y2, Y2
+	VMOVDQU        kqIQ4Levels<>+0(SB), Y3
+	VPSHUFB        Y2, Y3, Y2
+	MOVBLZX        6(CX), R9
+	SHRL           $0x04, R9
+	ANDL           $0x0f, R9
+	MOVWLZX        2(CX), R10
+	SHRL           $0x0a, R10
+	ANDL           $0x03, R10
+	SHLL           $0x04, R10
+	ORL            R10, R9
+	SUBL           $0x20, R9
+	VMOVD          R9, X3
+	VPBROADCASTW   X3, Y3
+	VPSIGNB        Y2, Y2, Y4
+	VMOVDQU        160(BX), Y5
+	VPSIGNB        Y2, Y5, Y5
+	VPMADDUBSW     Y5, Y4, Y5
+	VPMADDWD       Y3, Y5, Y5
+	VPADDD         Y5, Y1, Y1
+	VBROADCASTI128 104(CX), Y2
+	VPSRLVQ        kqNibbleShift<>+0(SB), Y2, Y2
+	VPAND          kqNibbles<>+0(SB), Y2, Y2
+	VMOVDQU        kqIQ4Levels<>+0(SB), Y3
+	VPSHUFB        Y2, Y3, Y2
+	MOVBLZX        7(CX), R9
+	ANDL           $0x0f, R9
+	MOVWLZX        2(CX), R10
+	SHRL           $0x0c, R10
+	ANDL           $0x03, R10
+	SHLL           $0x04, R10
+	ORL            R10, R9
+	SUBL           $0x20, R9
+	VMOVD          R9, X3
+	VPBROADCASTW   X3, Y3
+	VPSIGNB        Y2, Y2, Y4
+	VMOVDQU        192(BX), Y5
+	VPSIGNB        Y2, Y5, Y5
+	VPMADDUBSW     Y5, Y4, Y5
+	VPMADDWD       Y3, Y5, Y5
+	VPADDD         Y5, Y1, Y1
+	VBROADCASTI128 120(CX), Y2
+	VPSRLVQ        kqNibbleShift<>+0(SB), Y2, Y2
+	VPAND          kqNibbles<>+0(SB), Y2, Y2
+	VMOVDQU        kqIQ4Levels<>+0(SB), Y3
+	VPSHUFB        Y2, Y3, Y2
+	MOVBLZX        7(CX), R9
+	SHRL           $0x04, R9
+	ANDL           $0x0f, R9
+	MOVWLZX        2(CX), R10
+	SHRL           $0x0e, R10
+	ANDL           $0x03, R10
+	SHLL           $0x04, R10
+	ORL            R10, R9
+	SUBL           $0x20, R9
+	VMOVD          R9, X3
+	VPBROADCASTW   X3, Y3
+	VPSIGNB        Y2, Y2, Y4
+	VMOVDQU        224(BX), Y5
+	VPSIGNB        Y2, Y5, Y5
+	VPMADDUBSW     Y5, Y4, Y5
+	VPMADDWD       Y3, Y5, Y5
+	VPADDD         Y5, Y1, Y1
+	MOVWLZX        (CX), R9
+	VMOVD          R9, X2
+	VCVTPH2PS      X2, X2
+	VBROADCASTSS   X2, Y2
+	VBROADCASTSS   (SI), Y3
+	VMULPS         Y2, Y3, Y3
+	VCVTDQ2PS      Y1, Y1
+	VFMADD231PS    Y3, Y1, Y0
+	ADDQ           $0x00000088, CX
+	ADDQ           $0x00000100, BX
+	ADDQ           $0x04, SI
+	ADDQ           $0x20, DI
+	DECQ           R8
+	JNZ            block
+	VEXTRACTF128   $0x01, Y0, X1
+	VADDPS         X1, X0, X0
+	VMOVHLPS       X0, X1, X1
+	VADDPS         X1, X0, X0
+	VMOVSHDUP      X0, X1
+	VADDSS         X1, X0, X0
+	VMOVSS         X0, (AX)
+	ADDQ           $0x04, AX
+	DECQ           DX
+	JNZ            row
 	VZEROUPPER
 	RET
 
@@ -4716,314 +4723,306 @@ row:
 	VMOVUPS kqZeros<>+0(SB), Y2
 
 block:
-	PREFETCHT0   1088(DX)
-	VMOVUPS      kqZeros<>+0(SB), Y3
-	VMOVUPS      kqZeros<>+0(SB), Y4
-	VMOVUPS      kqZeros<>+0(SB), Y5
-	VMOVDQU      8(DX), X6
-	VPSRLW       $0x04, X6, X7
-	VINSERTI128  $0x01, X7, Y6, Y7
-	VPAND        kqNibbles<>+0(SB), Y7, Y7
-	VMOVDQU      kqIQ4Levels<>+0(SB), Y8
-	VPSHUFB      Y7, Y8, Y7
-	MOVBLZX      4(DX), R12
-	ANDL         $0x0f, R12
-	MOVWLZX      2(DX), R13
-	ANDL         $0x03, R13
-	SHLL         $0x04, R13
-	ORL          R13, R12
-	SUBL         $0x20, R12
-	VMOVD        R12, X8
-	VPBROADCASTW X8, Y8
-	VPSIGNB      Y7, Y7, Y9
-	VMOVDQU      (R8), Y10
-	VPSIGNB      Y7, Y10, Y10
-	VPMADDUBSW   Y10, Y9, Y10
-	VPMADDWD     Y8, Y10, Y10
-	VPADDD       Y10, Y3, Y3
-	VMOVDQU      (R8)(SI*1), Y10
-	VPSIGNB      Y7, Y10, Y10
-	VPMADDUBSW   Y10, Y9, Y10
-	VPMADDWD     Y8, Y10, Y10
-	VPADDD       Y10, Y4, Y4
-	VMOVDQU      (R8)(SI*2), Y10
-	VPSIGNB      Y7, Y10, Y10
-	VPMADDUBSW   Y10, Y9, Y10
-	VPMADDWD     Y8, Y10, Y10
-	VPADDD       Y10, Y5, Y5
-	VMOVDQU      24(DX), X6
-	VPSRLW       $0x04, X6, X7
-	VINSERTI128  $0x01, X7, Y6, Y7
-	VPAND        kqNibbles<>+0(SB), Y7, Y7
-	VMOVDQU      kqIQ4Levels<>+0(SB), Y8
-	VPSHUFB      Y7, Y8, Y7
-	MOVBLZX      4(DX), R12
-	SHRL         $0x04, R12
-	ANDL         $0x0f, R12
-	MOVWLZX      2(DX), R13
-	SHRL         $0x02, R13
-	ANDL         $0x03, R13
-	SHLL         $0x04, R13
-	ORL          R13, R12
-	SUBL         $0x20, R12
-	VMOVD        R12, X8
-	VPBROADCASTW X8, Y8
-	VPSIGNB      Y7, Y7, Y9
-	VMOVDQU      32(R8), Y10
-	VPSIGNB      Y7, Y10, Y10
-	VPMADDUBSW   Y10, Y9, Y10
-	VPMADDWD     Y8, Y10, Y10
-	VPADDD       Y10, Y3, Y3
-	VMOVDQU      32(R8)(SI*1), Y10
-	VPSIGNB      Y7, Y10, Y10
-	VPMADDUBSW   Y10, Y9, Y10
-	VPMADDWD     Y8, Y10, Y10
-	VPADDD       Y10, Y4, Y4
-	VMOVDQU      32(R8)(SI*2), Y10
-	VPSIGNB      Y7, Y10, Y10
-	VPMADDUBSW   Y10, Y9, Y10
-	VPMADDWD     Y8, Y10, Y10
-	VPADDD       Y10, Y5, Y5
-	VMOVDQU      40(DX), X6
-	VPSRLW       $0x04, X6, X7
-	VINSERTI128  $0x01, X7, Y6, Y7
-	VPAND        kqNibbles<>+0(SB), Y7, Y7
-	VMOVDQU      kqIQ4Levels<>+0(SB), Y8
-	VPSHUFB      Y7, Y8, Y7
-	MOVBLZX      5(DX), R12
-	ANDL         $0x0f, R12
-	MOVWLZX      2(DX), R13
-	SHRL         $0x04, R13
-	ANDL         $0x03, R13
-	SHLL         $0x04, R13
-	ORL          R13, R12
-	SUBL         $0x20, R12
-	VMOVD        R12, X8
-	VPBROADCASTW X8, Y8
-	VPSIGNB      Y7, Y7, Y9
-	VMOVDQU      64(R8), Y10
-	VPSIGNB      Y7, Y10, Y10
-	VPMADDUBSW   Y10, Y9, Y10
-	VPMADDWD     Y8, Y10, Y10
-	VPADDD       Y10, Y3, Y3
-	VMOVDQU      64(R8)(SI*1), Y10
-	VPSIGNB      Y7, Y10, Y10
-	VPMADDUBSW   Y10, Y9, Y10
-	VPMADDWD     Y8, Y10, Y10
-	VPADDD       Y10, Y4, Y4
-	VMOVDQU      64(R8)(SI*2), Y10
-	VPSIGNB      Y7, Y10, Y10
-	VPMADDUBSW   Y10, Y9, Y10
-	VPMADDWD     Y8, Y10, Y10
-	VPADDD       Y10, Y5, Y5
-	VMOVDQU      56(DX), X6
-	VPSRLW       $0x04, X6, X7
-	VINSERTI128  $0x01, X7, Y6, Y7
-	VPAND        kqNibbles<>+0(SB), Y7, Y7
-	VMOVDQU      kqIQ4Levels<>+0(SB), Y8
-	VPSHUFB      Y7, Y8, Y7
-	MOVBLZX      5(DX), R12
-	SHRL         $0x04, R12
-	ANDL         $0x0f, R12
-	MOVWLZX      2(DX), R13
-	SHRL         $0x06, R13
-	ANDL         $0x03, R13
-	SHLL         $0x04, R13
-	ORL          R13, R12
-	SUBL         $0x20, R12
-	VMOVD        R12, X8
-	VPBROADCASTW X8, Y8
-	VPSIGNB      Y7, Y7, Y9
-	VMOVDQU      96(R8), Y10
-	VPSIGNB      Y7, Y10, Y10
-	VPMADDUBSW   Y10, Y9, Y10
-	VPMADDWD     Y8, Y10, Y10
-	VPADDD       Y10, Y3, Y3
-	VMOVDQU      96(R8)(SI*1), Y10
-	VPSIGNB      Y7, Y10, Y10
-	VPMADDUBSW   Y10, Y9, Y10
-	VPMADDWD     Y8, Y10, Y10
-	VPADDD       Y10, Y4, Y4
-	VMOVDQU      96(R8)(SI*2), Y10
-	VPSIGNB      Y7, Y10, Y10
-	VPMADDUBSW   Y10, Y9, Y10
-	VPMADDWD     Y8, Y10, Y10
-	VPADDD       Y10, Y5, Y5
-	VMOVDQU      72(DX), X6
-	VPSRLW       $0x04, X6, X7
-	VINSERTI128  $0x01, X7, Y6, Y7
-	VPAND        kqNibbles<>+0(SB), Y7, Y7
-	VMOVDQU      kqIQ4Levels<>+0(SB), Y8
-	VPSHUFB      Y7, Y8, Y7
-	MOVBLZX      6(DX), R12
-	ANDL         $0x0f, R12
-	MOVWLZX      2(DX), R13
-	SHRL         $0x08, R13
-	ANDL         $0x03, R13
-	SHLL         $0x04, R13
-	ORL          R13, R12
-	SUBL         $0x20, R12
-	VMOVD        R12, X8
-	VPBROADCASTW X8, Y8
-	VPSIGNB      Y7, Y7, Y9
-	VMOVDQU      128(R8), Y10
-	VPSIGNB      Y7, Y10, Y10
-	VPMADDUBSW   Y10, Y9, Y10
-	VPMADDWD     Y8, Y10, Y10
-	VPADDD       Y10, Y3, Y3
-	VMOVDQU      128(R8)(SI*1), Y10
-	VPSIGNB      Y7, Y10, Y10
-	VPMADDUBSW   Y10, Y9, Y10
-	VPMADDWD     Y8, Y10, Y10
-	VPADDD       Y10, Y4, Y4
-	VMOVDQU      128(R8)(SI*2), Y10
-	VPSIGNB      Y7, Y10, Y10
-	VPMADDUBSW   Y10, Y9, Y10
-	VPMADDWD     Y8, Y10, Y10
-	VPADDD       Y10, Y5, Y5
-	VMOVDQU      88(DX), X6
-	VPSRLW       $0x04, X6, X7
-	VINSERTI128  $0x01, X7, Y6, Y7
-	VPAND        kqNibbles<>+0(SB), Y7, Y7
-	VMOVDQU      kqIQ4Levels<>+0(SB), Y8
-	VPSHUFB      Y7, Y8, Y7
-	MOVBLZX      6(DX), R12
-	SHRL         $0x04, R12
-	ANDL         $0x0f, R12
-	MOVWLZX      2(DX), R13
-	SHRL         $0x0a, R13
-	ANDL         $0x03, R13
-	SHLL         $0x04, R13
-	ORL          R13, R12
-	SUBL         $0x20, R12
-	VMOVD        R12, X8
-	VPBROADCASTW X8, Y8
-	VPSIGNB      Y7, Y7, Y9
-	VMOVDQU      160(R8), Y10
-	VPSIGNB      Y7, Y10, Y10
-	VPMADDUBSW   Y10, Y9, Y10
-	VPMADDWD     Y8, Y10, Y10
-	VPADDD       Y10, Y3, Y3
-	VMOVDQU      160(R8)(SI*1), Y10
-	VPSIGNB      Y7, Y10, Y10
-	VPMADDUBSW   Y10, Y9, Y10
-	VPMADDWD     Y8, Y10, Y10
-	VPADDD       Y10, Y4, Y4
-	VMOVDQU      160(R8)(SI*2), Y10
-	VPSIGNB      Y7, Y10, Y10
-	VPMADDUBSW   Y10, Y9, Y10
-	VPMADDWD     Y8, Y10, Y10
-	VPADDD       Y10, Y5, Y5
-	VMOVDQU      104(DX), X6
-	VPSRLW       $0x04, X6, X7
-	VINSERTI128  $0x01, X7, Y6, Y7
-	VPAND        kqNibbles<>+0(SB), Y7, Y7
-	VMOVDQU      kqIQ4Levels<>+0(SB), Y8
-	VPSHUFB      Y7, Y8, Y7
-	MOVBLZX      7(DX), R12
-	ANDL         $0x0f, R12
-	MOVWLZX      2(DX), R13
-	SHRL         $0x0c, R13
-	ANDL         $0x03, R13
-	SHLL         $0x04, R13
-	ORL          R13, R12
-	SUBL         $0x20, R12
-	VMOVD        R12, X8
-	VPBROADCASTW X8, Y8
-	VPSIGNB      Y7, Y7, Y9
-	VMOVDQU      192(R8), Y10
-	VPSIGNB      Y7, Y10, Y10
-	VPMADDUBSW   Y10, Y9, Y10
-	VPMADDWD     Y8, Y10, Y10
-	VPADDD       Y10, Y3, Y3
-	VMOVDQU      192(R8)(SI*1), Y10
-	VPSIGNB      Y7, Y10, Y10
-	VPMADDUBSW   Y10, Y9, Y10
-	VPMADDWD     Y8, Y10, Y10
-	VPADDD       Y10, Y4, Y4
-	VMOVDQU      192(R8)(SI*2), Y10
-	VPSIGNB      Y7, Y10, Y10
-	VPMADDUBSW   Y10, Y9, Y10
-	VPMADDWD     Y8, Y10, Y10
-	VPADDD       Y10, Y5, Y5
-	VMOVDQU      120(DX), X6
-	VPSRLW       $0x04, X6, X7
-	VINSERTI128  $0x01, X7, Y6, Y7
-	VPAND        kqNibbles<>+0(SB), Y7, Y7
-	VMOVDQU      kqIQ4Levels<>+0(SB), Y8
-	VPSHUFB      Y7, Y8, Y7
-	MOVBLZX      7(DX), R12
-	SHRL         $0x04, R12
-	ANDL         $0x0f, R12
-	MOVWLZX      2(DX), R13
-	SHRL         $0x0e, R13
-	ANDL         $0x03, R13
-	SHLL         $0x04, R13
-	ORL          R13, R12
-	SUBL         $0x20, R12
-	VMOVD        R12, X8
-	VPBROADCASTW X8, Y8
-	VPSIGNB      Y7, Y7, Y9
-	VMOVDQU      224(R8), Y10
-	VPSIGNB      Y7, Y10, Y10
-	VPMADDUBSW   Y10, Y9, Y10
-	VPMADDWD     Y8, Y10, Y10
-	VPADDD       Y10, Y3, Y3
-	VMOVDQU      224(R8)(SI*1), Y10
-	VPSIGNB      Y7, Y10, Y10
-	VPMADDUBSW   Y10, Y9, Y10
-	VPMADDWD     Y8, Y10, Y10
-	VPADDD       Y10, Y4, Y4
-	VMOVDQU      224(R8)(SI*2), Y10
-	VPSIGNB      Y7, Y10, Y10
-	VPMADDUBSW   Y10, Y9, Y10
-	VPMADDWD     Y8, Y10, Y10
-	VPADDD       Y10, Y5, Y5
-	MOVWLZX      (DX), R12
-	VMOVD        R12, X6
-	VCVTPH2PS    X6, X6
-	VBROADCASTSS X6, Y7
-	VBROADCASTSS (R9), Y8
-	VMULPS       Y7, Y8, Y8
-	VCVTDQ2PS    Y3, Y3
-	VFMADD231PS  Y8, Y3, Y0
-	VBROADCASTSS (R9)(DI*1), Y3
-	VMULPS       Y7, Y3, Y3
-	VCVTDQ2PS    Y4, Y4
-	VFMADD231PS  Y3, Y4, Y1
-	VBROADCASTSS (R9)(DI*2), Y3
-	VMULPS       Y7, Y3, Y3
-	VCVTDQ2PS    Y5, Y5
-	VFMADD231PS  Y3, Y5, Y2
-	ADDQ         $0x00000088, DX
-	ADDQ         $0x00000100, R8
-	ADDQ         $0x04, R9
-	ADDQ         $0x20, R10
-	DECQ         R11
-	JNZ          block
-	VEXTRACTF128 $0x01, Y0, X3
-	VADDPS       X3, X0, X0
-	VMOVHLPS     X0, X3, X3
-	VADDPS       X3, X0, X0
-	VMOVSHDUP    X0, X3
-	VADDSS       X3, X0, X0
-	VMOVSS       X0, (AX)
-	VEXTRACTF128 $0x01, Y1, X0
-	VADDPS       X0, X1, X1
-	VMOVHLPS     X1, X0, X0
-	VADDPS       X0, X1, X1
-	VMOVSHDUP    X1, X0
-	VADDSS       X0, X1, X1
-	VMOVSS       X1, (AX)(CX*1)
-	VEXTRACTF128 $0x01, Y2, X0
-	VADDPS       X0, X2, X2
-	VMOVHLPS     X2, X0, X0
-	VADDPS       X0, X2, X2
-	VMOVSHDUP    X2, X0
-	VADDSS       X0, X2, X2
-	VMOVSS       X2, (AX)(CX*2)
-	ADDQ         $0x04, AX
-	DECQ         BX
-	JNZ          row
+	PREFETCHT0     1088(DX)
+	VMOVUPS        kqZeros<>+0(SB), Y3
+	VMOVUPS        kqZeros<>+0(SB), Y4
+	VMOVUPS        kqZeros<>+0(SB), Y5
+	VBROADCASTI128 8(DX), Y6
+	VPSRLVQ        kqNibbleShift<>+0(SB), Y6, Y6
+	VPAND          kqNibbles<>+0(SB), Y6, Y6
+	VMOVDQU        kqIQ4Levels<>+0(SB), Y7
+	VPSHUFB        Y6, Y7, Y6
+	MOVBLZX        4(DX), R12
+	ANDL           $0x0f, R12
+	MOVWLZX        2(DX), R13
+	ANDL           $0x03, R13
+	SHLL           $0x04, R13
+	ORL            R13, R12
+	SUBL           $0x20, R12
+	VMOVD          R12, X7
+	VPBROADCASTW   X7, Y7
+	VPSIGNB        Y6, Y6, Y8
+	VMOVDQU        (R8), Y9
+	VPSIGNB        Y6, Y9, Y9
+	VPMADDUBSW     Y9, Y8, Y9
+	VPMADDWD       Y7, Y9, Y9
+	VPADDD         Y9, Y3, Y3
+	VMOVDQU        (R8)(SI*1), Y9
+	VPSIGNB        Y6, Y9, Y9
+	VPMADDUBSW     Y9, Y8, Y9
+	VPMADDWD       Y7, Y9, Y9
+	VPADDD         Y9, Y4, Y4
+	VMOVDQU        (R8)(SI*2), Y9
+	VPSIGNB        Y6, Y9, Y9
+	VPMADDUBSW     Y9, Y8, Y9
+	VPMADDWD       Y7, Y9, Y9
+	VPADDD         Y9, Y5, Y5
+	VBROADCASTI128 24(DX), Y6
+	VPSRLVQ        kqNibbleShift<>+0(SB), Y6, Y6
+	VPAND          kqNibbles<>+0(SB), Y6, Y6
+	VMOVDQU        kqIQ4Levels<>+0(SB), Y7
+	VPSHUFB        Y6, Y7, Y6
+	MOVBLZX        4(DX), R12
+	SHRL           $0x04, R12
+	ANDL           $0x0f, R12
+	MOVWLZX        2(DX), R13
+	SHRL           $0x02, R13
+	ANDL           $0x03, R13
+	SHLL           $0x04, R13
+	ORL            R13, R12
+	SUBL           $0x20, R12
+	VMOVD          R12, X7
+	VPBROADCASTW   X7, Y7
+	VPSIGNB        Y6, Y6, Y8
+	VMOVDQU        32(R8), Y9
+	VPSIGNB        Y6, Y9, Y9
+	VPMADDUBSW     Y9, Y8, Y9
+	VPMADDWD       Y7, Y9, Y9
+	VPADDD         Y9, Y3, Y3
+	VMOVDQU        32(R8)(SI*1), Y9
+	VPSIGNB        Y6, Y9, Y9
+	VPMADDUBSW     Y9, Y8, Y9
+	VPMADDWD       Y7, Y9, Y9
+	VPADDD         Y9, Y4, Y4
+	VMOVDQU        32(R8)(SI*2), Y9
+	VPSIGNB        Y6, Y9, Y9
+	VPMADDUBSW     Y9, Y8, Y9
+	VPMADDWD       Y7, Y9, Y9
+	VPADDD         Y9, Y5, Y5
+	VBROADCASTI128 40(DX), Y6
+	VPSRLVQ        kqNibbleShift<>+0(SB), Y6, Y6
+	VPAND          kqNibbles<>+0(SB), Y6, Y6
+	VMOVDQU        kqIQ4Levels<>+0(SB), Y7
+	VPSHUFB        Y6, Y7, Y6
+	MOVBLZX        5(DX), R12
+	ANDL           $0x0f, R12
+	MOVWLZX        2(DX), R13
+	SHRL           $0x04, R13
+	ANDL           $0x03, R13
+	SHLL           $0x04, R13
+	ORL            R13, R12
+	SUBL           $0x20, R12
+	VMOVD          R12, X7
+	VPBROADCASTW   X7, Y7
+	VPSIGNB        Y6, Y6, Y8
+	VMOVDQU        64(R8), Y9
+	VPSIGNB        Y6, Y9, Y9
+	VPMADDUBSW     Y9, Y8, Y9
+	VPMADDWD       Y7, Y9, Y9
+	VPADDD         Y9, Y3, Y3
+	VMOVDQU        64(R8)(SI*1), Y9
+	VPSIGNB        Y6, Y9, Y9
+	VPMADDUBSW     Y9, Y8, Y9
+	VPMADDWD       Y7, Y9, Y9
+	VPADDD         Y9, Y4, Y4
+	VMOVDQU        64(R8)(SI*2), Y9
+	VPSIGNB        Y6, Y9, Y9
+	VPMADDUBSW     Y9, Y8, Y9
+	VPMADDWD       Y7, Y9, Y9
+	VPADDD         Y9, Y5, Y5
+	VBROADCASTI128 56(DX), Y6
+	VPSRLVQ        kqNibbleShift<>+0(SB), Y6, Y6
+	VPAND          kqNibbles<>+0(SB), Y6, Y6
+	VMOVDQU        kqIQ4Levels<>+0(SB), Y7
+	VPSHUFB        Y6, Y7, Y6
+	MOVBLZX        5(DX), R12
+	SHRL           $0x04, R12
+	ANDL           $0x0f, R12
+	MOVWLZX        2(DX), R13
+	SHRL           $0x06, R13
+	ANDL           $0x03, R13
+	SHLL           $0x04, R13
+	ORL            R13, R12
+	SUBL           $0x20, R12
+	VMOVD          R12, X7
+	VPBROADCASTW   X7, Y7
+	VPSIGNB        Y6, Y6, Y8
+	VMOVDQU        96(R8), Y9
+	VPSIGNB        Y6, Y9, Y9
+	VPMADDUBSW     Y9, Y8, Y9
+	VPMADDWD       Y7, Y9, Y9
+	VPADDD         Y9, Y3, Y3
+	VMOVDQU        96(R8)(SI*1), Y9
+	VPSIGNB        Y6, Y9, Y9
+	VPMADDUBSW     Y9, Y8, Y9
+	VPMADDWD       Y7, Y9, Y9
+	VPADDD         Y9, Y4, Y4
+	VMOVDQU        96(R8)(SI*2), Y9
+	VPSIGNB        Y6, Y9, Y9
+	VPMADDUBSW     Y9, Y8, Y9
+	VPMADDWD       Y7, Y9, Y9
+	VPADDD         Y9, Y5, Y5
+	VBROADCASTI128 72(DX), Y6
+	VPSRLVQ        kqNibbleShift<>+0(SB), Y6, Y6
+	VPAND          kqNibbles<>+0(SB), Y6, Y6
+	VMOVDQU        kqIQ4Levels<>+0(SB), Y7
+	VPSHUFB        Y6, Y7, Y6
+	MOVBLZX        6(DX), R12
+	ANDL           $0x0f, R12
+	MOVWLZX        2(DX), R13
+	SHRL           $0x08, R13
+	ANDL           $0x03, R13
+	SHLL           $0x04, R13
+	ORL            R13, R12
+	SUBL           $0x20, R12
+	VMOVD          R12, X7
+	VPBROADCASTW   X7, Y7
+	VPSIGNB        Y6, Y6, Y8
+	VMOVDQU        128(R8), Y9
+	VPSIGNB        Y6, Y9, Y9
+	VPMADDUBSW     Y9, Y8, Y9
+	VPMADDWD       Y7, Y9, Y9
+	VPADDD         Y9, Y3, Y3
+	VMOVDQU        128(R8)(SI*1), Y9
+	VPSIGNB        Y6, Y9, Y9
+	VPMADDUBSW     Y9, Y8, Y9
+	VPMADDWD       Y7, Y9, Y9
+	VPADDD         Y9, Y4, Y4
+	VMOVDQU        128(R8)(SI*2), Y9
+	VPSIGNB        Y6, Y9, Y9
+	VPMADDUBSW     Y9, Y8, Y9
+	VPMADDWD       Y7, Y9, Y9
+	VPADDD         Y9, Y5, Y5
+	VBROADCASTI128 88(DX), Y6
+	VPSRLVQ        kqNibbleShift<>+0(SB), Y6, Y6
+	VPAND          kqNibbles<>+0(SB), Y6, Y6
+	VMOVDQU        kqIQ4Levels<>+0(SB), Y7
+	VPSHUFB        Y6, Y7, Y6
+	MOVBLZX        6(DX), R12
+	SHRL           $0x04, R12
+	ANDL           $0x0f, R12
+	MOVWLZX        2(DX), R13
+	SHRL           $0x0a, R13
+	ANDL           $0x03, R13
+	SHLL           $0x04, R13
+	ORL            R13, R12
+	SUBL           $0x20, R12
+	VMOVD          R12, X7
+	VPBROADCASTW   X7, Y7
+	VPSIGNB        Y6, Y6, Y8
+	VMOVDQU        160(R8), Y9
+	VPSIGNB        Y6, Y9, Y9
+	VPMADDUBSW     Y9, Y8, Y9
+	VPMADDWD       Y7, Y9, Y9
+	VPADDD         Y9, Y3, Y3
+	VMOVDQU        160(R8)(SI*1), Y9
+	VPSIGNB        Y6, Y9, Y9
+	VPMADDUBSW     Y9, Y8, Y9
+	VPMADDWD       Y7, Y9, Y9
+	VPADDD         Y9, Y4, Y4
+	VMOVDQU        160(R8)(SI*2), Y9
+	VPSIGNB        Y6, Y9, Y9
+	VPMADDUBSW     Y9, Y8, Y9
+	VPMADDWD       Y7, Y9, Y9
+	VPADDD         Y9, Y5, Y5
+	VBROADCASTI128 104(DX), Y6
+	VPSRLVQ        kqNibbleShift<>+0(SB), Y6, Y6
+	VPAND          kqNibbles<>+0(SB), Y6, Y6
+	VMOVDQU        kqIQ4Levels<>+0(SB), Y7
+	VPSHUFB        Y6, Y7, Y6
+	MOVBLZX        7(DX), R12
+	ANDL           $0x0f, R12
+	MOVWLZX        2(DX), R13
+	SHRL           $0x0c, R13
+	ANDL           $0x03, R13
+	SHLL           $0x04, R13
+	ORL            R13, R12
+	SUBL           $0x20, R12
+	VMOVD          R12, X7
+	VPBROADCASTW   X7, Y7
+	VPSIGNB        Y6, Y6, Y8
+	VMOVDQU        192(R8), Y9
+	VPSIGNB        Y6, Y9, Y9
+	VPMADDUBSW     Y9, Y8, Y9
+	VPMADDWD       Y7, Y9, Y9
+	VPADDD         Y9, Y3, Y3
+	VMOVDQU        192(R8)(SI*1), Y9
+	VPSIGNB        Y6, Y9, Y9
+	VPMADDUBSW     Y9, Y8, Y9
+	VPMADDWD       Y7, Y9, Y9
+	VPADDD         Y9, Y4, Y4
+	VMOVDQU        192(R8)(SI*2), Y9
+	VPSIGNB        Y6, Y9, Y9
+	VPMADDUBSW     Y9, Y8, Y9
+	VPMADDWD       Y7, Y9, Y9
+	VPADDD         Y9, Y5, Y5
+	VBROADCASTI128 120(DX), Y6
+	VPSRLVQ        kqNibbleShift<>+0(SB), Y6, Y6
+	VPAND          kqNibbles<>+0(SB), Y6, Y6
+	VMOVDQU        kqIQ4Levels<>+0(SB), Y7
+	VPSHUFB        Y6, Y7, Y6
+	MOVBLZX        7(DX), R12
+	SHRL           $0x04, R12
+	ANDL           $0x0f, R12
+	MOVWLZX        2(DX), R13
+	SHRL           $0x0e, R13
+	ANDL           $0x03, R13
+	SHLL           $0x04, R13
+	ORL            R13, R12
+	SUBL           $0x20, R12
+	VMOVD          R12, X7
+	VPBROADCASTW   X7, Y7
+	VPSIGNB        Y6, Y6, Y8
+	VMOVDQU        224(R8), Y9
+	VPSIGNB        Y6, Y9, Y9
+	VPMADDUBSW     Y9, Y8, Y9
+	VPMADDWD       Y7, Y9, Y9
+	VPADDD         Y9, Y3, Y3
+	VMOVDQU        224(R8)(SI*1), Y9
+	VPSIGNB        Y6, Y9, Y9
+	VPMADDUBSW     Y9, Y8, Y9
+	VPMADDWD       Y7, Y9, Y9
+	VPADDD         Y9, Y4, Y4
+	VMOVDQU        224(R8)(SI*2), Y9
+	VPSIGNB        Y6, Y9, Y9
+	VPMADDUBSW     Y9, Y8, Y9
+	VPMADDWD       Y7, Y9, Y9
+	VPADDD         Y9, Y5, Y5
+	MOVWLZX        (DX), R12
+	VMOVD          R12, X6
+	VCVTPH2PS      X6, X6
+	VBROADCASTSS   X6, Y6
+	VBROADCASTSS   (R9), Y7
+	VMULPS         Y6, Y7, Y7
+	VCVTDQ2PS      Y3, Y3
+	VFMADD231PS    Y7, Y3, Y0
+	VBROADCASTSS   (R9)(DI*1), Y3
+	VMULPS         Y6, Y3, Y3
+	VCVTDQ2PS      Y4, Y4
+	VFMADD231PS    Y3, Y4, Y1
+	VBROADCASTSS   (R9)(DI*2), Y3
+	VMULPS         Y6, Y3, Y3
+	VCVTDQ2PS      Y5, Y5
+	VFMADD231PS    Y3, Y5, Y2
+	ADDQ           $0x00000088, DX
+	ADDQ           $0x00000100, R8
+	ADDQ           $0x04, R9
+	ADDQ           $0x20, R10
+	DECQ           R11
+	JNZ            block
+	VEXTRACTF128   $0x01, Y0, X3
+	VADDPS         X3, X0, X0
+	VMOVHLPS       X0, X3, X3
+	VADDPS         X3, X0, X0
+	VMOVSHDUP      X0, X3
+	VADDSS         X3, X0, X0
+	VMOVSS         X0, (AX)
+	VEXTRACTF128   $0x01, Y1, X0
+	VADDPS         X0, X1, X1
+	VMOVHLPS       X1, X0, X0
+	VADDPS         X0, X1, X1
+	VMOVSHDUP      X1, X0
+	VADDSS         X0, X1, X1
+	VMOVSS         X1, (AX)(CX*1)
+	VEXTRACTF128   $0x01, Y2, X0
+	VADDPS         X0, X2, X2
+	VMOVHLPS       X2, X0, X0
+	VADDPS         X0, X2, X2
+	VMOVSHDUP      X2, X0
+	VADDSS         X0, X2, X2
+	VMOVSS         X2, (AX)(CX*2)
+	ADDQ           $0x04, AX
+	DECQ           BX
+	JNZ            row
 	VZEROUPPER
 	RET

@@ -55,12 +55,17 @@ var chainTypes = []chainType{
 	}},
 	{name: "Q5_0", blockBytes: 22, off: 4, codes: func(w Mem) VecVirtual {
 		q, h := nibbles32(w.Offset(6)), YMM()
-		fifthBits(w.Offset(2), h)
-		VPAND(sixteens, h, h)
+		VPBROADCASTD(w.Offset(2), h)
+		VPSHUFB(q5Regs.bitBytes, h, h)
+		VPAND(q5Regs.bitSel, h, h)
+		VPCMPEQB(q5Regs.bitSel, h, h)
+		VPAND(q5Regs.sixteens, h, h)
 		VPOR(h, q, q)
 		return q
 	}},
 }
+
+var q5Regs struct{ bitBytes, bitSel, sixteens Op }
 
 // chainMatVec emits the GEMV: groups of eight rows of W in the lanes, then
 // the rows left over one at a time, each output the same chain.
@@ -122,6 +127,13 @@ func chainMatVec(t chainType) {
 		}
 		acc := YMM()
 		VMOVUPS(zeros, acc)
+		if t.name == "Q5_0" {
+			bb, bs, sx := YMM(), YMM(), YMM()
+			VMOVDQU(bitBytes, bb)
+			VMOVDQU(bitSel, bs)
+			VMOVDQU(sixteens, sx)
+			q5Regs.bitBytes, q5Regs.bitSel, q5Regs.sixteens = bb, bs, sx
+		}
 		Label(t.name + "mvBlock")
 		for l := 0; l < 8*t.blockBytes; l += 64 {
 			PREFETCHT0(Mem{Base: pf, Disp: l})
@@ -174,6 +186,7 @@ func chainMatVec(t chainType) {
 		ADDQ(U32(8*t.blockBytes), pf)
 		nextBlock(xq, xs, xsum, blocks, t.name+"mvBlock")
 		VMOVUPS(acc, Mem{Base: y})
+		q5Regs.bitBytes, q5Regs.bitSel, q5Regs.sixteens = bitBytes, bitSel, sixteens
 		// w4 is past the group's fifth row: on to its ninth.
 		LEAQ(Mem{Base: w4, Index: rb3, Scale: 1}, w)
 		ADDQ(U8(32), y)

@@ -35,6 +35,7 @@ import (
 func main() {
 	ConstraintExpr("amd64,!purego")
 	constants()
+	q5Regs.bitBytes, q5Regs.bitSel, q5Regs.sixteens = bitBytes, bitSel, sixteens
 	for _, t := range chainTypes {
 		chainMatVec(t)
 		chainTile(t, 1)
@@ -221,12 +222,13 @@ var (
 	pairShuffle                    [8]Mem // int16 lane i of each 128-bit half, everywhere
 	q6ScaleShuffle                 [8]Mem // byte 2i eight times, then byte 2i+1
 	q6HighMask                     Mem
-	bitBytes, bitMasks             Mem // Q5_0's fifth bits as bytes
+	bitBytes, bitMasks, bitSel     Mem // Q5_0's fifth bits as bytes
 	allOnes, highNibbles           Mem
 	sixteens, iq4Levels            Mem
 	threes, thirtyTwos             Mem
 	groupShuffle                   [4]Mem // int16 lane 2j in the low half, 2j+1 in the high
 	q3LowShift, q3HighShift        Mem
+	nibbleShift                    Mem // qwords 0, 0, 4, 4
 )
 
 func bytes32(name string, f func(i int) byte) Mem {
@@ -246,6 +248,7 @@ func constants() {
 	lowBits = bytes32("kqLowBit", func(int) byte { return 1 })
 	bitBytes = bytes32("kqBitBytes", func(i int) byte { return byte(i / 8) })
 	bitMasks = bytes32("kqBitMasks", func(i int) byte { return ^byte(1 << (i % 8)) })
+	bitSel = bytes32("kqBitSel", func(i int) byte { return byte(1 << (i % 8)) })
 	allOnes = bytes32("kqAllOnes", func(int) byte { return 0xff })
 	highNibbles = bytes32("kqHighNibbles", func(int) byte { return 0xf0 })
 	sixteens = bytes32("kqSixteens", func(int) byte { return 0x10 })
@@ -274,6 +277,10 @@ func constants() {
 	k4HighMask = dwords("kqK4High", [4]uint32{0, 0x03030303, 0, 0x03030303})
 	q3LowShift = dwords("kqQ3Low", [4]uint32{0, 0, 4, 4})
 	q3HighShift = dwords("kqQ3High", [4]uint32{0, 2, 4, 6})
+	nibbleShift = GLOBL("kqNibbleShift", RODATA|NOPTR)
+	for i := range 4 {
+		DATA(8*i, U64(4*uint64(i/2)))
+	}
 	for i := range 8 {
 		pairShuffle[i] = bytes32(fmt.Sprintf("kqPair%d", i), func(b int) byte { return byte(2*i + b%2) })
 		q6ScaleShuffle[i] = bytes32(fmt.Sprintf("kqQ6Scale%d", i), func(b int) byte {
@@ -329,10 +336,11 @@ func fifthBits(qh Mem, h VecVirtual) {
 // nibbles32 loads the 16 bytes at m and returns the 32 nibbles as bytes:
 // the low ones (values 0..15), then the high ones (16..31).
 func nibbles32(m Mem) VecVirtual {
-	lo, hi, q := XMM(), XMM(), YMM()
-	VMOVDQU(m, lo)
-	VPSRLW(U8(4), lo, hi)
-	VINSERTI128(U8(1), hi, lo.AsY(), q)
+	q := YMM()
+	// The 16 bytes in both halves, the high half's shifted down by four:
+	// a load and one shift, where an insert would take a shuffle.
+	VBROADCASTI128(m, q)
+	VPSRLVQ(nibbleShift, q, q)
 	VPAND(nibbles, q, q)
 	return q
 }
