@@ -310,6 +310,74 @@ DATA kqBitSel<>+30(SB)/1, $0x40
 DATA kqBitSel<>+31(SB)/1, $0x80
 GLOBL kqBitSel<>(SB), RODATA|NOPTR, $32
 
+DATA kqPairBytesLo<>+0(SB)/1, $0x00
+DATA kqPairBytesLo<>+1(SB)/1, $0x00
+DATA kqPairBytesLo<>+2(SB)/1, $0x00
+DATA kqPairBytesLo<>+3(SB)/1, $0x00
+DATA kqPairBytesLo<>+4(SB)/1, $0x00
+DATA kqPairBytesLo<>+5(SB)/1, $0x00
+DATA kqPairBytesLo<>+6(SB)/1, $0x00
+DATA kqPairBytesLo<>+7(SB)/1, $0x00
+DATA kqPairBytesLo<>+8(SB)/1, $0x01
+DATA kqPairBytesLo<>+9(SB)/1, $0x01
+DATA kqPairBytesLo<>+10(SB)/1, $0x01
+DATA kqPairBytesLo<>+11(SB)/1, $0x01
+DATA kqPairBytesLo<>+12(SB)/1, $0x01
+DATA kqPairBytesLo<>+13(SB)/1, $0x01
+DATA kqPairBytesLo<>+14(SB)/1, $0x01
+DATA kqPairBytesLo<>+15(SB)/1, $0x01
+DATA kqPairBytesLo<>+16(SB)/1, $0x00
+DATA kqPairBytesLo<>+17(SB)/1, $0x00
+DATA kqPairBytesLo<>+18(SB)/1, $0x00
+DATA kqPairBytesLo<>+19(SB)/1, $0x00
+DATA kqPairBytesLo<>+20(SB)/1, $0x00
+DATA kqPairBytesLo<>+21(SB)/1, $0x00
+DATA kqPairBytesLo<>+22(SB)/1, $0x00
+DATA kqPairBytesLo<>+23(SB)/1, $0x00
+DATA kqPairBytesLo<>+24(SB)/1, $0x01
+DATA kqPairBytesLo<>+25(SB)/1, $0x01
+DATA kqPairBytesLo<>+26(SB)/1, $0x01
+DATA kqPairBytesLo<>+27(SB)/1, $0x01
+DATA kqPairBytesLo<>+28(SB)/1, $0x01
+DATA kqPairBytesLo<>+29(SB)/1, $0x01
+DATA kqPairBytesLo<>+30(SB)/1, $0x01
+DATA kqPairBytesLo<>+31(SB)/1, $0x01
+GLOBL kqPairBytesLo<>(SB), RODATA|NOPTR, $32
+
+DATA kqPairBytesHi<>+0(SB)/1, $0x02
+DATA kqPairBytesHi<>+1(SB)/1, $0x02
+DATA kqPairBytesHi<>+2(SB)/1, $0x02
+DATA kqPairBytesHi<>+3(SB)/1, $0x02
+DATA kqPairBytesHi<>+4(SB)/1, $0x02
+DATA kqPairBytesHi<>+5(SB)/1, $0x02
+DATA kqPairBytesHi<>+6(SB)/1, $0x02
+DATA kqPairBytesHi<>+7(SB)/1, $0x02
+DATA kqPairBytesHi<>+8(SB)/1, $0x03
+DATA kqPairBytesHi<>+9(SB)/1, $0x03
+DATA kqPairBytesHi<>+10(SB)/1, $0x03
+DATA kqPairBytesHi<>+11(SB)/1, $0x03
+DATA kqPairBytesHi<>+12(SB)/1, $0x03
+DATA kqPairBytesHi<>+13(SB)/1, $0x03
+DATA kqPairBytesHi<>+14(SB)/1, $0x03
+DATA kqPairBytesHi<>+15(SB)/1, $0x03
+DATA kqPairBytesHi<>+16(SB)/1, $0x02
+DATA kqPairBytesHi<>+17(SB)/1, $0x02
+DATA kqPairBytesHi<>+18(SB)/1, $0x02
+DATA kqPairBytesHi<>+19(SB)/1, $0x02
+DATA kqPairBytesHi<>+20(SB)/1, $0x02
+DATA kqPairBytesHi<>+21(SB)/1, $0x02
+DATA kqPairBytesHi<>+22(SB)/1, $0x02
+DATA kqPairBytesHi<>+23(SB)/1, $0x02
+DATA kqPairBytesHi<>+24(SB)/1, $0x03
+DATA kqPairBytesHi<>+25(SB)/1, $0x03
+DATA kqPairBytesHi<>+26(SB)/1, $0x03
+DATA kqPairBytesHi<>+27(SB)/1, $0x03
+DATA kqPairBytesHi<>+28(SB)/1, $0x03
+DATA kqPairBytesHi<>+29(SB)/1, $0x03
+DATA kqPairBytesHi<>+30(SB)/1, $0x03
+DATA kqPairBytesHi<>+31(SB)/1, $0x03
+GLOBL kqPairBytesHi<>(SB), RODATA|NOPTR, $32
+
 DATA kqAllOnes<>+0(SB)/1, $0xff
 DATA kqAllOnes<>+1(SB)/1, $0xff
 DATA kqAllOnes<>+2(SB)/1, $0xff
@@ -1252,74 +1320,70 @@ Q4_0mvGroup:
 	LEAQ    (CX)(BX*4), R11
 	LEAQ    (R11)(BX*4), R12
 	VMOVUPS kqZeros<>+0(SB), Y0
+	VMOVDQU kqNibbles<>+0(SB), Y1
 
 Q4_0mvBlock:
 	PREFETCHT0     (R12)
 	PREFETCHT0     64(R12)
 	PREFETCHT0     128(R12)
-	VMOVDQU        (SI), Y1
-	VBROADCASTI128 2(CX), Y2
-	VPSRLVQ        kqNibbleShift<>+0(SB), Y2, Y2
-	VPAND          kqNibbles<>+0(SB), Y2, Y2
-	VPMADDUBSW     Y1, Y2, Y2
-	VBROADCASTI128 2(CX)(BX*1), Y3
-	VPSRLVQ        kqNibbleShift<>+0(SB), Y3, Y3
-	VPAND          kqNibbles<>+0(SB), Y3, Y3
-	VPMADDUBSW     Y1, Y3, Y3
-	VPHADDW        Y3, Y2, Y2
-	VBROADCASTI128 2(CX)(BX*2), Y3
-	VPSRLVQ        kqNibbleShift<>+0(SB), Y3, Y3
-	VPAND          kqNibbles<>+0(SB), Y3, Y3
-	VPMADDUBSW     Y1, Y3, Y3
-	VBROADCASTI128 2(CX)(R10*1), Y4
-	VPSRLVQ        kqNibbleShift<>+0(SB), Y4, Y4
-	VPAND          kqNibbles<>+0(SB), Y4, Y4
-	VPMADDUBSW     Y1, Y4, Y4
-	VPHADDW        Y4, Y3, Y3
-	VPHADDW        Y3, Y2, Y2
-	VPMADDWD       kqOnes16<>+0(SB), Y2, Y2
-	VBROADCASTI128 2(R11), Y3
-	VPSRLVQ        kqNibbleShift<>+0(SB), Y3, Y3
-	VPAND          kqNibbles<>+0(SB), Y3, Y3
-	VPMADDUBSW     Y1, Y3, Y3
-	VBROADCASTI128 2(R11)(BX*1), Y4
-	VPSRLVQ        kqNibbleShift<>+0(SB), Y4, Y4
-	VPAND          kqNibbles<>+0(SB), Y4, Y4
-	VPMADDUBSW     Y1, Y4, Y4
-	VPHADDW        Y4, Y3, Y3
-	VBROADCASTI128 2(R11)(BX*2), Y4
-	VPSRLVQ        kqNibbleShift<>+0(SB), Y4, Y4
-	VPAND          kqNibbles<>+0(SB), Y4, Y4
-	VPMADDUBSW     Y1, Y4, Y4
-	VBROADCASTI128 2(R11)(R10*1), Y5
-	VPSRLVQ        kqNibbleShift<>+0(SB), Y5, Y5
-	VPAND          kqNibbles<>+0(SB), Y5, Y5
-	VPMADDUBSW     Y1, Y5, Y5
-	VPHADDW        Y5, Y4, Y4
-	VPHADDW        Y4, Y3, Y3
-	VPMADDWD       kqOnes16<>+0(SB), Y3, Y3
-	VPERM2I128     $0x20, Y3, Y2, Y1
-	VPERM2I128     $0x31, Y3, Y2, Y2
-	VPADDD         Y2, Y1, Y1
+	VBROADCASTI128 (SI), Y2
+	VBROADCASTI128 16(SI), Y3
+	VMOVDQU        2(CX), X4
+	VINSERTI128    $0x01, 2(R11), Y4, Y4
+	VPAND          Y1, Y4, Y5
+	VPSRLW         $0x04, Y4, Y6
+	VPAND          Y1, Y6, Y6
+	VPMADDUBSW     Y2, Y5, Y5
+	VPMADDUBSW     Y3, Y6, Y6
+	VPADDW         Y6, Y5, Y5
+	VMOVDQU        2(CX)(BX*1), X7
+	VINSERTI128    $0x01, 2(R11)(BX*1), Y7, Y7
+	VPAND          Y1, Y7, Y6
+	VPSRLW         $0x04, Y7, Y10
+	VPAND          Y1, Y10, Y10
+	VPMADDUBSW     Y2, Y6, Y6
+	VPMADDUBSW     Y3, Y10, Y10
+	VPADDW         Y10, Y6, Y6
+	VPHADDW        Y6, Y5, Y5
+	VPMADDWD       kqOnes16<>+0(SB), Y5, Y5
+	VMOVDQU        2(CX)(BX*2), X8
+	VINSERTI128    $0x01, 2(R11)(BX*2), Y8, Y8
+	VPAND          Y1, Y8, Y6
+	VPSRLW         $0x04, Y8, Y10
+	VPAND          Y1, Y10, Y10
+	VPMADDUBSW     Y2, Y6, Y6
+	VPMADDUBSW     Y3, Y10, Y10
+	VPADDW         Y10, Y6, Y6
+	VMOVDQU        2(CX)(R10*1), X9
+	VINSERTI128    $0x01, 2(R11)(R10*1), Y9, Y9
+	VPAND          Y1, Y9, Y10
+	VPSRLW         $0x04, Y9, Y11
+	VPAND          Y1, Y11, Y11
+	VPMADDUBSW     Y2, Y10, Y10
+	VPMADDUBSW     Y3, Y11, Y11
+	VPADDW         Y11, Y10, Y10
+	VPHADDW        Y10, Y6, Y6
+	VPMADDWD       kqOnes16<>+0(SB), Y6, Y6
+	VPHADDD        Y6, Y5, Y2
 	MOVWLSX        (R8), R13
 	SHLL           $0x03, R13
-	VMOVD          R13, X2
-	VPBROADCASTD   X2, Y2
-	VPSUBD         Y2, Y1, Y1
-	VCVTDQ2PS      Y1, Y1
+	VMOVD          R13, X3
+	VPBROADCASTD   X3, Y3
+	VPSUBD         Y3, Y2, Y2
+	VCVTDQ2PS      Y2, Y2
 	MOVWLZX        (CX), R13
-	VMOVD          R13, X2
-	VPINSRW        $0x01, (CX)(BX*1), X2, X2
-	VPINSRW        $0x02, (CX)(BX*2), X2, X2
-	VPINSRW        $0x03, (CX)(R10*1), X2, X2
-	VPINSRW        $0x04, (R11), X2, X2
-	VPINSRW        $0x05, (R11)(BX*1), X2, X2
-	VPINSRW        $0x06, (R11)(BX*2), X2, X2
-	VPINSRW        $0x07, (R11)(R10*1), X2, X2
-	VCVTPH2PS      X2, Y2
-	VBROADCASTSS   (DI), Y3
-	VMULPS         Y3, Y2, Y3
-	VFMADD231PS    Y3, Y1, Y0
+	VMOVD          R13, X3
+	VPINSRW        $0x01, (CX)(BX*1), X3, X3
+	VPINSRW        $0x02, (CX)(BX*2), X3, X3
+	VPINSRW        $0x03, (CX)(R10*1), X3, X3
+	VPINSRW        $0x04, (R11), X3, X3
+	VPINSRW        $0x05, (R11)(BX*1), X3, X3
+	VPINSRW        $0x06, (R11)(BX*2), X3, X3
+	VPINSRW        $0x07, (R11)(R10*1), X3, X3
+	VCVTPH2PS      X3, Y3
+	VBROADCASTSS   (DI), Y5
+	VMULPS         Y5, Y3, Y5
+	VFMADD231PS    Y5, Y2, Y0
 	ADDQ           $0x12, CX
 	ADDQ           $0x12, R11
 	ADDQ           $0x00000090, R12
@@ -1579,106 +1643,105 @@ Q5_0mvGroup:
 	LEAQ    (CX)(BX*4), R11
 	LEAQ    (R11)(BX*4), R12
 	VMOVUPS kqZeros<>+0(SB), Y0
-	VMOVDQU kqBitBytes<>+0(SB), Y1
-	VMOVDQU kqBitSel<>+0(SB), Y2
-	VMOVDQU kqSixteens<>+0(SB), Y3
+	VMOVDQU kqBitSel<>+0(SB), Y1
+	VMOVDQU kqPairBytesLo<>+0(SB), Y2
+	VMOVDQU kqPairBytesHi<>+0(SB), Y3
 
 Q5_0mvBlock:
 	PREFETCHT0     (R12)
 	PREFETCHT0     64(R12)
 	PREFETCHT0     128(R12)
-	VMOVDQU        (SI), Y4
-	VBROADCASTI128 6(CX), Y5
-	VPSRLVQ        kqNibbleShift<>+0(SB), Y5, Y5
-	VPAND          kqNibbles<>+0(SB), Y5, Y5
-	VPBROADCASTD   2(CX), Y6
-	VPSHUFB        Y1, Y6, Y6
-	VPAND          Y2, Y6, Y6
-	VPCMPEQB       Y2, Y6, Y6
-	VPAND          Y3, Y6, Y6
-	VPOR           Y6, Y5, Y5
-	VPMADDUBSW     Y4, Y5, Y5
-	VBROADCASTI128 6(CX)(BX*1), Y6
-	VPSRLVQ        kqNibbleShift<>+0(SB), Y6, Y6
-	VPAND          kqNibbles<>+0(SB), Y6, Y6
-	VPBROADCASTD   2(CX)(BX*1), Y7
-	VPSHUFB        Y1, Y7, Y7
-	VPAND          Y2, Y7, Y7
-	VPCMPEQB       Y2, Y7, Y7
-	VPAND          Y3, Y7, Y7
-	VPOR           Y7, Y6, Y6
-	VPMADDUBSW     Y4, Y6, Y6
-	VPHADDW        Y6, Y5, Y5
-	VBROADCASTI128 6(CX)(BX*2), Y6
-	VPSRLVQ        kqNibbleShift<>+0(SB), Y6, Y6
-	VPAND          kqNibbles<>+0(SB), Y6, Y6
-	VPBROADCASTD   2(CX)(BX*2), Y7
-	VPSHUFB        Y1, Y7, Y7
-	VPAND          Y2, Y7, Y7
-	VPCMPEQB       Y2, Y7, Y7
-	VPAND          Y3, Y7, Y7
-	VPOR           Y7, Y6, Y6
-	VPMADDUBSW     Y4, Y6, Y6
-	VBROADCASTI128 6(CX)(R10*1), Y7
-	VPSRLVQ        kqNibbleShift<>+0(SB), Y7, Y7
-	VPAND          kqNibbles<>+0(SB), Y7, Y7
-	VPBROADCASTD   2(CX)(R10*1), Y8
-	VPSHUFB        Y1, Y8, Y8
-	VPAND          Y2, Y8, Y8
-	VPCMPEQB       Y2, Y8, Y8
-	VPAND          Y3, Y8, Y8
-	VPOR           Y8, Y7, Y7
-	VPMADDUBSW     Y4, Y7, Y7
-	VPHADDW        Y7, Y6, Y6
-	VPHADDW        Y6, Y5, Y5
-	VPMADDWD       kqOnes16<>+0(SB), Y5, Y5
-	VBROADCASTI128 6(R11), Y6
-	VPSRLVQ        kqNibbleShift<>+0(SB), Y6, Y6
-	VPAND          kqNibbles<>+0(SB), Y6, Y6
-	VPBROADCASTD   2(R11), Y7
-	VPSHUFB        Y1, Y7, Y7
-	VPAND          Y2, Y7, Y7
-	VPCMPEQB       Y2, Y7, Y7
-	VPAND          Y3, Y7, Y7
-	VPOR           Y7, Y6, Y6
-	VPMADDUBSW     Y4, Y6, Y6
-	VBROADCASTI128 6(R11)(BX*1), Y7
-	VPSRLVQ        kqNibbleShift<>+0(SB), Y7, Y7
-	VPAND          kqNibbles<>+0(SB), Y7, Y7
-	VPBROADCASTD   2(R11)(BX*1), Y8
-	VPSHUFB        Y1, Y8, Y8
-	VPAND          Y2, Y8, Y8
-	VPCMPEQB       Y2, Y8, Y8
-	VPAND          Y3, Y8, Y8
-	VPOR           Y8, Y7, Y7
-	VPMADDUBSW     Y4, Y7, Y7
-	VPHADDW        Y7, Y6, Y6
-	VBROADCASTI128 6(R11)(BX*2), Y7
-	VPSRLVQ        kqNibbleShift<>+0(SB), Y7, Y7
-	VPAND          kqNibbles<>+0(SB), Y7, Y7
-	VPBROADCASTD   2(R11)(BX*2), Y8
-	VPSHUFB        Y1, Y8, Y8
-	VPAND          Y2, Y8, Y8
-	VPCMPEQB       Y2, Y8, Y8
-	VPAND          Y3, Y8, Y8
-	VPOR           Y8, Y7, Y7
-	VPMADDUBSW     Y4, Y7, Y7
-	VBROADCASTI128 6(R11)(R10*1), Y8
-	VPSRLVQ        kqNibbleShift<>+0(SB), Y8, Y8
+	VBROADCASTI128 (SI), Y4
+	VBROADCASTI128 16(SI), Y5
+	VMOVDQU        6(CX), X6
+	VINSERTI128    $0x01, 6(R11), Y6, Y6
+	VPAND          kqNibbles<>+0(SB), Y6, Y7
+	VPSRLW         $0x04, Y6, Y8
 	VPAND          kqNibbles<>+0(SB), Y8, Y8
-	VPBROADCASTD   2(R11)(R10*1), Y9
-	VPSHUFB        Y1, Y9, Y9
-	VPAND          Y2, Y9, Y9
-	VPCMPEQB       Y2, Y9, Y9
-	VPAND          Y3, Y9, Y9
-	VPOR           Y9, Y8, Y8
+	VPBROADCASTD   2(CX), Y9
+	VPBROADCASTD   2(R11), Y10
+	VPBLENDD       $0xf0, Y10, Y9, Y9
+	VPSHUFB        Y3, Y9, Y10
+	VPSHUFB        Y2, Y9, Y9
+	VPAND          Y1, Y9, Y9
+	VPCMPEQB       Y1, Y9, Y9
+	VPAND          kqSixteens<>+0(SB), Y9, Y9
+	VPOR           Y9, Y7, Y7
+	VPAND          Y1, Y10, Y10
+	VPCMPEQB       Y1, Y10, Y10
+	VPAND          kqSixteens<>+0(SB), Y10, Y10
+	VPOR           Y10, Y8, Y8
+	VPMADDUBSW     Y4, Y7, Y7
+	VPMADDUBSW     Y5, Y8, Y8
+	VPADDW         Y8, Y7, Y7
+	VMOVDQU        6(CX)(BX*1), X11
+	VINSERTI128    $0x01, 6(R11)(BX*1), Y11, Y11
+	VPAND          kqNibbles<>+0(SB), Y11, Y8
+	VPSRLW         $0x04, Y11, Y9
+	VPAND          kqNibbles<>+0(SB), Y9, Y9
+	VPBROADCASTD   2(CX)(BX*1), Y10
+	VPBROADCASTD   2(R11)(BX*1), Y14
+	VPBLENDD       $0xf0, Y14, Y10, Y10
+	VPSHUFB        Y3, Y10, Y14
+	VPSHUFB        Y2, Y10, Y10
+	VPAND          Y1, Y10, Y10
+	VPCMPEQB       Y1, Y10, Y10
+	VPAND          kqSixteens<>+0(SB), Y10, Y10
+	VPOR           Y10, Y8, Y8
+	VPAND          Y1, Y14, Y14
+	VPCMPEQB       Y1, Y14, Y14
+	VPAND          kqSixteens<>+0(SB), Y14, Y14
+	VPOR           Y14, Y9, Y9
 	VPMADDUBSW     Y4, Y8, Y8
+	VPMADDUBSW     Y5, Y9, Y9
+	VPADDW         Y9, Y8, Y8
 	VPHADDW        Y8, Y7, Y7
-	VPHADDW        Y7, Y6, Y6
-	VPMADDWD       kqOnes16<>+0(SB), Y6, Y6
-	VPERM2I128     $0x20, Y6, Y5, Y4
-	VPERM2I128     $0x31, Y6, Y5, Y5
-	VPADDD         Y5, Y4, Y4
+	VPMADDWD       kqOnes16<>+0(SB), Y7, Y7
+	VMOVDQU        6(CX)(BX*2), X12
+	VINSERTI128    $0x01, 6(R11)(BX*2), Y12, Y12
+	VPAND          kqNibbles<>+0(SB), Y12, Y8
+	VPSRLW         $0x04, Y12, Y9
+	VPAND          kqNibbles<>+0(SB), Y9, Y9
+	VPBROADCASTD   2(CX)(BX*2), Y10
+	VPBROADCASTD   2(R11)(BX*2), Y14
+	VPBLENDD       $0xf0, Y14, Y10, Y10
+	VPSHUFB        Y3, Y10, Y14
+	VPSHUFB        Y2, Y10, Y10
+	VPAND          Y1, Y10, Y10
+	VPCMPEQB       Y1, Y10, Y10
+	VPAND          kqSixteens<>+0(SB), Y10, Y10
+	VPOR           Y10, Y8, Y8
+	VPAND          Y1, Y14, Y14
+	VPCMPEQB       Y1, Y14, Y14
+	VPAND          kqSixteens<>+0(SB), Y14, Y14
+	VPOR           Y14, Y9, Y9
+	VPMADDUBSW     Y4, Y8, Y8
+	VPMADDUBSW     Y5, Y9, Y9
+	VPADDW         Y9, Y8, Y8
+	VMOVDQU        6(CX)(R10*1), X13
+	VINSERTI128    $0x01, 6(R11)(R10*1), Y13, Y13
+	VPAND          kqNibbles<>+0(SB), Y13, Y9
+	VPSRLW         $0x04, Y13, Y10
+	VPAND          kqNibbles<>+0(SB), Y10, Y10
+	VPBROADCASTD   2(CX)(R10*1), Y14
+	VPBROADCASTD   2(R11)(R10*1), Y15
+	VPBLENDD       $0xf0, Y15, Y14, Y14
+	VPSHUFB        Y3, Y14, Y15
+	VPSHUFB        Y2, Y14, Y14
+	VPAND          Y1, Y14, Y14
+	VPCMPEQB       Y1, Y14, Y14
+	VPAND          kqSixteens<>+0(SB), Y14, Y14
+	VPOR           Y14, Y9, Y9
+	VPAND          Y1, Y15, Y15
+	VPCMPEQB       Y1, Y15, Y15
+	VPAND          kqSixteens<>+0(SB), Y15, Y15
+	VPOR           Y15, Y10, Y10
+	VPMADDUBSW     Y4, Y9, Y9
+	VPMADDUBSW     Y5, Y10, Y10
+	VPADDW         Y10, Y9, Y9
+	VPHADDW        Y9, Y8, Y8
+	VPMADDWD       kqOnes16<>+0(SB), Y8, Y8
+	VPHADDD        Y8, Y7, Y4
 	MOVWLSX        (R8), R13
 	SHLL           $0x04, R13
 	VMOVD          R13, X5
@@ -1695,9 +1758,9 @@ Q5_0mvBlock:
 	VPINSRW        $0x06, (R11)(BX*2), X5, X5
 	VPINSRW        $0x07, (R11)(R10*1), X5, X5
 	VCVTPH2PS      X5, Y5
-	VBROADCASTSS   (DI), Y6
-	VMULPS         Y6, Y5, Y6
-	VFMADD231PS    Y6, Y4, Y0
+	VBROADCASTSS   (DI), Y7
+	VMULPS         Y7, Y5, Y7
+	VFMADD231PS    Y7, Y4, Y0
 	ADDQ           $0x16, CX
 	ADDQ           $0x16, R11
 	ADDQ           $0x000000b0, R12

@@ -34,11 +34,20 @@ type chainType struct {
 	name       string
 	blockBytes int
 	off        uint8 // log2 of the code offset: 3 (8) or 4 (16)
-	codes      func(w Mem) VecVirtual
+	// codes unpacks the 32 codes of the block at w, in order.
+	codes func(w Mem) VecVirtual
+	// pair unpacks the blocks at a and e side by side for the GEMV: the
+	// codes of values 0-15 of a and of e in the low and high halves of
+	// lo, those of values 16-31 in hi.
+	pair func(a, e Mem, k pairConsts) (lo, hi VecVirtual)
 	// int16 says whether the tile may add its two halves' sums in int16
 	// (Q4_0's, at most 30480) before widening.
 	int16 bool
 }
+
+// pairConsts are the GEMV's constants, loaded into registers once per
+// group of rows.
+type pairConsts struct{ nibbles, bitSel, sixteens, bytesLo, bytesHi Op }
 
 // panelBlockBytes is one block of eight activation rows as
 // kernels.packChainPanels writes it (kernels.chainPanelBlock): eight
@@ -50,22 +59,58 @@ const panelBlockBytes = 320
 const chainGroup = 8
 
 var chainTypes = []chainType{
-	{name: "Q4_0", blockBytes: 18, off: 3, int16: true, codes: func(w Mem) VecVirtual {
-		return nibbles32(w.Offset(2))
-	}},
-	{name: "Q5_0", blockBytes: 22, off: 4, codes: func(w Mem) VecVirtual {
-		q, h := nibbles32(w.Offset(6)), YMM()
-		VPBROADCASTD(w.Offset(2), h)
-		VPSHUFB(q5Regs.bitBytes, h, h)
-		VPAND(q5Regs.bitSel, h, h)
-		VPCMPEQB(q5Regs.bitSel, h, h)
-		VPAND(q5Regs.sixteens, h, h)
-		VPOR(h, q, q)
-		return q
-	}},
+	{name: "Q4_0", blockBytes: 18, off: 3, int16: true,
+		codes: func(w Mem) VecVirtual { return nibbles32(w.Offset(2)) },
+		pair: func(a, e Mem, k pairConsts) (lo, hi VecVirtual) {
+			return nibblePair(a.Offset(2), e.Offset(2), k)
+		}},
+	{name: "Q5_0", blockBytes: 22, off: 4,
+		codes: func(w Mem) VecVirtual {
+			q, h := nibbles32(w.Offset(6)), YMM()
+			VPBROADCASTD(w.Offset(2), h)
+			VPSHUFB(bitBytes, h, h)
+			fifthBitsInto(h, q, pairConsts{bitSel: bitSel, sixteens: sixteens})
+			return q
+		},
+		pair: func(a, e Mem, k pairConsts) (lo, hi VecVirtual) {
+			lo, hi = nibblePair(a.Offset(6), e.Offset(6), k)
+			// a's 32 fifth bits in the low half, e's in the high.
+			qa, qe := YMM(), YMM()
+			VPBROADCASTD(a.Offset(2), qa)
+			VPBROADCASTD(e.Offset(2), qe)
+			VPBLENDD(U8(0xf0), qe, qa, qa)
+			hh := YMM()
+			VPSHUFB(k.bytesHi, qa, hh)
+			VPSHUFB(k.bytesLo, qa, qa)
+			fifthBitsInto(qa, lo, k)
+			fifthBitsInto(hh, hi, k)
+			return lo, hi
+		}},
 }
 
-var q5Regs struct{ bitBytes, bitSel, sixteens Op }
+// fifthBitsInto adds 16 to the code in byte j of q where bit j%8 of byte
+// j of h is set (h holds, in byte j, the byte of the fifth bits that has
+// value j's).
+func fifthBitsInto(h, q VecVirtual, k pairConsts) {
+	VPAND(k.bitSel, h, h)
+	VPCMPEQB(k.bitSel, h, h)
+	VPAND(k.sixteens, h, h)
+	VPOR(h, q, q)
+}
+
+// nibblePair loads the 16 bytes of nibbles at a and at e into the low and
+// high halves and splits them: low nibbles (values 0-15) in lo, high
+// (16-31) in hi.
+func nibblePair(a, e Mem, k pairConsts) (lo, hi VecVirtual) {
+	n := YMM()
+	VMOVDQU(a, n.AsX())
+	VINSERTI128(U8(1), e, n, n)
+	lo, hi = YMM(), YMM()
+	VPAND(k.nibbles, n, lo)
+	VPSRLW(U8(4), n, hi)
+	VPAND(k.nibbles, hi, hi)
+	return lo, hi
+}
 
 // chainMatVec emits the GEMV: groups of eight rows of W in the lanes, then
 // the rows left over one at a time, each output the same chain.
@@ -127,41 +172,51 @@ func chainMatVec(t chainType) {
 		}
 		acc := YMM()
 		VMOVUPS(zeros, acc)
+		var k pairConsts
+		k.nibbles, k.sixteens = nibbles, sixteens
 		if t.name == "Q5_0" {
-			bb, bs, sx := YMM(), YMM(), YMM()
-			VMOVDQU(bitBytes, bb)
+			// 16 registers hold three of the five: sixteens and
+			// nibbles stay memory operands.
+			bs, lo, hi := YMM(), YMM(), YMM()
 			VMOVDQU(bitSel, bs)
-			VMOVDQU(sixteens, sx)
-			q5Regs.bitBytes, q5Regs.bitSel, q5Regs.sixteens = bb, bs, sx
+			VMOVDQU(pairBytesLo, lo)
+			VMOVDQU(pairBytesHi, hi)
+			k = pairConsts{nibbles: nibbles, bitSel: bs, sixteens: sixteens, bytesLo: lo, bytesHi: hi}
+		} else {
+			nb := YMM()
+			VMOVDQU(nibbles, nb)
+			k.nibbles = nb
 		}
 		Label(t.name + "mvBlock")
 		for l := 0; l < 8*t.blockBytes; l += 64 {
 			PREFETCHT0(Mem{Base: pf, Disp: l})
 		}
-		x := YMM()
-		VMOVDQU(Mem{Base: xq}, x)
-		// Four rows' int32 sums in each half, twice.
+		// x's values 0-15 and 16-31, each in both halves.
+		xlo, xhi := YMM(), YMM()
+		VBROADCASTI128(Mem{Base: xq}, xlo)
+		VBROADCASTI128(Mem{Base: xq, Disp: 16}, xhi)
+		// Rows i and i+4 side by side: eight int16 sums of each in its
+		// half (at most 2·(2·31·127) = 15748), then pairs of rows.
 		var quads [2]VecVirtual
-		for h := range 2 {
-			var pairs [2]VecVirtual
-			for p := range 2 {
-				var prod [2]VecVirtual
-				for r := range 2 {
-					q := t.codes(row(4*h + 2*p + r))
-					VPMADDUBSW(x, q, q)
-					prod[r] = q
-				}
-				VPHADDW(prod[1], prod[0], prod[0])
-				pairs[p] = prod[0]
+		for p := range 2 {
+			var prod [2]VecVirtual
+			for r := range 2 {
+				i := 2*p + r
+				lo, hi := t.pair(row(i), row(i+4), k)
+				VPMADDUBSW(xlo, lo, lo)
+				VPMADDUBSW(xhi, hi, hi)
+				VPADDW(hi, lo, lo)
+				prod[r] = lo
 			}
-			VPHADDW(pairs[1], pairs[0], pairs[0])
-			VPMADDWD(ones16, pairs[0], pairs[0])
-			quads[h] = pairs[0]
+			// Rows 2p, 2p+1 | 2p+4, 2p+5: four sums each (≤ 31496),
+			// then two int32 sums each.
+			VPHADDW(prod[1], prod[0], prod[0])
+			VPMADDWD(ones16, prod[0], prod[0])
+			quads[p] = prod[0]
 		}
-		s, hi := YMM(), YMM()
-		VPERM2I128(U8(0x20), quads[1], quads[0], s)  // low halves: rows 0-3, 4-7
-		VPERM2I128(U8(0x31), quads[1], quads[0], hi) // high halves
-		VPADDD(hi, s, s)
+		// Rows 0-3 | 4-7, one int32 sum each.
+		s := YMM()
+		VPHADDD(quads[1], quads[0], s)
 		g, corr := GP32(), XMM()
 		MOVWLSX(Mem{Base: xsum}, g)
 		SHLL(U8(t.off), g)
@@ -186,7 +241,6 @@ func chainMatVec(t chainType) {
 		ADDQ(U32(8*t.blockBytes), pf)
 		nextBlock(xq, xs, xsum, blocks, t.name+"mvBlock")
 		VMOVUPS(acc, Mem{Base: y})
-		q5Regs.bitBytes, q5Regs.bitSel, q5Regs.sixteens = bitBytes, bitSel, sixteens
 		// w4 is past the group's fifth row: on to its ninth.
 		LEAQ(Mem{Base: w4, Index: rb3, Scale: 1}, w)
 		ADDQ(U8(32), y)

@@ -35,7 +35,6 @@ import (
 func main() {
 	ConstraintExpr("amd64,!purego")
 	constants()
-	q5Regs.bitBytes, q5Regs.bitSel, q5Regs.sixteens = bitBytes, bitSel, sixteens
 	for _, t := range chainTypes {
 		chainMatVec(t)
 		chainTile(t, 1)
@@ -223,6 +222,7 @@ var (
 	q6ScaleShuffle                 [8]Mem // byte 2i eight times, then byte 2i+1
 	q6HighMask                     Mem
 	bitBytes, bitMasks, bitSel     Mem // Q5_0's fifth bits as bytes
+	pairBytesLo, pairBytesHi       Mem // the same in each half, values 0-15 and 16-31
 	allOnes, highNibbles           Mem
 	sixteens, iq4Levels            Mem
 	threes, thirtyTwos             Mem
@@ -249,6 +249,8 @@ func constants() {
 	bitBytes = bytes32("kqBitBytes", func(i int) byte { return byte(i / 8) })
 	bitMasks = bytes32("kqBitMasks", func(i int) byte { return ^byte(1 << (i % 8)) })
 	bitSel = bytes32("kqBitSel", func(i int) byte { return byte(1 << (i % 8)) })
+	pairBytesLo = bytes32("kqPairBytesLo", func(i int) byte { return byte(i % 16 / 8) })
+	pairBytesHi = bytes32("kqPairBytesHi", func(i int) byte { return byte(2 + i%16/8) })
 	allOnes = bytes32("kqAllOnes", func(int) byte { return 0xff })
 	highNibbles = bytes32("kqHighNibbles", func(int) byte { return 0xf0 })
 	sixteens = bytes32("kqSixteens", func(int) byte { return 0x10 })
