@@ -2035,7 +2035,7 @@ row:
 	VMOVUPS kqZeros<>+0(SB), Y0
 
 block:
-	PREFETCHT0     160(CX)
+	PREFETCHT0     320(CX)
 	MOVWLZX        (CX), R9
 	VMOVD          R9, X1
 	VCVTPH2PS      X1, X1
@@ -2104,7 +2104,7 @@ row:
 	VMOVUPS kqZeros<>+0(SB), Y2
 
 block:
-	PREFETCHT0     160(DX)
+	PREFETCHT0     320(DX)
 	MOVWLZX        (DX), R13
 	VMOVD          R13, X3
 	VCVTPH2PS      X3, X3
@@ -2204,7 +2204,7 @@ row:
 	VMOVUPS kqZeros<>+0(SB), Y0
 
 block:
-	PREFETCHT0     192(CX)
+	PREFETCHT0     384(CX)
 	MOVWLZX        (CX), R9
 	VMOVD          R9, X1
 	VCVTPH2PS      X1, X1
@@ -2279,7 +2279,7 @@ row:
 	VMOVUPS kqZeros<>+0(SB), Y2
 
 block:
-	PREFETCHT0     192(DX)
+	PREFETCHT0     384(DX)
 	MOVWLZX        (DX), R13
 	VMOVD          R13, X3
 	VCVTPH2PS      X3, X3
@@ -2385,7 +2385,8 @@ row:
 	VMOVUPS kqZeros<>+0(SB), Y0
 
 block:
-	PREFETCHT0   672(CX)
+	PREFETCHT0   1344(CX)
+	PREFETCHT0   1408(CX)
 	VMOVDQU      (CX), X1
 	VPAND        kqNibbles<>+0(SB), X1, X2
 	VPMOVZXBW    X2, Y2
@@ -2519,7 +2520,8 @@ row:
 	VMOVUPS kqZeros<>+0(SB), Y2
 
 block:
-	PREFETCHT0   672(DX)
+	PREFETCHT0   1344(DX)
+	PREFETCHT0   1408(DX)
 	VMOVDQU      (DX), X3
 	VPAND        kqNibbles<>+0(SB), X3, X4
 	VPMOVZXBW    X4, Y4
@@ -2744,7 +2746,8 @@ row:
 	VMOVUPS kqZeros<>+0(SB), Y0
 
 block:
-	PREFETCHT0   880(CX)
+	PREFETCHT0   1760(CX)
+	PREFETCHT0   1824(CX)
 	VMOVQ        96(CX), X1
 	VPINSRD      $0x02, 104(CX), X1, X1
 	VPSHUFD      $0x44, X1, X2
@@ -2917,7 +2920,8 @@ row:
 	VMOVUPS kqZeros<>+0(SB), Y2
 
 block:
-	PREFETCHT0   880(DX)
+	PREFETCHT0   1760(DX)
+	PREFETCHT0   1824(DX)
 	VMOVQ        96(DX), X3
 	VPINSRD      $0x02, 104(DX), X3, X3
 	VPSHUFD      $0x44, X3, X4
@@ -3177,7 +3181,9 @@ row:
 	VMOVUPS kqZeros<>+0(SB), Y0
 
 block:
-	PREFETCHT0   1152(CX)
+	PREFETCHT0   2304(CX)
+	PREFETCHT0   2368(CX)
+	PREFETCHT0   2432(CX)
 	VMOVDQU      4(CX), X1
 	VPSHUFD      $0x98, X1, X2
 	VPSRLVD      kqK4Shift<>+0(SB), X2, X2
@@ -3315,7 +3321,9 @@ row:
 	VMOVUPS kqZeros<>+0(SB), Y2
 
 block:
-	PREFETCHT0   1152(DX)
+	PREFETCHT0   2304(DX)
+	PREFETCHT0   2368(DX)
+	PREFETCHT0   2432(DX)
 	VMOVDQU      4(DX), X3
 	VPSHUFD      $0x98, X3, X4
 	VPSRLVD      kqK4Shift<>+0(SB), X4, X4
@@ -3548,7 +3556,9 @@ row:
 	VMOVUPS kqZeros<>+0(SB), Y0
 
 block:
-	PREFETCHT0   1408(CX)
+	PREFETCHT0   2816(CX)
+	PREFETCHT0   2880(CX)
+	PREFETCHT0   2944(CX)
 	VMOVDQU      4(CX), X1
 	VPSHUFD      $0x98, X1, X2
 	VPSRLVD      kqK4Shift<>+0(SB), X2, X2
@@ -3725,7 +3735,9 @@ row:
 	VMOVUPS kqZeros<>+0(SB), Y2
 
 block:
-	PREFETCHT0   1408(DX)
+	PREFETCHT0   2816(DX)
+	PREFETCHT0   2880(DX)
+	PREFETCHT0   2944(DX)
 	VMOVDQU      4(DX), X3
 	VPSHUFD      $0x98, X3, X4
 	VPSRLVD      kqK4Shift<>+0(SB), X4, X4
@@ -3997,7 +4009,10 @@ row:
 	VMOVUPS kqZeros<>+0(SB), Y0
 
 block:
-	PREFETCHT0   1680(CX)
+	PREFETCHT0   3360(CX)
+	PREFETCHT0   3424(CX)
+	PREFETCHT0   3488(CX)
+	PREFETCHT0   3552(CX)
 	VMOVUPS      kqZeros<>+0(SB), Y1
 	VMOVDQU      (CX), Y2
 	VPAND        kqNibbles<>+0(SB), Y2, Y2
@@ -4162,7 +4177,10 @@ row:
 	VMOVUPS kqZeros<>+0(SB), Y2
 
 block:
-	PREFETCHT0   1680(DX)
+	PREFETCHT0   3360(DX)
+	PREFETCHT0   3424(DX)
+	PREFETCHT0   3488(DX)
+	PREFETCHT0   3552(DX)
 	VMOVUPS      kqZeros<>+0(SB), Y3
 	VMOVUPS      kqZeros<>+0(SB), Y4
 	VMOVUPS      kqZeros<>+0(SB), Y5
@@ -4414,7 +4432,7 @@ row:
 	VMOVUPS kqZeros<>+0(SB), Y0
 
 block:
-	PREFETCHT0     144(CX)
+	PREFETCHT0     288(CX)
 	MOVWLZX        (CX), R9
 	VMOVD          R9, X1
 	VCVTPH2PS      X1, X1
@@ -4477,7 +4495,7 @@ row:
 	VMOVUPS kqZeros<>+0(SB), Y2
 
 block:
-	PREFETCHT0     144(DX)
+	PREFETCHT0     288(DX)
 	MOVWLZX        (DX), R12
 	VMOVD          R12, X3
 	VCVTPH2PS      X3, X3
@@ -4561,7 +4579,9 @@ row:
 	VMOVUPS kqZeros<>+0(SB), Y0
 
 block:
-	PREFETCHT0     1088(CX)
+	PREFETCHT0     2176(CX)
+	PREFETCHT0     2240(CX)
+	PREFETCHT0     2304(CX)
 	VMOVUPS        kqZeros<>+0(SB), Y1
 	VBROADCASTI128 8(CX), Y2
 	VPSRLVQ        kqNibbleShift<>+0(SB), Y2, Y2
@@ -4786,7 +4806,9 @@ row:
 	VMOVUPS kqZeros<>+0(SB), Y2
 
 block:
-	PREFETCHT0     1088(DX)
+	PREFETCHT0     2176(DX)
+	PREFETCHT0     2240(DX)
+	PREFETCHT0     2304(DX)
 	VMOVUPS        kqZeros<>+0(SB), Y3
 	VMOVUPS        kqZeros<>+0(SB), Y4
 	VMOVUPS        kqZeros<>+0(SB), Y5
