@@ -239,13 +239,13 @@ func (j *quantMatVecJob) run(lo, hi int) {
 }
 
 // quantMatVec runs the tier's GEMV of a blocked type, split by rows of W
-// (multiples of 4, the SIMD kernels' row block) across the pool when it is
-// large.
+// (multiples of 8, the row group of the Q4_0/Q5_0 GEMVs, whose leftover
+// rows take a slower one-row path) across the pool when it is large.
 func quantMatVec(tr *impl, t WeightType, y []float32, w []byte, xq []int8, xs []float32, xsum []int16, k, n int) {
 	if k*n >= minParallelMACs && n >= 8 && workPool.acquire() {
 		j := &workPool.jobs.qMatVec
 		*j = quantMatVecJob{tr: tr, t: t, y: y, w: w, xq: xq, xs: xs, xsum: xsum, k: k}
-		workPool.run(j, n, 4, chunksPerThread*Threads())
+		workPool.run(j, n, 8, chunksPerThread*Threads())
 		workPool.release()
 		return
 	}
