@@ -242,40 +242,6 @@ DATA kqBitBytes<>+30(SB)/1, $0x03
 DATA kqBitBytes<>+31(SB)/1, $0x03
 GLOBL kqBitBytes<>(SB), RODATA|NOPTR, $32
 
-DATA kqBitMasks<>+0(SB)/1, $0xfe
-DATA kqBitMasks<>+1(SB)/1, $0xfd
-DATA kqBitMasks<>+2(SB)/1, $0xfb
-DATA kqBitMasks<>+3(SB)/1, $0xf7
-DATA kqBitMasks<>+4(SB)/1, $0xef
-DATA kqBitMasks<>+5(SB)/1, $0xdf
-DATA kqBitMasks<>+6(SB)/1, $0xbf
-DATA kqBitMasks<>+7(SB)/1, $0x7f
-DATA kqBitMasks<>+8(SB)/1, $0xfe
-DATA kqBitMasks<>+9(SB)/1, $0xfd
-DATA kqBitMasks<>+10(SB)/1, $0xfb
-DATA kqBitMasks<>+11(SB)/1, $0xf7
-DATA kqBitMasks<>+12(SB)/1, $0xef
-DATA kqBitMasks<>+13(SB)/1, $0xdf
-DATA kqBitMasks<>+14(SB)/1, $0xbf
-DATA kqBitMasks<>+15(SB)/1, $0x7f
-DATA kqBitMasks<>+16(SB)/1, $0xfe
-DATA kqBitMasks<>+17(SB)/1, $0xfd
-DATA kqBitMasks<>+18(SB)/1, $0xfb
-DATA kqBitMasks<>+19(SB)/1, $0xf7
-DATA kqBitMasks<>+20(SB)/1, $0xef
-DATA kqBitMasks<>+21(SB)/1, $0xdf
-DATA kqBitMasks<>+22(SB)/1, $0xbf
-DATA kqBitMasks<>+23(SB)/1, $0x7f
-DATA kqBitMasks<>+24(SB)/1, $0xfe
-DATA kqBitMasks<>+25(SB)/1, $0xfd
-DATA kqBitMasks<>+26(SB)/1, $0xfb
-DATA kqBitMasks<>+27(SB)/1, $0xf7
-DATA kqBitMasks<>+28(SB)/1, $0xef
-DATA kqBitMasks<>+29(SB)/1, $0xdf
-DATA kqBitMasks<>+30(SB)/1, $0xbf
-DATA kqBitMasks<>+31(SB)/1, $0x7f
-GLOBL kqBitMasks<>(SB), RODATA|NOPTR, $32
-
 DATA kqBitSel<>+0(SB)/1, $0x01
 DATA kqBitSel<>+1(SB)/1, $0x02
 DATA kqBitSel<>+2(SB)/1, $0x04
@@ -377,40 +343,6 @@ DATA kqPairBytesHi<>+29(SB)/1, $0x03
 DATA kqPairBytesHi<>+30(SB)/1, $0x03
 DATA kqPairBytesHi<>+31(SB)/1, $0x03
 GLOBL kqPairBytesHi<>(SB), RODATA|NOPTR, $32
-
-DATA kqAllOnes<>+0(SB)/1, $0xff
-DATA kqAllOnes<>+1(SB)/1, $0xff
-DATA kqAllOnes<>+2(SB)/1, $0xff
-DATA kqAllOnes<>+3(SB)/1, $0xff
-DATA kqAllOnes<>+4(SB)/1, $0xff
-DATA kqAllOnes<>+5(SB)/1, $0xff
-DATA kqAllOnes<>+6(SB)/1, $0xff
-DATA kqAllOnes<>+7(SB)/1, $0xff
-DATA kqAllOnes<>+8(SB)/1, $0xff
-DATA kqAllOnes<>+9(SB)/1, $0xff
-DATA kqAllOnes<>+10(SB)/1, $0xff
-DATA kqAllOnes<>+11(SB)/1, $0xff
-DATA kqAllOnes<>+12(SB)/1, $0xff
-DATA kqAllOnes<>+13(SB)/1, $0xff
-DATA kqAllOnes<>+14(SB)/1, $0xff
-DATA kqAllOnes<>+15(SB)/1, $0xff
-DATA kqAllOnes<>+16(SB)/1, $0xff
-DATA kqAllOnes<>+17(SB)/1, $0xff
-DATA kqAllOnes<>+18(SB)/1, $0xff
-DATA kqAllOnes<>+19(SB)/1, $0xff
-DATA kqAllOnes<>+20(SB)/1, $0xff
-DATA kqAllOnes<>+21(SB)/1, $0xff
-DATA kqAllOnes<>+22(SB)/1, $0xff
-DATA kqAllOnes<>+23(SB)/1, $0xff
-DATA kqAllOnes<>+24(SB)/1, $0xff
-DATA kqAllOnes<>+25(SB)/1, $0xff
-DATA kqAllOnes<>+26(SB)/1, $0xff
-DATA kqAllOnes<>+27(SB)/1, $0xff
-DATA kqAllOnes<>+28(SB)/1, $0xff
-DATA kqAllOnes<>+29(SB)/1, $0xff
-DATA kqAllOnes<>+30(SB)/1, $0xff
-DATA kqAllOnes<>+31(SB)/1, $0xff
-GLOBL kqAllOnes<>(SB), RODATA|NOPTR, $32
 
 DATA kqHighNibbles<>+0(SB)/1, $0xf0
 DATA kqHighNibbles<>+1(SB)/1, $0xf0
@@ -2218,8 +2150,8 @@ block:
 	VPAND          kqNibbles<>+0(SB), Y3, Y3
 	VPBROADCASTD   4(CX), Y4
 	VPSHUFB        kqBitBytes<>+0(SB), Y4, Y4
-	VPOR           kqBitMasks<>+0(SB), Y4, Y4
-	VPCMPEQB       kqAllOnes<>+0(SB), Y4, Y4
+	VPAND          kqBitSel<>+0(SB), Y4, Y4
+	VPCMPEQB       kqBitSel<>+0(SB), Y4, Y4
 	VPAND          kqSixteens<>+0(SB), Y4, Y4
 	VPOR           Y4, Y3, Y3
 	VMOVDQU        (BX), Y4
@@ -2293,8 +2225,8 @@ block:
 	VPAND          kqNibbles<>+0(SB), Y5, Y5
 	VPBROADCASTD   4(DX), Y6
 	VPSHUFB        kqBitBytes<>+0(SB), Y6, Y6
-	VPOR           kqBitMasks<>+0(SB), Y6, Y6
-	VPCMPEQB       kqAllOnes<>+0(SB), Y6, Y6
+	VPAND          kqBitSel<>+0(SB), Y6, Y6
+	VPCMPEQB       kqBitSel<>+0(SB), Y6, Y6
 	VPAND          kqSixteens<>+0(SB), Y6, Y6
 	VPOR           Y6, Y5, Y5
 	VMOVDQU        (R9), Y6

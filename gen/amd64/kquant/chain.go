@@ -40,13 +40,16 @@ type chainType struct {
 	// codes of values 0-15 of a and of e in the low and high halves of
 	// lo, those of values 16-31 in hi.
 	pair func(a, e Mem, k pairConsts) (lo, hi VecVirtual)
+	// fifth says the type has fifth bits (Q5_0): its GEMV holds their
+	// constants in registers, where Q4_0 holds the nibble mask.
+	fifth bool
 	// int16 says whether the tile may add its two halves' sums in int16
 	// (Q4_0's, at most 30480) before widening.
 	int16 bool
 }
 
-// pairConsts are the GEMV's constants, loaded into registers once per
-// group of rows.
+// pairConsts are the constants a pair unpacking uses, each a memory
+// operand or a register the GEMV loaded once per group of rows.
 type pairConsts struct{ nibbles, bitSel, sixteens, bytesLo, bytesHi Op }
 
 // panelBlockBytes is one block of eight activation rows as
@@ -64,12 +67,10 @@ var chainTypes = []chainType{
 		pair: func(a, e Mem, k pairConsts) (lo, hi VecVirtual) {
 			return nibblePair(a.Offset(2), e.Offset(2), k)
 		}},
-	{name: "Q5_0", blockBytes: 22, off: 4,
+	{name: "Q5_0", blockBytes: 22, off: 4, fifth: true,
 		codes: func(w Mem) VecVirtual {
-			q, h := nibbles32(w.Offset(6)), YMM()
-			VPBROADCASTD(w.Offset(2), h)
-			VPSHUFB(bitBytes, h, h)
-			fifthBitsInto(h, q, pairConsts{bitSel: bitSel, sixteens: sixteens})
+			q := nibbles32(w.Offset(6))
+			fifthBits(w.Offset(2), q)
 			return q
 		},
 		pair: func(a, e Mem, k pairConsts) (lo, hi VecVirtual) {
@@ -82,20 +83,10 @@ var chainTypes = []chainType{
 			hh := YMM()
 			VPSHUFB(k.bytesHi, qa, hh)
 			VPSHUFB(k.bytesLo, qa, qa)
-			fifthBitsInto(qa, lo, k)
-			fifthBitsInto(hh, hi, k)
+			addSixteens(qa, lo, k.bitSel, k.sixteens)
+			addSixteens(hh, hi, k.bitSel, k.sixteens)
 			return lo, hi
 		}},
-}
-
-// fifthBitsInto adds 16 to the code in byte j of q where bit j%8 of byte
-// j of h is set (h holds, in byte j, the byte of the fifth bits that has
-// value j's).
-func fifthBitsInto(h, q VecVirtual, k pairConsts) {
-	VPAND(k.bitSel, h, h)
-	VPCMPEQB(k.bitSel, h, h)
-	VPAND(k.sixteens, h, h)
-	VPOR(h, q, q)
 }
 
 // nibblePair loads the 16 bytes of nibbles at a and at e into the low and
@@ -172,20 +163,18 @@ func chainMatVec(t chainType) {
 		}
 		acc := YMM()
 		VMOVUPS(zeros, acc)
-		var k pairConsts
-		k.nibbles, k.sixteens = nibbles, sixteens
-		if t.name == "Q5_0" {
-			// 16 registers hold three of the five: sixteens and
-			// nibbles stay memory operands.
-			bs, lo, hi := YMM(), YMM(), YMM()
-			VMOVDQU(bitSel, bs)
-			VMOVDQU(pairBytesLo, lo)
-			VMOVDQU(pairBytesHi, hi)
-			k = pairConsts{nibbles: nibbles, bitSel: bs, sixteens: sixteens, bytesLo: lo, bytesHi: hi}
-		} else {
-			nb := YMM()
-			VMOVDQU(nibbles, nb)
-			k.nibbles = nb
+		// The constants the unpacking uses most, in registers (16 hold
+		// no more beside the rest of the loop); the others stay memory
+		// operands.
+		k := pairConsts{nibbles: nibbles, bitSel: bitSel, sixteens: sixteens, bytesLo: pairBytesLo, bytesHi: pairBytesHi}
+		held := []*Op{&k.nibbles}
+		if t.fifth {
+			held = []*Op{&k.bitSel, &k.bytesLo, &k.bytesHi}
+		}
+		for _, c := range held {
+			r := YMM()
+			VMOVDQU(*c, r)
+			*c = r
 		}
 		Label(t.name + "mvBlock")
 		for l := 0; l < 8*t.blockBytes; l += 64 {

@@ -154,10 +154,9 @@ func kernel(t blockType, rows int) {
 		VMOVUPS(zeros, acc[r])
 	}
 	Label("block")
-	// Every cache line of the block prefetchDistance blocks ahead: one
-	// line a block left most of a row's stream to the hardware
-	// prefetcher, and the K-quant GEMVs ran at half the memory's speed
-	// on weights not in the caches.
+	// Every cache line of the block prefetchDistance blocks ahead: with
+	// one line a block (a Q6_K block is 3.3), the K-quant GEMVs streamed
+	// weights from memory at about two thirds of the speed they reach.
 	for l := 0; l < t.blockBytes; l += 64 {
 		PREFETCHT0(Mem{Base: wp, Disp: prefetchDistance*t.blockBytes + l})
 	}
@@ -230,9 +229,9 @@ var (
 	pairShuffle                    [8]Mem // int16 lane i of each 128-bit half, everywhere
 	q6ScaleShuffle                 [8]Mem // byte 2i eight times, then byte 2i+1
 	q6HighMask                     Mem
-	bitBytes, bitMasks, bitSel     Mem // Q5_0's fifth bits as bytes
+	bitBytes, bitSel               Mem // the 5-bit types' fifth bits as bytes
 	pairBytesLo, pairBytesHi       Mem // the same in each half, values 0-15 and 16-31
-	allOnes, highNibbles           Mem
+	highNibbles                    Mem
 	sixteens, iq4Levels            Mem
 	threes, thirtyTwos             Mem
 	groupShuffle                   [4]Mem // int16 lane 2j in the low half, 2j+1 in the high
@@ -256,11 +255,9 @@ func constants() {
 	q6HighMask = bytes32("kqHigh2", func(int) byte { return 0x30 })
 	lowBits = bytes32("kqLowBit", func(int) byte { return 1 })
 	bitBytes = bytes32("kqBitBytes", func(i int) byte { return byte(i / 8) })
-	bitMasks = bytes32("kqBitMasks", func(i int) byte { return ^byte(1 << (i % 8)) })
 	bitSel = bytes32("kqBitSel", func(i int) byte { return byte(1 << (i % 8)) })
 	pairBytesLo = bytes32("kqPairBytesLo", func(i int) byte { return byte(i % 16 / 8) })
 	pairBytesHi = bytes32("kqPairBytesHi", func(i int) byte { return byte(2 + i%16/8) })
-	allOnes = bytes32("kqAllOnes", func(int) byte { return 0xff })
 	highNibbles = bytes32("kqHighNibbles", func(int) byte { return 0xf0 })
 	sixteens = bytes32("kqSixteens", func(int) byte { return 0x10 })
 	threes = bytes32("kqThrees", func(int) byte { return 3 })
@@ -334,14 +331,24 @@ func zeroed(n int) []VecVirtual {
 	return v
 }
 
-// fifthBits sets byte j of h to all ones where bit j of the 32 bits at qh
-// is set, to zero where not: byte j/8 of qh in byte j, all bits set but
-// bit j%8, compared with all ones.
-func fifthBits(qh Mem, h VecVirtual) {
+// fifthBits adds 16 to byte j of q (a code 0..15) where bit j of the 32
+// bits at qh is set, as the 5-bit types store their fifth bits: byte j/8
+// of qh into byte j, then bit j%8 of it tested.
+func fifthBits(qh Mem, q VecVirtual) {
+	h := YMM()
 	VPBROADCASTD(qh, h)
 	VPSHUFB(bitBytes, h, h)
-	VPOR(bitMasks, h, h)
-	VPCMPEQB(allOnes, h, h)
+	addSixteens(h, q, bitSel, sixteens)
+}
+
+// addSixteens adds 16 to the code in byte j of q where bit j%8 of byte j
+// of h is set; sel is bitSel and sixteens is sixteens, in memory or held
+// in registers.
+func addSixteens(h, q VecVirtual, sel, sixteens Op) {
+	VPAND(sel, h, h)
+	VPCMPEQB(sel, h, h)
+	VPAND(sixteens, h, h)
+	VPOR(h, q, q)
 }
 
 // nibbles32 loads the 16 bytes at m and returns the 32 nibbles as bytes:
@@ -441,10 +448,8 @@ var q4_1 = blockType{name: "Q4_1", blockLen: 32, blockBytes: 20, sumBytes: 2, me
 var q5_1 = blockType{name: "Q5_1", blockLen: 32, blockBytes: 24, sumBytes: 2, meaning: "dotQ5_1",
 	body: func(w Register, a acts, acc []VecVirtual) {
 		withMin(w, a, acc, func() VecVirtual {
-			q, h := nibbles32(Mem{Base: w, Disp: 8}), YMM()
-			fifthBits(Mem{Base: w, Disp: 4}, h)
-			VPAND(sixteens, h, h)
-			VPOR(h, q, q)
+			q := nibbles32(Mem{Base: w, Disp: 8})
+			fifthBits(Mem{Base: w, Disp: 4}, q)
 			return q
 		})
 	}}
