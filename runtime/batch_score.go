@@ -92,6 +92,7 @@ func (b *Batch) scoreRows(rows []int, res []BatchScore) {
 		q := &b.slots[b.rowSlot[r]]
 		p := b.rows[r].pos
 		logits := b.logits[k*v : (k+1)*v]
+		b.m.head.rescore(logits, b.last[k*d:(k+1)*d], q.input[p+1], &b.sc)
 		if err := checkLogits(logits, p); err != nil {
 			if res[q.req].Err == nil {
 				res[q.req].Err = fmt.Errorf("score: %w", err)

@@ -12,6 +12,10 @@ type tokenTable interface {
 	// session's scratch (tables are shared between sessions). Each hidden
 	// state's scores are the same whatever t and the other states are.
 	scores(dst, h []float32, t int, sc *scratch)
+	// rescore recomputes dst[id], which scores wrote for the state h, as
+	// exactly as the table can: a teacher-forced log-prob rescores its
+	// target token, which scores recomputed only if it ranked high.
+	rescore(dst, h []float32, id int, sc *scratch)
 	// bytes is the memory the table's weights take.
 	bytes() int
 }
@@ -30,5 +34,8 @@ func (t *f32Table) lookup(dst []float32, id int) { t.p.Row(id, dst) }
 func (t *f32Table) scores(dst, h []float32, n int, _ *scratch) {
 	t.p.MatMul(dst[:n*t.p.Rows], h[:n*t.p.Cols], n, nil)
 }
+
+// rescore has nothing to do: scores are already the fp32 rows'.
+func (t *f32Table) rescore(dst, h []float32, id int, sc *scratch) {}
 
 func (t *f32Table) bytes() int { return t.p.Bytes() }

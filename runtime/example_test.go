@@ -56,8 +56,8 @@ func ExampleSession_Generate() {
 		fmt.Printf("%d %q %.2f\n", t.ID, piece, t.Logprob)
 	}
 	// Output:
-	// 262 " the" -2.74
-	// 995 " world" -3.70
+	// 262 " the" -2.78
+	// 995 " world" -3.69
 	// 13 "." -1.49
 }
 

@@ -119,3 +119,11 @@ func (s *Session) rowLogits(r int) {
 	d := s.m.cfg.NEmbd
 	s.m.head.scores(s.logits, s.h[r*d:(r+1)*d], 1, &s.sc)
 }
+
+// targetLogits scores row r as rowLogits does for teacher forcing: the
+// token y the row is scored on is rescored too (tokenTable.rescore).
+func (s *Session) targetLogits(r, y int) {
+	s.rowLogits(r)
+	d := s.m.cfg.NEmbd
+	s.m.head.rescore(s.logits, s.h[r*d:(r+1)*d], y, &s.sc)
+}

@@ -28,12 +28,14 @@ type scratch struct {
 	// parts holds a stackedLinear's part outputs for several rows,
 	// [rows][widest part]; nil when the model has no stacked linear.
 	parts []float32
+	// row holds the token table row quantTable.rescore scores (cols ≥ d).
+	row []float32
 }
 
 // newScratch sizes a scratch for passes of up to rows rows whose linears
 // read at most cols values and whose stacked parts have at most part rows.
 func newScratch(rows, cols, part int) scratch {
-	return scratch{q: quant.NewScratchRows(rows, cols), parts: make([]float32, rows*part)}
+	return scratch{q: quant.NewScratchRows(rows, cols), parts: make([]float32, rows*part), row: make([]float32, cols)}
 }
 
 // f32Linear is an fp32 matrix packed at load into the GEMM's panels: one

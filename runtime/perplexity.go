@@ -112,7 +112,7 @@ func (s *Session) Perplexity(ctx context.Context, ids []int, opts PerplexityOpti
 					if g < w.first || g+1 >= len(c) {
 						continue
 					}
-					s.rowLogits(r)
+					s.targetLogits(r, c[g+1])
 					if err := checkLogits(s.logits, w.start+g); err != nil {
 						yield(PerplexityProgress{}, err)
 						return

@@ -55,7 +55,7 @@ func (s *Session) Score(ctx context.Context, ids []int) (Score, error) {
 			if g+1 >= len(ids) {
 				break
 			}
-			s.rowLogits(r)
+			s.targetLogits(r, ids[g+1])
 			if err := checkLogits(s.logits, g); err != nil {
 				return Score{}, fmt.Errorf("score: %w", err)
 			}

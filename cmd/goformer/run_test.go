@@ -266,8 +266,8 @@ func TestRunTopLogprobsText(t *testing.T) {
 	code, out, errOut := runCLI("", "run", "--temp", "0", "-n", "3", "--top-logprobs", "2", "The meaning of life is")
 	require.Equal(t, 0, code, errOut)
 	assert.Equal(t, "The meaning of life is the world.\n", out)
-	assert.Equal(t, `1 " the" -2.74 | top: " the" -2.74, " a" -2.96
-2 " world" -3.70 | top: " world" -3.70, " same" -4.53
+	assert.Equal(t, `1 " the" -2.78 | top: " the" -2.78, " a" -2.96
+2 " world" -3.69 | top: " world" -3.69, " same" -4.54
 3 "." -1.49 | top: "." -1.49, " of" -2.28
 `, errOut)
 }
