@@ -176,10 +176,15 @@ func (s *pass) attendRow(lo, hi, i int) {
 		n := 0
 		for _, run := range runs[:nr] {
 			slot, count := run[0], run[1]
+			// Whole AxpyRows column tiles where the cache row and the
+			// scores have room, as attendBlock does: the columns past
+			// count score slots this row does not attend, and the next
+			// run or nothing reads them.
+			cw := max(count, min((count+scoreColumns-1)/scoreColumns*scoreColumns, cache.capacity-slot, sph-n))
 			for k := range hl.group {
-				clear(scores[k*sph+n : k*sph+n+count])
+				clear(scores[k*sph+n : k*sph+n+cw])
 			}
-			kernels.AxpyRows(scores[n:], sph, q, hl.hd, keys[g*hl.hd*cache.capacity+slot:], cache.capacity, hl.group, hl.hd, count)
+			kernels.AxpyRows(scores[n:], sph, q, hl.hd, keys[g*hl.hd*cache.capacity+slot:], cache.capacity, hl.group, hl.hd, cw)
 			n += count
 		}
 		for k := range hl.group {
