@@ -74,6 +74,9 @@ type Scratch struct {
 	xs   []float32 // a scale per 32 values: Q8_0's blocks, more than Q8_K needs
 	xsum []int16   // a sum per 16 values: Q8_K's, more than Q8_0 needs
 	x16  []int16   // the int16 activations of MatVec16 and MatMul16 (Reserve16)
+	// The two-pass products' residual activations and second product
+	// (twoPass), grown on first use.
+	residual, second []float32
 }
 
 // NewScratch returns a Scratch for matrices of up to cols columns.
@@ -91,9 +94,9 @@ func NewScratchRows(rows, cols int) *Scratch {
 // grow makes room for rows rows of cols values.
 func (s *Scratch) grow(rows, cols int) {
 	if len(s.xq) < rows*cols {
-		x16 := s.x16
+		x16, residual, second := s.x16, s.residual, s.second
 		*s = *NewScratchRows(rows, cols)
-		s.x16 = x16
+		s.x16, s.residual, s.second = x16, residual, second
 	}
 }
 

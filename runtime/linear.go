@@ -62,20 +62,34 @@ type quantMatrix interface {
 	Row(i int, dst []float32)
 	MatVec(y, x []float32, s *quant.Scratch)
 	MatMul(c, a []float32, rows int, bias []float32, s *quant.Scratch)
+	// The same with two-pass activations (TwoPassActivations).
+	MatVecTwoPass(y, x []float32, s *quant.Scratch)
+	MatMulTwoPass(c, a []float32, rows int, bias []float32, s *quant.Scratch)
 }
 
 // quantLinear is a quantized matrix of any type: one GEMV for a single row
 // (decode), one GEMM for several, so a token's result does not depend on
-// how many rows its pass has.
-type quantLinear struct{ m quantMatrix }
+// how many rows its pass has. twoPass multiplies the activations' residual
+// too (TwoPassActivations).
+type quantLinear struct {
+	m       quantMatrix
+	twoPass bool
+}
 
 func (l *quantLinear) apply(y, x, bias []float32, t int, sc *scratch) {
 	out, in := l.m.Shape()
-	if t > 1 {
+	switch {
+	case t > 1 && l.twoPass:
+		l.m.MatMulTwoPass(y[:t*out], x[:t*in], t, bias, sc.q)
+		return
+	case t > 1:
 		l.m.MatMul(y[:t*out], x[:t*in], t, bias, sc.q)
 		return
+	case l.twoPass:
+		l.m.MatVecTwoPass(y[:out], x[:in], sc.q)
+	default:
+		l.m.MatVec(y[:out], x[:in], sc.q)
 	}
-	l.m.MatVec(y[:out], x[:in], sc.q)
 	if bias != nil {
 		kernels.Add(y[:out], y[:out], bias)
 	}

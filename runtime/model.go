@@ -52,8 +52,9 @@ func ParseEmbeddings(s string) (Embeddings, error) {
 
 // Options configure Load.
 type Options struct {
-	Embeddings Embeddings
-	Weights    Weights
+	Embeddings  Embeddings  // how the token embeddings are kept (Int8Embeddings)
+	Weights     Weights     // how fp32 linear layers are kept (F32Weights)
+	Activations Activations // how quantized layers round their input (Int8Activations)
 }
 
 // Model is a loaded checkpoint: configuration, weights in run-time layout
@@ -67,12 +68,13 @@ type Model struct {
 	layers []layerLinears
 	// widestPart is the most output rows of a part of a stackedLinear (0
 	// without one): the room a pass's scratch keeps for them.
-	widestPart int
-	tok        *tokenizer.Tokenizer
-	warnings   []string // Warnings
-	release    func() error
-	closed     atomic.Bool  // set by Close: sessions and batches then fail with ErrClosed
-	arena      *weightArena // the huge-page block the streamed matrices were copied to, or nil
+	widestPart  int
+	activations Activations // how the quantized linears round their input
+	tok         *tokenizer.Tokenizer
+	warnings    []string // Warnings
+	release     func() error
+	closed      atomic.Bool  // set by Close: sessions and batches then fail with ErrClosed
+	arena       *weightArena // the huge-page block the streamed matrices were copied to, or nil
 
 	// piecesText is the text of every token for GenerateText, built by
 	// its first call.
@@ -122,7 +124,7 @@ func newModel(cfg model.Config, w *model.Weights, opts Options) (*Model, error) 
 	if err := checkShapes(cfg, w); err != nil {
 		return nil, err
 	}
-	m := &Model{cfg: cfg, w: w, bosPrompt: []int{cfg.BOS}}
+	m := &Model{cfg: cfg, w: w, bosPrompt: []int{cfg.BOS}, activations: opts.Activations}
 	switch cfg.Arch.Positions {
 	case model.SinusoidalPositions:
 		m.sinFreqs = sinusoidFreqs(cfg.NEmbd)
@@ -142,12 +144,12 @@ func newModel(cfg model.Config, w *model.Weights, opts Options) (*Model, error) 
 		}
 	}
 	var err error
-	if m.tokens, err = newTokenTable(w.TokenEmbedding, opts.Embeddings == F32Embeddings); err != nil {
+	if m.tokens, err = newTokenTable(w.TokenEmbedding, opts.Embeddings == F32Embeddings, opts.Activations); err != nil {
 		return nil, fmt.Errorf("token embedding: %w", err)
 	}
 	if cfg.Arch.TiedEmbeddings {
 		m.head = m.tokens
-	} else if m.head, err = newTokenTable(w.Output, opts.Weights != Int8Weights); err != nil {
+	} else if m.head, err = newTokenTable(w.Output, opts.Weights != Int8Weights, opts.Activations); err != nil {
 		return nil, fmt.Errorf("output: %w", err)
 	}
 	m.placeWeights()
@@ -157,11 +159,12 @@ func newModel(cfg model.Config, w *model.Weights, opts Options) (*Model, error) 
 
 // newTokenTable keeps an embedding or output matrix as the checkpoint has
 // it, except that an fp32 one becomes int8 unless keepF32 (or its rows do
-// not split into blocks of 32).
-func newTokenTable(w *model.Matrix, keepF32 bool) (tokenTable, error) {
+// not split into blocks of 32); a block type's logits take the activations
+// act.
+func newTokenTable(w *model.Matrix, keepF32 bool, act Activations) (tokenTable, error) {
 	switch {
 	case w.Blocks != nil:
-		return &quantTable{m: w.Blocks}, nil
+		return &quantTable{m: w.Blocks, twoPass: act == TwoPassActivations}, nil
 	case w.Int8 != nil:
 		return &quantTable{m: w.Int8}, nil
 	case keepF32 || w.Cols%kernels.Q8Block != 0:

@@ -82,6 +82,9 @@ func (p *pass) init(m *Model, rows, capacity int) {
 	}
 	// The output head's int16 activations (quantTable.scores).
 	p.sc.q.Reserve16(rows, d)
+	if m.activations == TwoPassActivations {
+		p.sc.q.ReserveTwoPass(rows*max(d, qd, c.NInner), rows*max(upWidth, qd+2*c.KVDim(), d))
+	}
 	if c.Arch.MLP != model.SwiGLUMLP {
 		p.ff = p.up // GELU runs in place
 	}

@@ -20,6 +20,9 @@ type quantTable struct {
 	// so a decode step reads the same bytes. nil for a checkpoint's own
 	// blocks, whose rows are the weights.
 	residual *quant.Matrix
+	// twoPass multiplies a block type's rows by two-pass activations
+	// (TwoPassActivations); int8 rows always take int16 ones.
+	twoPass bool
 }
 
 // rescored is how many of a state's highest int8 scores scores recomputes
@@ -76,11 +79,16 @@ func (t *quantTable) scores(dst, h []float32, n int, sc *scratch) {
 		}
 		return
 	}
-	if n == 1 {
+	switch {
+	case n == 1 && t.twoPass:
+		t.m.MatVecTwoPass(dst, h[:d], sc.q)
+	case n == 1:
 		t.m.MatVec(dst, h[:d], sc.q)
-		return
+	case t.twoPass:
+		t.m.MatMulTwoPass(dst[:n*rows], h[:n*d], n, nil, sc.q)
+	default:
+		t.m.MatMul(dst[:n*rows], h[:n*d], n, nil, sc.q)
 	}
-	t.m.MatMul(dst[:n*rows], h[:n*d], n, nil, sc.q)
 }
 
 // rescore recomputes dst[id], the score of the state h against row id,

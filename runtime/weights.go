@@ -46,11 +46,14 @@ func ParseWeights(s string) (Weights, error) {
 // newLinear wraps a weight matrix as the checkpoint keeps it in the linear
 // of its type, quantizing an fp32 one when opts ask for int8 weights.
 func newLinear(name string, m *model.Matrix, opts Options) (linear, error) {
+	twoPass := opts.Activations == TwoPassActivations
 	switch {
+	case opts.Activations != Int8Activations && !twoPass:
+		return nil, fmt.Errorf("unknown activations %d", opts.Activations)
 	case m.Blocks != nil:
-		return &quantLinear{m: m.Blocks}, nil
+		return &quantLinear{m: m.Blocks, twoPass: twoPass}, nil
 	case m.Type() == kernels.Q8_0:
-		return &quantLinear{m: m.Int8}, nil
+		return &quantLinear{m: m.Int8, twoPass: twoPass}, nil
 	case m.Type() != kernels.F32:
 		return nil, fmt.Errorf("%s: weight type %s has no linear", name, m.Type())
 	case opts.Weights == F32Weights:
@@ -64,7 +67,7 @@ func newLinear(name string, m *model.Matrix, opts Options) (linear, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
-	return &quantLinear{m: q}, nil
+	return &quantLinear{m: q, twoPass: twoPass}, nil
 }
 
 // newLayerLinears builds a block's linears, fusing q/k/v and gate/up.

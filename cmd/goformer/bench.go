@@ -23,7 +23,7 @@ import (
 	"github.com/goformer/goformer/runtime"
 )
 
-const benchUsage = "goformer bench [-m MODEL] [--prompt-tokens 512] [--gen 128] [--threads N] [--weights f32|int8] [--embeddings int8|f32] [--reps 5] [--json]"
+const benchUsage = "goformer bench [-m MODEL] [--prompt-tokens 512] [--gen 128] [--threads N] [--weights f32|int8] [--embeddings int8|f32] [--activations int8|int8x2] [--reps 5] [--json]"
 
 // benchResult is what bench --json prints: tokens/s, median over the reps
 // with the slowest and fastest rep.
@@ -39,11 +39,12 @@ type benchResult struct {
 	PromptTokens int     `json:"prompt_tokens"`
 	GenTokens    int     `json:"gen_tokens"`
 	Reps         int     `json:"reps"`
-	// Weights and Embeddings are the flags as given; what the matrices
+	// Weights, Embeddings and Activations are the flags as given; what the matrices
 	// run as (a Q8_0 GGUF's as int8 whatever --weights says) is Layers,
 	// TokenTable and Output.
-	Weights    string `json:"weights"`
-	Embeddings string `json:"embeddings"`
+	Weights     string `json:"weights"`
+	Embeddings  string `json:"embeddings"`
+	Activations string `json:"activations"`
 	benchModel
 }
 
@@ -152,7 +153,7 @@ func runBench(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 
 	res := benchResult{
 		Threads: mf.threadCount(), ISA: kernels.ISA(), PromptTokens: *pp, GenTokens: *gen, Reps: *reps,
-		Weights: mf.weights, Embeddings: mf.embeddings, benchModel: describeModel(m, mf),
+		Weights: mf.weights, Embeddings: mf.embeddings, Activations: mf.activations, benchModel: describeModel(m, mf),
 	}
 	progress := benchProgress{w: stderr, tty: isTerminal(stderr)}
 	if *pp > 0 {

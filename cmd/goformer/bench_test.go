@@ -37,6 +37,18 @@ func TestBenchJSON(t *testing.T) {
 	}
 }
 
+// TestBenchActivations: --activations reaches the model and --json says
+// which ran.
+func TestBenchActivations(t *testing.T) {
+	for _, act := range []string{"int8", "int8x2"} {
+		code, out, errOut := runCLI("", "bench", "--prompt-tokens", "8", "--gen", "2", "--reps", "1", "--weights", "int8", "--activations", act, "--json")
+		require.Equal(t, 0, code, errOut)
+		var res benchResult
+		require.NoError(t, json.Unmarshal([]byte(out), &res))
+		assert.Equal(t, act, res.Activations)
+	}
+}
+
 // TestBenchThreads: --json reports the thread count the kernels ran on.
 func TestBenchThreads(t *testing.T) {
 	for _, n := range []int{1, 2, 3} {
@@ -182,6 +194,7 @@ func TestBenchBadFlags(t *testing.T) {
 		{"--prompt-tokens", "0", "--gen", "0"},
 		{"--weights", "q4"},
 		{"--embeddings", "f16"},
+		{"--activations", "int16"},
 		{"--threads", "0"},
 		{"--threads", "-2"},
 		{"--prompt-tokens", "512"}, // the demo model has 256 positions

@@ -18,7 +18,7 @@ import (
 	"github.com/goformer/goformer/runtime"
 )
 
-const chatUsage = "goformer chat [-m MODEL] [--system TEXT] [--template FILE] [-n N] [--temp T] [--top-k K] [--top-p P] [--seed S] [--ctx N] [--weights f32|int8] [--embeddings int8|f32] [--threads N] [--messages FILE [--json]]"
+const chatUsage = "goformer chat [-m MODEL] [--system TEXT] [--template FILE] [-n N] [--temp T] [--top-k K] [--top-p P] [--seed S] [--ctx N] [--weights f32|int8] [--embeddings int8|f32] [--activations int8|int8x2] [--threads N] [--messages FILE [--json]]"
 
 // chatHelp is what /help prints in an interactive chat.
 const chatHelp = `Type a message and press Enter; end a line with \ to go on to the next.

@@ -19,7 +19,7 @@ import (
 	"github.com/goformer/goformer/runtime"
 )
 
-const runUsage = "goformer run [-m MODEL] [-p PROMPT] [-n N] [--temp T] [--top-k K] [--top-p P] [--seed S] [--weights f32|int8] [--embeddings int8|f32] [--threads N] [--top-logprobs K] [--ignore-eos] [--ctx N] [--context-shift] [--keep N] [--json] [PROMPT | --prompts FILE --json [--batch N]]"
+const runUsage = "goformer run [-m MODEL] [-p PROMPT] [-n N] [--temp T] [--top-k K] [--top-p P] [--seed S] [--weights f32|int8] [--embeddings int8|f32] [--activations int8|int8x2] [--threads N] [--top-logprobs K] [--ignore-eos] [--ctx N] [--context-shift] [--keep N] [--json] [PROMPT | --prompts FILE --json [--batch N]]"
 
 // runResult is what run --json prints.
 type runResult struct {

@@ -16,7 +16,7 @@ import (
 	"github.com/goformer/goformer/runtime"
 )
 
-const scoreUsage = "goformer score [-m MODEL] [--weights f32|int8] [--embeddings int8|f32] [--threads N] [--json] [--ctx N [--stride S]] [FILE | -p TEXT | --lines FILE [--batch N]]"
+const scoreUsage = "goformer score [-m MODEL] [--weights f32|int8] [--embeddings int8|f32] [--activations int8|int8x2] [--threads N] [--json] [--ctx N [--stride S]] [FILE | -p TEXT | --lines FILE [--batch N]]"
 
 // runScore prints the log-likelihood and perplexity of a text: FILE, or
 // standard input, read byte for byte.

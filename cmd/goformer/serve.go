@@ -19,7 +19,7 @@ import (
 	"github.com/goformer/goformer/server"
 )
 
-const serveUsage = "goformer serve [-m MODEL] [--addr 127.0.0.1:8080] [--slots N] [--ctx N] [--threads N] [--api-key KEY] [--max-queue N] [--max-tokens N] [--timeout D] [--drain-timeout D] [--max-body BYTES] [--alias NAME] [--template FILE] [--log-prompts] [--weights f32|int8] [--embeddings int8|f32]"
+const serveUsage = "goformer serve [-m MODEL] [--addr 127.0.0.1:8080] [--slots N] [--ctx N] [--threads N] [--api-key KEY] [--max-queue N] [--max-tokens N] [--timeout D] [--drain-timeout D] [--max-body BYTES] [--alias NAME] [--template FILE] [--log-prompts] [--weights f32|int8] [--embeddings int8|f32] [--activations int8|int8x2]"
 
 // runServe serves the model over HTTP with OpenAI's API until SIGINT or
 // SIGTERM, then drains and returns nil: exit status 0.
