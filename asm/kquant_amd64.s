@@ -344,6 +344,74 @@ DATA kqPairBytesHi<>+30(SB)/1, $0x03
 DATA kqPairBytesHi<>+31(SB)/1, $0x03
 GLOBL kqPairBytesHi<>(SB), RODATA|NOPTR, $32
 
+DATA kqPairBytesLoX8<>+0(SB)/1, $0x00
+DATA kqPairBytesLoX8<>+1(SB)/1, $0x00
+DATA kqPairBytesLoX8<>+2(SB)/1, $0x00
+DATA kqPairBytesLoX8<>+3(SB)/1, $0x00
+DATA kqPairBytesLoX8<>+4(SB)/1, $0x00
+DATA kqPairBytesLoX8<>+5(SB)/1, $0x00
+DATA kqPairBytesLoX8<>+6(SB)/1, $0x00
+DATA kqPairBytesLoX8<>+7(SB)/1, $0x00
+DATA kqPairBytesLoX8<>+8(SB)/1, $0x01
+DATA kqPairBytesLoX8<>+9(SB)/1, $0x01
+DATA kqPairBytesLoX8<>+10(SB)/1, $0x01
+DATA kqPairBytesLoX8<>+11(SB)/1, $0x01
+DATA kqPairBytesLoX8<>+12(SB)/1, $0x01
+DATA kqPairBytesLoX8<>+13(SB)/1, $0x01
+DATA kqPairBytesLoX8<>+14(SB)/1, $0x01
+DATA kqPairBytesLoX8<>+15(SB)/1, $0x01
+DATA kqPairBytesLoX8<>+16(SB)/1, $0x04
+DATA kqPairBytesLoX8<>+17(SB)/1, $0x04
+DATA kqPairBytesLoX8<>+18(SB)/1, $0x04
+DATA kqPairBytesLoX8<>+19(SB)/1, $0x04
+DATA kqPairBytesLoX8<>+20(SB)/1, $0x04
+DATA kqPairBytesLoX8<>+21(SB)/1, $0x04
+DATA kqPairBytesLoX8<>+22(SB)/1, $0x04
+DATA kqPairBytesLoX8<>+23(SB)/1, $0x04
+DATA kqPairBytesLoX8<>+24(SB)/1, $0x05
+DATA kqPairBytesLoX8<>+25(SB)/1, $0x05
+DATA kqPairBytesLoX8<>+26(SB)/1, $0x05
+DATA kqPairBytesLoX8<>+27(SB)/1, $0x05
+DATA kqPairBytesLoX8<>+28(SB)/1, $0x05
+DATA kqPairBytesLoX8<>+29(SB)/1, $0x05
+DATA kqPairBytesLoX8<>+30(SB)/1, $0x05
+DATA kqPairBytesLoX8<>+31(SB)/1, $0x05
+GLOBL kqPairBytesLoX8<>(SB), RODATA|NOPTR, $32
+
+DATA kqPairBytesHiX8<>+0(SB)/1, $0x02
+DATA kqPairBytesHiX8<>+1(SB)/1, $0x02
+DATA kqPairBytesHiX8<>+2(SB)/1, $0x02
+DATA kqPairBytesHiX8<>+3(SB)/1, $0x02
+DATA kqPairBytesHiX8<>+4(SB)/1, $0x02
+DATA kqPairBytesHiX8<>+5(SB)/1, $0x02
+DATA kqPairBytesHiX8<>+6(SB)/1, $0x02
+DATA kqPairBytesHiX8<>+7(SB)/1, $0x02
+DATA kqPairBytesHiX8<>+8(SB)/1, $0x03
+DATA kqPairBytesHiX8<>+9(SB)/1, $0x03
+DATA kqPairBytesHiX8<>+10(SB)/1, $0x03
+DATA kqPairBytesHiX8<>+11(SB)/1, $0x03
+DATA kqPairBytesHiX8<>+12(SB)/1, $0x03
+DATA kqPairBytesHiX8<>+13(SB)/1, $0x03
+DATA kqPairBytesHiX8<>+14(SB)/1, $0x03
+DATA kqPairBytesHiX8<>+15(SB)/1, $0x03
+DATA kqPairBytesHiX8<>+16(SB)/1, $0x06
+DATA kqPairBytesHiX8<>+17(SB)/1, $0x06
+DATA kqPairBytesHiX8<>+18(SB)/1, $0x06
+DATA kqPairBytesHiX8<>+19(SB)/1, $0x06
+DATA kqPairBytesHiX8<>+20(SB)/1, $0x06
+DATA kqPairBytesHiX8<>+21(SB)/1, $0x06
+DATA kqPairBytesHiX8<>+22(SB)/1, $0x06
+DATA kqPairBytesHiX8<>+23(SB)/1, $0x06
+DATA kqPairBytesHiX8<>+24(SB)/1, $0x07
+DATA kqPairBytesHiX8<>+25(SB)/1, $0x07
+DATA kqPairBytesHiX8<>+26(SB)/1, $0x07
+DATA kqPairBytesHiX8<>+27(SB)/1, $0x07
+DATA kqPairBytesHiX8<>+28(SB)/1, $0x07
+DATA kqPairBytesHiX8<>+29(SB)/1, $0x07
+DATA kqPairBytesHiX8<>+30(SB)/1, $0x07
+DATA kqPairBytesHiX8<>+31(SB)/1, $0x07
+GLOBL kqPairBytesHiX8<>(SB), RODATA|NOPTR, $32
+
 DATA kqHighNibbles<>+0(SB)/1, $0xf0
 DATA kqHighNibbles<>+1(SB)/1, $0xf0
 DATA kqHighNibbles<>+2(SB)/1, $0xf0
@@ -1948,6 +2016,2836 @@ Q5_0MatMul16AVX2Block:
 	ADDQ           $0x04, AX
 	DECQ           DX
 	JNZ            Q5_0MatMul16AVX2Row
+	VZEROUPPER
+	RET
+
+// func Q4_0x8MatVecAVX2(y []float32, w []byte, xq []int8, xs []float32, xsum []int16, k int, n int)
+// Requires: AVX, AVX2, F16C, FMA3, MMX+
+TEXT ·Q4_0x8MatVecAVX2(SB), NOSPLIT, $0-136
+	MOVQ   y_base+0(FP), AX
+	MOVQ   w_base+24(FP), CX
+	MOVQ   n+128(FP), DX
+	MOVQ   k+120(FP), BX
+	SHRQ   $0x05, BX
+	IMUL3Q $0x00000012, BX, BX
+	CMPQ   DX, $0x08
+	JB     Q4_0x8mvTail
+
+Q4_0x8mvGroup:
+	MOVQ    xq_base+48(FP), SI
+	MOVQ    xs_base+72(FP), DI
+	MOVQ    xsum_base+96(FP), R8
+	MOVQ    k+120(FP), R9
+	SHRQ    $0x05, R9
+	VMOVUPS kqZeros<>+0(SB), Y0
+	VMOVDQU kqNibbles<>+0(SB), Y1
+
+Q4_0x8mvBlock:
+	PREFETCHT0     (CX)(BX*8)
+	PREFETCHT0     64(CX)(BX*8)
+	PREFETCHT0     128(CX)(BX*8)
+	VBROADCASTI128 (SI), Y2
+	VBROADCASTI128 16(SI), Y3
+	VMOVDQU        16(CX), Y4
+	VPAND          Y1, Y4, Y5
+	VPSRLW         $0x04, Y4, Y4
+	VPAND          Y1, Y4, Y4
+	VPMADDUBSW     Y2, Y5, Y5
+	VPMADDUBSW     Y3, Y4, Y4
+	VPADDW         Y4, Y5, Y5
+	VMOVDQU        48(CX), Y4
+	VPAND          Y1, Y4, Y6
+	VPSRLW         $0x04, Y4, Y4
+	VPAND          Y1, Y4, Y4
+	VPMADDUBSW     Y2, Y6, Y6
+	VPMADDUBSW     Y3, Y4, Y4
+	VPADDW         Y4, Y6, Y6
+	VPHADDW        Y6, Y5, Y5
+	VPMADDWD       kqOnes16<>+0(SB), Y5, Y5
+	VMOVDQU        80(CX), Y4
+	VPAND          Y1, Y4, Y6
+	VPSRLW         $0x04, Y4, Y4
+	VPAND          Y1, Y4, Y4
+	VPMADDUBSW     Y2, Y6, Y6
+	VPMADDUBSW     Y3, Y4, Y4
+	VPADDW         Y4, Y6, Y6
+	VMOVDQU        112(CX), Y4
+	VPAND          Y1, Y4, Y7
+	VPSRLW         $0x04, Y4, Y4
+	VPAND          Y1, Y4, Y4
+	VPMADDUBSW     Y2, Y7, Y7
+	VPMADDUBSW     Y3, Y4, Y4
+	VPADDW         Y4, Y7, Y7
+	VPHADDW        Y7, Y6, Y6
+	VPMADDWD       kqOnes16<>+0(SB), Y6, Y6
+	VPHADDD        Y6, Y5, Y2
+	MOVWLSX        (R8), R10
+	SHLL           $0x03, R10
+	VMOVD          R10, X3
+	VPBROADCASTD   X3, Y3
+	VPSUBD         Y3, Y2, Y2
+	VCVTDQ2PS      Y2, Y2
+	VCVTPH2PS      (CX), Y3
+	VBROADCASTSS   (DI), Y4
+	VMULPS         Y4, Y3, Y4
+	VFMADD231PS    Y4, Y2, Y0
+	ADDQ           $0x00000090, CX
+	ADDQ           $0x20, SI
+	ADDQ           $0x04, DI
+	ADDQ           $0x02, R8
+	DECQ           R9
+	JNZ            Q4_0x8mvBlock
+	VMOVUPS        Y0, (AX)
+	ADDQ           $0x20, AX
+	SUBQ           $0x08, DX
+	CMPQ           DX, $0x08
+	JAE            Q4_0x8mvGroup
+
+Q4_0x8mvTail:
+	TESTQ DX, DX
+	JZ    Q4_0x8mvDone
+
+Q4_0x8mvRow:
+	MOVQ    xq_base+48(FP), BX
+	MOVQ    xs_base+72(FP), SI
+	MOVQ    xsum_base+96(FP), DI
+	MOVQ    k+120(FP), R8
+	SHRQ    $0x05, R8
+	VMOVUPS kqZeros<>+0(SB), X0
+
+Q4_0x8mvRowBlock:
+	VBROADCASTI128 2(CX), Y1
+	VPSRLVQ        kqNibbleShift<>+0(SB), Y1, Y1
+	VPAND          kqNibbles<>+0(SB), Y1, Y1
+	VPMADDUBSW     (BX), Y1, Y1
+	VPMADDWD       kqOnes16<>+0(SB), Y1, Y1
+	VEXTRACTI128   $0x01, Y1, X2
+	VPADDD         X1, X2, X2
+	VPSHUFD        $0x4e, X2, X1
+	VPADDD         X1, X2, X2
+	VPSHUFD        $0xb1, X2, X1
+	VPADDD         X1, X2, X2
+	MOVWLSX        (DI), R9
+	SHLL           $0x03, R9
+	VMOVD          R9, X1
+	VPSUBD         X1, X2, X2
+	VCVTDQ2PS      X2, X2
+	MOVWLZX        (CX), R9
+	VMOVD          R9, X1
+	VCVTPH2PS      X1, X1
+	VMULSS         (SI), X1, X1
+	VFMADD231SS    X1, X2, X0
+	ADDQ           $0x12, CX
+	ADDQ           $0x20, BX
+	ADDQ           $0x04, SI
+	ADDQ           $0x02, DI
+	DECQ           R8
+	JNZ            Q4_0x8mvRowBlock
+	VMOVSS         X0, (AX)
+	ADDQ           $0x04, AX
+	DECQ           DX
+	JNZ            Q4_0x8mvRow
+
+Q4_0x8mvDone:
+	VZEROUPPER
+	RET
+
+// func Q4_0x8MatMul8AVX2(c []float32, ldc int, w []byte, panel []byte, k int, n int)
+// Requires: AVX, AVX2, F16C, FMA3
+TEXT ·Q4_0x8MatMul8AVX2(SB), NOSPLIT, $0-96
+	MOVQ   c_base+0(FP), AX
+	MOVQ   w_base+32(FP), CX
+	MOVQ   n+88(FP), DX
+	MOVQ   k+80(FP), BX
+	IMUL3Q $0x0a, BX, BX
+	MOVQ   k+80(FP), BX
+	SHRQ   $0x05, BX
+	IMUL3Q $0x00000090, BX, BX
+
+Q4_0x8MatMul8AVX2Group:
+	MOVQ    panel_base+56(FP), SI
+	MOVQ    k+80(FP), DI
+	SHRQ    $0x05, DI
+	VMOVUPS kqZeros<>+0(SB), Y0
+
+Q4_0x8MatMul8AVX2Block0:
+	VBROADCASTI128 16(CX), Y1
+	VPSRLVQ        kqNibbleShift<>+0(SB), Y1, Y1
+	VPAND          kqNibbles<>+0(SB), Y1, Y1
+	VPSHUFD        $0x00, Y1, Y2
+	VPMADDUBSW     (SI), Y2, Y3
+	VPMADDUBSW     32(SI), Y2, Y2
+	VPSHUFD        $0x55, Y1, Y4
+	VPMADDUBSW     64(SI), Y4, Y5
+	VPADDW         Y5, Y3, Y3
+	VPMADDUBSW     96(SI), Y4, Y4
+	VPADDW         Y4, Y2, Y2
+	VPSHUFD        $0xaa, Y1, Y4
+	VPMADDUBSW     128(SI), Y4, Y5
+	VPADDW         Y5, Y3, Y3
+	VPMADDUBSW     160(SI), Y4, Y4
+	VPADDW         Y4, Y2, Y2
+	VPSHUFD        $0xff, Y1, Y1
+	VPMADDUBSW     192(SI), Y1, Y4
+	VPADDW         Y4, Y3, Y3
+	VPMADDUBSW     224(SI), Y1, Y1
+	VPADDW         Y1, Y2, Y2
+	VPBROADCASTW   (CX), X1
+	VCVTPH2PS      X1, Y1
+	VPERMQ         $0x4e, Y2, Y2
+	VPADDW         Y2, Y3, Y3
+	VPMADDWD       kqOnes16<>+0(SB), Y3, Y3
+	VPSUBD         288(SI), Y3, Y3
+	VCVTDQ2PS      Y3, Y3
+	VMULPS         256(SI), Y1, Y1
+	VFMADD231PS    Y1, Y3, Y0
+	ADDQ           $0x00000090, CX
+	ADDQ           $0x00000140, SI
+	DECQ           DI
+	JNZ            Q4_0x8MatMul8AVX2Block0
+	MOVQ           ldc+24(FP), SI
+	SHLQ           $0x02, SI
+	LEAQ           (SI)(SI*2), DI
+	MOVQ           AX, R8
+	VEXTRACTF128   $0x01, Y0, X1
+	VMOVSS         X0, (R8)
+	VEXTRACTPS     $0x01, X0, (R8)(SI*1)
+	VEXTRACTPS     $0x02, X0, (R8)(SI*2)
+	VEXTRACTPS     $0x03, X0, (R8)(DI*1)
+	LEAQ           (R8)(SI*4), R8
+	VMOVSS         X1, (R8)
+	VEXTRACTPS     $0x01, X1, (R8)(SI*1)
+	VEXTRACTPS     $0x02, X1, (R8)(SI*2)
+	VEXTRACTPS     $0x03, X1, (R8)(DI*1)
+	ADDQ           $0x04, AX
+	SUBQ           BX, CX
+	MOVQ           panel_base+56(FP), SI
+	MOVQ           k+80(FP), DI
+	SHRQ           $0x05, DI
+	VMOVUPS        kqZeros<>+0(SB), Y0
+
+Q4_0x8MatMul8AVX2Block1:
+	VBROADCASTI128 48(CX), Y1
+	VPSRLVQ        kqNibbleShift<>+0(SB), Y1, Y1
+	VPAND          kqNibbles<>+0(SB), Y1, Y1
+	VPSHUFD        $0x00, Y1, Y2
+	VPMADDUBSW     (SI), Y2, Y3
+	VPMADDUBSW     32(SI), Y2, Y2
+	VPSHUFD        $0x55, Y1, Y4
+	VPMADDUBSW     64(SI), Y4, Y5
+	VPADDW         Y5, Y3, Y3
+	VPMADDUBSW     96(SI), Y4, Y4
+	VPADDW         Y4, Y2, Y2
+	VPSHUFD        $0xaa, Y1, Y4
+	VPMADDUBSW     128(SI), Y4, Y5
+	VPADDW         Y5, Y3, Y3
+	VPMADDUBSW     160(SI), Y4, Y4
+	VPADDW         Y4, Y2, Y2
+	VPSHUFD        $0xff, Y1, Y1
+	VPMADDUBSW     192(SI), Y1, Y4
+	VPADDW         Y4, Y3, Y3
+	VPMADDUBSW     224(SI), Y1, Y1
+	VPADDW         Y1, Y2, Y2
+	VPBROADCASTW   2(CX), X1
+	VCVTPH2PS      X1, Y1
+	VPERMQ         $0x4e, Y2, Y2
+	VPADDW         Y2, Y3, Y3
+	VPMADDWD       kqOnes16<>+0(SB), Y3, Y3
+	VPSUBD         288(SI), Y3, Y3
+	VCVTDQ2PS      Y3, Y3
+	VMULPS         256(SI), Y1, Y1
+	VFMADD231PS    Y1, Y3, Y0
+	ADDQ           $0x00000090, CX
+	ADDQ           $0x00000140, SI
+	DECQ           DI
+	JNZ            Q4_0x8MatMul8AVX2Block1
+	MOVQ           ldc+24(FP), SI
+	SHLQ           $0x02, SI
+	LEAQ           (SI)(SI*2), DI
+	MOVQ           AX, R8
+	VEXTRACTF128   $0x01, Y0, X1
+	VMOVSS         X0, (R8)
+	VEXTRACTPS     $0x01, X0, (R8)(SI*1)
+	VEXTRACTPS     $0x02, X0, (R8)(SI*2)
+	VEXTRACTPS     $0x03, X0, (R8)(DI*1)
+	LEAQ           (R8)(SI*4), R8
+	VMOVSS         X1, (R8)
+	VEXTRACTPS     $0x01, X1, (R8)(SI*1)
+	VEXTRACTPS     $0x02, X1, (R8)(SI*2)
+	VEXTRACTPS     $0x03, X1, (R8)(DI*1)
+	ADDQ           $0x04, AX
+	SUBQ           BX, CX
+	MOVQ           panel_base+56(FP), SI
+	MOVQ           k+80(FP), DI
+	SHRQ           $0x05, DI
+	VMOVUPS        kqZeros<>+0(SB), Y0
+
+Q4_0x8MatMul8AVX2Block2:
+	VBROADCASTI128 80(CX), Y1
+	VPSRLVQ        kqNibbleShift<>+0(SB), Y1, Y1
+	VPAND          kqNibbles<>+0(SB), Y1, Y1
+	VPSHUFD        $0x00, Y1, Y2
+	VPMADDUBSW     (SI), Y2, Y3
+	VPMADDUBSW     32(SI), Y2, Y2
+	VPSHUFD        $0x55, Y1, Y4
+	VPMADDUBSW     64(SI), Y4, Y5
+	VPADDW         Y5, Y3, Y3
+	VPMADDUBSW     96(SI), Y4, Y4
+	VPADDW         Y4, Y2, Y2
+	VPSHUFD        $0xaa, Y1, Y4
+	VPMADDUBSW     128(SI), Y4, Y5
+	VPADDW         Y5, Y3, Y3
+	VPMADDUBSW     160(SI), Y4, Y4
+	VPADDW         Y4, Y2, Y2
+	VPSHUFD        $0xff, Y1, Y1
+	VPMADDUBSW     192(SI), Y1, Y4
+	VPADDW         Y4, Y3, Y3
+	VPMADDUBSW     224(SI), Y1, Y1
+	VPADDW         Y1, Y2, Y2
+	VPBROADCASTW   4(CX), X1
+	VCVTPH2PS      X1, Y1
+	VPERMQ         $0x4e, Y2, Y2
+	VPADDW         Y2, Y3, Y3
+	VPMADDWD       kqOnes16<>+0(SB), Y3, Y3
+	VPSUBD         288(SI), Y3, Y3
+	VCVTDQ2PS      Y3, Y3
+	VMULPS         256(SI), Y1, Y1
+	VFMADD231PS    Y1, Y3, Y0
+	ADDQ           $0x00000090, CX
+	ADDQ           $0x00000140, SI
+	DECQ           DI
+	JNZ            Q4_0x8MatMul8AVX2Block2
+	MOVQ           ldc+24(FP), SI
+	SHLQ           $0x02, SI
+	LEAQ           (SI)(SI*2), DI
+	MOVQ           AX, R8
+	VEXTRACTF128   $0x01, Y0, X1
+	VMOVSS         X0, (R8)
+	VEXTRACTPS     $0x01, X0, (R8)(SI*1)
+	VEXTRACTPS     $0x02, X0, (R8)(SI*2)
+	VEXTRACTPS     $0x03, X0, (R8)(DI*1)
+	LEAQ           (R8)(SI*4), R8
+	VMOVSS         X1, (R8)
+	VEXTRACTPS     $0x01, X1, (R8)(SI*1)
+	VEXTRACTPS     $0x02, X1, (R8)(SI*2)
+	VEXTRACTPS     $0x03, X1, (R8)(DI*1)
+	ADDQ           $0x04, AX
+	SUBQ           BX, CX
+	MOVQ           panel_base+56(FP), SI
+	MOVQ           k+80(FP), DI
+	SHRQ           $0x05, DI
+	VMOVUPS        kqZeros<>+0(SB), Y0
+
+Q4_0x8MatMul8AVX2Block3:
+	VBROADCASTI128 112(CX), Y1
+	VPSRLVQ        kqNibbleShift<>+0(SB), Y1, Y1
+	VPAND          kqNibbles<>+0(SB), Y1, Y1
+	VPSHUFD        $0x00, Y1, Y2
+	VPMADDUBSW     (SI), Y2, Y3
+	VPMADDUBSW     32(SI), Y2, Y2
+	VPSHUFD        $0x55, Y1, Y4
+	VPMADDUBSW     64(SI), Y4, Y5
+	VPADDW         Y5, Y3, Y3
+	VPMADDUBSW     96(SI), Y4, Y4
+	VPADDW         Y4, Y2, Y2
+	VPSHUFD        $0xaa, Y1, Y4
+	VPMADDUBSW     128(SI), Y4, Y5
+	VPADDW         Y5, Y3, Y3
+	VPMADDUBSW     160(SI), Y4, Y4
+	VPADDW         Y4, Y2, Y2
+	VPSHUFD        $0xff, Y1, Y1
+	VPMADDUBSW     192(SI), Y1, Y4
+	VPADDW         Y4, Y3, Y3
+	VPMADDUBSW     224(SI), Y1, Y1
+	VPADDW         Y1, Y2, Y2
+	VPBROADCASTW   6(CX), X1
+	VCVTPH2PS      X1, Y1
+	VPERMQ         $0x4e, Y2, Y2
+	VPADDW         Y2, Y3, Y3
+	VPMADDWD       kqOnes16<>+0(SB), Y3, Y3
+	VPSUBD         288(SI), Y3, Y3
+	VCVTDQ2PS      Y3, Y3
+	VMULPS         256(SI), Y1, Y1
+	VFMADD231PS    Y1, Y3, Y0
+	ADDQ           $0x00000090, CX
+	ADDQ           $0x00000140, SI
+	DECQ           DI
+	JNZ            Q4_0x8MatMul8AVX2Block3
+	MOVQ           ldc+24(FP), SI
+	SHLQ           $0x02, SI
+	LEAQ           (SI)(SI*2), DI
+	MOVQ           AX, R8
+	VEXTRACTF128   $0x01, Y0, X1
+	VMOVSS         X0, (R8)
+	VEXTRACTPS     $0x01, X0, (R8)(SI*1)
+	VEXTRACTPS     $0x02, X0, (R8)(SI*2)
+	VEXTRACTPS     $0x03, X0, (R8)(DI*1)
+	LEAQ           (R8)(SI*4), R8
+	VMOVSS         X1, (R8)
+	VEXTRACTPS     $0x01, X1, (R8)(SI*1)
+	VEXTRACTPS     $0x02, X1, (R8)(SI*2)
+	VEXTRACTPS     $0x03, X1, (R8)(DI*1)
+	ADDQ           $0x04, AX
+	SUBQ           BX, CX
+	MOVQ           panel_base+56(FP), SI
+	MOVQ           k+80(FP), DI
+	SHRQ           $0x05, DI
+	VMOVUPS        kqZeros<>+0(SB), Y0
+
+Q4_0x8MatMul8AVX2Block4:
+	VBROADCASTI128 32(CX), Y1
+	VPSRLVQ        kqNibbleShift<>+0(SB), Y1, Y1
+	VPAND          kqNibbles<>+0(SB), Y1, Y1
+	VPSHUFD        $0x00, Y1, Y2
+	VPMADDUBSW     (SI), Y2, Y3
+	VPMADDUBSW     32(SI), Y2, Y2
+	VPSHUFD        $0x55, Y1, Y4
+	VPMADDUBSW     64(SI), Y4, Y5
+	VPADDW         Y5, Y3, Y3
+	VPMADDUBSW     96(SI), Y4, Y4
+	VPADDW         Y4, Y2, Y2
+	VPSHUFD        $0xaa, Y1, Y4
+	VPMADDUBSW     128(SI), Y4, Y5
+	VPADDW         Y5, Y3, Y3
+	VPMADDUBSW     160(SI), Y4, Y4
+	VPADDW         Y4, Y2, Y2
+	VPSHUFD        $0xff, Y1, Y1
+	VPMADDUBSW     192(SI), Y1, Y4
+	VPADDW         Y4, Y3, Y3
+	VPMADDUBSW     224(SI), Y1, Y1
+	VPADDW         Y1, Y2, Y2
+	VPBROADCASTW   8(CX), X1
+	VCVTPH2PS      X1, Y1
+	VPERMQ         $0x4e, Y2, Y2
+	VPADDW         Y2, Y3, Y3
+	VPMADDWD       kqOnes16<>+0(SB), Y3, Y3
+	VPSUBD         288(SI), Y3, Y3
+	VCVTDQ2PS      Y3, Y3
+	VMULPS         256(SI), Y1, Y1
+	VFMADD231PS    Y1, Y3, Y0
+	ADDQ           $0x00000090, CX
+	ADDQ           $0x00000140, SI
+	DECQ           DI
+	JNZ            Q4_0x8MatMul8AVX2Block4
+	MOVQ           ldc+24(FP), SI
+	SHLQ           $0x02, SI
+	LEAQ           (SI)(SI*2), DI
+	MOVQ           AX, R8
+	VEXTRACTF128   $0x01, Y0, X1
+	VMOVSS         X0, (R8)
+	VEXTRACTPS     $0x01, X0, (R8)(SI*1)
+	VEXTRACTPS     $0x02, X0, (R8)(SI*2)
+	VEXTRACTPS     $0x03, X0, (R8)(DI*1)
+	LEAQ           (R8)(SI*4), R8
+	VMOVSS         X1, (R8)
+	VEXTRACTPS     $0x01, X1, (R8)(SI*1)
+	VEXTRACTPS     $0x02, X1, (R8)(SI*2)
+	VEXTRACTPS     $0x03, X1, (R8)(DI*1)
+	ADDQ           $0x04, AX
+	SUBQ           BX, CX
+	MOVQ           panel_base+56(FP), SI
+	MOVQ           k+80(FP), DI
+	SHRQ           $0x05, DI
+	VMOVUPS        kqZeros<>+0(SB), Y0
+
+Q4_0x8MatMul8AVX2Block5:
+	VBROADCASTI128 64(CX), Y1
+	VPSRLVQ        kqNibbleShift<>+0(SB), Y1, Y1
+	VPAND          kqNibbles<>+0(SB), Y1, Y1
+	VPSHUFD        $0x00, Y1, Y2
+	VPMADDUBSW     (SI), Y2, Y3
+	VPMADDUBSW     32(SI), Y2, Y2
+	VPSHUFD        $0x55, Y1, Y4
+	VPMADDUBSW     64(SI), Y4, Y5
+	VPADDW         Y5, Y3, Y3
+	VPMADDUBSW     96(SI), Y4, Y4
+	VPADDW         Y4, Y2, Y2
+	VPSHUFD        $0xaa, Y1, Y4
+	VPMADDUBSW     128(SI), Y4, Y5
+	VPADDW         Y5, Y3, Y3
+	VPMADDUBSW     160(SI), Y4, Y4
+	VPADDW         Y4, Y2, Y2
+	VPSHUFD        $0xff, Y1, Y1
+	VPMADDUBSW     192(SI), Y1, Y4
+	VPADDW         Y4, Y3, Y3
+	VPMADDUBSW     224(SI), Y1, Y1
+	VPADDW         Y1, Y2, Y2
+	VPBROADCASTW   10(CX), X1
+	VCVTPH2PS      X1, Y1
+	VPERMQ         $0x4e, Y2, Y2
+	VPADDW         Y2, Y3, Y3
+	VPMADDWD       kqOnes16<>+0(SB), Y3, Y3
+	VPSUBD         288(SI), Y3, Y3
+	VCVTDQ2PS      Y3, Y3
+	VMULPS         256(SI), Y1, Y1
+	VFMADD231PS    Y1, Y3, Y0
+	ADDQ           $0x00000090, CX
+	ADDQ           $0x00000140, SI
+	DECQ           DI
+	JNZ            Q4_0x8MatMul8AVX2Block5
+	MOVQ           ldc+24(FP), SI
+	SHLQ           $0x02, SI
+	LEAQ           (SI)(SI*2), DI
+	MOVQ           AX, R8
+	VEXTRACTF128   $0x01, Y0, X1
+	VMOVSS         X0, (R8)
+	VEXTRACTPS     $0x01, X0, (R8)(SI*1)
+	VEXTRACTPS     $0x02, X0, (R8)(SI*2)
+	VEXTRACTPS     $0x03, X0, (R8)(DI*1)
+	LEAQ           (R8)(SI*4), R8
+	VMOVSS         X1, (R8)
+	VEXTRACTPS     $0x01, X1, (R8)(SI*1)
+	VEXTRACTPS     $0x02, X1, (R8)(SI*2)
+	VEXTRACTPS     $0x03, X1, (R8)(DI*1)
+	ADDQ           $0x04, AX
+	SUBQ           BX, CX
+	MOVQ           panel_base+56(FP), SI
+	MOVQ           k+80(FP), DI
+	SHRQ           $0x05, DI
+	VMOVUPS        kqZeros<>+0(SB), Y0
+
+Q4_0x8MatMul8AVX2Block6:
+	VBROADCASTI128 96(CX), Y1
+	VPSRLVQ        kqNibbleShift<>+0(SB), Y1, Y1
+	VPAND          kqNibbles<>+0(SB), Y1, Y1
+	VPSHUFD        $0x00, Y1, Y2
+	VPMADDUBSW     (SI), Y2, Y3
+	VPMADDUBSW     32(SI), Y2, Y2
+	VPSHUFD        $0x55, Y1, Y4
+	VPMADDUBSW     64(SI), Y4, Y5
+	VPADDW         Y5, Y3, Y3
+	VPMADDUBSW     96(SI), Y4, Y4
+	VPADDW         Y4, Y2, Y2
+	VPSHUFD        $0xaa, Y1, Y4
+	VPMADDUBSW     128(SI), Y4, Y5
+	VPADDW         Y5, Y3, Y3
+	VPMADDUBSW     160(SI), Y4, Y4
+	VPADDW         Y4, Y2, Y2
+	VPSHUFD        $0xff, Y1, Y1
+	VPMADDUBSW     192(SI), Y1, Y4
+	VPADDW         Y4, Y3, Y3
+	VPMADDUBSW     224(SI), Y1, Y1
+	VPADDW         Y1, Y2, Y2
+	VPBROADCASTW   12(CX), X1
+	VCVTPH2PS      X1, Y1
+	VPERMQ         $0x4e, Y2, Y2
+	VPADDW         Y2, Y3, Y3
+	VPMADDWD       kqOnes16<>+0(SB), Y3, Y3
+	VPSUBD         288(SI), Y3, Y3
+	VCVTDQ2PS      Y3, Y3
+	VMULPS         256(SI), Y1, Y1
+	VFMADD231PS    Y1, Y3, Y0
+	ADDQ           $0x00000090, CX
+	ADDQ           $0x00000140, SI
+	DECQ           DI
+	JNZ            Q4_0x8MatMul8AVX2Block6
+	MOVQ           ldc+24(FP), SI
+	SHLQ           $0x02, SI
+	LEAQ           (SI)(SI*2), DI
+	MOVQ           AX, R8
+	VEXTRACTF128   $0x01, Y0, X1
+	VMOVSS         X0, (R8)
+	VEXTRACTPS     $0x01, X0, (R8)(SI*1)
+	VEXTRACTPS     $0x02, X0, (R8)(SI*2)
+	VEXTRACTPS     $0x03, X0, (R8)(DI*1)
+	LEAQ           (R8)(SI*4), R8
+	VMOVSS         X1, (R8)
+	VEXTRACTPS     $0x01, X1, (R8)(SI*1)
+	VEXTRACTPS     $0x02, X1, (R8)(SI*2)
+	VEXTRACTPS     $0x03, X1, (R8)(DI*1)
+	ADDQ           $0x04, AX
+	SUBQ           BX, CX
+	MOVQ           panel_base+56(FP), SI
+	MOVQ           k+80(FP), DI
+	SHRQ           $0x05, DI
+	VMOVUPS        kqZeros<>+0(SB), Y0
+
+Q4_0x8MatMul8AVX2Block7:
+	VBROADCASTI128 128(CX), Y1
+	VPSRLVQ        kqNibbleShift<>+0(SB), Y1, Y1
+	VPAND          kqNibbles<>+0(SB), Y1, Y1
+	VPSHUFD        $0x00, Y1, Y2
+	VPMADDUBSW     (SI), Y2, Y3
+	VPMADDUBSW     32(SI), Y2, Y2
+	VPSHUFD        $0x55, Y1, Y4
+	VPMADDUBSW     64(SI), Y4, Y5
+	VPADDW         Y5, Y3, Y3
+	VPMADDUBSW     96(SI), Y4, Y4
+	VPADDW         Y4, Y2, Y2
+	VPSHUFD        $0xaa, Y1, Y4
+	VPMADDUBSW     128(SI), Y4, Y5
+	VPADDW         Y5, Y3, Y3
+	VPMADDUBSW     160(SI), Y4, Y4
+	VPADDW         Y4, Y2, Y2
+	VPSHUFD        $0xff, Y1, Y1
+	VPMADDUBSW     192(SI), Y1, Y4
+	VPADDW         Y4, Y3, Y3
+	VPMADDUBSW     224(SI), Y1, Y1
+	VPADDW         Y1, Y2, Y2
+	VPBROADCASTW   14(CX), X1
+	VCVTPH2PS      X1, Y1
+	VPERMQ         $0x4e, Y2, Y2
+	VPADDW         Y2, Y3, Y3
+	VPMADDWD       kqOnes16<>+0(SB), Y3, Y3
+	VPSUBD         288(SI), Y3, Y3
+	VCVTDQ2PS      Y3, Y3
+	VMULPS         256(SI), Y1, Y1
+	VFMADD231PS    Y1, Y3, Y0
+	ADDQ           $0x00000090, CX
+	ADDQ           $0x00000140, SI
+	DECQ           DI
+	JNZ            Q4_0x8MatMul8AVX2Block7
+	MOVQ           ldc+24(FP), SI
+	SHLQ           $0x02, SI
+	LEAQ           (SI)(SI*2), DI
+	MOVQ           AX, R8
+	VEXTRACTF128   $0x01, Y0, X1
+	VMOVSS         X0, (R8)
+	VEXTRACTPS     $0x01, X0, (R8)(SI*1)
+	VEXTRACTPS     $0x02, X0, (R8)(SI*2)
+	VEXTRACTPS     $0x03, X0, (R8)(DI*1)
+	LEAQ           (R8)(SI*4), R8
+	VMOVSS         X1, (R8)
+	VEXTRACTPS     $0x01, X1, (R8)(SI*1)
+	VEXTRACTPS     $0x02, X1, (R8)(SI*2)
+	VEXTRACTPS     $0x03, X1, (R8)(DI*1)
+	ADDQ           $0x04, AX
+	SUBQ           BX, CX
+	ADDQ           BX, CX
+	SUBQ           $0x08, DX
+	JNZ            Q4_0x8MatMul8AVX2Group
+	VZEROUPPER
+	RET
+
+// func Q4_0x8MatMul16AVX2(c []float32, ldc int, w []byte, panel []byte, k int, n int)
+// Requires: AVX, AVX2, F16C, FMA3
+TEXT ·Q4_0x8MatMul16AVX2(SB), NOSPLIT, $0-96
+	MOVQ   c_base+0(FP), AX
+	MOVQ   w_base+32(FP), CX
+	MOVQ   n+88(FP), DX
+	MOVQ   k+80(FP), BX
+	IMUL3Q $0x0a, BX, BX
+	MOVQ   k+80(FP), SI
+	SHRQ   $0x05, SI
+	IMUL3Q $0x00000090, SI, SI
+
+Q4_0x8MatMul16AVX2Group:
+	MOVQ    panel_base+56(FP), DI
+	MOVQ    k+80(FP), R8
+	SHRQ    $0x05, R8
+	VMOVUPS kqZeros<>+0(SB), Y0
+	VMOVUPS kqZeros<>+0(SB), Y1
+
+Q4_0x8MatMul16AVX2Block0:
+	VBROADCASTI128 16(CX), Y2
+	VPSRLVQ        kqNibbleShift<>+0(SB), Y2, Y2
+	VPAND          kqNibbles<>+0(SB), Y2, Y2
+	VPSHUFD        $0x00, Y2, Y3
+	VPMADDUBSW     (DI), Y3, Y4
+	VPMADDUBSW     32(DI), Y3, Y5
+	VPMADDUBSW     (DI)(BX*1), Y3, Y6
+	VPMADDUBSW     32(DI)(BX*1), Y3, Y3
+	VPSHUFD        $0x55, Y2, Y7
+	VPMADDUBSW     64(DI), Y7, Y8
+	VPADDW         Y8, Y4, Y4
+	VPMADDUBSW     96(DI), Y7, Y8
+	VPADDW         Y8, Y5, Y5
+	VPMADDUBSW     64(DI)(BX*1), Y7, Y8
+	VPADDW         Y8, Y6, Y6
+	VPMADDUBSW     96(DI)(BX*1), Y7, Y7
+	VPADDW         Y7, Y3, Y3
+	VPSHUFD        $0xaa, Y2, Y7
+	VPMADDUBSW     128(DI), Y7, Y8
+	VPADDW         Y8, Y4, Y4
+	VPMADDUBSW     160(DI), Y7, Y8
+	VPADDW         Y8, Y5, Y5
+	VPMADDUBSW     128(DI)(BX*1), Y7, Y8
+	VPADDW         Y8, Y6, Y6
+	VPMADDUBSW     160(DI)(BX*1), Y7, Y7
+	VPADDW         Y7, Y3, Y3
+	VPSHUFD        $0xff, Y2, Y2
+	VPMADDUBSW     192(DI), Y2, Y7
+	VPADDW         Y7, Y4, Y4
+	VPMADDUBSW     224(DI), Y2, Y7
+	VPADDW         Y7, Y5, Y5
+	VPMADDUBSW     192(DI)(BX*1), Y2, Y7
+	VPADDW         Y7, Y6, Y6
+	VPMADDUBSW     224(DI)(BX*1), Y2, Y2
+	VPADDW         Y2, Y3, Y3
+	VPBROADCASTW   (CX), X2
+	VCVTPH2PS      X2, Y2
+	VPERMQ         $0x4e, Y5, Y5
+	VPADDW         Y5, Y4, Y4
+	VPMADDWD       kqOnes16<>+0(SB), Y4, Y4
+	VPSUBD         288(DI), Y4, Y4
+	VCVTDQ2PS      Y4, Y4
+	VMULPS         256(DI), Y2, Y5
+	VFMADD231PS    Y5, Y4, Y0
+	VPERMQ         $0x4e, Y3, Y3
+	VPADDW         Y3, Y6, Y6
+	VPMADDWD       kqOnes16<>+0(SB), Y6, Y6
+	VPSUBD         288(DI)(BX*1), Y6, Y6
+	VCVTDQ2PS      Y6, Y6
+	VMULPS         256(DI)(BX*1), Y2, Y2
+	VFMADD231PS    Y2, Y6, Y1
+	ADDQ           $0x00000090, CX
+	ADDQ           $0x00000140, DI
+	DECQ           R8
+	JNZ            Q4_0x8MatMul16AVX2Block0
+	MOVQ           ldc+24(FP), DI
+	SHLQ           $0x02, DI
+	LEAQ           (DI)(DI*2), R8
+	MOVQ           AX, R9
+	VEXTRACTF128   $0x01, Y0, X2
+	VMOVSS         X0, (R9)
+	VEXTRACTPS     $0x01, X0, (R9)(DI*1)
+	VEXTRACTPS     $0x02, X0, (R9)(DI*2)
+	VEXTRACTPS     $0x03, X0, (R9)(R8*1)
+	LEAQ           (R9)(DI*4), R9
+	VMOVSS         X2, (R9)
+	VEXTRACTPS     $0x01, X2, (R9)(DI*1)
+	VEXTRACTPS     $0x02, X2, (R9)(DI*2)
+	VEXTRACTPS     $0x03, X2, (R9)(R8*1)
+	VEXTRACTF128   $0x01, Y1, X0
+	LEAQ           (R9)(DI*4), R9
+	VMOVSS         X1, (R9)
+	VEXTRACTPS     $0x01, X1, (R9)(DI*1)
+	VEXTRACTPS     $0x02, X1, (R9)(DI*2)
+	VEXTRACTPS     $0x03, X1, (R9)(R8*1)
+	LEAQ           (R9)(DI*4), R9
+	VMOVSS         X0, (R9)
+	VEXTRACTPS     $0x01, X0, (R9)(DI*1)
+	VEXTRACTPS     $0x02, X0, (R9)(DI*2)
+	VEXTRACTPS     $0x03, X0, (R9)(R8*1)
+	ADDQ           $0x04, AX
+	SUBQ           SI, CX
+	MOVQ           panel_base+56(FP), DI
+	MOVQ           k+80(FP), R8
+	SHRQ           $0x05, R8
+	VMOVUPS        kqZeros<>+0(SB), Y0
+	VMOVUPS        kqZeros<>+0(SB), Y1
+
+Q4_0x8MatMul16AVX2Block1:
+	VBROADCASTI128 48(CX), Y2
+	VPSRLVQ        kqNibbleShift<>+0(SB), Y2, Y2
+	VPAND          kqNibbles<>+0(SB), Y2, Y2
+	VPSHUFD        $0x00, Y2, Y3
+	VPMADDUBSW     (DI), Y3, Y4
+	VPMADDUBSW     32(DI), Y3, Y5
+	VPMADDUBSW     (DI)(BX*1), Y3, Y6
+	VPMADDUBSW     32(DI)(BX*1), Y3, Y3
+	VPSHUFD        $0x55, Y2, Y7
+	VPMADDUBSW     64(DI), Y7, Y8
+	VPADDW         Y8, Y4, Y4
+	VPMADDUBSW     96(DI), Y7, Y8
+	VPADDW         Y8, Y5, Y5
+	VPMADDUBSW     64(DI)(BX*1), Y7, Y8
+	VPADDW         Y8, Y6, Y6
+	VPMADDUBSW     96(DI)(BX*1), Y7, Y7
+	VPADDW         Y7, Y3, Y3
+	VPSHUFD        $0xaa, Y2, Y7
+	VPMADDUBSW     128(DI), Y7, Y8
+	VPADDW         Y8, Y4, Y4
+	VPMADDUBSW     160(DI), Y7, Y8
+	VPADDW         Y8, Y5, Y5
+	VPMADDUBSW     128(DI)(BX*1), Y7, Y8
+	VPADDW         Y8, Y6, Y6
+	VPMADDUBSW     160(DI)(BX*1), Y7, Y7
+	VPADDW         Y7, Y3, Y3
+	VPSHUFD        $0xff, Y2, Y2
+	VPMADDUBSW     192(DI), Y2, Y7
+	VPADDW         Y7, Y4, Y4
+	VPMADDUBSW     224(DI), Y2, Y7
+	VPADDW         Y7, Y5, Y5
+	VPMADDUBSW     192(DI)(BX*1), Y2, Y7
+	VPADDW         Y7, Y6, Y6
+	VPMADDUBSW     224(DI)(BX*1), Y2, Y2
+	VPADDW         Y2, Y3, Y3
+	VPBROADCASTW   2(CX), X2
+	VCVTPH2PS      X2, Y2
+	VPERMQ         $0x4e, Y5, Y5
+	VPADDW         Y5, Y4, Y4
+	VPMADDWD       kqOnes16<>+0(SB), Y4, Y4
+	VPSUBD         288(DI), Y4, Y4
+	VCVTDQ2PS      Y4, Y4
+	VMULPS         256(DI), Y2, Y5
+	VFMADD231PS    Y5, Y4, Y0
+	VPERMQ         $0x4e, Y3, Y3
+	VPADDW         Y3, Y6, Y6
+	VPMADDWD       kqOnes16<>+0(SB), Y6, Y6
+	VPSUBD         288(DI)(BX*1), Y6, Y6
+	VCVTDQ2PS      Y6, Y6
+	VMULPS         256(DI)(BX*1), Y2, Y2
+	VFMADD231PS    Y2, Y6, Y1
+	ADDQ           $0x00000090, CX
+	ADDQ           $0x00000140, DI
+	DECQ           R8
+	JNZ            Q4_0x8MatMul16AVX2Block1
+	MOVQ           ldc+24(FP), DI
+	SHLQ           $0x02, DI
+	LEAQ           (DI)(DI*2), R8
+	MOVQ           AX, R9
+	VEXTRACTF128   $0x01, Y0, X2
+	VMOVSS         X0, (R9)
+	VEXTRACTPS     $0x01, X0, (R9)(DI*1)
+	VEXTRACTPS     $0x02, X0, (R9)(DI*2)
+	VEXTRACTPS     $0x03, X0, (R9)(R8*1)
+	LEAQ           (R9)(DI*4), R9
+	VMOVSS         X2, (R9)
+	VEXTRACTPS     $0x01, X2, (R9)(DI*1)
+	VEXTRACTPS     $0x02, X2, (R9)(DI*2)
+	VEXTRACTPS     $0x03, X2, (R9)(R8*1)
+	VEXTRACTF128   $0x01, Y1, X0
+	LEAQ           (R9)(DI*4), R9
+	VMOVSS         X1, (R9)
+	VEXTRACTPS     $0x01, X1, (R9)(DI*1)
+	VEXTRACTPS     $0x02, X1, (R9)(DI*2)
+	VEXTRACTPS     $0x03, X1, (R9)(R8*1)
+	LEAQ           (R9)(DI*4), R9
+	VMOVSS         X0, (R9)
+	VEXTRACTPS     $0x01, X0, (R9)(DI*1)
+	VEXTRACTPS     $0x02, X0, (R9)(DI*2)
+	VEXTRACTPS     $0x03, X0, (R9)(R8*1)
+	ADDQ           $0x04, AX
+	SUBQ           SI, CX
+	MOVQ           panel_base+56(FP), DI
+	MOVQ           k+80(FP), R8
+	SHRQ           $0x05, R8
+	VMOVUPS        kqZeros<>+0(SB), Y0
+	VMOVUPS        kqZeros<>+0(SB), Y1
+
+Q4_0x8MatMul16AVX2Block2:
+	VBROADCASTI128 80(CX), Y2
+	VPSRLVQ        kqNibbleShift<>+0(SB), Y2, Y2
+	VPAND          kqNibbles<>+0(SB), Y2, Y2
+	VPSHUFD        $0x00, Y2, Y3
+	VPMADDUBSW     (DI), Y3, Y4
+	VPMADDUBSW     32(DI), Y3, Y5
+	VPMADDUBSW     (DI)(BX*1), Y3, Y6
+	VPMADDUBSW     32(DI)(BX*1), Y3, Y3
+	VPSHUFD        $0x55, Y2, Y7
+	VPMADDUBSW     64(DI), Y7, Y8
+	VPADDW         Y8, Y4, Y4
+	VPMADDUBSW     96(DI), Y7, Y8
+	VPADDW         Y8, Y5, Y5
+	VPMADDUBSW     64(DI)(BX*1), Y7, Y8
+	VPADDW         Y8, Y6, Y6
+	VPMADDUBSW     96(DI)(BX*1), Y7, Y7
+	VPADDW         Y7, Y3, Y3
+	VPSHUFD        $0xaa, Y2, Y7
+	VPMADDUBSW     128(DI), Y7, Y8
+	VPADDW         Y8, Y4, Y4
+	VPMADDUBSW     160(DI), Y7, Y8
+	VPADDW         Y8, Y5, Y5
+	VPMADDUBSW     128(DI)(BX*1), Y7, Y8
+	VPADDW         Y8, Y6, Y6
+	VPMADDUBSW     160(DI)(BX*1), Y7, Y7
+	VPADDW         Y7, Y3, Y3
+	VPSHUFD        $0xff, Y2, Y2
+	VPMADDUBSW     192(DI), Y2, Y7
+	VPADDW         Y7, Y4, Y4
+	VPMADDUBSW     224(DI), Y2, Y7
+	VPADDW         Y7, Y5, Y5
+	VPMADDUBSW     192(DI)(BX*1), Y2, Y7
+	VPADDW         Y7, Y6, Y6
+	VPMADDUBSW     224(DI)(BX*1), Y2, Y2
+	VPADDW         Y2, Y3, Y3
+	VPBROADCASTW   4(CX), X2
+	VCVTPH2PS      X2, Y2
+	VPERMQ         $0x4e, Y5, Y5
+	VPADDW         Y5, Y4, Y4
+	VPMADDWD       kqOnes16<>+0(SB), Y4, Y4
+	VPSUBD         288(DI), Y4, Y4
+	VCVTDQ2PS      Y4, Y4
+	VMULPS         256(DI), Y2, Y5
+	VFMADD231PS    Y5, Y4, Y0
+	VPERMQ         $0x4e, Y3, Y3
+	VPADDW         Y3, Y6, Y6
+	VPMADDWD       kqOnes16<>+0(SB), Y6, Y6
+	VPSUBD         288(DI)(BX*1), Y6, Y6
+	VCVTDQ2PS      Y6, Y6
+	VMULPS         256(DI)(BX*1), Y2, Y2
+	VFMADD231PS    Y2, Y6, Y1
+	ADDQ           $0x00000090, CX
+	ADDQ           $0x00000140, DI
+	DECQ           R8
+	JNZ            Q4_0x8MatMul16AVX2Block2
+	MOVQ           ldc+24(FP), DI
+	SHLQ           $0x02, DI
+	LEAQ           (DI)(DI*2), R8
+	MOVQ           AX, R9
+	VEXTRACTF128   $0x01, Y0, X2
+	VMOVSS         X0, (R9)
+	VEXTRACTPS     $0x01, X0, (R9)(DI*1)
+	VEXTRACTPS     $0x02, X0, (R9)(DI*2)
+	VEXTRACTPS     $0x03, X0, (R9)(R8*1)
+	LEAQ           (R9)(DI*4), R9
+	VMOVSS         X2, (R9)
+	VEXTRACTPS     $0x01, X2, (R9)(DI*1)
+	VEXTRACTPS     $0x02, X2, (R9)(DI*2)
+	VEXTRACTPS     $0x03, X2, (R9)(R8*1)
+	VEXTRACTF128   $0x01, Y1, X0
+	LEAQ           (R9)(DI*4), R9
+	VMOVSS         X1, (R9)
+	VEXTRACTPS     $0x01, X1, (R9)(DI*1)
+	VEXTRACTPS     $0x02, X1, (R9)(DI*2)
+	VEXTRACTPS     $0x03, X1, (R9)(R8*1)
+	LEAQ           (R9)(DI*4), R9
+	VMOVSS         X0, (R9)
+	VEXTRACTPS     $0x01, X0, (R9)(DI*1)
+	VEXTRACTPS     $0x02, X0, (R9)(DI*2)
+	VEXTRACTPS     $0x03, X0, (R9)(R8*1)
+	ADDQ           $0x04, AX
+	SUBQ           SI, CX
+	MOVQ           panel_base+56(FP), DI
+	MOVQ           k+80(FP), R8
+	SHRQ           $0x05, R8
+	VMOVUPS        kqZeros<>+0(SB), Y0
+	VMOVUPS        kqZeros<>+0(SB), Y1
+
+Q4_0x8MatMul16AVX2Block3:
+	VBROADCASTI128 112(CX), Y2
+	VPSRLVQ        kqNibbleShift<>+0(SB), Y2, Y2
+	VPAND          kqNibbles<>+0(SB), Y2, Y2
+	VPSHUFD        $0x00, Y2, Y3
+	VPMADDUBSW     (DI), Y3, Y4
+	VPMADDUBSW     32(DI), Y3, Y5
+	VPMADDUBSW     (DI)(BX*1), Y3, Y6
+	VPMADDUBSW     32(DI)(BX*1), Y3, Y3
+	VPSHUFD        $0x55, Y2, Y7
+	VPMADDUBSW     64(DI), Y7, Y8
+	VPADDW         Y8, Y4, Y4
+	VPMADDUBSW     96(DI), Y7, Y8
+	VPADDW         Y8, Y5, Y5
+	VPMADDUBSW     64(DI)(BX*1), Y7, Y8
+	VPADDW         Y8, Y6, Y6
+	VPMADDUBSW     96(DI)(BX*1), Y7, Y7
+	VPADDW         Y7, Y3, Y3
+	VPSHUFD        $0xaa, Y2, Y7
+	VPMADDUBSW     128(DI), Y7, Y8
+	VPADDW         Y8, Y4, Y4
+	VPMADDUBSW     160(DI), Y7, Y8
+	VPADDW         Y8, Y5, Y5
+	VPMADDUBSW     128(DI)(BX*1), Y7, Y8
+	VPADDW         Y8, Y6, Y6
+	VPMADDUBSW     160(DI)(BX*1), Y7, Y7
+	VPADDW         Y7, Y3, Y3
+	VPSHUFD        $0xff, Y2, Y2
+	VPMADDUBSW     192(DI), Y2, Y7
+	VPADDW         Y7, Y4, Y4
+	VPMADDUBSW     224(DI), Y2, Y7
+	VPADDW         Y7, Y5, Y5
+	VPMADDUBSW     192(DI)(BX*1), Y2, Y7
+	VPADDW         Y7, Y6, Y6
+	VPMADDUBSW     224(DI)(BX*1), Y2, Y2
+	VPADDW         Y2, Y3, Y3
+	VPBROADCASTW   6(CX), X2
+	VCVTPH2PS      X2, Y2
+	VPERMQ         $0x4e, Y5, Y5
+	VPADDW         Y5, Y4, Y4
+	VPMADDWD       kqOnes16<>+0(SB), Y4, Y4
+	VPSUBD         288(DI), Y4, Y4
+	VCVTDQ2PS      Y4, Y4
+	VMULPS         256(DI), Y2, Y5
+	VFMADD231PS    Y5, Y4, Y0
+	VPERMQ         $0x4e, Y3, Y3
+	VPADDW         Y3, Y6, Y6
+	VPMADDWD       kqOnes16<>+0(SB), Y6, Y6
+	VPSUBD         288(DI)(BX*1), Y6, Y6
+	VCVTDQ2PS      Y6, Y6
+	VMULPS         256(DI)(BX*1), Y2, Y2
+	VFMADD231PS    Y2, Y6, Y1
+	ADDQ           $0x00000090, CX
+	ADDQ           $0x00000140, DI
+	DECQ           R8
+	JNZ            Q4_0x8MatMul16AVX2Block3
+	MOVQ           ldc+24(FP), DI
+	SHLQ           $0x02, DI
+	LEAQ           (DI)(DI*2), R8
+	MOVQ           AX, R9
+	VEXTRACTF128   $0x01, Y0, X2
+	VMOVSS         X0, (R9)
+	VEXTRACTPS     $0x01, X0, (R9)(DI*1)
+	VEXTRACTPS     $0x02, X0, (R9)(DI*2)
+	VEXTRACTPS     $0x03, X0, (R9)(R8*1)
+	LEAQ           (R9)(DI*4), R9
+	VMOVSS         X2, (R9)
+	VEXTRACTPS     $0x01, X2, (R9)(DI*1)
+	VEXTRACTPS     $0x02, X2, (R9)(DI*2)
+	VEXTRACTPS     $0x03, X2, (R9)(R8*1)
+	VEXTRACTF128   $0x01, Y1, X0
+	LEAQ           (R9)(DI*4), R9
+	VMOVSS         X1, (R9)
+	VEXTRACTPS     $0x01, X1, (R9)(DI*1)
+	VEXTRACTPS     $0x02, X1, (R9)(DI*2)
+	VEXTRACTPS     $0x03, X1, (R9)(R8*1)
+	LEAQ           (R9)(DI*4), R9
+	VMOVSS         X0, (R9)
+	VEXTRACTPS     $0x01, X0, (R9)(DI*1)
+	VEXTRACTPS     $0x02, X0, (R9)(DI*2)
+	VEXTRACTPS     $0x03, X0, (R9)(R8*1)
+	ADDQ           $0x04, AX
+	SUBQ           SI, CX
+	MOVQ           panel_base+56(FP), DI
+	MOVQ           k+80(FP), R8
+	SHRQ           $0x05, R8
+	VMOVUPS        kqZeros<>+0(SB), Y0
+	VMOVUPS        kqZeros<>+0(SB), Y1
+
+Q4_0x8MatMul16AVX2Block4:
+	VBROADCASTI128 32(CX), Y2
+	VPSRLVQ        kqNibbleShift<>+0(SB), Y2, Y2
+	VPAND          kqNibbles<>+0(SB), Y2, Y2
+	VPSHUFD        $0x00, Y2, Y3
+	VPMADDUBSW     (DI), Y3, Y4
+	VPMADDUBSW     32(DI), Y3, Y5
+	VPMADDUBSW     (DI)(BX*1), Y3, Y6
+	VPMADDUBSW     32(DI)(BX*1), Y3, Y3
+	VPSHUFD        $0x55, Y2, Y7
+	VPMADDUBSW     64(DI), Y7, Y8
+	VPADDW         Y8, Y4, Y4
+	VPMADDUBSW     96(DI), Y7, Y8
+	VPADDW         Y8, Y5, Y5
+	VPMADDUBSW     64(DI)(BX*1), Y7, Y8
+	VPADDW         Y8, Y6, Y6
+	VPMADDUBSW     96(DI)(BX*1), Y7, Y7
+	VPADDW         Y7, Y3, Y3
+	VPSHUFD        $0xaa, Y2, Y7
+	VPMADDUBSW     128(DI), Y7, Y8
+	VPADDW         Y8, Y4, Y4
+	VPMADDUBSW     160(DI), Y7, Y8
+	VPADDW         Y8, Y5, Y5
+	VPMADDUBSW     128(DI)(BX*1), Y7, Y8
+	VPADDW         Y8, Y6, Y6
+	VPMADDUBSW     160(DI)(BX*1), Y7, Y7
+	VPADDW         Y7, Y3, Y3
+	VPSHUFD        $0xff, Y2, Y2
+	VPMADDUBSW     192(DI), Y2, Y7
+	VPADDW         Y7, Y4, Y4
+	VPMADDUBSW     224(DI), Y2, Y7
+	VPADDW         Y7, Y5, Y5
+	VPMADDUBSW     192(DI)(BX*1), Y2, Y7
+	VPADDW         Y7, Y6, Y6
+	VPMADDUBSW     224(DI)(BX*1), Y2, Y2
+	VPADDW         Y2, Y3, Y3
+	VPBROADCASTW   8(CX), X2
+	VCVTPH2PS      X2, Y2
+	VPERMQ         $0x4e, Y5, Y5
+	VPADDW         Y5, Y4, Y4
+	VPMADDWD       kqOnes16<>+0(SB), Y4, Y4
+	VPSUBD         288(DI), Y4, Y4
+	VCVTDQ2PS      Y4, Y4
+	VMULPS         256(DI), Y2, Y5
+	VFMADD231PS    Y5, Y4, Y0
+	VPERMQ         $0x4e, Y3, Y3
+	VPADDW         Y3, Y6, Y6
+	VPMADDWD       kqOnes16<>+0(SB), Y6, Y6
+	VPSUBD         288(DI)(BX*1), Y6, Y6
+	VCVTDQ2PS      Y6, Y6
+	VMULPS         256(DI)(BX*1), Y2, Y2
+	VFMADD231PS    Y2, Y6, Y1
+	ADDQ           $0x00000090, CX
+	ADDQ           $0x00000140, DI
+	DECQ           R8
+	JNZ            Q4_0x8MatMul16AVX2Block4
+	MOVQ           ldc+24(FP), DI
+	SHLQ           $0x02, DI
+	LEAQ           (DI)(DI*2), R8
+	MOVQ           AX, R9
+	VEXTRACTF128   $0x01, Y0, X2
+	VMOVSS         X0, (R9)
+	VEXTRACTPS     $0x01, X0, (R9)(DI*1)
+	VEXTRACTPS     $0x02, X0, (R9)(DI*2)
+	VEXTRACTPS     $0x03, X0, (R9)(R8*1)
+	LEAQ           (R9)(DI*4), R9
+	VMOVSS         X2, (R9)
+	VEXTRACTPS     $0x01, X2, (R9)(DI*1)
+	VEXTRACTPS     $0x02, X2, (R9)(DI*2)
+	VEXTRACTPS     $0x03, X2, (R9)(R8*1)
+	VEXTRACTF128   $0x01, Y1, X0
+	LEAQ           (R9)(DI*4), R9
+	VMOVSS         X1, (R9)
+	VEXTRACTPS     $0x01, X1, (R9)(DI*1)
+	VEXTRACTPS     $0x02, X1, (R9)(DI*2)
+	VEXTRACTPS     $0x03, X1, (R9)(R8*1)
+	LEAQ           (R9)(DI*4), R9
+	VMOVSS         X0, (R9)
+	VEXTRACTPS     $0x01, X0, (R9)(DI*1)
+	VEXTRACTPS     $0x02, X0, (R9)(DI*2)
+	VEXTRACTPS     $0x03, X0, (R9)(R8*1)
+	ADDQ           $0x04, AX
+	SUBQ           SI, CX
+	MOVQ           panel_base+56(FP), DI
+	MOVQ           k+80(FP), R8
+	SHRQ           $0x05, R8
+	VMOVUPS        kqZeros<>+0(SB), Y0
+	VMOVUPS        kqZeros<>+0(SB), Y1
+
+Q4_0x8MatMul16AVX2Block5:
+	VBROADCASTI128 64(CX), Y2
+	VPSRLVQ        kqNibbleShift<>+0(SB), Y2, Y2
+	VPAND          kqNibbles<>+0(SB), Y2, Y2
+	VPSHUFD        $0x00, Y2, Y3
+	VPMADDUBSW     (DI), Y3, Y4
+	VPMADDUBSW     32(DI), Y3, Y5
+	VPMADDUBSW     (DI)(BX*1), Y3, Y6
+	VPMADDUBSW     32(DI)(BX*1), Y3, Y3
+	VPSHUFD        $0x55, Y2, Y7
+	VPMADDUBSW     64(DI), Y7, Y8
+	VPADDW         Y8, Y4, Y4
+	VPMADDUBSW     96(DI), Y7, Y8
+	VPADDW         Y8, Y5, Y5
+	VPMADDUBSW     64(DI)(BX*1), Y7, Y8
+	VPADDW         Y8, Y6, Y6
+	VPMADDUBSW     96(DI)(BX*1), Y7, Y7
+	VPADDW         Y7, Y3, Y3
+	VPSHUFD        $0xaa, Y2, Y7
+	VPMADDUBSW     128(DI), Y7, Y8
+	VPADDW         Y8, Y4, Y4
+	VPMADDUBSW     160(DI), Y7, Y8
+	VPADDW         Y8, Y5, Y5
+	VPMADDUBSW     128(DI)(BX*1), Y7, Y8
+	VPADDW         Y8, Y6, Y6
+	VPMADDUBSW     160(DI)(BX*1), Y7, Y7
+	VPADDW         Y7, Y3, Y3
+	VPSHUFD        $0xff, Y2, Y2
+	VPMADDUBSW     192(DI), Y2, Y7
+	VPADDW         Y7, Y4, Y4
+	VPMADDUBSW     224(DI), Y2, Y7
+	VPADDW         Y7, Y5, Y5
+	VPMADDUBSW     192(DI)(BX*1), Y2, Y7
+	VPADDW         Y7, Y6, Y6
+	VPMADDUBSW     224(DI)(BX*1), Y2, Y2
+	VPADDW         Y2, Y3, Y3
+	VPBROADCASTW   10(CX), X2
+	VCVTPH2PS      X2, Y2
+	VPERMQ         $0x4e, Y5, Y5
+	VPADDW         Y5, Y4, Y4
+	VPMADDWD       kqOnes16<>+0(SB), Y4, Y4
+	VPSUBD         288(DI), Y4, Y4
+	VCVTDQ2PS      Y4, Y4
+	VMULPS         256(DI), Y2, Y5
+	VFMADD231PS    Y5, Y4, Y0
+	VPERMQ         $0x4e, Y3, Y3
+	VPADDW         Y3, Y6, Y6
+	VPMADDWD       kqOnes16<>+0(SB), Y6, Y6
+	VPSUBD         288(DI)(BX*1), Y6, Y6
+	VCVTDQ2PS      Y6, Y6
+	VMULPS         256(DI)(BX*1), Y2, Y2
+	VFMADD231PS    Y2, Y6, Y1
+	ADDQ           $0x00000090, CX
+	ADDQ           $0x00000140, DI
+	DECQ           R8
+	JNZ            Q4_0x8MatMul16AVX2Block5
+	MOVQ           ldc+24(FP), DI
+	SHLQ           $0x02, DI
+	LEAQ           (DI)(DI*2), R8
+	MOVQ           AX, R9
+	VEXTRACTF128   $0x01, Y0, X2
+	VMOVSS         X0, (R9)
+	VEXTRACTPS     $0x01, X0, (R9)(DI*1)
+	VEXTRACTPS     $0x02, X0, (R9)(DI*2)
+	VEXTRACTPS     $0x03, X0, (R9)(R8*1)
+	LEAQ           (R9)(DI*4), R9
+	VMOVSS         X2, (R9)
+	VEXTRACTPS     $0x01, X2, (R9)(DI*1)
+	VEXTRACTPS     $0x02, X2, (R9)(DI*2)
+	VEXTRACTPS     $0x03, X2, (R9)(R8*1)
+	VEXTRACTF128   $0x01, Y1, X0
+	LEAQ           (R9)(DI*4), R9
+	VMOVSS         X1, (R9)
+	VEXTRACTPS     $0x01, X1, (R9)(DI*1)
+	VEXTRACTPS     $0x02, X1, (R9)(DI*2)
+	VEXTRACTPS     $0x03, X1, (R9)(R8*1)
+	LEAQ           (R9)(DI*4), R9
+	VMOVSS         X0, (R9)
+	VEXTRACTPS     $0x01, X0, (R9)(DI*1)
+	VEXTRACTPS     $0x02, X0, (R9)(DI*2)
+	VEXTRACTPS     $0x03, X0, (R9)(R8*1)
+	ADDQ           $0x04, AX
+	SUBQ           SI, CX
+	MOVQ           panel_base+56(FP), DI
+	MOVQ           k+80(FP), R8
+	SHRQ           $0x05, R8
+	VMOVUPS        kqZeros<>+0(SB), Y0
+	VMOVUPS        kqZeros<>+0(SB), Y1
+
+Q4_0x8MatMul16AVX2Block6:
+	VBROADCASTI128 96(CX), Y2
+	VPSRLVQ        kqNibbleShift<>+0(SB), Y2, Y2
+	VPAND          kqNibbles<>+0(SB), Y2, Y2
+	VPSHUFD        $0x00, Y2, Y3
+	VPMADDUBSW     (DI), Y3, Y4
+	VPMADDUBSW     32(DI), Y3, Y5
+	VPMADDUBSW     (DI)(BX*1), Y3, Y6
+	VPMADDUBSW     32(DI)(BX*1), Y3, Y3
+	VPSHUFD        $0x55, Y2, Y7
+	VPMADDUBSW     64(DI), Y7, Y8
+	VPADDW         Y8, Y4, Y4
+	VPMADDUBSW     96(DI), Y7, Y8
+	VPADDW         Y8, Y5, Y5
+	VPMADDUBSW     64(DI)(BX*1), Y7, Y8
+	VPADDW         Y8, Y6, Y6
+	VPMADDUBSW     96(DI)(BX*1), Y7, Y7
+	VPADDW         Y7, Y3, Y3
+	VPSHUFD        $0xaa, Y2, Y7
+	VPMADDUBSW     128(DI), Y7, Y8
+	VPADDW         Y8, Y4, Y4
+	VPMADDUBSW     160(DI), Y7, Y8
+	VPADDW         Y8, Y5, Y5
+	VPMADDUBSW     128(DI)(BX*1), Y7, Y8
+	VPADDW         Y8, Y6, Y6
+	VPMADDUBSW     160(DI)(BX*1), Y7, Y7
+	VPADDW         Y7, Y3, Y3
+	VPSHUFD        $0xff, Y2, Y2
+	VPMADDUBSW     192(DI), Y2, Y7
+	VPADDW         Y7, Y4, Y4
+	VPMADDUBSW     224(DI), Y2, Y7
+	VPADDW         Y7, Y5, Y5
+	VPMADDUBSW     192(DI)(BX*1), Y2, Y7
+	VPADDW         Y7, Y6, Y6
+	VPMADDUBSW     224(DI)(BX*1), Y2, Y2
+	VPADDW         Y2, Y3, Y3
+	VPBROADCASTW   12(CX), X2
+	VCVTPH2PS      X2, Y2
+	VPERMQ         $0x4e, Y5, Y5
+	VPADDW         Y5, Y4, Y4
+	VPMADDWD       kqOnes16<>+0(SB), Y4, Y4
+	VPSUBD         288(DI), Y4, Y4
+	VCVTDQ2PS      Y4, Y4
+	VMULPS         256(DI), Y2, Y5
+	VFMADD231PS    Y5, Y4, Y0
+	VPERMQ         $0x4e, Y3, Y3
+	VPADDW         Y3, Y6, Y6
+	VPMADDWD       kqOnes16<>+0(SB), Y6, Y6
+	VPSUBD         288(DI)(BX*1), Y6, Y6
+	VCVTDQ2PS      Y6, Y6
+	VMULPS         256(DI)(BX*1), Y2, Y2
+	VFMADD231PS    Y2, Y6, Y1
+	ADDQ           $0x00000090, CX
+	ADDQ           $0x00000140, DI
+	DECQ           R8
+	JNZ            Q4_0x8MatMul16AVX2Block6
+	MOVQ           ldc+24(FP), DI
+	SHLQ           $0x02, DI
+	LEAQ           (DI)(DI*2), R8
+	MOVQ           AX, R9
+	VEXTRACTF128   $0x01, Y0, X2
+	VMOVSS         X0, (R9)
+	VEXTRACTPS     $0x01, X0, (R9)(DI*1)
+	VEXTRACTPS     $0x02, X0, (R9)(DI*2)
+	VEXTRACTPS     $0x03, X0, (R9)(R8*1)
+	LEAQ           (R9)(DI*4), R9
+	VMOVSS         X2, (R9)
+	VEXTRACTPS     $0x01, X2, (R9)(DI*1)
+	VEXTRACTPS     $0x02, X2, (R9)(DI*2)
+	VEXTRACTPS     $0x03, X2, (R9)(R8*1)
+	VEXTRACTF128   $0x01, Y1, X0
+	LEAQ           (R9)(DI*4), R9
+	VMOVSS         X1, (R9)
+	VEXTRACTPS     $0x01, X1, (R9)(DI*1)
+	VEXTRACTPS     $0x02, X1, (R9)(DI*2)
+	VEXTRACTPS     $0x03, X1, (R9)(R8*1)
+	LEAQ           (R9)(DI*4), R9
+	VMOVSS         X0, (R9)
+	VEXTRACTPS     $0x01, X0, (R9)(DI*1)
+	VEXTRACTPS     $0x02, X0, (R9)(DI*2)
+	VEXTRACTPS     $0x03, X0, (R9)(R8*1)
+	ADDQ           $0x04, AX
+	SUBQ           SI, CX
+	MOVQ           panel_base+56(FP), DI
+	MOVQ           k+80(FP), R8
+	SHRQ           $0x05, R8
+	VMOVUPS        kqZeros<>+0(SB), Y0
+	VMOVUPS        kqZeros<>+0(SB), Y1
+
+Q4_0x8MatMul16AVX2Block7:
+	VBROADCASTI128 128(CX), Y2
+	VPSRLVQ        kqNibbleShift<>+0(SB), Y2, Y2
+	VPAND          kqNibbles<>+0(SB), Y2, Y2
+	VPSHUFD        $0x00, Y2, Y3
+	VPMADDUBSW     (DI), Y3, Y4
+	VPMADDUBSW     32(DI), Y3, Y5
+	VPMADDUBSW     (DI)(BX*1), Y3, Y6
+	VPMADDUBSW     32(DI)(BX*1), Y3, Y3
+	VPSHUFD        $0x55, Y2, Y7
+	VPMADDUBSW     64(DI), Y7, Y8
+	VPADDW         Y8, Y4, Y4
+	VPMADDUBSW     96(DI), Y7, Y8
+	VPADDW         Y8, Y5, Y5
+	VPMADDUBSW     64(DI)(BX*1), Y7, Y8
+	VPADDW         Y8, Y6, Y6
+	VPMADDUBSW     96(DI)(BX*1), Y7, Y7
+	VPADDW         Y7, Y3, Y3
+	VPSHUFD        $0xaa, Y2, Y7
+	VPMADDUBSW     128(DI), Y7, Y8
+	VPADDW         Y8, Y4, Y4
+	VPMADDUBSW     160(DI), Y7, Y8
+	VPADDW         Y8, Y5, Y5
+	VPMADDUBSW     128(DI)(BX*1), Y7, Y8
+	VPADDW         Y8, Y6, Y6
+	VPMADDUBSW     160(DI)(BX*1), Y7, Y7
+	VPADDW         Y7, Y3, Y3
+	VPSHUFD        $0xff, Y2, Y2
+	VPMADDUBSW     192(DI), Y2, Y7
+	VPADDW         Y7, Y4, Y4
+	VPMADDUBSW     224(DI), Y2, Y7
+	VPADDW         Y7, Y5, Y5
+	VPMADDUBSW     192(DI)(BX*1), Y2, Y7
+	VPADDW         Y7, Y6, Y6
+	VPMADDUBSW     224(DI)(BX*1), Y2, Y2
+	VPADDW         Y2, Y3, Y3
+	VPBROADCASTW   14(CX), X2
+	VCVTPH2PS      X2, Y2
+	VPERMQ         $0x4e, Y5, Y5
+	VPADDW         Y5, Y4, Y4
+	VPMADDWD       kqOnes16<>+0(SB), Y4, Y4
+	VPSUBD         288(DI), Y4, Y4
+	VCVTDQ2PS      Y4, Y4
+	VMULPS         256(DI), Y2, Y5
+	VFMADD231PS    Y5, Y4, Y0
+	VPERMQ         $0x4e, Y3, Y3
+	VPADDW         Y3, Y6, Y6
+	VPMADDWD       kqOnes16<>+0(SB), Y6, Y6
+	VPSUBD         288(DI)(BX*1), Y6, Y6
+	VCVTDQ2PS      Y6, Y6
+	VMULPS         256(DI)(BX*1), Y2, Y2
+	VFMADD231PS    Y2, Y6, Y1
+	ADDQ           $0x00000090, CX
+	ADDQ           $0x00000140, DI
+	DECQ           R8
+	JNZ            Q4_0x8MatMul16AVX2Block7
+	MOVQ           ldc+24(FP), DI
+	SHLQ           $0x02, DI
+	LEAQ           (DI)(DI*2), R8
+	MOVQ           AX, R9
+	VEXTRACTF128   $0x01, Y0, X2
+	VMOVSS         X0, (R9)
+	VEXTRACTPS     $0x01, X0, (R9)(DI*1)
+	VEXTRACTPS     $0x02, X0, (R9)(DI*2)
+	VEXTRACTPS     $0x03, X0, (R9)(R8*1)
+	LEAQ           (R9)(DI*4), R9
+	VMOVSS         X2, (R9)
+	VEXTRACTPS     $0x01, X2, (R9)(DI*1)
+	VEXTRACTPS     $0x02, X2, (R9)(DI*2)
+	VEXTRACTPS     $0x03, X2, (R9)(R8*1)
+	VEXTRACTF128   $0x01, Y1, X0
+	LEAQ           (R9)(DI*4), R9
+	VMOVSS         X1, (R9)
+	VEXTRACTPS     $0x01, X1, (R9)(DI*1)
+	VEXTRACTPS     $0x02, X1, (R9)(DI*2)
+	VEXTRACTPS     $0x03, X1, (R9)(R8*1)
+	LEAQ           (R9)(DI*4), R9
+	VMOVSS         X0, (R9)
+	VEXTRACTPS     $0x01, X0, (R9)(DI*1)
+	VEXTRACTPS     $0x02, X0, (R9)(DI*2)
+	VEXTRACTPS     $0x03, X0, (R9)(R8*1)
+	ADDQ           $0x04, AX
+	SUBQ           SI, CX
+	ADDQ           SI, CX
+	SUBQ           $0x08, DX
+	JNZ            Q4_0x8MatMul16AVX2Group
+	VZEROUPPER
+	RET
+
+// func Q5_0x8MatVecAVX2(y []float32, w []byte, xq []int8, xs []float32, xsum []int16, k int, n int)
+// Requires: AVX, AVX2, F16C, FMA3, MMX+
+TEXT ·Q5_0x8MatVecAVX2(SB), NOSPLIT, $0-136
+	MOVQ   y_base+0(FP), AX
+	MOVQ   w_base+24(FP), CX
+	MOVQ   n+128(FP), DX
+	MOVQ   k+120(FP), BX
+	SHRQ   $0x05, BX
+	IMUL3Q $0x00000016, BX, BX
+	CMPQ   DX, $0x08
+	JB     Q5_0x8mvTail
+
+Q5_0x8mvGroup:
+	MOVQ    xq_base+48(FP), SI
+	MOVQ    xs_base+72(FP), DI
+	MOVQ    xsum_base+96(FP), R8
+	MOVQ    k+120(FP), R9
+	SHRQ    $0x05, R9
+	VMOVUPS kqZeros<>+0(SB), Y0
+	VMOVDQU kqBitSel<>+0(SB), Y1
+	VMOVDQU kqPairBytesLoX8<>+0(SB), Y2
+	VMOVDQU kqPairBytesHiX8<>+0(SB), Y3
+
+Q5_0x8mvBlock:
+	PREFETCHT0     (CX)(BX*8)
+	PREFETCHT0     64(CX)(BX*8)
+	PREFETCHT0     128(CX)(BX*8)
+	VBROADCASTI128 (SI), Y4
+	VBROADCASTI128 16(SI), Y5
+	VMOVDQU        48(CX), Y6
+	VPAND          kqNibbles<>+0(SB), Y6, Y7
+	VPSRLW         $0x04, Y6, Y6
+	VPAND          kqNibbles<>+0(SB), Y6, Y6
+	VPBROADCASTQ   16(CX), Y8
+	VPSHUFB        Y3, Y8, Y9
+	VPSHUFB        Y2, Y8, Y8
+	VPAND          Y1, Y8, Y8
+	VPCMPEQB       Y1, Y8, Y8
+	VPAND          kqSixteens<>+0(SB), Y8, Y8
+	VPOR           Y8, Y7, Y7
+	VPAND          Y1, Y9, Y9
+	VPCMPEQB       Y1, Y9, Y9
+	VPAND          kqSixteens<>+0(SB), Y9, Y9
+	VPOR           Y9, Y6, Y6
+	VPMADDUBSW     Y4, Y7, Y7
+	VPMADDUBSW     Y5, Y6, Y6
+	VPADDW         Y6, Y7, Y7
+	VMOVDQU        80(CX), Y6
+	VPAND          kqNibbles<>+0(SB), Y6, Y8
+	VPSRLW         $0x04, Y6, Y6
+	VPAND          kqNibbles<>+0(SB), Y6, Y6
+	VPBROADCASTQ   24(CX), Y9
+	VPSHUFB        Y3, Y9, Y10
+	VPSHUFB        Y2, Y9, Y9
+	VPAND          Y1, Y9, Y9
+	VPCMPEQB       Y1, Y9, Y9
+	VPAND          kqSixteens<>+0(SB), Y9, Y9
+	VPOR           Y9, Y8, Y8
+	VPAND          Y1, Y10, Y10
+	VPCMPEQB       Y1, Y10, Y10
+	VPAND          kqSixteens<>+0(SB), Y10, Y10
+	VPOR           Y10, Y6, Y6
+	VPMADDUBSW     Y4, Y8, Y8
+	VPMADDUBSW     Y5, Y6, Y6
+	VPADDW         Y6, Y8, Y8
+	VPHADDW        Y8, Y7, Y7
+	VPMADDWD       kqOnes16<>+0(SB), Y7, Y7
+	VMOVDQU        112(CX), Y6
+	VPAND          kqNibbles<>+0(SB), Y6, Y8
+	VPSRLW         $0x04, Y6, Y6
+	VPAND          kqNibbles<>+0(SB), Y6, Y6
+	VPBROADCASTQ   32(CX), Y9
+	VPSHUFB        Y3, Y9, Y10
+	VPSHUFB        Y2, Y9, Y9
+	VPAND          Y1, Y9, Y9
+	VPCMPEQB       Y1, Y9, Y9
+	VPAND          kqSixteens<>+0(SB), Y9, Y9
+	VPOR           Y9, Y8, Y8
+	VPAND          Y1, Y10, Y10
+	VPCMPEQB       Y1, Y10, Y10
+	VPAND          kqSixteens<>+0(SB), Y10, Y10
+	VPOR           Y10, Y6, Y6
+	VPMADDUBSW     Y4, Y8, Y8
+	VPMADDUBSW     Y5, Y6, Y6
+	VPADDW         Y6, Y8, Y8
+	VMOVDQU        144(CX), Y6
+	VPAND          kqNibbles<>+0(SB), Y6, Y9
+	VPSRLW         $0x04, Y6, Y6
+	VPAND          kqNibbles<>+0(SB), Y6, Y6
+	VPBROADCASTQ   40(CX), Y10
+	VPSHUFB        Y3, Y10, Y11
+	VPSHUFB        Y2, Y10, Y10
+	VPAND          Y1, Y10, Y10
+	VPCMPEQB       Y1, Y10, Y10
+	VPAND          kqSixteens<>+0(SB), Y10, Y10
+	VPOR           Y10, Y9, Y9
+	VPAND          Y1, Y11, Y11
+	VPCMPEQB       Y1, Y11, Y11
+	VPAND          kqSixteens<>+0(SB), Y11, Y11
+	VPOR           Y11, Y6, Y6
+	VPMADDUBSW     Y4, Y9, Y9
+	VPMADDUBSW     Y5, Y6, Y6
+	VPADDW         Y6, Y9, Y9
+	VPHADDW        Y9, Y8, Y8
+	VPMADDWD       kqOnes16<>+0(SB), Y8, Y8
+	VPHADDD        Y8, Y7, Y4
+	MOVWLSX        (R8), R10
+	SHLL           $0x04, R10
+	VMOVD          R10, X5
+	VPBROADCASTD   X5, Y5
+	VPSUBD         Y5, Y4, Y4
+	VCVTDQ2PS      Y4, Y4
+	VCVTPH2PS      (CX), Y5
+	VBROADCASTSS   (DI), Y6
+	VMULPS         Y6, Y5, Y6
+	VFMADD231PS    Y6, Y4, Y0
+	ADDQ           $0x000000b0, CX
+	ADDQ           $0x20, SI
+	ADDQ           $0x04, DI
+	ADDQ           $0x02, R8
+	DECQ           R9
+	JNZ            Q5_0x8mvBlock
+	VMOVUPS        Y0, (AX)
+	ADDQ           $0x20, AX
+	SUBQ           $0x08, DX
+	CMPQ           DX, $0x08
+	JAE            Q5_0x8mvGroup
+
+Q5_0x8mvTail:
+	TESTQ DX, DX
+	JZ    Q5_0x8mvDone
+
+Q5_0x8mvRow:
+	MOVQ    xq_base+48(FP), BX
+	MOVQ    xs_base+72(FP), SI
+	MOVQ    xsum_base+96(FP), DI
+	MOVQ    k+120(FP), R8
+	SHRQ    $0x05, R8
+	VMOVUPS kqZeros<>+0(SB), X0
+
+Q5_0x8mvRowBlock:
+	VBROADCASTI128 6(CX), Y1
+	VPSRLVQ        kqNibbleShift<>+0(SB), Y1, Y1
+	VPAND          kqNibbles<>+0(SB), Y1, Y1
+	VPBROADCASTD   2(CX), Y2
+	VPSHUFB        kqBitBytes<>+0(SB), Y2, Y2
+	VPAND          kqBitSel<>+0(SB), Y2, Y2
+	VPCMPEQB       kqBitSel<>+0(SB), Y2, Y2
+	VPAND          kqSixteens<>+0(SB), Y2, Y2
+	VPOR           Y2, Y1, Y1
+	VPMADDUBSW     (BX), Y1, Y1
+	VPMADDWD       kqOnes16<>+0(SB), Y1, Y1
+	VEXTRACTI128   $0x01, Y1, X2
+	VPADDD         X1, X2, X2
+	VPSHUFD        $0x4e, X2, X1
+	VPADDD         X1, X2, X2
+	VPSHUFD        $0xb1, X2, X1
+	VPADDD         X1, X2, X2
+	MOVWLSX        (DI), R9
+	SHLL           $0x04, R9
+	VMOVD          R9, X1
+	VPSUBD         X1, X2, X2
+	VCVTDQ2PS      X2, X2
+	MOVWLZX        (CX), R9
+	VMOVD          R9, X1
+	VCVTPH2PS      X1, X1
+	VMULSS         (SI), X1, X1
+	VFMADD231SS    X1, X2, X0
+	ADDQ           $0x16, CX
+	ADDQ           $0x20, BX
+	ADDQ           $0x04, SI
+	ADDQ           $0x02, DI
+	DECQ           R8
+	JNZ            Q5_0x8mvRowBlock
+	VMOVSS         X0, (AX)
+	ADDQ           $0x04, AX
+	DECQ           DX
+	JNZ            Q5_0x8mvRow
+
+Q5_0x8mvDone:
+	VZEROUPPER
+	RET
+
+// func Q5_0x8MatMul8AVX2(c []float32, ldc int, w []byte, panel []byte, k int, n int)
+// Requires: AVX, AVX2, F16C, FMA3
+TEXT ·Q5_0x8MatMul8AVX2(SB), NOSPLIT, $0-96
+	MOVQ   c_base+0(FP), AX
+	MOVQ   w_base+32(FP), CX
+	MOVQ   n+88(FP), DX
+	MOVQ   k+80(FP), BX
+	IMUL3Q $0x0a, BX, BX
+	MOVQ   k+80(FP), BX
+	SHRQ   $0x05, BX
+	IMUL3Q $0x000000b0, BX, BX
+
+Q5_0x8MatMul8AVX2Group:
+	MOVQ    panel_base+56(FP), SI
+	MOVQ    k+80(FP), DI
+	SHRQ    $0x05, DI
+	VMOVUPS kqZeros<>+0(SB), Y0
+
+Q5_0x8MatMul8AVX2Block0:
+	VBROADCASTI128 48(CX), Y1
+	VPSRLVQ        kqNibbleShift<>+0(SB), Y1, Y1
+	VPAND          kqNibbles<>+0(SB), Y1, Y1
+	VPBROADCASTD   16(CX), Y2
+	VPSHUFB        kqBitBytes<>+0(SB), Y2, Y2
+	VPAND          kqBitSel<>+0(SB), Y2, Y2
+	VPCMPEQB       kqBitSel<>+0(SB), Y2, Y2
+	VPAND          kqSixteens<>+0(SB), Y2, Y2
+	VPOR           Y2, Y1, Y1
+	VPSHUFD        $0x00, Y1, Y2
+	VPMADDUBSW     (SI), Y2, Y3
+	VPMADDUBSW     32(SI), Y2, Y2
+	VPSHUFD        $0x55, Y1, Y4
+	VPMADDUBSW     64(SI), Y4, Y5
+	VPADDW         Y5, Y3, Y3
+	VPMADDUBSW     96(SI), Y4, Y4
+	VPADDW         Y4, Y2, Y2
+	VPSHUFD        $0xaa, Y1, Y4
+	VPMADDUBSW     128(SI), Y4, Y5
+	VPADDW         Y5, Y3, Y3
+	VPMADDUBSW     160(SI), Y4, Y4
+	VPADDW         Y4, Y2, Y2
+	VPSHUFD        $0xff, Y1, Y1
+	VPMADDUBSW     192(SI), Y1, Y4
+	VPADDW         Y4, Y3, Y3
+	VPMADDUBSW     224(SI), Y1, Y1
+	VPADDW         Y1, Y2, Y2
+	VPBROADCASTW   (CX), X1
+	VCVTPH2PS      X1, Y1
+	VPMADDWD       kqOnes16<>+0(SB), Y3, Y3
+	VPMADDWD       kqOnes16<>+0(SB), Y2, Y2
+	VPERMQ         $0x4e, Y2, Y2
+	VPADDD         Y2, Y3, Y3
+	VPSUBD         288(SI), Y3, Y3
+	VCVTDQ2PS      Y3, Y3
+	VMULPS         256(SI), Y1, Y1
+	VFMADD231PS    Y1, Y3, Y0
+	ADDQ           $0x000000b0, CX
+	ADDQ           $0x00000140, SI
+	DECQ           DI
+	JNZ            Q5_0x8MatMul8AVX2Block0
+	MOVQ           ldc+24(FP), SI
+	SHLQ           $0x02, SI
+	LEAQ           (SI)(SI*2), DI
+	MOVQ           AX, R8
+	VEXTRACTF128   $0x01, Y0, X1
+	VMOVSS         X0, (R8)
+	VEXTRACTPS     $0x01, X0, (R8)(SI*1)
+	VEXTRACTPS     $0x02, X0, (R8)(SI*2)
+	VEXTRACTPS     $0x03, X0, (R8)(DI*1)
+	LEAQ           (R8)(SI*4), R8
+	VMOVSS         X1, (R8)
+	VEXTRACTPS     $0x01, X1, (R8)(SI*1)
+	VEXTRACTPS     $0x02, X1, (R8)(SI*2)
+	VEXTRACTPS     $0x03, X1, (R8)(DI*1)
+	ADDQ           $0x04, AX
+	SUBQ           BX, CX
+	MOVQ           panel_base+56(FP), SI
+	MOVQ           k+80(FP), DI
+	SHRQ           $0x05, DI
+	VMOVUPS        kqZeros<>+0(SB), Y0
+
+Q5_0x8MatMul8AVX2Block1:
+	VBROADCASTI128 80(CX), Y1
+	VPSRLVQ        kqNibbleShift<>+0(SB), Y1, Y1
+	VPAND          kqNibbles<>+0(SB), Y1, Y1
+	VPBROADCASTD   24(CX), Y2
+	VPSHUFB        kqBitBytes<>+0(SB), Y2, Y2
+	VPAND          kqBitSel<>+0(SB), Y2, Y2
+	VPCMPEQB       kqBitSel<>+0(SB), Y2, Y2
+	VPAND          kqSixteens<>+0(SB), Y2, Y2
+	VPOR           Y2, Y1, Y1
+	VPSHUFD        $0x00, Y1, Y2
+	VPMADDUBSW     (SI), Y2, Y3
+	VPMADDUBSW     32(SI), Y2, Y2
+	VPSHUFD        $0x55, Y1, Y4
+	VPMADDUBSW     64(SI), Y4, Y5
+	VPADDW         Y5, Y3, Y3
+	VPMADDUBSW     96(SI), Y4, Y4
+	VPADDW         Y4, Y2, Y2
+	VPSHUFD        $0xaa, Y1, Y4
+	VPMADDUBSW     128(SI), Y4, Y5
+	VPADDW         Y5, Y3, Y3
+	VPMADDUBSW     160(SI), Y4, Y4
+	VPADDW         Y4, Y2, Y2
+	VPSHUFD        $0xff, Y1, Y1
+	VPMADDUBSW     192(SI), Y1, Y4
+	VPADDW         Y4, Y3, Y3
+	VPMADDUBSW     224(SI), Y1, Y1
+	VPADDW         Y1, Y2, Y2
+	VPBROADCASTW   2(CX), X1
+	VCVTPH2PS      X1, Y1
+	VPMADDWD       kqOnes16<>+0(SB), Y3, Y3
+	VPMADDWD       kqOnes16<>+0(SB), Y2, Y2
+	VPERMQ         $0x4e, Y2, Y2
+	VPADDD         Y2, Y3, Y3
+	VPSUBD         288(SI), Y3, Y3
+	VCVTDQ2PS      Y3, Y3
+	VMULPS         256(SI), Y1, Y1
+	VFMADD231PS    Y1, Y3, Y0
+	ADDQ           $0x000000b0, CX
+	ADDQ           $0x00000140, SI
+	DECQ           DI
+	JNZ            Q5_0x8MatMul8AVX2Block1
+	MOVQ           ldc+24(FP), SI
+	SHLQ           $0x02, SI
+	LEAQ           (SI)(SI*2), DI
+	MOVQ           AX, R8
+	VEXTRACTF128   $0x01, Y0, X1
+	VMOVSS         X0, (R8)
+	VEXTRACTPS     $0x01, X0, (R8)(SI*1)
+	VEXTRACTPS     $0x02, X0, (R8)(SI*2)
+	VEXTRACTPS     $0x03, X0, (R8)(DI*1)
+	LEAQ           (R8)(SI*4), R8
+	VMOVSS         X1, (R8)
+	VEXTRACTPS     $0x01, X1, (R8)(SI*1)
+	VEXTRACTPS     $0x02, X1, (R8)(SI*2)
+	VEXTRACTPS     $0x03, X1, (R8)(DI*1)
+	ADDQ           $0x04, AX
+	SUBQ           BX, CX
+	MOVQ           panel_base+56(FP), SI
+	MOVQ           k+80(FP), DI
+	SHRQ           $0x05, DI
+	VMOVUPS        kqZeros<>+0(SB), Y0
+
+Q5_0x8MatMul8AVX2Block2:
+	VBROADCASTI128 112(CX), Y1
+	VPSRLVQ        kqNibbleShift<>+0(SB), Y1, Y1
+	VPAND          kqNibbles<>+0(SB), Y1, Y1
+	VPBROADCASTD   32(CX), Y2
+	VPSHUFB        kqBitBytes<>+0(SB), Y2, Y2
+	VPAND          kqBitSel<>+0(SB), Y2, Y2
+	VPCMPEQB       kqBitSel<>+0(SB), Y2, Y2
+	VPAND          kqSixteens<>+0(SB), Y2, Y2
+	VPOR           Y2, Y1, Y1
+	VPSHUFD        $0x00, Y1, Y2
+	VPMADDUBSW     (SI), Y2, Y3
+	VPMADDUBSW     32(SI), Y2, Y2
+	VPSHUFD        $0x55, Y1, Y4
+	VPMADDUBSW     64(SI), Y4, Y5
+	VPADDW         Y5, Y3, Y3
+	VPMADDUBSW     96(SI), Y4, Y4
+	VPADDW         Y4, Y2, Y2
+	VPSHUFD        $0xaa, Y1, Y4
+	VPMADDUBSW     128(SI), Y4, Y5
+	VPADDW         Y5, Y3, Y3
+	VPMADDUBSW     160(SI), Y4, Y4
+	VPADDW         Y4, Y2, Y2
+	VPSHUFD        $0xff, Y1, Y1
+	VPMADDUBSW     192(SI), Y1, Y4
+	VPADDW         Y4, Y3, Y3
+	VPMADDUBSW     224(SI), Y1, Y1
+	VPADDW         Y1, Y2, Y2
+	VPBROADCASTW   4(CX), X1
+	VCVTPH2PS      X1, Y1
+	VPMADDWD       kqOnes16<>+0(SB), Y3, Y3
+	VPMADDWD       kqOnes16<>+0(SB), Y2, Y2
+	VPERMQ         $0x4e, Y2, Y2
+	VPADDD         Y2, Y3, Y3
+	VPSUBD         288(SI), Y3, Y3
+	VCVTDQ2PS      Y3, Y3
+	VMULPS         256(SI), Y1, Y1
+	VFMADD231PS    Y1, Y3, Y0
+	ADDQ           $0x000000b0, CX
+	ADDQ           $0x00000140, SI
+	DECQ           DI
+	JNZ            Q5_0x8MatMul8AVX2Block2
+	MOVQ           ldc+24(FP), SI
+	SHLQ           $0x02, SI
+	LEAQ           (SI)(SI*2), DI
+	MOVQ           AX, R8
+	VEXTRACTF128   $0x01, Y0, X1
+	VMOVSS         X0, (R8)
+	VEXTRACTPS     $0x01, X0, (R8)(SI*1)
+	VEXTRACTPS     $0x02, X0, (R8)(SI*2)
+	VEXTRACTPS     $0x03, X0, (R8)(DI*1)
+	LEAQ           (R8)(SI*4), R8
+	VMOVSS         X1, (R8)
+	VEXTRACTPS     $0x01, X1, (R8)(SI*1)
+	VEXTRACTPS     $0x02, X1, (R8)(SI*2)
+	VEXTRACTPS     $0x03, X1, (R8)(DI*1)
+	ADDQ           $0x04, AX
+	SUBQ           BX, CX
+	MOVQ           panel_base+56(FP), SI
+	MOVQ           k+80(FP), DI
+	SHRQ           $0x05, DI
+	VMOVUPS        kqZeros<>+0(SB), Y0
+
+Q5_0x8MatMul8AVX2Block3:
+	VBROADCASTI128 144(CX), Y1
+	VPSRLVQ        kqNibbleShift<>+0(SB), Y1, Y1
+	VPAND          kqNibbles<>+0(SB), Y1, Y1
+	VPBROADCASTD   40(CX), Y2
+	VPSHUFB        kqBitBytes<>+0(SB), Y2, Y2
+	VPAND          kqBitSel<>+0(SB), Y2, Y2
+	VPCMPEQB       kqBitSel<>+0(SB), Y2, Y2
+	VPAND          kqSixteens<>+0(SB), Y2, Y2
+	VPOR           Y2, Y1, Y1
+	VPSHUFD        $0x00, Y1, Y2
+	VPMADDUBSW     (SI), Y2, Y3
+	VPMADDUBSW     32(SI), Y2, Y2
+	VPSHUFD        $0x55, Y1, Y4
+	VPMADDUBSW     64(SI), Y4, Y5
+	VPADDW         Y5, Y3, Y3
+	VPMADDUBSW     96(SI), Y4, Y4
+	VPADDW         Y4, Y2, Y2
+	VPSHUFD        $0xaa, Y1, Y4
+	VPMADDUBSW     128(SI), Y4, Y5
+	VPADDW         Y5, Y3, Y3
+	VPMADDUBSW     160(SI), Y4, Y4
+	VPADDW         Y4, Y2, Y2
+	VPSHUFD        $0xff, Y1, Y1
+	VPMADDUBSW     192(SI), Y1, Y4
+	VPADDW         Y4, Y3, Y3
+	VPMADDUBSW     224(SI), Y1, Y1
+	VPADDW         Y1, Y2, Y2
+	VPBROADCASTW   6(CX), X1
+	VCVTPH2PS      X1, Y1
+	VPMADDWD       kqOnes16<>+0(SB), Y3, Y3
+	VPMADDWD       kqOnes16<>+0(SB), Y2, Y2
+	VPERMQ         $0x4e, Y2, Y2
+	VPADDD         Y2, Y3, Y3
+	VPSUBD         288(SI), Y3, Y3
+	VCVTDQ2PS      Y3, Y3
+	VMULPS         256(SI), Y1, Y1
+	VFMADD231PS    Y1, Y3, Y0
+	ADDQ           $0x000000b0, CX
+	ADDQ           $0x00000140, SI
+	DECQ           DI
+	JNZ            Q5_0x8MatMul8AVX2Block3
+	MOVQ           ldc+24(FP), SI
+	SHLQ           $0x02, SI
+	LEAQ           (SI)(SI*2), DI
+	MOVQ           AX, R8
+	VEXTRACTF128   $0x01, Y0, X1
+	VMOVSS         X0, (R8)
+	VEXTRACTPS     $0x01, X0, (R8)(SI*1)
+	VEXTRACTPS     $0x02, X0, (R8)(SI*2)
+	VEXTRACTPS     $0x03, X0, (R8)(DI*1)
+	LEAQ           (R8)(SI*4), R8
+	VMOVSS         X1, (R8)
+	VEXTRACTPS     $0x01, X1, (R8)(SI*1)
+	VEXTRACTPS     $0x02, X1, (R8)(SI*2)
+	VEXTRACTPS     $0x03, X1, (R8)(DI*1)
+	ADDQ           $0x04, AX
+	SUBQ           BX, CX
+	MOVQ           panel_base+56(FP), SI
+	MOVQ           k+80(FP), DI
+	SHRQ           $0x05, DI
+	VMOVUPS        kqZeros<>+0(SB), Y0
+
+Q5_0x8MatMul8AVX2Block4:
+	VBROADCASTI128 64(CX), Y1
+	VPSRLVQ        kqNibbleShift<>+0(SB), Y1, Y1
+	VPAND          kqNibbles<>+0(SB), Y1, Y1
+	VPBROADCASTD   20(CX), Y2
+	VPSHUFB        kqBitBytes<>+0(SB), Y2, Y2
+	VPAND          kqBitSel<>+0(SB), Y2, Y2
+	VPCMPEQB       kqBitSel<>+0(SB), Y2, Y2
+	VPAND          kqSixteens<>+0(SB), Y2, Y2
+	VPOR           Y2, Y1, Y1
+	VPSHUFD        $0x00, Y1, Y2
+	VPMADDUBSW     (SI), Y2, Y3
+	VPMADDUBSW     32(SI), Y2, Y2
+	VPSHUFD        $0x55, Y1, Y4
+	VPMADDUBSW     64(SI), Y4, Y5
+	VPADDW         Y5, Y3, Y3
+	VPMADDUBSW     96(SI), Y4, Y4
+	VPADDW         Y4, Y2, Y2
+	VPSHUFD        $0xaa, Y1, Y4
+	VPMADDUBSW     128(SI), Y4, Y5
+	VPADDW         Y5, Y3, Y3
+	VPMADDUBSW     160(SI), Y4, Y4
+	VPADDW         Y4, Y2, Y2
+	VPSHUFD        $0xff, Y1, Y1
+	VPMADDUBSW     192(SI), Y1, Y4
+	VPADDW         Y4, Y3, Y3
+	VPMADDUBSW     224(SI), Y1, Y1
+	VPADDW         Y1, Y2, Y2
+	VPBROADCASTW   8(CX), X1
+	VCVTPH2PS      X1, Y1
+	VPMADDWD       kqOnes16<>+0(SB), Y3, Y3
+	VPMADDWD       kqOnes16<>+0(SB), Y2, Y2
+	VPERMQ         $0x4e, Y2, Y2
+	VPADDD         Y2, Y3, Y3
+	VPSUBD         288(SI), Y3, Y3
+	VCVTDQ2PS      Y3, Y3
+	VMULPS         256(SI), Y1, Y1
+	VFMADD231PS    Y1, Y3, Y0
+	ADDQ           $0x000000b0, CX
+	ADDQ           $0x00000140, SI
+	DECQ           DI
+	JNZ            Q5_0x8MatMul8AVX2Block4
+	MOVQ           ldc+24(FP), SI
+	SHLQ           $0x02, SI
+	LEAQ           (SI)(SI*2), DI
+	MOVQ           AX, R8
+	VEXTRACTF128   $0x01, Y0, X1
+	VMOVSS         X0, (R8)
+	VEXTRACTPS     $0x01, X0, (R8)(SI*1)
+	VEXTRACTPS     $0x02, X0, (R8)(SI*2)
+	VEXTRACTPS     $0x03, X0, (R8)(DI*1)
+	LEAQ           (R8)(SI*4), R8
+	VMOVSS         X1, (R8)
+	VEXTRACTPS     $0x01, X1, (R8)(SI*1)
+	VEXTRACTPS     $0x02, X1, (R8)(SI*2)
+	VEXTRACTPS     $0x03, X1, (R8)(DI*1)
+	ADDQ           $0x04, AX
+	SUBQ           BX, CX
+	MOVQ           panel_base+56(FP), SI
+	MOVQ           k+80(FP), DI
+	SHRQ           $0x05, DI
+	VMOVUPS        kqZeros<>+0(SB), Y0
+
+Q5_0x8MatMul8AVX2Block5:
+	VBROADCASTI128 96(CX), Y1
+	VPSRLVQ        kqNibbleShift<>+0(SB), Y1, Y1
+	VPAND          kqNibbles<>+0(SB), Y1, Y1
+	VPBROADCASTD   28(CX), Y2
+	VPSHUFB        kqBitBytes<>+0(SB), Y2, Y2
+	VPAND          kqBitSel<>+0(SB), Y2, Y2
+	VPCMPEQB       kqBitSel<>+0(SB), Y2, Y2
+	VPAND          kqSixteens<>+0(SB), Y2, Y2
+	VPOR           Y2, Y1, Y1
+	VPSHUFD        $0x00, Y1, Y2
+	VPMADDUBSW     (SI), Y2, Y3
+	VPMADDUBSW     32(SI), Y2, Y2
+	VPSHUFD        $0x55, Y1, Y4
+	VPMADDUBSW     64(SI), Y4, Y5
+	VPADDW         Y5, Y3, Y3
+	VPMADDUBSW     96(SI), Y4, Y4
+	VPADDW         Y4, Y2, Y2
+	VPSHUFD        $0xaa, Y1, Y4
+	VPMADDUBSW     128(SI), Y4, Y5
+	VPADDW         Y5, Y3, Y3
+	VPMADDUBSW     160(SI), Y4, Y4
+	VPADDW         Y4, Y2, Y2
+	VPSHUFD        $0xff, Y1, Y1
+	VPMADDUBSW     192(SI), Y1, Y4
+	VPADDW         Y4, Y3, Y3
+	VPMADDUBSW     224(SI), Y1, Y1
+	VPADDW         Y1, Y2, Y2
+	VPBROADCASTW   10(CX), X1
+	VCVTPH2PS      X1, Y1
+	VPMADDWD       kqOnes16<>+0(SB), Y3, Y3
+	VPMADDWD       kqOnes16<>+0(SB), Y2, Y2
+	VPERMQ         $0x4e, Y2, Y2
+	VPADDD         Y2, Y3, Y3
+	VPSUBD         288(SI), Y3, Y3
+	VCVTDQ2PS      Y3, Y3
+	VMULPS         256(SI), Y1, Y1
+	VFMADD231PS    Y1, Y3, Y0
+	ADDQ           $0x000000b0, CX
+	ADDQ           $0x00000140, SI
+	DECQ           DI
+	JNZ            Q5_0x8MatMul8AVX2Block5
+	MOVQ           ldc+24(FP), SI
+	SHLQ           $0x02, SI
+	LEAQ           (SI)(SI*2), DI
+	MOVQ           AX, R8
+	VEXTRACTF128   $0x01, Y0, X1
+	VMOVSS         X0, (R8)
+	VEXTRACTPS     $0x01, X0, (R8)(SI*1)
+	VEXTRACTPS     $0x02, X0, (R8)(SI*2)
+	VEXTRACTPS     $0x03, X0, (R8)(DI*1)
+	LEAQ           (R8)(SI*4), R8
+	VMOVSS         X1, (R8)
+	VEXTRACTPS     $0x01, X1, (R8)(SI*1)
+	VEXTRACTPS     $0x02, X1, (R8)(SI*2)
+	VEXTRACTPS     $0x03, X1, (R8)(DI*1)
+	ADDQ           $0x04, AX
+	SUBQ           BX, CX
+	MOVQ           panel_base+56(FP), SI
+	MOVQ           k+80(FP), DI
+	SHRQ           $0x05, DI
+	VMOVUPS        kqZeros<>+0(SB), Y0
+
+Q5_0x8MatMul8AVX2Block6:
+	VBROADCASTI128 128(CX), Y1
+	VPSRLVQ        kqNibbleShift<>+0(SB), Y1, Y1
+	VPAND          kqNibbles<>+0(SB), Y1, Y1
+	VPBROADCASTD   36(CX), Y2
+	VPSHUFB        kqBitBytes<>+0(SB), Y2, Y2
+	VPAND          kqBitSel<>+0(SB), Y2, Y2
+	VPCMPEQB       kqBitSel<>+0(SB), Y2, Y2
+	VPAND          kqSixteens<>+0(SB), Y2, Y2
+	VPOR           Y2, Y1, Y1
+	VPSHUFD        $0x00, Y1, Y2
+	VPMADDUBSW     (SI), Y2, Y3
+	VPMADDUBSW     32(SI), Y2, Y2
+	VPSHUFD        $0x55, Y1, Y4
+	VPMADDUBSW     64(SI), Y4, Y5
+	VPADDW         Y5, Y3, Y3
+	VPMADDUBSW     96(SI), Y4, Y4
+	VPADDW         Y4, Y2, Y2
+	VPSHUFD        $0xaa, Y1, Y4
+	VPMADDUBSW     128(SI), Y4, Y5
+	VPADDW         Y5, Y3, Y3
+	VPMADDUBSW     160(SI), Y4, Y4
+	VPADDW         Y4, Y2, Y2
+	VPSHUFD        $0xff, Y1, Y1
+	VPMADDUBSW     192(SI), Y1, Y4
+	VPADDW         Y4, Y3, Y3
+	VPMADDUBSW     224(SI), Y1, Y1
+	VPADDW         Y1, Y2, Y2
+	VPBROADCASTW   12(CX), X1
+	VCVTPH2PS      X1, Y1
+	VPMADDWD       kqOnes16<>+0(SB), Y3, Y3
+	VPMADDWD       kqOnes16<>+0(SB), Y2, Y2
+	VPERMQ         $0x4e, Y2, Y2
+	VPADDD         Y2, Y3, Y3
+	VPSUBD         288(SI), Y3, Y3
+	VCVTDQ2PS      Y3, Y3
+	VMULPS         256(SI), Y1, Y1
+	VFMADD231PS    Y1, Y3, Y0
+	ADDQ           $0x000000b0, CX
+	ADDQ           $0x00000140, SI
+	DECQ           DI
+	JNZ            Q5_0x8MatMul8AVX2Block6
+	MOVQ           ldc+24(FP), SI
+	SHLQ           $0x02, SI
+	LEAQ           (SI)(SI*2), DI
+	MOVQ           AX, R8
+	VEXTRACTF128   $0x01, Y0, X1
+	VMOVSS         X0, (R8)
+	VEXTRACTPS     $0x01, X0, (R8)(SI*1)
+	VEXTRACTPS     $0x02, X0, (R8)(SI*2)
+	VEXTRACTPS     $0x03, X0, (R8)(DI*1)
+	LEAQ           (R8)(SI*4), R8
+	VMOVSS         X1, (R8)
+	VEXTRACTPS     $0x01, X1, (R8)(SI*1)
+	VEXTRACTPS     $0x02, X1, (R8)(SI*2)
+	VEXTRACTPS     $0x03, X1, (R8)(DI*1)
+	ADDQ           $0x04, AX
+	SUBQ           BX, CX
+	MOVQ           panel_base+56(FP), SI
+	MOVQ           k+80(FP), DI
+	SHRQ           $0x05, DI
+	VMOVUPS        kqZeros<>+0(SB), Y0
+
+Q5_0x8MatMul8AVX2Block7:
+	VBROADCASTI128 160(CX), Y1
+	VPSRLVQ        kqNibbleShift<>+0(SB), Y1, Y1
+	VPAND          kqNibbles<>+0(SB), Y1, Y1
+	VPBROADCASTD   44(CX), Y2
+	VPSHUFB        kqBitBytes<>+0(SB), Y2, Y2
+	VPAND          kqBitSel<>+0(SB), Y2, Y2
+	VPCMPEQB       kqBitSel<>+0(SB), Y2, Y2
+	VPAND          kqSixteens<>+0(SB), Y2, Y2
+	VPOR           Y2, Y1, Y1
+	VPSHUFD        $0x00, Y1, Y2
+	VPMADDUBSW     (SI), Y2, Y3
+	VPMADDUBSW     32(SI), Y2, Y2
+	VPSHUFD        $0x55, Y1, Y4
+	VPMADDUBSW     64(SI), Y4, Y5
+	VPADDW         Y5, Y3, Y3
+	VPMADDUBSW     96(SI), Y4, Y4
+	VPADDW         Y4, Y2, Y2
+	VPSHUFD        $0xaa, Y1, Y4
+	VPMADDUBSW     128(SI), Y4, Y5
+	VPADDW         Y5, Y3, Y3
+	VPMADDUBSW     160(SI), Y4, Y4
+	VPADDW         Y4, Y2, Y2
+	VPSHUFD        $0xff, Y1, Y1
+	VPMADDUBSW     192(SI), Y1, Y4
+	VPADDW         Y4, Y3, Y3
+	VPMADDUBSW     224(SI), Y1, Y1
+	VPADDW         Y1, Y2, Y2
+	VPBROADCASTW   14(CX), X1
+	VCVTPH2PS      X1, Y1
+	VPMADDWD       kqOnes16<>+0(SB), Y3, Y3
+	VPMADDWD       kqOnes16<>+0(SB), Y2, Y2
+	VPERMQ         $0x4e, Y2, Y2
+	VPADDD         Y2, Y3, Y3
+	VPSUBD         288(SI), Y3, Y3
+	VCVTDQ2PS      Y3, Y3
+	VMULPS         256(SI), Y1, Y1
+	VFMADD231PS    Y1, Y3, Y0
+	ADDQ           $0x000000b0, CX
+	ADDQ           $0x00000140, SI
+	DECQ           DI
+	JNZ            Q5_0x8MatMul8AVX2Block7
+	MOVQ           ldc+24(FP), SI
+	SHLQ           $0x02, SI
+	LEAQ           (SI)(SI*2), DI
+	MOVQ           AX, R8
+	VEXTRACTF128   $0x01, Y0, X1
+	VMOVSS         X0, (R8)
+	VEXTRACTPS     $0x01, X0, (R8)(SI*1)
+	VEXTRACTPS     $0x02, X0, (R8)(SI*2)
+	VEXTRACTPS     $0x03, X0, (R8)(DI*1)
+	LEAQ           (R8)(SI*4), R8
+	VMOVSS         X1, (R8)
+	VEXTRACTPS     $0x01, X1, (R8)(SI*1)
+	VEXTRACTPS     $0x02, X1, (R8)(SI*2)
+	VEXTRACTPS     $0x03, X1, (R8)(DI*1)
+	ADDQ           $0x04, AX
+	SUBQ           BX, CX
+	ADDQ           BX, CX
+	SUBQ           $0x08, DX
+	JNZ            Q5_0x8MatMul8AVX2Group
+	VZEROUPPER
+	RET
+
+// func Q5_0x8MatMul16AVX2(c []float32, ldc int, w []byte, panel []byte, k int, n int)
+// Requires: AVX, AVX2, F16C, FMA3
+TEXT ·Q5_0x8MatMul16AVX2(SB), NOSPLIT, $0-96
+	MOVQ   c_base+0(FP), AX
+	MOVQ   w_base+32(FP), CX
+	MOVQ   n+88(FP), DX
+	MOVQ   k+80(FP), BX
+	IMUL3Q $0x0a, BX, BX
+	MOVQ   k+80(FP), SI
+	SHRQ   $0x05, SI
+	IMUL3Q $0x000000b0, SI, SI
+
+Q5_0x8MatMul16AVX2Group:
+	MOVQ    panel_base+56(FP), DI
+	MOVQ    k+80(FP), R8
+	SHRQ    $0x05, R8
+	VMOVUPS kqZeros<>+0(SB), Y0
+	VMOVUPS kqZeros<>+0(SB), Y1
+
+Q5_0x8MatMul16AVX2Block0:
+	VBROADCASTI128 48(CX), Y2
+	VPSRLVQ        kqNibbleShift<>+0(SB), Y2, Y2
+	VPAND          kqNibbles<>+0(SB), Y2, Y2
+	VPBROADCASTD   16(CX), Y3
+	VPSHUFB        kqBitBytes<>+0(SB), Y3, Y3
+	VPAND          kqBitSel<>+0(SB), Y3, Y3
+	VPCMPEQB       kqBitSel<>+0(SB), Y3, Y3
+	VPAND          kqSixteens<>+0(SB), Y3, Y3
+	VPOR           Y3, Y2, Y2
+	VPSHUFD        $0x00, Y2, Y3
+	VPMADDUBSW     (DI), Y3, Y4
+	VPMADDUBSW     32(DI), Y3, Y5
+	VPMADDUBSW     (DI)(BX*1), Y3, Y6
+	VPMADDUBSW     32(DI)(BX*1), Y3, Y3
+	VPSHUFD        $0x55, Y2, Y7
+	VPMADDUBSW     64(DI), Y7, Y8
+	VPADDW         Y8, Y4, Y4
+	VPMADDUBSW     96(DI), Y7, Y8
+	VPADDW         Y8, Y5, Y5
+	VPMADDUBSW     64(DI)(BX*1), Y7, Y8
+	VPADDW         Y8, Y6, Y6
+	VPMADDUBSW     96(DI)(BX*1), Y7, Y7
+	VPADDW         Y7, Y3, Y3
+	VPSHUFD        $0xaa, Y2, Y7
+	VPMADDUBSW     128(DI), Y7, Y8
+	VPADDW         Y8, Y4, Y4
+	VPMADDUBSW     160(DI), Y7, Y8
+	VPADDW         Y8, Y5, Y5
+	VPMADDUBSW     128(DI)(BX*1), Y7, Y8
+	VPADDW         Y8, Y6, Y6
+	VPMADDUBSW     160(DI)(BX*1), Y7, Y7
+	VPADDW         Y7, Y3, Y3
+	VPSHUFD        $0xff, Y2, Y2
+	VPMADDUBSW     192(DI), Y2, Y7
+	VPADDW         Y7, Y4, Y4
+	VPMADDUBSW     224(DI), Y2, Y7
+	VPADDW         Y7, Y5, Y5
+	VPMADDUBSW     192(DI)(BX*1), Y2, Y7
+	VPADDW         Y7, Y6, Y6
+	VPMADDUBSW     224(DI)(BX*1), Y2, Y2
+	VPADDW         Y2, Y3, Y3
+	VPBROADCASTW   (CX), X2
+	VCVTPH2PS      X2, Y2
+	VPMADDWD       kqOnes16<>+0(SB), Y4, Y4
+	VPMADDWD       kqOnes16<>+0(SB), Y5, Y5
+	VPERMQ         $0x4e, Y5, Y5
+	VPADDD         Y5, Y4, Y4
+	VPSUBD         288(DI), Y4, Y4
+	VCVTDQ2PS      Y4, Y4
+	VMULPS         256(DI), Y2, Y5
+	VFMADD231PS    Y5, Y4, Y0
+	VPMADDWD       kqOnes16<>+0(SB), Y6, Y6
+	VPMADDWD       kqOnes16<>+0(SB), Y3, Y3
+	VPERMQ         $0x4e, Y3, Y3
+	VPADDD         Y3, Y6, Y6
+	VPSUBD         288(DI)(BX*1), Y6, Y6
+	VCVTDQ2PS      Y6, Y6
+	VMULPS         256(DI)(BX*1), Y2, Y2
+	VFMADD231PS    Y2, Y6, Y1
+	ADDQ           $0x000000b0, CX
+	ADDQ           $0x00000140, DI
+	DECQ           R8
+	JNZ            Q5_0x8MatMul16AVX2Block0
+	MOVQ           ldc+24(FP), DI
+	SHLQ           $0x02, DI
+	LEAQ           (DI)(DI*2), R8
+	MOVQ           AX, R9
+	VEXTRACTF128   $0x01, Y0, X2
+	VMOVSS         X0, (R9)
+	VEXTRACTPS     $0x01, X0, (R9)(DI*1)
+	VEXTRACTPS     $0x02, X0, (R9)(DI*2)
+	VEXTRACTPS     $0x03, X0, (R9)(R8*1)
+	LEAQ           (R9)(DI*4), R9
+	VMOVSS         X2, (R9)
+	VEXTRACTPS     $0x01, X2, (R9)(DI*1)
+	VEXTRACTPS     $0x02, X2, (R9)(DI*2)
+	VEXTRACTPS     $0x03, X2, (R9)(R8*1)
+	VEXTRACTF128   $0x01, Y1, X0
+	LEAQ           (R9)(DI*4), R9
+	VMOVSS         X1, (R9)
+	VEXTRACTPS     $0x01, X1, (R9)(DI*1)
+	VEXTRACTPS     $0x02, X1, (R9)(DI*2)
+	VEXTRACTPS     $0x03, X1, (R9)(R8*1)
+	LEAQ           (R9)(DI*4), R9
+	VMOVSS         X0, (R9)
+	VEXTRACTPS     $0x01, X0, (R9)(DI*1)
+	VEXTRACTPS     $0x02, X0, (R9)(DI*2)
+	VEXTRACTPS     $0x03, X0, (R9)(R8*1)
+	ADDQ           $0x04, AX
+	SUBQ           SI, CX
+	MOVQ           panel_base+56(FP), DI
+	MOVQ           k+80(FP), R8
+	SHRQ           $0x05, R8
+	VMOVUPS        kqZeros<>+0(SB), Y0
+	VMOVUPS        kqZeros<>+0(SB), Y1
+
+Q5_0x8MatMul16AVX2Block1:
+	VBROADCASTI128 80(CX), Y2
+	VPSRLVQ        kqNibbleShift<>+0(SB), Y2, Y2
+	VPAND          kqNibbles<>+0(SB), Y2, Y2
+	VPBROADCASTD   24(CX), Y3
+	VPSHUFB        kqBitBytes<>+0(SB), Y3, Y3
+	VPAND          kqBitSel<>+0(SB), Y3, Y3
+	VPCMPEQB       kqBitSel<>+0(SB), Y3, Y3
+	VPAND          kqSixteens<>+0(SB), Y3, Y3
+	VPOR           Y3, Y2, Y2
+	VPSHUFD        $0x00, Y2, Y3
+	VPMADDUBSW     (DI), Y3, Y4
+	VPMADDUBSW     32(DI), Y3, Y5
+	VPMADDUBSW     (DI)(BX*1), Y3, Y6
+	VPMADDUBSW     32(DI)(BX*1), Y3, Y3
+	VPSHUFD        $0x55, Y2, Y7
+	VPMADDUBSW     64(DI), Y7, Y8
+	VPADDW         Y8, Y4, Y4
+	VPMADDUBSW     96(DI), Y7, Y8
+	VPADDW         Y8, Y5, Y5
+	VPMADDUBSW     64(DI)(BX*1), Y7, Y8
+	VPADDW         Y8, Y6, Y6
+	VPMADDUBSW     96(DI)(BX*1), Y7, Y7
+	VPADDW         Y7, Y3, Y3
+	VPSHUFD        $0xaa, Y2, Y7
+	VPMADDUBSW     128(DI), Y7, Y8
+	VPADDW         Y8, Y4, Y4
+	VPMADDUBSW     160(DI), Y7, Y8
+	VPADDW         Y8, Y5, Y5
+	VPMADDUBSW     128(DI)(BX*1), Y7, Y8
+	VPADDW         Y8, Y6, Y6
+	VPMADDUBSW     160(DI)(BX*1), Y7, Y7
+	VPADDW         Y7, Y3, Y3
+	VPSHUFD        $0xff, Y2, Y2
+	VPMADDUBSW     192(DI), Y2, Y7
+	VPADDW         Y7, Y4, Y4
+	VPMADDUBSW     224(DI), Y2, Y7
+	VPADDW         Y7, Y5, Y5
+	VPMADDUBSW     192(DI)(BX*1), Y2, Y7
+	VPADDW         Y7, Y6, Y6
+	VPMADDUBSW     224(DI)(BX*1), Y2, Y2
+	VPADDW         Y2, Y3, Y3
+	VPBROADCASTW   2(CX), X2
+	VCVTPH2PS      X2, Y2
+	VPMADDWD       kqOnes16<>+0(SB), Y4, Y4
+	VPMADDWD       kqOnes16<>+0(SB), Y5, Y5
+	VPERMQ         $0x4e, Y5, Y5
+	VPADDD         Y5, Y4, Y4
+	VPSUBD         288(DI), Y4, Y4
+	VCVTDQ2PS      Y4, Y4
+	VMULPS         256(DI), Y2, Y5
+	VFMADD231PS    Y5, Y4, Y0
+	VPMADDWD       kqOnes16<>+0(SB), Y6, Y6
+	VPMADDWD       kqOnes16<>+0(SB), Y3, Y3
+	VPERMQ         $0x4e, Y3, Y3
+	VPADDD         Y3, Y6, Y6
+	VPSUBD         288(DI)(BX*1), Y6, Y6
+	VCVTDQ2PS      Y6, Y6
+	VMULPS         256(DI)(BX*1), Y2, Y2
+	VFMADD231PS    Y2, Y6, Y1
+	ADDQ           $0x000000b0, CX
+	ADDQ           $0x00000140, DI
+	DECQ           R8
+	JNZ            Q5_0x8MatMul16AVX2Block1
+	MOVQ           ldc+24(FP), DI
+	SHLQ           $0x02, DI
+	LEAQ           (DI)(DI*2), R8
+	MOVQ           AX, R9
+	VEXTRACTF128   $0x01, Y0, X2
+	VMOVSS         X0, (R9)
+	VEXTRACTPS     $0x01, X0, (R9)(DI*1)
+	VEXTRACTPS     $0x02, X0, (R9)(DI*2)
+	VEXTRACTPS     $0x03, X0, (R9)(R8*1)
+	LEAQ           (R9)(DI*4), R9
+	VMOVSS         X2, (R9)
+	VEXTRACTPS     $0x01, X2, (R9)(DI*1)
+	VEXTRACTPS     $0x02, X2, (R9)(DI*2)
+	VEXTRACTPS     $0x03, X2, (R9)(R8*1)
+	VEXTRACTF128   $0x01, Y1, X0
+	LEAQ           (R9)(DI*4), R9
+	VMOVSS         X1, (R9)
+	VEXTRACTPS     $0x01, X1, (R9)(DI*1)
+	VEXTRACTPS     $0x02, X1, (R9)(DI*2)
+	VEXTRACTPS     $0x03, X1, (R9)(R8*1)
+	LEAQ           (R9)(DI*4), R9
+	VMOVSS         X0, (R9)
+	VEXTRACTPS     $0x01, X0, (R9)(DI*1)
+	VEXTRACTPS     $0x02, X0, (R9)(DI*2)
+	VEXTRACTPS     $0x03, X0, (R9)(R8*1)
+	ADDQ           $0x04, AX
+	SUBQ           SI, CX
+	MOVQ           panel_base+56(FP), DI
+	MOVQ           k+80(FP), R8
+	SHRQ           $0x05, R8
+	VMOVUPS        kqZeros<>+0(SB), Y0
+	VMOVUPS        kqZeros<>+0(SB), Y1
+
+Q5_0x8MatMul16AVX2Block2:
+	VBROADCASTI128 112(CX), Y2
+	VPSRLVQ        kqNibbleShift<>+0(SB), Y2, Y2
+	VPAND          kqNibbles<>+0(SB), Y2, Y2
+	VPBROADCASTD   32(CX), Y3
+	VPSHUFB        kqBitBytes<>+0(SB), Y3, Y3
+	VPAND          kqBitSel<>+0(SB), Y3, Y3
+	VPCMPEQB       kqBitSel<>+0(SB), Y3, Y3
+	VPAND          kqSixteens<>+0(SB), Y3, Y3
+	VPOR           Y3, Y2, Y2
+	VPSHUFD        $0x00, Y2, Y3
+	VPMADDUBSW     (DI), Y3, Y4
+	VPMADDUBSW     32(DI), Y3, Y5
+	VPMADDUBSW     (DI)(BX*1), Y3, Y6
+	VPMADDUBSW     32(DI)(BX*1), Y3, Y3
+	VPSHUFD        $0x55, Y2, Y7
+	VPMADDUBSW     64(DI), Y7, Y8
+	VPADDW         Y8, Y4, Y4
+	VPMADDUBSW     96(DI), Y7, Y8
+	VPADDW         Y8, Y5, Y5
+	VPMADDUBSW     64(DI)(BX*1), Y7, Y8
+	VPADDW         Y8, Y6, Y6
+	VPMADDUBSW     96(DI)(BX*1), Y7, Y7
+	VPADDW         Y7, Y3, Y3
+	VPSHUFD        $0xaa, Y2, Y7
+	VPMADDUBSW     128(DI), Y7, Y8
+	VPADDW         Y8, Y4, Y4
+	VPMADDUBSW     160(DI), Y7, Y8
+	VPADDW         Y8, Y5, Y5
+	VPMADDUBSW     128(DI)(BX*1), Y7, Y8
+	VPADDW         Y8, Y6, Y6
+	VPMADDUBSW     160(DI)(BX*1), Y7, Y7
+	VPADDW         Y7, Y3, Y3
+	VPSHUFD        $0xff, Y2, Y2
+	VPMADDUBSW     192(DI), Y2, Y7
+	VPADDW         Y7, Y4, Y4
+	VPMADDUBSW     224(DI), Y2, Y7
+	VPADDW         Y7, Y5, Y5
+	VPMADDUBSW     192(DI)(BX*1), Y2, Y7
+	VPADDW         Y7, Y6, Y6
+	VPMADDUBSW     224(DI)(BX*1), Y2, Y2
+	VPADDW         Y2, Y3, Y3
+	VPBROADCASTW   4(CX), X2
+	VCVTPH2PS      X2, Y2
+	VPMADDWD       kqOnes16<>+0(SB), Y4, Y4
+	VPMADDWD       kqOnes16<>+0(SB), Y5, Y5
+	VPERMQ         $0x4e, Y5, Y5
+	VPADDD         Y5, Y4, Y4
+	VPSUBD         288(DI), Y4, Y4
+	VCVTDQ2PS      Y4, Y4
+	VMULPS         256(DI), Y2, Y5
+	VFMADD231PS    Y5, Y4, Y0
+	VPMADDWD       kqOnes16<>+0(SB), Y6, Y6
+	VPMADDWD       kqOnes16<>+0(SB), Y3, Y3
+	VPERMQ         $0x4e, Y3, Y3
+	VPADDD         Y3, Y6, Y6
+	VPSUBD         288(DI)(BX*1), Y6, Y6
+	VCVTDQ2PS      Y6, Y6
+	VMULPS         256(DI)(BX*1), Y2, Y2
+	VFMADD231PS    Y2, Y6, Y1
+	ADDQ           $0x000000b0, CX
+	ADDQ           $0x00000140, DI
+	DECQ           R8
+	JNZ            Q5_0x8MatMul16AVX2Block2
+	MOVQ           ldc+24(FP), DI
+	SHLQ           $0x02, DI
+	LEAQ           (DI)(DI*2), R8
+	MOVQ           AX, R9
+	VEXTRACTF128   $0x01, Y0, X2
+	VMOVSS         X0, (R9)
+	VEXTRACTPS     $0x01, X0, (R9)(DI*1)
+	VEXTRACTPS     $0x02, X0, (R9)(DI*2)
+	VEXTRACTPS     $0x03, X0, (R9)(R8*1)
+	LEAQ           (R9)(DI*4), R9
+	VMOVSS         X2, (R9)
+	VEXTRACTPS     $0x01, X2, (R9)(DI*1)
+	VEXTRACTPS     $0x02, X2, (R9)(DI*2)
+	VEXTRACTPS     $0x03, X2, (R9)(R8*1)
+	VEXTRACTF128   $0x01, Y1, X0
+	LEAQ           (R9)(DI*4), R9
+	VMOVSS         X1, (R9)
+	VEXTRACTPS     $0x01, X1, (R9)(DI*1)
+	VEXTRACTPS     $0x02, X1, (R9)(DI*2)
+	VEXTRACTPS     $0x03, X1, (R9)(R8*1)
+	LEAQ           (R9)(DI*4), R9
+	VMOVSS         X0, (R9)
+	VEXTRACTPS     $0x01, X0, (R9)(DI*1)
+	VEXTRACTPS     $0x02, X0, (R9)(DI*2)
+	VEXTRACTPS     $0x03, X0, (R9)(R8*1)
+	ADDQ           $0x04, AX
+	SUBQ           SI, CX
+	MOVQ           panel_base+56(FP), DI
+	MOVQ           k+80(FP), R8
+	SHRQ           $0x05, R8
+	VMOVUPS        kqZeros<>+0(SB), Y0
+	VMOVUPS        kqZeros<>+0(SB), Y1
+
+Q5_0x8MatMul16AVX2Block3:
+	VBROADCASTI128 144(CX), Y2
+	VPSRLVQ        kqNibbleShift<>+0(SB), Y2, Y2
+	VPAND          kqNibbles<>+0(SB), Y2, Y2
+	VPBROADCASTD   40(CX), Y3
+	VPSHUFB        kqBitBytes<>+0(SB), Y3, Y3
+	VPAND          kqBitSel<>+0(SB), Y3, Y3
+	VPCMPEQB       kqBitSel<>+0(SB), Y3, Y3
+	VPAND          kqSixteens<>+0(SB), Y3, Y3
+	VPOR           Y3, Y2, Y2
+	VPSHUFD        $0x00, Y2, Y3
+	VPMADDUBSW     (DI), Y3, Y4
+	VPMADDUBSW     32(DI), Y3, Y5
+	VPMADDUBSW     (DI)(BX*1), Y3, Y6
+	VPMADDUBSW     32(DI)(BX*1), Y3, Y3
+	VPSHUFD        $0x55, Y2, Y7
+	VPMADDUBSW     64(DI), Y7, Y8
+	VPADDW         Y8, Y4, Y4
+	VPMADDUBSW     96(DI), Y7, Y8
+	VPADDW         Y8, Y5, Y5
+	VPMADDUBSW     64(DI)(BX*1), Y7, Y8
+	VPADDW         Y8, Y6, Y6
+	VPMADDUBSW     96(DI)(BX*1), Y7, Y7
+	VPADDW         Y7, Y3, Y3
+	VPSHUFD        $0xaa, Y2, Y7
+	VPMADDUBSW     128(DI), Y7, Y8
+	VPADDW         Y8, Y4, Y4
+	VPMADDUBSW     160(DI), Y7, Y8
+	VPADDW         Y8, Y5, Y5
+	VPMADDUBSW     128(DI)(BX*1), Y7, Y8
+	VPADDW         Y8, Y6, Y6
+	VPMADDUBSW     160(DI)(BX*1), Y7, Y7
+	VPADDW         Y7, Y3, Y3
+	VPSHUFD        $0xff, Y2, Y2
+	VPMADDUBSW     192(DI), Y2, Y7
+	VPADDW         Y7, Y4, Y4
+	VPMADDUBSW     224(DI), Y2, Y7
+	VPADDW         Y7, Y5, Y5
+	VPMADDUBSW     192(DI)(BX*1), Y2, Y7
+	VPADDW         Y7, Y6, Y6
+	VPMADDUBSW     224(DI)(BX*1), Y2, Y2
+	VPADDW         Y2, Y3, Y3
+	VPBROADCASTW   6(CX), X2
+	VCVTPH2PS      X2, Y2
+	VPMADDWD       kqOnes16<>+0(SB), Y4, Y4
+	VPMADDWD       kqOnes16<>+0(SB), Y5, Y5
+	VPERMQ         $0x4e, Y5, Y5
+	VPADDD         Y5, Y4, Y4
+	VPSUBD         288(DI), Y4, Y4
+	VCVTDQ2PS      Y4, Y4
+	VMULPS         256(DI), Y2, Y5
+	VFMADD231PS    Y5, Y4, Y0
+	VPMADDWD       kqOnes16<>+0(SB), Y6, Y6
+	VPMADDWD       kqOnes16<>+0(SB), Y3, Y3
+	VPERMQ         $0x4e, Y3, Y3
+	VPADDD         Y3, Y6, Y6
+	VPSUBD         288(DI)(BX*1), Y6, Y6
+	VCVTDQ2PS      Y6, Y6
+	VMULPS         256(DI)(BX*1), Y2, Y2
+	VFMADD231PS    Y2, Y6, Y1
+	ADDQ           $0x000000b0, CX
+	ADDQ           $0x00000140, DI
+	DECQ           R8
+	JNZ            Q5_0x8MatMul16AVX2Block3
+	MOVQ           ldc+24(FP), DI
+	SHLQ           $0x02, DI
+	LEAQ           (DI)(DI*2), R8
+	MOVQ           AX, R9
+	VEXTRACTF128   $0x01, Y0, X2
+	VMOVSS         X0, (R9)
+	VEXTRACTPS     $0x01, X0, (R9)(DI*1)
+	VEXTRACTPS     $0x02, X0, (R9)(DI*2)
+	VEXTRACTPS     $0x03, X0, (R9)(R8*1)
+	LEAQ           (R9)(DI*4), R9
+	VMOVSS         X2, (R9)
+	VEXTRACTPS     $0x01, X2, (R9)(DI*1)
+	VEXTRACTPS     $0x02, X2, (R9)(DI*2)
+	VEXTRACTPS     $0x03, X2, (R9)(R8*1)
+	VEXTRACTF128   $0x01, Y1, X0
+	LEAQ           (R9)(DI*4), R9
+	VMOVSS         X1, (R9)
+	VEXTRACTPS     $0x01, X1, (R9)(DI*1)
+	VEXTRACTPS     $0x02, X1, (R9)(DI*2)
+	VEXTRACTPS     $0x03, X1, (R9)(R8*1)
+	LEAQ           (R9)(DI*4), R9
+	VMOVSS         X0, (R9)
+	VEXTRACTPS     $0x01, X0, (R9)(DI*1)
+	VEXTRACTPS     $0x02, X0, (R9)(DI*2)
+	VEXTRACTPS     $0x03, X0, (R9)(R8*1)
+	ADDQ           $0x04, AX
+	SUBQ           SI, CX
+	MOVQ           panel_base+56(FP), DI
+	MOVQ           k+80(FP), R8
+	SHRQ           $0x05, R8
+	VMOVUPS        kqZeros<>+0(SB), Y0
+	VMOVUPS        kqZeros<>+0(SB), Y1
+
+Q5_0x8MatMul16AVX2Block4:
+	VBROADCASTI128 64(CX), Y2
+	VPSRLVQ        kqNibbleShift<>+0(SB), Y2, Y2
+	VPAND          kqNibbles<>+0(SB), Y2, Y2
+	VPBROADCASTD   20(CX), Y3
+	VPSHUFB        kqBitBytes<>+0(SB), Y3, Y3
+	VPAND          kqBitSel<>+0(SB), Y3, Y3
+	VPCMPEQB       kqBitSel<>+0(SB), Y3, Y3
+	VPAND          kqSixteens<>+0(SB), Y3, Y3
+	VPOR           Y3, Y2, Y2
+	VPSHUFD        $0x00, Y2, Y3
+	VPMADDUBSW     (DI), Y3, Y4
+	VPMADDUBSW     32(DI), Y3, Y5
+	VPMADDUBSW     (DI)(BX*1), Y3, Y6
+	VPMADDUBSW     32(DI)(BX*1), Y3, Y3
+	VPSHUFD        $0x55, Y2, Y7
+	VPMADDUBSW     64(DI), Y7, Y8
+	VPADDW         Y8, Y4, Y4
+	VPMADDUBSW     96(DI), Y7, Y8
+	VPADDW         Y8, Y5, Y5
+	VPMADDUBSW     64(DI)(BX*1), Y7, Y8
+	VPADDW         Y8, Y6, Y6
+	VPMADDUBSW     96(DI)(BX*1), Y7, Y7
+	VPADDW         Y7, Y3, Y3
+	VPSHUFD        $0xaa, Y2, Y7
+	VPMADDUBSW     128(DI), Y7, Y8
+	VPADDW         Y8, Y4, Y4
+	VPMADDUBSW     160(DI), Y7, Y8
+	VPADDW         Y8, Y5, Y5
+	VPMADDUBSW     128(DI)(BX*1), Y7, Y8
+	VPADDW         Y8, Y6, Y6
+	VPMADDUBSW     160(DI)(BX*1), Y7, Y7
+	VPADDW         Y7, Y3, Y3
+	VPSHUFD        $0xff, Y2, Y2
+	VPMADDUBSW     192(DI), Y2, Y7
+	VPADDW         Y7, Y4, Y4
+	VPMADDUBSW     224(DI), Y2, Y7
+	VPADDW         Y7, Y5, Y5
+	VPMADDUBSW     192(DI)(BX*1), Y2, Y7
+	VPADDW         Y7, Y6, Y6
+	VPMADDUBSW     224(DI)(BX*1), Y2, Y2
+	VPADDW         Y2, Y3, Y3
+	VPBROADCASTW   8(CX), X2
+	VCVTPH2PS      X2, Y2
+	VPMADDWD       kqOnes16<>+0(SB), Y4, Y4
+	VPMADDWD       kqOnes16<>+0(SB), Y5, Y5
+	VPERMQ         $0x4e, Y5, Y5
+	VPADDD         Y5, Y4, Y4
+	VPSUBD         288(DI), Y4, Y4
+	VCVTDQ2PS      Y4, Y4
+	VMULPS         256(DI), Y2, Y5
+	VFMADD231PS    Y5, Y4, Y0
+	VPMADDWD       kqOnes16<>+0(SB), Y6, Y6
+	VPMADDWD       kqOnes16<>+0(SB), Y3, Y3
+	VPERMQ         $0x4e, Y3, Y3
+	VPADDD         Y3, Y6, Y6
+	VPSUBD         288(DI)(BX*1), Y6, Y6
+	VCVTDQ2PS      Y6, Y6
+	VMULPS         256(DI)(BX*1), Y2, Y2
+	VFMADD231PS    Y2, Y6, Y1
+	ADDQ           $0x000000b0, CX
+	ADDQ           $0x00000140, DI
+	DECQ           R8
+	JNZ            Q5_0x8MatMul16AVX2Block4
+	MOVQ           ldc+24(FP), DI
+	SHLQ           $0x02, DI
+	LEAQ           (DI)(DI*2), R8
+	MOVQ           AX, R9
+	VEXTRACTF128   $0x01, Y0, X2
+	VMOVSS         X0, (R9)
+	VEXTRACTPS     $0x01, X0, (R9)(DI*1)
+	VEXTRACTPS     $0x02, X0, (R9)(DI*2)
+	VEXTRACTPS     $0x03, X0, (R9)(R8*1)
+	LEAQ           (R9)(DI*4), R9
+	VMOVSS         X2, (R9)
+	VEXTRACTPS     $0x01, X2, (R9)(DI*1)
+	VEXTRACTPS     $0x02, X2, (R9)(DI*2)
+	VEXTRACTPS     $0x03, X2, (R9)(R8*1)
+	VEXTRACTF128   $0x01, Y1, X0
+	LEAQ           (R9)(DI*4), R9
+	VMOVSS         X1, (R9)
+	VEXTRACTPS     $0x01, X1, (R9)(DI*1)
+	VEXTRACTPS     $0x02, X1, (R9)(DI*2)
+	VEXTRACTPS     $0x03, X1, (R9)(R8*1)
+	LEAQ           (R9)(DI*4), R9
+	VMOVSS         X0, (R9)
+	VEXTRACTPS     $0x01, X0, (R9)(DI*1)
+	VEXTRACTPS     $0x02, X0, (R9)(DI*2)
+	VEXTRACTPS     $0x03, X0, (R9)(R8*1)
+	ADDQ           $0x04, AX
+	SUBQ           SI, CX
+	MOVQ           panel_base+56(FP), DI
+	MOVQ           k+80(FP), R8
+	SHRQ           $0x05, R8
+	VMOVUPS        kqZeros<>+0(SB), Y0
+	VMOVUPS        kqZeros<>+0(SB), Y1
+
+Q5_0x8MatMul16AVX2Block5:
+	VBROADCASTI128 96(CX), Y2
+	VPSRLVQ        kqNibbleShift<>+0(SB), Y2, Y2
+	VPAND          kqNibbles<>+0(SB), Y2, Y2
+	VPBROADCASTD   28(CX), Y3
+	VPSHUFB        kqBitBytes<>+0(SB), Y3, Y3
+	VPAND          kqBitSel<>+0(SB), Y3, Y3
+	VPCMPEQB       kqBitSel<>+0(SB), Y3, Y3
+	VPAND          kqSixteens<>+0(SB), Y3, Y3
+	VPOR           Y3, Y2, Y2
+	VPSHUFD        $0x00, Y2, Y3
+	VPMADDUBSW     (DI), Y3, Y4
+	VPMADDUBSW     32(DI), Y3, Y5
+	VPMADDUBSW     (DI)(BX*1), Y3, Y6
+	VPMADDUBSW     32(DI)(BX*1), Y3, Y3
+	VPSHUFD        $0x55, Y2, Y7
+	VPMADDUBSW     64(DI), Y7, Y8
+	VPADDW         Y8, Y4, Y4
+	VPMADDUBSW     96(DI), Y7, Y8
+	VPADDW         Y8, Y5, Y5
+	VPMADDUBSW     64(DI)(BX*1), Y7, Y8
+	VPADDW         Y8, Y6, Y6
+	VPMADDUBSW     96(DI)(BX*1), Y7, Y7
+	VPADDW         Y7, Y3, Y3
+	VPSHUFD        $0xaa, Y2, Y7
+	VPMADDUBSW     128(DI), Y7, Y8
+	VPADDW         Y8, Y4, Y4
+	VPMADDUBSW     160(DI), Y7, Y8
+	VPADDW         Y8, Y5, Y5
+	VPMADDUBSW     128(DI)(BX*1), Y7, Y8
+	VPADDW         Y8, Y6, Y6
+	VPMADDUBSW     160(DI)(BX*1), Y7, Y7
+	VPADDW         Y7, Y3, Y3
+	VPSHUFD        $0xff, Y2, Y2
+	VPMADDUBSW     192(DI), Y2, Y7
+	VPADDW         Y7, Y4, Y4
+	VPMADDUBSW     224(DI), Y2, Y7
+	VPADDW         Y7, Y5, Y5
+	VPMADDUBSW     192(DI)(BX*1), Y2, Y7
+	VPADDW         Y7, Y6, Y6
+	VPMADDUBSW     224(DI)(BX*1), Y2, Y2
+	VPADDW         Y2, Y3, Y3
+	VPBROADCASTW   10(CX), X2
+	VCVTPH2PS      X2, Y2
+	VPMADDWD       kqOnes16<>+0(SB), Y4, Y4
+	VPMADDWD       kqOnes16<>+0(SB), Y5, Y5
+	VPERMQ         $0x4e, Y5, Y5
+	VPADDD         Y5, Y4, Y4
+	VPSUBD         288(DI), Y4, Y4
+	VCVTDQ2PS      Y4, Y4
+	VMULPS         256(DI), Y2, Y5
+	VFMADD231PS    Y5, Y4, Y0
+	VPMADDWD       kqOnes16<>+0(SB), Y6, Y6
+	VPMADDWD       kqOnes16<>+0(SB), Y3, Y3
+	VPERMQ         $0x4e, Y3, Y3
+	VPADDD         Y3, Y6, Y6
+	VPSUBD         288(DI)(BX*1), Y6, Y6
+	VCVTDQ2PS      Y6, Y6
+	VMULPS         256(DI)(BX*1), Y2, Y2
+	VFMADD231PS    Y2, Y6, Y1
+	ADDQ           $0x000000b0, CX
+	ADDQ           $0x00000140, DI
+	DECQ           R8
+	JNZ            Q5_0x8MatMul16AVX2Block5
+	MOVQ           ldc+24(FP), DI
+	SHLQ           $0x02, DI
+	LEAQ           (DI)(DI*2), R8
+	MOVQ           AX, R9
+	VEXTRACTF128   $0x01, Y0, X2
+	VMOVSS         X0, (R9)
+	VEXTRACTPS     $0x01, X0, (R9)(DI*1)
+	VEXTRACTPS     $0x02, X0, (R9)(DI*2)
+	VEXTRACTPS     $0x03, X0, (R9)(R8*1)
+	LEAQ           (R9)(DI*4), R9
+	VMOVSS         X2, (R9)
+	VEXTRACTPS     $0x01, X2, (R9)(DI*1)
+	VEXTRACTPS     $0x02, X2, (R9)(DI*2)
+	VEXTRACTPS     $0x03, X2, (R9)(R8*1)
+	VEXTRACTF128   $0x01, Y1, X0
+	LEAQ           (R9)(DI*4), R9
+	VMOVSS         X1, (R9)
+	VEXTRACTPS     $0x01, X1, (R9)(DI*1)
+	VEXTRACTPS     $0x02, X1, (R9)(DI*2)
+	VEXTRACTPS     $0x03, X1, (R9)(R8*1)
+	LEAQ           (R9)(DI*4), R9
+	VMOVSS         X0, (R9)
+	VEXTRACTPS     $0x01, X0, (R9)(DI*1)
+	VEXTRACTPS     $0x02, X0, (R9)(DI*2)
+	VEXTRACTPS     $0x03, X0, (R9)(R8*1)
+	ADDQ           $0x04, AX
+	SUBQ           SI, CX
+	MOVQ           panel_base+56(FP), DI
+	MOVQ           k+80(FP), R8
+	SHRQ           $0x05, R8
+	VMOVUPS        kqZeros<>+0(SB), Y0
+	VMOVUPS        kqZeros<>+0(SB), Y1
+
+Q5_0x8MatMul16AVX2Block6:
+	VBROADCASTI128 128(CX), Y2
+	VPSRLVQ        kqNibbleShift<>+0(SB), Y2, Y2
+	VPAND          kqNibbles<>+0(SB), Y2, Y2
+	VPBROADCASTD   36(CX), Y3
+	VPSHUFB        kqBitBytes<>+0(SB), Y3, Y3
+	VPAND          kqBitSel<>+0(SB), Y3, Y3
+	VPCMPEQB       kqBitSel<>+0(SB), Y3, Y3
+	VPAND          kqSixteens<>+0(SB), Y3, Y3
+	VPOR           Y3, Y2, Y2
+	VPSHUFD        $0x00, Y2, Y3
+	VPMADDUBSW     (DI), Y3, Y4
+	VPMADDUBSW     32(DI), Y3, Y5
+	VPMADDUBSW     (DI)(BX*1), Y3, Y6
+	VPMADDUBSW     32(DI)(BX*1), Y3, Y3
+	VPSHUFD        $0x55, Y2, Y7
+	VPMADDUBSW     64(DI), Y7, Y8
+	VPADDW         Y8, Y4, Y4
+	VPMADDUBSW     96(DI), Y7, Y8
+	VPADDW         Y8, Y5, Y5
+	VPMADDUBSW     64(DI)(BX*1), Y7, Y8
+	VPADDW         Y8, Y6, Y6
+	VPMADDUBSW     96(DI)(BX*1), Y7, Y7
+	VPADDW         Y7, Y3, Y3
+	VPSHUFD        $0xaa, Y2, Y7
+	VPMADDUBSW     128(DI), Y7, Y8
+	VPADDW         Y8, Y4, Y4
+	VPMADDUBSW     160(DI), Y7, Y8
+	VPADDW         Y8, Y5, Y5
+	VPMADDUBSW     128(DI)(BX*1), Y7, Y8
+	VPADDW         Y8, Y6, Y6
+	VPMADDUBSW     160(DI)(BX*1), Y7, Y7
+	VPADDW         Y7, Y3, Y3
+	VPSHUFD        $0xff, Y2, Y2
+	VPMADDUBSW     192(DI), Y2, Y7
+	VPADDW         Y7, Y4, Y4
+	VPMADDUBSW     224(DI), Y2, Y7
+	VPADDW         Y7, Y5, Y5
+	VPMADDUBSW     192(DI)(BX*1), Y2, Y7
+	VPADDW         Y7, Y6, Y6
+	VPMADDUBSW     224(DI)(BX*1), Y2, Y2
+	VPADDW         Y2, Y3, Y3
+	VPBROADCASTW   12(CX), X2
+	VCVTPH2PS      X2, Y2
+	VPMADDWD       kqOnes16<>+0(SB), Y4, Y4
+	VPMADDWD       kqOnes16<>+0(SB), Y5, Y5
+	VPERMQ         $0x4e, Y5, Y5
+	VPADDD         Y5, Y4, Y4
+	VPSUBD         288(DI), Y4, Y4
+	VCVTDQ2PS      Y4, Y4
+	VMULPS         256(DI), Y2, Y5
+	VFMADD231PS    Y5, Y4, Y0
+	VPMADDWD       kqOnes16<>+0(SB), Y6, Y6
+	VPMADDWD       kqOnes16<>+0(SB), Y3, Y3
+	VPERMQ         $0x4e, Y3, Y3
+	VPADDD         Y3, Y6, Y6
+	VPSUBD         288(DI)(BX*1), Y6, Y6
+	VCVTDQ2PS      Y6, Y6
+	VMULPS         256(DI)(BX*1), Y2, Y2
+	VFMADD231PS    Y2, Y6, Y1
+	ADDQ           $0x000000b0, CX
+	ADDQ           $0x00000140, DI
+	DECQ           R8
+	JNZ            Q5_0x8MatMul16AVX2Block6
+	MOVQ           ldc+24(FP), DI
+	SHLQ           $0x02, DI
+	LEAQ           (DI)(DI*2), R8
+	MOVQ           AX, R9
+	VEXTRACTF128   $0x01, Y0, X2
+	VMOVSS         X0, (R9)
+	VEXTRACTPS     $0x01, X0, (R9)(DI*1)
+	VEXTRACTPS     $0x02, X0, (R9)(DI*2)
+	VEXTRACTPS     $0x03, X0, (R9)(R8*1)
+	LEAQ           (R9)(DI*4), R9
+	VMOVSS         X2, (R9)
+	VEXTRACTPS     $0x01, X2, (R9)(DI*1)
+	VEXTRACTPS     $0x02, X2, (R9)(DI*2)
+	VEXTRACTPS     $0x03, X2, (R9)(R8*1)
+	VEXTRACTF128   $0x01, Y1, X0
+	LEAQ           (R9)(DI*4), R9
+	VMOVSS         X1, (R9)
+	VEXTRACTPS     $0x01, X1, (R9)(DI*1)
+	VEXTRACTPS     $0x02, X1, (R9)(DI*2)
+	VEXTRACTPS     $0x03, X1, (R9)(R8*1)
+	LEAQ           (R9)(DI*4), R9
+	VMOVSS         X0, (R9)
+	VEXTRACTPS     $0x01, X0, (R9)(DI*1)
+	VEXTRACTPS     $0x02, X0, (R9)(DI*2)
+	VEXTRACTPS     $0x03, X0, (R9)(R8*1)
+	ADDQ           $0x04, AX
+	SUBQ           SI, CX
+	MOVQ           panel_base+56(FP), DI
+	MOVQ           k+80(FP), R8
+	SHRQ           $0x05, R8
+	VMOVUPS        kqZeros<>+0(SB), Y0
+	VMOVUPS        kqZeros<>+0(SB), Y1
+
+Q5_0x8MatMul16AVX2Block7:
+	VBROADCASTI128 160(CX), Y2
+	VPSRLVQ        kqNibbleShift<>+0(SB), Y2, Y2
+	VPAND          kqNibbles<>+0(SB), Y2, Y2
+	VPBROADCASTD   44(CX), Y3
+	VPSHUFB        kqBitBytes<>+0(SB), Y3, Y3
+	VPAND          kqBitSel<>+0(SB), Y3, Y3
+	VPCMPEQB       kqBitSel<>+0(SB), Y3, Y3
+	VPAND          kqSixteens<>+0(SB), Y3, Y3
+	VPOR           Y3, Y2, Y2
+	VPSHUFD        $0x00, Y2, Y3
+	VPMADDUBSW     (DI), Y3, Y4
+	VPMADDUBSW     32(DI), Y3, Y5
+	VPMADDUBSW     (DI)(BX*1), Y3, Y6
+	VPMADDUBSW     32(DI)(BX*1), Y3, Y3
+	VPSHUFD        $0x55, Y2, Y7
+	VPMADDUBSW     64(DI), Y7, Y8
+	VPADDW         Y8, Y4, Y4
+	VPMADDUBSW     96(DI), Y7, Y8
+	VPADDW         Y8, Y5, Y5
+	VPMADDUBSW     64(DI)(BX*1), Y7, Y8
+	VPADDW         Y8, Y6, Y6
+	VPMADDUBSW     96(DI)(BX*1), Y7, Y7
+	VPADDW         Y7, Y3, Y3
+	VPSHUFD        $0xaa, Y2, Y7
+	VPMADDUBSW     128(DI), Y7, Y8
+	VPADDW         Y8, Y4, Y4
+	VPMADDUBSW     160(DI), Y7, Y8
+	VPADDW         Y8, Y5, Y5
+	VPMADDUBSW     128(DI)(BX*1), Y7, Y8
+	VPADDW         Y8, Y6, Y6
+	VPMADDUBSW     160(DI)(BX*1), Y7, Y7
+	VPADDW         Y7, Y3, Y3
+	VPSHUFD        $0xff, Y2, Y2
+	VPMADDUBSW     192(DI), Y2, Y7
+	VPADDW         Y7, Y4, Y4
+	VPMADDUBSW     224(DI), Y2, Y7
+	VPADDW         Y7, Y5, Y5
+	VPMADDUBSW     192(DI)(BX*1), Y2, Y7
+	VPADDW         Y7, Y6, Y6
+	VPMADDUBSW     224(DI)(BX*1), Y2, Y2
+	VPADDW         Y2, Y3, Y3
+	VPBROADCASTW   14(CX), X2
+	VCVTPH2PS      X2, Y2
+	VPMADDWD       kqOnes16<>+0(SB), Y4, Y4
+	VPMADDWD       kqOnes16<>+0(SB), Y5, Y5
+	VPERMQ         $0x4e, Y5, Y5
+	VPADDD         Y5, Y4, Y4
+	VPSUBD         288(DI), Y4, Y4
+	VCVTDQ2PS      Y4, Y4
+	VMULPS         256(DI), Y2, Y5
+	VFMADD231PS    Y5, Y4, Y0
+	VPMADDWD       kqOnes16<>+0(SB), Y6, Y6
+	VPMADDWD       kqOnes16<>+0(SB), Y3, Y3
+	VPERMQ         $0x4e, Y3, Y3
+	VPADDD         Y3, Y6, Y6
+	VPSUBD         288(DI)(BX*1), Y6, Y6
+	VCVTDQ2PS      Y6, Y6
+	VMULPS         256(DI)(BX*1), Y2, Y2
+	VFMADD231PS    Y2, Y6, Y1
+	ADDQ           $0x000000b0, CX
+	ADDQ           $0x00000140, DI
+	DECQ           R8
+	JNZ            Q5_0x8MatMul16AVX2Block7
+	MOVQ           ldc+24(FP), DI
+	SHLQ           $0x02, DI
+	LEAQ           (DI)(DI*2), R8
+	MOVQ           AX, R9
+	VEXTRACTF128   $0x01, Y0, X2
+	VMOVSS         X0, (R9)
+	VEXTRACTPS     $0x01, X0, (R9)(DI*1)
+	VEXTRACTPS     $0x02, X0, (R9)(DI*2)
+	VEXTRACTPS     $0x03, X0, (R9)(R8*1)
+	LEAQ           (R9)(DI*4), R9
+	VMOVSS         X2, (R9)
+	VEXTRACTPS     $0x01, X2, (R9)(DI*1)
+	VEXTRACTPS     $0x02, X2, (R9)(DI*2)
+	VEXTRACTPS     $0x03, X2, (R9)(R8*1)
+	VEXTRACTF128   $0x01, Y1, X0
+	LEAQ           (R9)(DI*4), R9
+	VMOVSS         X1, (R9)
+	VEXTRACTPS     $0x01, X1, (R9)(DI*1)
+	VEXTRACTPS     $0x02, X1, (R9)(DI*2)
+	VEXTRACTPS     $0x03, X1, (R9)(R8*1)
+	LEAQ           (R9)(DI*4), R9
+	VMOVSS         X0, (R9)
+	VEXTRACTPS     $0x01, X0, (R9)(DI*1)
+	VEXTRACTPS     $0x02, X0, (R9)(DI*2)
+	VEXTRACTPS     $0x03, X0, (R9)(R8*1)
+	ADDQ           $0x04, AX
+	SUBQ           SI, CX
+	ADDQ           SI, CX
+	SUBQ           $0x08, DX
+	JNZ            Q5_0x8MatMul16AVX2Group
 	VZEROUPPER
 	RET
 

@@ -39,6 +39,9 @@ func genericTypes() [numWeightTypes]typeKernels {
 	for t, dot := range blockDots {
 		ts[t] = typeKernels{blockMatVec: blockMatVecGeneric(t, dot)}
 	}
+	for _, t := range []WeightType{Q4_0x8, Q5_0x8} {
+		ts[t] = typeKernels{blockMatVec: interleavedGeneric(t, ts[t.Plain()].blockMatVec)}
+	}
 	return ts
 }
 

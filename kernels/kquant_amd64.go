@@ -44,4 +44,10 @@ func useKQuantAVX2(t *impl) {
 	t.types[Q4_0].chainTile = chainTile{fn: asm.Q4_0MatMul8AVX2, fn16: asm.Q4_0MatMul16AVX2, off: 8}
 	t.types[Q5_0].blockMatVec = asm.Q5_0MatVecAVX2
 	t.types[Q5_0].chainTile = chainTile{fn: asm.Q5_0MatMul8AVX2, fn16: asm.Q5_0MatMul16AVX2, off: 16}
+	// Their interleaved forms (interleave.go): the same chains, the rows'
+	// blocks read in a few loads.
+	t.types[Q4_0x8] = typeKernels{blockMatVec: asm.Q4_0x8MatVecAVX2, interleaved: true,
+		chainTile: chainTile{fn: asm.Q4_0x8MatMul8AVX2, fn16: asm.Q4_0x8MatMul16AVX2, off: 8}}
+	t.types[Q5_0x8] = typeKernels{blockMatVec: asm.Q5_0x8MatVecAVX2, interleaved: true,
+		chainTile: chainTile{fn: asm.Q5_0x8MatMul8AVX2, fn16: asm.Q5_0x8MatMul16AVX2, off: 16}}
 }

@@ -178,20 +178,39 @@ func quantMatMulColumns(tr *impl, t WeightType, c []float32, aq []int8, as []flo
 	rb := t.RowBytes(k)
 	ns, nsum := t.ActivationLens(k)
 	q := &tr.types[t]
-	wPanel := max(16, q8PanelBytes/rb)
+	// Whole groups of eight rows a panel, so that an interleaved type's
+	// panels start at a group (the threads' pieces are multiples of 16).
+	wPanel := max(16, q8PanelBytes/rb&^7)
 	for jc := j0; jc < j1; jc += wPanel {
 		cols := min(wPanel, j1-jc)
 		wp := w[jc*rb : (jc+cols)*rb]
 		i := 0
 		if ct := &q.chainTile; ct.fn != nil {
 			gb := (k / 32) * chainPanelBlock
+			// An interleaved type's tile takes whole groups of rows; the
+			// matrix's last rows past them are plain, for the plain tile.
+			whole, rest := cols, 0
+			if t.Plain() != t {
+				whole, rest = cols&^7, cols%8
+			}
+			tail := &tr.types[t.Plain()].chainTile
 			for ; i+2*chainRows <= m; i += 2 * chainRows {
 				g := i / chainRows
-				ct.fn16(c[i*n+jc:(i+2*chainRows-1)*n+jc+cols], n, wp, panel[g*gb:(g+2)*gb], k, cols)
+				if whole > 0 {
+					ct.fn16(c[i*n+jc:(i+2*chainRows-1)*n+jc+whole], n, wp, panel[g*gb:(g+2)*gb], k, whole)
+				}
+				if rest > 0 {
+					tail.fn16(c[i*n+jc+whole:(i+2*chainRows-1)*n+jc+cols], n, wp[whole*rb:], panel[g*gb:(g+2)*gb], k, rest)
+				}
 			}
 			for ; i+chainRows <= m; i += chainRows {
 				g := i / chainRows
-				ct.fn(c[i*n+jc:(i+chainRows-1)*n+jc+cols], n, wp, panel[g*gb:(g+1)*gb], k, cols)
+				if whole > 0 {
+					ct.fn(c[i*n+jc:(i+chainRows-1)*n+jc+whole], n, wp, panel[g*gb:(g+1)*gb], k, whole)
+				}
+				if rest > 0 {
+					tail.fn(c[i*n+jc+whole:(i+chainRows-1)*n+jc+cols], n, wp[whole*rb:], panel[g*gb:(g+1)*gb], k, rest)
+				}
 			}
 		} else if r := q.blockTile.rows; r > 0 {
 			for ; i+r <= m; i += r {

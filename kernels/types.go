@@ -37,6 +37,13 @@ const (
 	IQ4_NL // 32 values: fp16 d, 4-bit indices into a non-linear table
 	IQ4_XS // 256 values: IQ4_NL's table with 6-bit scales per 32
 
+	// Q4_0x8 and Q5_0x8 are Q4_0 and Q5_0 with a matrix's rows interleaved
+	// by eights (InterleaveRows), the layout their AVX2 GEMV reads eight
+	// rows' blocks from in a few loads. Never in a file: a loader makes
+	// them on tiers that prefer them (PrefersInterleaved).
+	Q4_0x8
+	Q5_0x8
+
 	// Q8_K is an activation form, never a weight: int8 blocks of 256
 	// values with one float32 scale and the sums of every 16 values, what
 	// the K-quants and IQ4_XS multiply against (ggml's block_q8_K).
@@ -56,6 +63,9 @@ type weightTraits struct {
 	// block sums for the other types of 32, Q8_K for those of 256, fp32
 	// for F32.
 	act WeightType
+	// plain is the GGUF type an interleaved type stores (Q4_0 for
+	// Q4_0x8); 0 for the others.
+	plain WeightType
 }
 
 var weightTypes = [numWeightTypes]weightTraits{
@@ -72,6 +82,8 @@ var weightTypes = [numWeightTypes]weightTraits{
 	Q6_K:   {name: "Q6_K", blockLen: QK, blockBytes: 210, act: Q8_K},
 	IQ4_NL: {name: "IQ4_NL", blockLen: 32, blockBytes: 18, act: Q8_0},
 	IQ4_XS: {name: "IQ4_XS", blockLen: QK, blockBytes: 136, act: Q8_K},
+	Q4_0x8: {name: "Q4_0x8", blockLen: 32, blockBytes: 18, act: Q8_0, plain: Q4_0},
+	Q5_0x8: {name: "Q5_0x8", blockLen: 32, blockBytes: 22, act: Q8_0, plain: Q5_0},
 	Q8_K:   {name: "Q8_K", blockLen: QK, blockBytes: 292, act: Q8_K},
 }
 
@@ -98,6 +110,15 @@ func (t WeightType) BlockLen() int { return t.traits().blockLen }
 
 // BlockBytes is the size of one block in a GGUF file.
 func (t WeightType) BlockBytes() int { return t.traits().blockBytes }
+
+// Plain is the GGUF type whose blocks t holds: Q4_0 for Q4_0x8, t
+// itself for every type that is not interleaved.
+func (t WeightType) Plain() WeightType {
+	if p := t.traits().plain; p != 0 {
+		return p
+	}
+	return t
+}
 
 // Activation is the type the activations are quantized to before they are
 // multiplied by a matrix of this type.
@@ -144,4 +165,7 @@ type typeKernels struct {
 	blockMatVec func(y []float32, w []byte, xq []int8, xs []float32, xsum []int16, k, n int)
 	blockTile   blockTile
 	chainTile   chainTile // instead of blockTile where fn is not nil
+	// interleaved says an interleaved type's kernels are the tier's own,
+	// not the generic twin over a plain copy (PrefersInterleaved).
+	interleaved bool
 }

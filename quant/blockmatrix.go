@@ -65,15 +65,44 @@ func (m *BlockMatrix) Row(i int, dst []float32) {
 		panic(fmt.Sprintf("quant.BlockMatrix.Row: row %d of %d", i, m.Rows))
 	}
 	rb := m.Type.RowBytes(m.Cols)
-	if err := FormatOf(m.Type).DequantizeRows(dst[:m.Cols], m.Data[i*rb:(i+1)*rb]); err != nil {
+	row := m.Data[i*rb : (i+1)*rb]
+	if m.Type.Plain() != m.Type {
+		plain := make([]byte, rb) // a lookup's row, rarely of these types
+		kernels.PlainRow(m.Type, plain, m.Data, m.Cols, m.Rows, i)
+		row = plain
+	}
+	if err := FormatOf(m.Type.Plain()).DequantizeRows(dst[:m.Cols], row); err != nil {
 		panic(err) // the shapes were checked by FromBlocks
 	}
+}
+
+// Interleaved returns m in the interleaved form of its type
+// (kernels.InterleaveRows: Q4_0x8 for Q4_0), written into data
+// (len(m.Data) bytes, apart from m's; nil: a new allocation), where the
+// active tier multiplies that form faster (kernels.PrefersInterleaved) and
+// m has a group of eight rows; otherwise m itself, and data is left alone.
+// The products give the same results bit for bit either way.
+func (m *BlockMatrix) Interleaved(data []byte) *BlockMatrix {
+	if m.Rows < 8 || !kernels.PrefersInterleaved(m.Type) {
+		return m
+	}
+	if data == nil {
+		data = make([]byte, len(m.Data))
+	}
+	if len(data) != len(m.Data) {
+		panic(fmt.Sprintf("quant.BlockMatrix.Interleaved: %d bytes for %d", len(data), len(m.Data)))
+	}
+	kernels.InterleaveRows(m.Type, data, m.Data, m.Cols, m.Rows)
+	return &BlockMatrix{Type: m.Type.Interleaved(), Rows: m.Rows, Cols: m.Cols, Data: data}
 }
 
 // RowRange returns rows [r0, r1) of m, sharing its memory.
 func (m *BlockMatrix) RowRange(r0, r1 int) *BlockMatrix {
 	if r0 < 0 || r1 < r0 || r1 > m.Rows {
 		panic(fmt.Sprintf("quant.BlockMatrix.RowRange: rows [%d, %d) of %d", r0, r1, m.Rows))
+	}
+	if m.Type.Plain() != m.Type && (r0%8 != 0 || r1%8 != 0 && r1 != m.Rows) {
+		panic(fmt.Sprintf("quant.BlockMatrix.RowRange: rows [%d, %d) of an interleaved %s matrix of %d cut a group of eight", r0, r1, m.Type, m.Rows))
 	}
 	rb := m.Type.RowBytes(m.Cols)
 	return &BlockMatrix{Type: m.Type, Rows: r1 - r0, Cols: m.Cols, Data: m.Data[r0*rb : r1*rb : r1*rb]}

@@ -215,3 +215,47 @@ func TestBlockWeightsPlaced(t *testing.T) {
 	ids := randomIDs(2, 9, cfg.VocabSize)
 	assert.Equal(t, allRowLogits(t, plain, ids), allRowLogits(t, placed, ids))
 }
+
+// TestInterleavedLinears: on a tier that prefers it, a model's Q4_0 and
+// Q5_0 layers run interleaved (kernels.InterleaveRows), in the huge-page
+// arena or in the heap, the footprint still naming the file's types, and
+// the logits equal those of the file's layout bit for bit.
+func TestInterleavedLinears(t *testing.T) {
+	if !kernels.PrefersInterleaved(kernels.Q4_0) {
+		t.Skipf("skipping: the %s tier multiplies Q4_0 as the file lays it out", kernels.ISA())
+	}
+	cfg := blockConfig(false)
+	w := randomWeights(cfg, 6)
+	withBlocks(cfg, w, blockMixes()["legacy"], 8)
+	build := func(interleave, place bool) *Model {
+		savedI, savedP := interleaveLinears, placeHugePages
+		interleaveLinears, placeHugePages = interleave, place
+		defer func() { interleaveLinears, placeHugePages = savedI, savedP }()
+		m, err := newModel(cfg, w, Options{})
+		require.NoError(t, err)
+		return m
+	}
+	plain := build(false, false)
+	ids := randomIDs(2, 9, cfg.VocabSize)
+	want := allRowLogits(t, plain, ids)
+	for _, place := range []bool{false, true} {
+		m := build(true, place)
+		var types []kernels.WeightType
+		for _, L := range m.layers {
+			for _, l := range []linear{L.qkv, L.out, L.up, L.down} {
+				if st, ok := l.(*stackedLinear); ok {
+					for _, p := range st.parts {
+						types = append(types, p.(*quantLinear).m.WeightType())
+					}
+				} else if q, ok := l.(*quantLinear); ok {
+					types = append(types, q.m.WeightType())
+				}
+			}
+		}
+		assert.Contains(t, types, kernels.Q4_0x8, "huge pages %v", place)
+		assert.Contains(t, types, kernels.Q5_0x8, "huge pages %v", place)
+		assert.NotContains(t, types, kernels.Q4_0, "huge pages %v", place)
+		assert.Equal(t, plain.Footprint(), m.Footprint(), "huge pages %v", place)
+		assert.Equal(t, want, allRowLogits(t, m, ids), "huge pages %v", place)
+	}
+}

@@ -48,7 +48,7 @@ func (m *Model) Footprint() Footprint {
 
 func linearType(l linear) kernels.WeightType {
 	if q, ok := l.(*quantLinear); ok {
-		return q.m.WeightType()
+		return q.m.WeightType().Plain() // as the file names it, interleaved or not
 	}
 	return kernels.F32
 }

@@ -79,8 +79,15 @@ func (a *weightArena) floats(src []float32) []float32 {
 	return dst
 }
 
-func (a *weightArena) blockMatrix(m *quant.BlockMatrix) *quant.BlockMatrix {
+// blockMatrix copies m into the arena, a linear's interleaved where the
+// tier prefers it.
+func (a *weightArena) blockMatrix(m *quant.BlockMatrix, linear bool) *quant.BlockMatrix {
 	dst := unsafe.Slice((*byte)(a.carve(len(m.Data))), len(m.Data))
+	if linear && interleaveLinears {
+		if im := m.Interleaved(dst); im != m {
+			return im
+		}
+	}
 	copy(dst, m.Data)
 	return &quant.BlockMatrix{Type: m.Type, Rows: m.Rows, Cols: m.Cols, Data: dst}
 }
@@ -100,21 +107,27 @@ func arenaBytes(sizes []int) int {
 	return total
 }
 
+// interleaveLinears lets placeWeights interleave Q4_0 and Q5_0 layers;
+// tests turn it off to compare.
+var interleaveLinears = true
+
 // placeWeights copies the model's streamed matrices into a huge-page arena
 // (see above), where the platform has huge pages.
+//
+// The layers' Q4_0 and Q5_0 matrices are interleaved on the way where the
+// tier prefers it (quant.BlockMatrix.Interleaved), or into the heap where
+// there are no huge pages: either way one copy. Token tables stay as the
+// file has them: a lookup reads one row.
 func (m *Model) placeWeights() {
-	if !placeHugePages || !hugePages {
-		return
-	}
 	var sizes []int
-	visit := func(f32 func(*[]float32), q func(*quantMatrix)) {
+	visit := func(f32 func(*[]float32), q func(_ *quantMatrix, linear bool)) {
 		var place func(l linear)
 		place = func(l linear) {
 			switch l := l.(type) {
 			case *f32Linear:
 				f32(&l.p.Data)
 			case *quantLinear:
-				q(&l.m)
+				q(&l.m, true)
 			case *stackedLinear:
 				for _, p := range l.parts {
 					place(p)
@@ -136,12 +149,20 @@ func (m *Model) placeWeights() {
 			case *f32Table:
 				f32(&t.p.Data)
 			case *quantTable:
-				q(&t.m)
+				q(&t.m, false)
 			}
 		}
 	}
+	if !placeHugePages || !hugePages {
+		visit(func(*[]float32) {}, func(q *quantMatrix, linear bool) {
+			if b, ok := (*q).(*quant.BlockMatrix); ok && linear && interleaveLinears {
+				*q = b.Interleaved(nil)
+			}
+		})
+		return
+	}
 	visit(func(w *[]float32) { sizes = append(sizes, 4*len(*w)) },
-		func(q *quantMatrix) {
+		func(q *quantMatrix, _ bool) {
 			switch m := (*q).(type) {
 			case *quant.Matrix:
 				sizes = append(sizes, len(m.Q), 4*len(m.Scales))
@@ -151,12 +172,12 @@ func (m *Model) placeWeights() {
 		})
 	a := &weightArena{buf: hugePageBytes(arenaBytes(sizes))}
 	visit(func(w *[]float32) { *w = a.floats(*w) },
-		func(q *quantMatrix) {
+		func(q *quantMatrix, linear bool) {
 			switch m := (*q).(type) {
 			case *quant.Matrix:
 				*q = a.matrix(m)
 			case *quant.BlockMatrix:
-				*q = a.blockMatrix(m)
+				*q = a.blockMatrix(m, linear)
 			}
 		})
 	m.arena = a

@@ -95,8 +95,10 @@ type Model struct {
 func (m *Model) Config() model.Config { return m.cfg }
 
 // Close releases the model's memory maps. A GGUF file's block-quantized
-// matrices are used where they lie in the mapping (fp32 ones are packed
-// into the kernels' panels at load), so from then on every Session and
+// matrices may be used where they lie in the mapping (fp32 ones are packed
+// into the kernels' panels at load; blocks are copied to huge pages where
+// there are some, and Q4_0 and Q5_0 layers are interleaved where the tier
+// prefers it), so from then on every Session and
 // Batch of the model, and NewSession and NewBatch, fail with ErrClosed
 // instead of reading it. Close must not run while a session's call is in
 // progress.

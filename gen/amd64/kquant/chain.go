@@ -34,7 +34,8 @@ type chainType struct {
 	name       string
 	blockBytes int
 	off        uint8 // log2 of the code offset: 3 (8) or 4 (16)
-	// codes unpacks the 32 codes of the block at w, in order.
+	// codes unpacks the 32 codes of the block at w, in order (of an
+	// interleaved type: of the plain rows past its last group of eight).
 	codes func(w Mem) VecVirtual
 	// pair unpacks the blocks at a and e side by side for the GEMV: the
 	// codes of values 0-15 of a and of e in the low and high halves of
@@ -46,7 +47,18 @@ type chainType struct {
 	// int16 says whether the tile may add its two halves' sums in int16
 	// (Q4_0's, at most 30480) before widening.
 	int16 bool
+	// x8 marks the interleaved layout (kernels/interleave.go): eight rows'
+	// blocks side by side, field by field. codesX8 then unpacks the codes
+	// of the row in slot s of the block group at w, and pairX8 the rows of
+	// slots 2i and 2i+1 (rows i and i+4) for the GEMV.
+	x8      bool
+	codesX8 func(w Mem, slot int) VecVirtual
+	pairX8  func(w Mem, i int, k pairConsts) (lo, hi VecVirtual)
 }
+
+// x8Fields are the offsets in an interleaved block group of the eight
+// rows' fifth bits (4 bytes a slot) and nibbles (16 bytes a slot).
+const x8Bits, x8NibblesQ4, x8NibblesQ5 = 16, 16, 48
 
 // pairConsts are the constants a pair unpacking uses, each a memory
 // operand or a register the GEMV loaded once per group of rows.
@@ -87,6 +99,36 @@ var chainTypes = []chainType{
 			addSixteens(hh, hi, k.bitSel, k.sixteens)
 			return lo, hi
 		}},
+	{name: "Q4_0x8", blockBytes: 18, off: 3, int16: true, x8: true,
+		codes:   func(w Mem) VecVirtual { return nibbles32(w.Offset(2)) },
+		codesX8: func(w Mem, slot int) VecVirtual { return nibbles32(w.Offset(x8NibblesQ4 + 16*slot)) },
+		pairX8: func(w Mem, i int, k pairConsts) (lo, hi VecVirtual) {
+			return nibbleSplit(w.Offset(x8NibblesQ4+32*i), k)
+		}},
+	{name: "Q5_0x8", blockBytes: 22, off: 4, fifth: true, x8: true,
+		codes: func(w Mem) VecVirtual {
+			q := nibbles32(w.Offset(6))
+			fifthBits(w.Offset(2), q)
+			return q
+		},
+		codesX8: func(w Mem, slot int) VecVirtual {
+			q := nibbles32(w.Offset(x8NibblesQ5 + 16*slot))
+			fifthBits(w.Offset(x8Bits+4*slot), q)
+			return q
+		},
+		pairX8: func(w Mem, i int, k pairConsts) (lo, hi VecVirtual) {
+			lo, hi = nibbleSplit(w.Offset(x8NibblesQ5+32*i), k)
+			// Rows i and i+4's fifth bits, 4 bytes each, side by side in
+			// every quarter: the shuffles take the low half's from bytes
+			// 0-3, the high half's from 4-7 (pairBytesLoX8, pairBytesHiX8).
+			qa, hh := YMM(), YMM()
+			VPBROADCASTQ(w.Offset(x8Bits+8*i), qa)
+			VPSHUFB(k.bytesHi, qa, hh)
+			VPSHUFB(k.bytesLo, qa, qa)
+			addSixteens(qa, lo, k.bitSel, k.sixteens)
+			addSixteens(hh, hi, k.bitSel, k.sixteens)
+			return lo, hi
+		}},
 }
 
 // nibblePair loads the 16 bytes of nibbles at a and at e into the low and
@@ -96,6 +138,20 @@ func nibblePair(a, e Mem, k pairConsts) (lo, hi VecVirtual) {
 	n := YMM()
 	VMOVDQU(a, n.AsX())
 	VINSERTI128(U8(1), e, n, n)
+	return splitNibbles(n, k)
+}
+
+// nibbleSplit is nibblePair for two rows' nibbles stored side by side at
+// m (the interleaved layout): one load.
+func nibbleSplit(m Mem, k pairConsts) (lo, hi VecVirtual) {
+	n := YMM()
+	VMOVDQU(m, n)
+	return splitNibbles(n, k)
+}
+
+// splitNibbles splits the bytes of n into their low nibbles (lo) and high
+// ones (hi).
+func splitNibbles(n VecVirtual, k pairConsts) (lo, hi VecVirtual) {
 	lo, hi = YMM(), YMM()
 	VPAND(k.nibbles, n, lo)
 	VPSRLW(U8(4), n, hi)
@@ -138,14 +194,18 @@ func chainMatVec(t chainType) {
 	Label(t.name + "mvGroup")
 	{
 		xq, xs, xsum, blocks := vectorStart()
-		rb3, w4, pf := GP64(), GP64(), GP64()
-		LEAQ(Mem{Base: rb, Index: rb, Scale: 2}, rb3)
-		LEAQ(Mem{Base: w, Index: rb, Scale: 4}, w4)
-		// The next group of rows is one run of 8·rb bytes: fetch 8 blocks'
-		// worth of it per block. The eight rows of this one are streams
-		// too short (rb is 324 bytes at k = 576) for the hardware
-		// prefetcher to pick up.
-		LEAQ(Mem{Base: w4, Index: rb, Scale: 4}, pf)
+		var rb3, w4, pf Register
+		if !t.x8 {
+			rb3, w4, pf = GP64(), GP64(), GP64()
+			LEAQ(Mem{Base: rb, Index: rb, Scale: 2}, rb3)
+			LEAQ(Mem{Base: w, Index: rb, Scale: 4}, w4)
+			// The next group of rows is one run of 8·rb bytes: fetch 8
+			// blocks' worth of it per block. The eight rows of this one
+			// are streams too short (rb is 324 bytes at k = 576) for the
+			// hardware prefetcher to pick up. (Interleaved, the group is
+			// one stream and its successor is 8·rb past w.)
+			LEAQ(Mem{Base: w4, Index: rb, Scale: 4}, pf)
+		}
 		row := func(i int) Mem {
 			base := w
 			if i >= 4 {
@@ -167,6 +227,9 @@ func chainMatVec(t chainType) {
 		// no more beside the rest of the loop); the others stay memory
 		// operands.
 		k := pairConsts{nibbles: nibbles, bitSel: bitSel, sixteens: sixteens, bytesLo: pairBytesLo, bytesHi: pairBytesHi}
+		if t.x8 {
+			k.bytesLo, k.bytesHi = pairBytesLoX8, pairBytesHiX8
+		}
 		held := []*Op{&k.nibbles}
 		if t.fifth {
 			held = []*Op{&k.bitSel, &k.bytesLo, &k.bytesHi}
@@ -178,7 +241,11 @@ func chainMatVec(t chainType) {
 		}
 		Label(t.name + "mvBlock")
 		for l := 0; l < 8*t.blockBytes; l += 64 {
-			PREFETCHT0(Mem{Base: pf, Disp: l})
+			if t.x8 {
+				PREFETCHT0(Mem{Base: w, Index: rb, Scale: 8, Disp: l})
+			} else {
+				PREFETCHT0(Mem{Base: pf, Disp: l})
+			}
 		}
 		// x's values 0-15 and 16-31, each in both halves.
 		xlo, xhi := YMM(), YMM()
@@ -191,7 +258,12 @@ func chainMatVec(t chainType) {
 			var prod [2]VecVirtual
 			for r := range 2 {
 				i := 2*p + r
-				lo, hi := t.pair(row(i), row(i+4), k)
+				var lo, hi VecVirtual
+				if t.x8 {
+					lo, hi = t.pairX8(Mem{Base: w}, i, k)
+				} else {
+					lo, hi = t.pair(row(i), row(i+4), k)
+				}
 				VPMADDUBSW(xlo, lo, lo)
 				VPMADDUBSW(xhi, hi, hi)
 				VPADDW(hi, lo, lo)
@@ -213,25 +285,37 @@ func chainMatVec(t chainType) {
 		VPBROADCASTD(corr, corr.AsY())
 		VPSUBD(corr.AsY(), s, s)
 		VCVTDQ2PS(s, s)
-		// The eight rows' scales d.
-		d := XMM()
-		MOVWLZX(row(0), g)
-		VMOVD(g, d)
-		for i := 1; i < 8; i++ {
-			VPINSRW(U8(i), row(i), d, d)
-		}
+		// The eight rows' scales d: side by side when interleaved, else
+		// gathered from eight blocks.
 		dy, m := YMM(), YMM()
-		VCVTPH2PS(d, dy)
+		if t.x8 {
+			VCVTPH2PS(Mem{Base: w}, dy)
+		} else {
+			d := XMM()
+			MOVWLZX(row(0), g)
+			VMOVD(g, d)
+			for i := 1; i < 8; i++ {
+				VPINSRW(U8(i), row(i), d, d)
+			}
+			VCVTPH2PS(d, dy)
+		}
 		VBROADCASTSS(Mem{Base: xs}, m)
 		VMULPS(m, dy, m)
 		VFMADD231PS(m, s, acc)
-		ADDQ(U8(t.blockBytes), w)
-		ADDQ(U8(t.blockBytes), w4)
-		ADDQ(U32(8*t.blockBytes), pf)
+		if t.x8 {
+			ADDQ(U32(8*t.blockBytes), w)
+		} else {
+			ADDQ(U8(t.blockBytes), w)
+			ADDQ(U8(t.blockBytes), w4)
+			ADDQ(U32(8*t.blockBytes), pf)
+		}
 		nextBlock(xq, xs, xsum, blocks, t.name+"mvBlock")
 		VMOVUPS(acc, Mem{Base: y})
-		// w4 is past the group's fifth row: on to its ninth.
-		LEAQ(Mem{Base: w4, Index: rb3, Scale: 1}, w)
+		if !t.x8 {
+			// w4 is past the group's fifth row: on to its ninth. (An
+			// interleaved group's blocks end where the next begins.)
+			LEAQ(Mem{Base: w4, Index: rb3, Scale: 1}, w)
+		}
 		ADDQ(U8(32), y)
 		SUBQ(U8(8), n)
 		CMPQ(n, U8(8))
@@ -305,14 +389,22 @@ func nextBlock(xq, xs, xsum, blocks Register, label string) {
 // chainTile emits a GEMM tile: groups of eight rows of A, packed by
 // kernels.packChainPanels, against n rows of W, one row of W at a time
 // with each group's eight activation rows in the lanes of an accumulator:
-// each block of W is unpacked once for all of them.
+// each block of W is unpacked once for all of them. An interleaved W is
+// taken a group of eight rows at a time (n a multiple of 8), its rows in
+// order, each reading its slot of every block group.
 func chainTile(t chainType, groups int) {
 	rows := chainGroup * groups
 	name := fmt.Sprintf("%sMatMul%dAVX2", t.name, rows)
 	TEXT(name, NOSPLIT, "func(c []float32, ldc int, w []byte, panel []byte, k, n int)")
 	Pragma("noescape")
+	layout := "GGUF"
+	nRule := "n ≥ 1"
+	if t.x8 {
+		layout = "interleaved (kernels.InterleaveRows)"
+		nRule = "n a positive multiple of 8"
+	}
 	Doc(
-		fmt.Sprintf("%s computes %d rows of C = A·Wᵀ for a %s matrix W [n×k] of GGUF", name, rows, t.name),
+		fmt.Sprintf("%s computes %d rows of C = A·Wᵀ for a %s matrix W [n×k] of %s", name, rows, t.name, layout),
 		fmt.Sprintf("blocks and %d groups of eight rows of activations packed by", groups),
 		"kernels.packChainPanels, one after the other (values,",
 		"scales and offset sums of each block of 32, rearranged for the lanes):",
@@ -321,8 +413,8 @@ func chainTile(t chainType, groups int) {
 		fmt.Sprintf("		%sMatVecAVX2(c[i*ldc:i*ldc+n], w, row i of A, k, n)", t.name),
 		"	}",
 		"",
-		"bit for bit. k is a positive multiple of 32 and n ≥ 1. It needs AVX2, FMA",
-		"and F16C.",
+		fmt.Sprintf("bit for bit. k is a positive multiple of 32 and %s. It needs AVX2,", nRule),
+		"FMA and F16C.",
 	)
 	c := Load(Param("c").Base(), GP64())
 	w := Load(Param("w").Base(), GP64())
@@ -330,85 +422,117 @@ func chainTile(t chainType, groups int) {
 	// The groups' panels are k/32·320 = 10k bytes apart.
 	gs := Load(Param("k"), GP64())
 	IMUL3Q(U8(10), gs, gs)
-	Label(name + "Row")
-	p := Load(Param("panel").Base(), GP64())
-	blocks := Load(Param("k"), GP64())
-	SHRQ(U8(5), blocks)
-	acc := zeroed(groups)
-	Label(name + "Block")
-	q := t.codes(Mem{Base: w})
-	panel := func(gi, disp int) Mem {
-		if gi == 0 {
-			return Mem{Base: p, Disp: disp}
-		}
-		return Mem{Base: p, Index: gs, Scale: 1, Disp: disp}
+	var rb8 Register
+	if t.x8 {
+		// A group of eight rows: 8·(k/32)·blockBytes bytes.
+		rb8 = Load(Param("k"), GP64())
+		SHRQ(U8(5), rb8)
+		IMUL3Q(U32(8*t.blockBytes), rb8, rb8)
 	}
-	// Per group: rows 0-3 | 4-7, and rows 4-7 | 0-3.
-	sums := make([][2]VecVirtual, groups)
-	for g := range 4 {
-		wg := YMM()
-		VPSHUFD(U8(0x55*g), q, wg)
-		for gi := range groups {
-			for h := range 2 {
-				src := panel(gi, 64*g+32*h)
-				if g == 0 {
-					sums[gi][h] = YMM()
-					VPMADDUBSW(src, wg, sums[gi][h])
-					continue
+	// row emits one row of W against every group: its codes and scale at
+	// each block group are codes(w) and scale(w), and w steps by stride
+	// bytes a block.
+	row := func(label string, codes func(w Mem) VecVirtual, scale func(w Mem) Mem, stride int) {
+		p := Load(Param("panel").Base(), GP64())
+		blocks := Load(Param("k"), GP64())
+		SHRQ(U8(5), blocks)
+		acc := zeroed(groups)
+		Label(label)
+		q := codes(Mem{Base: w})
+		panel := func(gi, disp int) Mem {
+			if gi == 0 {
+				return Mem{Base: p, Disp: disp}
+			}
+			return Mem{Base: p, Index: gs, Scale: 1, Disp: disp}
+		}
+		// Per group: rows 0-3 | 4-7, and rows 4-7 | 0-3.
+		sums := make([][2]VecVirtual, groups)
+		for g := range 4 {
+			wg := YMM()
+			VPSHUFD(U8(0x55*g), q, wg)
+			for gi := range groups {
+				for h := range 2 {
+					src := panel(gi, 64*g+32*h)
+					if g == 0 {
+						sums[gi][h] = YMM()
+						VPMADDUBSW(src, wg, sums[gi][h])
+						continue
+					}
+					prod := YMM()
+					VPMADDUBSW(src, wg, prod)
+					VPADDW(prod, sums[gi][h], sums[gi][h])
 				}
-				prod := YMM()
-				VPMADDUBSW(src, wg, prod)
-				VPADDW(prod, sums[gi][h], sums[gi][h])
 			}
 		}
-	}
-	d, dy := XMM(), YMM()
-	VPBROADCASTW(Mem{Base: w}, d)
-	VCVTPH2PS(d, dy)
-	for gi := range groups {
-		s, o := sums[gi][0], sums[gi][1]
-		if t.int16 {
-			VPERMQ(U8(0b01_00_11_10), o, o)
-			VPADDW(o, s, s)
-			VPMADDWD(ones16, s, s)
+		d, dy := XMM(), YMM()
+		VPBROADCASTW(scale(Mem{Base: w}), d)
+		VCVTPH2PS(d, dy)
+		for gi := range groups {
+			s, o := sums[gi][0], sums[gi][1]
+			if t.int16 {
+				VPERMQ(U8(0b01_00_11_10), o, o)
+				VPADDW(o, s, s)
+				VPMADDWD(ones16, s, s)
+			} else {
+				VPMADDWD(ones16, s, s)
+				VPMADDWD(ones16, o, o)
+				VPERMQ(U8(0b01_00_11_10), o, o)
+				VPADDD(o, s, s)
+			}
+			VPSUBD(panel(gi, 288), s, s)
+			VCVTDQ2PS(s, s)
+			m := YMM()
+			VMULPS(panel(gi, 256), dy, m)
+			VFMADD231PS(m, s, acc[gi])
+		}
+		if stride < 128 {
+			ADDQ(U8(stride), w)
 		} else {
-			VPMADDWD(ones16, s, s)
-			VPMADDWD(ones16, o, o)
-			VPERMQ(U8(0b01_00_11_10), o, o)
-			VPADDD(o, s, s)
+			ADDQ(U32(stride), w)
 		}
-		VPSUBD(panel(gi, 288), s, s)
-		VCVTDQ2PS(s, s)
-		m := YMM()
-		VMULPS(panel(gi, 256), dy, m)
-		VFMADD231PS(m, s, acc[gi])
-	}
-	ADDQ(U8(t.blockBytes), w)
-	ADDQ(U32(panelBlockBytes), p)
-	DECQ(blocks)
-	JNZ(LabelRef(name + "Block"))
+		ADDQ(U32(panelBlockBytes), p)
+		DECQ(blocks)
+		JNZ(LabelRef(label))
 
-	// Lane i of group gi's accumulator is row 8·gi + i of C.
-	ldc, ldc3, base := Load(Param("ldc"), GP64()), GP64(), GP64()
-	SHLQ(U8(2), ldc)
-	LEAQ(Mem{Base: ldc, Index: ldc, Scale: 2}, ldc3)
-	MOVQ(c, base)
-	for gi := range groups {
-		hi := XMM()
-		VEXTRACTF128(U8(1), acc[gi], hi)
-		for h, src := range []Op{acc[gi].AsX(), hi} {
-			if gi+h > 0 {
-				LEAQ(Mem{Base: base, Index: ldc, Scale: 4}, base)
+		// Lane i of group gi's accumulator is row 8·gi + i of C.
+		ldc, ldc3, base := Load(Param("ldc"), GP64()), GP64(), GP64()
+		SHLQ(U8(2), ldc)
+		LEAQ(Mem{Base: ldc, Index: ldc, Scale: 2}, ldc3)
+		MOVQ(c, base)
+		for gi := range groups {
+			hi := XMM()
+			VEXTRACTF128(U8(1), acc[gi], hi)
+			for h, src := range []Op{acc[gi].AsX(), hi} {
+				if gi+h > 0 {
+					LEAQ(Mem{Base: base, Index: ldc, Scale: 4}, base)
+				}
+				VMOVSS(src, Mem{Base: base})
+				VEXTRACTPS(U8(1), src, Mem{Base: base, Index: ldc, Scale: 1})
+				VEXTRACTPS(U8(2), src, Mem{Base: base, Index: ldc, Scale: 2})
+				VEXTRACTPS(U8(3), src, Mem{Base: base, Index: ldc3, Scale: 1})
 			}
-			VMOVSS(src, Mem{Base: base})
-			VEXTRACTPS(U8(1), src, Mem{Base: base, Index: ldc, Scale: 1})
-			VEXTRACTPS(U8(2), src, Mem{Base: base, Index: ldc, Scale: 2})
-			VEXTRACTPS(U8(3), src, Mem{Base: base, Index: ldc3, Scale: 1})
 		}
+		ADDQ(U8(4), c)
 	}
-	ADDQ(U8(4), c)
-	DECQ(n)
-	JNZ(LabelRef(name + "Row"))
+	if !t.x8 {
+		Label(name + "Row")
+		row(name+"Block", t.codes, func(w Mem) Mem { return w }, t.blockBytes)
+		DECQ(n)
+		JNZ(LabelRef(name + "Row"))
+	} else {
+		Label(name + "Group")
+		for r := range chainGroup {
+			slot := 2*(r%4) + r/4
+			row(fmt.Sprintf("%sBlock%d", name, r),
+				func(w Mem) VecVirtual { return t.codesX8(w, slot) },
+				func(w Mem) Mem { return w.Offset(2 * r) }, 8*t.blockBytes)
+			// Back to the group's first block for its next row.
+			SUBQ(rb8, w)
+		}
+		ADDQ(rb8, w)
+		SUBQ(U8(8), n)
+		JNZ(LabelRef(name + "Group"))
+	}
 	VZEROUPPER()
 	RET()
 }

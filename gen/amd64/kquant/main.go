@@ -231,12 +231,14 @@ var (
 	q6HighMask                     Mem
 	bitBytes, bitSel               Mem // the 5-bit types' fifth bits as bytes
 	pairBytesLo, pairBytesHi       Mem // the same in each half, values 0-15 and 16-31
-	highNibbles                    Mem
-	sixteens, iq4Levels            Mem
-	threes, thirtyTwos             Mem
-	groupShuffle                   [4]Mem // int16 lane 2j in the low half, 2j+1 in the high
-	q3LowShift, q3HighShift        Mem
-	nibbleShift                    Mem // qwords 0, 0, 4, 4
+	// The same for interleaved pairs: the high half's bytes are 4-7.
+	pairBytesLoX8, pairBytesHiX8 Mem
+	highNibbles                  Mem
+	sixteens, iq4Levels          Mem
+	threes, thirtyTwos           Mem
+	groupShuffle                 [4]Mem // int16 lane 2j in the low half, 2j+1 in the high
+	q3LowShift, q3HighShift      Mem
+	nibbleShift                  Mem // qwords 0, 0, 4, 4
 )
 
 func bytes32(name string, f func(i int) byte) Mem {
@@ -258,6 +260,8 @@ func constants() {
 	bitSel = bytes32("kqBitSel", func(i int) byte { return byte(1 << (i % 8)) })
 	pairBytesLo = bytes32("kqPairBytesLo", func(i int) byte { return byte(i % 16 / 8) })
 	pairBytesHi = bytes32("kqPairBytesHi", func(i int) byte { return byte(2 + i%16/8) })
+	pairBytesLoX8 = bytes32("kqPairBytesLoX8", func(i int) byte { return byte(i%16/8 + 4*(i/16)) })
+	pairBytesHiX8 = bytes32("kqPairBytesHiX8", func(i int) byte { return byte(2 + i%16/8 + 4*(i/16)) })
 	highNibbles = bytes32("kqHighNibbles", func(int) byte { return 0xf0 })
 	sixteens = bytes32("kqSixteens", func(int) byte { return 0x10 })
 	threes = bytes32("kqThrees", func(int) byte { return 3 })
