@@ -23,8 +23,8 @@ package asm
 //go:noescape
 func Q4_0MatVecAVX2(y []float32, w []byte, xq []int8, xs []float32, xsum []int16, k int, n int)
 
-// Q4_0MatMul8AVX2 computes 8 rows of C = A·Wᵀ for a Q4_0 matrix W [n×k] of GGUF
-// blocks and 1 groups of eight rows of activations packed by
+// Q4_0MatMul8AVX2 computes 8 rows of C = A·Wᵀ for a Q4_0 matrix W [n×k] of GGUF blocks
+// and 1 groups of eight rows of activations packed by
 // kernels.packChainPanels, one after the other (values,
 // scales and offset sums of each block of 32, rearranged for the lanes):
 //
@@ -38,8 +38,8 @@ func Q4_0MatVecAVX2(y []float32, w []byte, xq []int8, xs []float32, xsum []int16
 //go:noescape
 func Q4_0MatMul8AVX2(c []float32, ldc int, w []byte, panel []byte, k int, n int)
 
-// Q4_0MatMul16AVX2 computes 16 rows of C = A·Wᵀ for a Q4_0 matrix W [n×k] of GGUF
-// blocks and 2 groups of eight rows of activations packed by
+// Q4_0MatMul16AVX2 computes 16 rows of C = A·Wᵀ for a Q4_0 matrix W [n×k] of GGUF blocks
+// and 2 groups of eight rows of activations packed by
 // kernels.packChainPanels, one after the other (values,
 // scales and offset sums of each block of 32, rearranged for the lanes):
 //
@@ -72,8 +72,8 @@ func Q4_0MatMul16AVX2(c []float32, ldc int, w []byte, panel []byte, k int, n int
 //go:noescape
 func Q5_0MatVecAVX2(y []float32, w []byte, xq []int8, xs []float32, xsum []int16, k int, n int)
 
-// Q5_0MatMul8AVX2 computes 8 rows of C = A·Wᵀ for a Q5_0 matrix W [n×k] of GGUF
-// blocks and 1 groups of eight rows of activations packed by
+// Q5_0MatMul8AVX2 computes 8 rows of C = A·Wᵀ for a Q5_0 matrix W [n×k] of GGUF blocks
+// and 1 groups of eight rows of activations packed by
 // kernels.packChainPanels, one after the other (values,
 // scales and offset sums of each block of 32, rearranged for the lanes):
 //
@@ -87,8 +87,8 @@ func Q5_0MatVecAVX2(y []float32, w []byte, xq []int8, xs []float32, xsum []int16
 //go:noescape
 func Q5_0MatMul8AVX2(c []float32, ldc int, w []byte, panel []byte, k int, n int)
 
-// Q5_0MatMul16AVX2 computes 16 rows of C = A·Wᵀ for a Q5_0 matrix W [n×k] of GGUF
-// blocks and 2 groups of eight rows of activations packed by
+// Q5_0MatMul16AVX2 computes 16 rows of C = A·Wᵀ for a Q5_0 matrix W [n×k] of GGUF blocks
+// and 2 groups of eight rows of activations packed by
 // kernels.packChainPanels, one after the other (values,
 // scales and offset sums of each block of 32, rearranged for the lanes):
 //
@@ -102,7 +102,7 @@ func Q5_0MatMul8AVX2(c []float32, ldc int, w []byte, panel []byte, k int, n int)
 //go:noescape
 func Q5_0MatMul16AVX2(c []float32, ldc int, w []byte, panel []byte, k int, n int)
 
-// Q4_0x8MatVecAVX2 computes y = W·x for a Q4_0x8 matrix W [n×k] of GGUF blocks
+// Q4_0x8MatVecAVX2 computes y = W·x for a Q4_0x8 matrix W [n×k] of interleaved blocks (kernels.InterleaveRows)
 // and x quantized by kernels.QuantizeActivations (kernels.QuantMatVec):
 //
 //	for j := 0; j < n; j++ {
@@ -121,8 +121,8 @@ func Q5_0MatMul16AVX2(c []float32, ldc int, w []byte, panel []byte, k int, n int
 //go:noescape
 func Q4_0x8MatVecAVX2(y []float32, w []byte, xq []int8, xs []float32, xsum []int16, k int, n int)
 
-// Q4_0x8MatMul8AVX2 computes 8 rows of C = A·Wᵀ for a Q4_0x8 matrix W [n×k] of interleaved (kernels.InterleaveRows)
-// blocks and 1 groups of eight rows of activations packed by
+// Q4_0x8MatMul8AVX2 computes 8 rows of C = A·Wᵀ for a Q4_0x8 matrix W [n×k] of interleaved blocks (kernels.InterleaveRows)
+// and 1 groups of eight rows of activations packed by
 // kernels.packChainPanels, one after the other (values,
 // scales and offset sums of each block of 32, rearranged for the lanes):
 //
@@ -136,8 +136,8 @@ func Q4_0x8MatVecAVX2(y []float32, w []byte, xq []int8, xs []float32, xsum []int
 //go:noescape
 func Q4_0x8MatMul8AVX2(c []float32, ldc int, w []byte, panel []byte, k int, n int)
 
-// Q4_0x8MatMul16AVX2 computes 16 rows of C = A·Wᵀ for a Q4_0x8 matrix W [n×k] of interleaved (kernels.InterleaveRows)
-// blocks and 2 groups of eight rows of activations packed by
+// Q4_0x8MatMul16AVX2 computes 16 rows of C = A·Wᵀ for a Q4_0x8 matrix W [n×k] of interleaved blocks (kernels.InterleaveRows)
+// and 2 groups of eight rows of activations packed by
 // kernels.packChainPanels, one after the other (values,
 // scales and offset sums of each block of 32, rearranged for the lanes):
 //
@@ -151,7 +151,7 @@ func Q4_0x8MatMul8AVX2(c []float32, ldc int, w []byte, panel []byte, k int, n in
 //go:noescape
 func Q4_0x8MatMul16AVX2(c []float32, ldc int, w []byte, panel []byte, k int, n int)
 
-// Q5_0x8MatVecAVX2 computes y = W·x for a Q5_0x8 matrix W [n×k] of GGUF blocks
+// Q5_0x8MatVecAVX2 computes y = W·x for a Q5_0x8 matrix W [n×k] of interleaved blocks (kernels.InterleaveRows)
 // and x quantized by kernels.QuantizeActivations (kernels.QuantMatVec):
 //
 //	for j := 0; j < n; j++ {
@@ -170,8 +170,8 @@ func Q4_0x8MatMul16AVX2(c []float32, ldc int, w []byte, panel []byte, k int, n i
 //go:noescape
 func Q5_0x8MatVecAVX2(y []float32, w []byte, xq []int8, xs []float32, xsum []int16, k int, n int)
 
-// Q5_0x8MatMul8AVX2 computes 8 rows of C = A·Wᵀ for a Q5_0x8 matrix W [n×k] of interleaved (kernels.InterleaveRows)
-// blocks and 1 groups of eight rows of activations packed by
+// Q5_0x8MatMul8AVX2 computes 8 rows of C = A·Wᵀ for a Q5_0x8 matrix W [n×k] of interleaved blocks (kernels.InterleaveRows)
+// and 1 groups of eight rows of activations packed by
 // kernels.packChainPanels, one after the other (values,
 // scales and offset sums of each block of 32, rearranged for the lanes):
 //
@@ -185,8 +185,8 @@ func Q5_0x8MatVecAVX2(y []float32, w []byte, xq []int8, xs []float32, xsum []int
 //go:noescape
 func Q5_0x8MatMul8AVX2(c []float32, ldc int, w []byte, panel []byte, k int, n int)
 
-// Q5_0x8MatMul16AVX2 computes 16 rows of C = A·Wᵀ for a Q5_0x8 matrix W [n×k] of interleaved (kernels.InterleaveRows)
-// blocks and 2 groups of eight rows of activations packed by
+// Q5_0x8MatMul16AVX2 computes 16 rows of C = A·Wᵀ for a Q5_0x8 matrix W [n×k] of interleaved blocks (kernels.InterleaveRows)
+// and 2 groups of eight rows of activations packed by
 // kernels.packChainPanels, one after the other (values,
 // scales and offset sums of each block of 32, rearranged for the lanes):
 //

@@ -45,11 +45,13 @@ func (t WeightType) Interleaved() WeightType {
 }
 
 // slotOf is where row r of a group of eight sits among the group's qh
-// and qs fields: 0,4,1,5,2,6,3,7 are slots 0..7.
+// and qs fields: rows 0,4,1,5,2,6,3,7 are slots 0..7 (as the generator's
+// tile has it too).
 func slotOf(r int) int { return 2*(r%4) + r/4 }
 
-// fieldsOf are the byte ranges of a plain block that InterleaveRows
-// spreads: the scale, then for Q5_0 the fifth bits, then the nibbles.
+// fieldsOf are the byte ranges of a plain block's fifth bits (empty for
+// Q4_0) and nibbles; its scale is bytes 0-1. gen/amd64/kquant/chain.go's
+// x8 offsets follow the same layout.
 func fieldsOf(t WeightType) (qh, qs [2]int) {
 	if t.Plain() == Q5_0 {
 		return [2]int{2, 6}, [2]int{6, 22}
@@ -70,9 +72,16 @@ func InterleaveRows(t WeightType, dst, w []byte, k, n int) {
 // interleave moves blocks between the layouts: GGUF's to interleaved when
 // in, back when not. w and dst are n·RowBytes(k) bytes.
 func interleave(t WeightType, dst, w []byte, k, n int, in bool) {
+	name := "InterleaveRows"
+	if !in {
+		name = "DeinterleaveRows"
+	}
+	if k < 0 || n < 0 || k%t.BlockLen() != 0 {
+		panic(fmt.Sprintf("kernels.%s: %s shape %d×%d: k must be a multiple of %d", name, t, n, k, t.BlockLen()))
+	}
 	rb, bb, nb := t.RowBytes(k), t.BlockBytes(), k/t.BlockLen()
-	need("InterleaveRows", "dst", len(dst), n*rb)
-	need("InterleaveRows", "w", len(w), n*rb)
+	need(name, "dst", len(dst), n*rb)
+	need(name, "w", len(w), n*rb)
 	groups := n / 8
 	for g := range groups {
 		for b := range nb {
@@ -146,6 +155,17 @@ func DeinterleaveRows(t WeightType, dst, w []byte, k, n int) {
 // plainRows holds the generic twin's plain copies of interleaved rows.
 var plainRows sync.Pool // *[]byte
 
+// plainPanel is a buffer of at least size bytes from plainRows, which the
+// caller puts back.
+func plainPanel(size int) *[]byte {
+	buf, _ := plainRows.Get().(*[]byte)
+	if buf == nil || len(*buf) < size {
+		b := make([]byte, size)
+		buf = &b
+	}
+	return buf
+}
+
 // interleavedGeneric is the generic GEMV of an interleaved type: its rows
 // back in the plain layout, then the plain type's twin, whose outputs it
 // gives bit for bit. It serves tiers without the layout's own kernel
@@ -153,11 +173,7 @@ var plainRows sync.Pool // *[]byte
 func interleavedGeneric(t WeightType, plain func(y []float32, w []byte, xq []int8, xs []float32, xsum []int16, k, n int)) func(y []float32, w []byte, xq []int8, xs []float32, xsum []int16, k, n int) {
 	return func(y []float32, w []byte, xq []int8, xs []float32, xsum []int16, k, n int) {
 		size := n * t.RowBytes(k)
-		buf, _ := plainRows.Get().(*[]byte)
-		if buf == nil || len(*buf) < size {
-			b := make([]byte, size)
-			buf = &b
-		}
+		buf := plainPanel(size)
 		DeinterleaveRows(t, (*buf)[:size], w[:size], k, n)
 		plain(y, (*buf)[:size], xq, xs, xsum, k, n)
 		plainRows.Put(buf)

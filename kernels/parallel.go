@@ -239,8 +239,9 @@ func (j *quantMatVecJob) run(lo, hi int) {
 }
 
 // quantMatVec runs the tier's GEMV of a blocked type, split by rows of W
-// (multiples of 8, the row group of the Q4_0/Q5_0 GEMVs, whose leftover
-// rows take a slower one-row path) across the pool when it is large.
+// across the pool when it is large: in multiples of 8, the row group of the
+// Q4_0/Q5_0 GEMVs (whose leftover rows take a slower one-row path), which an
+// interleaved type's layout needs for its pieces to be matrices of it.
 func quantMatVec(tr *impl, t WeightType, y []float32, w []byte, xq []int8, xs []float32, xsum []int16, k, n int) {
 	if k*n >= minParallelMACs && n >= 8 && workPool.acquire() {
 		j := &workPool.jobs.qMatVec

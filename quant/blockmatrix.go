@@ -10,8 +10,9 @@ import (
 // BlockMatrix is a row-major Rows×Cols matrix of a blocked weight type
 // (kernels.WeightType.Blocked: Q4_0 … Q6_K, IQ4_NL, IQ4_XS) kept as the GGUF
 // file stores it: each row is Cols/BlockLen whole blocks, one after
-// another. Nothing is expanded at load, so a decode step reads exactly the
-// file's bytes.
+// another; or, for Q4_0x8 and Q5_0x8 (Interleaved), the same blocks with
+// each group of eight rows stored field by field. Nothing is expanded at
+// load, so a decode step reads exactly the file's bytes.
 type BlockMatrix struct {
 	Type       kernels.WeightType
 	Rows, Cols int
@@ -67,7 +68,7 @@ func (m *BlockMatrix) Row(i int, dst []float32) {
 	rb := m.Type.RowBytes(m.Cols)
 	row := m.Data[i*rb : (i+1)*rb]
 	if m.Type.Plain() != m.Type {
-		plain := make([]byte, rb) // a lookup's row, rarely of these types
+		plain := make([]byte, rb) // tests only: the runtime keeps token tables plain
 		kernels.PlainRow(m.Type, plain, m.Data, m.Cols, m.Rows, i)
 		row = plain
 	}

@@ -1,6 +1,10 @@
 package quant
 
-import "github.com/goformer/goformer/kernels"
+import (
+	"fmt"
+
+	"github.com/goformer/goformer/kernels"
+)
 
 // The two-pass activation form, a more faithful option than llama.cpp's:
 // x is quantized to the type's int8 activations and multiplied as usual,
@@ -61,6 +65,9 @@ func (m *BlockMatrix) MatVecTwoPass(y, x []float32, s *Scratch) {
 // activations, each row bit for bit MatVecTwoPass of that row of a, then
 // the bias.
 func (m *BlockMatrix) MatMulTwoPass(c, a []float32, rows int, bias []float32, s *Scratch) {
+	if bias != nil && len(bias) != m.Rows {
+		panic(fmt.Sprintf("quant.BlockMatrix.MatMulTwoPass: len(bias) = %d, want %d", len(bias), m.Rows))
+	}
 	twoPass(c[:rows*m.Rows], a, m.Type.Activation(), s, func(out, v []float32) { m.MatMul(out, v, rows, nil, s) })
 	addBias(c, bias, rows)
 }
@@ -75,6 +82,9 @@ func (m *Matrix) MatVecTwoPass(y, x []float32, s *Scratch) {
 // activations, each row bit for bit MatVecTwoPass of that row of a, then
 // the bias.
 func (m *Matrix) MatMulTwoPass(c, a []float32, rows int, bias []float32, s *Scratch) {
+	if bias != nil && len(bias) != m.Rows {
+		panic(fmt.Sprintf("quant.Matrix.MatMulTwoPass: len(bias) = %d, want %d", len(bias), m.Rows))
+	}
 	twoPass(c[:rows*m.Rows], a, kernels.Q8_0, s, func(out, v []float32) { m.MatMul(out, v, rows, nil, s) })
 	addBias(c, bias, rows)
 }

@@ -9,7 +9,7 @@ type Activations int
 const (
 	// Int8Activations quantizes each input row to the type's int8 blocks
 	// on the fly (Q8_0 blocks of 32 for the types of 32, Q8_K blocks of 256
-	// for the K-quants), as llama.cpp does: log-probs land 1e-2 to 5e-2 from
+	// for the K-quants), as llama.cpp does: log-probs land 1e-2 to 9e-2 from
 	// a float64 pass over the same weights, nearly all of it this rounding.
 	// The default.
 	Int8Activations Activations = iota

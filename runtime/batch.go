@@ -111,6 +111,7 @@ func (m *Model) NewBatch(opts BatchOptions) (*Batch, error) {
 		events:  make([]BatchEvent, 0, 2*n), // a token and an end for each slot
 	}
 	b.pass.init(m, rows, capacity)
+	b.reserveHead(n)
 	b.sampleReady = b.sampleRange
 	for i := range b.slots {
 		q := &b.slots[i]

@@ -190,6 +190,21 @@ func TestBlockDecodeAllocatesNothing(t *testing.T) {
 				}
 			})
 			assert.Zero(t, allocs, "%s, %s activations", name, act)
+
+			// A batch's decode pass scores all its sequences at once.
+			b, err := m.NewBatch(BatchOptions{Sequences: 3})
+			require.NoError(t, err)
+			for i := range b.slots {
+				b.start(i, i, randomIDs(uint64(i), 5+i, cfg.VocabSize))
+			}
+			b.step()
+			allocs = testing.AllocsPerRun(20, func() {
+				for i := range b.slots {
+					b.slots[i].pos, b.slots[i].next = 8, 9
+				}
+				b.step()
+			})
+			assert.Zero(t, allocs, "%s, %s activations: batch", name, act)
 		}
 	}
 }

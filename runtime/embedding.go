@@ -16,7 +16,8 @@ type tokenTable interface {
 	// exactly as the table can: a teacher-forced log-prob rescores its
 	// target token, which scores recomputed only if it ranked high.
 	rescore(dst, h []float32, id int, sc *scratch)
-	// bytes is the memory the table's weights take.
+	// bytes is what scoring every row reads: the table's weights, less an
+	// int8 table's residual, read for a few rows only.
 	bytes() int
 }
 

@@ -94,3 +94,15 @@ func (p *pass) init(m *Model, rows, capacity int) {
 		p.ropeSin = make([]float32, rows*c.RotaryDims())
 	}
 }
+
+// reserveHead makes room for the output head's two-pass products of up to
+// states hidden states at once (a Session's one, a Batch's sequences), so
+// that scoring allocates nothing: a block-type head with
+// TwoPassActivations writes its second product, vocabulary-wide, into the
+// scratch.
+func (p *pass) reserveHead(states int) {
+	if t, ok := p.m.head.(*quantTable); ok && t.twoPass {
+		c := &p.m.cfg
+		p.sc.q.ReserveTwoPass(states*c.NEmbd, states*c.VocabSize)
+	}
+}

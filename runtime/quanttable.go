@@ -57,9 +57,11 @@ func (t *quantTable) lookup(dst []float32, id int) {
 // An int8 table (quant.Matrix) multiplies int16 activations instead
 // (MatVec16, MatMul16): the same bytes read, and the activations' rounding
 // all but gone. What remains is the rows' own rounding, up to 2e-2 in
-// log p on the fixtures: with a residual, each state's rescored highest
-// scores are recomputed in fp32 from both layers, so the tokens sampling
-// picks from (and their log-probs) carry ~1/250 of it.
+// log p on the fixtures: with a residual, each state's rescored (8)
+// highest scores are recomputed in fp32 from both layers, so greedy
+// choices and the likeliest tokens' log-probs carry ~1/250 of it (a token
+// sampled from further down, or a ninth top log-prob, keeps the first
+// layer's score; Score rescores every token it scores).
 func (t *quantTable) scores(dst, h []float32, n int, sc *scratch) {
 	rows, d := t.m.Shape()
 	if q, ok := t.m.(*quant.Matrix); ok {

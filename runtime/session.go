@@ -82,6 +82,7 @@ func (m *Model) NewSession(opts SessionOptions) (*Session, error) {
 		logits:   make([]float32, c.VocabSize),
 	}
 	s.pass.init(m, batch, capacity)
+	s.reserveHead(1)
 	s.sampler.init(c.VocabSize)
 	return s, nil
 }

@@ -56,8 +56,18 @@ type chainType struct {
 	pairX8  func(w Mem, i int, k pairConsts) (lo, hi VecVirtual)
 }
 
-// x8Fields are the offsets in an interleaved block group of the eight
-// rows' fifth bits (4 bytes a slot) and nibbles (16 bytes a slot).
+// layoutOf names how t's matrices lay out their blocks, for the docs.
+func layoutOf(t chainType) string {
+	if t.x8 {
+		return "interleaved blocks (kernels.InterleaveRows)"
+	}
+	return "GGUF blocks"
+}
+
+// x8Bits and x8Nibbles* are the offsets in an interleaved block group of
+// the eight rows' fifth bits (4 bytes a slot) and nibbles (16 bytes a
+// slot), after their scales; the layout and the slot order 0,4,1,5,2,6,3,7
+// are kernels/interleave.go's (slotOf), which this must match.
 const x8Bits, x8NibblesQ4, x8NibblesQ5 = 16, 16, 48
 
 // pairConsts are the constants a pair unpacking uses, each a memory
@@ -166,7 +176,7 @@ func chainMatVec(t chainType) {
 	TEXT(name, NOSPLIT, matVecSig)
 	Pragma("noescape")
 	Doc(
-		fmt.Sprintf("%s computes y = W·x for a %s matrix W [n×k] of GGUF blocks", name, t.name),
+		fmt.Sprintf("%s computes y = W·x for a %s matrix W [n×k] of %s", name, t.name, layoutOf(t)),
 		"and x quantized by kernels.QuantizeActivations (kernels.QuantMatVec):",
 		"",
 		"	for j := 0; j < n; j++ {",
@@ -397,15 +407,14 @@ func chainTile(t chainType, groups int) {
 	name := fmt.Sprintf("%sMatMul%dAVX2", t.name, rows)
 	TEXT(name, NOSPLIT, "func(c []float32, ldc int, w []byte, panel []byte, k, n int)")
 	Pragma("noescape")
-	layout := "GGUF"
+	layout := layoutOf(t)
 	nRule := "n ≥ 1"
 	if t.x8 {
-		layout = "interleaved (kernels.InterleaveRows)"
 		nRule = "n a positive multiple of 8"
 	}
 	Doc(
 		fmt.Sprintf("%s computes %d rows of C = A·Wᵀ for a %s matrix W [n×k] of %s", name, rows, t.name, layout),
-		fmt.Sprintf("blocks and %d groups of eight rows of activations packed by", groups),
+		fmt.Sprintf("and %d groups of eight rows of activations packed by", groups),
 		"kernels.packChainPanels, one after the other (values,",
 		"scales and offset sums of each block of 32, rearranged for the lanes):",
 		"",
