@@ -174,34 +174,43 @@ func TestParallelDecodeAllocatesNothing(t *testing.T) {
 		m, err := newModel(cfg, randomWeights(cfg, 2), Options{Weights: wt})
 		require.NoError(t, err)
 		withThreads(t, 2, func() {
-			s, err := m.NewSession(SessionOptions{})
-			require.NoError(t, err)
-			_, err = s.Prefill(randomIDs(3, 30, cfg.VocabSize))
-			require.NoError(t, err)
-			allocs := testing.AllocsPerRun(20, func() {
-				if _, err := s.Decode(5); err != nil {
-					panic(err)
-				}
-				s.pos--
-			})
-			assert.Zero(t, allocs, "session, %s weights", wt)
-
-			b, err := m.NewBatch(BatchOptions{Sequences: 4})
-			require.NoError(t, err)
-			for i := range b.slots {
-				b.start(i, i, randomIDs(uint64(i), 5+i, cfg.VocabSize))
-			}
-			b.step()
-			allocs = testing.AllocsPerRun(20, func() {
-				for i := range b.slots {
-					b.slots[i].pos, b.slots[i].next = 8, 9
-				}
-				b.step()
-			})
-			assert.Len(t, b.ready, 4)
+			session, batch := decodeAllocs(t, m, 4)
+			assert.Zero(t, session, "session, %s weights", wt)
 			if !raceEnabled {
-				assert.Zero(t, allocs, "batch, %s weights", wt)
+				assert.Zero(t, batch, "batch, %s weights", wt)
 			}
 		})
 	}
+}
+
+// decodeAllocs counts the allocations of a session's decode step and of
+// the decode pass of a batch of sequences sequences on m, each after a
+// pass that sized everything.
+func decodeAllocs(t *testing.T, m *Model, sequences int) (session, batch float64) {
+	t.Helper()
+	vocab := m.cfg.VocabSize
+	s, err := m.NewSession(SessionOptions{})
+	require.NoError(t, err)
+	_, err = s.Prefill(randomIDs(3, 30, vocab))
+	require.NoError(t, err)
+	session = testing.AllocsPerRun(20, func() {
+		if _, err := s.Decode(5); err != nil {
+			panic(err)
+		}
+		s.pos-- // stay in range: the same position again
+	})
+	b, err := m.NewBatch(BatchOptions{Sequences: sequences})
+	require.NoError(t, err)
+	for i := range b.slots {
+		b.start(i, i, randomIDs(uint64(i), 5+i, vocab))
+	}
+	b.step()
+	batch = testing.AllocsPerRun(20, func() {
+		for i := range b.slots {
+			b.slots[i].pos, b.slots[i].next = 8, 9
+		}
+		b.step()
+	})
+	assert.Len(t, b.ready, sequences)
+	return session, batch
 }
