@@ -70,15 +70,7 @@ func (t *quantTable) scores(dst, h []float32, n int, sc *scratch) {
 		} else {
 			q.MatMul16(dst[:n*rows], h[:n*d], n, sc.q)
 		}
-		if t.residual != nil {
-			for r := range n {
-				s, x := dst[r*rows:(r+1)*rows], h[r*d:(r+1)*d]
-				var top [rescored]int32
-				for _, v := range top[:highest(top[:], s)] {
-					t.rescore(s, x, int(v), sc)
-				}
-			}
-		}
+		t.rescoreHighest(dst, h, n, sc)
 		return
 	}
 	switch {
@@ -90,6 +82,22 @@ func (t *quantTable) scores(dst, h []float32, n int, sc *scratch) {
 		t.m.MatMulTwoPass(dst[:n*rows], h[:n*d], n, nil, sc.q)
 	default:
 		t.m.MatMul(dst[:n*rows], h[:n*d], n, nil, sc.q)
+	}
+}
+
+// rescoreHighest recomputes the rescored highest scores of each of the n
+// states from both layers of their rows, where the table has a residual.
+func (t *quantTable) rescoreHighest(dst, h []float32, n int, sc *scratch) {
+	if t.residual == nil {
+		return
+	}
+	rows, d := t.m.Shape()
+	for r := range n {
+		s, x := dst[r*rows:(r+1)*rows], h[r*d:(r+1)*d]
+		var top [rescored]int32
+		for _, v := range top[:highest(top[:], s)] {
+			t.rescore(s, x, int(v), sc)
+		}
 	}
 }
 

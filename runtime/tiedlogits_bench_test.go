@@ -12,7 +12,7 @@ import (
 // int8 token table (50257×768) and Qwen2.5-0.5B's (151936×896), one
 // thread: the int16-activation GEMV alone ("plain") and with its residual
 // ("rescored": the highest scores found and recomputed), in GB/s of the int8
-// table read.
+// table read, and the rescoring alone ("rescoring").
 func BenchmarkTiedLogits(b *testing.B) {
 	kernels.SetThreads(1)
 	defer kernels.SetThreads(0)
@@ -38,6 +38,13 @@ func BenchmarkTiedLogits(b *testing.B) {
 				b.ReportMetric(float64(table.bytes())*float64(b.N)/b.Elapsed().Seconds()/1e9, "GB/s")
 			})
 		}
+		// The rescoring alone: the candidates found, eight rows rebuilt
+		// from both layers and scored.
+		b.Run(shape.name+"/rescoring", func(b *testing.B) {
+			for b.Loop() {
+				table.rescoreHighest(dst, h, 1, &sc)
+			}
+		})
 	}
 }
 
