@@ -2151,1200 +2151,1278 @@ Q4_0x8mvDone:
 	RET
 
 // func Q4_0x8MatMul8AVX2(c []float32, ldc int, w []byte, panel []byte, k int, n int)
-// Requires: AVX, AVX2, F16C, FMA3
-TEXT ·Q4_0x8MatMul8AVX2(SB), NOSPLIT, $0-96
+// Requires: AVX, AVX2, CMOV, F16C, FMA3
+TEXT ·Q4_0x8MatMul8AVX2(SB), NOSPLIT, $256-96
 	MOVQ   c_base+0(FP), AX
 	MOVQ   w_base+32(FP), CX
 	MOVQ   n+88(FP), DX
 	MOVQ   k+80(FP), BX
 	IMUL3Q $0x0a, BX, BX
-	MOVQ   k+80(FP), BX
-	SHRQ   $0x05, BX
-	IMUL3Q $0x00000090, BX, BX
 
 Q4_0x8MatMul8AVX2Group:
-	MOVQ    panel_base+56(FP), SI
-	MOVQ    k+80(FP), DI
-	SHRQ    $0x05, DI
-	VMOVUPS kqZeros<>+0(SB), Y0
+	VPXOR   Y0, Y0, Y0
+	VMOVDQU Y0, (SP)
+	VMOVDQU Y0, 32(SP)
+	VMOVDQU Y0, 64(SP)
+	VMOVDQU Y0, 96(SP)
+	VMOVDQU Y0, 128(SP)
+	VMOVDQU Y0, 160(SP)
+	VMOVDQU Y0, 192(SP)
+	VMOVDQU Y0, 224(SP)
+	MOVQ    panel_base+56(FP), BX
+	MOVQ    k+80(FP), SI
+	SHRQ    $0x05, SI
+
+Q4_0x8MatMul8AVX2Chunk:
+	MOVQ    $0x00000020, R8
+	CMPQ    SI, R8
+	CMOVQLT SI, R8
+	SUBQ    R8, SI
+	IMUL3Q  $0x00000090, R8, DI
+	IMUL3Q  $0x00000140, R8, R8
+	VMOVUPS (SP), Y0
+	LEAQ    (BX)(R8*1), R9
 
 Q4_0x8MatMul8AVX2Block0:
 	VBROADCASTI128 16(CX), Y1
 	VPSRLVQ        kqNibbleShift<>+0(SB), Y1, Y1
 	VPAND          kqNibbles<>+0(SB), Y1, Y1
 	VPSHUFD        $0x00, Y1, Y2
-	VPMADDUBSW     (SI), Y2, Y3
-	VPMADDUBSW     32(SI), Y2, Y2
+	VPMADDUBSW     (BX), Y2, Y3
+	VPMADDUBSW     32(BX), Y2, Y2
 	VPSHUFD        $0x55, Y1, Y4
-	VPMADDUBSW     64(SI), Y4, Y5
+	VPMADDUBSW     64(BX), Y4, Y5
 	VPADDW         Y5, Y3, Y3
-	VPMADDUBSW     96(SI), Y4, Y4
+	VPMADDUBSW     96(BX), Y4, Y4
 	VPADDW         Y4, Y2, Y2
 	VPSHUFD        $0xaa, Y1, Y4
-	VPMADDUBSW     128(SI), Y4, Y5
+	VPMADDUBSW     128(BX), Y4, Y5
 	VPADDW         Y5, Y3, Y3
-	VPMADDUBSW     160(SI), Y4, Y4
+	VPMADDUBSW     160(BX), Y4, Y4
 	VPADDW         Y4, Y2, Y2
 	VPSHUFD        $0xff, Y1, Y1
-	VPMADDUBSW     192(SI), Y1, Y4
+	VPMADDUBSW     192(BX), Y1, Y4
 	VPADDW         Y4, Y3, Y3
-	VPMADDUBSW     224(SI), Y1, Y1
+	VPMADDUBSW     224(BX), Y1, Y1
 	VPADDW         Y1, Y2, Y2
 	VPBROADCASTW   (CX), X1
 	VCVTPH2PS      X1, Y1
 	VPERMQ         $0x4e, Y2, Y2
 	VPADDW         Y2, Y3, Y3
 	VPMADDWD       kqOnes16<>+0(SB), Y3, Y3
-	VPSUBD         288(SI), Y3, Y3
+	VPSUBD         288(BX), Y3, Y3
 	VCVTDQ2PS      Y3, Y3
-	VMULPS         256(SI), Y1, Y1
+	VMULPS         256(BX), Y1, Y1
 	VFMADD231PS    Y1, Y3, Y0
 	ADDQ           $0x00000090, CX
-	ADDQ           $0x00000140, SI
-	DECQ           DI
-	JNZ            Q4_0x8MatMul8AVX2Block0
-	MOVQ           ldc+24(FP), SI
-	SHLQ           $0x02, SI
-	LEAQ           (SI)(SI*2), DI
-	MOVQ           AX, R8
-	VEXTRACTF128   $0x01, Y0, X1
-	VMOVSS         X0, (R8)
-	VEXTRACTPS     $0x01, X0, (R8)(SI*1)
-	VEXTRACTPS     $0x02, X0, (R8)(SI*2)
-	VEXTRACTPS     $0x03, X0, (R8)(DI*1)
-	LEAQ           (R8)(SI*4), R8
-	VMOVSS         X1, (R8)
-	VEXTRACTPS     $0x01, X1, (R8)(SI*1)
-	VEXTRACTPS     $0x02, X1, (R8)(SI*2)
-	VEXTRACTPS     $0x03, X1, (R8)(DI*1)
-	ADDQ           $0x04, AX
-	SUBQ           BX, CX
-	MOVQ           panel_base+56(FP), SI
-	MOVQ           k+80(FP), DI
-	SHRQ           $0x05, DI
-	VMOVUPS        kqZeros<>+0(SB), Y0
+	ADDQ           $0x00000140, BX
+	CMPQ           BX, R9
+	JNE            Q4_0x8MatMul8AVX2Block0
+	VMOVUPS        Y0, (SP)
+	SUBQ           DI, CX
+	SUBQ           R8, BX
+	VMOVUPS        32(SP), Y0
+	LEAQ           (BX)(R8*1), R9
 
 Q4_0x8MatMul8AVX2Block1:
 	VBROADCASTI128 48(CX), Y1
 	VPSRLVQ        kqNibbleShift<>+0(SB), Y1, Y1
 	VPAND          kqNibbles<>+0(SB), Y1, Y1
 	VPSHUFD        $0x00, Y1, Y2
-	VPMADDUBSW     (SI), Y2, Y3
-	VPMADDUBSW     32(SI), Y2, Y2
+	VPMADDUBSW     (BX), Y2, Y3
+	VPMADDUBSW     32(BX), Y2, Y2
 	VPSHUFD        $0x55, Y1, Y4
-	VPMADDUBSW     64(SI), Y4, Y5
+	VPMADDUBSW     64(BX), Y4, Y5
 	VPADDW         Y5, Y3, Y3
-	VPMADDUBSW     96(SI), Y4, Y4
+	VPMADDUBSW     96(BX), Y4, Y4
 	VPADDW         Y4, Y2, Y2
 	VPSHUFD        $0xaa, Y1, Y4
-	VPMADDUBSW     128(SI), Y4, Y5
+	VPMADDUBSW     128(BX), Y4, Y5
 	VPADDW         Y5, Y3, Y3
-	VPMADDUBSW     160(SI), Y4, Y4
+	VPMADDUBSW     160(BX), Y4, Y4
 	VPADDW         Y4, Y2, Y2
 	VPSHUFD        $0xff, Y1, Y1
-	VPMADDUBSW     192(SI), Y1, Y4
+	VPMADDUBSW     192(BX), Y1, Y4
 	VPADDW         Y4, Y3, Y3
-	VPMADDUBSW     224(SI), Y1, Y1
+	VPMADDUBSW     224(BX), Y1, Y1
 	VPADDW         Y1, Y2, Y2
 	VPBROADCASTW   2(CX), X1
 	VCVTPH2PS      X1, Y1
 	VPERMQ         $0x4e, Y2, Y2
 	VPADDW         Y2, Y3, Y3
 	VPMADDWD       kqOnes16<>+0(SB), Y3, Y3
-	VPSUBD         288(SI), Y3, Y3
+	VPSUBD         288(BX), Y3, Y3
 	VCVTDQ2PS      Y3, Y3
-	VMULPS         256(SI), Y1, Y1
+	VMULPS         256(BX), Y1, Y1
 	VFMADD231PS    Y1, Y3, Y0
 	ADDQ           $0x00000090, CX
-	ADDQ           $0x00000140, SI
-	DECQ           DI
-	JNZ            Q4_0x8MatMul8AVX2Block1
-	MOVQ           ldc+24(FP), SI
-	SHLQ           $0x02, SI
-	LEAQ           (SI)(SI*2), DI
-	MOVQ           AX, R8
-	VEXTRACTF128   $0x01, Y0, X1
-	VMOVSS         X0, (R8)
-	VEXTRACTPS     $0x01, X0, (R8)(SI*1)
-	VEXTRACTPS     $0x02, X0, (R8)(SI*2)
-	VEXTRACTPS     $0x03, X0, (R8)(DI*1)
-	LEAQ           (R8)(SI*4), R8
-	VMOVSS         X1, (R8)
-	VEXTRACTPS     $0x01, X1, (R8)(SI*1)
-	VEXTRACTPS     $0x02, X1, (R8)(SI*2)
-	VEXTRACTPS     $0x03, X1, (R8)(DI*1)
-	ADDQ           $0x04, AX
-	SUBQ           BX, CX
-	MOVQ           panel_base+56(FP), SI
-	MOVQ           k+80(FP), DI
-	SHRQ           $0x05, DI
-	VMOVUPS        kqZeros<>+0(SB), Y0
+	ADDQ           $0x00000140, BX
+	CMPQ           BX, R9
+	JNE            Q4_0x8MatMul8AVX2Block1
+	VMOVUPS        Y0, 32(SP)
+	SUBQ           DI, CX
+	SUBQ           R8, BX
+	VMOVUPS        64(SP), Y0
+	LEAQ           (BX)(R8*1), R9
 
 Q4_0x8MatMul8AVX2Block2:
 	VBROADCASTI128 80(CX), Y1
 	VPSRLVQ        kqNibbleShift<>+0(SB), Y1, Y1
 	VPAND          kqNibbles<>+0(SB), Y1, Y1
 	VPSHUFD        $0x00, Y1, Y2
-	VPMADDUBSW     (SI), Y2, Y3
-	VPMADDUBSW     32(SI), Y2, Y2
+	VPMADDUBSW     (BX), Y2, Y3
+	VPMADDUBSW     32(BX), Y2, Y2
 	VPSHUFD        $0x55, Y1, Y4
-	VPMADDUBSW     64(SI), Y4, Y5
+	VPMADDUBSW     64(BX), Y4, Y5
 	VPADDW         Y5, Y3, Y3
-	VPMADDUBSW     96(SI), Y4, Y4
+	VPMADDUBSW     96(BX), Y4, Y4
 	VPADDW         Y4, Y2, Y2
 	VPSHUFD        $0xaa, Y1, Y4
-	VPMADDUBSW     128(SI), Y4, Y5
+	VPMADDUBSW     128(BX), Y4, Y5
 	VPADDW         Y5, Y3, Y3
-	VPMADDUBSW     160(SI), Y4, Y4
+	VPMADDUBSW     160(BX), Y4, Y4
 	VPADDW         Y4, Y2, Y2
 	VPSHUFD        $0xff, Y1, Y1
-	VPMADDUBSW     192(SI), Y1, Y4
+	VPMADDUBSW     192(BX), Y1, Y4
 	VPADDW         Y4, Y3, Y3
-	VPMADDUBSW     224(SI), Y1, Y1
+	VPMADDUBSW     224(BX), Y1, Y1
 	VPADDW         Y1, Y2, Y2
 	VPBROADCASTW   4(CX), X1
 	VCVTPH2PS      X1, Y1
 	VPERMQ         $0x4e, Y2, Y2
 	VPADDW         Y2, Y3, Y3
 	VPMADDWD       kqOnes16<>+0(SB), Y3, Y3
-	VPSUBD         288(SI), Y3, Y3
+	VPSUBD         288(BX), Y3, Y3
 	VCVTDQ2PS      Y3, Y3
-	VMULPS         256(SI), Y1, Y1
+	VMULPS         256(BX), Y1, Y1
 	VFMADD231PS    Y1, Y3, Y0
 	ADDQ           $0x00000090, CX
-	ADDQ           $0x00000140, SI
-	DECQ           DI
-	JNZ            Q4_0x8MatMul8AVX2Block2
-	MOVQ           ldc+24(FP), SI
-	SHLQ           $0x02, SI
-	LEAQ           (SI)(SI*2), DI
-	MOVQ           AX, R8
-	VEXTRACTF128   $0x01, Y0, X1
-	VMOVSS         X0, (R8)
-	VEXTRACTPS     $0x01, X0, (R8)(SI*1)
-	VEXTRACTPS     $0x02, X0, (R8)(SI*2)
-	VEXTRACTPS     $0x03, X0, (R8)(DI*1)
-	LEAQ           (R8)(SI*4), R8
-	VMOVSS         X1, (R8)
-	VEXTRACTPS     $0x01, X1, (R8)(SI*1)
-	VEXTRACTPS     $0x02, X1, (R8)(SI*2)
-	VEXTRACTPS     $0x03, X1, (R8)(DI*1)
-	ADDQ           $0x04, AX
-	SUBQ           BX, CX
-	MOVQ           panel_base+56(FP), SI
-	MOVQ           k+80(FP), DI
-	SHRQ           $0x05, DI
-	VMOVUPS        kqZeros<>+0(SB), Y0
+	ADDQ           $0x00000140, BX
+	CMPQ           BX, R9
+	JNE            Q4_0x8MatMul8AVX2Block2
+	VMOVUPS        Y0, 64(SP)
+	SUBQ           DI, CX
+	SUBQ           R8, BX
+	VMOVUPS        96(SP), Y0
+	LEAQ           (BX)(R8*1), R9
 
 Q4_0x8MatMul8AVX2Block3:
 	VBROADCASTI128 112(CX), Y1
 	VPSRLVQ        kqNibbleShift<>+0(SB), Y1, Y1
 	VPAND          kqNibbles<>+0(SB), Y1, Y1
 	VPSHUFD        $0x00, Y1, Y2
-	VPMADDUBSW     (SI), Y2, Y3
-	VPMADDUBSW     32(SI), Y2, Y2
+	VPMADDUBSW     (BX), Y2, Y3
+	VPMADDUBSW     32(BX), Y2, Y2
 	VPSHUFD        $0x55, Y1, Y4
-	VPMADDUBSW     64(SI), Y4, Y5
+	VPMADDUBSW     64(BX), Y4, Y5
 	VPADDW         Y5, Y3, Y3
-	VPMADDUBSW     96(SI), Y4, Y4
+	VPMADDUBSW     96(BX), Y4, Y4
 	VPADDW         Y4, Y2, Y2
 	VPSHUFD        $0xaa, Y1, Y4
-	VPMADDUBSW     128(SI), Y4, Y5
+	VPMADDUBSW     128(BX), Y4, Y5
 	VPADDW         Y5, Y3, Y3
-	VPMADDUBSW     160(SI), Y4, Y4
+	VPMADDUBSW     160(BX), Y4, Y4
 	VPADDW         Y4, Y2, Y2
 	VPSHUFD        $0xff, Y1, Y1
-	VPMADDUBSW     192(SI), Y1, Y4
+	VPMADDUBSW     192(BX), Y1, Y4
 	VPADDW         Y4, Y3, Y3
-	VPMADDUBSW     224(SI), Y1, Y1
+	VPMADDUBSW     224(BX), Y1, Y1
 	VPADDW         Y1, Y2, Y2
 	VPBROADCASTW   6(CX), X1
 	VCVTPH2PS      X1, Y1
 	VPERMQ         $0x4e, Y2, Y2
 	VPADDW         Y2, Y3, Y3
 	VPMADDWD       kqOnes16<>+0(SB), Y3, Y3
-	VPSUBD         288(SI), Y3, Y3
+	VPSUBD         288(BX), Y3, Y3
 	VCVTDQ2PS      Y3, Y3
-	VMULPS         256(SI), Y1, Y1
+	VMULPS         256(BX), Y1, Y1
 	VFMADD231PS    Y1, Y3, Y0
 	ADDQ           $0x00000090, CX
-	ADDQ           $0x00000140, SI
-	DECQ           DI
-	JNZ            Q4_0x8MatMul8AVX2Block3
-	MOVQ           ldc+24(FP), SI
-	SHLQ           $0x02, SI
-	LEAQ           (SI)(SI*2), DI
-	MOVQ           AX, R8
-	VEXTRACTF128   $0x01, Y0, X1
-	VMOVSS         X0, (R8)
-	VEXTRACTPS     $0x01, X0, (R8)(SI*1)
-	VEXTRACTPS     $0x02, X0, (R8)(SI*2)
-	VEXTRACTPS     $0x03, X0, (R8)(DI*1)
-	LEAQ           (R8)(SI*4), R8
-	VMOVSS         X1, (R8)
-	VEXTRACTPS     $0x01, X1, (R8)(SI*1)
-	VEXTRACTPS     $0x02, X1, (R8)(SI*2)
-	VEXTRACTPS     $0x03, X1, (R8)(DI*1)
-	ADDQ           $0x04, AX
-	SUBQ           BX, CX
-	MOVQ           panel_base+56(FP), SI
-	MOVQ           k+80(FP), DI
-	SHRQ           $0x05, DI
-	VMOVUPS        kqZeros<>+0(SB), Y0
+	ADDQ           $0x00000140, BX
+	CMPQ           BX, R9
+	JNE            Q4_0x8MatMul8AVX2Block3
+	VMOVUPS        Y0, 96(SP)
+	SUBQ           DI, CX
+	SUBQ           R8, BX
+	VMOVUPS        128(SP), Y0
+	LEAQ           (BX)(R8*1), R9
 
 Q4_0x8MatMul8AVX2Block4:
 	VBROADCASTI128 32(CX), Y1
 	VPSRLVQ        kqNibbleShift<>+0(SB), Y1, Y1
 	VPAND          kqNibbles<>+0(SB), Y1, Y1
 	VPSHUFD        $0x00, Y1, Y2
-	VPMADDUBSW     (SI), Y2, Y3
-	VPMADDUBSW     32(SI), Y2, Y2
+	VPMADDUBSW     (BX), Y2, Y3
+	VPMADDUBSW     32(BX), Y2, Y2
 	VPSHUFD        $0x55, Y1, Y4
-	VPMADDUBSW     64(SI), Y4, Y5
+	VPMADDUBSW     64(BX), Y4, Y5
 	VPADDW         Y5, Y3, Y3
-	VPMADDUBSW     96(SI), Y4, Y4
+	VPMADDUBSW     96(BX), Y4, Y4
 	VPADDW         Y4, Y2, Y2
 	VPSHUFD        $0xaa, Y1, Y4
-	VPMADDUBSW     128(SI), Y4, Y5
+	VPMADDUBSW     128(BX), Y4, Y5
 	VPADDW         Y5, Y3, Y3
-	VPMADDUBSW     160(SI), Y4, Y4
+	VPMADDUBSW     160(BX), Y4, Y4
 	VPADDW         Y4, Y2, Y2
 	VPSHUFD        $0xff, Y1, Y1
-	VPMADDUBSW     192(SI), Y1, Y4
+	VPMADDUBSW     192(BX), Y1, Y4
 	VPADDW         Y4, Y3, Y3
-	VPMADDUBSW     224(SI), Y1, Y1
+	VPMADDUBSW     224(BX), Y1, Y1
 	VPADDW         Y1, Y2, Y2
 	VPBROADCASTW   8(CX), X1
 	VCVTPH2PS      X1, Y1
 	VPERMQ         $0x4e, Y2, Y2
 	VPADDW         Y2, Y3, Y3
 	VPMADDWD       kqOnes16<>+0(SB), Y3, Y3
-	VPSUBD         288(SI), Y3, Y3
+	VPSUBD         288(BX), Y3, Y3
 	VCVTDQ2PS      Y3, Y3
-	VMULPS         256(SI), Y1, Y1
+	VMULPS         256(BX), Y1, Y1
 	VFMADD231PS    Y1, Y3, Y0
 	ADDQ           $0x00000090, CX
-	ADDQ           $0x00000140, SI
-	DECQ           DI
-	JNZ            Q4_0x8MatMul8AVX2Block4
-	MOVQ           ldc+24(FP), SI
-	SHLQ           $0x02, SI
-	LEAQ           (SI)(SI*2), DI
-	MOVQ           AX, R8
-	VEXTRACTF128   $0x01, Y0, X1
-	VMOVSS         X0, (R8)
-	VEXTRACTPS     $0x01, X0, (R8)(SI*1)
-	VEXTRACTPS     $0x02, X0, (R8)(SI*2)
-	VEXTRACTPS     $0x03, X0, (R8)(DI*1)
-	LEAQ           (R8)(SI*4), R8
-	VMOVSS         X1, (R8)
-	VEXTRACTPS     $0x01, X1, (R8)(SI*1)
-	VEXTRACTPS     $0x02, X1, (R8)(SI*2)
-	VEXTRACTPS     $0x03, X1, (R8)(DI*1)
-	ADDQ           $0x04, AX
-	SUBQ           BX, CX
-	MOVQ           panel_base+56(FP), SI
-	MOVQ           k+80(FP), DI
-	SHRQ           $0x05, DI
-	VMOVUPS        kqZeros<>+0(SB), Y0
+	ADDQ           $0x00000140, BX
+	CMPQ           BX, R9
+	JNE            Q4_0x8MatMul8AVX2Block4
+	VMOVUPS        Y0, 128(SP)
+	SUBQ           DI, CX
+	SUBQ           R8, BX
+	VMOVUPS        160(SP), Y0
+	LEAQ           (BX)(R8*1), R9
 
 Q4_0x8MatMul8AVX2Block5:
 	VBROADCASTI128 64(CX), Y1
 	VPSRLVQ        kqNibbleShift<>+0(SB), Y1, Y1
 	VPAND          kqNibbles<>+0(SB), Y1, Y1
 	VPSHUFD        $0x00, Y1, Y2
-	VPMADDUBSW     (SI), Y2, Y3
-	VPMADDUBSW     32(SI), Y2, Y2
+	VPMADDUBSW     (BX), Y2, Y3
+	VPMADDUBSW     32(BX), Y2, Y2
 	VPSHUFD        $0x55, Y1, Y4
-	VPMADDUBSW     64(SI), Y4, Y5
+	VPMADDUBSW     64(BX), Y4, Y5
 	VPADDW         Y5, Y3, Y3
-	VPMADDUBSW     96(SI), Y4, Y4
+	VPMADDUBSW     96(BX), Y4, Y4
 	VPADDW         Y4, Y2, Y2
 	VPSHUFD        $0xaa, Y1, Y4
-	VPMADDUBSW     128(SI), Y4, Y5
+	VPMADDUBSW     128(BX), Y4, Y5
 	VPADDW         Y5, Y3, Y3
-	VPMADDUBSW     160(SI), Y4, Y4
+	VPMADDUBSW     160(BX), Y4, Y4
 	VPADDW         Y4, Y2, Y2
 	VPSHUFD        $0xff, Y1, Y1
-	VPMADDUBSW     192(SI), Y1, Y4
+	VPMADDUBSW     192(BX), Y1, Y4
 	VPADDW         Y4, Y3, Y3
-	VPMADDUBSW     224(SI), Y1, Y1
+	VPMADDUBSW     224(BX), Y1, Y1
 	VPADDW         Y1, Y2, Y2
 	VPBROADCASTW   10(CX), X1
 	VCVTPH2PS      X1, Y1
 	VPERMQ         $0x4e, Y2, Y2
 	VPADDW         Y2, Y3, Y3
 	VPMADDWD       kqOnes16<>+0(SB), Y3, Y3
-	VPSUBD         288(SI), Y3, Y3
+	VPSUBD         288(BX), Y3, Y3
 	VCVTDQ2PS      Y3, Y3
-	VMULPS         256(SI), Y1, Y1
+	VMULPS         256(BX), Y1, Y1
 	VFMADD231PS    Y1, Y3, Y0
 	ADDQ           $0x00000090, CX
-	ADDQ           $0x00000140, SI
-	DECQ           DI
-	JNZ            Q4_0x8MatMul8AVX2Block5
-	MOVQ           ldc+24(FP), SI
-	SHLQ           $0x02, SI
-	LEAQ           (SI)(SI*2), DI
-	MOVQ           AX, R8
-	VEXTRACTF128   $0x01, Y0, X1
-	VMOVSS         X0, (R8)
-	VEXTRACTPS     $0x01, X0, (R8)(SI*1)
-	VEXTRACTPS     $0x02, X0, (R8)(SI*2)
-	VEXTRACTPS     $0x03, X0, (R8)(DI*1)
-	LEAQ           (R8)(SI*4), R8
-	VMOVSS         X1, (R8)
-	VEXTRACTPS     $0x01, X1, (R8)(SI*1)
-	VEXTRACTPS     $0x02, X1, (R8)(SI*2)
-	VEXTRACTPS     $0x03, X1, (R8)(DI*1)
-	ADDQ           $0x04, AX
-	SUBQ           BX, CX
-	MOVQ           panel_base+56(FP), SI
-	MOVQ           k+80(FP), DI
-	SHRQ           $0x05, DI
-	VMOVUPS        kqZeros<>+0(SB), Y0
+	ADDQ           $0x00000140, BX
+	CMPQ           BX, R9
+	JNE            Q4_0x8MatMul8AVX2Block5
+	VMOVUPS        Y0, 160(SP)
+	SUBQ           DI, CX
+	SUBQ           R8, BX
+	VMOVUPS        192(SP), Y0
+	LEAQ           (BX)(R8*1), R9
 
 Q4_0x8MatMul8AVX2Block6:
 	VBROADCASTI128 96(CX), Y1
 	VPSRLVQ        kqNibbleShift<>+0(SB), Y1, Y1
 	VPAND          kqNibbles<>+0(SB), Y1, Y1
 	VPSHUFD        $0x00, Y1, Y2
-	VPMADDUBSW     (SI), Y2, Y3
-	VPMADDUBSW     32(SI), Y2, Y2
+	VPMADDUBSW     (BX), Y2, Y3
+	VPMADDUBSW     32(BX), Y2, Y2
 	VPSHUFD        $0x55, Y1, Y4
-	VPMADDUBSW     64(SI), Y4, Y5
+	VPMADDUBSW     64(BX), Y4, Y5
 	VPADDW         Y5, Y3, Y3
-	VPMADDUBSW     96(SI), Y4, Y4
+	VPMADDUBSW     96(BX), Y4, Y4
 	VPADDW         Y4, Y2, Y2
 	VPSHUFD        $0xaa, Y1, Y4
-	VPMADDUBSW     128(SI), Y4, Y5
+	VPMADDUBSW     128(BX), Y4, Y5
 	VPADDW         Y5, Y3, Y3
-	VPMADDUBSW     160(SI), Y4, Y4
+	VPMADDUBSW     160(BX), Y4, Y4
 	VPADDW         Y4, Y2, Y2
 	VPSHUFD        $0xff, Y1, Y1
-	VPMADDUBSW     192(SI), Y1, Y4
+	VPMADDUBSW     192(BX), Y1, Y4
 	VPADDW         Y4, Y3, Y3
-	VPMADDUBSW     224(SI), Y1, Y1
+	VPMADDUBSW     224(BX), Y1, Y1
 	VPADDW         Y1, Y2, Y2
 	VPBROADCASTW   12(CX), X1
 	VCVTPH2PS      X1, Y1
 	VPERMQ         $0x4e, Y2, Y2
 	VPADDW         Y2, Y3, Y3
 	VPMADDWD       kqOnes16<>+0(SB), Y3, Y3
-	VPSUBD         288(SI), Y3, Y3
+	VPSUBD         288(BX), Y3, Y3
 	VCVTDQ2PS      Y3, Y3
-	VMULPS         256(SI), Y1, Y1
+	VMULPS         256(BX), Y1, Y1
 	VFMADD231PS    Y1, Y3, Y0
 	ADDQ           $0x00000090, CX
-	ADDQ           $0x00000140, SI
-	DECQ           DI
-	JNZ            Q4_0x8MatMul8AVX2Block6
-	MOVQ           ldc+24(FP), SI
-	SHLQ           $0x02, SI
-	LEAQ           (SI)(SI*2), DI
-	MOVQ           AX, R8
-	VEXTRACTF128   $0x01, Y0, X1
-	VMOVSS         X0, (R8)
-	VEXTRACTPS     $0x01, X0, (R8)(SI*1)
-	VEXTRACTPS     $0x02, X0, (R8)(SI*2)
-	VEXTRACTPS     $0x03, X0, (R8)(DI*1)
-	LEAQ           (R8)(SI*4), R8
-	VMOVSS         X1, (R8)
-	VEXTRACTPS     $0x01, X1, (R8)(SI*1)
-	VEXTRACTPS     $0x02, X1, (R8)(SI*2)
-	VEXTRACTPS     $0x03, X1, (R8)(DI*1)
-	ADDQ           $0x04, AX
-	SUBQ           BX, CX
-	MOVQ           panel_base+56(FP), SI
-	MOVQ           k+80(FP), DI
-	SHRQ           $0x05, DI
-	VMOVUPS        kqZeros<>+0(SB), Y0
+	ADDQ           $0x00000140, BX
+	CMPQ           BX, R9
+	JNE            Q4_0x8MatMul8AVX2Block6
+	VMOVUPS        Y0, 192(SP)
+	SUBQ           DI, CX
+	SUBQ           R8, BX
+	VMOVUPS        224(SP), Y0
+	LEAQ           (BX)(R8*1), DI
 
 Q4_0x8MatMul8AVX2Block7:
 	VBROADCASTI128 128(CX), Y1
 	VPSRLVQ        kqNibbleShift<>+0(SB), Y1, Y1
 	VPAND          kqNibbles<>+0(SB), Y1, Y1
 	VPSHUFD        $0x00, Y1, Y2
-	VPMADDUBSW     (SI), Y2, Y3
-	VPMADDUBSW     32(SI), Y2, Y2
+	VPMADDUBSW     (BX), Y2, Y3
+	VPMADDUBSW     32(BX), Y2, Y2
 	VPSHUFD        $0x55, Y1, Y4
-	VPMADDUBSW     64(SI), Y4, Y5
+	VPMADDUBSW     64(BX), Y4, Y5
 	VPADDW         Y5, Y3, Y3
-	VPMADDUBSW     96(SI), Y4, Y4
+	VPMADDUBSW     96(BX), Y4, Y4
 	VPADDW         Y4, Y2, Y2
 	VPSHUFD        $0xaa, Y1, Y4
-	VPMADDUBSW     128(SI), Y4, Y5
+	VPMADDUBSW     128(BX), Y4, Y5
 	VPADDW         Y5, Y3, Y3
-	VPMADDUBSW     160(SI), Y4, Y4
+	VPMADDUBSW     160(BX), Y4, Y4
 	VPADDW         Y4, Y2, Y2
 	VPSHUFD        $0xff, Y1, Y1
-	VPMADDUBSW     192(SI), Y1, Y4
+	VPMADDUBSW     192(BX), Y1, Y4
 	VPADDW         Y4, Y3, Y3
-	VPMADDUBSW     224(SI), Y1, Y1
+	VPMADDUBSW     224(BX), Y1, Y1
 	VPADDW         Y1, Y2, Y2
 	VPBROADCASTW   14(CX), X1
 	VCVTPH2PS      X1, Y1
 	VPERMQ         $0x4e, Y2, Y2
 	VPADDW         Y2, Y3, Y3
 	VPMADDWD       kqOnes16<>+0(SB), Y3, Y3
-	VPSUBD         288(SI), Y3, Y3
+	VPSUBD         288(BX), Y3, Y3
 	VCVTDQ2PS      Y3, Y3
-	VMULPS         256(SI), Y1, Y1
+	VMULPS         256(BX), Y1, Y1
 	VFMADD231PS    Y1, Y3, Y0
 	ADDQ           $0x00000090, CX
-	ADDQ           $0x00000140, SI
-	DECQ           DI
-	JNZ            Q4_0x8MatMul8AVX2Block7
-	MOVQ           ldc+24(FP), SI
-	SHLQ           $0x02, SI
-	LEAQ           (SI)(SI*2), DI
-	MOVQ           AX, R8
-	VEXTRACTF128   $0x01, Y0, X1
-	VMOVSS         X0, (R8)
-	VEXTRACTPS     $0x01, X0, (R8)(SI*1)
-	VEXTRACTPS     $0x02, X0, (R8)(SI*2)
-	VEXTRACTPS     $0x03, X0, (R8)(DI*1)
-	LEAQ           (R8)(SI*4), R8
-	VMOVSS         X1, (R8)
-	VEXTRACTPS     $0x01, X1, (R8)(SI*1)
-	VEXTRACTPS     $0x02, X1, (R8)(SI*2)
-	VEXTRACTPS     $0x03, X1, (R8)(DI*1)
-	ADDQ           $0x04, AX
-	SUBQ           BX, CX
-	ADDQ           BX, CX
-	SUBQ           $0x08, DX
-	JNZ            Q4_0x8MatMul8AVX2Group
+	ADDQ           $0x00000140, BX
+	CMPQ           BX, DI
+	JNE            Q4_0x8MatMul8AVX2Block7
+	VMOVUPS        Y0, 224(SP)
+	TESTQ          SI, SI
+	JZ             Q4_0x8MatMul8AVX2Store
+	JMP            Q4_0x8MatMul8AVX2Chunk
+
+Q4_0x8MatMul8AVX2Store:
+	VMOVUPS      (SP), Y0
+	MOVQ         ldc+24(FP), BX
+	SHLQ         $0x02, BX
+	LEAQ         (BX)(BX*2), SI
+	MOVQ         AX, DI
+	VEXTRACTF128 $0x01, Y0, X1
+	VMOVSS       X0, (DI)
+	VEXTRACTPS   $0x01, X0, (DI)(BX*1)
+	VEXTRACTPS   $0x02, X0, (DI)(BX*2)
+	VEXTRACTPS   $0x03, X0, (DI)(SI*1)
+	LEAQ         (DI)(BX*4), DI
+	VMOVSS       X1, (DI)
+	VEXTRACTPS   $0x01, X1, (DI)(BX*1)
+	VEXTRACTPS   $0x02, X1, (DI)(BX*2)
+	VEXTRACTPS   $0x03, X1, (DI)(SI*1)
+	ADDQ         $0x04, AX
+	VMOVUPS      32(SP), Y0
+	MOVQ         ldc+24(FP), BX
+	SHLQ         $0x02, BX
+	LEAQ         (BX)(BX*2), SI
+	MOVQ         AX, DI
+	VEXTRACTF128 $0x01, Y0, X1
+	VMOVSS       X0, (DI)
+	VEXTRACTPS   $0x01, X0, (DI)(BX*1)
+	VEXTRACTPS   $0x02, X0, (DI)(BX*2)
+	VEXTRACTPS   $0x03, X0, (DI)(SI*1)
+	LEAQ         (DI)(BX*4), DI
+	VMOVSS       X1, (DI)
+	VEXTRACTPS   $0x01, X1, (DI)(BX*1)
+	VEXTRACTPS   $0x02, X1, (DI)(BX*2)
+	VEXTRACTPS   $0x03, X1, (DI)(SI*1)
+	ADDQ         $0x04, AX
+	VMOVUPS      64(SP), Y0
+	MOVQ         ldc+24(FP), BX
+	SHLQ         $0x02, BX
+	LEAQ         (BX)(BX*2), SI
+	MOVQ         AX, DI
+	VEXTRACTF128 $0x01, Y0, X1
+	VMOVSS       X0, (DI)
+	VEXTRACTPS   $0x01, X0, (DI)(BX*1)
+	VEXTRACTPS   $0x02, X0, (DI)(BX*2)
+	VEXTRACTPS   $0x03, X0, (DI)(SI*1)
+	LEAQ         (DI)(BX*4), DI
+	VMOVSS       X1, (DI)
+	VEXTRACTPS   $0x01, X1, (DI)(BX*1)
+	VEXTRACTPS   $0x02, X1, (DI)(BX*2)
+	VEXTRACTPS   $0x03, X1, (DI)(SI*1)
+	ADDQ         $0x04, AX
+	VMOVUPS      96(SP), Y0
+	MOVQ         ldc+24(FP), BX
+	SHLQ         $0x02, BX
+	LEAQ         (BX)(BX*2), SI
+	MOVQ         AX, DI
+	VEXTRACTF128 $0x01, Y0, X1
+	VMOVSS       X0, (DI)
+	VEXTRACTPS   $0x01, X0, (DI)(BX*1)
+	VEXTRACTPS   $0x02, X0, (DI)(BX*2)
+	VEXTRACTPS   $0x03, X0, (DI)(SI*1)
+	LEAQ         (DI)(BX*4), DI
+	VMOVSS       X1, (DI)
+	VEXTRACTPS   $0x01, X1, (DI)(BX*1)
+	VEXTRACTPS   $0x02, X1, (DI)(BX*2)
+	VEXTRACTPS   $0x03, X1, (DI)(SI*1)
+	ADDQ         $0x04, AX
+	VMOVUPS      128(SP), Y0
+	MOVQ         ldc+24(FP), BX
+	SHLQ         $0x02, BX
+	LEAQ         (BX)(BX*2), SI
+	MOVQ         AX, DI
+	VEXTRACTF128 $0x01, Y0, X1
+	VMOVSS       X0, (DI)
+	VEXTRACTPS   $0x01, X0, (DI)(BX*1)
+	VEXTRACTPS   $0x02, X0, (DI)(BX*2)
+	VEXTRACTPS   $0x03, X0, (DI)(SI*1)
+	LEAQ         (DI)(BX*4), DI
+	VMOVSS       X1, (DI)
+	VEXTRACTPS   $0x01, X1, (DI)(BX*1)
+	VEXTRACTPS   $0x02, X1, (DI)(BX*2)
+	VEXTRACTPS   $0x03, X1, (DI)(SI*1)
+	ADDQ         $0x04, AX
+	VMOVUPS      160(SP), Y0
+	MOVQ         ldc+24(FP), BX
+	SHLQ         $0x02, BX
+	LEAQ         (BX)(BX*2), SI
+	MOVQ         AX, DI
+	VEXTRACTF128 $0x01, Y0, X1
+	VMOVSS       X0, (DI)
+	VEXTRACTPS   $0x01, X0, (DI)(BX*1)
+	VEXTRACTPS   $0x02, X0, (DI)(BX*2)
+	VEXTRACTPS   $0x03, X0, (DI)(SI*1)
+	LEAQ         (DI)(BX*4), DI
+	VMOVSS       X1, (DI)
+	VEXTRACTPS   $0x01, X1, (DI)(BX*1)
+	VEXTRACTPS   $0x02, X1, (DI)(BX*2)
+	VEXTRACTPS   $0x03, X1, (DI)(SI*1)
+	ADDQ         $0x04, AX
+	VMOVUPS      192(SP), Y0
+	MOVQ         ldc+24(FP), BX
+	SHLQ         $0x02, BX
+	LEAQ         (BX)(BX*2), SI
+	MOVQ         AX, DI
+	VEXTRACTF128 $0x01, Y0, X1
+	VMOVSS       X0, (DI)
+	VEXTRACTPS   $0x01, X0, (DI)(BX*1)
+	VEXTRACTPS   $0x02, X0, (DI)(BX*2)
+	VEXTRACTPS   $0x03, X0, (DI)(SI*1)
+	LEAQ         (DI)(BX*4), DI
+	VMOVSS       X1, (DI)
+	VEXTRACTPS   $0x01, X1, (DI)(BX*1)
+	VEXTRACTPS   $0x02, X1, (DI)(BX*2)
+	VEXTRACTPS   $0x03, X1, (DI)(SI*1)
+	ADDQ         $0x04, AX
+	VMOVUPS      224(SP), Y0
+	MOVQ         ldc+24(FP), BX
+	SHLQ         $0x02, BX
+	LEAQ         (BX)(BX*2), SI
+	MOVQ         AX, DI
+	VEXTRACTF128 $0x01, Y0, X1
+	VMOVSS       X0, (DI)
+	VEXTRACTPS   $0x01, X0, (DI)(BX*1)
+	VEXTRACTPS   $0x02, X0, (DI)(BX*2)
+	VEXTRACTPS   $0x03, X0, (DI)(SI*1)
+	LEAQ         (DI)(BX*4), DI
+	VMOVSS       X1, (DI)
+	VEXTRACTPS   $0x01, X1, (DI)(BX*1)
+	VEXTRACTPS   $0x02, X1, (DI)(BX*2)
+	VEXTRACTPS   $0x03, X1, (DI)(SI*1)
+	ADDQ         $0x04, AX
+	SUBQ         $0x08, DX
+	JNZ          Q4_0x8MatMul8AVX2Group
 	VZEROUPPER
 	RET
 
 // func Q4_0x8MatMul16AVX2(c []float32, ldc int, w []byte, panel []byte, k int, n int)
-// Requires: AVX, AVX2, F16C, FMA3
-TEXT ·Q4_0x8MatMul16AVX2(SB), NOSPLIT, $0-96
+// Requires: AVX, AVX2, CMOV, F16C, FMA3
+TEXT ·Q4_0x8MatMul16AVX2(SB), NOSPLIT, $512-96
 	MOVQ   c_base+0(FP), AX
 	MOVQ   w_base+32(FP), CX
 	MOVQ   n+88(FP), DX
 	MOVQ   k+80(FP), BX
 	IMUL3Q $0x0a, BX, BX
-	MOVQ   k+80(FP), SI
-	SHRQ   $0x05, SI
-	IMUL3Q $0x00000090, SI, SI
 
 Q4_0x8MatMul16AVX2Group:
-	MOVQ    panel_base+56(FP), DI
-	MOVQ    k+80(FP), R8
-	SHRQ    $0x05, R8
-	VMOVUPS kqZeros<>+0(SB), Y0
-	VMOVUPS kqZeros<>+0(SB), Y1
+	VPXOR   Y0, Y0, Y0
+	VMOVDQU Y0, (SP)
+	VMOVDQU Y0, 32(SP)
+	VMOVDQU Y0, 64(SP)
+	VMOVDQU Y0, 96(SP)
+	VMOVDQU Y0, 128(SP)
+	VMOVDQU Y0, 160(SP)
+	VMOVDQU Y0, 192(SP)
+	VMOVDQU Y0, 224(SP)
+	VMOVDQU Y0, 256(SP)
+	VMOVDQU Y0, 288(SP)
+	VMOVDQU Y0, 320(SP)
+	VMOVDQU Y0, 352(SP)
+	VMOVDQU Y0, 384(SP)
+	VMOVDQU Y0, 416(SP)
+	VMOVDQU Y0, 448(SP)
+	VMOVDQU Y0, 480(SP)
+	MOVQ    panel_base+56(FP), SI
+	MOVQ    k+80(FP), DI
+	SHRQ    $0x05, DI
+
+Q4_0x8MatMul16AVX2Chunk:
+	MOVQ    $0x00000020, R9
+	CMPQ    DI, R9
+	CMOVQLT DI, R9
+	SUBQ    R9, DI
+	IMUL3Q  $0x00000090, R9, R8
+	IMUL3Q  $0x00000140, R9, R9
+	VMOVUPS (SP), Y0
+	VMOVUPS 32(SP), Y1
+	LEAQ    (SI)(R9*1), R10
 
 Q4_0x8MatMul16AVX2Block0:
 	VBROADCASTI128 16(CX), Y2
 	VPSRLVQ        kqNibbleShift<>+0(SB), Y2, Y2
 	VPAND          kqNibbles<>+0(SB), Y2, Y2
 	VPSHUFD        $0x00, Y2, Y3
-	VPMADDUBSW     (DI), Y3, Y4
-	VPMADDUBSW     32(DI), Y3, Y5
-	VPMADDUBSW     (DI)(BX*1), Y3, Y6
-	VPMADDUBSW     32(DI)(BX*1), Y3, Y3
+	VPMADDUBSW     (SI), Y3, Y4
+	VPMADDUBSW     32(SI), Y3, Y5
+	VPMADDUBSW     (SI)(BX*1), Y3, Y6
+	VPMADDUBSW     32(SI)(BX*1), Y3, Y3
 	VPSHUFD        $0x55, Y2, Y7
-	VPMADDUBSW     64(DI), Y7, Y8
+	VPMADDUBSW     64(SI), Y7, Y8
 	VPADDW         Y8, Y4, Y4
-	VPMADDUBSW     96(DI), Y7, Y8
+	VPMADDUBSW     96(SI), Y7, Y8
 	VPADDW         Y8, Y5, Y5
-	VPMADDUBSW     64(DI)(BX*1), Y7, Y8
+	VPMADDUBSW     64(SI)(BX*1), Y7, Y8
 	VPADDW         Y8, Y6, Y6
-	VPMADDUBSW     96(DI)(BX*1), Y7, Y7
+	VPMADDUBSW     96(SI)(BX*1), Y7, Y7
 	VPADDW         Y7, Y3, Y3
 	VPSHUFD        $0xaa, Y2, Y7
-	VPMADDUBSW     128(DI), Y7, Y8
+	VPMADDUBSW     128(SI), Y7, Y8
 	VPADDW         Y8, Y4, Y4
-	VPMADDUBSW     160(DI), Y7, Y8
+	VPMADDUBSW     160(SI), Y7, Y8
 	VPADDW         Y8, Y5, Y5
-	VPMADDUBSW     128(DI)(BX*1), Y7, Y8
+	VPMADDUBSW     128(SI)(BX*1), Y7, Y8
 	VPADDW         Y8, Y6, Y6
-	VPMADDUBSW     160(DI)(BX*1), Y7, Y7
+	VPMADDUBSW     160(SI)(BX*1), Y7, Y7
 	VPADDW         Y7, Y3, Y3
 	VPSHUFD        $0xff, Y2, Y2
-	VPMADDUBSW     192(DI), Y2, Y7
+	VPMADDUBSW     192(SI), Y2, Y7
 	VPADDW         Y7, Y4, Y4
-	VPMADDUBSW     224(DI), Y2, Y7
+	VPMADDUBSW     224(SI), Y2, Y7
 	VPADDW         Y7, Y5, Y5
-	VPMADDUBSW     192(DI)(BX*1), Y2, Y7
+	VPMADDUBSW     192(SI)(BX*1), Y2, Y7
 	VPADDW         Y7, Y6, Y6
-	VPMADDUBSW     224(DI)(BX*1), Y2, Y2
+	VPMADDUBSW     224(SI)(BX*1), Y2, Y2
 	VPADDW         Y2, Y3, Y3
 	VPBROADCASTW   (CX), X2
 	VCVTPH2PS      X2, Y2
 	VPERMQ         $0x4e, Y5, Y5
 	VPADDW         Y5, Y4, Y4
 	VPMADDWD       kqOnes16<>+0(SB), Y4, Y4
-	VPSUBD         288(DI), Y4, Y4
+	VPSUBD         288(SI), Y4, Y4
 	VCVTDQ2PS      Y4, Y4
-	VMULPS         256(DI), Y2, Y5
+	VMULPS         256(SI), Y2, Y5
 	VFMADD231PS    Y5, Y4, Y0
 	VPERMQ         $0x4e, Y3, Y3
 	VPADDW         Y3, Y6, Y6
 	VPMADDWD       kqOnes16<>+0(SB), Y6, Y6
-	VPSUBD         288(DI)(BX*1), Y6, Y6
+	VPSUBD         288(SI)(BX*1), Y6, Y6
 	VCVTDQ2PS      Y6, Y6
-	VMULPS         256(DI)(BX*1), Y2, Y2
+	VMULPS         256(SI)(BX*1), Y2, Y2
 	VFMADD231PS    Y2, Y6, Y1
 	ADDQ           $0x00000090, CX
-	ADDQ           $0x00000140, DI
-	DECQ           R8
-	JNZ            Q4_0x8MatMul16AVX2Block0
-	MOVQ           ldc+24(FP), DI
-	SHLQ           $0x02, DI
-	LEAQ           (DI)(DI*2), R8
-	MOVQ           AX, R9
-	VEXTRACTF128   $0x01, Y0, X2
-	VMOVSS         X0, (R9)
-	VEXTRACTPS     $0x01, X0, (R9)(DI*1)
-	VEXTRACTPS     $0x02, X0, (R9)(DI*2)
-	VEXTRACTPS     $0x03, X0, (R9)(R8*1)
-	LEAQ           (R9)(DI*4), R9
-	VMOVSS         X2, (R9)
-	VEXTRACTPS     $0x01, X2, (R9)(DI*1)
-	VEXTRACTPS     $0x02, X2, (R9)(DI*2)
-	VEXTRACTPS     $0x03, X2, (R9)(R8*1)
-	VEXTRACTF128   $0x01, Y1, X0
-	LEAQ           (R9)(DI*4), R9
-	VMOVSS         X1, (R9)
-	VEXTRACTPS     $0x01, X1, (R9)(DI*1)
-	VEXTRACTPS     $0x02, X1, (R9)(DI*2)
-	VEXTRACTPS     $0x03, X1, (R9)(R8*1)
-	LEAQ           (R9)(DI*4), R9
-	VMOVSS         X0, (R9)
-	VEXTRACTPS     $0x01, X0, (R9)(DI*1)
-	VEXTRACTPS     $0x02, X0, (R9)(DI*2)
-	VEXTRACTPS     $0x03, X0, (R9)(R8*1)
-	ADDQ           $0x04, AX
-	SUBQ           SI, CX
-	MOVQ           panel_base+56(FP), DI
-	MOVQ           k+80(FP), R8
-	SHRQ           $0x05, R8
-	VMOVUPS        kqZeros<>+0(SB), Y0
-	VMOVUPS        kqZeros<>+0(SB), Y1
+	ADDQ           $0x00000140, SI
+	CMPQ           SI, R10
+	JNE            Q4_0x8MatMul16AVX2Block0
+	VMOVUPS        Y0, (SP)
+	VMOVUPS        Y1, 32(SP)
+	SUBQ           R8, CX
+	SUBQ           R9, SI
+	VMOVUPS        64(SP), Y0
+	VMOVUPS        96(SP), Y1
+	LEAQ           (SI)(R9*1), R10
 
 Q4_0x8MatMul16AVX2Block1:
 	VBROADCASTI128 48(CX), Y2
 	VPSRLVQ        kqNibbleShift<>+0(SB), Y2, Y2
 	VPAND          kqNibbles<>+0(SB), Y2, Y2
 	VPSHUFD        $0x00, Y2, Y3
-	VPMADDUBSW     (DI), Y3, Y4
-	VPMADDUBSW     32(DI), Y3, Y5
-	VPMADDUBSW     (DI)(BX*1), Y3, Y6
-	VPMADDUBSW     32(DI)(BX*1), Y3, Y3
+	VPMADDUBSW     (SI), Y3, Y4
+	VPMADDUBSW     32(SI), Y3, Y5
+	VPMADDUBSW     (SI)(BX*1), Y3, Y6
+	VPMADDUBSW     32(SI)(BX*1), Y3, Y3
 	VPSHUFD        $0x55, Y2, Y7
-	VPMADDUBSW     64(DI), Y7, Y8
+	VPMADDUBSW     64(SI), Y7, Y8
 	VPADDW         Y8, Y4, Y4
-	VPMADDUBSW     96(DI), Y7, Y8
+	VPMADDUBSW     96(SI), Y7, Y8
 	VPADDW         Y8, Y5, Y5
-	VPMADDUBSW     64(DI)(BX*1), Y7, Y8
+	VPMADDUBSW     64(SI)(BX*1), Y7, Y8
 	VPADDW         Y8, Y6, Y6
-	VPMADDUBSW     96(DI)(BX*1), Y7, Y7
+	VPMADDUBSW     96(SI)(BX*1), Y7, Y7
 	VPADDW         Y7, Y3, Y3
 	VPSHUFD        $0xaa, Y2, Y7
-	VPMADDUBSW     128(DI), Y7, Y8
+	VPMADDUBSW     128(SI), Y7, Y8
 	VPADDW         Y8, Y4, Y4
-	VPMADDUBSW     160(DI), Y7, Y8
+	VPMADDUBSW     160(SI), Y7, Y8
 	VPADDW         Y8, Y5, Y5
-	VPMADDUBSW     128(DI)(BX*1), Y7, Y8
+	VPMADDUBSW     128(SI)(BX*1), Y7, Y8
 	VPADDW         Y8, Y6, Y6
-	VPMADDUBSW     160(DI)(BX*1), Y7, Y7
+	VPMADDUBSW     160(SI)(BX*1), Y7, Y7
 	VPADDW         Y7, Y3, Y3
 	VPSHUFD        $0xff, Y2, Y2
-	VPMADDUBSW     192(DI), Y2, Y7
+	VPMADDUBSW     192(SI), Y2, Y7
 	VPADDW         Y7, Y4, Y4
-	VPMADDUBSW     224(DI), Y2, Y7
+	VPMADDUBSW     224(SI), Y2, Y7
 	VPADDW         Y7, Y5, Y5
-	VPMADDUBSW     192(DI)(BX*1), Y2, Y7
+	VPMADDUBSW     192(SI)(BX*1), Y2, Y7
 	VPADDW         Y7, Y6, Y6
-	VPMADDUBSW     224(DI)(BX*1), Y2, Y2
+	VPMADDUBSW     224(SI)(BX*1), Y2, Y2
 	VPADDW         Y2, Y3, Y3
 	VPBROADCASTW   2(CX), X2
 	VCVTPH2PS      X2, Y2
 	VPERMQ         $0x4e, Y5, Y5
 	VPADDW         Y5, Y4, Y4
 	VPMADDWD       kqOnes16<>+0(SB), Y4, Y4
-	VPSUBD         288(DI), Y4, Y4
+	VPSUBD         288(SI), Y4, Y4
 	VCVTDQ2PS      Y4, Y4
-	VMULPS         256(DI), Y2, Y5
+	VMULPS         256(SI), Y2, Y5
 	VFMADD231PS    Y5, Y4, Y0
 	VPERMQ         $0x4e, Y3, Y3
 	VPADDW         Y3, Y6, Y6
 	VPMADDWD       kqOnes16<>+0(SB), Y6, Y6
-	VPSUBD         288(DI)(BX*1), Y6, Y6
+	VPSUBD         288(SI)(BX*1), Y6, Y6
 	VCVTDQ2PS      Y6, Y6
-	VMULPS         256(DI)(BX*1), Y2, Y2
+	VMULPS         256(SI)(BX*1), Y2, Y2
 	VFMADD231PS    Y2, Y6, Y1
 	ADDQ           $0x00000090, CX
-	ADDQ           $0x00000140, DI
-	DECQ           R8
-	JNZ            Q4_0x8MatMul16AVX2Block1
-	MOVQ           ldc+24(FP), DI
-	SHLQ           $0x02, DI
-	LEAQ           (DI)(DI*2), R8
-	MOVQ           AX, R9
-	VEXTRACTF128   $0x01, Y0, X2
-	VMOVSS         X0, (R9)
-	VEXTRACTPS     $0x01, X0, (R9)(DI*1)
-	VEXTRACTPS     $0x02, X0, (R9)(DI*2)
-	VEXTRACTPS     $0x03, X0, (R9)(R8*1)
-	LEAQ           (R9)(DI*4), R9
-	VMOVSS         X2, (R9)
-	VEXTRACTPS     $0x01, X2, (R9)(DI*1)
-	VEXTRACTPS     $0x02, X2, (R9)(DI*2)
-	VEXTRACTPS     $0x03, X2, (R9)(R8*1)
-	VEXTRACTF128   $0x01, Y1, X0
-	LEAQ           (R9)(DI*4), R9
-	VMOVSS         X1, (R9)
-	VEXTRACTPS     $0x01, X1, (R9)(DI*1)
-	VEXTRACTPS     $0x02, X1, (R9)(DI*2)
-	VEXTRACTPS     $0x03, X1, (R9)(R8*1)
-	LEAQ           (R9)(DI*4), R9
-	VMOVSS         X0, (R9)
-	VEXTRACTPS     $0x01, X0, (R9)(DI*1)
-	VEXTRACTPS     $0x02, X0, (R9)(DI*2)
-	VEXTRACTPS     $0x03, X0, (R9)(R8*1)
-	ADDQ           $0x04, AX
-	SUBQ           SI, CX
-	MOVQ           panel_base+56(FP), DI
-	MOVQ           k+80(FP), R8
-	SHRQ           $0x05, R8
-	VMOVUPS        kqZeros<>+0(SB), Y0
-	VMOVUPS        kqZeros<>+0(SB), Y1
+	ADDQ           $0x00000140, SI
+	CMPQ           SI, R10
+	JNE            Q4_0x8MatMul16AVX2Block1
+	VMOVUPS        Y0, 64(SP)
+	VMOVUPS        Y1, 96(SP)
+	SUBQ           R8, CX
+	SUBQ           R9, SI
+	VMOVUPS        128(SP), Y0
+	VMOVUPS        160(SP), Y1
+	LEAQ           (SI)(R9*1), R10
 
 Q4_0x8MatMul16AVX2Block2:
 	VBROADCASTI128 80(CX), Y2
 	VPSRLVQ        kqNibbleShift<>+0(SB), Y2, Y2
 	VPAND          kqNibbles<>+0(SB), Y2, Y2
 	VPSHUFD        $0x00, Y2, Y3
-	VPMADDUBSW     (DI), Y3, Y4
-	VPMADDUBSW     32(DI), Y3, Y5
-	VPMADDUBSW     (DI)(BX*1), Y3, Y6
-	VPMADDUBSW     32(DI)(BX*1), Y3, Y3
+	VPMADDUBSW     (SI), Y3, Y4
+	VPMADDUBSW     32(SI), Y3, Y5
+	VPMADDUBSW     (SI)(BX*1), Y3, Y6
+	VPMADDUBSW     32(SI)(BX*1), Y3, Y3
 	VPSHUFD        $0x55, Y2, Y7
-	VPMADDUBSW     64(DI), Y7, Y8
+	VPMADDUBSW     64(SI), Y7, Y8
 	VPADDW         Y8, Y4, Y4
-	VPMADDUBSW     96(DI), Y7, Y8
+	VPMADDUBSW     96(SI), Y7, Y8
 	VPADDW         Y8, Y5, Y5
-	VPMADDUBSW     64(DI)(BX*1), Y7, Y8
+	VPMADDUBSW     64(SI)(BX*1), Y7, Y8
 	VPADDW         Y8, Y6, Y6
-	VPMADDUBSW     96(DI)(BX*1), Y7, Y7
+	VPMADDUBSW     96(SI)(BX*1), Y7, Y7
 	VPADDW         Y7, Y3, Y3
 	VPSHUFD        $0xaa, Y2, Y7
-	VPMADDUBSW     128(DI), Y7, Y8
+	VPMADDUBSW     128(SI), Y7, Y8
 	VPADDW         Y8, Y4, Y4
-	VPMADDUBSW     160(DI), Y7, Y8
+	VPMADDUBSW     160(SI), Y7, Y8
 	VPADDW         Y8, Y5, Y5
-	VPMADDUBSW     128(DI)(BX*1), Y7, Y8
+	VPMADDUBSW     128(SI)(BX*1), Y7, Y8
 	VPADDW         Y8, Y6, Y6
-	VPMADDUBSW     160(DI)(BX*1), Y7, Y7
+	VPMADDUBSW     160(SI)(BX*1), Y7, Y7
 	VPADDW         Y7, Y3, Y3
 	VPSHUFD        $0xff, Y2, Y2
-	VPMADDUBSW     192(DI), Y2, Y7
+	VPMADDUBSW     192(SI), Y2, Y7
 	VPADDW         Y7, Y4, Y4
-	VPMADDUBSW     224(DI), Y2, Y7
+	VPMADDUBSW     224(SI), Y2, Y7
 	VPADDW         Y7, Y5, Y5
-	VPMADDUBSW     192(DI)(BX*1), Y2, Y7
+	VPMADDUBSW     192(SI)(BX*1), Y2, Y7
 	VPADDW         Y7, Y6, Y6
-	VPMADDUBSW     224(DI)(BX*1), Y2, Y2
+	VPMADDUBSW     224(SI)(BX*1), Y2, Y2
 	VPADDW         Y2, Y3, Y3
 	VPBROADCASTW   4(CX), X2
 	VCVTPH2PS      X2, Y2
 	VPERMQ         $0x4e, Y5, Y5
 	VPADDW         Y5, Y4, Y4
 	VPMADDWD       kqOnes16<>+0(SB), Y4, Y4
-	VPSUBD         288(DI), Y4, Y4
+	VPSUBD         288(SI), Y4, Y4
 	VCVTDQ2PS      Y4, Y4
-	VMULPS         256(DI), Y2, Y5
+	VMULPS         256(SI), Y2, Y5
 	VFMADD231PS    Y5, Y4, Y0
 	VPERMQ         $0x4e, Y3, Y3
 	VPADDW         Y3, Y6, Y6
 	VPMADDWD       kqOnes16<>+0(SB), Y6, Y6
-	VPSUBD         288(DI)(BX*1), Y6, Y6
+	VPSUBD         288(SI)(BX*1), Y6, Y6
 	VCVTDQ2PS      Y6, Y6
-	VMULPS         256(DI)(BX*1), Y2, Y2
+	VMULPS         256(SI)(BX*1), Y2, Y2
 	VFMADD231PS    Y2, Y6, Y1
 	ADDQ           $0x00000090, CX
-	ADDQ           $0x00000140, DI
-	DECQ           R8
-	JNZ            Q4_0x8MatMul16AVX2Block2
-	MOVQ           ldc+24(FP), DI
-	SHLQ           $0x02, DI
-	LEAQ           (DI)(DI*2), R8
-	MOVQ           AX, R9
-	VEXTRACTF128   $0x01, Y0, X2
-	VMOVSS         X0, (R9)
-	VEXTRACTPS     $0x01, X0, (R9)(DI*1)
-	VEXTRACTPS     $0x02, X0, (R9)(DI*2)
-	VEXTRACTPS     $0x03, X0, (R9)(R8*1)
-	LEAQ           (R9)(DI*4), R9
-	VMOVSS         X2, (R9)
-	VEXTRACTPS     $0x01, X2, (R9)(DI*1)
-	VEXTRACTPS     $0x02, X2, (R9)(DI*2)
-	VEXTRACTPS     $0x03, X2, (R9)(R8*1)
-	VEXTRACTF128   $0x01, Y1, X0
-	LEAQ           (R9)(DI*4), R9
-	VMOVSS         X1, (R9)
-	VEXTRACTPS     $0x01, X1, (R9)(DI*1)
-	VEXTRACTPS     $0x02, X1, (R9)(DI*2)
-	VEXTRACTPS     $0x03, X1, (R9)(R8*1)
-	LEAQ           (R9)(DI*4), R9
-	VMOVSS         X0, (R9)
-	VEXTRACTPS     $0x01, X0, (R9)(DI*1)
-	VEXTRACTPS     $0x02, X0, (R9)(DI*2)
-	VEXTRACTPS     $0x03, X0, (R9)(R8*1)
-	ADDQ           $0x04, AX
-	SUBQ           SI, CX
-	MOVQ           panel_base+56(FP), DI
-	MOVQ           k+80(FP), R8
-	SHRQ           $0x05, R8
-	VMOVUPS        kqZeros<>+0(SB), Y0
-	VMOVUPS        kqZeros<>+0(SB), Y1
+	ADDQ           $0x00000140, SI
+	CMPQ           SI, R10
+	JNE            Q4_0x8MatMul16AVX2Block2
+	VMOVUPS        Y0, 128(SP)
+	VMOVUPS        Y1, 160(SP)
+	SUBQ           R8, CX
+	SUBQ           R9, SI
+	VMOVUPS        192(SP), Y0
+	VMOVUPS        224(SP), Y1
+	LEAQ           (SI)(R9*1), R10
 
 Q4_0x8MatMul16AVX2Block3:
 	VBROADCASTI128 112(CX), Y2
 	VPSRLVQ        kqNibbleShift<>+0(SB), Y2, Y2
 	VPAND          kqNibbles<>+0(SB), Y2, Y2
 	VPSHUFD        $0x00, Y2, Y3
-	VPMADDUBSW     (DI), Y3, Y4
-	VPMADDUBSW     32(DI), Y3, Y5
-	VPMADDUBSW     (DI)(BX*1), Y3, Y6
-	VPMADDUBSW     32(DI)(BX*1), Y3, Y3
+	VPMADDUBSW     (SI), Y3, Y4
+	VPMADDUBSW     32(SI), Y3, Y5
+	VPMADDUBSW     (SI)(BX*1), Y3, Y6
+	VPMADDUBSW     32(SI)(BX*1), Y3, Y3
 	VPSHUFD        $0x55, Y2, Y7
-	VPMADDUBSW     64(DI), Y7, Y8
+	VPMADDUBSW     64(SI), Y7, Y8
 	VPADDW         Y8, Y4, Y4
-	VPMADDUBSW     96(DI), Y7, Y8
+	VPMADDUBSW     96(SI), Y7, Y8
 	VPADDW         Y8, Y5, Y5
-	VPMADDUBSW     64(DI)(BX*1), Y7, Y8
+	VPMADDUBSW     64(SI)(BX*1), Y7, Y8
 	VPADDW         Y8, Y6, Y6
-	VPMADDUBSW     96(DI)(BX*1), Y7, Y7
+	VPMADDUBSW     96(SI)(BX*1), Y7, Y7
 	VPADDW         Y7, Y3, Y3
 	VPSHUFD        $0xaa, Y2, Y7
-	VPMADDUBSW     128(DI), Y7, Y8
+	VPMADDUBSW     128(SI), Y7, Y8
 	VPADDW         Y8, Y4, Y4
-	VPMADDUBSW     160(DI), Y7, Y8
+	VPMADDUBSW     160(SI), Y7, Y8
 	VPADDW         Y8, Y5, Y5
-	VPMADDUBSW     128(DI)(BX*1), Y7, Y8
+	VPMADDUBSW     128(SI)(BX*1), Y7, Y8
 	VPADDW         Y8, Y6, Y6
-	VPMADDUBSW     160(DI)(BX*1), Y7, Y7
+	VPMADDUBSW     160(SI)(BX*1), Y7, Y7
 	VPADDW         Y7, Y3, Y3
 	VPSHUFD        $0xff, Y2, Y2
-	VPMADDUBSW     192(DI), Y2, Y7
+	VPMADDUBSW     192(SI), Y2, Y7
 	VPADDW         Y7, Y4, Y4
-	VPMADDUBSW     224(DI), Y2, Y7
+	VPMADDUBSW     224(SI), Y2, Y7
 	VPADDW         Y7, Y5, Y5
-	VPMADDUBSW     192(DI)(BX*1), Y2, Y7
+	VPMADDUBSW     192(SI)(BX*1), Y2, Y7
 	VPADDW         Y7, Y6, Y6
-	VPMADDUBSW     224(DI)(BX*1), Y2, Y2
+	VPMADDUBSW     224(SI)(BX*1), Y2, Y2
 	VPADDW         Y2, Y3, Y3
 	VPBROADCASTW   6(CX), X2
 	VCVTPH2PS      X2, Y2
 	VPERMQ         $0x4e, Y5, Y5
 	VPADDW         Y5, Y4, Y4
 	VPMADDWD       kqOnes16<>+0(SB), Y4, Y4
-	VPSUBD         288(DI), Y4, Y4
+	VPSUBD         288(SI), Y4, Y4
 	VCVTDQ2PS      Y4, Y4
-	VMULPS         256(DI), Y2, Y5
+	VMULPS         256(SI), Y2, Y5
 	VFMADD231PS    Y5, Y4, Y0
 	VPERMQ         $0x4e, Y3, Y3
 	VPADDW         Y3, Y6, Y6
 	VPMADDWD       kqOnes16<>+0(SB), Y6, Y6
-	VPSUBD         288(DI)(BX*1), Y6, Y6
+	VPSUBD         288(SI)(BX*1), Y6, Y6
 	VCVTDQ2PS      Y6, Y6
-	VMULPS         256(DI)(BX*1), Y2, Y2
+	VMULPS         256(SI)(BX*1), Y2, Y2
 	VFMADD231PS    Y2, Y6, Y1
 	ADDQ           $0x00000090, CX
-	ADDQ           $0x00000140, DI
-	DECQ           R8
-	JNZ            Q4_0x8MatMul16AVX2Block3
-	MOVQ           ldc+24(FP), DI
-	SHLQ           $0x02, DI
-	LEAQ           (DI)(DI*2), R8
-	MOVQ           AX, R9
-	VEXTRACTF128   $0x01, Y0, X2
-	VMOVSS         X0, (R9)
-	VEXTRACTPS     $0x01, X0, (R9)(DI*1)
-	VEXTRACTPS     $0x02, X0, (R9)(DI*2)
-	VEXTRACTPS     $0x03, X0, (R9)(R8*1)
-	LEAQ           (R9)(DI*4), R9
-	VMOVSS         X2, (R9)
-	VEXTRACTPS     $0x01, X2, (R9)(DI*1)
-	VEXTRACTPS     $0x02, X2, (R9)(DI*2)
-	VEXTRACTPS     $0x03, X2, (R9)(R8*1)
-	VEXTRACTF128   $0x01, Y1, X0
-	LEAQ           (R9)(DI*4), R9
-	VMOVSS         X1, (R9)
-	VEXTRACTPS     $0x01, X1, (R9)(DI*1)
-	VEXTRACTPS     $0x02, X1, (R9)(DI*2)
-	VEXTRACTPS     $0x03, X1, (R9)(R8*1)
-	LEAQ           (R9)(DI*4), R9
-	VMOVSS         X0, (R9)
-	VEXTRACTPS     $0x01, X0, (R9)(DI*1)
-	VEXTRACTPS     $0x02, X0, (R9)(DI*2)
-	VEXTRACTPS     $0x03, X0, (R9)(R8*1)
-	ADDQ           $0x04, AX
-	SUBQ           SI, CX
-	MOVQ           panel_base+56(FP), DI
-	MOVQ           k+80(FP), R8
-	SHRQ           $0x05, R8
-	VMOVUPS        kqZeros<>+0(SB), Y0
-	VMOVUPS        kqZeros<>+0(SB), Y1
+	ADDQ           $0x00000140, SI
+	CMPQ           SI, R10
+	JNE            Q4_0x8MatMul16AVX2Block3
+	VMOVUPS        Y0, 192(SP)
+	VMOVUPS        Y1, 224(SP)
+	SUBQ           R8, CX
+	SUBQ           R9, SI
+	VMOVUPS        256(SP), Y0
+	VMOVUPS        288(SP), Y1
+	LEAQ           (SI)(R9*1), R10
 
 Q4_0x8MatMul16AVX2Block4:
 	VBROADCASTI128 32(CX), Y2
 	VPSRLVQ        kqNibbleShift<>+0(SB), Y2, Y2
 	VPAND          kqNibbles<>+0(SB), Y2, Y2
 	VPSHUFD        $0x00, Y2, Y3
-	VPMADDUBSW     (DI), Y3, Y4
-	VPMADDUBSW     32(DI), Y3, Y5
-	VPMADDUBSW     (DI)(BX*1), Y3, Y6
-	VPMADDUBSW     32(DI)(BX*1), Y3, Y3
+	VPMADDUBSW     (SI), Y3, Y4
+	VPMADDUBSW     32(SI), Y3, Y5
+	VPMADDUBSW     (SI)(BX*1), Y3, Y6
+	VPMADDUBSW     32(SI)(BX*1), Y3, Y3
 	VPSHUFD        $0x55, Y2, Y7
-	VPMADDUBSW     64(DI), Y7, Y8
+	VPMADDUBSW     64(SI), Y7, Y8
 	VPADDW         Y8, Y4, Y4
-	VPMADDUBSW     96(DI), Y7, Y8
+	VPMADDUBSW     96(SI), Y7, Y8
 	VPADDW         Y8, Y5, Y5
-	VPMADDUBSW     64(DI)(BX*1), Y7, Y8
+	VPMADDUBSW     64(SI)(BX*1), Y7, Y8
 	VPADDW         Y8, Y6, Y6
-	VPMADDUBSW     96(DI)(BX*1), Y7, Y7
+	VPMADDUBSW     96(SI)(BX*1), Y7, Y7
 	VPADDW         Y7, Y3, Y3
 	VPSHUFD        $0xaa, Y2, Y7
-	VPMADDUBSW     128(DI), Y7, Y8
+	VPMADDUBSW     128(SI), Y7, Y8
 	VPADDW         Y8, Y4, Y4
-	VPMADDUBSW     160(DI), Y7, Y8
+	VPMADDUBSW     160(SI), Y7, Y8
 	VPADDW         Y8, Y5, Y5
-	VPMADDUBSW     128(DI)(BX*1), Y7, Y8
+	VPMADDUBSW     128(SI)(BX*1), Y7, Y8
 	VPADDW         Y8, Y6, Y6
-	VPMADDUBSW     160(DI)(BX*1), Y7, Y7
+	VPMADDUBSW     160(SI)(BX*1), Y7, Y7
 	VPADDW         Y7, Y3, Y3
 	VPSHUFD        $0xff, Y2, Y2
-	VPMADDUBSW     192(DI), Y2, Y7
+	VPMADDUBSW     192(SI), Y2, Y7
 	VPADDW         Y7, Y4, Y4
-	VPMADDUBSW     224(DI), Y2, Y7
+	VPMADDUBSW     224(SI), Y2, Y7
 	VPADDW         Y7, Y5, Y5
-	VPMADDUBSW     192(DI)(BX*1), Y2, Y7
+	VPMADDUBSW     192(SI)(BX*1), Y2, Y7
 	VPADDW         Y7, Y6, Y6
-	VPMADDUBSW     224(DI)(BX*1), Y2, Y2
+	VPMADDUBSW     224(SI)(BX*1), Y2, Y2
 	VPADDW         Y2, Y3, Y3
 	VPBROADCASTW   8(CX), X2
 	VCVTPH2PS      X2, Y2
 	VPERMQ         $0x4e, Y5, Y5
 	VPADDW         Y5, Y4, Y4
 	VPMADDWD       kqOnes16<>+0(SB), Y4, Y4
-	VPSUBD         288(DI), Y4, Y4
+	VPSUBD         288(SI), Y4, Y4
 	VCVTDQ2PS      Y4, Y4
-	VMULPS         256(DI), Y2, Y5
+	VMULPS         256(SI), Y2, Y5
 	VFMADD231PS    Y5, Y4, Y0
 	VPERMQ         $0x4e, Y3, Y3
 	VPADDW         Y3, Y6, Y6
 	VPMADDWD       kqOnes16<>+0(SB), Y6, Y6
-	VPSUBD         288(DI)(BX*1), Y6, Y6
+	VPSUBD         288(SI)(BX*1), Y6, Y6
 	VCVTDQ2PS      Y6, Y6
-	VMULPS         256(DI)(BX*1), Y2, Y2
+	VMULPS         256(SI)(BX*1), Y2, Y2
 	VFMADD231PS    Y2, Y6, Y1
 	ADDQ           $0x00000090, CX
-	ADDQ           $0x00000140, DI
-	DECQ           R8
-	JNZ            Q4_0x8MatMul16AVX2Block4
-	MOVQ           ldc+24(FP), DI
-	SHLQ           $0x02, DI
-	LEAQ           (DI)(DI*2), R8
-	MOVQ           AX, R9
-	VEXTRACTF128   $0x01, Y0, X2
-	VMOVSS         X0, (R9)
-	VEXTRACTPS     $0x01, X0, (R9)(DI*1)
-	VEXTRACTPS     $0x02, X0, (R9)(DI*2)
-	VEXTRACTPS     $0x03, X0, (R9)(R8*1)
-	LEAQ           (R9)(DI*4), R9
-	VMOVSS         X2, (R9)
-	VEXTRACTPS     $0x01, X2, (R9)(DI*1)
-	VEXTRACTPS     $0x02, X2, (R9)(DI*2)
-	VEXTRACTPS     $0x03, X2, (R9)(R8*1)
-	VEXTRACTF128   $0x01, Y1, X0
-	LEAQ           (R9)(DI*4), R9
-	VMOVSS         X1, (R9)
-	VEXTRACTPS     $0x01, X1, (R9)(DI*1)
-	VEXTRACTPS     $0x02, X1, (R9)(DI*2)
-	VEXTRACTPS     $0x03, X1, (R9)(R8*1)
-	LEAQ           (R9)(DI*4), R9
-	VMOVSS         X0, (R9)
-	VEXTRACTPS     $0x01, X0, (R9)(DI*1)
-	VEXTRACTPS     $0x02, X0, (R9)(DI*2)
-	VEXTRACTPS     $0x03, X0, (R9)(R8*1)
-	ADDQ           $0x04, AX
-	SUBQ           SI, CX
-	MOVQ           panel_base+56(FP), DI
-	MOVQ           k+80(FP), R8
-	SHRQ           $0x05, R8
-	VMOVUPS        kqZeros<>+0(SB), Y0
-	VMOVUPS        kqZeros<>+0(SB), Y1
+	ADDQ           $0x00000140, SI
+	CMPQ           SI, R10
+	JNE            Q4_0x8MatMul16AVX2Block4
+	VMOVUPS        Y0, 256(SP)
+	VMOVUPS        Y1, 288(SP)
+	SUBQ           R8, CX
+	SUBQ           R9, SI
+	VMOVUPS        320(SP), Y0
+	VMOVUPS        352(SP), Y1
+	LEAQ           (SI)(R9*1), R10
 
 Q4_0x8MatMul16AVX2Block5:
 	VBROADCASTI128 64(CX), Y2
 	VPSRLVQ        kqNibbleShift<>+0(SB), Y2, Y2
 	VPAND          kqNibbles<>+0(SB), Y2, Y2
 	VPSHUFD        $0x00, Y2, Y3
-	VPMADDUBSW     (DI), Y3, Y4
-	VPMADDUBSW     32(DI), Y3, Y5
-	VPMADDUBSW     (DI)(BX*1), Y3, Y6
-	VPMADDUBSW     32(DI)(BX*1), Y3, Y3
+	VPMADDUBSW     (SI), Y3, Y4
+	VPMADDUBSW     32(SI), Y3, Y5
+	VPMADDUBSW     (SI)(BX*1), Y3, Y6
+	VPMADDUBSW     32(SI)(BX*1), Y3, Y3
 	VPSHUFD        $0x55, Y2, Y7
-	VPMADDUBSW     64(DI), Y7, Y8
+	VPMADDUBSW     64(SI), Y7, Y8
 	VPADDW         Y8, Y4, Y4
-	VPMADDUBSW     96(DI), Y7, Y8
+	VPMADDUBSW     96(SI), Y7, Y8
 	VPADDW         Y8, Y5, Y5
-	VPMADDUBSW     64(DI)(BX*1), Y7, Y8
+	VPMADDUBSW     64(SI)(BX*1), Y7, Y8
 	VPADDW         Y8, Y6, Y6
-	VPMADDUBSW     96(DI)(BX*1), Y7, Y7
+	VPMADDUBSW     96(SI)(BX*1), Y7, Y7
 	VPADDW         Y7, Y3, Y3
 	VPSHUFD        $0xaa, Y2, Y7
-	VPMADDUBSW     128(DI), Y7, Y8
+	VPMADDUBSW     128(SI), Y7, Y8
 	VPADDW         Y8, Y4, Y4
-	VPMADDUBSW     160(DI), Y7, Y8
+	VPMADDUBSW     160(SI), Y7, Y8
 	VPADDW         Y8, Y5, Y5
-	VPMADDUBSW     128(DI)(BX*1), Y7, Y8
+	VPMADDUBSW     128(SI)(BX*1), Y7, Y8
 	VPADDW         Y8, Y6, Y6
-	VPMADDUBSW     160(DI)(BX*1), Y7, Y7
+	VPMADDUBSW     160(SI)(BX*1), Y7, Y7
 	VPADDW         Y7, Y3, Y3
 	VPSHUFD        $0xff, Y2, Y2
-	VPMADDUBSW     192(DI), Y2, Y7
+	VPMADDUBSW     192(SI), Y2, Y7
 	VPADDW         Y7, Y4, Y4
-	VPMADDUBSW     224(DI), Y2, Y7
+	VPMADDUBSW     224(SI), Y2, Y7
 	VPADDW         Y7, Y5, Y5
-	VPMADDUBSW     192(DI)(BX*1), Y2, Y7
+	VPMADDUBSW     192(SI)(BX*1), Y2, Y7
 	VPADDW         Y7, Y6, Y6
-	VPMADDUBSW     224(DI)(BX*1), Y2, Y2
+	VPMADDUBSW     224(SI)(BX*1), Y2, Y2
 	VPADDW         Y2, Y3, Y3
 	VPBROADCASTW   10(CX), X2
 	VCVTPH2PS      X2, Y2
 	VPERMQ         $0x4e, Y5, Y5
 	VPADDW         Y5, Y4, Y4
 	VPMADDWD       kqOnes16<>+0(SB), Y4, Y4
-	VPSUBD         288(DI), Y4, Y4
+	VPSUBD         288(SI), Y4, Y4
 	VCVTDQ2PS      Y4, Y4
-	VMULPS         256(DI), Y2, Y5
+	VMULPS         256(SI), Y2, Y5
 	VFMADD231PS    Y5, Y4, Y0
 	VPERMQ         $0x4e, Y3, Y3
 	VPADDW         Y3, Y6, Y6
 	VPMADDWD       kqOnes16<>+0(SB), Y6, Y6
-	VPSUBD         288(DI)(BX*1), Y6, Y6
+	VPSUBD         288(SI)(BX*1), Y6, Y6
 	VCVTDQ2PS      Y6, Y6
-	VMULPS         256(DI)(BX*1), Y2, Y2
+	VMULPS         256(SI)(BX*1), Y2, Y2
 	VFMADD231PS    Y2, Y6, Y1
 	ADDQ           $0x00000090, CX
-	ADDQ           $0x00000140, DI
-	DECQ           R8
-	JNZ            Q4_0x8MatMul16AVX2Block5
-	MOVQ           ldc+24(FP), DI
-	SHLQ           $0x02, DI
-	LEAQ           (DI)(DI*2), R8
-	MOVQ           AX, R9
-	VEXTRACTF128   $0x01, Y0, X2
-	VMOVSS         X0, (R9)
-	VEXTRACTPS     $0x01, X0, (R9)(DI*1)
-	VEXTRACTPS     $0x02, X0, (R9)(DI*2)
-	VEXTRACTPS     $0x03, X0, (R9)(R8*1)
-	LEAQ           (R9)(DI*4), R9
-	VMOVSS         X2, (R9)
-	VEXTRACTPS     $0x01, X2, (R9)(DI*1)
-	VEXTRACTPS     $0x02, X2, (R9)(DI*2)
-	VEXTRACTPS     $0x03, X2, (R9)(R8*1)
-	VEXTRACTF128   $0x01, Y1, X0
-	LEAQ           (R9)(DI*4), R9
-	VMOVSS         X1, (R9)
-	VEXTRACTPS     $0x01, X1, (R9)(DI*1)
-	VEXTRACTPS     $0x02, X1, (R9)(DI*2)
-	VEXTRACTPS     $0x03, X1, (R9)(R8*1)
-	LEAQ           (R9)(DI*4), R9
-	VMOVSS         X0, (R9)
-	VEXTRACTPS     $0x01, X0, (R9)(DI*1)
-	VEXTRACTPS     $0x02, X0, (R9)(DI*2)
-	VEXTRACTPS     $0x03, X0, (R9)(R8*1)
-	ADDQ           $0x04, AX
-	SUBQ           SI, CX
-	MOVQ           panel_base+56(FP), DI
-	MOVQ           k+80(FP), R8
-	SHRQ           $0x05, R8
-	VMOVUPS        kqZeros<>+0(SB), Y0
-	VMOVUPS        kqZeros<>+0(SB), Y1
+	ADDQ           $0x00000140, SI
+	CMPQ           SI, R10
+	JNE            Q4_0x8MatMul16AVX2Block5
+	VMOVUPS        Y0, 320(SP)
+	VMOVUPS        Y1, 352(SP)
+	SUBQ           R8, CX
+	SUBQ           R9, SI
+	VMOVUPS        384(SP), Y0
+	VMOVUPS        416(SP), Y1
+	LEAQ           (SI)(R9*1), R10
 
 Q4_0x8MatMul16AVX2Block6:
 	VBROADCASTI128 96(CX), Y2
 	VPSRLVQ        kqNibbleShift<>+0(SB), Y2, Y2
 	VPAND          kqNibbles<>+0(SB), Y2, Y2
 	VPSHUFD        $0x00, Y2, Y3
-	VPMADDUBSW     (DI), Y3, Y4
-	VPMADDUBSW     32(DI), Y3, Y5
-	VPMADDUBSW     (DI)(BX*1), Y3, Y6
-	VPMADDUBSW     32(DI)(BX*1), Y3, Y3
+	VPMADDUBSW     (SI), Y3, Y4
+	VPMADDUBSW     32(SI), Y3, Y5
+	VPMADDUBSW     (SI)(BX*1), Y3, Y6
+	VPMADDUBSW     32(SI)(BX*1), Y3, Y3
 	VPSHUFD        $0x55, Y2, Y7
-	VPMADDUBSW     64(DI), Y7, Y8
+	VPMADDUBSW     64(SI), Y7, Y8
 	VPADDW         Y8, Y4, Y4
-	VPMADDUBSW     96(DI), Y7, Y8
+	VPMADDUBSW     96(SI), Y7, Y8
 	VPADDW         Y8, Y5, Y5
-	VPMADDUBSW     64(DI)(BX*1), Y7, Y8
+	VPMADDUBSW     64(SI)(BX*1), Y7, Y8
 	VPADDW         Y8, Y6, Y6
-	VPMADDUBSW     96(DI)(BX*1), Y7, Y7
+	VPMADDUBSW     96(SI)(BX*1), Y7, Y7
 	VPADDW         Y7, Y3, Y3
 	VPSHUFD        $0xaa, Y2, Y7
-	VPMADDUBSW     128(DI), Y7, Y8
+	VPMADDUBSW     128(SI), Y7, Y8
 	VPADDW         Y8, Y4, Y4
-	VPMADDUBSW     160(DI), Y7, Y8
+	VPMADDUBSW     160(SI), Y7, Y8
 	VPADDW         Y8, Y5, Y5
-	VPMADDUBSW     128(DI)(BX*1), Y7, Y8
+	VPMADDUBSW     128(SI)(BX*1), Y7, Y8
 	VPADDW         Y8, Y6, Y6
-	VPMADDUBSW     160(DI)(BX*1), Y7, Y7
+	VPMADDUBSW     160(SI)(BX*1), Y7, Y7
 	VPADDW         Y7, Y3, Y3
 	VPSHUFD        $0xff, Y2, Y2
-	VPMADDUBSW     192(DI), Y2, Y7
+	VPMADDUBSW     192(SI), Y2, Y7
 	VPADDW         Y7, Y4, Y4
-	VPMADDUBSW     224(DI), Y2, Y7
+	VPMADDUBSW     224(SI), Y2, Y7
 	VPADDW         Y7, Y5, Y5
-	VPMADDUBSW     192(DI)(BX*1), Y2, Y7
+	VPMADDUBSW     192(SI)(BX*1), Y2, Y7
 	VPADDW         Y7, Y6, Y6
-	VPMADDUBSW     224(DI)(BX*1), Y2, Y2
+	VPMADDUBSW     224(SI)(BX*1), Y2, Y2
 	VPADDW         Y2, Y3, Y3
 	VPBROADCASTW   12(CX), X2
 	VCVTPH2PS      X2, Y2
 	VPERMQ         $0x4e, Y5, Y5
 	VPADDW         Y5, Y4, Y4
 	VPMADDWD       kqOnes16<>+0(SB), Y4, Y4
-	VPSUBD         288(DI), Y4, Y4
+	VPSUBD         288(SI), Y4, Y4
 	VCVTDQ2PS      Y4, Y4
-	VMULPS         256(DI), Y2, Y5
+	VMULPS         256(SI), Y2, Y5
 	VFMADD231PS    Y5, Y4, Y0
 	VPERMQ         $0x4e, Y3, Y3
 	VPADDW         Y3, Y6, Y6
 	VPMADDWD       kqOnes16<>+0(SB), Y6, Y6
-	VPSUBD         288(DI)(BX*1), Y6, Y6
+	VPSUBD         288(SI)(BX*1), Y6, Y6
 	VCVTDQ2PS      Y6, Y6
-	VMULPS         256(DI)(BX*1), Y2, Y2
+	VMULPS         256(SI)(BX*1), Y2, Y2
 	VFMADD231PS    Y2, Y6, Y1
 	ADDQ           $0x00000090, CX
-	ADDQ           $0x00000140, DI
-	DECQ           R8
-	JNZ            Q4_0x8MatMul16AVX2Block6
-	MOVQ           ldc+24(FP), DI
-	SHLQ           $0x02, DI
-	LEAQ           (DI)(DI*2), R8
-	MOVQ           AX, R9
-	VEXTRACTF128   $0x01, Y0, X2
-	VMOVSS         X0, (R9)
-	VEXTRACTPS     $0x01, X0, (R9)(DI*1)
-	VEXTRACTPS     $0x02, X0, (R9)(DI*2)
-	VEXTRACTPS     $0x03, X0, (R9)(R8*1)
-	LEAQ           (R9)(DI*4), R9
-	VMOVSS         X2, (R9)
-	VEXTRACTPS     $0x01, X2, (R9)(DI*1)
-	VEXTRACTPS     $0x02, X2, (R9)(DI*2)
-	VEXTRACTPS     $0x03, X2, (R9)(R8*1)
-	VEXTRACTF128   $0x01, Y1, X0
-	LEAQ           (R9)(DI*4), R9
-	VMOVSS         X1, (R9)
-	VEXTRACTPS     $0x01, X1, (R9)(DI*1)
-	VEXTRACTPS     $0x02, X1, (R9)(DI*2)
-	VEXTRACTPS     $0x03, X1, (R9)(R8*1)
-	LEAQ           (R9)(DI*4), R9
-	VMOVSS         X0, (R9)
-	VEXTRACTPS     $0x01, X0, (R9)(DI*1)
-	VEXTRACTPS     $0x02, X0, (R9)(DI*2)
-	VEXTRACTPS     $0x03, X0, (R9)(R8*1)
-	ADDQ           $0x04, AX
-	SUBQ           SI, CX
-	MOVQ           panel_base+56(FP), DI
-	MOVQ           k+80(FP), R8
-	SHRQ           $0x05, R8
-	VMOVUPS        kqZeros<>+0(SB), Y0
-	VMOVUPS        kqZeros<>+0(SB), Y1
+	ADDQ           $0x00000140, SI
+	CMPQ           SI, R10
+	JNE            Q4_0x8MatMul16AVX2Block6
+	VMOVUPS        Y0, 384(SP)
+	VMOVUPS        Y1, 416(SP)
+	SUBQ           R8, CX
+	SUBQ           R9, SI
+	VMOVUPS        448(SP), Y0
+	VMOVUPS        480(SP), Y1
+	LEAQ           (SI)(R9*1), R8
 
 Q4_0x8MatMul16AVX2Block7:
 	VBROADCASTI128 128(CX), Y2
 	VPSRLVQ        kqNibbleShift<>+0(SB), Y2, Y2
 	VPAND          kqNibbles<>+0(SB), Y2, Y2
 	VPSHUFD        $0x00, Y2, Y3
-	VPMADDUBSW     (DI), Y3, Y4
-	VPMADDUBSW     32(DI), Y3, Y5
-	VPMADDUBSW     (DI)(BX*1), Y3, Y6
-	VPMADDUBSW     32(DI)(BX*1), Y3, Y3
+	VPMADDUBSW     (SI), Y3, Y4
+	VPMADDUBSW     32(SI), Y3, Y5
+	VPMADDUBSW     (SI)(BX*1), Y3, Y6
+	VPMADDUBSW     32(SI)(BX*1), Y3, Y3
 	VPSHUFD        $0x55, Y2, Y7
-	VPMADDUBSW     64(DI), Y7, Y8
+	VPMADDUBSW     64(SI), Y7, Y8
 	VPADDW         Y8, Y4, Y4
-	VPMADDUBSW     96(DI), Y7, Y8
+	VPMADDUBSW     96(SI), Y7, Y8
 	VPADDW         Y8, Y5, Y5
-	VPMADDUBSW     64(DI)(BX*1), Y7, Y8
+	VPMADDUBSW     64(SI)(BX*1), Y7, Y8
 	VPADDW         Y8, Y6, Y6
-	VPMADDUBSW     96(DI)(BX*1), Y7, Y7
+	VPMADDUBSW     96(SI)(BX*1), Y7, Y7
 	VPADDW         Y7, Y3, Y3
 	VPSHUFD        $0xaa, Y2, Y7
-	VPMADDUBSW     128(DI), Y7, Y8
+	VPMADDUBSW     128(SI), Y7, Y8
 	VPADDW         Y8, Y4, Y4
-	VPMADDUBSW     160(DI), Y7, Y8
+	VPMADDUBSW     160(SI), Y7, Y8
 	VPADDW         Y8, Y5, Y5
-	VPMADDUBSW     128(DI)(BX*1), Y7, Y8
+	VPMADDUBSW     128(SI)(BX*1), Y7, Y8
 	VPADDW         Y8, Y6, Y6
-	VPMADDUBSW     160(DI)(BX*1), Y7, Y7
+	VPMADDUBSW     160(SI)(BX*1), Y7, Y7
 	VPADDW         Y7, Y3, Y3
 	VPSHUFD        $0xff, Y2, Y2
-	VPMADDUBSW     192(DI), Y2, Y7
+	VPMADDUBSW     192(SI), Y2, Y7
 	VPADDW         Y7, Y4, Y4
-	VPMADDUBSW     224(DI), Y2, Y7
+	VPMADDUBSW     224(SI), Y2, Y7
 	VPADDW         Y7, Y5, Y5
-	VPMADDUBSW     192(DI)(BX*1), Y2, Y7
+	VPMADDUBSW     192(SI)(BX*1), Y2, Y7
 	VPADDW         Y7, Y6, Y6
-	VPMADDUBSW     224(DI)(BX*1), Y2, Y2
+	VPMADDUBSW     224(SI)(BX*1), Y2, Y2
 	VPADDW         Y2, Y3, Y3
 	VPBROADCASTW   14(CX), X2
 	VCVTPH2PS      X2, Y2
 	VPERMQ         $0x4e, Y5, Y5
 	VPADDW         Y5, Y4, Y4
 	VPMADDWD       kqOnes16<>+0(SB), Y4, Y4
-	VPSUBD         288(DI), Y4, Y4
+	VPSUBD         288(SI), Y4, Y4
 	VCVTDQ2PS      Y4, Y4
-	VMULPS         256(DI), Y2, Y5
+	VMULPS         256(SI), Y2, Y5
 	VFMADD231PS    Y5, Y4, Y0
 	VPERMQ         $0x4e, Y3, Y3
 	VPADDW         Y3, Y6, Y6
 	VPMADDWD       kqOnes16<>+0(SB), Y6, Y6
-	VPSUBD         288(DI)(BX*1), Y6, Y6
+	VPSUBD         288(SI)(BX*1), Y6, Y6
 	VCVTDQ2PS      Y6, Y6
-	VMULPS         256(DI)(BX*1), Y2, Y2
+	VMULPS         256(SI)(BX*1), Y2, Y2
 	VFMADD231PS    Y2, Y6, Y1
 	ADDQ           $0x00000090, CX
-	ADDQ           $0x00000140, DI
-	DECQ           R8
-	JNZ            Q4_0x8MatMul16AVX2Block7
-	MOVQ           ldc+24(FP), DI
-	SHLQ           $0x02, DI
-	LEAQ           (DI)(DI*2), R8
-	MOVQ           AX, R9
-	VEXTRACTF128   $0x01, Y0, X2
-	VMOVSS         X0, (R9)
-	VEXTRACTPS     $0x01, X0, (R9)(DI*1)
-	VEXTRACTPS     $0x02, X0, (R9)(DI*2)
-	VEXTRACTPS     $0x03, X0, (R9)(R8*1)
-	LEAQ           (R9)(DI*4), R9
-	VMOVSS         X2, (R9)
-	VEXTRACTPS     $0x01, X2, (R9)(DI*1)
-	VEXTRACTPS     $0x02, X2, (R9)(DI*2)
-	VEXTRACTPS     $0x03, X2, (R9)(R8*1)
-	VEXTRACTF128   $0x01, Y1, X0
-	LEAQ           (R9)(DI*4), R9
-	VMOVSS         X1, (R9)
-	VEXTRACTPS     $0x01, X1, (R9)(DI*1)
-	VEXTRACTPS     $0x02, X1, (R9)(DI*2)
-	VEXTRACTPS     $0x03, X1, (R9)(R8*1)
-	LEAQ           (R9)(DI*4), R9
-	VMOVSS         X0, (R9)
-	VEXTRACTPS     $0x01, X0, (R9)(DI*1)
-	VEXTRACTPS     $0x02, X0, (R9)(DI*2)
-	VEXTRACTPS     $0x03, X0, (R9)(R8*1)
-	ADDQ           $0x04, AX
-	SUBQ           SI, CX
-	ADDQ           SI, CX
-	SUBQ           $0x08, DX
-	JNZ            Q4_0x8MatMul16AVX2Group
+	ADDQ           $0x00000140, SI
+	CMPQ           SI, R8
+	JNE            Q4_0x8MatMul16AVX2Block7
+	VMOVUPS        Y0, 448(SP)
+	VMOVUPS        Y1, 480(SP)
+	TESTQ          DI, DI
+	JZ             Q4_0x8MatMul16AVX2Store
+	JMP            Q4_0x8MatMul16AVX2Chunk
+
+Q4_0x8MatMul16AVX2Store:
+	VMOVUPS      (SP), Y0
+	VMOVUPS      32(SP), Y1
+	MOVQ         ldc+24(FP), SI
+	SHLQ         $0x02, SI
+	LEAQ         (SI)(SI*2), DI
+	MOVQ         AX, R8
+	VEXTRACTF128 $0x01, Y0, X2
+	VMOVSS       X0, (R8)
+	VEXTRACTPS   $0x01, X0, (R8)(SI*1)
+	VEXTRACTPS   $0x02, X0, (R8)(SI*2)
+	VEXTRACTPS   $0x03, X0, (R8)(DI*1)
+	LEAQ         (R8)(SI*4), R8
+	VMOVSS       X2, (R8)
+	VEXTRACTPS   $0x01, X2, (R8)(SI*1)
+	VEXTRACTPS   $0x02, X2, (R8)(SI*2)
+	VEXTRACTPS   $0x03, X2, (R8)(DI*1)
+	VEXTRACTF128 $0x01, Y1, X0
+	LEAQ         (R8)(SI*4), R8
+	VMOVSS       X1, (R8)
+	VEXTRACTPS   $0x01, X1, (R8)(SI*1)
+	VEXTRACTPS   $0x02, X1, (R8)(SI*2)
+	VEXTRACTPS   $0x03, X1, (R8)(DI*1)
+	LEAQ         (R8)(SI*4), R8
+	VMOVSS       X0, (R8)
+	VEXTRACTPS   $0x01, X0, (R8)(SI*1)
+	VEXTRACTPS   $0x02, X0, (R8)(SI*2)
+	VEXTRACTPS   $0x03, X0, (R8)(DI*1)
+	ADDQ         $0x04, AX
+	VMOVUPS      64(SP), Y0
+	VMOVUPS      96(SP), Y1
+	MOVQ         ldc+24(FP), SI
+	SHLQ         $0x02, SI
+	LEAQ         (SI)(SI*2), DI
+	MOVQ         AX, R8
+	VEXTRACTF128 $0x01, Y0, X2
+	VMOVSS       X0, (R8)
+	VEXTRACTPS   $0x01, X0, (R8)(SI*1)
+	VEXTRACTPS   $0x02, X0, (R8)(SI*2)
+	VEXTRACTPS   $0x03, X0, (R8)(DI*1)
+	LEAQ         (R8)(SI*4), R8
+	VMOVSS       X2, (R8)
+	VEXTRACTPS   $0x01, X2, (R8)(SI*1)
+	VEXTRACTPS   $0x02, X2, (R8)(SI*2)
+	VEXTRACTPS   $0x03, X2, (R8)(DI*1)
+	VEXTRACTF128 $0x01, Y1, X0
+	LEAQ         (R8)(SI*4), R8
+	VMOVSS       X1, (R8)
+	VEXTRACTPS   $0x01, X1, (R8)(SI*1)
+	VEXTRACTPS   $0x02, X1, (R8)(SI*2)
+	VEXTRACTPS   $0x03, X1, (R8)(DI*1)
+	LEAQ         (R8)(SI*4), R8
+	VMOVSS       X0, (R8)
+	VEXTRACTPS   $0x01, X0, (R8)(SI*1)
+	VEXTRACTPS   $0x02, X0, (R8)(SI*2)
+	VEXTRACTPS   $0x03, X0, (R8)(DI*1)
+	ADDQ         $0x04, AX
+	VMOVUPS      128(SP), Y0
+	VMOVUPS      160(SP), Y1
+	MOVQ         ldc+24(FP), SI
+	SHLQ         $0x02, SI
+	LEAQ         (SI)(SI*2), DI
+	MOVQ         AX, R8
+	VEXTRACTF128 $0x01, Y0, X2
+	VMOVSS       X0, (R8)
+	VEXTRACTPS   $0x01, X0, (R8)(SI*1)
+	VEXTRACTPS   $0x02, X0, (R8)(SI*2)
+	VEXTRACTPS   $0x03, X0, (R8)(DI*1)
+	LEAQ         (R8)(SI*4), R8
+	VMOVSS       X2, (R8)
+	VEXTRACTPS   $0x01, X2, (R8)(SI*1)
+	VEXTRACTPS   $0x02, X2, (R8)(SI*2)
+	VEXTRACTPS   $0x03, X2, (R8)(DI*1)
+	VEXTRACTF128 $0x01, Y1, X0
+	LEAQ         (R8)(SI*4), R8
+	VMOVSS       X1, (R8)
+	VEXTRACTPS   $0x01, X1, (R8)(SI*1)
+	VEXTRACTPS   $0x02, X1, (R8)(SI*2)
+	VEXTRACTPS   $0x03, X1, (R8)(DI*1)
+	LEAQ         (R8)(SI*4), R8
+	VMOVSS       X0, (R8)
+	VEXTRACTPS   $0x01, X0, (R8)(SI*1)
+	VEXTRACTPS   $0x02, X0, (R8)(SI*2)
+	VEXTRACTPS   $0x03, X0, (R8)(DI*1)
+	ADDQ         $0x04, AX
+	VMOVUPS      192(SP), Y0
+	VMOVUPS      224(SP), Y1
+	MOVQ         ldc+24(FP), SI
+	SHLQ         $0x02, SI
+	LEAQ         (SI)(SI*2), DI
+	MOVQ         AX, R8
+	VEXTRACTF128 $0x01, Y0, X2
+	VMOVSS       X0, (R8)
+	VEXTRACTPS   $0x01, X0, (R8)(SI*1)
+	VEXTRACTPS   $0x02, X0, (R8)(SI*2)
+	VEXTRACTPS   $0x03, X0, (R8)(DI*1)
+	LEAQ         (R8)(SI*4), R8
+	VMOVSS       X2, (R8)
+	VEXTRACTPS   $0x01, X2, (R8)(SI*1)
+	VEXTRACTPS   $0x02, X2, (R8)(SI*2)
+	VEXTRACTPS   $0x03, X2, (R8)(DI*1)
+	VEXTRACTF128 $0x01, Y1, X0
+	LEAQ         (R8)(SI*4), R8
+	VMOVSS       X1, (R8)
+	VEXTRACTPS   $0x01, X1, (R8)(SI*1)
+	VEXTRACTPS   $0x02, X1, (R8)(SI*2)
+	VEXTRACTPS   $0x03, X1, (R8)(DI*1)
+	LEAQ         (R8)(SI*4), R8
+	VMOVSS       X0, (R8)
+	VEXTRACTPS   $0x01, X0, (R8)(SI*1)
+	VEXTRACTPS   $0x02, X0, (R8)(SI*2)
+	VEXTRACTPS   $0x03, X0, (R8)(DI*1)
+	ADDQ         $0x04, AX
+	VMOVUPS      256(SP), Y0
+	VMOVUPS      288(SP), Y1
+	MOVQ         ldc+24(FP), SI
+	SHLQ         $0x02, SI
+	LEAQ         (SI)(SI*2), DI
+	MOVQ         AX, R8
+	VEXTRACTF128 $0x01, Y0, X2
+	VMOVSS       X0, (R8)
+	VEXTRACTPS   $0x01, X0, (R8)(SI*1)
+	VEXTRACTPS   $0x02, X0, (R8)(SI*2)
+	VEXTRACTPS   $0x03, X0, (R8)(DI*1)
+	LEAQ         (R8)(SI*4), R8
+	VMOVSS       X2, (R8)
+	VEXTRACTPS   $0x01, X2, (R8)(SI*1)
+	VEXTRACTPS   $0x02, X2, (R8)(SI*2)
+	VEXTRACTPS   $0x03, X2, (R8)(DI*1)
+	VEXTRACTF128 $0x01, Y1, X0
+	LEAQ         (R8)(SI*4), R8
+	VMOVSS       X1, (R8)
+	VEXTRACTPS   $0x01, X1, (R8)(SI*1)
+	VEXTRACTPS   $0x02, X1, (R8)(SI*2)
+	VEXTRACTPS   $0x03, X1, (R8)(DI*1)
+	LEAQ         (R8)(SI*4), R8
+	VMOVSS       X0, (R8)
+	VEXTRACTPS   $0x01, X0, (R8)(SI*1)
+	VEXTRACTPS   $0x02, X0, (R8)(SI*2)
+	VEXTRACTPS   $0x03, X0, (R8)(DI*1)
+	ADDQ         $0x04, AX
+	VMOVUPS      320(SP), Y0
+	VMOVUPS      352(SP), Y1
+	MOVQ         ldc+24(FP), SI
+	SHLQ         $0x02, SI
+	LEAQ         (SI)(SI*2), DI
+	MOVQ         AX, R8
+	VEXTRACTF128 $0x01, Y0, X2
+	VMOVSS       X0, (R8)
+	VEXTRACTPS   $0x01, X0, (R8)(SI*1)
+	VEXTRACTPS   $0x02, X0, (R8)(SI*2)
+	VEXTRACTPS   $0x03, X0, (R8)(DI*1)
+	LEAQ         (R8)(SI*4), R8
+	VMOVSS       X2, (R8)
+	VEXTRACTPS   $0x01, X2, (R8)(SI*1)
+	VEXTRACTPS   $0x02, X2, (R8)(SI*2)
+	VEXTRACTPS   $0x03, X2, (R8)(DI*1)
+	VEXTRACTF128 $0x01, Y1, X0
+	LEAQ         (R8)(SI*4), R8
+	VMOVSS       X1, (R8)
+	VEXTRACTPS   $0x01, X1, (R8)(SI*1)
+	VEXTRACTPS   $0x02, X1, (R8)(SI*2)
+	VEXTRACTPS   $0x03, X1, (R8)(DI*1)
+	LEAQ         (R8)(SI*4), R8
+	VMOVSS       X0, (R8)
+	VEXTRACTPS   $0x01, X0, (R8)(SI*1)
+	VEXTRACTPS   $0x02, X0, (R8)(SI*2)
+	VEXTRACTPS   $0x03, X0, (R8)(DI*1)
+	ADDQ         $0x04, AX
+	VMOVUPS      384(SP), Y0
+	VMOVUPS      416(SP), Y1
+	MOVQ         ldc+24(FP), SI
+	SHLQ         $0x02, SI
+	LEAQ         (SI)(SI*2), DI
+	MOVQ         AX, R8
+	VEXTRACTF128 $0x01, Y0, X2
+	VMOVSS       X0, (R8)
+	VEXTRACTPS   $0x01, X0, (R8)(SI*1)
+	VEXTRACTPS   $0x02, X0, (R8)(SI*2)
+	VEXTRACTPS   $0x03, X0, (R8)(DI*1)
+	LEAQ         (R8)(SI*4), R8
+	VMOVSS       X2, (R8)
+	VEXTRACTPS   $0x01, X2, (R8)(SI*1)
+	VEXTRACTPS   $0x02, X2, (R8)(SI*2)
+	VEXTRACTPS   $0x03, X2, (R8)(DI*1)
+	VEXTRACTF128 $0x01, Y1, X0
+	LEAQ         (R8)(SI*4), R8
+	VMOVSS       X1, (R8)
+	VEXTRACTPS   $0x01, X1, (R8)(SI*1)
+	VEXTRACTPS   $0x02, X1, (R8)(SI*2)
+	VEXTRACTPS   $0x03, X1, (R8)(DI*1)
+	LEAQ         (R8)(SI*4), R8
+	VMOVSS       X0, (R8)
+	VEXTRACTPS   $0x01, X0, (R8)(SI*1)
+	VEXTRACTPS   $0x02, X0, (R8)(SI*2)
+	VEXTRACTPS   $0x03, X0, (R8)(DI*1)
+	ADDQ         $0x04, AX
+	VMOVUPS      448(SP), Y0
+	VMOVUPS      480(SP), Y1
+	MOVQ         ldc+24(FP), SI
+	SHLQ         $0x02, SI
+	LEAQ         (SI)(SI*2), DI
+	MOVQ         AX, R8
+	VEXTRACTF128 $0x01, Y0, X2
+	VMOVSS       X0, (R8)
+	VEXTRACTPS   $0x01, X0, (R8)(SI*1)
+	VEXTRACTPS   $0x02, X0, (R8)(SI*2)
+	VEXTRACTPS   $0x03, X0, (R8)(DI*1)
+	LEAQ         (R8)(SI*4), R8
+	VMOVSS       X2, (R8)
+	VEXTRACTPS   $0x01, X2, (R8)(SI*1)
+	VEXTRACTPS   $0x02, X2, (R8)(SI*2)
+	VEXTRACTPS   $0x03, X2, (R8)(DI*1)
+	VEXTRACTF128 $0x01, Y1, X0
+	LEAQ         (R8)(SI*4), R8
+	VMOVSS       X1, (R8)
+	VEXTRACTPS   $0x01, X1, (R8)(SI*1)
+	VEXTRACTPS   $0x02, X1, (R8)(SI*2)
+	VEXTRACTPS   $0x03, X1, (R8)(DI*1)
+	LEAQ         (R8)(SI*4), R8
+	VMOVSS       X0, (R8)
+	VEXTRACTPS   $0x01, X0, (R8)(SI*1)
+	VEXTRACTPS   $0x02, X0, (R8)(SI*2)
+	VEXTRACTPS   $0x03, X0, (R8)(DI*1)
+	ADDQ         $0x04, AX
+	SUBQ         $0x08, DX
+	JNZ          Q4_0x8MatMul16AVX2Group
 	VZEROUPPER
 	RET
 
@@ -3532,22 +3610,37 @@ Q5_0x8mvDone:
 	RET
 
 // func Q5_0x8MatMul8AVX2(c []float32, ldc int, w []byte, panel []byte, k int, n int)
-// Requires: AVX, AVX2, F16C, FMA3
-TEXT ·Q5_0x8MatMul8AVX2(SB), NOSPLIT, $0-96
+// Requires: AVX, AVX2, CMOV, F16C, FMA3
+TEXT ·Q5_0x8MatMul8AVX2(SB), NOSPLIT, $256-96
 	MOVQ   c_base+0(FP), AX
 	MOVQ   w_base+32(FP), CX
 	MOVQ   n+88(FP), DX
 	MOVQ   k+80(FP), BX
 	IMUL3Q $0x0a, BX, BX
-	MOVQ   k+80(FP), BX
-	SHRQ   $0x05, BX
-	IMUL3Q $0x000000b0, BX, BX
 
 Q5_0x8MatMul8AVX2Group:
-	MOVQ    panel_base+56(FP), SI
-	MOVQ    k+80(FP), DI
-	SHRQ    $0x05, DI
-	VMOVUPS kqZeros<>+0(SB), Y0
+	VPXOR   Y0, Y0, Y0
+	VMOVDQU Y0, (SP)
+	VMOVDQU Y0, 32(SP)
+	VMOVDQU Y0, 64(SP)
+	VMOVDQU Y0, 96(SP)
+	VMOVDQU Y0, 128(SP)
+	VMOVDQU Y0, 160(SP)
+	VMOVDQU Y0, 192(SP)
+	VMOVDQU Y0, 224(SP)
+	MOVQ    panel_base+56(FP), BX
+	MOVQ    k+80(FP), SI
+	SHRQ    $0x05, SI
+
+Q5_0x8MatMul8AVX2Chunk:
+	MOVQ    $0x00000020, R8
+	CMPQ    SI, R8
+	CMOVQLT SI, R8
+	SUBQ    R8, SI
+	IMUL3Q  $0x000000b0, R8, DI
+	IMUL3Q  $0x00000140, R8, R8
+	VMOVUPS (SP), Y0
+	LEAQ    (BX)(R8*1), R9
 
 Q5_0x8MatMul8AVX2Block0:
 	VBROADCASTI128 48(CX), Y1
@@ -3560,22 +3653,22 @@ Q5_0x8MatMul8AVX2Block0:
 	VPAND          kqSixteens<>+0(SB), Y2, Y2
 	VPOR           Y2, Y1, Y1
 	VPSHUFD        $0x00, Y1, Y2
-	VPMADDUBSW     (SI), Y2, Y3
-	VPMADDUBSW     32(SI), Y2, Y2
+	VPMADDUBSW     (BX), Y2, Y3
+	VPMADDUBSW     32(BX), Y2, Y2
 	VPSHUFD        $0x55, Y1, Y4
-	VPMADDUBSW     64(SI), Y4, Y5
+	VPMADDUBSW     64(BX), Y4, Y5
 	VPADDW         Y5, Y3, Y3
-	VPMADDUBSW     96(SI), Y4, Y4
+	VPMADDUBSW     96(BX), Y4, Y4
 	VPADDW         Y4, Y2, Y2
 	VPSHUFD        $0xaa, Y1, Y4
-	VPMADDUBSW     128(SI), Y4, Y5
+	VPMADDUBSW     128(BX), Y4, Y5
 	VPADDW         Y5, Y3, Y3
-	VPMADDUBSW     160(SI), Y4, Y4
+	VPMADDUBSW     160(BX), Y4, Y4
 	VPADDW         Y4, Y2, Y2
 	VPSHUFD        $0xff, Y1, Y1
-	VPMADDUBSW     192(SI), Y1, Y4
+	VPMADDUBSW     192(BX), Y1, Y4
 	VPADDW         Y4, Y3, Y3
-	VPMADDUBSW     224(SI), Y1, Y1
+	VPMADDUBSW     224(BX), Y1, Y1
 	VPADDW         Y1, Y2, Y2
 	VPBROADCASTW   (CX), X1
 	VCVTPH2PS      X1, Y1
@@ -3583,34 +3676,19 @@ Q5_0x8MatMul8AVX2Block0:
 	VPMADDWD       kqOnes16<>+0(SB), Y2, Y2
 	VPERMQ         $0x4e, Y2, Y2
 	VPADDD         Y2, Y3, Y3
-	VPSUBD         288(SI), Y3, Y3
+	VPSUBD         288(BX), Y3, Y3
 	VCVTDQ2PS      Y3, Y3
-	VMULPS         256(SI), Y1, Y1
+	VMULPS         256(BX), Y1, Y1
 	VFMADD231PS    Y1, Y3, Y0
 	ADDQ           $0x000000b0, CX
-	ADDQ           $0x00000140, SI
-	DECQ           DI
-	JNZ            Q5_0x8MatMul8AVX2Block0
-	MOVQ           ldc+24(FP), SI
-	SHLQ           $0x02, SI
-	LEAQ           (SI)(SI*2), DI
-	MOVQ           AX, R8
-	VEXTRACTF128   $0x01, Y0, X1
-	VMOVSS         X0, (R8)
-	VEXTRACTPS     $0x01, X0, (R8)(SI*1)
-	VEXTRACTPS     $0x02, X0, (R8)(SI*2)
-	VEXTRACTPS     $0x03, X0, (R8)(DI*1)
-	LEAQ           (R8)(SI*4), R8
-	VMOVSS         X1, (R8)
-	VEXTRACTPS     $0x01, X1, (R8)(SI*1)
-	VEXTRACTPS     $0x02, X1, (R8)(SI*2)
-	VEXTRACTPS     $0x03, X1, (R8)(DI*1)
-	ADDQ           $0x04, AX
-	SUBQ           BX, CX
-	MOVQ           panel_base+56(FP), SI
-	MOVQ           k+80(FP), DI
-	SHRQ           $0x05, DI
-	VMOVUPS        kqZeros<>+0(SB), Y0
+	ADDQ           $0x00000140, BX
+	CMPQ           BX, R9
+	JNE            Q5_0x8MatMul8AVX2Block0
+	VMOVUPS        Y0, (SP)
+	SUBQ           DI, CX
+	SUBQ           R8, BX
+	VMOVUPS        32(SP), Y0
+	LEAQ           (BX)(R8*1), R9
 
 Q5_0x8MatMul8AVX2Block1:
 	VBROADCASTI128 80(CX), Y1
@@ -3623,22 +3701,22 @@ Q5_0x8MatMul8AVX2Block1:
 	VPAND          kqSixteens<>+0(SB), Y2, Y2
 	VPOR           Y2, Y1, Y1
 	VPSHUFD        $0x00, Y1, Y2
-	VPMADDUBSW     (SI), Y2, Y3
-	VPMADDUBSW     32(SI), Y2, Y2
+	VPMADDUBSW     (BX), Y2, Y3
+	VPMADDUBSW     32(BX), Y2, Y2
 	VPSHUFD        $0x55, Y1, Y4
-	VPMADDUBSW     64(SI), Y4, Y5
+	VPMADDUBSW     64(BX), Y4, Y5
 	VPADDW         Y5, Y3, Y3
-	VPMADDUBSW     96(SI), Y4, Y4
+	VPMADDUBSW     96(BX), Y4, Y4
 	VPADDW         Y4, Y2, Y2
 	VPSHUFD        $0xaa, Y1, Y4
-	VPMADDUBSW     128(SI), Y4, Y5
+	VPMADDUBSW     128(BX), Y4, Y5
 	VPADDW         Y5, Y3, Y3
-	VPMADDUBSW     160(SI), Y4, Y4
+	VPMADDUBSW     160(BX), Y4, Y4
 	VPADDW         Y4, Y2, Y2
 	VPSHUFD        $0xff, Y1, Y1
-	VPMADDUBSW     192(SI), Y1, Y4
+	VPMADDUBSW     192(BX), Y1, Y4
 	VPADDW         Y4, Y3, Y3
-	VPMADDUBSW     224(SI), Y1, Y1
+	VPMADDUBSW     224(BX), Y1, Y1
 	VPADDW         Y1, Y2, Y2
 	VPBROADCASTW   2(CX), X1
 	VCVTPH2PS      X1, Y1
@@ -3646,34 +3724,19 @@ Q5_0x8MatMul8AVX2Block1:
 	VPMADDWD       kqOnes16<>+0(SB), Y2, Y2
 	VPERMQ         $0x4e, Y2, Y2
 	VPADDD         Y2, Y3, Y3
-	VPSUBD         288(SI), Y3, Y3
+	VPSUBD         288(BX), Y3, Y3
 	VCVTDQ2PS      Y3, Y3
-	VMULPS         256(SI), Y1, Y1
+	VMULPS         256(BX), Y1, Y1
 	VFMADD231PS    Y1, Y3, Y0
 	ADDQ           $0x000000b0, CX
-	ADDQ           $0x00000140, SI
-	DECQ           DI
-	JNZ            Q5_0x8MatMul8AVX2Block1
-	MOVQ           ldc+24(FP), SI
-	SHLQ           $0x02, SI
-	LEAQ           (SI)(SI*2), DI
-	MOVQ           AX, R8
-	VEXTRACTF128   $0x01, Y0, X1
-	VMOVSS         X0, (R8)
-	VEXTRACTPS     $0x01, X0, (R8)(SI*1)
-	VEXTRACTPS     $0x02, X0, (R8)(SI*2)
-	VEXTRACTPS     $0x03, X0, (R8)(DI*1)
-	LEAQ           (R8)(SI*4), R8
-	VMOVSS         X1, (R8)
-	VEXTRACTPS     $0x01, X1, (R8)(SI*1)
-	VEXTRACTPS     $0x02, X1, (R8)(SI*2)
-	VEXTRACTPS     $0x03, X1, (R8)(DI*1)
-	ADDQ           $0x04, AX
-	SUBQ           BX, CX
-	MOVQ           panel_base+56(FP), SI
-	MOVQ           k+80(FP), DI
-	SHRQ           $0x05, DI
-	VMOVUPS        kqZeros<>+0(SB), Y0
+	ADDQ           $0x00000140, BX
+	CMPQ           BX, R9
+	JNE            Q5_0x8MatMul8AVX2Block1
+	VMOVUPS        Y0, 32(SP)
+	SUBQ           DI, CX
+	SUBQ           R8, BX
+	VMOVUPS        64(SP), Y0
+	LEAQ           (BX)(R8*1), R9
 
 Q5_0x8MatMul8AVX2Block2:
 	VBROADCASTI128 112(CX), Y1
@@ -3686,22 +3749,22 @@ Q5_0x8MatMul8AVX2Block2:
 	VPAND          kqSixteens<>+0(SB), Y2, Y2
 	VPOR           Y2, Y1, Y1
 	VPSHUFD        $0x00, Y1, Y2
-	VPMADDUBSW     (SI), Y2, Y3
-	VPMADDUBSW     32(SI), Y2, Y2
+	VPMADDUBSW     (BX), Y2, Y3
+	VPMADDUBSW     32(BX), Y2, Y2
 	VPSHUFD        $0x55, Y1, Y4
-	VPMADDUBSW     64(SI), Y4, Y5
+	VPMADDUBSW     64(BX), Y4, Y5
 	VPADDW         Y5, Y3, Y3
-	VPMADDUBSW     96(SI), Y4, Y4
+	VPMADDUBSW     96(BX), Y4, Y4
 	VPADDW         Y4, Y2, Y2
 	VPSHUFD        $0xaa, Y1, Y4
-	VPMADDUBSW     128(SI), Y4, Y5
+	VPMADDUBSW     128(BX), Y4, Y5
 	VPADDW         Y5, Y3, Y3
-	VPMADDUBSW     160(SI), Y4, Y4
+	VPMADDUBSW     160(BX), Y4, Y4
 	VPADDW         Y4, Y2, Y2
 	VPSHUFD        $0xff, Y1, Y1
-	VPMADDUBSW     192(SI), Y1, Y4
+	VPMADDUBSW     192(BX), Y1, Y4
 	VPADDW         Y4, Y3, Y3
-	VPMADDUBSW     224(SI), Y1, Y1
+	VPMADDUBSW     224(BX), Y1, Y1
 	VPADDW         Y1, Y2, Y2
 	VPBROADCASTW   4(CX), X1
 	VCVTPH2PS      X1, Y1
@@ -3709,34 +3772,19 @@ Q5_0x8MatMul8AVX2Block2:
 	VPMADDWD       kqOnes16<>+0(SB), Y2, Y2
 	VPERMQ         $0x4e, Y2, Y2
 	VPADDD         Y2, Y3, Y3
-	VPSUBD         288(SI), Y3, Y3
+	VPSUBD         288(BX), Y3, Y3
 	VCVTDQ2PS      Y3, Y3
-	VMULPS         256(SI), Y1, Y1
+	VMULPS         256(BX), Y1, Y1
 	VFMADD231PS    Y1, Y3, Y0
 	ADDQ           $0x000000b0, CX
-	ADDQ           $0x00000140, SI
-	DECQ           DI
-	JNZ            Q5_0x8MatMul8AVX2Block2
-	MOVQ           ldc+24(FP), SI
-	SHLQ           $0x02, SI
-	LEAQ           (SI)(SI*2), DI
-	MOVQ           AX, R8
-	VEXTRACTF128   $0x01, Y0, X1
-	VMOVSS         X0, (R8)
-	VEXTRACTPS     $0x01, X0, (R8)(SI*1)
-	VEXTRACTPS     $0x02, X0, (R8)(SI*2)
-	VEXTRACTPS     $0x03, X0, (R8)(DI*1)
-	LEAQ           (R8)(SI*4), R8
-	VMOVSS         X1, (R8)
-	VEXTRACTPS     $0x01, X1, (R8)(SI*1)
-	VEXTRACTPS     $0x02, X1, (R8)(SI*2)
-	VEXTRACTPS     $0x03, X1, (R8)(DI*1)
-	ADDQ           $0x04, AX
-	SUBQ           BX, CX
-	MOVQ           panel_base+56(FP), SI
-	MOVQ           k+80(FP), DI
-	SHRQ           $0x05, DI
-	VMOVUPS        kqZeros<>+0(SB), Y0
+	ADDQ           $0x00000140, BX
+	CMPQ           BX, R9
+	JNE            Q5_0x8MatMul8AVX2Block2
+	VMOVUPS        Y0, 64(SP)
+	SUBQ           DI, CX
+	SUBQ           R8, BX
+	VMOVUPS        96(SP), Y0
+	LEAQ           (BX)(R8*1), R9
 
 Q5_0x8MatMul8AVX2Block3:
 	VBROADCASTI128 144(CX), Y1
@@ -3749,22 +3797,22 @@ Q5_0x8MatMul8AVX2Block3:
 	VPAND          kqSixteens<>+0(SB), Y2, Y2
 	VPOR           Y2, Y1, Y1
 	VPSHUFD        $0x00, Y1, Y2
-	VPMADDUBSW     (SI), Y2, Y3
-	VPMADDUBSW     32(SI), Y2, Y2
+	VPMADDUBSW     (BX), Y2, Y3
+	VPMADDUBSW     32(BX), Y2, Y2
 	VPSHUFD        $0x55, Y1, Y4
-	VPMADDUBSW     64(SI), Y4, Y5
+	VPMADDUBSW     64(BX), Y4, Y5
 	VPADDW         Y5, Y3, Y3
-	VPMADDUBSW     96(SI), Y4, Y4
+	VPMADDUBSW     96(BX), Y4, Y4
 	VPADDW         Y4, Y2, Y2
 	VPSHUFD        $0xaa, Y1, Y4
-	VPMADDUBSW     128(SI), Y4, Y5
+	VPMADDUBSW     128(BX), Y4, Y5
 	VPADDW         Y5, Y3, Y3
-	VPMADDUBSW     160(SI), Y4, Y4
+	VPMADDUBSW     160(BX), Y4, Y4
 	VPADDW         Y4, Y2, Y2
 	VPSHUFD        $0xff, Y1, Y1
-	VPMADDUBSW     192(SI), Y1, Y4
+	VPMADDUBSW     192(BX), Y1, Y4
 	VPADDW         Y4, Y3, Y3
-	VPMADDUBSW     224(SI), Y1, Y1
+	VPMADDUBSW     224(BX), Y1, Y1
 	VPADDW         Y1, Y2, Y2
 	VPBROADCASTW   6(CX), X1
 	VCVTPH2PS      X1, Y1
@@ -3772,34 +3820,19 @@ Q5_0x8MatMul8AVX2Block3:
 	VPMADDWD       kqOnes16<>+0(SB), Y2, Y2
 	VPERMQ         $0x4e, Y2, Y2
 	VPADDD         Y2, Y3, Y3
-	VPSUBD         288(SI), Y3, Y3
+	VPSUBD         288(BX), Y3, Y3
 	VCVTDQ2PS      Y3, Y3
-	VMULPS         256(SI), Y1, Y1
+	VMULPS         256(BX), Y1, Y1
 	VFMADD231PS    Y1, Y3, Y0
 	ADDQ           $0x000000b0, CX
-	ADDQ           $0x00000140, SI
-	DECQ           DI
-	JNZ            Q5_0x8MatMul8AVX2Block3
-	MOVQ           ldc+24(FP), SI
-	SHLQ           $0x02, SI
-	LEAQ           (SI)(SI*2), DI
-	MOVQ           AX, R8
-	VEXTRACTF128   $0x01, Y0, X1
-	VMOVSS         X0, (R8)
-	VEXTRACTPS     $0x01, X0, (R8)(SI*1)
-	VEXTRACTPS     $0x02, X0, (R8)(SI*2)
-	VEXTRACTPS     $0x03, X0, (R8)(DI*1)
-	LEAQ           (R8)(SI*4), R8
-	VMOVSS         X1, (R8)
-	VEXTRACTPS     $0x01, X1, (R8)(SI*1)
-	VEXTRACTPS     $0x02, X1, (R8)(SI*2)
-	VEXTRACTPS     $0x03, X1, (R8)(DI*1)
-	ADDQ           $0x04, AX
-	SUBQ           BX, CX
-	MOVQ           panel_base+56(FP), SI
-	MOVQ           k+80(FP), DI
-	SHRQ           $0x05, DI
-	VMOVUPS        kqZeros<>+0(SB), Y0
+	ADDQ           $0x00000140, BX
+	CMPQ           BX, R9
+	JNE            Q5_0x8MatMul8AVX2Block3
+	VMOVUPS        Y0, 96(SP)
+	SUBQ           DI, CX
+	SUBQ           R8, BX
+	VMOVUPS        128(SP), Y0
+	LEAQ           (BX)(R8*1), R9
 
 Q5_0x8MatMul8AVX2Block4:
 	VBROADCASTI128 64(CX), Y1
@@ -3812,22 +3845,22 @@ Q5_0x8MatMul8AVX2Block4:
 	VPAND          kqSixteens<>+0(SB), Y2, Y2
 	VPOR           Y2, Y1, Y1
 	VPSHUFD        $0x00, Y1, Y2
-	VPMADDUBSW     (SI), Y2, Y3
-	VPMADDUBSW     32(SI), Y2, Y2
+	VPMADDUBSW     (BX), Y2, Y3
+	VPMADDUBSW     32(BX), Y2, Y2
 	VPSHUFD        $0x55, Y1, Y4
-	VPMADDUBSW     64(SI), Y4, Y5
+	VPMADDUBSW     64(BX), Y4, Y5
 	VPADDW         Y5, Y3, Y3
-	VPMADDUBSW     96(SI), Y4, Y4
+	VPMADDUBSW     96(BX), Y4, Y4
 	VPADDW         Y4, Y2, Y2
 	VPSHUFD        $0xaa, Y1, Y4
-	VPMADDUBSW     128(SI), Y4, Y5
+	VPMADDUBSW     128(BX), Y4, Y5
 	VPADDW         Y5, Y3, Y3
-	VPMADDUBSW     160(SI), Y4, Y4
+	VPMADDUBSW     160(BX), Y4, Y4
 	VPADDW         Y4, Y2, Y2
 	VPSHUFD        $0xff, Y1, Y1
-	VPMADDUBSW     192(SI), Y1, Y4
+	VPMADDUBSW     192(BX), Y1, Y4
 	VPADDW         Y4, Y3, Y3
-	VPMADDUBSW     224(SI), Y1, Y1
+	VPMADDUBSW     224(BX), Y1, Y1
 	VPADDW         Y1, Y2, Y2
 	VPBROADCASTW   8(CX), X1
 	VCVTPH2PS      X1, Y1
@@ -3835,34 +3868,19 @@ Q5_0x8MatMul8AVX2Block4:
 	VPMADDWD       kqOnes16<>+0(SB), Y2, Y2
 	VPERMQ         $0x4e, Y2, Y2
 	VPADDD         Y2, Y3, Y3
-	VPSUBD         288(SI), Y3, Y3
+	VPSUBD         288(BX), Y3, Y3
 	VCVTDQ2PS      Y3, Y3
-	VMULPS         256(SI), Y1, Y1
+	VMULPS         256(BX), Y1, Y1
 	VFMADD231PS    Y1, Y3, Y0
 	ADDQ           $0x000000b0, CX
-	ADDQ           $0x00000140, SI
-	DECQ           DI
-	JNZ            Q5_0x8MatMul8AVX2Block4
-	MOVQ           ldc+24(FP), SI
-	SHLQ           $0x02, SI
-	LEAQ           (SI)(SI*2), DI
-	MOVQ           AX, R8
-	VEXTRACTF128   $0x01, Y0, X1
-	VMOVSS         X0, (R8)
-	VEXTRACTPS     $0x01, X0, (R8)(SI*1)
-	VEXTRACTPS     $0x02, X0, (R8)(SI*2)
-	VEXTRACTPS     $0x03, X0, (R8)(DI*1)
-	LEAQ           (R8)(SI*4), R8
-	VMOVSS         X1, (R8)
-	VEXTRACTPS     $0x01, X1, (R8)(SI*1)
-	VEXTRACTPS     $0x02, X1, (R8)(SI*2)
-	VEXTRACTPS     $0x03, X1, (R8)(DI*1)
-	ADDQ           $0x04, AX
-	SUBQ           BX, CX
-	MOVQ           panel_base+56(FP), SI
-	MOVQ           k+80(FP), DI
-	SHRQ           $0x05, DI
-	VMOVUPS        kqZeros<>+0(SB), Y0
+	ADDQ           $0x00000140, BX
+	CMPQ           BX, R9
+	JNE            Q5_0x8MatMul8AVX2Block4
+	VMOVUPS        Y0, 128(SP)
+	SUBQ           DI, CX
+	SUBQ           R8, BX
+	VMOVUPS        160(SP), Y0
+	LEAQ           (BX)(R8*1), R9
 
 Q5_0x8MatMul8AVX2Block5:
 	VBROADCASTI128 96(CX), Y1
@@ -3875,22 +3893,22 @@ Q5_0x8MatMul8AVX2Block5:
 	VPAND          kqSixteens<>+0(SB), Y2, Y2
 	VPOR           Y2, Y1, Y1
 	VPSHUFD        $0x00, Y1, Y2
-	VPMADDUBSW     (SI), Y2, Y3
-	VPMADDUBSW     32(SI), Y2, Y2
+	VPMADDUBSW     (BX), Y2, Y3
+	VPMADDUBSW     32(BX), Y2, Y2
 	VPSHUFD        $0x55, Y1, Y4
-	VPMADDUBSW     64(SI), Y4, Y5
+	VPMADDUBSW     64(BX), Y4, Y5
 	VPADDW         Y5, Y3, Y3
-	VPMADDUBSW     96(SI), Y4, Y4
+	VPMADDUBSW     96(BX), Y4, Y4
 	VPADDW         Y4, Y2, Y2
 	VPSHUFD        $0xaa, Y1, Y4
-	VPMADDUBSW     128(SI), Y4, Y5
+	VPMADDUBSW     128(BX), Y4, Y5
 	VPADDW         Y5, Y3, Y3
-	VPMADDUBSW     160(SI), Y4, Y4
+	VPMADDUBSW     160(BX), Y4, Y4
 	VPADDW         Y4, Y2, Y2
 	VPSHUFD        $0xff, Y1, Y1
-	VPMADDUBSW     192(SI), Y1, Y4
+	VPMADDUBSW     192(BX), Y1, Y4
 	VPADDW         Y4, Y3, Y3
-	VPMADDUBSW     224(SI), Y1, Y1
+	VPMADDUBSW     224(BX), Y1, Y1
 	VPADDW         Y1, Y2, Y2
 	VPBROADCASTW   10(CX), X1
 	VCVTPH2PS      X1, Y1
@@ -3898,34 +3916,19 @@ Q5_0x8MatMul8AVX2Block5:
 	VPMADDWD       kqOnes16<>+0(SB), Y2, Y2
 	VPERMQ         $0x4e, Y2, Y2
 	VPADDD         Y2, Y3, Y3
-	VPSUBD         288(SI), Y3, Y3
+	VPSUBD         288(BX), Y3, Y3
 	VCVTDQ2PS      Y3, Y3
-	VMULPS         256(SI), Y1, Y1
+	VMULPS         256(BX), Y1, Y1
 	VFMADD231PS    Y1, Y3, Y0
 	ADDQ           $0x000000b0, CX
-	ADDQ           $0x00000140, SI
-	DECQ           DI
-	JNZ            Q5_0x8MatMul8AVX2Block5
-	MOVQ           ldc+24(FP), SI
-	SHLQ           $0x02, SI
-	LEAQ           (SI)(SI*2), DI
-	MOVQ           AX, R8
-	VEXTRACTF128   $0x01, Y0, X1
-	VMOVSS         X0, (R8)
-	VEXTRACTPS     $0x01, X0, (R8)(SI*1)
-	VEXTRACTPS     $0x02, X0, (R8)(SI*2)
-	VEXTRACTPS     $0x03, X0, (R8)(DI*1)
-	LEAQ           (R8)(SI*4), R8
-	VMOVSS         X1, (R8)
-	VEXTRACTPS     $0x01, X1, (R8)(SI*1)
-	VEXTRACTPS     $0x02, X1, (R8)(SI*2)
-	VEXTRACTPS     $0x03, X1, (R8)(DI*1)
-	ADDQ           $0x04, AX
-	SUBQ           BX, CX
-	MOVQ           panel_base+56(FP), SI
-	MOVQ           k+80(FP), DI
-	SHRQ           $0x05, DI
-	VMOVUPS        kqZeros<>+0(SB), Y0
+	ADDQ           $0x00000140, BX
+	CMPQ           BX, R9
+	JNE            Q5_0x8MatMul8AVX2Block5
+	VMOVUPS        Y0, 160(SP)
+	SUBQ           DI, CX
+	SUBQ           R8, BX
+	VMOVUPS        192(SP), Y0
+	LEAQ           (BX)(R8*1), R9
 
 Q5_0x8MatMul8AVX2Block6:
 	VBROADCASTI128 128(CX), Y1
@@ -3938,22 +3941,22 @@ Q5_0x8MatMul8AVX2Block6:
 	VPAND          kqSixteens<>+0(SB), Y2, Y2
 	VPOR           Y2, Y1, Y1
 	VPSHUFD        $0x00, Y1, Y2
-	VPMADDUBSW     (SI), Y2, Y3
-	VPMADDUBSW     32(SI), Y2, Y2
+	VPMADDUBSW     (BX), Y2, Y3
+	VPMADDUBSW     32(BX), Y2, Y2
 	VPSHUFD        $0x55, Y1, Y4
-	VPMADDUBSW     64(SI), Y4, Y5
+	VPMADDUBSW     64(BX), Y4, Y5
 	VPADDW         Y5, Y3, Y3
-	VPMADDUBSW     96(SI), Y4, Y4
+	VPMADDUBSW     96(BX), Y4, Y4
 	VPADDW         Y4, Y2, Y2
 	VPSHUFD        $0xaa, Y1, Y4
-	VPMADDUBSW     128(SI), Y4, Y5
+	VPMADDUBSW     128(BX), Y4, Y5
 	VPADDW         Y5, Y3, Y3
-	VPMADDUBSW     160(SI), Y4, Y4
+	VPMADDUBSW     160(BX), Y4, Y4
 	VPADDW         Y4, Y2, Y2
 	VPSHUFD        $0xff, Y1, Y1
-	VPMADDUBSW     192(SI), Y1, Y4
+	VPMADDUBSW     192(BX), Y1, Y4
 	VPADDW         Y4, Y3, Y3
-	VPMADDUBSW     224(SI), Y1, Y1
+	VPMADDUBSW     224(BX), Y1, Y1
 	VPADDW         Y1, Y2, Y2
 	VPBROADCASTW   12(CX), X1
 	VCVTPH2PS      X1, Y1
@@ -3961,34 +3964,19 @@ Q5_0x8MatMul8AVX2Block6:
 	VPMADDWD       kqOnes16<>+0(SB), Y2, Y2
 	VPERMQ         $0x4e, Y2, Y2
 	VPADDD         Y2, Y3, Y3
-	VPSUBD         288(SI), Y3, Y3
+	VPSUBD         288(BX), Y3, Y3
 	VCVTDQ2PS      Y3, Y3
-	VMULPS         256(SI), Y1, Y1
+	VMULPS         256(BX), Y1, Y1
 	VFMADD231PS    Y1, Y3, Y0
 	ADDQ           $0x000000b0, CX
-	ADDQ           $0x00000140, SI
-	DECQ           DI
-	JNZ            Q5_0x8MatMul8AVX2Block6
-	MOVQ           ldc+24(FP), SI
-	SHLQ           $0x02, SI
-	LEAQ           (SI)(SI*2), DI
-	MOVQ           AX, R8
-	VEXTRACTF128   $0x01, Y0, X1
-	VMOVSS         X0, (R8)
-	VEXTRACTPS     $0x01, X0, (R8)(SI*1)
-	VEXTRACTPS     $0x02, X0, (R8)(SI*2)
-	VEXTRACTPS     $0x03, X0, (R8)(DI*1)
-	LEAQ           (R8)(SI*4), R8
-	VMOVSS         X1, (R8)
-	VEXTRACTPS     $0x01, X1, (R8)(SI*1)
-	VEXTRACTPS     $0x02, X1, (R8)(SI*2)
-	VEXTRACTPS     $0x03, X1, (R8)(DI*1)
-	ADDQ           $0x04, AX
-	SUBQ           BX, CX
-	MOVQ           panel_base+56(FP), SI
-	MOVQ           k+80(FP), DI
-	SHRQ           $0x05, DI
-	VMOVUPS        kqZeros<>+0(SB), Y0
+	ADDQ           $0x00000140, BX
+	CMPQ           BX, R9
+	JNE            Q5_0x8MatMul8AVX2Block6
+	VMOVUPS        Y0, 192(SP)
+	SUBQ           DI, CX
+	SUBQ           R8, BX
+	VMOVUPS        224(SP), Y0
+	LEAQ           (BX)(R8*1), DI
 
 Q5_0x8MatMul8AVX2Block7:
 	VBROADCASTI128 160(CX), Y1
@@ -4001,22 +3989,22 @@ Q5_0x8MatMul8AVX2Block7:
 	VPAND          kqSixteens<>+0(SB), Y2, Y2
 	VPOR           Y2, Y1, Y1
 	VPSHUFD        $0x00, Y1, Y2
-	VPMADDUBSW     (SI), Y2, Y3
-	VPMADDUBSW     32(SI), Y2, Y2
+	VPMADDUBSW     (BX), Y2, Y3
+	VPMADDUBSW     32(BX), Y2, Y2
 	VPSHUFD        $0x55, Y1, Y4
-	VPMADDUBSW     64(SI), Y4, Y5
+	VPMADDUBSW     64(BX), Y4, Y5
 	VPADDW         Y5, Y3, Y3
-	VPMADDUBSW     96(SI), Y4, Y4
+	VPMADDUBSW     96(BX), Y4, Y4
 	VPADDW         Y4, Y2, Y2
 	VPSHUFD        $0xaa, Y1, Y4
-	VPMADDUBSW     128(SI), Y4, Y5
+	VPMADDUBSW     128(BX), Y4, Y5
 	VPADDW         Y5, Y3, Y3
-	VPMADDUBSW     160(SI), Y4, Y4
+	VPMADDUBSW     160(BX), Y4, Y4
 	VPADDW         Y4, Y2, Y2
 	VPSHUFD        $0xff, Y1, Y1
-	VPMADDUBSW     192(SI), Y1, Y4
+	VPMADDUBSW     192(BX), Y1, Y4
 	VPADDW         Y4, Y3, Y3
-	VPMADDUBSW     224(SI), Y1, Y1
+	VPMADDUBSW     224(BX), Y1, Y1
 	VPADDW         Y1, Y2, Y2
 	VPBROADCASTW   14(CX), X1
 	VCVTPH2PS      X1, Y1
@@ -4024,54 +4012,194 @@ Q5_0x8MatMul8AVX2Block7:
 	VPMADDWD       kqOnes16<>+0(SB), Y2, Y2
 	VPERMQ         $0x4e, Y2, Y2
 	VPADDD         Y2, Y3, Y3
-	VPSUBD         288(SI), Y3, Y3
+	VPSUBD         288(BX), Y3, Y3
 	VCVTDQ2PS      Y3, Y3
-	VMULPS         256(SI), Y1, Y1
+	VMULPS         256(BX), Y1, Y1
 	VFMADD231PS    Y1, Y3, Y0
 	ADDQ           $0x000000b0, CX
-	ADDQ           $0x00000140, SI
-	DECQ           DI
-	JNZ            Q5_0x8MatMul8AVX2Block7
-	MOVQ           ldc+24(FP), SI
-	SHLQ           $0x02, SI
-	LEAQ           (SI)(SI*2), DI
-	MOVQ           AX, R8
-	VEXTRACTF128   $0x01, Y0, X1
-	VMOVSS         X0, (R8)
-	VEXTRACTPS     $0x01, X0, (R8)(SI*1)
-	VEXTRACTPS     $0x02, X0, (R8)(SI*2)
-	VEXTRACTPS     $0x03, X0, (R8)(DI*1)
-	LEAQ           (R8)(SI*4), R8
-	VMOVSS         X1, (R8)
-	VEXTRACTPS     $0x01, X1, (R8)(SI*1)
-	VEXTRACTPS     $0x02, X1, (R8)(SI*2)
-	VEXTRACTPS     $0x03, X1, (R8)(DI*1)
-	ADDQ           $0x04, AX
-	SUBQ           BX, CX
-	ADDQ           BX, CX
-	SUBQ           $0x08, DX
-	JNZ            Q5_0x8MatMul8AVX2Group
+	ADDQ           $0x00000140, BX
+	CMPQ           BX, DI
+	JNE            Q5_0x8MatMul8AVX2Block7
+	VMOVUPS        Y0, 224(SP)
+	TESTQ          SI, SI
+	JZ             Q5_0x8MatMul8AVX2Store
+	JMP            Q5_0x8MatMul8AVX2Chunk
+
+Q5_0x8MatMul8AVX2Store:
+	VMOVUPS      (SP), Y0
+	MOVQ         ldc+24(FP), BX
+	SHLQ         $0x02, BX
+	LEAQ         (BX)(BX*2), SI
+	MOVQ         AX, DI
+	VEXTRACTF128 $0x01, Y0, X1
+	VMOVSS       X0, (DI)
+	VEXTRACTPS   $0x01, X0, (DI)(BX*1)
+	VEXTRACTPS   $0x02, X0, (DI)(BX*2)
+	VEXTRACTPS   $0x03, X0, (DI)(SI*1)
+	LEAQ         (DI)(BX*4), DI
+	VMOVSS       X1, (DI)
+	VEXTRACTPS   $0x01, X1, (DI)(BX*1)
+	VEXTRACTPS   $0x02, X1, (DI)(BX*2)
+	VEXTRACTPS   $0x03, X1, (DI)(SI*1)
+	ADDQ         $0x04, AX
+	VMOVUPS      32(SP), Y0
+	MOVQ         ldc+24(FP), BX
+	SHLQ         $0x02, BX
+	LEAQ         (BX)(BX*2), SI
+	MOVQ         AX, DI
+	VEXTRACTF128 $0x01, Y0, X1
+	VMOVSS       X0, (DI)
+	VEXTRACTPS   $0x01, X0, (DI)(BX*1)
+	VEXTRACTPS   $0x02, X0, (DI)(BX*2)
+	VEXTRACTPS   $0x03, X0, (DI)(SI*1)
+	LEAQ         (DI)(BX*4), DI
+	VMOVSS       X1, (DI)
+	VEXTRACTPS   $0x01, X1, (DI)(BX*1)
+	VEXTRACTPS   $0x02, X1, (DI)(BX*2)
+	VEXTRACTPS   $0x03, X1, (DI)(SI*1)
+	ADDQ         $0x04, AX
+	VMOVUPS      64(SP), Y0
+	MOVQ         ldc+24(FP), BX
+	SHLQ         $0x02, BX
+	LEAQ         (BX)(BX*2), SI
+	MOVQ         AX, DI
+	VEXTRACTF128 $0x01, Y0, X1
+	VMOVSS       X0, (DI)
+	VEXTRACTPS   $0x01, X0, (DI)(BX*1)
+	VEXTRACTPS   $0x02, X0, (DI)(BX*2)
+	VEXTRACTPS   $0x03, X0, (DI)(SI*1)
+	LEAQ         (DI)(BX*4), DI
+	VMOVSS       X1, (DI)
+	VEXTRACTPS   $0x01, X1, (DI)(BX*1)
+	VEXTRACTPS   $0x02, X1, (DI)(BX*2)
+	VEXTRACTPS   $0x03, X1, (DI)(SI*1)
+	ADDQ         $0x04, AX
+	VMOVUPS      96(SP), Y0
+	MOVQ         ldc+24(FP), BX
+	SHLQ         $0x02, BX
+	LEAQ         (BX)(BX*2), SI
+	MOVQ         AX, DI
+	VEXTRACTF128 $0x01, Y0, X1
+	VMOVSS       X0, (DI)
+	VEXTRACTPS   $0x01, X0, (DI)(BX*1)
+	VEXTRACTPS   $0x02, X0, (DI)(BX*2)
+	VEXTRACTPS   $0x03, X0, (DI)(SI*1)
+	LEAQ         (DI)(BX*4), DI
+	VMOVSS       X1, (DI)
+	VEXTRACTPS   $0x01, X1, (DI)(BX*1)
+	VEXTRACTPS   $0x02, X1, (DI)(BX*2)
+	VEXTRACTPS   $0x03, X1, (DI)(SI*1)
+	ADDQ         $0x04, AX
+	VMOVUPS      128(SP), Y0
+	MOVQ         ldc+24(FP), BX
+	SHLQ         $0x02, BX
+	LEAQ         (BX)(BX*2), SI
+	MOVQ         AX, DI
+	VEXTRACTF128 $0x01, Y0, X1
+	VMOVSS       X0, (DI)
+	VEXTRACTPS   $0x01, X0, (DI)(BX*1)
+	VEXTRACTPS   $0x02, X0, (DI)(BX*2)
+	VEXTRACTPS   $0x03, X0, (DI)(SI*1)
+	LEAQ         (DI)(BX*4), DI
+	VMOVSS       X1, (DI)
+	VEXTRACTPS   $0x01, X1, (DI)(BX*1)
+	VEXTRACTPS   $0x02, X1, (DI)(BX*2)
+	VEXTRACTPS   $0x03, X1, (DI)(SI*1)
+	ADDQ         $0x04, AX
+	VMOVUPS      160(SP), Y0
+	MOVQ         ldc+24(FP), BX
+	SHLQ         $0x02, BX
+	LEAQ         (BX)(BX*2), SI
+	MOVQ         AX, DI
+	VEXTRACTF128 $0x01, Y0, X1
+	VMOVSS       X0, (DI)
+	VEXTRACTPS   $0x01, X0, (DI)(BX*1)
+	VEXTRACTPS   $0x02, X0, (DI)(BX*2)
+	VEXTRACTPS   $0x03, X0, (DI)(SI*1)
+	LEAQ         (DI)(BX*4), DI
+	VMOVSS       X1, (DI)
+	VEXTRACTPS   $0x01, X1, (DI)(BX*1)
+	VEXTRACTPS   $0x02, X1, (DI)(BX*2)
+	VEXTRACTPS   $0x03, X1, (DI)(SI*1)
+	ADDQ         $0x04, AX
+	VMOVUPS      192(SP), Y0
+	MOVQ         ldc+24(FP), BX
+	SHLQ         $0x02, BX
+	LEAQ         (BX)(BX*2), SI
+	MOVQ         AX, DI
+	VEXTRACTF128 $0x01, Y0, X1
+	VMOVSS       X0, (DI)
+	VEXTRACTPS   $0x01, X0, (DI)(BX*1)
+	VEXTRACTPS   $0x02, X0, (DI)(BX*2)
+	VEXTRACTPS   $0x03, X0, (DI)(SI*1)
+	LEAQ         (DI)(BX*4), DI
+	VMOVSS       X1, (DI)
+	VEXTRACTPS   $0x01, X1, (DI)(BX*1)
+	VEXTRACTPS   $0x02, X1, (DI)(BX*2)
+	VEXTRACTPS   $0x03, X1, (DI)(SI*1)
+	ADDQ         $0x04, AX
+	VMOVUPS      224(SP), Y0
+	MOVQ         ldc+24(FP), BX
+	SHLQ         $0x02, BX
+	LEAQ         (BX)(BX*2), SI
+	MOVQ         AX, DI
+	VEXTRACTF128 $0x01, Y0, X1
+	VMOVSS       X0, (DI)
+	VEXTRACTPS   $0x01, X0, (DI)(BX*1)
+	VEXTRACTPS   $0x02, X0, (DI)(BX*2)
+	VEXTRACTPS   $0x03, X0, (DI)(SI*1)
+	LEAQ         (DI)(BX*4), DI
+	VMOVSS       X1, (DI)
+	VEXTRACTPS   $0x01, X1, (DI)(BX*1)
+	VEXTRACTPS   $0x02, X1, (DI)(BX*2)
+	VEXTRACTPS   $0x03, X1, (DI)(SI*1)
+	ADDQ         $0x04, AX
+	SUBQ         $0x08, DX
+	JNZ          Q5_0x8MatMul8AVX2Group
 	VZEROUPPER
 	RET
 
 // func Q5_0x8MatMul16AVX2(c []float32, ldc int, w []byte, panel []byte, k int, n int)
-// Requires: AVX, AVX2, F16C, FMA3
-TEXT ·Q5_0x8MatMul16AVX2(SB), NOSPLIT, $0-96
+// Requires: AVX, AVX2, CMOV, F16C, FMA3
+TEXT ·Q5_0x8MatMul16AVX2(SB), NOSPLIT, $512-96
 	MOVQ   c_base+0(FP), AX
 	MOVQ   w_base+32(FP), CX
 	MOVQ   n+88(FP), DX
 	MOVQ   k+80(FP), BX
 	IMUL3Q $0x0a, BX, BX
-	MOVQ   k+80(FP), SI
-	SHRQ   $0x05, SI
-	IMUL3Q $0x000000b0, SI, SI
 
 Q5_0x8MatMul16AVX2Group:
-	MOVQ    panel_base+56(FP), DI
-	MOVQ    k+80(FP), R8
-	SHRQ    $0x05, R8
-	VMOVUPS kqZeros<>+0(SB), Y0
-	VMOVUPS kqZeros<>+0(SB), Y1
+	VPXOR   Y0, Y0, Y0
+	VMOVDQU Y0, (SP)
+	VMOVDQU Y0, 32(SP)
+	VMOVDQU Y0, 64(SP)
+	VMOVDQU Y0, 96(SP)
+	VMOVDQU Y0, 128(SP)
+	VMOVDQU Y0, 160(SP)
+	VMOVDQU Y0, 192(SP)
+	VMOVDQU Y0, 224(SP)
+	VMOVDQU Y0, 256(SP)
+	VMOVDQU Y0, 288(SP)
+	VMOVDQU Y0, 320(SP)
+	VMOVDQU Y0, 352(SP)
+	VMOVDQU Y0, 384(SP)
+	VMOVDQU Y0, 416(SP)
+	VMOVDQU Y0, 448(SP)
+	VMOVDQU Y0, 480(SP)
+	MOVQ    panel_base+56(FP), SI
+	MOVQ    k+80(FP), DI
+	SHRQ    $0x05, DI
+
+Q5_0x8MatMul16AVX2Chunk:
+	MOVQ    $0x00000020, R9
+	CMPQ    DI, R9
+	CMOVQLT DI, R9
+	SUBQ    R9, DI
+	IMUL3Q  $0x000000b0, R9, R8
+	IMUL3Q  $0x00000140, R9, R9
+	VMOVUPS (SP), Y0
+	VMOVUPS 32(SP), Y1
+	LEAQ    (SI)(R9*1), R10
 
 Q5_0x8MatMul16AVX2Block0:
 	VBROADCASTI128 48(CX), Y2
@@ -4084,36 +4212,36 @@ Q5_0x8MatMul16AVX2Block0:
 	VPAND          kqSixteens<>+0(SB), Y3, Y3
 	VPOR           Y3, Y2, Y2
 	VPSHUFD        $0x00, Y2, Y3
-	VPMADDUBSW     (DI), Y3, Y4
-	VPMADDUBSW     32(DI), Y3, Y5
-	VPMADDUBSW     (DI)(BX*1), Y3, Y6
-	VPMADDUBSW     32(DI)(BX*1), Y3, Y3
+	VPMADDUBSW     (SI), Y3, Y4
+	VPMADDUBSW     32(SI), Y3, Y5
+	VPMADDUBSW     (SI)(BX*1), Y3, Y6
+	VPMADDUBSW     32(SI)(BX*1), Y3, Y3
 	VPSHUFD        $0x55, Y2, Y7
-	VPMADDUBSW     64(DI), Y7, Y8
+	VPMADDUBSW     64(SI), Y7, Y8
 	VPADDW         Y8, Y4, Y4
-	VPMADDUBSW     96(DI), Y7, Y8
+	VPMADDUBSW     96(SI), Y7, Y8
 	VPADDW         Y8, Y5, Y5
-	VPMADDUBSW     64(DI)(BX*1), Y7, Y8
+	VPMADDUBSW     64(SI)(BX*1), Y7, Y8
 	VPADDW         Y8, Y6, Y6
-	VPMADDUBSW     96(DI)(BX*1), Y7, Y7
+	VPMADDUBSW     96(SI)(BX*1), Y7, Y7
 	VPADDW         Y7, Y3, Y3
 	VPSHUFD        $0xaa, Y2, Y7
-	VPMADDUBSW     128(DI), Y7, Y8
+	VPMADDUBSW     128(SI), Y7, Y8
 	VPADDW         Y8, Y4, Y4
-	VPMADDUBSW     160(DI), Y7, Y8
+	VPMADDUBSW     160(SI), Y7, Y8
 	VPADDW         Y8, Y5, Y5
-	VPMADDUBSW     128(DI)(BX*1), Y7, Y8
+	VPMADDUBSW     128(SI)(BX*1), Y7, Y8
 	VPADDW         Y8, Y6, Y6
-	VPMADDUBSW     160(DI)(BX*1), Y7, Y7
+	VPMADDUBSW     160(SI)(BX*1), Y7, Y7
 	VPADDW         Y7, Y3, Y3
 	VPSHUFD        $0xff, Y2, Y2
-	VPMADDUBSW     192(DI), Y2, Y7
+	VPMADDUBSW     192(SI), Y2, Y7
 	VPADDW         Y7, Y4, Y4
-	VPMADDUBSW     224(DI), Y2, Y7
+	VPMADDUBSW     224(SI), Y2, Y7
 	VPADDW         Y7, Y5, Y5
-	VPMADDUBSW     192(DI)(BX*1), Y2, Y7
+	VPMADDUBSW     192(SI)(BX*1), Y2, Y7
 	VPADDW         Y7, Y6, Y6
-	VPMADDUBSW     224(DI)(BX*1), Y2, Y2
+	VPMADDUBSW     224(SI)(BX*1), Y2, Y2
 	VPADDW         Y2, Y3, Y3
 	VPBROADCASTW   (CX), X2
 	VCVTPH2PS      X2, Y2
@@ -4121,54 +4249,29 @@ Q5_0x8MatMul16AVX2Block0:
 	VPMADDWD       kqOnes16<>+0(SB), Y5, Y5
 	VPERMQ         $0x4e, Y5, Y5
 	VPADDD         Y5, Y4, Y4
-	VPSUBD         288(DI), Y4, Y4
+	VPSUBD         288(SI), Y4, Y4
 	VCVTDQ2PS      Y4, Y4
-	VMULPS         256(DI), Y2, Y5
+	VMULPS         256(SI), Y2, Y5
 	VFMADD231PS    Y5, Y4, Y0
 	VPMADDWD       kqOnes16<>+0(SB), Y6, Y6
 	VPMADDWD       kqOnes16<>+0(SB), Y3, Y3
 	VPERMQ         $0x4e, Y3, Y3
 	VPADDD         Y3, Y6, Y6
-	VPSUBD         288(DI)(BX*1), Y6, Y6
+	VPSUBD         288(SI)(BX*1), Y6, Y6
 	VCVTDQ2PS      Y6, Y6
-	VMULPS         256(DI)(BX*1), Y2, Y2
+	VMULPS         256(SI)(BX*1), Y2, Y2
 	VFMADD231PS    Y2, Y6, Y1
 	ADDQ           $0x000000b0, CX
-	ADDQ           $0x00000140, DI
-	DECQ           R8
-	JNZ            Q5_0x8MatMul16AVX2Block0
-	MOVQ           ldc+24(FP), DI
-	SHLQ           $0x02, DI
-	LEAQ           (DI)(DI*2), R8
-	MOVQ           AX, R9
-	VEXTRACTF128   $0x01, Y0, X2
-	VMOVSS         X0, (R9)
-	VEXTRACTPS     $0x01, X0, (R9)(DI*1)
-	VEXTRACTPS     $0x02, X0, (R9)(DI*2)
-	VEXTRACTPS     $0x03, X0, (R9)(R8*1)
-	LEAQ           (R9)(DI*4), R9
-	VMOVSS         X2, (R9)
-	VEXTRACTPS     $0x01, X2, (R9)(DI*1)
-	VEXTRACTPS     $0x02, X2, (R9)(DI*2)
-	VEXTRACTPS     $0x03, X2, (R9)(R8*1)
-	VEXTRACTF128   $0x01, Y1, X0
-	LEAQ           (R9)(DI*4), R9
-	VMOVSS         X1, (R9)
-	VEXTRACTPS     $0x01, X1, (R9)(DI*1)
-	VEXTRACTPS     $0x02, X1, (R9)(DI*2)
-	VEXTRACTPS     $0x03, X1, (R9)(R8*1)
-	LEAQ           (R9)(DI*4), R9
-	VMOVSS         X0, (R9)
-	VEXTRACTPS     $0x01, X0, (R9)(DI*1)
-	VEXTRACTPS     $0x02, X0, (R9)(DI*2)
-	VEXTRACTPS     $0x03, X0, (R9)(R8*1)
-	ADDQ           $0x04, AX
-	SUBQ           SI, CX
-	MOVQ           panel_base+56(FP), DI
-	MOVQ           k+80(FP), R8
-	SHRQ           $0x05, R8
-	VMOVUPS        kqZeros<>+0(SB), Y0
-	VMOVUPS        kqZeros<>+0(SB), Y1
+	ADDQ           $0x00000140, SI
+	CMPQ           SI, R10
+	JNE            Q5_0x8MatMul16AVX2Block0
+	VMOVUPS        Y0, (SP)
+	VMOVUPS        Y1, 32(SP)
+	SUBQ           R8, CX
+	SUBQ           R9, SI
+	VMOVUPS        64(SP), Y0
+	VMOVUPS        96(SP), Y1
+	LEAQ           (SI)(R9*1), R10
 
 Q5_0x8MatMul16AVX2Block1:
 	VBROADCASTI128 80(CX), Y2
@@ -4181,36 +4284,36 @@ Q5_0x8MatMul16AVX2Block1:
 	VPAND          kqSixteens<>+0(SB), Y3, Y3
 	VPOR           Y3, Y2, Y2
 	VPSHUFD        $0x00, Y2, Y3
-	VPMADDUBSW     (DI), Y3, Y4
-	VPMADDUBSW     32(DI), Y3, Y5
-	VPMADDUBSW     (DI)(BX*1), Y3, Y6
-	VPMADDUBSW     32(DI)(BX*1), Y3, Y3
+	VPMADDUBSW     (SI), Y3, Y4
+	VPMADDUBSW     32(SI), Y3, Y5
+	VPMADDUBSW     (SI)(BX*1), Y3, Y6
+	VPMADDUBSW     32(SI)(BX*1), Y3, Y3
 	VPSHUFD        $0x55, Y2, Y7
-	VPMADDUBSW     64(DI), Y7, Y8
+	VPMADDUBSW     64(SI), Y7, Y8
 	VPADDW         Y8, Y4, Y4
-	VPMADDUBSW     96(DI), Y7, Y8
+	VPMADDUBSW     96(SI), Y7, Y8
 	VPADDW         Y8, Y5, Y5
-	VPMADDUBSW     64(DI)(BX*1), Y7, Y8
+	VPMADDUBSW     64(SI)(BX*1), Y7, Y8
 	VPADDW         Y8, Y6, Y6
-	VPMADDUBSW     96(DI)(BX*1), Y7, Y7
+	VPMADDUBSW     96(SI)(BX*1), Y7, Y7
 	VPADDW         Y7, Y3, Y3
 	VPSHUFD        $0xaa, Y2, Y7
-	VPMADDUBSW     128(DI), Y7, Y8
+	VPMADDUBSW     128(SI), Y7, Y8
 	VPADDW         Y8, Y4, Y4
-	VPMADDUBSW     160(DI), Y7, Y8
+	VPMADDUBSW     160(SI), Y7, Y8
 	VPADDW         Y8, Y5, Y5
-	VPMADDUBSW     128(DI)(BX*1), Y7, Y8
+	VPMADDUBSW     128(SI)(BX*1), Y7, Y8
 	VPADDW         Y8, Y6, Y6
-	VPMADDUBSW     160(DI)(BX*1), Y7, Y7
+	VPMADDUBSW     160(SI)(BX*1), Y7, Y7
 	VPADDW         Y7, Y3, Y3
 	VPSHUFD        $0xff, Y2, Y2
-	VPMADDUBSW     192(DI), Y2, Y7
+	VPMADDUBSW     192(SI), Y2, Y7
 	VPADDW         Y7, Y4, Y4
-	VPMADDUBSW     224(DI), Y2, Y7
+	VPMADDUBSW     224(SI), Y2, Y7
 	VPADDW         Y7, Y5, Y5
-	VPMADDUBSW     192(DI)(BX*1), Y2, Y7
+	VPMADDUBSW     192(SI)(BX*1), Y2, Y7
 	VPADDW         Y7, Y6, Y6
-	VPMADDUBSW     224(DI)(BX*1), Y2, Y2
+	VPMADDUBSW     224(SI)(BX*1), Y2, Y2
 	VPADDW         Y2, Y3, Y3
 	VPBROADCASTW   2(CX), X2
 	VCVTPH2PS      X2, Y2
@@ -4218,54 +4321,29 @@ Q5_0x8MatMul16AVX2Block1:
 	VPMADDWD       kqOnes16<>+0(SB), Y5, Y5
 	VPERMQ         $0x4e, Y5, Y5
 	VPADDD         Y5, Y4, Y4
-	VPSUBD         288(DI), Y4, Y4
+	VPSUBD         288(SI), Y4, Y4
 	VCVTDQ2PS      Y4, Y4
-	VMULPS         256(DI), Y2, Y5
+	VMULPS         256(SI), Y2, Y5
 	VFMADD231PS    Y5, Y4, Y0
 	VPMADDWD       kqOnes16<>+0(SB), Y6, Y6
 	VPMADDWD       kqOnes16<>+0(SB), Y3, Y3
 	VPERMQ         $0x4e, Y3, Y3
 	VPADDD         Y3, Y6, Y6
-	VPSUBD         288(DI)(BX*1), Y6, Y6
+	VPSUBD         288(SI)(BX*1), Y6, Y6
 	VCVTDQ2PS      Y6, Y6
-	VMULPS         256(DI)(BX*1), Y2, Y2
+	VMULPS         256(SI)(BX*1), Y2, Y2
 	VFMADD231PS    Y2, Y6, Y1
 	ADDQ           $0x000000b0, CX
-	ADDQ           $0x00000140, DI
-	DECQ           R8
-	JNZ            Q5_0x8MatMul16AVX2Block1
-	MOVQ           ldc+24(FP), DI
-	SHLQ           $0x02, DI
-	LEAQ           (DI)(DI*2), R8
-	MOVQ           AX, R9
-	VEXTRACTF128   $0x01, Y0, X2
-	VMOVSS         X0, (R9)
-	VEXTRACTPS     $0x01, X0, (R9)(DI*1)
-	VEXTRACTPS     $0x02, X0, (R9)(DI*2)
-	VEXTRACTPS     $0x03, X0, (R9)(R8*1)
-	LEAQ           (R9)(DI*4), R9
-	VMOVSS         X2, (R9)
-	VEXTRACTPS     $0x01, X2, (R9)(DI*1)
-	VEXTRACTPS     $0x02, X2, (R9)(DI*2)
-	VEXTRACTPS     $0x03, X2, (R9)(R8*1)
-	VEXTRACTF128   $0x01, Y1, X0
-	LEAQ           (R9)(DI*4), R9
-	VMOVSS         X1, (R9)
-	VEXTRACTPS     $0x01, X1, (R9)(DI*1)
-	VEXTRACTPS     $0x02, X1, (R9)(DI*2)
-	VEXTRACTPS     $0x03, X1, (R9)(R8*1)
-	LEAQ           (R9)(DI*4), R9
-	VMOVSS         X0, (R9)
-	VEXTRACTPS     $0x01, X0, (R9)(DI*1)
-	VEXTRACTPS     $0x02, X0, (R9)(DI*2)
-	VEXTRACTPS     $0x03, X0, (R9)(R8*1)
-	ADDQ           $0x04, AX
-	SUBQ           SI, CX
-	MOVQ           panel_base+56(FP), DI
-	MOVQ           k+80(FP), R8
-	SHRQ           $0x05, R8
-	VMOVUPS        kqZeros<>+0(SB), Y0
-	VMOVUPS        kqZeros<>+0(SB), Y1
+	ADDQ           $0x00000140, SI
+	CMPQ           SI, R10
+	JNE            Q5_0x8MatMul16AVX2Block1
+	VMOVUPS        Y0, 64(SP)
+	VMOVUPS        Y1, 96(SP)
+	SUBQ           R8, CX
+	SUBQ           R9, SI
+	VMOVUPS        128(SP), Y0
+	VMOVUPS        160(SP), Y1
+	LEAQ           (SI)(R9*1), R10
 
 Q5_0x8MatMul16AVX2Block2:
 	VBROADCASTI128 112(CX), Y2
@@ -4278,36 +4356,36 @@ Q5_0x8MatMul16AVX2Block2:
 	VPAND          kqSixteens<>+0(SB), Y3, Y3
 	VPOR           Y3, Y2, Y2
 	VPSHUFD        $0x00, Y2, Y3
-	VPMADDUBSW     (DI), Y3, Y4
-	VPMADDUBSW     32(DI), Y3, Y5
-	VPMADDUBSW     (DI)(BX*1), Y3, Y6
-	VPMADDUBSW     32(DI)(BX*1), Y3, Y3
+	VPMADDUBSW     (SI), Y3, Y4
+	VPMADDUBSW     32(SI), Y3, Y5
+	VPMADDUBSW     (SI)(BX*1), Y3, Y6
+	VPMADDUBSW     32(SI)(BX*1), Y3, Y3
 	VPSHUFD        $0x55, Y2, Y7
-	VPMADDUBSW     64(DI), Y7, Y8
+	VPMADDUBSW     64(SI), Y7, Y8
 	VPADDW         Y8, Y4, Y4
-	VPMADDUBSW     96(DI), Y7, Y8
+	VPMADDUBSW     96(SI), Y7, Y8
 	VPADDW         Y8, Y5, Y5
-	VPMADDUBSW     64(DI)(BX*1), Y7, Y8
+	VPMADDUBSW     64(SI)(BX*1), Y7, Y8
 	VPADDW         Y8, Y6, Y6
-	VPMADDUBSW     96(DI)(BX*1), Y7, Y7
+	VPMADDUBSW     96(SI)(BX*1), Y7, Y7
 	VPADDW         Y7, Y3, Y3
 	VPSHUFD        $0xaa, Y2, Y7
-	VPMADDUBSW     128(DI), Y7, Y8
+	VPMADDUBSW     128(SI), Y7, Y8
 	VPADDW         Y8, Y4, Y4
-	VPMADDUBSW     160(DI), Y7, Y8
+	VPMADDUBSW     160(SI), Y7, Y8
 	VPADDW         Y8, Y5, Y5
-	VPMADDUBSW     128(DI)(BX*1), Y7, Y8
+	VPMADDUBSW     128(SI)(BX*1), Y7, Y8
 	VPADDW         Y8, Y6, Y6
-	VPMADDUBSW     160(DI)(BX*1), Y7, Y7
+	VPMADDUBSW     160(SI)(BX*1), Y7, Y7
 	VPADDW         Y7, Y3, Y3
 	VPSHUFD        $0xff, Y2, Y2
-	VPMADDUBSW     192(DI), Y2, Y7
+	VPMADDUBSW     192(SI), Y2, Y7
 	VPADDW         Y7, Y4, Y4
-	VPMADDUBSW     224(DI), Y2, Y7
+	VPMADDUBSW     224(SI), Y2, Y7
 	VPADDW         Y7, Y5, Y5
-	VPMADDUBSW     192(DI)(BX*1), Y2, Y7
+	VPMADDUBSW     192(SI)(BX*1), Y2, Y7
 	VPADDW         Y7, Y6, Y6
-	VPMADDUBSW     224(DI)(BX*1), Y2, Y2
+	VPMADDUBSW     224(SI)(BX*1), Y2, Y2
 	VPADDW         Y2, Y3, Y3
 	VPBROADCASTW   4(CX), X2
 	VCVTPH2PS      X2, Y2
@@ -4315,54 +4393,29 @@ Q5_0x8MatMul16AVX2Block2:
 	VPMADDWD       kqOnes16<>+0(SB), Y5, Y5
 	VPERMQ         $0x4e, Y5, Y5
 	VPADDD         Y5, Y4, Y4
-	VPSUBD         288(DI), Y4, Y4
+	VPSUBD         288(SI), Y4, Y4
 	VCVTDQ2PS      Y4, Y4
-	VMULPS         256(DI), Y2, Y5
+	VMULPS         256(SI), Y2, Y5
 	VFMADD231PS    Y5, Y4, Y0
 	VPMADDWD       kqOnes16<>+0(SB), Y6, Y6
 	VPMADDWD       kqOnes16<>+0(SB), Y3, Y3
 	VPERMQ         $0x4e, Y3, Y3
 	VPADDD         Y3, Y6, Y6
-	VPSUBD         288(DI)(BX*1), Y6, Y6
+	VPSUBD         288(SI)(BX*1), Y6, Y6
 	VCVTDQ2PS      Y6, Y6
-	VMULPS         256(DI)(BX*1), Y2, Y2
+	VMULPS         256(SI)(BX*1), Y2, Y2
 	VFMADD231PS    Y2, Y6, Y1
 	ADDQ           $0x000000b0, CX
-	ADDQ           $0x00000140, DI
-	DECQ           R8
-	JNZ            Q5_0x8MatMul16AVX2Block2
-	MOVQ           ldc+24(FP), DI
-	SHLQ           $0x02, DI
-	LEAQ           (DI)(DI*2), R8
-	MOVQ           AX, R9
-	VEXTRACTF128   $0x01, Y0, X2
-	VMOVSS         X0, (R9)
-	VEXTRACTPS     $0x01, X0, (R9)(DI*1)
-	VEXTRACTPS     $0x02, X0, (R9)(DI*2)
-	VEXTRACTPS     $0x03, X0, (R9)(R8*1)
-	LEAQ           (R9)(DI*4), R9
-	VMOVSS         X2, (R9)
-	VEXTRACTPS     $0x01, X2, (R9)(DI*1)
-	VEXTRACTPS     $0x02, X2, (R9)(DI*2)
-	VEXTRACTPS     $0x03, X2, (R9)(R8*1)
-	VEXTRACTF128   $0x01, Y1, X0
-	LEAQ           (R9)(DI*4), R9
-	VMOVSS         X1, (R9)
-	VEXTRACTPS     $0x01, X1, (R9)(DI*1)
-	VEXTRACTPS     $0x02, X1, (R9)(DI*2)
-	VEXTRACTPS     $0x03, X1, (R9)(R8*1)
-	LEAQ           (R9)(DI*4), R9
-	VMOVSS         X0, (R9)
-	VEXTRACTPS     $0x01, X0, (R9)(DI*1)
-	VEXTRACTPS     $0x02, X0, (R9)(DI*2)
-	VEXTRACTPS     $0x03, X0, (R9)(R8*1)
-	ADDQ           $0x04, AX
-	SUBQ           SI, CX
-	MOVQ           panel_base+56(FP), DI
-	MOVQ           k+80(FP), R8
-	SHRQ           $0x05, R8
-	VMOVUPS        kqZeros<>+0(SB), Y0
-	VMOVUPS        kqZeros<>+0(SB), Y1
+	ADDQ           $0x00000140, SI
+	CMPQ           SI, R10
+	JNE            Q5_0x8MatMul16AVX2Block2
+	VMOVUPS        Y0, 128(SP)
+	VMOVUPS        Y1, 160(SP)
+	SUBQ           R8, CX
+	SUBQ           R9, SI
+	VMOVUPS        192(SP), Y0
+	VMOVUPS        224(SP), Y1
+	LEAQ           (SI)(R9*1), R10
 
 Q5_0x8MatMul16AVX2Block3:
 	VBROADCASTI128 144(CX), Y2
@@ -4375,36 +4428,36 @@ Q5_0x8MatMul16AVX2Block3:
 	VPAND          kqSixteens<>+0(SB), Y3, Y3
 	VPOR           Y3, Y2, Y2
 	VPSHUFD        $0x00, Y2, Y3
-	VPMADDUBSW     (DI), Y3, Y4
-	VPMADDUBSW     32(DI), Y3, Y5
-	VPMADDUBSW     (DI)(BX*1), Y3, Y6
-	VPMADDUBSW     32(DI)(BX*1), Y3, Y3
+	VPMADDUBSW     (SI), Y3, Y4
+	VPMADDUBSW     32(SI), Y3, Y5
+	VPMADDUBSW     (SI)(BX*1), Y3, Y6
+	VPMADDUBSW     32(SI)(BX*1), Y3, Y3
 	VPSHUFD        $0x55, Y2, Y7
-	VPMADDUBSW     64(DI), Y7, Y8
+	VPMADDUBSW     64(SI), Y7, Y8
 	VPADDW         Y8, Y4, Y4
-	VPMADDUBSW     96(DI), Y7, Y8
+	VPMADDUBSW     96(SI), Y7, Y8
 	VPADDW         Y8, Y5, Y5
-	VPMADDUBSW     64(DI)(BX*1), Y7, Y8
+	VPMADDUBSW     64(SI)(BX*1), Y7, Y8
 	VPADDW         Y8, Y6, Y6
-	VPMADDUBSW     96(DI)(BX*1), Y7, Y7
+	VPMADDUBSW     96(SI)(BX*1), Y7, Y7
 	VPADDW         Y7, Y3, Y3
 	VPSHUFD        $0xaa, Y2, Y7
-	VPMADDUBSW     128(DI), Y7, Y8
+	VPMADDUBSW     128(SI), Y7, Y8
 	VPADDW         Y8, Y4, Y4
-	VPMADDUBSW     160(DI), Y7, Y8
+	VPMADDUBSW     160(SI), Y7, Y8
 	VPADDW         Y8, Y5, Y5
-	VPMADDUBSW     128(DI)(BX*1), Y7, Y8
+	VPMADDUBSW     128(SI)(BX*1), Y7, Y8
 	VPADDW         Y8, Y6, Y6
-	VPMADDUBSW     160(DI)(BX*1), Y7, Y7
+	VPMADDUBSW     160(SI)(BX*1), Y7, Y7
 	VPADDW         Y7, Y3, Y3
 	VPSHUFD        $0xff, Y2, Y2
-	VPMADDUBSW     192(DI), Y2, Y7
+	VPMADDUBSW     192(SI), Y2, Y7
 	VPADDW         Y7, Y4, Y4
-	VPMADDUBSW     224(DI), Y2, Y7
+	VPMADDUBSW     224(SI), Y2, Y7
 	VPADDW         Y7, Y5, Y5
-	VPMADDUBSW     192(DI)(BX*1), Y2, Y7
+	VPMADDUBSW     192(SI)(BX*1), Y2, Y7
 	VPADDW         Y7, Y6, Y6
-	VPMADDUBSW     224(DI)(BX*1), Y2, Y2
+	VPMADDUBSW     224(SI)(BX*1), Y2, Y2
 	VPADDW         Y2, Y3, Y3
 	VPBROADCASTW   6(CX), X2
 	VCVTPH2PS      X2, Y2
@@ -4412,54 +4465,29 @@ Q5_0x8MatMul16AVX2Block3:
 	VPMADDWD       kqOnes16<>+0(SB), Y5, Y5
 	VPERMQ         $0x4e, Y5, Y5
 	VPADDD         Y5, Y4, Y4
-	VPSUBD         288(DI), Y4, Y4
+	VPSUBD         288(SI), Y4, Y4
 	VCVTDQ2PS      Y4, Y4
-	VMULPS         256(DI), Y2, Y5
+	VMULPS         256(SI), Y2, Y5
 	VFMADD231PS    Y5, Y4, Y0
 	VPMADDWD       kqOnes16<>+0(SB), Y6, Y6
 	VPMADDWD       kqOnes16<>+0(SB), Y3, Y3
 	VPERMQ         $0x4e, Y3, Y3
 	VPADDD         Y3, Y6, Y6
-	VPSUBD         288(DI)(BX*1), Y6, Y6
+	VPSUBD         288(SI)(BX*1), Y6, Y6
 	VCVTDQ2PS      Y6, Y6
-	VMULPS         256(DI)(BX*1), Y2, Y2
+	VMULPS         256(SI)(BX*1), Y2, Y2
 	VFMADD231PS    Y2, Y6, Y1
 	ADDQ           $0x000000b0, CX
-	ADDQ           $0x00000140, DI
-	DECQ           R8
-	JNZ            Q5_0x8MatMul16AVX2Block3
-	MOVQ           ldc+24(FP), DI
-	SHLQ           $0x02, DI
-	LEAQ           (DI)(DI*2), R8
-	MOVQ           AX, R9
-	VEXTRACTF128   $0x01, Y0, X2
-	VMOVSS         X0, (R9)
-	VEXTRACTPS     $0x01, X0, (R9)(DI*1)
-	VEXTRACTPS     $0x02, X0, (R9)(DI*2)
-	VEXTRACTPS     $0x03, X0, (R9)(R8*1)
-	LEAQ           (R9)(DI*4), R9
-	VMOVSS         X2, (R9)
-	VEXTRACTPS     $0x01, X2, (R9)(DI*1)
-	VEXTRACTPS     $0x02, X2, (R9)(DI*2)
-	VEXTRACTPS     $0x03, X2, (R9)(R8*1)
-	VEXTRACTF128   $0x01, Y1, X0
-	LEAQ           (R9)(DI*4), R9
-	VMOVSS         X1, (R9)
-	VEXTRACTPS     $0x01, X1, (R9)(DI*1)
-	VEXTRACTPS     $0x02, X1, (R9)(DI*2)
-	VEXTRACTPS     $0x03, X1, (R9)(R8*1)
-	LEAQ           (R9)(DI*4), R9
-	VMOVSS         X0, (R9)
-	VEXTRACTPS     $0x01, X0, (R9)(DI*1)
-	VEXTRACTPS     $0x02, X0, (R9)(DI*2)
-	VEXTRACTPS     $0x03, X0, (R9)(R8*1)
-	ADDQ           $0x04, AX
-	SUBQ           SI, CX
-	MOVQ           panel_base+56(FP), DI
-	MOVQ           k+80(FP), R8
-	SHRQ           $0x05, R8
-	VMOVUPS        kqZeros<>+0(SB), Y0
-	VMOVUPS        kqZeros<>+0(SB), Y1
+	ADDQ           $0x00000140, SI
+	CMPQ           SI, R10
+	JNE            Q5_0x8MatMul16AVX2Block3
+	VMOVUPS        Y0, 192(SP)
+	VMOVUPS        Y1, 224(SP)
+	SUBQ           R8, CX
+	SUBQ           R9, SI
+	VMOVUPS        256(SP), Y0
+	VMOVUPS        288(SP), Y1
+	LEAQ           (SI)(R9*1), R10
 
 Q5_0x8MatMul16AVX2Block4:
 	VBROADCASTI128 64(CX), Y2
@@ -4472,36 +4500,36 @@ Q5_0x8MatMul16AVX2Block4:
 	VPAND          kqSixteens<>+0(SB), Y3, Y3
 	VPOR           Y3, Y2, Y2
 	VPSHUFD        $0x00, Y2, Y3
-	VPMADDUBSW     (DI), Y3, Y4
-	VPMADDUBSW     32(DI), Y3, Y5
-	VPMADDUBSW     (DI)(BX*1), Y3, Y6
-	VPMADDUBSW     32(DI)(BX*1), Y3, Y3
+	VPMADDUBSW     (SI), Y3, Y4
+	VPMADDUBSW     32(SI), Y3, Y5
+	VPMADDUBSW     (SI)(BX*1), Y3, Y6
+	VPMADDUBSW     32(SI)(BX*1), Y3, Y3
 	VPSHUFD        $0x55, Y2, Y7
-	VPMADDUBSW     64(DI), Y7, Y8
+	VPMADDUBSW     64(SI), Y7, Y8
 	VPADDW         Y8, Y4, Y4
-	VPMADDUBSW     96(DI), Y7, Y8
+	VPMADDUBSW     96(SI), Y7, Y8
 	VPADDW         Y8, Y5, Y5
-	VPMADDUBSW     64(DI)(BX*1), Y7, Y8
+	VPMADDUBSW     64(SI)(BX*1), Y7, Y8
 	VPADDW         Y8, Y6, Y6
-	VPMADDUBSW     96(DI)(BX*1), Y7, Y7
+	VPMADDUBSW     96(SI)(BX*1), Y7, Y7
 	VPADDW         Y7, Y3, Y3
 	VPSHUFD        $0xaa, Y2, Y7
-	VPMADDUBSW     128(DI), Y7, Y8
+	VPMADDUBSW     128(SI), Y7, Y8
 	VPADDW         Y8, Y4, Y4
-	VPMADDUBSW     160(DI), Y7, Y8
+	VPMADDUBSW     160(SI), Y7, Y8
 	VPADDW         Y8, Y5, Y5
-	VPMADDUBSW     128(DI)(BX*1), Y7, Y8
+	VPMADDUBSW     128(SI)(BX*1), Y7, Y8
 	VPADDW         Y8, Y6, Y6
-	VPMADDUBSW     160(DI)(BX*1), Y7, Y7
+	VPMADDUBSW     160(SI)(BX*1), Y7, Y7
 	VPADDW         Y7, Y3, Y3
 	VPSHUFD        $0xff, Y2, Y2
-	VPMADDUBSW     192(DI), Y2, Y7
+	VPMADDUBSW     192(SI), Y2, Y7
 	VPADDW         Y7, Y4, Y4
-	VPMADDUBSW     224(DI), Y2, Y7
+	VPMADDUBSW     224(SI), Y2, Y7
 	VPADDW         Y7, Y5, Y5
-	VPMADDUBSW     192(DI)(BX*1), Y2, Y7
+	VPMADDUBSW     192(SI)(BX*1), Y2, Y7
 	VPADDW         Y7, Y6, Y6
-	VPMADDUBSW     224(DI)(BX*1), Y2, Y2
+	VPMADDUBSW     224(SI)(BX*1), Y2, Y2
 	VPADDW         Y2, Y3, Y3
 	VPBROADCASTW   8(CX), X2
 	VCVTPH2PS      X2, Y2
@@ -4509,54 +4537,29 @@ Q5_0x8MatMul16AVX2Block4:
 	VPMADDWD       kqOnes16<>+0(SB), Y5, Y5
 	VPERMQ         $0x4e, Y5, Y5
 	VPADDD         Y5, Y4, Y4
-	VPSUBD         288(DI), Y4, Y4
+	VPSUBD         288(SI), Y4, Y4
 	VCVTDQ2PS      Y4, Y4
-	VMULPS         256(DI), Y2, Y5
+	VMULPS         256(SI), Y2, Y5
 	VFMADD231PS    Y5, Y4, Y0
 	VPMADDWD       kqOnes16<>+0(SB), Y6, Y6
 	VPMADDWD       kqOnes16<>+0(SB), Y3, Y3
 	VPERMQ         $0x4e, Y3, Y3
 	VPADDD         Y3, Y6, Y6
-	VPSUBD         288(DI)(BX*1), Y6, Y6
+	VPSUBD         288(SI)(BX*1), Y6, Y6
 	VCVTDQ2PS      Y6, Y6
-	VMULPS         256(DI)(BX*1), Y2, Y2
+	VMULPS         256(SI)(BX*1), Y2, Y2
 	VFMADD231PS    Y2, Y6, Y1
 	ADDQ           $0x000000b0, CX
-	ADDQ           $0x00000140, DI
-	DECQ           R8
-	JNZ            Q5_0x8MatMul16AVX2Block4
-	MOVQ           ldc+24(FP), DI
-	SHLQ           $0x02, DI
-	LEAQ           (DI)(DI*2), R8
-	MOVQ           AX, R9
-	VEXTRACTF128   $0x01, Y0, X2
-	VMOVSS         X0, (R9)
-	VEXTRACTPS     $0x01, X0, (R9)(DI*1)
-	VEXTRACTPS     $0x02, X0, (R9)(DI*2)
-	VEXTRACTPS     $0x03, X0, (R9)(R8*1)
-	LEAQ           (R9)(DI*4), R9
-	VMOVSS         X2, (R9)
-	VEXTRACTPS     $0x01, X2, (R9)(DI*1)
-	VEXTRACTPS     $0x02, X2, (R9)(DI*2)
-	VEXTRACTPS     $0x03, X2, (R9)(R8*1)
-	VEXTRACTF128   $0x01, Y1, X0
-	LEAQ           (R9)(DI*4), R9
-	VMOVSS         X1, (R9)
-	VEXTRACTPS     $0x01, X1, (R9)(DI*1)
-	VEXTRACTPS     $0x02, X1, (R9)(DI*2)
-	VEXTRACTPS     $0x03, X1, (R9)(R8*1)
-	LEAQ           (R9)(DI*4), R9
-	VMOVSS         X0, (R9)
-	VEXTRACTPS     $0x01, X0, (R9)(DI*1)
-	VEXTRACTPS     $0x02, X0, (R9)(DI*2)
-	VEXTRACTPS     $0x03, X0, (R9)(R8*1)
-	ADDQ           $0x04, AX
-	SUBQ           SI, CX
-	MOVQ           panel_base+56(FP), DI
-	MOVQ           k+80(FP), R8
-	SHRQ           $0x05, R8
-	VMOVUPS        kqZeros<>+0(SB), Y0
-	VMOVUPS        kqZeros<>+0(SB), Y1
+	ADDQ           $0x00000140, SI
+	CMPQ           SI, R10
+	JNE            Q5_0x8MatMul16AVX2Block4
+	VMOVUPS        Y0, 256(SP)
+	VMOVUPS        Y1, 288(SP)
+	SUBQ           R8, CX
+	SUBQ           R9, SI
+	VMOVUPS        320(SP), Y0
+	VMOVUPS        352(SP), Y1
+	LEAQ           (SI)(R9*1), R10
 
 Q5_0x8MatMul16AVX2Block5:
 	VBROADCASTI128 96(CX), Y2
@@ -4569,36 +4572,36 @@ Q5_0x8MatMul16AVX2Block5:
 	VPAND          kqSixteens<>+0(SB), Y3, Y3
 	VPOR           Y3, Y2, Y2
 	VPSHUFD        $0x00, Y2, Y3
-	VPMADDUBSW     (DI), Y3, Y4
-	VPMADDUBSW     32(DI), Y3, Y5
-	VPMADDUBSW     (DI)(BX*1), Y3, Y6
-	VPMADDUBSW     32(DI)(BX*1), Y3, Y3
+	VPMADDUBSW     (SI), Y3, Y4
+	VPMADDUBSW     32(SI), Y3, Y5
+	VPMADDUBSW     (SI)(BX*1), Y3, Y6
+	VPMADDUBSW     32(SI)(BX*1), Y3, Y3
 	VPSHUFD        $0x55, Y2, Y7
-	VPMADDUBSW     64(DI), Y7, Y8
+	VPMADDUBSW     64(SI), Y7, Y8
 	VPADDW         Y8, Y4, Y4
-	VPMADDUBSW     96(DI), Y7, Y8
+	VPMADDUBSW     96(SI), Y7, Y8
 	VPADDW         Y8, Y5, Y5
-	VPMADDUBSW     64(DI)(BX*1), Y7, Y8
+	VPMADDUBSW     64(SI)(BX*1), Y7, Y8
 	VPADDW         Y8, Y6, Y6
-	VPMADDUBSW     96(DI)(BX*1), Y7, Y7
+	VPMADDUBSW     96(SI)(BX*1), Y7, Y7
 	VPADDW         Y7, Y3, Y3
 	VPSHUFD        $0xaa, Y2, Y7
-	VPMADDUBSW     128(DI), Y7, Y8
+	VPMADDUBSW     128(SI), Y7, Y8
 	VPADDW         Y8, Y4, Y4
-	VPMADDUBSW     160(DI), Y7, Y8
+	VPMADDUBSW     160(SI), Y7, Y8
 	VPADDW         Y8, Y5, Y5
-	VPMADDUBSW     128(DI)(BX*1), Y7, Y8
+	VPMADDUBSW     128(SI)(BX*1), Y7, Y8
 	VPADDW         Y8, Y6, Y6
-	VPMADDUBSW     160(DI)(BX*1), Y7, Y7
+	VPMADDUBSW     160(SI)(BX*1), Y7, Y7
 	VPADDW         Y7, Y3, Y3
 	VPSHUFD        $0xff, Y2, Y2
-	VPMADDUBSW     192(DI), Y2, Y7
+	VPMADDUBSW     192(SI), Y2, Y7
 	VPADDW         Y7, Y4, Y4
-	VPMADDUBSW     224(DI), Y2, Y7
+	VPMADDUBSW     224(SI), Y2, Y7
 	VPADDW         Y7, Y5, Y5
-	VPMADDUBSW     192(DI)(BX*1), Y2, Y7
+	VPMADDUBSW     192(SI)(BX*1), Y2, Y7
 	VPADDW         Y7, Y6, Y6
-	VPMADDUBSW     224(DI)(BX*1), Y2, Y2
+	VPMADDUBSW     224(SI)(BX*1), Y2, Y2
 	VPADDW         Y2, Y3, Y3
 	VPBROADCASTW   10(CX), X2
 	VCVTPH2PS      X2, Y2
@@ -4606,54 +4609,29 @@ Q5_0x8MatMul16AVX2Block5:
 	VPMADDWD       kqOnes16<>+0(SB), Y5, Y5
 	VPERMQ         $0x4e, Y5, Y5
 	VPADDD         Y5, Y4, Y4
-	VPSUBD         288(DI), Y4, Y4
+	VPSUBD         288(SI), Y4, Y4
 	VCVTDQ2PS      Y4, Y4
-	VMULPS         256(DI), Y2, Y5
+	VMULPS         256(SI), Y2, Y5
 	VFMADD231PS    Y5, Y4, Y0
 	VPMADDWD       kqOnes16<>+0(SB), Y6, Y6
 	VPMADDWD       kqOnes16<>+0(SB), Y3, Y3
 	VPERMQ         $0x4e, Y3, Y3
 	VPADDD         Y3, Y6, Y6
-	VPSUBD         288(DI)(BX*1), Y6, Y6
+	VPSUBD         288(SI)(BX*1), Y6, Y6
 	VCVTDQ2PS      Y6, Y6
-	VMULPS         256(DI)(BX*1), Y2, Y2
+	VMULPS         256(SI)(BX*1), Y2, Y2
 	VFMADD231PS    Y2, Y6, Y1
 	ADDQ           $0x000000b0, CX
-	ADDQ           $0x00000140, DI
-	DECQ           R8
-	JNZ            Q5_0x8MatMul16AVX2Block5
-	MOVQ           ldc+24(FP), DI
-	SHLQ           $0x02, DI
-	LEAQ           (DI)(DI*2), R8
-	MOVQ           AX, R9
-	VEXTRACTF128   $0x01, Y0, X2
-	VMOVSS         X0, (R9)
-	VEXTRACTPS     $0x01, X0, (R9)(DI*1)
-	VEXTRACTPS     $0x02, X0, (R9)(DI*2)
-	VEXTRACTPS     $0x03, X0, (R9)(R8*1)
-	LEAQ           (R9)(DI*4), R9
-	VMOVSS         X2, (R9)
-	VEXTRACTPS     $0x01, X2, (R9)(DI*1)
-	VEXTRACTPS     $0x02, X2, (R9)(DI*2)
-	VEXTRACTPS     $0x03, X2, (R9)(R8*1)
-	VEXTRACTF128   $0x01, Y1, X0
-	LEAQ           (R9)(DI*4), R9
-	VMOVSS         X1, (R9)
-	VEXTRACTPS     $0x01, X1, (R9)(DI*1)
-	VEXTRACTPS     $0x02, X1, (R9)(DI*2)
-	VEXTRACTPS     $0x03, X1, (R9)(R8*1)
-	LEAQ           (R9)(DI*4), R9
-	VMOVSS         X0, (R9)
-	VEXTRACTPS     $0x01, X0, (R9)(DI*1)
-	VEXTRACTPS     $0x02, X0, (R9)(DI*2)
-	VEXTRACTPS     $0x03, X0, (R9)(R8*1)
-	ADDQ           $0x04, AX
-	SUBQ           SI, CX
-	MOVQ           panel_base+56(FP), DI
-	MOVQ           k+80(FP), R8
-	SHRQ           $0x05, R8
-	VMOVUPS        kqZeros<>+0(SB), Y0
-	VMOVUPS        kqZeros<>+0(SB), Y1
+	ADDQ           $0x00000140, SI
+	CMPQ           SI, R10
+	JNE            Q5_0x8MatMul16AVX2Block5
+	VMOVUPS        Y0, 320(SP)
+	VMOVUPS        Y1, 352(SP)
+	SUBQ           R8, CX
+	SUBQ           R9, SI
+	VMOVUPS        384(SP), Y0
+	VMOVUPS        416(SP), Y1
+	LEAQ           (SI)(R9*1), R10
 
 Q5_0x8MatMul16AVX2Block6:
 	VBROADCASTI128 128(CX), Y2
@@ -4666,36 +4644,36 @@ Q5_0x8MatMul16AVX2Block6:
 	VPAND          kqSixteens<>+0(SB), Y3, Y3
 	VPOR           Y3, Y2, Y2
 	VPSHUFD        $0x00, Y2, Y3
-	VPMADDUBSW     (DI), Y3, Y4
-	VPMADDUBSW     32(DI), Y3, Y5
-	VPMADDUBSW     (DI)(BX*1), Y3, Y6
-	VPMADDUBSW     32(DI)(BX*1), Y3, Y3
+	VPMADDUBSW     (SI), Y3, Y4
+	VPMADDUBSW     32(SI), Y3, Y5
+	VPMADDUBSW     (SI)(BX*1), Y3, Y6
+	VPMADDUBSW     32(SI)(BX*1), Y3, Y3
 	VPSHUFD        $0x55, Y2, Y7
-	VPMADDUBSW     64(DI), Y7, Y8
+	VPMADDUBSW     64(SI), Y7, Y8
 	VPADDW         Y8, Y4, Y4
-	VPMADDUBSW     96(DI), Y7, Y8
+	VPMADDUBSW     96(SI), Y7, Y8
 	VPADDW         Y8, Y5, Y5
-	VPMADDUBSW     64(DI)(BX*1), Y7, Y8
+	VPMADDUBSW     64(SI)(BX*1), Y7, Y8
 	VPADDW         Y8, Y6, Y6
-	VPMADDUBSW     96(DI)(BX*1), Y7, Y7
+	VPMADDUBSW     96(SI)(BX*1), Y7, Y7
 	VPADDW         Y7, Y3, Y3
 	VPSHUFD        $0xaa, Y2, Y7
-	VPMADDUBSW     128(DI), Y7, Y8
+	VPMADDUBSW     128(SI), Y7, Y8
 	VPADDW         Y8, Y4, Y4
-	VPMADDUBSW     160(DI), Y7, Y8
+	VPMADDUBSW     160(SI), Y7, Y8
 	VPADDW         Y8, Y5, Y5
-	VPMADDUBSW     128(DI)(BX*1), Y7, Y8
+	VPMADDUBSW     128(SI)(BX*1), Y7, Y8
 	VPADDW         Y8, Y6, Y6
-	VPMADDUBSW     160(DI)(BX*1), Y7, Y7
+	VPMADDUBSW     160(SI)(BX*1), Y7, Y7
 	VPADDW         Y7, Y3, Y3
 	VPSHUFD        $0xff, Y2, Y2
-	VPMADDUBSW     192(DI), Y2, Y7
+	VPMADDUBSW     192(SI), Y2, Y7
 	VPADDW         Y7, Y4, Y4
-	VPMADDUBSW     224(DI), Y2, Y7
+	VPMADDUBSW     224(SI), Y2, Y7
 	VPADDW         Y7, Y5, Y5
-	VPMADDUBSW     192(DI)(BX*1), Y2, Y7
+	VPMADDUBSW     192(SI)(BX*1), Y2, Y7
 	VPADDW         Y7, Y6, Y6
-	VPMADDUBSW     224(DI)(BX*1), Y2, Y2
+	VPMADDUBSW     224(SI)(BX*1), Y2, Y2
 	VPADDW         Y2, Y3, Y3
 	VPBROADCASTW   12(CX), X2
 	VCVTPH2PS      X2, Y2
@@ -4703,54 +4681,29 @@ Q5_0x8MatMul16AVX2Block6:
 	VPMADDWD       kqOnes16<>+0(SB), Y5, Y5
 	VPERMQ         $0x4e, Y5, Y5
 	VPADDD         Y5, Y4, Y4
-	VPSUBD         288(DI), Y4, Y4
+	VPSUBD         288(SI), Y4, Y4
 	VCVTDQ2PS      Y4, Y4
-	VMULPS         256(DI), Y2, Y5
+	VMULPS         256(SI), Y2, Y5
 	VFMADD231PS    Y5, Y4, Y0
 	VPMADDWD       kqOnes16<>+0(SB), Y6, Y6
 	VPMADDWD       kqOnes16<>+0(SB), Y3, Y3
 	VPERMQ         $0x4e, Y3, Y3
 	VPADDD         Y3, Y6, Y6
-	VPSUBD         288(DI)(BX*1), Y6, Y6
+	VPSUBD         288(SI)(BX*1), Y6, Y6
 	VCVTDQ2PS      Y6, Y6
-	VMULPS         256(DI)(BX*1), Y2, Y2
+	VMULPS         256(SI)(BX*1), Y2, Y2
 	VFMADD231PS    Y2, Y6, Y1
 	ADDQ           $0x000000b0, CX
-	ADDQ           $0x00000140, DI
-	DECQ           R8
-	JNZ            Q5_0x8MatMul16AVX2Block6
-	MOVQ           ldc+24(FP), DI
-	SHLQ           $0x02, DI
-	LEAQ           (DI)(DI*2), R8
-	MOVQ           AX, R9
-	VEXTRACTF128   $0x01, Y0, X2
-	VMOVSS         X0, (R9)
-	VEXTRACTPS     $0x01, X0, (R9)(DI*1)
-	VEXTRACTPS     $0x02, X0, (R9)(DI*2)
-	VEXTRACTPS     $0x03, X0, (R9)(R8*1)
-	LEAQ           (R9)(DI*4), R9
-	VMOVSS         X2, (R9)
-	VEXTRACTPS     $0x01, X2, (R9)(DI*1)
-	VEXTRACTPS     $0x02, X2, (R9)(DI*2)
-	VEXTRACTPS     $0x03, X2, (R9)(R8*1)
-	VEXTRACTF128   $0x01, Y1, X0
-	LEAQ           (R9)(DI*4), R9
-	VMOVSS         X1, (R9)
-	VEXTRACTPS     $0x01, X1, (R9)(DI*1)
-	VEXTRACTPS     $0x02, X1, (R9)(DI*2)
-	VEXTRACTPS     $0x03, X1, (R9)(R8*1)
-	LEAQ           (R9)(DI*4), R9
-	VMOVSS         X0, (R9)
-	VEXTRACTPS     $0x01, X0, (R9)(DI*1)
-	VEXTRACTPS     $0x02, X0, (R9)(DI*2)
-	VEXTRACTPS     $0x03, X0, (R9)(R8*1)
-	ADDQ           $0x04, AX
-	SUBQ           SI, CX
-	MOVQ           panel_base+56(FP), DI
-	MOVQ           k+80(FP), R8
-	SHRQ           $0x05, R8
-	VMOVUPS        kqZeros<>+0(SB), Y0
-	VMOVUPS        kqZeros<>+0(SB), Y1
+	ADDQ           $0x00000140, SI
+	CMPQ           SI, R10
+	JNE            Q5_0x8MatMul16AVX2Block6
+	VMOVUPS        Y0, 384(SP)
+	VMOVUPS        Y1, 416(SP)
+	SUBQ           R8, CX
+	SUBQ           R9, SI
+	VMOVUPS        448(SP), Y0
+	VMOVUPS        480(SP), Y1
+	LEAQ           (SI)(R9*1), R8
 
 Q5_0x8MatMul16AVX2Block7:
 	VBROADCASTI128 160(CX), Y2
@@ -4763,36 +4716,36 @@ Q5_0x8MatMul16AVX2Block7:
 	VPAND          kqSixteens<>+0(SB), Y3, Y3
 	VPOR           Y3, Y2, Y2
 	VPSHUFD        $0x00, Y2, Y3
-	VPMADDUBSW     (DI), Y3, Y4
-	VPMADDUBSW     32(DI), Y3, Y5
-	VPMADDUBSW     (DI)(BX*1), Y3, Y6
-	VPMADDUBSW     32(DI)(BX*1), Y3, Y3
+	VPMADDUBSW     (SI), Y3, Y4
+	VPMADDUBSW     32(SI), Y3, Y5
+	VPMADDUBSW     (SI)(BX*1), Y3, Y6
+	VPMADDUBSW     32(SI)(BX*1), Y3, Y3
 	VPSHUFD        $0x55, Y2, Y7
-	VPMADDUBSW     64(DI), Y7, Y8
+	VPMADDUBSW     64(SI), Y7, Y8
 	VPADDW         Y8, Y4, Y4
-	VPMADDUBSW     96(DI), Y7, Y8
+	VPMADDUBSW     96(SI), Y7, Y8
 	VPADDW         Y8, Y5, Y5
-	VPMADDUBSW     64(DI)(BX*1), Y7, Y8
+	VPMADDUBSW     64(SI)(BX*1), Y7, Y8
 	VPADDW         Y8, Y6, Y6
-	VPMADDUBSW     96(DI)(BX*1), Y7, Y7
+	VPMADDUBSW     96(SI)(BX*1), Y7, Y7
 	VPADDW         Y7, Y3, Y3
 	VPSHUFD        $0xaa, Y2, Y7
-	VPMADDUBSW     128(DI), Y7, Y8
+	VPMADDUBSW     128(SI), Y7, Y8
 	VPADDW         Y8, Y4, Y4
-	VPMADDUBSW     160(DI), Y7, Y8
+	VPMADDUBSW     160(SI), Y7, Y8
 	VPADDW         Y8, Y5, Y5
-	VPMADDUBSW     128(DI)(BX*1), Y7, Y8
+	VPMADDUBSW     128(SI)(BX*1), Y7, Y8
 	VPADDW         Y8, Y6, Y6
-	VPMADDUBSW     160(DI)(BX*1), Y7, Y7
+	VPMADDUBSW     160(SI)(BX*1), Y7, Y7
 	VPADDW         Y7, Y3, Y3
 	VPSHUFD        $0xff, Y2, Y2
-	VPMADDUBSW     192(DI), Y2, Y7
+	VPMADDUBSW     192(SI), Y2, Y7
 	VPADDW         Y7, Y4, Y4
-	VPMADDUBSW     224(DI), Y2, Y7
+	VPMADDUBSW     224(SI), Y2, Y7
 	VPADDW         Y7, Y5, Y5
-	VPMADDUBSW     192(DI)(BX*1), Y2, Y7
+	VPMADDUBSW     192(SI)(BX*1), Y2, Y7
 	VPADDW         Y7, Y6, Y6
-	VPMADDUBSW     224(DI)(BX*1), Y2, Y2
+	VPMADDUBSW     224(SI)(BX*1), Y2, Y2
 	VPADDW         Y2, Y3, Y3
 	VPBROADCASTW   14(CX), X2
 	VCVTPH2PS      X2, Y2
@@ -4800,52 +4753,255 @@ Q5_0x8MatMul16AVX2Block7:
 	VPMADDWD       kqOnes16<>+0(SB), Y5, Y5
 	VPERMQ         $0x4e, Y5, Y5
 	VPADDD         Y5, Y4, Y4
-	VPSUBD         288(DI), Y4, Y4
+	VPSUBD         288(SI), Y4, Y4
 	VCVTDQ2PS      Y4, Y4
-	VMULPS         256(DI), Y2, Y5
+	VMULPS         256(SI), Y2, Y5
 	VFMADD231PS    Y5, Y4, Y0
 	VPMADDWD       kqOnes16<>+0(SB), Y6, Y6
 	VPMADDWD       kqOnes16<>+0(SB), Y3, Y3
 	VPERMQ         $0x4e, Y3, Y3
 	VPADDD         Y3, Y6, Y6
-	VPSUBD         288(DI)(BX*1), Y6, Y6
+	VPSUBD         288(SI)(BX*1), Y6, Y6
 	VCVTDQ2PS      Y6, Y6
-	VMULPS         256(DI)(BX*1), Y2, Y2
+	VMULPS         256(SI)(BX*1), Y2, Y2
 	VFMADD231PS    Y2, Y6, Y1
 	ADDQ           $0x000000b0, CX
-	ADDQ           $0x00000140, DI
-	DECQ           R8
-	JNZ            Q5_0x8MatMul16AVX2Block7
-	MOVQ           ldc+24(FP), DI
-	SHLQ           $0x02, DI
-	LEAQ           (DI)(DI*2), R8
-	MOVQ           AX, R9
-	VEXTRACTF128   $0x01, Y0, X2
-	VMOVSS         X0, (R9)
-	VEXTRACTPS     $0x01, X0, (R9)(DI*1)
-	VEXTRACTPS     $0x02, X0, (R9)(DI*2)
-	VEXTRACTPS     $0x03, X0, (R9)(R8*1)
-	LEAQ           (R9)(DI*4), R9
-	VMOVSS         X2, (R9)
-	VEXTRACTPS     $0x01, X2, (R9)(DI*1)
-	VEXTRACTPS     $0x02, X2, (R9)(DI*2)
-	VEXTRACTPS     $0x03, X2, (R9)(R8*1)
-	VEXTRACTF128   $0x01, Y1, X0
-	LEAQ           (R9)(DI*4), R9
-	VMOVSS         X1, (R9)
-	VEXTRACTPS     $0x01, X1, (R9)(DI*1)
-	VEXTRACTPS     $0x02, X1, (R9)(DI*2)
-	VEXTRACTPS     $0x03, X1, (R9)(R8*1)
-	LEAQ           (R9)(DI*4), R9
-	VMOVSS         X0, (R9)
-	VEXTRACTPS     $0x01, X0, (R9)(DI*1)
-	VEXTRACTPS     $0x02, X0, (R9)(DI*2)
-	VEXTRACTPS     $0x03, X0, (R9)(R8*1)
-	ADDQ           $0x04, AX
-	SUBQ           SI, CX
-	ADDQ           SI, CX
-	SUBQ           $0x08, DX
-	JNZ            Q5_0x8MatMul16AVX2Group
+	ADDQ           $0x00000140, SI
+	CMPQ           SI, R8
+	JNE            Q5_0x8MatMul16AVX2Block7
+	VMOVUPS        Y0, 448(SP)
+	VMOVUPS        Y1, 480(SP)
+	TESTQ          DI, DI
+	JZ             Q5_0x8MatMul16AVX2Store
+	JMP            Q5_0x8MatMul16AVX2Chunk
+
+Q5_0x8MatMul16AVX2Store:
+	VMOVUPS      (SP), Y0
+	VMOVUPS      32(SP), Y1
+	MOVQ         ldc+24(FP), SI
+	SHLQ         $0x02, SI
+	LEAQ         (SI)(SI*2), DI
+	MOVQ         AX, R8
+	VEXTRACTF128 $0x01, Y0, X2
+	VMOVSS       X0, (R8)
+	VEXTRACTPS   $0x01, X0, (R8)(SI*1)
+	VEXTRACTPS   $0x02, X0, (R8)(SI*2)
+	VEXTRACTPS   $0x03, X0, (R8)(DI*1)
+	LEAQ         (R8)(SI*4), R8
+	VMOVSS       X2, (R8)
+	VEXTRACTPS   $0x01, X2, (R8)(SI*1)
+	VEXTRACTPS   $0x02, X2, (R8)(SI*2)
+	VEXTRACTPS   $0x03, X2, (R8)(DI*1)
+	VEXTRACTF128 $0x01, Y1, X0
+	LEAQ         (R8)(SI*4), R8
+	VMOVSS       X1, (R8)
+	VEXTRACTPS   $0x01, X1, (R8)(SI*1)
+	VEXTRACTPS   $0x02, X1, (R8)(SI*2)
+	VEXTRACTPS   $0x03, X1, (R8)(DI*1)
+	LEAQ         (R8)(SI*4), R8
+	VMOVSS       X0, (R8)
+	VEXTRACTPS   $0x01, X0, (R8)(SI*1)
+	VEXTRACTPS   $0x02, X0, (R8)(SI*2)
+	VEXTRACTPS   $0x03, X0, (R8)(DI*1)
+	ADDQ         $0x04, AX
+	VMOVUPS      64(SP), Y0
+	VMOVUPS      96(SP), Y1
+	MOVQ         ldc+24(FP), SI
+	SHLQ         $0x02, SI
+	LEAQ         (SI)(SI*2), DI
+	MOVQ         AX, R8
+	VEXTRACTF128 $0x01, Y0, X2
+	VMOVSS       X0, (R8)
+	VEXTRACTPS   $0x01, X0, (R8)(SI*1)
+	VEXTRACTPS   $0x02, X0, (R8)(SI*2)
+	VEXTRACTPS   $0x03, X0, (R8)(DI*1)
+	LEAQ         (R8)(SI*4), R8
+	VMOVSS       X2, (R8)
+	VEXTRACTPS   $0x01, X2, (R8)(SI*1)
+	VEXTRACTPS   $0x02, X2, (R8)(SI*2)
+	VEXTRACTPS   $0x03, X2, (R8)(DI*1)
+	VEXTRACTF128 $0x01, Y1, X0
+	LEAQ         (R8)(SI*4), R8
+	VMOVSS       X1, (R8)
+	VEXTRACTPS   $0x01, X1, (R8)(SI*1)
+	VEXTRACTPS   $0x02, X1, (R8)(SI*2)
+	VEXTRACTPS   $0x03, X1, (R8)(DI*1)
+	LEAQ         (R8)(SI*4), R8
+	VMOVSS       X0, (R8)
+	VEXTRACTPS   $0x01, X0, (R8)(SI*1)
+	VEXTRACTPS   $0x02, X0, (R8)(SI*2)
+	VEXTRACTPS   $0x03, X0, (R8)(DI*1)
+	ADDQ         $0x04, AX
+	VMOVUPS      128(SP), Y0
+	VMOVUPS      160(SP), Y1
+	MOVQ         ldc+24(FP), SI
+	SHLQ         $0x02, SI
+	LEAQ         (SI)(SI*2), DI
+	MOVQ         AX, R8
+	VEXTRACTF128 $0x01, Y0, X2
+	VMOVSS       X0, (R8)
+	VEXTRACTPS   $0x01, X0, (R8)(SI*1)
+	VEXTRACTPS   $0x02, X0, (R8)(SI*2)
+	VEXTRACTPS   $0x03, X0, (R8)(DI*1)
+	LEAQ         (R8)(SI*4), R8
+	VMOVSS       X2, (R8)
+	VEXTRACTPS   $0x01, X2, (R8)(SI*1)
+	VEXTRACTPS   $0x02, X2, (R8)(SI*2)
+	VEXTRACTPS   $0x03, X2, (R8)(DI*1)
+	VEXTRACTF128 $0x01, Y1, X0
+	LEAQ         (R8)(SI*4), R8
+	VMOVSS       X1, (R8)
+	VEXTRACTPS   $0x01, X1, (R8)(SI*1)
+	VEXTRACTPS   $0x02, X1, (R8)(SI*2)
+	VEXTRACTPS   $0x03, X1, (R8)(DI*1)
+	LEAQ         (R8)(SI*4), R8
+	VMOVSS       X0, (R8)
+	VEXTRACTPS   $0x01, X0, (R8)(SI*1)
+	VEXTRACTPS   $0x02, X0, (R8)(SI*2)
+	VEXTRACTPS   $0x03, X0, (R8)(DI*1)
+	ADDQ         $0x04, AX
+	VMOVUPS      192(SP), Y0
+	VMOVUPS      224(SP), Y1
+	MOVQ         ldc+24(FP), SI
+	SHLQ         $0x02, SI
+	LEAQ         (SI)(SI*2), DI
+	MOVQ         AX, R8
+	VEXTRACTF128 $0x01, Y0, X2
+	VMOVSS       X0, (R8)
+	VEXTRACTPS   $0x01, X0, (R8)(SI*1)
+	VEXTRACTPS   $0x02, X0, (R8)(SI*2)
+	VEXTRACTPS   $0x03, X0, (R8)(DI*1)
+	LEAQ         (R8)(SI*4), R8
+	VMOVSS       X2, (R8)
+	VEXTRACTPS   $0x01, X2, (R8)(SI*1)
+	VEXTRACTPS   $0x02, X2, (R8)(SI*2)
+	VEXTRACTPS   $0x03, X2, (R8)(DI*1)
+	VEXTRACTF128 $0x01, Y1, X0
+	LEAQ         (R8)(SI*4), R8
+	VMOVSS       X1, (R8)
+	VEXTRACTPS   $0x01, X1, (R8)(SI*1)
+	VEXTRACTPS   $0x02, X1, (R8)(SI*2)
+	VEXTRACTPS   $0x03, X1, (R8)(DI*1)
+	LEAQ         (R8)(SI*4), R8
+	VMOVSS       X0, (R8)
+	VEXTRACTPS   $0x01, X0, (R8)(SI*1)
+	VEXTRACTPS   $0x02, X0, (R8)(SI*2)
+	VEXTRACTPS   $0x03, X0, (R8)(DI*1)
+	ADDQ         $0x04, AX
+	VMOVUPS      256(SP), Y0
+	VMOVUPS      288(SP), Y1
+	MOVQ         ldc+24(FP), SI
+	SHLQ         $0x02, SI
+	LEAQ         (SI)(SI*2), DI
+	MOVQ         AX, R8
+	VEXTRACTF128 $0x01, Y0, X2
+	VMOVSS       X0, (R8)
+	VEXTRACTPS   $0x01, X0, (R8)(SI*1)
+	VEXTRACTPS   $0x02, X0, (R8)(SI*2)
+	VEXTRACTPS   $0x03, X0, (R8)(DI*1)
+	LEAQ         (R8)(SI*4), R8
+	VMOVSS       X2, (R8)
+	VEXTRACTPS   $0x01, X2, (R8)(SI*1)
+	VEXTRACTPS   $0x02, X2, (R8)(SI*2)
+	VEXTRACTPS   $0x03, X2, (R8)(DI*1)
+	VEXTRACTF128 $0x01, Y1, X0
+	LEAQ         (R8)(SI*4), R8
+	VMOVSS       X1, (R8)
+	VEXTRACTPS   $0x01, X1, (R8)(SI*1)
+	VEXTRACTPS   $0x02, X1, (R8)(SI*2)
+	VEXTRACTPS   $0x03, X1, (R8)(DI*1)
+	LEAQ         (R8)(SI*4), R8
+	VMOVSS       X0, (R8)
+	VEXTRACTPS   $0x01, X0, (R8)(SI*1)
+	VEXTRACTPS   $0x02, X0, (R8)(SI*2)
+	VEXTRACTPS   $0x03, X0, (R8)(DI*1)
+	ADDQ         $0x04, AX
+	VMOVUPS      320(SP), Y0
+	VMOVUPS      352(SP), Y1
+	MOVQ         ldc+24(FP), SI
+	SHLQ         $0x02, SI
+	LEAQ         (SI)(SI*2), DI
+	MOVQ         AX, R8
+	VEXTRACTF128 $0x01, Y0, X2
+	VMOVSS       X0, (R8)
+	VEXTRACTPS   $0x01, X0, (R8)(SI*1)
+	VEXTRACTPS   $0x02, X0, (R8)(SI*2)
+	VEXTRACTPS   $0x03, X0, (R8)(DI*1)
+	LEAQ         (R8)(SI*4), R8
+	VMOVSS       X2, (R8)
+	VEXTRACTPS   $0x01, X2, (R8)(SI*1)
+	VEXTRACTPS   $0x02, X2, (R8)(SI*2)
+	VEXTRACTPS   $0x03, X2, (R8)(DI*1)
+	VEXTRACTF128 $0x01, Y1, X0
+	LEAQ         (R8)(SI*4), R8
+	VMOVSS       X1, (R8)
+	VEXTRACTPS   $0x01, X1, (R8)(SI*1)
+	VEXTRACTPS   $0x02, X1, (R8)(SI*2)
+	VEXTRACTPS   $0x03, X1, (R8)(DI*1)
+	LEAQ         (R8)(SI*4), R8
+	VMOVSS       X0, (R8)
+	VEXTRACTPS   $0x01, X0, (R8)(SI*1)
+	VEXTRACTPS   $0x02, X0, (R8)(SI*2)
+	VEXTRACTPS   $0x03, X0, (R8)(DI*1)
+	ADDQ         $0x04, AX
+	VMOVUPS      384(SP), Y0
+	VMOVUPS      416(SP), Y1
+	MOVQ         ldc+24(FP), SI
+	SHLQ         $0x02, SI
+	LEAQ         (SI)(SI*2), DI
+	MOVQ         AX, R8
+	VEXTRACTF128 $0x01, Y0, X2
+	VMOVSS       X0, (R8)
+	VEXTRACTPS   $0x01, X0, (R8)(SI*1)
+	VEXTRACTPS   $0x02, X0, (R8)(SI*2)
+	VEXTRACTPS   $0x03, X0, (R8)(DI*1)
+	LEAQ         (R8)(SI*4), R8
+	VMOVSS       X2, (R8)
+	VEXTRACTPS   $0x01, X2, (R8)(SI*1)
+	VEXTRACTPS   $0x02, X2, (R8)(SI*2)
+	VEXTRACTPS   $0x03, X2, (R8)(DI*1)
+	VEXTRACTF128 $0x01, Y1, X0
+	LEAQ         (R8)(SI*4), R8
+	VMOVSS       X1, (R8)
+	VEXTRACTPS   $0x01, X1, (R8)(SI*1)
+	VEXTRACTPS   $0x02, X1, (R8)(SI*2)
+	VEXTRACTPS   $0x03, X1, (R8)(DI*1)
+	LEAQ         (R8)(SI*4), R8
+	VMOVSS       X0, (R8)
+	VEXTRACTPS   $0x01, X0, (R8)(SI*1)
+	VEXTRACTPS   $0x02, X0, (R8)(SI*2)
+	VEXTRACTPS   $0x03, X0, (R8)(DI*1)
+	ADDQ         $0x04, AX
+	VMOVUPS      448(SP), Y0
+	VMOVUPS      480(SP), Y1
+	MOVQ         ldc+24(FP), SI
+	SHLQ         $0x02, SI
+	LEAQ         (SI)(SI*2), DI
+	MOVQ         AX, R8
+	VEXTRACTF128 $0x01, Y0, X2
+	VMOVSS       X0, (R8)
+	VEXTRACTPS   $0x01, X0, (R8)(SI*1)
+	VEXTRACTPS   $0x02, X0, (R8)(SI*2)
+	VEXTRACTPS   $0x03, X0, (R8)(DI*1)
+	LEAQ         (R8)(SI*4), R8
+	VMOVSS       X2, (R8)
+	VEXTRACTPS   $0x01, X2, (R8)(SI*1)
+	VEXTRACTPS   $0x02, X2, (R8)(SI*2)
+	VEXTRACTPS   $0x03, X2, (R8)(DI*1)
+	VEXTRACTF128 $0x01, Y1, X0
+	LEAQ         (R8)(SI*4), R8
+	VMOVSS       X1, (R8)
+	VEXTRACTPS   $0x01, X1, (R8)(SI*1)
+	VEXTRACTPS   $0x02, X1, (R8)(SI*2)
+	VEXTRACTPS   $0x03, X1, (R8)(DI*1)
+	LEAQ         (R8)(SI*4), R8
+	VMOVSS       X0, (R8)
+	VEXTRACTPS   $0x01, X0, (R8)(SI*1)
+	VEXTRACTPS   $0x02, X0, (R8)(SI*2)
+	VEXTRACTPS   $0x03, X0, (R8)(DI*1)
+	ADDQ         $0x04, AX
+	SUBQ         $0x08, DX
+	JNZ          Q5_0x8MatMul16AVX2Group
 	VZEROUPPER
 	RET
 

@@ -176,12 +176,11 @@ type blockTile struct {
 // rows packed for the type's chain tile, if it has one.
 //
 // An interleaved W (Q4_0x8) takes its own tile, which reads each row from
-// its slots, and leaves the matrix's rows past its last whole group (plain)
-// to the plain tile; each row equals the GEMV bit for bit. (That tile runs
-// 13-15% slower than the plain one at 64 rows of A: each pass over a row of
-// W touches the lines of all eight, which the streaming A panels evict from
-// L1 between passes. Copying W's panels back to the plain layout per call,
-// in Go, cost 2.6 times the product.)
+// its slots (a group's eight rows over chunks of k, so that W and A stay in
+// L1 across the eight passes), and leaves the matrix's rows past its last
+// whole group (plain) to the plain tile; each row equals the GEMV bit for
+// bit. (Copying W's panels back to the plain layout per call instead, in
+// Go, cost 2.6 times the product.)
 func quantMatMulColumns(tr *impl, t WeightType, c []float32, aq []int8, as []float32, asum []int16, panel, w []byte, bias []float32, m, k, n, j0, j1 int) {
 	rb := t.RowBytes(k)
 	ns, nsum := t.ActivationLens(k)

@@ -24,7 +24,8 @@ func TestInterleavedKernels(t *testing.T) {
 			require.NotEqual(t, typ, x8)
 			require.Equal(t, typ, x8.Plain())
 			f := FormatOf(typ)
-			shapes := append(blockShapes(), blockShape{16, 1003}, blockShape{18, 64})
+			// Past 32 blocks the interleaved tile takes k in chunks: 70 is 32+32+6.
+			shapes := append(blockShapes(), blockShape{16, 1003}, blockShape{18, 64}, blockShape{70, 24}, blockShape{33, 9})
 			for i, s := range shapes {
 				k := s.blocks * 32
 				rb := typ.RowBytes(k)
@@ -39,7 +40,7 @@ func TestInterleavedKernels(t *testing.T) {
 					assert.NotEqual(t, w[:8*rb], iw[:8*rb], "%s: the first group is interleaved", typ)
 				}
 
-				const m = 19 // two groups of 8 activation rows (the 16-row tile), then 3 alone
+				const m = 27 // 16 activation rows (the 16-row tile), 8 (the 8-row one), then 3 alone
 				a := quantizeFor(typ, testkit.RandF32(uint64(120+i), m*k, 2), m)
 				ns, nsum := typ.ActivationLens(k)
 				for _, threads := range []int{1, 2} {

@@ -37,8 +37,12 @@ func main() {
 	constants()
 	for _, t := range chainTypes {
 		chainMatVec(t)
-		chainTile(t, 1)
-		chainTile(t, 2)
+		tile := chainTile
+		if t.x8 {
+			tile = chainTileX8
+		}
+		tile(t, 1)
+		tile(t, 2)
 	}
 	for _, t := range []blockType{q4_1, q5_1, q2K, q3K, q4K, q5K, q6K, iq4NL, iq4XS} {
 		kernel(t, 1)
