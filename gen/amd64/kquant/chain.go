@@ -401,15 +401,8 @@ func nextBlock(xq, xs, xsum, blocks Register, label string) {
 // with each group's eight activation rows in the lanes of an accumulator:
 // each block of W is unpacked once for all of them.
 func chainTile(t chainType, groups int) {
-	rows := chainGroup * groups
-	name := fmt.Sprintf("%sMatMul%dAVX2", t.name, rows)
-	TEXT(name, NOSPLIT, "func(c []float32, ldc int, w []byte, panel []byte, k, n int)")
-	Pragma("noescape")
-	Doc(tileDoc(t, name, groups, "n ≥ 1")...)
-	c := Load(Param("c").Base(), GP64())
-	w := Load(Param("w").Base(), GP64())
-	n := Load(Param("n"), GP64())
-	gs := panelStride()
+	name := tileText(t, groups, "n ≥ 1")
+	c, w, n, gs := tileStart()
 	Label(name + "Row")
 	p := Load(Param("panel").Base(), GP64())
 	blocks := Load(Param("k"), GP64())
@@ -444,18 +437,11 @@ const tileChunk = 32
 // and the A panels streamed from L2 evicted them: 13-15% slower than the
 // plain tile).
 func chainTileX8(t chainType, groups int) {
-	rows := chainGroup * groups
-	name := fmt.Sprintf("%sMatMul%dAVX2", t.name, rows)
-	TEXT(name, NOSPLIT, "func(c []float32, ldc int, w []byte, panel []byte, k, n int)")
-	Pragma("noescape")
-	Doc(tileDoc(t, name, groups, "n a positive multiple of 8")...)
+	name := tileText(t, groups, "n a positive multiple of 8")
 	// The eight rows' accumulators, [row of W][group of A] registers.
 	saved := AllocLocal(chainGroup * groups * 32)
 	slotAcc := func(r, gi int) Mem { return saved.Offset(32 * (r*groups + gi)) }
-	c := Load(Param("c").Base(), GP64())
-	w := Load(Param("w").Base(), GP64())
-	n := Load(Param("n"), GP64())
-	gs := panelStride()
+	c, w, n, gs := tileStart()
 	Label(name + "Group")
 	{
 		z := YMM()
@@ -521,6 +507,27 @@ func chainTileX8(t chainType, groups int) {
 	RET()
 }
 
+// tileText starts a chain tile's function with its doc comment (nRule
+// says what n may be) and returns its name.
+func tileText(t chainType, groups int, nRule string) string {
+	name := fmt.Sprintf("%sMatMul%dAVX2", t.name, chainGroup*groups)
+	TEXT(name, NOSPLIT, "func(c []float32, ldc int, w []byte, panel []byte, k, n int)")
+	Pragma("noescape")
+	Doc(tileDoc(t, name, groups, nRule)...)
+	return name
+}
+
+// tileStart loads a chain tile's pointers to C and W, its count of W rows,
+// and the bytes between two groups' panels (k/32·320 = 10k).
+func tileStart() (c, w, n, gs Register) {
+	c = Load(Param("c").Base(), GP64())
+	w = Load(Param("w").Base(), GP64())
+	n = Load(Param("n"), GP64())
+	gs = Load(Param("k"), GP64())
+	IMUL3Q(U8(10), gs, gs)
+	return c, w, n, gs
+}
+
 // tileDoc is a chain tile's doc comment; nRule says what n may be.
 func tileDoc(t chainType, name string, groups int, nRule string) []string {
 	return []string{
@@ -536,13 +543,6 @@ func tileDoc(t chainType, name string, groups int, nRule string) []string {
 		fmt.Sprintf("bit for bit. k is a positive multiple of 32 and %s. It needs AVX2,", nRule),
 		"FMA and F16C.",
 	}
-}
-
-// panelStride loads the bytes between two groups' panels: k/32·320 = 10k.
-func panelStride() Register {
-	gs := Load(Param("k"), GP64())
-	IMUL3Q(U8(10), gs, gs)
-	return gs
 }
 
 // tileBlock adds one block of a row of W (its codes q and fp16 scale at
