@@ -125,7 +125,7 @@ func highest(top []int32, s []float32) int {
 	n, i := 0, 0
 	for ; i < len(s) && n < len(top); i++ {
 		if v := s[i]; v == v {
-			place(top, n, s, i)
+			insertTop(top, n, s, i)
 			n++
 		}
 	}
@@ -136,16 +136,16 @@ func highest(top []int32, s []float32) int {
 	floor := s[top[last]]
 	for ; i < len(s); i++ {
 		if v := s[i]; v > floor {
-			place(top, last, s, i)
+			insertTop(top, last, s, i)
 			floor = s[top[last]]
 		}
 	}
 	return n
 }
 
-// place puts index i into top[:j+1], sorted by s descending, moving the
+// insertTop puts index i into top[:j+1], sorted by s descending, moving the
 // smaller entries of top[:j] down one (top[j] is dropped).
-func place(top []int32, j int, s []float32, i int) {
+func insertTop(top []int32, j int, s []float32, i int) {
 	v := s[i]
 	for j > 0 && v > s[top[j-1]] {
 		top[j] = top[j-1]

@@ -47,18 +47,20 @@ type chainType struct {
 	// int16 says whether the tile may add its two halves' sums in int16
 	// (Q4_0's, at most 30480) before widening.
 	int16 bool
-	// x8 marks the interleaved layout (kernels/interleave.go): eight rows'
-	// blocks side by side, field by field. codesX8 then unpacks the codes
-	// of the row in slot s of the block group at w, and pairX8 the rows of
-	// slots 2i and 2i+1 (rows i and i+4) for the GEMV.
-	x8      bool
+	// codesX8 and pairX8, set for an interleaved type (kernels/interleave.go:
+	// eight rows' blocks side by side, field by field), unpack the codes
+	// of the row in slot s of the block group at w, and the rows of slots
+	// 2i and 2i+1 (rows i and i+4) for the GEMV.
 	codesX8 func(w Mem, slot int) VecVirtual
 	pairX8  func(w Mem, i int, k pairConsts) (lo, hi VecVirtual)
 }
 
+// x8 says t is an interleaved type.
+func (t chainType) x8() bool { return t.codesX8 != nil }
+
 // layoutOf names how t's matrices lay out their blocks, for the docs.
 func layoutOf(t chainType) string {
-	if t.x8 {
+	if t.x8() {
 		return "interleaved blocks (kernels.InterleaveRows)"
 	}
 	return "GGUF blocks"
@@ -84,17 +86,11 @@ const panelBlockBytes = 320
 const chainGroup = 8
 
 var chainTypes = []chainType{
-	{name: "Q4_0", blockBytes: 18, off: 3, int16: true,
-		codes: func(w Mem) VecVirtual { return nibbles32(w.Offset(2)) },
+	{name: "Q4_0", blockBytes: 18, off: 3, int16: true, codes: q4_0Codes,
 		pair: func(a, e Mem, k pairConsts) (lo, hi VecVirtual) {
 			return nibblePair(a.Offset(2), e.Offset(2), k)
 		}},
-	{name: "Q5_0", blockBytes: 22, off: 4, fifth: true,
-		codes: func(w Mem) VecVirtual {
-			q := nibbles32(w.Offset(6))
-			fifthBits(w.Offset(2), q)
-			return q
-		},
+	{name: "Q5_0", blockBytes: 22, off: 4, fifth: true, codes: q5_0Codes,
 		pair: func(a, e Mem, k pairConsts) (lo, hi VecVirtual) {
 			lo, hi = nibblePair(a.Offset(6), e.Offset(6), k)
 			// a's 32 fifth bits in the low half, e's in the high.
@@ -102,25 +98,15 @@ var chainTypes = []chainType{
 			VPBROADCASTD(a.Offset(2), qa)
 			VPBROADCASTD(e.Offset(2), qe)
 			VPBLENDD(U8(0xf0), qe, qa, qa)
-			hh := YMM()
-			VPSHUFB(k.bytesHi, qa, hh)
-			VPSHUFB(k.bytesLo, qa, qa)
-			addSixteens(qa, lo, k.bitSel, k.sixteens)
-			addSixteens(hh, hi, k.bitSel, k.sixteens)
+			pairFifths(qa, lo, hi, k)
 			return lo, hi
 		}},
-	{name: "Q4_0x8", blockBytes: 18, off: 3, int16: true, x8: true,
-		codes:   func(w Mem) VecVirtual { return nibbles32(w.Offset(2)) },
+	{name: "Q4_0x8", blockBytes: 18, off: 3, int16: true, codes: q4_0Codes,
 		codesX8: func(w Mem, slot int) VecVirtual { return nibbles32(w.Offset(x8NibblesQ4 + 16*slot)) },
 		pairX8: func(w Mem, i int, k pairConsts) (lo, hi VecVirtual) {
 			return nibbleSplit(w.Offset(x8NibblesQ4+32*i), k)
 		}},
-	{name: "Q5_0x8", blockBytes: 22, off: 4, fifth: true, x8: true,
-		codes: func(w Mem) VecVirtual {
-			q := nibbles32(w.Offset(6))
-			fifthBits(w.Offset(2), q)
-			return q
-		},
+	{name: "Q5_0x8", blockBytes: 22, off: 4, fifth: true, codes: q5_0Codes,
 		codesX8: func(w Mem, slot int) VecVirtual {
 			q := nibbles32(w.Offset(x8NibblesQ5 + 16*slot))
 			fifthBits(w.Offset(x8Bits+4*slot), q)
@@ -131,14 +117,31 @@ var chainTypes = []chainType{
 			// Rows i and i+4's fifth bits, 4 bytes each, side by side in
 			// every quarter: the shuffles take the low half's from bytes
 			// 0-3, the high half's from 4-7 (pairBytesLoX8, pairBytesHiX8).
-			qa, hh := YMM(), YMM()
+			qa := YMM()
 			VPBROADCASTQ(w.Offset(x8Bits+8*i), qa)
-			VPSHUFB(k.bytesHi, qa, hh)
-			VPSHUFB(k.bytesLo, qa, qa)
-			addSixteens(qa, lo, k.bitSel, k.sixteens)
-			addSixteens(hh, hi, k.bitSel, k.sixteens)
+			pairFifths(qa, lo, hi, k)
 			return lo, hi
 		}},
+}
+
+// q4_0Codes and q5_0Codes unpack the 32 codes of the GGUF block at w.
+func q4_0Codes(w Mem) VecVirtual { return nibbles32(w.Offset(2)) }
+
+func q5_0Codes(w Mem) VecVirtual {
+	q := nibbles32(w.Offset(6))
+	fifthBits(w.Offset(2), q)
+	return q
+}
+
+// pairFifths adds two rows' fifth bits, held in qa where k.bytesLo and
+// k.bytesHi pick them out (the low half's row's and the high half's), to
+// the rows' codes: values 0-15 in lo, 16-31 in hi. qa is overwritten.
+func pairFifths(qa, lo, hi VecVirtual, k pairConsts) {
+	hh := YMM()
+	VPSHUFB(k.bytesHi, qa, hh)
+	VPSHUFB(k.bytesLo, qa, qa)
+	addSixteens(qa, lo, k.bitSel, k.sixteens)
+	addSixteens(hh, hi, k.bitSel, k.sixteens)
 }
 
 // nibblePair loads the 16 bytes of nibbles at a and at e into the low and
@@ -205,7 +208,7 @@ func chainMatVec(t chainType) {
 	{
 		xq, xs, xsum, blocks := vectorStart()
 		var rb3, w4, pf Register
-		if !t.x8 {
+		if !t.x8() {
 			rb3, w4, pf = GP64(), GP64(), GP64()
 			LEAQ(Mem{Base: rb, Index: rb, Scale: 2}, rb3)
 			LEAQ(Mem{Base: w, Index: rb, Scale: 4}, w4)
@@ -237,7 +240,7 @@ func chainMatVec(t chainType) {
 		// no more beside the rest of the loop); the others stay memory
 		// operands.
 		k := pairConsts{nibbles: nibbles, bitSel: bitSel, sixteens: sixteens, bytesLo: pairBytesLo, bytesHi: pairBytesHi}
-		if t.x8 {
+		if t.x8() {
 			k.bytesLo, k.bytesHi = pairBytesLoX8, pairBytesHiX8
 		}
 		held := []*Op{&k.nibbles}
@@ -251,7 +254,7 @@ func chainMatVec(t chainType) {
 		}
 		Label(t.name + "mvBlock")
 		for l := 0; l < 8*t.blockBytes; l += 64 {
-			if t.x8 {
+			if t.x8() {
 				PREFETCHT0(Mem{Base: w, Index: rb, Scale: 8, Disp: l})
 			} else {
 				PREFETCHT0(Mem{Base: pf, Disp: l})
@@ -269,7 +272,7 @@ func chainMatVec(t chainType) {
 			for r := range 2 {
 				i := 2*p + r
 				var lo, hi VecVirtual
-				if t.x8 {
+				if t.x8() {
 					lo, hi = t.pairX8(Mem{Base: w}, i, k)
 				} else {
 					lo, hi = t.pair(row(i), row(i+4), k)
@@ -298,7 +301,7 @@ func chainMatVec(t chainType) {
 		// The eight rows' scales d: side by side when interleaved, else
 		// gathered from eight blocks.
 		dy, m := YMM(), YMM()
-		if t.x8 {
+		if t.x8() {
 			VCVTPH2PS(Mem{Base: w}, dy)
 		} else {
 			d := XMM()
@@ -312,7 +315,7 @@ func chainMatVec(t chainType) {
 		VBROADCASTSS(Mem{Base: xs}, m)
 		VMULPS(m, dy, m)
 		VFMADD231PS(m, s, acc)
-		if t.x8 {
+		if t.x8() {
 			ADDQ(U32(8*t.blockBytes), w)
 		} else {
 			ADDQ(U8(t.blockBytes), w)
@@ -321,7 +324,7 @@ func chainMatVec(t chainType) {
 		}
 		nextBlock(xq, xs, xsum, blocks, t.name+"mvBlock")
 		VMOVUPS(acc, Mem{Base: y})
-		if !t.x8 {
+		if !t.x8() {
 			// w4 is past the group's fifth row: on to its ninth. (An
 			// interleaved group's blocks end where the next begins.)
 			LEAQ(Mem{Base: w4, Index: rb3, Scale: 1}, w)

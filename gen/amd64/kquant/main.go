@@ -38,7 +38,7 @@ func main() {
 	for _, t := range chainTypes {
 		chainMatVec(t)
 		tile := chainTile
-		if t.x8 {
+		if t.x8() {
 			tile = chainTileX8
 		}
 		tile(t, 1)
