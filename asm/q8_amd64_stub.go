@@ -162,3 +162,103 @@ func Q8MatMul3VNNI(c []float32, ldc int, aq []int8, as []float32, wq []int8, ws 
 //
 //go:noescape
 func Q8MatMul3AVX2(c []float32, ldc int, aq []int8, as []float32, wq []int8, ws []float32, k int, n int)
+
+// Q8PanelMatMul1VNNI computes 1 rows of C = A·Wᵀ over panels whole panels of a kernels.Q8Panels
+// W (wq, ws from the first panel's values and scales), A one packed group of
+// kernels.Q8PanelBuffer (pa, ps, pc): per output the block chain
+//
+//	nb := k / 32
+//	for i := 0; i < 1; i++ {
+//		for j := 0; j < 16*panels; j++ { // stored where bit j%16 of mask is set
+//			p, r := j/16, j%16
+//			var s float32
+//			for b := 0; b < nb; b++ {
+//				dot := pc[b*1+i]
+//				for t := 0; t < 32; t++ {
+//					dot += int32(wq[((p*nb+b)*8+t/4)*64+r*4+t%4]) * int32(pa[(b*1+i)*32+t])
+//				}
+//				s = fma32(ws[(p*nb+b)*16+r]*ps[b*1+i], float32(dot), s)
+//			}
+//			c[i*ldc+j] = s
+//		}
+//	}
+//
+// k is a positive multiple of 32 and panels ≥ 1; mask is 16 bits.
+//
+//go:noescape
+func Q8PanelMatMul1VNNI(c []float32, ldc int, pa []int8, ps []float32, pc []int32, wq []uint8, ws []float32, k int, panels int, mask int)
+
+// Q8PanelMatMul2VNNI computes 2 rows of C = A·Wᵀ over panels whole panels of a kernels.Q8Panels
+// W (wq, ws from the first panel's values and scales), A one packed group of
+// kernels.Q8PanelBuffer (pa, ps, pc): per output the block chain
+//
+//	nb := k / 32
+//	for i := 0; i < 2; i++ {
+//		for j := 0; j < 16*panels; j++ { // stored where bit j%16 of mask is set
+//			p, r := j/16, j%16
+//			var s float32
+//			for b := 0; b < nb; b++ {
+//				dot := pc[b*2+i]
+//				for t := 0; t < 32; t++ {
+//					dot += int32(wq[((p*nb+b)*8+t/4)*64+r*4+t%4]) * int32(pa[(b*2+i)*32+t])
+//				}
+//				s = fma32(ws[(p*nb+b)*16+r]*ps[b*2+i], float32(dot), s)
+//			}
+//			c[i*ldc+j] = s
+//		}
+//	}
+//
+// k is a positive multiple of 32 and panels ≥ 1; mask is 16 bits.
+//
+//go:noescape
+func Q8PanelMatMul2VNNI(c []float32, ldc int, pa []int8, ps []float32, pc []int32, wq []uint8, ws []float32, k int, panels int, mask int)
+
+// Q8PanelMatMul3VNNI computes 3 rows of C = A·Wᵀ over panels whole panels of a kernels.Q8Panels
+// W (wq, ws from the first panel's values and scales), A one packed group of
+// kernels.Q8PanelBuffer (pa, ps, pc): per output the block chain
+//
+//	nb := k / 32
+//	for i := 0; i < 3; i++ {
+//		for j := 0; j < 16*panels; j++ { // stored where bit j%16 of mask is set
+//			p, r := j/16, j%16
+//			var s float32
+//			for b := 0; b < nb; b++ {
+//				dot := pc[b*3+i]
+//				for t := 0; t < 32; t++ {
+//					dot += int32(wq[((p*nb+b)*8+t/4)*64+r*4+t%4]) * int32(pa[(b*3+i)*32+t])
+//				}
+//				s = fma32(ws[(p*nb+b)*16+r]*ps[b*3+i], float32(dot), s)
+//			}
+//			c[i*ldc+j] = s
+//		}
+//	}
+//
+// k is a positive multiple of 32 and panels ≥ 1; mask is 16 bits.
+//
+//go:noescape
+func Q8PanelMatMul3VNNI(c []float32, ldc int, pa []int8, ps []float32, pc []int32, wq []uint8, ws []float32, k int, panels int, mask int)
+
+// Q8PanelMatMul4VNNI computes 4 rows of C = A·Wᵀ over panels whole panels of a kernels.Q8Panels
+// W (wq, ws from the first panel's values and scales), A one packed group of
+// kernels.Q8PanelBuffer (pa, ps, pc): per output the block chain
+//
+//	nb := k / 32
+//	for i := 0; i < 4; i++ {
+//		for j := 0; j < 16*panels; j++ { // stored where bit j%16 of mask is set
+//			p, r := j/16, j%16
+//			var s float32
+//			for b := 0; b < nb; b++ {
+//				dot := pc[b*4+i]
+//				for t := 0; t < 32; t++ {
+//					dot += int32(wq[((p*nb+b)*8+t/4)*64+r*4+t%4]) * int32(pa[(b*4+i)*32+t])
+//				}
+//				s = fma32(ws[(p*nb+b)*16+r]*ps[b*4+i], float32(dot), s)
+//			}
+//			c[i*ldc+j] = s
+//		}
+//	}
+//
+// k is a positive multiple of 32 and panels ≥ 1; mask is 16 bits.
+//
+//go:noescape
+func Q8PanelMatMul4VNNI(c []float32, ldc int, pa []int8, ps []float32, pc []int32, wq []uint8, ws []float32, k int, panels int, mask int)

@@ -32,6 +32,9 @@ type impl struct {
 	panelWidth int
 	panelAsm   bool
 	panelGemm  func(c, a []float32, p *Panels, bias []float32, m, j0, j1 int)
+	// q8PanelTiles[r] is the Q8Panels tile of r rows of A (q8panels.go);
+	// a tier without them runs the generic twins.
+	q8PanelTiles [q8PanelGroup + 1]q8PanelTile
 
 	softmax   func(x []float32)
 	exp       func(dst, x []float32)

@@ -23,6 +23,7 @@ type jobs struct {
 	q8MatVec   q8MatVecJob
 	q8MatMul   q8MatMulJob
 	q8Packed   q8PackedJob
+	q8Panels   q8PanelsJob
 	q8MatMul16 q8MatMul16Job
 	qMatVec    quantMatVecJob
 	qMatMul    quantMatMulJob

@@ -20,6 +20,7 @@ func useQ8AVX512(t *impl) {
 	if hasVNNI {
 		q.matVec = asm.Q8MatVecVNNI
 		q.tile = q8Tile{rows: 3, fn: asm.Q8MatMul3VNNI}
+		t.q8PanelTiles = [...]q8PanelTile{nil, asm.Q8PanelMatMul1VNNI, asm.Q8PanelMatMul2VNNI, asm.Q8PanelMatMul3VNNI, asm.Q8PanelMatMul4VNNI}
 	}
 }
 

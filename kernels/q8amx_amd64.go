@@ -22,6 +22,10 @@ func useQ8AMX(t *impl) {
 	q.matVec = q8MatVecAMX
 	q.tile = q8Tile{}
 	q.packedTile = q8TileAMX
+	// Its GEMM multiplies the plain layout on AMX tiles: a loader keeps
+	// that layout rather than packing Q8Panels (not yet measured against
+	// them on an AMX machine).
+	t.q8PanelTiles = [q8PanelGroup + 1]q8PanelTile{}
 }
 
 // amxConfig is a tile configuration (palette 1) for tiles 0, 1, … given as

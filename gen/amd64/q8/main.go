@@ -40,6 +40,9 @@ func main() {
 	q8KQuantizeAVX2()
 	q8MatMulVNNI(q8TileRowsVNNI, 5)
 	q8MatMulAVX2(q8TileRowsAVX2, 2)
+	for rows := 1; rows <= 4; rows++ {
+		q8PanelTileVNNI(rows)
+	}
 	Generate()
 }
 

@@ -1,0 +1,168 @@
+package main
+
+import (
+	"fmt"
+
+	. "github.com/mmcloughlin/avo/build"
+	. "github.com/mmcloughlin/avo/operand"
+	. "github.com/mmcloughlin/avo/reg"
+)
+
+// The tiles of kernels.Q8Panels: W packed at load, sixteen rows a panel in
+// the lanes of a ZMM register (w+128 as unsigned bytes, four of each row
+// per lane), so one VPDPBUSD of a panel's 64 bytes against four bytes of a
+// row of A broadcast to every lane advances sixteen outputs by four
+// multiply-adds each, and the outputs never need a horizontal sum. A tile
+// is up to four rows of A (one packed group) against the panels three at a
+// time: 4×3 int32 accumulators for a block, 4×3 float32 ones across
+// blocks, three panels' bytes and one scale product, 28 of the 32
+// registers. Per block and pair of (row, panel) that is eight VPDPBUSD and
+// then VCVTDQ2PS, VMULPS and VFMADD231PS (the block chain: ws·as rounded
+// once, one FMA into the row's running sum), the accumulator starting at
+// the block's offset -128·Σa, broadcast from memory: 73% of the vector
+// instructions are VPDPBUSD. One row (a decode step's GEMV) is the same
+// tile with one row.
+
+const panelTileSig = "func(c []float32, ldc int, pa []int8, ps []float32, pc []int32, wq []uint8, ws []float32, k, panels, mask int)"
+
+// q8PanelTileVNNI emits Q8PanelMatMul<rows>VNNI.
+func q8PanelTileVNNI(rows int) {
+	name := fmt.Sprintf("Q8PanelMatMul%dVNNI", rows)
+	TEXT(name, NOSPLIT, panelTileSig)
+	Pragma("noescape")
+	Doc(
+		fmt.Sprintf("%s computes %d rows of C = A·Wᵀ over panels whole panels of a kernels.Q8Panels", name, rows),
+		"W (wq, ws from the first panel's values and scales), A one packed group of",
+		"kernels.Q8PanelBuffer (pa, ps, pc): per output the block chain",
+		"",
+		"	nb := k / 32",
+		fmt.Sprintf("	for i := 0; i < %d; i++ {", rows),
+		"		for j := 0; j < 16*panels; j++ { // stored where bit j%16 of mask is set",
+		"			p, r := j/16, j%16",
+		"			var s float32",
+		"			for b := 0; b < nb; b++ {",
+		fmt.Sprintf("				dot := pc[b*%d+i]", rows),
+		"				for t := 0; t < 32; t++ {",
+		fmt.Sprintf("					dot += int32(wq[((p*nb+b)*8+t/4)*64+r*4+t%%4]) * int32(pa[(b*%d+i)*32+t])", rows),
+		"				}",
+		fmt.Sprintf("				s = fma32(ws[(p*nb+b)*16+r]*ps[b*%d+i], float32(dot), s)", rows),
+		"			}",
+		"			c[i*ldc+j] = s",
+		"		}",
+		"	}",
+		"",
+		"k is a positive multiple of 32 and panels ≥ 1; mask is 16 bits.",
+	)
+	zeros := GLOBL(fmt.Sprintf("q8PanelZeros%d", rows), RODATA|NOPTR)
+	for i := 0; i < 64; i += 8 {
+		DATA(i, U64(0))
+	}
+	c := Load(Param("c").Base(), GP64())
+	ldc := Load(Param("ldc"), GP64())
+	SHLQ(U8(2), ldc)
+	ldc3 := GP64()
+	LEAQ(Mem{Base: ldc, Index: ldc, Scale: 2}, ldc3)
+	wq := Load(Param("wq").Base(), GP64())
+	ws := Load(Param("ws").Base(), GP64())
+	panels := Load(Param("panels"), GP64())
+	mask := GP64()
+	Load(Param("mask"), mask)
+	KMOVW(mask.As32(), K1)
+	wstr := Load(Param("k"), GP64())
+	SHLQ(U8(4), wstr) // a panel's values: 16 bytes per column
+	sstr := Load(Param("k"), GP64())
+	SHLQ(U8(1), sstr) // its scales: 16 float32 per block of 32
+
+	for _, np := range []int{3, 2, 1} {
+		loop, done := fmt.Sprintf("panels%d", np), fmt.Sprintf("panels%dDone", np)
+		Label(loop)
+		CMPQ(panels, U8(np))
+		JB(LabelRef(done))
+
+		pa := Load(Param("pa").Base(), GP64())
+		ps := Load(Param("ps").Base(), GP64())
+		pc := Load(Param("pc").Base(), GP64())
+		// wq and ws walk the first panel's blocks, the others' are
+		// a stride or two away, and they end one panel on.
+		wp, sp := wq, ws
+		blocks := Load(Param("k"), GP64())
+		SHRQ(U8(5), blocks)
+		acc := make([][]VecVirtual, rows)
+		dot := make([][]VecVirtual, rows)
+		for i := range rows {
+			for range np {
+				a := ZMM()
+				// A load of zeros, not a XOR with itself, which avo's
+				// liveness reads as a use from the function's entry.
+				VMOVUPS(zeros, a)
+				acc[i] = append(acc[i], a)
+				dot[i] = append(dot[i], ZMM())
+			}
+		}
+		w := make([]VecVirtual, np)
+		for p := range w {
+			w[p] = ZMM()
+		}
+		panel := func(base Register, str Register, p, disp int) Mem {
+			switch p {
+			case 0:
+				return Mem{Base: base, Disp: disp}
+			case 1:
+				return Mem{Base: base, Index: str, Scale: 1, Disp: disp}
+			}
+			return Mem{Base: base, Index: str, Scale: 2, Disp: disp}
+		}
+		blk := fmt.Sprintf("blocks%d", np)
+		Label(blk)
+		for i := range rows {
+			for p := range np {
+				VPBROADCASTD(Mem{Base: pc, Disp: 4 * i}, dot[i][p])
+			}
+		}
+		for q := range 8 {
+			for p := range np {
+				VMOVDQU32(panel(wp, wstr, p, 64*q), w[p])
+			}
+			for i := range rows {
+				for p := range np {
+					VPDPBUSD_BCST(Mem{Base: pa, Disp: 32*i + 4*q}, w[p], dot[i][p])
+				}
+			}
+		}
+		for p := range np {
+			VMOVUPS(panel(sp, sstr, p, 0), w[p])
+		}
+		for i := range rows {
+			for p := range np {
+				t := ZMM()
+				VCVTDQ2PS(dot[i][p], dot[i][p])
+				VMULPS_BCST(Mem{Base: ps, Disp: 4 * i}, w[p], t)
+				VFMADD231PS(t, dot[i][p], acc[i][p])
+			}
+		}
+		ADDQ(U32(32*rows), pa)
+		ADDQ(U8(4*rows), ps)
+		ADDQ(U8(4*rows), pc)
+		ADDQ(U32(512), wp)
+		ADDQ(U8(64), sp)
+		DECQ(blocks)
+		JNZ(LabelRef(blk))
+
+		for i := range rows {
+			for p := range np {
+				VMOVUPS(acc[i][p], K1, strided(c, ldc, ldc3, i, 64*p))
+			}
+		}
+		for range np - 1 {
+			ADDQ(wstr, wq)
+			ADDQ(sstr, ws)
+		}
+		ADDQ(U32(64*np), c)
+		SUBQ(U8(np), panels)
+		if np == 3 {
+			JMP(LabelRef(loop))
+		}
+		Label(done)
+	}
+	RET()
+}
