@@ -77,6 +77,8 @@ type Scratch struct {
 	// The two-pass products' residual activations and second product
 	// (twoPass), grown on first use.
 	residual, second []float32
+	// The activations of PanelMatrix products, laid out for their tiles.
+	panels kernels.Q8PanelBuffer
 }
 
 // NewScratch returns a Scratch for matrices of up to cols columns.
@@ -94,9 +96,9 @@ func NewScratchRows(rows, cols int) *Scratch {
 // grow makes room for rows rows of cols values.
 func (s *Scratch) grow(rows, cols int) {
 	if len(s.xq) < rows*cols {
-		x16, residual, second := s.x16, s.residual, s.second
+		x16, residual, second, panels := s.x16, s.residual, s.second, s.panels
 		*s = *NewScratchRows(rows, cols)
-		s.x16, s.residual, s.second = x16, residual, second
+		s.x16, s.residual, s.second, s.panels = x16, residual, second, panels
 	}
 }
 

@@ -3,6 +3,7 @@ package runtime
 import (
 	"unsafe"
 
+	"github.com/goformer/goformer/kernels"
 	"github.com/goformer/goformer/quant"
 )
 
@@ -92,10 +93,22 @@ func (a *weightArena) blockMatrix(m *quant.BlockMatrix, linear bool) *quant.Bloc
 	return &quant.BlockMatrix{Type: m.Type, Rows: m.Rows, Cols: m.Cols, Data: dst}
 }
 
-func (a *weightArena) matrix(m *quant.Matrix) *quant.Matrix {
+// matrix copies m into the arena, a linear's packed into panels where the
+// tier prefers them.
+func (a *weightArena) matrix(m *quant.Matrix, linear bool) quantMatrix {
+	if packs(m, linear) {
+		lq, ls := m.PanelLens()
+		return m.Panels(unsafe.Slice((*uint8)(a.carve(lq)), lq), unsafe.Slice((*float32)(a.carve(4*ls)), ls))
+	}
 	q := unsafe.Slice((*int8)(a.carve(len(m.Q))), len(m.Q))
 	copy(q, m.Q)
 	return &quant.Matrix{Rows: m.Rows, Cols: m.Cols, Q: q, Scales: a.floats(m.Scales)}
+}
+
+// packs says whether placeWeights packs m, a linear's or a table's, into
+// panels.
+func packs(m *quant.Matrix, linear bool) bool {
+	return linear && panelLinears && kernels.PrefersQ8Panels()
 }
 
 // arenaBytes is the room carve needs for slices of the given byte sizes.
@@ -107,16 +120,17 @@ func arenaBytes(sizes []int) int {
 	return total
 }
 
-// interleaveLinears lets placeWeights interleave Q4_0 and Q5_0 layers;
-// tests turn it off to compare.
-var interleaveLinears = true
+// interleaveLinears lets placeWeights interleave Q4_0 and Q5_0 layers,
+// panelLinears pack int8 ones into panels; tests turn them off to compare.
+var interleaveLinears, panelLinears = true, true
 
 // placeWeights copies the model's streamed matrices into a huge-page arena
 // (see above), where the platform has huge pages.
 //
 // The layers' Q4_0 and Q5_0 matrices are interleaved on the way where the
-// tier prefers it (quant.BlockMatrix.Interleaved), or into the heap where
-// there are no huge pages: either way one copy. Token tables stay as the
+// tier prefers it (quant.BlockMatrix.Interleaved), and their int8 ones
+// packed into panels (quant.Matrix.Panels), or into the heap where there
+// are no huge pages: either way one copy. Token tables stay as the
 // file has them: a lookup reads one row.
 func (m *Model) placeWeights() {
 	var sizes []int
@@ -155,17 +169,28 @@ func (m *Model) placeWeights() {
 	}
 	if !placeHugePages || !hugePages {
 		visit(func(*[]float32) {}, func(q *quantMatrix, linear bool) {
-			if b, ok := (*q).(*quant.BlockMatrix); ok && linear && interleaveLinears {
-				*q = b.Interleaved(nil)
+			switch m := (*q).(type) {
+			case *quant.BlockMatrix:
+				if linear && interleaveLinears {
+					*q = m.Interleaved(nil)
+				}
+			case *quant.Matrix:
+				if packs(m, linear) {
+					*q = m.Panels(nil, nil)
+				}
 			}
 		})
 		return
 	}
 	visit(func(w *[]float32) { sizes = append(sizes, 4*len(*w)) },
-		func(q *quantMatrix, _ bool) {
+		func(q *quantMatrix, linear bool) {
 			switch m := (*q).(type) {
 			case *quant.Matrix:
-				sizes = append(sizes, len(m.Q), 4*len(m.Scales))
+				if lq, ls := m.PanelLens(); packs(m, linear) {
+					sizes = append(sizes, lq, 4*ls)
+				} else {
+					sizes = append(sizes, len(m.Q), 4*len(m.Scales))
+				}
 			case *quant.BlockMatrix:
 				sizes = append(sizes, len(m.Data))
 			}
@@ -175,7 +200,7 @@ func (m *Model) placeWeights() {
 		func(q *quantMatrix, linear bool) {
 			switch m := (*q).(type) {
 			case *quant.Matrix:
-				*q = a.matrix(m)
+				*q = a.matrix(m, linear)
 			case *quant.BlockMatrix:
 				*q = a.blockMatrix(m, linear)
 			}

@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"fmt"
+	"math"
 	goruntime "runtime"
 	"testing"
 	"unsafe"
@@ -9,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/goformer/goformer/kernels"
 	"github.com/goformer/goformer/quant"
 )
 
@@ -41,6 +43,9 @@ func assertPlaced(t *testing.T, m *Model) {
 			in(what+" scales", unsafe.Pointer(&q.Scales[0]), 4*len(q.Scales))
 		case *quant.BlockMatrix:
 			in(what+" blocks", unsafe.Pointer(&q.Data[0]), len(q.Data))
+		case *quant.PanelMatrix:
+			in(what+" panels", unsafe.Pointer(&q.P.Q[0]), len(q.P.Q))
+			in(what+" panel scales", unsafe.Pointer(&q.P.S[0]), 4*len(q.P.S))
 		default:
 			t.Errorf("%s: matrix type %T is not placed", what, q)
 		}
@@ -129,7 +134,7 @@ func TestWeightArenaCarves(t *testing.T) {
 	size := arenaBytes([]int{4 * len(f), len(m.Q), 4 * len(m.Scales), 4 * len(f)})
 	a := &weightArena{buf: make([]byte, size)}
 	f1 := a.floats(f)
-	q := a.matrix(m)
+	q := a.matrix(m, false).(*quant.Matrix) // a table's: never packed
 	f2 := a.floats(f)
 	assert.Equal(t, f, f1)
 	assert.Equal(t, f, f2)
@@ -200,5 +205,49 @@ func TestModelKeepsOneCopyOfItsMatrices(t *testing.T) {
 		assert.Less(t, grown, matrixBytes*3/2+hugePageSize, "placed %v: the heap grew %d bytes for %d bytes of matrices", place, grown, matrixBytes)
 		assert.Greater(t, grown, matrixBytes*9/10, "placed %v", place)
 		goruntime.KeepAlive(m)
+	}
+}
+
+// TestPanelLinears: on a tier that prefers them (AVX-512 VNNI), a model's
+// int8 layers run packed into panels (quant.PanelMatrix), in the huge-page
+// arena or in the heap, while its int8 token table stays a quant.Matrix;
+// the logits stay within float32 reordering of the plain layout's (the
+// panels sum each output as one chain over its blocks, the plain kernel in
+// lanes).
+func TestPanelLinears(t *testing.T) {
+	if !kernels.PrefersQ8Panels() {
+		t.Skipf("skipping: the %s tier multiplies int8 layers as quant.Matrix lays them out", kernels.ISA())
+	}
+	cfg := threadsConfig(variants["untied"])
+	w := randomWeights(cfg, 5)
+	opts := Options{Embeddings: Int8Embeddings, Weights: Int8Weights}
+	build := func(panels, place bool) *Model {
+		savedP, savedH := panelLinears, placeHugePages
+		panelLinears, placeHugePages = panels, place
+		defer func() { panelLinears, placeHugePages = savedP, savedH }()
+		m, err := newModel(cfg, w, opts)
+		require.NoError(t, err)
+		return m
+	}
+	ids := randomIDs(3, 20, 300)
+	want := allRowLogits(t, build(false, false), ids)
+	for _, place := range []bool{false, true} {
+		m := build(true, place)
+		for i, L := range m.layers {
+			for _, l := range []linear{L.qkv, L.out, L.up, L.down} {
+				require.IsType(t, &quant.PanelMatrix{}, l.(*quantLinear).m, "layer %d, huge pages %v", i, place)
+			}
+		}
+		require.IsType(t, &quant.Matrix{}, m.tokens.(*quantTable).m)
+		got := allRowLogits(t, m, ids)
+		require.Len(t, got, len(want))
+		for r := range want {
+			var scale, diff float64
+			for j, v := range want[r] {
+				scale = max(scale, math.Abs(float64(v)))
+				diff = max(diff, math.Abs(float64(got[r][j])-float64(v)))
+			}
+			assert.LessOrEqual(t, diff, 1e-4*scale, "row %d, huge pages %v", r, place)
+		}
 	}
 }

@@ -1,0 +1,94 @@
+package quant
+
+import (
+	"fmt"
+
+	"github.com/goformer/goformer/kernels"
+)
+
+// PanelMatrix is a Matrix packed once, at load, into the panels of
+// kernels.Q8Panels, the layout the AVX-512 VNNI tier multiplies fastest
+// (sixteen rows in the lanes of a register): the same values, the same
+// products with activations quantized as Matrix quantizes them, each
+// output the block chain of kernels.Q8Panels. MatMul's rows equal MatVec's
+// bit for bit. Its rows are read back one at a time only for checks, so a
+// token table stays a Matrix.
+type PanelMatrix struct {
+	P *kernels.Q8Panels
+}
+
+// PanelLens are the lengths of the values and scales Panels writes for m.
+func (m *Matrix) PanelLens() (q, s int) { return kernels.Q8PanelLens(m.Rows, m.Cols) }
+
+// Panels returns m packed into panels, written into q and s (lengths
+// PanelLens; nil: new allocations), when the active tier multiplies that
+// form faster (kernels.PrefersQ8Panels); otherwise nil, and q and s are
+// left alone.
+func (m *Matrix) Panels(q []uint8, s []float32) *PanelMatrix {
+	if !kernels.PrefersQ8Panels() {
+		return nil
+	}
+	return &PanelMatrix{P: kernels.PackQ8Panels(q, s, m.Q, m.Scales, m.Rows, m.Cols)}
+}
+
+// Shape is the matrix's rows and columns.
+func (m *PanelMatrix) Shape() (rows, cols int) { return m.P.Rows, m.P.Cols }
+
+// WeightType is kernels.Q8_0: the values are Matrix's.
+func (m *PanelMatrix) WeightType() kernels.WeightType { return kernels.Q8_0 }
+
+// Bytes is the size of the packed values and scales (the last panel's
+// padding included): what a product reads.
+func (m *PanelMatrix) Bytes() int { return m.P.Bytes() }
+
+// Row writes row i, dequantized, into dst[:Cols], as Matrix.Row does.
+func (m *PanelMatrix) Row(i int, dst []float32) { m.P.Row(i, dst) }
+
+// MatVec computes y[:Rows] = M·x for x of length Cols, x quantized to int8
+// blocks on the fly (kernels.Q8Quantize) as Matrix.MatVec quantizes it.
+// x must be finite.
+func (m *PanelMatrix) MatVec(y, x []float32, s *Scratch) {
+	rows, cols := m.Shape()
+	if len(x) != cols {
+		panic(fmt.Sprintf("quant.PanelMatrix.MatVec: len(x) = %d, want %d columns", len(x), cols))
+	}
+	s.grow(1, cols)
+	nb := cols / kernels.Q8Block
+	kernels.Q8Quantize(s.xq[:cols], s.xs[:nb], x)
+	m.P.MatVec(y[:rows], s.xq[:cols], s.xs[:nb], &s.panels)
+}
+
+// MatMul computes c[:rows*Rows] = A·Mᵀ + bias for the row-major rows×Cols
+// matrix a, each row quantized as MatVec quantizes x: row i of c equals
+// MatVec of row i of a (plus the bias) bit for bit. bias may be nil. s
+// grows on the first call that needs it; a must be finite.
+func (m *PanelMatrix) MatMul(c, a []float32, rows int, bias []float32, s *Scratch) {
+	n, cols := m.Shape()
+	if rows < 0 || len(a) != rows*cols {
+		panic(fmt.Sprintf("quant.PanelMatrix.MatMul: len(a) = %d, want %d rows of %d columns", len(a), rows, cols))
+	}
+	if bias != nil && len(bias) != n {
+		panic(fmt.Sprintf("quant.PanelMatrix.MatMul: len(bias) = %d, want %d", len(bias), n))
+	}
+	s.grow(rows, cols)
+	v, nb := rows*cols, rows*cols/kernels.Q8Block
+	kernels.Q8Quantize(s.xq[:v], s.xs[:nb], a)
+	m.P.MatMul(c[:rows*n], s.xq[:v], s.xs[:nb], bias, rows, &s.panels)
+}
+
+// MatVecTwoPass computes y[:Rows] = M·x with two-pass activations (see
+// twoPass).
+func (m *PanelMatrix) MatVecTwoPass(y, x []float32, s *Scratch) {
+	twoPass(y[:m.P.Rows], x, kernels.Q8_0, s, func(out, v []float32) { m.MatVec(out, v, s) })
+}
+
+// MatMulTwoPass computes c[:rows*Rows] = A·Mᵀ + bias with two-pass
+// activations, each row bit for bit MatVecTwoPass of that row of a, then
+// the bias.
+func (m *PanelMatrix) MatMulTwoPass(c, a []float32, rows int, bias []float32, s *Scratch) {
+	if bias != nil && len(bias) != m.P.Rows {
+		panic(fmt.Sprintf("quant.PanelMatrix.MatMulTwoPass: len(bias) = %d, want %d", len(bias), m.P.Rows))
+	}
+	twoPass(c[:rows*m.P.Rows], a, kernels.Q8_0, s, func(out, v []float32) { m.MatMul(out, v, rows, nil, s) })
+	addBias(c, bias, rows)
+}
