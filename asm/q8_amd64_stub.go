@@ -164,7 +164,7 @@ func Q8MatMul3VNNI(c []float32, ldc int, aq []int8, as []float32, wq []int8, ws 
 func Q8MatMul3AVX2(c []float32, ldc int, aq []int8, as []float32, wq []int8, ws []float32, k int, n int)
 
 // Q8PanelMatMul1VNNI computes 1 rows of C = A·Wᵀ over panels whole panels of a kernels.Q8Panels
-// W (wq, ws from the first panel's values and scales), A one packed group of
+// W (w from the first panel's blocks), A one packed group of
 // kernels.Q8PanelBuffer (pa, ps, pc): per output the block chain
 //
 //	nb := k / 32
@@ -173,11 +173,13 @@ func Q8MatMul3AVX2(c []float32, ldc int, aq []int8, as []float32, wq []int8, ws 
 //			p, r := j/16, j%16
 //			var s float32
 //			for b := 0; b < nb; b++ {
+//				blk := w[(p*nb+b)*576:]
 //				dot := pc[b*1+i]
 //				for t := 0; t < 32; t++ {
-//					dot += int32(wq[((p*nb+b)*8+t/4)*64+r*4+t%4]) * int32(pa[(b*1+i)*32+t])
+//					dot += int32(blk[(t/4)*64+r*4+t%4]) * int32(pa[(b*1+i)*32+t])
 //				}
-//				s = fma32(ws[(p*nb+b)*16+r]*ps[b*1+i], float32(dot), s)
+//				ws := the float32 at blk[512+4*r:]
+//				s = fma32(ws*ps[b*1+i], float32(dot), s)
 //			}
 //			c[i*ldc+j] = s
 //		}
@@ -186,10 +188,10 @@ func Q8MatMul3AVX2(c []float32, ldc int, aq []int8, as []float32, wq []int8, ws 
 // k is a positive multiple of 32 and panels ≥ 1; mask is 16 bits.
 //
 //go:noescape
-func Q8PanelMatMul1VNNI(c []float32, ldc int, pa []int8, ps []float32, pc []int32, wq []uint8, ws []float32, k int, panels int, mask int)
+func Q8PanelMatMul1VNNI(c []float32, ldc int, pa []int8, ps []float32, pc []int32, w []byte, k int, panels int, mask int)
 
 // Q8PanelMatMul2VNNI computes 2 rows of C = A·Wᵀ over panels whole panels of a kernels.Q8Panels
-// W (wq, ws from the first panel's values and scales), A one packed group of
+// W (w from the first panel's blocks), A one packed group of
 // kernels.Q8PanelBuffer (pa, ps, pc): per output the block chain
 //
 //	nb := k / 32
@@ -198,11 +200,13 @@ func Q8PanelMatMul1VNNI(c []float32, ldc int, pa []int8, ps []float32, pc []int3
 //			p, r := j/16, j%16
 //			var s float32
 //			for b := 0; b < nb; b++ {
+//				blk := w[(p*nb+b)*576:]
 //				dot := pc[b*2+i]
 //				for t := 0; t < 32; t++ {
-//					dot += int32(wq[((p*nb+b)*8+t/4)*64+r*4+t%4]) * int32(pa[(b*2+i)*32+t])
+//					dot += int32(blk[(t/4)*64+r*4+t%4]) * int32(pa[(b*2+i)*32+t])
 //				}
-//				s = fma32(ws[(p*nb+b)*16+r]*ps[b*2+i], float32(dot), s)
+//				ws := the float32 at blk[512+4*r:]
+//				s = fma32(ws*ps[b*2+i], float32(dot), s)
 //			}
 //			c[i*ldc+j] = s
 //		}
@@ -211,10 +215,10 @@ func Q8PanelMatMul1VNNI(c []float32, ldc int, pa []int8, ps []float32, pc []int3
 // k is a positive multiple of 32 and panels ≥ 1; mask is 16 bits.
 //
 //go:noescape
-func Q8PanelMatMul2VNNI(c []float32, ldc int, pa []int8, ps []float32, pc []int32, wq []uint8, ws []float32, k int, panels int, mask int)
+func Q8PanelMatMul2VNNI(c []float32, ldc int, pa []int8, ps []float32, pc []int32, w []byte, k int, panels int, mask int)
 
 // Q8PanelMatMul3VNNI computes 3 rows of C = A·Wᵀ over panels whole panels of a kernels.Q8Panels
-// W (wq, ws from the first panel's values and scales), A one packed group of
+// W (w from the first panel's blocks), A one packed group of
 // kernels.Q8PanelBuffer (pa, ps, pc): per output the block chain
 //
 //	nb := k / 32
@@ -223,11 +227,13 @@ func Q8PanelMatMul2VNNI(c []float32, ldc int, pa []int8, ps []float32, pc []int3
 //			p, r := j/16, j%16
 //			var s float32
 //			for b := 0; b < nb; b++ {
+//				blk := w[(p*nb+b)*576:]
 //				dot := pc[b*3+i]
 //				for t := 0; t < 32; t++ {
-//					dot += int32(wq[((p*nb+b)*8+t/4)*64+r*4+t%4]) * int32(pa[(b*3+i)*32+t])
+//					dot += int32(blk[(t/4)*64+r*4+t%4]) * int32(pa[(b*3+i)*32+t])
 //				}
-//				s = fma32(ws[(p*nb+b)*16+r]*ps[b*3+i], float32(dot), s)
+//				ws := the float32 at blk[512+4*r:]
+//				s = fma32(ws*ps[b*3+i], float32(dot), s)
 //			}
 //			c[i*ldc+j] = s
 //		}
@@ -236,10 +242,10 @@ func Q8PanelMatMul2VNNI(c []float32, ldc int, pa []int8, ps []float32, pc []int3
 // k is a positive multiple of 32 and panels ≥ 1; mask is 16 bits.
 //
 //go:noescape
-func Q8PanelMatMul3VNNI(c []float32, ldc int, pa []int8, ps []float32, pc []int32, wq []uint8, ws []float32, k int, panels int, mask int)
+func Q8PanelMatMul3VNNI(c []float32, ldc int, pa []int8, ps []float32, pc []int32, w []byte, k int, panels int, mask int)
 
 // Q8PanelMatMul4VNNI computes 4 rows of C = A·Wᵀ over panels whole panels of a kernels.Q8Panels
-// W (wq, ws from the first panel's values and scales), A one packed group of
+// W (w from the first panel's blocks), A one packed group of
 // kernels.Q8PanelBuffer (pa, ps, pc): per output the block chain
 //
 //	nb := k / 32
@@ -248,11 +254,13 @@ func Q8PanelMatMul3VNNI(c []float32, ldc int, pa []int8, ps []float32, pc []int3
 //			p, r := j/16, j%16
 //			var s float32
 //			for b := 0; b < nb; b++ {
+//				blk := w[(p*nb+b)*576:]
 //				dot := pc[b*4+i]
 //				for t := 0; t < 32; t++ {
-//					dot += int32(wq[((p*nb+b)*8+t/4)*64+r*4+t%4]) * int32(pa[(b*4+i)*32+t])
+//					dot += int32(blk[(t/4)*64+r*4+t%4]) * int32(pa[(b*4+i)*32+t])
 //				}
-//				s = fma32(ws[(p*nb+b)*16+r]*ps[b*4+i], float32(dot), s)
+//				ws := the float32 at blk[512+4*r:]
+//				s = fma32(ws*ps[b*4+i], float32(dot), s)
 //			}
 //			c[i*ldc+j] = s
 //		}
@@ -261,4 +269,4 @@ func Q8PanelMatMul3VNNI(c []float32, ldc int, pa []int8, ps []float32, pc []int3
 // k is a positive multiple of 32 and panels ≥ 1; mask is 16 bits.
 //
 //go:noescape
-func Q8PanelMatMul4VNNI(c []float32, ldc int, pa []int8, ps []float32, pc []int32, wq []uint8, ws []float32, k int, panels int, mask int)
+func Q8PanelMatMul4VNNI(c []float32, ldc int, pa []int8, ps []float32, pc []int32, w []byte, k int, panels int, mask int)

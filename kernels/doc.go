@@ -1,7 +1,8 @@
 // Package kernels is goformer's numeric core: fp32 matrix products (MatMul
 // over row-major weights, and Panels, weights packed once at load whose
 // every output is one FMA chain on every tier, panels.go), int8
-// block-quantized matrix-vector and matrix products (q8.go, q8matmul.go),
+// block-quantized matrix-vector and matrix products (q8.go, q8matmul.go,
+// and Q8Panels, int8 weights packed at load for the VNNI tiles, q8panels.go),
 // the products of GGUF's other block types over the file's blocks
 // (quant.go, blocks_generic.go, a table entry per type in types.go),
 // softmax, normalization, the GELU and SwiGLU activations and the small vector forms attention needs.

@@ -1,6 +1,10 @@
 package kernels
 
-import "fmt"
+import (
+	"encoding/binary"
+	"fmt"
+	"math"
+)
 
 // Q8PanelRows is the number of rows of W a Q8Panels panel holds: the
 // sixteen int32 lanes of a ZMM register, one output each.
@@ -9,17 +13,21 @@ const Q8PanelRows = 16
 // Q8Panels is an int8 weight matrix W [Rows×Cols] in blocks of 32 (the
 // values wq and scales ws of Q8MatVec, as quant.Matrix holds them) packed
 // once, at load, into the order the AVX-512 VNNI kernels read: W's rows in
-// panels of 16, and in each panel, block by block, four bytes of each row
-// in turn,
+// panels of 16, each panel block by block, a block 576 bytes: four bytes of
+// each row in turn, eight times, then the sixteen rows' scales,
 //
 //	nb := Cols / 32
-//	Q[((p*nb+b)*8+q)*64+r*4+t] = uint8(wq[(16p+r)*Cols+32b+4q+t]) ^ 0x80
-//	S[(p*nb+b)*16+r] = ws[(16p+r)*nb+b]   // both 0 for 16p+r ≥ Rows
+//	blk := Data[(p*nb+b)*576:]
+//	blk[q*64+r*4+t] = uint8(wq[(16p+r)*Cols+32b+4q+t]) ^ 0x80   // q < 8, t < 4
+//	blk[512+4r:] = ws[(16p+r)*nb+b] as little-endian float32
+//	                                              // both 0 for 16p+r ≥ Rows
 //
 // so that one 64-byte load is a VPDPBUSD operand with a row in each lane,
-// and the byte is w+128, the unsigned operand VPDPBUSD wants (exact for
-// every int8 w). A product's outputs are then its lanes: no horizontal
-// sums, and each output is one chain over its blocks in order,
+// the byte w+128 being the unsigned operand VPDPBUSD wants (exact for every
+// int8 w), and a panel is one stream through memory (a decode step reads W
+// from DRAM, where every extra stream costs bandwidth). A product's
+// outputs are its lanes: no horizontal sums, and each output is one chain
+// over its blocks in order,
 //
 //	s = fma32(ws[j,b]·xs[b], float32(dot_jb), s)   for b = 0, 1, … nb-1
 //
@@ -29,60 +37,67 @@ const Q8PanelRows = 16
 // for any split across threads.
 type Q8Panels struct {
 	Rows, Cols int
-	Q          []uint8
-	S          []float32
+	Data       []byte
 }
 
-// Q8PanelLens are the lengths of Q and S for a rows×cols matrix.
-func Q8PanelLens(rows, cols int) (q, s int) {
-	panels := (rows + Q8PanelRows - 1) / Q8PanelRows
-	return panels * Q8PanelRows * cols, panels * Q8PanelRows * (cols / Q8Block)
+// q8PanelBlock is the bytes of one block of a panel: 16 rows × 32 values
+// and 16 float32 scales.
+const q8PanelBlock = Q8PanelRows*Q8Block + 4*Q8PanelRows
+
+// Q8PanelBytes is the length of Data for a rows×cols matrix.
+func Q8PanelBytes(rows, cols int) int {
+	return (rows + Q8PanelRows - 1) / Q8PanelRows * (cols / Q8Block) * q8PanelBlock
 }
 
-// PackQ8Panels packs the int8 matrix (wq, ws) of rows×cols values into q
-// and s (lengths Q8PanelLens; nil: new allocations). cols is a multiple of
+// PackQ8Panels packs the int8 matrix (wq, ws) of rows×cols values into
+// data (length Q8PanelBytes; nil: a new allocation). cols is a multiple of
 // Q8Block.
-func PackQ8Panels(q []uint8, s []float32, wq []int8, ws []float32, rows, cols int) *Q8Panels {
+func PackQ8Panels(data []byte, wq []int8, ws []float32, rows, cols int) *Q8Panels {
 	if rows < 0 || cols < 0 || cols%Q8Block != 0 {
 		panic(fmt.Sprintf("kernels.PackQ8Panels: shape %d×%d (columns must be a multiple of %d)", rows, cols, Q8Block))
 	}
 	nb := cols / Q8Block
 	need("PackQ8Panels", "wq", len(wq), rows*cols)
 	need("PackQ8Panels", "ws", len(ws), rows*nb)
-	lq, ls := Q8PanelLens(rows, cols)
-	if q == nil {
-		q, s = make([]uint8, lq), make([]float32, ls)
+	n := Q8PanelBytes(rows, cols)
+	if data == nil {
+		data = make([]byte, n)
 	}
-	if len(q) != lq || len(s) != ls {
-		panic(fmt.Sprintf("kernels.PackQ8Panels: %d values and %d scales for %d and %d", len(q), len(s), lq, ls))
+	if len(data) != n {
+		panic(fmt.Sprintf("kernels.PackQ8Panels: %d bytes for %d", len(data), n))
 	}
-	for p := range lq / (Q8PanelRows * max(cols, 1)) {
+	for p := range (rows + Q8PanelRows - 1) / Q8PanelRows {
 		for r := range Q8PanelRows {
 			j := p*Q8PanelRows + r
 			for b := range nb {
-				base := (p*nb + b) * 8 * 64
+				blk := data[(p*nb+b)*q8PanelBlock:][:q8PanelBlock]
 				if j >= rows {
-					for qq := range 8 {
-						clear(q[base+qq*64+r*4:][:4])
+					for q := range 8 {
+						clear(blk[q*64+r*4:][:4])
 					}
-					s[(p*nb+b)*16+r] = 0
+					clear(blk[512+4*r:][:4])
 					continue
 				}
 				row := wq[j*cols+b*Q8Block:][:Q8Block]
-				for qq := range 8 {
+				for q := range 8 {
 					for t := range 4 {
-						q[base+qq*64+r*4+t] = uint8(row[4*qq+t]) ^ 0x80
+						blk[q*64+r*4+t] = uint8(row[4*q+t]) ^ 0x80
 					}
 				}
-				s[(p*nb+b)*16+r] = ws[j*nb+b]
+				binary.LittleEndian.PutUint32(blk[512+4*r:], math.Float32bits(ws[j*nb+b]))
 			}
 		}
 	}
-	return &Q8Panels{Rows: rows, Cols: cols, Q: q, S: s}
+	return &Q8Panels{Rows: rows, Cols: cols, Data: data}
 }
 
-// Bytes is the memory Q and S take: what a product reads.
-func (p *Q8Panels) Bytes() int { return len(p.Q) + 4*len(p.S) }
+// q8PanelScale is the scale of row r in a panel's block blk.
+func q8PanelScale(blk []byte, r int) float32 {
+	return math.Float32frombits(binary.LittleEndian.Uint32(blk[512+4*r:]))
+}
+
+// Bytes is the memory Data takes: what a product reads.
+func (p *Q8Panels) Bytes() int { return len(p.Data) }
 
 // Row writes row i of W, dequantized, into dst[:Cols]: the values
 // Q8Dequantize gives for the row before packing.
@@ -94,10 +109,10 @@ func (p *Q8Panels) Row(i int, dst []float32) {
 	nb := p.Cols / Q8Block
 	pn, r := i/Q8PanelRows, i%Q8PanelRows
 	for b := range nb {
-		d := p.S[(pn*nb+b)*16+r]
-		base := (pn*nb + b) * 8 * 64
+		blk := p.Data[(pn*nb+b)*q8PanelBlock:][:q8PanelBlock]
+		d := q8PanelScale(blk, r)
 		for c := range Q8Block {
-			dst[b*Q8Block+c] = d * float32(int8(p.Q[base+(c/4)*64+r*4+c%4]^0x80))
+			dst[b*Q8Block+c] = d * float32(int8(blk[(c/4)*64+r*4+c%4]^0x80))
 		}
 	}
 }
@@ -160,14 +175,14 @@ func q8Offsets(c []int32, xq []int8) {
 
 // q8PanelTile is a tier's Q8Panels GEMM tile: the rows (1…4) rows of one
 // packed group of A (pa, ps, pc: Q8PanelBuffer.pack's layout) against
-// panels whole panels of W (wq, ws at the first), storing C's rows ldc
+// panels whole panels of W (w from the first's Data), storing C's rows ldc
 // floats apart, only the columns of each panel that mask selects (bit r:
 // row r of the panel). q8PanelTileGeneric is its meaning.
-type q8PanelTile func(c []float32, ldc int, pa []int8, ps []float32, pc []int32, wq []uint8, ws []float32, k, panels, mask int)
+type q8PanelTile func(c []float32, ldc int, pa []int8, ps []float32, pc []int32, w []byte, k, panels, mask int)
 
 // q8PanelTileGeneric is the definition of every tier's Q8Panels tile.
 func q8PanelTileGeneric(rows int) q8PanelTile {
-	return func(c []float32, ldc int, pa []int8, ps []float32, pc []int32, wq []uint8, ws []float32, k, panels, mask int) {
+	return func(c []float32, ldc int, pa []int8, ps []float32, pc []int32, w []byte, k, panels, mask int) {
 		nb := k / Q8Block
 		for p := range panels {
 			for r := range Q8PanelRows {
@@ -178,11 +193,11 @@ func q8PanelTileGeneric(rows int) q8PanelTile {
 					var s float32
 					for b := range nb {
 						dot := pc[b*rows+i]
-						base := (p*nb + b) * 8 * 64
+						blk := w[(p*nb+b)*q8PanelBlock:][:q8PanelBlock]
 						for t, a := range pa[(b*rows+i)*Q8Block:][:Q8Block] {
-							dot += int32(wq[base+(t/4)*64+r*4+t%4]) * int32(a)
+							dot += int32(blk[(t/4)*64+r*4+t%4]) * int32(a)
 						}
-						s = fma32(ws[(p*nb+b)*16+r]*ps[b*rows+i], float32(dot), s)
+						s = fma32(q8PanelScale(blk, r)*ps[b*rows+i], float32(dot), s)
 					}
 					c[i*ldc+p*Q8PanelRows+r] = s
 				}
@@ -231,9 +246,7 @@ func (p *Q8Panels) MatMul(c []float32, aq []int8, as []float32, bias []float32, 
 	need("Q8Panels.MatMul", "aq", len(aq), m*k)
 	need("Q8Panels.MatMul", "as", len(as), m*nb)
 	need("Q8Panels.MatMul", "c", len(c), m*n)
-	if lq, ls := Q8PanelLens(n, k); len(p.Q) < lq || len(p.S) < ls {
-		panic(fmt.Sprintf("kernels.Q8Panels.MatMul: %d values and %d scales for a %d×%d matrix", len(p.Q), len(p.S), n, k))
-	}
+	need("Q8Panels.MatMul", "Data", len(p.Data), Q8PanelBytes(n, k))
 	if bias != nil {
 		need("Q8Panels.MatMul", "bias", len(bias), n)
 		bias = bias[:n]
@@ -282,8 +295,8 @@ func (j *q8PanelsJob) run(lo, hi int) {
 	n, k := p.Rows, p.Cols
 	nb := k / Q8Block
 	tiles := q8PanelTiles(j.t)
-	panelQ, panelS := Q8PanelRows*k, Q8PanelRows*nb
-	chunk := max(3, q8PanelChunkBytes/(panelQ+4*panelS)/3*3)
+	panel := nb * q8PanelBlock
+	chunk := max(3, q8PanelChunkBytes/panel/3*3)
 	for p0 := lo / Q8PanelRows; p0*Q8PanelRows < hi; p0 += chunk {
 		p1 := min(p0+chunk, (hi+Q8PanelRows-1)/Q8PanelRows)
 		whole := p1
@@ -295,11 +308,11 @@ func (j *q8PanelsJob) run(lo, hi int) {
 			tile := tiles[rows]
 			pa, ps, pc := j.pa[g*k:], j.ps[g*nb:], j.pc[g*nb:]
 			if whole > p0 {
-				tile(j.c[g*n+p0*Q8PanelRows:], n, pa, ps, pc, p.Q[p0*panelQ:], p.S[p0*panelS:], k, whole-p0, 0xffff)
+				tile(j.c[g*n+p0*Q8PanelRows:], n, pa, ps, pc, p.Data[p0*panel:], k, whole-p0, 0xffff)
 			}
 			if whole < p1 {
 				mask := 1<<(hi-whole*Q8PanelRows) - 1
-				tile(j.c[g*n+whole*Q8PanelRows:], n, pa, ps, pc, p.Q[whole*panelQ:], p.S[whole*panelS:], k, 1, mask)
+				tile(j.c[g*n+whole*Q8PanelRows:], n, pa, ps, pc, p.Data[whole*panel:], k, 1, mask)
 			}
 		}
 	}

@@ -18,10 +18,8 @@ func TestQ8PanelsPack(t *testing.T) {
 		nb := k / Q8Block
 		wq := randInt8(uint64(rows), rows*k, -128, 127)
 		ws := testkit.RandF32(uint64(rows+1), rows*nb, 0.01)
-		p := PackQ8Panels(nil, nil, wq, ws, rows, k)
-		lq, ls := Q8PanelLens(rows, k)
-		require.Len(t, p.Q, lq)
-		require.Len(t, p.S, ls)
+		p := PackQ8Panels(nil, wq, ws, rows, k)
+		require.Len(t, p.Data, (rows+15)/16*nb*576)
 		got, want := make([]float32, k), make([]float32, k)
 		for i := range rows {
 			p.Row(i, got)
@@ -31,14 +29,15 @@ func TestQ8PanelsPack(t *testing.T) {
 		for i := rows; i < (rows+15)/16*16; i++ {
 			pn, r := i/16, i%16
 			for b := range nb {
-				assert.Zero(t, p.S[(pn*nb+b)*16+r], "padding row %d's scale", i)
+				blk := p.Data[(pn*nb+b)*576:][:576]
+				assert.Equal(t, []byte{0, 0, 0, 0}, blk[512+4*r:][:4], "padding row %d's scale", i)
 				for q := range 8 {
-					assert.Equal(t, []uint8{0, 0, 0, 0}, p.Q[((pn*nb+b)*8+q)*64+r*4:][:4], "padding row %d's values", i)
+					assert.Equal(t, []byte{0, 0, 0, 0}, blk[q*64+r*4:][:4], "padding row %d's values", i)
 				}
 			}
 		}
 	}
-	assert.Panics(t, func() { PackQ8Panels(nil, nil, nil, nil, 1, 33) })
+	assert.Panics(t, func() { PackQ8Panels(nil, nil, nil, 1, 33) })
 }
 
 // TestQ8PanelsExact checks every tier's Q8Panels products bit for bit
@@ -63,7 +62,7 @@ func TestQ8PanelsExact(t *testing.T) {
 			}
 			aq, as, wq, ws, bias := q8MatMulInputs(i, s)
 			nb := s.k / Q8Block
-			p := PackQ8Panels(nil, nil, wq, ws, s.n, s.k)
+			p := PackQ8Panels(nil, wq, ws, s.n, s.k)
 			want := make([]float32, s.m*s.n)
 			for r := range s.m {
 				q8ChainGeneric(want[r*s.n:], wq, ws, aq[r*s.k:], as[r*nb:], s.k, s.n)
@@ -100,7 +99,7 @@ func TestQ8PanelsMeaning(t *testing.T) {
 			s = q8MMShape{5, 256, 70}
 		}
 		aq, as, wq, ws, bias := q8MatMulInputs(2, s)
-		p := PackQ8Panels(nil, nil, wq, ws, s.n, s.k)
+		p := PackQ8Panels(nil, wq, ws, s.n, s.k)
 		c := make([]float32, s.m*s.n)
 		var buf Q8PanelBuffer
 		p.MatMul(c, aq, as, bias, s.m, &buf)
@@ -114,7 +113,7 @@ func TestQ8PanelsMeaning(t *testing.T) {
 func TestQ8PanelsPanics(t *testing.T) {
 	wq := randInt8(1, 20*64, -127, 127)
 	ws := testkit.RandF32(2, 40, 0.01)
-	p := PackQ8Panels(nil, nil, wq, ws, 20, 64)
+	p := PackQ8Panels(nil, wq, ws, 20, 64)
 	var buf Q8PanelBuffer
 	assert.PanicsWithValue(t, "kernels.Q8Panels.MatMul: len(c) = 19, need 20", func() {
 		p.MatVec(make([]float32, 19), make([]int8, 64), make([]float32, 2), &buf)
@@ -127,7 +126,7 @@ func TestQ8PanelsPanics(t *testing.T) {
 func TestQ8PanelsAllocations(t *testing.T) {
 	s := q8MMShape{1, 768, 2304}
 	aq, as, wq, ws, _ := q8MatMulInputs(1, s)
-	p := PackQ8Panels(nil, nil, wq, ws, s.n, s.k)
+	p := PackQ8Panels(nil, wq, ws, s.n, s.k)
 	y := make([]float32, s.n)
 	var buf Q8PanelBuffer
 	p.MatVec(y, aq, as, &buf)
@@ -150,7 +149,7 @@ func BenchmarkQ8PanelsMatMul(b *testing.B) {
 			nb := s.k / 32
 			aq := randInt8(1, s.m*s.k, -127, 127)
 			as := testkit.RandF32(2, s.m*nb, 0.05)
-			p := PackQ8Panels(nil, nil, randInt8(3, s.n*s.k, -127, 127), testkit.RandF32(4, s.n*nb, 0.01), s.n, s.k)
+			p := PackQ8Panels(nil, randInt8(3, s.n*s.k, -127, 127), testkit.RandF32(4, s.n*nb, 0.01), s.n, s.k)
 			c := make([]float32, s.m*s.n)
 			var buf Q8PanelBuffer
 			b.Run(fmt.Sprintf("%s/%dx%dx%d", tier.name, s.m, s.k, s.n), func(b *testing.B) {
@@ -180,7 +179,7 @@ func BenchmarkQ8PanelsMatVec(b *testing.B) {
 			nb := s.k / 32
 			aq := randInt8(1, s.k, -127, 127)
 			as := testkit.RandF32(2, nb, 0.05)
-			p := PackQ8Panels(nil, nil, randInt8(3, s.n*s.k, -127, 127), testkit.RandF32(4, s.n*nb, 0.01), s.n, s.k)
+			p := PackQ8Panels(nil, randInt8(3, s.n*s.k, -127, 127), testkit.RandF32(4, s.n*nb, 0.01), s.n, s.k)
 			y := make([]float32, s.n)
 			var buf Q8PanelBuffer
 			b.Run(fmt.Sprintf("%s/%dx%d", tier.name, s.k, s.n), func(b *testing.B) {

@@ -75,6 +75,36 @@ func BenchmarkQ8MatVecLayers(b *testing.B) {
 			}
 		})
 	}
+	// The same matrices packed into panels, where the tier prefers them.
+	if PrefersQ8Panels() {
+		var panels []*Q8Panels
+		ptotal := 0
+		for _, m := range mats {
+			ptotal += Q8PanelBytes(m.n, m.k) + 64
+		}
+		parena, poff := hugeBytes(ptotal), 0
+		pcarve := func(n int) []byte {
+			poff = (poff + 63) &^ 63
+			p := parena[poff : poff+n]
+			poff += n
+			return p
+		}
+		for _, m := range mats {
+			panels = append(panels, PackQ8Panels(pcarve(Q8PanelBytes(m.n, m.k)), m.q, m.s, m.n, m.k))
+		}
+		var buf Q8PanelBuffer
+		for _, t := range []int{1, 2} {
+			b.Run(fmt.Sprintf("panels/threads=%d", t), func(b *testing.B) {
+				threads.Store(int32(t))
+				b.SetBytes(int64(total))
+				for range b.N {
+					for _, p := range panels {
+						p.MatVec(y[:p.Rows], xq[:p.Cols], xs[:p.Cols/Q8Block], &buf)
+					}
+				}
+			})
+		}
+	}
 	// The same bytes as two matrices: every k=576 matrix's rows, then the downs.
 	rows576 := 0
 	for _, s := range shapes[:3] {

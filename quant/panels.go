@@ -17,18 +17,18 @@ type PanelMatrix struct {
 	P *kernels.Q8Panels
 }
 
-// PanelLens are the lengths of the values and scales Panels writes for m.
-func (m *Matrix) PanelLens() (q, s int) { return kernels.Q8PanelLens(m.Rows, m.Cols) }
+// PanelBytes is the length of the data Panels writes for m.
+func (m *Matrix) PanelBytes() int { return kernels.Q8PanelBytes(m.Rows, m.Cols) }
 
-// Panels returns m packed into panels, written into q and s (lengths
-// PanelLens; nil: new allocations), when the active tier multiplies that
-// form faster (kernels.PrefersQ8Panels); otherwise nil, and q and s are
-// left alone.
-func (m *Matrix) Panels(q []uint8, s []float32) *PanelMatrix {
+// Panels returns m packed into panels, written into data (length
+// PanelBytes; nil: a new allocation), when the active tier multiplies that
+// form faster (kernels.PrefersQ8Panels); otherwise nil, and data is left
+// alone.
+func (m *Matrix) Panels(data []byte) *PanelMatrix {
 	if !kernels.PrefersQ8Panels() {
 		return nil
 	}
-	return &PanelMatrix{P: kernels.PackQ8Panels(q, s, m.Q, m.Scales, m.Rows, m.Cols)}
+	return &PanelMatrix{P: kernels.PackQ8Panels(data, m.Q, m.Scales, m.Rows, m.Cols)}
 }
 
 // Shape is the matrix's rows and columns.

@@ -97,8 +97,8 @@ func (a *weightArena) blockMatrix(m *quant.BlockMatrix, linear bool) *quant.Bloc
 // tier prefers them.
 func (a *weightArena) matrix(m *quant.Matrix, linear bool) quantMatrix {
 	if packs(m, linear) {
-		lq, ls := m.PanelLens()
-		return m.Panels(unsafe.Slice((*uint8)(a.carve(lq)), lq), unsafe.Slice((*float32)(a.carve(4*ls)), ls))
+		n := m.PanelBytes()
+		return m.Panels(unsafe.Slice((*byte)(a.carve(n)), n))
 	}
 	q := unsafe.Slice((*int8)(a.carve(len(m.Q))), len(m.Q))
 	copy(q, m.Q)
@@ -176,7 +176,7 @@ func (m *Model) placeWeights() {
 				}
 			case *quant.Matrix:
 				if packs(m, linear) {
-					*q = m.Panels(nil, nil)
+					*q = m.Panels(nil)
 				}
 			}
 		})
@@ -186,8 +186,8 @@ func (m *Model) placeWeights() {
 		func(q *quantMatrix, linear bool) {
 			switch m := (*q).(type) {
 			case *quant.Matrix:
-				if lq, ls := m.PanelLens(); packs(m, linear) {
-					sizes = append(sizes, lq, 4*ls)
+				if packs(m, linear) {
+					sizes = append(sizes, m.PanelBytes())
 				} else {
 					sizes = append(sizes, len(m.Q), 4*len(m.Scales))
 				}

@@ -44,8 +44,7 @@ func assertPlaced(t *testing.T, m *Model) {
 		case *quant.BlockMatrix:
 			in(what+" blocks", unsafe.Pointer(&q.Data[0]), len(q.Data))
 		case *quant.PanelMatrix:
-			in(what+" panels", unsafe.Pointer(&q.P.Q[0]), len(q.P.Q))
-			in(what+" panel scales", unsafe.Pointer(&q.P.S[0]), 4*len(q.P.S))
+			in(what+" panels", unsafe.Pointer(&q.P.Data[0]), len(q.P.Data))
 		default:
 			t.Errorf("%s: matrix type %T is not placed", what, q)
 		}

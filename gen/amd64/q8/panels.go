@@ -23,7 +23,12 @@ import (
 // instructions are VPDPBUSD. One row (a decode step's GEMV) is the same
 // tile with one row.
 
-const panelTileSig = "func(c []float32, ldc int, pa []int8, ps []float32, pc []int32, wq []uint8, ws []float32, k, panels, mask int)"
+// vecPanels is the panels the one-row tile (a decode step's GEMV, W from
+// DRAM) multiplies at once: each is a stream through memory, and one core
+// reads DRAM faster over several streams than over one.
+var vecPanels = 5
+
+const panelTileSig = "func(c []float32, ldc int, pa []int8, ps []float32, pc []int32, w []byte, k, panels, mask int)"
 
 // q8PanelTileVNNI emits Q8PanelMatMul<rows>VNNI.
 func q8PanelTileVNNI(rows int) {
@@ -32,7 +37,7 @@ func q8PanelTileVNNI(rows int) {
 	Pragma("noescape")
 	Doc(
 		fmt.Sprintf("%s computes %d rows of C = A·Wᵀ over panels whole panels of a kernels.Q8Panels", name, rows),
-		"W (wq, ws from the first panel's values and scales), A one packed group of",
+		"W (w from the first panel's blocks), A one packed group of",
 		"kernels.Q8PanelBuffer (pa, ps, pc): per output the block chain",
 		"",
 		"	nb := k / 32",
@@ -41,11 +46,13 @@ func q8PanelTileVNNI(rows int) {
 		"			p, r := j/16, j%16",
 		"			var s float32",
 		"			for b := 0; b < nb; b++ {",
+		"				blk := w[(p*nb+b)*576:]",
 		fmt.Sprintf("				dot := pc[b*%d+i]", rows),
 		"				for t := 0; t < 32; t++ {",
-		fmt.Sprintf("					dot += int32(wq[((p*nb+b)*8+t/4)*64+r*4+t%%4]) * int32(pa[(b*%d+i)*32+t])", rows),
+		fmt.Sprintf("					dot += int32(blk[(t/4)*64+r*4+t%%4]) * int32(pa[(b*%d+i)*32+t])", rows),
 		"				}",
-		fmt.Sprintf("				s = fma32(ws[(p*nb+b)*16+r]*ps[b*%d+i], float32(dot), s)", rows),
+		"				ws := the float32 at blk[512+4*r:]",
+		fmt.Sprintf("				s = fma32(ws*ps[b*%d+i], float32(dot), s)", rows),
 		"			}",
 		"			c[i*ldc+j] = s",
 		"		}",
@@ -62,19 +69,24 @@ func q8PanelTileVNNI(rows int) {
 	SHLQ(U8(2), ldc)
 	ldc3 := GP64()
 	LEAQ(Mem{Base: ldc, Index: ldc, Scale: 2}, ldc3)
-	wq := Load(Param("wq").Base(), GP64())
-	ws := Load(Param("ws").Base(), GP64())
+	wq := Load(Param("w").Base(), GP64())
 	panels := Load(Param("panels"), GP64())
 	mask := GP64()
 	Load(Param("mask"), mask)
 	KMOVW(mask.As32(), K1)
-	wstr := Load(Param("k"), GP64())
-	SHLQ(U8(4), wstr) // a panel's values: 16 bytes per column
-	sstr := Load(Param("k"), GP64())
-	SHLQ(U8(1), sstr) // its scales: 16 float32 per block of 32
+	// A panel's bytes: 576 per block, k/32 blocks, 18·k.
+	wstr, k9 := Load(Param("k"), GP64()), GP64()
+	LEAQ(Mem{Base: wstr, Index: wstr, Scale: 8}, k9)
+	LEAQ(Mem{Base: k9, Index: k9, Scale: 1}, wstr)
 
-	for _, np := range []int{3, 2, 1} {
-		loop, done := fmt.Sprintf("panels%d", np), fmt.Sprintf("panels%dDone", np)
+	wstr3 := GP64()
+	LEAQ(Mem{Base: wstr, Index: wstr, Scale: 2}, wstr3)
+	groups := []int{3, 2, 1}
+	if rows == 1 {
+		groups = []int{vecPanels, 3, 2, 1}
+	}
+	for gi, np := range groups {
+		loop, done := fmt.Sprintf("panels%d_%d", gi, np), fmt.Sprintf("panels%d_%dDone", gi, np)
 		Label(loop)
 		CMPQ(panels, U8(np))
 		JB(LabelRef(done))
@@ -82,9 +94,9 @@ func q8PanelTileVNNI(rows int) {
 		pa := Load(Param("pa").Base(), GP64())
 		ps := Load(Param("ps").Base(), GP64())
 		pc := Load(Param("pc").Base(), GP64())
-		// wq and ws walk the first panel's blocks, the others' are
-		// a stride or two away, and they end one panel on.
-		wp, sp := wq, ws
+		// wq walks the first panel's blocks, the others' are a stride
+		// or two away, and it ends one panel on.
+		wp := wq
 		blocks := Load(Param("k"), GP64())
 		SHRQ(U8(5), blocks)
 		acc := make([][]VecVirtual, rows)
@@ -109,10 +121,14 @@ func q8PanelTileVNNI(rows int) {
 				return Mem{Base: base, Disp: disp}
 			case 1:
 				return Mem{Base: base, Index: str, Scale: 1, Disp: disp}
+			case 2:
+				return Mem{Base: base, Index: str, Scale: 2, Disp: disp}
+			case 3:
+				return Mem{Base: base, Index: wstr3, Scale: 1, Disp: disp}
 			}
-			return Mem{Base: base, Index: str, Scale: 2, Disp: disp}
+			return Mem{Base: base, Index: str, Scale: 4, Disp: disp}
 		}
-		blk := fmt.Sprintf("blocks%d", np)
+		blk := fmt.Sprintf("blocks%d_%d", gi, np)
 		Label(blk)
 		for i := range rows {
 			for p := range np {
@@ -130,7 +146,7 @@ func q8PanelTileVNNI(rows int) {
 			}
 		}
 		for p := range np {
-			VMOVUPS(panel(sp, sstr, p, 0), w[p])
+			VMOVUPS(panel(wp, wstr, p, 512), w[p])
 		}
 		for i := range rows {
 			for p := range np {
@@ -143,8 +159,7 @@ func q8PanelTileVNNI(rows int) {
 		ADDQ(U32(32*rows), pa)
 		ADDQ(U8(4*rows), ps)
 		ADDQ(U8(4*rows), pc)
-		ADDQ(U32(512), wp)
-		ADDQ(U8(64), sp)
+		ADDQ(U32(576), wp)
 		DECQ(blocks)
 		JNZ(LabelRef(blk))
 
@@ -155,14 +170,14 @@ func q8PanelTileVNNI(rows int) {
 		}
 		for range np - 1 {
 			ADDQ(wstr, wq)
-			ADDQ(sstr, ws)
 		}
 		ADDQ(U32(64*np), c)
 		SUBQ(U8(np), panels)
-		if np == 3 {
+		if gi == 0 {
 			JMP(LabelRef(loop))
 		}
 		Label(done)
 	}
 	RET()
 }
+
