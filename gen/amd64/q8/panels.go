@@ -180,4 +180,3 @@ func q8PanelTileVNNI(rows int) {
 	}
 	RET()
 }
-
