@@ -21,12 +21,12 @@ import (
 // once, one FMA into the row's running sum), the accumulator starting at
 // the block's offset -128·Σa, broadcast from memory: 73% of the vector
 // instructions are VPDPBUSD. One row (a decode step's GEMV) is the same
-// tile with one row.
+// tile with one row, over five panels at a time (vecPanels).
 
 // vecPanels is the panels the one-row tile (a decode step's GEMV, W from
 // DRAM) multiplies at once: each is a stream through memory, and one core
 // reads DRAM faster over several streams than over one.
-var vecPanels = 5
+const vecPanels = 5
 
 const panelTileSig = "func(c []float32, ldc int, pa []int8, ps []float32, pc []int32, w []byte, k, panels, mask int)"
 
