@@ -30,8 +30,13 @@ func hugeBytes(n int) []byte {
 func BenchmarkQ8MatVecLayers(b *testing.B) {
 	savedThreads := threads.Load()
 	defer threads.Store(savedThreads)
-	shapes := [][2]int{{960, 576}, {576, 576}, {3072, 576}, {576, 1536}}
-	const layers = 30
+	benchQ8Layers(b, "", [][2]int{{960, 576}, {576, 576}, {3072, 576}, {576, 1536}}, 30)
+	// GPT-2 124M's: fused q/k/v 2304×768, output 768×768, up 3072×768,
+	// down 768×3072, twelve layers.
+	benchQ8Layers(b, "gpt2/", [][2]int{{2304, 768}, {768, 768}, {3072, 768}, {768, 3072}}, 12)
+}
+
+func benchQ8Layers(b *testing.B, prefix string, shapes [][2]int, layers int) {
 	type mat struct {
 		q    []int8
 		s    []float32
@@ -60,12 +65,12 @@ func BenchmarkQ8MatVecLayers(b *testing.B) {
 			mats = append(mats, mat{q, sc, n, k})
 		}
 	}
-	x := testkit.RandF32(99, 1536, 1)
-	xq, xs := make([]int8, 1536), make([]float32, 1536/Q8Block)
+	x := testkit.RandF32(99, 3072, 1)
+	xq, xs := make([]int8, 3072), make([]float32, 3072/Q8Block)
 	Q8Quantize(xq, xs, x)
-	y := make([]float32, 4608*layers)
+	y := make([]float32, 4608*30)
 	for _, t := range []int{1, 2} {
-		b.Run(fmt.Sprintf("layers/threads=%d", t), func(b *testing.B) {
+		b.Run(fmt.Sprintf("%slayers/threads=%d", prefix, t), func(b *testing.B) {
 			threads.Store(int32(t))
 			b.SetBytes(int64(total))
 			for range b.N {
@@ -94,7 +99,7 @@ func BenchmarkQ8MatVecLayers(b *testing.B) {
 		}
 		var buf Q8PanelBuffer
 		for _, t := range []int{1, 2} {
-			b.Run(fmt.Sprintf("panels/threads=%d", t), func(b *testing.B) {
+			b.Run(fmt.Sprintf("%spanels/threads=%d", prefix, t), func(b *testing.B) {
 				threads.Store(int32(t))
 				b.SetBytes(int64(total))
 				for range b.N {
@@ -104,6 +109,9 @@ func BenchmarkQ8MatVecLayers(b *testing.B) {
 				}
 			})
 		}
+	}
+	if prefix != "" {
+		return
 	}
 	// The same bytes as two matrices: every k=576 matrix's rows, then the downs.
 	rows576 := 0
@@ -130,7 +138,7 @@ func BenchmarkQ8MatVecLayers(b *testing.B) {
 		ds[i] = 0.01
 	}
 	for _, t := range []int{1, 2} {
-		b.Run(fmt.Sprintf("one/threads=%d", t), func(b *testing.B) {
+		b.Run(fmt.Sprintf("%sone/threads=%d", prefix, t), func(b *testing.B) {
 			threads.Store(int32(t))
 			b.SetBytes(int64(total))
 			for range b.N {
