@@ -193,3 +193,16 @@ func BenchmarkQ8PanelsMatVec(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkPackQ8Panels is the packing a load does per int8 layer, in
+// ns a value (Qwen2.5-0.5B's down projection).
+func BenchmarkPackQ8Panels(b *testing.B) {
+	rows, cols := 896, 4864
+	wq := randInt8(1, rows*cols, -128, 127)
+	ws := testkit.RandF32(2, rows*cols/Q8Block, 0.01)
+	data := make([]byte, Q8PanelBytes(rows, cols))
+	for b.Loop() {
+		PackQ8Panels(data, wq, ws, rows, cols)
+	}
+	b.ReportMetric(b.Elapsed().Seconds()*1e9/float64(b.N)/float64(rows*cols), "ns/value")
+}
