@@ -43,20 +43,32 @@ func Q8MatMul(c []float32, aq []int8, as []float32, wq []int8, ws []float32, bia
 	need("Q8MatMul", "as", len(as), m*nb)
 	need("Q8MatMul", "wq", len(wq), n*k)
 	need("Q8MatMul", "ws", len(ws), n*nb)
-	need("Q8MatMul", "c", len(c), m*n)
+	c, bias, done := startProduct("Q8MatMul", c, bias, m, k, n)
+	if done {
+		return
+	}
+	q8MatMul(active, c, aq[:m*k], as[:m*nb], wq[:n*k], ws[:n*nb], bias, m, k, n)
+}
+
+// startProduct checks a product's output c [m×n] and bias (n values or
+// nil), panicking with name when either is short, and trims them to those
+// lengths; done says there is nothing to multiply: m or n is 0, or k is 0
+// and every row of C is now the bias (or zeros without one).
+func startProduct(name string, c, bias []float32, m, k, n int) (_, _ []float32, done bool) {
+	need(name, "c", len(c), m*n)
 	if bias != nil {
-		need("Q8MatMul", "bias", len(bias), n)
+		need(name, "bias", len(bias), n)
 		bias = bias[:n]
 	}
 	if m == 0 || n == 0 {
-		return
+		return c, bias, true
 	}
 	c = c[:m*n]
 	if k == 0 {
 		biasRows(c, bias, m, n)
-		return
+		return c, bias, true
 	}
-	q8MatMul(active, c, aq[:m*k], as[:m*nb], wq[:n*k], ws[:n*nb], bias, m, k, n)
+	return c, bias, false
 }
 
 // biasRows is the product of an empty k: every row of C is the bias, or

@@ -249,18 +249,9 @@ func (p *Q8Panels) MatMul(c []float32, aq []int8, as []float32, bias []float32, 
 	}
 	need("Q8Panels.MatMul", "aq", len(aq), m*k)
 	need("Q8Panels.MatMul", "as", len(as), m*nb)
-	need("Q8Panels.MatMul", "c", len(c), m*n)
 	need("Q8Panels.MatMul", "Data", len(p.Data), Q8PanelBytes(n, k))
-	if bias != nil {
-		need("Q8Panels.MatMul", "bias", len(bias), n)
-		bias = bias[:n]
-	}
-	if m == 0 || n == 0 {
-		return
-	}
-	c = c[:m*n]
-	if k == 0 {
-		biasRows(c, bias, m, n)
+	c, bias, done := startProduct("Q8Panels.MatMul", c, bias, m, k, n)
+	if done {
 		return
 	}
 	pa, ps, pc := buf.pack(aq, as, m, k)

@@ -145,17 +145,8 @@ func QuantMatMul(t WeightType, c []float32, aq []int8, as []float32, asum []int1
 	need("QuantMatMul", "as", len(as), m*ns)
 	need("QuantMatMul", "asum", len(asum), m*nsum)
 	need("QuantMatMul", "w", len(w), n*t.RowBytes(k))
-	need("QuantMatMul", "c", len(c), m*n)
-	if bias != nil {
-		need("QuantMatMul", "bias", len(bias), n)
-		bias = bias[:n]
-	}
-	if m == 0 || n == 0 {
-		return
-	}
-	c = c[:m*n]
-	if k == 0 {
-		biasRows(c, bias, m, n)
+	c, bias, done := startProduct("QuantMatMul", c, bias, m, k, n)
+	if done {
 		return
 	}
 	quantMatMul(active, t, c, aq[:m*k], as[:m*ns], asum[:m*nsum], w[:n*t.RowBytes(k)], bias, m, k, n)

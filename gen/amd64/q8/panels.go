@@ -115,19 +115,8 @@ func q8PanelTileVNNI(rows int) {
 		for p := range w {
 			w[p] = ZMM()
 		}
-		panel := func(base Register, str Register, p, disp int) Mem {
-			switch p {
-			case 0:
-				return Mem{Base: base, Disp: disp}
-			case 1:
-				return Mem{Base: base, Index: str, Scale: 1, Disp: disp}
-			case 2:
-				return Mem{Base: base, Index: str, Scale: 2, Disp: disp}
-			case 3:
-				return Mem{Base: base, Index: wstr3, Scale: 1, Disp: disp}
-			}
-			return Mem{Base: base, Index: str, Scale: 4, Disp: disp}
-		}
+		// Panel p of the group, p < 5 (strided's rows).
+		panel := func(base, str Register, p, disp int) Mem { return strided(base, str, wstr3, p, disp) }
 		// The one-row tile asks for each panel's next block into L2 as
 		// it reads this one: a panel is a stream too short (13.8 KB at
 		// k = 768) for the hardware prefetchers to ramp up on alone
