@@ -412,6 +412,74 @@ DATA kqPairBytesHiX8<>+30(SB)/1, $0x07
 DATA kqPairBytesHiX8<>+31(SB)/1, $0x07
 GLOBL kqPairBytesHiX8<>(SB), RODATA|NOPTR, $32
 
+DATA kqBitIndexLo<>+0(SB)/1, $0x00
+DATA kqBitIndexLo<>+1(SB)/1, $0x01
+DATA kqBitIndexLo<>+2(SB)/1, $0x02
+DATA kqBitIndexLo<>+3(SB)/1, $0x03
+DATA kqBitIndexLo<>+4(SB)/1, $0x04
+DATA kqBitIndexLo<>+5(SB)/1, $0x05
+DATA kqBitIndexLo<>+6(SB)/1, $0x06
+DATA kqBitIndexLo<>+7(SB)/1, $0x07
+DATA kqBitIndexLo<>+8(SB)/1, $0x08
+DATA kqBitIndexLo<>+9(SB)/1, $0x09
+DATA kqBitIndexLo<>+10(SB)/1, $0x0a
+DATA kqBitIndexLo<>+11(SB)/1, $0x0b
+DATA kqBitIndexLo<>+12(SB)/1, $0x0c
+DATA kqBitIndexLo<>+13(SB)/1, $0x0d
+DATA kqBitIndexLo<>+14(SB)/1, $0x0e
+DATA kqBitIndexLo<>+15(SB)/1, $0x0f
+DATA kqBitIndexLo<>+16(SB)/1, $0x20
+DATA kqBitIndexLo<>+17(SB)/1, $0x21
+DATA kqBitIndexLo<>+18(SB)/1, $0x22
+DATA kqBitIndexLo<>+19(SB)/1, $0x23
+DATA kqBitIndexLo<>+20(SB)/1, $0x24
+DATA kqBitIndexLo<>+21(SB)/1, $0x25
+DATA kqBitIndexLo<>+22(SB)/1, $0x26
+DATA kqBitIndexLo<>+23(SB)/1, $0x27
+DATA kqBitIndexLo<>+24(SB)/1, $0x28
+DATA kqBitIndexLo<>+25(SB)/1, $0x29
+DATA kqBitIndexLo<>+26(SB)/1, $0x2a
+DATA kqBitIndexLo<>+27(SB)/1, $0x2b
+DATA kqBitIndexLo<>+28(SB)/1, $0x2c
+DATA kqBitIndexLo<>+29(SB)/1, $0x2d
+DATA kqBitIndexLo<>+30(SB)/1, $0x2e
+DATA kqBitIndexLo<>+31(SB)/1, $0x2f
+GLOBL kqBitIndexLo<>(SB), RODATA|NOPTR, $32
+
+DATA kqBitIndexHi<>+0(SB)/1, $0x10
+DATA kqBitIndexHi<>+1(SB)/1, $0x11
+DATA kqBitIndexHi<>+2(SB)/1, $0x12
+DATA kqBitIndexHi<>+3(SB)/1, $0x13
+DATA kqBitIndexHi<>+4(SB)/1, $0x14
+DATA kqBitIndexHi<>+5(SB)/1, $0x15
+DATA kqBitIndexHi<>+6(SB)/1, $0x16
+DATA kqBitIndexHi<>+7(SB)/1, $0x17
+DATA kqBitIndexHi<>+8(SB)/1, $0x18
+DATA kqBitIndexHi<>+9(SB)/1, $0x19
+DATA kqBitIndexHi<>+10(SB)/1, $0x1a
+DATA kqBitIndexHi<>+11(SB)/1, $0x1b
+DATA kqBitIndexHi<>+12(SB)/1, $0x1c
+DATA kqBitIndexHi<>+13(SB)/1, $0x1d
+DATA kqBitIndexHi<>+14(SB)/1, $0x1e
+DATA kqBitIndexHi<>+15(SB)/1, $0x1f
+DATA kqBitIndexHi<>+16(SB)/1, $0x30
+DATA kqBitIndexHi<>+17(SB)/1, $0x31
+DATA kqBitIndexHi<>+18(SB)/1, $0x32
+DATA kqBitIndexHi<>+19(SB)/1, $0x33
+DATA kqBitIndexHi<>+20(SB)/1, $0x34
+DATA kqBitIndexHi<>+21(SB)/1, $0x35
+DATA kqBitIndexHi<>+22(SB)/1, $0x36
+DATA kqBitIndexHi<>+23(SB)/1, $0x37
+DATA kqBitIndexHi<>+24(SB)/1, $0x38
+DATA kqBitIndexHi<>+25(SB)/1, $0x39
+DATA kqBitIndexHi<>+26(SB)/1, $0x3a
+DATA kqBitIndexHi<>+27(SB)/1, $0x3b
+DATA kqBitIndexHi<>+28(SB)/1, $0x3c
+DATA kqBitIndexHi<>+29(SB)/1, $0x3d
+DATA kqBitIndexHi<>+30(SB)/1, $0x3e
+DATA kqBitIndexHi<>+31(SB)/1, $0x3f
+GLOBL kqBitIndexHi<>(SB), RODATA|NOPTR, $32
+
 DATA kqHighNibbles<>+0(SB)/1, $0xf0
 DATA kqHighNibbles<>+1(SB)/1, $0xf0
 DATA kqHighNibbles<>+2(SB)/1, $0xf0
@@ -5002,6 +5070,1855 @@ Q5_0x8MatMul16AVX2Store:
 	ADDQ         $0x04, AX
 	SUBQ         $0x08, DX
 	JNZ          Q5_0x8MatMul16AVX2Group
+	VZEROUPPER
+	RET
+
+// func Q5_0MatVecAVX512(y []float32, w []byte, xq []int8, xs []float32, xsum []int16, k int, n int)
+// Requires: AVX, AVX2, AVX512BITALG, AVX512BW, AVX512VL, F16C, FMA3, MMX+
+TEXT ·Q5_0MatVecAVX512(SB), NOSPLIT, $0-136
+	MOVQ   y_base+0(FP), AX
+	MOVQ   w_base+24(FP), CX
+	MOVQ   n+128(FP), DX
+	MOVQ   k+120(FP), BX
+	SHRQ   $0x05, BX
+	IMUL3Q $0x00000016, BX, BX
+	CMPQ   DX, $0x08
+	JB     Q5_0mvTail
+
+Q5_0mvGroup:
+	MOVQ    xq_base+48(FP), SI
+	MOVQ    xs_base+72(FP), DI
+	MOVQ    xsum_base+96(FP), R8
+	MOVQ    k+120(FP), R9
+	SHRQ    $0x05, R9
+	LEAQ    (BX)(BX*2), R10
+	LEAQ    (CX)(BX*4), R11
+	LEAQ    (R11)(BX*4), R12
+	VMOVUPS kqZeros<>+0(SB), Y0
+	VMOVDQU kqNibbles<>+0(SB), Y1
+	VMOVDQU kqBitIndexLo<>+0(SB), Y2
+	VMOVDQU kqBitIndexHi<>+0(SB), Y3
+
+Q5_0mvBlock:
+	PREFETCHT0     (R12)
+	PREFETCHT0     64(R12)
+	PREFETCHT0     128(R12)
+	VBROADCASTI128 (SI), Y4
+	VBROADCASTI128 16(SI), Y5
+	VMOVDQU        6(CX), X6
+	VINSERTI128    $0x01, 6(R11), Y6, Y6
+	VPAND          Y1, Y6, Y7
+	VPSRLW         $0x04, Y6, Y8
+	VPAND          Y1, Y8, Y8
+	VPBROADCASTD   2(CX), Y9
+	VPBROADCASTD   2(R11), Y10
+	VPUNPCKLDQ     Y10, Y9, Y9
+	VPSHUFBITQMB   Y2, Y9, K4
+	VPSHUFBITQMB   Y3, Y9, K5
+	VPADDB         kqSixteens<>+0(SB), Y7, K4, Y7
+	VPADDB         kqSixteens<>+0(SB), Y8, K5, Y8
+	VPMADDUBSW     Y4, Y7, Y7
+	VPMADDUBSW     Y5, Y8, Y8
+	VPADDW         Y8, Y7, Y7
+	VMOVDQU        6(CX)(BX*1), X11
+	VINSERTI128    $0x01, 6(R11)(BX*1), Y11, Y11
+	VPAND          Y1, Y11, Y8
+	VPSRLW         $0x04, Y11, Y9
+	VPAND          Y1, Y9, Y9
+	VPBROADCASTD   2(CX)(BX*1), Y10
+	VPBROADCASTD   2(R11)(BX*1), Y14
+	VPUNPCKLDQ     Y14, Y10, Y10
+	VPSHUFBITQMB   Y2, Y10, K4
+	VPSHUFBITQMB   Y3, Y10, K5
+	VPADDB         kqSixteens<>+0(SB), Y8, K4, Y8
+	VPADDB         kqSixteens<>+0(SB), Y9, K5, Y9
+	VPMADDUBSW     Y4, Y8, Y8
+	VPMADDUBSW     Y5, Y9, Y9
+	VPADDW         Y9, Y8, Y8
+	VPHADDW        Y8, Y7, Y7
+	VPMADDWD       kqOnes16<>+0(SB), Y7, Y7
+	VMOVDQU        6(CX)(BX*2), X12
+	VINSERTI128    $0x01, 6(R11)(BX*2), Y12, Y12
+	VPAND          Y1, Y12, Y8
+	VPSRLW         $0x04, Y12, Y9
+	VPAND          Y1, Y9, Y9
+	VPBROADCASTD   2(CX)(BX*2), Y10
+	VPBROADCASTD   2(R11)(BX*2), Y14
+	VPUNPCKLDQ     Y14, Y10, Y10
+	VPSHUFBITQMB   Y2, Y10, K4
+	VPSHUFBITQMB   Y3, Y10, K5
+	VPADDB         kqSixteens<>+0(SB), Y8, K4, Y8
+	VPADDB         kqSixteens<>+0(SB), Y9, K5, Y9
+	VPMADDUBSW     Y4, Y8, Y8
+	VPMADDUBSW     Y5, Y9, Y9
+	VPADDW         Y9, Y8, Y8
+	VMOVDQU        6(CX)(R10*1), X13
+	VINSERTI128    $0x01, 6(R11)(R10*1), Y13, Y13
+	VPAND          Y1, Y13, Y9
+	VPSRLW         $0x04, Y13, Y10
+	VPAND          Y1, Y10, Y10
+	VPBROADCASTD   2(CX)(R10*1), Y14
+	VPBROADCASTD   2(R11)(R10*1), Y15
+	VPUNPCKLDQ     Y15, Y14, Y14
+	VPSHUFBITQMB   Y2, Y14, K4
+	VPSHUFBITQMB   Y3, Y14, K5
+	VPADDB         kqSixteens<>+0(SB), Y9, K4, Y9
+	VPADDB         kqSixteens<>+0(SB), Y10, K5, Y10
+	VPMADDUBSW     Y4, Y9, Y9
+	VPMADDUBSW     Y5, Y10, Y10
+	VPADDW         Y10, Y9, Y9
+	VPHADDW        Y9, Y8, Y8
+	VPMADDWD       kqOnes16<>+0(SB), Y8, Y8
+	VPHADDD        Y8, Y7, Y4
+	MOVWLSX        (R8), R13
+	SHLL           $0x04, R13
+	VMOVD          R13, X5
+	VPBROADCASTD   X5, Y5
+	VPSUBD         Y5, Y4, Y4
+	VCVTDQ2PS      Y4, Y4
+	MOVWLZX        (CX), R13
+	VMOVD          R13, X5
+	VPINSRW        $0x01, (CX)(BX*1), X5, X5
+	VPINSRW        $0x02, (CX)(BX*2), X5, X5
+	VPINSRW        $0x03, (CX)(R10*1), X5, X5
+	VPINSRW        $0x04, (R11), X5, X5
+	VPINSRW        $0x05, (R11)(BX*1), X5, X5
+	VPINSRW        $0x06, (R11)(BX*2), X5, X5
+	VPINSRW        $0x07, (R11)(R10*1), X5, X5
+	VCVTPH2PS      X5, Y5
+	VBROADCASTSS   (DI), Y7
+	VMULPS         Y7, Y5, Y7
+	VFMADD231PS    Y7, Y4, Y0
+	ADDQ           $0x16, CX
+	ADDQ           $0x16, R11
+	ADDQ           $0x000000b0, R12
+	ADDQ           $0x20, SI
+	ADDQ           $0x04, DI
+	ADDQ           $0x02, R8
+	DECQ           R9
+	JNZ            Q5_0mvBlock
+	VMOVUPS        Y0, (AX)
+	LEAQ           (R11)(R10*1), CX
+	ADDQ           $0x20, AX
+	SUBQ           $0x08, DX
+	CMPQ           DX, $0x08
+	JAE            Q5_0mvGroup
+
+Q5_0mvTail:
+	TESTQ DX, DX
+	JZ    Q5_0mvDone
+
+Q5_0mvRow:
+	MOVQ    xq_base+48(FP), BX
+	MOVQ    xs_base+72(FP), SI
+	MOVQ    xsum_base+96(FP), DI
+	MOVQ    k+120(FP), R8
+	SHRQ    $0x05, R8
+	VMOVUPS kqZeros<>+0(SB), X0
+
+Q5_0mvRowBlock:
+	VBROADCASTI128 6(CX), Y1
+	VPSRLVQ        kqNibbleShift<>+0(SB), Y1, Y1
+	VPAND          kqNibbles<>+0(SB), Y1, Y1
+	KMOVD          2(CX), K2
+	VPADDB         kqSixteens<>+0(SB), Y1, K2, Y1
+	VPMADDUBSW     (BX), Y1, Y1
+	VPMADDWD       kqOnes16<>+0(SB), Y1, Y1
+	VEXTRACTI128   $0x01, Y1, X2
+	VPADDD         X1, X2, X2
+	VPSHUFD        $0x4e, X2, X1
+	VPADDD         X1, X2, X2
+	VPSHUFD        $0xb1, X2, X1
+	VPADDD         X1, X2, X2
+	MOVWLSX        (DI), R9
+	SHLL           $0x04, R9
+	VMOVD          R9, X1
+	VPSUBD         X1, X2, X2
+	VCVTDQ2PS      X2, X2
+	MOVWLZX        (CX), R9
+	VMOVD          R9, X1
+	VCVTPH2PS      X1, X1
+	VMULSS         (SI), X1, X1
+	VFMADD231SS    X1, X2, X0
+	ADDQ           $0x16, CX
+	ADDQ           $0x20, BX
+	ADDQ           $0x04, SI
+	ADDQ           $0x02, DI
+	DECQ           R8
+	JNZ            Q5_0mvRowBlock
+	VMOVSS         X0, (AX)
+	ADDQ           $0x04, AX
+	DECQ           DX
+	JNZ            Q5_0mvRow
+
+Q5_0mvDone:
+	VZEROUPPER
+	RET
+
+// func Q5_0MatMul8AVX512(c []float32, ldc int, w []byte, panel []byte, k int, n int)
+// Requires: AVX, AVX2, AVX512BW, AVX512VL, F16C, FMA3
+TEXT ·Q5_0MatMul8AVX512(SB), NOSPLIT, $0-96
+	MOVQ   c_base+0(FP), AX
+	MOVQ   w_base+32(FP), CX
+	MOVQ   n+88(FP), DX
+	MOVQ   k+80(FP), BX
+	IMUL3Q $0x0a, BX, BX
+
+Q5_0MatMul8AVX512Row:
+	MOVQ    panel_base+56(FP), BX
+	MOVQ    k+80(FP), SI
+	SHRQ    $0x05, SI
+	VMOVUPS kqZeros<>+0(SB), Y0
+
+Q5_0MatMul8AVX512Block:
+	VBROADCASTI128 6(CX), Y1
+	VPSRLVQ        kqNibbleShift<>+0(SB), Y1, Y1
+	VPAND          kqNibbles<>+0(SB), Y1, Y1
+	KMOVD          2(CX), K2
+	VPADDB         kqSixteens<>+0(SB), Y1, K2, Y1
+	VPSHUFD        $0x00, Y1, Y2
+	VPMADDUBSW     (BX), Y2, Y3
+	VPMADDUBSW     32(BX), Y2, Y2
+	VPSHUFD        $0x55, Y1, Y4
+	VPMADDUBSW     64(BX), Y4, Y5
+	VPADDW         Y5, Y3, Y3
+	VPMADDUBSW     96(BX), Y4, Y4
+	VPADDW         Y4, Y2, Y2
+	VPSHUFD        $0xaa, Y1, Y4
+	VPMADDUBSW     128(BX), Y4, Y5
+	VPADDW         Y5, Y3, Y3
+	VPMADDUBSW     160(BX), Y4, Y4
+	VPADDW         Y4, Y2, Y2
+	VPSHUFD        $0xff, Y1, Y1
+	VPMADDUBSW     192(BX), Y1, Y4
+	VPADDW         Y4, Y3, Y3
+	VPMADDUBSW     224(BX), Y1, Y1
+	VPADDW         Y1, Y2, Y2
+	VPBROADCASTW   (CX), X1
+	VCVTPH2PS      X1, Y1
+	VPMADDWD       kqOnes16<>+0(SB), Y3, Y3
+	VPMADDWD       kqOnes16<>+0(SB), Y2, Y2
+	VPERMQ         $0x4e, Y2, Y2
+	VPADDD         Y2, Y3, Y3
+	VPSUBD         288(BX), Y3, Y3
+	VCVTDQ2PS      Y3, Y3
+	VMULPS         256(BX), Y1, Y1
+	VFMADD231PS    Y1, Y3, Y0
+	ADDQ           $0x16, CX
+	ADDQ           $0x00000140, BX
+	DECQ           SI
+	JNZ            Q5_0MatMul8AVX512Block
+	MOVQ           ldc+24(FP), BX
+	SHLQ           $0x02, BX
+	LEAQ           (BX)(BX*2), SI
+	MOVQ           AX, DI
+	VEXTRACTF128   $0x01, Y0, X1
+	VMOVSS         X0, (DI)
+	VEXTRACTPS     $0x01, X0, (DI)(BX*1)
+	VEXTRACTPS     $0x02, X0, (DI)(BX*2)
+	VEXTRACTPS     $0x03, X0, (DI)(SI*1)
+	LEAQ           (DI)(BX*4), DI
+	VMOVSS         X1, (DI)
+	VEXTRACTPS     $0x01, X1, (DI)(BX*1)
+	VEXTRACTPS     $0x02, X1, (DI)(BX*2)
+	VEXTRACTPS     $0x03, X1, (DI)(SI*1)
+	ADDQ           $0x04, AX
+	DECQ           DX
+	JNZ            Q5_0MatMul8AVX512Row
+	VZEROUPPER
+	RET
+
+// func Q5_0MatMul16AVX512(c []float32, ldc int, w []byte, panel []byte, k int, n int)
+// Requires: AVX, AVX2, AVX512BW, AVX512VL, F16C, FMA3
+TEXT ·Q5_0MatMul16AVX512(SB), NOSPLIT, $0-96
+	MOVQ   c_base+0(FP), AX
+	MOVQ   w_base+32(FP), CX
+	MOVQ   n+88(FP), DX
+	MOVQ   k+80(FP), BX
+	IMUL3Q $0x0a, BX, BX
+
+Q5_0MatMul16AVX512Row:
+	MOVQ    panel_base+56(FP), SI
+	MOVQ    k+80(FP), DI
+	SHRQ    $0x05, DI
+	VMOVUPS kqZeros<>+0(SB), Y0
+	VMOVUPS kqZeros<>+0(SB), Y1
+
+Q5_0MatMul16AVX512Block:
+	VBROADCASTI128 6(CX), Y2
+	VPSRLVQ        kqNibbleShift<>+0(SB), Y2, Y2
+	VPAND          kqNibbles<>+0(SB), Y2, Y2
+	KMOVD          2(CX), K2
+	VPADDB         kqSixteens<>+0(SB), Y2, K2, Y2
+	VPSHUFD        $0x00, Y2, Y3
+	VPMADDUBSW     (SI), Y3, Y4
+	VPMADDUBSW     32(SI), Y3, Y5
+	VPMADDUBSW     (SI)(BX*1), Y3, Y6
+	VPMADDUBSW     32(SI)(BX*1), Y3, Y3
+	VPSHUFD        $0x55, Y2, Y7
+	VPMADDUBSW     64(SI), Y7, Y8
+	VPADDW         Y8, Y4, Y4
+	VPMADDUBSW     96(SI), Y7, Y8
+	VPADDW         Y8, Y5, Y5
+	VPMADDUBSW     64(SI)(BX*1), Y7, Y8
+	VPADDW         Y8, Y6, Y6
+	VPMADDUBSW     96(SI)(BX*1), Y7, Y7
+	VPADDW         Y7, Y3, Y3
+	VPSHUFD        $0xaa, Y2, Y7
+	VPMADDUBSW     128(SI), Y7, Y8
+	VPADDW         Y8, Y4, Y4
+	VPMADDUBSW     160(SI), Y7, Y8
+	VPADDW         Y8, Y5, Y5
+	VPMADDUBSW     128(SI)(BX*1), Y7, Y8
+	VPADDW         Y8, Y6, Y6
+	VPMADDUBSW     160(SI)(BX*1), Y7, Y7
+	VPADDW         Y7, Y3, Y3
+	VPSHUFD        $0xff, Y2, Y2
+	VPMADDUBSW     192(SI), Y2, Y7
+	VPADDW         Y7, Y4, Y4
+	VPMADDUBSW     224(SI), Y2, Y7
+	VPADDW         Y7, Y5, Y5
+	VPMADDUBSW     192(SI)(BX*1), Y2, Y7
+	VPADDW         Y7, Y6, Y6
+	VPMADDUBSW     224(SI)(BX*1), Y2, Y2
+	VPADDW         Y2, Y3, Y3
+	VPBROADCASTW   (CX), X2
+	VCVTPH2PS      X2, Y2
+	VPMADDWD       kqOnes16<>+0(SB), Y4, Y4
+	VPMADDWD       kqOnes16<>+0(SB), Y5, Y5
+	VPERMQ         $0x4e, Y5, Y5
+	VPADDD         Y5, Y4, Y4
+	VPSUBD         288(SI), Y4, Y4
+	VCVTDQ2PS      Y4, Y4
+	VMULPS         256(SI), Y2, Y5
+	VFMADD231PS    Y5, Y4, Y0
+	VPMADDWD       kqOnes16<>+0(SB), Y6, Y6
+	VPMADDWD       kqOnes16<>+0(SB), Y3, Y3
+	VPERMQ         $0x4e, Y3, Y3
+	VPADDD         Y3, Y6, Y6
+	VPSUBD         288(SI)(BX*1), Y6, Y6
+	VCVTDQ2PS      Y6, Y6
+	VMULPS         256(SI)(BX*1), Y2, Y2
+	VFMADD231PS    Y2, Y6, Y1
+	ADDQ           $0x16, CX
+	ADDQ           $0x00000140, SI
+	DECQ           DI
+	JNZ            Q5_0MatMul16AVX512Block
+	MOVQ           ldc+24(FP), SI
+	SHLQ           $0x02, SI
+	LEAQ           (SI)(SI*2), DI
+	MOVQ           AX, R8
+	VEXTRACTF128   $0x01, Y0, X2
+	VMOVSS         X0, (R8)
+	VEXTRACTPS     $0x01, X0, (R8)(SI*1)
+	VEXTRACTPS     $0x02, X0, (R8)(SI*2)
+	VEXTRACTPS     $0x03, X0, (R8)(DI*1)
+	LEAQ           (R8)(SI*4), R8
+	VMOVSS         X2, (R8)
+	VEXTRACTPS     $0x01, X2, (R8)(SI*1)
+	VEXTRACTPS     $0x02, X2, (R8)(SI*2)
+	VEXTRACTPS     $0x03, X2, (R8)(DI*1)
+	VEXTRACTF128   $0x01, Y1, X0
+	LEAQ           (R8)(SI*4), R8
+	VMOVSS         X1, (R8)
+	VEXTRACTPS     $0x01, X1, (R8)(SI*1)
+	VEXTRACTPS     $0x02, X1, (R8)(SI*2)
+	VEXTRACTPS     $0x03, X1, (R8)(DI*1)
+	LEAQ           (R8)(SI*4), R8
+	VMOVSS         X0, (R8)
+	VEXTRACTPS     $0x01, X0, (R8)(SI*1)
+	VEXTRACTPS     $0x02, X0, (R8)(SI*2)
+	VEXTRACTPS     $0x03, X0, (R8)(DI*1)
+	ADDQ           $0x04, AX
+	DECQ           DX
+	JNZ            Q5_0MatMul16AVX512Row
+	VZEROUPPER
+	RET
+
+// func Q5_0x8MatVecAVX512(y []float32, w []byte, xq []int8, xs []float32, xsum []int16, k int, n int)
+// Requires: AVX, AVX2, AVX512BITALG, AVX512BW, AVX512VL, F16C, FMA3, MMX+
+TEXT ·Q5_0x8MatVecAVX512(SB), NOSPLIT, $0-136
+	MOVQ   y_base+0(FP), AX
+	MOVQ   w_base+24(FP), CX
+	MOVQ   n+128(FP), DX
+	MOVQ   k+120(FP), BX
+	SHRQ   $0x05, BX
+	IMUL3Q $0x00000016, BX, BX
+	CMPQ   DX, $0x08
+	JB     Q5_0x8mvTail
+
+Q5_0x8mvGroup:
+	MOVQ    xq_base+48(FP), SI
+	MOVQ    xs_base+72(FP), DI
+	MOVQ    xsum_base+96(FP), R8
+	MOVQ    k+120(FP), R9
+	SHRQ    $0x05, R9
+	VMOVUPS kqZeros<>+0(SB), Y0
+	VMOVDQU kqNibbles<>+0(SB), Y1
+	VMOVDQU kqBitIndexLo<>+0(SB), Y2
+	VMOVDQU kqBitIndexHi<>+0(SB), Y3
+
+Q5_0x8mvBlock:
+	PREFETCHT0     (CX)(BX*8)
+	PREFETCHT0     64(CX)(BX*8)
+	PREFETCHT0     128(CX)(BX*8)
+	VBROADCASTI128 (SI), Y4
+	VBROADCASTI128 16(SI), Y5
+	VMOVDQU        48(CX), Y6
+	VPAND          Y1, Y6, Y7
+	VPSRLW         $0x04, Y6, Y6
+	VPAND          Y1, Y6, Y6
+	VPBROADCASTQ   16(CX), Y8
+	VPSHUFBITQMB   Y2, Y8, K4
+	VPSHUFBITQMB   Y3, Y8, K5
+	VPADDB         kqSixteens<>+0(SB), Y7, K4, Y7
+	VPADDB         kqSixteens<>+0(SB), Y6, K5, Y6
+	VPMADDUBSW     Y4, Y7, Y7
+	VPMADDUBSW     Y5, Y6, Y6
+	VPADDW         Y6, Y7, Y7
+	VMOVDQU        80(CX), Y6
+	VPAND          Y1, Y6, Y8
+	VPSRLW         $0x04, Y6, Y6
+	VPAND          Y1, Y6, Y6
+	VPBROADCASTQ   24(CX), Y9
+	VPSHUFBITQMB   Y2, Y9, K4
+	VPSHUFBITQMB   Y3, Y9, K5
+	VPADDB         kqSixteens<>+0(SB), Y8, K4, Y8
+	VPADDB         kqSixteens<>+0(SB), Y6, K5, Y6
+	VPMADDUBSW     Y4, Y8, Y8
+	VPMADDUBSW     Y5, Y6, Y6
+	VPADDW         Y6, Y8, Y8
+	VPHADDW        Y8, Y7, Y7
+	VPMADDWD       kqOnes16<>+0(SB), Y7, Y7
+	VMOVDQU        112(CX), Y6
+	VPAND          Y1, Y6, Y8
+	VPSRLW         $0x04, Y6, Y6
+	VPAND          Y1, Y6, Y6
+	VPBROADCASTQ   32(CX), Y9
+	VPSHUFBITQMB   Y2, Y9, K4
+	VPSHUFBITQMB   Y3, Y9, K5
+	VPADDB         kqSixteens<>+0(SB), Y8, K4, Y8
+	VPADDB         kqSixteens<>+0(SB), Y6, K5, Y6
+	VPMADDUBSW     Y4, Y8, Y8
+	VPMADDUBSW     Y5, Y6, Y6
+	VPADDW         Y6, Y8, Y8
+	VMOVDQU        144(CX), Y6
+	VPAND          Y1, Y6, Y9
+	VPSRLW         $0x04, Y6, Y6
+	VPAND          Y1, Y6, Y6
+	VPBROADCASTQ   40(CX), Y10
+	VPSHUFBITQMB   Y2, Y10, K4
+	VPSHUFBITQMB   Y3, Y10, K5
+	VPADDB         kqSixteens<>+0(SB), Y9, K4, Y9
+	VPADDB         kqSixteens<>+0(SB), Y6, K5, Y6
+	VPMADDUBSW     Y4, Y9, Y9
+	VPMADDUBSW     Y5, Y6, Y6
+	VPADDW         Y6, Y9, Y9
+	VPHADDW        Y9, Y8, Y8
+	VPMADDWD       kqOnes16<>+0(SB), Y8, Y8
+	VPHADDD        Y8, Y7, Y4
+	MOVWLSX        (R8), R10
+	SHLL           $0x04, R10
+	VMOVD          R10, X5
+	VPBROADCASTD   X5, Y5
+	VPSUBD         Y5, Y4, Y4
+	VCVTDQ2PS      Y4, Y4
+	VCVTPH2PS      (CX), Y5
+	VBROADCASTSS   (DI), Y6
+	VMULPS         Y6, Y5, Y6
+	VFMADD231PS    Y6, Y4, Y0
+	ADDQ           $0x000000b0, CX
+	ADDQ           $0x20, SI
+	ADDQ           $0x04, DI
+	ADDQ           $0x02, R8
+	DECQ           R9
+	JNZ            Q5_0x8mvBlock
+	VMOVUPS        Y0, (AX)
+	ADDQ           $0x20, AX
+	SUBQ           $0x08, DX
+	CMPQ           DX, $0x08
+	JAE            Q5_0x8mvGroup
+
+Q5_0x8mvTail:
+	TESTQ DX, DX
+	JZ    Q5_0x8mvDone
+
+Q5_0x8mvRow:
+	MOVQ    xq_base+48(FP), BX
+	MOVQ    xs_base+72(FP), SI
+	MOVQ    xsum_base+96(FP), DI
+	MOVQ    k+120(FP), R8
+	SHRQ    $0x05, R8
+	VMOVUPS kqZeros<>+0(SB), X0
+
+Q5_0x8mvRowBlock:
+	VBROADCASTI128 6(CX), Y1
+	VPSRLVQ        kqNibbleShift<>+0(SB), Y1, Y1
+	VPAND          kqNibbles<>+0(SB), Y1, Y1
+	KMOVD          2(CX), K2
+	VPADDB         kqSixteens<>+0(SB), Y1, K2, Y1
+	VPMADDUBSW     (BX), Y1, Y1
+	VPMADDWD       kqOnes16<>+0(SB), Y1, Y1
+	VEXTRACTI128   $0x01, Y1, X2
+	VPADDD         X1, X2, X2
+	VPSHUFD        $0x4e, X2, X1
+	VPADDD         X1, X2, X2
+	VPSHUFD        $0xb1, X2, X1
+	VPADDD         X1, X2, X2
+	MOVWLSX        (DI), R9
+	SHLL           $0x04, R9
+	VMOVD          R9, X1
+	VPSUBD         X1, X2, X2
+	VCVTDQ2PS      X2, X2
+	MOVWLZX        (CX), R9
+	VMOVD          R9, X1
+	VCVTPH2PS      X1, X1
+	VMULSS         (SI), X1, X1
+	VFMADD231SS    X1, X2, X0
+	ADDQ           $0x16, CX
+	ADDQ           $0x20, BX
+	ADDQ           $0x04, SI
+	ADDQ           $0x02, DI
+	DECQ           R8
+	JNZ            Q5_0x8mvRowBlock
+	VMOVSS         X0, (AX)
+	ADDQ           $0x04, AX
+	DECQ           DX
+	JNZ            Q5_0x8mvRow
+
+Q5_0x8mvDone:
+	VZEROUPPER
+	RET
+
+// func Q5_0x8MatMul8AVX512(c []float32, ldc int, w []byte, panel []byte, k int, n int)
+// Requires: AVX, AVX2, AVX512BW, AVX512VL, CMOV, F16C, FMA3
+TEXT ·Q5_0x8MatMul8AVX512(SB), NOSPLIT, $256-96
+	MOVQ   c_base+0(FP), AX
+	MOVQ   w_base+32(FP), CX
+	MOVQ   n+88(FP), DX
+	MOVQ   k+80(FP), BX
+	IMUL3Q $0x0a, BX, BX
+
+Q5_0x8MatMul8AVX512Group:
+	VPXOR   Y0, Y0, Y0
+	VMOVDQU Y0, (SP)
+	VMOVDQU Y0, 32(SP)
+	VMOVDQU Y0, 64(SP)
+	VMOVDQU Y0, 96(SP)
+	VMOVDQU Y0, 128(SP)
+	VMOVDQU Y0, 160(SP)
+	VMOVDQU Y0, 192(SP)
+	VMOVDQU Y0, 224(SP)
+	MOVQ    panel_base+56(FP), BX
+	MOVQ    k+80(FP), SI
+	SHRQ    $0x05, SI
+
+Q5_0x8MatMul8AVX512Chunk:
+	MOVQ    $0x00000020, R8
+	CMPQ    SI, R8
+	CMOVQLT SI, R8
+	SUBQ    R8, SI
+	IMUL3Q  $0x000000b0, R8, DI
+	IMUL3Q  $0x00000140, R8, R8
+	VMOVUPS (SP), Y0
+	LEAQ    (BX)(R8*1), R9
+
+Q5_0x8MatMul8AVX512Block0:
+	VBROADCASTI128 48(CX), Y1
+	VPSRLVQ        kqNibbleShift<>+0(SB), Y1, Y1
+	VPAND          kqNibbles<>+0(SB), Y1, Y1
+	KMOVD          16(CX), K2
+	VPADDB         kqSixteens<>+0(SB), Y1, K2, Y1
+	VPSHUFD        $0x00, Y1, Y2
+	VPMADDUBSW     (BX), Y2, Y3
+	VPMADDUBSW     32(BX), Y2, Y2
+	VPSHUFD        $0x55, Y1, Y4
+	VPMADDUBSW     64(BX), Y4, Y5
+	VPADDW         Y5, Y3, Y3
+	VPMADDUBSW     96(BX), Y4, Y4
+	VPADDW         Y4, Y2, Y2
+	VPSHUFD        $0xaa, Y1, Y4
+	VPMADDUBSW     128(BX), Y4, Y5
+	VPADDW         Y5, Y3, Y3
+	VPMADDUBSW     160(BX), Y4, Y4
+	VPADDW         Y4, Y2, Y2
+	VPSHUFD        $0xff, Y1, Y1
+	VPMADDUBSW     192(BX), Y1, Y4
+	VPADDW         Y4, Y3, Y3
+	VPMADDUBSW     224(BX), Y1, Y1
+	VPADDW         Y1, Y2, Y2
+	VPBROADCASTW   (CX), X1
+	VCVTPH2PS      X1, Y1
+	VPMADDWD       kqOnes16<>+0(SB), Y3, Y3
+	VPMADDWD       kqOnes16<>+0(SB), Y2, Y2
+	VPERMQ         $0x4e, Y2, Y2
+	VPADDD         Y2, Y3, Y3
+	VPSUBD         288(BX), Y3, Y3
+	VCVTDQ2PS      Y3, Y3
+	VMULPS         256(BX), Y1, Y1
+	VFMADD231PS    Y1, Y3, Y0
+	ADDQ           $0x000000b0, CX
+	ADDQ           $0x00000140, BX
+	CMPQ           BX, R9
+	JNE            Q5_0x8MatMul8AVX512Block0
+	VMOVUPS        Y0, (SP)
+	SUBQ           DI, CX
+	SUBQ           R8, BX
+	VMOVUPS        32(SP), Y0
+	LEAQ           (BX)(R8*1), R9
+
+Q5_0x8MatMul8AVX512Block1:
+	VBROADCASTI128 80(CX), Y1
+	VPSRLVQ        kqNibbleShift<>+0(SB), Y1, Y1
+	VPAND          kqNibbles<>+0(SB), Y1, Y1
+	KMOVD          24(CX), K2
+	VPADDB         kqSixteens<>+0(SB), Y1, K2, Y1
+	VPSHUFD        $0x00, Y1, Y2
+	VPMADDUBSW     (BX), Y2, Y3
+	VPMADDUBSW     32(BX), Y2, Y2
+	VPSHUFD        $0x55, Y1, Y4
+	VPMADDUBSW     64(BX), Y4, Y5
+	VPADDW         Y5, Y3, Y3
+	VPMADDUBSW     96(BX), Y4, Y4
+	VPADDW         Y4, Y2, Y2
+	VPSHUFD        $0xaa, Y1, Y4
+	VPMADDUBSW     128(BX), Y4, Y5
+	VPADDW         Y5, Y3, Y3
+	VPMADDUBSW     160(BX), Y4, Y4
+	VPADDW         Y4, Y2, Y2
+	VPSHUFD        $0xff, Y1, Y1
+	VPMADDUBSW     192(BX), Y1, Y4
+	VPADDW         Y4, Y3, Y3
+	VPMADDUBSW     224(BX), Y1, Y1
+	VPADDW         Y1, Y2, Y2
+	VPBROADCASTW   2(CX), X1
+	VCVTPH2PS      X1, Y1
+	VPMADDWD       kqOnes16<>+0(SB), Y3, Y3
+	VPMADDWD       kqOnes16<>+0(SB), Y2, Y2
+	VPERMQ         $0x4e, Y2, Y2
+	VPADDD         Y2, Y3, Y3
+	VPSUBD         288(BX), Y3, Y3
+	VCVTDQ2PS      Y3, Y3
+	VMULPS         256(BX), Y1, Y1
+	VFMADD231PS    Y1, Y3, Y0
+	ADDQ           $0x000000b0, CX
+	ADDQ           $0x00000140, BX
+	CMPQ           BX, R9
+	JNE            Q5_0x8MatMul8AVX512Block1
+	VMOVUPS        Y0, 32(SP)
+	SUBQ           DI, CX
+	SUBQ           R8, BX
+	VMOVUPS        64(SP), Y0
+	LEAQ           (BX)(R8*1), R9
+
+Q5_0x8MatMul8AVX512Block2:
+	VBROADCASTI128 112(CX), Y1
+	VPSRLVQ        kqNibbleShift<>+0(SB), Y1, Y1
+	VPAND          kqNibbles<>+0(SB), Y1, Y1
+	KMOVD          32(CX), K2
+	VPADDB         kqSixteens<>+0(SB), Y1, K2, Y1
+	VPSHUFD        $0x00, Y1, Y2
+	VPMADDUBSW     (BX), Y2, Y3
+	VPMADDUBSW     32(BX), Y2, Y2
+	VPSHUFD        $0x55, Y1, Y4
+	VPMADDUBSW     64(BX), Y4, Y5
+	VPADDW         Y5, Y3, Y3
+	VPMADDUBSW     96(BX), Y4, Y4
+	VPADDW         Y4, Y2, Y2
+	VPSHUFD        $0xaa, Y1, Y4
+	VPMADDUBSW     128(BX), Y4, Y5
+	VPADDW         Y5, Y3, Y3
+	VPMADDUBSW     160(BX), Y4, Y4
+	VPADDW         Y4, Y2, Y2
+	VPSHUFD        $0xff, Y1, Y1
+	VPMADDUBSW     192(BX), Y1, Y4
+	VPADDW         Y4, Y3, Y3
+	VPMADDUBSW     224(BX), Y1, Y1
+	VPADDW         Y1, Y2, Y2
+	VPBROADCASTW   4(CX), X1
+	VCVTPH2PS      X1, Y1
+	VPMADDWD       kqOnes16<>+0(SB), Y3, Y3
+	VPMADDWD       kqOnes16<>+0(SB), Y2, Y2
+	VPERMQ         $0x4e, Y2, Y2
+	VPADDD         Y2, Y3, Y3
+	VPSUBD         288(BX), Y3, Y3
+	VCVTDQ2PS      Y3, Y3
+	VMULPS         256(BX), Y1, Y1
+	VFMADD231PS    Y1, Y3, Y0
+	ADDQ           $0x000000b0, CX
+	ADDQ           $0x00000140, BX
+	CMPQ           BX, R9
+	JNE            Q5_0x8MatMul8AVX512Block2
+	VMOVUPS        Y0, 64(SP)
+	SUBQ           DI, CX
+	SUBQ           R8, BX
+	VMOVUPS        96(SP), Y0
+	LEAQ           (BX)(R8*1), R9
+
+Q5_0x8MatMul8AVX512Block3:
+	VBROADCASTI128 144(CX), Y1
+	VPSRLVQ        kqNibbleShift<>+0(SB), Y1, Y1
+	VPAND          kqNibbles<>+0(SB), Y1, Y1
+	KMOVD          40(CX), K2
+	VPADDB         kqSixteens<>+0(SB), Y1, K2, Y1
+	VPSHUFD        $0x00, Y1, Y2
+	VPMADDUBSW     (BX), Y2, Y3
+	VPMADDUBSW     32(BX), Y2, Y2
+	VPSHUFD        $0x55, Y1, Y4
+	VPMADDUBSW     64(BX), Y4, Y5
+	VPADDW         Y5, Y3, Y3
+	VPMADDUBSW     96(BX), Y4, Y4
+	VPADDW         Y4, Y2, Y2
+	VPSHUFD        $0xaa, Y1, Y4
+	VPMADDUBSW     128(BX), Y4, Y5
+	VPADDW         Y5, Y3, Y3
+	VPMADDUBSW     160(BX), Y4, Y4
+	VPADDW         Y4, Y2, Y2
+	VPSHUFD        $0xff, Y1, Y1
+	VPMADDUBSW     192(BX), Y1, Y4
+	VPADDW         Y4, Y3, Y3
+	VPMADDUBSW     224(BX), Y1, Y1
+	VPADDW         Y1, Y2, Y2
+	VPBROADCASTW   6(CX), X1
+	VCVTPH2PS      X1, Y1
+	VPMADDWD       kqOnes16<>+0(SB), Y3, Y3
+	VPMADDWD       kqOnes16<>+0(SB), Y2, Y2
+	VPERMQ         $0x4e, Y2, Y2
+	VPADDD         Y2, Y3, Y3
+	VPSUBD         288(BX), Y3, Y3
+	VCVTDQ2PS      Y3, Y3
+	VMULPS         256(BX), Y1, Y1
+	VFMADD231PS    Y1, Y3, Y0
+	ADDQ           $0x000000b0, CX
+	ADDQ           $0x00000140, BX
+	CMPQ           BX, R9
+	JNE            Q5_0x8MatMul8AVX512Block3
+	VMOVUPS        Y0, 96(SP)
+	SUBQ           DI, CX
+	SUBQ           R8, BX
+	VMOVUPS        128(SP), Y0
+	LEAQ           (BX)(R8*1), R9
+
+Q5_0x8MatMul8AVX512Block4:
+	VBROADCASTI128 64(CX), Y1
+	VPSRLVQ        kqNibbleShift<>+0(SB), Y1, Y1
+	VPAND          kqNibbles<>+0(SB), Y1, Y1
+	KMOVD          20(CX), K2
+	VPADDB         kqSixteens<>+0(SB), Y1, K2, Y1
+	VPSHUFD        $0x00, Y1, Y2
+	VPMADDUBSW     (BX), Y2, Y3
+	VPMADDUBSW     32(BX), Y2, Y2
+	VPSHUFD        $0x55, Y1, Y4
+	VPMADDUBSW     64(BX), Y4, Y5
+	VPADDW         Y5, Y3, Y3
+	VPMADDUBSW     96(BX), Y4, Y4
+	VPADDW         Y4, Y2, Y2
+	VPSHUFD        $0xaa, Y1, Y4
+	VPMADDUBSW     128(BX), Y4, Y5
+	VPADDW         Y5, Y3, Y3
+	VPMADDUBSW     160(BX), Y4, Y4
+	VPADDW         Y4, Y2, Y2
+	VPSHUFD        $0xff, Y1, Y1
+	VPMADDUBSW     192(BX), Y1, Y4
+	VPADDW         Y4, Y3, Y3
+	VPMADDUBSW     224(BX), Y1, Y1
+	VPADDW         Y1, Y2, Y2
+	VPBROADCASTW   8(CX), X1
+	VCVTPH2PS      X1, Y1
+	VPMADDWD       kqOnes16<>+0(SB), Y3, Y3
+	VPMADDWD       kqOnes16<>+0(SB), Y2, Y2
+	VPERMQ         $0x4e, Y2, Y2
+	VPADDD         Y2, Y3, Y3
+	VPSUBD         288(BX), Y3, Y3
+	VCVTDQ2PS      Y3, Y3
+	VMULPS         256(BX), Y1, Y1
+	VFMADD231PS    Y1, Y3, Y0
+	ADDQ           $0x000000b0, CX
+	ADDQ           $0x00000140, BX
+	CMPQ           BX, R9
+	JNE            Q5_0x8MatMul8AVX512Block4
+	VMOVUPS        Y0, 128(SP)
+	SUBQ           DI, CX
+	SUBQ           R8, BX
+	VMOVUPS        160(SP), Y0
+	LEAQ           (BX)(R8*1), R9
+
+Q5_0x8MatMul8AVX512Block5:
+	VBROADCASTI128 96(CX), Y1
+	VPSRLVQ        kqNibbleShift<>+0(SB), Y1, Y1
+	VPAND          kqNibbles<>+0(SB), Y1, Y1
+	KMOVD          28(CX), K2
+	VPADDB         kqSixteens<>+0(SB), Y1, K2, Y1
+	VPSHUFD        $0x00, Y1, Y2
+	VPMADDUBSW     (BX), Y2, Y3
+	VPMADDUBSW     32(BX), Y2, Y2
+	VPSHUFD        $0x55, Y1, Y4
+	VPMADDUBSW     64(BX), Y4, Y5
+	VPADDW         Y5, Y3, Y3
+	VPMADDUBSW     96(BX), Y4, Y4
+	VPADDW         Y4, Y2, Y2
+	VPSHUFD        $0xaa, Y1, Y4
+	VPMADDUBSW     128(BX), Y4, Y5
+	VPADDW         Y5, Y3, Y3
+	VPMADDUBSW     160(BX), Y4, Y4
+	VPADDW         Y4, Y2, Y2
+	VPSHUFD        $0xff, Y1, Y1
+	VPMADDUBSW     192(BX), Y1, Y4
+	VPADDW         Y4, Y3, Y3
+	VPMADDUBSW     224(BX), Y1, Y1
+	VPADDW         Y1, Y2, Y2
+	VPBROADCASTW   10(CX), X1
+	VCVTPH2PS      X1, Y1
+	VPMADDWD       kqOnes16<>+0(SB), Y3, Y3
+	VPMADDWD       kqOnes16<>+0(SB), Y2, Y2
+	VPERMQ         $0x4e, Y2, Y2
+	VPADDD         Y2, Y3, Y3
+	VPSUBD         288(BX), Y3, Y3
+	VCVTDQ2PS      Y3, Y3
+	VMULPS         256(BX), Y1, Y1
+	VFMADD231PS    Y1, Y3, Y0
+	ADDQ           $0x000000b0, CX
+	ADDQ           $0x00000140, BX
+	CMPQ           BX, R9
+	JNE            Q5_0x8MatMul8AVX512Block5
+	VMOVUPS        Y0, 160(SP)
+	SUBQ           DI, CX
+	SUBQ           R8, BX
+	VMOVUPS        192(SP), Y0
+	LEAQ           (BX)(R8*1), R9
+
+Q5_0x8MatMul8AVX512Block6:
+	VBROADCASTI128 128(CX), Y1
+	VPSRLVQ        kqNibbleShift<>+0(SB), Y1, Y1
+	VPAND          kqNibbles<>+0(SB), Y1, Y1
+	KMOVD          36(CX), K2
+	VPADDB         kqSixteens<>+0(SB), Y1, K2, Y1
+	VPSHUFD        $0x00, Y1, Y2
+	VPMADDUBSW     (BX), Y2, Y3
+	VPMADDUBSW     32(BX), Y2, Y2
+	VPSHUFD        $0x55, Y1, Y4
+	VPMADDUBSW     64(BX), Y4, Y5
+	VPADDW         Y5, Y3, Y3
+	VPMADDUBSW     96(BX), Y4, Y4
+	VPADDW         Y4, Y2, Y2
+	VPSHUFD        $0xaa, Y1, Y4
+	VPMADDUBSW     128(BX), Y4, Y5
+	VPADDW         Y5, Y3, Y3
+	VPMADDUBSW     160(BX), Y4, Y4
+	VPADDW         Y4, Y2, Y2
+	VPSHUFD        $0xff, Y1, Y1
+	VPMADDUBSW     192(BX), Y1, Y4
+	VPADDW         Y4, Y3, Y3
+	VPMADDUBSW     224(BX), Y1, Y1
+	VPADDW         Y1, Y2, Y2
+	VPBROADCASTW   12(CX), X1
+	VCVTPH2PS      X1, Y1
+	VPMADDWD       kqOnes16<>+0(SB), Y3, Y3
+	VPMADDWD       kqOnes16<>+0(SB), Y2, Y2
+	VPERMQ         $0x4e, Y2, Y2
+	VPADDD         Y2, Y3, Y3
+	VPSUBD         288(BX), Y3, Y3
+	VCVTDQ2PS      Y3, Y3
+	VMULPS         256(BX), Y1, Y1
+	VFMADD231PS    Y1, Y3, Y0
+	ADDQ           $0x000000b0, CX
+	ADDQ           $0x00000140, BX
+	CMPQ           BX, R9
+	JNE            Q5_0x8MatMul8AVX512Block6
+	VMOVUPS        Y0, 192(SP)
+	SUBQ           DI, CX
+	SUBQ           R8, BX
+	VMOVUPS        224(SP), Y0
+	LEAQ           (BX)(R8*1), DI
+
+Q5_0x8MatMul8AVX512Block7:
+	VBROADCASTI128 160(CX), Y1
+	VPSRLVQ        kqNibbleShift<>+0(SB), Y1, Y1
+	VPAND          kqNibbles<>+0(SB), Y1, Y1
+	KMOVD          44(CX), K2
+	VPADDB         kqSixteens<>+0(SB), Y1, K2, Y1
+	VPSHUFD        $0x00, Y1, Y2
+	VPMADDUBSW     (BX), Y2, Y3
+	VPMADDUBSW     32(BX), Y2, Y2
+	VPSHUFD        $0x55, Y1, Y4
+	VPMADDUBSW     64(BX), Y4, Y5
+	VPADDW         Y5, Y3, Y3
+	VPMADDUBSW     96(BX), Y4, Y4
+	VPADDW         Y4, Y2, Y2
+	VPSHUFD        $0xaa, Y1, Y4
+	VPMADDUBSW     128(BX), Y4, Y5
+	VPADDW         Y5, Y3, Y3
+	VPMADDUBSW     160(BX), Y4, Y4
+	VPADDW         Y4, Y2, Y2
+	VPSHUFD        $0xff, Y1, Y1
+	VPMADDUBSW     192(BX), Y1, Y4
+	VPADDW         Y4, Y3, Y3
+	VPMADDUBSW     224(BX), Y1, Y1
+	VPADDW         Y1, Y2, Y2
+	VPBROADCASTW   14(CX), X1
+	VCVTPH2PS      X1, Y1
+	VPMADDWD       kqOnes16<>+0(SB), Y3, Y3
+	VPMADDWD       kqOnes16<>+0(SB), Y2, Y2
+	VPERMQ         $0x4e, Y2, Y2
+	VPADDD         Y2, Y3, Y3
+	VPSUBD         288(BX), Y3, Y3
+	VCVTDQ2PS      Y3, Y3
+	VMULPS         256(BX), Y1, Y1
+	VFMADD231PS    Y1, Y3, Y0
+	ADDQ           $0x000000b0, CX
+	ADDQ           $0x00000140, BX
+	CMPQ           BX, DI
+	JNE            Q5_0x8MatMul8AVX512Block7
+	VMOVUPS        Y0, 224(SP)
+	TESTQ          SI, SI
+	JZ             Q5_0x8MatMul8AVX512Store
+	JMP            Q5_0x8MatMul8AVX512Chunk
+
+Q5_0x8MatMul8AVX512Store:
+	VMOVUPS      (SP), Y0
+	MOVQ         ldc+24(FP), BX
+	SHLQ         $0x02, BX
+	LEAQ         (BX)(BX*2), SI
+	MOVQ         AX, DI
+	VEXTRACTF128 $0x01, Y0, X1
+	VMOVSS       X0, (DI)
+	VEXTRACTPS   $0x01, X0, (DI)(BX*1)
+	VEXTRACTPS   $0x02, X0, (DI)(BX*2)
+	VEXTRACTPS   $0x03, X0, (DI)(SI*1)
+	LEAQ         (DI)(BX*4), DI
+	VMOVSS       X1, (DI)
+	VEXTRACTPS   $0x01, X1, (DI)(BX*1)
+	VEXTRACTPS   $0x02, X1, (DI)(BX*2)
+	VEXTRACTPS   $0x03, X1, (DI)(SI*1)
+	ADDQ         $0x04, AX
+	VMOVUPS      32(SP), Y0
+	MOVQ         ldc+24(FP), BX
+	SHLQ         $0x02, BX
+	LEAQ         (BX)(BX*2), SI
+	MOVQ         AX, DI
+	VEXTRACTF128 $0x01, Y0, X1
+	VMOVSS       X0, (DI)
+	VEXTRACTPS   $0x01, X0, (DI)(BX*1)
+	VEXTRACTPS   $0x02, X0, (DI)(BX*2)
+	VEXTRACTPS   $0x03, X0, (DI)(SI*1)
+	LEAQ         (DI)(BX*4), DI
+	VMOVSS       X1, (DI)
+	VEXTRACTPS   $0x01, X1, (DI)(BX*1)
+	VEXTRACTPS   $0x02, X1, (DI)(BX*2)
+	VEXTRACTPS   $0x03, X1, (DI)(SI*1)
+	ADDQ         $0x04, AX
+	VMOVUPS      64(SP), Y0
+	MOVQ         ldc+24(FP), BX
+	SHLQ         $0x02, BX
+	LEAQ         (BX)(BX*2), SI
+	MOVQ         AX, DI
+	VEXTRACTF128 $0x01, Y0, X1
+	VMOVSS       X0, (DI)
+	VEXTRACTPS   $0x01, X0, (DI)(BX*1)
+	VEXTRACTPS   $0x02, X0, (DI)(BX*2)
+	VEXTRACTPS   $0x03, X0, (DI)(SI*1)
+	LEAQ         (DI)(BX*4), DI
+	VMOVSS       X1, (DI)
+	VEXTRACTPS   $0x01, X1, (DI)(BX*1)
+	VEXTRACTPS   $0x02, X1, (DI)(BX*2)
+	VEXTRACTPS   $0x03, X1, (DI)(SI*1)
+	ADDQ         $0x04, AX
+	VMOVUPS      96(SP), Y0
+	MOVQ         ldc+24(FP), BX
+	SHLQ         $0x02, BX
+	LEAQ         (BX)(BX*2), SI
+	MOVQ         AX, DI
+	VEXTRACTF128 $0x01, Y0, X1
+	VMOVSS       X0, (DI)
+	VEXTRACTPS   $0x01, X0, (DI)(BX*1)
+	VEXTRACTPS   $0x02, X0, (DI)(BX*2)
+	VEXTRACTPS   $0x03, X0, (DI)(SI*1)
+	LEAQ         (DI)(BX*4), DI
+	VMOVSS       X1, (DI)
+	VEXTRACTPS   $0x01, X1, (DI)(BX*1)
+	VEXTRACTPS   $0x02, X1, (DI)(BX*2)
+	VEXTRACTPS   $0x03, X1, (DI)(SI*1)
+	ADDQ         $0x04, AX
+	VMOVUPS      128(SP), Y0
+	MOVQ         ldc+24(FP), BX
+	SHLQ         $0x02, BX
+	LEAQ         (BX)(BX*2), SI
+	MOVQ         AX, DI
+	VEXTRACTF128 $0x01, Y0, X1
+	VMOVSS       X0, (DI)
+	VEXTRACTPS   $0x01, X0, (DI)(BX*1)
+	VEXTRACTPS   $0x02, X0, (DI)(BX*2)
+	VEXTRACTPS   $0x03, X0, (DI)(SI*1)
+	LEAQ         (DI)(BX*4), DI
+	VMOVSS       X1, (DI)
+	VEXTRACTPS   $0x01, X1, (DI)(BX*1)
+	VEXTRACTPS   $0x02, X1, (DI)(BX*2)
+	VEXTRACTPS   $0x03, X1, (DI)(SI*1)
+	ADDQ         $0x04, AX
+	VMOVUPS      160(SP), Y0
+	MOVQ         ldc+24(FP), BX
+	SHLQ         $0x02, BX
+	LEAQ         (BX)(BX*2), SI
+	MOVQ         AX, DI
+	VEXTRACTF128 $0x01, Y0, X1
+	VMOVSS       X0, (DI)
+	VEXTRACTPS   $0x01, X0, (DI)(BX*1)
+	VEXTRACTPS   $0x02, X0, (DI)(BX*2)
+	VEXTRACTPS   $0x03, X0, (DI)(SI*1)
+	LEAQ         (DI)(BX*4), DI
+	VMOVSS       X1, (DI)
+	VEXTRACTPS   $0x01, X1, (DI)(BX*1)
+	VEXTRACTPS   $0x02, X1, (DI)(BX*2)
+	VEXTRACTPS   $0x03, X1, (DI)(SI*1)
+	ADDQ         $0x04, AX
+	VMOVUPS      192(SP), Y0
+	MOVQ         ldc+24(FP), BX
+	SHLQ         $0x02, BX
+	LEAQ         (BX)(BX*2), SI
+	MOVQ         AX, DI
+	VEXTRACTF128 $0x01, Y0, X1
+	VMOVSS       X0, (DI)
+	VEXTRACTPS   $0x01, X0, (DI)(BX*1)
+	VEXTRACTPS   $0x02, X0, (DI)(BX*2)
+	VEXTRACTPS   $0x03, X0, (DI)(SI*1)
+	LEAQ         (DI)(BX*4), DI
+	VMOVSS       X1, (DI)
+	VEXTRACTPS   $0x01, X1, (DI)(BX*1)
+	VEXTRACTPS   $0x02, X1, (DI)(BX*2)
+	VEXTRACTPS   $0x03, X1, (DI)(SI*1)
+	ADDQ         $0x04, AX
+	VMOVUPS      224(SP), Y0
+	MOVQ         ldc+24(FP), BX
+	SHLQ         $0x02, BX
+	LEAQ         (BX)(BX*2), SI
+	MOVQ         AX, DI
+	VEXTRACTF128 $0x01, Y0, X1
+	VMOVSS       X0, (DI)
+	VEXTRACTPS   $0x01, X0, (DI)(BX*1)
+	VEXTRACTPS   $0x02, X0, (DI)(BX*2)
+	VEXTRACTPS   $0x03, X0, (DI)(SI*1)
+	LEAQ         (DI)(BX*4), DI
+	VMOVSS       X1, (DI)
+	VEXTRACTPS   $0x01, X1, (DI)(BX*1)
+	VEXTRACTPS   $0x02, X1, (DI)(BX*2)
+	VEXTRACTPS   $0x03, X1, (DI)(SI*1)
+	ADDQ         $0x04, AX
+	SUBQ         $0x08, DX
+	JNZ          Q5_0x8MatMul8AVX512Group
+	VZEROUPPER
+	RET
+
+// func Q5_0x8MatMul16AVX512(c []float32, ldc int, w []byte, panel []byte, k int, n int)
+// Requires: AVX, AVX2, AVX512BW, AVX512VL, CMOV, F16C, FMA3
+TEXT ·Q5_0x8MatMul16AVX512(SB), NOSPLIT, $512-96
+	MOVQ   c_base+0(FP), AX
+	MOVQ   w_base+32(FP), CX
+	MOVQ   n+88(FP), DX
+	MOVQ   k+80(FP), BX
+	IMUL3Q $0x0a, BX, BX
+
+Q5_0x8MatMul16AVX512Group:
+	VPXOR   Y0, Y0, Y0
+	VMOVDQU Y0, (SP)
+	VMOVDQU Y0, 32(SP)
+	VMOVDQU Y0, 64(SP)
+	VMOVDQU Y0, 96(SP)
+	VMOVDQU Y0, 128(SP)
+	VMOVDQU Y0, 160(SP)
+	VMOVDQU Y0, 192(SP)
+	VMOVDQU Y0, 224(SP)
+	VMOVDQU Y0, 256(SP)
+	VMOVDQU Y0, 288(SP)
+	VMOVDQU Y0, 320(SP)
+	VMOVDQU Y0, 352(SP)
+	VMOVDQU Y0, 384(SP)
+	VMOVDQU Y0, 416(SP)
+	VMOVDQU Y0, 448(SP)
+	VMOVDQU Y0, 480(SP)
+	MOVQ    panel_base+56(FP), SI
+	MOVQ    k+80(FP), DI
+	SHRQ    $0x05, DI
+
+Q5_0x8MatMul16AVX512Chunk:
+	MOVQ    $0x00000020, R9
+	CMPQ    DI, R9
+	CMOVQLT DI, R9
+	SUBQ    R9, DI
+	IMUL3Q  $0x000000b0, R9, R8
+	IMUL3Q  $0x00000140, R9, R9
+	VMOVUPS (SP), Y0
+	VMOVUPS 32(SP), Y1
+	LEAQ    (SI)(R9*1), R10
+
+Q5_0x8MatMul16AVX512Block0:
+	VBROADCASTI128 48(CX), Y2
+	VPSRLVQ        kqNibbleShift<>+0(SB), Y2, Y2
+	VPAND          kqNibbles<>+0(SB), Y2, Y2
+	KMOVD          16(CX), K2
+	VPADDB         kqSixteens<>+0(SB), Y2, K2, Y2
+	VPSHUFD        $0x00, Y2, Y3
+	VPMADDUBSW     (SI), Y3, Y4
+	VPMADDUBSW     32(SI), Y3, Y5
+	VPMADDUBSW     (SI)(BX*1), Y3, Y6
+	VPMADDUBSW     32(SI)(BX*1), Y3, Y3
+	VPSHUFD        $0x55, Y2, Y7
+	VPMADDUBSW     64(SI), Y7, Y8
+	VPADDW         Y8, Y4, Y4
+	VPMADDUBSW     96(SI), Y7, Y8
+	VPADDW         Y8, Y5, Y5
+	VPMADDUBSW     64(SI)(BX*1), Y7, Y8
+	VPADDW         Y8, Y6, Y6
+	VPMADDUBSW     96(SI)(BX*1), Y7, Y7
+	VPADDW         Y7, Y3, Y3
+	VPSHUFD        $0xaa, Y2, Y7
+	VPMADDUBSW     128(SI), Y7, Y8
+	VPADDW         Y8, Y4, Y4
+	VPMADDUBSW     160(SI), Y7, Y8
+	VPADDW         Y8, Y5, Y5
+	VPMADDUBSW     128(SI)(BX*1), Y7, Y8
+	VPADDW         Y8, Y6, Y6
+	VPMADDUBSW     160(SI)(BX*1), Y7, Y7
+	VPADDW         Y7, Y3, Y3
+	VPSHUFD        $0xff, Y2, Y2
+	VPMADDUBSW     192(SI), Y2, Y7
+	VPADDW         Y7, Y4, Y4
+	VPMADDUBSW     224(SI), Y2, Y7
+	VPADDW         Y7, Y5, Y5
+	VPMADDUBSW     192(SI)(BX*1), Y2, Y7
+	VPADDW         Y7, Y6, Y6
+	VPMADDUBSW     224(SI)(BX*1), Y2, Y2
+	VPADDW         Y2, Y3, Y3
+	VPBROADCASTW   (CX), X2
+	VCVTPH2PS      X2, Y2
+	VPMADDWD       kqOnes16<>+0(SB), Y4, Y4
+	VPMADDWD       kqOnes16<>+0(SB), Y5, Y5
+	VPERMQ         $0x4e, Y5, Y5
+	VPADDD         Y5, Y4, Y4
+	VPSUBD         288(SI), Y4, Y4
+	VCVTDQ2PS      Y4, Y4
+	VMULPS         256(SI), Y2, Y5
+	VFMADD231PS    Y5, Y4, Y0
+	VPMADDWD       kqOnes16<>+0(SB), Y6, Y6
+	VPMADDWD       kqOnes16<>+0(SB), Y3, Y3
+	VPERMQ         $0x4e, Y3, Y3
+	VPADDD         Y3, Y6, Y6
+	VPSUBD         288(SI)(BX*1), Y6, Y6
+	VCVTDQ2PS      Y6, Y6
+	VMULPS         256(SI)(BX*1), Y2, Y2
+	VFMADD231PS    Y2, Y6, Y1
+	ADDQ           $0x000000b0, CX
+	ADDQ           $0x00000140, SI
+	CMPQ           SI, R10
+	JNE            Q5_0x8MatMul16AVX512Block0
+	VMOVUPS        Y0, (SP)
+	VMOVUPS        Y1, 32(SP)
+	SUBQ           R8, CX
+	SUBQ           R9, SI
+	VMOVUPS        64(SP), Y0
+	VMOVUPS        96(SP), Y1
+	LEAQ           (SI)(R9*1), R10
+
+Q5_0x8MatMul16AVX512Block1:
+	VBROADCASTI128 80(CX), Y2
+	VPSRLVQ        kqNibbleShift<>+0(SB), Y2, Y2
+	VPAND          kqNibbles<>+0(SB), Y2, Y2
+	KMOVD          24(CX), K2
+	VPADDB         kqSixteens<>+0(SB), Y2, K2, Y2
+	VPSHUFD        $0x00, Y2, Y3
+	VPMADDUBSW     (SI), Y3, Y4
+	VPMADDUBSW     32(SI), Y3, Y5
+	VPMADDUBSW     (SI)(BX*1), Y3, Y6
+	VPMADDUBSW     32(SI)(BX*1), Y3, Y3
+	VPSHUFD        $0x55, Y2, Y7
+	VPMADDUBSW     64(SI), Y7, Y8
+	VPADDW         Y8, Y4, Y4
+	VPMADDUBSW     96(SI), Y7, Y8
+	VPADDW         Y8, Y5, Y5
+	VPMADDUBSW     64(SI)(BX*1), Y7, Y8
+	VPADDW         Y8, Y6, Y6
+	VPMADDUBSW     96(SI)(BX*1), Y7, Y7
+	VPADDW         Y7, Y3, Y3
+	VPSHUFD        $0xaa, Y2, Y7
+	VPMADDUBSW     128(SI), Y7, Y8
+	VPADDW         Y8, Y4, Y4
+	VPMADDUBSW     160(SI), Y7, Y8
+	VPADDW         Y8, Y5, Y5
+	VPMADDUBSW     128(SI)(BX*1), Y7, Y8
+	VPADDW         Y8, Y6, Y6
+	VPMADDUBSW     160(SI)(BX*1), Y7, Y7
+	VPADDW         Y7, Y3, Y3
+	VPSHUFD        $0xff, Y2, Y2
+	VPMADDUBSW     192(SI), Y2, Y7
+	VPADDW         Y7, Y4, Y4
+	VPMADDUBSW     224(SI), Y2, Y7
+	VPADDW         Y7, Y5, Y5
+	VPMADDUBSW     192(SI)(BX*1), Y2, Y7
+	VPADDW         Y7, Y6, Y6
+	VPMADDUBSW     224(SI)(BX*1), Y2, Y2
+	VPADDW         Y2, Y3, Y3
+	VPBROADCASTW   2(CX), X2
+	VCVTPH2PS      X2, Y2
+	VPMADDWD       kqOnes16<>+0(SB), Y4, Y4
+	VPMADDWD       kqOnes16<>+0(SB), Y5, Y5
+	VPERMQ         $0x4e, Y5, Y5
+	VPADDD         Y5, Y4, Y4
+	VPSUBD         288(SI), Y4, Y4
+	VCVTDQ2PS      Y4, Y4
+	VMULPS         256(SI), Y2, Y5
+	VFMADD231PS    Y5, Y4, Y0
+	VPMADDWD       kqOnes16<>+0(SB), Y6, Y6
+	VPMADDWD       kqOnes16<>+0(SB), Y3, Y3
+	VPERMQ         $0x4e, Y3, Y3
+	VPADDD         Y3, Y6, Y6
+	VPSUBD         288(SI)(BX*1), Y6, Y6
+	VCVTDQ2PS      Y6, Y6
+	VMULPS         256(SI)(BX*1), Y2, Y2
+	VFMADD231PS    Y2, Y6, Y1
+	ADDQ           $0x000000b0, CX
+	ADDQ           $0x00000140, SI
+	CMPQ           SI, R10
+	JNE            Q5_0x8MatMul16AVX512Block1
+	VMOVUPS        Y0, 64(SP)
+	VMOVUPS        Y1, 96(SP)
+	SUBQ           R8, CX
+	SUBQ           R9, SI
+	VMOVUPS        128(SP), Y0
+	VMOVUPS        160(SP), Y1
+	LEAQ           (SI)(R9*1), R10
+
+Q5_0x8MatMul16AVX512Block2:
+	VBROADCASTI128 112(CX), Y2
+	VPSRLVQ        kqNibbleShift<>+0(SB), Y2, Y2
+	VPAND          kqNibbles<>+0(SB), Y2, Y2
+	KMOVD          32(CX), K2
+	VPADDB         kqSixteens<>+0(SB), Y2, K2, Y2
+	VPSHUFD        $0x00, Y2, Y3
+	VPMADDUBSW     (SI), Y3, Y4
+	VPMADDUBSW     32(SI), Y3, Y5
+	VPMADDUBSW     (SI)(BX*1), Y3, Y6
+	VPMADDUBSW     32(SI)(BX*1), Y3, Y3
+	VPSHUFD        $0x55, Y2, Y7
+	VPMADDUBSW     64(SI), Y7, Y8
+	VPADDW         Y8, Y4, Y4
+	VPMADDUBSW     96(SI), Y7, Y8
+	VPADDW         Y8, Y5, Y5
+	VPMADDUBSW     64(SI)(BX*1), Y7, Y8
+	VPADDW         Y8, Y6, Y6
+	VPMADDUBSW     96(SI)(BX*1), Y7, Y7
+	VPADDW         Y7, Y3, Y3
+	VPSHUFD        $0xaa, Y2, Y7
+	VPMADDUBSW     128(SI), Y7, Y8
+	VPADDW         Y8, Y4, Y4
+	VPMADDUBSW     160(SI), Y7, Y8
+	VPADDW         Y8, Y5, Y5
+	VPMADDUBSW     128(SI)(BX*1), Y7, Y8
+	VPADDW         Y8, Y6, Y6
+	VPMADDUBSW     160(SI)(BX*1), Y7, Y7
+	VPADDW         Y7, Y3, Y3
+	VPSHUFD        $0xff, Y2, Y2
+	VPMADDUBSW     192(SI), Y2, Y7
+	VPADDW         Y7, Y4, Y4
+	VPMADDUBSW     224(SI), Y2, Y7
+	VPADDW         Y7, Y5, Y5
+	VPMADDUBSW     192(SI)(BX*1), Y2, Y7
+	VPADDW         Y7, Y6, Y6
+	VPMADDUBSW     224(SI)(BX*1), Y2, Y2
+	VPADDW         Y2, Y3, Y3
+	VPBROADCASTW   4(CX), X2
+	VCVTPH2PS      X2, Y2
+	VPMADDWD       kqOnes16<>+0(SB), Y4, Y4
+	VPMADDWD       kqOnes16<>+0(SB), Y5, Y5
+	VPERMQ         $0x4e, Y5, Y5
+	VPADDD         Y5, Y4, Y4
+	VPSUBD         288(SI), Y4, Y4
+	VCVTDQ2PS      Y4, Y4
+	VMULPS         256(SI), Y2, Y5
+	VFMADD231PS    Y5, Y4, Y0
+	VPMADDWD       kqOnes16<>+0(SB), Y6, Y6
+	VPMADDWD       kqOnes16<>+0(SB), Y3, Y3
+	VPERMQ         $0x4e, Y3, Y3
+	VPADDD         Y3, Y6, Y6
+	VPSUBD         288(SI)(BX*1), Y6, Y6
+	VCVTDQ2PS      Y6, Y6
+	VMULPS         256(SI)(BX*1), Y2, Y2
+	VFMADD231PS    Y2, Y6, Y1
+	ADDQ           $0x000000b0, CX
+	ADDQ           $0x00000140, SI
+	CMPQ           SI, R10
+	JNE            Q5_0x8MatMul16AVX512Block2
+	VMOVUPS        Y0, 128(SP)
+	VMOVUPS        Y1, 160(SP)
+	SUBQ           R8, CX
+	SUBQ           R9, SI
+	VMOVUPS        192(SP), Y0
+	VMOVUPS        224(SP), Y1
+	LEAQ           (SI)(R9*1), R10
+
+Q5_0x8MatMul16AVX512Block3:
+	VBROADCASTI128 144(CX), Y2
+	VPSRLVQ        kqNibbleShift<>+0(SB), Y2, Y2
+	VPAND          kqNibbles<>+0(SB), Y2, Y2
+	KMOVD          40(CX), K2
+	VPADDB         kqSixteens<>+0(SB), Y2, K2, Y2
+	VPSHUFD        $0x00, Y2, Y3
+	VPMADDUBSW     (SI), Y3, Y4
+	VPMADDUBSW     32(SI), Y3, Y5
+	VPMADDUBSW     (SI)(BX*1), Y3, Y6
+	VPMADDUBSW     32(SI)(BX*1), Y3, Y3
+	VPSHUFD        $0x55, Y2, Y7
+	VPMADDUBSW     64(SI), Y7, Y8
+	VPADDW         Y8, Y4, Y4
+	VPMADDUBSW     96(SI), Y7, Y8
+	VPADDW         Y8, Y5, Y5
+	VPMADDUBSW     64(SI)(BX*1), Y7, Y8
+	VPADDW         Y8, Y6, Y6
+	VPMADDUBSW     96(SI)(BX*1), Y7, Y7
+	VPADDW         Y7, Y3, Y3
+	VPSHUFD        $0xaa, Y2, Y7
+	VPMADDUBSW     128(SI), Y7, Y8
+	VPADDW         Y8, Y4, Y4
+	VPMADDUBSW     160(SI), Y7, Y8
+	VPADDW         Y8, Y5, Y5
+	VPMADDUBSW     128(SI)(BX*1), Y7, Y8
+	VPADDW         Y8, Y6, Y6
+	VPMADDUBSW     160(SI)(BX*1), Y7, Y7
+	VPADDW         Y7, Y3, Y3
+	VPSHUFD        $0xff, Y2, Y2
+	VPMADDUBSW     192(SI), Y2, Y7
+	VPADDW         Y7, Y4, Y4
+	VPMADDUBSW     224(SI), Y2, Y7
+	VPADDW         Y7, Y5, Y5
+	VPMADDUBSW     192(SI)(BX*1), Y2, Y7
+	VPADDW         Y7, Y6, Y6
+	VPMADDUBSW     224(SI)(BX*1), Y2, Y2
+	VPADDW         Y2, Y3, Y3
+	VPBROADCASTW   6(CX), X2
+	VCVTPH2PS      X2, Y2
+	VPMADDWD       kqOnes16<>+0(SB), Y4, Y4
+	VPMADDWD       kqOnes16<>+0(SB), Y5, Y5
+	VPERMQ         $0x4e, Y5, Y5
+	VPADDD         Y5, Y4, Y4
+	VPSUBD         288(SI), Y4, Y4
+	VCVTDQ2PS      Y4, Y4
+	VMULPS         256(SI), Y2, Y5
+	VFMADD231PS    Y5, Y4, Y0
+	VPMADDWD       kqOnes16<>+0(SB), Y6, Y6
+	VPMADDWD       kqOnes16<>+0(SB), Y3, Y3
+	VPERMQ         $0x4e, Y3, Y3
+	VPADDD         Y3, Y6, Y6
+	VPSUBD         288(SI)(BX*1), Y6, Y6
+	VCVTDQ2PS      Y6, Y6
+	VMULPS         256(SI)(BX*1), Y2, Y2
+	VFMADD231PS    Y2, Y6, Y1
+	ADDQ           $0x000000b0, CX
+	ADDQ           $0x00000140, SI
+	CMPQ           SI, R10
+	JNE            Q5_0x8MatMul16AVX512Block3
+	VMOVUPS        Y0, 192(SP)
+	VMOVUPS        Y1, 224(SP)
+	SUBQ           R8, CX
+	SUBQ           R9, SI
+	VMOVUPS        256(SP), Y0
+	VMOVUPS        288(SP), Y1
+	LEAQ           (SI)(R9*1), R10
+
+Q5_0x8MatMul16AVX512Block4:
+	VBROADCASTI128 64(CX), Y2
+	VPSRLVQ        kqNibbleShift<>+0(SB), Y2, Y2
+	VPAND          kqNibbles<>+0(SB), Y2, Y2
+	KMOVD          20(CX), K2
+	VPADDB         kqSixteens<>+0(SB), Y2, K2, Y2
+	VPSHUFD        $0x00, Y2, Y3
+	VPMADDUBSW     (SI), Y3, Y4
+	VPMADDUBSW     32(SI), Y3, Y5
+	VPMADDUBSW     (SI)(BX*1), Y3, Y6
+	VPMADDUBSW     32(SI)(BX*1), Y3, Y3
+	VPSHUFD        $0x55, Y2, Y7
+	VPMADDUBSW     64(SI), Y7, Y8
+	VPADDW         Y8, Y4, Y4
+	VPMADDUBSW     96(SI), Y7, Y8
+	VPADDW         Y8, Y5, Y5
+	VPMADDUBSW     64(SI)(BX*1), Y7, Y8
+	VPADDW         Y8, Y6, Y6
+	VPMADDUBSW     96(SI)(BX*1), Y7, Y7
+	VPADDW         Y7, Y3, Y3
+	VPSHUFD        $0xaa, Y2, Y7
+	VPMADDUBSW     128(SI), Y7, Y8
+	VPADDW         Y8, Y4, Y4
+	VPMADDUBSW     160(SI), Y7, Y8
+	VPADDW         Y8, Y5, Y5
+	VPMADDUBSW     128(SI)(BX*1), Y7, Y8
+	VPADDW         Y8, Y6, Y6
+	VPMADDUBSW     160(SI)(BX*1), Y7, Y7
+	VPADDW         Y7, Y3, Y3
+	VPSHUFD        $0xff, Y2, Y2
+	VPMADDUBSW     192(SI), Y2, Y7
+	VPADDW         Y7, Y4, Y4
+	VPMADDUBSW     224(SI), Y2, Y7
+	VPADDW         Y7, Y5, Y5
+	VPMADDUBSW     192(SI)(BX*1), Y2, Y7
+	VPADDW         Y7, Y6, Y6
+	VPMADDUBSW     224(SI)(BX*1), Y2, Y2
+	VPADDW         Y2, Y3, Y3
+	VPBROADCASTW   8(CX), X2
+	VCVTPH2PS      X2, Y2
+	VPMADDWD       kqOnes16<>+0(SB), Y4, Y4
+	VPMADDWD       kqOnes16<>+0(SB), Y5, Y5
+	VPERMQ         $0x4e, Y5, Y5
+	VPADDD         Y5, Y4, Y4
+	VPSUBD         288(SI), Y4, Y4
+	VCVTDQ2PS      Y4, Y4
+	VMULPS         256(SI), Y2, Y5
+	VFMADD231PS    Y5, Y4, Y0
+	VPMADDWD       kqOnes16<>+0(SB), Y6, Y6
+	VPMADDWD       kqOnes16<>+0(SB), Y3, Y3
+	VPERMQ         $0x4e, Y3, Y3
+	VPADDD         Y3, Y6, Y6
+	VPSUBD         288(SI)(BX*1), Y6, Y6
+	VCVTDQ2PS      Y6, Y6
+	VMULPS         256(SI)(BX*1), Y2, Y2
+	VFMADD231PS    Y2, Y6, Y1
+	ADDQ           $0x000000b0, CX
+	ADDQ           $0x00000140, SI
+	CMPQ           SI, R10
+	JNE            Q5_0x8MatMul16AVX512Block4
+	VMOVUPS        Y0, 256(SP)
+	VMOVUPS        Y1, 288(SP)
+	SUBQ           R8, CX
+	SUBQ           R9, SI
+	VMOVUPS        320(SP), Y0
+	VMOVUPS        352(SP), Y1
+	LEAQ           (SI)(R9*1), R10
+
+Q5_0x8MatMul16AVX512Block5:
+	VBROADCASTI128 96(CX), Y2
+	VPSRLVQ        kqNibbleShift<>+0(SB), Y2, Y2
+	VPAND          kqNibbles<>+0(SB), Y2, Y2
+	KMOVD          28(CX), K2
+	VPADDB         kqSixteens<>+0(SB), Y2, K2, Y2
+	VPSHUFD        $0x00, Y2, Y3
+	VPMADDUBSW     (SI), Y3, Y4
+	VPMADDUBSW     32(SI), Y3, Y5
+	VPMADDUBSW     (SI)(BX*1), Y3, Y6
+	VPMADDUBSW     32(SI)(BX*1), Y3, Y3
+	VPSHUFD        $0x55, Y2, Y7
+	VPMADDUBSW     64(SI), Y7, Y8
+	VPADDW         Y8, Y4, Y4
+	VPMADDUBSW     96(SI), Y7, Y8
+	VPADDW         Y8, Y5, Y5
+	VPMADDUBSW     64(SI)(BX*1), Y7, Y8
+	VPADDW         Y8, Y6, Y6
+	VPMADDUBSW     96(SI)(BX*1), Y7, Y7
+	VPADDW         Y7, Y3, Y3
+	VPSHUFD        $0xaa, Y2, Y7
+	VPMADDUBSW     128(SI), Y7, Y8
+	VPADDW         Y8, Y4, Y4
+	VPMADDUBSW     160(SI), Y7, Y8
+	VPADDW         Y8, Y5, Y5
+	VPMADDUBSW     128(SI)(BX*1), Y7, Y8
+	VPADDW         Y8, Y6, Y6
+	VPMADDUBSW     160(SI)(BX*1), Y7, Y7
+	VPADDW         Y7, Y3, Y3
+	VPSHUFD        $0xff, Y2, Y2
+	VPMADDUBSW     192(SI), Y2, Y7
+	VPADDW         Y7, Y4, Y4
+	VPMADDUBSW     224(SI), Y2, Y7
+	VPADDW         Y7, Y5, Y5
+	VPMADDUBSW     192(SI)(BX*1), Y2, Y7
+	VPADDW         Y7, Y6, Y6
+	VPMADDUBSW     224(SI)(BX*1), Y2, Y2
+	VPADDW         Y2, Y3, Y3
+	VPBROADCASTW   10(CX), X2
+	VCVTPH2PS      X2, Y2
+	VPMADDWD       kqOnes16<>+0(SB), Y4, Y4
+	VPMADDWD       kqOnes16<>+0(SB), Y5, Y5
+	VPERMQ         $0x4e, Y5, Y5
+	VPADDD         Y5, Y4, Y4
+	VPSUBD         288(SI), Y4, Y4
+	VCVTDQ2PS      Y4, Y4
+	VMULPS         256(SI), Y2, Y5
+	VFMADD231PS    Y5, Y4, Y0
+	VPMADDWD       kqOnes16<>+0(SB), Y6, Y6
+	VPMADDWD       kqOnes16<>+0(SB), Y3, Y3
+	VPERMQ         $0x4e, Y3, Y3
+	VPADDD         Y3, Y6, Y6
+	VPSUBD         288(SI)(BX*1), Y6, Y6
+	VCVTDQ2PS      Y6, Y6
+	VMULPS         256(SI)(BX*1), Y2, Y2
+	VFMADD231PS    Y2, Y6, Y1
+	ADDQ           $0x000000b0, CX
+	ADDQ           $0x00000140, SI
+	CMPQ           SI, R10
+	JNE            Q5_0x8MatMul16AVX512Block5
+	VMOVUPS        Y0, 320(SP)
+	VMOVUPS        Y1, 352(SP)
+	SUBQ           R8, CX
+	SUBQ           R9, SI
+	VMOVUPS        384(SP), Y0
+	VMOVUPS        416(SP), Y1
+	LEAQ           (SI)(R9*1), R10
+
+Q5_0x8MatMul16AVX512Block6:
+	VBROADCASTI128 128(CX), Y2
+	VPSRLVQ        kqNibbleShift<>+0(SB), Y2, Y2
+	VPAND          kqNibbles<>+0(SB), Y2, Y2
+	KMOVD          36(CX), K2
+	VPADDB         kqSixteens<>+0(SB), Y2, K2, Y2
+	VPSHUFD        $0x00, Y2, Y3
+	VPMADDUBSW     (SI), Y3, Y4
+	VPMADDUBSW     32(SI), Y3, Y5
+	VPMADDUBSW     (SI)(BX*1), Y3, Y6
+	VPMADDUBSW     32(SI)(BX*1), Y3, Y3
+	VPSHUFD        $0x55, Y2, Y7
+	VPMADDUBSW     64(SI), Y7, Y8
+	VPADDW         Y8, Y4, Y4
+	VPMADDUBSW     96(SI), Y7, Y8
+	VPADDW         Y8, Y5, Y5
+	VPMADDUBSW     64(SI)(BX*1), Y7, Y8
+	VPADDW         Y8, Y6, Y6
+	VPMADDUBSW     96(SI)(BX*1), Y7, Y7
+	VPADDW         Y7, Y3, Y3
+	VPSHUFD        $0xaa, Y2, Y7
+	VPMADDUBSW     128(SI), Y7, Y8
+	VPADDW         Y8, Y4, Y4
+	VPMADDUBSW     160(SI), Y7, Y8
+	VPADDW         Y8, Y5, Y5
+	VPMADDUBSW     128(SI)(BX*1), Y7, Y8
+	VPADDW         Y8, Y6, Y6
+	VPMADDUBSW     160(SI)(BX*1), Y7, Y7
+	VPADDW         Y7, Y3, Y3
+	VPSHUFD        $0xff, Y2, Y2
+	VPMADDUBSW     192(SI), Y2, Y7
+	VPADDW         Y7, Y4, Y4
+	VPMADDUBSW     224(SI), Y2, Y7
+	VPADDW         Y7, Y5, Y5
+	VPMADDUBSW     192(SI)(BX*1), Y2, Y7
+	VPADDW         Y7, Y6, Y6
+	VPMADDUBSW     224(SI)(BX*1), Y2, Y2
+	VPADDW         Y2, Y3, Y3
+	VPBROADCASTW   12(CX), X2
+	VCVTPH2PS      X2, Y2
+	VPMADDWD       kqOnes16<>+0(SB), Y4, Y4
+	VPMADDWD       kqOnes16<>+0(SB), Y5, Y5
+	VPERMQ         $0x4e, Y5, Y5
+	VPADDD         Y5, Y4, Y4
+	VPSUBD         288(SI), Y4, Y4
+	VCVTDQ2PS      Y4, Y4
+	VMULPS         256(SI), Y2, Y5
+	VFMADD231PS    Y5, Y4, Y0
+	VPMADDWD       kqOnes16<>+0(SB), Y6, Y6
+	VPMADDWD       kqOnes16<>+0(SB), Y3, Y3
+	VPERMQ         $0x4e, Y3, Y3
+	VPADDD         Y3, Y6, Y6
+	VPSUBD         288(SI)(BX*1), Y6, Y6
+	VCVTDQ2PS      Y6, Y6
+	VMULPS         256(SI)(BX*1), Y2, Y2
+	VFMADD231PS    Y2, Y6, Y1
+	ADDQ           $0x000000b0, CX
+	ADDQ           $0x00000140, SI
+	CMPQ           SI, R10
+	JNE            Q5_0x8MatMul16AVX512Block6
+	VMOVUPS        Y0, 384(SP)
+	VMOVUPS        Y1, 416(SP)
+	SUBQ           R8, CX
+	SUBQ           R9, SI
+	VMOVUPS        448(SP), Y0
+	VMOVUPS        480(SP), Y1
+	LEAQ           (SI)(R9*1), R8
+
+Q5_0x8MatMul16AVX512Block7:
+	VBROADCASTI128 160(CX), Y2
+	VPSRLVQ        kqNibbleShift<>+0(SB), Y2, Y2
+	VPAND          kqNibbles<>+0(SB), Y2, Y2
+	KMOVD          44(CX), K2
+	VPADDB         kqSixteens<>+0(SB), Y2, K2, Y2
+	VPSHUFD        $0x00, Y2, Y3
+	VPMADDUBSW     (SI), Y3, Y4
+	VPMADDUBSW     32(SI), Y3, Y5
+	VPMADDUBSW     (SI)(BX*1), Y3, Y6
+	VPMADDUBSW     32(SI)(BX*1), Y3, Y3
+	VPSHUFD        $0x55, Y2, Y7
+	VPMADDUBSW     64(SI), Y7, Y8
+	VPADDW         Y8, Y4, Y4
+	VPMADDUBSW     96(SI), Y7, Y8
+	VPADDW         Y8, Y5, Y5
+	VPMADDUBSW     64(SI)(BX*1), Y7, Y8
+	VPADDW         Y8, Y6, Y6
+	VPMADDUBSW     96(SI)(BX*1), Y7, Y7
+	VPADDW         Y7, Y3, Y3
+	VPSHUFD        $0xaa, Y2, Y7
+	VPMADDUBSW     128(SI), Y7, Y8
+	VPADDW         Y8, Y4, Y4
+	VPMADDUBSW     160(SI), Y7, Y8
+	VPADDW         Y8, Y5, Y5
+	VPMADDUBSW     128(SI)(BX*1), Y7, Y8
+	VPADDW         Y8, Y6, Y6
+	VPMADDUBSW     160(SI)(BX*1), Y7, Y7
+	VPADDW         Y7, Y3, Y3
+	VPSHUFD        $0xff, Y2, Y2
+	VPMADDUBSW     192(SI), Y2, Y7
+	VPADDW         Y7, Y4, Y4
+	VPMADDUBSW     224(SI), Y2, Y7
+	VPADDW         Y7, Y5, Y5
+	VPMADDUBSW     192(SI)(BX*1), Y2, Y7
+	VPADDW         Y7, Y6, Y6
+	VPMADDUBSW     224(SI)(BX*1), Y2, Y2
+	VPADDW         Y2, Y3, Y3
+	VPBROADCASTW   14(CX), X2
+	VCVTPH2PS      X2, Y2
+	VPMADDWD       kqOnes16<>+0(SB), Y4, Y4
+	VPMADDWD       kqOnes16<>+0(SB), Y5, Y5
+	VPERMQ         $0x4e, Y5, Y5
+	VPADDD         Y5, Y4, Y4
+	VPSUBD         288(SI), Y4, Y4
+	VCVTDQ2PS      Y4, Y4
+	VMULPS         256(SI), Y2, Y5
+	VFMADD231PS    Y5, Y4, Y0
+	VPMADDWD       kqOnes16<>+0(SB), Y6, Y6
+	VPMADDWD       kqOnes16<>+0(SB), Y3, Y3
+	VPERMQ         $0x4e, Y3, Y3
+	VPADDD         Y3, Y6, Y6
+	VPSUBD         288(SI)(BX*1), Y6, Y6
+	VCVTDQ2PS      Y6, Y6
+	VMULPS         256(SI)(BX*1), Y2, Y2
+	VFMADD231PS    Y2, Y6, Y1
+	ADDQ           $0x000000b0, CX
+	ADDQ           $0x00000140, SI
+	CMPQ           SI, R8
+	JNE            Q5_0x8MatMul16AVX512Block7
+	VMOVUPS        Y0, 448(SP)
+	VMOVUPS        Y1, 480(SP)
+	TESTQ          DI, DI
+	JZ             Q5_0x8MatMul16AVX512Store
+	JMP            Q5_0x8MatMul16AVX512Chunk
+
+Q5_0x8MatMul16AVX512Store:
+	VMOVUPS      (SP), Y0
+	VMOVUPS      32(SP), Y1
+	MOVQ         ldc+24(FP), SI
+	SHLQ         $0x02, SI
+	LEAQ         (SI)(SI*2), DI
+	MOVQ         AX, R8
+	VEXTRACTF128 $0x01, Y0, X2
+	VMOVSS       X0, (R8)
+	VEXTRACTPS   $0x01, X0, (R8)(SI*1)
+	VEXTRACTPS   $0x02, X0, (R8)(SI*2)
+	VEXTRACTPS   $0x03, X0, (R8)(DI*1)
+	LEAQ         (R8)(SI*4), R8
+	VMOVSS       X2, (R8)
+	VEXTRACTPS   $0x01, X2, (R8)(SI*1)
+	VEXTRACTPS   $0x02, X2, (R8)(SI*2)
+	VEXTRACTPS   $0x03, X2, (R8)(DI*1)
+	VEXTRACTF128 $0x01, Y1, X0
+	LEAQ         (R8)(SI*4), R8
+	VMOVSS       X1, (R8)
+	VEXTRACTPS   $0x01, X1, (R8)(SI*1)
+	VEXTRACTPS   $0x02, X1, (R8)(SI*2)
+	VEXTRACTPS   $0x03, X1, (R8)(DI*1)
+	LEAQ         (R8)(SI*4), R8
+	VMOVSS       X0, (R8)
+	VEXTRACTPS   $0x01, X0, (R8)(SI*1)
+	VEXTRACTPS   $0x02, X0, (R8)(SI*2)
+	VEXTRACTPS   $0x03, X0, (R8)(DI*1)
+	ADDQ         $0x04, AX
+	VMOVUPS      64(SP), Y0
+	VMOVUPS      96(SP), Y1
+	MOVQ         ldc+24(FP), SI
+	SHLQ         $0x02, SI
+	LEAQ         (SI)(SI*2), DI
+	MOVQ         AX, R8
+	VEXTRACTF128 $0x01, Y0, X2
+	VMOVSS       X0, (R8)
+	VEXTRACTPS   $0x01, X0, (R8)(SI*1)
+	VEXTRACTPS   $0x02, X0, (R8)(SI*2)
+	VEXTRACTPS   $0x03, X0, (R8)(DI*1)
+	LEAQ         (R8)(SI*4), R8
+	VMOVSS       X2, (R8)
+	VEXTRACTPS   $0x01, X2, (R8)(SI*1)
+	VEXTRACTPS   $0x02, X2, (R8)(SI*2)
+	VEXTRACTPS   $0x03, X2, (R8)(DI*1)
+	VEXTRACTF128 $0x01, Y1, X0
+	LEAQ         (R8)(SI*4), R8
+	VMOVSS       X1, (R8)
+	VEXTRACTPS   $0x01, X1, (R8)(SI*1)
+	VEXTRACTPS   $0x02, X1, (R8)(SI*2)
+	VEXTRACTPS   $0x03, X1, (R8)(DI*1)
+	LEAQ         (R8)(SI*4), R8
+	VMOVSS       X0, (R8)
+	VEXTRACTPS   $0x01, X0, (R8)(SI*1)
+	VEXTRACTPS   $0x02, X0, (R8)(SI*2)
+	VEXTRACTPS   $0x03, X0, (R8)(DI*1)
+	ADDQ         $0x04, AX
+	VMOVUPS      128(SP), Y0
+	VMOVUPS      160(SP), Y1
+	MOVQ         ldc+24(FP), SI
+	SHLQ         $0x02, SI
+	LEAQ         (SI)(SI*2), DI
+	MOVQ         AX, R8
+	VEXTRACTF128 $0x01, Y0, X2
+	VMOVSS       X0, (R8)
+	VEXTRACTPS   $0x01, X0, (R8)(SI*1)
+	VEXTRACTPS   $0x02, X0, (R8)(SI*2)
+	VEXTRACTPS   $0x03, X0, (R8)(DI*1)
+	LEAQ         (R8)(SI*4), R8
+	VMOVSS       X2, (R8)
+	VEXTRACTPS   $0x01, X2, (R8)(SI*1)
+	VEXTRACTPS   $0x02, X2, (R8)(SI*2)
+	VEXTRACTPS   $0x03, X2, (R8)(DI*1)
+	VEXTRACTF128 $0x01, Y1, X0
+	LEAQ         (R8)(SI*4), R8
+	VMOVSS       X1, (R8)
+	VEXTRACTPS   $0x01, X1, (R8)(SI*1)
+	VEXTRACTPS   $0x02, X1, (R8)(SI*2)
+	VEXTRACTPS   $0x03, X1, (R8)(DI*1)
+	LEAQ         (R8)(SI*4), R8
+	VMOVSS       X0, (R8)
+	VEXTRACTPS   $0x01, X0, (R8)(SI*1)
+	VEXTRACTPS   $0x02, X0, (R8)(SI*2)
+	VEXTRACTPS   $0x03, X0, (R8)(DI*1)
+	ADDQ         $0x04, AX
+	VMOVUPS      192(SP), Y0
+	VMOVUPS      224(SP), Y1
+	MOVQ         ldc+24(FP), SI
+	SHLQ         $0x02, SI
+	LEAQ         (SI)(SI*2), DI
+	MOVQ         AX, R8
+	VEXTRACTF128 $0x01, Y0, X2
+	VMOVSS       X0, (R8)
+	VEXTRACTPS   $0x01, X0, (R8)(SI*1)
+	VEXTRACTPS   $0x02, X0, (R8)(SI*2)
+	VEXTRACTPS   $0x03, X0, (R8)(DI*1)
+	LEAQ         (R8)(SI*4), R8
+	VMOVSS       X2, (R8)
+	VEXTRACTPS   $0x01, X2, (R8)(SI*1)
+	VEXTRACTPS   $0x02, X2, (R8)(SI*2)
+	VEXTRACTPS   $0x03, X2, (R8)(DI*1)
+	VEXTRACTF128 $0x01, Y1, X0
+	LEAQ         (R8)(SI*4), R8
+	VMOVSS       X1, (R8)
+	VEXTRACTPS   $0x01, X1, (R8)(SI*1)
+	VEXTRACTPS   $0x02, X1, (R8)(SI*2)
+	VEXTRACTPS   $0x03, X1, (R8)(DI*1)
+	LEAQ         (R8)(SI*4), R8
+	VMOVSS       X0, (R8)
+	VEXTRACTPS   $0x01, X0, (R8)(SI*1)
+	VEXTRACTPS   $0x02, X0, (R8)(SI*2)
+	VEXTRACTPS   $0x03, X0, (R8)(DI*1)
+	ADDQ         $0x04, AX
+	VMOVUPS      256(SP), Y0
+	VMOVUPS      288(SP), Y1
+	MOVQ         ldc+24(FP), SI
+	SHLQ         $0x02, SI
+	LEAQ         (SI)(SI*2), DI
+	MOVQ         AX, R8
+	VEXTRACTF128 $0x01, Y0, X2
+	VMOVSS       X0, (R8)
+	VEXTRACTPS   $0x01, X0, (R8)(SI*1)
+	VEXTRACTPS   $0x02, X0, (R8)(SI*2)
+	VEXTRACTPS   $0x03, X0, (R8)(DI*1)
+	LEAQ         (R8)(SI*4), R8
+	VMOVSS       X2, (R8)
+	VEXTRACTPS   $0x01, X2, (R8)(SI*1)
+	VEXTRACTPS   $0x02, X2, (R8)(SI*2)
+	VEXTRACTPS   $0x03, X2, (R8)(DI*1)
+	VEXTRACTF128 $0x01, Y1, X0
+	LEAQ         (R8)(SI*4), R8
+	VMOVSS       X1, (R8)
+	VEXTRACTPS   $0x01, X1, (R8)(SI*1)
+	VEXTRACTPS   $0x02, X1, (R8)(SI*2)
+	VEXTRACTPS   $0x03, X1, (R8)(DI*1)
+	LEAQ         (R8)(SI*4), R8
+	VMOVSS       X0, (R8)
+	VEXTRACTPS   $0x01, X0, (R8)(SI*1)
+	VEXTRACTPS   $0x02, X0, (R8)(SI*2)
+	VEXTRACTPS   $0x03, X0, (R8)(DI*1)
+	ADDQ         $0x04, AX
+	VMOVUPS      320(SP), Y0
+	VMOVUPS      352(SP), Y1
+	MOVQ         ldc+24(FP), SI
+	SHLQ         $0x02, SI
+	LEAQ         (SI)(SI*2), DI
+	MOVQ         AX, R8
+	VEXTRACTF128 $0x01, Y0, X2
+	VMOVSS       X0, (R8)
+	VEXTRACTPS   $0x01, X0, (R8)(SI*1)
+	VEXTRACTPS   $0x02, X0, (R8)(SI*2)
+	VEXTRACTPS   $0x03, X0, (R8)(DI*1)
+	LEAQ         (R8)(SI*4), R8
+	VMOVSS       X2, (R8)
+	VEXTRACTPS   $0x01, X2, (R8)(SI*1)
+	VEXTRACTPS   $0x02, X2, (R8)(SI*2)
+	VEXTRACTPS   $0x03, X2, (R8)(DI*1)
+	VEXTRACTF128 $0x01, Y1, X0
+	LEAQ         (R8)(SI*4), R8
+	VMOVSS       X1, (R8)
+	VEXTRACTPS   $0x01, X1, (R8)(SI*1)
+	VEXTRACTPS   $0x02, X1, (R8)(SI*2)
+	VEXTRACTPS   $0x03, X1, (R8)(DI*1)
+	LEAQ         (R8)(SI*4), R8
+	VMOVSS       X0, (R8)
+	VEXTRACTPS   $0x01, X0, (R8)(SI*1)
+	VEXTRACTPS   $0x02, X0, (R8)(SI*2)
+	VEXTRACTPS   $0x03, X0, (R8)(DI*1)
+	ADDQ         $0x04, AX
+	VMOVUPS      384(SP), Y0
+	VMOVUPS      416(SP), Y1
+	MOVQ         ldc+24(FP), SI
+	SHLQ         $0x02, SI
+	LEAQ         (SI)(SI*2), DI
+	MOVQ         AX, R8
+	VEXTRACTF128 $0x01, Y0, X2
+	VMOVSS       X0, (R8)
+	VEXTRACTPS   $0x01, X0, (R8)(SI*1)
+	VEXTRACTPS   $0x02, X0, (R8)(SI*2)
+	VEXTRACTPS   $0x03, X0, (R8)(DI*1)
+	LEAQ         (R8)(SI*4), R8
+	VMOVSS       X2, (R8)
+	VEXTRACTPS   $0x01, X2, (R8)(SI*1)
+	VEXTRACTPS   $0x02, X2, (R8)(SI*2)
+	VEXTRACTPS   $0x03, X2, (R8)(DI*1)
+	VEXTRACTF128 $0x01, Y1, X0
+	LEAQ         (R8)(SI*4), R8
+	VMOVSS       X1, (R8)
+	VEXTRACTPS   $0x01, X1, (R8)(SI*1)
+	VEXTRACTPS   $0x02, X1, (R8)(SI*2)
+	VEXTRACTPS   $0x03, X1, (R8)(DI*1)
+	LEAQ         (R8)(SI*4), R8
+	VMOVSS       X0, (R8)
+	VEXTRACTPS   $0x01, X0, (R8)(SI*1)
+	VEXTRACTPS   $0x02, X0, (R8)(SI*2)
+	VEXTRACTPS   $0x03, X0, (R8)(DI*1)
+	ADDQ         $0x04, AX
+	VMOVUPS      448(SP), Y0
+	VMOVUPS      480(SP), Y1
+	MOVQ         ldc+24(FP), SI
+	SHLQ         $0x02, SI
+	LEAQ         (SI)(SI*2), DI
+	MOVQ         AX, R8
+	VEXTRACTF128 $0x01, Y0, X2
+	VMOVSS       X0, (R8)
+	VEXTRACTPS   $0x01, X0, (R8)(SI*1)
+	VEXTRACTPS   $0x02, X0, (R8)(SI*2)
+	VEXTRACTPS   $0x03, X0, (R8)(DI*1)
+	LEAQ         (R8)(SI*4), R8
+	VMOVSS       X2, (R8)
+	VEXTRACTPS   $0x01, X2, (R8)(SI*1)
+	VEXTRACTPS   $0x02, X2, (R8)(SI*2)
+	VEXTRACTPS   $0x03, X2, (R8)(DI*1)
+	VEXTRACTF128 $0x01, Y1, X0
+	LEAQ         (R8)(SI*4), R8
+	VMOVSS       X1, (R8)
+	VEXTRACTPS   $0x01, X1, (R8)(SI*1)
+	VEXTRACTPS   $0x02, X1, (R8)(SI*2)
+	VEXTRACTPS   $0x03, X1, (R8)(DI*1)
+	LEAQ         (R8)(SI*4), R8
+	VMOVSS       X0, (R8)
+	VEXTRACTPS   $0x01, X0, (R8)(SI*1)
+	VEXTRACTPS   $0x02, X0, (R8)(SI*2)
+	VEXTRACTPS   $0x03, X0, (R8)(DI*1)
+	ADDQ         $0x04, AX
+	SUBQ         $0x08, DX
+	JNZ          Q5_0x8MatMul16AVX512Group
 	VZEROUPPER
 	RET
 

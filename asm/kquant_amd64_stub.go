@@ -200,6 +200,104 @@ func Q5_0x8MatMul8AVX2(c []float32, ldc int, w []byte, panel []byte, k int, n in
 //go:noescape
 func Q5_0x8MatMul16AVX2(c []float32, ldc int, w []byte, panel []byte, k int, n int)
 
+// Q5_0MatVecAVX512 computes y = W·x for a Q5_0 matrix W [n×k] of GGUF blocks
+// and x quantized by kernels.QuantizeActivations (kernels.QuantMatVec):
+//
+//	for j := 0; j < n; j++ {
+//		var s float32
+//		for b := 0; b < k/32; b++ {
+//			// q: the unsigned codes of block b of row j, d its scale; off = 16
+//			s = fma(float32(Σ q·x[32b:] − off·xsum[b]), d·xs[b], s)
+//		}
+//		y[j] = s
+//	}
+//
+// with exact integer sums and one float32 rounding per block (fma). Every row's
+// chain is the one Q5_0MatMul8AVX2 runs. k is a positive multiple of 32 and
+// n ≥ 1. It needs AVX2, FMA and F16C, and AVX-512 BW, VL and BITALG for its fifth bits in mask registers.
+//
+//go:noescape
+func Q5_0MatVecAVX512(y []float32, w []byte, xq []int8, xs []float32, xsum []int16, k int, n int)
+
+// Q5_0MatMul8AVX512 computes 8 rows of C = A·Wᵀ for a Q5_0 matrix W [n×k] of GGUF blocks
+// and 1 groups of eight rows of activations packed by
+// kernels.packChainPanels, one after the other (values,
+// scales and offset sums of each block of 32, rearranged for the lanes):
+//
+//	for i := 0; i < 8; i++ {
+//		Q5_0MatVecAVX512(c[i*ldc:i*ldc+n], w, row i of A, k, n)
+//	}
+//
+// bit for bit. k is a positive multiple of 32 and n ≥ 1. It needs AVX2,
+// FMA and F16C, and AVX-512 BW, VL and BITALG for its fifth bits in mask registers.
+//
+//go:noescape
+func Q5_0MatMul8AVX512(c []float32, ldc int, w []byte, panel []byte, k int, n int)
+
+// Q5_0MatMul16AVX512 computes 16 rows of C = A·Wᵀ for a Q5_0 matrix W [n×k] of GGUF blocks
+// and 2 groups of eight rows of activations packed by
+// kernels.packChainPanels, one after the other (values,
+// scales and offset sums of each block of 32, rearranged for the lanes):
+//
+//	for i := 0; i < 16; i++ {
+//		Q5_0MatVecAVX512(c[i*ldc:i*ldc+n], w, row i of A, k, n)
+//	}
+//
+// bit for bit. k is a positive multiple of 32 and n ≥ 1. It needs AVX2,
+// FMA and F16C, and AVX-512 BW, VL and BITALG for its fifth bits in mask registers.
+//
+//go:noescape
+func Q5_0MatMul16AVX512(c []float32, ldc int, w []byte, panel []byte, k int, n int)
+
+// Q5_0x8MatVecAVX512 computes y = W·x for a Q5_0x8 matrix W [n×k] of interleaved blocks (kernels.InterleaveRows)
+// and x quantized by kernels.QuantizeActivations (kernels.QuantMatVec):
+//
+//	for j := 0; j < n; j++ {
+//		var s float32
+//		for b := 0; b < k/32; b++ {
+//			// q: the unsigned codes of block b of row j, d its scale; off = 16
+//			s = fma(float32(Σ q·x[32b:] − off·xsum[b]), d·xs[b], s)
+//		}
+//		y[j] = s
+//	}
+//
+// with exact integer sums and one float32 rounding per block (fma). Every row's
+// chain is the one Q5_0x8MatMul8AVX2 runs. k is a positive multiple of 32 and
+// n ≥ 1. It needs AVX2, FMA and F16C, and AVX-512 BW, VL and BITALG for its fifth bits in mask registers.
+//
+//go:noescape
+func Q5_0x8MatVecAVX512(y []float32, w []byte, xq []int8, xs []float32, xsum []int16, k int, n int)
+
+// Q5_0x8MatMul8AVX512 computes 8 rows of C = A·Wᵀ for a Q5_0x8 matrix W [n×k] of interleaved blocks (kernels.InterleaveRows)
+// and 1 groups of eight rows of activations packed by
+// kernels.packChainPanels, one after the other (values,
+// scales and offset sums of each block of 32, rearranged for the lanes):
+//
+//	for i := 0; i < 8; i++ {
+//		Q5_0x8MatVecAVX512(c[i*ldc:i*ldc+n], w, row i of A, k, n)
+//	}
+//
+// bit for bit. k is a positive multiple of 32 and n a positive multiple of 8. It needs AVX2,
+// FMA and F16C, and AVX-512 BW, VL and BITALG for its fifth bits in mask registers.
+//
+//go:noescape
+func Q5_0x8MatMul8AVX512(c []float32, ldc int, w []byte, panel []byte, k int, n int)
+
+// Q5_0x8MatMul16AVX512 computes 16 rows of C = A·Wᵀ for a Q5_0x8 matrix W [n×k] of interleaved blocks (kernels.InterleaveRows)
+// and 2 groups of eight rows of activations packed by
+// kernels.packChainPanels, one after the other (values,
+// scales and offset sums of each block of 32, rearranged for the lanes):
+//
+//	for i := 0; i < 16; i++ {
+//		Q5_0x8MatVecAVX512(c[i*ldc:i*ldc+n], w, row i of A, k, n)
+//	}
+//
+// bit for bit. k is a positive multiple of 32 and n a positive multiple of 8. It needs AVX2,
+// FMA and F16C, and AVX-512 BW, VL and BITALG for its fifth bits in mask registers.
+//
+//go:noescape
+func Q5_0x8MatMul16AVX512(c []float32, ldc int, w []byte, panel []byte, k int, n int)
+
 // Q4_1MatVecAVX2 computes y = W·x for a Q4_1 matrix W [n×k] of GGUF blocks
 // and x quantized by kernels.QuantizeActivations (kernels.QuantMatVec):
 //

@@ -23,6 +23,7 @@ func archTiers() []*impl {
 		useVectorAVX512(t)
 		useQ8AVX512(t)
 		useKQuantAVX2(t)
+		useKQuantAVX512(t)
 		useAxpyRowsAVX512(t)
 		return t
 	}

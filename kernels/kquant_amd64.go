@@ -51,3 +51,22 @@ func useKQuantAVX2(t *impl) {
 	t.types[Q5_0x8] = typeKernels{blockMatVec: asm.Q5_0x8MatVecAVX2, interleaved: true,
 		chainTile: chainTile{fn: asm.Q5_0x8MatMul8AVX2, fn16: asm.Q5_0x8MatMul16AVX2, off: 16}}
 }
+
+// hasBITALG: the AVX-512 tier's Q5_0 kernels pick their fifth bits with
+// VPSHUFBITQMB (AVX512_BITALG: Ice Lake, Zen 4 and later); without it
+// they stay AVX2's.
+var hasBITALG = cpu.X86.HasAVX512BITALG
+
+// useKQuantAVX512 puts into an AVX-512 tier (after useKQuantAVX2) the Q5_0
+// kernels that add their fifth bits through mask registers: the same codes
+// and integer sums as the AVX2 ones, so the same results bit for bit, in
+// fewer instructions (pairFifthsMasked in gen/amd64/kquant).
+func useKQuantAVX512(t *impl) {
+	if !hasF16C || !hasBITALG {
+		return
+	}
+	t.types[Q5_0].blockMatVec = asm.Q5_0MatVecAVX512
+	t.types[Q5_0].chainTile = chainTile{fn: asm.Q5_0MatMul8AVX512, fn16: asm.Q5_0MatMul16AVX512, off: 16}
+	t.types[Q5_0x8].blockMatVec = asm.Q5_0x8MatVecAVX512
+	t.types[Q5_0x8].chainTile = chainTile{fn: asm.Q5_0x8MatMul8AVX512, fn16: asm.Q5_0x8MatMul16AVX512, off: 16}
+}

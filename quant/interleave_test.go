@@ -66,3 +66,51 @@ func TestInterleavedKernels(t *testing.T) {
 		}
 	})
 }
+
+// TestChainTiersAgree: Q4_0 and Q5_0, plain and interleaved, compute one
+// chain per output with exact integer block sums in the SIMD tiers, so
+// these give the same bits, the AVX-512 tier's Q5_0 kernels (fifth bits in
+// mask registers) against the AVX2 ones: the GEMV and the GEMM, on ragged
+// shapes. (The generic twins round the same chain's terms in another
+// order, within TestQuantMatVecMatchesDequantized's bound.)
+func TestChainTiersAgree(t *testing.T) {
+	saved := kernels.ISA()
+	defer func() { require.NoError(t, kernels.SetISA(saved)) }()
+	var isas []string
+	for _, isa := range kernels.ISAs() {
+		if isa != "generic" {
+			isas = append(isas, isa)
+		}
+	}
+	if len(isas) < 2 {
+		t.Skipf("skipping: one SIMD tier on this CPU (%v), nothing to compare", kernels.ISAs())
+	}
+	for _, typ := range []kernels.WeightType{kernels.Q4_0, kernels.Q5_0, kernels.Q4_0x8, kernels.Q5_0x8} {
+		plain := typ.Plain()
+		f := FormatOf(plain)
+		for i, s := range []blockShape{{1, 9}, {3, 17}, {18, 64}, {70, 24}, {33, 41}} {
+			k := s.blocks * 32
+			w := randomBlocks(f, s.n*s.blocks, uint64(300+i))
+			if typ != plain {
+				iw := make([]byte, len(w))
+				kernels.InterleaveRows(plain, iw, w, k, s.n)
+				w = iw
+			}
+			const m = 19
+			a := quantizeFor(plain, testkit.RandF32(uint64(320+i), m*k, 2), m)
+			var wantV, wantM []float32
+			for _, isa := range isas {
+				require.NoError(t, kernels.SetISA(isa))
+				y, c := poisoned(s.n), poisoned(m*s.n)
+				kernels.QuantMatVec(typ, y, w, a.q, a.s, a.sum, k, s.n)
+				kernels.QuantMatMul(typ, c, a.q, a.s, a.sum, w, nil, m, k, s.n)
+				if wantV == nil {
+					wantV, wantM = y, c
+					continue
+				}
+				require.Equal(t, wantV, y, "%s %s k=%d n=%d: GEMV", isa, typ, k, s.n)
+				require.Equal(t, wantM, c, "%s %s k=%d n=%d: GEMM", isa, typ, k, s.n)
+			}
+		}
+	}
+}

@@ -74,7 +74,7 @@ const x8Bits, x8NibblesQ4, x8NibblesQ5 = 16, 16, 48
 
 // pairConsts are the constants a pair unpacking uses, each a memory
 // operand or a register the GEMV loaded once per group of rows.
-type pairConsts struct{ nibbles, bitSel, sixteens, bytesLo, bytesHi Op }
+type pairConsts struct{ nibbles, bitSel, sixteens, bytesLo, bytesHi, bitIdxLo, bitIdxHi Op }
 
 // panelBlockBytes is one block of eight activation rows as
 // kernels.packChainPanels writes it (kernels.chainPanelBlock): eight
@@ -93,6 +93,15 @@ var chainTypes = []chainType{
 	{name: "Q5_0", blockBytes: 22, off: 4, fifth: true, codes: q5_0Codes,
 		pair: func(a, e Mem, k pairConsts) (lo, hi VecVirtual) {
 			lo, hi = nibblePair(a.Offset(6), e.Offset(6), k)
+			if maskFifths {
+				// a's word in the low dword of every qword, e's in the high.
+				qa, qe := YMM(), YMM()
+				VPBROADCASTD(a.Offset(2), qa)
+				VPBROADCASTD(e.Offset(2), qe)
+				VPUNPCKLDQ(qe, qa, qa) // EVEX-encodable, unlike VPBLENDD
+				pairFifthsMasked(qa, lo, hi, k)
+				return lo, hi
+			}
 			// a's 32 fifth bits in the low half, e's in the high.
 			qa, qe := YMM(), YMM()
 			VPBROADCASTD(a.Offset(2), qa)
@@ -114,6 +123,12 @@ var chainTypes = []chainType{
 		},
 		pairX8: func(w Mem, i int, k pairConsts) (lo, hi VecVirtual) {
 			lo, hi = nibbleSplit(w.Offset(x8NibblesQ5+32*i), k)
+			if maskFifths {
+				qa := YMM()
+				VPBROADCASTQ(w.Offset(x8Bits+8*i), qa)
+				pairFifthsMasked(qa, lo, hi, k)
+				return lo, hi
+			}
 			// Rows i and i+4's fifth bits, 4 bytes each, side by side in
 			// every quarter: the shuffles take the low half's from bytes
 			// 0-3, the high half's from 4-7 (pairBytesLoX8, pairBytesHiX8).
@@ -143,6 +158,35 @@ func pairFifths(qa, lo, hi VecVirtual, k pairConsts) {
 	addSixteens(qa, lo, k.bitSel, k.sixteens)
 	addSixteens(hh, hi, k.bitSel, k.sixteens)
 }
+
+// needsBW is what a kernel's doc adds to its needs on the AVX-512 tier.
+func needsBW() string {
+	if maskFifths {
+		return ", and AVX-512 BW, VL and BITALG for its fifth bits in mask registers"
+	}
+	return ""
+}
+
+// pairFifthsMasked is pairFifths on the AVX-512 tier: qa holds the two
+// rows' fifth-bit words in every qword (the low half's row's in the low
+// dword), and VPSHUFBITQMB (BITALG) picks from it, for each byte of lo and
+// of hi, the bit of that byte's value as a mask bit (kqBitIndexLo/Hi), so
+// two masked adds of 16 finish the codes: four vector instructions where
+// pairFifths takes ten. The codes, and so the sums, are the same.
+func pairFifthsMasked(qa, lo, hi VecVirtual, k pairConsts) {
+	VPSHUFBITQMB(k.bitIdxLo, qa, K4)
+	VPSHUFBITQMB(k.bitIdxHi, qa, K5)
+	VPADDB(k.sixteens, lo, K4, lo)
+	VPADDB(k.sixteens, hi, K5, hi)
+}
+
+// maskFifths makes the Q5_0 kernels add their fifth bits through mask
+// registers (AVX-512 BW), suffix names the kernels' tier: main generates
+// the Q5_0 types twice, for AVX2 and then for the AVX-512 tier.
+var (
+	maskFifths bool
+	suffix     = "AVX2"
+)
 
 // nibblePair loads the 16 bytes of nibbles at a and at e into the low and
 // high halves and splits them: low nibbles (values 0-15) in lo, high
@@ -175,7 +219,7 @@ func splitNibbles(n VecVirtual, k pairConsts) (lo, hi VecVirtual) {
 // chainMatVec emits the GEMV: groups of eight rows of W in the lanes, then
 // the rows left over one at a time, each output the same chain.
 func chainMatVec(t chainType) {
-	name := t.name + "MatVecAVX2"
+	name := t.name + "MatVec" + suffix
 	TEXT(name, NOSPLIT, matVecSig)
 	Pragma("noescape")
 	Doc(
@@ -193,7 +237,7 @@ func chainMatVec(t chainType) {
 		"",
 		"with exact integer sums and one float32 rounding per block (fma). Every row's",
 		fmt.Sprintf("chain is the one %sMatMul8AVX2 runs. k is a positive multiple of 32 and", t.name),
-		"n ≥ 1. It needs AVX2, FMA and F16C.",
+		"n ≥ 1. It needs AVX2, FMA and F16C"+needsBW()+".",
 	)
 	y := Load(Param("y").Base(), GP64())
 	w := Load(Param("w").Base(), GP64())
@@ -239,12 +283,15 @@ func chainMatVec(t chainType) {
 		// The constants the unpacking uses most, in registers (16 hold
 		// no more beside the rest of the loop); the others stay memory
 		// operands.
-		k := pairConsts{nibbles: nibbles, bitSel: bitSel, sixteens: sixteens, bytesLo: pairBytesLo, bytesHi: pairBytesHi}
+		k := pairConsts{nibbles: nibbles, bitSel: bitSel, sixteens: sixteens, bytesLo: pairBytesLo, bytesHi: pairBytesHi, bitIdxLo: bitIndexLo, bitIdxHi: bitIndexHi}
 		if t.x8() {
 			k.bytesLo, k.bytesHi = pairBytesLoX8, pairBytesHiX8
 		}
 		held := []*Op{&k.nibbles}
-		if t.fifth {
+		switch {
+		case t.fifth && maskFifths:
+			held = []*Op{&k.nibbles, &k.bitIdxLo, &k.bitIdxHi}
+		case t.fifth:
 			held = []*Op{&k.bitSel, &k.bytesLo, &k.bytesHi}
 		}
 		for _, c := range held {
@@ -513,7 +560,7 @@ func chainTileX8(t chainType, groups int) {
 // tileText starts a chain tile's function with its doc comment (nRule
 // says what n may be) and returns its name.
 func tileText(t chainType, groups int, nRule string) string {
-	name := fmt.Sprintf("%sMatMul%dAVX2", t.name, chainGroup*groups)
+	name := fmt.Sprintf("%sMatMul%d%s", t.name, chainGroup*groups, suffix)
 	TEXT(name, NOSPLIT, "func(c []float32, ldc int, w []byte, panel []byte, k, n int)")
 	Pragma("noescape")
 	Doc(tileDoc(t, name, groups, nRule)...)
@@ -540,11 +587,11 @@ func tileDoc(t chainType, name string, groups int, nRule string) []string {
 		"scales and offset sums of each block of 32, rearranged for the lanes):",
 		"",
 		fmt.Sprintf("	for i := 0; i < %d; i++ {", chainGroup*groups),
-		fmt.Sprintf("		%sMatVecAVX2(c[i*ldc:i*ldc+n], w, row i of A, k, n)", t.name),
+		fmt.Sprintf("		%sMatVec%s(c[i*ldc:i*ldc+n], w, row i of A, k, n)", t.name, suffix),
 		"	}",
 		"",
 		fmt.Sprintf("bit for bit. k is a positive multiple of 32 and %s. It needs AVX2,", nRule),
-		"FMA and F16C.",
+		"FMA and F16C" + needsBW() + ".",
 	}
 }
 

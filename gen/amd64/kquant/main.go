@@ -44,6 +44,23 @@ func main() {
 		tile(t, 1)
 		tile(t, 2)
 	}
+	// The Q5_0 types again for the AVX-512 tier, their fifth bits in mask
+	// registers (pairFifthsMasked); the codes and sums are the AVX2
+	// kernels', so are the results, bit for bit.
+	maskFifths, suffix = true, "AVX512"
+	for _, t := range chainTypes {
+		if !t.fifth {
+			continue
+		}
+		chainMatVec(t)
+		tile := chainTile
+		if t.x8() {
+			tile = chainTileX8
+		}
+		tile(t, 1)
+		tile(t, 2)
+	}
+	maskFifths, suffix = false, "AVX2"
 	for _, t := range []blockType{q4_1, q5_1, q2K, q3K, q4K, q5K, q6K, iq4NL, iq4XS} {
 		kernel(t, 1)
 		kernel(t, tileRows)
@@ -237,12 +254,15 @@ var (
 	pairBytesLo, pairBytesHi       Mem // the same in each half, values 0-15 and 16-31
 	// The same for interleaved pairs: the high half's bytes are 4-7.
 	pairBytesLoX8, pairBytesHiX8 Mem
-	highNibbles                  Mem
-	sixteens, iq4Levels          Mem
-	threes, thirtyTwos           Mem
-	groupShuffle                 [4]Mem // int16 lane 2j in the low half, 2j+1 in the high
-	q3LowShift, q3HighShift      Mem
-	nibbleShift                  Mem // qwords 0, 0, 4, 4
+	// For each byte of a pair's lo and hi, the bit of its value in a
+	// qword holding the two rows' fifth-bit words (pairFifthsMasked).
+	bitIndexLo, bitIndexHi  Mem
+	highNibbles             Mem
+	sixteens, iq4Levels     Mem
+	threes, thirtyTwos      Mem
+	groupShuffle            [4]Mem // int16 lane 2j in the low half, 2j+1 in the high
+	q3LowShift, q3HighShift Mem
+	nibbleShift             Mem // qwords 0, 0, 4, 4
 )
 
 func bytes32(name string, f func(i int) byte) Mem {
@@ -266,6 +286,8 @@ func constants() {
 	pairBytesHi = bytes32("kqPairBytesHi", func(i int) byte { return byte(2 + i%16/8) })
 	pairBytesLoX8 = bytes32("kqPairBytesLoX8", func(i int) byte { return byte(i%16/8 + 4*(i/16)) })
 	pairBytesHiX8 = bytes32("kqPairBytesHiX8", func(i int) byte { return byte(2 + i%16/8 + 4*(i/16)) })
+	bitIndexLo = bytes32("kqBitIndexLo", func(i int) byte { return byte(i%16 + 32*(i/16)) })
+	bitIndexHi = bytes32("kqBitIndexHi", func(i int) byte { return byte(16 + i%16 + 32*(i/16)) })
 	highNibbles = bytes32("kqHighNibbles", func(int) byte { return 0xf0 })
 	sixteens = bytes32("kqSixteens", func(int) byte { return 0x10 })
 	threes = bytes32("kqThrees", func(int) byte { return 3 })
@@ -343,6 +365,12 @@ func zeroed(n int) []VecVirtual {
 // bits at qh is set, as the 5-bit types store their fifth bits: byte j/8
 // of qh into byte j, then bit j%8 of it tested.
 func fifthBits(qh Mem, q VecVirtual) {
+	if maskFifths {
+		// The word is the mask of the bytes that get 16.
+		KMOVD(qh, K2)
+		VPADDB(sixteens, q, K2, q)
+		return
+	}
 	h := YMM()
 	VPBROADCASTD(qh, h)
 	VPSHUFB(bitBytes, h, h)
