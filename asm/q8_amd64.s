@@ -2203,12 +2203,9 @@ DATA q8TileZeros32<>+56(SB)/8, $0x0000000000000000
 GLOBL q8TileZeros32<>(SB), RODATA|NOPTR, $64
 
 // func Q8PanelMatMul1VNNI(c []float32, ldc int, pa []int8, ps []float32, pc []int32, w []byte, k int, panels int, mask int)
-// Requires: AVX512F, AVX512VNNI, MMX+
+// Requires: AVX, AVX512F, AVX512VNNI, MMX+
 TEXT ·Q8PanelMatMul1VNNI(SB), NOSPLIT, $0-152
 	MOVQ  c_base+0(FP), AX
-	MOVQ  ldc+24(FP), CX
-	SHLQ  $0x02, CX
-	LEAQ  (CX)(CX*2), CX
 	MOVQ  w_base+104(FP), CX
 	MOVQ  panels+136(FP), DX
 	MOVQ  mask+144(FP), BX
@@ -2603,6 +2600,7 @@ blocks3_1:
 	SUBQ          $0x01, DX
 
 panels3_1Done:
+	VZEROUPPER
 	RET
 
 DATA q8PanelZeros1<>+0(SB)/8, $0x0000000000000000
@@ -2616,7 +2614,7 @@ DATA q8PanelZeros1<>+56(SB)/8, $0x0000000000000000
 GLOBL q8PanelZeros1<>(SB), RODATA|NOPTR, $64
 
 // func Q8PanelMatMul2VNNI(c []float32, ldc int, pa []int8, ps []float32, pc []int32, w []byte, k int, panels int, mask int)
-// Requires: AVX512F, AVX512VNNI
+// Requires: AVX, AVX512F, AVX512VNNI
 TEXT ·Q8PanelMatMul2VNNI(SB), NOSPLIT, $0-152
 	MOVQ  c_base+0(FP), AX
 	MOVQ  ldc+24(FP), CX
@@ -2915,6 +2913,7 @@ blocks2_1:
 	SUBQ          $0x01, BX
 
 panels2_1Done:
+	VZEROUPPER
 	RET
 
 DATA q8PanelZeros2<>+0(SB)/8, $0x0000000000000000
@@ -2928,7 +2927,7 @@ DATA q8PanelZeros2<>+56(SB)/8, $0x0000000000000000
 GLOBL q8PanelZeros2<>(SB), RODATA|NOPTR, $64
 
 // func Q8PanelMatMul3VNNI(c []float32, ldc int, pa []int8, ps []float32, pc []int32, w []byte, k int, panels int, mask int)
-// Requires: AVX512F, AVX512VNNI
+// Requires: AVX, AVX512F, AVX512VNNI
 TEXT ·Q8PanelMatMul3VNNI(SB), NOSPLIT, $0-152
 	MOVQ  c_base+0(FP), AX
 	MOVQ  ldc+24(FP), CX
@@ -3311,6 +3310,7 @@ blocks2_1:
 	SUBQ          $0x01, BX
 
 panels2_1Done:
+	VZEROUPPER
 	RET
 
 DATA q8PanelZeros3<>+0(SB)/8, $0x0000000000000000
@@ -3324,7 +3324,7 @@ DATA q8PanelZeros3<>+56(SB)/8, $0x0000000000000000
 GLOBL q8PanelZeros3<>(SB), RODATA|NOPTR, $64
 
 // func Q8PanelMatMul4VNNI(c []float32, ldc int, pa []int8, ps []float32, pc []int32, w []byte, k int, panels int, mask int)
-// Requires: AVX512F, AVX512VNNI
+// Requires: AVX, AVX512F, AVX512VNNI
 TEXT ·Q8PanelMatMul4VNNI(SB), NOSPLIT, $0-152
 	MOVQ  c_base+0(FP), AX
 	MOVQ  ldc+24(FP), CX
@@ -3791,6 +3791,7 @@ blocks2_1:
 	SUBQ          $0x01, SI
 
 panels2_1Done:
+	VZEROUPPER
 	RET
 
 DATA q8PanelZeros4<>+0(SB)/8, $0x0000000000000000

@@ -185,7 +185,7 @@ func Q8MatMul3AVX2(c []float32, ldc int, aq []int8, as []float32, wq []int8, ws 
 //		}
 //	}
 //
-// k is a positive multiple of 32 and panels ≥ 1; mask is 16 bits.
+// k is a positive multiple of 32 and panels ≥ 1; mask is 16 bits. ldc is unused for one row.
 //
 //go:noescape
 func Q8PanelMatMul1VNNI(c []float32, ldc int, pa []int8, ps []float32, pc []int32, w []byte, k int, panels int, mask int)
@@ -212,7 +212,7 @@ func Q8PanelMatMul1VNNI(c []float32, ldc int, pa []int8, ps []float32, pc []int3
 //		}
 //	}
 //
-// k is a positive multiple of 32 and panels ≥ 1; mask is 16 bits.
+// k is a positive multiple of 32 and panels ≥ 1; mask is 16 bits. ldc is unused for one row.
 //
 //go:noescape
 func Q8PanelMatMul2VNNI(c []float32, ldc int, pa []int8, ps []float32, pc []int32, w []byte, k int, panels int, mask int)
@@ -239,7 +239,7 @@ func Q8PanelMatMul2VNNI(c []float32, ldc int, pa []int8, ps []float32, pc []int3
 //		}
 //	}
 //
-// k is a positive multiple of 32 and panels ≥ 1; mask is 16 bits.
+// k is a positive multiple of 32 and panels ≥ 1; mask is 16 bits. ldc is unused for one row.
 //
 //go:noescape
 func Q8PanelMatMul3VNNI(c []float32, ldc int, pa []int8, ps []float32, pc []int32, w []byte, k int, panels int, mask int)
@@ -266,7 +266,7 @@ func Q8PanelMatMul3VNNI(c []float32, ldc int, pa []int8, ps []float32, pc []int3
 //		}
 //	}
 //
-// k is a positive multiple of 32 and panels ≥ 1; mask is 16 bits.
+// k is a positive multiple of 32 and panels ≥ 1; mask is 16 bits. ldc is unused for one row.
 //
 //go:noescape
 func Q8PanelMatMul4VNNI(c []float32, ldc int, pa []int8, ps []float32, pc []int32, w []byte, k int, panels int, mask int)

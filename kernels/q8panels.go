@@ -239,8 +239,8 @@ func (p *Q8Panels) MatVec(y []float32, xq []int8, xs []float32, buf *Q8PanelBuff
 // MatMul computes C = A·Wᵀ + bias for int8 activations A [m×Cols] (values
 // aq, scales as: each row from Q8Quantize) and C [m×Rows]: row i of C is
 // MatVec of row i of A (plus the bias) bit for bit. bias may be nil. aq
-// must lie in [-127, 127] (Q8Quantize guarantees it). c must not overlap
-// the others.
+// may hold any int8 (the offset keeps VPDPBUSD exact for -128 too). c
+// must not overlap the others.
 func (p *Q8Panels) MatMul(c []float32, aq []int8, as []float32, bias []float32, m int, buf *Q8PanelBuffer) {
 	n, k := p.Rows, p.Cols
 	nb := k / Q8Block
@@ -292,6 +292,11 @@ func (j *q8PanelsJob) run(lo, hi int) {
 	tiles := q8PanelTiles(j.t)
 	panel := nb * q8PanelBlock
 	chunk := max(3, q8PanelChunkBytes/panel/3*3)
+	if m == 1 {
+		// One row reads each panel once: no chunks, so that the
+		// one-row tile takes all its panels five at a time.
+		chunk = (hi - lo + Q8PanelRows - 1) / Q8PanelRows
+	}
 	for p0 := lo / Q8PanelRows; p0*Q8PanelRows < hi; p0 += chunk {
 		p1 := min(p0+chunk, (hi+Q8PanelRows-1)/Q8PanelRows)
 		whole := p1

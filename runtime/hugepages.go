@@ -15,8 +15,9 @@ import (
 // GODEBUG=disablethp=1 asks Go not to use them), the memory a decode step
 // streams is therefore allocated 2 MiB aligned and advised MADV_HUGEPAGE
 // before goformer writes it: at load, the matrices (every linear layer, the
-// token table, an untied head), copied there once and bit for bit; per
-// session, the KV cache. Memory fresh from the OS then faults in as huge
+// token table, an untied head), copied there once, as the file has them or,
+// for layers the tier multiplies faster so, interleaved or packed into
+// panels (placeWeights); per session, the KV cache. Memory fresh from the OS then faults in as huge
 // pages; a span the Go heap reuses may already be on base pages, which the
 // kernel's khugepaged collapses later. It stays ordinary Go memory, which
 // the garbage collector frees like any other, and the model keeps no second

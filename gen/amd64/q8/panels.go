@@ -58,17 +58,19 @@ func q8PanelTileVNNI(rows int) {
 		"		}",
 		"	}",
 		"",
-		"k is a positive multiple of 32 and panels ≥ 1; mask is 16 bits.",
+		"k is a positive multiple of 32 and panels ≥ 1; mask is 16 bits. ldc is unused for one row.",
 	)
 	zeros := GLOBL(fmt.Sprintf("q8PanelZeros%d", rows), RODATA|NOPTR)
 	for i := 0; i < 64; i += 8 {
 		DATA(i, U64(0))
 	}
 	c := Load(Param("c").Base(), GP64())
-	ldc := Load(Param("ldc"), GP64())
-	SHLQ(U8(2), ldc)
-	ldc3 := GP64()
-	LEAQ(Mem{Base: ldc, Index: ldc, Scale: 2}, ldc3)
+	var ldc, ldc3 Register // the rows of C, for more than one
+	if rows > 1 {
+		ldc, ldc3 = Load(Param("ldc"), GP64()), GP64()
+		SHLQ(U8(2), ldc)
+		LEAQ(Mem{Base: ldc, Index: ldc, Scale: 2}, ldc3)
+	}
 	wq := Load(Param("w").Base(), GP64())
 	panels := Load(Param("panels"), GP64())
 	mask := GP64()
@@ -186,5 +188,8 @@ func q8PanelTileVNNI(rows int) {
 		}
 		Label(done)
 	}
+	// Clean upper halves, so that Go's SSE code after the call pays no
+	// transition (Intel cores).
+	VZEROUPPER()
 	RET()
 }
