@@ -213,7 +213,7 @@ func Q5_0x8MatMul16AVX2(c []float32, ldc int, w []byte, panel []byte, k int, n i
 //	}
 //
 // with exact integer sums and one float32 rounding per block (fma). Every row's
-// chain is the one Q5_0MatMul8AVX2 runs. k is a positive multiple of 32 and
+// chain is the one Q5_0MatMul8AVX512 runs. k is a positive multiple of 32 and
 // n ≥ 1. It needs AVX2, FMA and F16C, and AVX-512 BW, VL and BITALG for its fifth bits in mask registers.
 //
 //go:noescape
@@ -262,7 +262,7 @@ func Q5_0MatMul16AVX512(c []float32, ldc int, w []byte, panel []byte, k int, n i
 //	}
 //
 // with exact integer sums and one float32 rounding per block (fma). Every row's
-// chain is the one Q5_0x8MatMul8AVX2 runs. k is a positive multiple of 32 and
+// chain is the one Q5_0x8MatMul8AVX512 runs. k is a positive multiple of 32 and
 // n ≥ 1. It needs AVX2, FMA and F16C, and AVX-512 BW, VL and BITALG for its fifth bits in mask registers.
 //
 //go:noescape

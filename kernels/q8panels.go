@@ -46,9 +46,10 @@ type Q8Panels struct {
 const q8PanelBlock = Q8PanelRows*Q8Block + 4*Q8PanelRows
 
 // Q8PanelBytes is the length of Data for a rows×cols matrix.
-func Q8PanelBytes(rows, cols int) int {
-	return (rows + Q8PanelRows - 1) / Q8PanelRows * (cols / Q8Block) * q8PanelBlock
-}
+func Q8PanelBytes(rows, cols int) int { return q8PanelsOf(rows) * (cols / Q8Block) * q8PanelBlock }
+
+// q8PanelsOf is the number of panels that hold n rows.
+func q8PanelsOf(n int) int { return (n + Q8PanelRows - 1) / Q8PanelRows }
 
 // PackQ8Panels packs the int8 matrix (wq, ws) of rows×cols values into
 // data (length Q8PanelBytes; nil: a new allocation). cols is a multiple of
@@ -67,12 +68,12 @@ func PackQ8Panels(data []byte, wq []int8, ws []float32, rows, cols int) *Q8Panel
 	if len(data) != n {
 		panic(fmt.Sprintf("kernels.PackQ8Panels: %d bytes for %d", len(data), n))
 	}
-	// Four bytes at a time, their sign bits flipped together: a load
-	// spends 0.30-0.37 ns a value here (BenchmarkPackQ8Panels, Zen 4)
-	// against 1.8-1.9 byte by byte: ~0.1 s for Qwen2.5-0.5B's Q8_0 layers.
+	// Four bytes at a time, their sign bits flipped together: 0.30-0.37 ns
+	// a value (BenchmarkPackQ8Panels, Zen 4) against 1.8-1.9 byte by byte,
+	// which at that rate is ~0.12 s for Qwen2.5-0.5B's 358 M int8 values.
 	wb := unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(wq))), len(wq))
 	le := binary.LittleEndian
-	for p := range (rows + Q8PanelRows - 1) / Q8PanelRows {
+	for p := range q8PanelsOf(rows) {
 		for r := range Q8PanelRows {
 			j := p*Q8PanelRows + r
 			for b := range nb {
@@ -218,9 +219,9 @@ var q8PanelTilesGeneric = [q8PanelGroup + 1]q8PanelTile{
 // kernels of its own, faster than the plain layout's; elsewhere a product
 // runs the generic twin (same bits, much slower), so a loader should keep
 // the plain layout.
-func PrefersQ8Panels() bool { return active.q8PanelTiles[q8PanelGroup] != nil }
+func PrefersQ8Panels() bool { return q8PanelTiles(active) != &q8PanelTilesGeneric }
 
-// q8PanelTiles are the active tier's tiles, or the generic ones.
+// q8PanelTiles are tier t's tiles, or the generic ones.
 func q8PanelTiles(t *impl) *[q8PanelGroup + 1]q8PanelTile {
 	if t.q8PanelTiles[q8PanelGroup] != nil {
 		return &t.q8PanelTiles
@@ -295,10 +296,10 @@ func (j *q8PanelsJob) run(lo, hi int) {
 	if m == 1 {
 		// One row reads each panel once: no chunks, so that the
 		// one-row tile takes all its panels five at a time.
-		chunk = (hi - lo + Q8PanelRows - 1) / Q8PanelRows
+		chunk = q8PanelsOf(hi - lo)
 	}
 	for p0 := lo / Q8PanelRows; p0*Q8PanelRows < hi; p0 += chunk {
-		p1 := min(p0+chunk, (hi+Q8PanelRows-1)/Q8PanelRows)
+		p1 := min(p0+chunk, q8PanelsOf(hi))
 		whole := p1
 		if p1*Q8PanelRows > hi {
 			whole = p1 - 1

@@ -121,10 +121,19 @@ func (m *Matrix) MatVec(y, x []float32, s *Scratch) {
 	if len(x) != m.Cols {
 		panic(fmt.Sprintf("quant.Matrix.MatVec: len(x) = %d, want %d columns", len(x), m.Cols))
 	}
-	s.grow(1, m.Cols)
-	nb := m.Cols / kernels.Q8Block
-	kernels.Q8Quantize(s.xq[:m.Cols], s.xs[:nb], x)
-	kernels.Q8MatVec(y, m.Q, m.Scales, s.xq, s.xs, m.Cols, m.Rows)
+	xq, xs := s.quantize8(x, 1, m.Cols)
+	kernels.Q8MatVec(y, m.Q, m.Scales, xq, xs, m.Cols, m.Rows)
+}
+
+// quantize8 quantizes the rows×cols values x into s's int8 blocks
+// (kernels.Q8Quantize), growing s when they need more room, and returns
+// the values and scales.
+func (s *Scratch) quantize8(x []float32, rows, cols int) ([]int8, []float32) {
+	s.grow(rows, cols)
+	n := rows * cols
+	xq, xs := s.xq[:n], s.xs[:n/kernels.Q8Block]
+	kernels.Q8Quantize(xq, xs, x)
+	return xq, xs
 }
 
 // MatMul computes c[:m*Rows] = A·Mᵀ + bias for the row-major m×Cols matrix
@@ -146,10 +155,8 @@ func (m *Matrix) MatMul(c, a []float32, rows int, bias []float32, s *Scratch) {
 	if bias != nil && len(bias) != m.Rows {
 		panic(fmt.Sprintf("quant.Matrix.MatMul: len(bias) = %d, want %d", len(bias), m.Rows))
 	}
-	s.grow(rows, m.Cols)
-	n, nb := rows*m.Cols, rows*m.Cols/kernels.Q8Block
-	kernels.Q8Quantize(s.xq[:n], s.xs[:nb], a)
-	kernels.Q8MatMul(c, s.xq, s.xs, m.Q, m.Scales, bias, rows, m.Cols, m.Rows)
+	aq, as := s.quantize8(a, rows, m.Cols)
+	kernels.Q8MatMul(c, aq, as, m.Q, m.Scales, bias, rows, m.Cols, m.Rows)
 }
 
 // MatVec16 computes y[:Rows] = M·x as MatVec does, but with x quantized to

@@ -21,13 +21,10 @@ type PanelMatrix struct {
 func (m *Matrix) PanelBytes() int { return kernels.Q8PanelBytes(m.Rows, m.Cols) }
 
 // Panels returns m packed into panels, written into data (length
-// PanelBytes; nil: a new allocation), when the active tier multiplies that
-// form faster (kernels.PrefersQ8Panels); otherwise nil, and data is left
-// alone.
+// PanelBytes; nil: a new allocation). Only where the active tier
+// multiplies that form faster (kernels.PrefersQ8Panels) is it worth it:
+// elsewhere its products run the Go twin.
 func (m *Matrix) Panels(data []byte) *PanelMatrix {
-	if !kernels.PrefersQ8Panels() {
-		return nil
-	}
 	return &PanelMatrix{P: kernels.PackQ8Panels(data, m.Q, m.Scales, m.Rows, m.Cols)}
 }
 
@@ -52,10 +49,8 @@ func (m *PanelMatrix) MatVec(y, x []float32, s *Scratch) {
 	if len(x) != cols {
 		panic(fmt.Sprintf("quant.PanelMatrix.MatVec: len(x) = %d, want %d columns", len(x), cols))
 	}
-	s.grow(1, cols)
-	nb := cols / kernels.Q8Block
-	kernels.Q8Quantize(s.xq[:cols], s.xs[:nb], x)
-	m.P.MatVec(y[:rows], s.xq[:cols], s.xs[:nb], &s.panels)
+	xq, xs := s.quantize8(x, 1, cols)
+	m.P.MatVec(y[:rows], xq, xs, &s.panels)
 }
 
 // MatMul computes c[:rows*Rows] = A·Mᵀ + bias for the row-major rows×Cols
@@ -70,10 +65,8 @@ func (m *PanelMatrix) MatMul(c, a []float32, rows int, bias []float32, s *Scratc
 	if bias != nil && len(bias) != n {
 		panic(fmt.Sprintf("quant.PanelMatrix.MatMul: len(bias) = %d, want %d", len(bias), n))
 	}
-	s.grow(rows, cols)
-	v, nb := rows*cols, rows*cols/kernels.Q8Block
-	kernels.Q8Quantize(s.xq[:v], s.xs[:nb], a)
-	m.P.MatMul(c[:rows*n], s.xq[:v], s.xs[:nb], bias, rows, &s.panels)
+	aq, as := s.quantize8(a, rows, cols)
+	m.P.MatMul(c[:rows*n], aq, as, bias, rows, &s.panels)
 }
 
 // MatVecTwoPass computes y[:Rows] = M·x with two-pass activations (see
@@ -86,9 +79,5 @@ func (m *PanelMatrix) MatVecTwoPass(y, x []float32, s *Scratch) {
 // activations, each row bit for bit MatVecTwoPass of that row of a, then
 // the bias.
 func (m *PanelMatrix) MatMulTwoPass(c, a []float32, rows int, bias []float32, s *Scratch) {
-	if bias != nil && len(bias) != m.P.Rows {
-		panic(fmt.Sprintf("quant.PanelMatrix.MatMulTwoPass: len(bias) = %d, want %d", len(bias), m.P.Rows))
-	}
-	twoPass(c[:rows*m.P.Rows], a, kernels.Q8_0, s, func(out, v []float32) { m.MatMul(out, v, rows, nil, s) })
-	addBias(c, bias, rows)
+	twoPassRows("quant.PanelMatrix.MatMulTwoPass", c, a, rows, m.P.Rows, bias, kernels.Q8_0, s, m.MatMul)
 }

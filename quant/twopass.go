@@ -44,6 +44,19 @@ func (s *Scratch) ReserveTwoPass(values, outputs int) {
 	}
 }
 
+// twoPassRows is a MatMulTwoPass (name, for the panic) of a matrix of n
+// rows whose MatMul is matMul: the two-pass product of the rows rows of a
+// into c without the bias, each row as MatVecTwoPass computes it, then the
+// bias (nil, or n values) added to every row.
+func twoPassRows(name string, c, a []float32, rows, n int, bias []float32, act kernels.WeightType, s *Scratch,
+	matMul func(c, a []float32, rows int, bias []float32, s *Scratch)) {
+	if bias != nil && len(bias) != n {
+		panic(fmt.Sprintf("%s: len(bias) = %d, want %d", name, len(bias), n))
+	}
+	twoPass(c[:rows*n], a, act, s, func(out, v []float32) { matMul(out, v, rows, nil, s) })
+	addBias(c, bias, rows)
+}
+
 // addBias adds bias to each of the rows rows of c.
 func addBias(c, bias []float32, rows int) {
 	if bias == nil {
@@ -65,11 +78,7 @@ func (m *BlockMatrix) MatVecTwoPass(y, x []float32, s *Scratch) {
 // activations, each row bit for bit MatVecTwoPass of that row of a, then
 // the bias.
 func (m *BlockMatrix) MatMulTwoPass(c, a []float32, rows int, bias []float32, s *Scratch) {
-	if bias != nil && len(bias) != m.Rows {
-		panic(fmt.Sprintf("quant.BlockMatrix.MatMulTwoPass: len(bias) = %d, want %d", len(bias), m.Rows))
-	}
-	twoPass(c[:rows*m.Rows], a, m.Type.Activation(), s, func(out, v []float32) { m.MatMul(out, v, rows, nil, s) })
-	addBias(c, bias, rows)
+	twoPassRows("quant.BlockMatrix.MatMulTwoPass", c, a, rows, m.Rows, bias, m.Type.Activation(), s, m.MatMul)
 }
 
 // MatVecTwoPass computes y[:Rows] = M·x with two-pass activations (see
@@ -82,9 +91,5 @@ func (m *Matrix) MatVecTwoPass(y, x []float32, s *Scratch) {
 // activations, each row bit for bit MatVecTwoPass of that row of a, then
 // the bias.
 func (m *Matrix) MatMulTwoPass(c, a []float32, rows int, bias []float32, s *Scratch) {
-	if bias != nil && len(bias) != m.Rows {
-		panic(fmt.Sprintf("quant.Matrix.MatMulTwoPass: len(bias) = %d, want %d", len(bias), m.Rows))
-	}
-	twoPass(c[:rows*m.Rows], a, kernels.Q8_0, s, func(out, v []float32) { m.MatMul(out, v, rows, nil, s) })
-	addBias(c, bias, rows)
+	twoPassRows("quant.Matrix.MatMulTwoPass", c, a, rows, m.Rows, bias, kernels.Q8_0, s, m.MatMul)
 }

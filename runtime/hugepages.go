@@ -17,11 +17,11 @@ import (
 // before goformer writes it: at load, the matrices (every linear layer, the
 // token table, an untied head), copied there once, as the file has them or,
 // for layers the tier multiplies faster so, interleaved or packed into
-// panels (placeWeights); per session, the KV cache. Memory fresh from the OS then faults in as huge
-// pages; a span the Go heap reuses may already be on base pages, which the
-// kernel's khugepaged collapses later. It stays ordinary Go memory, which
-// the garbage collector frees like any other, and the model keeps no second
-// copy (withoutMatrices).
+// panels (placeWeights); per session, the KV cache. Memory fresh from the
+// OS then faults in as huge pages; a span the Go heap reuses may already
+// be on base pages, which the kernel's khugepaged collapses later. It
+// stays ordinary Go memory, which the garbage collector frees like any
+// other, and the model keeps no second copy (withoutMatrices).
 
 // hugePageSize is the size of a transparent huge page on amd64 and arm64
 // with 4 KiB base pages.
@@ -97,7 +97,7 @@ func (a *weightArena) blockMatrix(m *quant.BlockMatrix, linear bool) *quant.Bloc
 // matrix copies m into the arena, a linear's packed into panels where the
 // tier prefers them.
 func (a *weightArena) matrix(m *quant.Matrix, linear bool) quantMatrix {
-	if packs(m, linear) {
+	if packs(linear) {
 		n := m.PanelBytes()
 		return m.Panels(unsafe.Slice((*byte)(a.carve(n)), n))
 	}
@@ -106,9 +106,10 @@ func (a *weightArena) matrix(m *quant.Matrix, linear bool) quantMatrix {
 	return &quant.Matrix{Rows: m.Rows, Cols: m.Cols, Q: q, Scales: a.floats(m.Scales)}
 }
 
-// packs says whether placeWeights packs m, a linear's or a table's, into
-// panels.
-func packs(m *quant.Matrix, linear bool) bool {
+// packs says whether placeWeights packs an int8 matrix into panels: a
+// linear's (not a table's, whose lookups read rows) where the tier
+// multiplies panels faster.
+func packs(linear bool) bool {
 	return linear && panelLinears && kernels.PrefersQ8Panels()
 }
 
@@ -176,7 +177,7 @@ func (m *Model) placeWeights() {
 					*q = m.Interleaved(nil)
 				}
 			case *quant.Matrix:
-				if packs(m, linear) {
+				if packs(linear) {
 					*q = m.Panels(nil)
 				}
 			}
@@ -187,7 +188,7 @@ func (m *Model) placeWeights() {
 		func(q *quantMatrix, linear bool) {
 			switch m := (*q).(type) {
 			case *quant.Matrix:
-				if packs(m, linear) {
+				if packs(linear) {
 					sizes = append(sizes, m.PanelBytes())
 				} else {
 					sizes = append(sizes, len(m.Q), 4*len(m.Scales))

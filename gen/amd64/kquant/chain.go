@@ -93,19 +93,17 @@ var chainTypes = []chainType{
 	{name: "Q5_0", blockBytes: 22, off: 4, fifth: true, codes: q5_0Codes,
 		pair: func(a, e Mem, k pairConsts) (lo, hi VecVirtual) {
 			lo, hi = nibblePair(a.Offset(6), e.Offset(6), k)
+			qa, qe := YMM(), YMM()
+			VPBROADCASTD(a.Offset(2), qa)
+			VPBROADCASTD(e.Offset(2), qe)
 			if maskFifths {
-				// a's word in the low dword of every qword, e's in the high.
-				qa, qe := YMM(), YMM()
-				VPBROADCASTD(a.Offset(2), qa)
-				VPBROADCASTD(e.Offset(2), qe)
-				VPUNPCKLDQ(qe, qa, qa) // EVEX-encodable, unlike VPBLENDD
+				// a's word in the low dword of every qword, e's in the
+				// high (VPUNPCKLDQ is EVEX-encodable, VPBLENDD is not).
+				VPUNPCKLDQ(qe, qa, qa)
 				pairFifthsMasked(qa, lo, hi, k)
 				return lo, hi
 			}
 			// a's 32 fifth bits in the low half, e's in the high.
-			qa, qe := YMM(), YMM()
-			VPBROADCASTD(a.Offset(2), qa)
-			VPBROADCASTD(e.Offset(2), qe)
 			VPBLENDD(U8(0xf0), qe, qa, qa)
 			pairFifths(qa, lo, hi, k)
 			return lo, hi
@@ -159,8 +157,9 @@ func pairFifths(qa, lo, hi VecVirtual, k pairConsts) {
 	addSixteens(hh, hi, k.bitSel, k.sixteens)
 }
 
-// needsBW is what a kernel's doc adds to its needs on the AVX-512 tier.
-func needsBW() string {
+// avx512Needs is what a kernel's doc adds to its needs on the AVX-512
+// tier.
+func avx512Needs() string {
 	if maskFifths {
 		return ", and AVX-512 BW, VL and BITALG for its fifth bits in mask registers"
 	}
@@ -181,8 +180,9 @@ func pairFifthsMasked(qa, lo, hi VecVirtual, k pairConsts) {
 }
 
 // maskFifths makes the Q5_0 kernels add their fifth bits through mask
-// registers (AVX-512 BW), suffix names the kernels' tier: main generates
-// the Q5_0 types twice, for AVX2 and then for the AVX-512 tier.
+// registers (AVX-512 BW, VL and BITALG), suffix names the kernels' tier:
+// main generates the Q5_0 types' kernels (chainKernels) twice, for AVX2
+// and then for the AVX-512 tier.
 var (
 	maskFifths bool
 	suffix     = "AVX2"
@@ -216,6 +216,18 @@ func splitNibbles(n VecVirtual, k pairConsts) (lo, hi VecVirtual) {
 	return lo, hi
 }
 
+// chainKernels emits a chain type's GEMV and its tiles of eight and
+// sixteen rows of A.
+func chainKernels(t chainType) {
+	chainMatVec(t)
+	tile := chainTile
+	if t.x8() {
+		tile = chainTileX8
+	}
+	tile(t, 1)
+	tile(t, 2)
+}
+
 // chainMatVec emits the GEMV: groups of eight rows of W in the lanes, then
 // the rows left over one at a time, each output the same chain.
 func chainMatVec(t chainType) {
@@ -236,8 +248,8 @@ func chainMatVec(t chainType) {
 		"	}",
 		"",
 		"with exact integer sums and one float32 rounding per block (fma). Every row's",
-		fmt.Sprintf("chain is the one %sMatMul8AVX2 runs. k is a positive multiple of 32 and", t.name),
-		"n ≥ 1. It needs AVX2, FMA and F16C"+needsBW()+".",
+		fmt.Sprintf("chain is the one %sMatMul8%s runs. k is a positive multiple of 32 and", t.name, suffix),
+		"n ≥ 1. It needs AVX2, FMA and F16C"+avx512Needs()+".",
 	)
 	y := Load(Param("y").Base(), GP64())
 	w := Load(Param("w").Base(), GP64())
@@ -591,7 +603,7 @@ func tileDoc(t chainType, name string, groups int, nRule string) []string {
 		"	}",
 		"",
 		fmt.Sprintf("bit for bit. k is a positive multiple of 32 and %s. It needs AVX2,", nRule),
-		"FMA and F16C" + needsBW() + ".",
+		"FMA and F16C" + avx512Needs() + ".",
 	}
 }
 

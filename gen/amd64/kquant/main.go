@@ -36,29 +36,16 @@ func main() {
 	ConstraintExpr("amd64,!purego")
 	constants()
 	for _, t := range chainTypes {
-		chainMatVec(t)
-		tile := chainTile
-		if t.x8() {
-			tile = chainTileX8
-		}
-		tile(t, 1)
-		tile(t, 2)
+		chainKernels(t)
 	}
 	// The Q5_0 types again for the AVX-512 tier, their fifth bits in mask
 	// registers (pairFifthsMasked); the codes and sums are the AVX2
 	// kernels', so are the results, bit for bit.
 	maskFifths, suffix = true, "AVX512"
 	for _, t := range chainTypes {
-		if !t.fifth {
-			continue
+		if t.fifth {
+			chainKernels(t)
 		}
-		chainMatVec(t)
-		tile := chainTile
-		if t.x8() {
-			tile = chainTileX8
-		}
-		tile(t, 1)
-		tile(t, 2)
 	}
 	maskFifths, suffix = false, "AVX2"
 	for _, t := range []blockType{q4_1, q5_1, q2K, q3K, q4K, q5K, q6K, iq4NL, iq4XS} {
